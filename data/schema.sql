@@ -1,0 +1,101 @@
+-- The Handoff store. All timestamps are UTC, stored as plain TIMESTAMP.
+-- Source tables (events, leads, owners, targets, touches, content) are written by the sample
+-- generator or the importer; the journey tables at the end are derived and can be rebuilt at
+-- any time from events (data/journey.sql).
+
+-- One row per owner (a person in Marketing or Sales).
+create table owners (
+    owner_id    varchar primary key,
+    owner_name  varchar not null,
+    team        varchar not null            -- 'marketing' or 'sales'
+);
+
+-- One row per lead, with the attributes funnel views filter and break down by.
+create table leads (
+    lead_id     varchar primary key,
+    created_at  timestamp not null,
+    lead_name   varchar,                    -- CRM text: always rendered as plain text
+    company     varchar,                    -- CRM text: always rendered as plain text
+    account_id  varchar,
+    channel     varchar,
+    campaign    varchar,
+    region      varchar,
+    segment     varchar,
+    owner_id    varchar                     -- current owner; null when the CRM has none
+);
+
+-- One row per thing that happened: a lead entering a stage, an exit with its reason code,
+-- or a deal amount being set. event_id is the source system's stable id, so importing the
+-- same file twice changes nothing.
+create table events (
+    event_id    varchar primary key,
+    lead_id     varchar not null,
+    deal_id     varchar,
+    event_type  varchar not null,           -- a stage key, an exit key, or 'amount'
+    occurred_at timestamp not null,
+    owner_id    varchar,
+    team        varchar,
+    reason_code varchar,                    -- exits only
+    amount      decimal(14, 2),             -- 'amount' and 'won' events
+    source      varchar not null            -- 'sample', 'sample:dirty' or the import that wrote it
+);
+
+-- One row per (month, team, metric): a quota ('marketing', 'sales') or a shared target.
+create table targets (
+    period      date not null,              -- first day of the month
+    team        varchar not null,           -- 'marketing', 'sales' or 'shared'
+    metric      varchar not null,
+    value       double not null,
+    set_at      timestamp not null,
+    set_by      varchar not null,
+    primary key (period, team, metric)
+);
+
+-- One row per change to a target, newest last; targets holds the current values.
+create table target_history (
+    period      date not null,
+    team        varchar not null,
+    metric      varchar not null,
+    old_value   double,
+    new_value   double not null,
+    set_at      timestamp not null,
+    set_by      varchar not null
+);
+
+-- One row per piece of content Marketing or Sales made.
+create table content (
+    content_id   varchar primary key,
+    title        varchar not null,
+    kind         varchar not null,          -- ebook, case_study, webinar, ...
+    team         varchar not null,          -- team that made it
+    published_at timestamp not null
+);
+
+-- One row per interaction of a lead with content or a campaign, and who made it.
+create table touches (
+    touch_id    varchar primary key,
+    lead_id     varchar not null,
+    content_id  varchar,
+    campaign    varchar,
+    touched_at  timestamp not null,
+    team        varchar not null,           -- 'marketing' or 'sales': who made the touch
+    owner_id    varchar
+);
+
+-- One row per import or sample build: what was loaded, and when.
+create table loads (
+    load_id     varchar primary key,
+    loaded_at   timestamp not null,
+    kind        varchar not null,           -- 'sample' or 'import'
+    description varchar not null,
+    n_rows_in   bigint,
+    n_accepted  bigint,
+    n_rejected  bigint,
+    n_duplicate bigint
+);
+
+-- One row per key: facts about the store (contract hash, sample seed, built at).
+create table store_meta (
+    key         varchar primary key,
+    value       varchar not null
+);

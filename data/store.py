@@ -1,0 +1,172 @@
+"""The store: where the DuckDB file lives, how it is created, and how derived tables are rebuilt.
+
+Writers build a new file beside the live one and `os.replace()` it over the live path, so a
+reader (which opens the file read-only per query) sees the old version or the new, never a mix,
+and never a lock error.
+
+    python -m data.store sample [--leads 50000] [--seed 7] [--db PATH]   build the sample store
+    python -m data.store rebuild [--db PATH]                              rebuild journey tables
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+
+from data import contract as contract_mod
+from data import journey, sample
+
+HERE = Path(__file__).parent
+ENV_DB = "HANDOFF_DB"
+DEFAULT_DB = HERE / "handoff.duckdb"
+
+
+def db_path() -> Path:
+    """The live store: $HANDOFF_DB, or data/handoff.duckdb in the repository."""
+    return Path(os.environ.get(ENV_DB) or DEFAULT_DB).resolve()
+
+
+def sql_literal(path: Path) -> str:
+    """A file path as a SQL string literal: ATTACH takes no bound parameter. Paths come from
+    our own configuration (environment or default), never from a user's upload."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def read_sql(name: str) -> str:
+    return (HERE / name).read_text(encoding="utf-8")
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(read_sql("schema.sql"))
+
+
+def contract_hash(path: Path | None = None) -> str:
+    path = path or contract_mod.DEFAULT_PATH
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def rebuild_journey(con: duckdb.DuckDBPyConnection, contract: contract_mod.Contract) -> None:
+    """Rebuild journey_leads and journey_stages from events (throw-away, derived)."""
+    journey.rebuild(con, contract)
+    set_meta(con, "contract_hash", contract_hash())
+    latest = con.execute("select max(occurred_at) from events").fetchone()[0]
+    set_meta(con, "latest_event_at", latest.isoformat(sep=" ") if latest else "")
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("insert or replace into store_meta values ($key, $value)", {"key": key, "value": value})
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Write a whole new store at `path.tmp`, then swap it in atomically on success.
+
+    On any error the temporary file is removed and the live store is left exactly as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    # An in-memory connection that attaches the new file as `store`, so that copies between
+    # attached databases (rebuild) name both sides.
+    con = duckdb.connect()
+    con.execute("attach " + sql_literal(tmp) + " as store")
+    con.execute("use store")
+    try:
+        yield con
+        con.execute("checkpoint store")
+        con.execute("use memory")
+        con.execute("detach store")
+        con.close()
+        os.replace(tmp, path)
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def build_sample(
+    path: Path | None = None,
+    n_leads: int = 50_000,
+    seed: int = 7,
+    progress: Callable[[float, str], None] | None = None,
+) -> Path:
+    """Build the sample store at `path` (the live store by default) and swap it in."""
+    path = Path(path) if path else db_path()
+    say = progress or (lambda frac, text: None)
+    contract = contract_mod.load()
+    with replacing(path) as con:
+        say(0.05, "Creating tables")
+        create_schema(con)
+        say(0.15, f"Generating {n_leads:,} sample leads")
+        sample.generate(con, contract, n_leads=n_leads, seed=seed)
+        say(0.75, "Building journeys")
+        rebuild_journey(con, contract)
+        set_meta(con, "is_sample", "true")
+        set_meta(con, "sample_seed", str(seed))
+        set_meta(con, "sample_leads", str(n_leads))
+        con.execute(
+            "insert into loads values ('sample', $at, 'sample', $desc, null, null, null, null)",
+            {
+                "at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                "desc": f"Sample data: {n_leads:,} leads, seed {seed}",
+            },
+        )
+        say(0.95, "Saving")
+    say(1.0, "Done")
+    return path
+
+
+def ensure_store(progress: Callable[[float, str], None] | None = None) -> bool:
+    """Build the sample store if the configured file is missing. True if it was built now."""
+    path = db_path()
+    if path.exists():
+        return False
+    build_sample(path, progress=progress)
+    return True
+
+
+def rebuild(path: Path | None = None) -> None:
+    """Rebuild the derived journey tables of an existing store (after a contract change)."""
+    path = Path(path) if path else db_path()
+    contract = contract_mod.load()
+    with replacing(path) as con:
+        con.execute("attach " + sql_literal(path) + " as src (read_only)")
+        con.execute("copy from database src to store")
+        con.execute("detach src")
+        rebuild_journey(con, contract)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m data.store", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_sample = sub.add_parser("sample", help="build the sample store")
+    p_sample.add_argument("--leads", type=int, default=50_000)
+    p_sample.add_argument("--seed", type=int, default=7)
+    p_sample.add_argument("--db", type=Path, default=None)
+    p_rebuild = sub.add_parser("rebuild", help="rebuild the journey tables from events")
+    p_rebuild.add_argument("--db", type=Path, default=None)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    if args.command == "sample":
+        path = build_sample(args.db, n_leads=args.leads, seed=args.seed)
+    else:
+        path = Path(args.db) if args.db else db_path()
+        rebuild(path)
+    size = path.stat().st_size / 1e6
+    print(f"{args.command}: {path} ({size:.1f} MB) in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The one place SQL runs for the dashboard: read-only, one fresh connection per query.
+
+Each call opens an in-memory DuckDB, attaches the store READ_ONLY, switches off external access
+(so a query cannot read or write any other file), runs one `.sql` file from queries/sql with
+bound `$named` parameters and closes. No connection outlives a query, so an import can always
+swap in a new store; attaching (rather than connecting to the path) always sees the file that is
+there now, even right after such a swap.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from data import store
+
+SQL_DIR = Path(__file__).with_name("sql")
+
+
+class StoreMissingError(RuntimeError):
+    """The configured store file does not exist."""
+
+
+class StoreBusyError(RuntimeError):
+    """The store could not be opened for reading right now (another process holds it)."""
+
+
+@functools.cache
+def sql_text(name: str) -> str:
+    """The text of queries/sql/<name>.sql. Names are ours (function code), never user input."""
+    path = SQL_DIR / f"{name}.sql"
+    if path.parent != SQL_DIR or not path.exists():
+        raise KeyError(f"no query named {name!r}")
+    return path.read_text(encoding="utf-8")
+
+
+def store_version(db: Path | None = None) -> str:
+    """Changes whenever the store file is replaced or rewritten: the cache key for results."""
+    path = Path(db) if db else store.db_path()
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "missing"
+    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+
+
+def connect(db: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A fresh read-only connection to the store with external access switched off."""
+    path = Path(db) if db else store.db_path()
+    if not path.exists():
+        raise StoreMissingError(f"No store at {path}. Build the sample with `make sample` or import data.")
+    con = duckdb.connect(config={"threads": 2})
+    try:
+        con.execute("attach " + store.sql_literal(path) + " as store (read_only)")
+    except duckdb.IOException as exc:
+        con.close()
+        raise StoreBusyError(
+            f"The store at {path} is being written by another process; try again in a moment."
+        ) from exc
+    con.execute("use store")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return con
+
+
+def run(name: str, params: dict | None = None, db: Path | None = None) -> pd.DataFrame:
+    """Run queries/sql/<name>.sql with bound parameters and return the result as a DataFrame."""
+    con = connect(db)
+    try:
+        return con.execute(sql_text(name), params or {}).df()
+    finally:
+        con.close()
+
+
+def run_sql(sql: str, params: dict | None = None, db: Path | None = None) -> pd.DataFrame:
+    """Run a small fixed statement (metadata look-ups); values are still bound parameters."""
+    con = connect(db)
+    try:
+        return con.execute(sql, params or {}).df()
+    finally:
+        con.close()

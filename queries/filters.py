@@ -1,0 +1,127 @@
+"""The filters every view takes, validated before any SQL runs.
+
+A `Filters` value is frozen and hashable, so it keys the result cache as it is. Its `params()`
+are the bound parameters shared by every funnel query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+
+from data.contract import SKIP_POLICIES, Contract
+
+MAX_LIST = 200  # more values than this in one filter is not a real selection
+MAX_TEXT = 200
+
+
+class FilterError(ValueError):
+    """A filter value is not acceptable; the message names it and says what is expected."""
+
+
+# Lead attributes a view may filter or break down by. Identifiers never come from input: a
+# requested attribute is looked up here and only the mapped column name reaches SQL.
+ATTRIBUTES = {
+    "channel": "channel",
+    "campaign": "campaign",
+    "region": "region",
+    "segment": "segment",
+    "owner": "owner_id",
+    "team": "owner_team",
+}
+
+
+def attribute_column(name: str) -> str:
+    """The column for an allowed attribute name; refuses anything else before SQL runs."""
+    try:
+        return ATTRIBUTES[name]
+    except (KeyError, TypeError):
+        raise FilterError(f"cannot group by {name!r}; choose one of {sorted(ATTRIBUTES)}") from None
+
+
+def _texts(name: str, values) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = (values,)
+    values = tuple(values)
+    if len(values) > MAX_LIST:
+        raise FilterError(f"{name}: at most {MAX_LIST} values, got {len(values)}")
+    for v in values:
+        if not isinstance(v, str) or len(v) > MAX_TEXT:
+            raise FilterError(f"{name}: each value must be text of at most {MAX_TEXT} characters")
+    return tuple(sorted(set(values)))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a view is computed over. Dates are inclusive calendar days (UTC)."""
+
+    start: dt.date
+    end: dt.date
+    channels: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    as_of: dt.datetime | None = None  # None: the latest event in the store
+    window_days: int | None = None  # None: funnel.toml's conversion window
+    skip_policy: str | None = None  # None: funnel.toml's skip policy
+    extra: tuple = field(default=(), compare=True)  # reserved for later filters
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if isinstance(value, dt.datetime):
+                object.__setattr__(self, name, value.date())
+            elif not isinstance(value, dt.date):
+                raise FilterError(f"{name}: expected a date, got {value!r}")
+        if self.start > self.end:
+            raise FilterError(f"date range: start {self.start} is after end {self.end}")
+        for name in ("channels", "regions", "segments", "owners"):
+            object.__setattr__(self, name, _texts(name, getattr(self, name)))
+        if self.window_days is not None and (
+            isinstance(self.window_days, bool)
+            or not isinstance(self.window_days, int)
+            or self.window_days <= 0
+        ):
+            raise FilterError(
+                f"conversion window: expected a positive number of days, got {self.window_days!r}"
+            )
+        if self.skip_policy is not None and self.skip_policy not in SKIP_POLICIES:
+            raise FilterError(f"skip policy: expected one of {list(SKIP_POLICIES)}, got {self.skip_policy!r}")
+        if self.as_of is not None:
+            if isinstance(self.as_of, dt.date) and not isinstance(self.as_of, dt.datetime):
+                # A date means the whole day: as of its last moment.
+                object.__setattr__(self, "as_of", dt.datetime.combine(self.as_of, dt.time.max))
+            elif not isinstance(self.as_of, dt.datetime):
+                raise FilterError(f"as of: expected a date, got {self.as_of!r}")
+
+    @property
+    def n_days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Filters:
+        """The period of equal length just before this one, other filters unchanged."""
+        return replace(
+            self, start=self.start - dt.timedelta(days=self.n_days), end=self.start - dt.timedelta(days=1)
+        )
+
+    def window(self, contract: Contract) -> int:
+        return self.window_days or contract.conversion_window_days
+
+    def policy(self, contract: Contract) -> str:
+        return self.skip_policy or contract.skip_policy
+
+    def params(self, contract: Contract, as_of: dt.datetime) -> dict:
+        """Bound parameters common to the funnel queries (empty filter lists become null)."""
+        return {
+            "start_at": dt.datetime.combine(self.start, dt.time.min),
+            "end_before": dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min),
+            "channels": list(self.channels) or None,
+            "regions": list(self.regions) or None,
+            "segments": list(self.segments) or None,
+            "owners": list(self.owners) or None,
+            "as_of": as_of,
+            "window_days": self.window(contract),
+            "is_strict": self.policy(contract) == "strict",
+        }

@@ -1,0 +1,40 @@
+"""Result caching for pages: the only module in queries/ that imports streamlit.
+
+One `st.cache_data` function serves every query, keyed on the query function's module and name,
+its arguments and the store's version (inode, mtime, size), so a swapped-in store is never
+served stale results. Connections are never cached (see executor).
+
+    from queries import cache, funnel
+    df = cache.call(funnel.cohort_funnel, filters)
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TypeVar
+
+import streamlit as st
+
+from queries import executor
+
+T = TypeVar("T")
+
+
+@st.cache_data(show_spinner=False, max_entries=1024, ttl=3600)
+def _call(module: str, name: str, args: tuple, kwargs: tuple, version: str):
+    # `version` is part of the cache key only: a new store file means new entries.
+    fn = getattr(importlib.import_module(module), name)
+    return fn(*args, **dict(kwargs))
+
+
+def call(fn: Callable[..., T], *args, **kwargs) -> T:
+    """fn(*args, **kwargs), cached until the store changes. fn must live in a queries module."""
+    if not fn.__module__.startswith("queries."):
+        raise ValueError("only query functions are cached")
+    return _call(fn.__module__, fn.__name__, args, tuple(sorted(kwargs.items())), executor.store_version())
+
+
+def clear() -> None:
+    """Forget every cached result (tests; after an import the version key does this anyway)."""
+    _call.clear()

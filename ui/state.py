@@ -1,0 +1,50 @@
+"""The filters every page reads: set by the frame's sidebar (and the URL), with defaults so a
+page opened on its own (or under AppTest) still renders.
+
+    from ui.state import current_filters
+    filters = current_filters()          # a validated queries.filters.Filters
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from queries import cache, funnel
+from queries.filters import Filters
+
+FILTERS_KEY = "filters"  # st.session_state[FILTERS_KEY] holds the Filters the frame chose
+VIEW_KEY = "view"  # st.session_state[VIEW_KEY]: "cohort" (default) or "flow"
+
+
+def last_full_quarter(as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """The last calendar quarter that ended on or before `as_of`."""
+    q_start = dt.date(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1)
+    if as_of == _quarter_end(q_start):
+        return q_start, as_of
+    end = q_start - dt.timedelta(days=1)
+    return dt.date(end.year, 3 * ((end.month - 1) // 3) + 1, 1), end
+
+
+def _quarter_end(q_start: dt.date) -> dt.date:
+    month = q_start.month + 3
+    year = q_start.year + (month > 12)
+    month = month - 12 if month > 12 else month
+    return dt.date(year, month, 1) - dt.timedelta(days=1)
+
+
+def default_filters() -> Filters:
+    """Last full quarter before the latest event in the store, everything else unfiltered."""
+    latest = cache.call(funnel.latest_event_at).date()
+    start, end = last_full_quarter(latest)
+    return Filters(start=start, end=end)
+
+
+def current_filters() -> Filters:
+    value = st.session_state.get(FILTERS_KEY)
+    return value if isinstance(value, Filters) else default_filters()
+
+
+def current_view() -> str:
+    return "flow" if st.session_state.get(VIEW_KEY) == "flow" else "cohort"

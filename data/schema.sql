@@ -99,3 +99,12 @@ create table store_meta (
     key         varchar primary key,
     value       varchar not null
 );
+
+-- One row per decision or note recorded in a weekly alignment meeting.
+create table meeting_notes (
+    note_id     varchar primary key,
+    week_start  date not null,              -- Monday of the ISO week the note belongs to
+    author      varchar not null,           -- free text: rendered as plain text only
+    note        varchar not null,           -- free text: rendered as plain text only
+    created_at  timestamp not null
+);

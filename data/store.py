@@ -95,6 +95,39 @@ def replacing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         raise
 
 
+@contextlib.contextmanager
+def small_write(path: Path | None = None, attempts: int = 40) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short read-write transaction on the live store, for small edits (a target, a note).
+
+    Bulk loads use replacing() instead. Readers open the file per query for a few milliseconds,
+    so the exclusive lock is retried briefly; the transaction commits on success and rolls back
+    on any error, leaving the store as it was.
+    """
+    path = Path(path) if path else db_path()
+    if not path.exists():
+        raise FileNotFoundError(f"No store at {path}: build the sample or import data first.")
+    delay = 0.02
+    for attempt in range(attempts):
+        try:
+            con = duckdb.connect(str(path))
+            break
+        except duckdb.IOException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
+    try:
+        con.execute("begin")
+        yield con
+        con.execute("commit")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("rollback")
+        raise
+    finally:
+        con.close()
+
+
 def build_sample(
     path: Path | None = None,
     n_leads: int = 50_000,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from pathlib import Path
 
 import duckdb
@@ -19,6 +20,7 @@ import pandas as pd
 from data import store
 
 SQL_DIR = Path(__file__).with_name("sql")
+ATTACH_ATTEMPTS = 30  # about 4 s of retries
 
 
 class StoreMissingError(RuntimeError):
@@ -54,13 +56,20 @@ def connect(db: Path | None = None) -> duckdb.DuckDBPyConnection:
     if not path.exists():
         raise StoreMissingError(f"No store at {path}. Build the sample with `make sample` or import data.")
     con = duckdb.connect(config={"threads": 2})
-    try:
-        con.execute("attach " + store.sql_literal(path) + " as store (read_only)")
-    except duckdb.IOException as exc:
-        con.close()
-        raise StoreBusyError(
-            f"The store at {path} is being written by another process; try again in a moment."
-        ) from exc
+    # A small edit (a target, a meeting note) holds the file for milliseconds: wait it out.
+    delay = 0.02
+    for attempt in range(ATTACH_ATTEMPTS):
+        try:
+            con.execute("attach " + store.sql_literal(path) + " as store (read_only)")
+            break
+        except duckdb.IOException as exc:
+            if attempt == ATTACH_ATTEMPTS - 1:
+                con.close()
+                raise StoreBusyError(
+                    f"The store at {path} is being written by another process; try again in a moment."
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
     con.execute("use store")
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")

@@ -8,7 +8,8 @@ journey_stages  one row per lead per stage, from stage 1 to the furthest stage t
     next_reached_at  reached_at of the next stage (null on the lead's furthest row)
     strict_at        entered_at when stages 1..this were all entered, in non-decreasing time
     strict_next_at   strict_at of the next stage
-    + the lead's start, final exit and attributes, repeated so a funnel query never joins.
+    + the lead's start, final exit, won amount and attributes, repeated so a funnel query
+      never joins.
 
 Every funnel view is one scan of journey_stages with filters and a group by; the conversion
 window and the as-of date are applied per query, so the tables do not depend on them.
@@ -30,7 +31,7 @@ from data.contract import KEY_PATTERN, Contract
 # Lead-level columns repeated on every journey_stages row.
 LEAD_COLUMNS = (
     "start_at, has_first_entry, final_exit_at, final_exit_type, final_exit_reason, "
-    "channel, campaign, region, segment, owner_id, owner_team"
+    "won_amount, channel, campaign, region, segment, owner_id, owner_team"
 )
 
 
@@ -99,7 +100,10 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
                     as last_exit_type,
                 arg_max(reason_code, occurred_at) filter (where list_contains($exit_keys, event_type))
                     as last_exit_reason,
-                count(*) filter (where list_contains($exit_keys, event_type)) as n_exits
+                count(*) filter (where list_contains($exit_keys, event_type)) as n_exits,
+                -- Revenue: the amount on the first event of the last stage (the signed deal).
+                arg_min(amount, occurred_at) filter (where event_type = $stage_keys[-1])
+                    as won_amount
             from events
             group by lead_id
         ),

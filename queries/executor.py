@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import time
 from pathlib import Path
 
@@ -38,6 +39,24 @@ def sql_text(name: str) -> str:
     if path.parent != SQL_DIR or not path.exists():
         raise KeyError(f"no query named {name!r}")
     return path.read_text(encoding="utf-8")
+
+
+_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+
+
+def param_names(name: str) -> set[str]:
+    """The $named parameters a query file uses."""
+    return set(_PARAM.findall(sql_text(name)))
+
+
+def bind(name: str, available: dict) -> dict:
+    """The subset of `available` that query `name` uses; a parameter it needs but that is not
+    available fails here, naming it (DuckDB refuses extra parameters, so we pass exactly these)."""
+    needed = param_names(name)
+    missing = needed - available.keys()
+    if missing:
+        raise KeyError(f"query {name!r} needs parameters {sorted(missing)}")
+    return {k: available[k] for k in needed}
 
 
 def store_version(db: Path | None = None) -> str:

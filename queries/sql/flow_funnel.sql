@@ -1,0 +1,88 @@
+-- Flow funnel: one row per (group, stage): entries to each stage during [$start_at, $end_before),
+-- whoever the leads are and whenever they started. Ratios between stages compare different
+-- leads, so the page labels this view as flow.
+--   n_entries    first entries into the stage in the range (a lead counts once per stage)
+--   n_reentries  later entries in the range by leads already in the stage before (recycling)
+--   revenue      won amounts of first entries into the last stage in the range
+-- Parameters: $start_at, $end_before, $as_of (timestamps), $channels, $regions, $segments,
+--   $owners (lists, null = all), $by (null or an attribute name: the allow-list below),
+--   $stage_keys (stage keys in order), $n_stages.
+
+with
+
+journey_stages as (select * from journey_stages),
+journey_leads as (select * from journey_leads),
+events as (select * from events),
+
+filtered_stages as (
+    select
+        case $by
+            when 'channel' then channel
+            when 'campaign' then campaign
+            when 'region' then region
+            when 'segment' then segment
+            when 'owner' then owner_id
+            when 'team' then owner_team
+        end as group_value,
+        stage_order,
+        won_amount
+    from journey_stages
+    where entered_at >= $start_at
+      and entered_at < $end_before
+      and entered_at <= $as_of
+      and ($channels is null or channel = any($channels))
+      and ($regions is null or region = any($regions))
+      and ($segments is null or segment = any($segments))
+      and ($owners is null or owner_id = any($owners))
+),
+
+first_entries as (
+    select
+        group_value,
+        stage_order,
+        count(*) as n_entries,
+        coalesce(sum(won_amount) filter (where stage_order = $n_stages), 0) as revenue
+    from filtered_stages
+    group by group_value, stage_order
+),
+
+all_entries as (
+    select
+        case $by
+            when 'channel' then j.channel
+            when 'campaign' then j.campaign
+            when 'region' then j.region
+            when 'segment' then j.segment
+            when 'owner' then j.owner_id
+            when 'team' then j.owner_team
+        end as group_value,
+        list_position($stage_keys, e.event_type) as stage_order,
+        count(*) as n_events
+    from events as e
+    join journey_leads as j on j.lead_id = e.lead_id
+    where list_contains($stage_keys, e.event_type)
+      and e.occurred_at >= $start_at
+      and e.occurred_at < $end_before
+      and e.occurred_at <= $as_of
+      and ($channels is null or j.channel = any($channels))
+      and ($regions is null or j.region = any($regions))
+      and ($segments is null or j.segment = any($segments))
+      and ($owners is null or j.owner_id = any($owners))
+    group by 1, 2
+),
+
+final as (
+    select
+        a.group_value,
+        a.stage_order,
+        coalesce(f.n_entries, 0) as n_entries,
+        a.n_events - coalesce(f.n_entries, 0) as n_reentries,
+        coalesce(f.revenue, 0) as revenue
+    from all_entries as a
+    left join first_entries as f
+        on f.stage_order = a.stage_order
+        and f.group_value is not distinct from a.group_value
+)
+
+select * from final
+order by group_value, stage_order

@@ -1,0 +1,38 @@
+-- Trend: one row per (period, stage): cohort conversion for the leads that started in each
+-- week (ISO, Monday) or month of the range, with the same reached-in-time rules as the cohort
+-- funnel. The page marks a period immature while its end + window is after $as_of.
+-- Parameters: $grain ('week' or 'month'), $start_at, $end_before, $as_of, $window_days,
+--   $is_strict, $channels, $regions, $segments, $owners.
+
+with
+
+journey_stages as (select * from journey_stages),
+
+cohort as (
+    select
+        date_trunc($grain, start_at) as period_start,
+        stage_order,
+        case when $is_strict then strict_at else reached_at end as reach_at,
+        least(start_at + $window_days * interval 1 day, $as_of) as cutoff
+    from journey_stages
+    where start_at >= $start_at
+      and start_at < $end_before
+      and start_at <= $as_of
+      and ($channels is null or channel = any($channels))
+      and ($regions is null or region = any($regions))
+      and ($segments is null or segment = any($segments))
+      and ($owners is null or owner_id = any($owners))
+      and (not $is_strict or has_first_entry)
+),
+
+final as (
+    select
+        cast(period_start as date) as period_start,
+        stage_order,
+        count(*) filter (where reach_at <= cutoff) as n_reached
+    from cohort
+    group by period_start, stage_order
+)
+
+select * from final
+order by period_start, stage_order

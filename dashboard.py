@@ -1,0 +1,43 @@
+"""Handoff: the frame around every page. `streamlit run dashboard.py`.
+
+Page config, first-start sample build, st.navigation over the planned pages (each one only
+once its file exists, so a new page appears without editing this file), the global filters in
+the sidebar, then the chosen page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui import frame
+
+HERE = Path(__file__).parent
+
+# (file, title, icon) in menu order; the first existing one is the default page.
+PLANNED_PAGES = (
+    ("pages/health.py", "Funnel health", ":material/monitor_heart:"),
+    ("pages/teams.py", "Teams and handoff", ":material/handshake:"),
+    ("pages/targets.py", "Targets", ":material/flag:"),
+    ("pages/weekly.py", "Weekly meeting", ":material/event_note:"),
+    ("pages/content.py", "Content", ":material/article:"),
+    ("pages/data.py", "Data", ":material/upload_file:"),
+    ("pages/definitions.py", "Definitions", ":material/menu_book:"),
+)
+
+st.set_page_config(page_title="Handoff", page_icon=":material/filter_alt:", layout="wide")
+
+pages = [
+    st.Page(path, title=title, icon=icon, default=(i == 0))
+    for i, (path, title, icon) in enumerate(p for p in PLANNED_PAGES if (HERE / p[0]).exists())
+]
+if not pages:
+    st.error("No pages found in pages/: the installation is incomplete.")
+    st.stop()
+page = st.navigation(pages)
+
+with frame.friendly_errors():
+    frame.ensure_store()
+    frame.sample_note()
+    page.run()

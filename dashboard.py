@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import frame
+from ui import filters, frame
 
 HERE = Path(__file__).parent
 
@@ -39,5 +39,6 @@ page = st.navigation(pages)
 
 with frame.friendly_errors():
     frame.ensure_store()
+    filters.render()
     frame.sample_note()
     page.run()

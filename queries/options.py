@@ -1,0 +1,42 @@
+"""What the global filters can be set to: the values present in the store.
+
+The sidebar offers these, and values arriving in the URL are checked against them (anything
+else is ignored), so a link can never ask for a value the store does not hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from queries import executor
+
+FILTER_ATTRIBUTES = ("channel", "region", "segment", "owner")
+
+
+def filter_options(db: Path | None = None) -> pd.DataFrame:
+    """One row per (attribute, value) present on leads with a journey.
+
+    Columns: attribute (channel, region, segment, owner), value (what the filter holds: the
+    owner_id for owners), label (what a person reads: the owner's name for owners), n_leads.
+    Sorted by attribute, then label.
+    """
+    return executor.run("filter_options", db=db)
+
+
+def choices(options: pd.DataFrame, attribute: str) -> dict[str, str]:
+    """value -> label for one attribute, in display order."""
+    part = options[options["attribute"] == attribute]
+    return dict(zip(part["value"], part["label"], strict=True))
+
+
+def date_bounds(db: Path | None = None) -> tuple[dt.date | None, dt.date | None]:
+    """(first, last) day on which some lead's journey started; (None, None) in an empty store."""
+    row = executor.run("date_bounds", db=db).iloc[0]
+    first, last = row["first_start"], row["last_start"]
+    return (
+        None if pd.isna(first) else pd.Timestamp(first).date(),
+        None if pd.isna(last) else pd.Timestamp(last).date(),
+    )

@@ -1,0 +1,43 @@
+-- Filter options: one row per (attribute, value) a lead in the store carries, for the sidebar's
+-- choices and for validating values that arrive in the URL.
+-- attribute is one of channel, region, segment, owner; label is what a person reads (the owner's
+-- name for owners, the value itself otherwise); n_leads counts leads with a journey.
+-- No parameters.
+
+with
+
+journey_leads as (select * from journey_leads),
+
+owners as (select * from owners),
+
+attribute_values as (
+    select 'channel' as attribute, channel as value from journey_leads
+    union all
+    select 'region' as attribute, region as value from journey_leads
+    union all
+    select 'segment' as attribute, segment as value from journey_leads
+    union all
+    select 'owner' as attribute, owner_id as value from journey_leads
+),
+
+counted as (
+    select attribute, value, count(*) as n_leads
+    from attribute_values
+    where value is not null
+    group by attribute, value
+),
+
+final as (
+    select
+        counted.attribute,
+        counted.value,
+        coalesce(owners.owner_name, counted.value) as label,
+        counted.n_leads
+    from counted
+    left join owners
+        on counted.attribute = 'owner'
+        and owners.owner_id = counted.value
+)
+
+select * from final
+order by attribute, label, value

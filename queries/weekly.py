@@ -1,0 +1,630 @@
+"""The weekly alignment meeting: what changed this ISO week, who acts, and where we stand.
+
+Weeks are ISO weeks (Monday 00:00 to the next Monday 00:00, UTC); a week is named "2026-W43".
+Everything for one week is computed as of the end of that week, so a past week reads the way
+the meeting saw it. `week_report(monday)` runs every query once and returns a `WeeklyReport`
+(plain DataFrames), which the page, the HTML/Markdown export and the CLI all draw from, so
+they show the same numbers.
+
+Definitions (the page shows them next to the numbers):
+- Entries: a lead's first event for a stage (journey_stages.entered_at) during the week.
+  Compared with the week before and with the average of the four weeks before it.
+- Decided at a stage: a lead that had entered stage k and, during the week, moved on to a
+  later stage or ended its journey with an exit while k was its furthest stage. The share
+  that moved on is compared with the week before by a two-proportion test; the change is
+  called out only when p < 0.05, and a base under 30 leads is flagged as small.
+- SLA breach: an MQL (handoff-stage entry) whose deadline (entry + handoff_sla_hours) fell in
+  the week and that had no later-stage entry or exit by then.
+- Stalled: a lead whose current stage was entered more than its expected_days ago by the end
+  of the week, with no exit since, not at the last stage and inside its conversion window.
+
+The action list (SLA breaches, stalled leads) and pace against the shared target go through
+the small adapters `_sla_breaches`, `_stalled_leads` and `_pace` so that the Teams and
+Targets query modules can take them over without touching the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from data import contract as contract_mod
+from data.contract import Contract
+from queries import executor, stats
+
+WEEK_PATTERN = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
+TREND_WEEKS = 26  # weeks drawn on the trend charts, ending with the chosen week
+AVERAGE_WEEKS = 4  # "vs the 4-week average": the four weeks before the chosen one
+ALPHA = 0.05
+
+
+class WeekError(ValueError):
+    """A week could not be read; the message says which format is expected."""
+
+
+# --- ISO weeks ------------------------------------------------------------------------------
+
+
+def week_start(day: dt.date | dt.datetime) -> dt.date:
+    """Monday of the ISO week that contains `day`."""
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    return day - dt.timedelta(days=day.weekday())
+
+
+def week_label(monday: dt.date) -> str:
+    """ "2026-W43" for the ISO week starting on `monday` (the ISO year, not the calendar year:
+    2024-12-30 is 2025-W01)."""
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_week(text: str) -> dt.date:
+    """The Monday of an ISO week written "2026-W43" (also "2026W43")."""
+    match = WEEK_PATTERN.match(str(text))
+    if not match:
+        raise WeekError(f"week {text!r}: expected an ISO week such as 2026-W43")
+    year, week = int(match.group(1)), int(match.group(2))
+    try:
+        return dt.date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise WeekError(f"week {text!r}: ISO year {year} has no week {week}") from None
+
+
+def week_bounds(monday: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[Monday 00:00, next Monday 00:00) of the week, as naive UTC timestamps."""
+    start = dt.datetime.combine(week_start(monday), dt.time.min)
+    return start, start + dt.timedelta(days=7)
+
+
+def default_week(latest_event_at: dt.datetime) -> dt.date:
+    """The last complete ISO week before the latest event: the week before the one it falls in
+    (a week is complete once its next Monday 00:00 is on or before the latest event)."""
+    return week_start(latest_event_at) - dt.timedelta(days=7)
+
+
+def store_span(db: Path | None = None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(first event, latest event) in the store; (None, None) when it has no events."""
+    row = executor.run("weekly_span", db=db).iloc[0]
+    first, latest = row["first_event_at"], row["latest_event_at"]
+    if pd.isna(first):
+        return None, None
+    return pd.Timestamp(first).to_pydatetime(), pd.Timestamp(latest).to_pydatetime()
+
+
+def week_choices(db: Path | None = None) -> list[dt.date]:
+    """Mondays the picker offers, newest first: from the first event's week to the default week
+    (the last complete one). One week (the current) when the store holds less than a week."""
+    first, latest = store_span(db)
+    if latest is None:
+        return [week_start(dt.datetime.now(dt.UTC).replace(tzinfo=None))]
+    newest = default_week(latest)
+    oldest = week_start(first)
+    if newest < oldest:
+        return [oldest]
+    n = (newest - oldest).days // 7
+    return [newest - dt.timedelta(days=7 * i) for i in range(n + 1)]
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeeklyReport:
+    """Everything one week's meeting looks at. Each frame's grain is in its comment."""
+
+    week_start: dt.date
+    label: str
+    as_of: dt.datetime  # the end of the week: every number is as of this moment
+    latest_event_at: dt.datetime | None
+    # one row per stage: stage_order, stage, label, this_week, last_week, avg_4w,
+    # change_vs_last (count), change_vs_last_pct, change_vs_avg_pct
+    headline: pd.DataFrame
+    # one row per stage but the last: stage, label, next_label, n_decided, n_moved, rate,
+    # low, high, prev_decided, prev_moved, prev_rate, change (rate points), p_value,
+    # is_change_real (p < 0.05), is_small (a base under 30), note
+    conversions: pd.DataFrame
+    # one row: month_start, target, won_revenue, n_won, share, expected, projected, status,
+    # gap_to_pace, source
+    pace: pd.DataFrame
+    # one row per (week, stage) over TREND_WEEKS weeks: week_start, week, stage_order, stage,
+    # label, n_entries
+    entries_trend: pd.DataFrame
+    # one row per (week, stage but the last): week_start, week, stage, label, n_decided,
+    # n_moved, rate
+    conversion_trend: pd.DataFrame
+    # one row per (stage, owner team): stage_order, stage, label, owner_team, n_entries,
+    # n_reentries (recycled leads coming back), n_reentry_leads
+    movements: pd.DataFrame
+    # one row per (exit, reason, team that recorded it): exit_type, exit_label, reason_code,
+    # reason_label, charged_to, team, n_exits, n_leads
+    exits: pd.DataFrame
+    # one row per action: kind, owner_name, owner_team, lead_id, lead_name, company, stage,
+    # since, overdue, is_new, next_action
+    actions: pd.DataFrame
+    # one row per owner with an action: owner_name, owner_team, n_sla_waiting, n_sla_late,
+    # n_stalled, n_stalled_new, n_actions
+    actions_by_owner: pd.DataFrame
+    # one row per changelog entry dated in or since the week: date, change, is_in_week
+    changes: pd.DataFrame
+    # one row per changelog entry (for the chart markers): date, change
+    all_changes: pd.DataFrame
+    sources: dict = field(default_factory=dict)  # section -> which module computed it
+
+    @property
+    def is_empty(self) -> bool:
+        """No stage entries, decisions, exits or actions at all in the week."""
+        return (
+            int(self.headline["this_week"].sum()) == 0
+            and int(self.conversions["n_decided"].sum()) == 0
+            and self.exits.empty
+            and self.actions.empty
+        )
+
+
+def _stage_frame(contract: Contract) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "stage_order": [s.order for s in contract.stages],
+            "stage": contract.stage_keys,
+            "label": [s.label for s in contract.stages],
+        }
+    )
+
+
+def _weeks(monday: dt.date, n: int) -> list[dt.date]:
+    """The n Mondays ending with `monday`, oldest first."""
+    return [monday - dt.timedelta(days=7 * i) for i in range(n - 1, -1, -1)]
+
+
+def entries_trend(
+    monday: dt.date, n_weeks: int = TREND_WEEKS, db: Path | None = None, contract: Contract | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stage entries per week: (one row per week × stage with zeros filled, and the raw rows
+    per week × stage × owner team from the query)."""
+    contract = contract or contract_mod.load()
+    monday = week_start(monday)
+    weeks = _weeks(monday, n_weeks)
+    raw = executor.run(
+        "weekly_entries",
+        {"from_at": week_bounds(weeks[0])[0], "to_before": week_bounds(monday)[1]},
+        db=db,
+    )
+    raw["week_start"] = pd.to_datetime(raw["week_start"]).dt.date
+    totals = raw.groupby(["week_start", "stage_order"], as_index=False)["n_entries"].sum()
+    grid = pd.DataFrame({"week_start": weeks}).merge(_stage_frame(contract), how="cross")
+    df = grid.merge(totals, on=["week_start", "stage_order"], how="left")
+    df["n_entries"] = df["n_entries"].fillna(0).astype("int64")
+    df.insert(1, "week", df["week_start"].map(week_label))
+    return df, raw
+
+
+def headline(trend: pd.DataFrame, monday: dt.date) -> pd.DataFrame:
+    """One row per stage: entries this week, last week and the average of the four weeks
+    before this one, with the changes (pct is nan when the base is zero)."""
+    monday = week_start(monday)
+    last = monday - dt.timedelta(days=7)
+    window = _weeks(last, AVERAGE_WEEKS)
+    pivot = trend.pivot_table(index="stage_order", columns="week_start", values="n_entries", aggfunc="sum")
+    base = trend.drop_duplicates("stage_order")[["stage_order", "stage", "label"]].set_index("stage_order")
+
+    def col(week: dt.date) -> pd.Series:
+        return pivot[week] if week in pivot.columns else pd.Series(0, index=pivot.index)
+
+    df = base.copy()
+    df["this_week"] = col(monday).astype("int64")
+    df["last_week"] = col(last).astype("int64")
+    df["avg_4w"] = sum(col(w) for w in window) / AVERAGE_WEEKS
+    df["change_vs_last"] = df["this_week"] - df["last_week"]
+    df["change_vs_last_pct"] = [
+        (t - p) / p if p else math.nan for t, p in zip(df["this_week"], df["last_week"], strict=True)
+    ]
+    df["change_vs_avg_pct"] = [
+        (t - a) / a if a else math.nan for t, a in zip(df["this_week"], df["avg_4w"], strict=True)
+    ]
+    return df.reset_index()
+
+
+def conversion_rows(
+    monday: dt.date, n_weeks: int = TREND_WEEKS, db: Path | None = None, contract: Contract | None = None
+) -> pd.DataFrame:
+    """Decisions per week: one row per (week, stage but the last) with zeros filled: week_start,
+    week, stage_order, stage, label, n_decided, n_moved, rate (n_moved / n_decided)."""
+    contract = contract or contract_mod.load()
+    monday = week_start(monday)
+    weeks = _weeks(monday, n_weeks)
+    raw = executor.run(
+        "weekly_decisions",
+        {
+            "from_at": week_bounds(weeks[0])[0],
+            "to_before": week_bounds(monday)[1],
+            "n_stages": len(contract.stages),
+        },
+        db=db,
+    )
+    raw["week_start"] = pd.to_datetime(raw["week_start"]).dt.date
+    stages = _stage_frame(contract).iloc[:-1]
+    grid = pd.DataFrame({"week_start": weeks}).merge(stages, how="cross")
+    df = grid.merge(raw, on=["week_start", "stage_order"], how="left")
+    for c in ("n_decided", "n_moved"):
+        df[c] = df[c].fillna(0).astype("int64")
+    df["rate"] = [stats.rate(m, d) for m, d in zip(df["n_moved"], df["n_decided"], strict=True)]
+    df.insert(1, "week", df["week_start"].map(week_label))
+    return df
+
+
+def compare_conversions(rows: pd.DataFrame, monday: dt.date, contract: Contract) -> pd.DataFrame:
+    """This week's decided-to-moved-on rate per stage against last week's, with the noise test."""
+    monday = week_start(monday)
+    last = monday - dt.timedelta(days=7)
+    now = rows[rows["week_start"] == monday].set_index("stage_order")
+    before = rows[rows["week_start"] == last].set_index("stage_order")
+    out = []
+    for stage in contract.stages[:-1]:
+        k = stage.order
+        n, x = (int(now.at[k, "n_decided"]), int(now.at[k, "n_moved"])) if k in now.index else (0, 0)
+        pn, px = (
+            (int(before.at[k, "n_decided"]), int(before.at[k, "n_moved"])) if k in before.index else (0, 0)
+        )
+        rate, prev = stats.rate(x, n), stats.rate(px, pn)
+        low, high = stats.wilson(x, n)
+        p = stats.two_proportion_p(x, n, px, pn)
+        real = stats.is_significant(x, n, px, pn, ALPHA)
+        small = min(n, pn) < stats.SMALL_GROUP
+        if n == 0 or pn == 0:
+            note = "no decisions to compare"
+        elif real:
+            note = "change outside the noise (p < 0.05)"
+        else:
+            note = "within the noise"
+        if small and n and pn:
+            note += f"; small group (under {stats.SMALL_GROUP} leads)"
+        out.append(
+            {
+                "stage_order": k,
+                "stage": stage.key,
+                "label": stage.label,
+                "next_label": contract.stages[k].label,
+                "n_decided": n,
+                "n_moved": x,
+                "rate": rate,
+                "low": low,
+                "high": high,
+                "prev_decided": pn,
+                "prev_moved": px,
+                "prev_rate": prev,
+                "change": rate - prev if n and pn else math.nan,
+                "p_value": p,
+                "is_change_real": bool(real),
+                "is_small": bool(small),
+                "note": note,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def movements(
+    monday: dt.date, raw_entries: pd.DataFrame, db: Path | None = None, contract: Contract | None = None
+) -> pd.DataFrame:
+    """Entries and recycled leads coming back, one row per (stage, owner team) with any."""
+    contract = contract or contract_mod.load()
+    monday = week_start(monday)
+    start, end = week_bounds(monday)
+    entries = raw_entries[raw_entries["week_start"] == monday][["stage_order", "owner_team", "n_entries"]]
+    back = executor.run(
+        "weekly_reentries", {"start_at": start, "end_before": end, "stage_keys": contract.stage_keys}, db=db
+    ).rename(columns={"n_leads": "n_reentry_leads"})
+    df = entries.merge(back, on=["stage_order", "owner_team"], how="outer")
+    for c in ("n_entries", "n_reentries", "n_reentry_leads"):
+        df[c] = df[c].fillna(0).astype("int64") if c in df else 0
+    df = _stage_frame(contract).merge(df, on="stage_order", how="inner")
+    return df.sort_values(["stage_order", "owner_team"]).reset_index(drop=True)
+
+
+def exits(monday: dt.date, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
+    """Exits during the week with reasons, one row per (exit, reason, recording team); the
+    team each reason is charged to comes from funnel.toml ('' when the code is not in it)."""
+    contract = contract or contract_mod.load()
+    start, end = week_bounds(monday)
+    df = executor.run(
+        "weekly_exits", {"start_at": start, "end_before": end, "exit_keys": contract.exit_keys}, db=db
+    )
+    labels = {e.key: e.label for e in contract.exits}
+    df.insert(1, "exit_label", df["exit_type"].map(labels))
+    reasons = {r.key: r for r in contract.reason_codes}
+    df.insert(3, "reason_label", [reasons[r].label if r in reasons else r for r in df["reason_code"]])
+    df.insert(4, "charged_to", [reasons[r].charged_to if r in reasons else "" for r in df["reason_code"]])
+    return df
+
+
+# --- action list: SLA breaches and stalled leads ---------------------------------------------
+
+
+def next_action(contract: Contract, stage_order: int) -> str:
+    """What the owner of a lead stalled at this stage should do next, from the contract."""
+    stage = contract.stages[stage_order - 1]
+    nxt = contract.stages[stage_order]
+    if stage.key == contract.handoff_stage:
+        return f"Accept (move to {nxt.label}) or reject the MQL with a reason code"
+    if stage_order == len(contract.stages) - 1:
+        return f"Move the deal to {nxt.label} or close it as lost with a reason code"
+    return f"Move to {nxt.label} or close it (exit with a reason code)"
+
+
+def _sla_breaches(monday: dt.date, db: Path | None, contract: Contract) -> tuple[pd.DataFrame, str]:
+    """SLA breaches of the week (adapter: the Teams queries can take this over).
+
+    One row per breached MQL: lead_id, lead_name, company, owner_id, owner_name, owner_team,
+    handoff_at, deadline_at, acted_at, action_type, is_waiting, hours_late.
+    """
+    start, end = week_bounds(monday)
+    sla = dt.timedelta(hours=contract.handoff_sla_hours)
+    handoff = contract.stage(contract.handoff_stage).order
+    df = executor.run(
+        "weekly_sla_breaches",
+        {
+            "handoff_stage": contract.handoff_stage,
+            "action_types": contract.stage_keys[handoff:] + contract.exit_keys,
+            "handoff_from": start - sla,
+            "handoff_before": end - sla,
+            "sla_minutes": round(contract.handoff_sla_hours * 60),
+            "as_of": end,
+        },
+        db=db,
+    )
+    return df, "queries/sql/weekly_sla_breaches.sql"
+
+
+def _stalled_leads(monday: dt.date, db: Path | None, contract: Contract) -> tuple[pd.DataFrame, str]:
+    """Stalled leads at the end of the week (adapter: the Teams queries can take this over).
+
+    One row per lead: lead_id, lead_name, company, owner_id, owner_name, owner_team,
+    stage_order, stage_at, expected_days, days_in_stage, is_new.
+    """
+    start, end = week_bounds(monday)
+    df = executor.run(
+        "weekly_stalled",
+        {
+            "as_of": end,
+            "week_start": start,
+            "stage_keys": contract.stage_keys,
+            "exit_keys": contract.exit_keys,
+            "expected_days": [s.expected_days for s in contract.stages],
+            "window_days": contract.conversion_window_days,
+            "n_stages": len(contract.stages),
+        },
+        db=db,
+    )
+    return df, "queries/sql/weekly_stalled.sql"
+
+
+ACTION_COLUMNS = [
+    "kind",
+    "owner_name",
+    "owner_team",
+    "lead_id",
+    "lead_name",
+    "company",
+    "stage",
+    "since",
+    "overdue",
+    "is_new",
+    "next_action",
+]
+
+
+def action_list(breaches: pd.DataFrame, stalled: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """One row per action, grouped by owner (owners by name, then SLA breaches waiting, late
+    breaches, stalled leads longest overdue first)."""
+    handoff = contract.stage(contract.handoff_stage)
+    # An MQL still waiting past the SLA is also stalled at the handoff stage: list it once.
+    waiting = set(breaches.loc[breaches["is_waiting"].astype(bool), "lead_id"])
+    stalled = stalled[~stalled["lead_id"].isin(waiting)]
+    rows = []
+    for r in breaches.itertuples(index=False):
+        if r.is_waiting:
+            todo = "Accept or reject this MQL now: the handoff SLA has passed"
+        else:
+            action = contract.stage(r.action_type).label if r.action_type in contract.stage_keys else None
+            action = action or next(
+                (e.label for e in contract.exits if e.key == r.action_type), r.action_type
+            )
+            todo = f"Done late ({action}): review follow-up speed with the owner"
+        rows.append(
+            {
+                "kind": "SLA breach, waiting" if r.is_waiting else "SLA breach, acted late",
+                "owner_name": r.owner_name,
+                "owner_team": r.owner_team,
+                "lead_id": r.lead_id,
+                "lead_name": r.lead_name,
+                "company": r.company,
+                "stage": handoff.label,
+                "since": pd.Timestamp(r.handoff_at).to_pydatetime(),
+                "overdue": f"{r.hours_late:.0f} h past the {contract.handoff_sla_hours:g} h SLA",
+                "is_new": True,
+                "next_action": todo,
+                "_order": 0 if r.is_waiting else 1,
+                "_late": float(r.hours_late) / 24,
+            }
+        )
+    for r in stalled.itertuples(index=False):
+        stage = contract.stages[int(r.stage_order) - 1]
+        rows.append(
+            {
+                "kind": "Stalled",
+                "owner_name": r.owner_name,
+                "owner_team": r.owner_team,
+                "lead_id": r.lead_id,
+                "lead_name": r.lead_name,
+                "company": r.company,
+                "stage": stage.label,
+                "since": pd.Timestamp(r.stage_at).to_pydatetime(),
+                "overdue": f"{r.days_in_stage:.0f} days in stage (expected {r.expected_days:g})",
+                "is_new": bool(r.is_new),
+                "next_action": next_action(contract, int(r.stage_order)),
+                "_order": 2,
+                "_late": float(r.days_in_stage - r.expected_days),
+            }
+        )
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ACTION_COLUMNS})
+    df = pd.DataFrame(rows).sort_values(
+        ["owner_name", "_order", "_late", "lead_id"], ascending=[True, True, False, True]
+    )
+    return df[ACTION_COLUMNS].reset_index(drop=True)
+
+
+def actions_by_owner(actions: pd.DataFrame) -> pd.DataFrame:
+    """One row per owner with at least one action, most actions first."""
+    cols = ["owner_name", "owner_team", "n_sla_waiting", "n_sla_late", "n_stalled", "n_stalled_new"]
+    if actions.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in [*cols, "n_actions"]})
+    a = actions.assign(
+        n_sla_waiting=actions["kind"].eq("SLA breach, waiting"),
+        n_sla_late=actions["kind"].eq("SLA breach, acted late"),
+        n_stalled=actions["kind"].eq("Stalled"),
+        n_stalled_new=actions["kind"].eq("Stalled") & actions["is_new"].astype(bool),
+    )
+    df = a.groupby(["owner_name", "owner_team"], as_index=False)[cols[2:]].sum()
+    df[cols[2:]] = df[cols[2:]].astype("int64")
+    df["n_actions"] = df[cols[2:5]].sum(axis=1)
+    return df.sort_values(["n_actions", "owner_name"], ascending=[False, True]).reset_index(drop=True)
+
+
+# --- pace against the shared target ----------------------------------------------------------
+
+
+def _month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
+    start = day.replace(day=1)
+    return start, dt.date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+
+
+def _pace(monday: dt.date, db: Path | None, contract: Contract) -> tuple[pd.DataFrame, str]:
+    """Won revenue against the shared revenue target in the month that contains the week's last
+    day, as of the end of the week. Uses queries.plan's pacing arithmetic when it is there
+    (the Targets page's), else the same linear rule here: expected = target x elapsed share."""
+    _, end = week_bounds(monday)
+    month_start, month_end = _month_bounds((end - dt.timedelta(days=1)).date())
+    row = executor.run(
+        "weekly_pace",
+        {
+            "month_start": month_start,
+            "as_of": end,
+            "won_stage": contract.stage_keys[-1],
+            "target_metric": "revenue",
+        },
+        db=db,
+    ).iloc[0]
+    target = None if pd.isna(row["target"]) else float(row["target"])
+    won = float(row["won_revenue"])
+    try:
+        from queries import plan  # the Targets page's pacing rules, when that module is present
+
+        share = plan.elapsed_share(month_start, month_end, end)
+        p = plan.pace(target, won, share)
+        values = {
+            "share": share,
+            "expected": p.expected,
+            "projected": p.projected,
+            "status": p.status,
+            "gap_to_pace": p.gap_to_pace,
+        }
+        source = "queries.plan"
+    except (ImportError, AttributeError):
+        t0 = dt.datetime.combine(month_start, dt.time.min)
+        t1 = dt.datetime.combine(month_end, dt.time.min)
+        share = min(max((end - t0) / (t1 - t0), 0.0), 1.0)
+        expected = target * share if target is not None else None
+        status = "no target"
+        if expected:
+            ratio = won / expected
+            status = "behind" if ratio < 0.95 else "ahead" if ratio > 1.05 else "on pace"
+        values = {
+            "share": share,
+            "expected": expected,
+            "projected": won / share if share else None,
+            "status": status,
+            "gap_to_pace": won - expected if expected is not None else None,
+        }
+        source = "queries.weekly"
+    df = pd.DataFrame(
+        [
+            {"month_start": month_start, "target": target, "won_revenue": won, "n_won": int(row["n_won"])}
+            | values
+        ]
+    )
+    return df, source
+
+
+# --- definition changes ----------------------------------------------------------------------
+
+
+def definition_changes(monday: dt.date, contract: Contract) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(changelog entries dated in or since the week, with is_in_week; every entry)."""
+    monday = week_start(monday)
+    sunday = monday + dt.timedelta(days=6)
+    every = pd.DataFrame(
+        {"date": [c.date for c in contract.changelog], "change": [c.change for c in contract.changelog]},
+        columns=["date", "change"],
+    )
+    since = every[every["date"] >= monday].copy()
+    since["is_in_week"] = since["date"] <= sunday
+    return since.reset_index(drop=True), every
+
+
+# --- meeting notes ---------------------------------------------------------------------------
+
+
+def meeting_notes(monday: dt.date, db: Path | None = None) -> pd.DataFrame:
+    """Notes of the chosen week and every earlier week, newest week first: note_id, week_start,
+    week, author, note, created_at. author and note are free text: plain text only."""
+    try:
+        df = executor.run("weekly_notes", {"week_start": week_start(monday)}, db=db)
+    except duckdb.CatalogException:
+        # A store built before meeting notes existed has no table: no notes yet.
+        df = pd.DataFrame(columns=["note_id", "week_start", "author", "note", "created_at"])
+    df["week_start"] = pd.to_datetime(df["week_start"]).dt.date
+    df.insert(2, "week", df["week_start"].map(week_label))
+    return df
+
+
+# --- everything for one week -----------------------------------------------------------------
+
+
+def week_report(monday: dt.date, db: Path | None = None, contract: Contract | None = None) -> WeeklyReport:
+    """Every number of one week's meeting, as of the end of that week."""
+    contract = contract or contract_mod.load()
+    monday = week_start(monday)
+    _, end = week_bounds(monday)
+    trend, raw_entries = entries_trend(monday, db=db, contract=contract)
+    decisions = conversion_rows(monday, db=db, contract=contract)
+    breaches, breach_source = _sla_breaches(monday, db, contract)
+    stalled, stalled_source = _stalled_leads(monday, db, contract)
+    actions = action_list(breaches, stalled, contract)
+    pace, pace_source = _pace(monday, db, contract)
+    changes, every = definition_changes(monday, contract)
+    _, latest = store_span(db)
+    return WeeklyReport(
+        week_start=monday,
+        label=week_label(monday),
+        as_of=end,
+        latest_event_at=latest,
+        headline=headline(trend, monday),
+        conversions=compare_conversions(decisions, monday, contract),
+        pace=pace,
+        entries_trend=trend,
+        conversion_trend=decisions,
+        movements=movements(monday, raw_entries, db=db, contract=contract),
+        exits=exits(monday, db=db, contract=contract),
+        actions=actions,
+        actions_by_owner=actions_by_owner(actions),
+        changes=changes,
+        all_changes=every,
+        sources={"sla_breaches": breach_source, "stalled": stalled_source, "pace": pace_source},
+    )

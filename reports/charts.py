@@ -1,0 +1,218 @@
+"""Plotly figures of a WeeklyReport, drawn the same on the page and in the HTML export.
+
+Every figure has a title, axis titles with units and hover text. Text that came from the CRM
+(owner names, reason codes) is HTML-escaped before it reaches plotly, which reads a subset of
+HTML in labels and hover text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import plotly.graph_objects as go
+
+from queries.weekly import WeeklyReport
+from reports.format import esc
+
+HEIGHT = 360
+CHANGE_COLOUR = "#b45309"
+
+
+def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, **extra) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left"},
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        height=HEIGHT,
+        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        legend={"orientation": "h", "y": -0.25},
+        hovermode="closest",
+        template="plotly_white",
+        **extra,
+    )
+    return fig
+
+
+def _change_markers(fig: go.Figure, report: WeeklyReport, first: dt.date, last: dt.date) -> None:
+    """A dashed line at each definition change inside [first, last], with the change as hover
+    text, so that a break in a series is explained where it happens."""
+    changes = report.all_changes
+    inside = changes[(changes["date"] >= first) & (changes["date"] <= last)]
+    if inside.empty:
+        return
+    for c in inside.itertuples(index=False):
+        fig.add_shape(
+            type="line",
+            x0=c.date,
+            x1=c.date,
+            xref="x",
+            y0=0,
+            y1=1,
+            yref="paper",
+            line={"color": CHANGE_COLOUR, "dash": "dash", "width": 1.5},
+        )
+        fig.add_annotation(
+            x=c.date,
+            y=1,
+            yref="paper",
+            text="definition change",
+            showarrow=False,
+            xanchor="left",
+            yanchor="bottom",
+            font={"color": CHANGE_COLOUR, "size": 11},
+        )
+    # An invisible trace on the lines carries the change text as hover.
+    fig.add_trace(
+        go.Scatter(
+            x=list(inside["date"]),
+            y=[0] * len(inside),
+            mode="markers",
+            marker={"symbol": "triangle-up", "size": 11, "color": CHANGE_COLOUR},
+            name="Definition change (funnel.toml)",
+            hovertext=[f"{c.date:%Y-%m-%d}: {esc(c.change)}" for c in inside.itertuples(index=False)],
+            hoverinfo="text",
+        )
+    )
+
+
+def entries_trend_figure(report: WeeklyReport) -> go.Figure:
+    """Weekly first entries per stage, one line per stage, chosen week highlighted."""
+    df = report.entries_trend
+    fig = go.Figure()
+    for label, g in df.groupby("label", sort=False):
+        fig.add_trace(
+            go.Scatter(
+                x=g["week_start"],
+                y=g["n_entries"],
+                mode="lines+markers",
+                name=esc(label),
+                customdata=g["week"],
+                hovertemplate="%{customdata} (week of %{x|%Y-%m-%d})<br>"
+                + esc(label)
+                + ": %{y:,} leads entered<extra></extra>",
+            )
+        )
+    first, last = df["week_start"].min(), df["week_start"].max()
+    fig.add_vrect(x0=last, x1=last + dt.timedelta(days=7), fillcolor="#93c5fd", opacity=0.25, line_width=0)
+    _change_markers(fig, report, first, last + dt.timedelta(days=6))
+    return _layout(
+        fig,
+        f"Stage entries per week, {len(df['week_start'].unique())} weeks to {report.label}",
+        "ISO week (Monday, UTC)",
+        "Leads entering the stage (first entries)",
+    )
+
+
+def conversion_trend_figure(report: WeeklyReport) -> go.Figure:
+    """Weekly share of decided leads that moved on, one line per stage."""
+    df = report.conversion_trend
+    fig = go.Figure()
+    for label, g in df.groupby("label", sort=False):
+        fig.add_trace(
+            go.Scatter(
+                x=g["week_start"],
+                y=g["rate"],
+                mode="lines+markers",
+                name=esc(label),
+                customdata=list(zip(g["week"], g["n_moved"], g["n_decided"], strict=True)),
+                hovertemplate="%{customdata[0]}<br>"
+                + esc(label)
+                + ": %{y:.1%} moved on (%{customdata[1]:,} of %{customdata[2]:,} decided)<extra></extra>",
+            )
+        )
+    first, last = df["week_start"].min(), df["week_start"].max()
+    fig.add_vrect(x0=last, x1=last + dt.timedelta(days=7), fillcolor="#93c5fd", opacity=0.25, line_width=0)
+    _change_markers(fig, report, first, last + dt.timedelta(days=6))
+    fig = _layout(
+        fig,
+        "Share of decided leads that moved on, per stage and week",
+        "ISO week (Monday, UTC)",
+        "Moved on / decided (%)",
+    )
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
+    return fig
+
+
+def week_funnel_figure(report: WeeklyReport) -> go.Figure:
+    """Entries per stage: this week, last week and the 4-week average, in funnel order."""
+    h = report.headline
+    labels = [esc(x) for x in h["label"]]
+    fig = go.Figure()
+    for col, name in (("this_week", report.label), ("last_week", "Last week"), ("avg_4w", "4-week average")):
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=h[col],
+                name=name,
+                hovertemplate="%{x}<br>" + name + ": %{y:,.1f} entries<extra></extra>",
+            )
+        )
+    return _layout(
+        fig,
+        f"Funnel entries in {report.label} against last week and the 4-week average",
+        "Stage (funnel order)",
+        "Leads entering the stage",
+        barmode="group",
+    )
+
+
+def actions_figure(report: WeeklyReport) -> go.Figure:
+    """Actions per owner, stacked by kind."""
+    df = report.actions_by_owner
+    fig = go.Figure()
+    if not df.empty:
+        owners = [esc(x) for x in df["owner_name"]]
+        for col, name in (
+            ("n_sla_waiting", "SLA breach, waiting"),
+            ("n_sla_late", "SLA breach, acted late"),
+            ("n_stalled", "Stalled"),
+        ):
+            fig.add_trace(
+                go.Bar(
+                    y=owners,
+                    x=df[col],
+                    name=name,
+                    orientation="h",
+                    hovertemplate="%{y}<br>" + name + ": %{x:,} leads<extra></extra>",
+                )
+            )
+        fig.update_yaxes(autorange="reversed")
+    return _layout(
+        fig,
+        f"Who acts: SLA breaches and stalled leads per owner at the end of {report.label}",
+        "Leads needing action",
+        "Owner",
+        barmode="stack",
+    )
+
+
+def exits_figure(report: WeeklyReport) -> go.Figure:
+    """Exits of the week by reason, coloured by the team the reason is charged to."""
+    df = report.exits
+    fig = go.Figure()
+    if not df.empty:
+        by = df.groupby(["reason_label", "charged_to"], as_index=False)["n_exits"].sum()
+        by = by.sort_values("n_exits", ascending=True)
+        for team, g in by.groupby("charged_to", sort=True):
+            name = f"charged to {team}" if team else "reason not in funnel.toml"
+            fig.add_trace(
+                go.Bar(
+                    y=[esc(x) for x in g["reason_label"]],
+                    x=g["n_exits"],
+                    name=esc(name),
+                    orientation="h",
+                    hovertemplate="%{y}: %{x:,} exits<br>" + esc(name) + "<extra></extra>",
+                )
+            )
+    return _layout(fig, f"Exits in {report.label} by reason", "Exits (events)", "Reason code")
+
+
+def all_figures(report: WeeklyReport) -> list[tuple[str, go.Figure]]:
+    """The report's charts in page order: (section key, figure)."""
+    return [
+        ("funnel", week_funnel_figure(report)),
+        ("entries_trend", entries_trend_figure(report)),
+        ("conversion_trend", conversion_trend_figure(report)),
+        ("exits", exits_figure(report)),
+        ("actions", actions_figure(report)),
+    ]

@@ -1,0 +1,169 @@
+"""The report's tables as text, one function per section, shared by the page, the HTML and the
+Markdown export so that all three print the same numbers.
+
+Each returns a DataFrame of strings (already formatted, not yet escaped: each renderer escapes
+for its own format).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import pandas as pd
+
+from queries.weekly import WeeklyReport
+from reports import format as f
+
+DETAIL_PER_OWNER = 5  # actions listed per owner in the exports; the CSV and the page have all
+
+
+def week_title(report: WeeklyReport) -> str:
+    sunday = report.week_start + dt.timedelta(days=6)
+    return f"{report.label} ({report.week_start:%a %Y-%m-%d} to {sunday:%a %Y-%m-%d})"
+
+
+def headline_table(report: WeeklyReport) -> pd.DataFrame:
+    """One row per stage: entries this week, last week, change, 4-week average, change vs it."""
+    h = report.headline
+    return pd.DataFrame(
+        {
+            "Stage": h["label"],
+            "This week": h["this_week"].map(f.count),
+            "Last week": h["last_week"].map(f.count),
+            "Change": [
+                f"{f.signed(d)} ({f.signed_pct(p)})"
+                for d, p in zip(h["change_vs_last"], h["change_vs_last_pct"], strict=True)
+            ],
+            "4-week avg": h["avg_4w"].map(f.count),
+            "vs 4-week avg": h["change_vs_avg_pct"].map(f.signed_pct),
+        }
+    )
+
+
+def conversions_table(report: WeeklyReport) -> pd.DataFrame:
+    """One row per step: decided, moved on, rate with its 95% interval, last week, the change
+    and whether it is outside the noise."""
+    c = report.conversions
+    return pd.DataFrame(
+        {
+            "Step": [f"{a} → {b}" for a, b in zip(c["label"], c["next_label"], strict=True)],
+            "Decided": c["n_decided"].map(f.count),
+            "Moved on": c["n_moved"].map(f.count),
+            "Rate": c["rate"].map(f.pct),
+            "95% interval": [
+                f"{f.pct(lo)} – {f.pct(hi)}" for lo, hi in zip(c["low"], c["high"], strict=True)
+            ],
+            "Last week": [
+                f"{f.pct(r)} of {f.count(n)}" for r, n in zip(c["prev_rate"], c["prev_decided"], strict=True)
+            ],
+            "Change": c["change"].map(f.points),
+            "Noise check": [
+                ("CHANGED: " if real else "") + note
+                for real, note in zip(c["is_change_real"], c["note"], strict=True)
+            ],
+        }
+    )
+
+
+def pace_line(report: WeeklyReport) -> str:
+    """One sentence: won revenue against the shared target for the month, as of the week's end."""
+    p = report.pace.iloc[0]
+    month = f"{calendar.month_name[p['month_start'].month]} {p['month_start'].year}"
+    if pd.isna(p["target"]) or p["target"] is None:
+        return f"Shared revenue target for {month}: none set. Won so far: {f.money(p['won_revenue'])}."
+    return (
+        f"Shared revenue target for {month}: {f.money(p['target'])}. Won by the end of the week: "
+        f"{f.money(p['won_revenue'])} ({f.count(p['n_won'])} deals) with {f.pct(p['share'])} of the "
+        f"month gone; a steady pace would be {f.money(p['expected'])}: {p['status']} "
+        f"({f.money(p['gap_to_pace'])} against pace)."
+    )
+
+
+def movements_table(report: WeeklyReport) -> pd.DataFrame:
+    m = report.movements
+    return pd.DataFrame(
+        {
+            "Stage": m["label"],
+            "Team (lead owner)": m["owner_team"],
+            "Entries": m["n_entries"].map(f.count),
+            "Recycled leads back": m["n_reentry_leads"].map(f.count),
+        }
+    )
+
+
+def exits_table(report: WeeklyReport) -> pd.DataFrame:
+    e = report.exits
+    return pd.DataFrame(
+        {
+            "Exit": e["exit_label"].fillna(e["exit_type"]),
+            "Reason": e["reason_label"],
+            "Charged to": e["charged_to"].replace("", "not in funnel.toml"),
+            "Recorded by": e["team"],
+            "Exits": e["n_exits"].map(f.count),
+            "Leads": e["n_leads"].map(f.count),
+        }
+    )
+
+
+def owners_table(report: WeeklyReport) -> pd.DataFrame:
+    o = report.actions_by_owner
+    return pd.DataFrame(
+        {
+            "Owner": o["owner_name"],
+            "Team": o["owner_team"],
+            "SLA breaches waiting": o["n_sla_waiting"].map(f.count),
+            "SLA breaches acted late": o["n_sla_late"].map(f.count),
+            "Stalled": o["n_stalled"].map(f.count),
+            "Stalled this week": o["n_stalled_new"].map(f.count),
+            "Actions": o["n_actions"].map(f.count),
+        }
+    )
+
+
+def actions_table(actions: pd.DataFrame) -> pd.DataFrame:
+    """Every action as text, in the order of the action list."""
+    return pd.DataFrame(
+        {
+            "Owner": actions["owner_name"],
+            "What": actions["kind"],
+            "Lead": actions["lead_name"],
+            "Company": actions["company"],
+            "Lead id": actions["lead_id"],
+            "Stage": actions["stage"],
+            "Since": actions["since"].map(f.when),
+            "Overdue": actions["overdue"],
+            "Next action": actions["next_action"],
+        }
+    )
+
+
+def detail_actions(report: WeeklyReport, per_owner: int = DETAIL_PER_OWNER) -> tuple[pd.DataFrame, int]:
+    """What the exports list: SLA breaches and leads that stalled during the week, at most
+    `per_owner` per owner (most urgent first); and how many such actions were left out."""
+    a = report.actions
+    due = a[a["kind"].str.startswith("SLA") | a["is_new"].astype(bool)] if not a.empty else a
+    shown = due.groupby("owner_name", sort=False).head(per_owner) if not due.empty else due
+    return actions_table(shown), len(due) - len(shown)
+
+
+def changes_table(report: WeeklyReport) -> pd.DataFrame:
+    c = report.changes
+    return pd.DataFrame(
+        {
+            "Date": c["date"].map(lambda d: d.isoformat()),
+            "When": ["in this week" if x else "since this week" for x in c["is_in_week"]],
+            "Change": c["change"],
+        }
+    )
+
+
+def notes_table(notes: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Week": notes["week"],
+            "Author": notes["author"],
+            "Written": notes["created_at"].map(f.when),
+            "Note": notes["note"],
+        }
+    )

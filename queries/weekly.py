@@ -18,9 +18,9 @@ Definitions (the page shows them next to the numbers):
 - Stalled: a lead whose current stage was entered more than its expected_days ago by the end
   of the week, with no exit since, not at the last stage and inside its conversion window.
 
-The action list (SLA breaches, stalled leads) and pace against the shared target go through
-the small adapters `_sla_breaches`, `_stalled_leads` and `_pace` so that the Teams and
-Targets query modules can take them over without touching the page.
+Pace against the shared target comes from the Targets queries (queries.targets, queries.plan).
+The action list (SLA breaches, stalled leads) goes through the small adapters `_sla_breaches`
+and `_stalled_leads` so that the Teams queries can take it over without touching the page.
 """
 
 from __future__ import annotations
@@ -35,13 +35,15 @@ import duckdb
 import pandas as pd
 
 from data import contract as contract_mod
+from data import targets as targets_mod
 from data.contract import Contract
-from queries import executor, stats
+from queries import executor, plan, stats, targets
 
 WEEK_PATTERN = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 TREND_WEEKS = 26  # weeks drawn on the trend charts, ending with the chosen week
 AVERAGE_WEEKS = 4  # "vs the 4-week average": the four weeks before the chosen one
 ALPHA = 0.05
+PACE_METRIC = "revenue"  # the shared target the meeting paces against
 
 
 class WeekError(ValueError):
@@ -500,66 +502,30 @@ def actions_by_owner(actions: pd.DataFrame) -> pd.DataFrame:
 # --- pace against the shared target ----------------------------------------------------------
 
 
-def _month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
-    start = day.replace(day=1)
-    return start, dt.date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-
-
 def _pace(monday: dt.date, db: Path | None, contract: Contract) -> tuple[pd.DataFrame, str]:
     """Won revenue against the shared revenue target in the month that contains the week's last
-    day, as of the end of the week. Uses queries.plan's pacing arithmetic when it is there
-    (the Targets page's), else the same linear rule here: expected = target x elapsed share."""
+    day, as of the end of the week: the Targets page's actuals (queries.targets) and pacing
+    rule (queries.plan: expected = target x elapsed share of the month, on pace within 5%)."""
     _, end = week_bounds(monday)
-    month_start, month_end = _month_bounds((end - dt.timedelta(days=1)).date())
-    row = executor.run(
-        "weekly_pace",
-        {
-            "month_start": month_start,
-            "as_of": end,
-            "won_stage": contract.stage_keys[-1],
-            "target_metric": "revenue",
-        },
-        db=db,
-    ).iloc[0]
-    target = None if pd.isna(row["target"]) else float(row["target"])
-    won = float(row["won_revenue"])
-    try:
-        from queries import plan  # the Targets page's pacing rules, when that module is present
-
-        share = plan.elapsed_share(month_start, month_end, end)
-        p = plan.pace(target, won, share)
-        values = {
-            "share": share,
-            "expected": p.expected,
-            "projected": p.projected,
-            "status": p.status,
-            "gap_to_pace": p.gap_to_pace,
-        }
-        source = "queries.plan"
-    except (ImportError, AttributeError):
-        t0 = dt.datetime.combine(month_start, dt.time.min)
-        t1 = dt.datetime.combine(month_end, dt.time.min)
-        share = min(max((end - t0) / (t1 - t0), 0.0), 1.0)
-        expected = target * share if target is not None else None
-        status = "no target"
-        if expected:
-            ratio = won / expected
-            status = "behind" if ratio < 0.95 else "ahead" if ratio > 1.05 else "on pace"
-        values = {
-            "share": share,
-            "expected": expected,
-            "projected": won / share if share else None,
-            "status": status,
-            "gap_to_pace": won - expected if expected is not None else None,
-        }
-        source = "queries.weekly"
-    df = pd.DataFrame(
-        [
-            {"month_start": month_start, "target": target, "won_revenue": won, "n_won": int(row["n_won"])}
-            | values
-        ]
-    )
-    return df, source
+    month_start, month_end = plan.month_bounds((end - dt.timedelta(days=1)).date())
+    actual = targets.actuals(month_start, end, db=db, contract=contract)
+    by_metric = dict(zip(actual["metric"], actual["actual"], strict=True))
+    target = targets.target_value(targets.targets_for(month_start, db=db), targets_mod.SHARED, PACE_METRIC)
+    won = float(by_metric.get(PACE_METRIC, 0.0))
+    share = plan.elapsed_share(month_start, month_end, end)
+    p = plan.pace(target, won, share)
+    row = {
+        "month_start": month_start,
+        "target": target,
+        "won_revenue": won,
+        "n_won": int(by_metric.get("deals_won", 0)),
+        "share": share,
+        "expected": p.expected,
+        "projected": p.projected,
+        "status": p.status,
+        "gap_to_pace": p.gap_to_pace,
+    }
+    return pd.DataFrame([row]), "queries.targets + queries.plan"
 
 
 # --- definition changes ----------------------------------------------------------------------

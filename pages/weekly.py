@@ -1,0 +1,185 @@
+"""Weekly meeting: what changed in one ISO week, who acts, and a one-page report to share.
+
+Pick a week (default: the last complete one); every number is as of the end of that week and
+covers the whole funnel (the sidebar's filters do not apply here: the meeting needs one shared
+set of numbers). The same WeeklyReport feeds the page and both exports.
+"""
+
+import datetime as dt
+
+import streamlit as st
+
+from data import notes as notes_mod
+from queries import cache, executor, weekly
+from reports import charts, tables
+from reports import format as f
+from reports import html as report_html
+from reports import markdown as report_md
+from reports import weekly as report_cli
+from ui import tables as ui_tables
+
+st.title("Weekly alignment meeting")
+
+try:
+    choices = cache.call(weekly.week_choices)
+except (executor.StoreMissingError, executor.StoreBusyError) as exc:
+    st.error(f"{exc}")
+    st.stop()
+
+week = st.selectbox(
+    "ISO week (Monday to Sunday, UTC)",
+    choices,
+    index=0,
+    format_func=lambda d: f"{weekly.week_label(d)}: {d:%d %b %Y} – {d + dt.timedelta(days=6):%d %b %Y}",
+    help="Weeks start on Monday (ISO 8601). The newest choice is the last complete week before "
+    "the latest event in the store.",
+    key="weekly_week",
+)
+report = cache.call(weekly.week_report, week)
+notes = cache.call(weekly.meeting_notes, week)
+label = report.label
+
+st.caption(
+    f"{tables.week_title(report)} · numbers as of the end of the week ({f.when(report.as_of)} UTC) · "
+    "whole funnel (sidebar filters do not apply to the meeting view)"
+)
+
+# ---- Definition changes: first, so nobody reads a break in a series as a real change --------
+for c in report.changes.itertuples(index=False):
+    when = "in this week" if c.is_in_week else "since this week"
+    st.warning(f"**Definition changed on {c.date:%Y-%m-%d}** ({when}): {c.change}", icon="⚠️")
+
+if report.is_empty:
+    st.info(f"No activity in {label}: no stage entries, decisions, exits or actions. Pick another week.")
+
+# ---- Headline strip ------------------------------------------------------------------------
+st.subheader("Headline")
+h = report.headline
+for column, row in zip(st.columns(len(h)), h.itertuples(index=False), strict=True):
+    with column:
+        st.metric(
+            row.label,
+            f.count(row.this_week),
+            delta=f"{f.signed(row.change_vs_last)} vs last week",
+            delta_color="off",
+            help=f"First entries into the stage in {label}. Last week {f.count(row.last_week)}; "
+            f"4-week average {f.count(row.avg_4w)} ({f.signed_pct(row.change_vs_avg_pct)}).",
+        )
+pace = report.pace.iloc[0]
+st.metric(
+    "Won revenue against the shared target (month to date)",
+    f.money(pace["won_revenue"]),
+    delta=str(pace["status"]),
+    delta_color="off",
+    help="Expected by now = the month's shared revenue target × the share of the month gone; "
+    "on pace within ±5% (the Targets page's rule).",
+)
+st.caption(tables.pace_line(report))
+st.dataframe(tables.headline_table(report), hide_index=True)
+ui_tables.download(report.headline, f"weekly-headline-{label}.csv")
+st.plotly_chart(charts.week_funnel_figure(report), key="weekly-funnel")
+st.plotly_chart(charts.entries_trend_figure(report), key="weekly-entries-trend")
+
+# ---- Conversion with the noise check -------------------------------------------------------
+st.subheader("Conversion: did more decided leads move on?")
+st.caption(
+    "Decided at a stage: a lead that had entered it and, during the week, moved on to a later "
+    "stage or ended its journey with an exit there. Rate = moved on / decided, with a 95% Wilson "
+    "interval. A change against last week is called out only when a two-proportion test gives "
+    "p < 0.05; a base under 30 leads is flagged as small."
+)
+for c in report.conversions.itertuples(index=False):
+    if c.is_change_real:
+        st.info(
+            f"{c.label} → {c.next_label}: {f.pct(c.rate)} this week against {f.pct(c.prev_rate)} "
+            f"last week ({f.points(c.change)}), outside the noise (p = {c.p_value:.3f})."
+        )
+st.dataframe(tables.conversions_table(report), hide_index=True)
+ui_tables.download(report.conversions, f"weekly-conversion-{label}.csv")
+st.plotly_chart(charts.conversion_trend_figure(report), key="weekly-conversion-trend")
+
+# ---- Movements ---------------------------------------------------------------------------
+st.subheader("Movements")
+left, right = st.columns(2)
+with left:
+    st.markdown("**Entries and recycled leads coming back, by team of the lead's owner**")
+    st.dataframe(tables.movements_table(report), hide_index=True)
+    ui_tables.download(report.movements, f"weekly-movements-{label}.csv")
+with right:
+    st.markdown("**Exits with reasons** (charged to the team funnel.toml names)")
+    st.dataframe(tables.exits_table(report), hide_index=True)
+    ui_tables.download(report.exits, f"weekly-exits-{label}.csv")
+st.plotly_chart(charts.exits_figure(report), key="weekly-exits")
+
+# ---- Action list ---------------------------------------------------------------------------
+st.subheader("Action list: who acts")
+st.caption(
+    "SLA breach: an MQL whose handoff deadline fell in the week with no accept, reject or other "
+    "move by then. Stalled: in its current stage longer than the stage's expected days at the "
+    "end of the week, no exit, inside its conversion window."
+)
+st.dataframe(tables.owners_table(report), hide_index=True)
+ui_tables.download(report.actions_by_owner, f"weekly-actions-by-owner-{label}.csv")
+st.plotly_chart(charts.actions_figure(report), key="weekly-actions")
+owners = ["All owners", *sorted(report.actions["owner_name"].dropna().unique())]
+pick, only_new = st.columns([2, 3])
+with pick:
+    owner = st.selectbox("Owner", owners, key="weekly_owner")
+with only_new:
+    due_only = st.checkbox("Only SLA breaches and leads that stalled this week", value=True)
+actions = report.actions
+if owner != "All owners":
+    actions = actions[actions["owner_name"] == owner]
+if due_only and not actions.empty:
+    actions = actions[actions["kind"].str.startswith("SLA") | actions["is_new"].astype(bool)]
+st.dataframe(tables.actions_table(actions), hide_index=True)
+ui_tables.download(actions, f"weekly-actions-{label}.csv", label="Download this action list (CSV)")
+
+# ---- Meeting notes -----------------------------------------------------------------------
+st.subheader("Decisions (meeting notes)")
+this_week = notes[notes["week_start"] == report.week_start]
+if this_week.empty:
+    st.caption(f"No notes for {label} yet.")
+for n in this_week.itertuples(index=False):
+    st.text(f"{n.author} · {f.when(n.created_at)} UTC\n{n.note}")
+with st.form("weekly-note", clear_on_submit=True):
+    author = st.text_input("Your name", max_chars=notes_mod.MAX_AUTHOR)
+    text = st.text_area("Decision or note", max_chars=notes_mod.MAX_NOTE)
+    if st.form_submit_button("Save note"):
+        try:
+            notes_mod.add_note(report.week_start, author, text)
+        except notes_mod.NoteError as exc:
+            st.error(f"Note not saved: {exc}")
+        else:
+            st.success(f"Saved to {label}.")
+            st.rerun()
+past = notes[notes["week_start"] < report.week_start]
+with st.expander(f"Notes from past weeks ({len(past)})"):
+    st.dataframe(tables.notes_table(past), hide_index=True)
+    ui_tables.download(past, f"weekly-notes-before-{label}.csv")
+
+# ---- Export --------------------------------------------------------------------------------
+st.subheader("Share this week")
+st.caption(
+    "One HTML file that opens offline with interactive charts (plotly.js inside, no network), "
+    "or Markdown for a chat or wiki. The same report comes from "
+    f"`python -m reports.weekly --week {label} --out DIR` for a scheduled job."
+)
+stem = report_cli.file_stem(report)
+html_col, md_col = st.columns(2)
+with html_col:
+    st.download_button(
+        "Download report (HTML)",
+        report_html.render(report, notes),
+        file_name=f"{stem}.html",
+        mime="text/html",
+        key="weekly-html",
+    )
+with md_col:
+    st.download_button(
+        "Download report (Markdown)",
+        report_md.render(report, notes),
+        file_name=f"{stem}.md",
+        mime="text/markdown",
+        key="weekly-md",
+    )

@@ -1,0 +1,222 @@
+-- Revenue attribution: one row per group ($by) with the credit each model gives it.
+-- Deals: revenue basis = deals won in [$start_at, $end_before), amount = the won amount;
+-- pipeline basis = opportunities opened in the range, amount = the latest amount set by $as_of.
+-- A deal's touches are its lead's touches up to the deal's close (won or lost; $as_of while
+-- open): touches after the close never count. Touches are ranked by (touched_at, touch_id), so
+-- two touches on the same timestamp are ordered by their id. Every model's weights sum to 1
+-- per deal, so credits sum to the deal amount; a deal with no touch credits its whole amount
+-- to '(no touch)' under every model, so the totals reconcile with revenue.
+--   first_touch  1 to rank 1            last_touch  1 to the last rank
+--   linear       1/n each               u_shaped    40/20/40 (n = 2: 50/50)
+--   w_shaped     30% each to the first touch, the lead-creation touch and the opportunity-
+--                creation touch, 10% spread over the rest (n = 3: a third each; n = 2: 50/50).
+--                Lead-creation touch: the last touch at or before the lead's start; opportunity-
+--                creation touch: the last touch at or before the opportunity entry. Each is
+--                moved to the nearest free rank so the three are distinct (lead rank in
+--                2..n-1, opportunity rank in lead rank+1..n).
+--   time_decay   weight 0.5^(days before the deal's latest counted touch / $half_life_days),
+--                normalised per deal (touches on one timestamp weigh the same).
+-- Grain: one row per group_key, largest linear credit first.
+-- Parameters: $start_at, $end_before, $as_of (timestamps); $channels, $regions, $segments,
+--   $owners (lists, null = all); $opportunity_stage, $won_stage (stage keys from funnel.toml);
+--   $exit_keys (exit keys: an exit carrying a deal id closes it lost); $amount_event ('amount');
+--   $basis ('revenue' or 'pipeline'); $half_life_days (double > 0);
+--   $by (allow-listed: channel, campaign, content, content_kind, touch_team, deal, touch).
+
+with
+
+events as (select * from events),
+touches as (select * from touches),
+content as (select * from content),
+journey_leads as (select * from journey_leads),
+
+deal_events as (
+    select
+        deal_id,
+        min(lead_id) as lead_id,
+        min(occurred_at) filter (where event_type = $opportunity_stage) as opened_at,
+        min(occurred_at) filter (where event_type = $won_stage) as won_at,
+        min(occurred_at) filter (where event_type = any($exit_keys)) as lost_at,
+        -- DuckDB's arg_min/arg_max: the amount on the first won event / the latest amount set.
+        arg_min(amount, occurred_at) filter (where event_type = $won_stage) as won_amount,
+        arg_max(amount, occurred_at) filter (where event_type = $amount_event) as last_amount
+    from events
+    where deal_id is not null
+      and occurred_at <= $as_of
+    group by deal_id
+),
+
+deals as (
+    select
+        d.deal_id,
+        d.lead_id,
+        d.opened_at,
+        j.start_at as lead_start_at,
+        coalesce(d.won_at, d.lost_at, $as_of) as cutoff_at,
+        cast(
+            coalesce(
+                case when $basis = 'revenue' then coalesce(d.won_amount, d.last_amount)
+                     else coalesce(d.last_amount, d.won_amount) end,
+                0
+            ) as double
+        ) as amount,
+        j.channel,
+        j.campaign
+    from deal_events as d
+    inner join journey_leads as j on j.lead_id = d.lead_id
+    where ($channels is null or j.channel = any($channels))
+      and ($regions is null or j.region = any($regions))
+      and ($segments is null or j.segment = any($segments))
+      and ($owners is null or j.owner_id = any($owners))
+      and case
+          when $basis = 'revenue' then d.won_at >= $start_at and d.won_at < $end_before
+          else d.opened_at >= $start_at and d.opened_at < $end_before
+      end
+),
+
+deal_touches as (
+    select
+        d.deal_id,
+        d.amount,
+        d.lead_start_at,
+        d.opened_at,
+        t.touch_id,
+        t.touched_at,
+        t.team as touch_team,
+        coalesce(t.content_id, '(no content)') as content_id,
+        coalesce(c.title, t.content_id, '(no content)') as content_title,
+        coalesce(c.kind, '(no content)') as content_kind,
+        -- Touches carry no channel of their own: a touch belongs to its lead's channel.
+        coalesce(d.channel, '(none)') as channel,
+        coalesce(t.campaign, d.campaign, '(no campaign)') as campaign,
+        row_number() over (partition by d.deal_id order by t.touched_at, t.touch_id) as touch_rank,
+        count(*) over (partition by d.deal_id) as n_touches
+    from deals as d
+    inner join touches as t
+        on t.lead_id = d.lead_id
+       and t.touched_at <= d.cutoff_at
+    left join content as c on c.content_id = t.content_id
+),
+
+milestones as (
+    select
+        *,
+        max(case when touched_at <= lead_start_at then touch_rank end)
+            over (partition by deal_id) as lead_rank_found,
+        max(case when touched_at <= opened_at then touch_rank end)
+            over (partition by deal_id) as opportunity_rank_found,
+        max(touched_at) over (partition by deal_id) as latest_touched_at
+    from deal_touches
+),
+
+lead_positions as (
+    select
+        *,
+        greatest(least(coalesce(lead_rank_found, 0), n_touches - 1), 2) as lead_rank
+    from milestones
+),
+
+positions as (
+    select
+        *,
+        greatest(least(coalesce(opportunity_rank_found, 0), n_touches), lead_rank + 1) as opportunity_rank
+    from lead_positions
+),
+
+weights as (
+    select
+        *,
+        case when touch_rank = 1 then 1.0 else 0.0 end as w_first_touch,
+        case when touch_rank = n_touches then 1.0 else 0.0 end as w_last_touch,
+        1.0 / n_touches as w_linear,
+        case
+            when n_touches = 1 then 1.0
+            when n_touches = 2 then 0.5
+            when touch_rank in (1, n_touches) then 0.4
+            else 0.2 / (n_touches - 2)
+        end as w_u_shaped,
+        case
+            when n_touches = 1 then 1.0
+            when n_touches = 2 then 0.5
+            when n_touches = 3 then 1.0 / 3
+            when touch_rank in (1, lead_rank, opportunity_rank) then 0.3
+            else 0.1 / (n_touches - 3)
+        end as w_w_shaped,
+        power(
+            0.5,
+            date_diff('microsecond', touched_at, latest_touched_at) / 86400e6 / $half_life_days
+        ) as decay_raw
+    from positions
+),
+
+touch_credits as (
+    select
+        deal_id,
+        touch_id,
+        channel,
+        campaign,
+        content_id,
+        content_title,
+        content_kind,
+        touch_team,
+        amount * w_first_touch as credit_first_touch,
+        amount * w_last_touch as credit_last_touch,
+        amount * w_linear as credit_linear,
+        amount * w_u_shaped as credit_u_shaped,
+        amount * w_w_shaped as credit_w_shaped,
+        amount * decay_raw / sum(decay_raw) over (partition by deal_id) as credit_time_decay
+    from weights
+),
+
+untouched_credits as (
+    select
+        d.deal_id,
+        '(no touch)' as touch_id,
+        '(no touch)' as channel,
+        '(no touch)' as campaign,
+        '(no touch)' as content_id,
+        '(no touch)' as content_title,
+        '(no touch)' as content_kind,
+        '(no touch)' as touch_team,
+        d.amount as credit_first_touch,
+        d.amount as credit_last_touch,
+        d.amount as credit_linear,
+        d.amount as credit_u_shaped,
+        d.amount as credit_w_shaped,
+        d.amount as credit_time_decay
+    from deals as d
+    where not exists (select 1 from deal_touches as t where t.deal_id = d.deal_id)
+),
+
+credits as (
+    select * from touch_credits
+    union all
+    select * from untouched_credits
+),
+
+grouped as (
+    select
+        case $by
+            when 'channel' then channel
+            when 'campaign' then campaign
+            when 'content' then content_id
+            when 'content_kind' then content_kind
+            when 'touch_team' then touch_team
+            when 'deal' then deal_id
+            when 'touch' then touch_id
+        end as group_key,
+        min(case when $by = 'content' then content_title end) as content_title,
+        count(distinct deal_id) as n_deals,
+        count(*) filter (where touch_id <> '(no touch)') as n_touches,
+        sum(credit_first_touch) as credit_first_touch,
+        sum(credit_last_touch) as credit_last_touch,
+        sum(credit_linear) as credit_linear,
+        sum(credit_u_shaped) as credit_u_shaped,
+        sum(credit_w_shaped) as credit_w_shaped,
+        sum(credit_time_decay) as credit_time_decay
+    from credits
+    group by 1
+)
+
+select * from grouped
+order by credit_linear desc, group_key

@@ -1,0 +1,405 @@
+"""Teams and handoff: which team's stage lost each lead and why (quality or follow-through),
+how Sales handles the handoff, each owner's numbers, the stalled leads, and the leads behind
+every number. Computation lives in queries/teams.py; definitions in docs/teams.md.
+"""
+
+import math
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from data import contract as contract_mod
+from queries import cache, executor, teams
+from ui import tables
+from ui.state import current_filters
+
+CATEGORY_COLOURS = {"quality": "#E8A33D", "follow_through": "#4C8BF5", "other": "#8C96A3"}
+GROUP_CHOICES = {"channel": "Channel", "campaign": "Campaign", "region": "Region", "segment": "Segment"}
+
+
+def pct(x) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
+
+
+def hours(x) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.1f} h"
+
+
+st.title("Teams and handoff")
+contract = contract_mod.load()
+roles = teams.teams(contract)
+handoff = contract.handoff
+sla = contract.handoff_sla_hours
+
+try:
+    filters = current_filters()
+    leak = cache.call(teams.leakage, filters)
+except (executor.StoreMissingError, executor.StoreBusyError) as exc:
+    st.error(f"{exc}")
+    st.stop()
+
+as_of = leak.attrs["as_of"]
+st.caption(
+    f"Cohort: leads that started {filters.start:%d %b %Y} – {filters.end:%d %b %Y} · as of "
+    f"{as_of:%d %b %Y %H:%M} UTC · window {leak.attrs['window_days']} days · skip policy "
+    f"{leak.attrs['skip_policy']}"
+)
+if not leak.attrs["is_mature"]:
+    st.warning(
+        "Immature cohort: some windows are still open on the as-of date, so leads still in "
+        "progress are not counted as drops yet. These numbers can still change.",
+        icon=":material/hourglass_top:",
+    )
+
+# ---- 1. Leakage by team ---------------------------------------------------------------------
+st.header("Where leads drop, and whose they are")
+with st.expander("Definition: drop-off and who owns it", expanded=False):
+    st.markdown(
+        "A lead that last reached stage *k* in time and then **exited**, or **outlived its "
+        "window**, dropped at *k → k+1*. It is charged to the team that owns that move in "
+        "funnel.toml, **unless the reason code on its exit is charged to the other team**. "
+        "Leads still in progress are never drops."
+    )
+    st.dataframe(
+        [{"Loss kind": label, "Definition": text} for label, text in teams.LOSS_KINDS.values()],
+        hide_index=True,
+    )
+    st.markdown(
+        f"**Quality loss ({roles.quality})** = *Lead quality*. **Follow-through loss "
+        f"({roles.follow})** = charged to {roles.follow} and *No action within the SLA*, "
+        "*Stalled* or *Exit charged to Sales*. Everything else is *Other*: mostly leads that "
+        "never qualified. The full text is in docs/teams.md."
+    )
+
+summary = teams.by_team(leak, contract)
+totals = summary.groupby("category")["n_dropped"].sum()
+all_drops = int(summary["n_dropped"].sum())
+c1, c2, c3, c4 = st.columns(4)
+for column, cat, team in (
+    (c1, "quality", roles.quality),
+    (c2, "follow_through", roles.follow),
+    (c3, "other", None),
+):
+    n = int(totals.get(cat, 0))
+    column.metric(
+        teams.CATEGORIES[cat],
+        f"{n:,}",
+        help=f"{pct(n / all_drops if all_drops else math.nan)} of all drops"
+        + (f"; always charged to {team}." if team else "; charged to either team, by the same rule."),
+    )
+c4.metric("All drops", f"{all_drops:,}", help="Equals the funnel's dropped count for the same filters.")
+st.dataframe(
+    summary,
+    hide_index=True,
+    column_config={
+        "charged_team": "Charged to",
+        "category": None,
+        "category_label": "Category",
+        "n_dropped": "Dropped leads",
+        "share_of_team": st.column_config.NumberColumn("Share of the team's drops", format="percent"),
+        "share_of_all": st.column_config.NumberColumn("Share of all drops", format="percent"),
+    },
+)
+tables.download(summary, "teams-by-team.csv", key="dl-teams-by-team")
+
+if leak.empty:
+    st.info("No dropped leads in this cohort yet. Widen the date range or move the as-of date.")
+else:
+    fig = go.Figure()
+    order = list(dict.fromkeys(leak["transition"]))
+    for cat, label in teams.CATEGORIES.items():
+        part = leak[leak["category"] == cat]
+        if part.empty:
+            continue
+        sums = part.groupby("transition", sort=False)["n_dropped"].sum().reindex(order, fill_value=0)
+        detail = {
+            t: "<br>".join(
+                f"{r.loss_label}, charged to {r.charged_team}: {r.n_dropped:,}"
+                for r in part[part["transition"] == t].itertuples()
+            )
+            for t in order
+        }
+        fig.add_trace(
+            go.Bar(
+                x=order,
+                y=sums.values,
+                name=label,
+                marker={"color": CATEGORY_COLOURS[cat]},
+                hovertext=[f"<b>{t}</b><br>{label}: {n:,}<br>{detail[t]}" for t, n in sums.items()],
+                hoverinfo="text",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        title={"text": "Dropped leads by stage transition and kind of loss"},
+        xaxis={"title": {"text": "Transition (owner of the move in funnel.toml)"}},
+        yaxis={"title": {"text": "Dropped leads (count)"}},
+        legend={"orientation": "h", "y": -0.3},
+        height=420,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    st.plotly_chart(fig, key="teams-leakage")
+    shown = leak[
+        ["transition", "transition_team", "charged_team", "loss_label", "category_label", "n_dropped"]
+    ].rename(
+        columns={
+            "transition": "Transition",
+            "transition_team": "Owner of the move",
+            "charged_team": "Charged to",
+            "loss_label": "Loss kind",
+            "category_label": "Category",
+            "n_dropped": "Dropped leads",
+        }
+    )
+    shown["Share of the transition's drops"] = leak["share_of_transition"].map(pct)
+    st.dataframe(shown, hide_index=True)
+    tables.download(leak, "teams-leakage.csv", key="dl-teams-leakage")
+
+    by = st.selectbox(
+        "Losses by lead attribute",
+        list(GROUP_CHOICES),
+        format_func=GROUP_CHOICES.get,
+        key="teams_group_by",
+        help="Which channels (or campaigns, regions, segments) the quality and follow-through "
+        "losses come from.",
+    )
+    grouped = teams.categories_by_group(cache.call(teams.leakage, filters, by=by))
+    st.dataframe(
+        grouped,
+        hide_index=True,
+        column_config={
+            "group_value": GROUP_CHOICES[by],
+            "n_quality": "Quality losses",
+            "n_follow_through": "Follow-through losses",
+            "n_other": "Other drops",
+            "n_dropped": "All drops",
+            "quality_share": st.column_config.NumberColumn("Quality share", format="percent"),
+            "follow_through_share": st.column_config.NumberColumn("Follow-through share", format="percent"),
+        },
+    )
+    tables.download(grouped, f"teams-losses-by-{by}.csv", key="dl-teams-by-group")
+
+# ---- 2. Handoff health ----------------------------------------------------------------------
+st.header(f"Handoff health: {handoff.label} → {roles.follow}")
+st.caption(
+    f"Response time = from a lead's first {handoff.label} entry to {roles.follow}' first action "
+    f"(accept, reject or any stage move: the next event of any kind by {roles.follow}). SLA "
+    f"{sla:g} hours: a first action at exactly {sla:g} h is within it; no action after "
+    f"{sla:g} h is a breach; no action yet and under {sla:g} h is pending. Percentiles are over "
+    "leads with an action."
+)
+health = cache.call(teams.handoff_health, filters)
+s = health.summary.iloc[0]
+c1, c2, c3, c4, c5 = st.columns(5)
+c1.metric(
+    "Handed over", f"{int(s['n_handoffs']):,}", help=f"Cohort leads that entered {handoff.label} in time."
+)
+c2.metric(
+    "Median response",
+    hours(s["median_hours"]),
+    help=f"p75 {hours(s['p75_hours'])} · p90 {hours(s['p90_hours'])} · {int(s['n_acted']):,} leads with an action",
+)
+c3.metric(
+    f"Within the {sla:g} h SLA",
+    pct(s["sla_within_rate"]),
+    help=f"{int(s['n_within']):,} within, {int(s['n_breached']):,} breached "
+    f"({int(s['n_breached_no_action']):,} with no action at all), {int(s['n_pending']):,} pending. "
+    f"95% CI {pct(s['sla_low'])}–{pct(s['sla_high'])}.",
+)
+c4.metric("Accepted", pct(s["acceptance_rate"]), help=f"{int(s['n_accepted']):,} of the handed-over leads.")
+c5.metric("Rejected", pct(s["rejection_rate"]), help=f"{int(s['n_rejected']):,} of the handed-over leads.")
+st.caption(f"p75 {hours(s['p75_hours'])} · p90 {hours(s['p90_hours'])}")
+
+by_owner = health.by_owner
+if not by_owner.empty:
+    fig = go.Figure(
+        go.Bar(
+            x=by_owner["owner_name"],
+            y=by_owner["n_breached"],
+            marker={"color": CATEGORY_COLOURS["follow_through"]},
+            hovertext=[
+                f"<b>{r.owner_name}</b><br>SLA breaches: {r.n_breached:,} of {r.n_handoffs:,}"
+                f" ({r.n_breached_no_action:,} never acted on)<br>Within SLA: {pct(r.sla_within_rate)}"
+                f"<br>Median response: {hours(r.median_hours)}"
+                + ("<br>Small group (under 30 leads)" if r.is_small else "")
+                for r in by_owner.itertuples()
+            ],
+            hoverinfo="text",
+            name="SLA breaches",
+        )
+    )
+    fig.update_layout(
+        title={"text": f"{sla:g}-hour SLA breaches by {roles.follow} owner"},
+        xaxis={"title": {"text": f"{roles.follow.capitalize()} owner"}},
+        yaxis={"title": {"text": "Breached handoffs (count)"}},
+        height=380,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    st.plotly_chart(fig, key="teams-breaches")
+    st.dataframe(
+        by_owner[
+            ["owner_name", "n_handoffs", "median_hours", "p75_hours", "p90_hours", "n_breached"]
+            + ["n_breached_no_action", "sla_within_rate", "acceptance_rate", "rejection_rate", "is_small"]
+        ],
+        hide_index=True,
+        column_config={
+            "owner_name": "Owner",
+            "n_handoffs": "Handed over",
+            "median_hours": st.column_config.NumberColumn("Median response (h)", format="%.1f"),
+            "p75_hours": st.column_config.NumberColumn("p75 (h)", format="%.1f"),
+            "p90_hours": st.column_config.NumberColumn("p90 (h)", format="%.1f"),
+            "n_breached": "SLA breaches",
+            "n_breached_no_action": "Never acted on",
+            "sla_within_rate": st.column_config.NumberColumn("Within SLA", format="percent"),
+            "acceptance_rate": st.column_config.NumberColumn("Accepted", format="percent"),
+            "rejection_rate": st.column_config.NumberColumn("Rejected", format="percent"),
+            "is_small": "Under 30 leads",
+        },
+    )
+    tables.download(by_owner, "teams-handoff-by-owner.csv", key="dl-teams-handoff-owner")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Rejection reasons")
+    if health.reasons.empty:
+        st.info("No rejections in this cohort.")
+    else:
+        st.dataframe(
+            health.reasons,
+            hide_index=True,
+            column_config={
+                "rejection_reason": "Code",
+                "reason_label": "Reason",
+                "charged_to": "Charged to",
+                "n_rejected": "Rejected",
+                "share": st.column_config.NumberColumn("Share", format="percent"),
+            },
+        )
+        tables.download(health.reasons, "teams-rejection-reasons.csv", key="dl-teams-reasons")
+with right:
+    st.subheader("Recycled leads")
+    rec = cache.call(teams.recycled, filters)
+    st.caption(
+        "Sent back to nurture by the as-of date. Came back: a stage event after the recycle. "
+        "Converted: then went beyond the furthest stage it had reached before."
+    )
+    st.dataframe(
+        rec.drop(columns=["reason_code", "is_total"]),
+        hide_index=True,
+        column_config={
+            "reason_label": "Recycle reason",
+            "n_recycled": "Recycled",
+            "n_came_back": "Came back",
+            "n_converted": "Converted",
+            "n_won": "Won",
+            "came_back_rate": st.column_config.NumberColumn("Came back", format="percent"),
+            "converted_rate": st.column_config.NumberColumn("Converted", format="percent"),
+        },
+    )
+    tables.download(rec, "teams-recycled.csv", key="dl-teams-recycled")
+
+# ---- 3. Per owner ---------------------------------------------------------------------------
+st.header("Per owner")
+st.caption(
+    "Each owner's cohort leads for the span of moves their team owns. A lead's owner for a team "
+    "is the owner on that team's first event for it (else its current owner on that team). "
+    "Conversion carries its 95% Wilson interval; fewer than 30 leads is flagged. Click a "
+    "column header to sort."
+)
+per_owner = cache.call(teams.owners, filters)
+st.dataframe(
+    per_owner,
+    hide_index=True,
+    column_config={
+        "owner_id": "Owner id",
+        "owner_name": "Owner",
+        "team": "Team",
+        "from_stage": "From",
+        "to_stage": "To",
+        "n_handled": "Leads handled",
+        "n_converted": "Converted",
+        "conversion_rate": st.column_config.NumberColumn("Conversion", format="percent"),
+        "conversion_low": st.column_config.NumberColumn("95% CI low", format="percent"),
+        "conversion_high": st.column_config.NumberColumn("95% CI high", format="percent"),
+        "n_dropped_charged": "Drops charged",
+        "n_quality": "Quality losses",
+        "n_follow_through": "Follow-through losses",
+        "median_response_hours": st.column_config.NumberColumn("Median response (h)", format="%.1f"),
+        "n_sla_breaches": st.column_config.NumberColumn("SLA breaches", format="%d"),
+        "sla_within_rate": st.column_config.NumberColumn("Within SLA", format="percent"),
+        "is_small": "Under 30 leads",
+    },
+)
+tables.download(per_owner, "teams-owners.csv", key="dl-teams-owners")
+
+# ---- 4. Stalled right now -------------------------------------------------------------------
+st.header("Stalled right now")
+st.caption(
+    f"As of {as_of:%d %b %Y}: leads in a stage longer than its expected days (funnel.toml) with "
+    "no exit, still inside their window, most overdue first. The sidebar's channel, region, "
+    "segment and owner filters apply; its date range does not."
+)
+team_choice = st.selectbox(
+    "Team owning the next move",
+    [None, *contract.teams],
+    format_func=lambda t: t or "Both",
+    key="teams_stalled_team",
+)
+stalled = cache.call(teams.stalled_leads, as_of, filters, team=team_choice, limit=5000)
+n_total = stalled.attrs["n_total"]
+st.caption(
+    f"{n_total:,} stalled leads"
+    + (f"; the {len(stalled):,} most overdue are listed" if n_total > len(stalled) else "")
+)
+st.dataframe(
+    stalled,
+    hide_index=True,
+    column_config={
+        "days_in_stage": st.column_config.NumberColumn("Days in stage", format="%.1f"),
+        "days_over": st.column_config.NumberColumn("Days over expected", format="%.1f"),
+    },
+)
+tables.download(stalled, "teams-stalled.csv", key="dl-teams-stalled")
+
+# ---- 5. Drill-down --------------------------------------------------------------------------
+st.header("The leads behind a number")
+transitions = {s.key: f"{s.label} → {contract.stages[s.order].label}" for s in contract.stages[:-1]}
+owner_names = dict(
+    per_owner.dropna(subset=["owner_id"])
+    .drop_duplicates("owner_id")[["owner_id", "owner_name"]]
+    .itertuples(index=False)
+)
+d1, d2, d3, d4 = st.columns(4)
+stage = d1.selectbox(
+    "Transition",
+    [None, *transitions],
+    format_func=lambda k: transitions.get(k, "All"),
+    key="teams_drill_stage",
+)
+team = d2.selectbox(
+    "Charged to", [None, *contract.teams], format_func=lambda t: t or "Both", key="teams_drill_team"
+)
+kind = d3.selectbox(
+    "Loss kind",
+    [None, *teams.LOSS_KINDS],
+    format_func=lambda k: teams.LOSS_KINDS[k][0] if k else "All",
+    key="teams_drill_kind",
+)
+owner = d4.selectbox(
+    "Owner", [None, *owner_names], format_func=lambda o: owner_names.get(o, "All"), key="teams_drill_owner"
+)
+leads = cache.call(
+    teams.drop_leads, filters, stage=stage, team=team, loss_kind=kind, owner_id=owner, limit=2000
+)
+n_total = leads.attrs["n_total"]
+st.caption(
+    f"{n_total:,} dropped leads match"
+    + (f"; the first {len(leads):,} are listed" if n_total > len(leads) else "")
+)
+st.dataframe(leads, hide_index=True)
+tables.download(leads, "teams-dropped-leads.csv", key="dl-teams-drill")
+if owner:
+    st.subheader(f"Stalled right now: {owner_names[owner]}")
+    mine = cache.call(teams.stalled_leads, as_of, filters, owner_id=owner, limit=5000)
+    st.dataframe(mine, hide_index=True)
+    tables.download(mine, "teams-stalled-owner.csv", key="dl-teams-stalled-owner")

@@ -1,0 +1,97 @@
+-- Per-owner conversion: one row per (owner, stage k whose move to k+1 the owner's team owns)
+-- with how many of the owner's cohort leads reached k, and how many of those reached k+1, in
+-- time (cohort_funnel.sql's cohort, filters, window, as-of and skip policy).
+-- A lead's owner for a team: the owner on that team's first event for the lead (by $as_of),
+-- else the lead's current owner when on that team; null when the team never had it.
+-- Parameters: $start_at, $end_before, $as_of, $window_days, $is_strict, $channels, $regions,
+--   $segments, $owners (as cohort_funnel.sql); $stage_keys, $owner_by_stage (team owning
+--   k -> k+1, null for the last stage).
+
+with
+
+journey_stages as (select * from journey_stages),
+
+events as (select * from events),
+
+owners as (select * from owners),
+
+stages as (
+    select
+        generate_subscripts($stage_keys, 1) as stage_order,
+        unnest($owner_by_stage) as transition_team
+),
+
+cohort as (
+    select
+        journey_stages.lead_id,
+        journey_stages.stage_order,
+        stages.transition_team,
+        coalesce(
+            case when $is_strict then strict_at else reached_at end
+                <= least(start_at + $window_days * interval 1 day, $as_of),
+            false
+        ) as is_reached,
+        coalesce(
+            case when $is_strict then strict_next_at else next_reached_at end
+                <= least(start_at + $window_days * interval 1 day, $as_of),
+            false
+        ) as is_reached_next,
+        journey_stages.owner_id as current_owner_id,
+        journey_stages.owner_team as current_owner_team
+    from journey_stages
+    inner join stages on stages.stage_order = journey_stages.stage_order
+    where stages.transition_team is not null
+      and start_at >= $start_at
+      and start_at < $end_before
+      and start_at <= $as_of
+      and ($channels is null or channel = any($channels))
+      and ($regions is null or region = any($regions))
+      and ($segments is null or segment = any($segments))
+      and ($owners is null or journey_stages.owner_id = any($owners))
+      and (not $is_strict or has_first_entry)
+),
+
+team_owners as (
+    select
+        events.lead_id,
+        owners.team,
+        arg_min(events.owner_id, events.occurred_at) as owner_id  -- DuckDB's min_by
+    from events
+    inner join owners on owners.owner_id = events.owner_id
+    where events.occurred_at <= $as_of
+      and events.lead_id in (select lead_id from cohort)
+    group by events.lead_id, owners.team
+),
+
+attributed as (
+    select
+        cohort.stage_order,
+        cohort.transition_team,
+        coalesce(
+            team_owners.owner_id,
+            case when cohort.current_owner_team = cohort.transition_team then cohort.current_owner_id end
+        ) as owner_id,
+        cohort.is_reached,
+        cohort.is_reached_next
+    from cohort
+    left join team_owners
+        on team_owners.lead_id = cohort.lead_id
+        and team_owners.team = cohort.transition_team
+    where cohort.is_reached
+),
+
+final as (
+    select
+        attributed.owner_id,
+        owners.owner_name,
+        attributed.transition_team as team,
+        attributed.stage_order,
+        count(*) as n_reached,
+        count(*) filter (where attributed.is_reached_next) as n_reached_next
+    from attributed
+    left join owners on owners.owner_id = attributed.owner_id
+    group by attributed.owner_id, owners.owner_name, attributed.transition_team, attributed.stage_order
+)
+
+select * from final
+order by team, owner_name, stage_order

@@ -1,0 +1,133 @@
+-- Stalled leads right now: one row per lead that, as of $as_of, sits in a stage longer than
+-- the stage's expected days (funnel.toml) without an exit; the weekly meeting's action list.
+-- Current stage: the stage of the lead's latest stage event by $as_of (a recycled lead that
+-- came back is in the stage it re-entered), since that event's time. Not exited: no exit by
+-- $as_of at or after that event. Only leads still in progress (start + $window_days on or
+-- after $as_of) are listed: a lead past its window has already dropped (leakage, "stalled").
+-- The last stage and stages without expected days never stall.
+-- Owner: the owner on the transition team's first event for the lead (by $as_of), else the
+-- lead's current owner when on that team.
+-- Attribute filters apply; the date range does not (every lead in play is listed).
+-- Rows: most days over the expectation first, at most $limit_rows; n_total counts all.
+-- Parameters: $as_of, $window_days, $channels, $regions, $segments, $owners (lists, null =
+--   all); $stage_keys, $owner_by_stage, $expected_days (stage order); $exit_keys;
+--   $sel_stage_order, $sel_team, $sel_owner_id (null = any); $limit_rows.
+
+with
+
+journey_leads as (select * from journey_leads),
+
+events as (select * from events),
+
+owners as (select * from owners),
+
+stages as (
+    select
+        generate_subscripts($stage_keys, 1) as stage_order,
+        unnest($stage_keys) as stage_key,
+        unnest($owner_by_stage) as transition_team,
+        unnest($expected_days) as expected_days
+),
+
+in_play as (
+    select
+        lead_id,
+        start_at,
+        channel,
+        owner_id as current_owner_id,
+        owner_team as current_owner_team
+    from journey_leads
+    where start_at <= $as_of
+      and start_at + $window_days * interval 1 day >= $as_of
+      and ($channels is null or channel = any($channels))
+      and ($regions is null or region = any($regions))
+      and ($segments is null or segment = any($segments))
+      and ($owners is null or owner_id = any($owners))
+),
+
+lead_events as (
+    select
+        events.lead_id,
+        events.event_type,
+        events.occurred_at,
+        events.owner_id,
+        owners.team as owner_team
+    from events
+    inner join in_play on in_play.lead_id = events.lead_id
+    left join owners on owners.owner_id = events.owner_id
+    where events.occurred_at <= $as_of
+),
+
+positions as (
+    select
+        lead_id,
+        -- DuckDB's max_by: the stage of the latest stage event
+        arg_max(event_type, occurred_at) filter (where event_type = any($stage_keys)) as stage_key,
+        max(occurred_at) filter (where event_type = any($stage_keys)) as stage_since,
+        max(occurred_at) filter (where event_type = any($exit_keys)) as last_exit_at
+    from lead_events
+    group by lead_id
+),
+
+team_owners as (
+    select
+        lead_id,
+        owner_team as team,
+        arg_min(owner_id, occurred_at) as owner_id  -- DuckDB's min_by
+    from lead_events
+    where owner_id is not null and owner_team is not null
+    group by lead_id, owner_team
+),
+
+stalled as (
+    select
+        positions.lead_id,
+        stages.stage_order,
+        stages.stage_key,
+        stages.transition_team,
+        stages.expected_days,
+        positions.stage_since,
+        extract(epoch from ($as_of - positions.stage_since)) / 86400.0 as days_in_stage
+    from positions
+    inner join stages on stages.stage_key = positions.stage_key
+    where stages.transition_team is not null
+      and stages.expected_days is not null
+      and (positions.last_exit_at is null or positions.last_exit_at < positions.stage_since)
+      and extract(epoch from ($as_of - positions.stage_since)) / 86400.0 > stages.expected_days
+),
+
+final as (
+    select
+        stalled.lead_id,
+        in_play.channel,
+        stalled.stage_order,
+        stalled.stage_key,
+        stalled.transition_team as team,
+        coalesce(
+            team_owners.owner_id,
+            case when in_play.current_owner_team = stalled.transition_team then in_play.current_owner_id end
+        ) as owner_id,
+        owners.owner_name,
+        in_play.start_at,
+        stalled.stage_since,
+        stalled.expected_days,
+        stalled.days_in_stage,
+        stalled.days_in_stage - stalled.expected_days as days_over,
+        count(*) over () as n_total
+    from stalled
+    inner join in_play on in_play.lead_id = stalled.lead_id
+    left join team_owners
+        on team_owners.lead_id = stalled.lead_id
+        and team_owners.team = stalled.transition_team
+    left join owners on owners.owner_id = coalesce(
+        team_owners.owner_id,
+        case when in_play.current_owner_team = stalled.transition_team then in_play.current_owner_id end
+    )
+    where ($sel_stage_order is null or stalled.stage_order = $sel_stage_order)
+      and ($sel_team is null or stalled.transition_team = $sel_team)
+)
+
+select * from final
+where $sel_owner_id is null or owner_id = $sel_owner_id
+order by days_over desc, lead_id
+limit $limit_rows

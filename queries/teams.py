@@ -1,0 +1,631 @@
+"""Teams and handoff: every drop-off charged to the team that owns it, and the handoff SLA.
+
+Readers over queries/sql/teams_*.sql. Counts and percentiles come from DuckDB; shares, labels,
+categories and Wilson intervals are computed here on the few aggregated rows.
+Definitions (DESIGN.md "Drop-off and who owns it", written out in docs/teams.md):
+
+- A cohort lead that last reached stage k in time (cohort_funnel's sense) and then exited, or
+  outlived its window, dropped at k -> k+1. It is charged to the owner of that transition in
+  funnel.toml, unless the reason code on its exit is charged to the other team.
+- Loss kinds (first match wins) and the two categories the teams argue about:
+  quality = rejected or disqualified for a reason charged to Marketing;
+  follow-through = charged to Sales and one of: no Sales action within the handoff SLA,
+  stalled past the stage's expected days, exited for a reason charged to Sales.
+  Everything else is `other` (leads that never qualified, nurture, unknown reasons).
+
+"Marketing" and "Sales" are read from the contract: Marketing is the team that owns the move into
+the handoff stage, Sales the team that owns the move out of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from data import contract as contract_mod
+from data.contract import Contract
+from queries import executor, funnel, stats
+from queries.filters import MAX_TEXT, FilterError, Filters, attribute_column
+
+# Exit keys the definitions name (DESIGN.md "Exits"); checked against the contract before use.
+QUALITY_EXITS = ("rejected", "disqualified")
+REJECT_EXIT = "rejected"
+RECYCLE_EXIT = "recycled"
+
+# Loss kinds in the order the SQL applies them: key -> (label, definition).
+LOSS_KINDS = {
+    "quality": (
+        "Lead quality",
+        "Rejected or disqualified for a reason charged to Marketing (for example not_a_fit).",
+    ),
+    "no_action_in_sla": (
+        "No action within the SLA",
+        "Dropped at the handoff stage, charged to Sales, and Sales' first action came later than "
+        "the SLA or never came.",
+    ),
+    "sales_reason": (
+        "Exit charged to Sales",
+        "Charged to Sales and exited for a reason charged to Sales (lost to a competitor, price, "
+        "no decision, no follow-up).",
+    ),
+    "stalled": (
+        "Stalled",
+        "No exit: the lead sat in the stage longer than its expected days until its window ran out.",
+    ),
+    "window_ended": (
+        "Window ended",
+        "No exit: the window ran out before the stage's expected days had passed.",
+    ),
+    "other_exit": (
+        "Other exit",
+        "Any other exit: a reason charged to the other team outside the two categories (such as "
+        "recycled as not_ready), an unknown or a missing reason code.",
+    ),
+}
+FOLLOW_THROUGH_KINDS = ("no_action_in_sla", "sales_reason", "stalled")
+CATEGORIES = {
+    "quality": "Quality loss (Marketing)",
+    "follow_through": "Follow-through loss (Sales)",
+    "other": "Other drop",
+}
+MAX_ROWS = 50_000  # drill-down and stalled lists: more than this is not a list to read
+
+
+@dataclasses.dataclass(frozen=True)
+class Teams:
+    """Which contract team plays which part in the definitions."""
+
+    quality: str  # owns the move into the handoff stage (Marketing)
+    follow: str  # owns the move out of the handoff stage (Sales)
+
+
+def teams(contract: Contract) -> Teams:
+    handoff = contract.handoff
+    follow = handoff.owner
+    if handoff.order > 1:
+        quality = contract.stages[handoff.order - 2].owner
+    else:  # handoff at the first stage: nobody hands over, so "the other team"
+        quality = next((t for t in contract.teams if t != follow), follow)
+    return Teams(quality=quality, follow=follow)
+
+
+def category(charged_team: str, loss_kind: str, contract: Contract) -> str:
+    """quality, follow_through or other for a drop charged to `charged_team` of `loss_kind`."""
+    if loss_kind == "quality":
+        return "quality"
+    if charged_team == teams(contract).follow and loss_kind in FOLLOW_THROUGH_KINDS:
+        return "follow_through"
+    return "other"
+
+
+def contract_params(contract: Contract) -> dict:
+    """The contract's mappings as bound list parameters (no per-stage SQL text)."""
+    handoff = contract.handoff
+    roles = teams(contract)
+    exits = set(contract.exit_keys)
+    return {
+        "n_stages": len(contract.stages),
+        "stage_keys": contract.stage_keys,
+        "owner_by_stage": [s.owner for s in contract.stages],
+        "expected_days": [float(s.expected_days) if s.expected_days else None for s in contract.stages],
+        "reason_keys": [r.key for r in contract.reason_codes],
+        "reason_teams": [r.charged_to for r in contract.reason_codes],
+        "exit_keys": contract.exit_keys,
+        "handoff_order": handoff.order,
+        "handoff_key": handoff.key,
+        "sla_hours": float(contract.handoff_sla_hours),
+        # An exit the contract does not define can never match: the list keeps SQL valid.
+        "quality_exits": [e for e in QUALITY_EXITS if e in exits] or [""],
+        "reject_exit": REJECT_EXIT if REJECT_EXIT in exits else "",
+        "recycle_exit": RECYCLE_EXIT if RECYCLE_EXIT in exits else "",
+        "quality_team": roles.quality,
+        "follow_team": roles.follow,
+    }
+
+
+def _run(
+    name: str, filters: Filters, contract: Contract, as_of: dt.datetime, db: Path | None, **extra
+) -> pd.DataFrame:
+    available = filters.params(contract, as_of)
+    available.update(contract_params(contract), by=None)
+    available.update(extra)
+    return executor.run(name, executor.bind(name, available), db=db)
+
+
+def _transition_frame(contract: Contract) -> pd.DataFrame:
+    """One row per transition k -> k+1: stage_order, from_stage, to_stage, transition, owner."""
+    s = contract.stages
+    return pd.DataFrame(
+        {
+            "stage_order": [x.order for x in s[:-1]],
+            "from_stage": [x.key for x in s[:-1]],
+            "to_stage": [x.key for x in s[1:]],
+            "transition": [f"{a.label} → {b.label}" for a, b in zip(s[:-1], s[1:], strict=True)],
+            "transition_team": [x.owner for x in s[:-1]],
+        }
+    )
+
+
+def _check_stage(contract: Contract, stage: str | None) -> int | None:
+    if stage is None:
+        return None
+    keys = contract.stage_keys[:-1]
+    if stage not in keys:
+        raise FilterError(f"transition: expected the key of its first stage, one of {keys}; got {stage!r}")
+    return contract.stage(stage).order
+
+
+def _check_team(contract: Contract, team: str | None) -> str | None:
+    if team is not None and team not in contract.teams:
+        raise FilterError(f"team: expected one of {list(contract.teams)}, got {team!r}")
+    return team
+
+
+def _check_owner(owner_id: str | None) -> str | None:
+    if owner_id is not None and (not isinstance(owner_id, str) or len(owner_id) > MAX_TEXT):
+        raise FilterError(f"owner: expected an owner id of at most {MAX_TEXT} characters")
+    return owner_id
+
+
+def _check_limit(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_ROWS:
+        raise FilterError(f"rows: expected a whole number from 1 to {MAX_ROWS:,}, got {limit!r}")
+    return limit
+
+
+def _attrs(df: pd.DataFrame, filters: Filters, contract: Contract, as_of: dt.datetime) -> pd.DataFrame:
+    df.attrs.update(
+        as_of=as_of,
+        window_days=filters.window(contract),
+        skip_policy=filters.policy(contract),
+        is_mature=funnel.is_mature(filters, contract, as_of),
+    )
+    return df
+
+
+# --- leakage ------------------------------------------------------------------------------
+
+
+def leakage_by_owner(
+    filters: Filters, by: str | None = None, db: Path | None = None, contract: Contract | None = None
+) -> pd.DataFrame:
+    """Dropped cohort leads: one row per (transition, charged team, loss kind, drop owner),
+    and per group of the lead attribute `by` when set (queries.filters.ATTRIBUTES).
+
+    Columns: group_value (when `by` is set; "(none)" for a missing value), stage_order, from_stage, to_stage, transition, transition_team, charged_team,
+    loss_kind, category, owner_id (null: unassigned), owner_name, n_dropped.
+    The drop owner is the charged team's owner of the lead (its first event by that team).
+    Summed per stage, n_dropped equals cohort_funnel's n_dropped for the same filters.
+    """
+    contract = contract or contract_mod.load()
+    if by is not None:
+        attribute_column(by)  # refuses anything outside the allow-list before SQL runs
+    as_of = funnel.resolve_as_of(filters, db)
+    raw = _run("teams_leakage", filters, contract, as_of, db, by=by)
+    df = _transition_frame(contract).merge(raw, on="stage_order", how="inner")
+    df["category"] = [
+        category(t, k, contract) for t, k in zip(df["charged_team"], df["loss_kind"], strict=True)
+    ]
+    df["n_dropped"] = df["n_dropped"].astype("int64")
+    cols = [*_transition_frame(contract).columns, "charged_team", "loss_kind", "category"]
+    cols += ["owner_id", "owner_name", "n_dropped"]
+    if by is not None:
+        df["group_value"] = df["group_value"].fillna("(none)")
+        cols.insert(0, "group_value")
+    return _attrs(df[cols].reset_index(drop=True), filters, contract, as_of)
+
+
+def leakage(
+    filters: Filters, by: str | None = None, db: Path | None = None, contract: Contract | None = None
+) -> pd.DataFrame:
+    """Leakage by team: one row per (transition, charged team, loss kind) with drops, and per
+    group of the lead attribute `by` when set.
+
+    Columns: group_value (when `by` is set), stage_order, from_stage, to_stage, transition, transition_team, charged_team,
+    loss_kind, loss_label, category, category_label, n_dropped, share_of_transition (of the
+    transition's drops), share_of_all (of all drops).
+    """
+    contract = contract or contract_mod.load()
+    by_owner = leakage_by_owner(filters, by=by, db=db, contract=contract)
+    keys = [*_transition_frame(contract).columns, "charged_team", "loss_kind", "category"]
+    if by is not None:
+        keys.insert(0, "group_value")
+    df = by_owner.groupby(keys, as_index=False, sort=False)["n_dropped"].sum()
+    df = df.sort_values([k for k in ("group_value", "stage_order", "charged_team", "loss_kind") if k in keys])
+    df = df.reset_index(drop=True)
+    df.insert(df.columns.get_loc("loss_kind") + 1, "loss_label", df["loss_kind"].map(_loss_label))
+    df.insert(df.columns.get_loc("category") + 1, "category_label", df["category"].map(CATEGORIES))
+    groups = ["group_value"] if by is not None else []
+    per_stage = df.groupby([*groups, "stage_order"])["n_dropped"].transform("sum")
+    df["share_of_transition"] = df["n_dropped"] / per_stage
+    total = df.groupby(groups)["n_dropped"].transform("sum") if groups else df["n_dropped"].sum()
+    df["share_of_all"] = df["n_dropped"] / total
+    df.attrs.update(by_owner.attrs)
+    return df
+
+
+def _loss_label(kind: str) -> str:
+    return LOSS_KINDS.get(kind, (kind, ""))[0]
+
+
+def by_team(leak: pd.DataFrame, contract: Contract | None = None) -> pd.DataFrame:
+    """The leakage summed per charged team and category: one row per (team, category).
+
+    Columns: charged_team, category, category_label, n_dropped, share_of_team, share_of_all.
+    Every team and category appears (zeros included), teams in contract order.
+    """
+    contract = contract or contract_mod.load()
+    grid = pd.DataFrame(
+        [(t, c) for t in contract.teams for c in CATEGORIES], columns=["charged_team", "category"]
+    )
+    sums = leak.groupby(["charged_team", "category"], as_index=False)["n_dropped"].sum()
+    df = grid.merge(sums, on=["charged_team", "category"], how="left")
+    df["n_dropped"] = df["n_dropped"].fillna(0).astype("int64")
+    df.insert(2, "category_label", df["category"].map(CATEGORIES))
+    team_total = df.groupby("charged_team")["n_dropped"].transform("sum")
+    df["share_of_team"] = [n / t if t else math.nan for n, t in zip(df["n_dropped"], team_total, strict=True)]
+    total = int(df["n_dropped"].sum())
+    df["share_of_all"] = df["n_dropped"] / total if total else math.nan
+    return df
+
+
+def categories_by_group(leak: pd.DataFrame) -> pd.DataFrame:
+    """Drops per lead-attribute group and category, from `leakage(filters, by=...)`.
+
+    One row per group_value, largest quality loss first. Columns: group_value, n_quality,
+    n_follow_through, n_other, n_dropped, quality_share and follow_through_share (of the
+    group's drops).
+    """
+    if leak.empty:
+        cols = ["group_value", "n_quality", "n_follow_through", "n_other", "n_dropped"]
+        return pd.DataFrame(columns=[*cols, "quality_share", "follow_through_share"])
+    wide = leak.pivot_table(
+        index="group_value", columns="category", values="n_dropped", aggfunc="sum", fill_value=0
+    )
+    wide = wide.reindex(columns=list(CATEGORIES), fill_value=0).astype("int64")
+    df = wide.rename(columns={c: f"n_{c}" for c in CATEGORIES}).reset_index()
+    df.columns.name = None
+    df["n_dropped"] = df["n_quality"] + df["n_follow_through"] + df["n_other"]
+    df["quality_share"] = df["n_quality"] / df["n_dropped"]
+    df["follow_through_share"] = df["n_follow_through"] / df["n_dropped"]
+    return df.sort_values(["n_quality", "group_value"], ascending=[False, True]).reset_index(drop=True)
+
+
+def drop_leads(
+    filters: Filters,
+    stage: str | None = None,
+    team: str | None = None,
+    loss_kind: str | None = None,
+    owner_id: str | None = None,
+    limit: int = 1000,
+    db: Path | None = None,
+    contract: Contract | None = None,
+) -> pd.DataFrame:
+    """The leads behind a leakage number: one row per dropped lead, oldest first.
+
+    Selection (None = any): `stage` is the key of the transition's first stage, `team` the
+    charged team, `loss_kind` a LOSS_KINDS key, `owner_id` the drop owner. Columns: lead_id,
+    channel, from_stage, to_stage, transition_team, charged_team, loss_kind, category, owner_id,
+    owner_name, start_at, stage_reached_at, first_action_at (Sales' first action, handoff drops
+    only), exit_at, exit_type, exit_reason, days_in_stage. attrs["n_total"]: all matching leads
+    (at most `limit` rows are returned).
+    """
+    contract = contract or contract_mod.load()
+    if loss_kind is not None and loss_kind not in LOSS_KINDS:
+        raise FilterError(f"loss kind: expected one of {list(LOSS_KINDS)}, got {loss_kind!r}")
+    sel = dict(
+        sel_stage_order=_check_stage(contract, stage),
+        sel_team=_check_team(contract, team),
+        sel_loss_kind=loss_kind,
+        sel_owner_id=_check_owner(owner_id),
+        limit_rows=_check_limit(limit),
+    )
+    as_of = funnel.resolve_as_of(filters, db)
+    raw = _run("teams_drop_leads", filters, contract, as_of, db, **sel)
+    n_total = int(raw["n_total"].iloc[0]) if len(raw) else 0
+    keys = contract.stage_keys
+    raw["from_stage"] = [keys[int(k) - 1] for k in raw["stage_order"]]
+    raw["to_stage"] = [keys[int(k)] for k in raw["stage_order"]]
+    raw["category"] = [
+        category(t, k, contract) for t, k in zip(raw["charged_team"], raw["loss_kind"], strict=True)
+    ]
+    cols = ["lead_id", "channel", "from_stage", "to_stage", "transition_team", "charged_team"]
+    cols += ["loss_kind", "category", "owner_id", "owner_name", "start_at", "stage_reached_at"]
+    cols += ["first_action_at", "exit_at", "exit_type", "exit_reason", "days_in_stage"]
+    df = raw[cols].reset_index(drop=True)
+    df = _attrs(df, filters, contract, as_of)
+    df.attrs["n_total"] = n_total
+    return df
+
+
+# --- handoff --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class HandoffHealth:
+    """Handoff health at the handoff stage for the filtered cohort.
+
+    summary    one row: n_handoffs, n_acted, median_hours, p75_hours, p90_hours (response
+               time of leads with an action), n_within, n_breached, n_breached_no_action,
+               n_pending, sla_within_rate (within / (within + breached)) with 95% Wilson
+               sla_low / sla_high, n_accepted, n_rejected, n_other_action, n_no_action,
+               acceptance_rate, rejection_rate (of all handoffs), sla_hours.
+    by_owner   one row per Sales owner (owner_id null: unassigned), same columns, sorted by
+               n_breached descending, plus is_small (fewer than 30 handoffs).
+    reasons    one row per rejection reason: rejection_reason, reason_label, charged_to,
+               n_rejected, share (of rejections).
+    """
+
+    summary: pd.DataFrame
+    by_owner: pd.DataFrame
+    reasons: pd.DataFrame
+    as_of: dt.datetime
+
+
+HANDOFF_COUNTS = (
+    "n_handoffs",
+    "n_acted",
+    "n_within",
+    "n_breached",
+    "n_breached_no_action",
+    "n_pending",
+    "n_accepted",
+    "n_rejected",
+    "n_other_action",
+    "n_no_action",
+)
+
+
+def _handoff_rates(df: pd.DataFrame, sla_hours: float) -> pd.DataFrame:
+    df = df.copy()
+    for c in HANDOFF_COUNTS:
+        df[c] = df[c].astype("int64")
+    decided = df["n_within"] + df["n_breached"]
+    df["sla_within_rate"] = [stats.rate(w, d) for w, d in zip(df["n_within"], decided, strict=True)]
+    bounds = [stats.wilson(w, d) for w, d in zip(df["n_within"], decided, strict=True)]
+    df["sla_low"] = [b[0] for b in bounds]
+    df["sla_high"] = [b[1] for b in bounds]
+    df["acceptance_rate"] = [
+        stats.rate(a, n) for a, n in zip(df["n_accepted"], df["n_handoffs"], strict=True)
+    ]
+    df["rejection_rate"] = [stats.rate(r, n) for r, n in zip(df["n_rejected"], df["n_handoffs"], strict=True)]
+    df["sla_hours"] = sla_hours
+    return df
+
+
+def handoff_health(
+    filters: Filters, db: Path | None = None, contract: Contract | None = None
+) -> HandoffHealth:
+    """Time from handoff entry to Sales' first action, the SLA, accept/reject, per owner.
+
+    See HandoffHealth for the frames and queries/sql/teams_handoff.sql for the exact rules
+    (a first action exactly at the SLA limit is within it).
+    """
+    contract = contract or contract_mod.load()
+    as_of = funnel.resolve_as_of(filters, db)
+    raw = _run("teams_handoff", filters, contract, as_of, db)
+    sla = float(contract.handoff_sla_hours)
+    metric_cols = ["n_handoffs", "n_acted", "median_hours", "p75_hours", "p90_hours", *HANDOFF_COUNTS[2:]]
+    total = raw[raw["grain"] == "total"][metric_cols]
+    if total.empty:  # no handoffs at all: one row of zeros, percentiles unknown
+        total = pd.DataFrame([{c: (math.nan if c.endswith("_hours") else 0) for c in metric_cols}])
+    summary = _handoff_rates(total.reset_index(drop=True), sla)
+
+    owners = raw[raw["grain"] == "owner"][["owner_id", "owner_name", *metric_cols]]
+    owners = _handoff_rates(owners.reset_index(drop=True), sla)
+    owners["owner_name"] = owners["owner_name"].fillna("(unassigned)")
+    owners["is_small"] = owners["n_handoffs"] < stats.SMALL_GROUP
+    owners = owners.sort_values(["n_breached", "owner_name"], ascending=[False, True]).reset_index(drop=True)
+
+    rej = raw[(raw["grain"] == "reason") & raw["rejection_reason"].notna()]
+    reasons = rej[["rejection_reason", "n_rejected"]].copy()
+    reasons["n_rejected"] = reasons["n_rejected"].astype("int64")
+    reasons.insert(1, "reason_label", [_reason_label(contract, r) for r in reasons["rejection_reason"]])
+    reasons.insert(2, "charged_to", [_reason_team(contract, r) for r in reasons["rejection_reason"]])
+    n_rej = int(reasons["n_rejected"].sum())
+    reasons["share"] = reasons["n_rejected"] / n_rej if n_rej else math.nan
+    reasons = reasons.sort_values(["n_rejected", "rejection_reason"], ascending=[False, True])
+    return HandoffHealth(summary, owners, reasons.reset_index(drop=True), as_of)
+
+
+def _reason_label(contract: Contract, key: str) -> str:
+    r = contract.reason(key)
+    return r.label if r else f"{key} (not in funnel.toml)"
+
+
+def _reason_team(contract: Contract, key: str) -> str | None:
+    r = contract.reason(key)
+    return r.charged_to if r else None
+
+
+def recycled(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
+    """Recycled cohort leads and what happened after: one row per recycle reason, then a total.
+
+    Columns: reason_code (None on the total row), reason_label, is_total, n_recycled,
+    n_came_back (a stage event after its first recycle), n_converted (then entered a stage
+    beyond the furthest it had entered before the recycle), n_won (then entered the last stage),
+    came_back_rate, converted_rate (both of n_recycled). Returns are counted up to the as-of
+    date, not bounded by the conversion window.
+    """
+    contract = contract or contract_mod.load()
+    as_of = funnel.resolve_as_of(filters, db)
+    raw = _run("teams_recycled", filters, contract, as_of, db)
+    raw["is_total"] = raw["grain"] == "total"
+    if not raw["is_total"].any():
+        raw = pd.concat(
+            [
+                raw,
+                pd.DataFrame(
+                    [
+                        {
+                            "grain": "total",
+                            "is_total": True,
+                            "n_recycled": 0,
+                            "n_came_back": 0,
+                            "n_converted": 0,
+                            "n_won": 0,
+                        }
+                    ]
+                ),
+            ],
+            ignore_index=True,
+        )
+    raw["reason_code"] = raw["reason_code"].where(~raw["is_total"], None)
+    raw["reason_label"] = [
+        "All recycled leads" if t else _reason_label(contract, r)
+        for r, t in zip(raw["reason_code"], raw["is_total"], strict=True)
+    ]
+    for c in ("n_recycled", "n_came_back", "n_converted", "n_won"):
+        raw[c] = raw[c].fillna(0).astype("int64")
+    raw["came_back_rate"] = [
+        stats.rate(b, n) for b, n in zip(raw["n_came_back"], raw["n_recycled"], strict=True)
+    ]
+    raw["converted_rate"] = [
+        stats.rate(c, n) for c, n in zip(raw["n_converted"], raw["n_recycled"], strict=True)
+    ]
+    cols = ["reason_code", "reason_label", "is_total", "n_recycled", "n_came_back", "n_converted"]
+    cols += ["n_won", "came_back_rate", "converted_rate"]
+    df = raw.sort_values(["is_total", "n_recycled"], ascending=[True, False])[cols].reset_index(drop=True)
+    return _attrs(df, filters, contract, as_of)
+
+
+# --- per owner --------------------------------------------------------------------------------
+
+
+def owners(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
+    """Per-owner view for both teams: one row per owner (and one unassigned row per team).
+
+    Columns: owner_id, owner_name, team, from_stage, to_stage (the span of transitions the
+    team owns: Marketing lead -> mql, Sales mql -> won by default), n_handled (the owner's
+    cohort leads that reached from_stage in time), n_converted (of those, reached to_stage in
+    time), conversion_rate, conversion_low, conversion_high (95% Wilson), n_dropped_charged
+    (drops charged to the owner's team with this owner), n_quality, n_follow_through,
+    median_response_hours, n_sla_breaches, sla_within_rate (Sales owners only; NaN otherwise),
+    is_small (n_handled below 30: read the rate with care).
+    The owner of a lead for a team is the owner on that team's first event for the lead, else
+    its current owner when on that team.
+    """
+    contract = contract or contract_mod.load()
+    as_of = funnel.resolve_as_of(filters, db)
+    raw = _run("teams_owners", filters, contract, as_of, db)
+    keys = contract.stage_keys
+    raw["owner_key"] = raw["owner_id"].fillna("")
+    rows = []
+    for (owner_key, team), part in raw.groupby(["owner_key", "team"], sort=False):
+        owned = [s.order for s in contract.stages[:-1] if s.owner == team]
+        first, last = min(owned), max(owned)
+        at_first = part[part["stage_order"] == first]
+        at_last = part[part["stage_order"] == last]
+        handled = int(at_first["n_reached"].sum())
+        converted = int(at_last["n_reached_next"].sum())
+        lo, hi = stats.wilson(converted, handled)
+        rows.append(
+            {
+                "owner_id": owner_key or None,
+                "owner_name": part["owner_name"].iloc[0] if owner_key else "(unassigned)",
+                "team": team,
+                "from_stage": keys[first - 1],
+                "to_stage": keys[last],
+                "n_handled": handled,
+                "n_converted": converted,
+                "conversion_rate": stats.rate(converted, handled),
+                "conversion_low": lo,
+                "conversion_high": hi,
+            }
+        )
+    columns = ["owner_id", "owner_name", "team", "from_stage", "to_stage", "n_handled", "n_converted"]
+    columns += ["conversion_rate", "conversion_low", "conversion_high"]
+    df = pd.DataFrame(rows, columns=columns)
+    df["owner_key"] = df["owner_id"].fillna("")
+
+    drops = leakage_by_owner(filters, db=db, contract=contract)
+    drops["owner_key"] = drops["owner_id"].fillna("")
+    drops["is_quality"] = drops["category"] == "quality"
+    drops["is_follow"] = drops["category"] == "follow_through"
+    per = (
+        drops.assign(
+            n_quality=drops["n_dropped"] * drops["is_quality"],
+            n_follow_through=drops["n_dropped"] * drops["is_follow"],
+        )
+        .groupby(["owner_key", "charged_team"], as_index=False)[
+            ["n_dropped", "n_quality", "n_follow_through"]
+        ]
+        .sum()
+    )
+    per = per.rename(columns={"charged_team": "team", "n_dropped": "n_dropped_charged"})
+    df = df.merge(per, on=["owner_key", "team"], how="left")
+
+    health = handoff_health(filters, db=db, contract=contract).by_owner
+    h = health.assign(owner_key=health["owner_id"].fillna(""), team=teams(contract).follow)[
+        ["owner_key", "team", "median_hours", "n_breached", "sla_within_rate"]
+    ].rename(columns={"median_hours": "median_response_hours", "n_breached": "n_sla_breaches"})
+    df = df.merge(h, on=["owner_key", "team"], how="left")
+    for c in ("n_dropped_charged", "n_quality", "n_follow_through"):
+        df[c] = df[c].fillna(0).astype("int64")
+    is_follow = df["team"] == teams(contract).follow
+    df["n_sla_breaches"] = df["n_sla_breaches"].where(~is_follow, df["n_sla_breaches"].fillna(0))
+    df["is_small"] = df["n_handled"] < stats.SMALL_GROUP
+    order = {t: i for i, t in enumerate(contract.teams)}
+    df = df.sort_values(
+        ["team", "n_handled", "owner_name"],
+        key=lambda s: s.map(order) if s.name == "team" else s,
+        ascending=[True, False, True],
+    )
+    return _attrs(df.drop(columns="owner_key").reset_index(drop=True), filters, contract, as_of)
+
+
+# --- stalled right now -------------------------------------------------------------------------
+
+
+def stalled_leads(
+    as_of: dt.datetime,
+    filters: Filters | None = None,
+    stage: str | None = None,
+    team: str | None = None,
+    owner_id: str | None = None,
+    limit: int = 5000,
+    db: Path | None = None,
+    contract: Contract | None = None,
+) -> pd.DataFrame:
+    """Leads stalled right now, the meeting's action list: one row per lead, most overdue first.
+
+    A lead is stalled as of `as_of` when it sits in a stage (that of its latest stage event)
+    longer than the stage's expected days in funnel.toml, with no exit since, and is still in
+    play (start + window on or after `as_of`; past the window it has dropped and is counted in
+    the leakage instead). Only the attribute filters of `filters` apply (channel, region,
+    segment, owner), not its date range; its window applies. Selection: `stage` (the stage the
+    lead sits in), `team` (the team owning its next move), `owner_id`.
+    Columns: lead_id, channel, stage, stage_label, team, owner_id, owner_name, start_at,
+    stage_since, expected_days, days_in_stage, days_over (days beyond the expectation).
+    attrs["n_total"]: all stalled leads matching (at most `limit` rows are returned).
+    """
+    contract = contract or contract_mod.load()
+    if not isinstance(as_of, dt.datetime):
+        if isinstance(as_of, dt.date):
+            as_of = dt.datetime.combine(as_of, dt.time.max)
+        else:
+            raise FilterError(f"as of: expected a date or a date and time, got {as_of!r}")
+    filters = filters or Filters(start=as_of.date(), end=as_of.date())
+    available = filters.params(contract, as_of)
+    available.update(contract_params(contract))
+    available.update(
+        sel_stage_order=_check_stage(contract, stage),
+        sel_team=_check_team(contract, team),
+        sel_owner_id=_check_owner(owner_id),
+        limit_rows=_check_limit(limit),
+    )
+    raw = executor.run("teams_stalled", executor.bind("teams_stalled", available), db=db)
+    n_total = int(raw["n_total"].iloc[0]) if len(raw) else 0
+    raw = raw.rename(columns={"stage_key": "stage"})
+    raw.insert(
+        raw.columns.get_loc("stage") + 1, "stage_label", [contract.stage(k).label for k in raw["stage"]]
+    )
+    cols = ["lead_id", "channel", "stage", "stage_label", "team", "owner_id", "owner_name", "start_at"]
+    cols += ["stage_since", "expected_days", "days_in_stage", "days_over"]
+    df = raw[cols].reset_index(drop=True)
+    df.attrs.update(as_of=as_of, n_total=n_total, window_days=filters.window(contract))
+    return df

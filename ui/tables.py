@@ -29,6 +29,45 @@ def safe_csv(df: pd.DataFrame) -> bytes:
     return out.to_csv(index=False).encode("utf-8-sig")
 
 
+def show(df: pd.DataFrame, **kwargs) -> None:
+    """st.dataframe of a query result, without its attrs (as-of dates and the like are shown
+    in captions; Arrow cannot carry them and would warn)."""
+    plain = df.copy()
+    plain.attrs = {}
+    st.dataframe(plain, **kwargs)
+
+
 def download(df: pd.DataFrame, filename: str, label: str = "Download CSV", key: str | None = None) -> None:
     """A download button for `df` as spreadsheet-safe CSV. `filename` is ours, never user text."""
     st.download_button(label, safe_csv(df), file_name=filename, mime="text/csv", key=key or f"dl-{filename}")
+
+
+def breakdown_table(
+    df: pd.DataFrame, stage_labels: list[str], handoff_label: str, view: str, names: dict | None = None
+) -> pd.DataFrame:
+    """funnel.breakdown pivoted for people: one row per group, largest first.
+
+    Cohort columns: group, leads per stage (one column per stage label), handoff rate
+    (first stage → handoff stage), overall rate with its 95% Wilson bounds, small group.
+    Flow columns: group, entries per stage, re-entries. `names` maps a group value to what a
+    person reads (owner ids to names).
+    """
+    if df.empty:
+        return pd.DataFrame(columns=["group", *stage_labels])
+    names = names or {}
+    count_col = "n_reached" if view == "cohort" else "n_entries"
+    order = list(dict.fromkeys(df["group_value"]))  # breakdown() sorts largest first
+    wide = df.pivot(index="group_value", columns="label", values=count_col).reindex(order)[stage_labels]
+    out = wide.reset_index(names="group")
+    out["group"] = [names.get(g, g) for g in out["group"]]
+    first, last = stage_labels[0], stage_labels[-1]
+    if view == "cohort":
+        last_rows = df[df["stage_order"] == df["stage_order"].max()].set_index("group_value").reindex(order)
+        out[f"{first} → {handoff_label}"] = (out[handoff_label] / out[first]).where(out[first] > 0).to_numpy()
+        out[f"Overall {first} → {last}"] = last_rows["overall_rate"].to_numpy()
+        out["95% CI low"] = last_rows["overall_low"].to_numpy()
+        out["95% CI high"] = last_rows["overall_high"].to_numpy()
+        out["Small group (<30)"] = last_rows["is_small"].to_numpy()
+    else:
+        out["Re-entries"] = df.groupby("group_value")["n_reentries"].sum().reindex(order).to_numpy()
+    return out

@@ -1,0 +1,243 @@
+"""Plotly figures for the pages: pure functions from query results to figures (no Streamlit).
+
+Colours are mid-tones that read on both the light and the dark theme; backgrounds, fonts and
+grid come from Streamlit's theme (st.plotly_chart's default), so nothing here fixes black or
+white. Hover text is plain: labels come from funnel.toml, numbers from the queries.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from data.contract import Contract
+
+BLUE = "#4C8BF5"
+BLUE_FAINT = "rgba(76, 139, 245, 0.45)"
+GREY = "#8C96A3"
+AMBER = "#E8A33D"
+RANGE = "rgba(140, 150, 163, 0.45)"
+
+
+def _pct(x: float) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
+
+
+def funnel_figure(df: pd.DataFrame, title: str, is_mature: bool) -> go.Figure:
+    """The cohort funnel: one bar per stage with count, step rate and overall rate; the 95%
+    Wilson intervals, skips, in-progress and dropped counts on hover. An immature cohort is
+    drawn faint and says so in its title."""
+    text = [
+        f"{n:,}" if k == 0 else f"{n:,} · step {_pct(s)} · overall {_pct(o)}"
+        for k, (n, s, o) in enumerate(zip(df["n_reached"], df["step_rate"], df["overall_rate"], strict=True))
+    ]
+    hover = [
+        f"<b>{r.label}</b><br>Reached: {r.n_reached:,}"
+        f"<br>Step rate: {_pct(r.step_rate)} (95% CI {_pct(r.step_low)}–{_pct(r.step_high)})"
+        f"<br>Overall rate: {_pct(r.overall_rate)} (95% CI {_pct(r.overall_low)}–{_pct(r.overall_high)})"
+        f"<br>Skipped into this stage: {r.n_skipped:,}"
+        f"<br>Stopped here, in progress: {r.n_in_progress:,} · dropped: {r.n_dropped:,}"
+        for r in df.itertuples()
+    ]
+    fig = go.Figure(
+        go.Funnel(
+            y=df["label"],
+            x=df["n_reached"],
+            text=text,
+            textinfo="text",
+            textposition="outside",
+            cliponaxis=False,
+            hovertext=hover,
+            hoverinfo="text",
+            marker={"color": BLUE if is_mature else BLUE_FAINT},
+            connector={"line": {"color": GREY, "width": 1}},
+            name="Leads reached",
+        )
+    )
+    if not is_mature:
+        title += " · immature: window still open, can still rise"
+    fig.update_layout(
+        title={"text": title},
+        yaxis={"title": {"text": "Stage"}},
+        xaxis={"title": {"text": "Leads (count)"}},
+        margin={"l": 10, "r": 80, "t": 60, "b": 10},
+        height=380,
+    )
+    return fig
+
+
+def flow_figure(df: pd.DataFrame, title: str) -> go.Figure:
+    """Flow view: entries into each stage during the range; ratios compare different leads."""
+    text = [
+        f"{n:,}" if k == 0 or math.isnan(r) else f"{n:,} · ×{r:.2f} of the stage before"
+        for k, (n, r) in enumerate(zip(df["n_entries"], df["ratio_to_previous"], strict=True))
+    ]
+    hover = [
+        f"<b>{r.label}</b><br>First entries in the range: {r.n_entries:,}"
+        f"<br>Re-entries (recycled leads back): {r.n_reentries:,}"
+        + ("" if k == 0 else f"<br>Ratio to the stage before: {r.ratio_to_previous:.2f} (different leads)")
+        for k, r in enumerate(df.itertuples())
+    ]
+    fig = go.Figure(
+        go.Funnel(
+            y=df["label"],
+            x=df["n_entries"],
+            text=text,
+            textinfo="text",
+            textposition="outside",
+            cliponaxis=False,
+            hovertext=hover,
+            hoverinfo="text",
+            marker={"color": AMBER},
+            connector={"line": {"color": GREY, "width": 1}},
+            name="Entries",
+        )
+    )
+    fig.update_layout(
+        title={"text": title + " · flow: ratios compare different leads"},
+        yaxis={"title": {"text": "Stage"}},
+        xaxis={"title": {"text": "Entries (count)"}},
+        margin={"l": 10, "r": 80, "t": 60, "b": 10},
+        height=380,
+    )
+    return fig
+
+
+def trend_figure(df: pd.DataFrame, rate_col: str, rate_name: str, grain: str, title: str) -> go.Figure:
+    """Conversion per period of start for one stage (rows of funnel.trend for that stage).
+
+    Mature periods: solid line. Immature periods (window still open): dotted, hollow markers,
+    on a shaded band labelled as such. Whiskers: 95% Wilson interval.
+    """
+    low, high = rate_col.replace("_rate", "_low"), rate_col.replace("_rate", "_high")
+    base = "n_base"
+    fig = go.Figure()
+    for mature, name, dash, symbol in (
+        (True, "Final (window closed)", "solid", "circle"),
+        (False, "Immature (window still open)", "dot", "circle-open"),
+    ):
+        part = df[df["is_mature"] == mature]
+        if part.empty:
+            continue
+        hover = [
+            f"<b>{grain.capitalize()} of {r.period_start:%d %b %Y}</b><br>{rate_name}: {_pct(getattr(r, rate_col))}"
+            f" (95% CI {_pct(getattr(r, low))}–{_pct(getattr(r, high))})"
+            f"<br>Leads in the base: {int(getattr(r, base)):,}"
+            + ("<br>Small group (under 30 leads)" if r.is_small else "")
+            + ("" if mature else "<br>Immature: leads still in progress may convert")
+            for r in part.itertuples()
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=part["period_start"],
+                y=part[rate_col],
+                mode="lines+markers",
+                name=name,
+                line={"color": BLUE, "dash": dash},
+                marker={"symbol": symbol, "size": 9, "color": BLUE},
+                error_y={
+                    "type": "data",
+                    "array": part[high] - part[rate_col],
+                    "arrayminus": part[rate_col] - part[low],
+                    "color": GREY,
+                    "thickness": 1,
+                },
+                hovertext=hover,
+                hoverinfo="text",
+            )
+        )
+    immature = df[~df["is_mature"]]
+    if not immature.empty:
+        fig.add_vrect(
+            x0=immature["period_start"].min(),
+            x1=immature["period_end"].max(),
+            fillcolor=GREY,
+            opacity=0.15,
+            line_width=0,
+            annotation_text="window still open",
+            annotation_position="top left",
+        )
+    fig.update_layout(
+        title={"text": title},
+        xaxis={"title": {"text": f"{grain.capitalize()} the leads started"}},
+        yaxis={"title": {"text": f"{rate_name} (%)"}, "tickformat": ".0%", "rangemode": "tozero"},
+        legend={"orientation": "h", "y": -0.25},
+        margin={"l": 10, "r": 80, "t": 60, "b": 10},
+        height=380,
+    )
+    return fig
+
+
+def times_figure(df: pd.DataFrame, contract: Contract, title: str) -> go.Figure:
+    """Time between stages: the p75–p90 range as a band, the median as a dot and the contract's
+    expected days as a diamond, one row per transition and one for the total."""
+    df = df.iloc[::-1]  # first transition on top
+    expected = {s.key: s.expected_days for s in contract.stages}
+    exp = [math.nan if r.is_total else (expected.get(r.from_stage) or math.nan) for r in df.itertuples()]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            y=df["label"],
+            x=df["p90_days"] - df["p75_days"],
+            base=df["p75_days"],
+            orientation="h",
+            marker={"color": RANGE},
+            name="p75–p90 (slow quarter to slowest tenth)",
+            hovertext=[
+                f"<b>{r.label}</b><br>p75: {r.p75_days:.1f} days · p90: {r.p90_days:.1f} days"
+                for r in df.itertuples()
+            ],
+            hoverinfo="text",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            y=df["label"],
+            x=df["median_days"],
+            mode="markers",
+            marker={"color": BLUE, "size": 11},
+            name="Median",
+            hovertext=[
+                f"<b>{r.label}</b><br>Median: {r.median_days:.1f} days<br>Leads that moved: {r.n_leads:,}"
+                for r in df.itertuples()
+            ],
+            hoverinfo="text",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            y=df["label"],
+            x=exp,
+            mode="markers",
+            marker={"color": AMBER, "size": 10, "symbol": "diamond"},
+            name="Expected (funnel.toml)",
+            hovertext=[f"Expected in the contract: {e:g} days" for e in exp],
+            hoverinfo="text",
+        )
+    )
+    fig.update_layout(
+        title={"text": title},
+        xaxis={"title": {"text": "Days"}, "rangemode": "tozero"},
+        yaxis={"title": {"text": ""}, "automargin": True},
+        legend={"orientation": "h", "y": -0.3},
+        barmode="overlay",
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        height=360,
+    )
+    return fig
+
+
+def trend_series(trend: pd.DataFrame, stage: str, kind: str) -> pd.DataFrame:
+    """The rows of funnel.trend for one stage, with n_base: the leads the rate divides by
+    (the period's first stage for `overall`, the stage before for `step`). One row per period."""
+    if trend.empty:
+        return trend.assign(n_base=pd.Series(dtype="int64"))
+    ordered = trend.sort_values(["period_start", "stage_order"])
+    first = ordered.groupby("period_start")["n_reached"].transform("first")
+    previous = ordered.groupby("period_start")["n_reached"].shift(1)
+    ordered = ordered.assign(n_base=first if kind == "overall" else previous)
+    out = ordered[ordered["stage"] == stage].copy()
+    out["n_base"] = out["n_base"].fillna(0).astype("int64")
+    return out.reset_index(drop=True)

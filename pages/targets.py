@@ -1,0 +1,501 @@
+"""Targets: each team's quotas and the shared targets, pacing, and the reverse waterfall planner.
+
+Arranges widgets and charts only: the numbers come from queries/targets.py (cached) and the
+plan arithmetic from queries/plan.py, so moving a what-if slider recomputes without a query.
+Edits go through data/targets.py, which validates them before anything is written.
+"""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from data import contract as contract_mod
+from data import targets as targets_mod
+from queries import cache, funnel, plan
+from queries import targets as qt
+from queries.stats import SMALL_GROUP
+from ui import tables
+from ui.state import current_filters
+
+contract = contract_mod.load()
+filters = current_filters()
+as_of = filters.as_of or cache.call(funnel.latest_event_at)
+TEAM_NAMES = {"marketing": "Marketing", "sales": "Sales", "shared": "Shared"}
+MSG_KEY = "targets-message"
+MAX_LAG_DAYS = 365.0
+
+
+def team_name(team: str) -> str:
+    return TEAM_NAMES.get(team, team.capitalize())
+
+
+def possessive(team: str) -> str:
+    name = team_name(team)
+    return name + ("'" if name.endswith("s") else "'s")
+
+
+def fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:,.0f}"
+
+
+st.title("Targets")
+st.caption(
+    "Do Marketing's and Sales' quotas add up to the shared target at the conversion rates and "
+    f"lags the funnel really has? Computed as of {as_of:%Y-%m-%d %H:%M} UTC."
+)
+
+# --- period and options -------------------------------------------------------------------------
+period_df = cache.call(qt.periods)
+months = list(period_df["period"])
+this_month = as_of.date().replace(day=1)
+if not months:
+    st.info("No targets are set yet. Add the first one under **Edit targets** below, or import a CSV.")
+    months = [this_month]
+default_month = this_month if this_month in months else months[-1]
+
+c1, c2, c3 = st.columns([2, 2, 3])
+period = c1.selectbox(
+    "Period",
+    months,
+    index=months.index(default_month),
+    format_func=lambda d: f"{d:%B %Y}",
+    key="targets-period",
+)
+lookback_months = c2.selectbox(
+    "Learn rates from (look-back)",
+    qt.LOOKBACK_MONTHS,
+    index=qt.LOOKBACK_MONTHS.index(qt.DEFAULT_LOOKBACK_MONTHS),
+    format_func=lambda m: f"{m} months of leads",
+    key="targets-lookback",
+    help="The plan uses the step rates, lags and deal size of the leads that started in these "
+    "months, ending one conversion window before the as-of date so every lead has had its full "
+    "window to convert.",
+)
+profile_name = c3.radio(
+    "Pace within the month",
+    ("Linear (every day counts)", "Working days (weekends count zero)"),
+    horizontal=True,
+    key="targets-profile",
+)
+profile = plan.working_days if profile_name.startswith("Working") else None
+
+period_start, period_end = plan.month_bounds(period)
+targets = cache.call(qt.targets_for, period)
+actual = cache.call(qt.actuals, period, as_of)
+share = plan.elapsed_share(period_start, period_end, as_of, profile)
+lookback = qt.lookback(as_of, contract.conversion_window_days, lookback_months)
+inputs = cache.call(qt.plan_inputs, lookback)
+deal = cache.call(qt.deal_size, lookback).iloc[0]
+observed_stages = qt.stage_inputs(inputs)
+
+# --- what-if state: one slider per step rate and lag, one for deal size ---------------------
+# Keys carry the look-back so a different window starts from its own observed values.
+sig = f"{lookback.start:%Y%m%d}-{lookback.end:%Y%m%d}"
+steps = observed_stages[:-1]
+rate_keys = {s.key: f"wf-rate-{s.key}-{sig}" for s in steps}
+lag_keys = {s.key: f"wf-lag-{s.key}-{sig}" for s in steps}
+deal_key = f"wf-deal-{sig}"
+observed_deal = 0.0 if math.isnan(deal["avg_amount"]) else float(deal["avg_amount"])
+deal_max = float(max(observed_deal * 3, 1000.0))
+
+
+def observed_values() -> dict[str, float]:
+    values = {deal_key: round(observed_deal, -1)}
+    for s in steps:
+        # Clamped to the sliders' ranges; a missing observation starts at 0 (the plan says so).
+        values[rate_keys[s.key]] = min(round(100 * (s.step_rate or 0.0), 1), 100.0)
+        values[lag_keys[s.key]] = min(round(s.lag_days or 0.0, 1), MAX_LAG_DAYS)
+    return values
+
+
+def reset_to_observed() -> None:
+    st.session_state.update(observed_values())
+
+
+for key, value in observed_values().items():
+    st.session_state.setdefault(key, value)
+
+# --- attainment and pacing ------------------------------------------------------------------
+st.header(f"Attainment and pacing, {period:%B %Y}")
+what_if_plan: plan.Plan | None = None
+plan_error: str | None = None
+
+
+def build_plan() -> plan.Plan:
+    stages = plan.with_overrides(
+        observed_stages,
+        rates={k: st.session_state[v] / 100 for k, v in rate_keys.items()},
+        lags={k: st.session_state[v] for k, v in lag_keys.items()},
+    )
+    return plan.reverse_waterfall(
+        qt.target_value(targets, "shared", "revenue"),
+        st.session_state[deal_key],
+        stages,
+        period_start,
+        period_end,
+    )
+
+
+try:
+    what_if_plan = build_plan()
+except plan.PlanError as exc:
+    plan_error = str(exc)
+
+pacing = qt.pacing_table(targets, actual, share, contract, what_if_plan)
+shared_rev = pacing[(pacing["team"] == "shared") & (pacing["metric"] == "revenue")].iloc[0]
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Shared revenue to date", fmt(shared_rev["actual"]), help="Won deal amounts, first win per deal")
+m2.metric("Shared revenue target", fmt(shared_rev["target"]))
+m3.metric(
+    "Expected by today",
+    fmt(shared_rev["expected"]),
+    delta=None if math.isnan(shared_rev["gap_to_pace"]) else f"{shared_rev['gap_to_pace']:+,.0f} vs pace",
+)
+m4.metric("Projected end of month", fmt(shared_rev["projected"]), help="Run rate so far held to month end")
+st.caption(
+    f"{share:.0%} of the month has passed ({profile_name.split(' (')[0].lower()} pace). Expected by "
+    "today = target × share of the month passed; projected = actual ÷ that share. Status: "
+    f"**behind** below {1 - plan.TOLERANCE:.0%} of expected, **ahead** above "
+    f"{1 + plan.TOLERANCE:.0%}, **on pace** in between. Gap in revenue = gap to pace × the "
+    "revenue one unit brings at the plan's rates (below). Counts are first entries into a stage "
+    "in the month; re-entries never count."
+)
+
+chart_df = pacing.dropna(subset=["target"]).copy()
+chart_df["name"] = chart_df["team"].map(team_name) + " · " + chart_df["label"]
+fig = go.Figure()
+fig.add_bar(
+    y=chart_df["name"],
+    x=100 * chart_df["attainment"],
+    orientation="h",
+    name="Actual, % of target",
+    customdata=chart_df[["actual", "target", "status"]].to_numpy(),
+    hovertemplate="%{y}<br>actual %{customdata[0]:,.0f} of %{customdata[1]:,.0f}"
+    "<br>%{x:.0f}% of target (%{customdata[2]})<extra></extra>",
+)
+fig.add_bar(
+    y=chart_df["name"],
+    x=[100 * share] * len(chart_df),
+    orientation="h",
+    name="Expected by today, %",
+    hovertemplate="%{y}<br>expected by today: %{x:.0f}% of target<extra></extra>",
+)
+fig.update_layout(
+    title=f"Attainment against pace, {period:%B %Y}",
+    xaxis_title="% of the month's target",
+    yaxis={"autorange": "reversed"},
+    barmode="group",
+    height=120 + 40 * len(chart_df),
+    legend={"orientation": "h", "y": -0.2},
+)
+st.plotly_chart(fig, width="stretch")
+
+pacing_view = pacing.assign(team=pacing["team"].map(team_name))
+st.dataframe(
+    pacing_view,
+    hide_index=True,
+    width="stretch",
+    column_order=[
+        "team",
+        "label",
+        "target",
+        "actual",
+        "attainment",
+        "expected",
+        "projected",
+        "status",
+        "gap_to_pace",
+        "gap_to_pace_revenue",
+        "projected_gap",
+    ],
+    column_config={
+        "team": "Team",
+        "label": "Metric",
+        "target": st.column_config.NumberColumn("Target", format="localized"),
+        "actual": st.column_config.NumberColumn("Actual to date", format="localized"),
+        "attainment": st.column_config.NumberColumn("Attained", format="percent"),
+        "expected": st.column_config.NumberColumn("Expected by today", format="%.0f"),
+        "projected": st.column_config.NumberColumn("Projected", format="%.0f"),
+        "status": "Status",
+        "gap_to_pace": st.column_config.NumberColumn("Gap to pace (units)", format="%.0f"),
+        "gap_to_pace_revenue": st.column_config.NumberColumn("Gap to pace (revenue)", format="%.0f"),
+        "projected_gap": st.column_config.NumberColumn("Projected vs target", format="%.0f"),
+    },
+)
+tables.download(pacing, f"pacing-{period:%Y-%m}.csv")
+
+# --- reverse waterfall ------------------------------------------------------------------------
+st.header("Reverse waterfall: what the shared revenue target needs")
+st.caption(
+    f"Rates, lags and deal size observed on the leads that started {lookback.start:%d %b %Y} – "
+    f"{lookback.end:%d %b %Y} ({int(inputs['n_reached'].iloc[0]):,} leads, "
+    f"{int(deal['n_deals']):,} won deals; whole company, sidebar filters do not apply). Deals "
+    "needed = target ÷ deal size; each stage needs the next stage's volume ÷ its step rate. "
+    "Part of a stage's volume arrives as skips (for example Sales-sourced leads that start "
+    "later in the funnel): a quota counts entries, so it is held against the entries needed. "
+    "Each stage must be entered the sum of the median lags before the deals close."
+)
+if int(deal["n_deals"]) < SMALL_GROUP:
+    st.warning(
+        f"Only {int(deal['n_deals'])} won deals in the look-back window (fewer than {SMALL_GROUP}): "
+        "the deal size and rates are uncertain. Choose a longer look-back for a steadier plan."
+    )
+
+with st.expander("What-if: step rates, deal size and lags (start at the observed values)", expanded=True):
+    st.button("Reset to observed", on_click=reset_to_observed, key="wf-reset", icon=":material/restart_alt:")
+    deal_help = f"Observed mean {observed_deal:,.0f} over {int(deal['n_deals'])} deals"
+    if not math.isnan(deal["low"]):
+        deal_help += f" (95% interval {deal['low']:,.0f} – {deal['high']:,.0f})"
+    st.slider("Average deal size", 0.0, deal_max, step=100.0, key=deal_key, help=deal_help)
+    st.caption(deal_help)
+    by_stage = inputs.set_index("stage")
+    for s, nxt in zip(steps, observed_stages[1:], strict=False):
+        row = by_stage.loc[s.key]
+        rc, lc = st.columns(2)
+        rate_help = (
+            f"Observed {100 * row['next_rate']:.1f}% (95% interval {100 * row['next_low']:.1f} – "
+            f"{100 * row['next_high']:.1f}%; {int(row['n_reached']):,} leads reached {s.label})"
+            if not math.isnan(row["next_rate"])
+            else "Not observed: no lead reached this stage in the look-back window"
+        )
+        rc.slider(f"{s.label} → {nxt.label}, step rate (%)", 0.0, 100.0, step=0.1, key=rate_keys[s.key])
+        rc.caption(rate_help)
+        lag_help = (
+            f"Observed median {row['lag_median_days']:.1f} days (p75 {row['lag_p75_days']:.1f}, "
+            f"p90 {row['lag_p90_days']:.1f}; {int(row['lag_n']):,} leads)"
+            if not math.isnan(row["lag_median_days"])
+            else "Not observed: no lead made this move in the look-back window"
+        )
+        lc.slider(
+            f"{s.label} → {nxt.label}, median lag (days)", 0.0, MAX_LAG_DAYS, step=0.5, key=lag_keys[s.key]
+        )
+        lc.caption(lag_help)
+
+if plan_error:
+    st.warning(f"The plan cannot be computed: {plan_error}", icon=":material/error:")
+else:
+    specs = qt.quota_specs(targets, contract)
+    checks = plan.check_quotas(what_if_plan, specs)
+    short = plan.inconsistent_teams(checks)
+    handoff = what_if_plan.stage(contract.handoff_stage)
+    w1, w2, w3, w4 = st.columns(4)
+    w1.metric("Revenue to plan for", fmt(what_if_plan.revenue_target))
+    w2.metric("Deal size used", fmt(what_if_plan.deal_size))
+    w3.metric("Deals needed", f"{what_if_plan.deals_needed:,.1f}")
+    w4.metric(f"{handoff.label} entries needed", f"{handoff.n_entries_needed:,.1f}")
+
+    for team in contract.teams:
+        if team in short:
+            parts = [
+                f"its {targets_mod.METRICS[c.metric].label} quota ({c.quota:,.0f}) covers "
+                f"{c.coverage:.0%} of the {c.needed:,.0f} needed: a gap of {c.gap:,.0f}, about "
+                f"{c.revenue_gap:,.0f} of revenue"
+                for c in short[team]
+            ]
+            # A warning, not an error box: the finding is about the plan, nothing failed.
+            st.warning(
+                f"**{possessive(team)} quota is inconsistent with the shared revenue target.** "
+                f"At these rates, " + "; ".join(parts) + ".",
+                icon=":material/report:",
+            )
+        else:
+            team_checks = [c for c in checks if c.team == team and c.verdict != plan.NO_TARGET]
+            if team_checks:
+                st.success(
+                    f"**{possessive(team)} quotas are consistent with the shared revenue target** "
+                    f"(each covers at least {1 - plan.TOLERANCE:.0%} of what it needs).",
+                    icon=":material/check_circle:",
+                )
+
+    wf = qt.plan_table(what_if_plan, specs, checks)
+    fig = go.Figure()
+    fig.add_bar(
+        x=wf["label"],
+        y=wf["n_entries_needed"],
+        name="Entries needed",
+        customdata=wf[["n_needed", "enter_from", "enter_by"]].astype(str).to_numpy(),
+        hovertemplate="%{x}<br>entries needed %{y:,.0f} (volume incl. skips %{customdata[0]})"
+        "<br>must enter %{customdata[1]} – %{customdata[2]}<extra></extra>",
+    )
+    fig.add_bar(
+        x=wf["label"],
+        y=wf["quota"],
+        name="Quota",
+        customdata=wf[["quota_team"]].to_numpy(),
+        hovertemplate="%{x}<br>%{customdata[0]} quota %{y:,.0f}<extra></extra>",
+    )
+    fig.update_layout(
+        title=f"Entries each stage needs for {period:%B %Y}'s shared revenue target, against quotas",
+        xaxis_title="Stage",
+        yaxis_title="Entries (leads or deals)",
+        yaxis_type="log",
+        barmode="group",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    st.plotly_chart(fig, width="stretch")
+    if wf["is_due_before_period"].any():
+        early = ", ".join(wf.loc[wf["is_due_before_period"], "label"])
+        st.info(
+            f"The lags push these stages' entry windows into earlier months: {early}. The volume "
+            f"for {period:%B}'s deals had to enter them before the month began; what entered then is "
+            "already the pipeline this month's deals come from."
+        )
+    st.dataframe(
+        wf.assign(owner=wf["owner"].map(lambda t: team_name(t) if t else "")),
+        hide_index=True,
+        width="stretch",
+        column_order=[
+            "label",
+            "owner",
+            "step_rate",
+            "lag_days",
+            "n_needed",
+            "n_entries_needed",
+            "quota",
+            "gap",
+            "enter_from",
+            "enter_by",
+            "is_due_before_period",
+        ],
+        column_config={
+            "label": "Stage",
+            "owner": "Moves it on",
+            "step_rate": st.column_config.NumberColumn("Step rate to next", format="percent"),
+            "lag_days": st.column_config.NumberColumn("Median lag to next (days)", format="%.1f"),
+            "n_needed": st.column_config.NumberColumn("Volume needed (incl. skips)", format="%.1f"),
+            "n_entries_needed": st.column_config.NumberColumn("Entries needed", format="%.1f"),
+            "quota": st.column_config.NumberColumn("Quota", format="%.0f"),
+            "gap": st.column_config.NumberColumn("Gap (needed − quota)", format="%.1f"),
+            "enter_from": st.column_config.DateColumn("Enter from"),
+            "enter_by": st.column_config.DateColumn("Enter by"),
+            "is_due_before_period": st.column_config.CheckboxColumn("Due before the month"),
+        },
+    )
+    tables.download(wf, f"reverse-waterfall-{period:%Y-%m}.csv")
+    ct = qt.checks_table(checks)
+    st.subheader("Quotas against the shared revenue target")
+    st.dataframe(
+        ct.assign(team=ct["team"].map(team_name)),
+        hide_index=True,
+        width="stretch",
+        column_order=["team", "label", "quota", "needed", "coverage", "gap", "revenue_gap", "verdict"],
+        column_config={
+            "team": "Team",
+            "label": "Quota",
+            "quota": st.column_config.NumberColumn("Quota", format="localized"),
+            "needed": st.column_config.NumberColumn("Needed by the shared target", format="%.1f"),
+            "coverage": st.column_config.NumberColumn("Covers", format="percent"),
+            "gap": st.column_config.NumberColumn("Gap (units)", format="%.1f"),
+            "revenue_gap": st.column_config.NumberColumn("Gap (revenue)", format="%.0f"),
+            "verdict": "Verdict",
+        },
+    )
+    st.caption(
+        f"Verdict: **short** when a quota met exactly covers less than {1 - plan.TOLERANCE:.0%} of "
+        f"what the shared revenue target needs, **over** above {1 + plan.TOLERANCE:.0%}, "
+        "**consistent** in between. Quotas are held against the same month's target (a steady "
+        "monthly run rate); the entry windows above show when that volume is really due. Pipeline "
+        "needed = opportunities needed × deal size."
+    )
+    tables.download(ct, f"quota-check-{period:%Y-%m}.csv")
+
+# --- edit targets -----------------------------------------------------------------------------
+st.header("Edit targets")
+CHOICES = [(team, metric) for team, metrics in targets_mod.TEAM_METRICS.items() for metric in metrics]
+form_months = sorted({*months, *(plan.add_months(this_month, i) for i in range(0, 13))})
+
+
+def save_target() -> None:
+    team, metric = st.session_state["tf-choice"]
+    try:
+        changed = targets_mod.set_target(
+            st.session_state["tf-period"],
+            team,
+            metric,
+            st.session_state["tf-value"],
+            st.session_state["tf-by"],
+        )
+    except targets_mod.TargetError as exc:
+        st.session_state[MSG_KEY] = ("error", f"Not saved: {exc}. Nothing was written.")
+        return
+    label = targets_mod.METRICS[metric].label
+    st.session_state[MSG_KEY] = (
+        "success",
+        f"Saved {team_name(team)} · {label} for {st.session_state['tf-period']:%B %Y}."
+        if changed
+        else "That target already had this value: nothing changed.",
+    )
+
+
+def import_targets() -> None:
+    upload = st.session_state.get("tf-csv")
+    if upload is None:
+        st.session_state[MSG_KEY] = ("error", "Choose a CSV file first (columns period,team,metric,value).")
+        return
+    try:
+        n = targets_mod.import_csv(upload.getvalue(), st.session_state["tf-csv-by"])
+    except targets_mod.TargetError as exc:
+        st.session_state[MSG_KEY] = ("error", f"Import refused: {exc}. Nothing was written.")
+        return
+    st.session_state[MSG_KEY] = ("success", f"Imported the file: {n} target(s) changed.")
+
+
+message = st.session_state.pop(MSG_KEY, None)
+if message:
+    (st.error if message[0] == "error" else st.success)(message[1])
+
+fc, ic = st.columns(2)
+with fc, st.form("target-form"):
+    st.markdown("**Set one target**")
+    st.selectbox(
+        "Month",
+        form_months,
+        index=form_months.index(period),
+        format_func=lambda d: f"{d:%B %Y}",
+        key="tf-period",
+    )
+    st.selectbox(
+        "Target",
+        CHOICES,
+        format_func=lambda c: f"{team_name(c[0])} · {targets_mod.METRICS[c[1]].label}",
+        key="tf-choice",
+    )
+    st.number_input("Value", value=0.0, step=1.0, format="%.0f", key="tf-value")
+    st.text_input("Your name (recorded in the history)", max_chars=targets_mod.MAX_NAME, key="tf-by")
+    st.form_submit_button("Save target", on_click=save_target)
+with ic, st.form("target-import"):
+    st.markdown("**Import targets from CSV**")
+    st.caption(
+        "Columns period,team,metric,value; period as 2026-10 or 2026-10-01. Every row is checked "
+        "first: one bad row refuses the whole file and nothing is written."
+    )
+    st.file_uploader("CSV file", type=["csv"], key="tf-csv")
+    st.text_input("Your name (recorded in the history)", max_chars=targets_mod.MAX_NAME, key="tf-csv-by")
+    st.form_submit_button("Import", on_click=import_targets)
+
+st.subheader("History of target changes")
+all_periods = st.toggle("All months", value=False, key="targets-history-all")
+hist = cache.call(qt.history, None if all_periods else period)
+if hist.empty:
+    st.caption("No changes recorded for this month.")
+else:
+    st.dataframe(
+        hist.assign(team=hist["team"].map(team_name)),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "set_at": st.column_config.DatetimeColumn("Changed at (UTC)", format="YYYY-MM-DD HH:mm"),
+            "set_by": "By",
+            "period": st.column_config.DateColumn("Month", format="MMM YYYY"),
+            "team": "Team",
+            "metric": "Metric",
+            "old_value": st.column_config.NumberColumn("Old value", format="localized"),
+            "new_value": st.column_config.NumberColumn("New value", format="localized"),
+        },
+    )
+    tables.download(hist, "target-history.csv")

@@ -312,6 +312,20 @@ else:
                     icon=":material/check_circle:",
                 )
 
+    binding = plan.binding_quotas(checks)
+    gap_cols = st.columns(len(contract.teams))
+    for col, team in zip(gap_cols, contract.teams, strict=True):
+        c = binding.get(team)
+        if c is None:
+            col.metric(f"Gap {possessive(team)} quotas leave", "no quota set")
+            continue
+        col.metric(
+            f"Gap {possessive(team)} quotas leave",
+            f"{max(c.revenue_gap, 0.0):,.0f}",
+            help=f"Revenue of the shared target its tightest quota does not feed: "
+            f"{targets_mod.METRICS[c.metric].label}, covering {c.coverage:.0%} of what is needed.",
+        )
+
     wf = qt.plan_table(what_if_plan, specs, checks)
     fig = go.Figure()
     fig.add_bar(

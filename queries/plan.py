@@ -360,6 +360,21 @@ def inconsistent_teams(checks: Sequence[QuotaCheck]) -> dict[str, list[QuotaChec
     return out
 
 
+def binding_quotas(checks: Sequence[QuotaCheck]) -> dict[str, QuotaCheck]:
+    """Each team's binding quota: the one with the lowest coverage of what the target needs.
+
+    A funnel delivers no more than its tightest stage allows, so the gap a team's quotas leave
+    is the revenue gap of this quota (none when it covers the need: revenue_gap <= 0).
+    """
+    out: dict[str, QuotaCheck] = {}
+    for c in checks:
+        if c.coverage is None:
+            continue
+        if c.team not in out or c.coverage < out[c.team].coverage:
+            out[c.team] = c
+    return out
+
+
 def with_overrides(
     stages: Sequence[StageInput],
     rates: Mapping[str, float] | None = None,

@@ -266,6 +266,21 @@ def test_sales_quota_short_marketing_consistent():
     assert next(c for c in checks if c.metric == "mqls").verdict == plan.CONSISTENT
 
 
+def test_binding_quota_is_the_gap_each_team_leaves():
+    # Sales holds 40 opportunities (100%), 8 deals (80%) and 100,000 revenue (100%): its tightest
+    # quota is the 8 deals, leaving 20,000 of the target uncovered. Marketing's 45 MQLs (75%)
+    # leave 25,000. A quota without a value is not a constraint.
+    p = plan.reverse_waterfall(100_000, 10_000, small_funnel(), OCT, NOV)
+    checks = plan.check_quotas(p, specs(45, 8))
+    checks.append(plan.check_quota(p, plan.QuotaSpec("marketing", "leads", plan.STAGE, "lead", None)))
+    binding = plan.binding_quotas(checks)
+    assert {t: (c.metric, c.revenue_gap) for t, c in binding.items()} == {
+        "marketing": ("mqls", pytest.approx(25_000)),
+        "sales": ("deals_won", pytest.approx(20_000)),
+        "shared": ("pipeline", pytest.approx(0)),
+    }
+
+
 def test_missing_quota_is_not_a_verdict():
     p = plan.reverse_waterfall(100_000, 10_000, small_funnel(), OCT, NOV)
     c = plan.check_quota(p, plan.QuotaSpec("marketing", "mqls", plan.STAGE, "mql", None))

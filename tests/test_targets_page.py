@@ -91,6 +91,11 @@ def test_planted_story_on_a_larger_sample(app, story_sample):
     quota, covers, needed = (int(g.replace(",", "")) for g in mql.groups())
     assert 65 <= covers <= 85
     assert covers == round(100 * quota / needed)
+    # The gap Marketing's quotas leave is about a quarter of the target (its tightest quota, leads
+    # or MQLs); Sales' quotas leave next to nothing (under 5% of the target).
+    target = metric(at, "Revenue to plan for")
+    assert 0.15 * target <= metric(at, "Gap Marketing's quotas leave") <= 0.35 * target
+    assert metric(at, "Gap Sales' quotas leave") <= 0.05 * target
     assert any(s.startswith("**Sales' quotas are consistent") for s in texts(at.success))
 
 

@@ -552,7 +552,9 @@ def meeting_notes(monday: dt.date, db: Path | None = None) -> pd.DataFrame:
     week, author, note, created_at. author and note are free text: plain text only."""
     try:
         df = executor.run("weekly_notes", {"week_start": week_start(monday)}, db=db)
-    except duckdb.CatalogException:
+    except (duckdb.CatalogException, duckdb.BinderException) as exc:
+        if "meeting_notes" not in str(exc):
+            raise
         # A store built before meeting notes existed has no table: no notes yet.
         df = pd.DataFrame(columns=["note_id", "week_start", "author", "note", "created_at"])
     df["week_start"] = pd.to_datetime(df["week_start"]).dt.date

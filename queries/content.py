@@ -1,0 +1,208 @@
+"""Content use: which content reaches leads, which is associated with leads advancing, and
+whether Sales uses Marketing's content on opportunities.
+
+Counts come from DuckDB (queries/sql/content_*.sql); rates, 95% Wilson intervals and tests are
+computed here on the few aggregated rows. Every comparison here is an association between a
+touch and an outcome, not proof that the touch caused it: Sales may pick the deals it already
+expects to win to share content with. Definitions: docs/content.md.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from data import contract as contract_mod
+from data.contract import Contract
+from queries import attribution, funnel, stats
+from queries.filters import Filters, attribute_column
+
+
+def content_reach(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
+    """Touches and reach per piece of content in the date range: one row per content piece.
+
+    Columns: content_id, title, kind, made_by (team that made it), published_at,
+    n_touches_marketing, n_touches_sales (touches made by each team in the range), n_leads
+    (distinct leads touched), n_leads_by_sales. Content published by the end of the range is
+    listed even when nobody used it. Sorted by n_leads, largest first.
+    """
+    contract = contract or contract_mod.load()
+    as_of = funnel.resolve_as_of(filters, db)
+    df = attribution.run("content_reach", filters, contract, as_of, db)
+    counts = ["n_touches_marketing", "n_touches_sales", "n_leads", "n_leads_by_sales"]
+    df[counts] = df[counts].astype("int64")
+    df.attrs.update(as_of=as_of)
+    return df
+
+
+def _difference_p(x: int, n: int, expected: float, expected_var: float) -> float:
+    """Two-sided p-value of (x/n - expected/n) under a normal approximation.
+
+    The comparison rate is a stratum-weighted mix of untouched leads' rates (expected / n)
+    with its own sampling variance (expected_var / n²), so the pooled two-proportion test does
+    not apply; the variance of the difference is the sum of both variances.
+    """
+    if n <= 0:
+        return math.nan
+    p = x / n
+    var = p * (1 - p) / n + expected_var / (n * n)
+    if var <= 0:
+        return 1.0 if abs(x - expected) < 1e-9 else 0.0
+    z = (p - expected / n) / math.sqrt(var)
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def landmark_hours(filters: Filters, contract: Contract) -> list[int]:
+    """Per stage, in funnel order: the landmark, how long after entering the stage a lead is
+    looked at (still in the stage? touched by then?).
+
+    The stage's expected days from funnel.toml (the conversion window when a stage has none),
+    in whole hours so that SQL adds an integer number of hours.
+    """
+    return [round((s.expected_days or filters.window(contract)) * 24) for s in contract.stages]
+
+
+def content_advance(
+    filters: Filters, db: Path | None = None, contract: Contract | None = None
+) -> pd.DataFrame:
+    """Advance rate of leads touched by a content piece in a stage vs comparable leads without
+    that touch: one row per (stage, content), stages in funnel order, most-touched first.
+
+    A landmark comparison (see content_advance.sql): leads still in the stage at the landmark
+    (the stage's expected days after entering it, landmark_hours); touched = saw the content
+    between the entry and the landmark (before the entry too for a lead's first stage);
+    advanced = reached the next stage later, within the conversion window. Comparable leads:
+    same stage, channel and month of entry, not touched with this content by the landmark. Columns: stage_order, stage,
+    label, content_id, title, kind, made_by, n_touched (leads touched by the landmark),
+    n_advanced, n_matched (touched leads with comparable untouched leads), n_matched_advanced,
+    n_comparison (those untouched leads), advance_rate, advance_low, advance_high (touched and
+    matched, 95% Wilson), baseline_rate, baseline_low, baseline_high (what the touched leads'
+    strata did without the touch, normal 95% interval), difference (points, 0-1 scale),
+    p_value, is_significant (p < 0.05), is_small (n_matched under 30).
+    attrs: as_of, window_days.
+    """
+    contract = contract or contract_mod.load()
+    as_of = funnel.resolve_as_of(filters, db)
+    df = attribution.run(
+        "content_advance", filters, contract, as_of, db, landmark_hours=landmark_hours(filters, contract)
+    )
+    stage_of = {s.order: s for s in contract.stages}
+    df.insert(1, "stage", [stage_of[int(o)].key for o in df["stage_order"]])
+    df.insert(2, "label", [stage_of[int(o)].label for o in df["stage_order"]])
+    ints = ["n_touched", "n_advanced", "n_matched", "n_matched_advanced", "n_comparison"]
+    df[ints] = df[ints].astype("int64")
+    rows = []
+    for r in df.itertuples():
+        n, x = int(r.n_matched), int(r.n_matched_advanced)
+        lo, hi = stats.wilson(x, n)
+        base = r.expected_advanced / n if n else math.nan
+        half = stats.Z95 * math.sqrt(r.expected_var) / n if n else math.nan
+        p = _difference_p(x, n, float(r.expected_advanced), float(r.expected_var))
+        rows.append(
+            {
+                "advance_rate": stats.rate(x, n),
+                "advance_low": lo,
+                "advance_high": hi,
+                "baseline_rate": base,
+                "baseline_low": max(0.0, base - half) if n else math.nan,
+                "baseline_high": min(1.0, base + half) if n else math.nan,
+                "difference": stats.rate(x, n) - base if n else math.nan,
+                "p_value": p,
+                "is_significant": bool(not math.isnan(p) and p < 0.05),
+                "is_small": n < stats.SMALL_GROUP,
+            }
+        )
+    extra = pd.DataFrame(rows, index=df.index, columns=list(rows[0]) if rows else None)
+    out = pd.concat([df.drop(columns=["expected_advanced", "expected_var"]), extra], axis=1)
+    out = out[
+        [
+            "stage_order",
+            "stage",
+            "label",
+            *[c for c in out.columns if c not in ("stage_order", "stage", "label")],
+        ]
+    ]
+    out.attrs.update(as_of=as_of, window_days=filters.window(contract))
+    return out
+
+
+def sales_content_use(
+    filters: Filters, by: str | None = None, db: Path | None = None, contract: Contract | None = None
+) -> pd.DataFrame:
+    """Opportunities where Sales used Marketing-made content, and win rates with and without:
+    one row per group (a single row when `by` is None).
+
+    `by` must be one of queries.filters.ATTRIBUTES. Columns: group_value, n_opportunities
+    (opened in the range), n_shared (Sales touched the deal with Marketing content between
+    opportunity entry and close), share_rate, share_low, share_high (n_shared /
+    n_opportunities, 95% Wilson), n_closed_shared, n_won_shared, win_rate_shared,
+    win_low_shared, win_high_shared, n_closed_not_shared, n_won_not_shared,
+    win_rate_not_shared, win_low_not_shared, win_high_not_shared (win rate = won / closed;
+    open deals are left out), difference (shared - not shared, 0-1 scale), p_value (pooled
+    two-proportion test), is_significant, is_small (either closed group under 30).
+    attrs: as_of.
+    """
+    if by is not None:
+        attribute_column(by)  # refuses anything outside the allow-list before SQL runs
+    contract = contract or contract_mod.load()
+    as_of = funnel.resolve_as_of(filters, db)
+    df = attribution.run("content_sales_use", filters, contract, as_of, db, by=by)
+    ints = [c for c in df.columns if c.startswith("n_")]
+    df[ints] = df[ints].astype("int64")
+    df["group_value"] = df["group_value"].fillna("All opportunities" if by is None else "(none)")
+    rows = []
+    for r in df.itertuples():
+        share = stats.wilson(r.n_shared, r.n_opportunities)
+        with_ = stats.wilson(r.n_won_shared, r.n_closed_shared)
+        without = stats.wilson(r.n_won_not_shared, r.n_closed_not_shared)
+        w1 = stats.rate(r.n_won_shared, r.n_closed_shared)
+        w0 = stats.rate(r.n_won_not_shared, r.n_closed_not_shared)
+        p = stats.two_proportion_p(
+            r.n_won_shared, r.n_closed_shared, r.n_won_not_shared, r.n_closed_not_shared
+        )
+        rows.append(
+            {
+                "share_rate": stats.rate(r.n_shared, r.n_opportunities),
+                "share_low": share[0],
+                "share_high": share[1],
+                "win_rate_shared": w1,
+                "win_low_shared": with_[0],
+                "win_high_shared": with_[1],
+                "win_rate_not_shared": w0,
+                "win_low_not_shared": without[0],
+                "win_high_not_shared": without[1],
+                "difference": w1 - w0,
+                "p_value": p,
+                "is_significant": bool(not math.isnan(p) and p < 0.05),
+                "is_small": min(r.n_closed_shared, r.n_closed_not_shared) < stats.SMALL_GROUP,
+            }
+        )
+    extra = pd.DataFrame(rows, index=df.index, columns=list(rows[0]) if rows else None)
+    out = pd.concat([df, extra], axis=1)
+    order = [
+        "group_value",
+        "n_opportunities",
+        "n_shared",
+        "share_rate",
+        "share_low",
+        "share_high",
+        "n_closed_shared",
+        "n_won_shared",
+        "win_rate_shared",
+        "win_low_shared",
+        "win_high_shared",
+        "n_closed_not_shared",
+        "n_won_not_shared",
+        "win_rate_not_shared",
+        "win_low_not_shared",
+        "win_high_not_shared",
+        "difference",
+        "p_value",
+        "is_significant",
+        "is_small",
+    ]
+    out = out.reindex(columns=order)
+    out.attrs.update(as_of=as_of)
+    return out

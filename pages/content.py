@@ -1,0 +1,346 @@
+"""Content, for marketing ops: does Sales use Marketing's content, which content is associated
+with leads moving on, and how revenue is credited across touches under the usual models.
+
+Every comparison here is an association, not proof of cause, and says so. Filters come from
+the frame, or defaults when the page is opened on its own. Content titles are text from the
+store: tables show them as plain text, and charts get them HTML-escaped.
+"""
+
+import html
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from data import contract as contract_mod
+from queries import attribution, cache, content, funnel
+from queries.attribution import MODELS
+from ui import tables
+from ui.headline import fmt_amount
+from ui.state import current_filters
+
+BLUE = "#4C8BF5"
+GREY = "#8C96A3"
+AMBER = "#E8A33D"
+MODEL_COLOURS = ("#4C8BF5", "#8C96A3", "#2BB39B", "#E8A33D", "#B06AD9", "#E5605A")
+SALES_BREAKDOWNS = {"segment": "Segment", "region": "Region", "channel": "Channel"}
+ATTRIBUTION_BY = ("content", "content_kind", "touch_team", "campaign", "channel")
+TOP_GROUPS = 12
+
+
+def pct(x) -> str:
+    return "–" if x is None or x != x else f"{x:.1%}"
+
+
+def plain(text) -> str:
+    """Store text for a plotly label or hover: escaped, so it is never read as markup."""
+    return html.escape(str(text))
+
+
+contract = contract_mod.load()
+filters = current_filters()
+as_of = filters.as_of or cache.call(funnel.latest_event_at)
+range_text = f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}"
+
+st.title("Content")
+st.caption(
+    f"As of {as_of:%d %b %Y %H:%M} UTC · {range_text} · sidebar filters apply to the leads. "
+    "Every comparison on this page is an association between a touch and an outcome, not proof "
+    "that the content caused it: Sales may share content on the deals it already expects to win."
+)
+
+# ---- 1. Does Sales use Marketing's content? ------------------------------------------------
+st.header("Does Sales use Marketing's content?")
+use = cache.call(content.sales_content_use, filters)
+if use.empty or int(use["n_opportunities"].iloc[0]) == 0:
+    st.info(
+        f"No opportunity was opened between {range_text}. Widen the date range in the sidebar "
+        "to see how Sales uses Marketing's content."
+    )
+else:
+    row = use.iloc[0]
+    c1, c2, c3 = st.columns(3)
+    c1.metric(
+        "Opportunities where Sales used Marketing content",
+        pct(row["share_rate"]),
+        help="Share of the opportunities opened in the range with a touch made by Sales on content "
+        "Marketing made, between the opportunity entry and its close (or now, if still open). "
+        "95% Wilson interval below.",
+        border=True,
+    )
+    c1.caption(
+        f"{row['n_shared']:,} of {row['n_opportunities']:,} · 95% CI "
+        f"{pct(row['share_low'])}–{pct(row['share_high'])}"
+    )
+    c2.metric(
+        "Win rate with it",
+        pct(row["win_rate_shared"]),
+        delta=None if row["difference"] != row["difference"] else f"{row['difference'] * 100:+.1f} pts",
+        help="Won ÷ closed (won or lost) among those opportunities; open deals are left out.",
+        border=True,
+    )
+    c2.caption(
+        f"{row['n_won_shared']:,} won of {row['n_closed_shared']:,} closed · 95% CI "
+        f"{pct(row['win_low_shared'])}–{pct(row['win_high_shared'])}"
+    )
+    c3.metric("Win rate without it", pct(row["win_rate_not_shared"]), border=True)
+    c3.caption(
+        f"{row['n_won_not_shared']:,} won of {row['n_closed_not_shared']:,} closed · 95% CI "
+        f"{pct(row['win_low_not_shared'])}–{pct(row['win_high_not_shared'])}"
+    )
+    if row["is_small"]:
+        verdict = "Fewer than 30 closed deals on one side: too few to tell."
+    elif row["is_significant"]:
+        verdict = (
+            f"The difference is outside the noise (two-proportion test, p = {row['p_value']:.2g}). "
+            "It is an association: it does not prove the content won the deals."
+        )
+    else:
+        verdict = f"The difference is within the noise (two-proportion test, p = {row['p_value']:.2g})."
+    st.caption(verdict)
+
+    by = st.selectbox(
+        "Compare within",
+        [None, *SALES_BREAKDOWNS],
+        format_func=lambda k: "All opportunities" if k is None else SALES_BREAKDOWNS[k],
+        key="content-sales-by",
+        help="Deal size and win rates differ by segment: comparing within a group rules that out.",
+    )
+    groups = use if by is None else cache.call(content.sales_content_use, filters, by=by)
+    fig = go.Figure()
+    for side, name, colour in (("shared", "With Marketing content", BLUE), ("not_shared", "Without", GREY)):
+        rate = groups[f"win_rate_{side}"]
+        fig.add_bar(
+            x=[plain(g) for g in groups["group_value"]],
+            y=rate,
+            name=name,
+            marker_color=colour,
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": groups[f"win_high_{side}"] - rate,
+                "arrayminus": rate - groups[f"win_low_{side}"],
+            },
+            hovertext=[
+                f"{plain(g.group_value)} · {name}<br>Win rate {pct(getattr(g, f'win_rate_{side}'))} "
+                f"(95% CI {pct(getattr(g, f'win_low_{side}'))}–{pct(getattr(g, f'win_high_{side}'))})"
+                f"<br>{getattr(g, f'n_won_{side}'):,} won of {getattr(g, f'n_closed_{side}'):,} closed"
+                for g in groups.itertuples()
+            ],
+            hoverinfo="text",
+        )
+    fig.update_layout(
+        title={"text": "Win rate of opportunities with and without Marketing content shared by Sales"},
+        barmode="group",
+        yaxis={"title": {"text": "Win rate (won ÷ closed, %)"}, "tickformat": ".0%", "rangemode": "tozero"},
+        xaxis={"title": {"text": "All opportunities" if by is None else SALES_BREAKDOWNS[by]}},
+        legend={"orientation": "h", "y": -0.25},
+        height=380,
+        margin={"t": 60},
+    )
+    st.plotly_chart(fig, key="content-sales-chart")
+    tables.show(groups, hide_index=True, column_config={"group_value": "Group"})
+    tables.download(groups, "sales_use_of_marketing_content.csv", key="dl-content-sales")
+
+# ---- 2. Which content reaches leads, and which moves them? ---------------------------------
+st.header("Which content reaches leads, and which moves them?")
+reach = cache.call(content.content_reach, filters)
+used = reach[(reach["n_touches_marketing"] + reach["n_touches_sales"]) > 0]
+if used.empty:
+    st.info(f"No content was used on a lead between {range_text}.")
+else:
+    top = used.head(20).iloc[::-1]  # largest at the top of a horizontal bar chart
+    fig = go.Figure()
+    for col, name, colour in (
+        ("n_touches_marketing", "Touches by Marketing", BLUE),
+        ("n_touches_sales", "Touches by Sales", AMBER),
+    ):
+        fig.add_bar(
+            y=[plain(t) for t in top["title"]],
+            x=top[col],
+            orientation="h",
+            name=name,
+            marker_color=colour,
+            hovertext=[
+                f"{plain(r.title)} ({plain(r.kind)}, made by {plain(r.made_by)})<br>{name}: {getattr(r, col):,}"
+                f"<br>Leads reached: {r.n_leads:,}"
+                for r in top.itertuples()
+            ],
+            hoverinfo="text",
+        )
+    fig.update_layout(
+        title={"text": "Who uses each piece of content: touches in the range (top 20 by leads reached)"},
+        barmode="stack",
+        xaxis={"title": {"text": "Touches (count)"}},
+        yaxis={"title": {"text": "Content"}},
+        legend={"orientation": "h", "y": -0.2},
+        height=max(320, 26 * len(top) + 140),
+        margin={"t": 60},
+    )
+    st.plotly_chart(fig, key="content-reach-chart")
+unused = reach[(reach["n_touches_marketing"] + reach["n_touches_sales"]) == 0]
+if len(unused):
+    st.caption(f"{len(unused)} published piece(s) were not used on any lead in the range (in the table).")
+tables.show(reach, hide_index=True)
+tables.download(reach, "content_reach.csv", key="dl-content-reach")
+
+st.subheader("Leads touched by a piece of content vs comparable leads")
+st.caption(
+    "For each stage: leads still in the stage a fixed time after entering it (the stage's "
+    "expected days in funnel.toml, the landmark). Touched = saw the content between entering "
+    "and the landmark. Advanced = reached the next stage later, within the "
+    f"{filters.window(contract)}-day window. The baseline is what leads of the same stage, "
+    "channel and month of entry did without that content. Fixing the comparison at the landmark "
+    "keeps fast leads (no time to be touched) and touches made after a lead moved on from "
+    "flattering or damning the content. With many pieces, a few will pass p < 0.05 by chance."
+)
+advance = cache.call(content.content_advance, filters)
+if advance.empty:
+    st.info(
+        f"No lead entered a stage between {range_text} and was touched by content before its "
+        "landmark. Widen the date range in the sidebar."
+    )
+else:
+    stage_options = list(dict.fromkeys(advance["stage"]))
+    labels = {s.key: s.label for s in contract.stages}
+    next_label = {s.key: contract.stages[s.order].label for s in contract.stages[:-1]}
+    stage = st.selectbox(
+        "Stage",
+        stage_options,
+        index=len(stage_options) - 1,
+        format_func=lambda k: f"{labels[k]} → {next_label[k]}",
+        key="content-advance-stage",
+    )
+    part = advance[advance["stage"] == stage].sort_values("difference").reset_index(drop=True)
+    fig = go.Figure()
+    for prefix, name, colour in (("advance", "Touched", BLUE), ("baseline", "Comparable, not touched", GREY)):
+        rate = part[f"{prefix}_rate"]
+        fig.add_scatter(
+            y=[plain(t) for t in part["title"]],
+            x=rate,
+            mode="markers",
+            name=name,
+            marker={"color": colour, "size": 10},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": part[f"{prefix}_high"] - rate,
+                "arrayminus": rate - part[f"{prefix}_low"],
+            },
+            hovertext=[
+                f"{plain(r.title)} · {name}<br>Advanced: {pct(getattr(r, f'{prefix}_rate'))} "
+                f"(95% CI {pct(getattr(r, f'{prefix}_low'))}–{pct(getattr(r, f'{prefix}_high'))})"
+                f"<br>Touched leads compared: {r.n_matched:,}; comparable leads: {r.n_comparison:,}"
+                f"<br>Difference {r.difference * 100:+.1f} pts, p = {r.p_value:.2g}"
+                + (" · small group (<30)" if r.is_small else "")
+                for r in part.itertuples()
+            ],
+            hoverinfo="text",
+        )
+    fig.update_layout(
+        title={"text": f"{labels[stage]} → {next_label[stage]}: share of leads that advanced"},
+        xaxis={"title": {"text": "Advanced to the next stage (%)"}, "tickformat": ".0%"},
+        yaxis={"title": {"text": "Content"}},
+        legend={"orientation": "h", "y": -0.2},
+        height=max(320, 30 * len(part) + 160),
+        margin={"t": 60},
+    )
+    st.plotly_chart(fig, key="content-advance-chart")
+    n_small = int(part["is_small"].sum())
+    if n_small:
+        st.caption(f"{n_small} piece(s) have fewer than 30 touched leads to compare: read them as noise.")
+    tables.show(part, hide_index=True)
+    tables.download(advance, "content_advance_all_stages.csv", key="dl-content-advance")
+
+# ---- 3. Revenue attribution --------------------------------------------------------------
+st.header("Revenue attribution across touches")
+c1, c2, c3 = st.columns(3)
+basis = c1.radio(
+    "Deals",
+    list(attribution.BASES),
+    format_func=attribution.BASES.get,
+    key="content-attr-basis",
+)
+by = c2.selectbox(
+    "Credit to",
+    ATTRIBUTION_BY,
+    format_func=attribution.DIMENSIONS.get,
+    key="content-attr-by",
+    help="Touches carry no channel of their own: a touch counts for its lead's channel, so "
+    "per channel every model gives the same answer. Content and team show the differences.",
+)
+half_life = c3.number_input(
+    "Time-decay half-life (days)",
+    min_value=0.5,
+    max_value=attribution.MAX_HALF_LIFE_DAYS,
+    value=attribution.DEFAULT_HALF_LIFE_DAYS,
+    step=1.0,
+    key="content-attr-half-life",
+    help="Under time decay a touch this many days before the deal's latest touch weighs half as much.",
+)
+st.caption(
+    "A deal's touches are its lead's touches up to the deal's close (touches after it never "
+    "count; for open deals, up to now). First and last touch give the whole amount to one "
+    "touch; linear splits it evenly; U-shaped gives 40% to the first and last touch and 20% to "
+    "the rest; W-shaped gives 30% each to the first touch, the lead-creation touch and the "
+    "opportunity-creation touch and 10% to the rest; time decay halves a touch's weight every "
+    "half-life before the latest touch. Deals without a touch are credited to “(no touch)”. "
+    "Definitions in docs/content.md."
+)
+credits = cache.call(attribution.credits, filters, by=by, basis=basis, half_life_days=float(half_life))
+sourcing = cache.call(attribution.sourcing, filters, basis=basis)
+total = sourcing.attrs.get("total_amount", 0.0)
+n_deals = int(sourcing["n_deals"].sum()) if len(sourcing) else 0
+if n_deals == 0:
+    st.info(f"No deal for “{attribution.BASES[basis]}” between {range_text}. Widen the date range.")
+else:
+    sums = [float(credits[col].sum()) for col in attribution.CREDIT_COLUMNS]
+    if all(abs(s - total) <= max(0.01, 1e-9 * abs(total)) for s in sums):
+        st.caption(
+            f":material/check_circle: Every model's credits add up to {fmt_amount(total)}, the amount "
+            f"of the {n_deals:,} deals."
+        )
+    else:
+        st.error(
+            "The attribution credits do not add up to the deals' amount: the numbers below are "
+            "wrong. Rebuild the store (`python -m data.store rebuild`) and report this if it stays."
+        )
+    top = credits.head(TOP_GROUPS)
+    fig = go.Figure()
+    for (model, model_label), colour in zip(MODELS, MODEL_COLOURS, strict=True):
+        col = f"credit_{model}"
+        fig.add_bar(
+            x=[plain(v) for v in top["label"]],
+            y=top[col],
+            name=model_label,
+            marker_color=colour,
+            hovertext=[
+                f"{plain(r.label)} · {model_label}<br>Credit: {fmt_amount(getattr(r, col))} "
+                f"({getattr(r, col) / total:.1%} of the total)<br>Deals touched: {r.n_deals:,}"
+                for r in top.itertuples()
+            ],
+            hoverinfo="text",
+        )
+    shown = "" if len(credits) <= TOP_GROUPS else f" (top {TOP_GROUPS} of {len(credits)} by linear credit)"
+    fig.update_layout(
+        title={"text": f"Credit by {attribution.DIMENSIONS[by].lower()} under each model{shown}"},
+        barmode="group",
+        yaxis={"title": {"text": "Credited amount (deal currency)"}},
+        xaxis={"title": {"text": attribution.DIMENSIONS[by]}},
+        legend={"orientation": "h", "y": -0.3},
+        height=440,
+        margin={"t": 60},
+    )
+    st.plotly_chart(fig, key="content-attr-chart")
+    tables.show(credits, hide_index=True)
+    tables.download(credits, f"attribution_by_{by}_{basis}.csv", key="dl-content-attr")
+
+    st.subheader("Sourced and influenced")
+    st.caption(
+        "Sourced by the team that owns the stage where the lead's journey started (funnel.toml): "
+        "a lead that starts as an inquiry is Marketing-sourced; one Sales creates at a later "
+        "stage is Sales-sourced. Influenced: the deal had a touch made by Marketing, or on "
+        "content Marketing made, before it closed."
+    )
+    summary = attribution.sourcing_summary(sourcing)
+    tables.show(summary, hide_index=True)
+    tables.download(sourcing, f"sourced_influenced_{basis}.csv", key="dl-content-sourcing")

@@ -173,8 +173,12 @@ def _check_written(rows: list[TargetRow], path: Path | None) -> None:
     """Read the values back after commit: a transaction that was silently dropped must not pass
     for a saved edit (see NOTES on DuckDB: a swallowed error inside BEGIN...COMMIT does that)."""
     path = Path(path) if path else store.db_path()
-    con = duckdb.connect(str(path), read_only=True)
+    # Attach read-only from an in-memory connection, as the readers do: it always sees the file
+    # as it is on disk now.
+    con = duckdb.connect()
     try:
+        con.execute("attach " + store.sql_literal(path) + " as written (read_only)")
+        con.execute("use written")
         for r in rows:
             got = con.execute(
                 "select value from targets where period = $period and team = $team and metric = $metric",

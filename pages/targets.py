@@ -346,7 +346,7 @@ else:
     fig.update_layout(
         title=f"Entries each stage needs for {period:%B %Y}'s shared revenue target, against quotas",
         xaxis_title="Stage",
-        yaxis_title="Entries (leads or deals)",
+        yaxis_title="Entries in the month (leads or deals, log scale)",
         yaxis_type="log",
         barmode="group",
         legend={"orientation": "h", "y": -0.25},
@@ -491,6 +491,14 @@ with ic, st.form("target-import"):
     st.file_uploader("CSV file", type=["csv"], key="tf-csv")
     st.text_input("Your name (recorded in the history)", max_chars=targets_mod.MAX_NAME, key="tf-csv-by")
     st.form_submit_button("Import", on_click=import_targets)
+with ic:
+    # This month's targets in the import format: a template to edit and upload again.
+    tables.download(
+        targets[["period", "team", "metric", "value"]],
+        f"targets-{period:%Y-%m}.csv",
+        label="Download this month's targets as a CSV template",
+        key="targets-template",
+    )
 
 st.subheader("History of target changes")
 all_periods = st.toggle("All months", value=False, key="targets-history-all")

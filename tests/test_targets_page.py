@@ -134,6 +134,21 @@ def test_zero_rate_gives_a_clear_message(app, small_sample):
     assert "Deals needed" not in [m.label for m in at.metric]  # no plan drawn from a zero rate
 
 
+def test_month_without_shared_revenue_target_says_so(app, small_sample, tmp_path):
+    # Remove October's shared revenue target: pacing still shows, the plan explains what is
+    # missing and what to do instead of failing.
+    path = shutil.copy(small_sample, tmp_path / "no-target.duckdb")
+    with store.small_write(path) as con:
+        con.execute(
+            "delete from targets where period = date '2026-10-01' and team = 'shared' and metric = 'revenue'"
+        )
+    at = app(path)
+    message = " ".join(texts(at.warning))
+    assert "There is no shared revenue target for October 2026: set one under Edit targets" in message
+    assert not at.error
+    assert "Shared revenue to date" in [m.label for m in at.metric]
+
+
 def test_lag_moves_the_due_dates(app, small_sample):
     at = app(small_sample)
     slider(at, "Opportunity → Closed won, median lag").set_value(0.0)

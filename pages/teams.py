@@ -14,11 +14,20 @@ from ui import tables
 from ui.state import current_filters
 
 CATEGORY_COLOURS = {"quality": "#E8A33D", "follow_through": "#4C8BF5", "other": "#8C96A3"}
+ALL = ""  # the "All" choice of a selectbox (None would read as "nothing selected")
 GROUP_CHOICES = {"channel": "Channel", "campaign": "Campaign", "region": "Region", "segment": "Segment"}
 
 
 def pct(x) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
+
+
+def table(df, **kwargs) -> None:
+    """st.dataframe without the frame's attrs (as-of dates that Arrow cannot serialise)."""
+    plain = df.copy(deep=False) if hasattr(df, "attrs") else df
+    if hasattr(plain, "attrs"):
+        plain.attrs = {}
+    st.dataframe(plain, hide_index=True, **kwargs)
 
 
 def hours(x) -> str:
@@ -60,9 +69,8 @@ with st.expander("Definition: drop-off and who owns it", expanded=False):
         "funnel.toml, **unless the reason code on its exit is charged to the other team**. "
         "Leads still in progress are never drops."
     )
-    st.dataframe(
+    table(
         [{"Loss kind": label, "Definition": text} for label, text in teams.LOSS_KINDS.values()],
-        hide_index=True,
     )
     st.markdown(
         f"**Quality loss ({roles.quality})** = *Lead quality*. **Follow-through loss "
@@ -88,9 +96,8 @@ for column, cat, team in (
         + (f"; always charged to {team}." if team else "; charged to either team, by the same rule."),
     )
 c4.metric("All drops", f"{all_drops:,}", help="Equals the funnel's dropped count for the same filters.")
-st.dataframe(
+table(
     summary,
-    hide_index=True,
     column_config={
         "charged_team": "Charged to",
         "category": None,
@@ -152,7 +159,7 @@ else:
         }
     )
     shown["Share of the transition's drops"] = leak["share_of_transition"].map(pct)
-    st.dataframe(shown, hide_index=True)
+    table(shown)
     tables.download(leak, "teams-leakage.csv", key="dl-teams-leakage")
 
     by = st.selectbox(
@@ -164,9 +171,8 @@ else:
         "losses come from.",
     )
     grouped = teams.categories_by_group(cache.call(teams.leakage, filters, by=by))
-    st.dataframe(
+    table(
         grouped,
-        hide_index=True,
         column_config={
             "group_value": GROUP_CHOICES[by],
             "n_quality": "Quality losses",
@@ -236,12 +242,11 @@ if not by_owner.empty:
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
     )
     st.plotly_chart(fig, key="teams-breaches")
-    st.dataframe(
+    table(
         by_owner[
             ["owner_name", "n_handoffs", "median_hours", "p75_hours", "p90_hours", "n_breached"]
             + ["n_breached_no_action", "sla_within_rate", "acceptance_rate", "rejection_rate", "is_small"]
         ],
-        hide_index=True,
         column_config={
             "owner_name": "Owner",
             "n_handoffs": "Handed over",
@@ -264,9 +269,8 @@ with left:
     if health.reasons.empty:
         st.info("No rejections in this cohort.")
     else:
-        st.dataframe(
+        table(
             health.reasons,
-            hide_index=True,
             column_config={
                 "rejection_reason": "Code",
                 "reason_label": "Reason",
@@ -283,9 +287,8 @@ with right:
         "Sent back to nurture by the as-of date. Came back: a stage event after the recycle. "
         "Converted: then went beyond the furthest stage it had reached before."
     )
-    st.dataframe(
+    table(
         rec.drop(columns=["reason_code", "is_total"]),
-        hide_index=True,
         column_config={
             "reason_label": "Recycle reason",
             "n_recycled": "Recycled",
@@ -307,9 +310,8 @@ st.caption(
     "column header to sort."
 )
 per_owner = cache.call(teams.owners, filters)
-st.dataframe(
+table(
     per_owner,
-    hide_index=True,
     column_config={
         "owner_id": "Owner id",
         "owner_name": "Owner",
@@ -339,11 +341,14 @@ st.caption(
     "no exit, still inside their window, most overdue first. The sidebar's channel, region, "
     "segment and owner filters apply; its date range does not."
 )
-team_choice = st.selectbox(
-    "Team owning the next move",
-    [None, *contract.teams],
-    format_func=lambda t: t or "Both",
-    key="teams_stalled_team",
+team_choice = (
+    st.selectbox(
+        "Team owning the next move",
+        [ALL, *contract.teams],
+        format_func=lambda t: t or "Both",
+        key="teams_stalled_team",
+    )
+    or None
 )
 stalled = cache.call(teams.stalled_leads, as_of, filters, team=team_choice, limit=5000)
 n_total = stalled.attrs["n_total"]
@@ -351,9 +356,8 @@ st.caption(
     f"{n_total:,} stalled leads"
     + (f"; the {len(stalled):,} most overdue are listed" if n_total > len(stalled) else "")
 )
-st.dataframe(
+table(
     stalled,
-    hide_index=True,
     column_config={
         "days_in_stage": st.column_config.NumberColumn("Days in stage", format="%.1f"),
         "days_over": st.column_config.NumberColumn("Days over expected", format="%.1f"),
@@ -372,34 +376,40 @@ owner_names = dict(
 d1, d2, d3, d4 = st.columns(4)
 stage = d1.selectbox(
     "Transition",
-    [None, *transitions],
+    [ALL, *transitions],
     format_func=lambda k: transitions.get(k, "All"),
     key="teams_drill_stage",
 )
 team = d2.selectbox(
-    "Charged to", [None, *contract.teams], format_func=lambda t: t or "Both", key="teams_drill_team"
+    "Charged to", [ALL, *contract.teams], format_func=lambda t: t or "Both", key="teams_drill_team"
 )
 kind = d3.selectbox(
     "Loss kind",
-    [None, *teams.LOSS_KINDS],
+    [ALL, *teams.LOSS_KINDS],
     format_func=lambda k: teams.LOSS_KINDS[k][0] if k else "All",
     key="teams_drill_kind",
 )
 owner = d4.selectbox(
-    "Owner", [None, *owner_names], format_func=lambda o: owner_names.get(o, "All"), key="teams_drill_owner"
+    "Owner", [ALL, *owner_names], format_func=lambda o: owner_names.get(o, "All"), key="teams_drill_owner"
 )
 leads = cache.call(
-    teams.drop_leads, filters, stage=stage, team=team, loss_kind=kind, owner_id=owner, limit=2000
+    teams.drop_leads,
+    filters,
+    stage=stage or None,
+    team=team or None,
+    loss_kind=kind or None,
+    owner_id=owner or None,
+    limit=2000,
 )
 n_total = leads.attrs["n_total"]
 st.caption(
     f"{n_total:,} dropped leads match"
     + (f"; the first {len(leads):,} are listed" if n_total > len(leads) else "")
 )
-st.dataframe(leads, hide_index=True)
+table(leads)
 tables.download(leads, "teams-dropped-leads.csv", key="dl-teams-drill")
 if owner:
     st.subheader(f"Stalled right now: {owner_names[owner]}")
     mine = cache.call(teams.stalled_leads, as_of, filters, owner_id=owner, limit=5000)
-    st.dataframe(mine, hide_index=True)
+    table(mine)
     tables.download(mine, "teams-stalled-owner.csv", key="dl-teams-stalled-owner")

@@ -72,6 +72,12 @@ class TargetRow:
     value: float
 
 
+def _shown(value, limit: int = 40) -> str:
+    """A cell value quoted for a message, cut short: a file's text never floods the page."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def parse_period(value) -> dt.date:
     """A month: a date on the first of a month, or text 'YYYY-MM' / 'YYYY-MM-01'."""
     if isinstance(value, dt.datetime):
@@ -83,7 +89,9 @@ def parse_period(value) -> dt.date:
         try:
             day = dt.date.fromisoformat(text + "-01" if len(text) == 7 else text)
         except ValueError:
-            raise TargetError(f"period {text!r} is not a month: write it as 2026-10 or 2026-10-01") from None
+            raise TargetError(
+                f"period {_shown(text)} is not a month: write it as 2026-10 or 2026-10-01"
+            ) from None
     if day.day != 1:
         raise TargetError(
             f"period {day} is not the first day of a month: targets are monthly (e.g. {day:%Y-%m}-01)"
@@ -96,19 +104,19 @@ def parse_period(value) -> dt.date:
 def parse_value(value, metric: str) -> float:
     """A target value: a finite number, not negative, whole for counts, below MAX_VALUE."""
     if isinstance(value, bool):
-        raise TargetError(f"value {value!r} for {metric} is not a number")
+        raise TargetError(f"value {_shown(value)} for {metric} is not a number")
     if isinstance(value, str):
         text = value.strip().replace(",", "").replace("_", "")
         try:
             value = float(text)
         except ValueError:
-            raise TargetError(f"value {value!r} for {metric} is not a number") from None
+            raise TargetError(f"value {_shown(value)} for {metric} is not a number") from None
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise TargetError(f"value {value!r} for {metric} is not a number") from None
+        raise TargetError(f"value {_shown(value)} for {metric} is not a number") from None
     if not math.isfinite(number):
-        raise TargetError(f"value for {metric} must be a finite number, got {value!r}")
+        raise TargetError(f"value for {metric} must be a finite number, got {_shown(value)}")
     if number < 0:
         raise TargetError(f"value for {metric} must not be negative, got {number:g}")
     if number >= MAX_VALUE:
@@ -124,11 +132,11 @@ def validate(period, team, metric, value) -> TargetRow:
     """One target, checked: a month, a known team, a metric that team sets, a sensible value."""
     team = str(team).strip().lower() if team is not None else ""
     if team not in TEAM_METRICS:
-        raise TargetError(f"team {team!r} is not one of {', '.join(TEAM_METRICS)}")
+        raise TargetError(f"team {_shown(team)} is not one of {', '.join(TEAM_METRICS)}")
     metric = str(metric).strip().lower() if metric is not None else ""
     if metric not in TEAM_METRICS[team]:
         raise TargetError(
-            f"metric {metric!r} is not a {team} target; {team} sets {', '.join(TEAM_METRICS[team])}"
+            f"metric {_shown(metric)} is not a {team} target; {team} sets {', '.join(TEAM_METRICS[team])}"
         )
     return TargetRow(parse_period(period), team, metric, parse_value(value, metric))
 
@@ -225,7 +233,7 @@ def parse_csv(data: bytes | str) -> list[TargetRow]:
         )
     extra = [h for h in names if h not in CSV_COLUMNS]
     if extra:
-        raise TargetError(f"row 1 (header): unexpected column(s) {', '.join(extra)}")
+        raise TargetError(f"row 1 (header): unexpected column(s) {', '.join(_shown(h) for h in extra[:5])}")
     if len(set(names)) != len(names):
         raise TargetError("row 1 (header): a column appears twice")
     index = {c: names.index(c) for c in CSV_COLUMNS}

@@ -454,7 +454,8 @@ def import_targets() -> None:
     try:
         n = targets_mod.import_csv(upload.getvalue(), st.session_state["tf-csv-by"])
     except targets_mod.TargetError as exc:
-        st.session_state[MSG_KEY] = ("error", f"Import refused: {exc}. Nothing was written.")
+        # The problems quote the file's cells: shown as plain text, never as markdown.
+        st.session_state[MSG_KEY] = ("error", "Import refused: nothing was written.", str(exc))
         return
     st.session_state[MSG_KEY] = ("success", f"Imported the file: {n} target(s) changed.")
 
@@ -462,6 +463,8 @@ def import_targets() -> None:
 message = st.session_state.pop(MSG_KEY, None)
 if message:
     (st.error if message[0] == "error" else st.success)(message[1])
+    if len(message) > 2:
+        st.text(message[2])
 
 fc, ic = st.columns(2)
 with fc, st.form("target-form"):

@@ -9,6 +9,7 @@
 --   pipeline           amount first set ($amount_event events) on the opportunities opened
 --                      (first entry into $opportunity_order) in the period
 -- Stage orders and keys come from the contract (funnel.toml), never from this file.
+-- arg_min(amount, occurred_at) is DuckDB's "value at the earliest time" (min_by elsewhere).
 -- Parameters: $period_start, $period_end (timestamps, end exclusive), $as_of (timestamp),
 --   $lead_order, $handoff_order, $opportunity_order, $won_order (ints), $won_stage,
 --   $amount_event, $content_team (text).

@@ -118,6 +118,12 @@ st.caption(
     "move by then. Stalled: in its current stage longer than the stage's expected days at the "
     "end of the week, no exit, inside its conversion window."
 )
+if report.n_stalled_unlisted:
+    st.warning(
+        f"{report.n_stalled_unlisted:,} more stalled leads (the least overdue) are not listed: "
+        "the list stops at the most overdue ones. Work through these first, or filter by owner "
+        "on the Teams page."
+    )
 st.dataframe(tables.owners_table(report), hide_index=True)
 ui_tables.download(report.actions_by_owner, f"weekly-actions-by-owner-{label}.csv")
 st.plotly_chart(charts.actions_figure(report), key="weekly-actions")

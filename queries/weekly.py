@@ -18,9 +18,11 @@ Definitions (the page shows them next to the numbers):
 - Stalled: a lead whose current stage was entered more than its expected_days ago by the end
   of the week, with no exit since, not at the last stage and inside its conversion window.
 
-Pace against the shared target comes from the Targets queries (queries.targets, queries.plan).
-The action list (SLA breaches, stalled leads) goes through the small adapters `_sla_breaches`
-and `_stalled_leads` so that the Teams queries can take it over without touching the page.
+Pace against the shared target comes from the Targets queries (queries.targets, queries.plan)
+and stalled leads from the Teams queries (queries.teams.stalled_leads). SLA breaches of one
+week, lead by lead, are this module's own query (the Teams queries report handoff health per
+owner over a cohort, not the breaches of a week). `_sla_breaches`, `_stalled_leads` and `_pace`
+are the adapters between those modules and the report.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import pandas as pd
 from data import contract as contract_mod
 from data import targets as targets_mod
 from data.contract import Contract
-from queries import executor, plan, stats, targets
+from queries import executor, plan, stats, targets, teams
 
 WEEK_PATTERN = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 TREND_WEEKS = 26  # weeks drawn on the trend charts, ending with the chosen week
@@ -158,6 +160,7 @@ class WeeklyReport:
     # one row per changelog entry (for the chart markers): date, change
     all_changes: pd.DataFrame
     sources: dict = field(default_factory=dict)  # section -> which module computed it
+    n_stalled_unlisted: int = 0  # stalled leads beyond the Teams list's row limit (least overdue)
 
     @property
     def is_empty(self) -> bool:
@@ -384,26 +387,38 @@ def _sla_breaches(monday: dt.date, db: Path | None, contract: Contract) -> tuple
 
 
 def _stalled_leads(monday: dt.date, db: Path | None, contract: Contract) -> tuple[pd.DataFrame, str]:
-    """Stalled leads at the end of the week (adapter: the Teams queries can take this over).
+    """Stalled leads at the end of the week, from the Teams queries (teams.stalled_leads: the
+    stage of the latest stage event, longer than its expected days, no exit since, inside the
+    conversion window; owner = the owner on the transition team's first event for the lead).
 
     One row per lead: lead_id, lead_name, company, owner_id, owner_name, owner_team,
-    stage_order, stage_at, expected_days, days_in_stage, is_new.
+    stage_order, stage_at, expected_days, days_in_stage, is_new (crossed its expected days
+    during the week). attrs["n_total"]: all stalled leads (at most teams.MAX_ROWS are listed,
+    most overdue first).
     """
     start, end = week_bounds(monday)
-    df = executor.run(
-        "weekly_stalled",
+    raw = teams.stalled_leads(end, limit=teams.MAX_ROWS, db=db, contract=contract)
+    order = {s.key: s.order for s in contract.stages}
+    names = executor.run("weekly_lead_names", {"lead_ids": raw["lead_id"].tolist()}, db=db)
+    df = raw.merge(names, on="lead_id", how="left")
+    crossed = pd.to_datetime(df["stage_since"]) + pd.to_timedelta(df["expected_days"].astype(float), unit="D")
+    out = pd.DataFrame(
         {
-            "as_of": end,
-            "week_start": start,
-            "stage_keys": contract.stage_keys,
-            "exit_keys": contract.exit_keys,
-            "expected_days": [s.expected_days for s in contract.stages],
-            "window_days": contract.conversion_window_days,
-            "n_stages": len(contract.stages),
-        },
-        db=db,
+            "lead_id": df["lead_id"],
+            "lead_name": df["lead_name"],
+            "company": df["company"],
+            "owner_id": df["owner_id"].fillna(""),
+            "owner_name": df["owner_name"].fillna("No owner"),
+            "owner_team": df["team"],  # the team that owns the lead's next move
+            "stage_order": df["stage"].map(order).astype("int64"),
+            "stage_at": df["stage_since"],
+            "expected_days": df["expected_days"].astype(float),
+            "days_in_stage": df["days_in_stage"].astype(float),
+            "is_new": (crossed >= start).astype(bool),
+        }
     )
-    return df, "queries/sql/weekly_stalled.sql"
+    out.attrs["n_total"] = int(raw.attrs.get("n_total", len(raw)))
+    return out, "queries.teams.stalled_leads"
 
 
 ACTION_COLUMNS = [
@@ -428,55 +443,59 @@ def action_list(breaches: pd.DataFrame, stalled: pd.DataFrame, contract: Contrac
     # An MQL still waiting past the SLA is also stalled at the handoff stage: list it once.
     waiting = set(breaches.loc[breaches["is_waiting"].astype(bool), "lead_id"])
     stalled = stalled[~stalled["lead_id"].isin(waiting)]
-    rows = []
-    for r in breaches.itertuples(index=False):
-        if r.is_waiting:
-            todo = "Accept or reject this MQL now: the handoff SLA has passed"
-        else:
-            action = contract.stage(r.action_type).label if r.action_type in contract.stage_keys else None
-            action = action or next(
-                (e.label for e in contract.exits if e.key == r.action_type), r.action_type
-            )
-            todo = f"Done late ({action}): review follow-up speed with the owner"
-        rows.append(
-            {
-                "kind": "SLA breach, waiting" if r.is_waiting else "SLA breach, acted late",
-                "owner_name": r.owner_name,
-                "owner_team": r.owner_team,
-                "lead_id": r.lead_id,
-                "lead_name": r.lead_name,
-                "company": r.company,
-                "stage": handoff.label,
-                "since": pd.Timestamp(r.handoff_at).to_pydatetime(),
-                "overdue": f"{r.hours_late:.0f} h past the {contract.handoff_sla_hours:g} h SLA",
-                "is_new": True,
-                "next_action": todo,
-                "_order": 0 if r.is_waiting else 1,
-                "_late": float(r.hours_late) / 24,
-            }
-        )
-    for r in stalled.itertuples(index=False):
-        stage = contract.stages[int(r.stage_order) - 1]
-        rows.append(
-            {
-                "kind": "Stalled",
-                "owner_name": r.owner_name,
-                "owner_team": r.owner_team,
-                "lead_id": r.lead_id,
-                "lead_name": r.lead_name,
-                "company": r.company,
-                "stage": stage.label,
-                "since": pd.Timestamp(r.stage_at).to_pydatetime(),
-                "overdue": f"{r.days_in_stage:.0f} days in stage (expected {r.expected_days:g})",
-                "is_new": bool(r.is_new),
-                "next_action": next_action(contract, int(r.stage_order)),
-                "_order": 2,
-                "_late": float(r.days_in_stage - r.expected_days),
-            }
-        )
-    if not rows:
+    # Built column-wise: a big store can have thousands of stalled leads.
+    labels = {s.order: s.label for s in contract.stages}
+    done = {s.key: s.label for s in contract.stages} | {e.key: e.label for e in contract.exits}
+    waiting_mask = breaches["is_waiting"].astype(bool)
+    sla = pd.DataFrame(
+        {
+            "kind": waiting_mask.map({True: "SLA breach, waiting", False: "SLA breach, acted late"}),
+            "owner_name": breaches["owner_name"],
+            "owner_team": breaches["owner_team"],
+            "lead_id": breaches["lead_id"],
+            "lead_name": breaches["lead_name"],
+            "company": breaches["company"],
+            "stage": handoff.label,
+            "since": pd.to_datetime(breaches["handoff_at"]),
+            "overdue": [
+                f"{h:.0f} h past the {contract.handoff_sla_hours:g} h SLA" for h in breaches["hours_late"]
+            ],
+            "is_new": True,
+            "next_action": [
+                "Accept or reject this MQL now: the handoff SLA has passed"
+                if w
+                else f"Done late ({done.get(t, t)}): review follow-up speed with the owner"
+                for w, t in zip(waiting_mask, breaches["action_type"], strict=True)
+            ],
+            "_order": (~waiting_mask).astype("int64"),
+            "_late": breaches["hours_late"].astype(float) / 24,
+        }
+    )
+    todo = {k: next_action(contract, k) for k in range(1, len(contract.stages))}
+    stuck = pd.DataFrame(
+        {
+            "kind": "Stalled",
+            "owner_name": stalled["owner_name"],
+            "owner_team": stalled["owner_team"],
+            "lead_id": stalled["lead_id"],
+            "lead_name": stalled["lead_name"],
+            "company": stalled["company"],
+            "stage": stalled["stage_order"].map(labels),
+            "since": pd.to_datetime(stalled["stage_at"]),
+            "overdue": [
+                f"{d:.0f} days in stage (expected {e:g})"
+                for d, e in zip(stalled["days_in_stage"], stalled["expected_days"], strict=True)
+            ],
+            "is_new": stalled["is_new"].astype(bool),
+            "next_action": stalled["stage_order"].map(todo),
+            "_order": 2,
+            "_late": (stalled["days_in_stage"] - stalled["expected_days"]).astype(float),
+        }
+    )
+    parts = [p for p in (sla, stuck) if not p.empty]
+    if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in ACTION_COLUMNS})
-    df = pd.DataFrame(rows).sort_values(
+    df = pd.concat(parts, ignore_index=True).sort_values(
         ["owner_name", "_order", "_late", "lead_id"], ascending=[True, True, False, True]
     )
     return df[ACTION_COLUMNS].reset_index(drop=True)
@@ -595,4 +614,5 @@ def week_report(monday: dt.date, db: Path | None = None, contract: Contract | No
         changes=changes,
         all_changes=every,
         sources={"sla_breaches": breach_source, "stalled": stalled_source, "pace": pace_source},
+        n_stalled_unlisted=max(int(stalled.attrs.get("n_total", len(stalled))) - len(stalled), 0),
     )

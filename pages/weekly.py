@@ -174,12 +174,14 @@ st.caption(
 stem = report_cli.file_stem(report)
 html_col, md_col = st.columns(2)
 with html_col:
+    # Built when clicked: the file carries plotly.js (about 5 MB), so not on every rerun.
     st.download_button(
         "Download report (HTML)",
-        report_html.render(report, notes),
+        lambda: report_html.render(report, notes),
         file_name=f"{stem}.html",
         mime="text/html",
         key="weekly-html",
+        on_click="ignore",
     )
 with md_col:
     st.download_button(

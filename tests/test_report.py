@@ -268,3 +268,39 @@ def test_detail_lists_at_most_five_actions_per_owner(built):
     # Due this week: Dana's A1, A2 (breaches), Jonas's E1 (newly stalled), Priya's B3 (breach).
     assert detail["Lead id"].tolist() == ["A1", "E1", "B3"]
     assert left_out == 1
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_page_download_button_gives_the_same_offline_report(tmp_path):
+    """Run the dashboard, open the Weekly page, click "Download report (HTML)", then open the
+    downloaded file offline: one file, five charts, no error."""
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api")
+    from data import store
+    from tests import test_browser as tb
+
+    url_path = dict((file, path) for path, file in tb.PAGES).get("pages/weekly.py")
+    if url_path is None:
+        pytest.skip("the frame does not list pages/weekly.py yet")
+    db = store.build_sample(tmp_path / "sample.duckdb", n_leads=3000)
+    errors: list[str] = []
+    with tb.streamlit_server(db) as url, tb.chromium() as browser:
+        page = browser.new_page(accept_downloads=True)
+        tb.open_page(page, f"{url}/{url_path}")
+        assert page.locator('[data-testid="stException"]').count() == 0
+        with page.expect_download(timeout=120_000) as info:
+            page.get_by_role("button", name="Download report (HTML)").click()
+        saved = tmp_path / info.value.suggested_filename
+        info.value.save_as(saved)
+
+        offline = browser.new_context(offline=True).new_page()
+        offline.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        offline.on("pageerror", lambda e: errors.append(str(e)))
+        offline.goto(saved.as_uri())
+        offline.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+        n_charts = offline.locator(".js-plotly-plot").count()
+    assert saved.name.startswith("handoff-weekly-") and saved.suffix == ".html"
+    assert n_charts == 5
+    assert errors == []

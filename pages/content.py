@@ -31,6 +31,94 @@ def pct(x) -> str:
     return "–" if x is None or x != x else f"{x:.1%}"
 
 
+def columns(spec: dict) -> dict:
+    """column_config from {column: "Label"}; a label ending in " %" shows a 0-1 rate as percent,
+    one ending in " ¤" an amount (no currency: the CRM's own), with thousands separators."""
+    out = {}
+    for col, label in spec.items():
+        if not isinstance(label, str):
+            out[col] = label
+        elif label.endswith(" %"):
+            out[col] = st.column_config.NumberColumn(label.removesuffix(" %"), format="percent")
+        elif label.endswith(" ¤"):
+            out[col] = st.column_config.NumberColumn(label.removesuffix(" ¤"), format="localized")
+        else:
+            out[col] = label
+    return out
+
+
+SALES_USE_COLUMNS = columns(
+    {
+        "group_value": "Group",
+        "n_opportunities": "Opportunities",
+        "n_shared": "With Marketing content",
+        "share_rate": "Share with it %",
+        "share_low": "Share 95% CI low %",
+        "share_high": "Share 95% CI high %",
+        "n_closed_shared": "Closed, with",
+        "n_won_shared": "Won, with",
+        "win_rate_shared": "Win rate with %",
+        "win_low_shared": "With: 95% CI low %",
+        "win_high_shared": "With: 95% CI high %",
+        "n_closed_not_shared": "Closed, without",
+        "n_won_not_shared": "Won, without",
+        "win_rate_not_shared": "Win rate without %",
+        "win_low_not_shared": "Without: 95% CI low %",
+        "win_high_not_shared": "Without: 95% CI high %",
+        "difference": "Difference (with − without) %",
+        "p_value": "p-value",
+        "is_significant": "Outside the noise",
+        "is_small": "Small group (<30 closed)",
+    }
+)
+REACH_COLUMNS = columns(
+    {
+        "content_id": "Id",
+        "title": "Title",
+        "kind": "Kind",
+        "made_by": "Made by",
+        "published_at": st.column_config.DatetimeColumn("Published", format="YYYY-MM-DD"),
+        "n_touches_marketing": "Touches by Marketing",
+        "n_touches_sales": "Touches by Sales",
+        "n_leads": "Leads reached",
+        "n_leads_by_sales": "Leads reached by Sales",
+    }
+)
+ADVANCE_COLUMNS = columns(
+    {
+        "label": "Stage",
+        "title": "Content",
+        "made_by": "Made by",
+        "n_touched": "Touched leads",
+        "n_matched": "Touched, compared",
+        "n_matched_advanced": "Touched, advanced",
+        "n_comparison": "Comparable, not touched",
+        "advance_rate": "Advanced, touched %",
+        "advance_low": "Touched: 95% CI low %",
+        "advance_high": "Touched: 95% CI high %",
+        "baseline_rate": "Advanced, baseline %",
+        "baseline_low": "Baseline: 95% CI low %",
+        "baseline_high": "Baseline: 95% CI high %",
+        "difference": "Difference %",
+        "p_value": "p-value",
+        "is_small": "Small group (<30)",
+    }
+)
+CREDIT_LABELS = {"group_key": "Key", "label": "Credited to", "n_deals": "Deals", "n_touches": "Touches"}
+CREDIT_LABELS.update({f"credit_{k}": f"{label} ¤" for k, label in MODELS})
+CREDIT_COLUMNS = columns(CREDIT_LABELS)
+SOURCING_COLUMNS = columns(
+    {
+        "sourced_by": "Sourced by",
+        "n_deals": "Deals",
+        "amount": "Amount ¤",
+        "n_influenced": "Influenced by Marketing",
+        "influenced_amount": "Influenced amount ¤",
+        "influenced_share": "Share influenced %",
+    }
+)
+
+
 def plain(text) -> str:
     """Store text for a plotly label or hover: escaped, so it is never read as markup."""
     return html.escape(str(text))
@@ -60,7 +148,7 @@ else:
     row = use.iloc[0]
     c1, c2, c3 = st.columns(3)
     c1.metric(
-        "Opportunities where Sales used Marketing content",
+        "Opportunities using Marketing content",
         pct(row["share_rate"]),
         help="Share of the opportunities opened in the range with a touch made by Sales on content "
         "Marketing made, between the opportunity entry and its close (or now, if still open). "
@@ -75,7 +163,9 @@ else:
         "Win rate with it",
         pct(row["win_rate_shared"]),
         delta=None if row["difference"] != row["difference"] else f"{row['difference'] * 100:+.1f} pts",
-        help="Won ÷ closed (won or lost) among those opportunities; open deals are left out.",
+        delta_color="normal" if row["is_significant"] and not row["is_small"] else "off",
+        help="Won ÷ closed (won or lost) among those opportunities; open deals are left out. "
+        "The change is grey when it is within the noise.",
         border=True,
     )
     c2.caption(
@@ -132,13 +222,13 @@ else:
         title={"text": "Win rate of opportunities with and without Marketing content shared by Sales"},
         barmode="group",
         yaxis={"title": {"text": "Win rate (won ÷ closed, %)"}, "tickformat": ".0%", "rangemode": "tozero"},
-        xaxis={"title": {"text": "All opportunities" if by is None else SALES_BREAKDOWNS[by]}},
+        xaxis={"title": {"text": "" if by is None else SALES_BREAKDOWNS[by]}},
         legend={"orientation": "h", "y": -0.25},
         height=380,
         margin={"t": 60},
     )
     st.plotly_chart(fig, key="content-sales-chart")
-    tables.show(groups, hide_index=True, column_config={"group_value": "Group"})
+    tables.show(groups, hide_index=True, column_config=SALES_USE_COLUMNS)
     tables.download(groups, "sales_use_of_marketing_content.csv", key="dl-content-sales")
 
 # ---- 2. Which content reaches leads, and which moves them? ---------------------------------
@@ -180,7 +270,7 @@ else:
 unused = reach[(reach["n_touches_marketing"] + reach["n_touches_sales"]) == 0]
 if len(unused):
     st.caption(f"{len(unused)} published piece(s) were not used on any lead in the range (in the table).")
-tables.show(reach, hide_index=True)
+tables.show(reach, hide_index=True, column_config=REACH_COLUMNS)
 tables.download(reach, "content_reach.csv", key="dl-content-reach")
 
 st.subheader("Leads touched by a piece of content vs comparable leads")
@@ -248,7 +338,7 @@ else:
     n_small = int(part["is_small"].sum())
     if n_small:
         st.caption(f"{n_small} piece(s) have fewer than 30 touched leads to compare: read them as noise.")
-    tables.show(part, hide_index=True)
+    tables.show(part, hide_index=True, column_order=list(ADVANCE_COLUMNS), column_config=ADVANCE_COLUMNS)
     tables.download(advance, "content_advance_all_stages.csv", key="dl-content-advance")
 
 # ---- 3. Revenue attribution --------------------------------------------------------------
@@ -326,12 +416,14 @@ else:
         barmode="group",
         yaxis={"title": {"text": "Credited amount (deal currency)"}},
         xaxis={"title": {"text": attribution.DIMENSIONS[by]}},
-        legend={"orientation": "h", "y": -0.3},
-        height=440,
-        margin={"t": 60},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        height=480,
+        margin={"t": 110},
     )
     st.plotly_chart(fig, key="content-attr-chart")
-    tables.show(credits, hide_index=True)
+    # Whole amounts on screen; the download keeps every decimal so that columns still add up.
+    shown_credits = credits.round({c: 0 for c in attribution.CREDIT_COLUMNS})
+    tables.show(shown_credits, hide_index=True, column_config=CREDIT_COLUMNS)
     tables.download(credits, f"attribution_by_{by}_{basis}.csv", key="dl-content-attr")
 
     st.subheader("Sourced and influenced")
@@ -342,5 +434,6 @@ else:
         "content Marketing made, before it closed."
     )
     summary = attribution.sourcing_summary(sourcing)
-    tables.show(summary, hide_index=True)
+    shown_summary = summary.round({"amount": 0, "influenced_amount": 0})
+    tables.show(shown_summary, hide_index=True, column_config=SOURCING_COLUMNS)
     tables.download(sourcing, f"sourced_influenced_{basis}.csv", key="dl-content-sourcing")

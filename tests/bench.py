@@ -1,0 +1,801 @@
+"""Benchmark of the funnel engine against ClickHouse `windowFunnel`, with an exact cross-check.
+
+    python -m tests.bench                          1,000,000 sample leads (make bench)
+    python -m tests.bench --db /tmp/s1m.duckdb     reuse a store (copied first, never written)
+    python -m tests.bench --leads 10000000 --repeat 3 --workdir /tmp/bench10m
+
+What it prints, as one table you can compare run to run (docs/benchmark.md explains each part):
+- the journey rebuild (data.store.rebuild_journey on a copy of the store opened read-write);
+- every page query in queries/funnel.py on the pages' default filters: cold (first call in a
+  fresh process: DuckDB keeps no cache across processes, the OS file cache stays warm), warm
+  (median of --repeat calls) and peak memory (ru_maxrss of that process; the "+MB" column is
+  the growth over the process after its imports, i.e. what the query itself needed);
+- all of the Funnel health page's queries together, cold and through queries.cache (cached);
+- the reference: ClickHouse `windowFunnel` through chdb over the raw events exported once to
+  Parquet (only the query is timed), same stages and conversion window, and each query's ratio
+  to it. The last line is `ratio_to_windowfunnel=<cohort funnel warm / windowFunnel warm>`.
+
+Correctness in the same run: the cohort funnel (per stage: reached, skipped, in progress,
+dropped; both skip policies) is computed a second time in ClickHouse SQL straight over the raw
+events, written from DESIGN.md's definitions and not from our SQL, and must agree exactly with
+queries.funnel.cohort_funnel on several date ranges and filters; any difference is printed and
+the exit status is 1. Every measurement runs in its own process (`--child`), so the
+numbers of one cannot warm the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_WORKDIR = Path("/tmp/handoff-bench")
+STAGE_COUNTS = ("n_reached", "n_skipped", "n_in_progress", "n_dropped")
+EPOCH = dt.datetime(1970, 1, 1)
+
+# The page queries timed, on the pages' default filters: (label, function, keyword arguments).
+QUERIES: tuple[tuple[str, str, dict], ...] = (
+    ("cohort funnel", "cohort_funnel", {}),
+    ("cohort funnel, strict", "cohort_funnel", {"skip_policy": "strict"}),
+    ("cohort funnel, whole store", "cohort_funnel", {"whole": True}),
+    ("flow funnel", "flow_funnel", {}),
+    ("stage times", "stage_times", {}),
+    ("trend by week", "trend", {"grain": "week"}),
+    ("trend by month", "trend", {"grain": "month"}),
+    ("breakdown by channel (cohort)", "breakdown", {"by": "channel"}),
+    ("breakdown by channel (flow)", "breakdown", {"by": "channel", "view": "flow"}),
+    ("stage times by channel", "stage_times", {"by": "channel"}),
+    ("compare with previous period", "compare_periods", {}),
+)
+
+# What the Funnel health page asks for on a first visit: the as-of date (for its default
+# filters), then its charts. Only functions that exist are called.
+HEALTH: tuple[tuple[str, dict], ...] = (
+    ("latest_event_at", {}),
+    ("cohort_funnel", {}),
+    ("flow_funnel", {}),
+    ("stage_times", {}),
+    ("trend", {"grain": "month"}),
+    ("compare_periods", {}),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements, each in a fresh process
+# ---------------------------------------------------------------------------------------------
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def _filters(spec: dict):
+    from queries.filters import Filters
+
+    return Filters(
+        start=dt.date.fromisoformat(spec["start"]),
+        end=dt.date.fromisoformat(spec["end"]),
+        skip_policy=spec.get("skip_policy"),
+    )
+
+
+def _query_call(spec: dict, name: str, kwargs: dict) -> tuple[Callable, tuple, dict]:
+    """The query function, its positional and keyword arguments, as the page would call it."""
+    from queries import funnel
+
+    fn = getattr(funnel, name)
+    db = Path(spec["db"])
+    if name == "latest_event_at":
+        return fn, (), {"db": db}
+    kwargs = dict(kwargs)
+    span = spec["whole"] if kwargs.pop("whole", False) else spec["range"]
+    filters = _filters({**span, "skip_policy": kwargs.pop("skip_policy", None)})
+    return fn, (filters,), {"db": db, **kwargs}
+
+
+def child(spec: dict) -> dict:
+    """Run one measurement in this (fresh) process and return its figures."""
+    kind = spec["kind"]
+    extra = None
+    if kind == "rebuild":
+        import duckdb
+
+        from data import contract as contract_mod
+        from data import store
+
+        contract = contract_mod.load()
+        base = _maxrss_mb()
+        con = duckdb.connect(spec["db"])
+        con.execute("set enable_progress_bar = false")
+        cold = _timed(lambda: store.rebuild_journey(con, contract))
+        extra = _timed(lambda: con.execute("checkpoint"))  # writing it to disk, reported apart
+        con.close()
+        warm: list[float] = []
+    elif kind in ("query", "health"):
+        calls = [_query_call(spec, name, kwargs) for name, kwargs in spec["calls"]]
+        if spec.get("cached"):
+            import logging
+
+            from queries import cache
+
+            # Outside `streamlit run`, st.cache_data warns on each call that there is no runtime;
+            # the in-memory cache it falls back to is the one the app's server process uses.
+            logging.getLogger("streamlit").setLevel(logging.ERROR)
+            os.environ["HANDOFF_DB"] = spec["db"]  # cache.call keys on this store's version
+
+            def run_all():
+                for fn, args, kwargs in calls:
+                    cache.call(fn, *args, **kwargs)
+
+            # The first pass fills the cache (and is timed as "cold"); the others are hits.
+        else:
+
+            def run_all():
+                for fn, args, kwargs in calls:
+                    fn(*args, **kwargs)
+
+        base = _maxrss_mb()
+        cold = _timed(run_all)
+        warm = [_timed(run_all) for _ in range(spec["repeat"])]
+    elif kind == "chdb":
+        import chdb.session
+
+        base = _maxrss_mb()
+        session = chdb.session.Session()
+
+        def run_all():
+            session.query(spec["sql"], "CSV", params=spec["params"])
+
+        cold = _timed(run_all)
+        warm = [_timed(run_all) for _ in range(spec["repeat"])]
+        session.close()
+    else:
+        raise ValueError(f"unknown measurement {kind!r}")
+    return {
+        "cold": cold,
+        "warm": statistics.median(warm) if warm else None,
+        "extra": extra,
+        "base_mb": base,
+        "peak_mb": _maxrss_mb(),
+    }
+
+
+def measure(spec: dict) -> dict:
+    """Run `spec` in a fresh interpreter (`python -m tests.bench --child`) and return its figures."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.bench", "--child", json.dumps(spec)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"measurement {spec.get('label', spec['kind'])} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference and the independent cross-check, in ClickHouse SQL (through chdb)
+# ---------------------------------------------------------------------------------------------
+
+
+def windowfunnel_sql(n_stages: int) -> str:
+    """ClickHouse windowFunnel over the raw events: one row per funnel level (0..n).
+
+    A lead's level is the longest in-order chain of stage events that starts at a stage-1 event
+    and fits in the window: what PostHog and most ClickHouse funnel tools compute.
+    Parameters: events_path, window_seconds, stage_1 .. stage_n (the stage keys, bound).
+    """
+    # windowFunnel takes one condition per step as separate arguments; their number follows the
+    # contract and every stage key is still a bound parameter.
+    steps = ", ".join(f"event_type = {{stage_{k}:String}}" for k in range(1, n_stages + 1))
+    return f"""
+        with
+        per_lead as (
+            select lead_id, windowFunnel({{window_seconds:UInt64}})(toDateTime(occurred_at), {steps}) as level
+            from file({{events_path:String}}, Parquet)
+            group by lead_id
+        )
+        select level, count() as n_leads
+        from per_lead
+        group by level
+        order by level
+    """
+
+
+# A scan of the columns any funnel over raw events must read: the floor under windowFunnel.
+SCAN_SQL = """
+    select count() as n_events, max(occurred_at) as latest, countIf(event_type = {stage_1:String}) as n_first
+    from file({events_path:String}, Parquet)
+"""
+
+# The cohort funnel, written a second time from DESIGN.md ("Definitions that must be exact")
+# straight over the raw events, to cross-check queries/sql/cohort_funnel.sql, which reads the
+# derived journey tables. Times are microseconds since 1970 (Int64), so no time zone applies.
+# Grain: one row per stage order that at least one lead of the cohort has a flag for.
+# Parameters: events_path, leads_path, stage_keys, exit_keys, n_stages, start_us, end_us
+# (exclusive), as_of_us, window_us, is_strict, channels, regions, segments, owners (empty = all).
+CLICKHOUSE_COHORT_SQL = """
+with
+
+events as (
+    select lead_id, event_type, toUnixTimestamp64Micro(occurred_at) as t
+    from file({events_path:String}, Parquet)
+),
+
+leads as (
+    select lead_id, channel, region, segment, owner_id
+    from file({leads_path:String}, Parquet)
+),
+
+-- entry(s): the lead's first event of stage s. Later events of s are re-entries: ignored here.
+entries as (
+    select lead_id, indexOf({stage_keys:Array(String)}, event_type) as stage, min(t) as entered
+    from events
+    where has({stage_keys:Array(String)}, event_type)
+    group by lead_id, stage
+),
+
+-- One row per lead that entered any stage; e[s] = entry(s), null when it never entered s.
+journeys as (
+    select
+        lead_id,
+        arrayMap(
+            s -> if(has(stages, s), toNullable(entered_list[indexOf(stages, s)]), null),
+            range(1, {n_stages:UInt8} + 1)
+        ) as e
+    from (
+        select lead_id, groupArray(stage) as stages, groupArray(entered) as entered_list
+        from entries
+        group by lead_id
+    )
+),
+
+-- The journey's final exit: its last exit, unless a stage event comes strictly after it.
+exits as (
+    select
+        lead_id,
+        maxIfOrNull(t, has({exit_keys:Array(String)}, event_type)) as last_exit,
+        maxIfOrNull(t, has({stage_keys:Array(String)}, event_type)) as last_stage_event
+    from events
+    group by lead_id
+),
+
+starts as (
+    select
+        j.lead_id as lead_id,
+        j.e as e,
+        j.e[1] is not null as has_first,
+        -- start: entry(1) when the lead has one, else its earliest entry into any stage
+        if(
+            j.e[1] is not null,
+            assumeNotNull(j.e[1]),
+            arrayMin(arrayMap(x -> assumeNotNull(x), arrayFilter(x -> x is not null, j.e)))
+        ) as start,
+        if(x.last_exit >= x.last_stage_event, x.last_exit, null) as final_exit
+    from journeys as j
+    inner join exits as x on x.lead_id = j.lead_id
+),
+
+cohort as (
+    select
+        s.lead_id as lead_id,
+        s.e as e,
+        s.has_first as has_first,
+        -- in time: on or before start + W, and already happened at the as-of moment
+        least(s.start + {window_us:Int64}, {as_of_us:Int64}) as cutoff,
+        -- dropped needs the window over at as-of, or a final exit on or before it
+        s.start + {window_us:Int64} < {as_of_us:Int64}
+            or ifNull(s.final_exit <= {as_of_us:Int64}, false) as is_ended
+    from starts as s
+    left join leads as l on l.lead_id = s.lead_id
+    where s.start >= {start_us:Int64}
+      and s.start < {end_us:Int64}
+      and s.start <= {as_of_us:Int64}
+      and (empty({channels:Array(String)}) or has({channels:Array(String)}, l.channel))
+      and (empty({regions:Array(String)}) or has({regions:Array(String)}, l.region))
+      and (empty({segments:Array(String)}) or has({segments:Array(String)}, l.segment))
+      and (empty({owners:Array(String)}) or has({owners:Array(String)}, l.owner_id))
+      -- strict: only leads with an entry(1) are in the cohort
+      and (not {is_strict:Bool} or s.has_first)
+),
+
+per_lead as (
+    select
+        lead_id,
+        is_ended,
+        -- own[s]: the lead's own entry into s is in time
+        arrayMap(x -> ifNull(x <= cutoff, false), e) as own,
+        -- implied[s]: reached s or any later stage in time
+        arrayMap(s -> arrayExists(j -> j >= s and own[j], arrayEnumerate(own)), arrayEnumerate(own))
+            as implied,
+        -- strict[s]: entries 1..s all present, each on or after the one before, and s in time
+        arrayMap(
+            s -> has_first and own[s] and arrayAll(
+                j -> e[j] is not null and (j = 1 or ifNull(e[j - 1] <= e[j], false)), range(1, s + 1)
+            ),
+            arrayEnumerate(own)
+        ) as strict,
+        if({is_strict:Bool}, strict, implied) as reached
+    from cohort
+),
+
+stage_flags as (
+    select
+        stage,
+        reached[stage] as is_reached,
+        stage < {n_stages:UInt8} and reached[stage + 1] as is_reached_next,
+        -- a skip: reached in time (implied sense) without an own entry in time
+        implied[stage] and not own[stage] as is_skip,
+        is_ended
+    from per_lead
+    array join arrayEnumerate(reached) as stage
+),
+
+final as (
+    select
+        stage as stage_order,
+        countIf(is_reached) as n_reached,
+        countIf(is_skip) as n_skipped,
+        -- the last stage has no next stage: neither in progress nor dropped
+        countIf(is_reached and stage < {n_stages:UInt8} and not is_reached_next and not is_ended)
+            as n_in_progress,
+        countIf(is_reached and stage < {n_stages:UInt8} and not is_reached_next and is_ended)
+            as n_dropped
+    from stage_flags
+    group by stage
+)
+
+select * from final
+order by stage_order
+"""
+
+AS_OF_SQL = (
+    "select max(toUnixTimestamp64Micro(occurred_at)) as as_of_us from file({events_path:String}, Parquet)"
+)
+
+
+def micros(value: dt.datetime) -> int:
+    """A naive UTC timestamp as microseconds since 1970 (exact, no float)."""
+    delta = value - EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def ch_value(value) -> str:
+    """A value for a chdb query parameter: chdb takes each one as ClickHouse text (a list as
+    an array literal with quoted, escaped strings); it is parsed as a value, never as SQL."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return (
+            "[" + ",".join("'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'" for v in value) + "]"
+        )
+    return str(value)
+
+
+def export_events(db: Path, workdir: Path) -> tuple[Path, Path]:
+    """Write the raw events and the leads' attributes to Parquet once, for chdb."""
+    import duckdb
+
+    from data import store
+
+    events, leads = workdir / "events.parquet", workdir / "leads.parquet"
+    con = duckdb.connect()
+    try:
+        con.execute("attach " + store.sql_literal(db) + " as src (read_only)")
+        con.execute(
+            "copy (select lead_id, event_type, occurred_at, reason_code from src.events "
+            "order by lead_id, occurred_at) to " + store.sql_literal(events) + " (format parquet)"
+        )
+        con.execute(
+            "copy (select lead_id, channel, region, segment, owner_id from src.leads order by lead_id) to "
+            + store.sql_literal(leads)
+            + " (format parquet)"
+        )
+    finally:
+        con.close()
+    return events, leads
+
+
+def clickhouse_cohort_funnel(session, paths: tuple[Path, Path], contract, filters, as_of: dt.datetime):
+    """The independent cohort funnel: one row per stage order 1..n with the four counts."""
+    import pandas as pd
+
+    params = {
+        "events_path": str(paths[0]),
+        "leads_path": str(paths[1]),
+        "stage_keys": contract.stage_keys,
+        "exit_keys": contract.exit_keys,
+        "n_stages": len(contract.stages),
+        "start_us": micros(dt.datetime.combine(filters.start, dt.time.min)),
+        "end_us": micros(dt.datetime.combine(filters.end + dt.timedelta(days=1), dt.time.min)),
+        "as_of_us": micros(as_of),
+        "window_us": filters.window(contract) * 86400 * 1_000_000,
+        "is_strict": filters.policy(contract) == "strict",
+        "channels": list(filters.channels),
+        "regions": list(filters.regions),
+        "segments": list(filters.segments),
+        "owners": list(filters.owners),
+    }
+    df = session.query(CLICKHOUSE_COHORT_SQL, "DataFrame", params={k: ch_value(v) for k, v in params.items()})
+    stages = pd.DataFrame({"stage_order": range(1, len(contract.stages) + 1)})
+    df["stage_order"] = df["stage_order"].astype("int64")
+    out = stages.merge(df, on="stage_order", how="left").fillna(0)
+    for c in STAGE_COUNTS:
+        out[c] = out[c].astype("int64")
+    return out
+
+
+def check_cases(db: Path, whole: tuple[dt.date, dt.date], default: tuple[dt.date, dt.date]):
+    """Date ranges and filters for the cross-check, chosen from what the store holds.
+
+    Whole store and the page's default quarter (immature: leads in progress), then a mature
+    stretch filtered by the two largest channels, one filtered by region, segment and a
+    30-day window, one by a single owner. Each under both skip policies.
+    """
+    import duckdb
+
+    from data import store
+    from queries.filters import Filters
+
+    con = duckdb.connect()
+    try:
+        con.execute("attach " + store.sql_literal(db) + " as src (read_only)")
+
+        def top(column: str, n: int = 1, order: str = "desc") -> list[str]:
+            # `column` is one of the literal names below, never input.
+            rows = con.execute(
+                f"select {column} from src.leads where {column} is not null "
+                f"group by {column} order by count(*) {order}, {column} limit {n}"
+            ).fetchall()
+            return [r[0] for r in rows]
+
+        channels, region, segment = top("channel", 2), top("region"), top("segment", 1, "asc")
+        # The owner with the most events: a Sales owner whose leads go deep into the funnel.
+        owner = [
+            con.execute(
+                "select l.owner_id from src.leads as l join src.events as e on e.lead_id = l.lead_id "
+                "where l.owner_id is not null group by l.owner_id order by count(*) desc, l.owner_id limit 1"
+            ).fetchone()[0]
+        ]
+    finally:
+        con.close()
+    first, last = whole
+    span = (last - first).days
+    mid = first + dt.timedelta(days=span // 3)
+    cases = [
+        ("whole store", Filters(first, last)),
+        ("default range", Filters(*default)),
+        (f"channels {', '.join(channels)}", Filters(first, mid, channels=channels)),
+        (
+            f"region {region[0]}, segment {segment[0]}, 30-day window",
+            Filters(mid, mid + dt.timedelta(days=90), regions=region, segments=segment, window_days=30),
+        ),
+        (f"owner {owner[0]}", Filters(mid, last, owners=owner)),
+    ]
+    return [
+        (f"{label}, {policy}", dataclasses.replace(f, skip_policy=policy))
+        for label, f in cases
+        for policy in ("implied", "strict")
+    ]
+
+
+def compare(ours, theirs) -> list[str]:
+    """Differences between two cohort funnels, one line per stage and count (empty = exact)."""
+    problems = []
+    mine = ours.set_index("stage_order")
+    other = theirs.set_index("stage_order")
+    for order in other.index:
+        for c in STAGE_COUNTS:
+            a, b = int(mine.at[order, c]), int(other.at[order, c])
+            if a != b:
+                stage = mine.at[order, "stage"] if "stage" in mine.columns else order
+                problems.append(f"stage {order} ({stage}) {c}: ours {a}, ClickHouse {b} (diff {a - b:+d})")
+    return problems
+
+
+def cross_check(db: Path, paths: tuple[Path, Path], whole, default, out=print) -> tuple[bool, float]:
+    """Our cohort funnel against the independent one on every case; True when all agree exactly.
+
+    Also returns the median time of the independent ClickHouse query (it reads raw events).
+    """
+    import chdb.session
+
+    from data import contract as contract_mod
+    from queries import funnel
+
+    contract = contract_mod.load()
+    session = chdb.session.Session()
+    ok = True
+    times = []
+    try:
+        as_of = funnel.latest_event_at(db)
+        their_as_of = int(
+            session.query(AS_OF_SQL, "DataFrame", params={"events_path": str(paths[0])}).iat[0, 0]
+        )
+        if their_as_of != micros(as_of):
+            out(f"check as-of: ours {as_of}, latest event in the raw events {their_as_of} us: MISMATCH")
+            ok = False
+        for label, filters in check_cases(db, whole, default):
+            ours = funnel.cohort_funnel(filters, db=db, contract=contract)
+            started = time.perf_counter()
+            theirs = clickhouse_cohort_funnel(session, paths, contract, filters, as_of)
+            times.append(time.perf_counter() - started)
+            problems = compare(ours, theirs)
+            totals = " ".join(f"{c[2:]}={int(theirs[c].sum())}" for c in STAGE_COUNTS)
+            if problems:
+                ok = False
+                out(f"check {label}: MISMATCH ({totals})")
+                for p in problems:
+                    out(f"    {p}")
+            else:
+                out(f"check {label}: exact ({int(theirs['n_reached'].iloc[0])} leads in cohort; {totals})")
+    finally:
+        session.close()
+    return ok, statistics.median(times) if times else float("nan")
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Row:
+    label: str
+    cold: float | None
+    warm: float | None
+    peak_mb: float | None = None
+    grew_mb: float | None = None
+    note: str = ""
+
+    @classmethod
+    def of(cls, label: str, figures: dict, note: str = "") -> Row:
+        return cls(
+            label,
+            figures["cold"],
+            figures["warm"],
+            figures["peak_mb"],
+            figures["peak_mb"] - figures["base_mb"],
+            note,
+        )
+
+
+def _ms(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds * 1000:,.1f}"
+
+
+def table(rows: list[Row], reference: float) -> str:
+    """The result table (Markdown, so it pastes into docs/benchmark.md as it is)."""
+    lines = [
+        "| measurement | cold ms | warm ms | peak MB | +MB | × windowFunnel | note |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        basis = r.warm if r.warm is not None else r.cold
+        ratio = f"{basis / reference:.2f}" if basis is not None and reference else ""
+        peak = "" if r.peak_mb is None else f"{r.peak_mb:,.0f}"
+        grew = "" if r.grew_mb is None else f"{r.grew_mb:,.0f}"
+        lines.append(f"| {r.label} | {_ms(r.cold)} | {_ms(r.warm)} | {peak} | {grew} | {ratio} | {r.note} |")
+    return "\n".join(lines)
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _store_span(db: Path) -> tuple[dt.date, dt.date, dt.datetime]:
+    """First and last start date of any lead, and the as-of moment (latest event)."""
+    import duckdb
+
+    from data import store
+    from queries import funnel
+
+    con = duckdb.connect()
+    try:
+        con.execute("attach " + store.sql_literal(db) + " as src (read_only)")
+        first, last = con.execute("select min(start_at), max(start_at) from src.journey_leads").fetchone()
+    finally:
+        con.close()
+    return first.date(), last.date(), funnel.latest_event_at(db)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--leads", type=int, default=1_000_000, help="sample size to build (default 1,000,000)"
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--db", type=Path, help="reuse this store (it is copied, never written)")
+    parser.add_argument("--repeat", type=int, default=5, help="warm runs per query (median reported)")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="where copies and Parquet go")
+    parser.add_argument("--no-check", action="store_true", help="skip the exact cross-check")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))))
+        return 0
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    # ui.state (the pages' default range) imports streamlit, which warns about running
+    # without its server when the query cache is defined; that is expected here.
+    os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
+    from data import contract as contract_mod
+    from data import store
+    from queries import funnel
+    from ui.state import last_full_quarter
+
+    contract = contract_mod.load()
+    workdir = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    if args.db:
+        source = args.db.resolve()
+        if not source.exists():
+            _say(f"No store at {source}: build one with `python -m data.store sample --db {source}`.")
+            return 2
+    else:
+        source = workdir / f"sample_{args.leads}_{args.seed}.duckdb"
+        if source.exists():
+            _say(f"reusing {source} (delete it to build a fresh sample)")
+        else:
+            _say(f"building the sample store: {args.leads:,} leads, seed {args.seed}")
+            took = _timed(lambda: store.build_sample(source, n_leads=args.leads, seed=args.seed))
+            _say(f"  built {source} in {took:.1f} s")
+
+    # Everything is measured on a copy: the journey rebuild writes to it.
+    work = workdir / "work.duckdb"
+    for stale in (work, work.with_name(work.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    shutil.copyfile(source, work)
+    size_mb = work.stat().st_size / 1e6
+    _say(f"store copy {work} ({size_mb:,.0f} MB)")
+
+    rows: list[Row] = []
+    rebuild = measure({"kind": "rebuild", "db": str(work), "label": "journey rebuild"})
+    rows.append(
+        Row.of("journey rebuild", rebuild, f"+ {rebuild['extra'] * 1000:,.0f} ms checkpoint to disk; one run")
+    )
+    first, last, as_of = _store_span(work)
+    default = last_full_quarter(as_of.date())
+    if default[0] < first:  # a store shorter than a quarter: use all of it
+        default = (first, last)
+    n_leads = int(store_meta(work).get("sample_leads") or 0)
+    _say(
+        f"store: {n_leads or '?':,} sample leads, starts {first} .. {last}, as of {as_of}; "
+        f"page default range {default[0]} .. {default[1]}"
+    )
+    base_spec = {
+        "db": str(work),
+        "repeat": args.repeat,
+        "range": {"start": default[0].isoformat(), "end": default[1].isoformat()},
+        "whole": {"start": first.isoformat(), "end": last.isoformat()},
+    }
+
+    for label, name, kwargs in QUERIES:
+        if not hasattr(funnel, name):
+            _say(f"  {label}: queries.funnel.{name} does not exist yet, skipped")
+            continue
+        figures = measure({**base_spec, "kind": "query", "calls": [[name, kwargs]], "label": label})
+        rows.append(Row.of(label, figures))
+        _say(f"  {label}: cold {_ms(figures['cold'])} ms, warm {_ms(figures['warm'])} ms")
+
+    health = [[n, k] for n, k in HEALTH if hasattr(funnel, n)]
+    names = ", ".join(n for n, _ in health)
+    cold = measure({**base_spec, "kind": "health", "calls": health, "label": "health"})
+    rows.append(
+        Row(
+            "Funnel health, all queries, no cache",
+            cold["cold"],
+            cold["warm"],
+            cold["peak_mb"],
+            cold["peak_mb"] - cold["base_mb"],
+            names,
+        )
+    )
+    cached = measure(
+        {**base_spec, "kind": "health", "calls": health, "cached": True, "label": "health cached"}
+    )
+    rows.append(
+        Row(
+            "Funnel health, all queries, queries.cache",
+            cached["cold"],
+            cached["warm"],
+            cached["peak_mb"],
+            cached["peak_mb"] - cached["base_mb"],
+            "cold = first visit fills the cache; warm = hits",
+        )
+    )
+
+    took = _timed(lambda: export_events(work, workdir))
+    _say(f"exported events and leads to Parquet in {took:.1f} s (not timed below)")
+    paths = (workdir / "events.parquet", workdir / "leads.parquet")
+    stage_params = {f"stage_{k}": key for k, key in enumerate(contract.stage_keys, start=1)}
+    wf = measure(
+        {
+            "kind": "chdb",
+            "sql": windowfunnel_sql(len(contract.stages)),
+            "params": {
+                "events_path": str(paths[0]),
+                "window_seconds": contract.conversion_window_days * 86400,
+                **stage_params,
+            },
+            "repeat": args.repeat,
+            "label": "windowFunnel",
+        }
+    )
+    reference = wf["warm"]
+    scan = measure(
+        {
+            "kind": "chdb",
+            "sql": SCAN_SQL,
+            "params": {"events_path": str(paths[0]), "stage_1": contract.stage_keys[0]},
+            "repeat": args.repeat,
+            "label": "scan",
+        }
+    )
+    rows.append(Row.of("reference: windowFunnel (chdb, Parquet)", wf, "all events, 6 steps, 180-day window"))
+    rows.append(Row.of("reference: scan of the needed columns (chdb)", scan))
+
+    ok = True
+    if not args.no_check:
+        _say("cross-check: our cohort funnel against ClickHouse SQL over the raw events")
+        ok, exact = cross_check(work, paths, (first, last), default, out=_say)
+        rows.append(
+            Row(
+                "independent exact cohort funnel (chdb, raw events)",
+                None,
+                exact,
+                note="median over the check cases",
+            )
+        )
+
+    _say()
+    _say(
+        f"{n_leads:,} leads, {args.repeat} warm runs each, {os.cpu_count()} cores, total {time.perf_counter() - started:.0f} s"
+    )
+    _say(table(rows, reference))
+    _say()
+    by_label = {r.label: r for r in rows}
+    pages = [r for r in rows if r.label in {q[0] for q in QUERIES}]
+    worst = max(pages, key=lambda r: r.warm or 0)
+    _say(f"target each page query <= 0.2x windowFunnel: worst {worst.label} {worst.warm / reference:.2f}x")
+    _say(f"target journey rebuild <= 1 s: {rebuild['cold']:.2f} s")
+    _say(
+        f"target Funnel health <= 1 s cold: {cold['cold']:.2f} s; <= 50 ms cached: {cached['warm'] * 1000:.1f} ms"
+    )
+    if not ok:
+        _say("CROSS-CHECK FAILED: our cohort funnel and the independent ClickHouse one disagree (see above)")
+    _say(f"ratio_to_windowfunnel={by_label['cohort funnel'].warm / reference:.3f}")
+    return 0 if ok else 1
+
+
+def store_meta(db: Path) -> dict[str, str]:
+    from queries import funnel
+
+    return funnel.store_facts(db)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

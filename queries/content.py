@@ -19,6 +19,35 @@ from data.contract import Contract
 from queries import attribution, funnel, stats
 from queries.filters import Filters, attribute_column
 
+# Columns computed here on the aggregated rows (named so that an empty result has them too).
+ADVANCE_STATS = [
+    "advance_rate",
+    "advance_low",
+    "advance_high",
+    "baseline_rate",
+    "baseline_low",
+    "baseline_high",
+    "difference",
+    "p_value",
+    "is_significant",
+    "is_small",
+]
+SALES_USE_STATS = [
+    "share_rate",
+    "share_low",
+    "share_high",
+    "win_rate_shared",
+    "win_low_shared",
+    "win_high_shared",
+    "win_rate_not_shared",
+    "win_low_not_shared",
+    "win_high_not_shared",
+    "difference",
+    "p_value",
+    "is_significant",
+    "is_small",
+]
+
 
 def content_reach(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
     """Touches and reach per piece of content in the date range: one row per content piece.
@@ -114,7 +143,7 @@ def content_advance(
                 "is_small": n < stats.SMALL_GROUP,
             }
         )
-    extra = pd.DataFrame(rows, index=df.index, columns=list(rows[0]) if rows else None)
+    extra = pd.DataFrame(rows, index=df.index, columns=ADVANCE_STATS)
     out = pd.concat([df.drop(columns=["expected_advanced", "expected_var"]), extra], axis=1)
     out = out[
         [
@@ -179,7 +208,7 @@ def sales_content_use(
                 "is_small": min(r.n_closed_shared, r.n_closed_not_shared) < stats.SMALL_GROUP,
             }
         )
-    extra = pd.DataFrame(rows, index=df.index, columns=list(rows[0]) if rows else None)
+    extra = pd.DataFrame(rows, index=df.index, columns=SALES_USE_STATS)
     out = pd.concat([df, extra], axis=1)
     order = [
         "group_value",

@@ -201,3 +201,14 @@ def test_sample_every_model_reconciles_with_the_deal_total(sample_20k, basis):
         df = attribution.credits(ALL_TIME, by=by, basis=basis, db=sample_20k)
         for col in attribution.CREDIT_COLUMNS:
             assert df[col].sum() == pytest.approx(total, rel=1e-9), (basis, by, col)
+
+
+def test_an_empty_range_gives_empty_frames_with_every_column(sales_use_db):
+    # Nothing happened in 2020: no rows, but the documented columns are there for the page.
+    empty = Filters(start=dt.date(2020, 1, 1), end=dt.date(2020, 1, 31), as_of=dt.datetime(2025, 12, 31))
+    use = content.sales_content_use(empty, db=sales_use_db)
+    assert use.empty and {"win_rate_shared", "p_value", "is_small"} <= set(use.columns)
+    advance = content.content_advance(empty, db=sales_use_db)
+    assert advance.empty and {"advance_rate", "baseline_rate", "difference"} <= set(advance.columns)
+    credits = attribution.credits(empty, db=sales_use_db)
+    assert credits.empty and credits.attrs["total_amount"] == 0.0

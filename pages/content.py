@@ -343,7 +343,7 @@ else:
 
 # ---- 3. Revenue attribution --------------------------------------------------------------
 st.header("Revenue attribution across touches")
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 basis = c1.radio(
     "Deals",
     list(attribution.BASES),
@@ -367,6 +367,13 @@ half_life = c3.number_input(
     key="content-attr-half-life",
     help="Under time decay a touch this many days before the deal's latest touch weighs half as much.",
 )
+sourced_by = c4.selectbox(
+    "Deals sourced by",
+    [None, *contract.teams],
+    format_func=lambda t: "Every team" if t is None else t.capitalize(),
+    key="content-attr-sourced",
+    help="The team that owns the stage where the lead's journey started (see below).",
+)
 st.caption(
     "A deal's touches are its lead's touches up to the deal's close (touches after it never "
     "count; for open deals, up to now). First and last touch give the whole amount to one "
@@ -376,12 +383,20 @@ st.caption(
     "half-life before the latest touch. Deals without a touch are credited to “(no touch)”. "
     "Definitions in docs/content.md."
 )
-credits = cache.call(attribution.credits, filters, by=by, basis=basis, half_life_days=float(half_life))
+credits = cache.call(
+    attribution.credits, filters, by=by, basis=basis, half_life_days=float(half_life), sourced_by=sourced_by
+)
 sourcing = cache.call(attribution.sourcing, filters, basis=basis)
-total = sourcing.attrs.get("total_amount", 0.0)
-n_deals = int(sourcing["n_deals"].sum()) if len(sourcing) else 0
+# The deals being attributed, counted independently of the credits: the reconciliation check.
+scope = sourcing if sourced_by is None else sourcing[sourcing["sourced_by"] == sourced_by]
+total = float(scope["amount"].sum()) if len(scope) else 0.0
+n_deals = int(scope["n_deals"].sum()) if len(scope) else 0
 if n_deals == 0:
-    st.info(f"No deal for “{attribution.BASES[basis]}” between {range_text}. Widen the date range.")
+    st.info(
+        f"No deal for “{attribution.BASES[basis]}” between {range_text}"
+        + ("" if sourced_by is None else f" sourced by {sourced_by.capitalize()}")
+        + ". Widen the date range or choose every team."
+    )
 else:
     sums = [float(credits[col].sum()) for col in attribution.CREDIT_COLUMNS]
     if all(abs(s - total) <= max(0.01, 1e-9 * abs(total)) for s in sums):
@@ -404,8 +419,9 @@ else:
             name=model_label,
             marker_color=colour,
             hovertext=[
-                f"{plain(r.label)} · {model_label}<br>Credit: {fmt_amount(getattr(r, col))} "
-                f"({getattr(r, col) / total:.1%} of the total)<br>Deals touched: {r.n_deals:,}"
+                f"{plain(r.label)} · {model_label}<br>Credit: {fmt_amount(getattr(r, col))}"
+                + (f" ({getattr(r, col) / total:.1%} of the total)" if total else "")
+                + f"<br>Deals touched: {r.n_deals:,}"
                 for r in top.itertuples()
             ],
             hoverinfo="text",
@@ -424,8 +440,10 @@ else:
     # Whole amounts on screen; the download keeps every decimal so that columns still add up.
     shown_credits = credits.round({c: 0 for c in attribution.CREDIT_COLUMNS})
     tables.show(shown_credits, hide_index=True, column_config=CREDIT_COLUMNS)
-    tables.download(credits, f"attribution_by_{by}_{basis}.csv", key="dl-content-attr")
+    suffix = "" if sourced_by is None else f"_{sourced_by}_sourced"
+    tables.download(credits, f"attribution_by_{by}_{basis}{suffix}.csv", key="dl-content-attr")
 
+if len(sourcing):
     st.subheader("Sourced and influenced")
     st.caption(
         "Sourced by the team that owns the stage where the lead's journey started (funnel.toml): "

@@ -112,23 +112,30 @@ def credits(
     by: str = "content",
     basis: str = "revenue",
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    sourced_by: str | None = None,
     db: Path | None = None,
     contract: Contract | None = None,
 ) -> pd.DataFrame:
     """Credit per group under each model: one row per group, largest linear credit first.
+
+    `sourced_by` (None = all deals, or a team of funnel.toml) keeps the deals that team sourced
+    (see sourcing()), so Marketing-sourced and Sales-sourced revenue can be attributed apart.
 
     Columns: group_key (channel, campaign, content_id, content kind, touch team, deal_id or
     touch_id; "(no touch)" for deals without a counted touch), label (the content title for
     content, else the key), n_deals (deals with a touch in the group), n_touches, and
     credit_first_touch, credit_last_touch, credit_linear, credit_u_shaped, credit_w_shaped,
     credit_time_decay (currency). Each credit column sums to the total amount of the deals.
-    attrs: as_of, basis, half_life_days, by, total_amount (sum of the deals' amounts).
+    attrs: as_of, basis, half_life_days, by, sourced_by, total_amount (sum of the deals'
+    amounts).
     """
     if by not in DIMENSIONS:
         raise FilterError(f"cannot attribute by {by!r}; choose one of {sorted(DIMENSIONS)}")
     basis = check_basis(basis)
     half_life_days = check_half_life(half_life_days)
     contract = contract or contract_mod.load()
+    if sourced_by is not None and sourced_by not in contract.teams:
+        raise FilterError(f"sourced by: expected one of {list(contract.teams)} or all, got {sourced_by!r}")
     as_of = funnel.resolve_as_of(filters, db)
     df = run(
         "attribution_credits",
@@ -139,6 +146,7 @@ def credits(
         by=by,
         basis=basis,
         half_life_days=half_life_days,
+        sourced_by=sourced_by,
     )
     df.insert(1, "label", df["content_title"].fillna(df["group_key"]))
     df = df.drop(columns="content_title")
@@ -149,6 +157,7 @@ def credits(
         basis=basis,
         half_life_days=half_life_days,
         by=by,
+        sourced_by=sourced_by,
         total_amount=float(df["credit_linear"].sum()) if len(df) else 0.0,
     )
     return df

@@ -275,3 +275,14 @@ def test_credits_reshape_for_charts(db):
 def test_bad_choices_are_refused_before_sql_runs(kwargs, message):
     with pytest.raises(FilterError, match=message):
         attribution.credits(YEAR, db=Path("/nonexistent.duckdb"), **kwargs)
+
+
+def test_credits_for_the_deals_one_team_sourced(db):
+    # Pipeline: only D9 is Sales-sourced (it starts at SQL): its one touch takes its 700.
+    sales = attribution.credits(YEAR, by="touch", basis="pipeline", sourced_by="sales", db=db)
+    assert list(sales["group_key"]) == ["T9a"]
+    assert sales["credit_w_shaped"].sum() == pytest.approx(700)
+    marketing = attribution.credits(YEAR, by="deal", basis="pipeline", sourced_by="marketing", db=db)
+    assert marketing["credit_time_decay"].sum() == pytest.approx(REVENUE + 400)
+    with pytest.raises(FilterError, match="sourced by"):
+        attribution.credits(YEAR, sourced_by="partners", db=db)

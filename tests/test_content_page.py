@@ -60,6 +60,7 @@ def test_page_shows_the_planted_effect_and_reconciles(sample_db, page_app):
         ("content-attr-by", "channel"),
         ("content-attr-half-life", 30.0),
         ("content-sales-by", "segment"),
+        ("content-attr-sourced", "sales"),
     ],
 )
 def test_controls_rerun_without_error(sample_db, page_app, key, value):

@@ -20,7 +20,10 @@
 -- Parameters: $start_at, $end_before, $as_of (timestamps); $channels, $regions, $segments,
 --   $owners (lists, null = all); $opportunity_stage, $won_stage (stage keys from funnel.toml);
 --   $exit_keys (exit keys: an exit carrying a deal id closes it lost); $amount_event ('amount');
---   $basis ('revenue' or 'pipeline'); $half_life_days (double > 0);
+--   $basis ('revenue' or 'pipeline'); $half_life_days (double > 0); $sourced_by (null = all
+--   deals, or a team: only deals whose lead's journey started at a stage that team owns,
+--   $stage_owners[earliest stage], as in attribution_sourcing); $stage_owners (owner team per
+--   stage, in funnel order);
 --   $by (allow-listed: channel, campaign, content, content_kind, touch_team, deal, touch).
 
 with
@@ -68,6 +71,7 @@ deals as (
       and ($regions is null or j.region = any($regions))
       and ($segments is null or j.segment = any($segments))
       and ($owners is null or j.owner_id = any($owners))
+      and ($sourced_by is null or coalesce($stage_owners[j.earliest_stage_order], '(unknown)') = $sourced_by)
       and case
           when $basis = 'revenue' then d.won_at >= $start_at and d.won_at < $end_before
           else d.opened_at >= $start_at and d.opened_at < $end_before

@@ -153,7 +153,7 @@ class WeeklyReport:
     # since, overdue, is_new, next_action
     actions: pd.DataFrame
     # one row per owner with an action: owner_name, owner_team, n_sla_waiting, n_sla_late,
-    # n_stalled, n_stalled_new, n_actions
+    # n_stalled, n_stalled_new, n_actions, n_due (breaches + stalled this week); most due first
     actions_by_owner: pd.DataFrame
     # one row per changelog entry dated in or since the week: date, change, is_in_week
     changes: pd.DataFrame
@@ -502,10 +502,11 @@ def action_list(breaches: pd.DataFrame, stalled: pd.DataFrame, contract: Contrac
 
 
 def actions_by_owner(actions: pd.DataFrame) -> pd.DataFrame:
-    """One row per owner with at least one action, most actions first."""
+    """One row per owner with at least one action, most due this week first (SLA breaches and
+    leads that stalled during the week), then most actions."""
     cols = ["owner_name", "owner_team", "n_sla_waiting", "n_sla_late", "n_stalled", "n_stalled_new"]
     if actions.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in [*cols, "n_actions"]})
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in [*cols, "n_actions", "n_due"]})
     a = actions.assign(
         n_sla_waiting=actions["kind"].eq("SLA breach, waiting"),
         n_sla_late=actions["kind"].eq("SLA breach, acted late"),
@@ -515,7 +516,11 @@ def actions_by_owner(actions: pd.DataFrame) -> pd.DataFrame:
     df = a.groupby(["owner_name", "owner_team"], as_index=False)[cols[2:]].sum()
     df[cols[2:]] = df[cols[2:]].astype("int64")
     df["n_actions"] = df[cols[2:5]].sum(axis=1)
-    return df.sort_values(["n_actions", "owner_name"], ascending=[False, True]).reset_index(drop=True)
+    # Due this week: the breaches and the leads that stalled during the week.
+    df["n_due"] = df["n_sla_waiting"] + df["n_sla_late"] + df["n_stalled_new"]
+    return df.sort_values(["n_due", "n_actions", "owner_name"], ascending=[False, False, True]).reset_index(
+        drop=True
+    )
 
 
 # --- pace against the shared target ----------------------------------------------------------

@@ -157,15 +157,18 @@ def week_funnel_figure(report: WeeklyReport) -> go.Figure:
 
 
 def actions_figure(report: WeeklyReport) -> go.Figure:
-    """Actions per owner, stacked by kind."""
+    """What became due this week per owner, stacked by kind: SLA breaches (waiting, acted late)
+    and leads that stalled during the week. The total stalled, older ones included, is in the
+    hover: older stalled leads would otherwise dwarf the week's news."""
     df = report.actions_by_owner
     fig = go.Figure()
     if not df.empty:
+        df = df.sort_values(["n_due", "owner_name"], ascending=[False, True])
         owners = [esc(x) for x in df["owner_name"]]
         for col, name in (
             ("n_sla_waiting", "SLA breach, waiting"),
             ("n_sla_late", "SLA breach, acted late"),
-            ("n_stalled", "Stalled"),
+            ("n_stalled_new", "Stalled this week"),
         ):
             fig.add_trace(
                 go.Bar(
@@ -173,14 +176,17 @@ def actions_figure(report: WeeklyReport) -> go.Figure:
                     x=df[col],
                     name=name,
                     orientation="h",
-                    hovertemplate="%{y}<br>" + name + ": %{x:,} leads<extra></extra>",
+                    customdata=df["n_stalled"],
+                    hovertemplate="%{y}<br>"
+                    + name
+                    + ": %{x:,} leads<br>stalled in all: %{customdata:,}<extra></extra>",
                 )
             )
         fig.update_yaxes(autorange="reversed")
     return _layout(
         fig,
-        f"Who acts: SLA breaches and stalled leads per owner at the end of {report.label}",
-        "Leads needing action",
+        f"Who acts: SLA breaches and leads that stalled in {report.label}, per owner",
+        "Leads needing action (became due this week)",
         "Owner",
         barmode="stack",
     )

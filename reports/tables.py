@@ -116,7 +116,8 @@ def owners_table(report: WeeklyReport) -> pd.DataFrame:
             "SLA breaches acted late": o["n_sla_late"].map(f.count),
             "Stalled": o["n_stalled"].map(f.count),
             "Stalled this week": o["n_stalled_new"].map(f.count),
-            "Actions": o["n_actions"].map(f.count),
+            "Due this week": o["n_due"].map(f.count),
+            "All actions": o["n_actions"].map(f.count),
         }
     )
 
@@ -143,6 +144,9 @@ def detail_actions(report: WeeklyReport, per_owner: int = DETAIL_PER_OWNER) -> t
     `per_owner` per owner (most urgent first); and how many such actions were left out."""
     a = report.actions
     due = a[a["kind"].str.startswith("SLA") | a["is_new"].astype(bool)] if not a.empty else a
+    # Owners in the order of the owner table: most due this week first.
+    order = {o: i for i, o in enumerate(report.actions_by_owner["owner_name"])}
+    due = due.iloc[due["owner_name"].map(order).argsort(kind="stable")] if not due.empty else due
     shown = due.groupby("owner_name", sort=False).head(per_owner) if not due.empty else due
     return actions_table(shown), len(due) - len(shown)
 

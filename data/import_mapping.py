@@ -1,0 +1,383 @@
+"""Import mappings: how a CRM export becomes leads and events, read from a small TOML file.
+
+A mapping names columns (matched by their header text, never by position) and says, for each
+file of an export, whether it is *wide* (one row per record, a date column per stage, like a
+HubSpot contacts export) or *long* (one row per event or stage change, like a Salesforce
+opportunity history or our own event log). The format is documented with examples in
+docs/import.md; the presets live in data/mappings/.
+
+Every key is checked on load, so a typo in a mapping fails with a message naming the key, and
+every stage or exit it names must exist in funnel.toml.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from data.contract import Contract
+
+MAPPINGS_DIR = Path(__file__).with_name("mappings")
+PRESET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Lead attributes a mapping may fill (the columns of the leads table besides id, created, owner).
+LEAD_FIELDS = ("lead_name", "company", "account_id", "channel", "campaign", "region", "segment")
+SHAPES = ("wide", "long")
+AMOUNT_EVENT = "amount"  # an event type that only sets a deal amount (schema.sql)
+
+TOP_KEYS = {
+    "name",
+    "description",
+    "timezone",
+    "date_formats",
+    "min_date",
+    "max_future_hours",
+    "max_rejected_share",
+    "encoding",
+    "delimiter",
+    "event_id_prefix",
+    "owner_team",
+    "files",
+}
+FILE_KEYS = {
+    "role",
+    "shape",
+    "key",
+    "lead_id",
+    "deal_id",
+    "lead_from_deal",
+    "event_id",
+    "created_at",
+    "stage_dates",
+    "stage",
+    "time",
+    "stage_names",
+    "ignore_stage_names",
+    "owner",
+    "owner_name",
+    "owner_team",
+    "team",
+    "amount",
+    "amount_on",
+    "reason",
+    "attributes",
+    "optional",
+}
+
+
+class MappingError(ValueError):
+    """A mapping file is not valid; the message names the key at fault."""
+
+
+def norm(text: str) -> str:
+    """Header and stage-name matching: case-, spacing-, '_' and '-'-insensitive."""
+    return " ".join(re.sub(r"[_\-]+", " ", text.replace("\ufeff", "")).split()).casefold()
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """How one file of an export maps to leads and events."""
+
+    role: str
+    shape: str
+    key: str | None  # the column that identifies a row (repeats are duplicates); None: the event id
+    lead_id: str | None = None
+    deal_id: str | None = None
+    lead_from_deal: bool = False  # the lead is found through deal_id (an earlier file or the store)
+    event_id: str | None = None  # long files: the source's own event id, if it has one
+    created_at: str | None = None  # when set, each row is also a lead record
+    stage_dates: dict[str, str] = field(default_factory=dict)  # wide: event type -> date column
+    stage: str | None = None  # long: the column holding the stage name
+    time: str | None = None  # long: the column holding when it happened
+    stage_names: dict[str, str] = field(default_factory=dict)  # normalised source name -> key
+    ignore_stage_names: frozenset[str] = frozenset()  # normalised names that are no funnel move
+    owner: str | None = None
+    owner_name: str | None = None
+    owner_team: str | None = None
+    team: str | None = None
+    amount: str | None = None
+    amount_on: str | None = None  # wide: the event type that carries the amount
+    reason: str | None = None
+    attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    optional: frozenset[str] = frozenset()  # normalised columns that may be missing from the file
+
+    def columns(self) -> list[str]:
+        """Every column the spec reads, in a stable order, without repeats."""
+        cols: list[str] = []
+        singles = (
+            self.key,
+            self.lead_id,
+            self.deal_id,
+            self.event_id,
+            self.created_at,
+            self.stage,
+            self.time,
+            self.owner,
+            self.owner_name,
+            self.owner_team,
+            self.team,
+            self.amount,
+            self.reason,
+        )
+        for c in (*singles, *self.stage_dates.values(), *(c for cs in self.attributes.values() for c in cs)):
+            if c and c not in cols:
+                cols.append(c)
+        return cols
+
+    def required_columns(self) -> list[str]:
+        return [c for c in self.columns() if norm(c) not in self.optional]
+
+    def value_required(self) -> list[str]:
+        """Columns whose value must be present on every row."""
+        cols = [self.key, self.lead_id, self.deal_id if self.lead_from_deal else None]
+        cols += [self.created_at, self.stage, self.time, self.event_id]
+        return [c for c in dict.fromkeys(cols) if c]
+
+
+@dataclass(frozen=True)
+class Mapping:
+    name: str
+    description: str
+    files: tuple[FileSpec, ...]
+    timezone: str = "UTC"
+    date_formats: tuple[str, ...] = ()
+    min_date: dt.date = dt.date(2000, 1, 1)
+    max_future_hours: float = 24.0
+    max_rejected_share: float = 0.1
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    event_id_prefix: str = "import"
+    owner_team: str = "sales"
+    origin: str = ""  # where it was read from (a preset name or a path), for messages
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def spec(self, role: str) -> FileSpec:
+        for s in self.files:
+            if s.role == role:
+                return s
+        raise KeyError(role)
+
+
+def presets() -> dict[str, str]:
+    """Preset name -> its description, for the CLI help and the Data page."""
+    out = {}
+    for path in sorted(MAPPINGS_DIR.glob("*.toml")):
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        out[path.stem] = str(raw.get("description", ""))
+    return out
+
+
+def load(name_or_path: str | Path, contract: Contract) -> Mapping:
+    """A preset by name (data/mappings/<name>.toml) or a mapping file by path."""
+    text = str(name_or_path)
+    if PRESET_NAME.match(text) and (MAPPINGS_DIR / f"{text}.toml").exists():
+        path = MAPPINGS_DIR / f"{text}.toml"
+    else:
+        path = Path(text)
+        if not path.is_file():
+            names = ", ".join(presets())
+            raise MappingError(f"no mapping {text!r}: give a preset ({names}) or the path of a .toml file")
+    return parse(path.read_text(encoding="utf-8"), contract, origin=path.stem)
+
+
+def _str(table: dict, key: str, where: str, default=None) -> str | None:
+    value = table.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise MappingError(f"{where}.{key}: expected a column name (text), got {value!r}")
+    return value
+
+
+def _check_keys(table: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise MappingError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+
+
+def _parse_file(raw: dict, i: int, contract: Contract, teams: tuple[str, ...]) -> FileSpec:
+    where = f"files[{i}]"
+    if not isinstance(raw, dict):
+        raise MappingError(f"{where}: expected a [[files]] table")
+    _check_keys(raw, FILE_KEYS, where)
+    role = _str(raw, "role", where)
+    if not role or not PRESET_NAME.match(role):
+        raise MappingError(f"{where}.role: expected a short lower-case name such as 'leads'")
+    where = f"files[{i}] ({role})"
+    shape = raw.get("shape")
+    if shape not in SHAPES:
+        raise MappingError(f"{where}.shape: expected one of {list(SHAPES)}, got {shape!r}")
+    event_types = set(contract.stage_keys) | set(contract.exit_keys) | {AMOUNT_EVENT}
+
+    stage_dates: dict[str, str] = {}
+    for key, col in (raw.get("stage_dates") or {}).items():
+        if key not in event_types - {AMOUNT_EVENT}:
+            raise MappingError(
+                f"{where}.stage_dates.{key}: not a stage or exit in funnel.toml "
+                f"({', '.join(contract.stage_keys + contract.exit_keys)})"
+            )
+        stage_dates[key] = _str({"c": col}, "c", f"{where}.stage_dates.{key}")
+    stage_names: dict[str, str] = {norm(k): k for k in event_types}  # our own keys always match
+    for name, key in (raw.get("stage_names") or {}).items():
+        if key not in event_types:
+            raise MappingError(f"{where}.stage_names.{name!r}: {key!r} is not a stage or exit in funnel.toml")
+        stage_names[norm(name)] = key
+    ignore = raw.get("ignore_stage_names", [])
+    if not isinstance(ignore, list) or not all(isinstance(x, str) for x in ignore):
+        raise MappingError(f"{where}.ignore_stage_names: expected a list of stage names")
+
+    attributes: dict[str, tuple[str, ...]] = {}
+    for fld, cols in (raw.get("attributes") or {}).items():
+        if fld not in LEAD_FIELDS:
+            raise MappingError(f"{where}.attributes.{fld}: expected one of {list(LEAD_FIELDS)}")
+        cols = [cols] if isinstance(cols, str) else cols
+        if not isinstance(cols, list) or not cols or not all(isinstance(c, str) and c.strip() for c in cols):
+            raise MappingError(f"{where}.attributes.{fld}: expected a column name or a list of them")
+        attributes[fld] = tuple(cols)
+    optional = raw.get("optional", [])
+    if not isinstance(optional, list) or not all(isinstance(x, str) for x in optional):
+        raise MappingError(f"{where}.optional: expected a list of column names")
+
+    singles = {
+        k: _str(raw, k, where)
+        for k in (
+            "key",
+            "lead_id",
+            "deal_id",
+            "event_id",
+            "created_at",
+            "stage",
+            "time",
+            "owner",
+            "owner_name",
+            "owner_team",
+            "team",
+            "amount",
+            "reason",
+        )
+    }
+    lead_from_deal = raw.get("lead_from_deal", False)
+    if not isinstance(lead_from_deal, bool):
+        raise MappingError(f"{where}.lead_from_deal: expected true or false")
+    if bool(singles["lead_id"]) == lead_from_deal:
+        raise MappingError(f"{where}: set exactly one of lead_id (a column) or lead_from_deal = true")
+    if lead_from_deal and not singles["deal_id"]:
+        raise MappingError(f"{where}.lead_from_deal: needs deal_id, the column that names the deal")
+    if shape == "wide":
+        if not stage_dates and not singles["created_at"]:
+            raise MappingError(f"{where}: a wide file needs stage_dates (stage = date column) or created_at")
+        for k in ("stage", "time", "event_id"):
+            if singles[k]:
+                raise MappingError(f"{where}.{k}: only for long files (one row per event)")
+    else:
+        for k in ("stage", "time"):
+            if not singles[k]:
+                raise MappingError(f"{where}.{k}: a long file needs the column holding the {k}")
+        if stage_dates:
+            raise MappingError(f"{where}.stage_dates: only for wide files")
+    amount_on = raw.get("amount_on")
+    if amount_on is not None and (shape != "wide" or amount_on not in stage_dates):
+        raise MappingError(
+            f"{where}.amount_on: for wide files, one of the stage_dates keys {list(stage_dates)}"
+        )
+    if shape == "wide" and singles["amount"] and amount_on is None:
+        raise MappingError(f"{where}.amount_on: say which stage carries the amount (e.g. 'won')")
+    # A row's identity: an explicit key column, the source's event id, or for a wide file the
+    # record's own id; a long file without any id is identified by its derived event id.
+    key = singles["key"] or singles["event_id"]
+    if not key and shape == "wide":
+        key = singles["deal_id"] or singles["lead_id"]
+    return FileSpec(
+        role=role,
+        shape=shape,
+        key=key,
+        lead_id=singles["lead_id"],
+        deal_id=singles["deal_id"],
+        lead_from_deal=lead_from_deal,
+        event_id=singles["event_id"],
+        created_at=singles["created_at"],
+        stage_dates=stage_dates,
+        stage=singles["stage"],
+        time=singles["time"],
+        stage_names=stage_names,
+        ignore_stage_names=frozenset(norm(x) for x in ignore),
+        owner=singles["owner"],
+        owner_name=singles["owner_name"],
+        owner_team=singles["owner_team"],
+        team=singles["team"],
+        amount=singles["amount"],
+        amount_on=amount_on,
+        reason=singles["reason"],
+        attributes=attributes,
+        optional=frozenset(norm(x) for x in optional),
+    )
+
+
+def parse(text: str, contract: Contract, origin: str = "mapping") -> Mapping:
+    """Validate a mapping document and return it typed."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(f"{origin}: not valid TOML: {exc}") from exc
+    _check_keys(raw, TOP_KEYS, origin)
+    files = raw.get("files")
+    if not isinstance(files, list) or not files:
+        raise MappingError(f"{origin}: expected at least one [[files]] table")
+    specs = tuple(_parse_file(f, i, contract, contract.teams) for i, f in enumerate(files, start=1))
+    roles = [s.role for s in specs]
+    if len(set(roles)) != len(roles):
+        raise MappingError(f"{origin}: file roles must be distinct, got {roles}")
+    tz = raw.get("timezone", "UTC")
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise MappingError(
+            f"{origin}.timezone: unknown time zone {tz!r} (e.g. 'Europe/Berlin', 'UTC')"
+        ) from None
+    formats = raw.get("date_formats", [])
+    if not isinstance(formats, list) or not all(isinstance(f, str) and "%" in f for f in formats):
+        raise MappingError(f"{origin}.date_formats: expected a list of strptime formats such as '%d/%m/%Y'")
+    min_date = raw.get("min_date", dt.date(2000, 1, 1))
+    if not isinstance(min_date, dt.date) or isinstance(min_date, dt.datetime):
+        raise MappingError(f"{origin}.min_date: expected a date such as 2000-01-01")
+    share = raw.get("max_rejected_share", 0.1)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+        raise MappingError(f"{origin}.max_rejected_share: expected a share between 0 and 1, got {share!r}")
+    hours = raw.get("max_future_hours", 24)
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or hours < 0:
+        raise MappingError(f"{origin}.max_future_hours: expected a number of hours >= 0")
+    encoding = raw.get("encoding", "utf-8")
+    try:
+        "".encode(encoding)
+    except (LookupError, TypeError):
+        raise MappingError(f"{origin}.encoding: unknown encoding {encoding!r}") from None
+    delimiter = raw.get("delimiter", ",")
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise MappingError(f"{origin}.delimiter: expected one character such as ',' or ';'")
+    owner_team = raw.get("owner_team", "sales")
+    if owner_team not in contract.teams:
+        raise MappingError(f"{origin}.owner_team: expected one of {list(contract.teams)}")
+    prefix = raw.get("event_id_prefix", origin)
+    if not isinstance(prefix, str) or not PRESET_NAME.match(prefix):
+        raise MappingError(f"{origin}.event_id_prefix: expected a short lower-case name")
+    return Mapping(
+        name=str(raw.get("name", origin)),
+        description=str(raw.get("description", "")),
+        files=specs,
+        timezone=tz,
+        date_formats=tuple(formats),
+        min_date=min_date,
+        max_future_hours=float(hours),
+        max_rejected_share=float(share),
+        encoding=encoding,
+        delimiter=delimiter,
+        event_id_prefix=prefix,
+        owner_team=owner_team,
+        origin=origin,
+    )

@@ -6,6 +6,7 @@ set of numbers). The same WeeklyReport feeds the page and both exports.
 """
 
 import datetime as dt
+import math
 
 import streamlit as st
 
@@ -55,15 +56,23 @@ if report.is_empty:
 # ---- Headline strip ------------------------------------------------------------------------
 st.subheader("Headline")
 h = report.headline
-for column, row in zip(st.columns(len(h)), h.itertuples(index=False), strict=True):
+noise = tables.entries_noise(report)
+for column, row, (p_value, real) in zip(st.columns(len(h)), h.itertuples(index=False), noise, strict=True):
     with column:
+        # Coloured only when the change is outside the noise; grey otherwise.
         st.metric(
             row.label,
             f.count(row.this_week),
-            delta=f"{f.signed(row.change_vs_last)} vs last week",
-            delta_color="off",
+            delta=f"{f.signed(row.change_vs_last)} vs last week" + (" (real)" if real else ""),
+            delta_color="normal" if real else "off",
             help=f"First entries into the stage in {label}. Last week {f.count(row.last_week)}; "
-            f"4-week average {f.count(row.avg_4w)} ({f.signed_pct(row.change_vs_avg_pct)}).",
+            f"4-week average {f.count(row.avg_4w)} ({f.signed_pct(row.change_vs_avg_pct)}). "
+            + (
+                f"The change is {'outside' if real else 'within'} the noise (p = {p_value:.3f}, "
+                "two counts over equal weeks)."
+                if not math.isnan(p_value)
+                else "No entries in either week."
+            ),
         )
 pace = report.pace.iloc[0]
 st.metric(

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 
 import pandas as pd
 
 from queries.weekly import WeeklyReport
 from reports import format as f
+from ui import headline
 
 DETAIL_PER_OWNER = 5  # actions listed per owner in the exports; the CSV and the page have all
 
@@ -23,9 +25,21 @@ def week_title(report: WeeklyReport) -> str:
     return f"{report.label} ({report.week_start:%a %Y-%m-%d} to {sunday:%a %Y-%m-%d})"
 
 
+def entries_noise(report: WeeklyReport) -> list[tuple[float, bool]]:
+    """Per stage, (p-value, outside the noise) of this week's entries against last week's: the
+    Funnel health page's test for two counts over equal periods (ui.headline.count_change_p)."""
+    out = []
+    for now, before in zip(report.headline["this_week"], report.headline["last_week"], strict=True):
+        p = headline.count_change_p(float(now), float(before))
+        out.append((p, bool(p < headline.ALPHA)))
+    return out
+
+
 def headline_table(report: WeeklyReport) -> pd.DataFrame:
-    """One row per stage: entries this week, last week, change, 4-week average, change vs it."""
+    """One row per stage: entries this week, last week, change, whether the change is outside
+    the noise, 4-week average, change vs it."""
     h = report.headline
+    noise = entries_noise(report)
     return pd.DataFrame(
         {
             "Stage": h["label"],
@@ -34,6 +48,12 @@ def headline_table(report: WeeklyReport) -> pd.DataFrame:
             "Change": [
                 f"{f.signed(d)} ({f.signed_pct(p)})"
                 for d, p in zip(h["change_vs_last"], h["change_vs_last_pct"], strict=True)
+            ],
+            "Noise check": [
+                "no entries"
+                if math.isnan(p)
+                else ("CHANGED: outside the noise" if real else "within the noise")
+                for p, real in noise
             ],
             "4-week avg": h["avg_4w"].map(f.count),
             "vs 4-week avg": h["change_vs_avg_pct"].map(f.signed_pct),

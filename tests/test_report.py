@@ -5,6 +5,7 @@ CRM text escaped in both, spreadsheet-safe CSV, and the command line for a sched
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -109,13 +110,32 @@ def test_markdown_numbers_are_the_report_numbers(built):
     for r in report.headline.itertuples(index=False):
         label = markdown.text(r.label)
         assert rows[label][1:3] == [f.count(r.this_week), f.count(r.last_week)], label
-        assert rows[label][4] == f.count(r.avg_4w)
+        assert rows[label][5] == f.count(r.avg_4w)
     lead = rows[markdown.text("Lead (inquiry)")]
-    assert lead[1:6] == ["3", "2", "+1 (+50.0%)", "1.5", "+100.0%"]  # the hand-computed story
+    # The hand-computed story: 3 against 2 is well within the noise.
+    assert lead[1:7] == ["3", "2", "+1 (+50.0%)", "within the noise", "1.5", "+100.0%"]
     step = rows[markdown.text("Marketing qualified → Sales accepted")]
     assert step[1:4] == ["2", "1", "50.0%"]
     # The shipped contract's later changes are listed as dated since this week.
     assert "> **Definition changed 2025-06-02** (since this week): MQL now requires" in md
+
+
+@pytest.mark.parametrize(
+    ("now", "before", "verdict"),
+    [
+        # 150 against 100 entries: z = 50 / sqrt(250) = 3.16, p = 0.0016: a real change.
+        (150, 100, "CHANGED: outside the noise"),
+        # 105 against 100: z = 5 / sqrt(205) = 0.35, p = 0.73: noise.
+        (105, 100, "within the noise"),
+        (0, 0, "no entries"),
+    ],
+)
+def test_entry_changes_are_called_out_only_outside_the_noise(built, now, before, verdict):
+    report = built[0]
+    h = report.headline.copy()
+    h.loc[0, ["this_week", "last_week"]] = [now, before]
+    table = tables.headline_table(dataclasses.replace(report, headline=h))
+    assert table.loc[0, "Noise check"] == verdict
 
 
 def test_definition_changes_come_first_in_both_exports(story_db):

@@ -65,7 +65,7 @@ if view == "cohort":
                 border=True,
             )
             st.caption(
-                f"vs {headline.fmt_value(row['previous'], row['kind'])} before · "
+                f"vs {headline.fmt_value(row['previous'], row['kind'])} in the previous {filters.n_days} days · "
                 + headline.noise_verdict(row["kind"], p_value, bool(row["is_small"]))
             )
     if not comparison.attrs.get("is_mature_current", True):
@@ -205,7 +205,7 @@ else:
                 border=True,
             )
             st.caption(
-                f"vs {prev:,} before · "
+                f"vs {prev:,} in the previous {filters.n_days} days · "
                 + headline.noise_verdict("count", headline.count_change_p(cur, prev), min(cur, prev) < 30)
             )
     with columns[-1]:
@@ -223,7 +223,8 @@ else:
             border=True,
         )
         st.caption(
-            f"vs {headline.fmt_amount(revenue_before)} before · " + headline.noise_verdict("amount", 0, False)
+            f"vs {headline.fmt_amount(revenue_before)} in the previous {filters.n_days} days · "
+            + headline.noise_verdict("amount", 0, False)
         )
     st.subheader("Flow", help=glossary.flow())
     st.plotly_chart(charts.flow_figure(flow_now, f"Stage entries during {range_text}"), key="funnel_chart")

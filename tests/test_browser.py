@@ -187,6 +187,23 @@ def test_page_renders_without_error(server, browser, url_path, file):
         page.close()
 
 
+def test_health_in_the_dark_theme(server, browser):
+    """Streamlit follows the system's colour scheme: the page and its charts render on dark."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, color_scheme="dark")
+    try:
+        open_page(page, server)
+        page.wait_for_selector(FUNNEL_CHART, timeout=30_000)
+        assert page.locator(ERRORS).count() == 0
+        background = page.evaluate(
+            "() => getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor"
+        )
+        red, green, blue = (int(v) for v in background[background.index("(") + 1 : -1].split(",")[:3])
+        assert red + green + blue < 150, f"expected a dark background, got {background}"
+        full_screenshot(page, ARTIFACTS / "health_dark.png")
+    finally:
+        page.close()
+
+
 def test_filters_survive_moving_between_pages_and_reach_the_url(server, browser):
     """A filter set in the URL shows on the page, stays when moving to another page through the
     menu, and is written back to the URL there."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from queries import executor
@@ -87,6 +88,17 @@ def test_first_start_builds_the_sample_store(tmp_path, use_store, page_app):
     assert db.exists()
     assert any("sample data (50,000 generated leads)" in i.value for i in at.info)
     assert len(at.get("plotly_chart")) == 3
+
+
+def test_a_store_from_an_older_version_says_how_to_rebuild(tmp_path, use_store, page_app):
+    """A store whose journey tables lack a column the queries read (built before it existed)."""
+    db = stories.build(tmp_path / "old.duckdb", STORY)
+    con = duckdb.connect(str(db))
+    con.execute("alter table journey_stages drop column won_amount")
+    con.close()
+    use_store(db)
+    at = run_frame(page_app, Q1_URL)
+    assert any("python -m data.store rebuild" in e.value for e in at.error)
 
 
 @pytest.mark.parametrize(

@@ -135,7 +135,7 @@ def test_headline_figures_match_the_hand_computation(story_db, page_app):
     }
     captions = [c.value for c in at.caption]
     # 5 vs 2 leads: z = 3/sqrt(7) = 1.13, p = 0.26 -> inside the noise; groups under 30 leads.
-    assert "vs 2 before · within the noise · small group" in captions
+    assert "vs 2 in the previous 90 days · within the noise · small group" in captions
     # Both cohorts are mature (31 Mar + 180 days is before 31 Dec 2025): no immature warning.
     assert not [w for w in at.warning if "Immature" in w.value]
 

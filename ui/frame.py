@@ -9,6 +9,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 
+import duckdb
 import streamlit as st
 
 from data import store
@@ -60,6 +61,14 @@ def friendly_errors() -> Iterator[None]:
             "`python -m data.store sample` or load a CRM export with `python -m data.importer`, "
             "then reload this page.",
             icon=":material/database_off:",
+        )
+    except (duckdb.CatalogException, duckdb.BinderException):
+        # A store written by an older version lacks a table or column the queries now read.
+        st.error(
+            f"The data store at `{store.db_path()}` was built by an older version of Handoff: a "
+            "table or column the dashboard needs is missing. Rebuild its derived tables with "
+            "`python -m data.store rebuild` (your data is kept), then reload this page.",
+            icon=":material/build:",
         )
     except executor.StoreBusyError:
         st.warning(

@@ -8,6 +8,7 @@ set of numbers). The same WeeklyReport feeds the page and both exports.
 import datetime as dt
 import math
 
+import pandas as pd
 import streamlit as st
 
 from data import notes as notes_mod
@@ -75,11 +76,11 @@ for column, row, (p_value, real) in zip(st.columns(len(h)), h.itertuples(index=F
             ),
         )
 pace = report.pace.iloc[0]
+gap = pace["gap_to_pace"]
 st.metric(
-    "Won revenue against the shared target (month to date)",
+    f"Won revenue against the shared target, month to date: {pace['status']}",
     f.money(pace["won_revenue"]),
-    delta=str(pace["status"]),
-    delta_color="off",
+    delta=None if gap is None or pd.isna(gap) else f"{f.money(gap)} against a steady pace",
     help="Expected by now = the month's shared revenue target × the share of the month gone; "
     "on pace within ±5% (the Targets page's rule).",
 )

@@ -161,6 +161,7 @@ class WeeklyReport:
     all_changes: pd.DataFrame
     sources: dict = field(default_factory=dict)  # section -> which module computed it
     n_stalled_unlisted: int = 0  # stalled leads beyond the Teams list's row limit (least overdue)
+    teams: tuple[str, ...] = ()  # funnel.toml's teams, in order (chart colours)
 
     @property
     def is_empty(self) -> bool:
@@ -619,5 +620,6 @@ def week_report(monday: dt.date, db: Path | None = None, contract: Contract | No
         changes=changes,
         all_changes=every,
         sources={"sla_breaches": breach_source, "stalled": stalled_source, "pace": pace_source},
+        teams=tuple(contract.teams),
         n_stalled_unlisted=max(int(stalled.attrs.get("n_total", len(stalled))) - len(stalled), 0),
     )

@@ -18,6 +18,17 @@ HEIGHT = 360
 CHANGE_COLOUR = "#b45309"
 
 
+TEAM_COLOURS = ("#2563eb", "#dc2626", "#059669", "#7c3aed", "#d97706")
+NO_TEAM_COLOUR = "#9ca3af"
+
+
+def team_colour(report: WeeklyReport, team: str) -> str:
+    """The same colour for a team on every chart: by its place in funnel.toml's teams."""
+    if team not in report.teams:
+        return NO_TEAM_COLOUR
+    return TEAM_COLOURS[report.teams.index(team) % len(TEAM_COLOURS)]
+
+
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, **extra) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"},
@@ -163,7 +174,7 @@ def actions_figure(report: WeeklyReport) -> go.Figure:
     df = report.actions_by_owner
     fig = go.Figure()
     if not df.empty:
-        df = df.sort_values(["n_due", "owner_name"], ascending=[False, True])
+        # In the owner table's order (most due this week first).
         owners = [esc(x) for x in df["owner_name"]]
         for col, name in (
             ("n_sla_waiting", "SLA breach, waiting"),
@@ -203,6 +214,7 @@ def exits_figure(report: WeeklyReport) -> go.Figure:
             name = f"charged to {team}" if team else "reason not in funnel.toml"
             fig.add_trace(
                 go.Bar(
+                    marker_color=team_colour(report, team),
                     y=[esc(x) for x in g["reason_label"]],
                     x=g["n_exits"],
                     name=esc(name),

@@ -42,7 +42,8 @@ sla = contract.handoff_sla_hours
 
 try:
     filters = current_filters()
-    leak = cache.call(teams.leakage, filters)
+    drops_by_owner = cache.call(teams.leakage_by_owner, filters)
+    leak = teams.summarise(drops_by_owner)
 except (executor.StoreMissingError, executor.StoreBusyError) as exc:
     st.error(f"{exc}")
     st.stop()
@@ -263,6 +264,37 @@ if not by_owner.empty:
     )
     tables.download(by_owner, "teams-handoff-by-owner.csv", key="dl-teams-handoff-owner")
 
+st.subheader("The handoffs behind these numbers")
+sales_owners = dict(by_owner.dropna(subset=["owner_id"])[["owner_id", "owner_name"]].itertuples(index=False))
+h1, h2 = st.columns(2)
+h_owner = h1.selectbox(
+    f"{roles.follow.capitalize()} owner",
+    [ALL, *sales_owners],
+    format_func=lambda o: sales_owners.get(o, "All"),
+    key="teams_handoff_owner",
+)
+h_status = h2.selectbox(
+    "SLA status",
+    [ALL, *teams.SLA_STATUSES],
+    format_func=lambda x: x or "All",
+    key="teams_handoff_status",
+)
+handoffs = cache.call(
+    teams.handoff_leads, filters, owner_id=h_owner or None, status=h_status or None, limit=2000
+)
+st.caption(
+    f"{handoffs.attrs['n_total']:,} handoffs match, slowest first (never acted on at the top)"
+    + (f"; the first {len(handoffs):,} are listed" if handoffs.attrs["n_total"] > len(handoffs) else "")
+)
+table(
+    handoffs,
+    column_config={
+        "response_hours": st.column_config.NumberColumn("Response (h)", format="%.1f"),
+        "hours_open": st.column_config.NumberColumn("Hours since handoff", format="%.1f"),
+    },
+)
+tables.download(handoffs, "teams-handoffs.csv", key="dl-teams-handoffs")
+
 left, right = st.columns(2)
 with left:
     st.subheader("Rejection reasons")
@@ -309,7 +341,9 @@ st.caption(
     "Conversion carries its 95% Wilson interval; fewer than 30 leads is flagged. Click a "
     "column header to sort."
 )
-per_owner = cache.call(teams.owners, filters)
+per_owner = teams.owner_view(
+    cache.call(teams.owner_conversion, filters), drops_by_owner, health.by_owner, contract
+)
 table(
     per_owner,
     column_config={

@@ -223,23 +223,27 @@ def leakage(
     filters: Filters, by: str | None = None, db: Path | None = None, contract: Contract | None = None
 ) -> pd.DataFrame:
     """Leakage by team: one row per (transition, charged team, loss kind) with drops, and per
-    group of the lead attribute `by` when set.
-
-    Columns: group_value (when `by` is set), stage_order, from_stage, to_stage, transition, transition_team, charged_team,
-    loss_kind, loss_label, category, category_label, n_dropped, share_of_transition (of the
-    transition's drops), share_of_all (of all drops).
-    """
+    group of the lead attribute `by` when set. See summarise() for the columns."""
     contract = contract or contract_mod.load()
-    by_owner = leakage_by_owner(filters, by=by, db=db, contract=contract)
-    keys = [*_transition_frame(contract).columns, "charged_team", "loss_kind", "category"]
-    if by is not None:
-        keys.insert(0, "group_value")
-    df = by_owner.groupby(keys, as_index=False, sort=False)["n_dropped"].sum()
-    df = df.sort_values([k for k in ("group_value", "stage_order", "charged_team", "loss_kind") if k in keys])
-    df = df.reset_index(drop=True)
+    return summarise(leakage_by_owner(filters, by=by, db=db, contract=contract))
+
+
+def summarise(by_owner: pd.DataFrame) -> pd.DataFrame:
+    """leakage_by_owner's rows summed over owners: one row per (transition, charged team, loss
+    kind), and per group_value when present.
+
+    Columns: group_value (when grouped), stage_order, from_stage, to_stage, transition,
+    transition_team, charged_team, loss_kind, loss_label, category, category_label, n_dropped,
+    share_of_transition (of the transition's drops), share_of_all (of all drops; per group
+    when grouped). attrs as leakage_by_owner's.
+    """
+    keys = ["stage_order", "from_stage", "to_stage", "transition", "transition_team"]
+    keys += ["charged_team", "loss_kind", "category"]
+    groups = ["group_value"] if "group_value" in by_owner.columns else []
+    df = by_owner.groupby([*groups, *keys], as_index=False, sort=False)["n_dropped"].sum()
+    df = df.sort_values([*groups, "stage_order", "charged_team", "loss_kind"]).reset_index(drop=True)
     df.insert(df.columns.get_loc("loss_kind") + 1, "loss_label", df["loss_kind"].map(_loss_label))
     df.insert(df.columns.get_loc("category") + 1, "category_label", df["category"].map(CATEGORIES))
-    groups = ["group_value"] if by is not None else []
     per_stage = df.groupby([*groups, "stage_order"])["n_dropped"].transform("sum")
     df["share_of_transition"] = df["n_dropped"] / per_stage
     total = df.groupby(groups)["n_dropped"].transform("sum") if groups else df["n_dropped"].sum()
@@ -432,6 +436,38 @@ def handoff_health(
     return HandoffHealth(summary, owners, reasons.reset_index(drop=True), as_of)
 
 
+SLA_STATUSES = ("within", "breached", "pending")
+
+
+def handoff_leads(
+    filters: Filters,
+    owner_id: str | None = None,
+    status: str | None = None,
+    limit: int = 1000,
+    db: Path | None = None,
+    contract: Contract | None = None,
+) -> pd.DataFrame:
+    """The leads behind the handoff numbers: one row per handed-over lead, slowest first (never
+    acted on first of all).
+
+    Selection (None = any): `owner_id` (the Sales owner), `status` (one of SLA_STATUSES).
+    Columns: lead_id, channel, owner_id, owner_name, handoff_at (first entry into the handoff
+    stage), first_action_at, first_action_type, first_action_reason, response_hours,
+    hours_open (handoff to the as-of date), sla_status, action_kind (accepted, rejected, other,
+    none). attrs["n_total"]: all matching leads (at most `limit` rows are returned).
+    """
+    contract = contract or contract_mod.load()
+    if status is not None and status not in SLA_STATUSES:
+        raise FilterError(f"SLA status: expected one of {list(SLA_STATUSES)}, got {status!r}")
+    sel = dict(sel_owner_id=_check_owner(owner_id), sel_status=status, limit_rows=_check_limit(limit))
+    as_of = funnel.resolve_as_of(filters, db)
+    raw = _run("teams_handoff_leads", filters, contract, as_of, db, **sel)
+    n_total = int(raw["n_total"].iloc[0]) if len(raw) else 0
+    df = _attrs(raw.drop(columns="n_total"), filters, contract, as_of)
+    df.attrs["n_total"] = n_total
+    return df
+
+
 def _reason_label(contract: Contract, key: str) -> str:
     r = contract.reason(key)
     return r.label if r else f"{key} (not in funnel.toml)"
@@ -496,86 +532,94 @@ def recycled(filters: Filters, db: Path | None = None, contract: Contract | None
 # --- per owner --------------------------------------------------------------------------------
 
 
-def owners(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
-    """Per-owner view for both teams: one row per owner (and one unassigned row per team).
+def owner_conversion(
+    filters: Filters, db: Path | None = None, contract: Contract | None = None
+) -> pd.DataFrame:
+    """Each owner's conversion over the span of moves their team owns: one row per (owner, team).
 
-    Columns: owner_id, owner_name, team, from_stage, to_stage (the span of transitions the
-    team owns: Marketing lead -> mql, Sales mql -> won by default), n_handled (the owner's
+    Columns: owner_id (null: the team never had the lead), owner_name, team, from_stage,
+    to_stage (Marketing lead -> mql, Sales mql -> won by default), n_handled (the owner's
     cohort leads that reached from_stage in time), n_converted (of those, reached to_stage in
-    time), conversion_rate, conversion_low, conversion_high (95% Wilson), n_dropped_charged
-    (drops charged to the owner's team with this owner), n_quality, n_follow_through,
-    median_response_hours, n_sla_breaches, sla_within_rate (Sales owners only; NaN otherwise),
-    is_small (n_handled below 30: read the rate with care).
-    The owner of a lead for a team is the owner on that team's first event for the lead, else
-    its current owner when on that team.
+    time), conversion_rate, conversion_low, conversion_high (95% Wilson), is_small (n_handled
+    below 30). A lead's owner for a team is the owner on that team's first event for the lead,
+    else its current owner when on that team.
     """
     contract = contract or contract_mod.load()
     as_of = funnel.resolve_as_of(filters, db)
-    raw = _run("teams_owners", filters, contract, as_of, db)
+    df = _run("teams_owners", filters, contract, as_of, db)
     keys = contract.stage_keys
-    raw["owner_key"] = raw["owner_id"].fillna("")
-    rows = []
-    for (owner_key, team), part in raw.groupby(["owner_key", "team"], sort=False):
-        owned = [s.order for s in contract.stages[:-1] if s.owner == team]
-        first, last = min(owned), max(owned)
-        at_first = part[part["stage_order"] == first]
-        at_last = part[part["stage_order"] == last]
-        handled = int(at_first["n_reached"].sum())
-        converted = int(at_last["n_reached_next"].sum())
-        lo, hi = stats.wilson(converted, handled)
-        rows.append(
-            {
-                "owner_id": owner_key or None,
-                "owner_name": part["owner_name"].iloc[0] if owner_key else "(unassigned)",
-                "team": team,
-                "from_stage": keys[first - 1],
-                "to_stage": keys[last],
-                "n_handled": handled,
-                "n_converted": converted,
-                "conversion_rate": stats.rate(converted, handled),
-                "conversion_low": lo,
-                "conversion_high": hi,
-            }
-        )
-    columns = ["owner_id", "owner_name", "team", "from_stage", "to_stage", "n_handled", "n_converted"]
-    columns += ["conversion_rate", "conversion_low", "conversion_high"]
-    df = pd.DataFrame(rows, columns=columns)
-    df["owner_key"] = df["owner_id"].fillna("")
+    df["owner_name"] = df["owner_name"].where(df["owner_id"].notna(), "(unassigned)")
+    df["from_stage"] = [keys[int(k) - 1] for k in df["first_order"]]
+    df["to_stage"] = [keys[int(k)] for k in df["last_order"]]
+    for c in ("n_handled", "n_converted"):
+        df[c] = df[c].astype("int64")
+    bounds = [stats.wilson(c, n) for c, n in zip(df["n_converted"], df["n_handled"], strict=True)]
+    df["conversion_rate"] = [
+        stats.rate(c, n) for c, n in zip(df["n_converted"], df["n_handled"], strict=True)
+    ]
+    df["conversion_low"] = [b[0] for b in bounds]
+    df["conversion_high"] = [b[1] for b in bounds]
+    df["is_small"] = df["n_handled"] < stats.SMALL_GROUP
+    cols = ["owner_id", "owner_name", "team", "from_stage", "to_stage", "n_handled", "n_converted"]
+    cols += ["conversion_rate", "conversion_low", "conversion_high", "is_small"]
+    return _attrs(df[cols].reset_index(drop=True), filters, contract, as_of)
 
-    drops = leakage_by_owner(filters, db=db, contract=contract)
-    drops["owner_key"] = drops["owner_id"].fillna("")
-    drops["is_quality"] = drops["category"] == "quality"
-    drops["is_follow"] = drops["category"] == "follow_through"
-    per = (
-        drops.assign(
-            n_quality=drops["n_dropped"] * drops["is_quality"],
-            n_follow_through=drops["n_dropped"] * drops["is_follow"],
-        )
-        .groupby(["owner_key", "charged_team"], as_index=False)[
-            ["n_dropped", "n_quality", "n_follow_through"]
-        ]
-        .sum()
+
+def owner_view(
+    conversion: pd.DataFrame,
+    drops_by_owner: pd.DataFrame,
+    handoff_by_owner: pd.DataFrame,
+    contract: Contract | None = None,
+) -> pd.DataFrame:
+    """The per-owner view from the three per-owner results (owner_conversion, leakage_by_owner,
+    HandoffHealth.by_owner) of the same filters: one row per owner, teams in contract order,
+    most leads first.
+
+    Columns: owner_conversion's, then n_dropped_charged (drops charged to the owner's team with
+    this owner), n_quality, n_follow_through (of those), median_response_hours, n_sla_breaches,
+    sla_within_rate (the handoff team's owners only; NaN for the other team).
+    """
+    contract = contract or contract_mod.load()
+    df = conversion.copy()
+    df["owner_key"] = df["owner_id"].fillna("")
+    drops = drops_by_owner.assign(owner_key=drops_by_owner["owner_id"].fillna(""))
+    drops = drops.assign(
+        n_quality=drops["n_dropped"].where(drops["category"] == "quality", 0),
+        n_follow_through=drops["n_dropped"].where(drops["category"] == "follow_through", 0),
     )
+    per = drops.groupby(["owner_key", "charged_team"], as_index=False)[
+        ["n_dropped", "n_quality", "n_follow_through"]
+    ].sum()
     per = per.rename(columns={"charged_team": "team", "n_dropped": "n_dropped_charged"})
     df = df.merge(per, on=["owner_key", "team"], how="left")
-
-    health = handoff_health(filters, db=db, contract=contract).by_owner
-    h = health.assign(owner_key=health["owner_id"].fillna(""), team=teams(contract).follow)[
-        ["owner_key", "team", "median_hours", "n_breached", "sla_within_rate"]
-    ].rename(columns={"median_hours": "median_response_hours", "n_breached": "n_sla_breaches"})
-    df = df.merge(h, on=["owner_key", "team"], how="left")
     for c in ("n_dropped_charged", "n_quality", "n_follow_through"):
         df[c] = df[c].fillna(0).astype("int64")
-    is_follow = df["team"] == teams(contract).follow
-    df["n_sla_breaches"] = df["n_sla_breaches"].where(~is_follow, df["n_sla_breaches"].fillna(0))
-    df["is_small"] = df["n_handled"] < stats.SMALL_GROUP
-    order = {t: i for i, t in enumerate(contract.teams)}
-    df = df.sort_values(
-        ["team", "n_handled", "owner_name"],
-        key=lambda s: s.map(order) if s.name == "team" else s,
-        ascending=[True, False, True],
+    follow = teams(contract).follow
+    h = handoff_by_owner.assign(owner_key=handoff_by_owner["owner_id"].fillna(""), team=follow)
+    h = h[["owner_key", "team", "median_hours", "n_breached", "sla_within_rate"]].rename(
+        columns={"median_hours": "median_response_hours", "n_breached": "n_sla_breaches"}
     )
-    return _attrs(df.drop(columns="owner_key").reset_index(drop=True), filters, contract, as_of)
+    df = df.merge(h, on=["owner_key", "team"], how="left")
+    is_follow = df["team"] == follow
+    df["n_sla_breaches"] = df["n_sla_breaches"].where(~is_follow, df["n_sla_breaches"].fillna(0))
+    order = {t: i for i, t in enumerate(contract.teams)}
+    df["team_order"] = df["team"].map(order)
+    df = df.sort_values(["team_order", "n_handled", "owner_name"], ascending=[True, False, True])
+    out = df.drop(columns=["owner_key", "team_order"]).reset_index(drop=True)
+    out.attrs.update(conversion.attrs)
+    return out
+
+
+def owners(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
+    """Per-owner view for both teams: one row per owner (and one unassigned row per team).
+    See owner_conversion() and owner_view() for the columns."""
+    contract = contract or contract_mod.load()
+    return owner_view(
+        owner_conversion(filters, db=db, contract=contract),
+        leakage_by_owner(filters, db=db, contract=contract),
+        handoff_health(filters, db=db, contract=contract).by_owner,
+        contract,
+    )
 
 
 # --- stalled right now -------------------------------------------------------------------------

@@ -467,3 +467,25 @@ def test_planted_stories_show_on_the_sample(sample_store):
         "Dana Reyes",
         "Victor Lindqvist",
     }
+
+
+def test_handoff_drill_down(db):
+    f = Filters(**JANUARY, as_of=LATE)
+    # Dana Reyes' (S2) breaches: T4 and T15 never acted on (listed first), T8 (72 h), T16 (48 h 1 s).
+    df = teams.handoff_leads(f, owner_id="S2", status="breached", db=db)
+    assert df["lead_id"].tolist()[:2] in (["T4", "T15"], ["T15", "T4"])
+    assert df["lead_id"].tolist()[2:] == ["T8", "T16"]
+    assert df.attrs["n_total"] == 4
+    t8 = df.set_index("lead_id").loc["T8"]
+    assert (t8["response_hours"], t8["first_action_type"], t8["first_action_reason"]) == (
+        pytest.approx(72),
+        "rejected",
+        "not_a_fit",
+    )
+    # Every owner x status count of the handoff summary is traceable to as many leads.
+    health = teams.handoff_health(f, db=db).by_owner
+    for r in health.itertuples():
+        for status, n in (("within", r.n_within), ("breached", r.n_breached), ("pending", r.n_pending)):
+            assert teams.handoff_leads(f, owner_id=r.owner_id, status=status, db=db).attrs["n_total"] == n
+    with pytest.raises(FilterError, match="SLA status"):
+        teams.handoff_leads(f, status="late", db=db)

@@ -62,6 +62,20 @@ def test_drill_down_by_owner_and_transition(sample_db, page_app):
     assert any("Stalled right now: Dana Reyes" in h.value for h in at.subheader)
 
 
+def test_handoff_drill_down_lists_an_owners_breaches(sample_db, page_app):
+    at = page_app(PAGE).run()
+    owners = executor.run_sql(
+        "select owner_id from owners where owner_name = 'Victor Lindqvist'", db=sample_db
+    )
+    at.selectbox(key="teams_handoff_owner").select(owners["owner_id"].iloc[0]).run()
+    at.selectbox(key="teams_handoff_status").select("breached").run()
+    assert not at.exception, [e.value for e in at.exception]
+    listed = next(d.value for d in at.dataframe if "sla_status" in d.value.columns)
+    assert len(listed) > 0
+    assert set(listed["owner_name"]) == {"Victor Lindqvist"}
+    assert set(listed["sla_status"]) == {"breached"}
+
+
 def test_empty_cohort_is_a_message(tmp_path, use_store, page_app):
     # A store whose only lead starts in January 2025: the cohort of a quarter with no leads.
     path = stories.build(tmp_path / "one.duckdb", {"L1": {"events": [("lead", "2025-01-02")]}})

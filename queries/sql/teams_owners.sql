@@ -1,6 +1,9 @@
--- Per-owner conversion: one row per (owner, stage k whose move to k+1 the owner's team owns)
--- with how many of the owner's cohort leads reached k, and how many of those reached k+1, in
--- time (cohort_funnel.sql's cohort, filters, window, as-of and skip policy).
+-- Per-owner conversion: one row per (owner, team) over the span of moves the team owns, from
+-- its first owned stage (first_order) to the stage after its last owned one (last_order + 1):
+-- n_handled = the owner's cohort leads that reached first_order in time; n_converted = those
+-- that reached last_order + 1 in time (cohort_funnel.sql's cohort, filters, window, as-of and
+-- skip policy; reaching is monotonic under both policies, so a lead that reached the end of
+-- the span reached its start).
 -- A lead's owner for a team: the owner on that team's first event for the lead (by $as_of),
 -- else the lead's current owner when on that team; null when the team never had it.
 -- Parameters: $start_at, $end_before, $as_of, $window_days, $is_strict, $channels, $regions,
@@ -21,11 +24,23 @@ stages as (
         unnest($owner_by_stage) as transition_team
 ),
 
+spans as (
+    select
+        transition_team,
+        min(stage_order) as first_order,
+        max(stage_order) as last_order
+    from stages
+    where transition_team is not null
+    group by transition_team
+),
+
 cohort as (
     select
         journey_stages.lead_id,
         journey_stages.stage_order,
         stages.transition_team,
+        spans.first_order,
+        spans.last_order,
         coalesce(
             case when $is_strict then strict_at else reached_at end
                 <= least(start_at + $window_days * interval 1 day, $as_of),
@@ -40,7 +55,9 @@ cohort as (
         journey_stages.owner_team as current_owner_team
     from journey_stages
     inner join stages on stages.stage_order = journey_stages.stage_order
-    where stages.transition_team is not null
+    inner join spans on spans.transition_team = stages.transition_team
+    -- Only the two ends of each span are counted: fewer rows to attribute.
+    where journey_stages.stage_order in (spans.first_order, spans.last_order)
       and start_at >= $start_at
       and start_at < $end_before
       and start_at <= $as_of
@@ -66,6 +83,8 @@ team_owners as (
 attributed as (
     select
         cohort.stage_order,
+        cohort.first_order,
+        cohort.last_order,
         cohort.transition_team,
         coalesce(
             team_owners.owner_id,
@@ -85,13 +104,21 @@ final as (
         attributed.owner_id,
         owners.owner_name,
         attributed.transition_team as team,
-        attributed.stage_order,
-        count(*) as n_reached,
-        count(*) filter (where attributed.is_reached_next) as n_reached_next
+        attributed.first_order,
+        attributed.last_order,
+        count(*) filter (where attributed.stage_order = attributed.first_order) as n_handled,
+        count(*) filter (
+            where attributed.stage_order = attributed.last_order and attributed.is_reached_next
+        ) as n_converted
     from attributed
     left join owners on owners.owner_id = attributed.owner_id
-    group by attributed.owner_id, owners.owner_name, attributed.transition_team, attributed.stage_order
+    group by
+        attributed.owner_id,
+        owners.owner_name,
+        attributed.transition_team,
+        attributed.first_order,
+        attributed.last_order
 )
 
 select * from final
-order by team, owner_name, stage_order
+order by team, owner_name

@@ -146,7 +146,8 @@ def full_screenshot(page, path: Path) -> None:
     """Streamlit scrolls inside its main block, so grow the viewport to the content first."""
     height = page.evaluate(
         '() => Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
-        '[data-testid="stAppViewContainer"], section.main\')].map(e => e.scrollHeight), '
+        '[data-testid="stAppViewContainer"], [data-testid="stSidebarContent"]\')]'
+        ".map(e => e.scrollHeight), "
         "document.body.scrollHeight)"
     )
     page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 12000)})

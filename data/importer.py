@@ -29,6 +29,7 @@ import os
 import shutil
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -642,7 +643,7 @@ def _write(
         "insert into loads values ($load_id, $at, 'import', $desc, $n_in, $n_acc, $n_rej, $n_dup)",
         {
             "load_id": load_id,
-            "at": now,
+            "at": _now(),  # wall clock; `now` may be pinned for date checks
             "desc": f"{report.name} ({mapping.origin}, {report.role}), sha256 {report.sha256[:12]}",
             "n_in": report.n_rows_in,
             "n_acc": report.n_accepted,
@@ -705,7 +706,7 @@ def import_files(
     now = now or _now()
     say = progress or (lambda fraction, text: None)
     reports = [FileReport(name=s.name) for s in sources]
-    stamp = now.strftime("%Y%m%dT%H%M%S")
+    stamp = _now().strftime("%Y%m%dT%H%M%S")
 
     class _AllRefused(Exception):
         pass
@@ -756,7 +757,8 @@ def import_files(
             n_written = 0
             for file_no, report in staged:
                 say(0.75, f"Checking {report.name} against the store")
-                report.load_id = f"import:{stamp}:{file_no + 1}:{report.sha256[:8]}"
+                # Unique even when the same file is imported twice in one second.
+                report.load_id = f"import:{stamp}:{file_no + 1}:{report.sha256[:8]}:{uuid.uuid4().hex[:6]}"
                 _settle(con, file_no, report, mapping, contract, now)
                 n_written += report.refused is None
             if not n_written:
@@ -765,7 +767,7 @@ def import_files(
             store.rebuild_journey(con, contract)
             if fresh:
                 store.set_meta(con, "is_sample", "false")
-            store.set_meta(con, "last_import_at", now.isoformat(sep=" "))
+            store.set_meta(con, "last_import_at", _now().isoformat(sep=" "))
             if _before_swap:
                 _before_swap()
             say(0.95, "Swapping in the new version")

@@ -1,0 +1,38 @@
+-- Data quality, skipped stages: one row per (lead, stage) the lead passed without an event of
+-- its own, between stage 1 and its furthest stage. is_before_start marks stages before the
+-- lead's start (it began later, e.g. Sales-sourced straight to SQL), which are expected; the
+-- others are gaps in the record. n_total is the number of such rows before the limit.
+-- Parameters: $stage_keys (list of stage keys in funnel order), $max_rows (int).
+
+with
+
+journey_stages as (select * from journey_stages),
+
+journey_leads as (select * from journey_leads),
+
+skipped as (
+    select
+        s.lead_id,
+        s.stage_order,
+        s.stage_order < jl.earliest_stage_order as is_before_start,
+        s.channel,
+        s.owner_id,
+        s.owner_team
+    from journey_stages as s
+    join journey_leads as jl on jl.lead_id = s.lead_id
+    where s.entered_at is null
+)
+
+select
+    lead_id,
+    $stage_keys[stage_order] as stage,
+    stage_order,
+    is_before_start,
+    channel,
+    owner_id,
+    owner_team,
+    count(*) over () as n_total,
+    count(*) filter (where not is_before_start) over () as n_gaps
+from skipped
+order by is_before_start, lead_id, stage_order
+limit $max_rows

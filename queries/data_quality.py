@@ -20,7 +20,8 @@ MAX_ROWS = 1_000  # failing rows returned per check; the count is always exact
 
 @dataclass(frozen=True)
 class Check:
-    key: str  # the query is dq_<key>.sql
+    key: str
+    query: str  # queries/sql/<query>.sql
     title: str
     meaning: str  # what a failing row means and who should act
 
@@ -28,12 +29,14 @@ class Check:
 CHECKS = (
     Check(
         "missing_attribute_rows",
+        "dq_missing_attribute_rows",
         "Missing attributes",
         "A lead without channel, campaign, region, segment or company drops out of every breakdown "
         "by that field. One row per lead and missing field; the team is the lead owner's.",
     ),
     Check(
         "out_of_order",
+        "dq_out_of_order",
         "Events out of order",
         "A stage event dated before the lead was created, or a first entry dated before the first "
         "entry into an earlier stage. Kept as the source says; under the implied skip policy it "
@@ -41,23 +44,27 @@ CHECKS = (
     ),
     Check(
         "skipped_stages",
+        "dq_skipped_stages",
         "Skipped stages",
         "A stage a lead passed without an event of its own. Stages before a lead's start (a "
         "Sales-sourced lead entering at SQL) are expected; the others are gaps in the record.",
     ),
     Check(
         "unknown_reasons",
+        "dq_unknown_reasons",
         "Unknown reason codes",
         "An exit reason that funnel.toml does not list, so the drop-off cannot be charged to a "
         "team. Add the code to funnel.toml or fix it in the CRM.",
     ),
     Check(
         "no_owner",
+        "dq_no_owner",
         "Leads without an owner",
         "Nobody is asked to act on these leads: no owner, or an owner the store does not know.",
     ),
     Check(
         "duplicate_leads",
+        "dq_duplicate_leads",
         "Duplicate leads",
         "Leads sharing name and company (ignoring case): one person may be counted twice.",
     ),
@@ -79,10 +86,10 @@ def check_rows(key: str, db: Path | None = None) -> pd.DataFrame:
 
     Columns depend on the check (see its .sql header); every check has n_total.
     """
-    if key not in {c.key for c in CHECKS}:
+    check = next((c for c in CHECKS if c.key == key), None)
+    if check is None:
         raise KeyError(f"no data-quality check {key!r}")
-    name = f"dq_{key}"
-    return executor.run(name, _params(name), db=db)
+    return executor.run(check.query, _params(check.query), db=db)
 
 
 def summary(db: Path | None = None) -> pd.DataFrame:

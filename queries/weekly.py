@@ -150,7 +150,7 @@ class WeeklyReport:
     # reason_label, charged_to, team, n_exits, n_leads
     exits: pd.DataFrame
     # one row per action: kind, owner_name, owner_team, lead_id, lead_name, company, stage,
-    # since, overdue, is_new, next_action
+    # since, overdue, is_new, next_action; owners in the order of actions_by_owner
     actions: pd.DataFrame
     # one row per owner with an action: owner_name, owner_team, n_sla_waiting, n_sla_late,
     # n_stalled, n_stalled_new, n_actions, n_due (breaches + stalled this week); most due first
@@ -600,6 +600,10 @@ def week_report(monday: dt.date, db: Path | None = None, contract: Contract | No
     breaches, breach_source = _sla_breaches(monday, db, contract)
     stalled, stalled_source = _stalled_leads(monday, db, contract)
     actions = action_list(breaches, stalled, contract)
+    owners = actions_by_owner(actions)
+    # The list follows the owner table: most due this week first, then the order within.
+    rank = {o: i for i, o in enumerate(owners["owner_name"])}
+    actions = actions.iloc[actions["owner_name"].map(rank).argsort(kind="stable")].reset_index(drop=True)
     pace, pace_source = _pace(monday, db, contract)
     changes, every = definition_changes(monday, contract)
     _, latest = store_span(db)
@@ -616,7 +620,7 @@ def week_report(monday: dt.date, db: Path | None = None, contract: Contract | No
         movements=movements(monday, raw_entries, db=db, contract=contract),
         exits=exits(monday, db=db, contract=contract),
         actions=actions,
-        actions_by_owner=actions_by_owner(actions),
+        actions_by_owner=owners,
         changes=changes,
         all_changes=every,
         sources={"sla_breaches": breach_source, "stalled": stalled_source, "pace": pace_source},

@@ -164,9 +164,6 @@ def detail_actions(report: WeeklyReport, per_owner: int = DETAIL_PER_OWNER) -> t
     `per_owner` per owner (most urgent first); and how many such actions were left out."""
     a = report.actions
     due = a[a["kind"].str.startswith("SLA") | a["is_new"].astype(bool)] if not a.empty else a
-    # Owners in the order of the owner table: most due this week first.
-    order = {o: i for i, o in enumerate(report.actions_by_owner["owner_name"])}
-    due = due.iloc[due["owner_name"].map(order).argsort(kind="stable")] if not due.empty else due
     shown = due.groupby("owner_name", sort=False).head(per_owner) if not due.empty else due
     return actions_table(shown), len(due) - len(shown)
 

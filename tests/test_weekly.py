@@ -290,17 +290,18 @@ def test_stalled_leads_at_the_end_of_the_week(story_db):
 def test_action_list_grouped_by_owner_with_next_steps(report):
     a = report.actions
     # A1 and B3 are both SLA breaches and stalled at MQL: listed once, as breaches.
-    # Per owner: waiting breaches, late breaches, then stalled leads most overdue first
-    # (H1 is 37.6 days past its 45, F1 25.6 past its 21).
-    assert a["lead_id"].tolist() == ["A1", "A2", "H1", "F1", "E1", "D1", "B3"]
+    # Owners by what became due this week (Dana 2, then Jonas and Priya 1 each, by name, then
+    # Maya 0); per owner: waiting breaches, late breaches, then stalled leads most overdue
+    # first (H1 is 37.6 days past its 45, F1 25.6 past its 21).
+    assert a["lead_id"].tolist() == ["A1", "A2", "H1", "F1", "E1", "B3", "D1"]
     assert a["owner_name"].tolist() == [
         "Dana Reyes",
         "Dana Reyes",
         "Dana Reyes",
         "Dana Reyes",
         "Jonas Berg",
-        "Maya Patel",
         "Priya Nair",
+        "Maya Patel",
     ]
     todo = dict(zip(a["lead_id"], a["next_action"], strict=True))
     assert todo["A1"].startswith("Accept or reject this MQL now")
@@ -326,7 +327,13 @@ def test_action_list_grouped_by_owner_with_next_steps(report):
         4,
     ]
     assert by_owner.at["Jonas Berg", "n_stalled_new"] == 1
-    assert report.actions_by_owner["owner_name"].iloc[0] == "Dana Reyes"  # most actions first
+    assert report.actions_by_owner["owner_name"].tolist() == [
+        "Dana Reyes",
+        "Jonas Berg",
+        "Priya Nair",
+        "Maya Patel",
+    ]
+    assert report.actions_by_owner["n_due"].tolist() == [2, 1, 1, 0]
 
 
 # --- definition changes -----------------------------------------------------------------------

@@ -1,0 +1,221 @@
+"""Data: load a CRM export, see every rejected row and why, the import history with rollback, and
+the quality of the loaded data. For ops and admins (docs/import.md)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from data import importer, store
+from data.contract import load as load_contract
+from data.import_mapping import MappingError, presets
+from data.import_mapping import load as load_mapping
+from queries import cache, data_quality, funnel
+from ui.tables import download
+
+REPORT_KEY = "data_import_report"  # the last import's report, shown until the next one
+
+st.title("Data")
+st.caption(
+    "Load a CRM export into the store, see what was rejected and why, undo the last import, and "
+    "check the loaded data. Imports are all-or-nothing per file and safe to repeat: rows already "
+    "stored are counted as duplicates and change nothing."
+)
+
+tab_import, tab_history, tab_quality = st.tabs(["Import", "History and rollback", "Data quality"])
+
+# --- import --------------------------------------------------------------------------------------
+with tab_import:
+    contract = load_contract()
+    choices = presets()
+    mapping_name = st.selectbox(
+        "Mapping (what kind of export this is)",
+        list(choices),
+        format_func=lambda n: f"{n}: {choices[n]}",
+        key="data_mapping",
+    )
+    try:
+        mapping = load_mapping(mapping_name, contract)
+    except MappingError as exc:
+        st.error(f"The mapping {mapping_name!r} is not valid: {exc}. Fix data/mappings/{mapping_name}.toml.")
+        st.stop()
+    with st.expander("Columns this mapping reads"):
+        st.write(
+            "Columns are matched by their header name (case and spacing do not matter), never by "
+            "position. Optional columns may be missing. See docs/import.md for the mapping format."
+        )
+        for spec in mapping.files:
+            st.text(f"{spec.role} ({spec.shape} file)")
+            cols = spec.columns()
+            st.dataframe(
+                {"column": cols, "required": [c in spec.required_columns() for c in cols]},
+                hide_index=True,
+            )
+
+    uploads = st.file_uploader(
+        "Export file(s), CSV",
+        type=["csv", "txt"],
+        accept_multiple_files=True,
+        key="data_upload",
+        help="Several files when the mapping has several (Salesforce: leads, opportunities, history).",
+    )
+    facts = cache.call(funnel.store_facts) if store.db_path().exists() else {}
+    is_sample = facts.get("is_sample") == "true"
+    fresh = st.checkbox(
+        "Start from an empty store (drop what is loaded now)",
+        value=is_sample,
+        help="On for sample data, so your export is not mixed with generated leads. The current "
+        "version stays available for rollback.",
+        key="data_fresh",
+    )
+
+    # Upload names are shown as text only; the bytes go to the importer in memory, never to a path.
+    sources = [importer.Source.from_bytes(u.name, u.getvalue()) for u in uploads or []]
+    for i, source in enumerate(sources):
+        st.subheader(f"Preview: {source.name}", divider="gray")
+        try:
+            role, df = importer.preview(source, mapping, n=20, contract=contract)
+        except importer.ImportRefused as exc:
+            st.error(f"This file would be refused: {exc}", icon=":material/block:")
+            continue
+        st.caption(
+            f"Read as the '{role}' file of this mapping. First rows as they will be stored (times in "
+            "UTC); one line per event, rejected rows with the reason."
+        )
+        st.dataframe(df, hide_index=True)
+        download(df, f"preview-{i + 1}.csv", label="Download preview", key=f"dl-preview-{i}")
+
+    if st.button("Import", type="primary", disabled=not sources, key="data_import"):
+        bar = st.progress(0.0, text="Starting")
+
+        def progress(fraction: float, text: str) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=text)
+
+        try:
+            report = importer.import_files(
+                sources, mapping, fresh=fresh, contract=contract, progress=progress
+            )
+        except importer.ImportBusyError as exc:
+            st.warning(str(exc))
+        else:
+            st.session_state[REPORT_KEY] = report
+            cache.clear()
+        bar.empty()
+
+    report = st.session_state.get(REPORT_KEY)
+    if report is not None:
+        st.subheader("Validation report", divider="gray")
+        if report.swapped:
+            st.success(
+                f"Imported in {report.seconds:.1f} s. The dashboard now shows the new data; the "
+                "previous version is kept for rollback (History tab).",
+                icon=":material/check_circle:",
+            )
+        else:
+            st.error("Nothing was imported: the store is unchanged.", icon=":material/block:")
+        for i, f in enumerate(report.files):
+            st.markdown(f"**{i + 1}. File:**")
+            st.text(f.name)
+            if f.refused:
+                st.error(f"Refused, nothing from this file was imported. {f.refused}")
+            cols = st.columns(4)
+            cols[0].metric("Rows in", f"{f.n_rows_in:,}")
+            cols[1].metric("Accepted", f"{f.n_accepted:,}")
+            cols[2].metric("Rejected", f"{f.n_rejected:,}")
+            cols[3].metric("Duplicate", f"{f.n_duplicate:,}")
+            check = "holds" if f.reconciles else "DOES NOT HOLD"
+            st.text(
+                f"Reconciliation: rows in {f.n_rows_in:,} = accepted {f.n_accepted:,} + rejected "
+                f"{f.n_rejected:,} + duplicate {f.n_duplicate:,} ({check}). Added: "
+                f"{f.n_events_added:,} events, {f.n_leads_added:,} leads; {f.n_leads_updated:,} leads "
+                f"updated; {f.n_flagged:,} rows flagged; {f.n_ignored:,} accepted rows carry no funnel event."
+            )
+            if len(f.issues):
+                st.caption(
+                    "Rejected rows were not imported; flagged rows were, and are worth a look. Row "
+                    "numbers count the header as row 1."
+                )
+                st.dataframe(f.issues, hide_index=True)
+                download(f.issues, f"rejected-rows-{i + 1}.csv", label="Download rejected and flagged rows")
+
+# --- history and rollback ----------------------------------------------------------------------
+with tab_history:
+    if not store.db_path().exists():
+        st.info("No store yet: import a file or build the sample (`python -m data.store sample`).")
+    else:
+        history = cache.call(data_quality.import_history)
+        st.caption("Every load, newest first. Rows in = accepted + rejected + duplicate for each import.")
+        st.dataframe(history, hide_index=True)
+        download(history, "import-history.csv", label="Download history")
+        imports = history[history["kind"] == "import"]
+        if len(imports):
+            load_id = st.selectbox(
+                "Rejected and flagged rows of an import",
+                imports["load_id"].tolist(),
+                format_func=lambda lid: imports.set_index("load_id").loc[lid, "description"],
+                key="data_history_load",
+            )
+            issues = cache.call(data_quality.import_issues, load_id)
+            total = int(issues["n_total"].iloc[0]) if len(issues) else 0
+            st.text(
+                f"{total:,} rows rejected or flagged"
+                + (" (first 1,000 shown)" if total > len(issues) else "")
+            )
+            st.dataframe(issues.drop(columns="n_total"), hide_index=True)
+            download(issues.drop(columns="n_total"), "import-issues.csv", label="Download these rows")
+
+        st.subheader("Roll back", divider="gray")
+        kept = importer.versions()
+        if not kept:
+            st.caption("No earlier version is kept yet: each import keeps the version it replaced.")
+        else:
+            last = data_quality.import_history(db=kept[0])
+            shown = last["description"].iloc[0] if len(last) else "an empty store"
+            st.write(
+                f"{len(kept)} earlier version(s) kept. Rolling back makes the version before the last "
+                "import live again; its latest load was:"
+            )
+            st.text(shown)
+            sure = st.checkbox("Yes, undo the last import", key="data_rollback_sure")
+            if st.button("Roll back", disabled=not sure, key="data_rollback"):
+                try:
+                    importer.rollback()
+                except (FileNotFoundError, importer.ImportBusyError) as exc:
+                    st.error(str(exc))
+                else:
+                    cache.clear()
+                    st.session_state.pop(REPORT_KEY, None)
+                    st.success("Rolled back: the previous version is live.")
+
+# --- data quality ------------------------------------------------------------------------------
+with tab_quality:
+    if not store.db_path().exists():
+        st.info("No store yet.")
+    else:
+        summary = cache.call(data_quality.summary)
+        st.caption(
+            "Each check is a count of failing rows with the rows behind it (first 1,000 shown, "
+            "all counted). Zero means the check passes."
+        )
+        st.dataframe(summary.drop(columns="key"), hide_index=True)
+        download(summary.drop(columns="key"), "data-quality.csv", label="Download summary")
+        st.markdown("**Missing attributes by field and by the team that should fill them**")
+        missing = cache.call(data_quality.missing_attributes)
+        if missing.empty:
+            st.text("No lead misses channel, campaign, region, segment or company.")
+        else:
+            st.dataframe(
+                missing,
+                hide_index=True,
+                column_config={"missing_rate": st.column_config.NumberColumn(format="percent")},
+            )
+            download(missing, "missing-attributes.csv", label="Download missing attributes")
+        for check in data_quality.CHECKS:
+            n = int(summary.loc[summary["key"] == check.key, "n_failing"].iloc[0])
+            with st.expander(f"{check.title}: {n:,}"):
+                st.caption(check.meaning)
+                rows = cache.call(data_quality.check_rows, check.key)
+                if rows.empty:
+                    st.text("No failing rows.")
+                else:
+                    st.dataframe(rows.drop(columns="n_total"), hide_index=True)
+                    download(rows.drop(columns="n_total"), f"dq-{check.key}.csv", label="Download these rows")

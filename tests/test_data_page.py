@@ -1,0 +1,122 @@
+"""The Data page under AppTest: upload, preview, import, the validation report with rejected
+rows and reasons, history with rollback, and the data-quality view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from data import importer
+from tests.import_helpers import HEADER, query, run
+
+PAGE = "pages/data.py"
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
+
+
+@pytest.fixture
+def store_db(tmp_path, use_store):
+    """A live store holding the event-log example (23 events, 6 leads), HANDOFF_DB pointed at it."""
+    db = tmp_path / "live.duckdb"
+    run(tmp_path, EXAMPLES / "event_log.csv", "event_log", db=db)
+    return use_store(db)
+
+
+def texts(at) -> str:
+    return "\n".join(
+        [t.value for t in at.text] + [m.value for m in at.markdown] + [c.value for c in at.caption]
+    )
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def no_errors(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_page_renders_with_history_and_quality(store_db, page_app):
+    at = page_app(PAGE).run()
+    no_errors(at)
+    assert not at.error, [e.value for e in at.error]
+    shown = texts(at)
+    assert "event_log.csv (event_log, events)" in "\n".join(
+        str(df.value["description"].tolist()) for df in at.dataframe if "description" in df.value
+    )
+    # The quality view lists each check with its count: the example has L-5 skipping three
+    # stages before its start (Sales-sourced) and no other problem.
+    assert "Skipped stages: 3" in [e.label for e in at.expander]
+    assert "Events out of order: 0" in [e.label for e in at.expander]
+    assert "Columns are matched by their header name" in shown
+
+
+def test_upload_preview_import_and_report(store_db, page_app):
+    at = page_app(PAGE).run()
+    at.selectbox(key="data_mapping").set_value("hubspot_contacts")
+    # The name is shown as text, never used as a path.
+    at.file_uploader(key="data_upload").set_value(
+        ("../../contacts.csv", (EXAMPLES / "hubspot_contacts.csv").read_bytes(), "text/csv")
+    )
+    at.run()
+    no_errors(at)
+    assert any("Preview: ../../contacts.csv" in s.value for s in at.subheader)
+    preview = at.dataframe[1].value  # after the columns table
+    assert preview["event_type"].tolist()[:6] == ["lead", "mql", "sal", "sql", "opportunity", "won"]
+    assert not (store_db.parent.parent / "contacts.csv").exists()
+    at.checkbox(key="data_fresh").set_value(False)
+    at.button(key="data_import").click().run()
+    no_errors(at)
+    assert any("Imported in" in s.value for s in at.success)
+    assert metrics(at) == {"Rows in": "6", "Accepted": "6", "Rejected": "0", "Duplicate": "0"}
+    assert "rows in 6 = accepted 6 + rejected 0 + duplicate 0 (holds)" in texts(at)
+    # The store now holds both imports; the dashboard's cache is keyed on the new file.
+    assert query(store_db, "select count(*) from events") == [(23 + 17,)]
+    assert len(importer.versions(store_db)) == 1  # the version before this import
+
+
+def test_rejected_rows_are_shown_with_reasons_and_downloadable(store_db, page_app):
+    # 10 good rows and one with an impossible date: 1 of 11 is under the 10% limit.
+    good = [f"N{i},N-L{i},,lead,2025-03-0{1 + i % 9} 09:00:00,O-M1,marketing,," for i in range(10)]
+    bad = "N99,N-L99,,mql,2025-02-30 09:00:00,O-M1,marketing,,"
+    body = (HEADER + "\n" + "\n".join([*good[:5], bad, *good[5:]]) + "\n").encode()
+    at = page_app(PAGE).run()
+    at.file_uploader(key="data_upload").set_value(("march.csv", body, "text/csv"))
+    at.run()
+    # The preview already marks the bad row.
+    preview = at.dataframe[1].value
+    assert preview.loc[preview["row_number"] == 7, "status"].tolist() == ["rejected"]
+    at.button(key="data_import").click().run()
+    no_errors(at)
+    assert metrics(at) == {"Rows in": "11", "Accepted": "10", "Rejected": "1", "Duplicate": "0"}
+    issues = next(df.value for df in at.dataframe if "severity" in df.value and "raw" in df.value)
+    assert issues["row_number"].tolist() == [7]
+    assert "impossible date '2025-02-30 09:00:00'" in issues["reason"].iloc[0]
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download rejected and flagged rows" in labels
+
+
+def test_a_refused_file_says_why_and_changes_nothing(store_db, page_app):
+    before = store_db.read_bytes()
+    at = page_app(PAGE).run()
+    at.file_uploader(key="data_upload").set_value(("empty.csv", (HEADER + "\n").encode(), "text/csv"))
+    at.run()
+    assert any("would be refused" in e.value and "no data rows" in e.value for e in at.error)
+    at.button(key="data_import").click().run()
+    no_errors(at)
+    assert any("store is unchanged" in e.value for e in at.error)
+    assert store_db.read_bytes() == before
+
+
+def test_rollback_from_the_page(store_db, tmp_path, page_app):
+    extra = tmp_path / "extra.csv"
+    extra.write_text(HEADER + "\nX1,X-L1,,lead,2025-03-01 09:00:00,O-M1,marketing,,\n", encoding="utf-8")
+    run(tmp_path, extra, "event_log", db=store_db)
+    assert query(store_db, "select count(*) from events") == [(24,)]
+    at = page_app(PAGE).run()
+    assert at.button(key="data_rollback").disabled  # needs the confirmation first
+    at.checkbox(key="data_rollback_sure").check().run()
+    at.button(key="data_rollback").click().run()
+    no_errors(at)
+    assert any("Rolled back" in s.value for s in at.success)
+    assert query(store_db, "select count(*) from events") == [(23,)]

@@ -8,6 +8,7 @@ set of numbers). The same WeeklyReport feeds the page and both exports.
 import datetime as dt
 import math
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -158,17 +159,33 @@ if this_week.empty:
     st.caption(f"No notes for {label} yet.")
 for n in this_week.itertuples(index=False):
     st.text(f"{n.author} · {f.when(n.created_at)} UTC\n{n.note}")
-with st.form("weekly-note", clear_on_submit=True):
-    author = st.text_input("Your name", max_chars=notes_mod.MAX_AUTHOR)
-    text = st.text_area("Decision or note", max_chars=notes_mod.MAX_NOTE)
-    if st.form_submit_button("Save note"):
-        try:
-            notes_mod.add_note(report.week_start, author, text)
-        except notes_mod.NoteError as exc:
-            st.error(f"Note not saved: {exc}")
-        else:
-            st.success(f"Saved to {label}.")
-            st.rerun()
+
+
+def save_note(week: dt.date, week_label: str) -> None:
+    """Form callback: store the note, then clear the form; on failure keep what was typed."""
+    state = st.session_state
+    try:
+        notes_mod.add_note(week, state.get("weekly_note_author", ""), state.get("weekly_note_text", ""))
+    except notes_mod.NoteError as exc:
+        state["weekly_note_status"] = ("error", f"Note not saved: {exc}")
+    except duckdb.Error:
+        state["weekly_note_status"] = (
+            "error",
+            "Note not saved: the store is being written by another process (an import?). "
+            "Your text is kept: try again in a moment.",
+        )
+    else:
+        state["weekly_note_author"] = state["weekly_note_text"] = ""
+        state["weekly_note_status"] = ("success", f"Saved to {week_label}.")
+
+
+with st.form("weekly-note"):
+    st.text_input("Your name", max_chars=notes_mod.MAX_AUTHOR, key="weekly_note_author")
+    st.text_area("Decision or note", max_chars=notes_mod.MAX_NOTE, key="weekly_note_text")
+    st.form_submit_button("Save note", on_click=save_note, args=(report.week_start, label))
+status = st.session_state.pop("weekly_note_status", None)
+if status:
+    (st.error if status[0] == "error" else st.success)(status[1])
 past = notes[notes["week_start"] < report.week_start]
 with st.expander(f"Notes from past weeks ({len(past)})"):
     st.dataframe(tables.notes_table(past), hide_index=True)

@@ -107,6 +107,9 @@ def test_notes_are_saved_for_the_week_and_shown_as_plain_text(page, sample_path)
     texts = [t.value for t in at.text]
     assert any(SCRIPT in t and t.startswith("Maya <b>") for t in texts)
     assert not any("<script>" in m.value for m in at.markdown)
+    # The form is cleared for the next note, and says where the note went.
+    assert at.text_area[0].value == "" and at.text_input[0].value == ""
+    assert at.success[0].value == f"Saved to {weekly.week_label(week)}."
 
 
 def test_an_empty_note_is_refused_with_a_reason(page, sample_path):
@@ -115,6 +118,7 @@ def test_an_empty_note_is_refused_with_a_reason(page, sample_path):
     at.button[0].click().run()
     assert not at.exception
     assert any("note: write something" in e.value for e in at.error)
+    assert at.text_input[0].value == "Maya"  # what was typed is kept to fix and resend
 
 
 def test_a_missing_store_says_how_to_build_one(tmp_path, monkeypatch):

@@ -44,31 +44,55 @@ DEFAULT_WORKDIR = Path("/tmp/handoff-bench")
 STAGE_COUNTS = ("n_reached", "n_skipped", "n_in_progress", "n_dropped")
 EPOCH = dt.datetime(1970, 1, 1)
 
-# The page queries timed, on the pages' default filters: (label, function, keyword arguments).
+# The page queries timed, on the pages' default filters (the last full quarter before the
+# latest event): (label, function in queries/, keyword arguments). "year": the range widened to
+# the 12 months ending with it, as the Funnel health trend does; "whole": every lead's start.
 QUERIES: tuple[tuple[str, str, dict], ...] = (
-    ("cohort funnel", "cohort_funnel", {}),
-    ("cohort funnel, strict", "cohort_funnel", {"skip_policy": "strict"}),
-    ("cohort funnel, whole store", "cohort_funnel", {"whole": True}),
-    ("flow funnel", "flow_funnel", {}),
-    ("stage times", "stage_times", {}),
-    ("trend by week", "trend", {"grain": "week"}),
-    ("trend by month", "trend", {"grain": "month"}),
-    ("breakdown by channel (cohort)", "breakdown", {"by": "channel"}),
-    ("breakdown by channel (flow)", "breakdown", {"by": "channel", "view": "flow"}),
-    ("stage times by channel", "stage_times", {"by": "channel"}),
-    ("compare with previous period", "compare_periods", {}),
+    ("cohort funnel", "funnel.cohort_funnel", {}),
+    ("cohort funnel, strict", "funnel.cohort_funnel", {"skip_policy": "strict"}),
+    ("cohort funnel, whole store", "funnel.cohort_funnel", {"whole": True}),
+    ("flow funnel", "funnel.flow_funnel", {}),
+    ("stage times", "funnel.stage_times", {}),
+    ("trend by month, 12 months", "funnel.trend", {"grain": "month", "year": True}),
+    ("trend by week, 12 months", "funnel.trend", {"grain": "week", "year": True}),
+    ("breakdown by channel (cohort)", "funnel.breakdown", {"by": "channel"}),
+    ("breakdown by channel (flow)", "funnel.breakdown", {"by": "channel", "view": "flow"}),
+    ("stage times by channel", "funnel.stage_times", {"by": "channel"}),
+    ("compare with previous period", "funnel.compare_periods", {}),
 )
 
-# What the Funnel health page asks for on a first visit: the as-of date (for its default
-# filters), then its charts. Only functions that exist are called.
-HEALTH: tuple[tuple[str, dict], ...] = (
-    ("latest_event_at", {}),
-    ("cohort_funnel", {}),
-    ("flow_funnel", {}),
-    ("stage_times", {}),
-    ("trend", {"grain": "month"}),
-    ("compare_periods", {}),
+# The fixed costs inside every page query, timed the same way so a change in them shows up:
+# each query opens its own read-only connection, and resolves the as-of moment (another one).
+OVERHEADS: tuple[tuple[str, str, dict], ...] = (
+    ("fixed: open and close a read-only connection", "_connect", {}),
+    ("fixed: as-of lookup (latest_event_at)", "funnel.latest_event_at", {}),
 )
+
+# What a first visit to Funnel health asks for, frame included (pages/health.py, ui/frame.py,
+# ui/filters.py, ui/state.py), in the cohort view with the default filters. Functions that do
+# not exist (yet) are left out and named in the output.
+HEALTH: tuple[tuple[str, dict], ...] = (
+    ("funnel.store_facts", {"no_filters": True}),
+    ("funnel.latest_event_at", {"no_filters": True}),
+    ("options.filter_options", {"no_filters": True}),
+    ("options.date_bounds", {"no_filters": True}),
+    ("funnel.compare_periods", {}),
+    ("funnel.cohort_funnel", {}),
+    ("funnel.trend", {"grain": "month", "year": True}),
+    ("funnel.stage_times", {}),
+    ("funnel.breakdown", {"by": "channel", "view": "cohort"}),
+)
+
+
+def query_function(name: str) -> Callable | None:
+    """queries.<module>.<function> for "module.function", or None when it does not exist."""
+    import importlib
+
+    module, _, attr = name.partition(".")
+    try:
+        return getattr(importlib.import_module(f"queries.{module}"), attr)
+    except (ImportError, AttributeError):
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -98,14 +122,19 @@ def _filters(spec: dict):
 
 def _query_call(spec: dict, name: str, kwargs: dict) -> tuple[Callable, tuple, dict]:
     """The query function, its positional and keyword arguments, as the page would call it."""
-    from queries import funnel
-
-    fn = getattr(funnel, name)
     db = Path(spec["db"])
-    if name == "latest_event_at":
-        return fn, (), {"db": db}
+    if name == "_connect":
+        from queries import executor
+
+        return (lambda: executor.connect(db).close()), (), {}
+    fn = query_function(name)
     kwargs = dict(kwargs)
-    span = spec["whole"] if kwargs.pop("whole", False) else spec["range"]
+    if kwargs.pop("no_filters", False) or name == "funnel.latest_event_at":
+        return fn, (), {"db": db, **kwargs}
+    span = dict(spec["whole"] if kwargs.pop("whole", False) else spec["range"])
+    if kwargs.pop("year", False):
+        end = dt.date.fromisoformat(span["end"])
+        span["start"] = min(dt.date.fromisoformat(span["start"]), end - dt.timedelta(days=364)).isoformat()
     filters = _filters({**span, "skip_policy": kwargs.pop("skip_policy", None)})
     return fn, (filters,), {"db": db, **kwargs}
 
@@ -567,6 +596,7 @@ class Row:
     peak_mb: float | None = None
     grew_mb: float | None = None
     note: str = ""
+    compared: bool = True  # show the ratio to windowFunnel (not for the rebuild)
 
     @classmethod
     def of(cls, label: str, figures: dict, note: str = "") -> Row:
@@ -592,7 +622,7 @@ def table(rows: list[Row], reference: float) -> str:
     ]
     for r in rows:
         basis = r.warm if r.warm is not None else r.cold
-        ratio = f"{basis / reference:.2f}" if basis is not None and reference else ""
+        ratio = f"{basis / reference:.2f}" if r.compared and basis is not None and reference else ""
         peak = "" if r.peak_mb is None else f"{r.peak_mb:,.0f}"
         grew = "" if r.grew_mb is None else f"{r.grew_mb:,.0f}"
         lines.append(f"| {r.label} | {_ms(r.cold)} | {_ms(r.warm)} | {peak} | {grew} | {ratio} | {r.note} |")
@@ -642,13 +672,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
     from data import contract as contract_mod
     from data import store
-    from queries import funnel
     from ui.state import last_full_quarter
 
     contract = contract_mod.load()
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    # Other work on the machine skews every figure: the load average is printed with them.
+    load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
 
     if args.db:
         source = args.db.resolve()
@@ -677,6 +708,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(
         Row.of("journey rebuild", rebuild, f"+ {rebuild['extra'] * 1000:,.0f} ms checkpoint to disk; one run")
     )
+    rows[-1].compared = False
     first, last, as_of = _store_span(work)
     default = last_full_quarter(as_of.date())
     if default[0] < first:  # a store shorter than a quarter: use all of it
@@ -693,16 +725,17 @@ def main(argv: list[str] | None = None) -> int:
         "whole": {"start": first.isoformat(), "end": last.isoformat()},
     }
 
-    for label, name, kwargs in QUERIES:
-        if not hasattr(funnel, name):
-            _say(f"  {label}: queries.funnel.{name} does not exist yet, skipped")
+    for label, name, kwargs in QUERIES + OVERHEADS:
+        if not (name.startswith("_") or query_function(name)):
+            _say(f"  {label}: queries.{name} does not exist yet, skipped")
             continue
         figures = measure({**base_spec, "kind": "query", "calls": [[name, kwargs]], "label": label})
         rows.append(Row.of(label, figures))
         _say(f"  {label}: cold {_ms(figures['cold'])} ms, warm {_ms(figures['warm'])} ms")
 
-    health = [[n, k] for n, k in HEALTH if hasattr(funnel, n)]
-    names = ", ".join(n for n, _ in health)
+    health = [[n, k] for n, k in HEALTH if query_function(n)]
+    missing = [n for n, _ in HEALTH if not query_function(n)]
+    names = f"{len(health)} calls" + (f"; not there yet: {', '.join(missing)}" if missing else "")
     cold = measure({**base_spec, "kind": "health", "calls": health, "label": "health"})
     rows.append(
         Row(
@@ -772,8 +805,10 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     _say()
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     _say(
-        f"{n_leads:,} leads, {args.repeat} warm runs each, {os.cpu_count()} cores, total {time.perf_counter() - started:.0f} s"
+        f"{n_leads:,} leads, {args.repeat} warm runs each, {os.cpu_count()} cores, "
+        f"load average {load_before} at start, {load} at end, total {time.perf_counter() - started:.0f} s"
     )
     _say(table(rows, reference))
     _say()

@@ -4,6 +4,7 @@
 -- moves it to a stage after the handoff or ends it with an exit ($action_types). acted_at is
 -- null when nothing happened before $as_of (the end of the week): the MQL is still waiting.
 -- hours_late counts from the deadline to the action, or to $as_of when there is none.
+-- arg_min is DuckDB (min_by elsewhere).
 -- Parameters: $handoff_stage (stage key), $action_types (later stage keys and exit keys),
 --   $handoff_from, $handoff_before (the week moved back by the SLA, so that the deadline falls
 --   in the week), $sla_minutes (int), $as_of (timestamp: the end of the week).

@@ -198,9 +198,11 @@ class RowParser:
         self.teams = set(contract.teams)
         self.reasons: dict[str, str] = {}
         for r in contract.reason_codes:
+            self.reasons[r.key] = r.key
             self.reasons[norm(r.key)] = r.key
             self.reasons[norm(r.label)] = r.key
         self.required = set(spec.value_required())
+        self._names: dict[str, str] = {}
 
     # --- single values -------------------------------------------------------------------
     def _get(self, fields: list[str], col: str | None) -> str:
@@ -217,7 +219,7 @@ class RowParser:
         value = self._get(fields, col)
         if not value:
             return None
-        if EXCEL_ID.match(value):
+        if ("E" in value or "e" in value or "." in value) and EXCEL_ID.match(value):
             raise RowError(
                 col,
                 f"id {value!r} looks like a number a spreadsheet rewrote (digits lost): export "
@@ -280,7 +282,9 @@ class RowParser:
         text = self._get(fields, self.spec.reason)
         if not text:
             return None
-        key = self.reasons.get(norm(text))
+        key = self.reasons.get(text)
+        if key is None:
+            key = self.reasons.get(norm(text))
         if key is None:
             flags.append(f"unknown reason code {text!r} (not in funnel.toml): kept as given")
             return text
@@ -358,7 +362,9 @@ class RowParser:
     def _long(self, fields: list[str]) -> Parsed:
         spec = self.spec
         stage_text = self._get(fields, spec.stage)
-        name = norm(stage_text)
+        name = self._names.get(stage_text)
+        if name is None:  # a file has few distinct stage names: normalise each once
+            name = self._names[stage_text] = norm(stage_text)
         lead_id = self._id(fields, spec.lead_id)
         deal_id = self._id(fields, spec.deal_id)
         source_id = self._id(fields, spec.event_id)

@@ -29,15 +29,27 @@ except (executor.StoreMissingError, executor.StoreBusyError) as exc:
     st.error(f"{exc}")
     st.stop()
 
+# A link can name the week (?week=2026-W43), so the meeting invite points at the right one.
+index = 0
+linked = st.query_params.get("week")
+if linked:
+    try:
+        index = choices.index(weekly.parse_week(linked))
+    except (weekly.WeekError, ValueError):
+        st.warning(
+            "The link names a week that is not an ISO week of this store (write it like 2026-W43); "
+            "showing the last complete week instead."
+        )
 week = st.selectbox(
     "ISO week (Monday to Sunday, UTC)",
     choices,
-    index=0,
+    index=index,
     format_func=lambda d: f"{weekly.week_label(d)}: {d:%d %b %Y} – {d + dt.timedelta(days=6):%d %b %Y}",
     help="Weeks start on Monday (ISO 8601). The newest choice is the last complete week before "
     "the latest event in the store.",
     key="weekly_week",
 )
+st.query_params["week"] = weekly.week_label(week)
 report = cache.call(weekly.week_report, week)
 notes = cache.call(weekly.meeting_notes, week)
 label = report.label

@@ -94,6 +94,25 @@ def test_year_boundary_week_and_a_definition_change_week(page):
     assert any("2026-03-02" in w and "since this week" in w for w in warnings)
 
 
+def test_a_link_opens_the_week_it_names_and_the_url_follows_the_picker(page):
+    page.query_params["week"] = "2025-W01"
+    at = page.run()
+    assert not at.exception
+    assert at.selectbox(key="weekly_week").value == dt.date(2024, 12, 30)
+    at.selectbox(key="weekly_week").set_value(dt.date(2025, 6, 2)).run()
+    assert at.query_params["week"] in ("2025-W23", ["2025-W23"])
+
+
+@pytest.mark.parametrize("bad", ["2025-W53", "<b>x</b>", "1999-W10"])
+def test_a_bad_week_in_the_link_falls_back_with_a_message(page, bad):
+    page.query_params["week"] = bad
+    at = page.run()
+    assert not at.exception
+    assert "not an ISO week of this store" in at.warning[0].value
+    assert bad not in at.warning[0].value  # the link's text is not echoed
+    assert at.selectbox(key="weekly_week").index == 0
+
+
 def test_notes_are_saved_for_the_week_and_shown_as_plain_text(page, sample_path):
     at = page.run()
     week = at.selectbox(key="weekly_week").value

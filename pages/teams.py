@@ -344,6 +344,13 @@ st.caption(
 per_owner = teams.owner_view(
     cache.call(teams.owner_conversion, filters), drops_by_owner, health.by_owner, contract
 )
+sort_by = st.selectbox(
+    "Sort by",
+    list(teams.OWNER_SORTS),
+    format_func=lambda k: teams.OWNER_SORTS[k][0],
+    key="teams_owner_sort",
+)
+per_owner = teams.sort_owners(per_owner, sort_by)
 table(
     per_owner,
     column_config={

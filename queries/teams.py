@@ -610,6 +610,32 @@ def owner_view(
     return out
 
 
+# Columns the per-owner view may be sorted by (an allow-list: the choice comes from a widget).
+OWNER_SORTS = {
+    "n_handled": ("Leads handled", False),
+    "conversion_rate": ("Conversion", False),
+    "n_dropped_charged": ("Drops charged", False),
+    "n_quality": ("Quality losses", False),
+    "n_follow_through": ("Follow-through losses", False),
+    "n_sla_breaches": ("SLA breaches", False),
+    "median_response_hours": ("Median response time", False),
+    "owner_name": ("Name", True),
+}
+
+
+def sort_owners(view: pd.DataFrame, by: str, descending: bool | None = None) -> pd.DataFrame:
+    """owner_view's rows sorted by an OWNER_SORTS column (its natural direction by default),
+    missing values last, then by name."""
+    if by not in OWNER_SORTS:
+        raise FilterError(f"sort: expected one of {list(OWNER_SORTS)}, got {by!r}")
+    ascending = OWNER_SORTS[by][1] if descending is None else not descending
+    keys = [by] if by == "owner_name" else [by, "owner_name"]
+    out = view.sort_values(keys, ascending=[ascending] + [True] * (len(keys) - 1), na_position="last")
+    out = out.reset_index(drop=True)
+    out.attrs.update(view.attrs)
+    return out
+
+
 def owners(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
     """Per-owner view for both teams: one row per owner (and one unassigned row per team).
     See owner_conversion() and owner_view() for the columns."""

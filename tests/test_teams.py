@@ -370,6 +370,17 @@ def test_per_owner_view(db):
     assert df["is_small"].all()
 
 
+def test_per_owner_sort_is_allow_listed(db):
+    df = teams.owners(Filters(**JANUARY, as_of=LATE), db=db)
+    # Most SLA breaches first: S2 (4), S1 (1); Marketing owners have none (missing, last).
+    by_breaches = teams.sort_owners(df, "n_sla_breaches")
+    assert by_breaches["owner_id"].tolist()[:2] == ["S2", "S1"]
+    assert by_breaches["n_sla_breaches"].iloc[2:].isna().all()
+    assert teams.sort_owners(df, "owner_name")["owner_name"].iloc[0] == "(unassigned)"
+    with pytest.raises(FilterError, match="sort"):
+        teams.sort_owners(df, "owner_id; drop table owners")
+
+
 def test_per_owner_small_sample_flag_edge(tmp_path):
     # 30 leads for M1 is not small; 29 for M2 is.
     story = {f"A{i}": {"events": [("lead", "2025-01-05", M, M, "M1")]} for i in range(30)}
@@ -489,3 +500,51 @@ def test_handoff_drill_down(db):
             assert teams.handoff_leads(f, owner_id=r.owner_id, status=status, db=db).attrs["n_total"] == n
     with pytest.raises(FilterError, match="SLA status"):
         teams.handoff_leads(f, status="late", db=db)
+
+
+def benchmark(db, repeat: int = 3) -> list[tuple[str, str, float]]:
+    """Best-of-`repeat` seconds for each Teams query on `db` (read-only), for a quarter and for
+    the whole two-year sample."""
+    import time
+    from pathlib import Path
+
+    db = Path(db)
+    as_of = funnel.latest_event_at(db)
+    end = as_of.date()
+    ranges = {
+        "last quarter": Filters(start=end - dt.timedelta(days=91), end=end),
+        "all leads": Filters(start=dt.date(2000, 1, 1), end=end),
+    }
+    out = []
+    for label, f in ranges.items():
+        calls = {
+            "leakage_by_owner": lambda f=f: teams.leakage_by_owner(f, db=db),
+            "leakage by channel": lambda f=f: teams.leakage(f, by="channel", db=db),
+            "drop_leads (1,000 rows)": lambda f=f: teams.drop_leads(f, stage="mql", db=db),
+            "handoff_health": lambda f=f: teams.handoff_health(f, db=db),
+            "handoff_leads (1,000 rows)": lambda f=f: teams.handoff_leads(f, status="breached", db=db),
+            "recycled": lambda f=f: teams.recycled(f, db=db),
+            "owner_conversion": lambda f=f: teams.owner_conversion(f, db=db),
+            "stalled_leads (5,000 rows)": lambda f=f: teams.stalled_leads(as_of, f, db=db),
+        }
+        for name, call in calls.items():
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - started)
+            out.append((label, name, min(times)))
+    return out
+
+
+if __name__ == "__main__":
+    # Speed of the Teams queries on a large store (read-only):
+    #     .venv/bin/python -m tests.test_teams --db /tmp/s1m.duckdb
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Time the Teams and handoff queries.")
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    for label, name, seconds in benchmark(args.db, args.repeat):
+        print(f"{label:13s} {name:28s} {seconds * 1000:8.0f} ms")

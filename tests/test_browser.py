@@ -225,6 +225,22 @@ def test_filters_survive_moving_between_pages_and_reach_the_url(server, browser)
         page.close()
 
 
+def test_changing_the_period_in_the_sidebar_reruns_the_page_and_updates_the_url(server, browser):
+    """The frame's widgets in a real session (AppTest cannot rerun the frame of a navigation app)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        open_page(page, server)
+        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+        page.get_by_role("option", name="Year to date").click()
+        page.wait_for_url(lambda u: "preset=ytd" in u, timeout=30_000)
+        page.wait_for_selector(DONE, timeout=60_000)
+        page.wait_for_selector(FUNNEL_CHART, timeout=30_000)
+        assert page.locator(ERRORS).count() == 0
+        assert "start=2026-01-01" in page.url  # the sample's latest event is in 2026
+    finally:
+        page.close()
+
+
 def test_first_start_builds_the_sample_and_shows_the_funnel(tmp_path, browser):
     """A fresh install: no store file. The app builds the sample with a progress bar, then shows
     the funnel with the sample-data note."""

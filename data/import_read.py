@@ -153,10 +153,13 @@ def pick_spec(mapping: Mapping, header: list[str], file_name: str) -> FileSpec:
         return max(fits, key=lambda s: s[1])[2]
     _, _, spec, missing = max(scored, key=lambda s: (s[1], -len(s[3])))
     shown = ", ".join(repr(h) for h in header[:30])
+    hint = ""
+    if len(header) == 1 and any(d in header[0] for d in ";\t|"):
+        hint = " The header reads as one column: is the file separated by ';' or tabs? Set delimiter in the mapping."
     raise ImportRefused(
         f"{file_name}: missing required column(s) {', '.join(repr(c) for c in missing)} for a "
         f"'{spec.role}' file of mapping '{mapping.origin}' (row 1, the header, has: {shown}). "
-        "Export those columns, or write a mapping that names your columns."
+        "Export those columns, or write a mapping that names your columns." + hint
     )
 
 
@@ -347,6 +350,9 @@ class RowParser:
                     amount if etype == spec.amount_on else None,
                 )
             )
+        if not events and not spec.created_at:
+            cols = ", ".join(repr(c) for c in spec.stage_dates.values())
+            raise RowError(None, f"no date in any of the stage columns ({cols}): nothing to import")
         if reason and not any(e[3] in self.exits for e in events):
             flags.append("a reason is given but no exit date: the reason is not stored")
         lead = None

@@ -13,7 +13,7 @@ How an import runs (docs/import.md has the user's view):
    rejected. A file with more rejected rows than the mapping allows is refused whole. Otherwise
    its new events, leads and owners are inserted, with a `loads` row, an `import_files` row
    (hash, counts) and its rejected and flagged rows in `import_issues`.
-3. Journeys are rebuilt, the live file is kept as `<db>.prev-1` (older ones shift to -2, -3) and
+3. Journeys are rebuilt, the live file is kept as `<stem>.prev-1.duckdb` (older ones shift to -2, -3) and
    the new version replaces it with one os.replace(). Readers see the old version or the new.
 
 Rows in = accepted + rejected + duplicate, for every file, always.
@@ -25,9 +25,11 @@ import argparse
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import os
 import shutil
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -45,7 +47,7 @@ from data.import_mapping import Mapping, MappingError, presets
 from data.import_mapping import load as load_mapping
 from data.import_read import EVENT_COLUMNS, LEAD_COLUMNS, ImportRefused, Source, read_rows
 
-KEEP_VERSIONS = 3  # <db>.prev-1 (the version before the last import) .. prev-3
+KEEP_VERSIONS = 3  # <stem>.prev-1.duckdb (the version before the last import) .. prev-3
 CHUNK = 50_000  # staged rows per Arrow batch: bounds memory while reading
 MAX_REPORTED_ISSUES = 10_000  # issues kept in the in-memory report (all are stored)
 
@@ -145,11 +147,13 @@ def _now() -> dt.datetime:
 
 
 def _prev(db: Path, n: int) -> Path:
-    return db.with_name(f"{db.name}.prev-{n}")
+    """handoff.duckdb -> handoff.prev-1.duckdb: same extension, so tools (and .gitignore) treat
+    kept versions like the store itself."""
+    return db.with_name(f"{db.stem}.prev-{n}{db.suffix}")
 
 
 def versions(db: Path | None = None) -> list[Path]:
-    """Kept earlier versions of the store, newest first (<db>.prev-1, -2, ...)."""
+    """Kept earlier versions of the store, newest first (<stem>.prev-1.duckdb, -2, ...)."""
     db = Path(db) if db else store.db_path()
     return [p for n in range(1, KEEP_VERSIONS + 1) if (p := _prev(db, n)).exists()]
 
@@ -188,7 +192,10 @@ def rollback(db: Path | None = None) -> Path:
 def _import_lock(db: Path) -> Iterator[None]:
     """One import (or rollback) per store at a time: two would both write <db>.tmp."""
     db.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = db.with_name(db.name + ".import-lock")
+    # The lock lives in the temp directory, keyed by the store's full path, so no stray file
+    # appears beside the store (or in the repository).
+    key = hashlib.sha256(str(db.resolve()).encode()).hexdigest()[:16]
+    lock_path = Path(tempfile.gettempdir()) / f"handoff-import-{key}.lock"
     with open(lock_path, "w") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -878,7 +885,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     where = report.db
     if report.swapped:
-        kept = f"; the previous version is kept as {where.name}.prev-1" if versions(where) else ""
+        kept = f"; the previous version is kept as {_prev(where, 1).name}" if versions(where) else ""
         print(f"Store {where} updated in {report.seconds:.1f} s{kept}.")
     else:
         print(f"Store {where} unchanged ({report.seconds:.1f} s).")

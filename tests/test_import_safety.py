@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from data import importer
-from tests.import_helpers import HEADER, digest, log_file, log_mapping, query, run
+from tests.import_helpers import HEADER, digest, log_file, log_mapping, query, run, write
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("events", "leads", "owners")
@@ -128,6 +128,43 @@ def test_a_later_export_that_contradicts_a_stored_event_is_rejected(tmp_path):
     )
 
 
+def test_a_later_export_updates_lead_attributes_but_a_blank_never_erases(tmp_path):
+    header = (
+        "Record ID,First Name,Last Name,Company Name,Create Date,Original Source,Country/Region,"
+        "Contact owner,Became a Lead Date,Became a Marketing Qualified Lead Date,"
+        "Became a Sales Qualified Lead Date,Became an Opportunity Date,Became a Customer Date\n"
+    )
+    first = write(
+        tmp_path,
+        "c1.csv",
+        header + "7001,Ana,Silva,Northwind,2025-01-06 09:00,Web,Portugal,Priya,2025-01-06 09:00,,,,\n",
+    )
+    # Next export: the owner changed, the country is blank, and the MQL date is new.
+    second = write(
+        tmp_path,
+        "c2.csv",
+        header + "7001,Ana,Silva,Northwind,2025-01-06 09:00,Web,,Dana,2025-01-06 09:00,2025-01-07 09:00,,,\n",
+    )
+    run(tmp_path, first, "hubspot_contacts")
+    f = run(tmp_path, second, "hubspot_contacts").files[0]
+    assert (f.n_accepted, f.n_leads_updated, f.n_events_added) == (1, 1, 1)
+    db = tmp_path / "store.duckdb"
+    assert query(db, "select owner_id, region from leads") == [("Dana", "Portugal")]
+    # The lead event keeps the owner it was imported with: an owner change is no conflict.
+    assert query(db, "select event_type, owner_id from events order by occurred_at") == [
+        ("lead", "Priya"),
+        ("mql", "Dana"),
+    ]
+
+
+def test_a_wide_row_with_no_date_at_all_is_rejected(tmp_path):
+    opps = write(tmp_path, "opps.csv", "Id,Lead_Id__c,CreatedDate\n006A,00QA,2025-01-06\n006B,00QB,\n")
+    report = run(tmp_path, opps, "salesforce")
+    f = report.files[0]
+    assert f.refused  # 1 of 2 rejected is over the preset's 10%
+    assert "no date in any of the stage columns ('CreatedDate')" in f.issues["reason"].iloc[0]
+
+
 def test_a_failure_before_the_swap_leaves_the_store_byte_identical(tmp_path):
     db = tmp_path / "store.duckdb"
     run(tmp_path, ROOT / "data" / "examples" / "event_log.csv")
@@ -166,7 +203,7 @@ def test_only_the_last_few_versions_are_kept(tmp_path):
             tmp_path, log_file(tmp_path, [f"E{i},L{i},,lead,2025-01-06 09:00:00,O1,marketing,,"], f"f{i}.csv")
         )
     kept = importer.versions(db)
-    assert [p.name for p in kept] == [f"store.duckdb.prev-{n}" for n in range(1, importer.KEEP_VERSIONS + 1)]
+    assert [p.name for p in kept] == [f"store.prev-{n}.duckdb" for n in range(1, importer.KEEP_VERSIONS + 1)]
     # prev-1 is the store just before the last import: four events.
     assert query(kept[0], "select count(*) from events") == [(4,)]
 

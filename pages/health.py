@@ -98,9 +98,9 @@ if view == "cohort":
         charts.funnel_figure(funnel_df, f"Cohort funnel: leads who started {range_text}", mature),
         key="funnel_chart",
     )
-    funnel_table = funnel_df.drop(columns=["stage_order"]).rename(columns={"label": "stage label"})
+    funnel_table = funnel_df.drop(columns=["stage_order"]).rename(columns=tables.FUNNEL_COLUMNS)
     with st.expander("Funnel as a table"):
-        tables.show(funnel_table, hide_index=True)
+        tables.show(funnel_table, hide_index=True, column_config=tables.rate_columns(funnel_table))
         tables.download(funnel_table, "funnel.csv")
 
     # ---- Conversion trend ----------------------------------------------------------------------
@@ -228,7 +228,7 @@ else:
         )
     st.subheader("Flow", help=glossary.flow())
     st.plotly_chart(charts.flow_figure(flow_now, f"Stage entries during {range_text}"), key="funnel_chart")
-    flow_table = flow_now.drop(columns=["stage_order"]).rename(columns={"label": "stage label"})
+    flow_table = flow_now.drop(columns=["stage_order"]).rename(columns=tables.FLOW_COLUMNS)
     with st.expander("Flow as a table"):
         tables.show(flow_table, hide_index=True)
         tables.download(flow_table, "flow.csv")

@@ -29,6 +29,37 @@ def safe_csv(df: pd.DataFrame) -> bytes:
     return out.to_csv(index=False).encode("utf-8-sig")
 
 
+# Query columns -> what a person reads, for the funnel tables (CSV keeps the same headers).
+FUNNEL_COLUMNS = {
+    "stage": "Stage key",
+    "label": "Stage",
+    "n_reached": "Reached",
+    "n_skipped": "Skipped into",
+    "n_in_progress": "Stopped here, in progress",
+    "n_dropped": "Stopped here, dropped",
+    "revenue": "Revenue",
+    "step_rate": "Step rate",
+    "step_low": "Step rate 95% CI low",
+    "step_high": "Step rate 95% CI high",
+    "overall_rate": "Overall rate",
+    "overall_low": "Overall rate 95% CI low",
+    "overall_high": "Overall rate 95% CI high",
+}
+FLOW_COLUMNS = {
+    "stage": "Stage key",
+    "label": "Stage",
+    "n_entries": "First entries in the range",
+    "n_reentries": "Re-entries in the range",
+    "revenue": "Revenue won in the range",
+    "ratio_to_previous": "Ratio to the stage before (different leads)",
+}
+
+
+def rate_columns(df: pd.DataFrame) -> dict:
+    """column_config showing every rate column (0–1) of `df` as a percentage."""
+    return {c: st.column_config.NumberColumn(format="percent") for c in df.columns if "rate" in c.lower()}
+
+
 def show(df: pd.DataFrame, **kwargs) -> None:
     """st.dataframe of a query result, without its attrs (as-of dates and the like are shown
     in captions; Arrow cannot carry them and would warn)."""

@@ -231,3 +231,12 @@ def test_every_breakdown_attribute_renders(sample_db, page_app, by):
     at.selectbox(key="health_breakdown_by").set_value(by).run()
     assert not at.exception
     assert len(at.dataframe[-1].value) >= 1
+
+
+@pytest.mark.parametrize("view", ["cohort", "flow"])
+def test_an_empty_store_shows_messages_not_errors(tmp_path, use_store, page_app, view):
+    """Schema only, no lead yet (a fresh import target): zeros and explanations."""
+    use_store(stories.build(tmp_path / "empty.duckdb", {}))
+    at = run_health(page_app, Q1, view=view)
+    assert all(m.value in ("0", "–") for m in at.metric)
+    assert any("No leads match" in i.value for i in at.info)

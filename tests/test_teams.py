@@ -227,6 +227,16 @@ def test_reconciles_by_hand(db):
     assert per_stage == {"lead": 2, "mql": 5, "sal": 3, "sql": 3, "opportunity": 2}
 
 
+def test_grouped_leakage_adds_up(db):
+    # By channel: T14 is the only outbound lead (one Sales exit at opportunity); the other 14
+    # drops are web. Grouping splits the counts, never changes them.
+    f = Filters(**JANUARY, as_of=LATE)
+    grouped = teams.categories_by_group(teams.leakage(f, by="channel", db=db)).set_index("group_value")
+    assert grouped.loc["outbound", ["n_quality", "n_follow_through", "n_other"]].tolist() == [0, 1, 0]
+    assert grouped.loc["web", ["n_quality", "n_follow_through", "n_other"]].tolist() == [3, 7, 4]
+    assert grouped["n_dropped"].sum() == teams.leakage(f, db=db)["n_dropped"].sum() == 15
+
+
 def test_in_progress_is_not_a_drop(db):
     # As of Jan 31 (end of day) no window is over (the earliest, T1's, ends Feb 1): only the
     # leads that exited by then dropped. T4 and T10 breached the SLA but are still in play.

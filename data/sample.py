@@ -8,6 +8,7 @@ Stories planted for the pages to find:
   `not_a_fit` (a Marketing quality loss), `outbound` is Sales-sourced straight to SQL (skips).
 - Sales owners with different follow-up speed: Dana Reyes and Victor Lindqvist often breach the
   48-hour handoff SLA, and some of their MQLs are never touched and recycled as `no_follow_up`.
+- Inquiries that never qualify are mostly recycled to nurture or disqualified by Marketing.
 - Seasonality (summer and December dips, a Q4 push), growth, recycled leads that come back,
   exits with reason codes, deal amounts by segment, a stricter MQL rule from 2025-06-02.
 - Sales sharing Marketing content during an opportunity lifts its win rate.
@@ -238,6 +239,18 @@ def generate(con: duckdb.DuckDBPyConnection, contract: Contract, n_leads: int = 
     ev.add(to_opp, lead, "amount", t_opp + 0.01, sales_owner_id, amount=amount, team="sales")
     ev.add(won, lead, s_won, t_won, sales_owner_id, amount=amount, team="sales")
     ev.add(lost, lead, "lost", t_lost, sales_owner_id, lost_reason, team="sales")
+    # Inquiries that never qualify are closed out by Marketing: most go back to nurture, some are
+    # disqualified, a few are never touched again. A separate stream keeps every draw above as it was.
+    nurture_rng = np.random.default_rng([seed, 1])
+    unqualified = ~outbound & ~is_mql
+    u = nurture_rng.random(n)
+    to_nurture = unqualified & (u < 0.55)
+    disq_lead = unqualified & (u >= 0.55) & (u < 0.80)
+    t_nurture = np.where(to_nurture, t_lead + 10 + nurture_rng.exponential(12, n), np.nan)
+    t_disq_lead = np.where(disq_lead, t_lead + 2 + nurture_rng.exponential(5, n), np.nan)
+    disq_lead_reason = np.where(nurture_rng.random(n) < 0.5, "not_a_fit", "bad_contact_data")
+    ev.add(to_nurture, lead, "recycled", t_nurture, owner_at_lead, "not_ready", team="marketing")
+    ev.add(disq_lead, lead, "disqualified", t_disq_lead, owner_at_lead, disq_lead_reason, team="marketing")
     events = ev.table()
     keep = events["t"] <= end  # the sample ends on its last day: later events have not happened
     events = {k: v[keep] for k, v in events.items()}

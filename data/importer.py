@@ -539,7 +539,7 @@ def _settle(
     limit = mapping.max_rejected_share
     if report.n_rejected > limit * report.n_rows_in:
         top = con.execute(
-            "select coalesce(column_name, '(row)'), split_part(reason, ':', 1), count(*) as n "
+            "select coalesce(column_name, '(row)'), trim(regexp_extract(reason, '^[^:''(]*')), count(*) as n "
             "from v_final where status = 'rejected' group by all order by n desc limit 1"
         ).fetchone()
         report.refused = (

@@ -113,13 +113,14 @@ with tab_import:
         else:
             st.error("Nothing was imported: the store is unchanged.", icon=":material/block:")
         for i, f in enumerate(report.files):
-            st.markdown(f"**{i + 1}. File:**")
-            st.text(f.name)
+            st.markdown(f"**File {i + 1}**")
+            st.text(f.name)  # the upload's name: text only
             if f.refused:
                 st.error(f"Refused, nothing from this file was imported. {f.refused}")
             cols = st.columns(4)
             cols[0].metric("Rows in", f"{f.n_rows_in:,}")
-            cols[1].metric("Accepted", f"{f.n_accepted:,}")
+            # A refused file imported nothing: its valid rows "would be" accepted, not "are".
+            cols[1].metric("Would be accepted" if f.refused else "Accepted", f"{f.n_accepted:,}")
             cols[2].metric("Rejected", f"{f.n_rejected:,}")
             cols[3].metric("Duplicate", f"{f.n_duplicate:,}")
             check = "holds" if f.reconciles else "DOES NOT HOLD"

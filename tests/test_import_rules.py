@@ -244,6 +244,7 @@ def test_too_many_rejected_rows_refuse_the_file(tmp_path, live):
         and "2 of 4 rows are rejected (50%)" in f.refused
         and "max_rejected_share = 0.25" in f.refused
     )
+    assert "Most common: column occurred_at" in f.refused
     assert (f.n_rows_in, f.n_accepted, f.n_rejected) == (4, 2, 2)
     assert f.issues["row_number"].tolist() == [4, 5]  # the rejected rows are still listed
     assert digest(live) == before

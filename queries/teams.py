@@ -468,7 +468,12 @@ def handoff_leads(
     return df
 
 
+NO_REASON = "(no reason)"  # what the SQL writes for an exit without a reason code
+
+
 def _reason_label(contract: Contract, key: str) -> str:
+    if key == NO_REASON:
+        return "No reason code given"
     r = contract.reason(key)
     return r.label if r else f"{key} (not in funnel.toml)"
 

@@ -237,6 +237,38 @@ def test_grouped_leakage_adds_up(db):
     assert grouped["n_dropped"].sum() == teams.leakage(f, db=db)["n_dropped"].sum() == 15
 
 
+def test_missing_or_unknown_reason_stays_with_the_transition_owner(tmp_path):
+    # N1: Sales rejected within 24 h without a reason code. N2: disqualified at the lead stage
+    # with a code funnel.toml does not know. Neither reason can move the charge: each stays with
+    # its transition's owner (Sales, Marketing) as an "other" exit, and the rejection is listed
+    # under "no reason".
+    story = {
+        "N1": {
+            "events": [
+                ("lead", "2025-01-02", M, M, "M1"),
+                ("mql", "2025-01-03", M, M, "M1"),
+                ("rejected", "2025-01-04"),
+            ]
+        },
+        "N2": {
+            "events": [
+                ("lead", "2025-01-02", M, M, "M1"),
+                ("disqualified", "2025-01-03", "student_or_intern"),
+            ]
+        },
+    }
+    path = stories.build(tmp_path / "reasons.duckdb", story)
+    f = Filters(**JANUARY, as_of=LATE)
+    assert drops_by_lead(path, f) == {
+        "N1": ("mql", "sales", "other_exit", "S1"),
+        "N2": ("lead", "marketing", "other_exit", "M1"),
+    }
+    reasons = teams.handoff_health(f, db=path).reasons
+    assert reasons[["rejection_reason", "reason_label", "n_rejected"]].values.tolist() == [
+        ["(no reason)", "No reason code given", 1]
+    ]
+
+
 def test_in_progress_is_not_a_drop(db):
     # As of Jan 31 (end of day) no window is over (the earliest, T1's, ends Feb 1): only the
     # leads that exited by then dropped. T4 and T10 breached the SLA but are still in play.

@@ -197,7 +197,16 @@ with tab_quality:
             "Each check is a count of failing rows with the rows behind it (first 1,000 shown, "
             "all counted). Zero means the check passes."
         )
-        st.dataframe(summary.drop(columns="key"), hide_index=True)
+        st.dataframe(
+            summary.drop(columns="key"),
+            hide_index=True,
+            column_config={
+                "title": "check",
+                "n_failing": st.column_config.NumberColumn("failing rows", format="%d"),
+                "detail": "of which",
+                "meaning": "what it means",
+            },
+        )
         download(summary.drop(columns="key"), "data-quality.csv", label="Download summary")
         st.markdown("**Missing attributes by field and by the team that should fill them**")
         missing = cache.call(data_quality.missing_attributes)

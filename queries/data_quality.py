@@ -93,18 +93,24 @@ def check_rows(key: str, db: Path | None = None) -> pd.DataFrame:
 
 
 def summary(db: Path | None = None) -> pd.DataFrame:
-    """One row per check, in CHECKS order. Columns: key, title, n_failing, meaning."""
+    """One row per check, in CHECKS order.
+
+    Columns: key, title, n_failing (failing rows), detail (a split of the count where one
+    matters: gaps vs expected skips, people behind duplicate leads; else empty), meaning.
+    """
     rows = []
     for c in CHECKS:
         df = check_rows(c.key, db=db)
-        rows.append(
-            {
-                "key": c.key,
-                "title": c.title,
-                "n_failing": int(df["n_total"].iloc[0]) if len(df) else 0,
-                "meaning": c.meaning,
-            }
-        )
+        n = int(df["n_total"].iloc[0]) if len(df) else 0
+        detail = ""
+        if n and c.key == "skipped_stages":
+            gaps = int(df["n_gaps"].iloc[0])
+            detail = (
+                f"{gaps:,} gaps in the record; {n - gaps:,} before a later-starting lead's start (expected)"
+            )
+        elif n and c.key == "duplicate_leads":
+            detail = f"{int(df['n_groups'].iloc[0]):,} people recorded more than once"
+        rows.append({"key": c.key, "title": c.title, "n_failing": n, "detail": detail, "meaning": c.meaning})
     return pd.DataFrame(rows)
 
 

@@ -47,6 +47,15 @@ def test_summary_counts_each_planted_problem(db):
     }
 
 
+def test_summary_splits_skips_and_duplicates(db):
+    detail = dict(zip(data_quality.summary(db)["key"], data_quality.summary(db)["detail"], strict=True))
+    assert (
+        detail["skipped_stages"] == "1 gaps in the record; 3 before a later-starting lead's start (expected)"
+    )
+    assert detail["duplicate_leads"] == "1 people recorded more than once"
+    assert detail["no_owner"] == ""
+
+
 def test_rows_behind_each_count(db):
     ooo = data_quality.check_rows("out_of_order", db)
     assert ooo[["lead_id", "event_type", "problem"]].values.tolist() == [

@@ -572,9 +572,20 @@ def _write(
     con.execute(
         """
         insert into owners
+        with
+        used as (
+            -- owners named by the rows this file really imports (not by rejected rows)
+            select v.owner_id
+            from v_events as v
+            join v_final as f on f.row_number = v.row_number and f.status = 'accepted'
+            union
+            select owner_id from v_leads where verdict in ('new', 'changed')
+        )
         select distinct on (owner_id) owner_id, owner_name, team
         from st_owners
-        where file_no = $file_no and owner_id not in (select owner_id from owners)
+        where file_no = $file_no
+          and owner_id in (select owner_id from used)
+          and owner_id not in (select owner_id from owners)
         """,
         {"file_no": file_no},
     )

@@ -262,3 +262,10 @@ def test_the_mapping_is_checked_before_anything_runs(tmp_path):
     bad = write(tmp_path, "bad.toml", '[[files]]\nrole = "events"\nshape = "tall"\n')
     with pytest.raises(importer.MappingError, match="shape"):
         run(tmp_path, log_file(tmp_path, GOOD), bad)
+
+
+def test_owners_are_created_only_for_rows_that_are_imported(tmp_path):
+    # O9 appears only on a rejected row (impossible date): it must not become an owner.
+    rows = [*GOOD, "E3,L1,,sal,2025-02-30 10:00:00,O9,sales,,"]
+    run(tmp_path, log_file(tmp_path, rows), log_mapping(tmp_path))
+    assert query(tmp_path / "store.duckdb", "select owner_id, team from owners") == [("O1", "sales")]

@@ -205,6 +205,8 @@ def generate(con: duckdb.DuckDBPyConnection, contract: Contract, n_leads: int = 
     t_opp = np.where(to_opp, t_sql + 2 + _exp(rng, 12, n), np.nan)
     t_disq_sql = np.where(disq_sql, t_sql + 7 + _exp(rng, 20, n), np.nan)
     disq_sql_reason = np.where(rng.random(n) < 0.55, "no_budget", "no_decision")
+    # Sales sourced the outbound leads itself: when they fizzle it is a Sales loss, not Marketing's.
+    disq_sql_reason = np.where(outbound, "no_decision", disq_sql_reason)
 
     # --- opportunity -> won / lost; Sales sharing Marketing content lifts the win rate
     med_amount = np.array([s[2] for s in SEGMENTS])[seg]

@@ -1,0 +1,49 @@
+"""The Data page in a real browser: upload the HubSpot example, see its preview, import it, see
+the report, and find the new data in the store. Uses the browser test's server and Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.import_helpers import query, run
+from tests.test_browser import (
+    ARTIFACTS,
+    DONE,
+    ERRORS,
+    chromium,
+    full_screenshot,
+    needs_chromium,
+    open_page,
+    streamlit_server,
+)
+
+pytestmark = [pytest.mark.browser, needs_chromium]
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
+
+
+def test_upload_and_import_in_the_browser(tmp_path):
+    db = tmp_path / "live.duckdb"
+    run(tmp_path, EXAMPLES / "event_log.csv", "event_log", db=db)  # 23 events
+    with streamlit_server(db) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        # Through the frame's navigation, as a user gets there (a typed /data URL can bypass it).
+        open_page(page, url)
+        page.locator('[data-testid="stSidebarNav"] a', has_text="Data").click()
+        page.get_by_text("Mapping (what kind of export this is)").wait_for(timeout=60_000)
+        page.wait_for_selector(DONE, timeout=60_000)
+        page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first.click()
+        page.get_by_role("option", name="hubspot_contacts", exact=False).click()
+        page.wait_for_selector(DONE, timeout=60_000)
+        page.set_input_files('input[type="file"]', str(EXAMPLES / "hubspot_contacts.csv"))
+        page.get_by_text("Preview: hubspot_contacts.csv").wait_for(timeout=60_000)
+        page.wait_for_selector(DONE, timeout=60_000)
+        page.get_by_role("button", name="Import", exact=True).click()
+        page.get_by_text("Imported in").wait_for(timeout=120_000)
+        page.wait_for_selector(DONE, timeout=60_000)
+        text = page.locator('[data-testid="stMain"]').inner_text()
+        assert "rows in 6 = accepted 6 + rejected 0 + duplicate 0 (holds)" in text
+        assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
+        full_screenshot(page, ARTIFACTS / "data-import.png")
+    assert query(db, "select count(*) from events") == [(23 + 17,)]

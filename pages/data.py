@@ -140,6 +140,8 @@ with tab_import:
 
 # --- history and rollback ----------------------------------------------------------------------
 with tab_history:
+    if st.session_state.pop("data_rolled_back", False):
+        st.success("Rolled back: the version before the last import is live again.")
     if not store.db_path().exists():
         st.info("No store yet: import a file or build the sample (`python -m data.store sample`).")
     else:
@@ -185,7 +187,9 @@ with tab_history:
                 else:
                     cache.clear()
                     st.session_state.pop(REPORT_KEY, None)
-                    st.success("Rolled back: the previous version is live.")
+                    # Rerun so the history above shows the restored version, then say so.
+                    st.session_state["data_rolled_back"] = True
+                    st.rerun()
 
 # --- data quality ------------------------------------------------------------------------------
 with tab_quality:

@@ -120,3 +120,7 @@ def test_rollback_from_the_page(store_db, tmp_path, page_app):
     no_errors(at)
     assert any("Rolled back" in s.value for s in at.success)
     assert query(store_db, "select count(*) from events") == [(23,)]
+    # The history shown is the restored version's: the undone import is gone from it.
+    history = next(df.value for df in at.dataframe if "description" in df.value)
+    assert not history["description"].str.contains("extra.csv").any()
+    assert history["description"].str.contains("event_log.csv").any()

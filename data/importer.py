@@ -320,7 +320,6 @@ select
     r.row_key,
     r.is_ignored,
     r.flag,
-    r.raw,
     r.column_name,
     case
         when r.reason is not null then r.reason
@@ -450,7 +449,6 @@ per_row as (
 )
 select
     r.row_number,
-    r.raw,
     r.flag,
     r.is_ignored,
     r.column_name,
@@ -531,10 +529,13 @@ def _settle(
     ).fetchone()[0]
     if not report.reconciles:  # a bug, never a data problem: stop before writing anything
         raise AssertionError(f"{report.name}: rows in does not equal accepted + rejected + duplicate")
+    # The raw text stays in st_rows only (one copy of the file's text, not three).
     report.issues = _issues(
         con,
-        "select row_number, column_name, 'rejected' as severity, reason, raw "
-        "from v_final where status = 'rejected'",
+        "select f.row_number, f.column_name, 'rejected' as severity, f.reason, s.raw "
+        "from v_final as f join st_rows as s on s.file_no = $file_no and s.row_number = f.row_number "
+        "where f.status = 'rejected'",
+        p,
     )
     limit = mapping.max_rejected_share
     if report.n_rejected > limit * report.n_rows_in:
@@ -568,7 +569,7 @@ def _write(
     now: dt.datetime,
 ) -> None:
     load_id = report.load_id
-    params = {"load_id": load_id, "name": report.name}
+    params = {"load_id": load_id, "name": report.name, "file_no": file_no}
     con.execute(
         """
         insert into owners
@@ -639,8 +640,9 @@ def _write(
                case when f.status = 'rejected' then 'rejected' else 'flagged' end,
                case when f.status = 'rejected' then f.reason
                     else concat_ws('; ', f.flag, o.problem) end,
-               f.raw
+               s.raw
         from v_final as f
+        join st_rows as s on s.file_no = $file_no and s.row_number = f.row_number
         left join ooo as o on o.row_number = f.row_number
         where f.status = 'rejected' or (f.status = 'accepted' and (f.flag is not null or o.problem is not null))
         order by f.row_number

@@ -9,9 +9,11 @@ from data import importer, store
 from data.contract import load as load_contract
 from data.import_mapping import MappingError, presets
 from data.import_mapping import load as load_mapping
+from data.import_mapping import parse as parse_mapping
 from queries import cache, data_quality, funnel
 from ui.tables import download
 
+CUSTOM = "custom"  # the mapping choice that takes an uploaded .toml
 REPORT_KEY = "data_import_report"  # the last import's report, shown until the next one
 
 st.title("Data")
@@ -26,117 +28,135 @@ tab_import, tab_history, tab_quality = st.tabs(["Import", "History and rollback"
 # --- import --------------------------------------------------------------------------------------
 with tab_import:
     contract = load_contract()
-    choices = presets()
+    choices = {**presets(), CUSTOM: "your own mapping file (.toml): the format is in docs/import.md"}
     mapping_name = st.selectbox(
         "Mapping (what kind of export this is)",
         list(choices),
         format_func=lambda n: f"{n}: {choices[n]}",
         key="data_mapping",
     )
-    try:
-        mapping = load_mapping(mapping_name, contract)
-    except MappingError as exc:
-        st.error(f"The mapping {mapping_name!r} is not valid: {exc}. Fix data/mappings/{mapping_name}.toml.")
-        st.stop()
-    with st.expander("Columns this mapping reads"):
-        st.write(
-            "Columns are matched by their header name (case and spacing do not matter), never by "
-            "position. Optional columns may be missing. See docs/import.md for the mapping format."
-        )
-        for spec in mapping.files:
-            st.text(f"{spec.role} ({spec.shape} file)")
-            cols = spec.columns()
-            st.dataframe(
-                {"column": cols, "required": [c in spec.required_columns() for c in cols]},
-                hide_index=True,
-            )
-
-    uploads = st.file_uploader(
-        "Export file(s), CSV",
-        type=["csv", "txt"],
-        accept_multiple_files=True,
-        key="data_upload",
-        help="Several files when the mapping has several (Salesforce: leads, opportunities, history).",
-    )
-    facts = cache.call(funnel.store_facts) if store.db_path().exists() else {}
-    is_sample = facts.get("is_sample") == "true"
-    fresh = st.checkbox(
-        "Start from an empty store (drop what is loaded now)",
-        value=is_sample,
-        help="On for sample data, so your export is not mixed with generated leads. The current "
-        "version stays available for rollback.",
-        key="data_fresh",
-    )
-
-    # Upload names are shown as text only; the bytes go to the importer in memory, never to a path.
-    sources = [importer.Source.from_bytes(u.name, u.getvalue()) for u in uploads or []]
-    for i, source in enumerate(sources):
-        st.subheader(f"Preview: {source.name}", divider="gray")
-        try:
-            role, df = importer.preview(source, mapping, n=20, contract=contract)
-        except importer.ImportRefused as exc:
-            st.error(f"This file would be refused: {exc}", icon=":material/block:")
-            continue
-        st.caption(
-            f"Read as the '{role}' file of this mapping. First rows as they will be stored (times in "
-            "UTC); one line per event, rejected rows with the reason."
-        )
-        st.dataframe(df, hide_index=True)
-        download(df, f"preview-{i + 1}.csv", label="Download preview", key=f"dl-preview-{i}")
-
-    if st.button("Import", type="primary", disabled=not sources, key="data_import"):
-        bar = st.progress(0.0, text="Starting")
-
-        def progress(fraction: float, text: str) -> None:
-            bar.progress(min(max(fraction, 0.0), 1.0), text=text)
-
-        try:
-            report = importer.import_files(
-                sources, mapping, fresh=fresh, contract=contract, progress=progress
-            )
-        except importer.ImportBusyError as exc:
-            st.warning(str(exc))
-        else:
-            st.session_state[REPORT_KEY] = report
-            cache.clear()
-        bar.empty()
-
-    report = st.session_state.get(REPORT_KEY)
-    if report is not None:
-        st.subheader("Validation report", divider="gray")
-        if report.swapped:
-            st.success(
-                f"Imported in {report.seconds:.1f} s. The dashboard now shows the new data; the "
-                "previous version is kept for rollback (History tab).",
-                icon=":material/check_circle:",
+    mapping = None
+    if mapping_name == CUSTOM:
+        mapping_upload = st.file_uploader("Mapping file (.toml)", type=["toml"], key="data_mapping_file")
+        if mapping_upload is None:
+            st.info(
+                "Upload a mapping: copy the closest preset from data/mappings/, rename its columns to "
+                "your export's headers, and upload it here. It is checked before anything is read."
             )
         else:
-            st.error("Nothing was imported: the store is unchanged.", icon=":material/block:")
-        for i, f in enumerate(report.files):
-            st.markdown(f"**File {i + 1}**")
-            st.text(f.name)  # the upload's name: text only
-            if f.refused:
-                st.error(f"Refused, nothing from this file was imported. {f.refused}")
-            cols = st.columns(4)
-            cols[0].metric("Rows in", f"{f.n_rows_in:,}")
-            # A refused file imported nothing: its valid rows "would be" accepted, not "are".
-            cols[1].metric("Would be accepted" if f.refused else "Accepted", f"{f.n_accepted:,}")
-            cols[2].metric("Rejected", f"{f.n_rejected:,}")
-            cols[3].metric("Duplicate", f"{f.n_duplicate:,}")
-            check = "holds" if f.reconciles else "DOES NOT HOLD"
-            st.text(
-                f"Reconciliation: rows in {f.n_rows_in:,} = accepted {f.n_accepted:,} + rejected "
-                f"{f.n_rejected:,} + duplicate {f.n_duplicate:,} ({check}). Added: "
-                f"{f.n_events_added:,} events, {f.n_leads_added:,} leads; {f.n_leads_updated:,} leads "
-                f"updated; {f.n_flagged:,} rows flagged; {f.n_ignored:,} accepted rows carry no funnel event."
+            try:
+                mapping = parse_mapping(mapping_upload.getvalue().decode("utf-8"), contract, origin="custom")
+            except (MappingError, UnicodeDecodeError) as exc:
+                st.error(f"This mapping cannot be used: {exc}. Fix the file and upload it again.")
+    else:
+        try:
+            mapping = load_mapping(mapping_name, contract)
+        except MappingError as exc:
+            st.error(
+                f"The mapping {mapping_name!r} is not valid: {exc}. Fix data/mappings/{mapping_name}.toml."
             )
-            if len(f.issues):
-                st.caption(
-                    "Rejected rows were not imported; flagged rows were, and are worth a look. Row "
-                    "numbers count the header as row 1."
+    if mapping is not None:
+        with st.expander("Columns this mapping reads"):
+            st.write(
+                "Columns are matched by their header name (case and spacing do not matter), never by "
+                "position. Optional columns may be missing. See docs/import.md for the mapping format."
+            )
+            for spec in mapping.files:
+                st.text(f"{spec.role} ({spec.shape} file)")
+                cols = spec.columns()
+                st.dataframe(
+                    {"column": cols, "required": [c in spec.required_columns() for c in cols]},
+                    hide_index=True,
                 )
-                st.dataframe(f.issues, hide_index=True)
-                download(f.issues, f"rejected-rows-{i + 1}.csv", label="Download rejected and flagged rows")
+
+        uploads = st.file_uploader(
+            "Export file(s), CSV",
+            type=["csv", "txt"],
+            accept_multiple_files=True,
+            key="data_upload",
+            help="Several files when the mapping has several (Salesforce: leads, opportunities, history).",
+        )
+        facts = cache.call(funnel.store_facts) if store.db_path().exists() else {}
+        is_sample = facts.get("is_sample") == "true"
+        fresh = st.checkbox(
+            "Start from an empty store (drop what is loaded now)",
+            value=is_sample,
+            help="On for sample data, so your export is not mixed with generated leads. The current "
+            "version stays available for rollback.",
+            key="data_fresh",
+        )
+
+        # Upload names are shown as text only; the bytes go to the importer in memory, never to a path.
+        sources = [importer.Source.from_bytes(u.name, u.getvalue()) for u in uploads or []]
+        for i, source in enumerate(sources):
+            st.subheader(f"Preview: {source.name}", divider="gray")
+            try:
+                role, df = importer.preview(source, mapping, n=20, contract=contract)
+            except importer.ImportRefused as exc:
+                st.error(f"This file would be refused: {exc}", icon=":material/block:")
+                continue
+            st.caption(
+                f"Read as the '{role}' file of this mapping. First rows as they will be stored (times in "
+                "UTC); one line per event, rejected rows with the reason."
+            )
+            st.dataframe(df, hide_index=True)
+            download(df, f"preview-{i + 1}.csv", label="Download preview", key=f"dl-preview-{i}")
+
+        if st.button("Import", type="primary", disabled=not sources, key="data_import"):
+            bar = st.progress(0.0, text="Starting")
+
+            def progress(fraction: float, text: str) -> None:
+                bar.progress(min(max(fraction, 0.0), 1.0), text=text)
+
+            try:
+                report = importer.import_files(
+                    sources, mapping, fresh=fresh, contract=contract, progress=progress
+                )
+            except importer.ImportBusyError as exc:
+                st.warning(str(exc))
+            else:
+                st.session_state[REPORT_KEY] = report
+                cache.clear()
+            bar.empty()
+
+        report = st.session_state.get(REPORT_KEY)
+        if report is not None:
+            st.subheader("Validation report", divider="gray")
+            if report.swapped:
+                st.success(
+                    f"Imported in {report.seconds:.1f} s. The dashboard now shows the new data; the "
+                    "previous version is kept for rollback (History tab).",
+                    icon=":material/check_circle:",
+                )
+            else:
+                st.error("Nothing was imported: the store is unchanged.", icon=":material/block:")
+            for i, f in enumerate(report.files):
+                st.markdown(f"**File {i + 1}**")
+                st.text(f.name)  # the upload's name: text only
+                if f.refused:
+                    st.error(f"Refused, nothing from this file was imported. {f.refused}")
+                cols = st.columns(4)
+                cols[0].metric("Rows in", f"{f.n_rows_in:,}")
+                # A refused file imported nothing: its valid rows "would be" accepted, not "are".
+                cols[1].metric("Would be accepted" if f.refused else "Accepted", f"{f.n_accepted:,}")
+                cols[2].metric("Rejected", f"{f.n_rejected:,}")
+                cols[3].metric("Duplicate", f"{f.n_duplicate:,}")
+                check = "holds" if f.reconciles else "DOES NOT HOLD"
+                st.text(
+                    f"Reconciliation: rows in {f.n_rows_in:,} = accepted {f.n_accepted:,} + rejected "
+                    f"{f.n_rejected:,} + duplicate {f.n_duplicate:,} ({check}). Added: "
+                    f"{f.n_events_added:,} events, {f.n_leads_added:,} leads; {f.n_leads_updated:,} leads "
+                    f"updated; {f.n_flagged:,} rows flagged; {f.n_ignored:,} accepted rows carry no funnel event."
+                )
+                if len(f.issues):
+                    st.caption(
+                        "Rejected rows were not imported; flagged rows were, and are worth a look. Row "
+                        "numbers count the header as row 1."
+                    )
+                    st.dataframe(f.issues, hide_index=True)
+                    download(
+                        f.issues, f"rejected-rows-{i + 1}.csv", label="Download rejected and flagged rows"
+                    )
 
 # --- history and rollback ----------------------------------------------------------------------
 with tab_history:

@@ -124,3 +124,30 @@ def test_rollback_from_the_page(store_db, tmp_path, page_app):
     history = next(df.value for df in at.dataframe if "description" in df.value)
     assert not history["description"].str.contains("extra.csv").any()
     assert history["description"].str.contains("event_log.csv").any()
+
+
+def test_a_custom_mapping_uploaded_on_the_page(store_db, tmp_path, page_app):
+    from tests.import_helpers import log_mapping
+
+    at = page_app(PAGE).run()
+    at.selectbox(key="data_mapping").set_value("custom").run()
+    assert any("Upload a mapping" in i.value for i in at.info)
+    # A broken mapping is refused with the key at fault.
+    at.file_uploader(key="data_mapping_file").set_value(
+        ("m.toml", b'[[files]]\nrole = "x"\nshape = "tall"\n', "text/plain")
+    )
+    at.run()
+    assert any("cannot be used" in e.value and "shape" in e.value for e in at.error)
+    # A valid one (our event log, but times in Berlin) is used for the import.
+    mapping = log_mapping(tmp_path, tz="Europe/Berlin").read_bytes()
+    at.file_uploader(key="data_mapping_file").set_value(("berlin.toml", mapping, "text/plain"))
+    body = (HEADER + "\nB1,B-L1,,lead,2025-01-10 10:00:00,O-M1,marketing,,\n").encode()
+    at.run()
+    at.file_uploader(key="data_upload").set_value(("berlin.csv", body, "text/csv"))
+    at.run()
+    at.button(key="data_import").click().run()
+    no_errors(at)
+    # 10:00 in Berlin (UTC+1 in January) is stored as 09:00 UTC.
+    assert query(store_db, "select cast(occurred_at as varchar) from events where event_id = 'B1'") == [
+        ("2025-01-10 09:00:00",)
+    ]

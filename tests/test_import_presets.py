@@ -127,3 +127,14 @@ def test_command_line_prints_a_reconciled_summary(tmp_path, capsys):
 def test_presets_load(name):
     mapping = load_mapping(name, contract.load())
     assert mapping.files and mapping.description
+
+
+def test_command_line_names_a_bad_mapping(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[files]]\nrole = "events"\nshape = "long"\n', encoding="utf-8")
+    code = importer.main(
+        [str(EXAMPLES / "event_log.csv"), "--mapping", str(bad), "--db", str(tmp_path / "x.duckdb")]
+    )
+    assert code == 2
+    assert "files[1] (events)" in capsys.readouterr().err
+    assert not (tmp_path / "x.duckdb").exists()

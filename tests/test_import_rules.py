@@ -269,3 +269,14 @@ def test_owners_are_created_only_for_rows_that_are_imported(tmp_path):
     rows = [*GOOD, "E3,L1,,sal,2025-02-30 10:00:00,O9,sales,,"]
     run(tmp_path, log_file(tmp_path, rows), log_mapping(tmp_path))
     assert query(tmp_path / "store.duckdb", "select owner_id, team from owners") == [("O1", "sales")]
+
+
+def test_a_semicolon_file_read_with_commas_gets_a_hint(tmp_path):
+    path = write(
+        tmp_path, "semi.csv", HEADER.replace(",", ";") + "\nE1;L1;;lead;2025-01-06 09:00:00;O1;marketing;;\n"
+    )
+    report = run(tmp_path, path, log_mapping(tmp_path))
+    assert "separated by ';' or tabs? Set delimiter in the mapping" in report.files[0].refused
+    # With the delimiter declared, the same file imports.
+    report = run(tmp_path, path, log_mapping(tmp_path, extra='delimiter = ";"'))
+    assert report.files[0].n_accepted == 1

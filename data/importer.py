@@ -8,7 +8,7 @@ How an import runs (docs/import.md has the user's view):
    problem (empty, header only, not UTF-8, a required column missing or repeated) refuses that
    file with a message naming it.
 2. The live store is copied into the new version, then each file in the mapping's order is
-   settled in SQL: identical repeats are duplicates, conflicting repeats are rejected together,
+   settled in SQL (data/import_settle.py): identical repeats are duplicates, conflicting repeats are rejected together,
    rows whose events are already stored are duplicates, rows that contradict a stored event are
    rejected. A file with more rejected rows than the mapping allows is refused whole. Otherwise
    its new events, leads and owners are inserted, with a `loads` row, an `import_files` row
@@ -33,12 +33,10 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from data import contract as contract_mod
 from data import store
@@ -46,85 +44,25 @@ from data.contract import Contract
 from data.import_mapping import Mapping, MappingError, presets
 from data.import_mapping import load as load_mapping
 from data.import_read import EVENT_COLUMNS, LEAD_COLUMNS, ImportRefused, Source, read_rows
+from data.import_settle import IMPORT_TABLES, STAGING, FileReport, Stager, settle
 
 KEEP_VERSIONS = 3  # <stem>.prev-1.duckdb (the version before the last import) .. prev-3
-CHUNK = 50_000  # staged rows per Arrow batch: bounds memory while reading
-MAX_REPORTED_ISSUES = 10_000  # issues kept in the in-memory report (all are stored)
 
-__all__ = ["ImportRefused", "MappingError", "Source", "import_files", "preview", "rollback", "versions"]
-
-IMPORT_TABLES = """
-create table if not exists import_files (
-    load_id       varchar primary key,  -- the loads row of this file
-    file_name     varchar not null,     -- as given by the user: text, never a path
-    file_sha256   varchar not null,
-    mapping       varchar not null,
-    file_role     varchar not null,
-    n_rows_in     bigint not null,
-    n_accepted    bigint not null,
-    n_rejected    bigint not null,
-    n_duplicate   bigint not null,
-    n_flagged     bigint not null,
-    n_events_added bigint not null,
-    n_leads_added bigint not null,
-    n_leads_updated bigint not null
-);
-create table if not exists import_issues (
-    load_id     varchar not null,
-    file_name   varchar not null,
-    row_number  bigint not null,        -- the header is row 1, as a spreadsheet shows it
-    column_name varchar,
-    severity    varchar not null,       -- 'rejected' (not imported) or 'flagged' (imported)
-    reason      varchar not null,
-    raw         varchar                 -- the row as read, cut to 300 characters
-);
-"""
+__all__ = [
+    "FileReport",
+    "ImportBusyError",
+    "ImportRefused",
+    "MappingError",
+    "Source",
+    "import_files",
+    "preview",
+    "rollback",
+    "versions",
+]
 
 
 class ImportBusyError(RuntimeError):
     """Another import is writing the same store right now."""
-
-
-@dataclass
-class FileReport:
-    """What happened to one file. rows in = accepted + rejected + duplicate."""
-
-    name: str
-    sha256: str = ""
-    role: str = ""
-    load_id: str | None = None
-    refused: str | None = None
-    n_rows_in: int = 0
-    n_accepted: int = 0
-    n_rejected: int = 0
-    n_duplicate: int = 0
-    n_flagged: int = 0
-    n_ignored: int = 0  # accepted rows whose stage name the mapping lists as no funnel move
-    n_events_added: int = 0
-    n_leads_added: int = 0
-    n_leads_updated: int = 0
-    issues: pd.DataFrame = field(
-        default_factory=pd.DataFrame
-    )  # row_number, column_name, severity, reason, raw
-
-    @property
-    def reconciles(self) -> bool:
-        return self.n_rows_in == self.n_accepted + self.n_rejected + self.n_duplicate
-
-    def summary(self) -> str:
-        if self.refused:
-            return f"{self.name}: REFUSED, nothing imported. {self.refused}"
-        return (
-            f"{self.name} ({self.role}): rows in {self.n_rows_in:,} = accepted {self.n_accepted:,} "
-            f"+ rejected {self.n_rejected:,} + duplicate {self.n_duplicate:,}; "
-            f"{self.n_events_added:,} events and {self.n_leads_added:,} leads added, "
-            f"{self.n_leads_updated:,} leads updated, {self.n_flagged:,} rows flagged"
-            + (
-                f", {self.n_ignored:,} accepted rows carry no funnel event (ignored stage names)"
-                if self.n_ignored
-                else ""
-            )
-        )
 
 
 @dataclass
@@ -209,495 +147,6 @@ def _import_lock(db: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-# --- staging -----------------------------------------------------------------------------------
-
-STAGING = """
-create temp table st_rows (
-    file_no integer, row_number bigint, row_key varchar, row_hash bigint, is_ignored boolean,
-    column_name varchar, reason varchar, flag varchar, raw varchar
-);
-create temp table st_events (
-    file_no integer, row_number bigint, event_id varchar, lead_id varchar, deal_id varchar,
-    event_type varchar, occurred_at timestamp, owner_id varchar, team varchar,
-    reason_code varchar, amount varchar
-);
-create temp table st_leads (
-    file_no integer, row_number bigint, lead_id varchar, created_at timestamp, lead_name varchar,
-    company varchar, account_id varchar, channel varchar, campaign varchar, region varchar,
-    segment varchar, owner_id varchar
-);
-create temp table st_owners (file_no integer, owner_id varchar, owner_name varchar, team varchar);
-"""
-
-
-class _Stager:
-    """Collects parsed rows and writes them to the staging tables in Arrow batches."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-        self.rows: list[tuple] = []
-        self.events: list[tuple] = []
-        self.leads: list[tuple] = []
-        self.owners: dict[str, tuple] = {}
-
-    def add(self, file_no: int, outcome) -> None:
-        p = outcome.parsed
-        if p is None:
-            self.rows.append(
-                (
-                    file_no,
-                    outcome.row_number,
-                    None,
-                    None,
-                    False,
-                    outcome.column,
-                    outcome.reason,
-                    None,
-                    outcome.raw,
-                )
-            )
-        else:
-            flag = "; ".join(p.flags) or None
-            self.rows.append(
-                (file_no, outcome.row_number, p.key, p.digest, p.ignored, None, None, flag, outcome.raw)
-            )
-            self.events.extend((file_no, outcome.row_number, *e) for e in p.events)
-            if p.lead is not None:
-                self.leads.append((file_no, outcome.row_number, *p.lead))
-            for o in p.owners:
-                self.owners.setdefault(o[0], (file_no, *o))
-        if len(self.rows) >= CHUNK:
-            self.flush()
-
-    def _write(self, table: str, columns: list[str], rows: list[tuple]) -> None:
-        if not rows:
-            return
-        batch = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
-        self.con.register("batch", batch)
-        self.con.execute(f"insert into {table} by name select * from batch")  # noqa: S608 (our names)
-        self.con.unregister("batch")
-
-    def flush(self) -> None:
-        row_cols = [
-            "file_no",
-            "row_number",
-            "row_key",
-            "row_hash",
-            "is_ignored",
-            "column_name",
-            "reason",
-            "flag",
-            "raw",
-        ]
-        self._write("st_rows", row_cols, self.rows)
-        self._write("st_events", ["file_no", "row_number", *EVENT_COLUMNS], self.events)
-        self._write("st_leads", ["file_no", "row_number", *LEAD_COLUMNS], self.leads)
-        self.rows, self.events, self.leads = [], [], []
-
-    def flush_owners(self) -> None:
-        self._write("st_owners", ["file_no", "owner_id", "owner_name", "team"], list(self.owners.values()))
-        self.owners = {}
-
-
-# --- settling one file in SQL ------------------------------------------------------------------
-
-SETTLE_ROWS = """
-create or replace temp table v_rows as
-with
-rows as (select * from st_rows where file_no = $file_no),
-keyed as (
-    select
-        row_key,
-        count(distinct row_hash) as n_versions,
-        min(row_number) as first_row,
-        array_to_string(list(row_number order by row_number)[1:10], ', ') as row_list
-    from rows
-    where reason is null
-    group by row_key
-)
-select
-    r.row_number,
-    r.row_key,
-    r.is_ignored,
-    r.flag,
-    r.column_name,
-    case
-        when r.reason is not null then r.reason
-        when k.n_versions > 1 then 'conflicting repeats of ' || r.row_key || ' on rows ' || k.row_list
-            || ': they differ, so all are rejected'
-        when r.row_number > k.first_row then 'identical repeat of row ' || k.first_row
-    end as reason,
-    case
-        when r.reason is not null or k.n_versions > 1 then 'rejected'
-        when r.row_number > k.first_row then 'duplicate'
-        else 'candidate'
-    end as status
-from rows as r
-left join keyed as k on k.row_key = r.row_key
-"""
-
-# Candidate events with their lead (found through the deal when the file has no lead column)
-# and how each compares with the store: new, same, or in conflict with a stored event.
-SETTLE_EVENTS = """
-create or replace temp table v_events as
-with
-staged as (
-    select e.*
-    from st_events as e
-    join v_rows as r on r.row_number = e.row_number and r.status = 'candidate'
-    where e.file_no = $file_no
-),
-deals as (
-    select deal_id, min(lead_id) as lead_id
-    from events
-    where deal_id is not null
-    group by deal_id
-),
-resolved as (
-    select
-        s.* exclude (lead_id),
-        coalesce(s.lead_id, d.lead_id) as lead_id
-    from staged as s
-    left join deals as d on s.lead_id is null and d.deal_id = s.deal_id
-)
-select
-    r.*,
-    cast(r.amount as decimal(14, 2)) as amount_value,
-    case
-        when r.lead_id is null then 'no_lead'
-        when e.event_id is null then 'new'
-        when e.lead_id is not distinct from r.lead_id
-            and e.deal_id is not distinct from r.deal_id
-            and e.event_type = r.event_type
-            and e.occurred_at = r.occurred_at
-            and e.reason_code is not distinct from r.reason_code
-            and e.amount is not distinct from cast(r.amount as decimal(14, 2)) then 'same'
-        else 'conflict'
-    end as verdict,
-    case
-        when r.lead_id is null then 'deal ' || r.deal_id || ' is not in the store or an earlier file of '
-            || 'this import: import the file that links deals to leads first'
-        when e.event_id is not null then 'event ' || r.event_id || ' is already stored with other values ('
-            || concat_ws('; ',
-                case when e.occurred_at <> r.occurred_at then 'date ' || r.occurred_at || ' here, '
-                    || e.occurred_at || ' stored' end,
-                case when e.lead_id is distinct from r.lead_id then 'lead ' || r.lead_id || ' here, '
-                    || e.lead_id || ' stored' end,
-                case when e.event_type <> r.event_type then 'stage ' || r.event_type || ' here, '
-                    || e.event_type || ' stored' end,
-                case when e.reason_code is distinct from r.reason_code then 'reason differs' end,
-                case when e.amount is distinct from cast(r.amount as decimal(14, 2))
-                    then 'amount differs' end,
-                case when e.deal_id is distinct from r.deal_id then 'deal differs' end)
-            || ')'
-    end as problem
-from resolved as r
-left join events as e on e.event_id = r.event_id
-"""
-
-SETTLE_LEADS = """
-create or replace temp table v_leads as
-with
-staged as (
-    select l.*
-    from st_leads as l
-    join v_rows as r on r.row_number = l.row_number and r.status = 'candidate'
-    where l.file_no = $file_no
-    qualify row_number() over (partition by l.lead_id order by l.row_number) = 1
-)
-select
-    s.row_number,
-    s.lead_id,
-    s.created_at,
-    -- A blank in a later export never erases what the store already knows.
-    coalesce(s.lead_name, o.lead_name) as lead_name,
-    coalesce(s.company, o.company) as company,
-    coalesce(s.account_id, o.account_id) as account_id,
-    coalesce(s.channel, o.channel) as channel,
-    coalesce(s.campaign, o.campaign) as campaign,
-    coalesce(s.region, o.region) as region,
-    coalesce(s.segment, o.segment) as segment,
-    coalesce(s.owner_id, o.owner_id) as owner_id,
-    case
-        when o.lead_id is null then 'new'
-        when s.created_at <> o.created_at
-            or coalesce(s.lead_name, o.lead_name) is distinct from o.lead_name
-            or coalesce(s.company, o.company) is distinct from o.company
-            or coalesce(s.account_id, o.account_id) is distinct from o.account_id
-            or coalesce(s.channel, o.channel) is distinct from o.channel
-            or coalesce(s.campaign, o.campaign) is distinct from o.campaign
-            or coalesce(s.region, o.region) is distinct from o.region
-            or coalesce(s.segment, o.segment) is distinct from o.segment
-            or coalesce(s.owner_id, o.owner_id) is distinct from o.owner_id then 'changed'
-        else 'same'
-    end as verdict
-from staged as s
-left join leads as o on o.lead_id = s.lead_id
-"""
-
-SETTLE_FINAL = """
-create or replace temp table v_final as
-with
-per_row as (
-    select
-        row_number,
-        count(*) filter (where verdict = 'new') as n_new,
-        count(*) filter (where verdict in ('conflict', 'no_lead')) as n_bad,
-        string_agg(problem, '; ') filter (where verdict in ('conflict', 'no_lead')) as problem
-    from v_events
-    group by row_number
-)
-select
-    r.row_number,
-    r.flag,
-    r.is_ignored,
-    r.column_name,
-    case
-        when r.status <> 'candidate' then r.status
-        when p.n_bad > 0 then 'rejected'
-        when coalesce(p.n_new, 0) > 0 or l.verdict in ('new', 'changed') or r.is_ignored then 'accepted'
-        else 'duplicate'
-    end as status,
-    case
-        when r.status <> 'candidate' then r.reason
-        when p.n_bad > 0 then p.problem
-        when coalesce(p.n_new, 0) = 0 and coalesce(l.verdict, 'same') = 'same' and not r.is_ignored
-            then 'already imported: everything in this row is stored'
-    end as reason
-from v_rows as r
-left join per_row as p on p.row_number = r.row_number
-left join v_leads as l on l.row_number = r.row_number
-"""
-
-# Stage events of this load dated before their lead was created, or before the lead's first
-# entry into an earlier stage: kept (the source says so) and flagged for a look.
-OUT_OF_ORDER = """
-with
-new_events as (
-    select e.event_id, e.lead_id, e.event_type, e.occurred_at, list_position($stage_keys, e.event_type) as k
-    from events as e
-    where e.source = $load_id and list_contains($stage_keys, e.event_type)
-),
-firsts as (
-    select lead_id, list_position($stage_keys, event_type) as k, min(occurred_at) as first_at
-    from events
-    where list_contains($stage_keys, event_type)
-      and lead_id in (select lead_id from new_events)
-    group by all
-),
-problems as (
-    select n.event_id, 'dated ' || n.occurred_at || ', before the lead was created ('
-        || l.created_at || ')' as problem
-    from new_events as n
-    join leads as l on l.lead_id = n.lead_id
-    where n.occurred_at < l.created_at
-    union all
-    select n.event_id, n.event_type || ' dated ' || n.occurred_at || ', before the lead first entered '
-        || $stage_keys[max(f.k)] || ' (' || max(f.first_at) || ')'
-    from new_events as n
-    join firsts as f on f.lead_id = n.lead_id and f.k < n.k and f.first_at > n.occurred_at
-    group by n.event_id, n.event_type, n.occurred_at
-)
-select v.row_number, string_agg(p.problem, '; ') as problem
-from problems as p
-join v_events as v on v.event_id = p.event_id
-group by v.row_number
-"""
-
-
-def _settle(
-    con: duckdb.DuckDBPyConnection,
-    file_no: int,
-    report: FileReport,
-    mapping: Mapping,
-    contract: Contract,
-    now: dt.datetime,
-) -> None:
-    """Decide every row of one staged file and, unless the file is refused, write it."""
-    p = {"file_no": file_no}
-    con.execute(SETTLE_ROWS, p)
-    con.execute(SETTLE_EVENTS, p)
-    con.execute(SETTLE_LEADS, p)
-    con.execute(SETTLE_FINAL)
-    counts = dict(con.execute("select status, count(*) from v_final group by status").fetchall())
-    report.n_accepted = counts.get("accepted", 0)
-    report.n_rejected = counts.get("rejected", 0)
-    report.n_duplicate = counts.get("duplicate", 0)
-    report.n_rows_in = con.execute("select count(*) from st_rows where file_no = $file_no", p).fetchone()[0]
-    report.n_ignored = con.execute(
-        "select count(*) from v_final where status = 'accepted' and is_ignored"
-    ).fetchone()[0]
-    if not report.reconciles:  # a bug, never a data problem: stop before writing anything
-        raise AssertionError(f"{report.name}: rows in does not equal accepted + rejected + duplicate")
-    # The raw text stays in st_rows only (one copy of the file's text, not three).
-    report.issues = _issues(
-        con,
-        "select f.row_number, f.column_name, 'rejected' as severity, f.reason, s.raw "
-        "from v_final as f join st_rows as s on s.file_no = $file_no and s.row_number = f.row_number "
-        "where f.status = 'rejected'",
-        p,
-    )
-    limit = mapping.max_rejected_share
-    if report.n_rejected > limit * report.n_rows_in:
-        top = con.execute(
-            "select coalesce(column_name, '(row)'), trim(regexp_extract(reason, '^[^:''(]*')), count(*) as n "
-            "from v_final where status = 'rejected' group by all order by n desc limit 1"
-        ).fetchone()
-        report.refused = (
-            f"{report.n_rejected:,} of {report.n_rows_in:,} rows are rejected "
-            f"({report.n_rejected / report.n_rows_in:.0%}), over the mapping's limit "
-            f"max_rejected_share = {limit:g}. Most common: column {top[0]}, {top[1]!r} ({top[2]:,} rows). "
-            "Fix the export (or the mapping) and import again; the rejected rows are listed."
-        )
-        return
-    _write(con, file_no, report, mapping, contract, now)
-
-
-def _issues(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pd.DataFrame:
-    """The first issues of a file, for the in-memory report (all are stored)."""
-    return con.execute(
-        sql + " order by row_number limit $max_issues", {**(params or {}), "max_issues": MAX_REPORTED_ISSUES}
-    ).df()
-
-
-def _write(
-    con: duckdb.DuckDBPyConnection,
-    file_no: int,
-    report: FileReport,
-    mapping: Mapping,
-    contract: Contract,
-    now: dt.datetime,
-) -> None:
-    load_id = report.load_id
-    params = {"load_id": load_id, "name": report.name, "file_no": file_no}
-    con.execute(
-        """
-        insert into owners
-        with
-        used as (
-            -- owners named by the rows this file really imports (not by rejected rows)
-            select v.owner_id
-            from v_events as v
-            join v_final as f on f.row_number = v.row_number and f.status = 'accepted'
-            union
-            select owner_id from v_leads where verdict in ('new', 'changed')
-        )
-        select distinct on (owner_id) owner_id, owner_name, team
-        from st_owners
-        where file_no = $file_no
-          and owner_id in (select owner_id from used)
-          and owner_id not in (select owner_id from owners)
-        """,
-        {"file_no": file_no},
-    )
-    leads_before = con.execute("select count(*) from leads").fetchone()[0]
-    counts = dict(con.execute("select verdict, count(*) from v_leads group by verdict").fetchall())
-    report.n_leads_updated = counts.get("changed", 0)
-    con.execute(
-        """
-        insert or replace into leads
-        select lead_id, created_at, lead_name, company, account_id, channel, campaign, region,
-               segment, owner_id
-        from v_leads
-        where verdict in ('new', 'changed')
-        """
-    )
-    before = con.execute("select count(*) from events").fetchone()[0]
-    con.execute(
-        """
-        insert into events
-        select v.event_id, v.lead_id, v.deal_id, v.event_type, v.occurred_at, v.owner_id,
-               coalesce(o.team, v.team), v.reason_code, v.amount_value, $load_id
-        from v_events as v
-        join v_final as f on f.row_number = v.row_number and f.status = 'accepted'
-        left join owners as o on o.owner_id = v.owner_id
-        where v.verdict = 'new'
-        qualify row_number() over (partition by v.event_id order by v.row_number) = 1
-        order by v.lead_id, v.occurred_at
-        """,
-        {"load_id": load_id},
-    )
-    report.n_events_added = con.execute("select count(*) from events").fetchone()[0] - before
-    # Leads known only from their events (an event log): created at their first event, owned by
-    # the owner of their latest event that names one.
-    con.execute(
-        """
-        insert into leads (lead_id, created_at, owner_id)
-        select lead_id, min(occurred_at), arg_max(owner_id, occurred_at) filter (where owner_id is not null)
-        from events
-        where source = $load_id and lead_id not in (select lead_id from leads)
-        group by lead_id
-        """,
-        {"load_id": load_id},
-    )
-    report.n_leads_added = con.execute("select count(*) from leads").fetchone()[0] - leads_before
-    ooo = con.execute(OUT_OF_ORDER, {"stage_keys": contract.stage_keys, "load_id": load_id}).df()
-    con.register("ooo", ooo)
-    con.execute(
-        """
-        insert into import_issues
-        select $load_id, $name, f.row_number, f.column_name,
-               case when f.status = 'rejected' then 'rejected' else 'flagged' end,
-               case when f.status = 'rejected' then f.reason
-                    else concat_ws('; ', f.flag, o.problem) end,
-               s.raw
-        from v_final as f
-        join st_rows as s on s.file_no = $file_no and s.row_number = f.row_number
-        left join ooo as o on o.row_number = f.row_number
-        where f.status = 'rejected' or (f.status = 'accepted' and (f.flag is not null or o.problem is not null))
-        order by f.row_number
-        """,
-        params,
-    )
-    con.unregister("ooo")
-    report.n_flagged = con.execute(
-        "select count(*) from import_issues where load_id = $load_id and severity = 'flagged'",
-        {"load_id": load_id},
-    ).fetchone()[0]
-    report.issues = _issues(
-        con,
-        "select row_number, column_name, severity, reason, raw from import_issues where load_id = $load_id",
-        {"load_id": load_id},
-    )
-    con.execute(
-        "insert into loads values ($load_id, $at, 'import', $desc, $n_in, $n_acc, $n_rej, $n_dup)",
-        {
-            "load_id": load_id,
-            "at": _now(),  # wall clock; `now` may be pinned for date checks
-            "desc": f"{report.name} ({mapping.origin}, {report.role}), sha256 {report.sha256[:12]}",
-            "n_in": report.n_rows_in,
-            "n_acc": report.n_accepted,
-            "n_rej": report.n_rejected,
-            "n_dup": report.n_duplicate,
-        },
-    )
-    con.execute(
-        "insert into import_files values ($load_id, $name, $sha, $mapping, $role, $n_in, $n_acc, $n_rej, "
-        "$n_dup, $n_flag, $n_ev, $n_lead, $n_upd)",
-        {
-            "load_id": load_id,
-            "name": report.name,
-            "sha": report.sha256,
-            "mapping": mapping.origin,
-            "role": report.role,
-            "n_in": report.n_rows_in,
-            "n_acc": report.n_accepted,
-            "n_rej": report.n_rejected,
-            "n_dup": report.n_duplicate,
-            "n_flag": report.n_flagged,
-            "n_ev": report.n_events_added,
-            "n_lead": report.n_leads_added,
-            "n_upd": report.n_leads_updated,
-        },
-    )
-    # DuckDB can drop work silently after a swallowed error; check what landed.
-    stored = con.execute(
-        "select count(*) from events where source = $load_id", {"load_id": load_id}
-    ).fetchone()[0]
-    if stored != report.n_events_added:
-        raise RuntimeError(f"{report.name}: {report.n_events_added} events inserted but {stored} stored")
-
-
 # --- the import ---------------------------------------------------------------------------------
 
 
@@ -735,7 +184,7 @@ def import_files(
         with _import_lock(db), store.replacing(db) as con:
             con.execute("set preserve_insertion_order = false")
             con.execute(STAGING)
-            stager = _Stager(con)
+            stager = Stager(con)
             staged: list[tuple[int, FileReport]] = []
             total = max(sum(s.size for s in sources), 1)
             done = 0
@@ -779,7 +228,7 @@ def import_files(
                 say(0.75, f"Checking {report.name} against the store")
                 # Unique even when the same file is imported twice in one second.
                 report.load_id = f"import:{stamp}:{file_no + 1}:{report.sha256[:8]}:{uuid.uuid4().hex[:6]}"
-                _settle(con, file_no, report, mapping, contract, now)
+                settle(con, file_no, report, mapping, contract, now)
                 n_written += report.refused is None
             if not n_written:
                 raise _AllRefused

@@ -8,13 +8,15 @@ How an import runs (docs/import.md has the user's view):
    problem (empty, header only, not UTF-8, a required column missing or repeated) refuses that
    file with a message naming it.
 2. The live store is copied into the new version, then each file in the mapping's order is
-   settled in SQL (data/import_settle.py): identical repeats are duplicates, conflicting repeats are rejected together,
-   rows whose events are already stored are duplicates, rows that contradict a stored event are
-   rejected. A file with more rejected rows than the mapping allows is refused whole. Otherwise
-   its new events, leads and owners are inserted, with a `loads` row, an `import_files` row
-   (hash, counts) and its rejected and flagged rows in `import_issues`.
-3. Journeys are rebuilt, the live file is kept as `<stem>.prev-1.duckdb` (older ones shift to -2, -3) and
-   the new version replaces it with one os.replace(). Readers see the old version or the new.
+   settled in SQL (data/import_settle.py): identical repeats are duplicates, conflicting repeats
+   are rejected together, rows whose events are already stored are duplicates, rows that
+   contradict a stored event are rejected. A file with more rejected rows than the mapping
+   allows is refused whole. Otherwise its new events, leads and owners are inserted, with a
+   `loads` row, an `import_files` row (hash, counts) and its rejected and flagged rows in
+   `import_issues`.
+3. Journeys are rebuilt, the live file is kept as `<stem>.prev-1.duckdb` (older ones shift to
+   -2, -3) and the new version replaces it with one os.replace(). Readers see the old version or
+   the new.
 
 Rows in = accepted + rejected + duplicate, for every file, always.
 """

@@ -439,8 +439,11 @@ def settle(
             f"max_rejected_share = {limit:g}. Most common: column {top[0]}, {top[1]!r} ({top[2]:,} rows). "
             "Fix the export (or the mapping) and import again; the rejected rows are listed."
         )
-        return
-    _write(con, file_no, report, mapping, contract, now)
+    else:
+        _write(con, file_no, report, mapping, contract, now)
+    # Free the settling tables before the next file and the journey rebuild.
+    for table in ("v_rows", "v_events", "v_leads", "v_final"):
+        con.execute(f"drop table if exists {table}")
 
 
 def _issues(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pd.DataFrame:

@@ -232,6 +232,8 @@ def import_files(
                 report.load_id = f"import:{stamp}:{file_no + 1}:{report.sha256[:8]}:{uuid.uuid4().hex[:6]}"
                 settle(con, file_no, report, mapping, contract, now)
                 n_written += report.refused is None
+            for table in ("st_rows", "st_events", "st_leads", "st_owners"):
+                con.execute(f"drop table {table}")  # staging is done: free its memory
             if not n_written:
                 raise _AllRefused
             say(0.85, "Rebuilding journeys")

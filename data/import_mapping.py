@@ -363,7 +363,11 @@ def parse(text: str, contract: Contract, origin: str = "mapping") -> Mapping:
     owner_team = raw.get("owner_team", "sales")
     if owner_team not in contract.teams:
         raise MappingError(f"{origin}.owner_team: expected one of {list(contract.teams)}")
-    prefix = raw.get("event_id_prefix", origin)
+    # Default prefix: the mapping's file name, made a plain key ("My CRM.toml" -> "my_crm").
+    default_prefix = re.sub(r"[^a-z0-9_]+", "_", origin.lower()).strip("_")[:40]
+    if not PRESET_NAME.match(default_prefix):
+        default_prefix = "import"
+    prefix = raw.get("event_id_prefix", default_prefix)
     if not isinstance(prefix, str) or not PRESET_NAME.match(prefix):
         raise MappingError(f"{origin}.event_id_prefix: expected a short lower-case name")
     return Mapping(

@@ -280,3 +280,28 @@ def test_a_semicolon_file_read_with_commas_gets_a_hint(tmp_path):
     # With the delimiter declared, the same file imports.
     report = run(tmp_path, path, log_mapping(tmp_path, extra='delimiter = ";"'))
     assert report.files[0].n_accepted == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message_part"),
+    [
+        (('shape = "long"', 'shape = "tall"'), "shape: expected one of ['wide', 'long']"),
+        (('time = "occurred_at"', 'tme = "occurred_at"'), "unknown key(s) ['tme']"),
+        (('timezone = "UTC"', 'timezone = "Mars/Olympus"'), "unknown time zone 'Mars/Olympus'"),
+        (("max_rejected_share = 1.0", "max_rejected_share = 5"), "max_rejected_share: expected a share"),
+        (
+            ("[[files]]", '[[files]]\nstage_names = { "Won it" = "champagne" }'),
+            "'champagne' is not a stage or exit",
+        ),
+    ],
+    ids=["shape", "typo", "zone", "share", "stage"],
+)
+def test_a_bad_mapping_names_the_key_at_fault(tmp_path, change, message_part):
+    from data import contract
+    from data.import_mapping import MappingError, parse
+    from tests.import_helpers import EVENT_LOG_MAPPING
+
+    text = EVENT_LOG_MAPPING.format(tz="UTC", share=1.0, extra="").replace(*change)
+    with pytest.raises(MappingError) as err:
+        parse(text, contract.load(), origin="mine")
+    assert message_part in str(err.value)

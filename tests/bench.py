@@ -30,11 +30,13 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -139,11 +141,79 @@ def _query_call(spec: dict, name: str, kwargs: dict) -> tuple[Callable, tuple, d
     return fn, (filters,), {"db": db, **kwargs}
 
 
+MEMORY_LIMIT = re.compile(r"^\d{1,5}(\.\d{1,3})?(MB|GB)$")
+
+
+def _rss_gb() -> float:
+    with open("/proc/self/statm", encoding="ascii") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e9
+
+
+def watch_memory(cap_gb: float | None) -> None:
+    """Stop this process (status 3) if its resident memory passes `cap_gb`.
+
+    The machine is shared and has no swap: at 10M leads the sample generator's numpy arrays
+    alone take many GB, and the kernel's out-of-memory killer could otherwise hit someone
+    else's process. Better that the benchmark stops itself and says why.
+    """
+    if not cap_gb:
+        return
+
+    def watch():
+        while True:
+            used = _rss_gb()
+            if used > cap_gb:
+                sys.stderr.write(
+                    f"stopped: this process reached {used:.1f} GB, over the {cap_gb:.1f} GB cap "
+                    "(--max-rss-gb); use a smaller --leads, or --memory-limit for DuckDB\n"
+                )
+                sys.stderr.flush()
+                os._exit(3)
+            time.sleep(0.1)
+
+    threading.Thread(target=watch, daemon=True, name="memory-watch").start()
+
+
+def _limit_duckdb(limit: str | None, temp_dir: str | None) -> None:
+    """Make every DuckDB connection this process opens use at most `limit` of memory (spilling
+    to `temp_dir`), by wrapping duckdb.connect: data/store.py opens its own connections."""
+    if not limit:
+        return
+    import duckdb
+
+    if not MEMORY_LIMIT.match(limit):
+        raise ValueError(f"--memory-limit: expected a size such as 8GB or 500MB, got {limit!r}")
+    real_connect = duckdb.connect
+
+    def connect(*args, **kwargs):
+        con = real_connect(*args, **kwargs)
+        con.execute(f"set memory_limit = '{limit}'")  # checked against MEMORY_LIMIT above
+        if temp_dir:
+            con.execute("set temp_directory = $dir", {"dir": temp_dir})
+        return con
+
+    duckdb.connect = connect
+
+
 def child(spec: dict) -> dict:
     """Run one measurement in this (fresh) process and return its figures."""
     kind = spec["kind"]
     extra = None
-    if kind == "rebuild":
+    watch_memory(spec.get("max_rss_gb"))
+    _limit_duckdb(spec.get("memory_limit"), spec.get("temp_dir"))
+    if kind == "build":
+        from data import store
+
+        base = _maxrss_mb()
+        cold = _timed(lambda: store.build_sample(Path(spec["db"]), n_leads=spec["leads"], seed=spec["seed"]))
+        warm = []
+    elif kind == "merge":
+        base = _maxrss_mb()
+        cold = _timed(
+            lambda: merge_parts(Path(spec["db"]), [Path(p) for p in spec["parts"]], spec["per_part"])
+        )
+        warm = []
+    elif kind == "rebuild":
         import duckdb
 
         from data import contract as contract_mod
@@ -228,6 +298,10 @@ def child(spec: dict) -> dict:
     }
 
 
+class MeasurementError(RuntimeError):
+    """A measurement's process failed; the message carries the end of its error output."""
+
+
 def measure(spec: dict) -> dict:
     """Run `spec` in a fresh interpreter (`python -m tests.bench --child`) and return its figures."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -240,7 +314,9 @@ def measure(spec: dict) -> dict:
         check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"measurement {spec.get('label', spec['kind'])} failed:\n{proc.stderr[-3000:]}")
+        raise MeasurementError(
+            f"measurement {spec.get('label', spec['kind'])} failed:\n{proc.stderr[-3000:]}"
+        )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -655,6 +731,77 @@ def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
+def merge_parts(path: Path, parts: list[Path], per_part: int) -> None:
+    """One store from several sample stores: part k's lead, deal and event ids are renumbered
+    (lead L00000042 of part 3 becomes L<3 * per_part + 42>) so they stay unique.
+
+    Leads and events are plain tables (no primary-key index: building one over tens of millions
+    of ids takes GBs of memory, and no funnel query uses it). Owners, content,
+    targets and the other small tables come from the first part; touches are left empty (no
+    funnel query reads them). Journey tables are not built here: the benchmark's rebuild does.
+    """
+    from data import store
+
+    renumber = "printf('{prefix}%08d', {offset} + cast(substr({col}, 2) as bigint))"
+    lead_cols = "created_at, lead_name, company, account_id, channel, campaign, region, segment, owner_id"
+    leads, events = [], []
+    for k in range(len(parts)):
+        offset = k * per_part  # ints we computed, formatted into the SQL text
+        lead_id = renumber.format(prefix="L", offset=offset, col="lead_id")
+        deal_id = renumber.format(prefix="D", offset=offset, col="deal_id")
+        leads.append(f"select {lead_id} as lead_id, {lead_cols} from p{k}.leads")
+        events.append(
+            f"select 'P{k}-' || event_id as event_id, {lead_id} as lead_id, "
+            f"case when deal_id is not null then {deal_id} end as deal_id, event_type, occurred_at, "
+            f"owner_id, team, reason_code, amount, source from p{k}.events"
+        )
+    with store.replacing(path) as con:
+        con.execute("set enable_progress_bar = false")
+        for k, part in enumerate(parts):
+            con.execute("attach " + store.sql_literal(part) + f" as p{k} (read_only)")
+        # The schema's own tables (store_meta keeps its key: set_meta replaces by it), but
+        # leads and events as plain tables.
+        store.create_schema(con)
+        con.execute("drop table leads")
+        con.execute("drop table events")
+        small = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'p0' "
+                "and table_name not in ('leads', 'events', 'touches', 'journey_leads', 'journey_stages')"
+            ).fetchall()
+        ]
+        for table in small:  # names from the part's own catalogue, not input
+            con.execute(f"insert into {table} select * from p0.{table}")
+        con.execute("create table leads as " + " union all ".join(leads))
+        con.execute("create table events as " + " union all ".join(events))
+        con.execute(
+            "update store_meta set value = $n where key = 'sample_leads'", {"n": str(per_part * len(parts))}
+        )
+        for k in range(len(parts)):
+            con.execute(f"detach p{k}")
+
+
+def build_in_parts(path: Path, n_leads: int, n_parts: int, seed: int, limits: dict) -> dict:
+    """A sample too big for one build_sample call, whose numpy arrays need about 2.3 GB per
+    million leads: `n_parts` samples of n_leads / n_parts leads (seeds seed, seed + 1, ...),
+    each built in its own process, merged into one store, then the parts are deleted."""
+    per_part = n_leads // n_parts
+    parts = [path.with_name(f"{path.stem}.part{k}.duckdb") for k in range(n_parts)]
+    took = 0.0
+    for k, part in enumerate(parts):
+        if not part.exists():
+            built = measure({**limits, "kind": "build", "db": str(part), "leads": per_part, "seed": seed + k})
+            took += built["cold"]
+            _say(f"  part {k + 1}/{n_parts}: {per_part:,} leads, seed {seed + k}, {built['cold']:.1f} s")
+    merged = measure(
+        {**limits, "kind": "merge", "db": str(path), "parts": [str(p) for p in parts], "per_part": per_part}
+    )
+    for part in parts:
+        part.unlink()
+    return {"cold": took + merged["cold"], "peak_mb": merged["peak_mb"]}
+
+
 def _store_span(db: Path) -> tuple[dt.date, dt.date, dt.datetime]:
     """First and last start date of any lead, and the as-of moment (latest event)."""
     import duckdb
@@ -672,6 +819,14 @@ def _store_span(db: Path) -> tuple[dt.date, dt.date, dt.datetime]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except MeasurementError as exc:
+        _say(str(exc))
+        return 3
+
+
+def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--leads", type=int, default=1_000_000, help="sample size to build (default 1,000,000)"
@@ -681,6 +836,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="warm runs per query (median reported)")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="where copies and Parquet go")
     parser.add_argument("--no-check", action="store_true", help="skip the exact cross-check")
+    parser.add_argument(
+        "--parts",
+        type=int,
+        default=1,
+        help="build the sample as this many smaller samples (seeds seed, seed+1, ...) merged into one, "
+        "for sizes whose generation would not fit in memory (about 2.3 GB per million leads)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        help="DuckDB memory_limit (e.g. 8GB) for building the sample and the journey rebuild; "
+        "DuckDB spills to the work directory beyond it (default: DuckDB's own, 80%% of RAM)",
+    )
+    parser.add_argument(
+        "--max-rss-gb",
+        type=float,
+        default=round(0.6 * _total_ram_gb(), 1),
+        help="stop any benchmark process whose memory passes this (default: 60%% of RAM)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -688,12 +861,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.parts < 1 or args.leads % args.parts:
+        parser.error("--parts must be at least 1 and divide --leads")
+    if args.memory_limit and not MEMORY_LIMIT.match(args.memory_limit):
+        parser.error(f"--memory-limit: expected a size such as 8GB or 500MB, got {args.memory_limit!r}")
+    watch_memory(args.max_rss_gb)
 
-    # ui.state (the pages' default range) imports streamlit, which warns about running
-    # without its server when the query cache is defined; that is expected here.
-    os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
+    # ui.state (the pages' default range) imports the query cache, and streamlit warns that it
+    # runs without its server when that cache is defined; that is expected here.
+    import logging
+
+    import streamlit  # noqa: F401  (creates its loggers, so the level below sticks)
+
+    logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
     from data import contract as contract_mod
-    from data import store
     from ui.state import last_full_quarter
 
     contract = contract_mod.load()
@@ -703,19 +884,30 @@ def main(argv: list[str] | None = None) -> int:
     # Other work on the machine skews every figure: the load average is printed with them.
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
 
+    limits = {
+        "max_rss_gb": args.max_rss_gb,
+        "memory_limit": args.memory_limit,
+        "temp_dir": str(workdir / "duckdb_tmp"),
+    }
     if args.db:
         source = args.db.resolve()
         if not source.exists():
             _say(f"No store at {source}: build one with `python -m data.store sample --db {source}`.")
             return 2
     else:
-        source = workdir / f"sample_{args.leads}_{args.seed}.duckdb"
+        parts = f"_x{args.parts}" if args.parts > 1 else ""
+        source = workdir / f"sample_{args.leads}_{args.seed}{parts}.duckdb"
         if source.exists():
             _say(f"reusing {source} (delete it to build a fresh sample)")
         else:
             _say(f"building the sample store: {args.leads:,} leads, seed {args.seed}")
-            took = _timed(lambda: store.build_sample(source, n_leads=args.leads, seed=args.seed))
-            _say(f"  built {source} in {took:.1f} s")
+            if args.parts > 1:
+                built = build_in_parts(source, args.leads, args.parts, args.seed, limits)
+            else:
+                built = measure(
+                    {**limits, "kind": "build", "db": str(source), "leads": args.leads, "seed": args.seed}
+                )
+            _say(f"  built {source} in {built['cold']:.1f} s, peak {built['peak_mb'] / 1024:.1f} GB")
 
     # Everything is measured on a copy: the journey rebuild writes to it.
     work = workdir / "work.duckdb"
@@ -726,7 +918,7 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"store copy {work} ({size_mb:,.0f} MB)")
 
     rows: list[Row] = []
-    rebuild = measure({"kind": "rebuild", "db": str(work), "label": "journey rebuild"})
+    rebuild = measure({**limits, "kind": "rebuild", "db": str(work), "label": "journey rebuild"})
     rows.append(
         Row.of("journey rebuild", rebuild, f"+ {rebuild['extra'] * 1000:,.0f} ms checkpoint to disk; one run")
     )
@@ -850,6 +1042,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     _say(f"ratio_to_windowfunnel={paired['ours'] / paired['theirs']:.3f}")
     return 0 if ok else 1
+
+
+def _total_ram_gb() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
 
 
 def store_meta(db: Path) -> dict[str, str]:

@@ -462,10 +462,12 @@ def read_rows(
             '(encoding = "cp1252", say).'
         )
 
+    header_row = 1
     try:
         header = next(reader)
         while not any(h.strip() for h in header):
             header = next(reader)
+            header_row += 1
     except StopIteration:
         raw.close()
         raise ImportRefused(f"{source.name}: the file is empty (only blank lines).") from None
@@ -480,7 +482,7 @@ def read_rows(
     size = max(source.size, 1)
 
     def rows() -> Iterator[RowOutcome]:
-        row_number = 1
+        row_number = header_row
         n_data = 0
         try:
             while limit is None or n_data < limit:
@@ -495,9 +497,9 @@ def read_rows(
                     n_data += 1
                     yield RowOutcome(row_number, "", reason=f"cannot be read as CSV: {exc}")
                     continue
+                row_number += 1  # a spreadsheet numbers blank lines too
                 if not fields or not any(f.strip() for f in fields):
-                    continue  # a blank line is not a row
-                row_number += 1
+                    continue  # but a blank line is not a data row
                 n_data += 1
                 raw_text = mapping.delimiter.join(fields)[:MAX_RAW]
                 try:

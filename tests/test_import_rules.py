@@ -305,3 +305,12 @@ def test_a_bad_mapping_names_the_key_at_fault(tmp_path, change, message_part):
     with pytest.raises(MappingError) as err:
         parse(text, contract.load(), origin="mine")
     assert message_part in str(err.value)
+
+
+def test_row_numbers_are_the_spreadsheet_rows_blank_lines_included(tmp_path):
+    # A blank line is no data row (not counted in rows in) but keeps its number, as in a
+    # spreadsheet, so "row 5" is where the user finds the bad row.
+    text = HEADER + "\n" + GOOD[0] + "\n\n" + GOOD[1] + "\nE3,L1,,sal,2025-02-30 10:00:00,O1,sales,,\n"
+    report = run(tmp_path, write(tmp_path, "gaps.csv", text), log_mapping(tmp_path))
+    assert report.files[0].n_rows_in == 3
+    assert only_issue(report)[0] == 5

@@ -5,8 +5,8 @@ a lead record, owners, and flags (kept, but worth a look). Checks that need the 
 the store (repeats, conflicts with stored events, deals found through an earlier file) are made
 in SQL by data/importer.py on the staged rows.
 
-Row numbers count the header as row 1, the way a spreadsheet shows the file. A fully blank line
-is not a row. The CSV reader is Python's own, in strict mode: a row it cannot split is a rejected
+Row numbers are the spreadsheet's: the header is row 1 and blank lines keep their numbers, but a
+blank line is no data row. The CSV reader is Python's own, in strict mode: a row it cannot split is a rejected
 row with the reason; nothing is skipped silently.
 """
 

@@ -2,7 +2,7 @@
 
     python -m tests.bench                          1,000,000 sample leads (make bench)
     python -m tests.bench --db /tmp/s1m.duckdb     reuse a store (copied first, never written)
-    python -m tests.bench --leads 10000000 --repeat 3 --workdir /tmp/bench10m
+    python -m tests.bench --leads 10000000 --parts 10 --repeat 3 --workdir /tmp/bench10m
 
 What it prints, as one table you can compare run to run (docs/benchmark.md explains each part):
 - the journey rebuild (data.store.rebuild_journey on a copy of the store opened read-write);
@@ -13,7 +13,8 @@ What it prints, as one table you can compare run to run (docs/benchmark.md expla
 - all of the Funnel health page's queries together, cold and through queries.cache (cached);
 - the reference: ClickHouse `windowFunnel` through chdb over the raw events exported once to
   Parquet (only the query is timed), same stages and conversion window, and each query's ratio
-  to it. The last line is `ratio_to_windowfunnel=<cohort funnel warm / windowFunnel warm>`.
+  to it. The last line is `ratio_to_windowfunnel=<cohort funnel / windowFunnel>`, from the two
+  alternating call by call in one process, so that load from other work hits both alike.
 
 Correctness in the same run: the cohort funnel (per stage: reached, skipped, in progress,
 dropped; both skip policies) is computed a second time in ClickHouse SQL straight over the raw

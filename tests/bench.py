@@ -890,6 +890,8 @@ def run(argv: list[str] | None = None) -> int:
         "memory_limit": args.memory_limit,
         "temp_dir": str(workdir / "duckdb_tmp"),
     }
+    # This process exports the events and runs the cross-check: the same limit applies here.
+    _limit_duckdb(args.memory_limit, limits["temp_dir"])
     if args.db:
         source = args.db.resolve()
         if not source.exists():

@@ -650,6 +650,7 @@ def cross_check(db: Path, paths: tuple[Path, Path], whole, default, out=print) -
 
     from data import contract as contract_mod
     from queries import funnel
+    from queries.filters import Filters
 
     contract = contract_mod.load()
     session = chdb.session.Session()
@@ -677,6 +678,25 @@ def cross_check(db: Path, paths: tuple[Path, Path], whole, default, out=print) -
                     out(f"    {p}")
             else:
                 out(f"check {label}: exact ({int(theirs['n_reached'].iloc[0])} leads in cohort; {totals})")
+        # The breakdown runs the same query grouped by an attribute ($by): each channel's rows
+        # must equal the independent funnel filtered to that channel.
+        filters = Filters(*default)
+        breakdown = funnel.breakdown(filters, "channel", db=db, contract=contract)
+        problems = []
+        for value, part in breakdown.groupby("group_value", sort=True):
+            if value == "(none)":  # leads without a channel cannot be selected by a filter
+                continue
+            one = dataclasses.replace(filters, channels=(value,))
+            theirs = clickhouse_cohort_funnel(session, paths, contract, one, as_of)
+            problems += [f"{value}: {p}" for p in compare(part, theirs)]
+        n_groups = breakdown["group_value"].nunique()
+        if problems:
+            ok = False
+            out(f"check breakdown by channel, default range: MISMATCH ({n_groups} groups)")
+            for p in problems:
+                out(f"    {p}")
+        else:
+            out(f"check breakdown by channel, default range: exact ({n_groups} groups)")
     finally:
         session.close()
     return ok, statistics.median(times) if times else float("nan")

@@ -192,7 +192,7 @@ def test_small_benchmark_run(tmp_path, capsys):
     out = capsys.readouterr().out
     assert status == 0, out
     checks = [line for line in out.splitlines() if line.startswith("check ")]
-    assert len(checks) == 10, out  # 5 cases x 2 skip policies
+    assert len(checks) == 11, out  # 5 cases x 2 skip policies, and the breakdown by channel
     assert all(": exact (" in line for line in checks), out
     for label, name, _ in bench.QUERIES:
         assert bench.query_function(name) is not None, name

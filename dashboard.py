@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import filters, frame
+from ui import auth, filters, frame
 
 HERE = Path(__file__).parent
 
@@ -35,7 +35,10 @@ pages = [
 if not pages:
     st.error("No pages found in pages/: the installation is incomplete.")
     st.stop()
-page = st.navigation(pages)
+# With sign-in configured (ui/auth.py), the menu is hidden and the run stops here, before any
+# query, until an allowed user has signed in.
+page = st.navigation(pages, position="sidebar" if auth.signed_in() else "hidden")
+auth.require_sign_in()
 
 with frame.friendly_errors():
     frame.ensure_store()

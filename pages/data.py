@@ -11,6 +11,7 @@ from data.import_mapping import MappingError, presets
 from data.import_mapping import load as load_mapping
 from data.import_mapping import parse as parse_mapping
 from queries import cache, data_quality, funnel
+from ui.auth import is_admin
 from ui.tables import download
 
 CUSTOM = "custom"  # the mapping choice that takes an uploaded .toml
@@ -22,6 +23,11 @@ st.caption(
     "check the loaded data. Imports are all-or-nothing per file and safe to repeat: rows already "
     "stored are counted as duplicates and change nothing."
 )
+
+# With sign-in configured, only the admins in secrets.toml may import or roll back (ui/auth.py).
+can_write = is_admin()
+if not can_write:
+    st.info("Importing and rolling back are limited to the dashboard's admins.", icon=":material/lock:")
 
 tab_import, tab_history, tab_quality = st.tabs(["Import", "History and rollback", "Data quality"])
 
@@ -102,7 +108,10 @@ with tab_import:
             st.dataframe(df, hide_index=True)
             download(df, f"preview-{i + 1}.csv", label="Download preview", key=f"dl-preview-{i}")
 
-        if st.button("Import", type="primary", disabled=not sources, key="data_import"):
+        if (
+            st.button("Import", type="primary", disabled=not sources or not can_write, key="data_import")
+            and can_write
+        ):
             bar = st.progress(0.0, text="Starting")
 
             def progress(fraction: float, text: str) -> None:
@@ -199,7 +208,7 @@ with tab_history:
             )
             st.text(shown)
             sure = st.checkbox("Yes, undo the last import", key="data_rollback_sure")
-            if st.button("Roll back", disabled=not sure, key="data_rollback"):
+            if st.button("Roll back", disabled=not sure or not can_write, key="data_rollback") and can_write:
                 try:
                     importer.rollback()
                 except (FileNotFoundError, importer.ImportBusyError) as exc:

@@ -26,7 +26,9 @@ def safe_csv(df: pd.DataFrame) -> bytes:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(neutralise)
     out.columns = [neutralise(str(c)) for c in out.columns]
-    return out.to_csv(index=False).encode("utf-8-sig")
+    # CRLF line ends (RFC 4180) make pandas quote a cell holding a bare carriage return, which
+    # spreadsheets read as a line break: unquoted, "a\r=HYPERLINK(...)" became a formula row.
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 # Query columns -> what a person reads, for the funnel tables (CSV keeps the same headers).

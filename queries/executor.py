@@ -9,10 +9,12 @@ there now, even right after such a swap.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 import re
 import time
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -59,9 +61,77 @@ def bind(name: str, available: dict) -> dict:
     return {k: available[k] for k in needed}
 
 
+# The store version pinned for the current script run: (live path, pinned path). See pin().
+_PINNED: contextvars.ContextVar[tuple[Path, Path] | None] = contextvars.ContextVar("store_pin", default=None)
+PIN_KEEP_SECONDS = 600  # an unused pin of a replaced store is removed after this long
+
+
+def _path(db: Path | None) -> Path:
+    """The file a query reads: `db`, else the version pinned for this run, else the live store."""
+    if db:
+        return Path(db)
+    live = store.db_path()
+    pinned = _PINNED.get()
+    if pinned is not None and pinned[0] == live and pinned[1].exists():
+        return pinned[1]
+    return live
+
+
+def pin() -> Path | None:
+    """Read the store version that is live now for every query of this script run.
+
+    An import swaps a new file in with os.replace() while pages are being drawn; without a pin,
+    the queries of one run could read the old file and then the new one, and a page would show
+    numbers from both. The pin is a hard link to the live file's current inode (in a directory
+    beside it), so it keeps naming that version after a swap; queries without an explicit `db`
+    read it until the next pin(). Called by the frame at the start of each run. Falls back to
+    the live path (no pin) where hard links are not possible.
+    """
+    live = store.db_path()
+    _PINNED.set(None)
+    try:
+        stat = os.stat(live)
+    except FileNotFoundError:
+        return None
+    pins = live.parent / f".{live.name}.pins"
+    target = pins / f"{stat.st_ino}-{stat.st_mtime_ns}-{stat.st_size}.duckdb"
+    try:
+        if not target.exists():
+            pins.mkdir(exist_ok=True)
+            tmp = pins / f"{uuid.uuid4().hex}.tmp"
+            os.link(live, tmp)
+            if os.stat(tmp).st_ino != stat.st_ino:  # swapped between stat and link: pin that one
+                os.unlink(tmp)
+                return pin()
+            os.replace(tmp, target)
+        _drop_old_pins(pins, keep=target)
+    except OSError:
+        return None
+    _PINNED.set((live, target))
+    return target
+
+
+def _drop_old_pins(pins: Path, keep: Path) -> None:
+    """Remove the pins of versions that stopped being live more than PIN_KEEP_SECONDS ago (a
+    `.retired` marker records when a pin was first seen not live; no run lasts that long)."""
+    now = time.time()
+    for old in pins.glob("*.duckdb"):
+        if old == keep:
+            continue
+        marker = old.with_suffix(".retired")
+        try:
+            if not marker.exists():
+                marker.touch()
+            elif now - marker.stat().st_mtime > PIN_KEEP_SECONDS:
+                old.unlink()
+                marker.unlink()
+        except OSError:
+            pass  # another session got there first
+
+
 def store_version(db: Path | None = None) -> str:
     """Changes whenever the store file is replaced or rewritten: the cache key for results."""
-    path = Path(db) if db else store.db_path()
+    path = _path(db)
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -71,7 +141,7 @@ def store_version(db: Path | None = None) -> str:
 
 def connect(db: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh read-only connection to the store with external access switched off."""
-    path = Path(db) if db else store.db_path()
+    path = _path(db)
     if not path.exists():
         raise StoreMissingError(f"No store at {path}. Build the sample with `make sample` or import data.")
     con = duckdb.connect(config={"threads": 2})

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from queries import executor
 from ui import auth, filters, frame
 
 HERE = Path(__file__).parent
@@ -42,6 +43,9 @@ auth.require_sign_in()
 
 with frame.friendly_errors():
     frame.ensure_store()
+    # Every query of this run reads the store version that is live now, even if an import
+    # swaps in a new one halfway: a page never shows numbers from two versions.
+    executor.pin()
     filters.render()
     frame.sample_note()
     page.run()

@@ -1,0 +1,129 @@
+"""The load test in small (tests/load.py): 3 sessions over Streamlit's websocket protocol against
+`streamlit run dashboard.py` on a 2,000-lead store, alone, during two imports, and with the
+negative control; plus the per-run store pin that keeps a page on one store version.
+
+The full run (20 sessions, 1,000,000 leads) is `make load`; its figures are in docs/deploy.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from data import store
+from queries import executor, funnel
+from tests import load
+
+LEADS = 2000
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("load")
+
+
+def run(workdir, **kwargs) -> load.Result:
+    lines: list[str] = []
+    result = load.run_load(
+        leads=LEADS, sessions=3, workdir=workdir, jitter=0.5, think=0.2, say=lines.append, **kwargs
+    )
+    load.report(result, say=lines.append)
+    print("\n".join(lines))
+    return result
+
+
+def test_three_sessions(workdir):
+    result = run(workdir)
+    # 3 sessions x (3 pages opened + 3 filter changes), every one finished without an error.
+    assert result.errors == []
+    assert sorted((r.kind, r.page) for r in result.runs) == sorted(
+        [(kind, page) for page in load.PAGES for kind in ("first", "rerun")] * 3
+    )
+    # Each filter change really changed what the page shows (the harness is not just
+    # re-reading the same page): per session, the six fingerprints are all different.
+    for n in range(3):
+        prints = [r.fingerprint for r in result.runs if r.session == n]
+        assert len(set(prints)) == 6
+    assert result.peak_mb and result.peak_mb > 50
+
+
+def test_three_sessions_during_two_imports(workdir):
+    # Both imports swap a store in while the sessions run; each page is one version, never a
+    # mix (checked element by element against what a lone session sees on each version).
+    result = run(workdir, imports=2, import_delay=0.5)
+    assert result.errors == [] and result.mixes == 0
+    assert len(result.runs) == 18
+
+
+def test_negative_control_is_detected(workdir):
+    # A plain read-write connection holding the live store (no atomic switch): the sessions
+    # must report errors, or the two tests above would prove nothing.
+    result = run(workdir, control=True, import_delay=0.5, control_hold=12)
+    assert result.errors
+    assert any("busy" in e for e in result.errors)
+
+
+# --- the per-run pin ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_versions(workdir, use_store):
+    """HANDOFF_DB -> a live store (seed 7); returns (live path, the seed 8 store to swap in)."""
+    a = load.ensure_store(workdir / f"store-{LEADS}-seed7.duckdb", LEADS, 7)
+    b = load.ensure_store(workdir / f"store-{LEADS}-seed8.duckdb", LEADS, 8)
+    live = workdir / "pin-live.duckdb"
+    shutil.copyfile(a, live)
+    use_store(live)
+    yield live, b
+    executor._PINNED.set(None)
+
+
+def seed_read() -> str:
+    return funnel.store_facts()["sample_seed"]
+
+
+def swap(new, live):
+    tmp = live.with_name("pin-swap.tmp")
+    shutil.copyfile(new, tmp)
+    os.replace(tmp, live)
+
+
+def test_a_pinned_run_reads_one_version_across_a_swap(two_versions):
+    live, other = two_versions
+    executor.pin()
+    version = executor.store_version()
+    assert seed_read() == "7"
+    swap(other, live)  # an import lands halfway through the run
+    assert seed_read() == "7" and executor.store_version() == version
+    executor.pin()  # the next run
+    assert seed_read() == "8" and executor.store_version() != version
+
+
+def test_without_a_pin_a_swap_shows_at_once(two_versions):
+    # The control: this is how a run could mix versions before the pin.
+    live, other = two_versions
+    executor._PINNED.set(None)
+    assert seed_read() == "7"
+    swap(other, live)
+    assert seed_read() == "8"
+
+
+def test_a_pin_follows_the_configured_store(two_versions, tmp_path, monkeypatch):
+    # A pin taken for one store is never used for another (tests and tools switch HANDOFF_DB).
+    live, other = two_versions
+    executor.pin()
+    monkeypatch.setenv(store.ENV_DB, str(other))
+    assert seed_read() == "8"
+
+
+def test_old_pins_are_removed(two_versions, monkeypatch):
+    live, other = two_versions
+    first = executor.pin()
+    swap(other, live)
+    monkeypatch.setattr(executor, "PIN_KEEP_SECONDS", -1)
+    executor.pin()  # marks the first pin retired
+    assert first.exists()
+    executor.pin()  # retired longer than PIN_KEEP_SECONDS: gone
+    assert not first.exists()

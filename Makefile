@@ -47,3 +47,7 @@ bench: $(VENV)/.stamp-dev
 
 clean:
 	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal
+
+# 20 concurrent sessions on a 1,000,000-lead store (LOAD_ARGS="--imports 2", "--control", ...).
+load: $(VENV)/.stamp-dev
+	$(PY) -m tests.load $(LOAD_ARGS)

@@ -4,14 +4,14 @@
 -- any time from events (data/journey.sql).
 
 -- One row per owner (a person in Marketing or Sales).
-create table owners (
+create table if not exists owners (
     owner_id    varchar primary key,
     owner_name  varchar not null,
     team        varchar not null            -- 'marketing' or 'sales'
 );
 
 -- One row per lead, with the attributes funnel views filter and break down by.
-create table leads (
+create table if not exists leads (
     lead_id     varchar primary key,
     created_at  timestamp not null,
     lead_name   varchar,                    -- CRM text: always rendered as plain text
@@ -27,7 +27,7 @@ create table leads (
 -- One row per thing that happened: a lead entering a stage, an exit with its reason code,
 -- or a deal amount being set. event_id is the source system's stable id, so importing the
 -- same file twice changes nothing.
-create table events (
+create table if not exists events (
     event_id    varchar primary key,
     lead_id     varchar not null,
     deal_id     varchar,
@@ -41,7 +41,7 @@ create table events (
 );
 
 -- One row per (month, team, metric): a quota ('marketing', 'sales') or a shared target.
-create table targets (
+create table if not exists targets (
     period      date not null,              -- first day of the month
     team        varchar not null,           -- 'marketing', 'sales' or 'shared'
     metric      varchar not null,
@@ -52,7 +52,7 @@ create table targets (
 );
 
 -- One row per change to a target, newest last; targets holds the current values.
-create table target_history (
+create table if not exists target_history (
     period      date not null,
     team        varchar not null,
     metric      varchar not null,
@@ -63,7 +63,7 @@ create table target_history (
 );
 
 -- One row per piece of content Marketing or Sales made.
-create table content (
+create table if not exists content (
     content_id   varchar primary key,
     title        varchar not null,
     kind         varchar not null,          -- ebook, case_study, webinar, ...
@@ -72,7 +72,7 @@ create table content (
 );
 
 -- One row per interaction of a lead with content or a campaign, and who made it.
-create table touches (
+create table if not exists touches (
     touch_id    varchar primary key,
     lead_id     varchar not null,
     content_id  varchar,
@@ -83,7 +83,7 @@ create table touches (
 );
 
 -- One row per import or sample build: what was loaded, and when.
-create table loads (
+create table if not exists loads (
     load_id     varchar primary key,
     loaded_at   timestamp not null,
     kind        varchar not null,           -- 'sample' or 'import'
@@ -95,13 +95,13 @@ create table loads (
 );
 
 -- One row per key: facts about the store (contract hash, sample seed, built at).
-create table store_meta (
+create table if not exists store_meta (
     key         varchar primary key,
     value       varchar not null
 );
 
 -- One row per decision or note recorded in a weekly alignment meeting.
-create table meeting_notes (
+create table if not exists meeting_notes (
     note_id     varchar primary key,
     week_start  date not null,              -- Monday of the ISO week the note belongs to
     author      varchar not null,           -- free text: rendered as plain text only

@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,14 +68,55 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     con.execute("insert or replace into store_meta values ($key, $value)", {"key": key, "value": value})
 
 
+class StoreLockedError(RuntimeError):
+    """Another writer (an import, a sample build) holds the store; the message says what to do."""
+
+
+@contextlib.contextmanager
+def writer_lock(path: Path, wait_seconds: float | None = None) -> Iterator[None]:
+    """One writer per store at a time, across processes.
+
+    Without it a small edit (a target, a meeting note) written while an import builds the next
+    version would be lost when that version is swapped in. The lock file lives in the temp
+    directory, keyed by the store's full path, so nothing appears beside the store; the kernel
+    releases it if the writer dies. wait_seconds=None waits as long as it takes.
+    """
+    key = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
+    lock_path = Path(tempfile.gettempdir()) / f"handoff-store-{key}.lock"
+    deadline = None if wait_seconds is None else time.monotonic() + wait_seconds
+    with open(lock_path, "w") as fh:
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise StoreLockedError(
+                        f"{Path(path).name} is being rewritten (an import or a sample build); "
+                        "try again when it has finished."
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 @contextlib.contextmanager
 def replacing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """Write a whole new store at `path.tmp`, then swap it in atomically on success.
 
     On any error the temporary file is removed and the live store is left exactly as it was.
+    Holds the writer lock throughout, so no small edit can slip in between the copy of the live
+    store and the swap.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    with writer_lock(path):
+        yield from _replacing(path)
+
+
+def _replacing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     tmp = path.with_name(path.name + ".tmp")
     for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
         stale.unlink(missing_ok=True)
@@ -96,16 +139,24 @@ def replacing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @contextlib.contextmanager
-def small_write(path: Path | None = None, attempts: int = 40) -> Iterator[duckdb.DuckDBPyConnection]:
+def small_write(
+    path: Path | None = None, attempts: int = 40, wait_seconds: float = 10.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short read-write transaction on the live store, for small edits (a target, a note).
 
-    Bulk loads use replacing() instead. Readers open the file per query for a few milliseconds,
-    so the exclusive lock is retried briefly; the transaction commits on success and rolls back
-    on any error, leaving the store as it was.
+    Bulk loads use replacing() instead. It waits up to `wait_seconds` for a running import to
+    finish (then raises StoreLockedError). Readers open the file per query for a few
+    milliseconds, so the file lock is retried briefly; the transaction commits on success and
+    rolls back on any error, leaving the store as it was.
     """
     path = Path(path) if path else db_path()
     if not path.exists():
         raise FileNotFoundError(f"No store at {path}: build the sample or import data first.")
+    with writer_lock(path, wait_seconds=wait_seconds):
+        yield from _small_write(path, attempts)
+
+
+def _small_write(path: Path, attempts: int) -> Iterator[duckdb.DuckDBPyConnection]:
     delay = 0.02
     for attempt in range(attempts):
         try:
@@ -177,6 +228,8 @@ def rebuild(path: Path | None = None) -> None:
         con.execute("attach " + sql_literal(path) + " as src (read_only)")
         con.execute("copy from database src to store")
         con.execute("detach src")
+        # A store written by an earlier version gets the tables it lacks (schema.sql is idempotent).
+        create_schema(con)
         rebuild_journey(con, contract)
 
 

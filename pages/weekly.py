@@ -225,8 +225,9 @@ with html_col:
 with md_col:
     st.download_button(
         "Download report (Markdown)",
-        report_md.render(report, notes),
+        lambda: report_md.render(report, notes),  # built when clicked, like the HTML
         file_name=f"{stem}.md",
         mime="text/markdown",
         key="weekly-md",
+        on_click="ignore",
     )

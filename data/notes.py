@@ -57,8 +57,8 @@ def add_note(
             _insert(con, note_id, monday, author, note, created)
     except duckdb.CatalogException as exc:
         raise NoteError(
-            "This store was built before meeting notes existed: rebuild it "
-            "(python -m data.store sample, or import your data again) to record notes."
+            "This store was built before meeting notes existed: run `python -m data.store rebuild` "
+            "(it adds the missing tables and keeps your data) to record notes."
         ) from exc
     return note_id
 

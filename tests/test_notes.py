@@ -66,8 +66,11 @@ def test_bad_notes_are_refused_and_nothing_is_stored(db, week, author, text, mes
 def test_a_store_without_the_notes_table_says_to_rebuild(db):
     with duckdb.connect(str(db)) as con:
         con.execute("drop table meeting_notes")
-    with pytest.raises(notes.NoteError, match="rebuild"):
+    with pytest.raises(notes.NoteError, match="rebuild") as err:
         notes.add_note(W01, "Maya", "x", db=db)
+    # `sample` would overwrite the store with generated data: the advice must be `rebuild`.
+    assert "python -m data.store rebuild" in str(err.value)
+    assert "data.store sample" not in str(err.value)
     assert weekly.meeting_notes(W01, db=db).empty  # reading such a store shows no notes
 
 

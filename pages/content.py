@@ -378,8 +378,9 @@ st.caption(
     "A deal's touches are its lead's touches up to the deal's close (touches after it never "
     "count; for open deals, up to now). First and last touch give the whole amount to one "
     "touch; linear splits it evenly; U-shaped gives 40% to the first and last touch and 20% to "
-    "the rest; W-shaped gives 30% each to the first touch, the lead-creation touch and the "
-    "opportunity-creation touch and 10% to the rest; time decay halves a touch's weight every "
+    "the rest; W-shaped gives 30% each to the first touch, the lead-creation touch (last touch "
+    "before the lead started) and the opportunity-creation touch (last touch before the "
+    "opportunity opened), adding up when two fall on one touch, and 10% to the rest; time decay halves a touch's weight every "
     "half-life before the latest touch. Deals without a touch are credited to “(no touch)”. "
     "Definitions in docs/content.md."
 )

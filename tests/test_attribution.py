@@ -76,7 +76,8 @@ def won_deal(start: str, opened: str, won: str, amount: float) -> list:
 
 
 LEADS = {
-    # D1: a single touch takes the whole 1,000 under every model.
+    # D1: a single touch takes the whole 1,000 under every model (W: first touch and
+    # opportunity-creation touch, 60%, plus the 10% with no other touch to share it, rescaled).
     "L1": {"events": won_deal("2025-01-01", "2025-01-15", "2025-02-01", 1000)},
     # D2: four counted touches; T2c and T2d share a timestamp (T2c ranks first by id); T2e comes
     # after the deal closed and must not count (it would otherwise be the last touch).
@@ -147,14 +148,15 @@ def decay(weights: dict, touch: str, amount: float) -> float:
 # touch -> (first, last, linear, u_shaped, w_shaped, time_decay), revenue basis.
 EXPECTED = {
     "T1a": (1000, 1000, 1000, 1000, 1000, 1000),
-    # n = 4: U = 40/10/10/40. W: the last touch before the lead's start is rank 1 (taken by the
-    # first touch), so the lead-creation touch moves to rank 2 (T2b); the last touch before the
-    # opportunity is T2b (taken), so the opportunity-creation touch moves to rank 3 (T2c);
-    # T2d gets the remaining 10%.
-    "T2a": (2000, 0, 500, 800, 600, decay(D2_DECAY, "T2a", 2000)),
+    # n = 4: U = 40/10/10/40. W milestones: first touch T2a; lead creation = the last touch at
+    # or before the lead's start (03-01) = T2a again, so T2a holds 30 + 30 = 60%; opportunity
+    # creation = the last touch at or before the opportunity entry (03-20) = T2b, 30%. T2c and
+    # T2d came after the opportunity opened: no milestone, they share the 10% (5% each).
+    # 2000 x (0.6, 0.3, 0.05, 0.05) = 1200, 600, 100, 100.
+    "T2a": (2000, 0, 500, 800, 1200, decay(D2_DECAY, "T2a", 2000)),
     "T2b": (0, 0, 500, 200, 600, decay(D2_DECAY, "T2b", 2000)),
-    "T2c": (0, 0, 500, 200, 600, decay(D2_DECAY, "T2c", 2000)),
-    "T2d": (0, 2000, 500, 800, 200, decay(D2_DECAY, "T2d", 2000)),
+    "T2c": (0, 0, 500, 200, 100, decay(D2_DECAY, "T2c", 2000)),
+    "T2d": (0, 2000, 500, 800, 100, decay(D2_DECAY, "T2d", 2000)),
     # n = 5: U = 40% to the ends and 20%/3 to each middle touch; W = 30% to T3a, T3b (lead
     # creation) and T3d (opportunity creation), 10%/2 to T3c and T3e.
     "T3a": (3000, 0, 600, 1200, 900, decay(D3_DECAY, "T3a", 3000)),
@@ -163,13 +165,18 @@ EXPECTED = {
     "T3d": (0, 0, 600, 200, 900, decay(D3_DECAY, "T3d", 3000)),
     "T3e": (0, 3000, 600, 1200, 150, decay(D3_DECAY, "T3e", 3000)),
     "(no touch)": (500, 500, 500, 500, 500, 500),
-    # n = 2: 50/50 under U and W; decay weights 0.5 and 1 (7 days apart).
-    "T5a": (800, 0, 400, 400, 400, 800 * 0.5 / 1.5),
-    "T5b": (0, 800, 400, 400, 400, 800 * 1.0 / 1.5),
-    # n = 3: U 40/20/40, W a third each; decay 14, 7, 0 days: 0.25, 0.5, 1.
-    "T6a": (900, 0, 300, 360, 300, 900 * 0.25 / 1.75),
-    "T6b": (0, 0, 300, 180, 300, 900 * 0.5 / 1.75),
-    "T6c": (0, 900, 300, 360, 300, 900 * 1.0 / 1.75),
+    # n = 2: 50/50 under U. W: first touch T5a (08-02) is also the last touch before the
+    # opportunity (08-05): 60%. No touch came before the lead's start (08-01): that milestone
+    # is absent. T5b shares the 10% alone. Raw 0.6 + 0.1 = 0.7, rescaled to 1: T5a 6/7, T5b
+    # 1/7. Decay weights 0.5 and 1 (7 days apart).
+    "T5a": (800, 0, 400, 400, 800 * 6 / 7, 800 * 0.5 / 1.5),
+    "T5b": (0, 800, 400, 400, 800 * 1 / 7, 800 * 1.0 / 1.5),
+    # n = 3: U 40/20/40. W: T6a (09-01) is the first touch and the last at or before the lead's
+    # start (09-01, same timestamp counts): 60%; T6b is the last before the opportunity (09-10):
+    # 30%; T6c (after it) takes the 10%: 540, 270, 90. Decay 14, 7, 0 days: 0.25, 0.5, 1.
+    "T6a": (900, 0, 300, 360, 540, 900 * 0.25 / 1.75),
+    "T6b": (0, 0, 300, 180, 270, 900 * 0.5 / 1.75),
+    "T6c": (0, 900, 300, 360, 90, 900 * 1.0 / 1.75),
 }
 REVENUE = 1000 + 2000 + 3000 + 500 + 800 + 900
 
@@ -225,7 +232,7 @@ def test_half_life_changes_only_time_decay(db):
     df = attribution.credits(YEAR, by="touch", half_life_days=14, db=db).set_index("group_key")
     weights = {"T2a": 0.25, "T2b": 0.5**0.5, "T2c": 1.0, "T2d": 1.0}
     assert df.loc["T2a", "credit_time_decay"] == pytest.approx(decay(weights, "T2a", 2000))
-    assert df.loc["T2a", "credit_w_shaped"] == pytest.approx(600)
+    assert df.loc["T2a", "credit_w_shaped"] == pytest.approx(1200)
 
 
 def test_pipeline_counts_open_and_lost_opportunities_up_to_their_close(db):
@@ -286,3 +293,16 @@ def test_credits_for_the_deals_one_team_sourced(db):
     assert marketing["credit_time_decay"].sum() == pytest.approx(REVENUE + 400)
     with pytest.raises(FilterError, match="sourced by"):
         attribution.credits(YEAR, sourced_by="partners", db=db)
+
+
+def test_w_shaped_milestones_on_every_touch_share_the_ten_percent(tmp_path):
+    # Two touches, both milestones: T1 (09-20) is the first touch and the last one before the
+    # lead's start (10-01): 30 + 30 = 60%; T2 (10-15) is the last before the opportunity (10-20):
+    # 30%. No touch is left to take the 10%, so it is spread over the two milestone touches:
+    # 65% and 35% of 1,000. Credits still sum to the amount.
+    leads = {"L1": {"events": won_deal("2025-10-01", "2025-10-20", "2025-11-01", 1000)}}
+    touches = [("T1", "L1", "C1", "2025-09-20", "marketing"), ("T2", "L1", "C2", "2025-10-15", "marketing")]
+    db = build_store(tmp_path / "w.duckdb", leads, touches)
+    df = attribution.credits(YEAR, by="touch", db=db).set_index("group_key")
+    assert df.loc["T1", "credit_w_shaped"] == pytest.approx(650)
+    assert df.loc["T2", "credit_w_shaped"] == pytest.approx(350)

@@ -8,12 +8,13 @@
 -- to '(no touch)' under every model, so the totals reconcile with revenue.
 --   first_touch  1 to rank 1            last_touch  1 to the last rank
 --   linear       1/n each               u_shaped    40/20/40 (n = 2: 50/50)
---   w_shaped     30% each to the first touch, the lead-creation touch and the opportunity-
---                creation touch, 10% spread over the rest (n = 3: a third each; n = 2: 50/50).
---                Lead-creation touch: the last touch at or before the lead's start; opportunity-
---                creation touch: the last touch at or before the opportunity entry. Each is
---                moved to the nearest free rank so the three are distinct (lead rank in
---                2..n-1, opportunity rank in lead rank+1..n).
+--   w_shaped     30% to each milestone touch: the first touch, the lead-creation touch (the
+--                last touch at or before the lead's start) and the opportunity-creation touch
+--                (the last touch at or before the opportunity entry). Two milestones on one
+--                touch add up there (60%). The other touches share 10%; with no other touch the
+--                10% is spread over the milestone touches. A milestone with no touch at or
+--                before it (every touch came after the lead's start, say) is absent: no other
+--                touch takes its 30%; the weights are rescaled to sum to 1 instead.
 --   time_decay   weight 0.5^(days before the deal's latest counted touch / $half_life_days),
 --                normalised per deal (touches on one timestamp weigh the same).
 -- Grain: one row per group_key, largest linear credit first.
@@ -113,18 +114,34 @@ milestones as (
     from deal_touches
 ),
 
-lead_positions as (
+milestone_counts as (
     select
         *,
-        greatest(least(coalesce(lead_rank_found, 0), n_touches - 1), 2) as lead_rank
+        -- How many of the three milestones fall on this touch (0 to 3).
+        case when touch_rank = 1 then 1 else 0 end
+            + case when touch_rank = lead_rank_found then 1 else 0 end
+            + case when touch_rank = opportunity_rank_found then 1 else 0 end as n_milestones
     from milestones
 ),
 
-positions as (
+rest_counts as (
     select
         *,
-        greatest(least(coalesce(opportunity_rank_found, 0), n_touches), lead_rank + 1) as opportunity_rank
-    from lead_positions
+        -- Touches that are no milestone: they share the 10%.
+        sum(case when n_milestones = 0 then 1 else 0 end) over (partition by deal_id) as n_rest
+    from milestone_counts
+),
+
+w_shaped_raw as (
+    select
+        *,
+        0.3 * n_milestones
+            + case
+                when n_milestones = 0 then 0.1 / n_rest
+                when n_rest = 0 then 0.1 / n_touches
+                else 0.0
+            end as w_shaped_raw
+    from rest_counts
 ),
 
 weights as (
@@ -139,18 +156,12 @@ weights as (
             when touch_rank in (1, n_touches) then 0.4
             else 0.2 / (n_touches - 2)
         end as w_u_shaped,
-        case
-            when n_touches = 1 then 1.0
-            when n_touches = 2 then 0.5
-            when n_touches = 3 then 1.0 / 3
-            when touch_rank in (1, lead_rank, opportunity_rank) then 0.3
-            else 0.1 / (n_touches - 3)
-        end as w_w_shaped,
+        w_shaped_raw / sum(w_shaped_raw) over (partition by deal_id) as w_w_shaped,
         power(
             0.5,
             date_diff('microsecond', touched_at, latest_touched_at) / 86400e6 / $half_life_days
         ) as decay_raw
-    from positions
+    from w_shaped_raw
 ),
 
 touch_credits as (

@@ -9,10 +9,13 @@ they show the same numbers.
 Definitions (the page shows them next to the numbers):
 - Entries: a lead's first event for a stage (journey_stages.entered_at) during the week.
   Compared with the week before and with the average of the four weeks before it.
-- Decided at a stage: a lead that had entered stage k and, during the week, moved on to a
-  later stage or ended its journey with an exit while k was its furthest stage. The share
-  that moved on is compared with the week before by a two-proportion test; the change is
-  called out only when p < 0.05, and a base under 30 leads is flagged as small.
+- Decided at a stage: a lead that had entered stage k in its window is decided at the first
+  of: an exit before it moved on (dropped), its move to a later stage by start + window
+  (moved on), or the end of its conversion window (dropped: DESIGN.md "In progress vs
+  dropped"). It counts in the week of that first event, so a week's numbers depend only on
+  events up to its end. The share that moved on is compared with the week before by a
+  two-proportion test; the change is called out only when p < 0.05, and a base under 30
+  leads is flagged as small.
 - SLA breach: an MQL (handoff-stage entry) whose deadline (entry + handoff_sla_hours) fell in
   the week and that had no later-stage entry or exit by then.
 - Stalled: a lead whose current stage was entered more than its expected_days ago by the end
@@ -130,7 +133,8 @@ class WeeklyReport:
     # one row per stage: stage_order, stage, label, this_week, last_week, avg_4w,
     # change_vs_last (count), change_vs_last_pct, change_vs_avg_pct
     headline: pd.DataFrame
-    # one row per stage but the last: stage, label, next_label, n_decided, n_moved, rate,
+    # one row per stage but the last: stage, label, next_label, n_decided, n_moved,
+    # n_window_ended (dropped because the window ran out), rate,
     # low, high, prev_decided, prev_moved, prev_rate, change (rate points), p_value,
     # is_change_real (p < 0.05), is_small (a base under 30), note
     conversions: pd.DataFrame
@@ -141,7 +145,7 @@ class WeeklyReport:
     # label, n_entries
     entries_trend: pd.DataFrame
     # one row per (week, stage but the last): week_start, week, stage, label, n_decided,
-    # n_moved, rate
+    # n_moved, n_window_ended, rate
     conversion_trend: pd.DataFrame
     # one row per (stage, owner team): stage_order, stage, label, owner_team, n_entries,
     # n_reentries (recycled leads coming back), n_reentry_leads
@@ -241,7 +245,8 @@ def conversion_rows(
     monday: dt.date, n_weeks: int = TREND_WEEKS, db: Path | None = None, contract: Contract | None = None
 ) -> pd.DataFrame:
     """Decisions per week: one row per (week, stage but the last) with zeros filled: week_start,
-    week, stage_order, stage, label, n_decided, n_moved, rate (n_moved / n_decided)."""
+    week, stage_order, stage, label, n_decided, n_moved, n_window_ended (dropped because the
+    conversion window ran out), rate (n_moved / n_decided). See weekly_decisions.sql."""
     contract = contract or contract_mod.load()
     monday = week_start(monday)
     weeks = _weeks(monday, n_weeks)
@@ -251,6 +256,8 @@ def conversion_rows(
             "from_at": week_bounds(weeks[0])[0],
             "to_before": week_bounds(monday)[1],
             "n_stages": len(contract.stages),
+            "window_days": contract.conversion_window_days,
+            "exit_keys": contract.exit_keys,
         },
         db=db,
     )
@@ -258,7 +265,7 @@ def conversion_rows(
     stages = _stage_frame(contract).iloc[:-1]
     grid = pd.DataFrame({"week_start": weeks}).merge(stages, how="cross")
     df = grid.merge(raw, on=["week_start", "stage_order"], how="left")
-    for c in ("n_decided", "n_moved"):
+    for c in ("n_decided", "n_moved", "n_window_ended"):
         df[c] = df[c].fillna(0).astype("int64")
     df["rate"] = [stats.rate(m, d) for m, d in zip(df["n_moved"], df["n_decided"], strict=True)]
     df.insert(1, "week", df["week_start"].map(week_label))
@@ -275,6 +282,7 @@ def compare_conversions(rows: pd.DataFrame, monday: dt.date, contract: Contract)
     for stage in contract.stages[:-1]:
         k = stage.order
         n, x = (int(now.at[k, "n_decided"]), int(now.at[k, "n_moved"])) if k in now.index else (0, 0)
+        expired = int(now.at[k, "n_window_ended"]) if k in now.index else 0
         pn, px = (
             (int(before.at[k, "n_decided"]), int(before.at[k, "n_moved"])) if k in before.index else (0, 0)
         )
@@ -299,6 +307,7 @@ def compare_conversions(rows: pd.DataFrame, monday: dt.date, contract: Contract)
                 "next_label": contract.stages[k].label,
                 "n_decided": n,
                 "n_moved": x,
+                "n_window_ended": expired,
                 "rate": rate,
                 "low": low,
                 "high": high,

@@ -177,10 +177,89 @@ def test_decided_and_moved_on_per_stage(report):
     # 2 and 1 leads: far too few to call anything, and flagged as small.
     assert not c.at["mql", "is_change_real"]
     assert c.at["mql", "is_small"]
-    # sal: C1 was recycled and came back, so its journey did not end: nobody decided at SAL.
-    assert c.at["sal", "n_decided"] == 0
-    assert c.at["sal", "note"] == "no decisions to compare"
+    # sal: C1 was recycled at SAL on Thu 01-02: dropped at SAL in W01, as the meeting saw it,
+    # although it came back as an MQL on 01-04 (a return does not undo the week's decision).
+    assert (c.at["sal", "n_decided"], c.at["sal", "n_moved"]) == (1, 0)
+    assert c.at["sal", "note"] == "no decisions to compare"  # nobody decided at SAL in W52
     assert "won" not in c.index  # the last stage has no next stage
+
+
+WINDOW_STORY = {
+    # The window is 180 days from the start; all three start at SQL (Sales-sourced).
+    # S1: SQL Wed 2024-07-03 09:00, nothing since: the window ends Mon 12-30 09:00, in W01:
+    # dropped at SQL in W01 because the window ran out.
+    "S1": {"events": [("sql", "2024-07-03 09:00")]},
+    # S2: same start, an opportunity on 12-31, a day after its window ended: not in time, so
+    # also dropped in W01 at the window's end (the cohort funnel does not count it as reached).
+    "S2": {"events": [("sql", "2024-07-03 09:00"), ("opportunity", "2024-12-31 09:00")]},
+    # S3: SQL 07-10 (window ends 2025-01-06 09:00), opportunity Thu 01-02: moved on in W01.
+    "S3": {"events": [("sql", "2024-07-10 09:00"), ("opportunity", "2025-01-02 09:00")]},
+    # S4: SQL in October: its window is open and it has not moved: in progress, not decided.
+    "S4": {"events": [("sql", "2024-10-01 09:00")]},
+}
+
+
+def test_a_lead_whose_window_ran_out_is_dropped_in_the_week_the_window_ends(tmp_path):
+    db = stories.build(tmp_path / "window.duckdb", WINDOW_STORY)
+    c = weekly.week_report(W01, db=db).conversions.set_index("stage")
+    # SQL -> Opportunity in W01: S1, S2 dropped (window ran out), S3 moved: 1 of 3 = 33.3%,
+    # the cohort funnel's definition (reached in time). Counting only moves and exits would
+    # give S2, S3 moved, 2 of 2 = 100%.
+    assert (c.at["sql", "n_decided"], c.at["sql", "n_moved"], c.at["sql", "n_window_ended"]) == (3, 1, 2)
+    assert c.at["sql", "rate"] == pytest.approx(1 / 3)
+
+
+def _truncate(story: dict, before: str) -> dict:
+    """The story as a store built at `before` would have held it: only earlier events."""
+    cut = stories.ts(before)
+    out = {}
+    for lead, spec in story.items():
+        events = [e for e in spec["events"] if stories.ts(e[1]) < cut]
+        if events:
+            out[lead] = {**spec, "events": events}
+    return out
+
+
+RETURN_STORY = {
+    # R1: MQL 12-17, recycled Tue 12-31 (W01), back as an MQL 01-08, rejected 01-14 (later
+    # weeks): W01 must still show it dropped at MQL, as the meeting on 01-06 saw it.
+    "R1": {
+        "events": [
+            ("lead", "2024-12-16 09:00"),
+            ("mql", "2024-12-17 09:00"),
+            ("recycled", "2024-12-31 09:00", "not_ready"),
+            ("mql", "2025-01-08 09:00"),
+            ("rejected", "2025-01-14 09:00", "not_a_fit"),
+        ]
+    },
+    # R2: an inquiry entered by Marketing (Maya) on Thu 01-02; Sales (Dana) owns the lead now
+    # and qualified it later: the W01 entry is Marketing's.
+    "R2": {
+        "owner": "S2",
+        "events": [
+            ("lead", "2025-01-02 09:00", None, None, "M1"),
+            ("mql", "2025-01-09 09:00", None, None, "M1"),
+        ],
+    },
+    # R3: MQL Mon 12-30 10:00, accepted by Sales 01-10 (after the week): waiting at W01's end.
+    "R3": {
+        "events": [("lead", "2024-12-30 09:00"), ("mql", "2024-12-30 10:00"), ("sal", "2025-01-10 09:00")]
+    },
+}
+
+
+def test_a_past_week_depends_only_on_events_up_to_its_end(tmp_path):
+    full = stories.build(tmp_path / "full.duckdb", RETURN_STORY)
+    then = stories.build(tmp_path / "then.duckdb", _truncate(RETURN_STORY, "2025-01-06 00:00"))
+    now, seen = weekly.week_report(W01, db=full), weekly.week_report(W01, db=then)
+    # The numbers of W01 from today's store equal those of the store as it stood on 01-06.
+    for name in ("headline", "conversions", "movements", "exits"):
+        got, want = getattr(now, name), getattr(seen, name)
+        assert got.reset_index(drop=True).equals(want.reset_index(drop=True)), name
+    assert now.actions[["kind", "lead_id"]].equals(seen.actions[["kind", "lead_id"]])
+    c = now.conversions.set_index("stage")
+    # R1 dropped at MQL in W01 (its final exit, 01-14, would have moved it to W03).
+    assert (c.at["mql", "n_decided"], c.at["mql", "n_moved"]) == (1, 0)
 
 
 def _decisions_story(moved_now: int, moved_before: int, n: int = 100) -> dict:

@@ -372,7 +372,7 @@ sourced_by = c4.selectbox(
     [None, *contract.teams],
     format_func=lambda t: "Every team" if t is None else t.capitalize(),
     key="content-attr-sourced",
-    help="The team that owns the stage where the lead's journey started (see below).",
+    help="The team on the lead's first stage event (see below).",
 )
 st.caption(
     "A deal's touches are its lead's touches up to the deal's close (touches after it never "
@@ -447,9 +447,10 @@ else:
 if len(sourcing):
     st.subheader("Sourced and influenced")
     st.caption(
-        "Sourced by the team that owns the stage where the lead's journey started (funnel.toml): "
-        "a lead that starts as an inquiry is Marketing-sourced; one Sales creates at a later "
-        "stage is Sales-sourced. Influenced: the deal had a touch made by Marketing, or on "
+        "Sourced by the team on the lead's first stage event: an inquiry Marketing captured, "
+        "or a lead Marketing imported straight at MQL, is Marketing-sourced; one Sales created "
+        "(outbound, straight at SQL) is Sales-sourced; a first event naming no team counts as "
+        "Marketing. Influenced: the deal had a touch made by Marketing, or on "
         "content Marketing made, before it closed."
     )
     summary = attribution.sourcing_summary(sourcing)

@@ -73,7 +73,7 @@ def deal_params(contract: Contract) -> dict:
         "marketing_team": MARKETING,
         "sales_team": SALES,
         "n_stages": len(contract.stages),
-        "stage_owners": [s.owner for s in contract.stages],
+        "stage_keys": contract.stage_keys,
     }
 
 
@@ -188,8 +188,8 @@ def sourcing(
 ) -> pd.DataFrame:
     """Sourced and influenced deals: one row per (sourced_by, is_influenced).
 
-    Columns: sourced_by (the team that owns the stage where the lead's journey started:
-    "marketing" or "sales"), is_influenced (a Marketing touch or a touch on Marketing content
+    Columns: sourced_by (the team named on the lead's first stage event, "marketing" when it
+    names none), is_influenced (a Marketing touch or a touch on Marketing content
     before the deal closed), n_deals, n_won, amount (currency), share_of_amount (0-1).
     attrs: as_of, basis, total_amount (equals every credit column's total in credits()).
     """

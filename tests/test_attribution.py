@@ -19,6 +19,7 @@ from queries.attribution import CREDIT_COLUMNS
 from queries.filters import FilterError, Filters
 
 DEAL_EVENTS = {"opportunity", "amount", "won", "lost"}
+MARKETING_EVENTS = {"lead", "mql"}
 CONTENT = [
     ("C1", "Buyer's guide", "ebook", "marketing", "2024-06-01"),
     ("C2", "Customer story", "case_study", "marketing", "2024-06-01"),
@@ -34,7 +35,9 @@ def ts(value: str) -> dt.datetime:
 def build_store(path: Path, leads: dict, touches: list, content=CONTENT) -> Path:
     """A store from a story: leads {lead_id: {"channel", "segment", "events": [...]}}, where an
     event is (type, when) or (type, when, amount); deal events (opportunity, amount, won, lost)
-    carry the deal id "D-<lead>". Touches are (touch_id, lead_id, content_id, when, team)."""
+    carry the deal id "D-<lead>". Events at the lead and mql stages are made by Marketing (owner
+    M1), the rest by Sales (S1); a lead's "teams" ({event type: team or None}) overrides that.
+    Touches are (touch_id, lead_id, content_id, when, team)."""
     contract = contract_mod.load()
     with store.replacing(Path(path)) as con:
         store.create_schema(con)
@@ -59,14 +62,17 @@ def build_store(path: Path, leads: dict, touches: list, content=CONTENT) -> Path
                 amount = event[2] if len(event) > 2 else None
                 deal = f"D-{lead_id}" if kind in DEAL_EVENTS else None
                 reason = "price" if kind == "lost" else None
+                team = lead.get("teams", {}).get(kind, "marketing" if kind in MARKETING_EVENTS else "sales")
+                owner = {"marketing": "M1", "sales": "S1"}.get(team)
                 con.execute(
-                    "insert into events values (?, ?, ?, ?, ?, 'S1', 'sales', ?, ?, 'story')",
-                    [f"{lead_id}-{n}", lead_id, deal, kind, ts(when), reason, amount],
+                    "insert into events values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'story')",
+                    [f"{lead_id}-{n}", lead_id, deal, kind, ts(when), owner, team, reason, amount],
                 )
-        con.executemany(
-            "insert into touches values (?, ?, ?, null, ?, ?, null)",
-            [(t[0], t[1], t[2], ts(t[3]), t[4]) for t in touches],
-        )
+        if touches:
+            con.executemany(
+                "insert into touches values (?, ?, ?, null, ?, ?, null)",
+                [(t[0], t[1], t[2], ts(t[3]), t[4]) for t in touches],
+            )
         store.rebuild_journey(con, contract)
     return Path(path)
 
@@ -248,9 +254,9 @@ def test_pipeline_counts_open_and_lost_opportunities_up_to_their_close(db):
 def test_sourced_and_influenced_split(db):
     df = attribution.sourcing(YEAR, basis="pipeline", db=db)
     rows = {(r.sourced_by, r.is_influenced): (r.n_deals, r.amount) for r in df.itertuples()}
-    # Marketing-sourced (start at the first stage): influenced when a Marketing touch or a touch
+    # Marketing-sourced (first stage event made by Marketing): influenced when a Marketing touch or a touch
     # on Marketing content came before the close: D1, D2, D3, D5, D6, D8; D4 has no touch.
-    # D9 is Sales-sourced (starts at SQL) and only saw the Sales battlecard: not influenced.
+    # D9 is Sales-sourced (its first event, at SQL, was made by Sales) and only saw the Sales battlecard: not influenced.
     assert rows == {
         ("marketing", True): (6, 1000 + 2000 + 3000 + 800 + 900 + 400),
         ("marketing", False): (1, 500),
@@ -306,3 +312,29 @@ def test_w_shaped_milestones_on_every_touch_share_the_ten_percent(tmp_path):
     df = attribution.credits(YEAR, by="touch", db=db).set_index("group_key")
     assert df.loc["T1", "credit_w_shaped"] == pytest.approx(650)
     assert df.loc["T2", "credit_w_shaped"] == pytest.approx(350)
+
+
+def test_sourced_by_the_team_on_the_leads_first_stage_event(tmp_path):
+    # Sourced by = events.team of the lead's earliest stage event, whoever owns the next move.
+    # M: imported straight at MQL by Marketing -> Marketing (Sales owns the MQL's next move, so
+    #    "owner of the starting stage" called it Sales-sourced).
+    # S: starts at SQL with a Sales event (outbound) -> Sales.
+    # X: an inquiry that a Sales rep entered -> Sales (the starting stage is Marketing's).
+    # N: starts at MQL with no team on the event -> Marketing (the fallback).
+    def deal(first: str, amount: float) -> list:
+        return [(first, "2025-03-01"), ("opportunity", "2025-03-10"), ("amount", "2025-03-10", amount)]
+
+    leads = {
+        "M": {"events": deal("mql", 100)},
+        "S": {"events": deal("sql", 200)},
+        "X": {"events": deal("lead", 400), "teams": {"lead": "sales"}},
+        "N": {"events": deal("mql", 800), "teams": {"mql": None}},
+    }
+    db = build_store(tmp_path / "sourced.duckdb", leads, [])
+    df = attribution.sourcing(YEAR, basis="pipeline", db=db)
+    rows = {r.sourced_by: (r.n_deals, r.amount) for r in df.itertuples()}
+    assert rows == {"marketing": (2, 100 + 800), "sales": (2, 200 + 400)}
+    # The same rule picks the deals credited for one team.
+    sales = attribution.credits(YEAR, by="deal", basis="pipeline", sourced_by="sales", db=db)
+    assert sorted(sales["group_key"]) == ["D-S", "D-X"]
+    assert sales["credit_linear"].sum() == pytest.approx(600)

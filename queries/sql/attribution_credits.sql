@@ -22,9 +22,9 @@
 --   $owners (lists, null = all); $opportunity_stage, $won_stage (stage keys from funnel.toml);
 --   $exit_keys (exit keys: an exit carrying a deal id closes it lost); $amount_event ('amount');
 --   $basis ('revenue' or 'pipeline'); $half_life_days (double > 0); $sourced_by (null = all
---   deals, or a team: only deals whose lead's journey started at a stage that team owns,
---   $stage_owners[earliest stage], as in attribution_sourcing); $stage_owners (owner team per
---   stage, in funnel order);
+--   deals, or a team: only deals whose lead's first stage event names that team, as in
+--   attribution_sourcing); $stage_keys (stage keys in funnel order); $marketing_team (the
+--   source of a lead whose first stage event names no team);
 --   $by (allow-listed: channel, campaign, content, content_kind, touch_team, deal, touch).
 
 with
@@ -50,6 +50,27 @@ deal_events as (
     group by deal_id
 ),
 
+first_stage_events as (
+    -- Each deal's lead's stage events, earliest first (ties by event id).
+    select
+        e.lead_id,
+        e.team,
+        row_number() over (partition by e.lead_id order by e.occurred_at, e.event_id) as event_rank
+    from events as e
+    where e.event_type = any($stage_keys)
+      and e.occurred_at <= $as_of
+      and e.lead_id in (select lead_id from deal_events)
+),
+
+lead_sources as (
+    -- Sourced by the team on the lead's first stage event; Marketing when it names none.
+    select
+        lead_id,
+        coalesce(team, $marketing_team) as sourced_by
+    from first_stage_events
+    where event_rank = 1
+),
+
 deals as (
     select
         d.deal_id,
@@ -68,11 +89,12 @@ deals as (
         j.campaign
     from deal_events as d
     inner join journey_leads as j on j.lead_id = d.lead_id
+    left join lead_sources as s on s.lead_id = d.lead_id
     where ($channels is null or j.channel = any($channels))
       and ($regions is null or j.region = any($regions))
       and ($segments is null or j.segment = any($segments))
       and ($owners is null or j.owner_id = any($owners))
-      and ($sourced_by is null or coalesce($stage_owners[j.earliest_stage_order], '(unknown)') = $sourced_by)
+      and ($sourced_by is null or coalesce(s.sourced_by, $marketing_team) = $sourced_by)
       and case
           when $basis = 'revenue' then d.won_at >= $start_at and d.won_at < $end_before
           else d.opened_at >= $start_at and d.opened_at < $end_before

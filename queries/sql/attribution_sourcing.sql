@@ -1,14 +1,15 @@
 -- Sourced and influenced pipeline: one row per (sourced_by, is_influenced) over the deals of
 -- attribution_credits (same deal selection, amounts and close rule).
--- sourced_by: the team that owns the stage where the lead's journey started (funnel.toml
---   owners, $stage_owners[earliest stage]): a lead that starts as an inquiry is
---   Marketing-sourced; one Sales creates straight at a later stage (outbound) is Sales-sourced.
+-- sourced_by: the team on the lead's first stage event (events.team of its earliest stage
+--   event, ties broken by event id): an inquiry Marketing captured, or a lead imported straight
+--   at MQL by Marketing, is Marketing-sourced; a lead Sales created (outbound, straight at SQL)
+--   is Sales-sourced. A first event that names no team counts as Marketing.
 -- is_influenced: the deal had at least one counted touch (up to its close, or $as_of while
 --   open) made by $marketing_team or on content $marketing_team made.
 -- Parameters: $start_at, $end_before, $as_of (timestamps); $channels, $regions, $segments,
 --   $owners (lists, null = all); $opportunity_stage, $won_stage, $exit_keys, $amount_event,
---   $basis ('revenue' or 'pipeline'); $stage_owners (owner team per stage, in funnel order);
---   $marketing_team.
+--   $basis ('revenue' or 'pipeline'); $stage_keys (stage keys in funnel order);
+--   $marketing_team (also the source of a lead whose first stage event names no team).
 
 with
 
@@ -33,6 +34,27 @@ deal_events as (
     group by deal_id
 ),
 
+first_stage_events as (
+    -- Each deal's lead's stage events, earliest first (ties by event id).
+    select
+        e.lead_id,
+        e.team,
+        row_number() over (partition by e.lead_id order by e.occurred_at, e.event_id) as event_rank
+    from events as e
+    where e.event_type = any($stage_keys)
+      and e.occurred_at <= $as_of
+      and e.lead_id in (select lead_id from deal_events)
+),
+
+lead_sources as (
+    -- Sourced by the team on the lead's first stage event; Marketing when it names none.
+    select
+        lead_id,
+        coalesce(team, $marketing_team) as sourced_by
+    from first_stage_events
+    where event_rank = 1
+),
+
 deals as (
     select
         d.deal_id,
@@ -46,9 +68,10 @@ deals as (
                 0
             ) as double
         ) as amount,
-        coalesce($stage_owners[j.earliest_stage_order], '(unknown)') as sourced_by
+        coalesce(s.sourced_by, $marketing_team) as sourced_by
     from deal_events as d
     inner join journey_leads as j on j.lead_id = d.lead_id
+    left join lead_sources as s on s.lead_id = d.lead_id
     where ($channels is null or j.channel = any($channels))
       and ($regions is null or j.region = any($regions))
       and ($segments is null or j.segment = any($segments))

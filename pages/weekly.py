@@ -125,7 +125,7 @@ st.plotly_chart(charts.conversion_trend_figure(report), key="weekly-conversion-t
 st.subheader("Movements")
 left, right = st.columns(2)
 with left:
-    st.markdown("**Entries and recycled leads coming back, by team of the lead's owner**")
+    st.markdown("**Entries and recycled leads coming back, by the team that recorded them**")
     st.dataframe(tables.movements_table(report), hide_index=True)
     ui_tables.download(report.movements, f"weekly-movements-{label}.csv")
 with right:

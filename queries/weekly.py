@@ -147,7 +147,7 @@ class WeeklyReport:
     # one row per (week, stage but the last): week_start, week, stage, label, n_decided,
     # n_moved, n_window_ended, rate
     conversion_trend: pd.DataFrame
-    # one row per (stage, owner team): stage_order, stage, label, owner_team, n_entries,
+    # one row per (stage, team on the event): stage_order, stage, label, team, n_entries,
     # n_reentries (recycled leads coming back), n_reentry_leads
     movements: pd.DataFrame
     # one row per (exit, reason, team that recorded it): exit_type, exit_label, reason_code,
@@ -197,13 +197,17 @@ def entries_trend(
     monday: dt.date, n_weeks: int = TREND_WEEKS, db: Path | None = None, contract: Contract | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage entries per week: (one row per week × stage with zeros filled, and the raw rows
-    per week × stage × owner team from the query)."""
+    per week × stage × team on the entry event from the query)."""
     contract = contract or contract_mod.load()
     monday = week_start(monday)
     weeks = _weeks(monday, n_weeks)
     raw = executor.run(
         "weekly_entries",
-        {"from_at": week_bounds(weeks[0])[0], "to_before": week_bounds(monday)[1]},
+        {
+            "from_at": week_bounds(weeks[0])[0],
+            "to_before": week_bounds(monday)[1],
+            "stage_keys": contract.stage_keys,
+        },
         db=db,
     )
     raw["week_start"] = pd.to_datetime(raw["week_start"]).dt.date
@@ -327,19 +331,21 @@ def compare_conversions(rows: pd.DataFrame, monday: dt.date, contract: Contract)
 def movements(
     monday: dt.date, raw_entries: pd.DataFrame, db: Path | None = None, contract: Contract | None = None
 ) -> pd.DataFrame:
-    """Entries and recycled leads coming back, one row per (stage, owner team) with any."""
+    """Entries and recycled leads coming back, one row per (stage, team) with any. The team is
+    the one on the event itself (who entered the lead into the stage), not the lead's current
+    owner's, so a past week does not change when a lead changes hands."""
     contract = contract or contract_mod.load()
     monday = week_start(monday)
     start, end = week_bounds(monday)
-    entries = raw_entries[raw_entries["week_start"] == monday][["stage_order", "owner_team", "n_entries"]]
+    entries = raw_entries[raw_entries["week_start"] == monday][["stage_order", "team", "n_entries"]]
     back = executor.run(
         "weekly_reentries", {"start_at": start, "end_before": end, "stage_keys": contract.stage_keys}, db=db
     ).rename(columns={"n_leads": "n_reentry_leads"})
-    df = entries.merge(back, on=["stage_order", "owner_team"], how="outer")
+    df = entries.merge(back, on=["stage_order", "team"], how="outer")
     for c in ("n_entries", "n_reentries", "n_reentry_leads"):
         df[c] = df[c].fillna(0).astype("int64") if c in df else 0
     df = _stage_frame(contract).merge(df, on="stage_order", how="inner")
-    return df.sort_values(["stage_order", "owner_team"]).reset_index(drop=True)
+    return df.sort_values(["stage_order", "team"]).reset_index(drop=True)
 
 
 def exits(monday: dt.date, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:

@@ -105,7 +105,7 @@ def movements_table(report: WeeklyReport) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Stage": m["label"],
-            "Team (lead owner)": m["owner_team"],
+            "Team": m["team"],
             "Entries": m["n_entries"].map(f.count),
             "Recycled leads back": m["n_reentry_leads"].map(f.count),
         }

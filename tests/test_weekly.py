@@ -257,6 +257,10 @@ def test_a_past_week_depends_only_on_events_up_to_its_end(tmp_path):
         got, want = getattr(now, name), getattr(seen, name)
         assert got.reset_index(drop=True).equals(want.reset_index(drop=True)), name
     assert now.actions[["kind", "lead_id"]].equals(seen.actions[["kind", "lead_id"]])
+    # R2's inquiry is Marketing's (Maya entered it), though Sales (Dana) owns the lead now.
+    m = now.movements.set_index(["stage", "team"])
+    assert m.at[("lead", "marketing"), "n_entries"] == 1
+    assert ("lead", "sales") in m.index and m.at[("lead", "sales"), "n_entries"] == 1  # R3
     c = now.conversions.set_index("stage")
     # R1 dropped at MQL in W01 (its final exit, 01-14, would have moved it to W03).
     assert (c.at["mql", "n_decided"], c.at["mql", "n_moved"]) == (1, 0)
@@ -308,8 +312,8 @@ def test_noise_flag_on_and_off(tmp_path, moved_now, moved_before, is_real):
 
 
 def test_movements_entries_and_recycled_leads_by_team(report):
-    m = report.movements.set_index(["stage", "owner_team"])
-    # Every W01 lead is owned by Sales (A1, A2 by Dana; A3 by the default owner Priya).
+    m = report.movements.set_index(["stage", "team"])
+    # Every W01 event is by a Sales owner (A1, A2 by Dana; A3 by the default owner Priya).
     assert m.at[("lead", "sales"), "n_entries"] == 3
     assert m.at[("mql", "sales"), "n_entries"] == 3
     # C1 came back as an MQL on 01-04: one recycled lead back at MQL.

@@ -1,34 +1,61 @@
--- Stage entries per ISO week: one row per (week, stage, owner team) with at least one entry.
+-- Stage entries per ISO week: one row per (week, stage, team) with at least one entry.
 -- An entry is a lead's first event for the stage (journey_stages.entered_at): a lead counts
 -- once per stage, ever; re-entries (recycled leads coming back) are in weekly_reentries.
 -- Weeks are ISO weeks starting Monday 00:00 UTC (DuckDB's date_trunc('week', ...) is ISO).
--- owner_team is the team of the lead's current owner ('unassigned' when it has none).
+-- team is the team on that entry event itself (events.team, else the team of the event's
+-- owner; 'unassigned' when neither is known): an inquiry entered by Marketing stays
+-- Marketing's when Sales owns the lead later, so a past week never changes with ownership.
+-- Two first events at the same instant count once (the first team by name).
+-- list_position() (DuckDB; array_position elsewhere) maps a stage key to its 1-based order.
 -- Parameters: $from_at (Monday 00:00 of the first week), $to_before (Monday 00:00 after the
---   last week).
+--   last week), $stage_keys (in order).
 
 with
 
 journey_stages as (select * from journey_stages),
 
+events as (select * from events),
+
+owners as (select * from owners),
+
+stage_events as (
+    select
+        events.lead_id,
+        list_position($stage_keys, events.event_type) as stage_order,
+        events.occurred_at,
+        coalesce(events.team, owners.team, 'unassigned') as team
+    from events
+    left join owners on owners.owner_id = events.owner_id
+    where events.event_type = any($stage_keys)
+      and events.occurred_at >= $from_at
+      and events.occurred_at < $to_before
+),
+
 entries as (
     select
-        cast(date_trunc('week', entered_at) as date) as week_start,
-        stage_order,
-        coalesce(owner_team, 'unassigned') as owner_team
+        journey_stages.lead_id,
+        journey_stages.stage_order,
+        journey_stages.entered_at,
+        min(stage_events.team) as team
     from journey_stages
-    where entered_at >= $from_at
-      and entered_at < $to_before
+    inner join stage_events
+        on stage_events.lead_id = journey_stages.lead_id
+        and stage_events.stage_order = journey_stages.stage_order
+        and stage_events.occurred_at = journey_stages.entered_at
+    where journey_stages.entered_at >= $from_at
+      and journey_stages.entered_at < $to_before
+    group by journey_stages.lead_id, journey_stages.stage_order, journey_stages.entered_at
 ),
 
 final as (
     select
-        week_start,
+        cast(date_trunc('week', entered_at) as date) as week_start,
         stage_order,
-        owner_team,
+        team,
         count(*) as n_entries
     from entries
-    group by week_start, stage_order, owner_team
+    group by week_start, stage_order, team
 )
 
 select * from final
-order by week_start, stage_order, owner_team
+order by week_start, stage_order, team

@@ -16,15 +16,17 @@ Definitions (the page shows them next to the numbers):
   events up to its end. The share that moved on is compared with the week before by a
   two-proportion test; the change is called out only when p < 0.05, and a base under 30
   leads is flagged as small.
-- SLA breach: an MQL (handoff-stage entry) whose deadline (entry + handoff_sla_hours) fell in
-  the week and that had no later-stage entry or exit by then.
+- SLA breach: the Teams page's rule (queries.teams.handoff_health): a lead whose first
+  handoff-stage entry + handoff_sla_hours fell in the week and whose first action by Sales
+  came later than that, or not by the end of the week. Re-entries start no new clock.
 - Stalled: a lead whose current stage was entered more than its expected_days ago by the end
   of the week, with no exit since, not at the last stage and inside its conversion window.
 
 Pace against the shared target comes from the Targets queries (queries.targets, queries.plan)
 and stalled leads from the Teams queries (queries.teams.stalled_leads). SLA breaches of one
-week, lead by lead, are this module's own query (the Teams queries report handoff health per
-owner over a cohort, not the breaches of a week). `_sla_breaches`, `_stalled_leads` and `_pace`
+week, lead by lead, are this module's own query (the Teams queries report handoff health over
+a cohort of starts, not the breaches whose deadline fell in a week) with the Teams rules
+line for line, and a test that both name the same breaches. `_sla_breaches`, `_stalled_leads` and `_pace`
 are the adapters between those modules and the report.
 """
 
@@ -379,27 +381,27 @@ def next_action(contract: Contract, stage_order: int) -> str:
 
 
 def _sla_breaches(monday: dt.date, db: Path | None, contract: Contract) -> tuple[pd.DataFrame, str]:
-    """SLA breaches of the week (adapter: the Teams queries can take this over).
+    """SLA breaches of the week, by the Teams page's handoff rules (queries.teams: first action
+    by Sales after the first handoff entry, re-entries start no new clock, owner = the Sales
+    owner on Sales' first event, else the lead's owner when in Sales); see
+    weekly_sla_breaches.sql. Teams reports a cohort; this lists the leads whose deadline fell
+    in the week, as of the week's last instant.
 
     One row per breached MQL: lead_id, lead_name, company, owner_id, owner_name, owner_team,
     handoff_at, deadline_at, acted_at, action_type, is_waiting, hours_late.
     """
     start, end = week_bounds(monday)
-    sla = dt.timedelta(hours=contract.handoff_sla_hours)
-    handoff = contract.stage(contract.handoff_stage).order
-    df = executor.run(
-        "weekly_sla_breaches",
-        {
-            "handoff_stage": contract.handoff_stage,
-            "action_types": contract.stage_keys[handoff:] + contract.exit_keys,
-            "handoff_from": start - sla,
-            "handoff_before": end - sla,
-            "sla_minutes": round(contract.handoff_sla_hours * 60),
-            "as_of": end,
-        },
-        db=db,
+    available = teams.contract_params(contract)
+    available.update(
+        window_days=contract.conversion_window_days,
+        is_strict=contract.skip_policy == "strict",
+        deadline_from=start,
+        deadline_before=end,
+        # The week's last instant: what Filters(as_of=<Sunday>) means on the Teams page.
+        as_of=end - dt.timedelta(microseconds=1),
     )
-    return df, "queries/sql/weekly_sla_breaches.sql"
+    df = executor.run("weekly_sla_breaches", executor.bind("weekly_sla_breaches", available), db=db)
+    return df, "queries/sql/weekly_sla_breaches.sql (queries.teams' handoff rules)"
 
 
 def _stalled_leads(monday: dt.date, db: Path | None, contract: Contract) -> tuple[pd.DataFrame, str]:

@@ -17,7 +17,8 @@ import duckdb
 import pytest
 
 from data import contract as contract_mod
-from queries import weekly
+from queries import teams, weekly
+from queries.filters import Filters
 from tests import stories
 
 W01 = dt.date(2024, 12, 30)
@@ -347,6 +348,71 @@ def test_sla_breaches_of_the_week(story_db):
         "B3": ("Priya Nair", True, 162.0),  # deadline 12-30 06:00 -> 01-06 00:00: 6 days 18 h
     }
     # B1 (acted in 24 h), B2 (rejected in 20 h), A3 and C1's return (deadlines next week): none.
+
+
+HANDOFF_STORY = {
+    # P1: MQL 12-02, accepted by Sales 3 h later; recycled, then back as an MQL Mon 12-30 and
+    # untouched. Teams times only the first handoff (in time): a re-entry starts no new clock.
+    "P1": {
+        "events": [
+            ("lead", "2024-12-01 09:00"),
+            ("mql", "2024-12-02 09:00"),
+            ("sal", "2024-12-02 12:00"),
+            ("recycled", "2024-12-20 09:00", "not_ready"),
+            ("mql", "2024-12-30 09:00"),
+        ]
+    },
+    # P2: Marketing (Maya) hands over Mon 12-30 10:00 and recycles it herself 2 h later; Sales
+    # never acts. Only a Sales event is an action: breached, waiting, 110 h past the deadline
+    # (01-01 10:00 to 01-06 00:00). No Sales event and a Marketing owner: no owner.
+    "P2": {
+        "owner": "M1",
+        "events": [
+            ("lead", "2024-12-28 09:00"),
+            ("mql", "2024-12-30 10:00"),
+            ("recycled", "2024-12-30 12:00", "not_ready"),
+        ],
+    },
+    # P3: owned by Jonas (Marketing) today; Dana accepted it 72 h after the handoff: late by
+    # 24 h, and charged to Dana, the owner on Sales' first event, not to the lead's owner.
+    "P3": {
+        "owner": "M2",
+        "events": [
+            ("lead", "2024-12-29 09:00"),
+            ("mql", "2024-12-30 11:00"),
+            ("sal", "2025-01-02 11:00", None, None, "S2"),
+        ],
+    },
+    # P4: rejected by Sales after 24 h: within the SLA, no breach.
+    "P4": {
+        "events": [
+            ("lead", "2024-12-30 08:00"),
+            ("mql", "2024-12-31 09:00"),
+            ("rejected", "2025-01-01 09:00", "not_a_fit"),
+        ]
+    },
+}
+
+
+def test_sla_breaches_follow_the_teams_handoff_rules(tmp_path):
+    db = stories.build(tmp_path / "handoff.duckdb", HANDOFF_STORY)
+    contract = contract_mod.load()
+    breaches, _ = weekly._sla_breaches(W01, db, contract)
+    got = {
+        r.lead_id: (r.owner_name, bool(r.is_waiting), round(r.hours_late, 3)) for r in breaches.itertuples()
+    }
+    assert got == {"P2": ("No owner", True, 110.0), "P3": ("Dana Reyes", False, 24.0)}
+
+    # The Teams page, as of W01's last day, over every cohort start: its breached leads whose
+    # deadline (first handoff + 48 h) fell in W01 are exactly the weekly list, same owners.
+    filters = Filters(start=dt.date(2024, 6, 1), end=dt.date(2025, 1, 5), as_of=dt.date(2025, 1, 5))
+    t = teams.handoff_leads(filters, status="breached", db=db, contract=contract)
+    deadline = t["handoff_at"] + dt.timedelta(hours=contract.handoff_sla_hours)
+    t = t[(deadline >= dt.datetime(2024, 12, 30)) & (deadline < dt.datetime(2025, 1, 6))]
+    assert sorted(zip(t["lead_id"], t["owner_id"].fillna(""), strict=True)) == sorted(
+        zip(breaches["lead_id"], breaches["owner_id"], strict=True)
+    )
+    assert sorted(t["lead_id"]) == ["P2", "P3"]
 
 
 def test_stalled_leads_at_the_end_of_the_week(story_db):

@@ -1,78 +1,127 @@
--- Handoff SLA breaches of one week: one row per handoff-stage entry (an MQL, first or
--- re-entry) whose SLA deadline fell in the week and that had not been acted on by then.
--- The deadline is the entry + $sla_minutes; the action is the lead's first later event that
--- moves it to a stage after the handoff or ends it with an exit ($action_types). acted_at is
--- null when nothing happened before $as_of (the end of the week): the MQL is still waiting.
--- hours_late counts from the deadline to the action, or to $as_of when there is none.
+-- Handoff SLA breaches of one week: one row per lead whose handoff deadline fell in the week
+-- and that Sales had not acted on within the SLA. The rules are teams_handoff.sql's (the Teams
+-- page), so both pages name the same breaches (a test checks it on a story):
+--   * handoff: the lead's FIRST entry into the handoff stage (journey_stages.entered_at, in
+--     its window); re-entries of recycled leads start no new clock;
+--   * first action: the first event of any kind by $follow_team (the event's team, else its
+--     owner's) at or after the handoff and by $as_of, other than a handoff re-entry;
+--   * breached: first action more than $sla_hours after the handoff, or no action and more
+--     than $sla_hours gone by $as_of (exactly at the limit is within);
+--   * owner: the owner on $follow_team's first event for the lead, else the lead's current
+--     owner when on that team (null: no owner).
+-- The week: the deadline (handoff + $sla_hours) falls in [$deadline_from, $deadline_before);
+-- $as_of is the week's last instant (Sunday 23:59:59.999999), as the meeting saw it.
+-- hours_late counts from the deadline to the action, or to $deadline_before when there is none.
 -- arg_min is DuckDB (min_by elsewhere).
--- Parameters: $handoff_stage (stage key), $action_types (later stage keys and exit keys),
---   $handoff_from, $handoff_before (the week moved back by the SLA, so that the deadline falls
---   in the week), $sla_minutes (int), $as_of (timestamp: the end of the week).
+-- Parameters: $handoff_order, $handoff_key, $follow_team, $sla_hours (as teams_handoff.sql),
+--   $window_days, $is_strict (the contract's window and skip policy), $deadline_from,
+--   $deadline_before (the week, Monday to Monday), $as_of.
 
 with
 
+journey_stages as (select * from journey_stages),
+
 events as (select * from events),
+
 leads as (select * from leads),
+
 owners as (select * from owners),
 
 handoffs as (
     select
         lead_id,
-        occurred_at as handoff_at,
-        occurred_at + $sla_minutes * interval 1 minute as deadline_at
-    from events
-    where event_type = $handoff_stage
-      and occurred_at >= $handoff_from
-      and occurred_at < $handoff_before
+        entered_at as handoff_at,
+        entered_at + $sla_hours * interval 1 hour as deadline_at,
+        owner_id as current_owner_id,
+        owner_team as current_owner_team
+    from journey_stages
+    where stage_order = $handoff_order
+      and entered_at + $sla_hours * interval 1 hour >= $deadline_from
+      and entered_at + $sla_hours * interval 1 hour < $deadline_before
+      and (not $is_strict or has_first_entry)
+      and (case when $is_strict then strict_at else entered_at end)
+        <= least(start_at + $window_days * interval 1 day, $as_of)
 ),
 
-actions as (
+team_events as (
     select
-        h.lead_id,
-        h.handoff_at,
-        min(e.occurred_at) as acted_at,
-        arg_min(e.event_type, e.occurred_at) as action_type
-    from handoffs as h
-    inner join events as e
-        on e.lead_id = h.lead_id
-        and e.occurred_at > h.handoff_at
-        and e.occurred_at < $as_of
-        and e.event_type = any($action_types)
-    group by h.lead_id, h.handoff_at
+        events.lead_id,
+        events.event_type,
+        events.occurred_at,
+        events.owner_id,
+        owners.team as owner_team
+    from events
+    left join owners on owners.owner_id = events.owner_id
+    where events.occurred_at <= $as_of
+      and coalesce(events.team, owners.team) = $follow_team
+      and events.lead_id in (select lead_id from handoffs)
+),
+
+first_actions as (
+    select
+        handoffs.lead_id,
+        min(team_events.occurred_at) as acted_at,
+        arg_min(team_events.event_type, team_events.occurred_at) as action_type
+    from handoffs
+    inner join team_events
+        on team_events.lead_id = handoffs.lead_id
+        and team_events.occurred_at >= handoffs.handoff_at
+        and team_events.event_type <> $handoff_key
+    group by handoffs.lead_id
+),
+
+team_owners as (
+    select
+        lead_id,
+        arg_min(owner_id, occurred_at) as owner_id
+    from team_events
+    where owner_id is not null and owner_team = $follow_team
+    group by lead_id
+),
+
+measured as (
+    select
+        handoffs.lead_id,
+        coalesce(
+            team_owners.owner_id,
+            case when handoffs.current_owner_team = $follow_team then handoffs.current_owner_id end
+        ) as owner_id,
+        handoffs.handoff_at,
+        handoffs.deadline_at,
+        first_actions.acted_at,
+        first_actions.action_type,
+        extract(epoch from (first_actions.acted_at - handoffs.handoff_at)) / 3600.0 as response_hours,
+        extract(epoch from ($as_of - handoffs.handoff_at)) / 3600.0 as hours_open
+    from handoffs
+    left join first_actions on first_actions.lead_id = handoffs.lead_id
+    left join team_owners on team_owners.lead_id = handoffs.lead_id
 ),
 
 breaches as (
-    select
-        h.lead_id,
-        h.handoff_at,
-        h.deadline_at,
-        a.acted_at,
-        a.action_type
-    from handoffs as h
-    left join actions as a
-        on a.lead_id = h.lead_id
-        and a.handoff_at = h.handoff_at
-    where a.acted_at is null
-       or a.acted_at > h.deadline_at
+    select *
+    from measured
+    where response_hours > $sla_hours
+       or (response_hours is null and hours_open > $sla_hours)
 ),
 
 final as (
     select
-        b.lead_id,
-        l.lead_name,
-        l.company,
-        coalesce(l.owner_id, '') as owner_id,
-        coalesce(o.owner_name, 'No owner') as owner_name,
-        coalesce(o.team, 'unassigned') as owner_team,
-        b.handoff_at,
-        b.deadline_at,
-        b.acted_at,
-        b.action_type,
-        b.acted_at is null as is_waiting,
-        extract(epoch from (coalesce(b.acted_at, $as_of) - b.deadline_at)) / 3600.0 as hours_late
-    from breaches as b
-    left join leads as l on l.lead_id = b.lead_id
-    left join owners as o on o.owner_id = l.owner_id
+        breaches.lead_id,
+        leads.lead_name,
+        leads.company,
+        coalesce(breaches.owner_id, '') as owner_id,
+        coalesce(owners.owner_name, 'No owner') as owner_name,
+        coalesce(owners.team, 'unassigned') as owner_team,
+        breaches.handoff_at,
+        breaches.deadline_at,
+        breaches.acted_at,
+        breaches.action_type,
+        breaches.acted_at is null as is_waiting,
+        extract(epoch from (coalesce(breaches.acted_at, $deadline_before) - breaches.deadline_at))
+            / 3600.0 as hours_late
+    from breaches
+    left join leads on leads.lead_id = breaches.lead_id
+    left join owners on owners.owner_id = breaches.owner_id
 )
 
 select * from final

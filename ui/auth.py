@@ -92,12 +92,35 @@ def _user() -> Mapping:
     return st.user.to_dict()
 
 
+def _setup_problem() -> str | None:
+    """What stops sign-in from working as configured, in words for the person running it."""
+    if _secrets_section("auth") is None:
+        return (
+            f"`.streamlit/secrets.toml` has a `[{ACCESS_SECTION}]` allow-list but no `[auth]` "
+            "section, so nobody can sign in. Add the `[auth]` settings of your identity provider "
+            "(docs/deploy.md), or remove the allow-list to run without sign-in."
+        )
+    access = access_from(_secrets_section(ACCESS_SECTION))
+    if not (access.domains or access.emails or access.admins):
+        return (
+            f"Sign-in is configured but `[{ACCESS_SECTION}]` in `.streamlit/secrets.toml` lets "
+            "nobody in. Add `allowed_domains` or `allowed_emails` (docs/deploy.md)."
+        )
+    if importlib.util.find_spec("authlib") is None:
+        return (
+            "Sign-in is configured but the Authlib package is not installed, so nobody can sign "
+            "in. Install it in the app's environment (`pip install Authlib`, docs/deploy.md)."
+        )
+    return None
+
+
 def signed_in() -> bool:
     """True if the viewer may see the dashboard: sign-in is off, or an allowed user signed in."""
     if not login_configured():
         return True
-    access = access_from(_secrets_section(ACCESS_SECTION))
-    return _secrets_section("auth") is not None and is_allowed(_user(), access)
+    if _setup_problem() is not None:
+        return False
+    return is_allowed(_user(), access_from(_secrets_section(ACCESS_SECTION)))
 
 
 def is_admin() -> bool:
@@ -119,29 +142,11 @@ def require_sign_in() -> None:
     """
     if not login_configured():
         return
-    if _secrets_section("auth") is None:
-        st.error(
-            f"`.streamlit/secrets.toml` has a `[{ACCESS_SECTION}]` allow-list but no `[auth]` "
-            "section, so nobody can sign in. Add the `[auth]` settings of your identity provider "
-            "(docs/deploy.md), or remove the allow-list to run without sign-in.",
-            icon=":material/lock:",
-        )
+    problem = _setup_problem()
+    if problem is not None:
+        st.error(problem, icon=":material/lock:")
         st.stop()
     access = access_from(_secrets_section(ACCESS_SECTION))
-    if not (access.domains or access.emails or access.admins):
-        st.error(
-            f"Sign-in is configured but `[{ACCESS_SECTION}]` in `.streamlit/secrets.toml` lets "
-            "nobody in. Add `allowed_domains` or `allowed_emails` (docs/deploy.md).",
-            icon=":material/lock:",
-        )
-        st.stop()
-    if importlib.util.find_spec("authlib") is None:
-        st.error(
-            "Sign-in is configured but the Authlib package is not installed, so nobody can sign "
-            "in. Install it in the app's environment (`pip install Authlib`, docs/deploy.md).",
-            icon=":material/lock:",
-        )
-        st.stop()
     user = _user()
     if not user.get("is_logged_in"):
         st.title("Handoff")

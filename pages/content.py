@@ -14,6 +14,7 @@ import streamlit as st
 from data import contract as contract_mod
 from queries import attribution, cache, content, funnel
 from queries.attribution import MODELS
+from reports import format as fmt
 from ui import tables
 from ui.headline import fmt_amount
 from ui.state import current_filters
@@ -138,44 +139,78 @@ st.caption(
 
 # ---- 1. Does Sales use Marketing's content? ------------------------------------------------
 st.header("Does Sales use Marketing's content?")
-use = cache.call(content.sales_content_use, filters)
+# Win rates need deals that had time to close: by default, opportunities opened in the 12
+# months ending one conversion window before the as-of date (mature); the sidebar's range on
+# request, marked immature while its window is still open.
+lookback = content.mature_range(filters, contract, as_of)
+lookback_text = f"{lookback.start:%d %b %Y} – {lookback.end:%d %b %Y}"
+sales_range = st.radio(
+    "Opportunities opened",
+    ["lookback", "sidebar"],
+    format_func=lambda k: (
+        f"12 months with the window closed ({lookback_text})"
+        if k == "lookback"
+        else f"The sidebar's range ({range_text})"
+    ),
+    horizontal=True,
+    key="content-sales-range",
+    help=f"Deals take weeks to close. The default looks at opportunities opened at least "
+    f"{filters.window(contract)} days (the conversion window) before the as-of date, so nearly "
+    "all of them are won or lost; recent opportunities are mostly still open.",
+)
+sales_filters = lookback if sales_range == "lookback" else filters
+sales_text = lookback_text if sales_range == "lookback" else range_text
+use = cache.call(content.sales_content_use, sales_filters)
 if use.empty or int(use["n_opportunities"].iloc[0]) == 0:
     st.info(
-        f"No opportunity was opened between {range_text}. Widen the date range in the sidebar "
-        "to see how Sales uses Marketing's content."
+        f"No opportunity was opened between {sales_text}. Widen the date range in the sidebar "
+        "(and choose it above) to see how Sales uses Marketing's content."
     )
 else:
     row = use.iloc[0]
+    is_mature = bool(use.attrs.get("is_mature", False))
+    n_open = int(row["n_open_shared"] + row["n_open_not_shared"])
+    if not is_mature:
+        st.warning(
+            f"Immature: opportunities opened between {sales_text} have not all had their "
+            f"{filters.window(contract)}-day window to close, and {n_open:,} of "
+            f"{row['n_opportunities']:,} are still open. The win rates below count closed deals "
+            "only and can still change: they are not final.",
+            icon=":material/hourglass_top:",
+        )
+    flag = "" if is_mature else " (immature)"
     c1, c2, c3 = st.columns(3)
     c1.metric(
         "Opportunities using Marketing content",
-        pct(row["share_rate"]),
+        fmt.pct(row["share_rate"]),
         help="Share of the opportunities opened in the range with a touch made by Sales on content "
         "Marketing made, between the opportunity entry and its close (or now, if still open). "
         "95% Wilson interval below.",
         border=True,
     )
     c1.caption(
-        f"{row['n_shared']:,} of {row['n_opportunities']:,} · 95% CI "
-        f"{pct(row['share_low'])}–{pct(row['share_high'])}"
+        f"{row['n_shared']:,} of {row['n_opportunities']:,} opened {sales_text} · 95% CI "
+        f"{fmt.pct(row['share_low'])}–{fmt.pct(row['share_high'])}"
     )
     c2.metric(
         "Win rate with it",
-        pct(row["win_rate_shared"]),
-        delta=None if row["difference"] != row["difference"] else f"{row['difference'] * 100:+.1f} pts",
+        fmt.pct(row["win_rate_shared"]),
+        delta=None if row["difference"] != row["difference"] else fmt.points(row["difference"]),
         delta_color="normal" if row["is_significant"] and not row["is_small"] else "off",
         help="Won ÷ closed (won or lost) among those opportunities; open deals are left out. "
         "The change is grey when it is within the noise.",
         border=True,
     )
     c2.caption(
-        f"{row['n_won_shared']:,} won of {row['n_closed_shared']:,} closed · 95% CI "
-        f"{pct(row['win_low_shared'])}–{pct(row['win_high_shared'])}"
+        f"{row['n_won_shared']:,} won of {row['n_closed_shared']:,} closed · "
+        f"{row['n_open_shared']:,} still open · 95% CI "
+        f"{fmt.pct(row['win_low_shared'])}–{fmt.pct(row['win_high_shared'])}{flag}"
     )
-    c3.metric("Win rate without it", pct(row["win_rate_not_shared"]), border=True)
+    c3.metric("Win rate without it", fmt.pct(row["win_rate_not_shared"]), border=True)
     c3.caption(
-        f"{row['n_won_not_shared']:,} won of {row['n_closed_not_shared']:,} closed · 95% CI "
-        f"{pct(row['win_low_not_shared'])}–{pct(row['win_high_not_shared'])}"
+        f"{row['n_won_not_shared']:,} won of {row['n_closed_not_shared']:,} closed · "
+        f"{row['n_open_not_shared']:,} still open · 95% CI "
+        f"{fmt.pct(row['win_low_not_shared'])}–{fmt.pct(row['win_high_not_shared'])}{flag}"
     )
     if row["is_small"]:
         verdict = "Fewer than 30 closed deals on one side: too few to tell."
@@ -186,6 +221,10 @@ else:
         )
     else:
         verdict = f"The difference is within the noise (two-proportion test, p = {row['p_value']:.2g})."
+    if is_mature and n_open:
+        verdict += f" {n_open:,} deals are still open after their window and count in neither win rate."
+    elif not is_mature:
+        verdict += " Immature range: not final."
     st.caption(verdict)
 
     by = st.selectbox(
@@ -195,7 +234,7 @@ else:
         key="content-sales-by",
         help="Deal size and win rates differ by segment: comparing within a group rules that out.",
     )
-    groups = use if by is None else cache.call(content.sales_content_use, filters, by=by)
+    groups = use if by is None else cache.call(content.sales_content_use, sales_filters, by=by)
     fig = go.Figure()
     for side, name, colour in (("shared", "With Marketing content", BLUE), ("not_shared", "Without", GREY)):
         rate = groups[f"win_rate_{side}"]
@@ -219,7 +258,10 @@ else:
             hoverinfo="text",
         )
     fig.update_layout(
-        title={"text": "Win rate of opportunities with and without Marketing content shared by Sales"},
+        title={
+            "text": f"Win rate of opportunities opened {sales_text}, with and without Marketing "
+            "content shared by Sales" + ("" if is_mature else " · immature: deals still open, not final")
+        },
         barmode="group",
         yaxis={"title": {"text": "Win rate (won ÷ closed, %)"}, "tickformat": ".0%", "rangemode": "tozero"},
         xaxis={"title": {"text": "" if by is None else SALES_BREAKDOWNS[by]}},

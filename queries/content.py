@@ -9,6 +9,8 @@ expects to win to share content with. Definitions: docs/content.md.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -157,6 +159,26 @@ def content_advance(
     return out
 
 
+LOOKBACK_MONTHS = 12
+
+
+def mature_range(filters: Filters, contract: Contract, as_of: dt.datetime) -> Filters:
+    """`filters` with its date range replaced by the default look-back for win rates: the 12
+    months of opportunities ending one conversion window before the as-of date.
+
+    Win rates of recent opportunities are not final (many deals are still open), so the page's
+    default is a range whose window has closed: the last day is the day before
+    as_of - window, so end + 1 day + window <= as_of (queries.funnel.period_is_mature holds).
+    The other filters (channels, regions, ...) are kept.
+    """
+    end_before = as_of.date() - dt.timedelta(days=filters.window(contract))
+    try:
+        start = end_before.replace(year=end_before.year - LOOKBACK_MONTHS // 12)
+    except ValueError:  # 29 February, a year earlier
+        start = end_before.replace(year=end_before.year - LOOKBACK_MONTHS // 12, day=28)
+    return dataclasses.replace(filters, start=start, end=end_before - dt.timedelta(days=1))
+
+
 def sales_content_use(
     filters: Filters, by: str | None = None, db: Path | None = None, contract: Contract | None = None
 ) -> pd.DataFrame:
@@ -169,9 +191,12 @@ def sales_content_use(
     n_opportunities, 95% Wilson), n_closed_shared, n_won_shared, win_rate_shared,
     win_low_shared, win_high_shared, n_closed_not_shared, n_won_not_shared,
     win_rate_not_shared, win_low_not_shared, win_high_not_shared (win rate = won / closed;
-    open deals are left out), difference (shared - not shared, 0-1 scale), p_value (pooled
-    two-proportion test), is_significant, is_small (either closed group under 30).
-    attrs: as_of.
+    open deals are left out), n_open_shared, n_open_not_shared (still open at as_of: in neither
+    win rate), difference (shared - not shared, 0-1 scale), p_value (pooled two-proportion
+    test), is_significant, is_small (either closed group under 30).
+    attrs: as_of, window_days, is_mature (the range's end + the conversion window is on or
+    before as_of: every opportunity had its full window to close; otherwise the win rates can
+    still change and are not final), n_open (open opportunities over all groups).
     """
     if by is not None:
         attribute_column(by)  # refuses anything outside the allow-list before SQL runs
@@ -227,11 +252,21 @@ def sales_content_use(
         "win_rate_not_shared",
         "win_low_not_shared",
         "win_high_not_shared",
+        "n_open_shared",
+        "n_open_not_shared",
         "difference",
         "p_value",
         "is_significant",
         "is_small",
     ]
     out = out.reindex(columns=order)
-    out.attrs.update(as_of=as_of)
+    out["n_open_shared"] = out["n_shared"] - out["n_closed_shared"]
+    out["n_open_not_shared"] = out["n_opportunities"] - out["n_shared"] - out["n_closed_not_shared"]
+    window = filters.window(contract)
+    out.attrs.update(
+        as_of=as_of,
+        window_days=window,
+        is_mature=funnel.period_is_mature(filters.end, window, as_of),
+        n_open=int(out["n_open_shared"].sum() + out["n_open_not_shared"].sum()),
+    )
     return out

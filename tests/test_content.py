@@ -14,9 +14,10 @@ import pytest
 
 from data import contract as contract_mod
 from data import store
-from queries import attribution, content, stats
+from queries import attribution, content, funnel, stats
 from queries.filters import FilterError, Filters
 from tests.test_attribution import build_store
+from ui.state import last_full_quarter
 
 YEAR = Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31), as_of=dt.datetime(2025, 12, 31))
 
@@ -80,6 +81,36 @@ def test_sales_use_of_marketing_content_with_and_without(sales_use_db):
     assert not row["is_significant"]
     assert row["is_small"]  # 2 and 5 closed deals: far under 30
     assert (row["win_low_shared"], row["win_high_shared"]) == pytest.approx(stats.wilson(1, 2))
+
+
+def test_open_deals_are_counted_and_a_range_inside_its_window_is_immature(sales_use_db):
+    df = content.sales_content_use(YEAR, db=sales_use_db)
+    row = df.iloc[0]
+    # O7 is shared and still open: in neither win rate, counted as open. 2025 ends on the
+    # as-of date, so its 180-day window is still open: immature, not final.
+    assert (row["n_open_shared"], row["n_open_not_shared"]) == (1, 0)
+    assert df.attrs["n_open"] == 1
+    assert df.attrs["is_mature"] is False
+
+
+def test_the_default_look_back_is_twelve_months_whose_window_has_closed(sales_use_db):
+    contract = contract_mod.load()
+    as_of = dt.datetime(2025, 12, 31)
+    lookback = content.mature_range(YEAR, contract, as_of)
+    # 2025-12-31 minus the 180-day window = 2025-07-04: opportunities opened from 2024-07-04
+    # up to 2025-07-03 (the day before), 12 months. 2025-07-04 + 180 days = the as-of date.
+    assert (lookback.start, lookback.end) == (dt.date(2024, 7, 4), dt.date(2025, 7, 3))
+    df = content.sales_content_use(lookback, db=sales_use_db)
+    row = df.iloc[0]
+    # Opened in it: O1..O6, O8 (March 2025) and O9 (December 2024); O7 (November) is not.
+    # Shared: O1, O2, O9 (Sales' touch on C1 after its December opportunity): 2 won of 3.
+    assert (row["n_opportunities"], row["n_shared"]) == (8, 3)
+    assert (row["n_won_shared"], row["n_closed_shared"]) == (2, 3)
+    assert df.attrs["is_mature"] is True
+    assert df.attrs["n_open"] == 0
+    # Leap day: a year before 29 February is 28 February.
+    leap = content.mature_range(YEAR, contract, dt.datetime(2024, 8, 27, 12))
+    assert (leap.start, leap.end) == (dt.date(2023, 2, 28), dt.date(2024, 2, 28))
 
 
 def test_sales_use_by_segment_and_bad_grouping(sales_use_db):
@@ -178,6 +209,25 @@ def test_sample_deals_where_sales_shared_marketing_content_win_more(sample_20k):
     assert row["difference"] > 0.06
     assert row["p_value"] < 1e-4
     assert row["win_low_shared"] > row["win_rate_not_shared"]
+
+
+def test_sample_default_view_shows_the_planted_effect(sample_20k):
+    # The page's default for this section: 12 months of opportunities whose window has closed,
+    # before the as-of date (the latest event). Planted: +14 points when Sales shares content.
+    contract = contract_mod.load()
+    as_of = funnel.latest_event_at(db=sample_20k)
+    quarter = Filters(*last_full_quarter(as_of.date()))
+    df = content.sales_content_use(content.mature_range(quarter, contract, as_of), db=sample_20k)
+    row = df.iloc[0]
+    assert df.attrs["is_mature"] is True
+    assert min(row["n_closed_shared"], row["n_closed_not_shared"]) > 400
+    assert row["difference"] > 0.08
+    assert row["p_value"] < 1e-4
+    # Almost every deal of the look-back is closed; the last full quarter is not, and says so.
+    assert df.attrs["n_open"] < 0.1 * row["n_opportunities"]
+    recent = content.sales_content_use(quarter, db=sample_20k)
+    assert recent.attrs["is_mature"] is False
+    assert recent.attrs["n_open"] > 0.2 * recent["n_opportunities"].iloc[0]
 
 
 def test_sample_marketing_content_at_the_opportunity_stage_is_associated_with_winning(sample_20k):

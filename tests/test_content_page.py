@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from data import store
 from queries.filters import Filters
 from tests.test_attribution import CONTENT, build_store
 from ui.state import FILTERS_KEY
@@ -77,6 +78,8 @@ def test_a_range_without_data_says_what_to_do(sample_db, page_app):
     at = page_app(PAGE)
     at.session_state[FILTERS_KEY] = Filters(start=dt.date(2020, 1, 1), end=dt.date(2020, 1, 31))
     at.run()
+    # Sales use defaults to its own mature look-back; choosing the sidebar's empty range:
+    next(r for r in at.radio if r.key == "content-sales-range").set_value("sidebar").run()
     assert not at.exception, [e.value for e in at.exception]
     infos = " ".join(i.value for i in at.info)
     assert "No opportunity was opened" in infos
@@ -105,3 +108,34 @@ def test_content_titles_reach_charts_escaped(tmp_path, use_store, page_app):
     specs = " ".join(json.dumps(json.loads(c.proto.spec), ensure_ascii=False) for c in at.get("plotly_chart"))
     assert "&lt;b&gt;Bold&lt;/b&gt;" in specs
     assert "<b>Bold</b>" not in specs
+
+
+@pytest.fixture(scope="module")
+def sample_20k(tmp_path_factory):
+    """20,000 generated leads (seed 7): enough closed deals to see the planted effect."""
+    return store.build_sample(tmp_path_factory.mktemp("sample20k") / "sample.duckdb", n_leads=20_000)
+
+
+def test_default_view_shows_the_planted_effect_on_a_mature_range(sample_20k, use_store, page_app):
+    # No filters set: the sidebar's default is the last full quarter, whose deals are still
+    # open. The Sales-use section defaults to 12 months whose window has closed, and there the
+    # planted lift (Sales sharing Marketing content wins more) is outside the noise.
+    use_store(sample_20k)
+    at = page_app(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    radio = next(r for r in at.radio if r.key == "content-sales-range")
+    assert radio.value == "lookback"
+    assert "window closed" in radio.format_func("lookback")
+    assert not [w for w in at.warning if "Immature" in w.value]
+    metrics = {m.label: m for m in at.metric}
+    with_ = float(metrics["Win rate with it"].value.rstrip("%"))
+    without = float(metrics["Win rate without it"].value.rstrip("%"))
+    assert with_ - without > 8
+    assert "outside the noise" in texts(at)
+    # The sidebar's quarter can still be chosen: marked immature, with its open deals counted.
+    radio.set_value("sidebar").run()
+    assert not at.exception, [e.value for e in at.exception]
+    warning = " ".join(w.value for w in at.warning)
+    assert "Immature" in warning and "still open" in warning
+    assert "still open" in texts(at)

@@ -160,7 +160,7 @@ actions = report.actions
 if owner != "All owners":
     actions = actions[actions["owner_name"] == owner]
 if due_only and not actions.empty:
-    actions = actions[actions["kind"].str.startswith("SLA") | actions["is_new"].astype(bool)]
+    actions = actions[weekly.is_due(actions)]
 st.dataframe(tables.actions_table(actions), hide_index=True)
 ui_tables.download(actions, f"weekly-actions-{label}.csv", label="Download this action list (CSV)")
 

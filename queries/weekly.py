@@ -155,7 +155,8 @@ class WeeklyReport:
     # one row per (exit, reason, team that recorded it): exit_type, exit_label, reason_code,
     # reason_label, charged_to, team, n_exits, n_leads
     exits: pd.DataFrame
-    # one row per action: kind, owner_name, owner_team, lead_id, lead_name, company, stage,
+    # one row per action: kind (code: sla_waiting, sla_late, stalled), kind_label, owner_name,
+    # owner_team, lead_id, lead_name, company, stage,
     # since, overdue, is_new, next_action; owners in the order of actions_by_owner
     actions: pd.DataFrame
     # one row per owner with an action: owner_name, owner_team, n_sla_waiting, n_sla_late,
@@ -439,8 +440,18 @@ def _stalled_leads(monday: dt.date, db: Path | None, contract: Contract) -> tupl
     return out, "queries.teams.stalled_leads"
 
 
+# Action kinds: code -> label. Code branches on the code; only the page and exports show labels.
+SLA_WAITING, SLA_LATE, STALLED = "sla_waiting", "sla_late", "stalled"
+KIND_LABELS = {
+    SLA_WAITING: "SLA breach, waiting",
+    SLA_LATE: "SLA breach, acted late",
+    STALLED: "Stalled",
+}
+SLA_KINDS = (SLA_WAITING, SLA_LATE)
+
 ACTION_COLUMNS = [
     "kind",
+    "kind_label",
     "owner_name",
     "owner_team",
     "lead_id",
@@ -467,7 +478,7 @@ def action_list(breaches: pd.DataFrame, stalled: pd.DataFrame, contract: Contrac
     waiting_mask = breaches["is_waiting"].astype(bool)
     sla = pd.DataFrame(
         {
-            "kind": waiting_mask.map({True: "SLA breach, waiting", False: "SLA breach, acted late"}),
+            "kind": waiting_mask.map({True: SLA_WAITING, False: SLA_LATE}),
             "owner_name": breaches["owner_name"],
             "owner_team": breaches["owner_team"],
             "lead_id": breaches["lead_id"],
@@ -492,7 +503,7 @@ def action_list(breaches: pd.DataFrame, stalled: pd.DataFrame, contract: Contrac
     todo = {k: next_action(contract, k) for k in range(1, len(contract.stages))}
     stuck = pd.DataFrame(
         {
-            "kind": "Stalled",
+            "kind": STALLED,
             "owner_name": stalled["owner_name"],
             "owner_team": stalled["owner_team"],
             "lead_id": stalled["lead_id"],
@@ -516,7 +527,18 @@ def action_list(breaches: pd.DataFrame, stalled: pd.DataFrame, contract: Contrac
     df = pd.concat(parts, ignore_index=True).sort_values(
         ["owner_name", "_order", "_late", "lead_id"], ascending=[True, True, False, True]
     )
+    df["kind_label"] = df["kind"].map(KIND_LABELS)
     return df[ACTION_COLUMNS].reset_index(drop=True)
+
+
+def is_sla(actions: pd.DataFrame) -> pd.Series:
+    """True for the SLA breaches of an action list (by kind code)."""
+    return actions["kind"].isin(SLA_KINDS)
+
+
+def is_due(actions: pd.DataFrame) -> pd.Series:
+    """True for what became due this week: SLA breaches and leads that stalled during it."""
+    return is_sla(actions) | (actions["kind"].eq(STALLED) & actions["is_new"].astype(bool))
 
 
 def actions_by_owner(actions: pd.DataFrame) -> pd.DataFrame:
@@ -526,10 +548,10 @@ def actions_by_owner(actions: pd.DataFrame) -> pd.DataFrame:
     if actions.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in [*cols, "n_actions", "n_due"]})
     a = actions.assign(
-        n_sla_waiting=actions["kind"].eq("SLA breach, waiting"),
-        n_sla_late=actions["kind"].eq("SLA breach, acted late"),
-        n_stalled=actions["kind"].eq("Stalled"),
-        n_stalled_new=actions["kind"].eq("Stalled") & actions["is_new"].astype(bool),
+        n_sla_waiting=actions["kind"].eq(SLA_WAITING),
+        n_sla_late=actions["kind"].eq(SLA_LATE),
+        n_stalled=actions["kind"].eq(STALLED),
+        n_stalled_new=actions["kind"].eq(STALLED) & actions["is_new"].astype(bool),
     )
     df = a.groupby(["owner_name", "owner_team"], as_index=False)[cols[2:]].sum()
     df[cols[2:]] = df[cols[2:]].astype("int64")

@@ -13,6 +13,7 @@ import math
 
 import pandas as pd
 
+from queries import weekly
 from queries.weekly import WeeklyReport
 from reports import format as f
 from ui import headline
@@ -147,7 +148,7 @@ def actions_table(actions: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Owner": actions["owner_name"],
-            "What": actions["kind"],
+            "What": actions["kind_label"],
             "Lead": actions["lead_name"],
             "Company": actions["company"],
             "Lead id": actions["lead_id"],
@@ -163,7 +164,7 @@ def detail_actions(report: WeeklyReport, per_owner: int = DETAIL_PER_OWNER) -> t
     """What the exports list: SLA breaches and leads that stalled during the week, at most
     `per_owner` per owner (most urgent first); and how many such actions were left out."""
     a = report.actions
-    due = a[a["kind"].str.startswith("SLA") | a["is_new"].astype(bool)] if not a.empty else a
+    due = a[weekly.is_due(a)] if not a.empty else a
     shown = due.groupby("owner_name", sort=False).head(per_owner) if not due.empty else due
     return actions_table(shown), len(due) - len(shown)
 

@@ -460,14 +460,18 @@ def test_action_list_grouped_by_owner_with_next_steps(report):
     assert todo["D1"] == "Move to Marketing qualified or close it (exit with a reason code)"
     kinds = dict(zip(a["lead_id"], a["kind"], strict=True))
     assert kinds == {
-        "A1": "SLA breach, waiting",
-        "A2": "SLA breach, acted late",
-        "B3": "SLA breach, waiting",
-        "D1": "Stalled",
-        "E1": "Stalled",
-        "F1": "Stalled",
-        "H1": "Stalled",
+        "A1": "sla_waiting",
+        "A2": "sla_late",
+        "B3": "sla_waiting",
+        "D1": "stalled",
+        "E1": "stalled",
+        "F1": "stalled",
+        "H1": "stalled",
     }
+    # The label is for people only; code branches on the kind code.
+    assert a.set_index("lead_id").at["A2", "kind_label"] == "SLA breach, acted late"
+    # Due this week: the three breaches and E1, which stalled during the week.
+    assert sorted(a.loc[weekly.is_due(a), "lead_id"]) == ["A1", "A2", "B3", "E1"]
     by_owner = report.actions_by_owner.set_index("owner_name")
     assert by_owner.loc["Dana Reyes", ["n_sla_waiting", "n_sla_late", "n_stalled", "n_actions"]].tolist() == [
         1,

@@ -6,8 +6,6 @@ the frame, or defaults when the page is opened on its own. Content titles are te
 store: tables show them as plain text, and charts get them HTML-escaped.
 """
 
-import html
-
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -28,101 +26,117 @@ ATTRIBUTION_BY = ("content", "content_kind", "touch_team", "campaign", "channel"
 TOP_GROUPS = 12
 
 
-def pct(x) -> str:
-    return "–" if x is None or x != x else f"{x:.1%}"
+# Table specs: {column: label}, in the order shown, key columns first so they are on screen
+# without scrolling; columns left out are hidden (the CSV download keeps them all). A label
+# ending in " %" shows a 0-1 rate as a percent with one decimal (as the metrics above do), " pts"
+# a difference of rates in points, " ¤" an amount (the CRM's own currency) in whole units.
+SALES_USE_SPEC = {
+    "group_value": "Group",
+    "n_opportunities": "Opportunities",
+    "share_rate": "With Marketing content %",
+    "win_rate_shared": "Win rate with %",
+    "win_rate_not_shared": "Win rate without %",
+    "difference": "Difference pts",
+    "p_value": "p-value",
+    "is_significant": "Outside the noise",
+    "is_small": "Small (<30 closed)",
+    "n_shared": "Opportunities with it",
+    "n_won_shared": "Won, with",
+    "n_closed_shared": "Closed, with",
+    "n_open_shared": "Still open, with",
+    "n_won_not_shared": "Won, without",
+    "n_closed_not_shared": "Closed, without",
+    "n_open_not_shared": "Still open, without",
+    "win_low_shared": "With: 95% CI low %",
+    "win_high_shared": "With: 95% CI high %",
+    "win_low_not_shared": "Without: 95% CI low %",
+    "win_high_not_shared": "Without: 95% CI high %",
+    "share_low": "Share: 95% CI low %",
+    "share_high": "Share: 95% CI high %",
+}
+REACH_SPEC = {
+    "title": "Content",
+    "made_by": "Made by",
+    "n_leads": "Leads reached",
+    "n_touches_marketing": "Touches by Marketing",
+    "n_touches_sales": "Touches by Sales",
+    "n_leads_by_sales": "Leads reached by Sales",
+    "kind": "Kind",
+    "published_at": "Published",
+    "content_id": "Id",
+}
+ADVANCE_SPEC = {
+    "title": "Content",
+    "advance_rate": "Touched: advanced %",
+    "baseline_rate": "Baseline: advanced %",
+    "difference": "Difference pts",
+    "p_value": "p-value",
+    "is_small": "Small (<30)",
+    "n_matched": "Touched, compared",
+    "n_comparison": "Comparable, not touched",
+    "made_by": "Made by",
+    "label": "Stage",
+    "n_touched": "Touched leads",
+    "n_matched_advanced": "Touched, advanced",
+    "advance_low": "Touched: 95% CI low %",
+    "advance_high": "Touched: 95% CI high %",
+    "baseline_low": "Baseline: 95% CI low %",
+    "baseline_high": "Baseline: 95% CI high %",
+}
+CREDIT_SPEC = {
+    "label": "Credited to",
+    **{f"credit_{k}": f"{label} ¤" for k, label in MODELS},
+    "n_deals": "Deals",
+    "n_touches": "Touches",
+    "group_key": "Key",
+}
+SOURCING_SPEC = {
+    "sourced_by": "Sourced by",
+    "n_deals": "Deals",
+    "amount": "Amount ¤",
+    "influenced_share": "Share influenced %",
+    "n_influenced": "Influenced by Marketing",
+    "influenced_amount": "Influenced amount ¤",
+}
+TEAM_COLUMNS = ("made_by", "sourced_by")
+TEXT_COLUMNS = ("group_value", "title", "label", "sourced_by")
 
 
-def columns(spec: dict) -> dict:
-    """column_config from {column: "Label"}; a label ending in " %" shows a 0-1 rate as percent,
-    one ending in " ¤" an amount (no currency: the CRM's own), with thousands separators."""
-    out = {}
+def team_name(key) -> str:
+    """A team key as people write it: "marketing" -> "Marketing"."""
+    return str(key).replace("_", " ").capitalize()
+
+
+def show_table(df, spec: dict) -> None:
+    """`df` on screen as `spec` says: columns in its order (others hidden), rates as percents
+    with one decimal, differences in points, whole amounts, team names capitalised. Only the
+    shown copy is changed; downloads keep the query's values."""
+    shown = df.copy()
+    config = {}
     for col, label in spec.items():
-        if not isinstance(label, str):
-            out[col] = label
-        elif label.endswith(" %"):
-            out[col] = st.column_config.NumberColumn(label.removesuffix(" %"), format="percent")
+        width = "medium" if col in TEXT_COLUMNS else "small"
+        if label.endswith(" %"):
+            shown[col] = shown[col] * 100
+            config[col] = st.column_config.NumberColumn(
+                label.removesuffix(" %"), format="%.1f%%", width=width
+            )
+        elif label.endswith(" pts"):
+            shown[col] = shown[col] * 100
+            config[col] = st.column_config.NumberColumn(label, format="%+.1f", width=width)
         elif label.endswith(" ¤"):
-            out[col] = st.column_config.NumberColumn(label.removesuffix(" ¤"), format="localized")
+            shown[col] = shown[col].round(0)
+            config[col] = st.column_config.NumberColumn(
+                label.removesuffix(" ¤"), format="localized", width=width
+            )
+        elif col == "published_at":
+            config[col] = st.column_config.DatetimeColumn(label, format="YYYY-MM-DD", width=width)
+        elif col == "p_value":
+            config[col] = st.column_config.NumberColumn(label, format="%.2g", width=width)
         else:
-            out[col] = label
-    return out
-
-
-SALES_USE_COLUMNS = columns(
-    {
-        "group_value": "Group",
-        "n_opportunities": "Opportunities",
-        "n_shared": "With Marketing content",
-        "share_rate": "Share with it %",
-        "share_low": "Share 95% CI low %",
-        "share_high": "Share 95% CI high %",
-        "n_closed_shared": "Closed, with",
-        "n_won_shared": "Won, with",
-        "win_rate_shared": "Win rate with %",
-        "win_low_shared": "With: 95% CI low %",
-        "win_high_shared": "With: 95% CI high %",
-        "n_closed_not_shared": "Closed, without",
-        "n_won_not_shared": "Won, without",
-        "win_rate_not_shared": "Win rate without %",
-        "win_low_not_shared": "Without: 95% CI low %",
-        "win_high_not_shared": "Without: 95% CI high %",
-        "difference": "Difference (with − without) %",
-        "p_value": "p-value",
-        "is_significant": "Outside the noise",
-        "is_small": "Small group (<30 closed)",
-    }
-)
-REACH_COLUMNS = columns(
-    {
-        "content_id": "Id",
-        "title": "Title",
-        "kind": "Kind",
-        "made_by": "Made by",
-        "published_at": st.column_config.DatetimeColumn("Published", format="YYYY-MM-DD"),
-        "n_touches_marketing": "Touches by Marketing",
-        "n_touches_sales": "Touches by Sales",
-        "n_leads": "Leads reached",
-        "n_leads_by_sales": "Leads reached by Sales",
-    }
-)
-ADVANCE_COLUMNS = columns(
-    {
-        "label": "Stage",
-        "title": "Content",
-        "made_by": "Made by",
-        "n_touched": "Touched leads",
-        "n_matched": "Touched, compared",
-        "n_matched_advanced": "Touched, advanced",
-        "n_comparison": "Comparable, not touched",
-        "advance_rate": "Advanced, touched %",
-        "advance_low": "Touched: 95% CI low %",
-        "advance_high": "Touched: 95% CI high %",
-        "baseline_rate": "Advanced, baseline %",
-        "baseline_low": "Baseline: 95% CI low %",
-        "baseline_high": "Baseline: 95% CI high %",
-        "difference": "Difference %",
-        "p_value": "p-value",
-        "is_small": "Small group (<30)",
-    }
-)
-CREDIT_LABELS = {"group_key": "Key", "label": "Credited to", "n_deals": "Deals", "n_touches": "Touches"}
-CREDIT_LABELS.update({f"credit_{k}": f"{label} ¤" for k, label in MODELS})
-CREDIT_COLUMNS = columns(CREDIT_LABELS)
-SOURCING_COLUMNS = columns(
-    {
-        "sourced_by": "Sourced by",
-        "n_deals": "Deals",
-        "amount": "Amount ¤",
-        "n_influenced": "Influenced by Marketing",
-        "influenced_amount": "Influenced amount ¤",
-        "influenced_share": "Share influenced %",
-    }
-)
-
-
-def plain(text) -> str:
-    """Store text for a plotly label or hover: escaped, so it is never read as markup."""
-    return html.escape(str(text))
+            config[col] = st.column_config.Column(label, width=width)
+        if col in TEAM_COLUMNS:
+            shown[col] = shown[col].map(team_name)
+    tables.show(shown, hide_index=True, column_order=list(spec), column_config=config)
 
 
 contract = contract_mod.load()
@@ -239,7 +253,7 @@ else:
     for side, name, colour in (("shared", "With Marketing content", BLUE), ("not_shared", "Without", GREY)):
         rate = groups[f"win_rate_{side}"]
         fig.add_bar(
-            x=[plain(g) for g in groups["group_value"]],
+            x=[fmt.esc(g) for g in groups["group_value"]],
             y=rate,
             name=name,
             marker_color=colour,
@@ -250,8 +264,8 @@ else:
                 "arrayminus": rate - groups[f"win_low_{side}"],
             },
             hovertext=[
-                f"{plain(g.group_value)} · {name}<br>Win rate {pct(getattr(g, f'win_rate_{side}'))} "
-                f"(95% CI {pct(getattr(g, f'win_low_{side}'))}–{pct(getattr(g, f'win_high_{side}'))})"
+                f"{fmt.esc(g.group_value)} · {name}<br>Win rate {fmt.pct(getattr(g, f'win_rate_{side}'))} "
+                f"(95% CI {fmt.pct(getattr(g, f'win_low_{side}'))}–{fmt.pct(getattr(g, f'win_high_{side}'))})"
                 f"<br>{getattr(g, f'n_won_{side}'):,} won of {getattr(g, f'n_closed_{side}'):,} closed"
                 for g in groups.itertuples()
             ],
@@ -270,7 +284,7 @@ else:
         margin={"t": 60},
     )
     st.plotly_chart(fig, key="content-sales-chart")
-    tables.show(groups, hide_index=True, column_config=SALES_USE_COLUMNS)
+    show_table(groups, SALES_USE_SPEC)
     tables.download(groups, "sales_use_of_marketing_content.csv", key="dl-content-sales")
 
 # ---- 2. Which content reaches leads, and which moves them? ---------------------------------
@@ -287,13 +301,13 @@ else:
         ("n_touches_sales", "Touches by Sales", AMBER),
     ):
         fig.add_bar(
-            y=[plain(t) for t in top["title"]],
+            y=[fmt.esc(t) for t in top["title"]],
             x=top[col],
             orientation="h",
             name=name,
             marker_color=colour,
             hovertext=[
-                f"{plain(r.title)} ({plain(r.kind)}, made by {plain(r.made_by)})<br>{name}: {getattr(r, col):,}"
+                f"{fmt.esc(r.title)} ({fmt.esc(r.kind)}, made by {team_name(r.made_by)})<br>{name}: {getattr(r, col):,}"
                 f"<br>Leads reached: {r.n_leads:,}"
                 for r in top.itertuples()
             ],
@@ -312,7 +326,7 @@ else:
 unused = reach[(reach["n_touches_marketing"] + reach["n_touches_sales"]) == 0]
 if len(unused):
     st.caption(f"{len(unused)} published piece(s) were not used on any lead in the range (in the table).")
-tables.show(reach, hide_index=True, column_config=REACH_COLUMNS)
+show_table(reach, REACH_SPEC)
 tables.download(reach, "content_reach.csv", key="dl-content-reach")
 
 st.subheader("Leads touched by a piece of content vs comparable leads")
@@ -347,7 +361,7 @@ else:
     for prefix, name, colour in (("advance", "Touched", BLUE), ("baseline", "Comparable, not touched", GREY)):
         rate = part[f"{prefix}_rate"]
         fig.add_scatter(
-            y=[plain(t) for t in part["title"]],
+            y=[fmt.esc(t) for t in part["title"]],
             x=rate,
             mode="markers",
             name=name,
@@ -359,10 +373,10 @@ else:
                 "arrayminus": rate - part[f"{prefix}_low"],
             },
             hovertext=[
-                f"{plain(r.title)} · {name}<br>Advanced: {pct(getattr(r, f'{prefix}_rate'))} "
-                f"(95% CI {pct(getattr(r, f'{prefix}_low'))}–{pct(getattr(r, f'{prefix}_high'))})"
+                f"{fmt.esc(r.title)} · {name}<br>Advanced: {fmt.pct(getattr(r, f'{prefix}_rate'))} "
+                f"(95% CI {fmt.pct(getattr(r, f'{prefix}_low'))}–{fmt.pct(getattr(r, f'{prefix}_high'))})"
                 f"<br>Touched leads compared: {r.n_matched:,}; comparable leads: {r.n_comparison:,}"
-                f"<br>Difference {r.difference * 100:+.1f} pts, p = {r.p_value:.2g}"
+                f"<br>Difference {fmt.points(r.difference)}, p = {r.p_value:.2g}"
                 + (" · small group (<30)" if r.is_small else "")
                 for r in part.itertuples()
             ],
@@ -380,7 +394,7 @@ else:
     n_small = int(part["is_small"].sum())
     if n_small:
         st.caption(f"{n_small} piece(s) have fewer than 30 touched leads to compare: read them as noise.")
-    tables.show(part, hide_index=True, column_order=list(ADVANCE_COLUMNS), column_config=ADVANCE_COLUMNS)
+    show_table(part, ADVANCE_SPEC)
     tables.download(advance, "content_advance_all_stages.csv", key="dl-content-advance")
 
 # ---- 3. Revenue attribution --------------------------------------------------------------
@@ -398,7 +412,8 @@ by = c2.selectbox(
     format_func=attribution.DIMENSIONS.get,
     key="content-attr-by",
     help="Touches carry no channel of their own: a touch counts for its lead's channel, so "
-    "per channel every model gives the same answer. Content and team show the differences.",
+    "per channel every model gives the same answer. Content, campaign and team show the "
+    "differences between models.",
 )
 half_life = c3.number_input(
     "Time-decay half-life (days)",
@@ -412,7 +427,7 @@ half_life = c3.number_input(
 sourced_by = c4.selectbox(
     "Deals sourced by",
     [None, *contract.teams],
-    format_func=lambda t: "Every team" if t is None else t.capitalize(),
+    format_func=lambda t: "Every team" if t is None else team_name(t),
     key="content-attr-sourced",
     help="The team on the lead's first stage event (see below).",
 )
@@ -437,7 +452,7 @@ n_deals = int(scope["n_deals"].sum()) if len(scope) else 0
 if n_deals == 0:
     st.info(
         f"No deal for “{attribution.BASES[basis]}” between {range_text}"
-        + ("" if sourced_by is None else f" sourced by {sourced_by.capitalize()}")
+        + ("" if sourced_by is None else f" sourced by {team_name(sourced_by)}")
         + ". Widen the date range or choose every team."
     )
 else:
@@ -452,18 +467,38 @@ else:
             "The attribution credits do not add up to the deals' amount: the numbers below are "
             "wrong. Rebuild the store (`python -m data.store rebuild`) and report this if it stays."
         )
+    dimension = attribution.DIMENSIONS[by].lower()
+    if by == "channel":
+        st.info(
+            "Per channel every model gives the same answer, by construction: touches carry no "
+            "channel of their own, so each touch counts for its lead's channel and all of a "
+            "deal's credit lands in that one channel, however a model splits it between touches. "
+            "This shows which channels the deals' leads came from, not which touches earned "
+            "them. To compare the models, credit content, campaign or team.",
+            icon=":material/info:",
+        )
+    elif len(credits) > 1 and attribution.models_agree(credits):
+        st.info(
+            f"Every model gives each {dimension} the same credit here: each deal's touches all "
+            f"fall in one {dimension} (a touch without a campaign of its own counts for its "
+            "lead's), so the models cannot differ. To compare them, credit content or team.",
+            icon=":material/info:",
+        )
+    if by == "touch_team":
+        # Team keys as people write them; "(no touch)" and unknown keys stay as they are.
+        credits = credits.assign(label=[team_name(k) if k in contract.teams else k for k in credits["label"]])
     top = credits.head(TOP_GROUPS)
     fig = go.Figure()
     for (model, model_label), colour in zip(MODELS, MODEL_COLOURS, strict=True):
         col = f"credit_{model}"
         fig.add_bar(
-            x=[plain(v) for v in top["label"]],
+            x=[fmt.esc(v) for v in top["label"]],
             y=top[col],
             name=model_label,
             marker_color=colour,
             hovertext=[
-                f"{plain(r.label)} · {model_label}<br>Credit: {fmt_amount(getattr(r, col))}"
-                + (f" ({getattr(r, col) / total:.1%} of the total)" if total else "")
+                f"{fmt.esc(r.label)} · {model_label}<br>Credit: {fmt_amount(getattr(r, col))}"
+                + (f" ({fmt.pct(getattr(r, col) / total)} of the total)" if total else "")
                 + f"<br>Deals touched: {r.n_deals:,}"
                 for r in top.itertuples()
             ],
@@ -471,7 +506,7 @@ else:
         )
     shown = "" if len(credits) <= TOP_GROUPS else f" (top {TOP_GROUPS} of {len(credits)} by linear credit)"
     fig.update_layout(
-        title={"text": f"Credit by {attribution.DIMENSIONS[by].lower()} under each model{shown}"},
+        title={"text": f"Credit by {dimension} under each model{shown}"},
         barmode="group",
         yaxis={"title": {"text": "Credited amount (deal currency)"}},
         xaxis={"title": {"text": attribution.DIMENSIONS[by]}},
@@ -481,8 +516,7 @@ else:
     )
     st.plotly_chart(fig, key="content-attr-chart")
     # Whole amounts on screen; the download keeps every decimal so that columns still add up.
-    shown_credits = credits.round({c: 0 for c in attribution.CREDIT_COLUMNS})
-    tables.show(shown_credits, hide_index=True, column_config=CREDIT_COLUMNS)
+    show_table(credits, CREDIT_SPEC)
     suffix = "" if sourced_by is None else f"_{sourced_by}_sourced"
     tables.download(credits, f"attribution_by_{by}_{basis}{suffix}.csv", key="dl-content-attr")
 
@@ -496,6 +530,5 @@ if len(sourcing):
         "content Marketing made, before it closed."
     )
     summary = attribution.sourcing_summary(sourcing)
-    shown_summary = summary.round({"amount": 0, "influenced_amount": 0})
-    tables.show(shown_summary, hide_index=True, column_config=SOURCING_COLUMNS)
+    show_table(summary, SOURCING_SPEC)
     tables.download(sourcing, f"sourced_influenced_{basis}.csv", key="dl-content-sourcing")

@@ -163,6 +163,19 @@ def credits(
     return df
 
 
+def models_agree(df: pd.DataFrame, tolerance: float = 0.01) -> bool:
+    """True when every model gives every group of credits() the same credit (within
+    `tolerance`, in currency): the grouping cannot tell the models apart.
+
+    Always so per channel (a touch has no channel of its own, so a deal's whole amount stays in
+    its lead's channel), and per campaign when no touch carries a campaign of its own.
+    """
+    if df.empty:
+        return False
+    values = df[CREDIT_COLUMNS]
+    return bool(((values.max(axis=1) - values.min(axis=1)) <= tolerance).all())
+
+
 def credits_long(df: pd.DataFrame) -> pd.DataFrame:
     """credits() reshaped for a chart: one row per (group, model).
 

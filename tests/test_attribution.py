@@ -338,3 +338,14 @@ def test_sourced_by_the_team_on_the_leads_first_stage_event(tmp_path):
     sales = attribution.credits(YEAR, by="deal", basis="pipeline", sourced_by="sales", db=db)
     assert sorted(sales["group_key"]) == ["D-S", "D-X"]
     assert sales["credit_linear"].sum() == pytest.approx(600)
+
+
+def test_models_agree_per_channel_by_construction(db):
+    # A touch has no channel of its own: every deal's amount stays in its lead's channel ("web"
+    # for all but D9), so all six models give each channel the same credit. Per content they
+    # differ (C3 gets 1,700 last-touch credit but 1,800 linear, see above). The story's touches
+    # carry no campaign, so per campaign the models agree too.
+    assert attribution.models_agree(attribution.credits(YEAR, by="channel", db=db))
+    assert attribution.models_agree(attribution.credits(YEAR, by="campaign", db=db))
+    assert not attribution.models_agree(attribution.credits(YEAR, by="content", db=db))
+    assert not attribution.models_agree(attribution.credits(YEAR, by="touch_team", db=db))

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from data import store
+from queries.attribution import MODELS
 from queries.filters import Filters
 from tests.test_attribution import CONTENT, build_store
 from ui.state import FILTERS_KEY
@@ -139,3 +140,48 @@ def test_default_view_shows_the_planted_effect_on_a_mature_range(sample_20k, use
     warning = " ".join(w.value for w in at.warning)
     assert "Immature" in warning and "still open" in warning
     assert "still open" in texts(at)
+
+
+def test_per_channel_attribution_says_the_models_cannot_differ(sample_db, page_app):
+    at = page_app(PAGE)
+    at.session_state[FILTERS_KEY] = ALL_TIME
+    at.run()
+    note = "Per channel every model gives the same answer"
+    assert not [i for i in at.info if note in i.value]  # credited to content by default
+    next(s for s in at.selectbox if s.key == "content-attr-by").set_value("channel").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [i for i in at.info if note in i.value]
+
+
+def test_tables_lead_with_their_key_columns_in_one_precision(sample_db, page_app):
+    at = page_app(PAGE)
+    at.session_state[FILTERS_KEY] = ALL_TIME
+    at.run()
+    tables = {tuple(d.proto.column_order)[0]: d for d in at.dataframe}
+    sales = tables["group_value"]
+    # The comparison people read first is on screen, not past a dozen count columns.
+    assert list(sales.proto.column_order)[:6] == [
+        "group_value",
+        "n_opportunities",
+        "share_rate",
+        "win_rate_shared",
+        "win_rate_not_shared",
+        "difference",
+    ]
+    advance = next(d for d in at.dataframe if "baseline_rate" in d.proto.column_order)
+    assert list(advance.proto.column_order)[1:4] == ["advance_rate", "baseline_rate", "difference"]
+    credit = tables["label"]
+    assert list(credit.proto.column_order)[1:7] == [f"credit_{k}" for k, _ in MODELS]
+    # Percents with one decimal, as the metrics print them (0.8607 -> "86.1%", not "86.07%").
+    for frame in at.dataframe:
+        config = json.loads(frame.proto.columns)
+        for col in frame.proto.column_order:
+            fmt = config.get(col, {}).get("type_config", {}).get("format")
+            assert fmt != "percent", col
+    sourcing = tables["sourced_by"]
+    share = json.loads(sourcing.proto.columns)["influenced_share"]["type_config"]["format"]
+    assert share == "%.1f%%"
+    assert sourcing.value["influenced_share"].between(0, 100).all()
+    # Team names as people write them, not raw keys.
+    assert set(sourcing.value["sourced_by"]) <= {"Marketing", "Sales"}
+    assert set(tables["title"].value["made_by"]) <= {"Marketing", "Sales"}

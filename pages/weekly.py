@@ -151,18 +151,37 @@ st.dataframe(tables.owners_table(report), hide_index=True)
 ui_tables.download(report.actions_by_owner, f"weekly-actions-by-owner-{label}.csv")
 st.plotly_chart(charts.actions_figure(report), key="weekly-actions")
 owners = ["All owners", *sorted(report.actions["owner_name"].dropna().unique())]
-pick, only_new = st.columns([2, 3])
-with pick:
-    owner = st.selectbox("Owner", owners, key="weekly_owner")
-with only_new:
-    due_only = st.checkbox("Only SLA breaches and leads that stalled this week", value=True)
+owner = st.selectbox("Owner", owners, key="weekly_owner")
 actions = report.actions
 if owner != "All owners":
     actions = actions[actions["owner_name"] == owner]
-if due_only and not actions.empty:
-    actions = actions[weekly.is_due(actions)]
-st.dataframe(tables.actions_table(actions), hide_index=True)
-ui_tables.download(actions, f"weekly-actions-{label}.csv", label="Download this action list (CSV)")
+
+# SLA breaches first, every owner's: they are this week's news and few.
+breaches = actions[weekly.is_sla(actions)]
+st.markdown(f"**SLA breaches of {label}** ({len(breaches):,})")
+if breaches.empty:
+    st.caption("No SLA breach this week" + ("" if owner == "All owners" else f" for {owner}") + ".")
+else:
+    st.dataframe(tables.actions_table(breaches), hide_index=True, column_config=tables.ACTION_COLUMN_CONFIG)
+    ui_tables.download(breaches, f"weekly-sla-breaches-{label}.csv", label="Download SLA breaches (CSV)")
+
+# Then stalled leads, a few per owner on screen (the CSV has all of them).
+st.markdown("**Stalled leads**")
+new_only = st.checkbox("Only leads that stalled this week", value=True, key="weekly_stalled_new")
+stalled = actions[~weekly.is_sla(actions)]
+if new_only:
+    stalled = stalled[weekly.is_due(stalled)]
+shown, hidden = tables.cap_per_owner(stalled, tables.PAGE_PER_OWNER)
+if stalled.empty:
+    st.caption("No stalled leads" + (" that stalled this week." if new_only else "."))
+else:
+    st.dataframe(tables.actions_table(shown), hide_index=True, column_config=tables.ACTION_COLUMN_CONFIG)
+    if hidden:
+        st.caption(
+            f"Showing the {tables.PAGE_PER_OWNER} most overdue per owner: {hidden:,} more stalled "
+            "leads are in the CSV download (it has all of them)."
+        )
+    ui_tables.download(stalled, f"weekly-stalled-{label}.csv", label="Download all these stalled leads (CSV)")
 
 # ---- Meeting notes -----------------------------------------------------------------------
 st.subheader("Decisions (meeting notes)")

@@ -156,8 +156,8 @@ class WeeklyReport:
     # reason_label, charged_to, team, n_exits, n_leads
     exits: pd.DataFrame
     # one row per action: kind (code: sla_waiting, sla_late, stalled), kind_label, owner_name,
-    # owner_team, lead_id, lead_name, company, stage,
-    # since, overdue, is_new, next_action; owners in the order of actions_by_owner
+    # owner_team, lead_id, lead_name, company, stage, since, overdue, is_new, next_action;
+    # SLA breaches of all owners first, then stalled leads, owners in actions_by_owner's order
     actions: pd.DataFrame
     # one row per owner with an action: owner_name, owner_team, n_sla_waiting, n_sla_late,
     # n_stalled, n_stalled_new, n_actions, n_due (breaches + stalled this week); most due first
@@ -531,6 +531,16 @@ def action_list(breaches: pd.DataFrame, stalled: pd.DataFrame, contract: Contrac
     return df[ACTION_COLUMNS].reset_index(drop=True)
 
 
+def order_actions(actions: pd.DataFrame, owners: pd.DataFrame) -> pd.DataFrame:
+    """SLA breaches of every owner first, then stalled leads: within each, owners in the owner
+    table's order (most due this week first), and action_list's order within an owner. The
+    breaches are the week's news; hundreds of old stalled leads must not bury them."""
+    rank = {o: i for i, o in enumerate(owners["owner_name"])}
+    keys = pd.DataFrame({"section": ~is_sla(actions), "rank": actions["owner_name"].map(rank)})
+    order = keys.sort_values(["section", "rank"], kind="stable").index
+    return actions.loc[order].reset_index(drop=True)
+
+
 def is_sla(actions: pd.DataFrame) -> pd.Series:
     """True for the SLA breaches of an action list (by kind code)."""
     return actions["kind"].isin(SLA_KINDS)
@@ -640,9 +650,7 @@ def week_report(monday: dt.date, db: Path | None = None, contract: Contract | No
     stalled, stalled_source = _stalled_leads(monday, db, contract)
     actions = action_list(breaches, stalled, contract)
     owners = actions_by_owner(actions)
-    # The list follows the owner table: most due this week first, then the order within.
-    rank = {o: i for i, o in enumerate(owners["owner_name"])}
-    actions = actions.iloc[actions["owner_name"].map(rank).argsort(kind="stable")].reset_index(drop=True)
+    actions = order_actions(actions, owners)
     pace, pace_source = _pace(monday, db, contract)
     changes, every = definition_changes(monday, contract)
     _, latest = store_span(db)

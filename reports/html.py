@@ -93,11 +93,18 @@ def render(report: WeeklyReport, notes: pd.DataFrame) -> str:
         table(tables.owners_table(report)),
         chart("actions"),
     ]
-    detail, left_out = tables.detail_actions(report)
-    if not detail.empty:
-        parts += ["<h3>SLA breaches and leads that stalled this week</h3>", table(detail)]
+    breaches, stalled, left_out = tables.detail_actions(report)
+    parts += ["<h3>SLA breaches (all owners)</h3>"]
+    parts.append(table(breaches) if not breaches.empty else '<p class="muted">None this week.</p>')
+    if not stalled.empty:
+        parts += [
+            f"<h3>Leads that stalled this week (at most {tables.DETAIL_PER_OWNER} per owner)</h3>",
+            table(stalled),
+        ]
         if left_out:
-            parts.append(f'<p class="muted">{left_out:,} more in the CSV download and on the page.</p>')
+            parts.append(
+                f'<p class="muted">{left_out:,} more stalled leads in the CSV download on the page.</p>'
+            )
     parts.append("<h2>Decisions (meeting notes)</h2>")
     this_week = notes[notes["week_start"] == report.week_start] if not notes.empty else notes
     if this_week.empty:

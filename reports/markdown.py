@@ -35,6 +35,19 @@ def table(df: pd.DataFrame) -> str:
     return "\n".join([head, rule, *body])
 
 
+def _action_lines(actions: pd.DataFrame) -> list[str]:
+    """A bulleted list per owner of an actions_table frame."""
+    out = []
+    for owner, g in actions.groupby("Owner", sort=False):
+        out.append(f"- **{text(owner)}**")
+        for r in g.to_dict("records"):
+            out.append(
+                f"  - {text(r['What'])}: {text(r['Lead'])} ({text(r['Company'])}, {text(r['Lead id'])}), "
+                f"{text(r['Stage'])}, {text(r['Overdue'])}. Next: {text(r['Next action'])}"
+            )
+    return out
+
+
 def render(report: WeeklyReport, notes: pd.DataFrame) -> str:
     """The one-page report of `report`'s week; `notes` from queries.weekly.meeting_notes."""
     out = [f"# Weekly alignment: {text(tables.week_title(report))}", ""]
@@ -72,18 +85,15 @@ def render(report: WeeklyReport, notes: pd.DataFrame) -> str:
     ]
     out += ["", "### Exits with reasons", "", table(tables.exits_table(report)), ""]
     out += ["## Action list", "", table(tables.owners_table(report)), ""]
-    detail, left_out = tables.detail_actions(report)
-    if not detail.empty:
-        out += ["### SLA breaches and leads that stalled this week", ""]
-        for owner, g in detail.groupby("Owner", sort=False):
-            out.append(f"- **{text(owner)}**")
-            for r in g.itertuples(index=False):
-                out.append(
-                    f"  - {text(r.What)}: {text(r.Lead)} ({text(r.Company)}, {text(r[4])}), "
-                    f"{text(r.Stage)}, {text(r.Overdue)}. Next: {text(r[8])}"
-                )
+    breaches, stalled, left_out = tables.detail_actions(report)
+    out += ["### SLA breaches (all owners)", ""]
+    out += _action_lines(breaches) if not breaches.empty else ["_None this week._"]
+    out.append("")
+    if not stalled.empty:
+        out += [f"### Leads that stalled this week (at most {tables.DETAIL_PER_OWNER} per owner)", ""]
+        out += _action_lines(stalled)
         if left_out:
-            out.append(f"\n_{left_out:,} more in the CSV download and on the page._")
+            out.append(f"\n_{left_out:,} more stalled leads in the CSV download on the page._")
         out.append("")
     out += ["## Decisions (meeting notes)", ""]
     this_week = notes[notes["week_start"] == report.week_start] if not notes.empty else notes

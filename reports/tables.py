@@ -18,7 +18,8 @@ from queries.weekly import WeeklyReport
 from reports import format as f
 from ui import headline
 
-DETAIL_PER_OWNER = 5  # actions listed per owner in the exports; the CSV and the page have all
+DETAIL_PER_OWNER = 5  # stalled leads listed per owner in the exports; the CSV has all
+PAGE_PER_OWNER = 10  # stalled leads shown per owner on the page; the CSV has all
 
 
 def week_title(report: WeeklyReport) -> str:
@@ -160,13 +161,35 @@ def actions_table(actions: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def detail_actions(report: WeeklyReport, per_owner: int = DETAIL_PER_OWNER) -> tuple[pd.DataFrame, int]:
-    """What the exports list: SLA breaches and leads that stalled during the week, at most
-    `per_owner` per owner (most urgent first); and how many such actions were left out."""
+def cap_per_owner(actions: pd.DataFrame, per_owner: int) -> tuple[pd.DataFrame, int]:
+    """The first `per_owner` rows of each owner (in the list's order: most urgent first) and
+    how many rows were left out."""
+    if actions.empty:
+        return actions, 0
+    shown = actions.groupby("owner_name", sort=False, dropna=False).head(per_owner)
+    return shown, len(actions) - len(shown)
+
+
+# Page widths for actions_table: the columns a meeting reads first are sized to be seen.
+ACTION_COLUMN_CONFIG = {
+    "Owner": {"width": "medium"},
+    "What": {"width": "medium"},
+    "Next action": {"width": "large"},
+}
+
+
+def detail_actions(
+    report: WeeklyReport, per_owner: int = DETAIL_PER_OWNER
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """What the exports list: (every SLA breach of the week, all owners; the leads that stalled
+    during the week, at most `per_owner` per owner, most overdue first; how many stalled leads
+    were left out). The CSV on the page has them all."""
     a = report.actions
-    due = a[weekly.is_due(a)] if not a.empty else a
-    shown = due.groupby("owner_name", sort=False).head(per_owner) if not due.empty else due
-    return actions_table(shown), len(due) - len(shown)
+    if a.empty:
+        return actions_table(a), actions_table(a), 0
+    breaches = a[weekly.is_sla(a)]
+    stalled, left_out = cap_per_owner(a[~weekly.is_sla(a) & weekly.is_due(a)], per_owner)
+    return actions_table(breaches), actions_table(stalled), left_out
 
 
 def changes_table(report: WeeklyReport) -> pd.DataFrame:

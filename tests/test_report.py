@@ -282,12 +282,29 @@ def test_cli_errors_say_what_to_do(story_db, tmp_path, capsys, args, message):
     assert not list(tmp_path.glob("*.html"))
 
 
-def test_detail_lists_at_most_five_actions_per_owner(built):
+def test_exports_list_every_breach_first_and_cap_stalled_leads_per_owner(built):
     report = built[0]
-    detail, left_out = tables.detail_actions(report, per_owner=1)
-    # Due this week: Dana's A1, A2 (breaches), Jonas's E1 (newly stalled), Priya's B3 (breach).
-    assert detail["Lead id"].tolist() == ["A1", "E1", "B3"]
-    assert left_out == 1
+    breaches, stalled, left_out = tables.detail_actions(report, per_owner=1)
+    # Every SLA breach, whatever the cap: Dana's A1 (waiting), A2 (late), Priya's B3.
+    assert breaches["Lead id"].tolist() == ["A1", "A2", "B3"]
+    # Stalled during the week: only Jonas's E1, under the cap.
+    assert (stalled["Lead id"].tolist(), left_out) == (["E1"], 0)
+    # The page's list (all stalled leads) capped at one per owner: Dana's H1 (F1 is left out:
+    # less overdue), Jonas's E1, Maya's D1.
+    all_stalled = report.actions[report.actions["kind"] == "stalled"]
+    shown, hidden = tables.cap_per_owner(all_stalled, 1)
+    assert (shown["lead_id"].tolist(), hidden) == (["H1", "E1", "D1"], 1)
+
+
+def test_markdown_lists_breaches_before_stalled_leads(built):
+    _, _, md = built
+    breaches = md.index("### SLA breaches (all owners)")
+    stalled = md.index("### Leads that stalled this week")
+    assert breaches < stalled
+    # Each breach is listed under the breaches heading, E1 under the stalled one.
+    for lead in ("A1", "A2", "B3"):
+        assert breaches < md.index(f", {lead})") < stalled, lead
+    assert md.index(", E1)") > stalled
 
 
 @pytest.mark.browser

@@ -439,17 +439,18 @@ def test_stalled_leads_at_the_end_of_the_week(story_db):
 def test_action_list_grouped_by_owner_with_next_steps(report):
     a = report.actions
     # A1 and B3 are both SLA breaches and stalled at MQL: listed once, as breaches.
-    # Owners by what became due this week (Dana 2, then Jonas and Priya 1 each, by name, then
-    # Maya 0); per owner: waiting breaches, late breaches, then stalled leads most overdue
-    # first (H1 is 37.6 days past its 45, F1 25.6 past its 21).
-    assert a["lead_id"].tolist() == ["A1", "A2", "H1", "F1", "E1", "B3", "D1"]
+    # SLA breaches of every owner come first, then stalled leads, so a long stalled list never
+    # buries a breach. Owners by what became due this week (Dana 2, then Jonas and Priya 1
+    # each, by name, then Maya 0); per owner: waiting breaches, late breaches; stalled leads
+    # most overdue first (H1 is 37.6 days past its 45, F1 25.6 past its 21).
+    assert a["lead_id"].tolist() == ["A1", "A2", "B3", "H1", "F1", "E1", "D1"]
     assert a["owner_name"].tolist() == [
         "Dana Reyes",
         "Dana Reyes",
+        "Priya Nair",
         "Dana Reyes",
         "Dana Reyes",
         "Jonas Berg",
-        "Priya Nair",
         "Maya Patel",
     ]
     todo = dict(zip(a["lead_id"], a["next_action"], strict=True))

@@ -23,6 +23,12 @@ from ui import tables as ui_tables
 
 st.title("Weekly alignment meeting")
 
+
+def show(table: pd.DataFrame) -> None:
+    """A report table with its columns sized (key columns first and wide enough to read)."""
+    st.dataframe(table, hide_index=True, column_config=tables.column_config(table))
+
+
 try:
     choices = cache.call(weekly.week_choices)
 except (executor.StoreMissingError, executor.StoreBusyError) as exc:
@@ -71,13 +77,16 @@ if report.is_empty:
 st.subheader("Headline")
 h = report.headline
 noise = tables.entries_noise(report)
-for column, row, (p_value, real) in zip(st.columns(len(h)), h.itertuples(index=False), noise, strict=True):
+# Three metrics per row: six stage labels and their deltas in one row were cut off at 1400 px.
+PER_ROW = 3
+cells = [c for _ in range(math.ceil(len(h) / PER_ROW)) for c in st.columns(PER_ROW)]
+for column, row, (p_value, real) in zip(cells, h.itertuples(index=False), noise, strict=False):
     with column:
         # Coloured only when the change is outside the noise; grey otherwise.
         st.metric(
             row.label,
             f.count(row.this_week),
-            delta=f"{f.signed(row.change_vs_last)} vs last week" + (" (real)" if real else ""),
+            delta=f"{f.signed(row.change_vs_last)} vs last week" + (", outside noise" if real else ""),
             delta_color="normal" if real else "off",
             help=f"First entries into the stage in {label}. Last week {f.count(row.last_week)}; "
             f"4-week average {f.count(row.avg_4w)} ({f.signed_pct(row.change_vs_avg_pct)}). "
@@ -91,23 +100,33 @@ for column, row, (p_value, real) in zip(st.columns(len(h)), h.itertuples(index=F
 pace = report.pace.iloc[0]
 gap = pace["gap_to_pace"]
 st.metric(
-    f"Won revenue against the shared target, month to date: {pace['status']}",
+    "Won revenue, month to date",
     f.money(pace["won_revenue"]),
-    delta=None if gap is None or pd.isna(gap) else f"{f.money(gap)} against a steady pace",
-    help="Expected by now = the month's shared revenue target × the share of the month gone; "
-    "on pace within ±5% (the Targets page's rule).",
+    delta=None if gap is None or pd.isna(gap) else f"{f.money(gap)} vs pace ({pace['status']})",
+    help="Against the month's shared revenue target. Expected by now = the target × the share of "
+    "the month gone; on pace within ±5% (the Targets page's rule).",
 )
 st.caption(tables.pace_line(report))
-st.dataframe(tables.headline_table(report), hide_index=True)
+show(tables.headline_table(report))
 ui_tables.download(report.headline, f"weekly-headline-{label}.csv")
 st.plotly_chart(charts.week_funnel_figure(report), key="weekly-funnel")
 st.plotly_chart(charts.entries_trend_figure(report), key="weekly-entries-trend")
 
 # ---- Conversion with the noise check -------------------------------------------------------
-st.subheader("Conversion: did more decided leads move on?")
+window = weekly.window_days()
+st.subheader(
+    "Conversion: did more decided leads move on?",
+    help="The weekly rate looks at leads decided in the week; the Funnel health cohort looks at "
+    "leads that started in a range. Both call a lead dropped when it exits or its conversion "
+    f"window ({window} days from its start) runs out, so the rates agree in definition but are "
+    "over different leads.",
+)
 st.caption(
-    "Decided at a stage: a lead that had entered it and, during the week, moved on to a later "
-    "stage or ended its journey with an exit there. Rate = moved on / decided, with a 95% Wilson "
+    "Decided at a stage: a lead that entered it counts in the week of the first of: its move to "
+    f"a later stage within {window} days of its start (moved on); an exit before moving on "
+    f"(dropped); the end of its {window}-day conversion window with neither (dropped: the "
+    "'Window ran out' column). Each week counts only what had happened by its end, so a past week "
+    "does not change when a lead comes back later. Rate = moved on / decided, with a 95% Wilson "
     "interval. A change against last week is called out only when a two-proportion test gives "
     "p < 0.05; a base under 30 leads is flagged as small."
 )
@@ -117,7 +136,7 @@ for c in report.conversions.itertuples(index=False):
             f"{c.label} → {c.next_label}: {f.pct(c.rate)} this week against {f.pct(c.prev_rate)} "
             f"last week ({f.points(c.change)}), outside the noise (p = {c.p_value:.3f})."
         )
-st.dataframe(tables.conversions_table(report), hide_index=True)
+show(tables.conversions_table(report))
 ui_tables.download(report.conversions, f"weekly-conversion-{label}.csv")
 st.plotly_chart(charts.conversion_trend_figure(report), key="weekly-conversion-trend")
 
@@ -126,11 +145,11 @@ st.subheader("Movements")
 left, right = st.columns(2)
 with left:
     st.markdown("**Entries and recycled leads coming back, by the team that recorded them**")
-    st.dataframe(tables.movements_table(report), hide_index=True)
+    show(tables.movements_table(report))
     ui_tables.download(report.movements, f"weekly-movements-{label}.csv")
 with right:
-    st.markdown("**Exits with reasons** (charged to the team funnel.toml names)")
-    st.dataframe(tables.exits_table(report), hide_index=True)
+    st.markdown("**Exits with reasons** (charged to the team funnel.toml names for the reason)")
+    show(tables.exits_table(report))
     ui_tables.download(report.exits, f"weekly-exits-{label}.csv")
 st.plotly_chart(charts.exits_figure(report), key="weekly-exits")
 
@@ -147,7 +166,7 @@ if report.n_stalled_unlisted:
         "the list stops at the most overdue ones. Work through these first, or filter by owner "
         "on the Teams page."
     )
-st.dataframe(tables.owners_table(report), hide_index=True)
+show(tables.owners_table(report))
 ui_tables.download(report.actions_by_owner, f"weekly-actions-by-owner-{label}.csv")
 st.plotly_chart(charts.actions_figure(report), key="weekly-actions")
 owners = ["All owners", *sorted(report.actions["owner_name"].dropna().unique())]
@@ -162,7 +181,7 @@ st.markdown(f"**SLA breaches of {label}** ({len(breaches):,})")
 if breaches.empty:
     st.caption("No SLA breach this week" + ("" if owner == "All owners" else f" for {owner}") + ".")
 else:
-    st.dataframe(tables.actions_table(breaches), hide_index=True, column_config=tables.ACTION_COLUMN_CONFIG)
+    show(tables.actions_table(breaches))
     ui_tables.download(breaches, f"weekly-sla-breaches-{label}.csv", label="Download SLA breaches (CSV)")
 
 # Then stalled leads, a few per owner on screen (the CSV has all of them).
@@ -175,7 +194,7 @@ shown, hidden = tables.cap_per_owner(stalled, tables.PAGE_PER_OWNER)
 if stalled.empty:
     st.caption("No stalled leads" + (" that stalled this week." if new_only else "."))
 else:
-    st.dataframe(tables.actions_table(shown), hide_index=True, column_config=tables.ACTION_COLUMN_CONFIG)
+    show(tables.actions_table(shown))
     if hidden:
         st.caption(
             f"Showing the {tables.PAGE_PER_OWNER} most overdue per owner: {hidden:,} more stalled "
@@ -219,7 +238,7 @@ if status:
     (st.error if status[0] == "error" else st.success)(status[1])
 past = notes[notes["week_start"] < report.week_start]
 with st.expander(f"Notes from past weeks ({len(past)})"):
-    st.dataframe(tables.notes_table(past), hide_index=True)
+    show(tables.notes_table(past))
     ui_tables.download(past, f"weekly-notes-before-{label}.csv")
 
 # ---- Export --------------------------------------------------------------------------------

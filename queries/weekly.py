@@ -351,9 +351,19 @@ def movements(
     return df.sort_values(["stage_order", "team"]).reset_index(drop=True)
 
 
+def reason_label(contract: Contract, code: str) -> str:
+    """A reason code as people read it: its label in funnel.toml; a code the contract does not
+    know is shown as such, never passed off as a label."""
+    reasons = {r.key: r.label for r in contract.reason_codes}
+    if code in reasons:
+        return reasons[code]
+    return "no reason code" if not code else f"unknown code: {code}"
+
+
 def exits(monday: dt.date, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
-    """Exits during the week with reasons, one row per (exit, reason, recording team); the
-    team each reason is charged to comes from funnel.toml ('' when the code is not in it)."""
+    """Exits during the week with reasons, one row per (exit, reason, recording team): exit_type,
+    exit_label, reason_code, reason_label (see reason_label), charged_to (the team funnel.toml
+    charges the reason to; '' when the code is not in it), team, n_exits, n_leads."""
     contract = contract or contract_mod.load()
     start, end = week_bounds(monday)
     df = executor.run(
@@ -362,12 +372,17 @@ def exits(monday: dt.date, db: Path | None = None, contract: Contract | None = N
     labels = {e.key: e.label for e in contract.exits}
     df.insert(1, "exit_label", df["exit_type"].map(labels))
     reasons = {r.key: r for r in contract.reason_codes}
-    df.insert(3, "reason_label", [reasons[r].label if r in reasons else r for r in df["reason_code"]])
+    df.insert(3, "reason_label", [reason_label(contract, r) for r in df["reason_code"]])
     df.insert(4, "charged_to", [reasons[r].charged_to if r in reasons else "" for r in df["reason_code"]])
     return df
 
 
 # --- action list: SLA breaches and stalled leads ---------------------------------------------
+
+
+def window_days(contract: Contract | None = None) -> int:
+    """The conversion window (funnel.toml) the weekly decisions use, in days."""
+    return (contract or contract_mod.load()).conversion_window_days
 
 
 def next_action(contract: Contract, stage_order: int) -> str:

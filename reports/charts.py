@@ -12,6 +12,7 @@ import datetime as dt
 import plotly.graph_objects as go
 
 from queries.weekly import WeeklyReport
+from reports import format as f
 from reports.format import esc
 
 HEIGHT = 360
@@ -211,7 +212,7 @@ def exits_figure(report: WeeklyReport) -> go.Figure:
         by = df.groupby(["reason_label", "charged_to"], as_index=False)["n_exits"].sum()
         by = by.sort_values("n_exits", ascending=True)
         for team, g in by.groupby("charged_to", sort=True):
-            name = f"charged to {team}" if team else "reason not in funnel.toml"
+            name = f"charged to {f.team(team)}" if team else "reason not in funnel.toml"
             fig.add_trace(
                 go.Bar(
                     marker_color=team_colour(report, team),

@@ -54,6 +54,13 @@ def when(t) -> str:
         return DASH
 
 
+def team(key) -> str:
+    """A team key as people read it: "marketing" -> "Marketing"; no team -> "Unassigned"."""
+    if _missing(key) or key in ("", "unassigned"):
+        return "Unassigned"
+    return str(key).replace("_", " ").capitalize()
+
+
 def esc(value) -> str:
     """HTML-escape any value (CRM text is never trusted as markup)."""
     return html.escape("" if value is None else str(value), quote=True)

@@ -38,15 +38,15 @@ def entries_noise(report: WeeklyReport) -> list[tuple[float, bool]]:
 
 
 def headline_table(report: WeeklyReport) -> pd.DataFrame:
-    """One row per stage: entries this week, last week, change, whether the change is outside
-    the noise, 4-week average, change vs it."""
+    """One row per stage: entries this week, the change against last week and whether it is
+    outside the noise (the columns a meeting reads first), last week, 4-week average, change
+    vs it."""
     h = report.headline
     noise = entries_noise(report)
     return pd.DataFrame(
         {
             "Stage": h["label"],
             "This week": h["this_week"].map(f.count),
-            "Last week": h["last_week"].map(f.count),
             "Change": [
                 f"{f.signed(d)} ({f.signed_pct(p)})"
                 for d, p in zip(h["change_vs_last"], h["change_vs_last_pct"], strict=True)
@@ -57,6 +57,7 @@ def headline_table(report: WeeklyReport) -> pd.DataFrame:
                 else ("CHANGED: outside the noise" if real else "within the noise")
                 for p, real in noise
             ],
+            "Last week": h["last_week"].map(f.count),
             "4-week avg": h["avg_4w"].map(f.count),
             "vs 4-week avg": h["change_vs_avg_pct"].map(f.signed_pct),
         }
@@ -64,25 +65,27 @@ def headline_table(report: WeeklyReport) -> pd.DataFrame:
 
 
 def conversions_table(report: WeeklyReport) -> pd.DataFrame:
-    """One row per step: decided, moved on, rate with its 95% interval, last week, the change
-    and whether it is outside the noise."""
+    """One row per step: the rate, its change against last week and whether that is outside
+    the noise first; then decided, moved on, dropped because the window ran out, the 95%
+    interval and last week."""
     c = report.conversions
     return pd.DataFrame(
         {
             "Step": [f"{a} → {b}" for a, b in zip(c["label"], c["next_label"], strict=True)],
+            "Rate": c["rate"].map(f.pct),
+            "Change": c["change"].map(f.points),
+            "Noise check": [
+                ("CHANGED: " if real else "") + note
+                for real, note in zip(c["is_change_real"], c["note"], strict=True)
+            ],
             "Decided": c["n_decided"].map(f.count),
             "Moved on": c["n_moved"].map(f.count),
-            "Rate": c["rate"].map(f.pct),
+            "Window ran out": c["n_window_ended"].map(f.count),
             "95% interval": [
                 f"{f.pct(lo)} – {f.pct(hi)}" for lo, hi in zip(c["low"], c["high"], strict=True)
             ],
             "Last week": [
                 f"{f.pct(r)} of {f.count(n)}" for r, n in zip(c["prev_rate"], c["prev_decided"], strict=True)
-            ],
-            "Change": c["change"].map(f.points),
-            "Noise check": [
-                ("CHANGED: " if real else "") + note
-                for real, note in zip(c["is_change_real"], c["note"], strict=True)
             ],
         }
     )
@@ -107,7 +110,7 @@ def movements_table(report: WeeklyReport) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Stage": m["label"],
-            "Team": m["team"],
+            "Team": m["team"].map(f.team),
             "Entries": m["n_entries"].map(f.count),
             "Recycled leads back": m["n_reentry_leads"].map(f.count),
         }
@@ -120,10 +123,10 @@ def exits_table(report: WeeklyReport) -> pd.DataFrame:
         {
             "Exit": e["exit_label"].fillna(e["exit_type"]),
             "Reason": e["reason_label"],
-            "Charged to": e["charged_to"].replace("", "not in funnel.toml"),
-            "Recorded by": e["team"],
+            "Charged to": [f.team(t) if t else "not in funnel.toml" for t in e["charged_to"]],
             "Exits": e["n_exits"].map(f.count),
             "Leads": e["n_leads"].map(f.count),
+            "Recorded by": e["team"].map(f.team),
         }
     )
 
@@ -133,30 +136,31 @@ def owners_table(report: WeeklyReport) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Owner": o["owner_name"],
-            "Team": o["owner_team"],
-            "SLA breaches waiting": o["n_sla_waiting"].map(f.count),
-            "SLA breaches acted late": o["n_sla_late"].map(f.count),
-            "Stalled": o["n_stalled"].map(f.count),
-            "Stalled this week": o["n_stalled_new"].map(f.count),
             "Due this week": o["n_due"].map(f.count),
+            "SLA waiting": o["n_sla_waiting"].map(f.count),
+            "SLA acted late": o["n_sla_late"].map(f.count),
+            "Stalled this week": o["n_stalled_new"].map(f.count),
+            "Stalled in all": o["n_stalled"].map(f.count),
             "All actions": o["n_actions"].map(f.count),
+            "Team": o["owner_team"].map(f.team),
         }
     )
 
 
 def actions_table(actions: pd.DataFrame) -> pd.DataFrame:
-    """Every action as text, in the order of the action list."""
+    """Every action as text, in the order of the action list: who, what and what to do next
+    first (they must be on screen), then the lead and since when."""
     return pd.DataFrame(
         {
             "Owner": actions["owner_name"],
             "What": actions["kind_label"],
+            "Next action": actions["next_action"],
             "Lead": actions["lead_name"],
+            "Stage": actions["stage"],
+            "Overdue": actions["overdue"],
+            "Since": actions["since"].map(f.when),
             "Company": actions["company"],
             "Lead id": actions["lead_id"],
-            "Stage": actions["stage"],
-            "Since": actions["since"].map(f.when),
-            "Overdue": actions["overdue"],
-            "Next action": actions["next_action"],
         }
     )
 
@@ -170,12 +174,31 @@ def cap_per_owner(actions: pd.DataFrame, per_owner: int) -> tuple[pd.DataFrame, 
     return shown, len(actions) - len(shown)
 
 
-# Page widths for actions_table: the columns a meeting reads first are sized to be seen.
-ACTION_COLUMN_CONFIG = {
-    "Owner": {"width": "medium"},
-    "What": {"width": "medium"},
-    "Next action": {"width": "large"},
+# Column widths on the page (st.dataframe column_config, plain dicts: this module does not
+# import streamlit). The columns a meeting reads first get the room; counts stay narrow.
+_WIDTHS = {
+    "Stage": "medium",
+    "Step": "medium",
+    "Noise check": "medium",
+    "Owner": "medium",
+    "What": "medium",
+    "Next action": "large",
+    "Reason": "medium",
+    "Charged to": "small",
+    "Due this week": "small",
+    "This week": "small",
+    "Last week": "small",
+    "Rate": "small",
+    "Exits": "small",
+    "Leads": "small",
+    "Decided": "small",
+    "Moved on": "small",
 }
+
+
+def column_config(df: pd.DataFrame) -> dict:
+    """st.dataframe column_config for one of this module's tables: widths by column."""
+    return {c: {"width": _WIDTHS[c]} for c in df.columns if c in _WIDTHS}
 
 
 def detail_actions(

@@ -109,13 +109,15 @@ def test_markdown_numbers_are_the_report_numbers(built):
             rows.setdefault(cells[0], cells)
     for r in report.headline.itertuples(index=False):
         label = markdown.text(r.label)
-        assert rows[label][1:3] == [f.count(r.this_week), f.count(r.last_week)], label
+        # Stage, This week, Change, Noise check, Last week, 4-week avg, vs 4-week avg
+        assert (rows[label][1], rows[label][4]) == (f.count(r.this_week), f.count(r.last_week)), label
         assert rows[label][5] == f.count(r.avg_4w)
     lead = rows[markdown.text("Lead (inquiry)")]
     # The hand-computed story: 3 against 2 is well within the noise.
-    assert lead[1:7] == ["3", "2", "+1 (+50.0%)", "within the noise", "1.5", "+100.0%"]
+    assert lead[1:7] == ["3", "+1 (+50.0%)", "within the noise", "2", "1.5", "+100.0%"]
     step = rows[markdown.text("Marketing qualified → Sales accepted")]
-    assert step[1:4] == ["2", "1", "50.0%"]
+    # Step, Rate, Change, Noise check, Decided, Moved on, Window ran out, ...
+    assert [step[1], step[4], step[5], step[6]] == ["50.0%", "2", "1", "0"]
     # The shipped contract's later changes are listed as dated since this week.
     assert "> **Definition changed 2025-06-02** (since this week): MQL now requires" in md
 
@@ -341,3 +343,41 @@ def test_the_page_download_button_gives_the_same_offline_report(tmp_path):
     assert saved.name.startswith("handoff-weekly-") and saved.suffix == ".html"
     assert n_charts == 5
     assert errors == []
+
+
+def test_tables_show_labels_not_keys_and_put_key_columns_first(tmp_path):
+    story = {
+        # Rejected with a code funnel.toml does not define, and recycled with no code at all.
+        "U1": {
+            "events": [
+                ("lead", "2024-12-30 09:00"),
+                ("mql", "2024-12-30 10:00"),
+                ("rejected", "2024-12-31 09:00", "mystery_code"),
+            ]
+        },
+        "U2": {"events": [("lead", "2024-12-30 09:00"), ("recycled", "2024-12-31 09:00")]},
+        # A known code: its label from funnel.toml, charged to Marketing, recorded by Sales.
+        "U3": {
+            "events": [
+                ("lead", "2024-12-30 09:00"),
+                ("mql", "2024-12-30 10:00"),
+                ("rejected", "2024-12-31 10:00", "not_a_fit"),
+            ]
+        },
+    }
+    db = stories.build(tmp_path / "labels.duckdb", story)
+    report = weekly.week_report(dt.date(2024, 12, 30), db=db)
+    exits = tables.exits_table(report).set_index("Reason")
+    assert exits.at["unknown code: mystery_code", "Charged to"] == "not in funnel.toml"
+    assert "no reason code" in exits.index
+    assert exits.at["Not a fit (outside the ideal customer profile)", "Charged to"] == "Marketing"
+    assert set(exits["Recorded by"]) == {"Sales"}  # the story's events are by Sales owners
+    assert set(tables.movements_table(report)["Team"]) == {"Sales"}
+    # The columns a meeting reads first come first, where a 1400 px screen shows them.
+    assert list(tables.headline_table(report).columns[:4]) == ["Stage", "This week", "Change", "Noise check"]
+    assert list(tables.conversions_table(report).columns[:4]) == ["Step", "Rate", "Change", "Noise check"]
+    assert list(tables.exits_table(report).columns[:3]) == ["Exit", "Reason", "Charged to"]
+    assert list(tables.owners_table(report).columns[:2]) == ["Owner", "Due this week"]
+    actions = tables.actions_table(report.actions)
+    assert list(actions.columns[:3]) == ["Owner", "What", "Next action"]
+    assert tables.column_config(actions)["Next action"] == {"width": "large"}

@@ -52,12 +52,37 @@ def test_page_renders_the_last_complete_week_without_error(page, sample_path):
     _, latest = weekly.store_span(sample_path)
     default = weekly.default_week(latest)
     assert at.selectbox(key="weekly_week").value == default
-    # One metric per stage plus pace; every table has a download button.
+    # One metric per stage plus pace.
     assert len(at.metric) == 7
-    downloads = [e for e in at.main if e.type == "download_button"]
-    assert len(downloads) >= len(at.dataframe)
+    # Every table shown has its own CSV download right after it, and no download lacks a table:
+    # the element sequence pairs them one to one, in page order.
+    sequence = [e for e in at.main if e.type in ("dataframe", "download_button")]
+    tables = [e for e in sequence if e.type == "dataframe"]
+    csv = [e for e in sequence if e.type == "download_button" and "-dl-weekly-" in e.proto.id]
+    assert len(csv) == len(tables) == len(at.dataframe)
+    pairs = sequence[: 2 * len(tables)]
+    for shown, button in zip(pairs[0::2], pairs[1::2], strict=True):
+        assert (shown.type, button.type) == ("dataframe", "download_button")
+        assert button in csv
+    names = [e.proto.id.split("-dl-weekly-")[1].rsplit("-", 2)[0] for e in csv]
+    expected = ["headline", "conversion", "movements", "exits", "actions-by-owner", "sla-breaches"]
+    assert names == [*expected, "stalled", "notes-before"]
+    # The other two downloads are the reports (HTML, Markdown), after every table.
+    others = [e.proto.label for e in sequence if e.type == "download_button" and e not in csv]
+    assert others == ["Download report (HTML)", "Download report (Markdown)"]
     charts = [e for e in at.main if e.type == "plotly_chart"]
     assert len(charts) == 5
+
+
+def test_metrics_fit_three_to_a_row_with_short_labels(page):
+    at = page.run()
+    # Six stage metrics in one row cut their labels and deltas off at 1400 px: three per row.
+    with_metric = [c for c in at.columns if any(e.type == "metric" for e in c)]
+    assert len(with_metric) == 6
+    assert all(c.weight == pytest.approx(1 / 3) for c in with_metric)
+    assert all(len([e for e in c if e.type == "metric"]) == 1 for c in with_metric)
+    assert max(len(m.label) for m in at.metric) <= 28
+    assert all(len(m.delta or "") <= 40 for m in at.metric)
 
 
 def test_markdown_export_matches_the_page(page, sample_path):
@@ -72,12 +97,18 @@ def test_markdown_export_matches_the_page(page, sample_path):
         assert metrics[r.label] == rows[markdown.text(r.label)][1] == f.count(r.this_week)
     # The page's conversion table is the Markdown's, cell for cell.
     shown = at.dataframe[1].value
-    for row in shown.itertuples(index=False):
-        assert rows[markdown.text(row.Step)][1:4] == [row.Decided, row[2], row.Rate]
+    for row in shown.to_dict("records"):
+        md_row = rows[markdown.text(row["Step"])]
+        assert [md_row[1], md_row[4], md_row[5], md_row[6]] == [
+            row["Rate"],
+            row["Decided"],
+            row["Moved on"],
+            row["Window ran out"],
+        ]
     # And pace: the page's caption is the Markdown's pace line.
     assert any(c.value in md for c in at.caption if c.value.startswith("Shared revenue target"))
     pace = report.pace.iloc[0]
-    pace_metric = metrics[f"Won revenue against the shared target, month to date: {pace['status']}"]
+    pace_metric = metrics["Won revenue, month to date"]
     assert pace_metric == f.money(pace["won_revenue"])
 
 

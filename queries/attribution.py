@@ -147,6 +147,7 @@ def credits(
         basis=basis,
         half_life_days=half_life_days,
         sourced_by=sourced_by,
+        deal_by=None,
     )
     df.insert(1, "label", df["content_title"].fillna(df["group_key"]))
     df = df.drop(columns="content_title")
@@ -193,6 +194,37 @@ def credits_long(df: pd.DataFrame) -> pd.DataFrame:
     return long
 
 
+def deal_outcomes(
+    filters: Filters,
+    contract: Contract,
+    as_of: dt.datetime,
+    db: Path | None,
+    basis: str,
+    deal_by: str | None = None,
+) -> pd.DataFrame:
+    """Deal counts and amounts by outcome flags: one row per (group_value, sourced_by,
+    is_influenced, is_shared), from attribution_deal_outcomes.sql (the deals of credits()).
+
+    `deal_by` must already be checked against queries.filters.ATTRIBUTES. Columns:
+    group_value (None without deal_by), sourced_by, is_influenced, is_shared, n_deals, n_won,
+    n_closed (won or lost), amount. sourcing() and content.sales_content_use() sum these few
+    rows further.
+    """
+    df = run(
+        "attribution_deal_outcomes",
+        filters,
+        contract,
+        as_of,
+        db,
+        basis=basis,
+        deal_by=deal_by,
+        sourced_by=None,
+    )
+    df[["n_deals", "n_won", "n_closed"]] = df[["n_deals", "n_won", "n_closed"]].astype("int64")
+    df["amount"] = df["amount"].astype(float)
+    return df
+
+
 def sourcing(
     filters: Filters,
     basis: str = "revenue",
@@ -209,9 +241,12 @@ def sourcing(
     basis = check_basis(basis)
     contract = contract or contract_mod.load()
     as_of = funnel.resolve_as_of(filters, db)
-    df = run("attribution_sourcing", filters, contract, as_of, db, basis=basis)
-    df["amount"] = df["amount"].astype(float)
-    df[["n_deals", "n_won"]] = df[["n_deals", "n_won"]].astype("int64")
+    outcomes = deal_outcomes(filters, contract, as_of, db, basis)
+    df = (
+        outcomes.groupby(["sourced_by", "is_influenced"], as_index=False)[["n_deals", "n_won", "amount"]]
+        .sum()
+        .sort_values(["sourced_by", "is_influenced"], ascending=[True, False], ignore_index=True)
+    )
     total = float(df["amount"].sum()) if len(df) else 0.0
     df["share_of_amount"] = df["amount"] / total if total else math.nan
     df.attrs.update(as_of=as_of, basis=basis, total_amount=total)

@@ -202,10 +202,28 @@ def sales_content_use(
         attribute_column(by)  # refuses anything outside the allow-list before SQL runs
     contract = contract or contract_mod.load()
     as_of = funnel.resolve_as_of(filters, db)
-    df = attribution.run("content_sales_use", filters, contract, as_of, db, by=by)
+    # Opportunities opened in the range = the pipeline basis of the attribution deals.
+    outcomes = attribution.deal_outcomes(filters, contract, as_of, db, basis="pipeline", deal_by=by)
+    shared = outcomes["is_shared"]
+    parts = {
+        "n_opportunities": outcomes["n_deals"],
+        "n_shared": outcomes["n_deals"].where(shared, 0),
+        "n_closed_shared": outcomes["n_closed"].where(shared, 0),
+        "n_won_shared": outcomes["n_won"].where(shared, 0),
+        "n_closed_not_shared": outcomes["n_closed"].where(~shared, 0),
+        "n_won_not_shared": outcomes["n_won"].where(~shared, 0),
+    }
+    df = (
+        pd.DataFrame({"group_value": outcomes["group_value"].astype(object), **parts})
+        .groupby("group_value", as_index=False, dropna=False)
+        .sum()
+        .sort_values("group_value", na_position="last", ignore_index=True)
+    )
+    # Leads without the attribute form their own group, listed last (as before).
+    missing = "All opportunities" if by is None else "(none)"
+    df["group_value"] = [missing if pd.isna(v) else v for v in df["group_value"]]
     ints = [c for c in df.columns if c.startswith("n_")]
     df[ints] = df[ints].astype("int64")
-    df["group_value"] = df["group_value"].fillna("All opportunities" if by is None else "(none)")
     rows = []
     for r in df.itertuples():
         share = stats.wilson(r.n_shared, r.n_opportunities)

@@ -349,3 +349,18 @@ def test_models_agree_per_channel_by_construction(db):
     assert attribution.models_agree(attribution.credits(YEAR, by="campaign", db=db))
     assert not attribution.models_agree(attribution.credits(YEAR, by="content", db=db))
     assert not attribution.models_agree(attribution.credits(YEAR, by="touch_team", db=db))
+
+
+def test_the_deals_block_is_the_same_in_both_deal_queries():
+    # Credits and deal outcomes (Sales use, sourced vs influenced) must select the same deals
+    # with the same amounts, close and sourcing team: one block, repeated word for word.
+    sql = Path(__file__).resolve().parents[1] / "queries" / "sql"
+
+    def block(name: str) -> str:
+        text = (sql / f"{name}.sql").read_text(encoding="utf-8")
+        start = text.index("deal_events as (")
+        return text[start : text.index("-- End of the deals block.", start)]
+
+    credits_block = block("attribution_credits")
+    assert "deals as (" in credits_block and "lead_sources as (" in credits_block
+    assert credits_block == block("attribution_deal_outcomes")

@@ -23,8 +23,9 @@
 --   $exit_keys (exit keys: an exit carrying a deal id closes it lost); $amount_event ('amount');
 --   $basis ('revenue' or 'pipeline'); $half_life_days (double > 0); $sourced_by (null = all
 --   deals, or a team: only deals whose lead's first stage event names that team, as in
---   attribution_sourcing); $stage_keys (stage keys in funnel order); $marketing_team (the
---   source of a lead whose first stage event names no team);
+--   attribution_deal_outcomes); $stage_keys (stage keys in funnel order); $marketing_team (the
+--   source of a lead whose first stage event names no team); $deal_by (null here: the deals
+--   block is shared with attribution_deal_outcomes, which groups deals by a lead attribute);
 --   $by (allow-listed: channel, campaign, content, content_kind, touch_team, deal, touch).
 
 with
@@ -34,6 +35,8 @@ touches as (select * from touches),
 content as (select * from content),
 journey_leads as (select * from journey_leads),
 
+-- Deals: the same block, word for word, opens attribution_deal_outcomes.sql
+-- (tests/test_attribution.py checks that the two copies are identical).
 deal_events as (
     select
         deal_id,
@@ -50,8 +53,36 @@ deal_events as (
     group by deal_id
 ),
 
+selected_deals as (
+    -- The deals in scope, before the sourcing team: filtered leads, won (revenue) or opened
+    -- (pipeline) in the range.
+    select
+        d.*,
+        j.start_at as lead_start_at,
+        j.channel,
+        j.campaign,
+        case $deal_by
+            when 'channel' then j.channel
+            when 'campaign' then j.campaign
+            when 'region' then j.region
+            when 'segment' then j.segment
+            when 'owner' then j.owner_id
+            when 'team' then j.owner_team
+        end as group_value
+    from deal_events as d
+    inner join journey_leads as j on j.lead_id = d.lead_id
+    where ($channels is null or j.channel = any($channels))
+      and ($regions is null or j.region = any($regions))
+      and ($segments is null or j.segment = any($segments))
+      and ($owners is null or j.owner_id = any($owners))
+      and case
+          when $basis = 'revenue' then d.won_at >= $start_at and d.won_at < $end_before
+          else d.opened_at >= $start_at and d.opened_at < $end_before
+      end
+),
+
 first_stage_events as (
-    -- Each deal's lead's stage events, earliest first (ties by event id).
+    -- The selected deals' leads' stage events, earliest first (ties by event id).
     select
         e.lead_id,
         e.team,
@@ -59,7 +90,7 @@ first_stage_events as (
     from events as e
     where e.event_type = any($stage_keys)
       and e.occurred_at <= $as_of
-      and e.lead_id in (select lead_id from deal_events)
+      and e.lead_id in (select lead_id from selected_deals)
 ),
 
 lead_sources as (
@@ -76,7 +107,9 @@ deals as (
         d.deal_id,
         d.lead_id,
         d.opened_at,
-        j.start_at as lead_start_at,
+        d.lead_start_at,
+        d.won_at is not null as is_won,
+        d.won_at is not null or d.lost_at is not null as is_closed,
         coalesce(d.won_at, d.lost_at, $as_of) as cutoff_at,
         cast(
             coalesce(
@@ -85,21 +118,15 @@ deals as (
                 0
             ) as double
         ) as amount,
-        j.channel,
-        j.campaign
-    from deal_events as d
-    inner join journey_leads as j on j.lead_id = d.lead_id
+        coalesce(s.sourced_by, $marketing_team) as sourced_by,
+        d.channel,
+        d.campaign,
+        d.group_value
+    from selected_deals as d
     left join lead_sources as s on s.lead_id = d.lead_id
-    where ($channels is null or j.channel = any($channels))
-      and ($regions is null or j.region = any($regions))
-      and ($segments is null or j.segment = any($segments))
-      and ($owners is null or j.owner_id = any($owners))
-      and ($sourced_by is null or coalesce(s.sourced_by, $marketing_team) = $sourced_by)
-      and case
-          when $basis = 'revenue' then d.won_at >= $start_at and d.won_at < $end_before
-          else d.opened_at >= $start_at and d.opened_at < $end_before
-      end
+    where $sourced_by is null or coalesce(s.sourced_by, $marketing_team) = $sourced_by
 ),
+-- End of the deals block.
 
 deal_touches as (
     select

@@ -62,7 +62,11 @@ label = report.label
 
 st.caption(
     f"{tables.week_title(report)} · numbers as of the end of the week ({f.when(report.as_of)} UTC) · "
-    "whole funnel (sidebar filters do not apply to the meeting view)"
+    "whole funnel (sidebar filters do not apply to the meeting view)",
+    help="Each number uses only the events up to the end of the week, as that meeting saw them. "
+    "What can still change later: definitions (today's funnel.toml is applied to every week), "
+    "names of leads and owners, the owner of an SLA breach with no Sales owner on an event by then "
+    "(the lead's current owner), and the month's target. See docs/weekly.md.",
 )
 
 # ---- Definition changes: first, so nobody reads a break in a series as a real change --------

@@ -98,7 +98,7 @@ def pin() -> Path | None:
     try:
         if not target.exists():
             pins.mkdir(exist_ok=True)
-            tmp = pins / f"{uuid.uuid4().hex}.tmp"
+            tmp = pins / f"{uuid.uuid4().hex}.duckdb.tmp"
             os.link(live, tmp)
             if os.stat(tmp).st_ino != stat.st_ino:  # swapped between stat and link: pin that one
                 os.unlink(tmp)
@@ -111,22 +111,21 @@ def pin() -> Path | None:
     return target
 
 
+_RETIRED: dict[Path, float] = {}  # pin -> when this process first saw it not live
+
+
 def _drop_old_pins(pins: Path, keep: Path) -> None:
-    """Remove the pins of versions that stopped being live more than PIN_KEEP_SECONDS ago (a
-    `.retired` marker records when a pin was first seen not live; no run lasts that long)."""
+    """Remove the pins of versions that stopped being live more than PIN_KEEP_SECONDS ago (as
+    seen by this process; no run lasts that long). Kept in memory, so nothing but the pins
+    themselves (ignored like every .duckdb file) appears beside the store."""
     now = time.time()
     for old in pins.glob("*.duckdb"):
         if old == keep:
             continue
-        marker = old.with_suffix(".retired")
-        try:
-            if not marker.exists():
-                marker.touch()
-            elif now - marker.stat().st_mtime > PIN_KEEP_SECONDS:
-                old.unlink()
-                marker.unlink()
-        except OSError:
-            pass  # another session got there first
+        first_seen = _RETIRED.setdefault(old, now)
+        if now - first_seen > PIN_KEEP_SECONDS:
+            old.unlink(missing_ok=True)  # another session may have removed it first
+            _RETIRED.pop(old, None)
 
 
 def store_version(db: Path | None = None) -> str:

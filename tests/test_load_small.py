@@ -122,8 +122,10 @@ def test_old_pins_are_removed(two_versions, monkeypatch):
     live, other = two_versions
     first = executor.pin()
     swap(other, live)
-    monkeypatch.setattr(executor, "PIN_KEEP_SECONDS", -1)
-    executor.pin()  # marks the first pin retired
+    executor.pin()  # the first version is no longer live, but a run may still be reading it
     assert first.exists()
-    executor.pin()  # retired longer than PIN_KEEP_SECONDS: gone
+    monkeypatch.setattr(executor, "PIN_KEEP_SECONDS", -1)  # ... until PIN_KEEP_SECONDS later
+    executor.pin()
     assert not first.exists()
+    # Nothing but pins (ignored like every .duckdb file) is left beside the store.
+    assert all(p.suffix == ".duckdb" for p in first.parent.iterdir())

@@ -33,7 +33,7 @@ TOP_GROUPS = 12
 SALES_USE_SPEC = {
     "group_value": "Group",
     "n_opportunities": "Opportunities",
-    "share_rate": "With Marketing content %",
+    "share_rate": "Share with it %",
     "win_rate_shared": "Win rate with %",
     "win_rate_not_shared": "Win rate without %",
     "difference": "Difference pts",
@@ -85,7 +85,8 @@ ADVANCE_SPEC = {
 }
 CREDIT_SPEC = {
     "label": "Credited to",
-    **{f"credit_{k}": f"{label} ¤" for k, label in MODELS},
+    # Short model names so that all six fit beside the label (the weights are in the caption).
+    **{f"credit_{k}": f"{label.split(' (')[0]} ¤" for k, label in MODELS},
     "n_deals": "Deals",
     "n_touches": "Touches",
     "group_key": "Key",
@@ -114,7 +115,8 @@ def show_table(df, spec: dict) -> None:
     shown = df.copy()
     config = {}
     for col, label in spec.items():
-        width = "medium" if col in TEXT_COLUMNS else "small"
+        # Text columns get room; numbers size to their header and values.
+        width = "medium" if col in TEXT_COLUMNS else None
         if label.endswith(" %"):
             shown[col] = shown[col] * 100
             config[col] = st.column_config.NumberColumn(
@@ -126,7 +128,9 @@ def show_table(df, spec: dict) -> None:
         elif label.endswith(" ¤"):
             shown[col] = shown[col].round(0)
             config[col] = st.column_config.NumberColumn(
-                label.removesuffix(" ¤"), format="localized", width=width
+                label.removesuffix(" ¤"),
+                format="localized",
+                width="small" if col.startswith("credit_") else width,
             )
         elif col == "published_at":
             config[col] = st.column_config.DatetimeColumn(label, format="YYYY-MM-DD", width=width)
@@ -273,8 +277,10 @@ else:
         )
     fig.update_layout(
         title={
-            "text": f"Win rate of opportunities opened {sales_text}, with and without Marketing "
-            "content shared by Sales" + ("" if is_mature else " · immature: deals still open, not final")
+            "text": "Win rate with and without Marketing content shared by Sales"
+            f"<br><sup>Opportunities opened {sales_text}"
+            + (" · won ÷ closed" if is_mature else " · immature: deals still open, not final")
+            + "</sup>"
         },
         barmode="group",
         yaxis={"title": {"text": "Win rate (won ÷ closed, %)"}, "tickformat": ".0%", "rangemode": "tozero"},

@@ -146,23 +146,23 @@ st.plotly_chart(charts.conversion_trend_figure(report), key="weekly-conversion-t
 
 # ---- Movements ---------------------------------------------------------------------------
 st.subheader("Movements")
-left, right = st.columns(2)
-with left:
-    st.markdown("**Entries and recycled leads coming back, by the team that recorded them**")
-    show(tables.movements_table(report))
-    ui_tables.download(report.movements, f"weekly-movements-{label}.csv")
-with right:
-    st.markdown("**Exits with reasons** (charged to the team funnel.toml names for the reason)")
-    show(tables.exits_table(report))
-    ui_tables.download(report.exits, f"weekly-exits-{label}.csv")
+# One under the other: side by side, each table had half the width and hid "Charged to".
+st.markdown("**Entries and recycled leads coming back, by the team that recorded them**")
+show(tables.movements_table(report))
+ui_tables.download(report.movements, f"weekly-movements-{label}.csv")
+st.markdown("**Exits with reasons** (charged to the team funnel.toml names for the reason)")
+show(tables.exits_table(report))
+ui_tables.download(report.exits, f"weekly-exits-{label}.csv")
 st.plotly_chart(charts.exits_figure(report), key="weekly-exits")
 
 # ---- Action list ---------------------------------------------------------------------------
 st.subheader("Action list: who acts")
 st.caption(
-    "SLA breach: an MQL whose handoff deadline fell in the week with no accept, reject or other "
-    "move by then. Stalled: in its current stage longer than the stage's expected days at the "
-    "end of the week, no exit, inside its conversion window."
+    "SLA breach (the Teams page's rule): a lead whose first MQL entry + the SLA fell in the week "
+    "and whose first action by Sales came later or not at all by the end of the week; a recycled "
+    "lead's return starts no new clock. Stalled: in its current stage longer than the stage's "
+    "expected days at the end of the week, no exit, inside its conversion window. Breaches of "
+    "every owner come first, then stalled leads."
 )
 if report.n_stalled_unlisted:
     st.warning(

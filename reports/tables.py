@@ -174,25 +174,29 @@ def cap_per_owner(actions: pd.DataFrame, per_owner: int) -> tuple[pd.DataFrame, 
     return shown, len(actions) - len(shown)
 
 
-# Column widths on the page (st.dataframe column_config, plain dicts: this module does not
-# import streamlit). The columns a meeting reads first get the room; counts stay narrow.
+# Column widths on the page in pixels (st.dataframe column_config, plain dicts: this module
+# does not import streamlit). The main area is about 700 px wide at a 1400 px window: the
+# columns a meeting reads first (they come first) get the room to show in full, counts stay
+# narrow; the rest scroll.
 _WIDTHS = {
-    "Stage": "medium",
-    "Step": "medium",
-    "Noise check": "medium",
-    "Owner": "medium",
-    "What": "medium",
-    "Next action": "large",
-    "Reason": "medium",
-    "Charged to": "small",
-    "Due this week": "small",
-    "This week": "small",
-    "Last week": "small",
-    "Rate": "small",
-    "Exits": "small",
-    "Leads": "small",
-    "Decided": "small",
-    "Moved on": "small",
+    "Stage": 150,
+    "Step": 230,
+    "Rate": 60,
+    "Change": 90,
+    "Noise check": 290,
+    "This week": 75,
+    "Last week": 75,
+    "Owner": 130,
+    "Due this week": 100,
+    "What": 150,
+    "Next action": 420,
+    "Exit": 140,
+    "Reason": 250,
+    "Charged to": 120,
+    "Exits": 60,
+    "Leads": 60,
+    "Decided": 70,
+    "Moved on": 75,
 }
 
 

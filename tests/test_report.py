@@ -380,4 +380,4 @@ def test_tables_show_labels_not_keys_and_put_key_columns_first(tmp_path):
     assert list(tables.owners_table(report).columns[:2]) == ["Owner", "Due this week"]
     actions = tables.actions_table(report.actions)
     assert list(actions.columns[:3]) == ["Owner", "What", "Next action"]
-    assert tables.column_config(actions)["Next action"] == {"width": "large"}
+    assert tables.column_config(actions)["Next action"] == {"width": 420}

@@ -5,8 +5,10 @@ categories and Wilson intervals are computed here on the few aggregated rows.
 Definitions (DESIGN.md "Drop-off and who owns it", written out in docs/teams.md):
 
 - A cohort lead that last reached stage k in time (cohort_funnel's sense) and then exited, or
-  outlived its window, dropped at k -> k+1. It is charged to the owner of that transition in
-  funnel.toml, unless the reason code on its exit is charged to the other team.
+  outlived its window, dropped at k -> k+1. An MQL Sales never acted on within the SLA (and did
+  not exit itself) is charged to Sales first, whatever its reason code. Any other drop is charged
+  to the owner of that transition in funnel.toml, unless the reason code on its exit is charged
+  to the other team.
 - Loss kinds (first match wins) and the two categories the teams argue about:
   quality = rejected or disqualified for a reason charged to Marketing;
   follow-through = charged to Sales and one of: no Sales action within the handoff SLA,
@@ -44,8 +46,9 @@ LOSS_KINDS = {
     ),
     "no_action_in_sla": (
         "No action within the SLA",
-        "Dropped at the handoff stage, charged to Sales, and Sales' first action came later than "
-        "the SLA or never came.",
+        "Dropped at the handoff stage with no Sales action within the SLA (checked before any "
+        "reason code: Marketing later recycling or disqualifying it does not move the charge), "
+        "or Sales' own exit came later than the SLA without a reason charged to Marketing.",
     ),
     "sales_reason": (
         "Exit charged to Sales",

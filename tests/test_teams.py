@@ -269,6 +269,66 @@ def test_missing_or_unknown_reason_stays_with_the_transition_owner(tmp_path):
     ]
 
 
+def test_unanswered_handoff_is_charged_to_sales_before_any_reason_code(tmp_path):
+    # DESIGN.md: an MQL Sales never acted on within the SLA is charged to Sales, whatever
+    # Marketing later did with it. MQL entries at midnight, SLA 48 h; no Sales event unless shown.
+    # U1: no Sales action; Marketing recycled it as not_ready on day 7 (144 h): before the fix
+    #     the not_ready code (Marketing's) made it a Marketing "other exit". Now Sales,
+    #     no action within the SLA, owned by its current Sales owner S1.
+    # U2: no Sales action; Marketing disqualified it as not_a_fit after 72 h: Sales, not a
+    #     Marketing quality loss (the SLA is checked before the reason code).
+    # U3: Sales itself rejected it as not_a_fit after 72 h: late, but Sales' own decision, so
+    #     its reason decides: Marketing quality (still an SLA breach in the handoff numbers).
+    # U4: Marketing took it back as not_ready 24 h after the MQL, before the SLA ran out: never
+    #     Sales' to answer, so the reason code decides: Marketing, other exit.
+    story = {
+        "U1": {
+            "events": [
+                ("lead", "2025-01-02", M, M, "M1"),
+                ("mql", "2025-01-03", M, M, "M1"),
+                ("recycled", "2025-01-09", "not_ready", M, "M1"),
+            ]
+        },
+        "U2": {
+            "events": [
+                ("lead", "2025-01-02", M, M, "M1"),
+                ("mql", "2025-01-03", M, M, "M1"),
+                ("disqualified", "2025-01-06", "not_a_fit", M, "M1"),
+            ]
+        },
+        "U3": {
+            "events": [
+                ("lead", "2025-01-02", M, M, "M1"),
+                ("mql", "2025-01-03", M, M, "M1"),
+                ("rejected", "2025-01-06", "not_a_fit", M, "S2"),
+            ]
+        },
+        "U4": {
+            "events": [
+                ("lead", "2025-01-02", M, M, "M1"),
+                ("mql", "2025-01-03", M, M, "M1"),
+                ("recycled", "2025-01-04", "not_ready", M, "M1"),
+            ]
+        },
+    }
+    path = stories.build(tmp_path / "unanswered.duckdb", story)
+    f = Filters(**JANUARY, as_of=LATE)
+    assert drops_by_lead(path, f) == {
+        "U1": ("mql", "sales", "no_action_in_sla", "S1"),
+        "U2": ("mql", "sales", "no_action_in_sla", "S1"),
+        "U3": ("mql", "marketing", "quality", "M1"),
+        "U4": ("mql", "marketing", "other_exit", "M1"),
+    }
+    # The counts say the same: Sales 2 follow-through, Marketing 1 quality and 1 other.
+    leak = teams.leakage(f, db=path)
+    got = leak.groupby(["charged_team", "loss_kind"])["n_dropped"].sum().to_dict()
+    assert got == {
+        ("sales", "no_action_in_sla"): 2,
+        ("marketing", "quality"): 1,
+        ("marketing", "other_exit"): 1,
+    }
+
+
 def test_in_progress_is_not_a_drop(db):
     # As of Jan 31 (end of day) no window is over (the earliest, T1's, ends Feb 1): only the
     # leads that exited by then dropped. T4 and T10 breached the SLA but are still in play.

@@ -1,7 +1,8 @@
 -- Drill-down behind the leakage numbers: one row per dropped cohort lead, filtered to one
 -- transition, charged team, loss kind and/or drop owner, longest-ago exit first. The logic up
--- to `classified` is teams_leakage.sql's, line for line, so the two always agree (a test
--- checks that the rows here add up to the counts there).
+-- to `classified` (unanswered handoffs first, then reason codes) is teams_leakage.sql's, line
+-- for line, so the two always agree (a test checks that the rows here add up to the counts
+-- there).
 -- Parameters: as teams_leakage.sql, plus the selection ($sel_stage_order, $sel_team,
 --   $sel_loss_kind, $sel_owner_id; null = any) and $limit_rows (rows returned; n_total counts all).
 
@@ -45,6 +46,7 @@ cohort as (
         coalesce(final_exit_at <= $as_of, false) as has_exit,
         start_at + $window_days * interval 1 day < $as_of as is_window_over,
         least(start_at + $window_days * interval 1 day, $as_of) as cutoff,
+        final_exit_at,
         final_exit_type,
         final_exit_reason,
         owner_id as current_owner_id,
@@ -67,7 +69,7 @@ drops as (
         stages.expected_days,
         case when has_exit then reasons.reason_team end as reason_team,
         coalesce(case when has_exit then reasons.reason_team end, stages.transition_team)
-            as charged_team,
+            as charged_by_reason,
         extract(epoch from (cutoff - reached_k_at)) / 86400.0 as days_in_stage
     from cohort
     inner join stages on stages.stage_order = cohort.stage_order
@@ -107,6 +109,60 @@ first_actions as (
     group by drops.lead_id
 ),
 
+-- Who made the exit that ended a handoff-stage drop (the exit event's team, else its owner's).
+exit_actors as (
+    select
+        drops.lead_id,
+        max(lead_events.actor_team) as exit_team
+    from drops
+    inner join lead_events
+        on lead_events.lead_id = drops.lead_id
+        and lead_events.occurred_at = drops.final_exit_at
+        and lead_events.event_type = drops.final_exit_type
+    where drops.stage_order = $handoff_order
+      and drops.has_exit
+    group by drops.lead_id
+),
+
+-- The SLA is checked before any reason code (DESIGN.md: an MQL Sales never acted on within the
+-- SLA is charged to Sales). is_unanswered: a handoff-stage drop whose first follow-through
+-- action came later than the SLA (or never, and the lead was still waiting when the SLA ran
+-- out), and whose exit, if any, was not the follow-through team's own decision. A late rejection by Sales is still Sales' decision, so its reason code
+-- decides (it stays an SLA breach in the handoff numbers).
+sla_checked as (
+    select
+        drops.*,
+        first_actions.first_action_at,
+        coalesce(
+            drops.stage_order = $handoff_order
+            and drops.transition_team = $follow_team
+            -- no action: the clock runs until the exit (or the end of the window), so an MQL
+            -- taken back within the SLA was never Sales' to answer
+            and extract(epoch from (
+                coalesce(
+                    first_actions.first_action_at,
+                    case when drops.has_exit then drops.final_exit_at else drops.cutoff end
+                ) - drops.entered_at
+            )) / 3600.0 > $sla_hours,
+            false
+        ) as is_late,
+        coalesce(exit_actors.exit_team, '') <> $follow_team as is_not_own_exit
+    from drops
+    left join first_actions on first_actions.lead_id = drops.lead_id
+    left join exit_actors on exit_actors.lead_id = drops.lead_id
+),
+
+charged as (
+    select
+        sla_checked.*,
+        case
+            when is_late and is_not_own_exit then $follow_team
+            else charged_by_reason
+        end as charged_team,
+        is_late and is_not_own_exit as is_unanswered
+    from sla_checked
+),
+
 team_owners as (
     select
         lead_id,
@@ -119,44 +175,37 @@ team_owners as (
 
 classified as (
     select
-        drops.lead_id,
-        drops.stage_order,
-        drops.transition_team,
-        drops.charged_team,
-        drops.reached_k_at,
-        drops.has_exit,
-        drops.final_exit_type,
-        drops.final_exit_reason,
-        drops.days_in_stage,
-        first_actions.first_action_at,
+        charged.lead_id,
+        charged.stage_order,
+        charged.transition_team,
+        charged.charged_team,
+        charged.reached_k_at,
+        charged.has_exit,
+        charged.final_exit_type,
+        charged.final_exit_reason,
+        charged.days_in_stage,
+        charged.first_action_at,
         case
-            when drops.has_exit
-                and drops.final_exit_type = any($quality_exits)
-                and drops.reason_team = $quality_team
+            when charged.is_unanswered then 'no_action_in_sla'
+            when charged.has_exit
+                and charged.final_exit_type = any($quality_exits)
+                and charged.reason_team = $quality_team
                 then 'quality'
-            when drops.charged_team = $follow_team
-                and drops.stage_order = $handoff_order
-                and (
-                    first_actions.first_action_at is null
-                    or extract(epoch from (first_actions.first_action_at - drops.entered_at)) / 3600.0
-                    > $sla_hours
-                )
-                then 'no_action_in_sla'
-            when drops.charged_team = $follow_team and drops.reason_team = $follow_team
+            when charged.charged_team = $follow_team and charged.is_late then 'no_action_in_sla'
+            when charged.charged_team = $follow_team and charged.reason_team = $follow_team
                 then 'sales_reason'
-            when not drops.has_exit and drops.days_in_stage > drops.expected_days then 'stalled'
-            when not drops.has_exit then 'window_ended'
+            when not charged.has_exit and charged.days_in_stage > charged.expected_days then 'stalled'
+            when not charged.has_exit then 'window_ended'
             else 'other_exit'
         end as loss_kind,
         coalesce(
             team_owners.owner_id,
-            case when drops.current_owner_team = drops.charged_team then drops.current_owner_id end
+            case when charged.current_owner_team = charged.charged_team then charged.current_owner_id end
         ) as owner_id
-    from drops
-    left join first_actions on first_actions.lead_id = drops.lead_id
+    from charged
     left join team_owners
-        on team_owners.lead_id = drops.lead_id
-        and team_owners.team = drops.charged_team
+        on team_owners.lead_id = charged.lead_id
+        and team_owners.team = charged.charged_team
 ),
 
 final as (

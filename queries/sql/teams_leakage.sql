@@ -2,12 +2,17 @@
 -- the number of cohort leads that dropped there (DESIGN.md "Drop-off and who owns it").
 -- The cohort, "reached in time", window, as-of and skip-policy semantics are cohort_funnel.sql's,
 -- so the counts summed per stage equal cohort_funnel's n_dropped for the same filters.
--- A drop is charged to the owner of its transition ($owner_by_stage), unless the reason code
--- of its exit (by $as_of) is charged to a team in funnel.toml ($reason_keys, $reason_teams).
--- Loss kind, first match wins:
+-- Unanswered handoff first: a drop at the handoff stage whose $follow_team first event after
+-- the handoff entry came later than $sla_hours (or not by $as_of), and whose exit (if any) was
+-- not $follow_team's own decision, is charged to $follow_team as no_action_in_sla whatever its
+-- reason code (DESIGN.md: an MQL Sales never acted on within the SLA is charged to Sales).
+-- Every other drop is charged to the owner of its transition ($owner_by_stage), unless the
+-- reason code of its exit (by $as_of) is charged to a team in funnel.toml ($reason_keys,
+-- $reason_teams). Loss kind, first match wins:
+--   no_action_in_sla  the unanswered handoff above (no action while it waited past the SLA)
 --   quality           exit in $quality_exits for a reason charged to $quality_team
---   no_action_in_sla  charged to $follow_team, at the handoff stage, and $follow_team's first
---                     event after the handoff entry came later than $sla_hours (or not by $as_of)
+--   no_action_in_sla  charged to $follow_team, at the handoff stage, first action later than
+--                     the SLA (the follow-through team's own late exit without its reason)
 --   sales_reason      charged to $follow_team, exited for a reason charged to $follow_team
 --   stalled           no exit; the window ran out after more than the stage's expected days
 --   window_ended      no exit; the window ran out before the stage's expected days had passed
@@ -67,6 +72,7 @@ cohort as (
         coalesce(final_exit_at <= $as_of, false) as has_exit,
         start_at + $window_days * interval 1 day < $as_of as is_window_over,
         least(start_at + $window_days * interval 1 day, $as_of) as cutoff,
+        final_exit_at,
         final_exit_type,
         final_exit_reason,
         owner_id as current_owner_id,
@@ -89,7 +95,7 @@ drops as (
         stages.expected_days,
         case when has_exit then reasons.reason_team end as reason_team,
         coalesce(case when has_exit then reasons.reason_team end, stages.transition_team)
-            as charged_team,
+            as charged_by_reason,
         extract(epoch from (cutoff - reached_k_at)) / 86400.0 as days_in_stage
     from cohort
     inner join stages on stages.stage_order = cohort.stage_order
@@ -129,6 +135,60 @@ first_actions as (
     group by drops.lead_id
 ),
 
+-- Who made the exit that ended a handoff-stage drop (the exit event's team, else its owner's).
+exit_actors as (
+    select
+        drops.lead_id,
+        max(lead_events.actor_team) as exit_team
+    from drops
+    inner join lead_events
+        on lead_events.lead_id = drops.lead_id
+        and lead_events.occurred_at = drops.final_exit_at
+        and lead_events.event_type = drops.final_exit_type
+    where drops.stage_order = $handoff_order
+      and drops.has_exit
+    group by drops.lead_id
+),
+
+-- The SLA is checked before any reason code (DESIGN.md: an MQL Sales never acted on within the
+-- SLA is charged to Sales). is_unanswered: a handoff-stage drop whose first follow-through
+-- action came later than the SLA (or never, and the lead was still waiting when the SLA ran
+-- out), and whose exit, if any, was not the follow-through team's own decision. A late rejection by Sales is still Sales' decision, so its reason code
+-- decides (it stays an SLA breach in the handoff numbers).
+sla_checked as (
+    select
+        drops.*,
+        first_actions.first_action_at,
+        coalesce(
+            drops.stage_order = $handoff_order
+            and drops.transition_team = $follow_team
+            -- no action: the clock runs until the exit (or the end of the window), so an MQL
+            -- taken back within the SLA was never Sales' to answer
+            and extract(epoch from (
+                coalesce(
+                    first_actions.first_action_at,
+                    case when drops.has_exit then drops.final_exit_at else drops.cutoff end
+                ) - drops.entered_at
+            )) / 3600.0 > $sla_hours,
+            false
+        ) as is_late,
+        coalesce(exit_actors.exit_team, '') <> $follow_team as is_not_own_exit
+    from drops
+    left join first_actions on first_actions.lead_id = drops.lead_id
+    left join exit_actors on exit_actors.lead_id = drops.lead_id
+),
+
+charged as (
+    select
+        sla_checked.*,
+        case
+            when is_late and is_not_own_exit then $follow_team
+            else charged_by_reason
+        end as charged_team,
+        is_late and is_not_own_exit as is_unanswered
+    from sla_checked
+),
+
 team_owners as (
     select
         lead_id,
@@ -141,37 +201,30 @@ team_owners as (
 
 classified as (
     select
-        drops.group_value,
-        drops.stage_order,
-        drops.charged_team,
+        charged.group_value,
+        charged.stage_order,
+        charged.charged_team,
         case
-            when drops.has_exit
-                and drops.final_exit_type = any($quality_exits)
-                and drops.reason_team = $quality_team
+            when charged.is_unanswered then 'no_action_in_sla'
+            when charged.has_exit
+                and charged.final_exit_type = any($quality_exits)
+                and charged.reason_team = $quality_team
                 then 'quality'
-            when drops.charged_team = $follow_team
-                and drops.stage_order = $handoff_order
-                and (
-                    first_actions.first_action_at is null
-                    or extract(epoch from (first_actions.first_action_at - drops.entered_at)) / 3600.0
-                    > $sla_hours
-                )
-                then 'no_action_in_sla'
-            when drops.charged_team = $follow_team and drops.reason_team = $follow_team
+            when charged.charged_team = $follow_team and charged.is_late then 'no_action_in_sla'
+            when charged.charged_team = $follow_team and charged.reason_team = $follow_team
                 then 'sales_reason'
-            when not drops.has_exit and drops.days_in_stage > drops.expected_days then 'stalled'
-            when not drops.has_exit then 'window_ended'
+            when not charged.has_exit and charged.days_in_stage > charged.expected_days then 'stalled'
+            when not charged.has_exit then 'window_ended'
             else 'other_exit'
         end as loss_kind,
         coalesce(
             team_owners.owner_id,
-            case when drops.current_owner_team = drops.charged_team then drops.current_owner_id end
+            case when charged.current_owner_team = charged.charged_team then charged.current_owner_id end
         ) as owner_id
-    from drops
-    left join first_actions on first_actions.lead_id = drops.lead_id
+    from charged
     left join team_owners
-        on team_owners.lead_id = drops.lead_id
-        and team_owners.team = drops.charged_team
+        on team_owners.lead_id = charged.lead_id
+        and team_owners.team = charged.charged_team
 ),
 
 final as (

@@ -547,7 +547,7 @@ def owner_conversion(
 
     Columns: owner_id (null: the team never had the lead), owner_name, team, from_stage,
     to_stage (Marketing lead -> mql, Sales mql -> won by default), n_handled (the owner's
-    cohort leads that reached from_stage in time), n_converted (of those, reached to_stage in
+    cohort leads with an entry of their own into from_stage in time; skipped stages do not count), n_converted (of those, reached to_stage in
     time), conversion_rate, conversion_low, conversion_high (95% Wilson), is_small (n_handled
     below 30). A lead's owner for a team is the owner on that team's first event for the lead,
     else its current owner when on that team.

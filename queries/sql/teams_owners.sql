@@ -1,9 +1,9 @@
 -- Per-owner conversion: one row per (owner, team) over the span of moves the team owns, from
 -- its first owned stage (first_order) to the stage after its last owned one (last_order + 1):
--- n_handled = the owner's cohort leads that reached first_order in time; n_converted = those
--- that reached last_order + 1 in time (cohort_funnel.sql's cohort, filters, window, as-of and
--- skip policy; reaching is monotonic under both policies, so a lead that reached the end of
--- the span reached its start).
+-- n_handled = the owner's cohort leads with an entry of their own into first_order in time
+-- (a lead that skipped the team's first stage, such as a Sales-sourced lead that began at SQL,
+-- was not handled by the team); n_converted = of those, the ones that reached last_order + 1 in
+-- time (cohort_funnel.sql's cohort, filters, window, as-of and skip policy).
 -- A lead's owner for a team: the owner on that team's first event for the lead (by $as_of),
 -- else the lead's current owner when on that team; null when the team never had it.
 -- Parameters: $start_at, $end_before, $as_of, $window_days, $is_strict, $channels, $regions,
@@ -51,6 +51,12 @@ cohort as (
                 <= least(start_at + $window_days * interval 1 day, $as_of),
             false
         ) as is_reached_next,
+        -- The lead's own entry into the stage, in time: only then did the team handle it there
+        -- (a lead that skipped the stage, such as a Sales-sourced one, was never the team's).
+        coalesce(
+            journey_stages.entered_at <= least(start_at + $window_days * interval 1 day, $as_of),
+            false
+        ) as is_entered,
         journey_stages.owner_id as current_owner_id,
         journey_stages.owner_team as current_owner_team
     from journey_stages
@@ -80,6 +86,17 @@ team_owners as (
     group by events.lead_id, owners.team
 ),
 
+-- Leads the team handled: their own entry into the span's first stage (one row per lead, team).
+handled as (
+    select
+        lead_id,
+        transition_team
+    from cohort
+    where stage_order = first_order
+      and is_reached
+      and is_entered
+),
+
 attributed as (
     select
         cohort.stage_order,
@@ -93,6 +110,9 @@ attributed as (
         cohort.is_reached,
         cohort.is_reached_next
     from cohort
+    inner join handled
+        on handled.lead_id = cohort.lead_id
+        and handled.transition_team = cohort.transition_team
     left join team_owners
         on team_owners.lead_id = cohort.lead_id
         and team_owners.team = cohort.transition_team

@@ -86,6 +86,8 @@ profile = plan.working_days if profile_name.startswith("Working") else None
 
 period_start, period_end = plan.month_bounds(period)
 targets = cache.call(qt.targets_for, period)
+# Earlier months' quotas too: the target is held against the quotas of the months its volume is due.
+quotas_through = cache.call(qt.targets_through, period)
 actual = cache.call(qt.actuals, period, as_of)
 share = plan.elapsed_share(period_start, period_end, as_of, profile)
 lookback = qt.lookback(as_of, contract.conversion_window_days, lookback_months)
@@ -279,7 +281,7 @@ with st.expander("What-if: step rates, deal size and lags (start at the observed
 if plan_error:
     st.warning(f"The plan cannot be computed: {plan_error}", icon=":material/error:")
 else:
-    specs = qt.quota_specs(targets, contract)
+    specs = qt.quota_specs(quotas_through, contract, what_if_plan)
     checks = plan.check_quotas(what_if_plan, specs)
     short = plan.inconsistent_teams(checks)
     handoff = what_if_plan.stage(contract.handoff_stage)
@@ -292,14 +294,15 @@ else:
     for team in contract.teams:
         if team in short:
             parts = [
-                f"its {targets_mod.METRICS[c.metric].label} quota ({c.quota:,.0f}) covers "
-                f"{c.coverage:.0%} of the {c.needed:,.0f} needed: a gap of {c.gap:,.0f}, about "
-                f"{c.revenue_gap:,.0f} of revenue"
+                f"its {targets_mod.METRICS[c.metric].label} quota for {c.quota_period:%B %Y} "
+                f"({c.quota:,.0f}) covers {c.coverage:.0%} of the {c.needed:,.0f} needed then: a gap "
+                f"of {c.gap:,.0f}, about {c.revenue_gap:,.0f} of revenue"
                 for c in short[team]
             ]
             # A warning, not an error box: the finding is about the plan, nothing failed.
             st.warning(
-                f"**{possessive(team)} quota is inconsistent with the shared revenue target.** "
+                f"**{possessive(team)} quota is inconsistent with the shared revenue target** "
+                f"of {period:%B %Y}. "
                 f"At these rates, " + "; ".join(parts) + ".",
                 icon=":material/report:",
             )
@@ -323,7 +326,8 @@ else:
             f"Gap {possessive(team)} quotas leave",
             f"{max(c.revenue_gap, 0.0):,.0f}",
             help=f"Revenue of the shared target its tightest quota does not feed: "
-            f"{targets_mod.METRICS[c.metric].label}, covering {c.coverage:.0%} of what is needed.",
+            f"{targets_mod.METRICS[c.metric].label} of {c.quota_period:%B %Y}, covering "
+            f"{c.coverage:.0%} of what is needed.",
         )
 
     wf = qt.plan_table(what_if_plan, specs, checks)
@@ -370,6 +374,7 @@ else:
             "lag_days",
             "n_needed",
             "n_entries_needed",
+            "quota_period",
             "quota",
             "gap",
             "enter_from",
@@ -383,6 +388,7 @@ else:
             "lag_days": st.column_config.NumberColumn("Median lag to next (days)", format="%.1f"),
             "n_needed": st.column_config.NumberColumn("Volume needed (incl. skips)", format="%.1f"),
             "n_entries_needed": st.column_config.NumberColumn("Entries needed", format="%.1f"),
+            "quota_period": st.column_config.DateColumn("Quota of", format="MMM YYYY"),
             "quota": st.column_config.NumberColumn("Quota", format="%.0f"),
             "gap": st.column_config.NumberColumn("Gap (needed − quota)", format="%.1f"),
             "enter_from": st.column_config.DateColumn("Enter from"),
@@ -397,11 +403,24 @@ else:
         ct.assign(team=ct["team"].map(team_name)),
         hide_index=True,
         width="stretch",
-        column_order=["team", "label", "quota", "needed", "coverage", "gap", "revenue_gap", "verdict"],
+        column_order=[
+            "team",
+            "label",
+            "quota_period",
+            "quota",
+            "target_period",
+            "needed",
+            "coverage",
+            "gap",
+            "revenue_gap",
+            "verdict",
+        ],
         column_config={
             "team": "Team",
             "label": "Quota",
+            "quota_period": st.column_config.DateColumn("Quota of", format="MMM YYYY"),
             "quota": st.column_config.NumberColumn("Quota", format="localized"),
+            "target_period": st.column_config.DateColumn("Held against the target of", format="MMM YYYY"),
             "needed": st.column_config.NumberColumn("Needed by the shared target", format="%.1f"),
             "coverage": st.column_config.NumberColumn("Covers", format="percent"),
             "gap": st.column_config.NumberColumn("Gap (units)", format="%.1f"),
@@ -412,9 +431,12 @@ else:
     st.caption(
         f"Verdict: **short** when a quota met exactly covers less than {1 - plan.TOLERANCE:.0%} of "
         f"what the shared revenue target needs, **over** above {1 + plan.TOLERANCE:.0%}, "
-        "**consistent** in between. Quotas are held against the same month's target (a steady "
-        "monthly run rate); the entry windows above show when that volume is really due. Pipeline "
-        "needed = opportunities needed × deal size."
+        f"**consistent** in between. {period:%B}'s deals come from volume that entered the funnel "
+        "earlier, so each quota is the one of the month its stage's volume is due (the month "
+        "holding most of the stage's entry window above): "
+        + "; ".join(f"{targets_mod.METRICS[c.metric].label}: {c.quota_period:%B %Y}" for c in checks)
+        + f". Revenue and deals won close in {period:%B %Y} itself. Pipeline needed = "
+        "opportunities needed × deal size."
     )
     tables.download(ct, f"quota-check-{period:%Y-%m}.csv")
 

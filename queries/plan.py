@@ -19,6 +19,13 @@ Reverse waterfall
     only that part is a team's work (a quota counts entries). A stage must be entered
     `days_before_close` = the sum of the median lags from it to the last stage before the deals
     close, so its entry window is the period shifted back by that many days.
+
+Quotas against the plan
+    A month's revenue target is fed by volume that entered the funnel earlier: with about 69
+    days from MQL to won, October's deals come from the MQLs of August. So each quota is taken
+    from the month its stage's volume is due (`due_period`: the month holding the middle day of
+    the stage's entry window, hence most of it) and held against what the target month needs.
+    Revenue and deals won are due in the target month itself.
 """
 
 from __future__ import annotations
@@ -168,7 +175,7 @@ class PlanStage:
     days_before_close: int  # sum of median lags from here to the last stage, whole days
     enter_from: dt.date  # first day of the window in which this volume must enter
     enter_by: dt.date  # last day of that window
-    due_period: dt.date  # first day of the month containing enter_by
+    due_period: dt.date  # the month (first day) holding the window's middle day: most of it
     is_due_before_period: bool  # the whole entry window lies before the planned period
 
 
@@ -251,6 +258,9 @@ def reverse_waterfall(
         days = round(lag_after[k])
         enter_from = period_start - dt.timedelta(days=days)
         enter_by = period_end - dt.timedelta(days=days + 1)
+        # The quota that must deliver this volume is the one of the month holding most of the
+        # window: the month of its middle day (a window of up to 31 days spans two months).
+        middle = enter_from + dt.timedelta(days=(enter_by - enter_from).days // 2)
         rows.append(
             PlanStage(
                 key=s.key,
@@ -263,7 +273,7 @@ def reverse_waterfall(
                 days_before_close=days,
                 enter_from=enter_from,
                 enter_by=enter_by,
-                due_period=enter_by.replace(day=1),
+                due_period=middle.replace(day=1),
                 is_due_before_period=enter_by < period_start,
             )
         )
@@ -285,6 +295,7 @@ class QuotaSpec:
     stage_key: str | None  # the stage a STAGE quota counts entries into; PIPELINE: the stage
     # whose entries carry the pipeline amount (opportunities)
     quota: float | None
+    period: dt.date | None = None  # the month whose quota this is (quota_period() of the plan)
 
 
 @dataclass(frozen=True)
@@ -292,6 +303,8 @@ class QuotaCheck:
     team: str
     metric: str
     quota: float | None
+    quota_period: dt.date | None  # the month whose quota is held against the target
+    target_period: dt.date  # the month of the shared revenue target it is held against
     needed: float  # what the shared target needs in this metric's units
     coverage: float | None  # quota / needed
     gap: float | None  # needed - quota (positive: the quota leaves this much uncovered)
@@ -312,6 +325,19 @@ def needed_for(plan: Plan, kind: str, stage_key: str | None) -> float:
     raise ValueError(f"unknown quota kind {kind!r}")
 
 
+def quota_period(plan: Plan, kind: str, stage_key: str | None) -> dt.date:
+    """The month whose quota must deliver what the plan's target month needs in this metric.
+
+    Revenue closes in the target month itself; a stage count or the pipeline opened on a stage
+    is due in that stage's due_period (the lags shift it into earlier months).
+    """
+    if kind == REVENUE:
+        return plan.period_start
+    if kind in (STAGE, PIPELINE):
+        return plan.stage(stage_key).due_period
+    raise ValueError(f"unknown quota kind {kind!r}")
+
+
 def revenue_per_unit(plan: Plan, kind: str, stage_key: str | None) -> float:
     """Revenue one unit of a metric brings at the plan's rates (1 for revenue itself)."""
     return plan.revenue_target / needed_for(plan, kind, stage_key)
@@ -320,12 +346,27 @@ def revenue_per_unit(plan: Plan, kind: str, stage_key: str | None) -> float:
 def check_quota(plan: Plan, spec: QuotaSpec, tolerance: float = TOLERANCE) -> QuotaCheck:
     """Does this quota, met exactly, feed the shared revenue target at the plan's rates?
 
-    short: it covers less than 1 - tolerance of what the target needs; over: more than
-    1 + tolerance; consistent in between. Revenue fed is proportional: coverage x target.
+    The spec's quota should be the one of quota_period() (the month the volume is due), and the
+    need is the plan's target month's. short: it covers less than 1 - tolerance of what the
+    target needs; over: more than 1 + tolerance; consistent in between. Revenue fed is
+    proportional: coverage x target.
     """
     needed = needed_for(plan, spec.kind, spec.stage_key)
+    target_period = plan.period_start
     if _missing(spec.quota):
-        return QuotaCheck(spec.team, spec.metric, None, needed, None, None, None, None, NO_TARGET)
+        return QuotaCheck(
+            spec.team,
+            spec.metric,
+            None,
+            spec.period,
+            target_period,
+            needed,
+            None,
+            None,
+            None,
+            None,
+            NO_TARGET,
+        )
     coverage = spec.quota / needed
     if coverage < 1 - tolerance:
         verdict = SHORT
@@ -338,6 +379,8 @@ def check_quota(plan: Plan, spec: QuotaSpec, tolerance: float = TOLERANCE) -> Qu
         team=spec.team,
         metric=spec.metric,
         quota=spec.quota,
+        quota_period=spec.period,
+        target_period=target_period,
         needed=needed,
         coverage=coverage,
         gap=needed - spec.quota,

@@ -58,6 +58,17 @@ def targets_for(period: dt.date, db: Path | None = None) -> pd.DataFrame:
     return executor.run("targets_for_period", {"period": period}, db=db)
 
 
+def targets_through(period: dt.date, db: Path | None = None) -> pd.DataFrame:
+    """Targets of every month up to and including `period`: one row per (period, team, metric).
+
+    Columns: period (date), team, metric, value, set_at, set_by. The quotas a month's target is
+    held against are those of the months its stages' volume is due in (queries/plan.py).
+    """
+    df = executor.run("targets_through", {"period": period}, db=db)
+    df["period"] = pd.to_datetime(df["period"]).dt.date
+    return df
+
+
 def history(period: dt.date | None = None, db: Path | None = None) -> pd.DataFrame:
     """Target changes, newest first (at most 500): one row per change.
 
@@ -184,11 +195,14 @@ def stage_inputs(inputs: pd.DataFrame) -> list[plan.StageInput]:
     return out
 
 
-def quota_specs(targets: pd.DataFrame, contract: Contract) -> list[plan.QuotaSpec]:
-    """The period's quotas that can be held against the shared revenue target, Marketing first.
+def quota_specs(targets: pd.DataFrame, contract: Contract, the_plan: plan.Plan) -> list[plan.QuotaSpec]:
+    """The quotas that can be held against the plan's shared revenue target, Marketing first.
 
-    Content pieces have no conversion path to revenue and the shared revenue target is the
-    yardstick itself, so neither is checked.
+    `targets` holds several months (targets_through()). Each quota is taken from the month its
+    stage's volume is due for the plan's target month (plan.quota_period: the MQL quota of
+    August for October's revenue when MQLs lead wins by about two months), not from the target
+    month itself. Content pieces have no conversion path to revenue and the shared revenue
+    target is the yardstick itself, so neither is checked.
     """
     specs = []
     for team in (*contract.teams, targets_mod.SHARED):
@@ -196,15 +210,18 @@ def quota_specs(targets: pd.DataFrame, contract: Contract) -> list[plan.QuotaSpe
             role = targets_mod.METRICS[metric].role
             if role == "content" or (team == targets_mod.SHARED and role == "revenue"):
                 continue
-            row = targets[(targets["team"] == team) & (targets["metric"] == metric)]
-            quota = float(row["value"].iloc[0]) if len(row) else None
             if role == "revenue":
                 kind, key = plan.REVENUE, None
             elif role == "pipeline":
                 kind, key = plan.PIPELINE, stage_for_role("opportunity", contract)
             else:
                 kind, key = plan.STAGE, stage_for_role(role, contract)
-            specs.append(plan.QuotaSpec(team, metric, kind, key, quota))
+            month = plan.quota_period(the_plan, kind, key)
+            row = targets[
+                (targets["period"] == month) & (targets["team"] == team) & (targets["metric"] == metric)
+            ]
+            quota = float(row["value"].iloc[0]) if len(row) else None
+            specs.append(plan.QuotaSpec(team, metric, kind, key, quota, month))
     return specs
 
 
@@ -267,7 +284,8 @@ def plan_table(
     Columns: stage, label, owner, step_rate (to the next stage), lag_days, n_needed (volume that
     must reach the stage), n_entries_needed (of which entries; the rest arrive as skips),
     enter_from, enter_by, due_period, is_due_before_period, quota_team, quota (the quota that
-    counts entries into this stage, if any), gap (entries needed - quota).
+    counts entries into this stage, if any), quota_period (the month of that quota: the month
+    this stage's volume is due), gap (entries needed - quota).
     """
     by_stage = {
         spec.stage_key: check for spec, check in zip(specs, checks, strict=True) if spec.kind == plan.STAGE
@@ -290,6 +308,7 @@ def plan_table(
                 "is_due_before_period": s.is_due_before_period,
                 "quota_team": c.team if c else "",
                 "quota": math.nan if c is None or c.quota is None else c.quota,
+                "quota_period": c.quota_period if c else None,
                 "gap": math.nan if c is None or c.gap is None else c.gap,
             }
         )
@@ -299,7 +318,9 @@ def plan_table(
 def checks_table(checks: list[plan.QuotaCheck]) -> pd.DataFrame:
     """Quotas against the shared revenue target: one row per quota checked.
 
-    Columns: team, metric, label, quota, needed, coverage, gap, revenue_fed, revenue_gap, verdict.
+    Columns: team, metric, label, quota_period (the month whose quota it is), quota,
+    target_period (the month of the shared revenue target), needed (what that target needs),
+    coverage, gap, revenue_fed, revenue_gap, verdict.
     """
     return pd.DataFrame(
         [
@@ -307,7 +328,9 @@ def checks_table(checks: list[plan.QuotaCheck]) -> pd.DataFrame:
                 "team": c.team,
                 "metric": c.metric,
                 "label": targets_mod.METRICS[c.metric].label,
+                "quota_period": c.quota_period,
                 "quota": math.nan if c.quota is None else c.quota,
+                "target_period": c.target_period,
                 "needed": c.needed,
                 "coverage": math.nan if c.coverage is None else c.coverage,
                 "gap": math.nan if c.gap is None else c.gap,

@@ -9,6 +9,8 @@ import pytest
 
 from queries import plan
 
+AUG = dt.date(2026, 8, 1)
+SEP = dt.date(2026, 9, 1)
 OCT = dt.date(2026, 10, 1)
 NOV = dt.date(2026, 11, 1)
 
@@ -155,12 +157,47 @@ def test_reverse_waterfall_due_dates_cross_into_the_previous_month():
         dt.date(2026, 9, 21),
     )
     assert mql.is_due_before_period
-    assert mql.due_period == dt.date(2026, 9, 1)
+    # The month each stage's volume is due: the one holding the window's middle day. MQLs:
+    # 22 Aug + 15 = 6 Sep; leads: 17 Aug + 15 = 1 Sep; opportunities: 1 Sep + 15 = 16 Sep, so
+    # September though the window's last day is 1 October; won: 16 October.
+    assert mql.due_period == SEP
     assert (lead.enter_from, lead.enter_by, lead.due_period) == (
         dt.date(2026, 8, 17),
         dt.date(2026, 9, 16),
-        dt.date(2026, 9, 1),
+        SEP,
     )
+    assert opp.due_period == SEP
+    assert won.due_period == OCT
+
+
+def test_quota_month_follows_the_lags():
+    # October's revenue is fed by earlier months' volume. With lags 5, 10 and 30 days the
+    # opportunities for October's deals are due in September (window 1 Sep - 1 Oct, middle
+    # 16 Sep), the MQLs too (22 Aug - 21 Sep, middle 6 Sep); revenue and deals won in October.
+    p = plan.reverse_waterfall(100_000, 10_000, small_funnel(), OCT, NOV)
+    assert plan.quota_period(p, plan.STAGE, "mql") == SEP
+    assert plan.quota_period(p, plan.STAGE, "opportunity") == SEP
+    assert plan.quota_period(p, plan.PIPELINE, "opportunity") == SEP
+    assert plan.quota_period(p, plan.STAGE, "won") == OCT
+    assert plan.quota_period(p, plan.REVENUE, None) == OCT
+    # About 69 days from MQL to won (the sample's funnel): 9 + 60 days. MQLs must enter
+    # 24 Jul - 23 Aug (1 Oct - 69, 31 Oct - 69), middle 8 Aug: October's target holds
+    # August's MQL quota, not October's.
+    longer = plan.reverse_waterfall(
+        100_000, 10_000, small_funnel(lags={"mql": 9.0, "opportunity": 60.0}), OCT, NOV
+    )
+    mql = longer.stage("mql")
+    assert (mql.days_before_close, mql.enter_from, mql.enter_by) == (
+        69,
+        dt.date(2026, 7, 24),
+        dt.date(2026, 8, 23),
+    )
+    assert plan.quota_period(longer, plan.STAGE, "mql") == AUG
+    # No lag at all: every quota is the target month's own.
+    flat = plan.reverse_waterfall(
+        100_000, 10_000, small_funnel(lags={"lead": 0.0, "mql": 0.0, "opportunity": 0.0}), OCT, NOV
+    )
+    assert {plan.quota_period(flat, plan.STAGE, k) for k in ("lead", "mql", "opportunity", "won")} == {OCT}
 
 
 def test_fractional_lags_round_to_whole_days_after_summing():
@@ -221,24 +258,30 @@ def test_what_if_overrides_replace_observed_values():
 
 
 def specs(mql_quota: float, won_quota: float) -> list[plan.QuotaSpec]:
+    """The quotas October's target is held against in small_funnel(): MQLs and opportunities
+    (and the pipeline opened with them) of September, deals and revenue of October."""
     return [
-        plan.QuotaSpec("marketing", "mqls", plan.STAGE, "mql", mql_quota),
-        plan.QuotaSpec("sales", "opportunities", plan.STAGE, "opportunity", 40),
-        plan.QuotaSpec("sales", "deals_won", plan.STAGE, "won", won_quota),
-        plan.QuotaSpec("sales", "revenue", plan.REVENUE, None, 100_000),
-        plan.QuotaSpec("shared", "pipeline", plan.PIPELINE, "opportunity", 400_000),
+        plan.QuotaSpec("marketing", "mqls", plan.STAGE, "mql", mql_quota, SEP),
+        plan.QuotaSpec("sales", "opportunities", plan.STAGE, "opportunity", 40, SEP),
+        plan.QuotaSpec("sales", "deals_won", plan.STAGE, "won", won_quota, OCT),
+        plan.QuotaSpec("sales", "revenue", plan.REVENUE, None, 100_000, OCT),
+        plan.QuotaSpec("shared", "pipeline", plan.PIPELINE, "opportunity", 400_000, SEP),
     ]
 
 
 def test_marketing_quota_short_sales_consistent():
-    # The target needs 60 MQL entries; Marketing's quota of 45 covers 45/60 = 75%: short by 15
-    # MQLs, which at 100,000/60 a MQL is 25,000 of revenue. Sales: 40 opportunities of 40 needed
-    # and 100,000 of 100,000 revenue are consistent; 12 deals for 10 needed is over (120%).
-    # Pipeline: 40 opportunities x 10,000 = 400,000 needed, the shared target asks exactly that.
+    # October's target needs 60 MQL entries in September; Marketing's September quota of 45
+    # covers 45/60 = 75%: short by 15 MQLs, which at 100,000/60 a MQL is 25,000 of revenue.
+    # Sales: 40 September opportunities of 40 needed and 100,000 of 100,000 October revenue are
+    # consistent; 12 October deals for 10 needed is over (120%). Pipeline: 40 opportunities x
+    # 10,000 = 400,000 needed in September, the shared target asks exactly that.
     p = plan.reverse_waterfall(100_000, 10_000, small_funnel(), OCT, NOV)
     checks = {c.metric: c for c in plan.check_quotas(p, specs(45, 12))}
     mql = checks["mqls"]
     assert (mql.needed, mql.coverage, mql.gap, mql.verdict) == pytest.approx((60, 0.75, 15, plan.SHORT))
+    # Which month's quota was held against which month's target, for the page to say so.
+    assert (mql.quota_period, mql.target_period) == (SEP, OCT)
+    assert (checks["revenue"].quota_period, checks["revenue"].target_period) == (OCT, OCT)
     assert mql.revenue_fed == pytest.approx(75_000)
     assert mql.revenue_gap == pytest.approx(25_000)
     assert checks["opportunities"].verdict == plan.CONSISTENT

@@ -220,20 +220,83 @@ def test_pacing_gap_in_revenue_uses_the_plan():
     assert t.loc[("marketing", "mqls"), "gap_to_pace_revenue"] == pytest.approx(-10 * 100_000 / 60)
 
 
-def test_quota_specs_skip_content_and_the_yardstick():
+def test_quota_specs_take_each_quota_from_the_month_it_is_due():
+    # October's shared revenue target, with 69 days from MQL to won (9 to the opportunity, 60 on
+    # to the win): the MQLs for October's deals must enter 24 Jul - 23 Aug (middle 8 Aug) and
+    # the opportunities 2 Aug - 1 Sep (1 Oct - 60, 31 Oct - 60; middle 17 Aug). So August's
+    # MQL quota (300) is held against October's need, not October's (430); deals won and
+    # revenue close in October itself. Marketing's August quota covers 300 / 400 needed = 75%.
+    stages = [
+        plan.StageInput("lead", "Lead", "marketing", 0.5, 0),
+        plan.StageInput("mql", "MQL", "sales", 0.5, 9, entered_share=1.0),
+        plan.StageInput("sal", "SAL", "sales", 1.0, 0),
+        plan.StageInput("sql", "SQL", "sales", 1.0, 0),
+        plan.StageInput("opportunity", "Opportunity", "sales", 0.5, 60),
+        plan.StageInput("won", "Won", None),
+    ]
+    # 1,000,000 at 10,000 a deal: 100 deals, 200 opportunities, 400 MQLs, 800 leads.
+    p = plan.reverse_waterfall(1_000_000, 10_000, stages, OCT, dt.date(2026, 11, 1))
+    aug, sep = dt.date(2026, 8, 1), dt.date(2026, 9, 1)
     targets = pd.DataFrame(
         {
-            "team": ["marketing", "marketing", "sales", "shared", "shared"],
-            "metric": ["content_published", "mqls", "deals_won", "revenue", "pipeline"],
-            "value": [2.0, 430.0, 86.0, 2_635_000.0, 9_223_000.0],
+            "period": [aug, aug, aug, sep, OCT, OCT, OCT, OCT, OCT],
+            "team": [
+                "marketing",
+                "sales",
+                "shared",
+                "marketing",
+                "marketing",
+                "marketing",
+                "sales",
+                "shared",
+                "shared",
+            ],
+            "metric": [
+                "mqls",
+                "opportunities",
+                "pipeline",
+                "mqls",
+                "content_published",
+                "mqls",
+                "deals_won",
+                "revenue",
+                "pipeline",
+            ],
+            "value": [300.0, 200.0, 2_000_000.0, 350.0, 2.0, 430.0, 86.0, 1_000_000.0, 9_223_000.0],
         }
     )
-    specs = {(s.team, s.metric): s for s in qt.quota_specs(targets, CONTRACT)}
+    specs = {(s.team, s.metric): s for s in qt.quota_specs(targets, CONTRACT, p)}
     assert ("marketing", "content_published") not in specs
     assert ("shared", "revenue") not in specs
-    assert specs[("marketing", "mqls")] == plan.QuotaSpec("marketing", "mqls", plan.STAGE, "mql", 430.0)
-    assert specs[("marketing", "leads")].quota is None  # not set this month
-    assert specs[("shared", "pipeline")].kind == plan.PIPELINE
+    assert specs[("marketing", "mqls")] == plan.QuotaSpec("marketing", "mqls", plan.STAGE, "mql", 300.0, aug)
+    assert specs[("sales", "opportunities")].quota == 200.0  # August's
+    assert specs[("shared", "pipeline")] == plan.QuotaSpec(
+        "shared", "pipeline", plan.PIPELINE, "opportunity", 2_000_000.0, aug
+    )
+    assert (specs[("sales", "deals_won")].quota, specs[("sales", "deals_won")].period) == (86.0, OCT)
+    assert specs[("marketing", "leads")].quota is None  # not set for August
+    checks = qt.checks_table(plan.check_quotas(p, list(specs.values()))).set_index("metric")
+    assert checks.loc[
+        "mqls", ["quota_period", "target_period", "quota", "needed", "coverage", "verdict"]
+    ].tolist() == [
+        aug,
+        OCT,
+        300.0,
+        pytest.approx(400.0),
+        pytest.approx(0.75),
+        plan.SHORT,
+    ]
+
+
+def test_targets_through_reads_earlier_months(story_db):
+    # The story store holds October's four targets; reading through September finds none, and
+    # through October all four, with their month.
+    assert qt.targets_through(dt.date(2026, 9, 1), db=story_db).empty
+    got = qt.targets_through(OCT, db=story_db)
+    assert sorted(zip(got["team"], got["metric"], got["value"], strict=True)) == sorted(
+        (t, m, v) for _p, t, m, v in TARGETS
+    )
+    assert set(got["period"]) == {OCT}
 
 
 # --- the writer -------------------------------------------------------------------------------

@@ -160,7 +160,8 @@ m3.metric(
 )
 m4.metric("Projected end of month", fmt(shared_rev["projected"]), help="Run rate so far held to month end")
 st.caption(
-    f"{share:.0%} of the month has passed ({profile_name.split(' (')[0].lower()} pace). Expected by "
+    "Whole company: the sidebar filters do not apply to these numbers, because the targets are "
+    f"set for the whole company. {share:.0%} of the month has passed ({profile_name.split(' (')[0].lower()} pace). Expected by "
     "today = target × share of the month passed; projected = actual ÷ that share. Status: "
     f"**behind** below {1 - plan.TOLERANCE:.0%} of expected, **ahead** above "
     f"{1 + plan.TOLERANCE:.0%}, **on pace** in between. Gap in revenue = gap to pace × the "

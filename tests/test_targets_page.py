@@ -116,6 +116,14 @@ def test_planted_story_on_a_larger_sample(app, story_sample):
     assert revenue["quota_period"] == revenue["target_period"]  # revenue closes in the month itself
 
 
+def test_pacing_says_the_sidebar_filters_do_not_apply(app, small_sample):
+    # Actuals and targets are company-wide whatever the sidebar holds: the caption under the
+    # pacing numbers must say so, not only the waterfall's caption further down.
+    at = app(small_sample)
+    (pacing,) = [c for c in texts(at.caption) if "of the month has passed" in c]
+    assert "sidebar filters do not apply" in pacing
+
+
 def test_sliders_change_the_plan_and_reset_restores_it(app, small_sample):
     at = app(small_sample)
     target = metric(at, "Revenue to plan for")

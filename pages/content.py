@@ -362,6 +362,14 @@ else:
         format_func=lambda k: f"{labels[k]} → {next_label[k]}",
         key="content-advance-stage",
     )
+    if not advance.attrs.get("is_mature", False):
+        st.warning(
+            f"Immature: leads that entered a stage between {range_text} still have part of their "
+            f"{filters.window(contract)}-day window to advance, so these rates (touched and "
+            "baseline alike) can still rise and are not final. Choose an earlier range in the "
+            "sidebar for final numbers.",
+            icon=":material/hourglass_top:",
+        )
     part = advance[advance["stage"] == stage].sort_values("difference").reset_index(drop=True)
     fig = go.Figure()
     for prefix, name, colour in (("advance", "Touched", BLUE), ("baseline", "Comparable, not touched", GREY)):
@@ -389,7 +397,14 @@ else:
             hoverinfo="text",
         )
     fig.update_layout(
-        title={"text": f"{labels[stage]} → {next_label[stage]}: share of leads that advanced"},
+        title={
+            "text": f"{labels[stage]} → {next_label[stage]}: share of leads that advanced"
+            + (
+                ""
+                if advance.attrs.get("is_mature", False)
+                else "<br><sup>Immature: window still open, not final</sup>"
+            )
+        },
         xaxis={"title": {"text": "Advanced to the next stage (%)"}, "tickformat": ".0%"},
         yaxis={"title": {"text": "Content"}},
         legend={"orientation": "h", "y": -0.2},

@@ -112,7 +112,8 @@ def content_advance(
     matched, 95% Wilson), baseline_rate, baseline_low, baseline_high (what the touched leads'
     strata did without the touch, normal 95% interval), difference (points, 0-1 scale),
     p_value, is_significant (p < 0.05), is_small (n_matched under 30).
-    attrs: as_of, window_days.
+    attrs: as_of, window_days, is_mature (the range's end + window is on or before as_of;
+    otherwise leads still have time to advance and the rates are not final).
     """
     contract = contract or contract_mod.load()
     as_of = funnel.resolve_as_of(filters, db)
@@ -155,7 +156,13 @@ def content_advance(
             *[c for c in out.columns if c not in ("stage_order", "stage", "label")],
         ]
     ]
-    out.attrs.update(as_of=as_of, window_days=filters.window(contract))
+    # A lead has its whole window (from entering the stage) to advance: until the range's end
+    # + window has passed, advance rates can still rise and are not final.
+    out.attrs.update(
+        as_of=as_of,
+        window_days=filters.window(contract),
+        is_mature=funnel.is_mature(filters, contract, as_of),
+    )
     return out
 
 

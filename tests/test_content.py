@@ -183,6 +183,8 @@ def test_content_advance_against_comparable_leads(advance_db):
     var = 0.5 * 0.5 / 2 + 0.1875 / 4
     assert c1["p_value"] == pytest.approx(math.erfc(0.25 / math.sqrt(var) / math.sqrt(2)))
     assert c1["is_small"]
+    # 2025 ends on the as-of date: leads of December still have their window: immature.
+    assert df.attrs["is_mature"] is False
     # C2: only A touched; untouched B, C, D, E, G: 1 advanced of 5.
     c2 = df.loc[("lead", "C2")]
     assert (c2["n_matched"], c2["n_matched_advanced"], c2["n_comparison"]) == (1, 1, 5)
@@ -262,3 +264,9 @@ def test_an_empty_range_gives_empty_frames_with_every_column(sales_use_db):
     assert advance.empty and {"advance_rate", "baseline_rate", "difference"} <= set(advance.columns)
     credits = attribution.credits(empty, db=sales_use_db)
     assert credits.empty and credits.attrs["total_amount"] == 0.0
+
+
+def test_content_advance_is_mature_once_the_window_has_passed(advance_db):
+    # January 2025 + the 180-day window ends 30 July 2025: final as of 31 December.
+    january = Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 1, 31), as_of=dt.datetime(2025, 12, 31))
+    assert content.content_advance(january, db=advance_db).attrs["is_mature"] is True

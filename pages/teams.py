@@ -9,11 +9,16 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data import contract as contract_mod
-from queries import cache, executor, teams
+from queries import cache, executor, funnel, teams
 from ui import tables
 from ui.state import current_filters
 
-CATEGORY_COLOURS = {"quality": "#E8A33D", "follow_through": "#4C8BF5", "other": "#8C96A3"}
+CATEGORY_COLOURS = {
+    "quality_after": "#E8A33D",
+    "quality_before": "#F3D29B",
+    "follow_through": "#4C8BF5",
+    "other": "#8C96A3",
+}
 ALL = ""  # the "All" choice of a selectbox (None would read as "nothing selected")
 GROUP_CHOICES = {"channel": "Channel", "campaign": "Campaign", "region": "Region", "segment": "Segment"}
 
@@ -74,7 +79,9 @@ with st.expander("Definition: drop-off and who owns it", expanded=False):
         [{"Loss kind": label, "Definition": text} for label, text in teams.LOSS_KINDS.values()],
     )
     st.markdown(
-        f"**Quality loss ({roles.quality})** = *Lead quality*. **Follow-through loss "
+        f"**Quality loss ({roles.quality})** = *Lead quality*, split at the handoff: *before* "
+        f"(rejected or disqualified before {handoff.label}: Marketing filtering its own leads) and "
+        f"*after* ({handoff.label} onward: the leads Sales turned down). **Follow-through loss "
         f"({roles.follow})** = charged to {roles.follow} and *No action within the SLA*, "
         "*Stalled* or *Exit charged to Sales*. Everything else is *Other*: mostly leads that "
         "never qualified. The full text is in docs/teams.md."
@@ -83,11 +90,12 @@ with st.expander("Definition: drop-off and who owns it", expanded=False):
 summary = teams.by_team(leak, contract)
 totals = summary.groupby("category")["n_dropped"].sum()
 all_drops = int(summary["n_dropped"].sum())
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4, c5 = st.columns(5)
 for column, cat, team in (
-    (c1, "quality", roles.quality),
-    (c2, "follow_through", roles.follow),
-    (c3, "other", None),
+    (c1, "quality_after", roles.quality),
+    (c2, "quality_before", roles.quality),
+    (c3, "follow_through", roles.follow),
+    (c4, "other", None),
 ):
     n = int(totals.get(cat, 0))
     column.metric(
@@ -96,7 +104,7 @@ for column, cat, team in (
         help=f"{pct(n / all_drops if all_drops else math.nan)} of all drops"
         + (f"; always charged to {team}." if team else "; charged to either team, by the same rule."),
     )
-c4.metric("All drops", f"{all_drops:,}", help="Equals the funnel's dropped count for the same filters.")
+c5.metric("All drops", f"{all_drops:,}", help="Equals the funnel's dropped count for the same filters.")
 table(
     summary,
     column_config={
@@ -171,16 +179,25 @@ else:
         help="Which channels (or campaigns, regions, segments) the quality and follow-through "
         "losses come from.",
     )
-    grouped = teams.categories_by_group(cache.call(teams.leakage, filters, by=by))
+    grouped = teams.quality_per_handoff(
+        teams.categories_by_group(cache.call(teams.leakage, filters, by=by)),
+        cache.call(funnel.breakdown, filters, by),
+        contract,
+    )
     table(
         grouped,
         column_config={
             "group_value": GROUP_CHOICES[by],
-            "n_quality": "Quality losses",
+            "n_quality_after": "Quality losses after handoff",
+            "n_quality_before": "Quality losses before handoff",
             "n_follow_through": "Follow-through losses",
             "n_other": "Other drops",
             "n_dropped": "All drops",
-            "quality_share": st.column_config.NumberColumn("Quality share", format="percent"),
+            "n_handoffs": f"Reached {handoff.label}",
+            "quality_after_per_handoff": st.column_config.NumberColumn(
+                f"Quality losses after handoff per {handoff.label} lead", format="percent"
+            ),
+            "quality_after_share": st.column_config.NumberColumn("Quality (after) share", format="percent"),
             "follow_through_share": st.column_config.NumberColumn("Follow-through share", format="percent"),
         },
     )
@@ -365,7 +382,8 @@ table(
         "conversion_low": st.column_config.NumberColumn("95% CI low", format="percent"),
         "conversion_high": st.column_config.NumberColumn("95% CI high", format="percent"),
         "n_dropped_charged": "Drops charged",
-        "n_quality": "Quality losses",
+        "n_quality_after": "Quality losses after handoff",
+        "n_quality_before": "Quality losses before handoff",
         "n_follow_through": "Follow-through losses",
         "median_response_hours": st.column_config.NumberColumn("Median response (h)", format="%.1f"),
         "n_sla_breaches": st.column_config.NumberColumn("SLA breaches", format="%d"),

@@ -10,7 +10,9 @@ Definitions (DESIGN.md "Drop-off and who owns it", written out in docs/teams.md)
   to the owner of that transition in funnel.toml, unless the reason code on its exit is charged
   to the other team.
 - Loss kinds (first match wins) and the two categories the teams argue about:
-  quality = rejected or disqualified for a reason charged to Marketing;
+  quality = rejected or disqualified for a reason charged to Marketing, split at the handoff
+  into before (lead -> MQL: Marketing's own filtering) and after (MQL onward: what Sales turned
+  down);
   follow-through = charged to Sales and one of: no Sales action within the handoff SLA,
   stalled past the stage's expected days, exited for a reason charged to Sales.
   Everything else is `other` (leads that never qualified, nurture, unknown reasons).
@@ -70,8 +72,12 @@ LOSS_KINDS = {
     ),
 }
 FOLLOW_THROUGH_KINDS = ("no_action_in_sla", "sales_reason", "stalled")
+# Quality losses split at the handoff: before it, Marketing filtering its own leads (lead -> MQL);
+# from the handoff stage on, MQLs (or later) rejected or disqualified for a reason charged to
+# Marketing, which is what "Sales says the leads are bad" is about.
 CATEGORIES = {
-    "quality": "Quality loss (Marketing)",
+    "quality_after": "Quality loss after handoff (Marketing)",
+    "quality_before": "Quality loss before handoff (Marketing)",
     "follow_through": "Follow-through loss (Sales)",
     "other": "Other drop",
 }
@@ -96,10 +102,15 @@ def teams(contract: Contract) -> Teams:
     return Teams(quality=quality, follow=follow)
 
 
-def category(charged_team: str, loss_kind: str, contract: Contract) -> str:
-    """quality, follow_through or other for a drop charged to `charged_team` of `loss_kind`."""
+QUALITY_CATEGORIES = ("quality_after", "quality_before")
+
+
+def category(charged_team: str, loss_kind: str, stage_order: int, contract: Contract) -> str:
+    """quality_after, quality_before, follow_through or other for a drop at stage_order ->
+    stage_order + 1 charged to `charged_team` of `loss_kind`. A quality loss is "after handoff"
+    from the handoff stage on, "before handoff" below it (Marketing's own filtering)."""
     if loss_kind == "quality":
-        return "quality"
+        return "quality_after" if stage_order >= contract.handoff.order else "quality_before"
     if charged_team == teams(contract).follow and loss_kind in FOLLOW_THROUGH_KINDS:
         return "follow_through"
     return "other"
@@ -211,7 +222,8 @@ def leakage_by_owner(
     raw = _run("teams_leakage", filters, contract, as_of, db, by=by)
     df = _transition_frame(contract).merge(raw, on="stage_order", how="inner")
     df["category"] = [
-        category(t, k, contract) for t, k in zip(df["charged_team"], df["loss_kind"], strict=True)
+        category(t, k, int(o), contract)
+        for t, k, o in zip(df["charged_team"], df["loss_kind"], df["stage_order"], strict=True)
     ]
     df["n_dropped"] = df["n_dropped"].astype("int64")
     cols = [*_transition_frame(contract).columns, "charged_team", "loss_kind", "category"]
@@ -260,14 +272,15 @@ def _loss_label(kind: str) -> str:
 
 
 def by_team(leak: pd.DataFrame, contract: Contract | None = None) -> pd.DataFrame:
-    """The leakage summed per charged team and category: one row per (team, category).
+    """The leakage summed per charged team and category: one row per (team, category) that can
+    apply to the team (applicable_categories), zeros included, teams in contract order.
 
     Columns: charged_team, category, category_label, n_dropped, share_of_team, share_of_all.
-    Every team and category appears (zeros included), teams in contract order.
     """
     contract = contract or contract_mod.load()
     grid = pd.DataFrame(
-        [(t, c) for t in contract.teams for c in CATEGORIES], columns=["charged_team", "category"]
+        [(t, c) for t in contract.teams for c in applicable_categories(t, contract)],
+        columns=["charged_team", "category"],
     )
     sums = leak.groupby(["charged_team", "category"], as_index=False)["n_dropped"].sum()
     df = grid.merge(sums, on=["charged_team", "category"], how="left")
@@ -280,26 +293,60 @@ def by_team(leak: pd.DataFrame, contract: Contract | None = None) -> pd.DataFram
     return df
 
 
+def applicable_categories(team: str, contract: Contract) -> list[str]:
+    """The categories a drop charged to `team` can fall in, in CATEGORIES order: quality losses
+    are always Marketing's, follow-through losses always Sales', other drops either's."""
+    roles = teams(contract)
+    out = [c for c in QUALITY_CATEGORIES if team == roles.quality]
+    out += ["follow_through"] if team == roles.follow else []
+    return [c for c in CATEGORIES if c in out or c == "other"]
+
+
 def categories_by_group(leak: pd.DataFrame) -> pd.DataFrame:
     """Drops per lead-attribute group and category, from `leakage(filters, by=...)`.
 
-    One row per group_value, largest quality loss first. Columns: group_value, n_quality,
-    n_follow_through, n_other, n_dropped, quality_share and follow_through_share (of the
-    group's drops).
+    One row per group_value, largest after-handoff quality loss first. Columns: group_value,
+    n_quality_after, n_quality_before, n_follow_through, n_other, n_dropped,
+    quality_after_share and follow_through_share (of the group's drops).
     """
+    counts = [f"n_{c}" for c in CATEGORIES]
     if leak.empty:
-        cols = ["group_value", "n_quality", "n_follow_through", "n_other", "n_dropped"]
-        return pd.DataFrame(columns=[*cols, "quality_share", "follow_through_share"])
+        cols = ["group_value", *counts, "n_dropped"]
+        return pd.DataFrame(columns=[*cols, "quality_after_share", "follow_through_share"])
     wide = leak.pivot_table(
         index="group_value", columns="category", values="n_dropped", aggfunc="sum", fill_value=0
     )
     wide = wide.reindex(columns=list(CATEGORIES), fill_value=0).astype("int64")
     df = wide.rename(columns={c: f"n_{c}" for c in CATEGORIES}).reset_index()
     df.columns.name = None
-    df["n_dropped"] = df["n_quality"] + df["n_follow_through"] + df["n_other"]
-    df["quality_share"] = df["n_quality"] / df["n_dropped"]
+    df["n_dropped"] = df[counts].sum(axis=1)
+    df["quality_after_share"] = df["n_quality_after"] / df["n_dropped"]
     df["follow_through_share"] = df["n_follow_through"] / df["n_dropped"]
-    return df.sort_values(["n_quality", "group_value"], ascending=[False, True]).reset_index(drop=True)
+    return df.sort_values(["n_quality_after", "group_value"], ascending=[False, True]).reset_index(drop=True)
+
+
+def quality_per_handoff(grouped: pd.DataFrame, breakdown: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """categories_by_group's rows with the group's handoffs and its after-handoff quality losses
+    per handoff: the share of MQLs later rejected or disqualified for a reason charged to
+    Marketing (the "Sales says the leads are bad" number, comparable across channels of
+    different sizes).
+
+    `breakdown` is funnel.breakdown(filters, by) for the same filters and `by` (cohort view).
+    Adds n_handoffs (the group's cohort leads that reached the handoff stage in time, the
+    cohort funnel's n_reached) and quality_after_per_handoff (NaN without handoffs); sorted by
+    that rate, highest first.
+    """
+    mqls = breakdown[breakdown["stage"] == contract.handoff.key]
+    mqls = mqls.set_index("group_value")["n_reached"].astype("int64")
+    df = grouped.copy()
+    df["n_handoffs"] = df["group_value"].map(mqls).fillna(0).astype("int64")
+    df["quality_after_per_handoff"] = [
+        stats.rate(q, n) for q, n in zip(df["n_quality_after"], df["n_handoffs"], strict=True)
+    ]
+    df = df.sort_values(
+        ["quality_after_per_handoff", "group_value"], ascending=[False, True], na_position="last"
+    )
+    return df.reset_index(drop=True)
 
 
 def drop_leads(
@@ -338,7 +385,8 @@ def drop_leads(
     raw["from_stage"] = [keys[int(k) - 1] for k in raw["stage_order"]]
     raw["to_stage"] = [keys[int(k)] for k in raw["stage_order"]]
     raw["category"] = [
-        category(t, k, contract) for t, k in zip(raw["charged_team"], raw["loss_kind"], strict=True)
+        category(t, k, int(o), contract)
+        for t, k, o in zip(raw["charged_team"], raw["loss_kind"], raw["stage_order"], strict=True)
     ]
     cols = ["lead_id", "channel", "from_stage", "to_stage", "transition_team", "charged_team"]
     cols += ["loss_kind", "category", "owner_id", "owner_name", "start_at", "stage_reached_at"]
@@ -584,7 +632,8 @@ def owner_view(
     most leads first.
 
     Columns: owner_conversion's, then n_dropped_charged (drops charged to the owner's team with
-    this owner), n_quality, n_follow_through (of those), median_response_hours, n_sla_breaches,
+    this owner), n_quality_after, n_quality_before, n_follow_through (of those),
+    median_response_hours, n_sla_breaches,
     sla_within_rate (the handoff team's owners only; NaN for the other team).
     """
     contract = contract or contract_mod.load()
@@ -592,15 +641,16 @@ def owner_view(
     df["owner_key"] = df["owner_id"].fillna("")
     drops = drops_by_owner.assign(owner_key=drops_by_owner["owner_id"].fillna(""))
     drops = drops.assign(
-        n_quality=drops["n_dropped"].where(drops["category"] == "quality", 0),
+        n_quality_after=drops["n_dropped"].where(drops["category"] == "quality_after", 0),
+        n_quality_before=drops["n_dropped"].where(drops["category"] == "quality_before", 0),
         n_follow_through=drops["n_dropped"].where(drops["category"] == "follow_through", 0),
     )
     per = drops.groupby(["owner_key", "charged_team"], as_index=False)[
-        ["n_dropped", "n_quality", "n_follow_through"]
+        ["n_dropped", "n_quality_after", "n_quality_before", "n_follow_through"]
     ].sum()
     per = per.rename(columns={"charged_team": "team", "n_dropped": "n_dropped_charged"})
     df = df.merge(per, on=["owner_key", "team"], how="left")
-    for c in ("n_dropped_charged", "n_quality", "n_follow_through"):
+    for c in ("n_dropped_charged", "n_quality_after", "n_quality_before", "n_follow_through"):
         df[c] = df[c].fillna(0).astype("int64")
     follow = teams(contract).follow
     h = handoff_by_owner.assign(owner_key=handoff_by_owner["owner_id"].fillna(""), team=follow)
@@ -623,7 +673,8 @@ OWNER_SORTS = {
     "n_handled": ("Leads handled", False),
     "conversion_rate": ("Conversion", False),
     "n_dropped_charged": ("Drops charged", False),
-    "n_quality": ("Quality losses", False),
+    "n_quality_after": ("Quality losses after handoff", False),
+    "n_quality_before": ("Quality losses before handoff", False),
     "n_follow_through": ("Follow-through losses", False),
     "n_sla_breaches": ("SLA breaches", False),
     "median_response_hours": ("Median response time", False),

@@ -194,13 +194,14 @@ def test_every_drop_charged_and_classified(db):
 def test_categories_and_team_totals(db):
     leak = teams.leakage(Filters(**JANUARY, as_of=LATE), db=db)
     summary = teams.by_team(leak, CONTRACT).set_index(["charged_team", "category"])["n_dropped"]
-    # Quality: T2, T8, T13 (all Marketing). Follow-through: T3, T7, T14 (Sales reasons), T4,
-    # T10, T15 (no action), T5, T16 (stalled). Other: T1, T12 (Marketing), T6, T11 (Sales).
+    # Quality: T2, T8, T13 (all Marketing, all at MQL or later: after the handoff).
+    # Follow-through: T3, T7, T14 (Sales reasons), T4, T10, T15 (no action), T5, T16 (stalled).
+    # Other: T1, T12 (Marketing), T6, T11 (Sales). Only the categories that can apply to a team
+    # are rows: no "Marketing follow-through" or "Sales quality" (always 0 by definition).
     assert summary.to_dict() == {
-        ("marketing", "quality"): 3,
-        ("marketing", "follow_through"): 0,
+        ("marketing", "quality_after"): 3,
+        ("marketing", "quality_before"): 0,
         ("marketing", "other"): 2,
-        ("sales", "quality"): 0,
         ("sales", "follow_through"): 8,
         ("sales", "other"): 2,
     }
@@ -232,9 +233,60 @@ def test_grouped_leakage_adds_up(db):
     # drops are web. Grouping splits the counts, never changes them.
     f = Filters(**JANUARY, as_of=LATE)
     grouped = teams.categories_by_group(teams.leakage(f, by="channel", db=db)).set_index("group_value")
-    assert grouped.loc["outbound", ["n_quality", "n_follow_through", "n_other"]].tolist() == [0, 1, 0]
-    assert grouped.loc["web", ["n_quality", "n_follow_through", "n_other"]].tolist() == [3, 7, 4]
+    cols = ["n_quality_after", "n_quality_before", "n_follow_through", "n_other"]
+    assert grouped.loc["outbound", cols].tolist() == [0, 0, 1, 0]
+    assert grouped.loc["web", cols].tolist() == [3, 0, 7, 4]
     assert grouped["n_dropped"].sum() == teams.leakage(f, db=db)["n_dropped"].sum() == 15
+
+
+def test_quality_losses_split_at_the_handoff(tmp_path):
+    # Marketing disqualifying its own raw leads (before the handoff) is not the same as Sales
+    # turning MQLs down (after it). Two channels, 3 MQLs each:
+    # web:    W1, W3 MQLs rejected as not_a_fit by Sales (after), W2 won. After 2 of 3 MQLs.
+    # events: E1, E2, E3 disqualified at the lead stage as bad_contact_data by Marketing
+    #         (before), E4, E5 won, E6 MQL rejected as not_a_fit (after). After 1 of 3 MQLs.
+    # All quality together, events (4) would look worse than web (2); per MQL after the
+    # handoff, web (2/3 = 0.667) is worse than events (1/3 = 0.333).
+    won = [
+        ("sal", "2025-01-04"),
+        ("sql", "2025-01-05"),
+        ("opportunity", "2025-01-06"),
+        ("won", "2025-01-10", M, 1000),
+    ]
+    mql = [("lead", "2025-01-02", M, M, "M1"), ("mql", "2025-01-03", M, M, "M1")]
+    rejected = [*mql, ("rejected", "2025-01-04", "not_a_fit")]
+    bad_data = [
+        ("lead", "2025-01-02", M, M, "M1"),
+        ("disqualified", "2025-01-03", "bad_contact_data", M, "M1"),
+    ]
+    story = {
+        "W1": {"events": rejected},
+        "W2": {"events": [*mql, *won]},
+        "W3": {"events": rejected},
+        **{k: {"channel": "events", "events": bad_data} for k in ("E1", "E2", "E3")},
+        "E4": {"channel": "events", "events": [*mql, *won]},
+        "E5": {"channel": "events", "events": [*mql, *won]},
+        "E6": {"channel": "events", "events": rejected},
+    }
+    path = stories.build(tmp_path / "quality.duckdb", story)
+    f = Filters(**JANUARY, as_of=LATE)
+    leak = teams.leakage(f, by="channel", db=path)
+    grouped = teams.categories_by_group(leak)
+    per_mql = teams.quality_per_handoff(grouped, funnel.breakdown(f, "channel", db=path), CONTRACT)
+    got = per_mql.set_index("group_value")
+    assert got.loc["events", ["n_quality_before", "n_quality_after", "n_handoffs"]].tolist() == [3, 1, 3]
+    assert got.loc["web", ["n_quality_before", "n_quality_after", "n_handoffs"]].tolist() == [0, 2, 3]
+    assert per_mql["group_value"].tolist() == ["web", "events"]  # highest after-handoff rate first
+    assert per_mql["quality_after_per_handoff"].tolist() == pytest.approx([2 / 3, 1 / 3])
+    # By team: Marketing 3 after (W1, W3, E6) and 3 before (E1, E2, E3); nothing else.
+    summary = teams.by_team(teams.leakage(f, db=path), CONTRACT).set_index(["charged_team", "category"])
+    assert summary["n_dropped"].to_dict() == {
+        ("marketing", "quality_after"): 3,
+        ("marketing", "quality_before"): 3,
+        ("marketing", "other"): 0,
+        ("sales", "follow_through"): 0,
+        ("sales", "other"): 0,
+    }
 
 
 def test_missing_or_unknown_reason_stays_with_the_transition_owner(tmp_path):
@@ -463,7 +515,13 @@ def test_per_owner_view(db):
     assert (s1.n_dropped_charged, s1.n_follow_through) == (4, 2)
     assert (s2.n_dropped_charged, s2.n_follow_through) == (6, 6)
     # M1: T1, T2, T13 (T2, T13 quality); M2: T8, T12 (T8 quality).
-    assert (m1.n_dropped_charged, m1.n_quality, m2.n_dropped_charged, m2.n_quality) == (3, 2, 2, 1)
+    assert (m1.n_dropped_charged, m1.n_quality_after, m2.n_dropped_charged, m2.n_quality_after) == (
+        3,
+        2,
+        2,
+        1,
+    )
+    assert (m1.n_quality_before, m2.n_quality_before) == (0, 0)
     # Handoff columns for Sales only.
     assert (s1.n_sla_breaches, s2.n_sla_breaches, s2.median_response_hours) == (
         1,
@@ -570,15 +628,13 @@ def test_planted_stories_show_on_the_sample(sample_store):
     # and two slow Sales owners (Dana Reyes, Victor Lindqvist) breaching the 48 h SLA.
     f = Filters(start=dt.date(2024, 11, 1), end=dt.date(2026, 10, 31))
     leak = teams.leakage(f, by="channel", db=sample_store)
-    quality = leak[(leak["from_stage"] == CONTRACT.handoff_stage) & (leak["category"] == "quality")]
-    q = quality.groupby("group_value")["n_dropped"].sum()
     cohort = funnel.breakdown(f, "channel", db=sample_store)
-    mqls = cohort[cohort["stage"] == CONTRACT.handoff_stage].set_index("group_value")["n_reached"]
-    rate = (q / mqls).dropna().sort_values(ascending=False)
-    # Quality losses per MQL: content_syndication first, at least 1.5 times the next channel.
+    per_mql = teams.quality_per_handoff(teams.categories_by_group(leak), cohort, CONTRACT)
+    rate = per_mql.set_index("group_value")["quality_after_per_handoff"].dropna()
+    # After-handoff quality losses (MQLs or later, rejected or disqualified for a Marketing
+    # reason) per MQL: content_syndication first, at least 1.5 times the next channel.
     assert rate.index[0] == "content_syndication"
     assert rate.iloc[0] >= 1.5 * rate.iloc[1]
-    assert teams.categories_by_group(leak)["group_value"].iloc[0] == "content_syndication"
     # SLA: the two slowest owners are the planted ones, each within the SLA less than half the
     # time, and at least 20 points below every other owner.
     owners = teams.handoff_health(f, db=sample_store).by_owner.sort_values("sla_within_rate")

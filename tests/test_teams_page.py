@@ -32,8 +32,9 @@ def test_page_renders_on_the_sample(sample_db, page_app):
     f = Filters(start=start, end=end)
     leak = teams.leakage(f, db=sample_db)
     assert shown["All drops"] == f"{int(leak['n_dropped'].sum()):,}"
-    quality = int(leak.loc[leak["category"] == "quality", "n_dropped"].sum())
-    assert shown["Quality loss (Marketing)"] == f"{quality:,}"
+    for cat in ("quality_after", "quality_before"):
+        n = int(leak.loc[leak["category"] == cat, "n_dropped"].sum())
+        assert shown[teams.CATEGORIES[cat]] == f"{n:,}"
     s = teams.handoff_health(f, db=sample_db).summary.iloc[0]
     assert shown["Handed over"] == f"{int(s['n_handoffs']):,}"
     assert shown["Within the 48 h SLA"] == f"{s['sla_within_rate']:.1%}"

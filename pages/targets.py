@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 
+import duckdb
 import plotly.graph_objects as go
 import streamlit as st
 
 from data import contract as contract_mod
+from data import store
 from data import targets as targets_mod
-from queries import cache, funnel, plan
+from queries import cache, executor, funnel, plan
 from queries import targets as qt
 from queries.stats import SMALL_GROUP
 from ui import tables
@@ -447,6 +449,35 @@ CHOICES = [(team, metric) for team, metrics in targets_mod.TEAM_METRICS.items() 
 form_months = sorted({*months, *(plan.add_months(this_month, i) for i in range(0, 13))})
 
 
+# What a write can meet besides an invalid value: another writer holding the store, no store at
+# all, or the database refusing. Each is told as what happened and what to do, never raised.
+STORE_ERRORS = (
+    store.StoreLockedError,
+    executor.StoreBusyError,
+    executor.StoreMissingError,
+    FileNotFoundError,
+    duckdb.Error,
+)
+
+
+def store_problem(exc: Exception) -> str:
+    """A write that failed for the store's sake: what happened and what to do (no file paths)."""
+    if isinstance(exc, store.StoreLockedError | executor.StoreBusyError):
+        return (
+            "the data store is being rewritten by an import or another edit. Nothing was written: "
+            "wait until it has finished (usually a minute) and try again."
+        )
+    if isinstance(exc, FileNotFoundError | executor.StoreMissingError):
+        return (
+            "there is no data store to write to. Nothing was written: build or import the data first "
+            "(Data page, or python -m data.store sample), then try again."
+        )
+    return (
+        f"the database refused the write ({type(exc).__name__}). Nothing was written: try again; if "
+        "it happens again, ask whoever runs the dashboard to check the store file."
+    )
+
+
 def save_target() -> None:
     team, metric = st.session_state["tf-choice"]
     try:
@@ -459,6 +490,9 @@ def save_target() -> None:
         )
     except targets_mod.TargetError as exc:
         st.session_state[MSG_KEY] = ("error", f"Not saved: {exc}. Nothing was written.")
+        return
+    except STORE_ERRORS as exc:
+        st.session_state[MSG_KEY] = ("error", f"Not saved: {store_problem(exc)}")
         return
     label = targets_mod.METRICS[metric].label
     st.session_state[MSG_KEY] = (
@@ -479,6 +513,9 @@ def import_targets() -> None:
     except targets_mod.TargetError as exc:
         # The problems quote the file's cells: shown as plain text, never as markdown.
         st.session_state[MSG_KEY] = ("error", "Import refused: nothing was written.", str(exc))
+        return
+    except STORE_ERRORS as exc:
+        st.session_state[MSG_KEY] = ("error", f"Not imported: {store_problem(exc)}")
         return
     st.session_state[MSG_KEY] = ("success", f"Imported the file: {n} target(s) changed.")
 

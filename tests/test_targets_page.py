@@ -240,3 +240,62 @@ def test_valid_edit_is_saved_and_shown_in_history(app, small_sample, tmp_path):
     assert not any(
         w.startswith("**Marketing's quota is inconsistent") and "MQLs passed" in w for w in texts(at.warning)
     )
+
+
+def store_errors():
+    """What a write can meet besides an invalid value, and the advice the page must give."""
+    from queries import executor
+
+    return [
+        (store.StoreLockedError("s.duckdb is being rewritten"), "being rewritten", "try again"),
+        (executor.StoreBusyError("busy"), "being rewritten", "try again"),
+        (FileNotFoundError("No store at /srv/x.duckdb"), "no data store", "build or import the data"),
+        (executor.StoreMissingError("missing"), "no data store", "build or import the data"),
+        (
+            duckdb.IOException("Could not set lock on file"),
+            "database refused the write (IOException)",
+            "try again",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("exc", "what", "todo"), store_errors())
+def test_store_error_on_save_is_a_message(app, small_sample, tmp_path, monkeypatch, exc, what, todo):
+    # A locked, missing or failing store must not raise out of the save button's callback: the
+    # page says what happened and what to do, and shows no file path.
+    from data import targets as writer
+
+    def failing_write(*args, **kwargs):
+        raise exc
+
+    path = shutil.copy(small_sample, tmp_path / "edit.duckdb")
+    at = app(path)
+    monkeypatch.setattr(writer, "set_target", failing_write)
+    at.selectbox(key="tf-choice").set_value(("marketing", "mqls"))
+    at.number_input(key="tf-value").set_value(500.0)
+    at.text_input(key="tf-by").set_value("Ann Lee")
+    at.button(key="FormSubmitter:target-form-Save target").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = texts(at.error)
+    assert error.startswith("Not saved:") and what in error and todo in error
+    assert "Nothing was written" in error
+    assert "/srv" not in error
+
+
+def test_store_error_on_import_is_a_message(app, small_sample, tmp_path, monkeypatch):
+    from data import targets as writer
+
+    def locked(*args, **kwargs):
+        raise store.StoreLockedError("s.duckdb is being rewritten (an import or a sample build)")
+
+    path = shutil.copy(small_sample, tmp_path / "edit.duckdb")
+    at = app(path)
+    monkeypatch.setattr(writer, "import_csv", locked)
+    at.file_uploader(key="tf-csv").set_value(
+        ("t.csv", b"period,team,metric,value\n2026-10,marketing,mqls,500\n", "text/csv")
+    )
+    at.text_input(key="tf-csv-by").set_value("Ann Lee")
+    at.button(key="FormSubmitter:target-import-Import").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = texts(at.error)
+    assert error.startswith("Not imported:") and "being rewritten" in error and "try again" in error

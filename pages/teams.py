@@ -68,24 +68,33 @@ if not leak.attrs["is_mature"]:
 
 # ---- 1. Leakage by team ---------------------------------------------------------------------
 st.header("Where leads drop, and whose they are")
-with st.expander("Definition: drop-off and who owns it", expanded=False):
-    st.markdown(
-        "A lead that last reached stage *k* in time and then **exited**, or **outlived its "
-        "window**, dropped at *k → k+1*. It is charged to the team that owns that move in "
-        "funnel.toml, **unless the reason code on its exit is charged to the other team**. "
-        "Leads still in progress are never drops."
-    )
+DROP_DEFINITION = (
+    "**Drop-off and who owns it.** A lead that last reached stage *k* in time and then exited, or "
+    "outlived its window, dropped at *k → k+1*. It is charged to the team that owns that move in "
+    f"funnel.toml, unless the reason code on its exit is charged to the other team. An "
+    f"{handoff.label} lead {roles.follow.capitalize()} never acted on within the {sla:g}-hour SLA "
+    f"is charged to {roles.follow.capitalize()} first, whatever reason it later got. Leads still "
+    "in progress are never drops."
+)
+st.caption(DROP_DEFINITION)
+with st.expander("The loss kinds, one by one"):
     table(
         [{"Loss kind": label, "Definition": text} for label, text in teams.LOSS_KINDS.values()],
     )
-    st.markdown(
-        f"**Quality loss ({roles.quality})** = *Lead quality*, split at the handoff: *before* "
-        f"(rejected or disqualified before {handoff.label}: Marketing filtering its own leads) and "
-        f"*after* ({handoff.label} onward: the leads Sales turned down). **Follow-through loss "
-        f"({roles.follow})** = charged to {roles.follow} and *No action within the SLA*, "
-        "*Stalled* or *Exit charged to Sales*. Everything else is *Other*: mostly leads that "
-        "never qualified. The full text is in docs/teams.md."
-    )
+    st.markdown("The full text is in docs/teams.md.")
+
+CATEGORY_HELP = {
+    "quality_after": f"Rejected or disqualified at {handoff.label} or later for a reason charged to "
+    f"{roles.quality.capitalize()} (such as not_a_fit): the leads {roles.follow.capitalize()} "
+    "turned down.",
+    "quality_before": f"Rejected or disqualified before {handoff.label} for a reason charged to "
+    f"{roles.quality.capitalize()}: {roles.quality.capitalize()} filtering its own leads.",
+    "follow_through": f"Charged to {roles.follow.capitalize()}: no action within the {sla:g}-hour "
+    "SLA, stalled past the stage's expected days, or an exit for a reason charged to "
+    f"{roles.follow.capitalize()}.",
+    "other": "Any other drop, on either team: mostly leads that never qualified and outlived their "
+    "window, nurture recycles and window edges.",
+}
 
 summary = teams.by_team(leak, contract)
 totals = summary.groupby("category")["n_dropped"].sum()
@@ -101,10 +110,15 @@ for column, cat, team in (
     column.metric(
         teams.CATEGORIES[cat],
         f"{n:,}",
-        help=f"{pct(n / all_drops if all_drops else math.nan)} of all drops"
-        + (f"; always charged to {team}." if team else "; charged to either team, by the same rule."),
+        help=f"{CATEGORY_HELP[cat]} {pct(n / all_drops if all_drops else math.nan)} of all drops"
+        + (f"; always charged to {team.capitalize()}." if team else "; charged to either team."),
     )
-c5.metric("All drops", f"{all_drops:,}", help="Equals the funnel's dropped count for the same filters.")
+c5.metric(
+    "All drops",
+    f"{all_drops:,}",
+    help="Cohort leads that exited, or outlived their window, before reaching the last stage. "
+    "Equals the funnel's dropped count for the same filters.",
+)
 table(
     summary,
     column_config={

@@ -46,6 +46,21 @@ def test_page_renders_on_the_sample(sample_db, page_app):
     assert len(downloads) >= len(at.dataframe) - 1  # the definition table is text, not data
 
 
+def test_drop_definition_is_beside_the_numbers(sample_db, page_app):
+    # DESIGN.md: "show the definition next to the number". The drop-off rule is a caption in the
+    # main flow of the page (not inside a collapsed expander), and each category's metric
+    # carries its own definition in its help.
+    at = page_app(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    main_captions = [c.value for c in at.main.caption]
+    in_expanders = {c.value for e in at.expander for c in e.caption}
+    beside = [c for c in main_captions if "Drop-off and who owns it" in c and c not in in_expanders]
+    assert beside and "unless the reason code on its exit is charged to the other team" in beside[0]
+    helps = {m.label: m.help for m in at.metric}
+    assert "reason charged to Marketing" in helps[teams.CATEGORIES["quality_after"]]
+    assert "no action within the 48-hour SLA" in helps[teams.CATEGORIES["follow_through"]]
+
+
 def test_drill_down_by_owner_and_transition(sample_db, page_app):
     at = page_app(PAGE).run()
     owners = executor.run_sql("select owner_id from owners where owner_name = 'Dana Reyes'", db=sample_db)

@@ -3,6 +3,7 @@ how Sales handles the handoff, each owner's numbers, the stalled leads, and the 
 every number. Computation lives in queries/teams.py; definitions in docs/teams.md.
 """
 
+import html
 import math
 
 import plotly.graph_objects as go
@@ -33,6 +34,12 @@ def table(df, **kwargs) -> None:
     if hasattr(plain, "attrs"):
         plain.attrs = {}
     st.dataframe(plain, hide_index=True, **kwargs)
+
+
+def esc(value) -> str:
+    """Text for a plotly figure: plotly renders tick, legend and hover text as HTML (<b>, <a
+    href>...), so every CRM- or file-derived string is escaped before it goes in."""
+    return html.escape("" if value is None else str(value))
 
 
 def hours(x) -> str:
@@ -136,7 +143,7 @@ if leak.empty:
     st.info("No dropped leads in this cohort yet. Widen the date range or move the as-of date.")
 else:
     fig = go.Figure()
-    order = list(dict.fromkeys(leak["transition"]))
+    order = list(dict.fromkeys(leak["transition"]))  # funnel.toml labels: escaped below too
     for cat, label in teams.CATEGORIES.items():
         part = leak[leak["category"] == cat]
         if part.empty:
@@ -144,18 +151,18 @@ else:
         sums = part.groupby("transition", sort=False)["n_dropped"].sum().reindex(order, fill_value=0)
         detail = {
             t: "<br>".join(
-                f"{r.loss_label}, charged to {r.charged_team}: {r.n_dropped:,}"
+                f"{esc(r.loss_label)}, charged to {esc(r.charged_team)}: {r.n_dropped:,}"
                 for r in part[part["transition"] == t].itertuples()
             )
             for t in order
         }
         fig.add_trace(
             go.Bar(
-                x=order,
+                x=[esc(t) for t in order],
                 y=sums.values,
-                name=label,
+                name=esc(label),
                 marker={"color": CATEGORY_COLOURS[cat]},
-                hovertext=[f"<b>{t}</b><br>{label}: {n:,}<br>{detail[t]}" for t, n in sums.items()],
+                hovertext=[f"<b>{esc(t)}</b><br>{esc(label)}: {n:,}<br>{detail[t]}" for t, n in sums.items()],
                 hoverinfo="text",
             )
         )
@@ -252,11 +259,11 @@ by_owner = health.by_owner
 if not by_owner.empty:
     fig = go.Figure(
         go.Bar(
-            x=by_owner["owner_name"],
+            x=[esc(n) for n in by_owner["owner_name"]],
             y=by_owner["n_breached"],
             marker={"color": CATEGORY_COLOURS["follow_through"]},
             hovertext=[
-                f"<b>{r.owner_name}</b><br>SLA breaches: {r.n_breached:,} of {r.n_handoffs:,}"
+                f"<b>{esc(r.owner_name)}</b><br>SLA breaches: {r.n_breached:,} of {r.n_handoffs:,}"
                 f" ({r.n_breached_no_action:,} never acted on)<br>Within SLA: {pct(r.sla_within_rate)}"
                 f"<br>Median response: {hours(r.median_hours)}"
                 + ("<br>Small group (under 30 leads)" if r.is_small else "")

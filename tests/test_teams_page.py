@@ -5,6 +5,8 @@ a choice, and an empty cohort reads as a message, not a crash."""
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 
 from queries import executor, teams
 from queries.filters import Filters
@@ -102,3 +104,32 @@ def test_empty_cohort_is_a_message(tmp_path, use_store, page_app):
     assert not at.exception, [e.value for e in at.exception]
     assert any("No dropped leads" in i.value for i in at.info)
     assert metrics(at)["All drops"] == "0"
+
+
+EVIL = '<b>x</b><a href="https://evil">y</a>'
+
+
+def test_crm_text_in_charts_is_escaped(tmp_path, use_store, page_app):
+    # A Sales owner whose name is markup: plotly renders tick and hover text as HTML, so the
+    # breaches chart must carry the name escaped (&lt;b&gt;...), never the raw tags. X1 is an
+    # MQL its owner never acted on (a breach, so the owner has a bar).
+    owners = [("M1", "Maya Patel", "marketing"), ("S1", EVIL, "sales")]
+    story = {
+        "X1": {"events": [("lead", "2025-01-02", None, None, "M1"), ("mql", "2025-01-03", None, None, "M1")]}
+    }
+    use_store(stories.build(tmp_path / "evil.duckdb", story, owners=owners))
+    at = page_app(PAGE)
+    at.session_state[FILTERS_KEY] = Filters(
+        start=dt.date(2025, 1, 1), end=dt.date(2025, 1, 31), window_days=30, as_of=dt.datetime(2025, 6, 30)
+    )
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    specs = [json.loads(e.proto.spec) for e in at.main if getattr(e, "type", "") == "plotly_chart"]
+    breaches = next(f for f in specs if "breaches" in f["layout"]["title"]["text"])
+    bar = breaches["data"][0]
+    assert bar["x"] == [html.escape(EVIL)]
+    assert html.escape(EVIL) in bar["hovertext"][0]
+    # No figure anywhere carries the raw markup.
+    for fig in specs:
+        assert EVIL not in json.dumps(fig["data"], ensure_ascii=False)
+        assert '<a href="https://evil">' not in json.dumps(fig, ensure_ascii=False)

@@ -439,3 +439,43 @@ def test_hostile_text_in_a_real_browser(hostile_store):
         # drawn on a canvas (dataframes), so look for the notes' literal text.
         assert SCRIPT in seen or "alert('owned')" in seen
         page.close()
+
+
+# --- free-text forms ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def writable_hostile(hostile_store, tmp_path, use_store) -> Path:
+    copy = tmp_path / "writable.duckdb"
+    copy.write_bytes(hostile_store.read_bytes())
+    return use_store(copy)
+
+
+def test_weekly_note_form_keeps_hostile_text_literal(writable_hostile, page_app):
+    at = page_app("pages/weekly.py").run()
+    at.text_input(key="weekly_note_author").input(SCRIPT)
+    at.text_area(key="weekly_note_text").input(f"{LINK} {IMAGE}\n{FORMULA}")
+    next(b for b in at.button if b.label == "Save note").click().run()
+    assert not at.exception
+    # Stored as typed, drawn with st.text only.
+    con = duckdb.connect(str(writable_hostile), read_only=True)
+    try:
+        stored = con.execute(
+            "select author, note from meeting_notes where author = $a", {"a": SCRIPT}
+        ).fetchall()
+    finally:
+        con.close()
+    assert (SCRIPT, f"{LINK} {IMAGE}\n{FORMULA}") in stored
+    assert any(FORMULA in t.value and SCRIPT in t.value for t in at.text)
+    assert not [s for s in markdown_strings(at) if MARKUP.search(s[1])]
+
+
+@pytest.mark.parametrize("value", [1e308, -5.0, float("nan")])
+def test_target_form_with_hostile_name_and_odd_values(value, writable_hostile, page_app):
+    at = page_app("pages/targets.py").run()
+    at.number_input(key="tf-value").set_value(value)
+    at.text_input(key="tf-by").input(f"{SCRIPT} {LINK}")
+    next(b for b in at.button if b.label == "Save target").click().run()
+    assert not at.exception
+    # Saved or refused with a message; either way the name is never rendered as Markdown.
+    assert not [s for s in markdown_strings(at) if MARKUP.search(s[1])]

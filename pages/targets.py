@@ -12,6 +12,7 @@ import math
 import duckdb
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from data import contract as contract_mod
 from data import store
@@ -28,6 +29,9 @@ as_of = filters.as_of or cache.call(funnel.latest_event_at)
 TEAM_NAMES = {"marketing": "Marketing", "sales": "Sales", "shared": "Shared"}
 MSG_KEY = "targets-message"
 MAX_LAG_DAYS = 365.0
+# One display format per column: every count and amount with thousands separators in the
+# reader's locale (values rounded for display; the CSV keeps them exact).
+NUMBER = "localized"
 
 
 def team_name(team: str) -> str:
@@ -200,7 +204,17 @@ fig.update_layout(
 )
 st.plotly_chart(fig, width="stretch")
 
+NUMBER_COLUMNS = [
+    "target",
+    "actual",
+    "expected",
+    "projected",
+    "gap_to_pace",
+    "gap_to_pace_revenue",
+    "projected_gap",
+]
 pacing_view = pacing.assign(team=pacing["team"].map(team_name))
+pacing_view[NUMBER_COLUMNS] = pacing_view[NUMBER_COLUMNS].round(0)
 st.dataframe(
     pacing_view,
     hide_index=True,
@@ -221,15 +235,15 @@ st.dataframe(
     column_config={
         "team": "Team",
         "label": "Metric",
-        "target": st.column_config.NumberColumn("Target", format="localized"),
-        "actual": st.column_config.NumberColumn("Actual to date", format="localized"),
+        "target": st.column_config.NumberColumn("Target", format=NUMBER),
+        "actual": st.column_config.NumberColumn("Actual to date", format=NUMBER),
         "attainment": st.column_config.NumberColumn("Attained", format="percent"),
-        "expected": st.column_config.NumberColumn("Expected by today", format="%.0f"),
-        "projected": st.column_config.NumberColumn("Projected", format="%.0f"),
+        "expected": st.column_config.NumberColumn("Expected by today", format=NUMBER),
+        "projected": st.column_config.NumberColumn("Projected", format=NUMBER),
         "status": "Status",
-        "gap_to_pace": st.column_config.NumberColumn("Gap to pace (units)", format="%.0f"),
-        "gap_to_pace_revenue": st.column_config.NumberColumn("Gap to pace (revenue)", format="%.0f"),
-        "projected_gap": st.column_config.NumberColumn("Projected vs target", format="%.0f"),
+        "gap_to_pace": st.column_config.NumberColumn("Gap to pace (units)", format=NUMBER),
+        "gap_to_pace_revenue": st.column_config.NumberColumn("Gap to pace (revenue)", format=NUMBER),
+        "projected_gap": st.column_config.NumberColumn("Projected vs target", format=NUMBER),
     },
 )
 tables.download(pacing, f"pacing-{period:%Y-%m}.csv")
@@ -256,7 +270,15 @@ with st.expander("What-if: step rates, deal size and lags (start at the observed
     deal_help = f"Observed mean {observed_deal:,.0f} over {int(deal['n_deals'])} deals"
     if not math.isnan(deal["low"]):
         deal_help += f" (95% interval {deal['low']:,.0f} – {deal['high']:,.0f})"
-    st.slider("Average deal size", 0.0, deal_max, step=100.0, key=deal_key, help=deal_help)
+    st.slider(
+        "Average deal size (deal currency)",
+        0.0,
+        deal_max,
+        step=100.0,
+        format=NUMBER,
+        key=deal_key,
+        help=deal_help,
+    )
     st.caption(deal_help)
     by_stage = inputs.set_index("stage")
     for s, nxt in zip(steps, observed_stages[1:], strict=False):
@@ -268,7 +290,14 @@ with st.expander("What-if: step rates, deal size and lags (start at the observed
             if not math.isnan(row["next_rate"])
             else "Not observed: no lead reached this stage in the look-back window"
         )
-        rc.slider(f"{s.label} → {nxt.label}, step rate (%)", 0.0, 100.0, step=0.1, key=rate_keys[s.key])
+        rc.slider(
+            f"{s.label} → {nxt.label}, step rate (%)",
+            0.0,
+            100.0,
+            step=0.1,
+            format="%.1f%%",
+            key=rate_keys[s.key],
+        )
         rc.caption(rate_help)
         lag_help = (
             f"Observed median {row['lag_median_days']:.1f} days (p75 {row['lag_p75_days']:.1f}, "
@@ -277,7 +306,12 @@ with st.expander("What-if: step rates, deal size and lags (start at the observed
             else "Not observed: no lead made this move in the look-back window"
         )
         lc.slider(
-            f"{s.label} → {nxt.label}, median lag (days)", 0.0, MAX_LAG_DAYS, step=0.5, key=lag_keys[s.key]
+            f"{s.label} → {nxt.label}, median lag (days)",
+            0.0,
+            MAX_LAG_DAYS,
+            step=0.5,
+            format="%.1f days",
+            key=lag_keys[s.key],
         )
         lc.caption(lag_help)
 
@@ -334,29 +368,45 @@ else:
         )
 
     wf = qt.plan_table(what_if_plan, specs, checks)
-    fig = go.Figure()
-    fig.add_bar(
-        x=wf["label"],
-        y=wf["n_entries_needed"],
-        name="Entries needed",
-        customdata=wf[["n_needed", "enter_from", "enter_by"]].astype(str).to_numpy(),
-        hovertemplate="%{x}<br>entries needed %{y:,.0f} (volume incl. skips %{customdata[0]})"
-        "<br>must enter %{customdata[1]} – %{customdata[2]}<extra></extra>",
-    )
-    fig.add_bar(
-        x=wf["label"],
-        y=wf["quota"],
-        name="Quota",
-        customdata=wf[["quota_team"]].to_numpy(),
-        hovertemplate="%{x}<br>%{customdata[0]} quota %{y:,.0f}<extra></extra>",
-    )
+    # One small chart per stage, each on its own linear axis: a shared axis would make the won
+    # deals (tens) invisible next to the leads (thousands), and a log axis hides the size of a gap.
+    fig = make_subplots(rows=1, cols=len(wf), subplot_titles=list(wf["label"]), horizontal_spacing=0.04)
+    for i, r in enumerate(wf.itertuples(), start=1):
+        quota_name = (
+            f"{team_name(r.quota_team)} quota of {r.quota_period:%b %Y}"
+            if r.quota_team
+            else "no quota on this stage"
+        )
+        fig.add_bar(
+            x=["Needed"],
+            y=[r.n_entries_needed],
+            name="Entries needed",
+            legendgroup="needed",
+            showlegend=i == 1,
+            marker_color="#4c78a8",
+            hovertemplate=f"{r.label}<br>entries needed %{{y:,.0f}} (volume incl. skips {r.n_needed:,.0f})"
+            f"<br>must enter {r.enter_from:%d %b %Y} – {r.enter_by:%d %b %Y}<extra></extra>",
+            row=1,
+            col=i,
+        )
+        fig.add_bar(
+            x=["Quota"],
+            y=[r.quota],
+            name="Quota of the month the stage is due",
+            legendgroup="quota",
+            showlegend=i == 1,
+            marker_color="#f58518",
+            hovertemplate=f"{r.label}<br>{quota_name}: %{{y:,.0f}}<extra></extra>",
+            row=1,
+            col=i,
+        )
+    fig.update_yaxes(rangemode="tozero", tickformat=",.0f")
+    fig.update_yaxes(title_text="Entries (leads or deals)", row=1, col=1)
     fig.update_layout(
-        title=f"Entries each stage needs for {period:%B %Y}'s shared revenue target, against quotas",
-        xaxis_title="Stage",
-        yaxis_title="Entries in the month (leads or deals, log scale)",
-        yaxis_type="log",
-        barmode="group",
-        legend={"orientation": "h", "y": -0.25},
+        title=f"Entries each stage needs for {period:%B %Y}'s shared revenue target, against quotas "
+        "(each stage on its own scale)",
+        legend={"orientation": "h", "y": -0.15},
+        height=380,
     )
     st.plotly_chart(fig, width="stretch")
     if wf["is_due_before_period"].any():
@@ -366,8 +416,12 @@ else:
             f"for {period:%B}'s deals had to enter them before the month began; what entered then is "
             "already the pipeline this month's deals come from."
         )
+    wf_view = wf.assign(owner=wf["owner"].map(lambda t: team_name(t) if t else ""))
+    wf_view[["n_needed", "n_entries_needed", "quota", "gap"]] = wf_view[
+        ["n_needed", "n_entries_needed", "quota", "gap"]
+    ].round(1)
     st.dataframe(
-        wf.assign(owner=wf["owner"].map(lambda t: team_name(t) if t else "")),
+        wf_view,
         hide_index=True,
         width="stretch",
         column_order=[
@@ -389,11 +443,11 @@ else:
             "owner": "Moves it on",
             "step_rate": st.column_config.NumberColumn("Step rate to next", format="percent"),
             "lag_days": st.column_config.NumberColumn("Median lag to next (days)", format="%.1f"),
-            "n_needed": st.column_config.NumberColumn("Volume needed (incl. skips)", format="%.1f"),
-            "n_entries_needed": st.column_config.NumberColumn("Entries needed", format="%.1f"),
+            "n_needed": st.column_config.NumberColumn("Volume needed (incl. skips)", format=NUMBER),
+            "n_entries_needed": st.column_config.NumberColumn("Entries needed", format=NUMBER),
             "quota_period": st.column_config.DateColumn("Quota of", format="MMM YYYY"),
-            "quota": st.column_config.NumberColumn("Quota", format="%.0f"),
-            "gap": st.column_config.NumberColumn("Gap (needed − quota)", format="%.1f"),
+            "quota": st.column_config.NumberColumn("Quota", format=NUMBER),
+            "gap": st.column_config.NumberColumn("Gap (needed − quota)", format=NUMBER),
             "enter_from": st.column_config.DateColumn("Enter from"),
             "enter_by": st.column_config.DateColumn("Enter by"),
             "is_due_before_period": st.column_config.CheckboxColumn("Due before the month"),
@@ -402,8 +456,12 @@ else:
     tables.download(wf, f"reverse-waterfall-{period:%Y-%m}.csv")
     ct = qt.checks_table(checks)
     st.subheader("Quotas against the shared revenue target")
+    ct_view = ct.assign(team=ct["team"].map(team_name))
+    ct_view[["quota", "needed", "gap", "revenue_gap"]] = ct_view[
+        ["quota", "needed", "gap", "revenue_gap"]
+    ].round(0)
     st.dataframe(
-        ct.assign(team=ct["team"].map(team_name)),
+        ct_view,
         hide_index=True,
         width="stretch",
         column_order=[
@@ -422,12 +480,12 @@ else:
             "team": "Team",
             "label": "Quota",
             "quota_period": st.column_config.DateColumn("Quota of", format="MMM YYYY"),
-            "quota": st.column_config.NumberColumn("Quota", format="localized"),
+            "quota": st.column_config.NumberColumn("Quota", format=NUMBER),
             "target_period": st.column_config.DateColumn("Held against the target of", format="MMM YYYY"),
-            "needed": st.column_config.NumberColumn("Needed by the shared target", format="%.1f"),
+            "needed": st.column_config.NumberColumn("Needed by the shared target", format=NUMBER),
             "coverage": st.column_config.NumberColumn("Covers", format="percent"),
-            "gap": st.column_config.NumberColumn("Gap (units)", format="%.1f"),
-            "revenue_gap": st.column_config.NumberColumn("Gap (revenue)", format="%.0f"),
+            "gap": st.column_config.NumberColumn("Gap (units)", format=NUMBER),
+            "revenue_gap": st.column_config.NumberColumn("Gap (revenue)", format=NUMBER),
             "verdict": "Verdict",
         },
     )
@@ -570,7 +628,12 @@ if hist.empty:
     st.caption("No changes recorded for this month.")
 else:
     st.dataframe(
-        hist.assign(team=hist["team"].map(team_name)),
+        hist.assign(
+            team=hist["team"].map(team_name),
+            metric=hist["metric"].map(
+                lambda m: targets_mod.METRICS[m].label if m in targets_mod.METRICS else m
+            ),
+        ),
         hide_index=True,
         width="stretch",
         column_config={
@@ -579,8 +642,8 @@ else:
             "period": st.column_config.DateColumn("Month", format="MMM YYYY"),
             "team": "Team",
             "metric": "Metric",
-            "old_value": st.column_config.NumberColumn("Old value", format="localized"),
-            "new_value": st.column_config.NumberColumn("New value", format="localized"),
+            "old_value": st.column_config.NumberColumn("Old value", format=NUMBER),
+            "new_value": st.column_config.NumberColumn("New value", format=NUMBER),
         },
     )
     tables.download(hist, "target-history.csv")

@@ -9,6 +9,7 @@ an invalid target edit without writing anything.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 
@@ -299,3 +300,61 @@ def test_store_error_on_import_is_a_message(app, small_sample, tmp_path, monkeyp
     assert not at.exception, [e.value for e in at.exception]
     (error,) = texts(at.error)
     assert error.startswith("Not imported:") and "being rewritten" in error and "try again" in error
+
+
+def column_formats(table) -> dict[str, str]:
+    """The display format column_config gives each number column of a rendered table."""
+    config = json.loads(table.proto.columns)
+    return {
+        k: v["type_config"].get("format")
+        for k, v in config.items()
+        if v.get("type_config", {}).get("type") == "number"
+    }
+
+
+def test_numbers_charts_and_labels_are_readable(app, small_sample):
+    at = app(small_sample)
+    # Pacing: every count and amount column in one format, with thousands separators (the
+    # table used to show "4,575,000" as a target beside "4572988" expected); values are rounded
+    # for display, so a fraction of an MQL never shows as 3.774.
+    (pacing,) = [d for d in at.dataframe if "gap_to_pace" in d.value.columns]
+    number_columns = [
+        "target",
+        "actual",
+        "expected",
+        "projected",
+        "gap_to_pace",
+        "gap_to_pace_revenue",
+        "projected_gap",
+    ]
+    formats = column_formats(pacing)
+    assert {formats[c] for c in number_columns} == {"localized"}
+    assert formats["attainment"] == "percent"
+    shown = pacing.value[number_columns].dropna(how="all")
+    assert (shown.fillna(0) == shown.fillna(0).round(0)).all().all()
+    # The quota check and the waterfall tables too: one format for all their numbers.
+    (checks,) = [d for d in at.dataframe if "target_period" in d.value.columns]
+    assert {f for c, f in column_formats(checks).items() if c != "coverage"} == {"localized"}
+    (wf,) = [d for d in at.dataframe if "n_entries_needed" in d.value.columns]
+    assert {f for c, f in column_formats(wf).items() if c not in ("step_rate", "lag_days")} == {"localized"}
+
+    # Sliders: the deal size with thousands separators, rates as percents, lags in days (they
+    # showed "34100.00" and "40.10").
+    assert slider(at, "Average deal size").proto.format == "localized"
+    assert slider(at, "Opportunity → Closed won, step rate").proto.format == "%.1f%%"
+    assert slider(at, "Opportunity → Closed won, median lag").proto.format == "%.1f days"
+
+    # The waterfall chart: one small chart per stage, each on a linear axis from zero (a shared
+    # log axis had unreadable ticks and shrank the gaps).
+    spec = json.loads(at.get("plotly_chart")[1].proto.spec)
+    axes = {k: v for k, v in spec["layout"].items() if k.startswith("yaxis")}
+    assert len(axes) == len(wf.value) == 6
+    assert all(a.get("type", "linear") == "linear" and a["rangemode"] == "tozero" for a in axes.values())
+    # Its hover names the team and the quota's month, not a raw key.
+    hovers = " ".join(t.get("hovertemplate", "") for t in spec["data"])
+    assert "Marketing quota of " in hovers and "marketing quota" not in hovers
+
+    # History: teams and metrics by their names, not the table's keys.
+    (hist,) = [d.value for d in at.dataframe if "set_by" in d.value.columns]
+    assert "MQLs passed to Sales" in set(hist["metric"]) and "mqls" not in set(hist["metric"])
+    assert set(hist["team"]) <= {"Marketing", "Sales", "Shared"}

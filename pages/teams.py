@@ -28,18 +28,59 @@ def pct(x) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
 
 
-def table(df, **kwargs) -> None:
-    """st.dataframe without the frame's attrs (as-of dates that Arrow cannot serialise)."""
-    plain = df.copy(deep=False) if hasattr(df, "attrs") else df
-    if hasattr(plain, "attrs"):
-        plain.attrs = {}
-    st.dataframe(plain, hide_index=True, **kwargs)
+# Column headings shared by every table of lead rows (a table may add or override its own).
+COLUMNS = {
+    "lead_id": "Lead",
+    "channel": "Channel",
+    "owner_id": None,  # ids are for the CSV; people read the name
+    "owner_name": "Owner",
+    "stage": "Stage",
+    "stage_label": None,
+    "from_stage": "From stage",
+    "to_stage": "To stage",
+    "team": "Team",
+    "transition_team": "Owner of the move",
+    "charged_team": "Charged to",
+    "charged_to": "Charged to",
+    "loss_kind": "Loss kind",
+    "category": "Category",
+    "start_at": "Started",
+    "stage_reached_at": "Reached the stage",
+    "first_action_at": "Sales' first action",
+    "first_action_type": "First action",
+    "first_action_reason": "Its reason",
+    "exit_at": "Exit",
+    "exit_type": "Exit",
+    "exit_reason": "Exit reason",
+    "handoff_at": "Handed over",
+    "action_kind": "Kind of action",
+    "sla_status": "SLA",
+    "stage_since": "In the stage since",
+    "expected_days": st.column_config.NumberColumn("Expected days", format="%d"),
+    "days_in_stage": st.column_config.NumberColumn("Days in stage", format="%.1f"),
+    "days_over": st.column_config.NumberColumn("Days over expected", format="%.1f"),
+    "response_hours": st.column_config.NumberColumn("Response (h)", format="%.1f"),
+    "hours_open": st.column_config.NumberColumn("Hours since handoff", format="%.1f"),
+}
+
+
+def table(df, column_config: dict | None = None, **kwargs) -> None:
+    """st.dataframe of a Teams frame as people read it: codes as funnel.toml labels, blanks
+    for missing values (teams.with_labels), headings from COLUMNS, no index."""
+    plain = teams.with_labels(df, contract) if hasattr(df, "attrs") else df
+    config = {k: v for k, v in COLUMNS.items() if hasattr(plain, "columns") and k in plain.columns}
+    config.update(column_config or {})
+    st.dataframe(plain, hide_index=True, column_config=config, **kwargs)
 
 
 def esc(value) -> str:
     """Text for a plotly figure: plotly renders tick, legend and hover text as HTML (<b>, <a
     href>...), so every CRM- or file-derived string is escaped before it goes in."""
     return html.escape("" if value is None else str(value))
+
+
+def team_name(key) -> str:
+    return teams.team_label(key)
 
 
 def hours(x) -> str:
@@ -79,8 +120,8 @@ DROP_DEFINITION = (
     "**Drop-off and who owns it.** A lead that last reached stage *k* in time and then exited, or "
     "outlived its window, dropped at *k → k+1*. It is charged to the team that owns that move in "
     f"funnel.toml, unless the reason code on its exit is charged to the other team. An "
-    f"{handoff.label} lead {roles.follow.capitalize()} never acted on within the {sla:g}-hour SLA "
-    f"is charged to {roles.follow.capitalize()} first, whatever reason it later got. Leads still "
+    f"{handoff.label} lead {team_name(roles.follow)} never acted on within the {sla:g}-hour SLA "
+    f"is charged to {team_name(roles.follow)} first, whatever reason it later got. Leads still "
     "in progress are never drops."
 )
 st.caption(DROP_DEFINITION)
@@ -92,13 +133,13 @@ with st.expander("The loss kinds, one by one"):
 
 CATEGORY_HELP = {
     "quality_after": f"Rejected or disqualified at {handoff.label} or later for a reason charged to "
-    f"{roles.quality.capitalize()} (such as not_a_fit): the leads {roles.follow.capitalize()} "
+    f"{team_name(roles.quality)} (such as not_a_fit): the leads {team_name(roles.follow)} "
     "turned down.",
     "quality_before": f"Rejected or disqualified before {handoff.label} for a reason charged to "
-    f"{roles.quality.capitalize()}: {roles.quality.capitalize()} filtering its own leads.",
-    "follow_through": f"Charged to {roles.follow.capitalize()}: no action within the {sla:g}-hour "
+    f"{team_name(roles.quality)}: {team_name(roles.quality)} filtering its own leads.",
+    "follow_through": f"Charged to {team_name(roles.follow)}: no action within the {sla:g}-hour "
     "SLA, stalled past the stage's expected days, or an exit for a reason charged to "
-    f"{roles.follow.capitalize()}.",
+    f"{team_name(roles.follow)}.",
     "other": "Any other drop, on either team: mostly leads that never qualified and outlived their "
     "window, nurture recycles and window edges.",
 }
@@ -129,7 +170,6 @@ c5.metric(
 table(
     summary,
     column_config={
-        "charged_team": "Charged to",
         "category": None,
         "category_label": "Category",
         "n_dropped": "Dropped leads",
@@ -151,15 +191,16 @@ else:
         sums = part.groupby("transition", sort=False)["n_dropped"].sum().reindex(order, fill_value=0)
         detail = {
             t: "<br>".join(
-                f"{esc(r.loss_label)}, charged to {esc(r.charged_team)}: {r.n_dropped:,}"
+                f"{esc(r.loss_label)}, charged to {esc(team_name(r.charged_team))}: {r.n_dropped:,}"
                 for r in part[part["transition"] == t].itertuples()
             )
             for t in order
         }
         fig.add_trace(
             go.Bar(
-                x=[esc(t) for t in order],
-                y=sums.values,
+                y=[esc(t) for t in order],
+                x=sums.values,
+                orientation="h",
                 name=esc(label),
                 marker={"color": CATEGORY_COLOURS[cat]},
                 hovertext=[f"<b>{esc(t)}</b><br>{esc(label)}: {n:,}<br>{detail[t]}" for t, n in sums.items()],
@@ -169,24 +210,31 @@ else:
     fig.update_layout(
         barmode="stack",
         title={"text": "Dropped leads by stage transition and kind of loss"},
-        xaxis={"title": {"text": "Transition (owner of the move in funnel.toml)"}},
-        yaxis={"title": {"text": "Dropped leads (count)"}},
-        legend={"orientation": "h", "y": -0.3},
-        height=420,
+        # Horizontal bars: transition labels ("Marketing qualified → Sales accepted") are long
+        # and are read in funnel order from the top.
+        yaxis={"title": {"text": "Transition"}, "autorange": "reversed", "automargin": True},
+        xaxis={"title": {"text": "Dropped leads (count)"}},
+        legend={"orientation": "h", "y": -0.25},
+        height=140 + 60 * len(order),
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
     )
     st.plotly_chart(fig, key="teams-leakage")
-    shown = leak[
-        ["transition", "transition_team", "charged_team", "loss_label", "category_label", "n_dropped"]
-    ].rename(
-        columns={
-            "transition": "Transition",
-            "transition_team": "Owner of the move",
-            "charged_team": "Charged to",
-            "loss_label": "Loss kind",
-            "category_label": "Category",
-            "n_dropped": "Dropped leads",
-        }
+    shown = (
+        leak[["transition", "transition_team", "charged_team", "loss_label", "category_label", "n_dropped"]]
+        .assign(
+            transition_team=[team_name(t) for t in leak["transition_team"]],
+            charged_team=[team_name(t) for t in leak["charged_team"]],
+        )
+        .rename(
+            columns={
+                "transition": "Transition",
+                "transition_team": "Owner of the move",
+                "charged_team": "Charged to",
+                "loss_label": "Loss kind",
+                "category_label": "Category",
+                "n_dropped": "Dropped leads",
+            }
+        )
     )
     shown["Share of the transition's drops"] = leak["share_of_transition"].map(pct)
     table(shown)
@@ -225,10 +273,11 @@ else:
     tables.download(grouped, f"teams-losses-by-{by}.csv", key="dl-teams-by-group")
 
 # ---- 2. Handoff health ----------------------------------------------------------------------
-st.header(f"Handoff health: {handoff.label} → {roles.follow}")
+st.header(f"Handoff health: {handoff.label} → {team_name(roles.follow)}")
 st.caption(
-    f"Response time = from a lead's first {handoff.label} entry to {roles.follow}' first action "
-    f"(accept, reject or any stage move: the next event of any kind by {roles.follow}). SLA "
+    f"Response time = from a lead's first {handoff.label} entry to {team_name(roles.follow)}' first "
+    f"action (accept, reject or any stage move: the next event of any kind by "
+    f"{team_name(roles.follow)}). SLA "
     f"{sla:g} hours: a first action at exactly {sla:g} h is within it; no action after "
     f"{sla:g} h is a breach; no action yet and under {sla:g} h is pending. Percentiles are over "
     "leads with an action."
@@ -274,8 +323,8 @@ if not by_owner.empty:
         )
     )
     fig.update_layout(
-        title={"text": f"{sla:g}-hour SLA breaches by {roles.follow} owner"},
-        xaxis={"title": {"text": f"{roles.follow.capitalize()} owner"}},
+        title={"text": f"{sla:g}-hour SLA breaches by {team_name(roles.follow)} owner"},
+        xaxis={"title": {"text": f"{team_name(roles.follow)} owner"}},
         yaxis={"title": {"text": "Breached handoffs (count)"}},
         height=380,
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
@@ -306,7 +355,7 @@ st.subheader("The handoffs behind these numbers")
 sales_owners = dict(by_owner.dropna(subset=["owner_id"])[["owner_id", "owner_name"]].itertuples(index=False))
 h1, h2 = st.columns(2)
 h_owner = h1.selectbox(
-    f"{roles.follow.capitalize()} owner",
+    f"{team_name(roles.follow)} owner",
     [ALL, *sales_owners],
     format_func=lambda o: sales_owners.get(o, "All"),
     key="teams_handoff_owner",
@@ -314,7 +363,7 @@ h_owner = h1.selectbox(
 h_status = h2.selectbox(
     "SLA status",
     [ALL, *teams.SLA_STATUSES],
-    format_func=lambda x: x or "All",
+    format_func=lambda x: x.capitalize() if x else "All",
     key="teams_handoff_status",
 )
 handoffs = cache.call(
@@ -324,13 +373,7 @@ st.caption(
     f"{handoffs.attrs['n_total']:,} handoffs match, slowest first (never acted on at the top)"
     + (f"; the first {len(handoffs):,} are listed" if handoffs.attrs["n_total"] > len(handoffs) else "")
 )
-table(
-    handoffs,
-    column_config={
-        "response_hours": st.column_config.NumberColumn("Response (h)", format="%.1f"),
-        "hours_open": st.column_config.NumberColumn("Hours since handoff", format="%.1f"),
-    },
-)
+table(handoffs)
 tables.download(handoffs, "teams-handoffs.csv", key="dl-teams-handoffs")
 
 left, right = st.columns(2)
@@ -342,7 +385,7 @@ with left:
         table(
             health.reasons,
             column_config={
-                "rejection_reason": "Code",
+                "rejection_reason": None,
                 "reason_label": "Reason",
                 "charged_to": "Charged to",
                 "n_rejected": "Rejected",
@@ -392,7 +435,6 @@ per_owner = teams.sort_owners(per_owner, sort_by)
 table(
     per_owner,
     column_config={
-        "owner_id": "Owner id",
         "owner_name": "Owner",
         "team": "Team",
         "from_stage": "From",
@@ -425,7 +467,7 @@ team_choice = (
     st.selectbox(
         "Team owning the next move",
         [ALL, *contract.teams],
-        format_func=lambda t: t or "Both",
+        format_func=lambda t: team_name(t) if t else "Both",
         key="teams_stalled_team",
     )
     or None
@@ -448,11 +490,9 @@ tables.download(stalled, "teams-stalled.csv", key="dl-teams-stalled")
 # ---- 5. Drill-down --------------------------------------------------------------------------
 st.header("The leads behind a number")
 transitions = {s.key: f"{s.label} → {contract.stages[s.order].label}" for s in contract.stages[:-1]}
-owner_names = dict(
-    per_owner.dropna(subset=["owner_id"])
-    .drop_duplicates("owner_id")[["owner_id", "owner_name"]]
-    .itertuples(index=False)
-)
+known_owners = per_owner.dropna(subset=["owner_id"]).drop_duplicates("owner_id")
+owner_names = dict(known_owners[["owner_id", "owner_name"]].itertuples(index=False))
+owner_teams = dict(known_owners[["owner_id", "team"]].itertuples(index=False))
 d1, d2, d3, d4 = st.columns(4)
 stage = d1.selectbox(
     "Transition",
@@ -461,7 +501,10 @@ stage = d1.selectbox(
     key="teams_drill_stage",
 )
 team = d2.selectbox(
-    "Charged to", [ALL, *contract.teams], format_func=lambda t: t or "Both", key="teams_drill_team"
+    "Charged to",
+    [ALL, *contract.teams],
+    format_func=lambda t: team_name(t) if t else "Both",
+    key="teams_drill_team",
 )
 kind = d3.selectbox(
     "Loss kind",
@@ -470,7 +513,10 @@ kind = d3.selectbox(
     key="teams_drill_kind",
 )
 owner = d4.selectbox(
-    "Owner", [ALL, *owner_names], format_func=lambda o: owner_names.get(o, "All"), key="teams_drill_owner"
+    "Owner",
+    [ALL, *owner_names],
+    format_func=lambda o: f"{owner_names[o]} ({team_name(owner_teams[o])})" if o else "All",
+    key="teams_drill_owner",
 )
 leads = cache.call(
     teams.drop_leads,
@@ -482,10 +528,25 @@ leads = cache.call(
     limit=2000,
 )
 n_total = leads.attrs["n_total"]
-st.caption(
-    f"{n_total:,} dropped leads match"
-    + (f"; the first {len(leads):,} are listed" if n_total > len(leads) else "")
+impossible = teams.why_no_match(
+    contract,
+    stage=stage or None,
+    team=team or None,
+    loss_kind=kind or None,
+    owner_team=owner_teams.get(owner),
 )
+if impossible:
+    st.info(f"No lead can match this selection. {impossible}", icon=":material/block:")
+elif n_total == 0:
+    st.info(
+        "No dropped leads in this cohort match this selection. Choose “All” in one of the boxes, "
+        "or widen the date range in the sidebar."
+    )
+else:
+    st.caption(
+        f"{n_total:,} dropped leads match"
+        + (f"; the first {len(leads):,} are listed" if n_total > len(leads) else "")
+    )
 table(leads)
 tables.download(leads, "teams-dropped-leads.csv", key="dl-teams-drill")
 if owner:

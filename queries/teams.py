@@ -34,6 +34,7 @@ from data import contract as contract_mod
 from data.contract import Contract
 from queries import executor, funnel, stats
 from queries.filters import MAX_TEXT, FilterError, Filters, attribute_column
+from reports.format import team as format_team
 
 # Exit keys the definitions name (DESIGN.md "Exits"); checked against the contract before use.
 QUALITY_EXITS = ("rejected", "disqualified")
@@ -758,3 +759,97 @@ def stalled_leads(
     df = raw[cols].reset_index(drop=True)
     df.attrs.update(as_of=as_of, n_total=n_total, window_days=filters.window(contract))
     return df
+
+
+# --- for people ----------------------------------------------------------------------------------
+
+TEAM_COLUMNS = ("team", "charged_team", "transition_team", "charged_to")
+STAGE_COLUMNS = ("stage", "from_stage", "to_stage")
+CODE_COLUMNS = ("exit_type", "first_action_type")  # an exit key or a stage key
+REASON_COLUMNS = ("exit_reason", "first_action_reason")
+WORD_COLUMNS = ("sla_status", "action_kind")
+
+
+def team_label(key) -> str:
+    """A team key as people read it ("sales" -> "Sales"; none -> "Unassigned")."""
+    return format_team(key)
+
+
+def with_labels(df: pd.DataFrame, contract: Contract | None = None) -> pd.DataFrame:
+    """A copy of a Teams frame for people: codes replaced by their funnel.toml labels (teams
+    capitalised, stages, exits and reason codes by label, loss kinds and categories by their
+    labels here; an unknown code is kept as it is), timestamps as "YYYY-MM-DD HH:MM", and
+    missing text or times as blanks instead of None. Same rows and columns; attrs dropped.
+    CSV downloads keep the codes (the frame itself is not changed)."""
+    contract = contract or contract_mod.load()
+    stages = {x.key: x.label for x in contract.stages}
+    exits = {x.key: x.label for x in contract.exits}
+    reasons = {r.key: r.label for r in contract.reason_codes}
+    reasons[NO_REASON] = "No reason code given"
+
+    def code(mapping):
+        return lambda v: "" if _missing(v) else mapping.get(v, str(v))
+
+    out = df.copy()
+    out.attrs = {}
+    for c in out.columns:
+        if c in TEAM_COLUMNS:
+            out[c] = [team_label(v) for v in out[c]]
+        elif c in STAGE_COLUMNS:
+            out[c] = out[c].map(code(stages))
+        elif c in CODE_COLUMNS:
+            out[c] = out[c].map(code({**stages, **exits}))
+        elif c in REASON_COLUMNS:
+            out[c] = out[c].map(code(reasons))
+        elif c == "loss_kind":
+            out[c] = out[c].map(code({k: v[0] for k, v in LOSS_KINDS.items()}))
+        elif c == "category":
+            out[c] = out[c].map(code(CATEGORIES))
+        elif c in WORD_COLUMNS:
+            out[c] = out[c].map(lambda v: "" if _missing(v) else str(v).replace("_", " ").capitalize())
+        elif pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = [("" if _missing(v) else v.strftime("%Y-%m-%d %H:%M")) for v in out[c]]
+        elif out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(lambda v: "" if _missing(v) else v)
+    return out
+
+
+def _missing(v) -> bool:
+    return v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
+
+
+def why_no_match(
+    contract: Contract,
+    stage: str | None = None,
+    team: str | None = None,
+    loss_kind: str | None = None,
+    owner_team: str | None = None,
+) -> str | None:
+    """Why a drill-down selection can never list a lead, by definition (None when it can).
+
+    `owner_team` is the team of the selected owner. The rules: quality losses are charged to
+    Marketing and no-action / Sales-reason losses to Sales; no action within the SLA happens
+    only at the handoff transition; a drop owner is on the charged team."""
+    roles = teams(contract)
+    q, f = team_label(roles.quality), team_label(roles.follow)
+    kind = LOSS_KINDS[loss_kind][0] if loss_kind in LOSS_KINDS else None
+    only = {"quality": roles.quality, "no_action_in_sla": roles.follow, "sales_reason": roles.follow}
+    for chosen, what in ((team, "charged to"), (owner_team, "an owner on")):
+        if chosen and loss_kind in only and only[loss_kind] != chosen:
+            who = q if only[loss_kind] == roles.quality else f
+            return (
+                f"{kind} losses are always charged to {who}, so none are {what} "
+                f"{team_label(chosen)}: choose {who} or another loss kind."
+            )
+    if team and owner_team and team != owner_team:
+        return (
+            f"A drop's owner is on the team it is charged to: a {team_label(owner_team)} owner has no "
+            f"drops charged to {team_label(team)}. Choose the owner's team or another owner."
+        )
+    if loss_kind == "no_action_in_sla" and stage and stage != contract.handoff.key:
+        return (
+            f"No action within the SLA only happens at the handoff ({contract.handoff.label} → "
+            f"{contract.stages[contract.handoff.order].label}): choose that transition or another "
+            "loss kind."
+        )
+    return None

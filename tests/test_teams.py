@@ -669,6 +669,71 @@ def test_handoff_drill_down(db):
         teams.handoff_leads(f, status="late", db=db)
 
 
+def test_tables_read_as_labels_with_blanks_for_missing(db):
+    # What people see: T4 (never acted on) and T8 (rejected as not_a_fit after 72 h) in the
+    # drill-down, with codes turned into funnel.toml's labels and missing values blank.
+    f = Filters(**JANUARY, as_of=LATE)
+    leads = teams.drop_leads(f, stage="mql", db=db).set_index("lead_id")
+    shown = teams.with_labels(leads.loc[["T4", "T8"]].reset_index(), CONTRACT).set_index("lead_id")
+    t4, t8 = shown.loc["T4"], shown.loc["T8"]
+    assert (t4["charged_team"], t4["loss_kind"], t4["category"]) == (
+        "Sales",
+        "No action within the SLA",
+        "Follow-through loss (Sales)",
+    )
+    assert (t4["from_stage"], t4["to_stage"]) == ("Marketing qualified", "Sales accepted")
+    assert (t4["first_action_at"], t4["exit_type"], t4["exit_reason"]) == ("", "", "")  # not "None"
+    assert (t8["exit_type"], t8["exit_reason"]) == (
+        "Rejected by Sales",
+        "Not a fit (outside the ideal customer profile)",
+    )
+    assert t8["first_action_at"] == "2025-01-13 00:00"
+    # The handoff list: first action by its label, SLA status as a word.
+    h = teams.handoff_leads(f, owner_id="S2", status="breached", db=db)
+    hs = teams.with_labels(h, CONTRACT).set_index("lead_id")
+    assert (hs.loc["T8", "first_action_type"], hs.loc["T8", "sla_status"]) == (
+        "Rejected by Sales",
+        "Breached",
+    )
+    assert (hs.loc["T16", "first_action_type"], hs.loc["T4", "first_action_type"]) == ("Sales accepted", "")
+    # The frame itself keeps its codes (for the CSV).
+    assert leads.loc["T8", "exit_reason"] == "not_a_fit"
+
+
+@pytest.mark.parametrize(
+    "selection, expected",
+    [
+        # Quality losses are always Marketing's; no action and Sales reasons always Sales'.
+        (dict(team="sales", loss_kind="quality"), "always charged to Marketing"),
+        (dict(team="marketing", loss_kind="no_action_in_sla"), "always charged to Sales"),
+        (dict(owner_team="marketing", loss_kind="sales_reason"), "always charged to Sales"),
+        # A drop owner is on the charged team.
+        (dict(team="sales", owner_team="marketing"), "A drop's owner is on the team it is charged to"),
+        # No action within the SLA only at the handoff transition.
+        (dict(stage="sal", loss_kind="no_action_in_sla"), "only happens at the handoff"),
+        # Possible selections: no explanation.
+        (dict(stage="mql", team="sales", loss_kind="no_action_in_sla", owner_team="sales"), None),
+        (dict(stage="lead", team="marketing", loss_kind="stalled"), None),
+        (dict(), None),
+    ],
+)
+def test_drill_down_says_why_a_selection_cannot_match(selection, expected):
+    got = teams.why_no_match(CONTRACT, **selection)
+    assert (got is None) if expected is None else (expected in got)
+
+
+def test_impossible_selections_really_list_nothing(db):
+    # The explanation is only given where the leads are indeed none: on the story every such
+    # selection lists 0 leads, while the possible ones above list some.
+    f = Filters(**JANUARY, as_of=LATE)
+    for sel in (dict(team="sales", loss_kind="quality"), dict(stage="sal", loss_kind="no_action_in_sla")):
+        assert teams.drop_leads(f, db=db, **sel).attrs["n_total"] == 0
+    assert (
+        teams.drop_leads(f, stage="mql", team="sales", loss_kind="no_action_in_sla", db=db).attrs["n_total"]
+        == 3
+    )
+
+
 def benchmark(db, repeat: int = 3) -> list[tuple[str, str, float]]:
     """Best-of-`repeat` seconds for each Teams query on `db` (read-only), for a quarter and for
     the whole two-year sample."""

@@ -75,7 +75,9 @@ def test_drill_down_by_owner_and_transition(sample_db, page_app):
     stalled = at.dataframe[-1].value
     assert len(drill) > 0
     assert set(drill["owner_name"]) == {"Dana Reyes"}
-    assert set(drill["from_stage"]) == {"mql"}
+    assert set(drill["from_stage"]) == {"Marketing qualified"}  # the stage's label, not its key
+    # Missing values are blank cells, never "None".
+    assert not (drill.astype(str) == "None").any().any()
     assert set(stalled["owner_name"]) <= {"Dana Reyes"}
     assert any("Stalled right now: Dana Reyes" in h.value for h in at.subheader)
 
@@ -91,7 +93,7 @@ def test_handoff_drill_down_lists_an_owners_breaches(sample_db, page_app):
     listed = next(d.value for d in at.dataframe if "sla_status" in d.value.columns)
     assert len(listed) > 0
     assert set(listed["owner_name"]) == {"Victor Lindqvist"}
-    assert set(listed["sla_status"]) == {"breached"}
+    assert set(listed["sla_status"]) == {"Breached"}
 
 
 def test_empty_cohort_is_a_message(tmp_path, use_store, page_app):
@@ -133,3 +135,30 @@ def test_crm_text_in_charts_is_escaped(tmp_path, use_store, page_app):
     for fig in specs:
         assert EVIL not in json.dumps(fig["data"], ensure_ascii=False)
         assert '<a href="https://evil">' not in json.dumps(fig, ensure_ascii=False)
+
+
+def test_impossible_drill_down_says_why(sample_db, page_app):
+    # Quality losses are always Marketing's: asking for Sales' quality losses lists nothing and
+    # the page says why instead of showing an empty table without a word.
+    at = page_app(PAGE).run()
+    at.selectbox(key="teams_drill_team").select("sales").run()
+    at.selectbox(key="teams_drill_kind").select("quality").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("always charged to Marketing" in i.value for i in at.info)
+
+
+def test_headings_and_labels_read_as_words(sample_db, page_app):
+    # No lower-case team keys in headings; the by-team table names teams as people do and lists
+    # only the categories that can apply (no Marketing follow-through, no Sales quality rows).
+    at = page_app(PAGE).run()
+    assert any(h.value == "Handoff health: Marketing qualified → Sales" for h in at.header)
+    by_team = next(d.value for d in at.dataframe if "share_of_team" in d.value.columns)
+    assert set(by_team["charged_team"]) == {"Marketing", "Sales"}
+    pairs = list(zip(by_team["charged_team"], by_team["category_label"], strict=True))
+    assert pairs == [
+        ("Marketing", teams.CATEGORIES["quality_after"]),
+        ("Marketing", teams.CATEGORIES["quality_before"]),
+        ("Marketing", teams.CATEGORIES["other"]),
+        ("Sales", teams.CATEGORIES["follow_through"]),
+        ("Sales", teams.CATEGORIES["other"]),
+    ]

@@ -32,6 +32,18 @@ MAX_LAG_DAYS = 365.0
 # One display format per column: every count and amount with thousands separators in the
 # reader's locale (values rounded for display; the CSV keeps them exact).
 NUMBER = "localized"
+PERCENT = "%.1f%%"  # shares are shown x 100 with one decimal, so every row has the same shape
+
+
+def wrapped(label: str, width: int = 12) -> str:
+    """A stage name broken onto lines for a narrow chart title (plotly wraps nothing itself)."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
 
 
 def team_name(team: str) -> str:
@@ -215,6 +227,7 @@ NUMBER_COLUMNS = [
 ]
 pacing_view = pacing.assign(team=pacing["team"].map(team_name))
 pacing_view[NUMBER_COLUMNS] = pacing_view[NUMBER_COLUMNS].round(0)
+pacing_view["attainment"] = 100 * pacing_view["attainment"]
 st.dataframe(
     pacing_view,
     hide_index=True,
@@ -237,7 +250,7 @@ st.dataframe(
         "label": "Metric",
         "target": st.column_config.NumberColumn("Target", format=NUMBER),
         "actual": st.column_config.NumberColumn("Actual to date", format=NUMBER),
-        "attainment": st.column_config.NumberColumn("Attained", format="percent"),
+        "attainment": st.column_config.NumberColumn("Attained", format=PERCENT),
         "expected": st.column_config.NumberColumn("Expected by today", format=NUMBER),
         "projected": st.column_config.NumberColumn("Projected", format=NUMBER),
         "status": "Status",
@@ -370,7 +383,9 @@ else:
     wf = qt.plan_table(what_if_plan, specs, checks)
     # One small chart per stage, each on its own linear axis: a shared axis would make the won
     # deals (tens) invisible next to the leads (thousands), and a log axis hides the size of a gap.
-    fig = make_subplots(rows=1, cols=len(wf), subplot_titles=list(wf["label"]), horizontal_spacing=0.04)
+    fig = make_subplots(
+        rows=1, cols=len(wf), subplot_titles=[wrapped(x) for x in wf["label"]], horizontal_spacing=0.05
+    )
     for i, r in enumerate(wf.itertuples(), start=1):
         quota_name = (
             f"{team_name(r.quota_team)} quota of {r.quota_period:%b %Y}"
@@ -403,11 +418,12 @@ else:
     fig.update_yaxes(rangemode="tozero", tickformat=",.0f")
     fig.update_yaxes(title_text="Entries (leads or deals)", row=1, col=1)
     fig.update_layout(
-        title=f"Entries each stage needs for {period:%B %Y}'s shared revenue target, against quotas "
-        "(each stage on its own scale)",
+        title=f"Entries needed for {period:%B %Y}'s revenue target vs quotas, each stage on its own scale",
         legend={"orientation": "h", "y": -0.15},
-        height=380,
+        height=400,
+        margin={"t": 110},
     )
+    fig.update_annotations(font_size=12)  # the stage names above the small charts
     st.plotly_chart(fig, width="stretch")
     if wf["is_due_before_period"].any():
         early = ", ".join(wf.loc[wf["is_due_before_period"], "label"])
@@ -419,7 +435,8 @@ else:
     wf_view = wf.assign(owner=wf["owner"].map(lambda t: team_name(t) if t else ""))
     wf_view[["n_needed", "n_entries_needed", "quota", "gap"]] = wf_view[
         ["n_needed", "n_entries_needed", "quota", "gap"]
-    ].round(1)
+    ].round(0)
+    wf_view["step_rate"] = 100 * wf_view["step_rate"]
     st.dataframe(
         wf_view,
         hide_index=True,
@@ -441,7 +458,7 @@ else:
         column_config={
             "label": "Stage",
             "owner": "Moves it on",
-            "step_rate": st.column_config.NumberColumn("Step rate to next", format="percent"),
+            "step_rate": st.column_config.NumberColumn("Step rate to next", format=PERCENT),
             "lag_days": st.column_config.NumberColumn("Median lag to next (days)", format="%.1f"),
             "n_needed": st.column_config.NumberColumn("Volume needed (incl. skips)", format=NUMBER),
             "n_entries_needed": st.column_config.NumberColumn("Entries needed", format=NUMBER),
@@ -460,6 +477,7 @@ else:
     ct_view[["quota", "needed", "gap", "revenue_gap"]] = ct_view[
         ["quota", "needed", "gap", "revenue_gap"]
     ].round(0)
+    ct_view["coverage"] = 100 * ct_view["coverage"]
     st.dataframe(
         ct_view,
         hide_index=True,
@@ -483,7 +501,7 @@ else:
             "quota": st.column_config.NumberColumn("Quota", format=NUMBER),
             "target_period": st.column_config.DateColumn("Held against the target of", format="MMM YYYY"),
             "needed": st.column_config.NumberColumn("Needed by the shared target", format=NUMBER),
-            "coverage": st.column_config.NumberColumn("Covers", format="percent"),
+            "coverage": st.column_config.NumberColumn("Covers", format=PERCENT),
             "gap": st.column_config.NumberColumn("Gap (units)", format=NUMBER),
             "revenue_gap": st.column_config.NumberColumn("Gap (revenue)", format=NUMBER),
             "verdict": "Verdict",

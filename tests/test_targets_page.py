@@ -110,7 +110,7 @@ def test_planted_story_on_a_larger_sample(app, story_sample):
     # deals won and revenue close in October and match the target.
     opp = checks[checks["metric"] == "opportunities"].iloc[0]
     assert opp["quota_period"].isoformat() == "2026-09-01"
-    assert 0.85 <= opp["coverage"] <= 0.95 and opp["verdict"] == "short"
+    assert 85 <= opp["coverage"] <= 95 and opp["verdict"] == "short"  # shown in percent
     won = checks[checks["metric"] == "deals_won"].iloc[0]
     assert won["verdict"] == "consistent"
     revenue = checks[(checks["team"] == "Sales") & (checks["metric"] == "revenue")].iloc[0]
@@ -329,12 +329,16 @@ def test_numbers_charts_and_labels_are_readable(app, small_sample):
     ]
     formats = column_formats(pacing)
     assert {formats[c] for c in number_columns} == {"localized"}
-    assert formats["attainment"] == "percent"
+    # Shares as percents with one decimal in every row ("50%" beside "116.67%" before).
+    assert formats["attainment"] == "%.1f%%"
+    mql = pacing.value[pacing.value["metric"] == "mqls"].iloc[0]
+    assert mql["attainment"] == pytest.approx(100 * mql["actual"] / mql["target"])
     shown = pacing.value[number_columns].dropna(how="all")
     assert (shown.fillna(0) == shown.fillna(0).round(0)).all().all()
     # The quota check and the waterfall tables too: one format for all their numbers.
     (checks,) = [d for d in at.dataframe if "target_period" in d.value.columns]
     assert {f for c, f in column_formats(checks).items() if c != "coverage"} == {"localized"}
+    assert column_formats(checks)["coverage"] == "%.1f%%"
     (wf,) = [d for d in at.dataframe if "n_entries_needed" in d.value.columns]
     assert {f for c, f in column_formats(wf).items() if c not in ("step_rate", "lag_days")} == {"localized"}
 

@@ -119,9 +119,9 @@ st.header("Where leads drop, and whose they are")
 DROP_DEFINITION = (
     "**Drop-off and who owns it.** A lead that last reached stage *k* in time and then exited, or "
     "outlived its window, dropped at *k → k+1*. It is charged to the team that owns that move in "
-    f"funnel.toml, unless the reason code on its exit is charged to the other team. An "
-    f"{handoff.label} lead {team_name(roles.follow)} never acted on within the {sla:g}-hour SLA "
-    f"is charged to {team_name(roles.follow)} first, whatever reason it later got. Leads still "
+    f"funnel.toml, unless the reason code on its exit is charged to the other team. A lead handed "
+    f"over at {handoff.label} that {team_name(roles.follow)} never acted on within the {sla:g}-hour "
+    f"SLA is charged to {team_name(roles.follow)} first, whatever reason it later got. Leads still "
     "in progress are never drops."
 )
 st.caption(DROP_DEFINITION)
@@ -147,7 +147,15 @@ CATEGORY_HELP = {
 summary = teams.by_team(leak, contract)
 totals = summary.groupby("category")["n_dropped"].sum()
 all_drops = int(summary["n_dropped"].sum())
-c1, c2, c3, c4, c5 = st.columns(5)
+# Short labels (five long ones were cut off), two rows; the team is in each help text.
+METRIC_LABELS = {
+    "quality_after": "Quality after handoff",
+    "quality_before": "Quality before handoff",
+    "follow_through": "Follow-through",
+    "other": "Other drops",
+}
+c1, c2, c3 = st.columns(3)
+c4, c5, _ = st.columns(3)
 for column, cat, team in (
     (c1, "quality_after", roles.quality),
     (c2, "quality_before", roles.quality),
@@ -156,7 +164,7 @@ for column, cat, team in (
 ):
     n = int(totals.get(cat, 0))
     column.metric(
-        teams.CATEGORIES[cat],
+        METRIC_LABELS[cat],
         f"{n:,}",
         help=f"{CATEGORY_HELP[cat]} {pct(n / all_drops if all_drops else math.nan)} of all drops"
         + (f"; always charged to {team.capitalize()}." if team else "; charged to either team."),
@@ -255,6 +263,19 @@ else:
     )
     table(
         grouped,
+        # The comparable number first: quality losses after the handoff per lead handed over.
+        column_order=[
+            "group_value",
+            "n_handoffs",
+            "quality_after_per_handoff",
+            "n_quality_after",
+            "n_quality_before",
+            "n_follow_through",
+            "n_other",
+            "n_dropped",
+            "quality_after_share",
+            "follow_through_share",
+        ],
         column_config={
             "group_value": GROUP_CHOICES[by],
             "n_quality_after": "Quality losses after handoff",

@@ -34,9 +34,12 @@ def test_page_renders_on_the_sample(sample_db, page_app):
     f = Filters(start=start, end=end)
     leak = teams.leakage(f, db=sample_db)
     assert shown["All drops"] == f"{int(leak['n_dropped'].sum()):,}"
-    for cat in ("quality_after", "quality_before"):
+    for cat, label in (
+        ("quality_after", "Quality after handoff"),
+        ("quality_before", "Quality before handoff"),
+    ):
         n = int(leak.loc[leak["category"] == cat, "n_dropped"].sum())
-        assert shown[teams.CATEGORIES[cat]] == f"{n:,}"
+        assert shown[label] == f"{n:,}"
     s = teams.handoff_health(f, db=sample_db).summary.iloc[0]
     assert shown["Handed over"] == f"{int(s['n_handoffs']):,}"
     assert shown["Within the 48 h SLA"] == f"{s['sla_within_rate']:.1%}"
@@ -59,8 +62,8 @@ def test_drop_definition_is_beside_the_numbers(sample_db, page_app):
     beside = [c for c in main_captions if "Drop-off and who owns it" in c and c not in in_expanders]
     assert beside and "unless the reason code on its exit is charged to the other team" in beside[0]
     helps = {m.label: m.help for m in at.metric}
-    assert "reason charged to Marketing" in helps[teams.CATEGORIES["quality_after"]]
-    assert "no action within the 48-hour SLA" in helps[teams.CATEGORIES["follow_through"]]
+    assert "reason charged to Marketing" in helps["Quality after handoff"]
+    assert "no action within the 48-hour SLA" in helps["Follow-through"]
 
 
 def test_drill_down_by_owner_and_transition(sample_db, page_app):

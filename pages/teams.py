@@ -95,7 +95,12 @@ sla = contract.handoff_sla_hours
 
 try:
     filters = current_filters()
-    drops_by_owner = cache.call(teams.leakage_by_owner, filters)
+    # One leakage query serves the totals and the by-attribute table below: it is grouped by the
+    # attribute chosen there (read from its widget's state), and the totals are its sums.
+    by = st.session_state.get("teams_group_by", "channel")
+    by = by if by in GROUP_CHOICES else "channel"
+    drops_grouped = cache.call(teams.leakage_by_owner, filters, by=by)
+    drops_by_owner = teams.ungroup(drops_grouped)
     leak = teams.summarise(drops_by_owner)
 except (executor.StoreMissingError, executor.StoreBusyError) as exc:
     st.error(f"{exc}")
@@ -257,7 +262,7 @@ else:
         "losses come from.",
     )
     grouped = teams.quality_per_handoff(
-        teams.categories_by_group(cache.call(teams.leakage, filters, by=by)),
+        teams.categories_by_group(teams.summarise(drops_grouped)),
         cache.call(funnel.breakdown, filters, by),
         contract,
     )

@@ -142,13 +142,38 @@ def contract_params(contract: Contract) -> dict:
     }
 
 
+# Queries that read a lead-level query: name -> the lead-level query it selects from. One file
+# defines the rows (who dropped, charged to whom, why); the counts and the lists select from it.
+LEAD_LEVEL = {"teams_leakage": "teams_drops", "teams_drop_leads": "teams_drops"}
+
+
+def compose(base: str, outer: str) -> str:
+    """The SQL of query `outer` with query `base` inlined as its first CTE, named `base`.
+
+    `outer` starts (after its header comment) with `with` and reads `base` like a table
+    (`select * from teams_drops`). Both texts are our own .sql files, never input; values stay
+    bound parameters. Plain SQL: a CTE whose body has its own `with`."""
+    lines = executor.sql_text(outer).splitlines()
+    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("--")):
+        lines.pop(0)
+    body = "\n".join(lines)
+    if not body.lower().startswith("with"):
+        raise ValueError(f"{outer}.sql must start with `with` to read {base}")
+    inner = executor.sql_text(base).strip().rstrip(";")
+    return f"with {base} as (\n{inner}\n),\n{body[len('with') :].lstrip()}"
+
+
 def _run(
     name: str, filters: Filters, contract: Contract, as_of: dt.datetime, db: Path | None, **extra
 ) -> pd.DataFrame:
     available = filters.params(contract, as_of)
     available.update(contract_params(contract), by=None)
     available.update(extra)
-    return executor.run(name, executor.bind(name, available), db=db)
+    base = LEAD_LEVEL.get(name)
+    if base is None:
+        return executor.run(name, executor.bind(name, available), db=db)
+    params = executor.bind(base, available) | executor.bind(name, available)
+    return executor.run_sql(compose(base, name), params, db=db)
 
 
 def _transition_frame(contract: Contract) -> pd.DataFrame:
@@ -233,6 +258,20 @@ def leakage_by_owner(
         df["group_value"] = df["group_value"].fillna("(none)")
         cols.insert(0, "group_value")
     return _attrs(df[cols].reset_index(drop=True), filters, contract, as_of)
+
+
+def ungroup(by_owner: pd.DataFrame) -> pd.DataFrame:
+    """leakage_by_owner(filters, by=...)'s rows summed over the groups: the same frame as
+    leakage_by_owner(filters) (one row per transition, charged team, loss kind and drop owner),
+    so a page that shows both the totals and a grouping runs the query once."""
+    if "group_value" not in by_owner.columns:
+        return by_owner
+    keys = [c for c in by_owner.columns if c not in ("group_value", "n_dropped")]
+    df = by_owner.groupby(keys, as_index=False, sort=False, dropna=False)["n_dropped"].sum()
+    df = df.sort_values(["stage_order", "charged_team", "loss_kind", "owner_id"], na_position="last")
+    df = df[keys + ["n_dropped"]].reset_index(drop=True)
+    df.attrs.update(by_owner.attrs)
+    return df
 
 
 def leakage(

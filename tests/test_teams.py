@@ -289,6 +289,21 @@ def test_quality_losses_split_at_the_handoff(tmp_path):
     }
 
 
+def test_one_definition_serves_the_counts_and_the_lists(db):
+    # The loss-kind rules live in one file (teams_drops.sql); the counts and the drill-down
+    # select from it, so neither can drift from the other.
+    from pathlib import Path
+
+    sql = {p.stem: p.read_text() for p in (Path(teams.__file__).parent / "sql").glob("teams_*.sql")}
+    assert [k for k, text in sql.items() if "then 'no_action_in_sla'" in text] == ["teams_drops"]
+    # Totals from the grouped query equal the ungrouped query, row for row (15 drops).
+    f = Filters(**JANUARY, as_of=LATE)
+    plain = teams.leakage_by_owner(f, db=db)
+    summed = teams.ungroup(teams.leakage_by_owner(f, by="channel", db=db))
+    assert summed.fillna("").values.tolist() == plain.fillna("").values.tolist()
+    assert int(summed["n_dropped"].sum()) == 15
+
+
 def test_missing_or_unknown_reason_stays_with_the_transition_owner(tmp_path):
     # N1: Sales rejected within 24 h without a reason code. N2: disqualified at the lead stage
     # with a code funnel.toml does not know. Neither reason can move the charge: each stays with

@@ -1,238 +1,38 @@
 -- Drill-down behind the leakage numbers: one row per dropped cohort lead, filtered to one
--- transition, charged team, loss kind and/or drop owner, longest-ago exit first. The logic up
--- to `classified` (unanswered handoffs first, then reason codes) is teams_leakage.sql's, line
--- for line, so the two always agree (a test checks that the rows here add up to the counts
--- there).
--- Parameters: as teams_leakage.sql, plus the selection ($sel_stage_order, $sel_team,
---   $sel_loss_kind, $sel_owner_id; null = any) and $limit_rows (rows returned; n_total counts all).
+-- transition, charged team, loss kind and/or drop owner, oldest exit first. Selects from
+-- teams_drops.sql (inlined by queries/teams.py as the CTE teams_drops), the same rows
+-- teams_leakage.sql counts, so a list always adds up to its number.
+-- Parameters: teams_drops.sql's, plus the selection ($sel_stage_order, $sel_team,
+--   $sel_loss_kind, $sel_owner_id; null = any) and $limit_rows (rows returned; n_total counts
+--   all matching rows).
 
 with
 
-journey_stages as (select * from journey_stages),
-
-journey_leads as (select * from journey_leads),
-
-events as (select * from events),
-
-owners as (select * from owners),
-
-stages as (
-    select
-        generate_subscripts($stage_keys, 1) as stage_order,
-        unnest($owner_by_stage) as transition_team,
-        unnest($expected_days) as expected_days
-),
-
-reasons as (
-    select
-        unnest($reason_keys) as reason_code,
-        unnest($reason_teams) as reason_team
-),
-
-cohort as (
-    select
-        lead_id,
-        stage_order,
-        entered_at,
-        case when $is_strict then strict_at else reached_at end as reached_k_at,
-        case when $is_strict then strict_at else reached_at end <= least(
-            start_at + $window_days * interval 1 day, $as_of
-        ) as is_reached,
-        coalesce(
-            case when $is_strict then strict_next_at else next_reached_at end
-                <= least(start_at + $window_days * interval 1 day, $as_of),
-            false
-        ) as is_reached_next,
-        coalesce(final_exit_at <= $as_of, false) as has_exit,
-        start_at + $window_days * interval 1 day < $as_of as is_window_over,
-        least(start_at + $window_days * interval 1 day, $as_of) as cutoff,
-        final_exit_at,
-        final_exit_type,
-        final_exit_reason,
-        owner_id as current_owner_id,
-        owner_team as current_owner_team
-    from journey_stages
-    where start_at >= $start_at
-      and start_at < $end_before
-      and start_at <= $as_of
-      and ($channels is null or channel = any($channels))
-      and ($regions is null or region = any($regions))
-      and ($segments is null or segment = any($segments))
-      and ($owners is null or owner_id = any($owners))
-      and (not $is_strict or has_first_entry)
-),
-
-drops as (
-    select
-        cohort.*,
-        stages.transition_team,
-        stages.expected_days,
-        case when has_exit then reasons.reason_team end as reason_team,
-        coalesce(case when has_exit then reasons.reason_team end, stages.transition_team)
-            as charged_by_reason,
-        extract(epoch from (cutoff - reached_k_at)) / 86400.0 as days_in_stage
-    from cohort
-    inner join stages on stages.stage_order = cohort.stage_order
-    left join reasons on reasons.reason_code = cohort.final_exit_reason
-    where is_reached
-      and not is_reached_next
-      and (is_window_over or has_exit)
-      and cohort.stage_order < $n_stages
-),
-
-lead_events as (
-    select
-        events.lead_id,
-        events.event_type,
-        events.occurred_at,
-        events.owner_id,
-        coalesce(events.team, owners.team) as actor_team,
-        owners.team as owner_team
-    from events
-    left join owners on owners.owner_id = events.owner_id
-    where events.occurred_at <= $as_of
-      and events.lead_id in (select lead_id from drops)
-),
-
--- The follow-through team's first event after the handoff entry: accept, reject or any move.
-first_actions as (
-    select
-        drops.lead_id,
-        min(lead_events.occurred_at) as first_action_at
-    from drops
-    inner join lead_events
-        on lead_events.lead_id = drops.lead_id
-        and lead_events.occurred_at >= drops.entered_at
-        and lead_events.event_type <> $handoff_key
-        and lead_events.actor_team = $follow_team
-    where drops.stage_order = $handoff_order
-    group by drops.lead_id
-),
-
--- Who made the exit that ended a handoff-stage drop (the exit event's team, else its owner's).
-exit_actors as (
-    select
-        drops.lead_id,
-        max(lead_events.actor_team) as exit_team
-    from drops
-    inner join lead_events
-        on lead_events.lead_id = drops.lead_id
-        and lead_events.occurred_at = drops.final_exit_at
-        and lead_events.event_type = drops.final_exit_type
-    where drops.stage_order = $handoff_order
-      and drops.has_exit
-    group by drops.lead_id
-),
-
--- The SLA is checked before any reason code (DESIGN.md: an MQL Sales never acted on within the
--- SLA is charged to Sales). is_unanswered: a handoff-stage drop whose first follow-through
--- action came later than the SLA (or never, and the lead was still waiting when the SLA ran
--- out), and whose exit, if any, was not the follow-through team's own decision. A late rejection by Sales is still Sales' decision, so its reason code
--- decides (it stays an SLA breach in the handoff numbers).
-sla_checked as (
-    select
-        drops.*,
-        first_actions.first_action_at,
-        coalesce(
-            drops.stage_order = $handoff_order
-            and drops.transition_team = $follow_team
-            -- no action: the clock runs until the exit (or the end of the window), so an MQL
-            -- taken back within the SLA was never Sales' to answer
-            and extract(epoch from (
-                coalesce(
-                    first_actions.first_action_at,
-                    case when drops.has_exit then drops.final_exit_at else drops.cutoff end
-                ) - drops.entered_at
-            )) / 3600.0 > $sla_hours,
-            false
-        ) as is_late,
-        coalesce(exit_actors.exit_team, '') <> $follow_team as is_not_own_exit
-    from drops
-    left join first_actions on first_actions.lead_id = drops.lead_id
-    left join exit_actors on exit_actors.lead_id = drops.lead_id
-),
-
-charged as (
-    select
-        sla_checked.*,
-        case
-            when is_late and is_not_own_exit then $follow_team
-            else charged_by_reason
-        end as charged_team,
-        is_late and is_not_own_exit as is_unanswered
-    from sla_checked
-),
-
-team_owners as (
-    select
-        lead_id,
-        owner_team as team,
-        arg_min(owner_id, occurred_at) as owner_id  -- DuckDB's min_by: the team's first owner
-    from lead_events
-    where owner_id is not null and owner_team is not null
-    group by lead_id, owner_team
-),
-
-classified as (
-    select
-        charged.lead_id,
-        charged.stage_order,
-        charged.transition_team,
-        charged.charged_team,
-        charged.reached_k_at,
-        charged.has_exit,
-        charged.final_exit_type,
-        charged.final_exit_reason,
-        charged.days_in_stage,
-        charged.first_action_at,
-        case
-            when charged.is_unanswered then 'no_action_in_sla'
-            when charged.has_exit
-                and charged.final_exit_type = any($quality_exits)
-                and charged.reason_team = $quality_team
-                then 'quality'
-            when charged.charged_team = $follow_team and charged.is_late then 'no_action_in_sla'
-            when charged.charged_team = $follow_team and charged.reason_team = $follow_team
-                then 'sales_reason'
-            when not charged.has_exit and charged.days_in_stage > charged.expected_days then 'stalled'
-            when not charged.has_exit then 'window_ended'
-            else 'other_exit'
-        end as loss_kind,
-        coalesce(
-            team_owners.owner_id,
-            case when charged.current_owner_team = charged.charged_team then charged.current_owner_id end
-        ) as owner_id
-    from charged
-    left join team_owners
-        on team_owners.lead_id = charged.lead_id
-        and team_owners.team = charged.charged_team
-),
+drops as (select * from teams_drops),
 
 final as (
     select
-        classified.lead_id,
-        journey_leads.channel,
-        classified.stage_order,
-        classified.transition_team,
-        classified.charged_team,
-        classified.loss_kind,
-        classified.owner_id,
-        owners.owner_name,
-        journey_leads.start_at,
-        classified.reached_k_at as stage_reached_at,
-        classified.first_action_at,
-        case when classified.has_exit then journey_leads.final_exit_at end as exit_at,
-        case when classified.has_exit then classified.final_exit_type end as exit_type,
-        case when classified.has_exit then classified.final_exit_reason end as exit_reason,
-        classified.days_in_stage,
+        lead_id,
+        channel,
+        stage_order,
+        transition_team,
+        charged_team,
+        loss_kind,
+        owner_id,
+        owner_name,
+        start_at,
+        stage_reached_at,
+        first_action_at,
+        exit_at,
+        exit_type,
+        exit_reason,
+        days_in_stage,
         count(*) over () as n_total
-    from classified
-    inner join journey_leads on journey_leads.lead_id = classified.lead_id
-    left join owners on owners.owner_id = classified.owner_id
-    where ($sel_stage_order is null or classified.stage_order = $sel_stage_order)
-      and ($sel_team is null or classified.charged_team = $sel_team)
-      and ($sel_loss_kind is null or classified.loss_kind = $sel_loss_kind)
-      and ($sel_owner_id is null or classified.owner_id = $sel_owner_id)
+    from drops
+    where ($sel_stage_order is null or stage_order = $sel_stage_order)
+      and ($sel_team is null or charged_team = $sel_team)
+      and ($sel_loss_kind is null or loss_kind = $sel_loss_kind)
+      and ($sel_owner_id is null or owner_id = $sel_owner_id)
 )
 
 select * from final

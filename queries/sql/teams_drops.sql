@@ -1,0 +1,270 @@
+-- Dropped cohort leads, charged and classified: one row per dropped lead (DESIGN.md "Drop-off
+-- and who owns it"). The one definition of a drop: teams_leakage.sql counts these rows and
+-- teams_drop_leads.sql lists them; queries/teams.py inlines this file into both as a CTE
+-- named teams_drops (compose()), so the counts and the lists can never disagree.
+-- The cohort, "reached in time", window, as-of and skip-policy semantics are cohort_funnel.sql's,
+-- so the rows per stage equal cohort_funnel's n_dropped for the same filters.
+-- Unanswered handoff first: a drop at the handoff stage whose $follow_team first event after
+-- the handoff entry came later than $sla_hours (or not by $as_of), and whose exit (if any) was
+-- not $follow_team's own decision, is charged to $follow_team as no_action_in_sla whatever its
+-- reason code (DESIGN.md: an MQL Sales never acted on within the SLA is charged to Sales).
+-- Every other drop is charged to the owner of its transition ($owner_by_stage), unless the
+-- reason code of its exit (by $as_of) is charged to a team in funnel.toml ($reason_keys,
+-- $reason_teams). Loss kind, first match wins:
+--   no_action_in_sla  the unanswered handoff above (no action while it waited past the SLA)
+--   quality           exit in $quality_exits for a reason charged to $quality_team
+--   no_action_in_sla  charged to $follow_team, at the handoff stage, first action later than
+--                     the SLA (the follow-through team's own late exit without its reason)
+--   sales_reason      charged to $follow_team, exited for a reason charged to $follow_team
+--   stalled           no exit; the window ran out after more than the stage's expected days
+--   window_ended      no exit; the window ran out before the stage's expected days had passed
+--   other_exit        any other exit (a reason charged elsewhere, unknown or missing)
+-- Drop owner: the owner on the charged team's first event for the lead, else the lead's current
+-- owner when on that team (null: unassigned).
+-- group_value: the lead attribute named by $by (null: one group), mapped by the allow-list below.
+-- Columns: group_value, lead_id, channel, stage_order, transition_team, charged_team, loss_kind,
+--   owner_id, owner_name, start_at, stage_reached_at, first_action_at (handoff-stage drops),
+--   exit_at, exit_type, exit_reason (null without an exit by $as_of), days_in_stage.
+-- Parameters: $start_at, $end_before, $as_of, $window_days, $is_strict, $channels, $regions,
+--   $segments, $owners, $by (as cohort_funnel.sql); $n_stages; $stage_keys, $owner_by_stage,
+--   $expected_days (lists in stage order; owner and days null where not set); $reason_keys,
+--   $reason_teams (parallel lists); $handoff_order, $handoff_key, $sla_hours; $quality_exits
+--   (list of exit keys); $quality_team, $follow_team (team keys).
+
+with
+
+journey_stages as (select * from journey_stages),
+
+events as (select * from events),
+
+owners as (select * from owners),
+
+stages as (
+    select
+        generate_subscripts($stage_keys, 1) as stage_order,
+        unnest($owner_by_stage) as transition_team,
+        unnest($expected_days) as expected_days
+),
+
+reasons as (
+    select
+        unnest($reason_keys) as reason_code,
+        unnest($reason_teams) as reason_team
+),
+
+cohort as (
+    select
+        case $by
+            when 'channel' then channel
+            when 'campaign' then campaign
+            when 'region' then region
+            when 'segment' then segment
+            when 'owner' then owner_id
+            when 'team' then owner_team
+        end as group_value,
+        lead_id,
+        channel,
+        start_at,
+        stage_order,
+        entered_at,
+        case when $is_strict then strict_at else reached_at end as reached_k_at,
+        case when $is_strict then strict_at else reached_at end <= least(
+            start_at + $window_days * interval 1 day, $as_of
+        ) as is_reached,
+        coalesce(
+            case when $is_strict then strict_next_at else next_reached_at end
+                <= least(start_at + $window_days * interval 1 day, $as_of),
+            false
+        ) as is_reached_next,
+        coalesce(final_exit_at <= $as_of, false) as has_exit,
+        start_at + $window_days * interval 1 day < $as_of as is_window_over,
+        least(start_at + $window_days * interval 1 day, $as_of) as cutoff,
+        final_exit_at,
+        final_exit_type,
+        final_exit_reason,
+        owner_id as current_owner_id,
+        owner_team as current_owner_team
+    from journey_stages
+    where start_at >= $start_at
+      and start_at < $end_before
+      and start_at <= $as_of
+      and ($channels is null or channel = any($channels))
+      and ($regions is null or region = any($regions))
+      and ($segments is null or segment = any($segments))
+      and ($owners is null or owner_id = any($owners))
+      and (not $is_strict or has_first_entry)
+),
+
+drops as (
+    select
+        cohort.*,
+        stages.transition_team,
+        stages.expected_days,
+        case when has_exit then reasons.reason_team end as reason_team,
+        coalesce(case when has_exit then reasons.reason_team end, stages.transition_team)
+            as charged_by_reason,
+        extract(epoch from (cutoff - reached_k_at)) / 86400.0 as days_in_stage
+    from cohort
+    inner join stages on stages.stage_order = cohort.stage_order
+    left join reasons on reasons.reason_code = cohort.final_exit_reason
+    where is_reached
+      and not is_reached_next
+      and (is_window_over or has_exit)
+      and cohort.stage_order < $n_stages
+),
+
+lead_events as (
+    select
+        events.lead_id,
+        events.event_type,
+        events.occurred_at,
+        events.owner_id,
+        coalesce(events.team, owners.team) as actor_team,
+        owners.team as owner_team
+    from events
+    left join owners on owners.owner_id = events.owner_id
+    where events.occurred_at <= $as_of
+      and events.lead_id in (select lead_id from drops)
+),
+
+-- The follow-through team's first event after the handoff entry: accept, reject or any move.
+first_actions as (
+    select
+        drops.lead_id,
+        min(lead_events.occurred_at) as first_action_at
+    from drops
+    inner join lead_events
+        on lead_events.lead_id = drops.lead_id
+        and lead_events.occurred_at >= drops.entered_at
+        and lead_events.event_type <> $handoff_key
+        and lead_events.actor_team = $follow_team
+    where drops.stage_order = $handoff_order
+    group by drops.lead_id
+),
+
+-- Who made the exit that ended a handoff-stage drop (the exit event's team, else its owner's).
+exit_actors as (
+    select
+        drops.lead_id,
+        max(lead_events.actor_team) as exit_team
+    from drops
+    inner join lead_events
+        on lead_events.lead_id = drops.lead_id
+        and lead_events.occurred_at = drops.final_exit_at
+        and lead_events.event_type = drops.final_exit_type
+    where drops.stage_order = $handoff_order
+      and drops.has_exit
+    group by drops.lead_id
+),
+
+-- The SLA is checked before any reason code (DESIGN.md: an MQL Sales never acted on within the
+-- SLA is charged to Sales). is_unanswered: a handoff-stage drop whose first follow-through
+-- action came later than the SLA (or never, and the lead was still waiting when the SLA ran
+-- out), and whose exit, if any, was not the follow-through team's own decision. A late rejection by Sales is still Sales' decision, so its reason code
+-- decides (it stays an SLA breach in the handoff numbers).
+sla_checked as (
+    select
+        drops.*,
+        first_actions.first_action_at,
+        coalesce(
+            drops.stage_order = $handoff_order
+            and drops.transition_team = $follow_team
+            -- no action: the clock runs until the exit (or the end of the window), so an MQL
+            -- taken back within the SLA was never Sales' to answer
+            and extract(epoch from (
+                coalesce(
+                    first_actions.first_action_at,
+                    case when drops.has_exit then drops.final_exit_at else drops.cutoff end
+                ) - drops.entered_at
+            )) / 3600.0 > $sla_hours,
+            false
+        ) as is_late,
+        coalesce(exit_actors.exit_team, '') <> $follow_team as is_not_own_exit
+    from drops
+    left join first_actions on first_actions.lead_id = drops.lead_id
+    left join exit_actors on exit_actors.lead_id = drops.lead_id
+),
+
+charged as (
+    select
+        sla_checked.*,
+        case
+            when is_late and is_not_own_exit then $follow_team
+            else charged_by_reason
+        end as charged_team,
+        is_late and is_not_own_exit as is_unanswered
+    from sla_checked
+),
+
+team_owners as (
+    select
+        lead_id,
+        owner_team as team,
+        arg_min(owner_id, occurred_at) as owner_id  -- DuckDB's min_by: the team's first owner
+    from lead_events
+    where owner_id is not null and owner_team is not null
+    group by lead_id, owner_team
+),
+
+classified as (
+    select
+        charged.group_value,
+        charged.lead_id,
+        charged.channel,
+        charged.start_at,
+        charged.stage_order,
+        charged.transition_team,
+        charged.charged_team,
+        charged.reached_k_at,
+        charged.has_exit,
+        charged.final_exit_at,
+        charged.final_exit_type,
+        charged.final_exit_reason,
+        charged.days_in_stage,
+        charged.first_action_at,
+        case
+            when charged.is_unanswered then 'no_action_in_sla'
+            when charged.has_exit
+                and charged.final_exit_type = any($quality_exits)
+                and charged.reason_team = $quality_team
+                then 'quality'
+            when charged.charged_team = $follow_team and charged.is_late then 'no_action_in_sla'
+            when charged.charged_team = $follow_team and charged.reason_team = $follow_team
+                then 'sales_reason'
+            when not charged.has_exit and charged.days_in_stage > charged.expected_days then 'stalled'
+            when not charged.has_exit then 'window_ended'
+            else 'other_exit'
+        end as loss_kind,
+        coalesce(
+            team_owners.owner_id,
+            case when charged.current_owner_team = charged.charged_team then charged.current_owner_id end
+        ) as owner_id
+    from charged
+    left join team_owners
+        on team_owners.lead_id = charged.lead_id
+        and team_owners.team = charged.charged_team
+),
+
+final as (
+    select
+        classified.group_value,
+        classified.lead_id,
+        classified.channel,
+        classified.stage_order,
+        classified.transition_team,
+        classified.charged_team,
+        classified.loss_kind,
+        classified.owner_id,
+        owners.owner_name,
+        classified.start_at,
+        classified.reached_k_at as stage_reached_at,
+        classified.first_action_at,
+        case when classified.has_exit then classified.final_exit_at end as exit_at,
+        case when classified.has_exit then classified.final_exit_type end as exit_type,
+        case when classified.has_exit then classified.final_exit_reason end as exit_reason,
+        classified.days_in_stage
+    from classified
+    left join owners on owners.owner_id = classified.owner_id
+)
+
+select * from final

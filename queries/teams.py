@@ -144,7 +144,12 @@ def contract_params(contract: Contract) -> dict:
 
 # Queries that read a lead-level query: name -> the lead-level query it selects from. One file
 # defines the rows (who dropped, charged to whom, why); the counts and the lists select from it.
-LEAD_LEVEL = {"teams_leakage": "teams_drops", "teams_drop_leads": "teams_drops"}
+LEAD_LEVEL = {
+    "teams_leakage": "teams_drops",
+    "teams_drop_leads": "teams_drops",
+    "teams_handoff": "teams_handoffs",
+    "teams_handoff_leads": "teams_handoffs",
+}
 
 
 def compose(base: str, outer: str) -> str:

@@ -296,6 +296,7 @@ def test_one_definition_serves_the_counts_and_the_lists(db):
 
     sql = {p.stem: p.read_text() for p in (Path(teams.__file__).parent / "sql").glob("teams_*.sql")}
     assert [k for k, text in sql.items() if "then 'no_action_in_sla'" in text] == ["teams_drops"]
+    assert [k for k, text in sql.items() if "as sla_status" in text] == ["teams_handoffs"]
     # Totals from the grouped query equal the ungrouped query, row for row (15 drops).
     f = Filters(**JANUARY, as_of=LATE)
     plain = teams.leakage_by_owner(f, db=db)

@@ -1,0 +1,154 @@
+-- Handoffs: one row per handed-over cohort lead, with how fast and how the follow-through team
+-- acted on it. The one definition behind the handoff numbers: teams_handoff.sql counts these
+-- rows and teams_handoff_leads.sql lists them (queries/teams.py inlines this file into both as
+-- the CTE teams_handoffs, compose()).
+-- Population: cohort leads (cohort_funnel.sql's cohort and filters) that entered the handoff
+-- stage with an event of their own, in time (entry(handoff) <= least(start + window, as of)).
+-- First action: the first event of any kind by $follow_team (the event's team, else its
+-- owner's) at or after that first handoff entry and by $as_of, other than a handoff re-entry:
+-- an accept (any stage move), a rejection or any other exit. Response hours = first action -
+-- handoff entry. SLA: within when response hours <= $sla_hours (exactly at the limit is
+-- within); breached when later, or when there is no action and more than $sla_hours have
+-- passed by $as_of; pending otherwise (no action yet, the clock still running).
+-- Owner: the owner on $follow_team's first event for the lead, else the lead's current owner
+-- when on that team (null: unassigned).
+-- Columns: lead_id, channel, owner_id, owner_name, handoff_at, first_action_at,
+--   first_action_type, first_action_reason, response_hours (null: no action by $as_of),
+--   hours_open (handoff to $as_of), sla_status (within, breached, pending), action_kind
+--   (accepted, rejected, other, none), rejection_reason ('(no reason)' for a rejection without
+--   a code; null: not a rejection).
+-- Parameters: $start_at, $end_before, $as_of, $window_days, $is_strict, $channels, $regions,
+--   $segments, $owners (as cohort_funnel.sql); $handoff_order, $handoff_key, $sla_hours,
+--   $follow_team, $reject_exit (exit key of a rejection), $stage_keys.
+
+with
+
+journey_stages as (select * from journey_stages),
+
+events as (select * from events),
+
+owners as (select * from owners),
+
+handoffs as (
+    select
+        lead_id,
+        channel,
+        entered_at as handoff_at,
+        owner_id as current_owner_id,
+        owner_team as current_owner_team
+    from journey_stages
+    where stage_order = $handoff_order
+      and start_at >= $start_at
+      and start_at < $end_before
+      and start_at <= $as_of
+      and ($channels is null or channel = any($channels))
+      and ($regions is null or region = any($regions))
+      and ($segments is null or segment = any($segments))
+      and ($owners is null or owner_id = any($owners))
+      and (not $is_strict or has_first_entry)
+      and (case when $is_strict then strict_at else entered_at end)
+        <= least(start_at + $window_days * interval 1 day, $as_of)
+),
+
+team_events as (
+    select
+        events.lead_id,
+        events.event_type,
+        events.reason_code,
+        events.occurred_at,
+        events.owner_id,
+        owners.team as owner_team
+    from events
+    left join owners on owners.owner_id = events.owner_id
+    where events.occurred_at <= $as_of
+      and coalesce(events.team, owners.team) = $follow_team
+      and events.lead_id in (select lead_id from handoffs)
+),
+
+first_actions as (
+    select
+        handoffs.lead_id,
+        min(team_events.occurred_at) as first_action_at,
+        -- DuckDB's min_by: the type and reason of that first event
+        arg_min(team_events.event_type, team_events.occurred_at) as first_action_type,
+        arg_min(team_events.reason_code, team_events.occurred_at) as first_action_reason
+    from handoffs
+    inner join team_events
+        on team_events.lead_id = handoffs.lead_id
+        and team_events.occurred_at >= handoffs.handoff_at
+        and team_events.event_type <> $handoff_key
+    group by handoffs.lead_id
+),
+
+team_owners as (
+    select
+        lead_id,
+        arg_min(owner_id, occurred_at) as owner_id
+    from team_events
+    where owner_id is not null and owner_team = $follow_team
+    group by lead_id
+),
+
+measured as (
+    select
+        handoffs.lead_id,
+        handoffs.channel,
+        coalesce(
+            team_owners.owner_id,
+            case when handoffs.current_owner_team = $follow_team then handoffs.current_owner_id end
+        ) as owner_id,
+        extract(epoch from (first_actions.first_action_at - handoffs.handoff_at)) / 3600.0
+            as response_hours,
+        extract(epoch from ($as_of - handoffs.handoff_at)) / 3600.0 as hours_open,
+        case
+            when first_actions.first_action_at is null then 'none'
+            when first_actions.first_action_type = $reject_exit then 'rejected'
+            when first_actions.first_action_type = any($stage_keys) then 'accepted'
+            else 'other'
+        end as action_kind,
+        case
+            when first_actions.first_action_type = $reject_exit
+                then coalesce(first_actions.first_action_reason, '(no reason)')
+        end as rejection_reason,
+        handoffs.handoff_at,
+        first_actions.first_action_at,
+        first_actions.first_action_type,
+        first_actions.first_action_reason
+    from handoffs
+    left join first_actions on first_actions.lead_id = handoffs.lead_id
+    left join team_owners on team_owners.lead_id = handoffs.lead_id
+),
+
+statused as (
+    select
+        measured.*,
+        case
+            when response_hours <= $sla_hours then 'within'
+            when response_hours > $sla_hours then 'breached'
+            when hours_open > $sla_hours then 'breached'
+            else 'pending'
+        end as sla_status,
+        owners.owner_name
+    from measured
+    left join owners on owners.owner_id = measured.owner_id
+),
+
+final as (
+    select
+        lead_id,
+        channel,
+        owner_id,
+        owner_name,
+        handoff_at,
+        first_action_at,
+        first_action_type,
+        first_action_reason,
+        response_hours,
+        hours_open,
+        sla_status,
+        action_kind,
+        rejection_reason
+    from statused
+)
+
+select * from final

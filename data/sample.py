@@ -441,7 +441,11 @@ def _write_targets(con, s_lead: str, s_mql: str, s_opp: str, s_won: str) -> None
               and occurred_at >= (select max(occurred_at) from events) - interval 365 day
         ),
         months as (
-            select cast(m as date) as period, month(m) as month_of_year
+            select
+                cast(m as date) as period,
+                month(m) as month_of_year,
+                month(m + interval 1 month) as month_ahead_1,
+                month(m + interval 2 month) as month_ahead_2
             from range(date '2024-11-01', date '2027-05-01', interval 1 month) as t(m)
         ),
         season as (
@@ -449,15 +453,21 @@ def _write_targets(con, s_lead: str, s_mql: str, s_opp: str, s_won: str) -> None
                                   (7, 0.78), (8, 0.75), (9, 1.05), (10, 1.15), (11, 1.2), (12, 0.7))
                 as s(month_of_year, factor)
         ),
+        -- Volume entering a stage now is revenue a month or two later, so the MQL and
+        -- opportunity quotas follow the season of the month they feed, not their own.
         plan as (
-            select period, factor, l.*
-            from months join season using (month_of_year) cross join last_year as l
+            select m.period, s0.factor, s1.factor as factor_ahead_1, s2.factor as factor_ahead_2, l.*
+            from months as m
+            join season as s0 on s0.month_of_year = m.month_of_year
+            join season as s1 on s1.month_of_year = m.month_ahead_1
+            join season as s2 on s2.month_of_year = m.month_ahead_2
+            cross join last_year as l
         ),
         rows as (
             select period, 'marketing' as team, 'content_published' as metric, 2.0 as value from plan
-            union all select period, 'marketing', 'leads', round(leads * factor) from plan
-            union all select period, 'marketing', 'mqls', round(mqls * factor) from plan
-            union all select period, 'sales', 'opportunities', round(opportunities * factor * 1.35) from plan
+            union all select period, 'marketing', 'leads', round(leads * factor_ahead_2) from plan
+            union all select period, 'marketing', 'mqls', round(mqls * factor_ahead_2) from plan
+            union all select period, 'sales', 'opportunities', round(opportunities * factor_ahead_1 * 1.4) from plan
             union all select period, 'sales', 'deals_won', round(deals_won * factor * 1.35) from plan
             union all select period, 'sales', 'revenue', round(revenue * factor * 1.35, -3) from plan
             union all select period, 'shared', 'revenue', round(revenue * factor * 1.35, -3) from plan

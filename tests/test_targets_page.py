@@ -82,10 +82,11 @@ def test_page_runs_and_shows_the_planted_inconsistency(app, small_sample):
 def test_planted_story_on_a_larger_sample(app, story_sample):
     # With about 220 won deals in the look-back window the rates are steady enough to tell the
     # sample's story exactly. October's revenue needs MQLs that enter about 69 days earlier, so
-    # it is held against Marketing's August MQL quota. The generator sets each month's MQL quota
-    # to last year's monthly MQLs x the month's season factor (August 0.75) and the shared
-    # revenue target to last year's monthly revenue x the factor (October 1.15) x 1.35. At the
-    # real rates August's quota then covers 0.75 / (1.15 x 1.35) = 48% of what October needs.
+    # it is held against Marketing's August MQL quota. The generator sets each month's lead and
+    # MQL quotas to last year's monthly volume x the season factor of the month they feed, two
+    # months on (October 1.15), and the shared revenue target to last year's monthly revenue x
+    # the factor (October 1.15) x 1.35. At the real rates August's quota then covers
+    # 1.15 / (1.15 x 1.35) = 74% of what October needs.
     at = app(story_sample)
     (marketing,) = [w for w in texts(at.warning) if w.startswith("**Marketing's quota is inconsistent")]
     assert "shared revenue target** of October 2026" in marketing
@@ -95,22 +96,23 @@ def test_planted_story_on_a_larger_sample(app, story_sample):
     )
     assert mql, marketing
     quota, covers, needed = (int(g.replace(",", "")) for g in mql.groups())
-    assert 40 <= covers <= 58
+    assert 65 <= covers <= 84
     assert covers == round(100 * quota / needed)
-    # The gap Marketing's quotas leave is about half the target (its tightest quota, leads or
-    # MQLs: 1 - 0.48 = 52%).
+    # The gap Marketing's quotas leave is about a quarter of the target (its tightest quota,
+    # leads or MQLs: 1 - 0.74 = 26%).
     target = metric(at, "Revenue to plan for")
-    assert 0.42 * target <= metric(at, "Gap Marketing's quotas leave") <= 0.62 * target
+    assert 0.15 * target <= metric(at, "Gap Marketing's quotas leave") <= 0.36 * target
     # The table says which month's quota is held against which month's target.
     (checks,) = [d.value for d in at.dataframe if "target_period" in d.value.columns]
     row = checks[checks["metric"] == "mqls"].iloc[0]
     assert (row["quota_period"].isoformat(), row["target_period"].isoformat()) == ("2026-08-01", "2026-10-01")
-    # Sales' opportunities for October's deals are due in September: the September quota
-    # (factor 1.05) against October's need (1.15) covers about 1.05 / 1.15 = 91%, short too;
-    # deals won and revenue close in October and match the target.
+    # Sales' opportunities for October's deals are due in September: the September quota follows
+    # the season of the month after it (October 1.15) x 1.4 against October's need x 1.35, so it
+    # covers about 1.4 / 1.35 = 104%: consistent, like deals won and revenue, which close in
+    # October and match the target. Only Marketing's quota is out of line with the target.
     opp = checks[checks["metric"] == "opportunities"].iloc[0]
     assert opp["quota_period"].isoformat() == "2026-09-01"
-    assert 85 <= opp["coverage"] <= 95 and opp["verdict"] == "short"  # shown in percent
+    assert 95 <= opp["coverage"] <= 115 and opp["verdict"] != "short"  # shown in percent
     won = checks[checks["metric"] == "deals_won"].iloc[0]
     assert won["verdict"] == "consistent"
     revenue = checks[(checks["team"] == "Sales") & (checks["metric"] == "revenue")].iloc[0]

@@ -288,9 +288,11 @@ else:
             "n_follow_through": "Follow-through losses",
             "n_other": "Other drops",
             "n_dropped": "All drops",
-            "n_handoffs": f"Reached {handoff.label}",
+            "n_handoffs": f"Reached {handoff.key.upper()}",
             "quality_after_per_handoff": st.column_config.NumberColumn(
-                f"Quality losses after handoff per {handoff.label} lead", format="percent"
+                f"Quality after handoff per {handoff.key.upper()}",
+                help=f"Quality losses after the handoff ÷ leads that reached {handoff.label}",
+                format="percent",
             ),
             "quality_after_share": st.column_config.NumberColumn("Quality (after) share", format="percent"),
             "follow_through_share": st.column_config.NumberColumn("Follow-through share", format="percent"),

@@ -358,7 +358,16 @@ def start_control_writer(live: Path, delay: float, hold: float) -> subprocess.Po
     code = (
         "import time, duckdb\n"
         f"time.sleep({delay})\n"
-        f"con = duckdb.connect({str(live)!r})\n"
+        # Readers hold the file for milliseconds at a time: retry until the write lock is ours.
+        "deadline = time.monotonic() + 30\n"
+        "while True:\n"
+        "    try:\n"
+        f"        con = duckdb.connect({str(live)!r})\n"
+        "        break\n"
+        "    except duckdb.IOException:\n"
+        "        if time.monotonic() > deadline:\n"
+        "            raise\n"
+        "        time.sleep(0.02)\n"
         "con.execute(\"insert or replace into store_meta values ('load_control', 'held')\")\n"
         "con.execute('checkpoint')\n"
         "print('control: holding the store', flush=True)\n"

@@ -28,10 +28,23 @@ def store_facts(db: Path | None = None) -> dict[str, str]:
     return dict(zip(df["key"], df["value"], strict=True))
 
 
+_LATEST: dict[tuple[str, str], dt.datetime] = {}  # (path, store version) -> latest event
+
+
 def latest_event_at(db: Path | None = None) -> dt.datetime:
-    """The default as-of moment: the latest event in the store."""
-    value = store_facts(db).get("latest_event_at")
-    return dt.datetime.fromisoformat(value) if value else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    """The default as-of moment: the latest event in the store.
+
+    Every query without an explicit as-of needs it, so it is remembered per store version
+    (a stat, not a connection): a new or rewritten store file is read again.
+    """
+    key = (str(db), executor.store_version(db))
+    if key not in _LATEST:
+        value = store_facts(db).get("latest_event_at")
+        _LATEST.clear()  # one store version at a time is enough
+        _LATEST[key] = (
+            dt.datetime.fromisoformat(value) if value else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        )
+    return _LATEST[key]
 
 
 def resolve_as_of(filters: Filters, db: Path | None = None) -> dt.datetime:

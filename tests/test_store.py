@@ -48,3 +48,13 @@ def test_rebuild_adds_tables_an_older_store_lacks(tmp_path):
         tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
         assert "meeting_notes" in tables
         assert con.execute("select count(*) from journey_stages where lead_id = 'A'").fetchone() == (2,)
+
+
+def test_as_of_follows_a_swapped_in_store(tmp_path):
+    from queries import funnel
+
+    db = stories.build(tmp_path / "s.duckdb", STORY)
+    assert funnel.latest_event_at(db) == stories.ts("2025-01-05")
+    # An import swaps in a new version with a later event: the remembered as-of must not stick.
+    stories.build(db, {**STORY, "B": {"events": [("lead", "2025-03-01")]}})
+    assert funnel.latest_event_at(db) == stories.ts("2025-03-01")

@@ -144,6 +144,8 @@ def connect(db: Path | None = None) -> duckdb.DuckDBPyConnection:
     if not path.exists():
         raise StoreMissingError(f"No store at {path}. Build the sample with `make sample` or import data.")
     con = duckdb.connect(config={"threads": 2})
+    # No progress bar: it would print to the server's terminal on every long query.
+    con.execute("set enable_progress_bar = false")
     # A small edit (a target, a meeting note) holds the file for milliseconds: wait it out.
     delay = 0.02
     for attempt in range(ATTACH_ATTEMPTS):

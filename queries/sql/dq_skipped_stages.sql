@@ -21,18 +21,28 @@ skipped as (
     from journey_stages as s
     join journey_leads as jl on jl.lead_id = s.lead_id
     where s.entered_at is null
+),
+
+-- Counted once in an aggregate: a windowed count(*) filter (...) over () over every skipped
+-- row took 70 s at 1M leads, this takes well under a second.
+totals as (
+    select
+        count(*) as n_total,
+        count(*) filter (where not is_before_start) as n_gaps
+    from skipped
 )
 
 select
-    lead_id,
-    $stage_keys[stage_order] as stage,
-    stage_order,
-    is_before_start,
-    channel,
-    owner_id,
-    owner_team,
-    count(*) over () as n_total,
-    count(*) filter (where not is_before_start) over () as n_gaps
-from skipped
-order by is_before_start, lead_id, stage_order
+    s.lead_id,
+    $stage_keys[s.stage_order] as stage,
+    s.stage_order,
+    s.is_before_start,
+    s.channel,
+    s.owner_id,
+    s.owner_team,
+    t.n_total,
+    t.n_gaps
+from skipped as s
+cross join totals as t
+order by s.is_before_start, s.lead_id, s.stage_order
 limit $max_rows

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from data import importer
+from data import importer, store
 from data.import_read import Source
 
 NOW = dt.datetime(2025, 6, 1, 12, 0)  # the tests' "now": dates after 2025-06-02 12:00 are future
@@ -38,7 +38,7 @@ def log_file(tmp_path: Path, rows: list[str], name: str = "events.csv") -> Path:
 def query(db: Path, sql: str, params: dict | None = None) -> list[tuple]:
     con = duckdb.connect()
     try:
-        con.execute(f"attach '{db}' as s (read_only)")
+        con.execute("attach " + store.sql_literal(db) + " as s (read_only)")
         con.execute("use s")
         return con.execute(sql, params or {}).fetchall()
     finally:

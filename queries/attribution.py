@@ -77,6 +77,9 @@ def deal_params(contract: Contract) -> dict:
     }
 
 
+DEAL_QUERIES = ("attribution_credits", "attribution_deal_outcomes")
+
+
 def run(
     name: str, filters: Filters, contract: Contract, as_of: dt.datetime, db: Path | None, **extra
 ) -> pd.DataFrame:
@@ -84,6 +87,8 @@ def run(
     available = filters.params(contract, as_of)
     available.update(deal_params(contract))
     available.update(extra)
+    if name in DEAL_QUERIES:  # they read the deals defined once in attribution_deals.sql
+        return executor.run_composed("attribution_deals", name, available, db=db)
     return executor.run(name, executor.bind(name, available), db=db)
 
 

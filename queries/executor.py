@@ -175,6 +175,34 @@ def run(name: str, params: dict | None = None, db: Path | None = None) -> pd.Dat
         con.close()
 
 
+def compose(base: str, outer: str) -> str:
+    """The SQL of query `outer` with query `base` inlined as its first CTE, named `base`.
+
+    So that one .sql file defines rows that several queries read: `outer` starts (after its
+    header comment) with `with` and reads `base` like a table (`select * from teams_drops`).
+    Both texts are our own files, never input; values stay bound parameters. Plain SQL: a CTE
+    whose body has its own `with`.
+    """
+    lines = sql_text(outer).splitlines()
+    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("--")):
+        lines.pop(0)
+    body = "\n".join(lines)
+    if not body.lower().startswith("with"):
+        raise ValueError(f"{outer}.sql must start with `with` to read {base}")
+    inner = sql_text(base).strip().rstrip(";")
+    return f"with {base} as (\n{inner}\n),\n{body[len('with') :].lstrip()}"
+
+
+def run_composed(base: str, outer: str, available: dict, db: Path | None = None) -> pd.DataFrame:
+    """Run `outer` over `base` (see compose) with the parameters either of them uses."""
+    params = bind(base, available) | bind(outer, available)
+    con = connect(db)
+    try:
+        return con.execute(compose(base, outer), params).df()
+    finally:
+        con.close()
+
+
 def run_sql(sql: str, params: dict | None = None, db: Path | None = None) -> pd.DataFrame:
     """Run a small fixed statement (metadata look-ups); values are still bound parameters."""
     con = connect(db)

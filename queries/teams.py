@@ -152,22 +152,6 @@ LEAD_LEVEL = {
 }
 
 
-def compose(base: str, outer: str) -> str:
-    """The SQL of query `outer` with query `base` inlined as its first CTE, named `base`.
-
-    `outer` starts (after its header comment) with `with` and reads `base` like a table
-    (`select * from teams_drops`). Both texts are our own .sql files, never input; values stay
-    bound parameters. Plain SQL: a CTE whose body has its own `with`."""
-    lines = executor.sql_text(outer).splitlines()
-    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("--")):
-        lines.pop(0)
-    body = "\n".join(lines)
-    if not body.lower().startswith("with"):
-        raise ValueError(f"{outer}.sql must start with `with` to read {base}")
-    inner = executor.sql_text(base).strip().rstrip(";")
-    return f"with {base} as (\n{inner}\n),\n{body[len('with') :].lstrip()}"
-
-
 def _run(
     name: str, filters: Filters, contract: Contract, as_of: dt.datetime, db: Path | None, **extra
 ) -> pd.DataFrame:
@@ -177,8 +161,7 @@ def _run(
     base = LEAD_LEVEL.get(name)
     if base is None:
         return executor.run(name, executor.bind(name, available), db=db)
-    params = executor.bind(base, available) | executor.bind(name, available)
-    return executor.run_sql(compose(base, name), params, db=db)
+    return executor.run_composed(base, name, available, db=db)
 
 
 def _transition_frame(contract: Contract) -> pd.DataFrame:

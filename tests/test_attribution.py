@@ -351,16 +351,14 @@ def test_models_agree_per_channel_by_construction(db):
     assert not attribution.models_agree(attribution.credits(YEAR, by="touch_team", db=db))
 
 
-def test_the_deals_block_is_the_same_in_both_deal_queries():
+def test_the_deals_are_defined_once_for_both_deal_queries():
     # Credits and deal outcomes (Sales use, sourced vs influenced) must select the same deals
-    # with the same amounts, close and sourcing team: one block, repeated word for word.
+    # with the same amounts, close and sourcing team: both read attribution_deals.sql, and
+    # neither keeps a copy of its own.
     sql = Path(__file__).resolve().parents[1] / "queries" / "sql"
-
-    def block(name: str) -> str:
+    deals = (sql / "attribution_deals.sql").read_text(encoding="utf-8")
+    assert "deals as (" in deals and "lead_sources as (" in deals
+    for name in attribution.DEAL_QUERIES:
         text = (sql / f"{name}.sql").read_text(encoding="utf-8")
-        start = text.index("deal_events as (")
-        return text[start : text.index("-- End of the deals block.", start)]
-
-    credits_block = block("attribution_credits")
-    assert "deals as (" in credits_block and "lead_sources as (" in credits_block
-    assert credits_block == block("attribution_deal_outcomes")
+        assert "deals as (select * from attribution_deals)" in text
+        assert "deal_events as (" not in text and "lead_sources as (" not in text

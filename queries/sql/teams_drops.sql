@@ -1,7 +1,7 @@
 -- Dropped cohort leads, charged and classified: one row per dropped lead (DESIGN.md "Drop-off
 -- and who owns it"). The one definition of a drop: teams_leakage.sql counts these rows and
 -- teams_drop_leads.sql lists them; queries/teams.py inlines this file into both as a CTE
--- named teams_drops (compose()), so the counts and the lists can never disagree.
+-- named teams_drops (executor.compose()), so the counts and the lists can never disagree.
 -- The cohort, "reached in time", window, as-of and skip-policy semantics are cohort_funnel.sql's,
 -- so the rows per stage equal cohort_funnel's n_dropped for the same filters.
 -- Unanswered handoff first: a drop at the handoff stage whose $follow_team first event after

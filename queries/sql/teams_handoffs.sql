@@ -1,7 +1,7 @@
 -- Handoffs: one row per handed-over cohort lead, with how fast and how the follow-through team
 -- acted on it. The one definition behind the handoff numbers: teams_handoff.sql counts these
 -- rows and teams_handoff_leads.sql lists them (queries/teams.py inlines this file into both as
--- the CTE teams_handoffs, compose()).
+-- the CTE teams_handoffs, executor.compose()).
 -- Population: cohort leads (cohort_funnel.sql's cohort and filters) that entered the handoff
 -- stage with an event of their own, in time (entry(handoff) <= least(start + window, as of)).
 -- First action: the first event of any kind by $follow_team (the event's team, else its

@@ -20,6 +20,7 @@ from queries import executor, stats
 from queries.filters import FilterError, Filters, attribute_column
 
 GRAINS = ("week", "month")
+COHORT_QUERIES = ("cohort_funnel", "stage_times", "trend")
 
 
 def store_facts(db: Path | None = None) -> dict[str, str]:
@@ -67,6 +68,8 @@ def _run(
     available = filters.params(contract, as_of)
     available.update(stage_keys=contract.stage_keys, n_stages=len(contract.stages), by=None)
     available.update(extra)
+    if name in COHORT_QUERIES:  # they read the cohort defined once in cohort_rows.sql
+        return executor.run_composed("cohort_rows", name, available, db=db)
     return executor.run(name, executor.bind(name, available), db=db)
 
 

@@ -3,36 +3,20 @@
 -- order), for leads that reached k+1 in time; and, on the row of the last stage, total days
 -- from start to entering the last stage. Median, p75 and p90, never a mean alone.
 -- Parameters: $start_at, $end_before, $as_of, $window_days, $is_strict, $channels, $regions,
---   $segments, $owners, $by (null or an attribute name: the allow-list below), $n_stages.
+--   $segments, $owners, $by (null or an attribute name: the allow-list in cohort_rows.sql),
+--   $n_stages. The cohort is cohort_rows.sql, inlined as cohort_rows.
 
 with
 
-journey_stages as (select * from journey_stages),
-
 cohort as (
     select
-        case $by
-            when 'channel' then channel
-            when 'campaign' then campaign
-            when 'region' then region
-            when 'segment' then segment
-            when 'owner' then owner_id
-            when 'team' then owner_team
-        end as group_value,
+        group_value,
         stage_order,
         start_at,
         case when $is_strict then strict_at else entered_at end as from_at,
         case when $is_strict then strict_next_at else next_reached_at end as to_at,
-        least(start_at + $window_days * interval 1 day, $as_of) as cutoff
-    from journey_stages
-    where start_at >= $start_at
-      and start_at < $end_before
-      and start_at <= $as_of
-      and ($channels is null or channel = any($channels))
-      and ($regions is null or region = any($regions))
-      and ($segments is null or segment = any($segments))
-      and ($owners is null or owner_id = any($owners))
-      and (not $is_strict or has_first_entry)
+        cutoff
+    from cohort_rows
 ),
 
 durations as (

@@ -2,27 +2,18 @@
 -- week (ISO, Monday) or month of the range, with the same reached-in-time rules as the cohort
 -- funnel. The page marks a period immature while its end + window is after $as_of.
 -- Parameters: $grain ('week' or 'month'), $start_at, $end_before, $as_of, $window_days,
---   $is_strict, $channels, $regions, $segments, $owners.
+--   $is_strict, $channels, $regions, $segments, $owners ($by is null: one group). The cohort
+--   is cohort_rows.sql, inlined as cohort_rows.
 
 with
-
-journey_stages as (select * from journey_stages),
 
 cohort as (
     select
         date_trunc($grain, start_at) as period_start,
         stage_order,
         case when $is_strict then strict_at else reached_at end as reach_at,
-        least(start_at + $window_days * interval 1 day, $as_of) as cutoff
-    from journey_stages
-    where start_at >= $start_at
-      and start_at < $end_before
-      and start_at <= $as_of
-      and ($channels is null or channel = any($channels))
-      and ($regions is null or region = any($regions))
-      and ($segments is null or segment = any($segments))
-      and ($owners is null or owner_id = any($owners))
-      and (not $is_strict or has_first_entry)
+        cutoff
+    from cohort_rows
 ),
 
 final as (

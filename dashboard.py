@@ -23,7 +23,8 @@ PLANNED_PAGES = (
     ("pages/targets.py", "Targets", ":material/flag:"),
     ("pages/weekly.py", "Weekly meeting", ":material/event_note:"),
     ("pages/content.py", "Content", ":material/article:"),
-    ("pages/data.py", "Data", ":material/upload_file:"),
+    # Not pages/data.py: a page file named like the `data` package could shadow it on import.
+    ("pages/data_admin.py", "Data", ":material/upload_file:"),
     ("pages/definitions.py", "Definitions", ":material/menu_book:"),
 )
 

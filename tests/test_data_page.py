@@ -10,7 +10,7 @@ import pytest
 from data import importer
 from tests.import_helpers import HEADER, query, run
 
-PAGE = "pages/data.py"
+PAGE = "pages/data_admin.py"
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
 
 

@@ -24,7 +24,7 @@ PLANNED = [
     "pages/targets.py",
     "pages/weekly.py",
     "pages/content.py",
-    "pages/data.py",
+    "pages/data_admin.py",
     "pages/definitions.py",
 ]
 Q1_URL = {"start": "2025-01-01", "end": "2025-03-31"}

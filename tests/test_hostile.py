@@ -28,7 +28,7 @@ from queries import executor, funnel, weekly
 from ui import tables
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["health", "teams", "targets", "weekly", "content", "data", "definitions"]
+PAGES = ["health", "teams", "targets", "weekly", "content", "data_admin", "definitions"]
 
 SCRIPT = "<script>alert('owned')</script>"
 LINK = "[x](https://evil.example)"

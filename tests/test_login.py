@@ -167,7 +167,7 @@ def test_allowed_user_sees_the_dashboard(sample_db, page_app, authlib_present):
 
 
 def data_page(page_app, user: dict | None):
-    at = page_app("pages/data.py")
+    at = page_app("pages/data_admin.py")
     if user is not None:
         at.secrets = SECRETS
         at.user = user

@@ -11,9 +11,10 @@ import datetime as dt
 import streamlit as st
 
 from data import contract as contract_mod
-from queries import cache, funnel, options
+from queries import cache, executor, funnel, options
 from queries.filters import ATTRIBUTES
 from ui import charts, glossary, headline, tables
+from ui.sections import section
 from ui.state import current_filters, current_view
 
 HEADLINE_KEYS = ("leads", "mqls", "won", "revenue", "overall_rate")
@@ -21,12 +22,19 @@ HEADLINE_KEYS = ("leads", "mqls", "won", "revenue", "overall_rate")
 contract = contract_mod.load()
 filters = current_filters()
 view = current_view()
+# Each section below is drawn once per (filters, choices, store version) and replayed for
+# everyone else (ui/sections.py).
+version = executor.store_version()
 as_of = filters.as_of or cache.call(funnel.latest_event_at)
 window = filters.window(contract)
 stage_labels = [s.label for s in contract.stages]
 first_label, last_label = stage_labels[0], stage_labels[-1]
 handoff_label = contract.handoff.label
 range_text = f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}"
+rate_choices = {}
+for k, s in enumerate(contract.stages[1:], start=1):
+    rate_choices[("overall", s.key)] = f"{first_label} → {s.label} (overall)"
+    rate_choices[("step", s.key)] = f"{contract.stages[k - 1].label} → {s.label} (step)"
 
 st.title("Funnel health")
 st.caption(
@@ -39,7 +47,10 @@ st.caption(
     )
 )
 
-if view == "cohort":
+
+@section
+def cohort_headline(filters, version) -> None:
+    """The five headline figures against the previous period, with the noise verdicts."""
     # ---- Headline figures against the previous period -------------------------------------
     comparison = cache.call(funnel.compare_periods, filters).set_index("metric")
     helps = {
@@ -77,6 +88,10 @@ if view == "cohort":
             "lower now."
         )
 
+
+@section
+def cohort_funnel(filters, version):
+    """The funnel chart, marked when immature; returns its table for the expander."""
     # ---- The funnel ------------------------------------------------------------------------
     funnel_df = cache.call(funnel.cohort_funnel, filters)
     mature = bool(funnel_df.attrs.get("is_mature", False))
@@ -98,28 +113,13 @@ if view == "cohort":
         charts.funnel_figure(funnel_df, f"Cohort funnel: leads who started {range_text}", mature),
         key="funnel_chart",
     )
-    funnel_table = funnel_df.drop(columns=["stage_order"]).rename(columns=tables.FUNNEL_COLUMNS)
-    with st.expander("Funnel as a table"):
-        tables.show(funnel_table, hide_index=True, column_config=tables.rate_columns(funnel_table))
-        tables.download(funnel_table, "funnel.csv")
+    return funnel_df.drop(columns=["stage_order"]).rename(columns=tables.FUNNEL_COLUMNS)
 
-    # ---- Conversion trend ----------------------------------------------------------------------
-    st.subheader("Conversion trend", help=glossary.immature(contract, window) + "\n\n" + glossary.wilson())
-    left, right = st.columns([3, 1])
-    rate_choices = {}
-    for k, s in enumerate(contract.stages[1:], start=1):
-        rate_choices[("overall", s.key)] = f"{first_label} → {s.label} (overall)"
-        rate_choices[("step", s.key)] = f"{contract.stages[k - 1].label} → {s.label} (step)"
-    choice = left.selectbox(
-        "Rate",
-        list(rate_choices),
-        index=list(rate_choices).index(("overall", contract.stage_keys[-1])),
-        format_func=rate_choices.get,
-        key="health_trend_rate",
-    )
-    grain = right.segmented_control(
-        "Per", ["month", "week"], default="month", key="health_trend_grain", required=True
-    )
+
+@section
+def conversion_trend(filters, choice, grain, version):
+    """A year of the chosen rate by month or week of start; returns its table (None if empty)."""
+    trend_table = None
     # A year of context ending with the range, so a short range still shows a trend.
     trend_filters = dataclasses.replace(
         filters, start=min(filters.start, filters.end - dt.timedelta(days=364))
@@ -157,8 +157,13 @@ if view == "cohort":
                 "is_small",
             ]
         ]
-        tables.download(trend_table, "conversion_trend.csv", key="dl-trend")
+    return trend_table
 
+
+@section
+def stage_times(filters, version):
+    """Days between stages as a chart and a table; returns the table (None if no moves)."""
+    times_table = None
     # ---- Time between stages ---------------------------------------------------------------------
     st.subheader("Time between stages", help=glossary.stage_time())
     times = cache.call(funnel.stage_times, filters)
@@ -181,8 +186,12 @@ if view == "cohort":
                 "p90_days": st.column_config.NumberColumn("p90 days", format="%.1f"),
             },
         )
-        tables.download(times_table, "time_between_stages.csv")
-else:
+    return times_table
+
+
+@section
+def flow_view(filters, version):
+    """The flow metrics against the previous period and the flow chart; returns its table."""
     # ---- Flow view ------------------------------------------------------------------------------
     st.info(glossary.flow(), icon=":material/swap_horiz:")
     flow_now = cache.call(funnel.flow_funnel, filters)
@@ -228,7 +237,38 @@ else:
         )
     st.subheader("Flow", help=glossary.flow())
     st.plotly_chart(charts.flow_figure(flow_now, f"Stage entries during {range_text}"), key="funnel_chart")
-    flow_table = flow_now.drop(columns=["stage_order"]).rename(columns=tables.FLOW_COLUMNS)
+    return flow_now.drop(columns=["stage_order"]).rename(columns=tables.FLOW_COLUMNS)
+
+
+if view == "cohort":
+    cohort_headline(filters, version)
+    funnel_table = cohort_funnel(filters, version)
+    with st.expander("Funnel as a table"):
+        tables.show(funnel_table, hide_index=True, column_config=tables.rate_columns(funnel_table))
+        tables.download(funnel_table, "funnel.csv")
+
+    # ---- Conversion trend ----------------------------------------------------------------------
+    st.subheader("Conversion trend", help=glossary.immature(contract, window) + "\n\n" + glossary.wilson())
+    left, right = st.columns([3, 1])
+    choice = left.selectbox(
+        "Rate",
+        list(rate_choices),
+        index=list(rate_choices).index(("overall", contract.stage_keys[-1])),
+        format_func=rate_choices.get,
+        key="health_trend_rate",
+    )
+    grain = right.segmented_control(
+        "Per", ["month", "week"], default="month", key="health_trend_grain", required=True
+    )
+    trend_table = conversion_trend(filters, choice, grain, version)
+    if trend_table is not None:
+        tables.download(trend_table, "conversion_trend.csv", key="dl-trend")
+
+    times_table = stage_times(filters, version)
+    if times_table is not None:
+        tables.download(times_table, "time_between_stages.csv")
+else:
+    flow_table = flow_view(filters, version)
     with st.expander("Flow as a table"):
         tables.show(flow_table, hide_index=True)
         tables.download(flow_table, "flow.csv")
@@ -245,19 +285,29 @@ by = st.selectbox(
     format_func=lambda a: {"team": "owner's team"}.get(a, a),
     key="health_breakdown_by",
 )
-breakdown = cache.call(funnel.breakdown, filters, by, view)
-names = options.choices(cache.call(options.filter_options), "owner") if by == "owner" else {}
-table = tables.breakdown_table(breakdown, stage_labels, handoff_label, view, names)
-if table.empty:
-    st.info("No leads match these filters in this date range. Widen the range or clear a filter.")
-else:
-    rate_format = st.column_config.NumberColumn(format="percent")
-    tables.show(
-        table,
-        hide_index=True,
-        column_config={
-            "group": st.column_config.TextColumn(by.capitalize()),
-            **{c: rate_format for c in table.columns if "→" in c or c.startswith("95%")},
-        },
-    )
+
+
+@section
+def breakdown_table(filters, by, view, version):
+    """One row per value of the chosen attribute; returns the table (empty if no leads)."""
+    breakdown = cache.call(funnel.breakdown, filters, by, view)
+    names = options.choices(cache.call(options.filter_options), "owner") if by == "owner" else {}
+    table = tables.breakdown_table(breakdown, stage_labels, handoff_label, view, names)
+    if table.empty:
+        st.info("No leads match these filters in this date range. Widen the range or clear a filter.")
+    else:
+        rate_format = st.column_config.NumberColumn(format="percent")
+        tables.show(
+            table,
+            hide_index=True,
+            column_config={
+                "group": st.column_config.TextColumn(by.capitalize()),
+                **{c: rate_format for c in table.columns if "→" in c or c.startswith("95%")},
+            },
+        )
+    return table
+
+
+table = breakdown_table(filters, by, view, version)
+if not table.empty:
     tables.download(table, f"breakdown_by_{by}.csv")

@@ -12,6 +12,7 @@ import streamlit as st
 from data import contract as contract_mod
 from queries import cache, executor, funnel, teams
 from ui import tables
+from ui.sections import section
 from ui.state import current_filters
 
 CATEGORY_COLOURS = {
@@ -95,32 +96,45 @@ sla = contract.handoff_sla_hours
 
 try:
     filters = current_filters()
+    # Each section below is drawn once per (filters, widget values, store version) and replayed
+    # for everyone else (ui/sections.py); the version key retires drawings after an import.
+    version = executor.store_version()
+    cache.call(funnel.latest_event_at)  # a missing or busy store fails here, with its message
     # One leakage query serves the totals and the by-attribute table below: it is grouped by the
     # attribute chosen there (read from its widget's state), and the totals are its sums.
     by = st.session_state.get("teams_group_by", "channel")
     by = by if by in GROUP_CHOICES else "channel"
-    drops_grouped = cache.call(teams.leakage_by_owner, filters, by=by)
-    drops_by_owner = teams.ungroup(drops_grouped)
-    leak = teams.summarise(drops_by_owner)
 except (executor.StoreMissingError, executor.StoreBusyError) as exc:
     st.error(f"{exc}")
     st.stop()
 
-as_of = leak.attrs["as_of"]
-st.caption(
-    f"Cohort: leads that started {filters.start:%d %b %Y} – {filters.end:%d %b %Y} · as of "
-    f"{as_of:%d %b %Y %H:%M} UTC · window {leak.attrs['window_days']} days · skip policy "
-    f"{leak.attrs['skip_policy']}"
-)
-if not leak.attrs["is_mature"]:
-    st.warning(
-        "Immature cohort: some windows are still open on the as-of date, so leads still in "
-        "progress are not counted as drops yet. These numbers can still change.",
-        icon=":material/hourglass_top:",
+
+def leakage_of(filters, by):
+    """The cohort's drops, one row per (transition, charged team, loss kind)."""
+    return teams.summarise(teams.ungroup(cache.call(teams.leakage_by_owner, filters, by=by)))
+
+
+@section
+def cohort_caption(filters, by, version) -> dict:
+    """The cohort line and the immaturity warning; returns the leakage frame's attrs."""
+    leak = leakage_of(filters, by)
+    st.caption(
+        f"Cohort: leads that started {filters.start:%d %b %Y} – {filters.end:%d %b %Y} · as of "
+        f"{leak.attrs['as_of']:%d %b %Y %H:%M} UTC · window {leak.attrs['window_days']} days · skip "
+        f"policy {leak.attrs['skip_policy']}"
     )
+    if not leak.attrs["is_mature"]:
+        st.warning(
+            "Immature cohort: some windows are still open on the as-of date, so leads still in "
+            "progress are not counted as drops yet. These numbers can still change.",
+            icon=":material/hourglass_top:",
+        )
+    return dict(leak.attrs)
+
+
+as_of = cohort_caption(filters, by, version)["as_of"]
 
 # ---- 1. Leakage by team ---------------------------------------------------------------------
-st.header("Where leads drop, and whose they are")
 DROP_DEFINITION = (
     "**Drop-off and who owns it.** A lead that last reached stage *k* in time and then exited, or "
     "outlived its window, dropped at *k → k+1*. It is charged to the team that owns that move in "
@@ -129,13 +143,6 @@ DROP_DEFINITION = (
     f"SLA is charged to {team_name(roles.follow)} first, whatever reason it later got. Leads still "
     "in progress are never drops."
 )
-st.caption(DROP_DEFINITION)
-with st.expander("The loss kinds, one by one"):
-    table(
-        [{"Loss kind": label, "Definition": text} for label, text in teams.LOSS_KINDS.values()],
-    )
-    st.markdown("The full text is in docs/teams.md.")
-
 CATEGORY_HELP = {
     "quality_after": f"Rejected or disqualified at {handoff.label} or later for a reason charged to "
     f"{team_name(roles.quality)} (such as not_a_fit): the leads {team_name(roles.follow)} "
@@ -149,9 +156,6 @@ CATEGORY_HELP = {
     "window, nurture recycles and window edges.",
 }
 
-summary = teams.by_team(leak, contract)
-totals = summary.groupby("category")["n_dropped"].sum()
-all_drops = int(summary["n_dropped"].sum())
 # Short labels (five long ones were cut off), two rows; the team is in each help text.
 METRIC_LABELS = {
     "quality_after": "Quality after handoff",
@@ -159,108 +163,135 @@ METRIC_LABELS = {
     "follow_through": "Follow-through",
     "other": "Other drops",
 }
-c1, c2, c3 = st.columns(3)
-c4, c5, _ = st.columns(3)
-for column, cat, team in (
-    (c1, "quality_after", roles.quality),
-    (c2, "quality_before", roles.quality),
-    (c3, "follow_through", roles.follow),
-    (c4, "other", None),
-):
-    n = int(totals.get(cat, 0))
-    column.metric(
-        METRIC_LABELS[cat],
-        f"{n:,}",
-        help=f"{CATEGORY_HELP[cat]} {pct(n / all_drops if all_drops else math.nan)} of all drops"
-        + (f"; always charged to {team.capitalize()}." if team else "; charged to either team."),
+
+
+@section
+def drops_by_team(filters, by, version):
+    """Header, the four loss kinds and all drops as metrics, and the by-team table; returns it."""
+    leak = leakage_of(filters, by)
+    st.header("Where leads drop, and whose they are")
+    st.caption(DROP_DEFINITION)
+    with st.expander("The loss kinds, one by one"):
+        table(
+            [{"Loss kind": label, "Definition": text} for label, text in teams.LOSS_KINDS.values()],
+        )
+        st.markdown("The full text is in docs/teams.md.")
+
+    summary = teams.by_team(leak, contract)
+    totals = summary.groupby("category")["n_dropped"].sum()
+    all_drops = int(summary["n_dropped"].sum())
+    c1, c2, c3 = st.columns(3)
+    c4, c5, _ = st.columns(3)
+    for column, cat, team in (
+        (c1, "quality_after", roles.quality),
+        (c2, "quality_before", roles.quality),
+        (c3, "follow_through", roles.follow),
+        (c4, "other", None),
+    ):
+        n = int(totals.get(cat, 0))
+        column.metric(
+            METRIC_LABELS[cat],
+            f"{n:,}",
+            help=f"{CATEGORY_HELP[cat]} {pct(n / all_drops if all_drops else math.nan)} of all drops"
+            + (f"; always charged to {team.capitalize()}." if team else "; charged to either team."),
+        )
+    c5.metric(
+        "All drops",
+        f"{all_drops:,}",
+        help="Cohort leads that exited, or outlived their window, before reaching the last stage. "
+        "Equals the funnel's dropped count for the same filters.",
     )
-c5.metric(
-    "All drops",
-    f"{all_drops:,}",
-    help="Cohort leads that exited, or outlived their window, before reaching the last stage. "
-    "Equals the funnel's dropped count for the same filters.",
-)
-table(
-    summary,
-    column_config={
-        "category": None,
-        "category_label": "Category",
-        "n_dropped": "Dropped leads",
-        "share_of_team": st.column_config.NumberColumn("Share of the team's drops", format="percent"),
-        "share_of_all": st.column_config.NumberColumn("Share of all drops", format="percent"),
-    },
-)
+    table(
+        summary,
+        column_config={
+            "category": None,
+            "category_label": "Category",
+            "n_dropped": "Dropped leads",
+            "share_of_team": st.column_config.NumberColumn("Share of the team's drops", format="percent"),
+            "share_of_all": st.column_config.NumberColumn("Share of all drops", format="percent"),
+        },
+    )
+    return summary
+
+
+summary = drops_by_team(filters, by, version)
 tables.download(summary, "teams-by-team.csv", key="dl-teams-by-team")
 
-if leak.empty:
-    st.info("No dropped leads in this cohort yet. Widen the date range or move the as-of date.")
-else:
-    fig = go.Figure()
-    order = list(dict.fromkeys(leak["transition"]))  # funnel.toml labels: escaped below too
-    for cat, label in teams.CATEGORIES.items():
-        part = leak[leak["category"] == cat]
-        if part.empty:
-            continue
-        sums = part.groupby("transition", sort=False)["n_dropped"].sum().reindex(order, fill_value=0)
-        detail = {
-            t: "<br>".join(
-                f"{esc(r.loss_label)}, charged to {esc(team_name(r.charged_team))}: {r.n_dropped:,}"
-                for r in part[part["transition"] == t].itertuples()
-            )
-            for t in order
-        }
-        fig.add_trace(
-            go.Bar(
-                y=[esc(t) for t in order],
-                x=sums.values,
-                orientation="h",
-                name=esc(label),
-                marker={"color": CATEGORY_COLOURS[cat]},
-                hovertext=[f"<b>{esc(t)}</b><br>{esc(label)}: {n:,}<br>{detail[t]}" for t, n in sums.items()],
-                hoverinfo="text",
-            )
-        )
-    fig.update_layout(
-        barmode="stack",
-        title={"text": "Dropped leads by stage transition and kind of loss"},
-        # Horizontal bars: transition labels ("Marketing qualified → Sales accepted") are long
-        # and are read in funnel order from the top.
-        yaxis={"title": {"text": "Transition"}, "autorange": "reversed", "automargin": True},
-        xaxis={"title": {"text": "Dropped leads (count)"}},
-        legend={"orientation": "h", "y": -0.25},
-        height=140 + 60 * len(order),
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-    )
-    st.plotly_chart(fig, key="teams-leakage")
-    shown = (
-        leak[["transition", "transition_team", "charged_team", "loss_label", "category_label", "n_dropped"]]
-        .assign(
-            transition_team=[team_name(t) for t in leak["transition_team"]],
-            charged_team=[team_name(t) for t in leak["charged_team"]],
-        )
-        .rename(
-            columns={
-                "transition": "Transition",
-                "transition_team": "Owner of the move",
-                "charged_team": "Charged to",
-                "loss_label": "Loss kind",
-                "category_label": "Category",
-                "n_dropped": "Dropped leads",
-            }
-        )
-    )
-    shown["Share of the transition's drops"] = leak["share_of_transition"].map(pct)
-    table(shown)
-    tables.download(leak, "teams-leakage.csv", key="dl-teams-leakage")
 
-    by = st.selectbox(
-        "Losses by lead attribute",
-        list(GROUP_CHOICES),
-        format_func=GROUP_CHOICES.get,
-        key="teams_group_by",
-        help="Which channels (or campaigns, regions, segments) the quality and follow-through "
-        "losses come from.",
-    )
+@section
+def leakage_chart(filters, by, version):
+    """The drops by transition and kind of loss, as a chart and a table; returns the frame."""
+    leak = leakage_of(filters, by)
+    if leak.empty:
+        st.info("No dropped leads in this cohort yet. Widen the date range or move the as-of date.")
+    else:
+        fig = go.Figure()
+        order = list(dict.fromkeys(leak["transition"]))  # funnel.toml labels: escaped below too
+        for cat, label in teams.CATEGORIES.items():
+            part = leak[leak["category"] == cat]
+            if part.empty:
+                continue
+            sums = part.groupby("transition", sort=False)["n_dropped"].sum().reindex(order, fill_value=0)
+            detail = {
+                t: "<br>".join(
+                    f"{esc(r.loss_label)}, charged to {esc(team_name(r.charged_team))}: {r.n_dropped:,}"
+                    for r in part[part["transition"] == t].itertuples()
+                )
+                for t in order
+            }
+            fig.add_trace(
+                go.Bar(
+                    y=[esc(t) for t in order],
+                    x=sums.values,
+                    orientation="h",
+                    name=esc(label),
+                    marker={"color": CATEGORY_COLOURS[cat]},
+                    hovertext=[
+                        f"<b>{esc(t)}</b><br>{esc(label)}: {n:,}<br>{detail[t]}" for t, n in sums.items()
+                    ],
+                    hoverinfo="text",
+                )
+            )
+        fig.update_layout(
+            barmode="stack",
+            title={"text": "Dropped leads by stage transition and kind of loss"},
+            # Horizontal bars: transition labels ("Marketing qualified → Sales accepted") are long
+            # and are read in funnel order from the top.
+            yaxis={"title": {"text": "Transition"}, "autorange": "reversed", "automargin": True},
+            xaxis={"title": {"text": "Dropped leads (count)"}},
+            legend={"orientation": "h", "y": -0.25},
+            height=140 + 60 * len(order),
+            margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        )
+        st.plotly_chart(fig, key="teams-leakage")
+        shown = (
+            leak[
+                ["transition", "transition_team", "charged_team", "loss_label", "category_label", "n_dropped"]
+            ]
+            .assign(
+                transition_team=[team_name(t) for t in leak["transition_team"]],
+                charged_team=[team_name(t) for t in leak["charged_team"]],
+            )
+            .rename(
+                columns={
+                    "transition": "Transition",
+                    "transition_team": "Owner of the move",
+                    "charged_team": "Charged to",
+                    "loss_label": "Loss kind",
+                    "category_label": "Category",
+                    "n_dropped": "Dropped leads",
+                }
+            )
+        )
+        shown["Share of the transition's drops"] = leak["share_of_transition"].map(pct)
+        table(shown)
+    return leak
+
+
+@section
+def losses_by_group(filters, by, version):
+    """Quality and follow-through losses per channel (or other attribute); returns the table."""
+    drops_grouped = cache.call(teams.leakage_by_owner, filters, by=by)
     grouped = teams.quality_per_handoff(
         teams.categories_by_group(teams.summarise(drops_grouped)),
         cache.call(funnel.breakdown, filters, by),
@@ -298,85 +329,116 @@ else:
             "follow_through_share": st.column_config.NumberColumn("Follow-through share", format="percent"),
         },
     )
+    return grouped
+
+
+leak = leakage_chart(filters, by, version)
+if not leak.empty:
+    tables.download(leak, "teams-leakage.csv", key="dl-teams-leakage")
+
+    by = st.selectbox(
+        "Losses by lead attribute",
+        list(GROUP_CHOICES),
+        format_func=GROUP_CHOICES.get,
+        key="teams_group_by",
+        help="Which channels (or campaigns, regions, segments) the quality and follow-through "
+        "losses come from.",
+    )
+    grouped = losses_by_group(filters, by, version)
     tables.download(grouped, f"teams-losses-by-{by}.csv", key="dl-teams-by-group")
 
-# ---- 2. Handoff health ----------------------------------------------------------------------
-st.header(f"Handoff health: {handoff.label} → {team_name(roles.follow)}")
-st.caption(
-    f"Response time = from a lead's first {handoff.label} entry to {team_name(roles.follow)}' first "
-    f"action (accept, reject or any stage move: the next event of any kind by "
-    f"{team_name(roles.follow)}). SLA "
-    f"{sla:g} hours: a first action at exactly {sla:g} h is within it; no action after "
-    f"{sla:g} h is a breach; no action yet and under {sla:g} h is pending. Percentiles are over "
-    "leads with an action."
-)
-health = cache.call(teams.handoff_health, filters)
-s = health.summary.iloc[0]
-c1, c2, c3, c4, c5 = st.columns(5)
-c1.metric(
-    "Handed over", f"{int(s['n_handoffs']):,}", help=f"Cohort leads that entered {handoff.label} in time."
-)
-c2.metric(
-    "Median response",
-    hours(s["median_hours"]),
-    help=f"p75 {hours(s['p75_hours'])} · p90 {hours(s['p90_hours'])} · {int(s['n_acted']):,} leads with an action",
-)
-c3.metric(
-    f"Within the {sla:g} h SLA",
-    pct(s["sla_within_rate"]),
-    help=f"{int(s['n_within']):,} within, {int(s['n_breached']):,} breached "
-    f"({int(s['n_breached_no_action']):,} with no action at all), {int(s['n_pending']):,} pending. "
-    f"95% CI {pct(s['sla_low'])}–{pct(s['sla_high'])}.",
-)
-c4.metric("Accepted", pct(s["acceptance_rate"]), help=f"{int(s['n_accepted']):,} of the handed-over leads.")
-c5.metric("Rejected", pct(s["rejection_rate"]), help=f"{int(s['n_rejected']):,} of the handed-over leads.")
-st.caption(f"p75 {hours(s['p75_hours'])} · p90 {hours(s['p90_hours'])}")
 
-by_owner = health.by_owner
-if not by_owner.empty:
-    fig = go.Figure(
-        go.Bar(
-            x=[esc(n) for n in by_owner["owner_name"]],
-            y=by_owner["n_breached"],
-            marker={"color": CATEGORY_COLOURS["follow_through"]},
-            hovertext=[
-                f"<b>{esc(r.owner_name)}</b><br>SLA breaches: {r.n_breached:,} of {r.n_handoffs:,}"
-                f" ({r.n_breached_no_action:,} never acted on)<br>Within SLA: {pct(r.sla_within_rate)}"
-                f"<br>Median response: {hours(r.median_hours)}"
-                + ("<br>Small group (under 30 leads)" if r.is_small else "")
-                for r in by_owner.itertuples()
-            ],
-            hoverinfo="text",
-            name="SLA breaches",
+# ---- 2. Handoff health ----------------------------------------------------------------------
+
+
+@section
+def handoff_health(filters, version):
+    """Response times, SLA and acceptance as metrics, breaches per owner; returns the per-owner frame."""
+    health = cache.call(teams.handoff_health, filters)
+    st.header(f"Handoff health: {handoff.label} → {team_name(roles.follow)}")
+    st.caption(
+        f"Response time = from a lead's first {handoff.label} entry to {team_name(roles.follow)}' first "
+        f"action (accept, reject or any stage move: the next event of any kind by "
+        f"{team_name(roles.follow)}). SLA "
+        f"{sla:g} hours: a first action at exactly {sla:g} h is within it; no action after "
+        f"{sla:g} h is a breach; no action yet and under {sla:g} h is pending. Percentiles are over "
+        "leads with an action."
+    )
+    s = health.summary.iloc[0]
+    c1, c2, c3, c4, c5 = st.columns(5)
+    c1.metric(
+        "Handed over", f"{int(s['n_handoffs']):,}", help=f"Cohort leads that entered {handoff.label} in time."
+    )
+    c2.metric(
+        "Median response",
+        hours(s["median_hours"]),
+        help=f"p75 {hours(s['p75_hours'])} · p90 {hours(s['p90_hours'])} · {int(s['n_acted']):,} leads with an action",
+    )
+    c3.metric(
+        f"Within the {sla:g} h SLA",
+        pct(s["sla_within_rate"]),
+        help=f"{int(s['n_within']):,} within, {int(s['n_breached']):,} breached "
+        f"({int(s['n_breached_no_action']):,} with no action at all), {int(s['n_pending']):,} pending. "
+        f"95% CI {pct(s['sla_low'])}–{pct(s['sla_high'])}.",
+    )
+    c4.metric(
+        "Accepted", pct(s["acceptance_rate"]), help=f"{int(s['n_accepted']):,} of the handed-over leads."
+    )
+    c5.metric(
+        "Rejected", pct(s["rejection_rate"]), help=f"{int(s['n_rejected']):,} of the handed-over leads."
+    )
+    st.caption(f"p75 {hours(s['p75_hours'])} · p90 {hours(s['p90_hours'])}")
+
+    by_owner = health.by_owner
+    if not by_owner.empty:
+        fig = go.Figure(
+            go.Bar(
+                x=[esc(n) for n in by_owner["owner_name"]],
+                y=by_owner["n_breached"],
+                marker={"color": CATEGORY_COLOURS["follow_through"]},
+                hovertext=[
+                    f"<b>{esc(r.owner_name)}</b><br>SLA breaches: {r.n_breached:,} of {r.n_handoffs:,}"
+                    f" ({r.n_breached_no_action:,} never acted on)<br>Within SLA: {pct(r.sla_within_rate)}"
+                    f"<br>Median response: {hours(r.median_hours)}"
+                    + ("<br>Small group (under 30 leads)" if r.is_small else "")
+                    for r in by_owner.itertuples()
+                ],
+                hoverinfo="text",
+                name="SLA breaches",
+            )
         )
-    )
-    fig.update_layout(
-        title={"text": f"{sla:g}-hour SLA breaches by {team_name(roles.follow)} owner"},
-        xaxis={"title": {"text": f"{team_name(roles.follow)} owner"}},
-        yaxis={"title": {"text": "Breached handoffs (count)"}},
-        height=380,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-    )
-    st.plotly_chart(fig, key="teams-breaches")
-    table(
-        by_owner[
-            ["owner_name", "n_handoffs", "median_hours", "p75_hours", "p90_hours", "n_breached"]
-            + ["n_breached_no_action", "sla_within_rate", "acceptance_rate", "rejection_rate", "is_small"]
-        ],
-        column_config={
-            "owner_name": "Owner",
-            "n_handoffs": "Handed over",
-            "median_hours": st.column_config.NumberColumn("Median response (h)", format="%.1f"),
-            "p75_hours": st.column_config.NumberColumn("p75 (h)", format="%.1f"),
-            "p90_hours": st.column_config.NumberColumn("p90 (h)", format="%.1f"),
-            "n_breached": "SLA breaches",
-            "n_breached_no_action": "Never acted on",
-            "sla_within_rate": st.column_config.NumberColumn("Within SLA", format="percent"),
-            "acceptance_rate": st.column_config.NumberColumn("Accepted", format="percent"),
-            "rejection_rate": st.column_config.NumberColumn("Rejected", format="percent"),
-            "is_small": "Under 30 leads",
-        },
-    )
+        fig.update_layout(
+            title={"text": f"{sla:g}-hour SLA breaches by {team_name(roles.follow)} owner"},
+            xaxis={"title": {"text": f"{team_name(roles.follow)} owner"}},
+            yaxis={"title": {"text": "Breached handoffs (count)"}},
+            height=380,
+            margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        )
+        st.plotly_chart(fig, key="teams-breaches")
+        table(
+            by_owner[
+                ["owner_name", "n_handoffs", "median_hours", "p75_hours", "p90_hours", "n_breached"]
+                + ["n_breached_no_action", "sla_within_rate", "acceptance_rate", "rejection_rate", "is_small"]
+            ],
+            column_config={
+                "owner_name": "Owner",
+                "n_handoffs": "Handed over",
+                "median_hours": st.column_config.NumberColumn("Median response (h)", format="%.1f"),
+                "p75_hours": st.column_config.NumberColumn("p75 (h)", format="%.1f"),
+                "p90_hours": st.column_config.NumberColumn("p90 (h)", format="%.1f"),
+                "n_breached": "SLA breaches",
+                "n_breached_no_action": "Never acted on",
+                "sla_within_rate": st.column_config.NumberColumn("Within SLA", format="percent"),
+                "acceptance_rate": st.column_config.NumberColumn("Accepted", format="percent"),
+                "rejection_rate": st.column_config.NumberColumn("Rejected", format="percent"),
+                "is_small": "Under 30 leads",
+            },
+        )
+    return by_owner
+
+
+by_owner = handoff_health(filters, version)
+if not by_owner.empty:
     tables.download(by_owner, "teams-handoff-by-owner.csv", key="dl-teams-handoff-owner")
 
 st.subheader("The handoffs behind these numbers")
@@ -394,24 +456,34 @@ h_status = h2.selectbox(
     format_func=lambda x: x.capitalize() if x else "All",
     key="teams_handoff_status",
 )
-handoffs = cache.call(
-    teams.handoff_leads, filters, owner_id=h_owner or None, status=h_status or None, limit=2000
-)
-st.caption(
-    f"{handoffs.attrs['n_total']:,} handoffs match, slowest first (never acted on at the top)"
-    + (f"; the first {len(handoffs):,} are listed" if handoffs.attrs["n_total"] > len(handoffs) else "")
-)
-table(handoffs)
+
+
+@section
+def handoff_list(filters, owner_id, status, version):
+    """The handed-over leads matching the two boxes, slowest first; returns them."""
+    handoffs = cache.call(teams.handoff_leads, filters, owner_id=owner_id, status=status, limit=2000)
+    st.caption(
+        f"{handoffs.attrs['n_total']:,} handoffs match, slowest first (never acted on at the top)"
+        + (f"; the first {len(handoffs):,} are listed" if handoffs.attrs["n_total"] > len(handoffs) else "")
+    )
+    table(handoffs)
+    return handoffs
+
+
+handoffs = handoff_list(filters, h_owner or None, h_status or None, version)
 tables.download(handoffs, "teams-handoffs.csv", key="dl-teams-handoffs")
 
-left, right = st.columns(2)
-with left:
+
+@section
+def rejection_reasons(filters, version):
+    """Why Sales rejected handed-over leads; returns the reasons frame."""
+    reasons = cache.call(teams.handoff_health, filters).reasons
     st.subheader("Rejection reasons")
-    if health.reasons.empty:
+    if reasons.empty:
         st.info("No rejections in this cohort.")
     else:
         table(
-            health.reasons,
+            reasons,
             column_config={
                 "rejection_reason": None,
                 "reason_label": "Reason",
@@ -420,8 +492,12 @@ with left:
                 "share": st.column_config.NumberColumn("Share", format="percent"),
             },
         )
-        tables.download(health.reasons, "teams-rejection-reasons.csv", key="dl-teams-reasons")
-with right:
+    return reasons
+
+
+@section
+def recycled(filters, version):
+    """Leads sent back to nurture and what became of them; returns the frame."""
     st.subheader("Recycled leads")
     rec = cache.call(teams.recycled, filters)
     st.caption(
@@ -440,6 +516,16 @@ with right:
             "converted_rate": st.column_config.NumberColumn("Converted", format="percent"),
         },
     )
+    return rec
+
+
+left, right = st.columns(2)
+with left:
+    reasons = rejection_reasons(filters, version)
+    if not reasons.empty:
+        tables.download(reasons, "teams-rejection-reasons.csv", key="dl-teams-reasons")
+with right:
+    rec = recycled(filters, version)
     tables.download(rec, "teams-recycled.csv", key="dl-teams-recycled")
 
 # ---- 3. Per owner ---------------------------------------------------------------------------
@@ -450,38 +536,49 @@ st.caption(
     "Conversion carries its 95% Wilson interval; fewer than 30 leads is flagged. Click a "
     "column header to sort."
 )
-per_owner = teams.owner_view(
-    cache.call(teams.owner_conversion, filters), drops_by_owner, health.by_owner, contract
-)
 sort_by = st.selectbox(
     "Sort by",
     list(teams.OWNER_SORTS),
     format_func=lambda k: teams.OWNER_SORTS[k][0],
     key="teams_owner_sort",
 )
-per_owner = teams.sort_owners(per_owner, sort_by)
-table(
-    per_owner,
-    column_config={
-        "owner_name": "Owner",
-        "team": "Team",
-        "from_stage": "From",
-        "to_stage": "To",
-        "n_handled": "Leads handled",
-        "n_converted": "Converted",
-        "conversion_rate": st.column_config.NumberColumn("Conversion", format="percent"),
-        "conversion_low": st.column_config.NumberColumn("95% CI low", format="percent"),
-        "conversion_high": st.column_config.NumberColumn("95% CI high", format="percent"),
-        "n_dropped_charged": "Drops charged",
-        "n_quality_after": "Quality losses after handoff",
-        "n_quality_before": "Quality losses before handoff",
-        "n_follow_through": "Follow-through losses",
-        "median_response_hours": st.column_config.NumberColumn("Median response (h)", format="%.1f"),
-        "n_sla_breaches": st.column_config.NumberColumn("SLA breaches", format="%d"),
-        "sla_within_rate": st.column_config.NumberColumn("Within SLA", format="percent"),
-        "is_small": "Under 30 leads",
-    },
-)
+
+
+@section
+def owners(filters, by, sort_by, version):
+    """Each owner's conversion, drops charged and handoff figures, sorted; returns the table."""
+    drops_by_owner = teams.ungroup(cache.call(teams.leakage_by_owner, filters, by=by))
+    health = cache.call(teams.handoff_health, filters)
+    per_owner = teams.owner_view(
+        cache.call(teams.owner_conversion, filters), drops_by_owner, health.by_owner, contract
+    )
+    per_owner = teams.sort_owners(per_owner, sort_by)
+    table(
+        per_owner,
+        column_config={
+            "owner_name": "Owner",
+            "team": "Team",
+            "from_stage": "From",
+            "to_stage": "To",
+            "n_handled": "Leads handled",
+            "n_converted": "Converted",
+            "conversion_rate": st.column_config.NumberColumn("Conversion", format="percent"),
+            "conversion_low": st.column_config.NumberColumn("95% CI low", format="percent"),
+            "conversion_high": st.column_config.NumberColumn("95% CI high", format="percent"),
+            "n_dropped_charged": "Drops charged",
+            "n_quality_after": "Quality losses after handoff",
+            "n_quality_before": "Quality losses before handoff",
+            "n_follow_through": "Follow-through losses",
+            "median_response_hours": st.column_config.NumberColumn("Median response (h)", format="%.1f"),
+            "n_sla_breaches": st.column_config.NumberColumn("SLA breaches", format="%d"),
+            "sla_within_rate": st.column_config.NumberColumn("Within SLA", format="percent"),
+            "is_small": "Under 30 leads",
+        },
+    )
+    return per_owner
+
+
+per_owner = owners(filters, by, sort_by, version)
 tables.download(per_owner, "teams-owners.csv", key="dl-teams-owners")
 
 # ---- 4. Stalled right now -------------------------------------------------------------------
@@ -500,20 +597,38 @@ team_choice = (
     )
     or None
 )
-stalled = cache.call(teams.stalled_leads, as_of, filters, team=team_choice, limit=5000)
-n_total = stalled.attrs["n_total"]
-st.caption(
-    f"{n_total:,} stalled leads"
-    + (f"; the {len(stalled):,} most overdue are listed" if n_total > len(stalled) else "")
-)
-table(
-    stalled,
-    column_config={
-        "days_in_stage": st.column_config.NumberColumn("Days in stage", format="%.1f"),
-        "days_over": st.column_config.NumberColumn("Days over expected", format="%.1f"),
-    },
-)
+
+
+@section
+def stalled_list(as_of, filters, team, version):
+    """Leads stalled past their stage's expected days, most overdue first; returns them."""
+    stalled = cache.call(teams.stalled_leads, as_of, filters, team=team, limit=5000)
+    n_total = stalled.attrs["n_total"]
+    st.caption(
+        f"{n_total:,} stalled leads"
+        + (f"; the {len(stalled):,} most overdue are listed" if n_total > len(stalled) else "")
+    )
+    table(
+        stalled,
+        column_config={
+            "days_in_stage": st.column_config.NumberColumn("Days in stage", format="%.1f"),
+            "days_over": st.column_config.NumberColumn("Days over expected", format="%.1f"),
+        },
+    )
+    return stalled
+
+
+stalled = stalled_list(as_of, filters, team_choice, version)
 tables.download(stalled, "teams-stalled.csv", key="dl-teams-stalled")
+
+
+@section
+def owner_stalled(as_of, filters, owner, version):
+    """One owner's stalled leads; returns them."""
+    mine = cache.call(teams.stalled_leads, as_of, filters, owner_id=owner, limit=5000)
+    table(mine)
+    return mine
+
 
 # ---- 5. Drill-down --------------------------------------------------------------------------
 st.header("The leads behind a number")
@@ -546,39 +661,47 @@ owner = d4.selectbox(
     format_func=lambda o: f"{owner_names[o]} ({team_name(owner_teams[o])})" if o else "All",
     key="teams_drill_owner",
 )
-leads = cache.call(
-    teams.drop_leads,
-    filters,
-    stage=stage or None,
-    team=team or None,
-    loss_kind=kind or None,
-    owner_id=owner or None,
-    limit=2000,
-)
-n_total = leads.attrs["n_total"]
-impossible = teams.why_no_match(
-    contract,
-    stage=stage or None,
-    team=team or None,
-    loss_kind=kind or None,
-    owner_team=owner_teams.get(owner),
-)
-if impossible:
-    st.info(f"No lead can match this selection. {impossible}", icon=":material/block:")
-elif n_total == 0:
-    st.info(
-        "No dropped leads in this cohort match this selection. Choose “All” in one of the boxes, "
-        "or widen the date range in the sidebar."
+
+
+@section
+def drop_list(filters, stage, team, kind, owner, owner_team, version):
+    """The dropped leads behind the four boxes' selection; returns them."""
+    leads = cache.call(
+        teams.drop_leads,
+        filters,
+        stage=stage or None,
+        team=team or None,
+        loss_kind=kind or None,
+        owner_id=owner or None,
+        limit=2000,
     )
-else:
-    st.caption(
-        f"{n_total:,} dropped leads match"
-        + (f"; the first {len(leads):,} are listed" if n_total > len(leads) else "")
+    n_total = leads.attrs["n_total"]
+    impossible = teams.why_no_match(
+        contract,
+        stage=stage or None,
+        team=team or None,
+        loss_kind=kind or None,
+        owner_team=owner_team,
     )
-table(leads)
+    if impossible:
+        st.info(f"No lead can match this selection. {impossible}", icon=":material/block:")
+    elif n_total == 0:
+        st.info(
+            "No dropped leads in this cohort match this selection. Choose “All” in one of the boxes, "
+            "or widen the date range in the sidebar."
+        )
+    else:
+        st.caption(
+            f"{n_total:,} dropped leads match"
+            + (f"; the first {len(leads):,} are listed" if n_total > len(leads) else "")
+        )
+    table(leads)
+    return leads
+
+
+leads = drop_list(filters, stage, team, kind, owner, owner_teams.get(owner), version)
 tables.download(leads, "teams-dropped-leads.csv", key="dl-teams-drill")
 if owner:
     st.subheader(f"Stalled right now: {owner_names[owner]}")
-    mine = cache.call(teams.stalled_leads, as_of, filters, owner_id=owner, limit=5000)
-    table(mine)
+    mine = owner_stalled(as_of, filters, owner, version)
     tables.download(mine, "teams-stalled-owner.csv", key="dl-teams-stalled-owner")

@@ -20,6 +20,7 @@ from reports import html as report_html
 from reports import markdown as report_md
 from reports import weekly as report_cli
 from ui import tables as ui_tables
+from ui.sections import section
 
 st.title("Weekly alignment meeting")
 
@@ -56,154 +57,235 @@ week = st.selectbox(
     key="weekly_week",
 )
 st.query_params["week"] = weekly.week_label(week)
+# Every section below is drawn once per (week, store version) and replayed for everyone else
+# (ui/sections.py): the meeting opens the same week at the same minute.
+version = executor.store_version()
 report = cache.call(weekly.week_report, week)
 notes = cache.call(weekly.meeting_notes, week)
 label = report.label
 
-st.caption(
-    f"{tables.week_title(report)} · numbers as of the end of the week ({f.when(report.as_of)} UTC) · "
-    "whole funnel (sidebar filters do not apply to the meeting view)",
-    help="Each number uses only the events up to the end of the week, as that meeting saw them. "
-    "What can still change later: definitions (today's funnel.toml is applied to every week), "
-    "names of leads and owners, the owner of an SLA breach with no Sales owner on an event by then "
-    "(the lead's current owner), and the month's target. See docs/weekly.md.",
-)
 
-# ---- Definition changes: first, so nobody reads a break in a series as a real change --------
-for c in report.changes.itertuples(index=False):
-    when = "in this week" if c.is_in_week else "since this week"
-    st.warning(f"**Definition changed on {c.date:%Y-%m-%d}** ({when}): {c.change}", icon="⚠️")
-
-if report.is_empty:
-    st.info(f"No activity in {label}: no stage entries, decisions, exits or actions. Pick another week.")
-
-# ---- Headline strip ------------------------------------------------------------------------
-st.subheader("Headline")
-h = report.headline
-noise = tables.entries_noise(report)
-# Three metrics per row: six stage labels and their deltas in one row were cut off at 1400 px.
-PER_ROW = 3
-cells = [c for _ in range(math.ceil(len(h) / PER_ROW)) for c in st.columns(PER_ROW)]
-for column, row, (p_value, real) in zip(cells, h.itertuples(index=False), noise, strict=False):
-    with column:
-        # Coloured only when the change is outside the noise; grey otherwise.
-        st.metric(
-            row.label,
-            f.count(row.this_week),
-            delta=f"{f.signed(row.change_vs_last)} vs last week" + (", outside noise" if real else ""),
-            delta_color="normal" if real else "off",
-            help=f"First entries into the stage in {label}. Last week {f.count(row.last_week)}; "
-            f"4-week average {f.count(row.avg_4w)} ({f.signed_pct(row.change_vs_avg_pct)}). "
-            + (
-                f"The change is {'outside' if real else 'within'} the noise (p = {p_value:.3f}, "
-                "two counts over equal weeks)."
-                if not math.isnan(p_value)
-                else "No entries in either week."
-            ),
-        )
-pace = report.pace.iloc[0]
-gap = pace["gap_to_pace"]
-st.metric(
-    "Won revenue, month to date",
-    f.money(pace["won_revenue"]),
-    delta=None if gap is None or pd.isna(gap) else f"{f.money(gap)} vs pace ({pace['status']})",
-    help="Against the month's shared revenue target. Expected by now = the target × the share of "
-    "the month gone; on pace within ±5% (the Targets page's rule).",
-)
-st.caption(tables.pace_line(report))
-show(tables.headline_table(report))
-ui_tables.download(report.headline, f"weekly-headline-{label}.csv")
-st.plotly_chart(charts.week_funnel_figure(report), key="weekly-funnel")
-st.plotly_chart(charts.entries_trend_figure(report), key="weekly-entries-trend")
-
-# ---- Conversion with the noise check -------------------------------------------------------
-window = weekly.window_days()
-st.subheader(
-    "Conversion: did more decided leads move on?",
-    help="The weekly rate looks at leads decided in the week; the Funnel health cohort looks at "
-    "leads that started in a range. Both call a lead dropped when it exits or its conversion "
-    f"window ({window} days from its start) runs out, so the rates agree in definition but are "
-    "over different leads.",
-)
-st.caption(
-    "Decided at a stage: a lead that entered it counts in the week of the first of: its move to "
-    f"a later stage within {window} days of its start (moved on); an exit before moving on "
-    f"(dropped); the end of its {window}-day conversion window with neither (dropped: the "
-    "'Window ran out' column). Each week counts only what had happened by its end, so a past week "
-    "does not change when a lead comes back later. Rate = moved on / decided, with a 95% Wilson "
-    "interval. A change against last week is called out only when a two-proportion test gives "
-    "p < 0.05; a base under 30 leads is flagged as small."
-)
-for c in report.conversions.itertuples(index=False):
-    if c.is_change_real:
-        st.info(
-            f"{c.label} → {c.next_label}: {f.pct(c.rate)} this week against {f.pct(c.prev_rate)} "
-            f"last week ({f.points(c.change)}), outside the noise (p = {c.p_value:.3f})."
-        )
-show(tables.conversions_table(report))
-ui_tables.download(report.conversions, f"weekly-conversion-{label}.csv")
-st.plotly_chart(charts.conversion_trend_figure(report), key="weekly-conversion-trend")
-
-# ---- Movements ---------------------------------------------------------------------------
-st.subheader("Movements")
-# One under the other: side by side, each table had half the width and hid "Charged to".
-st.markdown("**Entries and recycled leads coming back, by the team that recorded them**")
-show(tables.movements_table(report))
-ui_tables.download(report.movements, f"weekly-movements-{label}.csv")
-st.markdown("**Exits with reasons** (charged to the team funnel.toml names for the reason)")
-show(tables.exits_table(report))
-ui_tables.download(report.exits, f"weekly-exits-{label}.csv")
-st.plotly_chart(charts.exits_figure(report), key="weekly-exits")
-
-# ---- Action list ---------------------------------------------------------------------------
-st.subheader("Action list: who acts")
-st.caption(
-    "SLA breach (the Teams page's rule): a lead whose first MQL entry + the SLA fell in the week "
-    "and whose first action by Sales came later or not at all by the end of the week; a recycled "
-    "lead's return starts no new clock. Stalled: in its current stage longer than the stage's "
-    "expected days at the end of the week, no exit, inside its conversion window. Breaches of "
-    "every owner come first, then stalled leads."
-)
-if report.n_stalled_unlisted:
-    st.warning(
-        f"{report.n_stalled_unlisted:,} more stalled leads (the least overdue) are not listed: "
-        "the list stops at the most overdue ones. Work through these first, or filter by owner "
-        "on the Teams page."
+@section
+def headline(week, version) -> None:
+    """Definition changes, the headline metrics against last week and the pace, and their table."""
+    report = cache.call(weekly.week_report, week)
+    label = report.label
+    st.caption(
+        f"{tables.week_title(report)} · numbers as of the end of the week ({f.when(report.as_of)} UTC) · "
+        "whole funnel (sidebar filters do not apply to the meeting view)",
+        help="Each number uses only the events up to the end of the week, as that meeting saw them. "
+        "What can still change later: definitions (today's funnel.toml is applied to every week), "
+        "names of leads and owners, the owner of an SLA breach with no Sales owner on an event by then "
+        "(the lead's current owner), and the month's target. See docs/weekly.md.",
     )
-show(tables.owners_table(report))
+
+    # ---- Definition changes: first, so nobody reads a break in a series as a real change --------
+    for c in report.changes.itertuples(index=False):
+        when = "in this week" if c.is_in_week else "since this week"
+        st.warning(f"**Definition changed on {c.date:%Y-%m-%d}** ({when}): {c.change}", icon="⚠️")
+
+    if report.is_empty:
+        st.info(f"No activity in {label}: no stage entries, decisions, exits or actions. Pick another week.")
+
+    # ---- Headline strip ------------------------------------------------------------------------
+    st.subheader("Headline")
+    h = report.headline
+    noise = tables.entries_noise(report)
+    # Three metrics per row: six stage labels and their deltas in one row were cut off at 1400 px.
+    PER_ROW = 3
+    cells = [c for _ in range(math.ceil(len(h) / PER_ROW)) for c in st.columns(PER_ROW)]
+    for column, row, (p_value, real) in zip(cells, h.itertuples(index=False), noise, strict=False):
+        with column:
+            # Coloured only when the change is outside the noise; grey otherwise.
+            st.metric(
+                row.label,
+                f.count(row.this_week),
+                delta=f"{f.signed(row.change_vs_last)} vs last week" + (", outside noise" if real else ""),
+                delta_color="normal" if real else "off",
+                help=f"First entries into the stage in {label}. Last week {f.count(row.last_week)}; "
+                f"4-week average {f.count(row.avg_4w)} ({f.signed_pct(row.change_vs_avg_pct)}). "
+                + (
+                    f"The change is {'outside' if real else 'within'} the noise (p = {p_value:.3f}, "
+                    "two counts over equal weeks)."
+                    if not math.isnan(p_value)
+                    else "No entries in either week."
+                ),
+            )
+    pace = report.pace.iloc[0]
+    gap = pace["gap_to_pace"]
+    st.metric(
+        "Won revenue, month to date",
+        f.money(pace["won_revenue"]),
+        delta=None if gap is None or pd.isna(gap) else f"{f.money(gap)} vs pace ({pace['status']})",
+        help="Against the month's shared revenue target. Expected by now = the target × the share of "
+        "the month gone; on pace within ±5% (the Targets page's rule).",
+    )
+    st.caption(tables.pace_line(report))
+    show(tables.headline_table(report))
+
+
+headline(week, version)
+ui_tables.download(report.headline, f"weekly-headline-{label}.csv")
+
+
+@section
+def conversion(week, version) -> None:
+    """The week's funnel and entries charts, then conversion of decided leads with the noise check."""
+    report = cache.call(weekly.week_report, week)
+    st.plotly_chart(charts.week_funnel_figure(report), key="weekly-funnel")
+    st.plotly_chart(charts.entries_trend_figure(report), key="weekly-entries-trend")
+
+    # ---- Conversion with the noise check -------------------------------------------------------
+    window = weekly.window_days()
+    st.subheader(
+        "Conversion: did more decided leads move on?",
+        help="The weekly rate looks at leads decided in the week; the Funnel health cohort looks at "
+        "leads that started in a range. Both call a lead dropped when it exits or its conversion "
+        f"window ({window} days from its start) runs out, so the rates agree in definition but are "
+        "over different leads.",
+    )
+    st.caption(
+        "Decided at a stage: a lead that entered it counts in the week of the first of: its move to "
+        f"a later stage within {window} days of its start (moved on); an exit before moving on "
+        f"(dropped); the end of its {window}-day conversion window with neither (dropped: the "
+        "'Window ran out' column). Each week counts only what had happened by its end, so a past week "
+        "does not change when a lead comes back later. Rate = moved on / decided, with a 95% Wilson "
+        "interval. A change against last week is called out only when a two-proportion test gives "
+        "p < 0.05; a base under 30 leads is flagged as small."
+    )
+    for c in report.conversions.itertuples(index=False):
+        if c.is_change_real:
+            st.info(
+                f"{c.label} → {c.next_label}: {f.pct(c.rate)} this week against {f.pct(c.prev_rate)} "
+                f"last week ({f.points(c.change)}), outside the noise (p = {c.p_value:.3f})."
+            )
+    show(tables.conversions_table(report))
+
+
+conversion(week, version)
+ui_tables.download(report.conversions, f"weekly-conversion-{label}.csv")
+
+
+@section
+def movements(week, version) -> None:
+    """The conversion trend, then entries and comebacks by team."""
+    report = cache.call(weekly.week_report, week)
+    st.plotly_chart(charts.conversion_trend_figure(report), key="weekly-conversion-trend")
+
+    # ---- Movements ---------------------------------------------------------------------------
+    st.subheader("Movements")
+    # One under the other: side by side, each table had half the width and hid "Charged to".
+    st.markdown("**Entries and recycled leads coming back, by the team that recorded them**")
+    show(tables.movements_table(report))
+
+
+movements(week, version)
+ui_tables.download(report.movements, f"weekly-movements-{label}.csv")
+
+
+@section
+def exits(week, version) -> None:
+    """Exits with reasons and the team charged."""
+    report = cache.call(weekly.week_report, week)
+    st.markdown("**Exits with reasons** (charged to the team funnel.toml names for the reason)")
+    show(tables.exits_table(report))
+
+
+exits(week, version)
+ui_tables.download(report.exits, f"weekly-exits-{label}.csv")
+
+
+@section
+def action_owners(week, version) -> None:
+    """The exits chart, then who acts: breaches and stalled leads per owner."""
+    report = cache.call(weekly.week_report, week)
+    st.plotly_chart(charts.exits_figure(report), key="weekly-exits")
+
+    # ---- Action list ---------------------------------------------------------------------------
+    st.subheader("Action list: who acts")
+    st.caption(
+        "SLA breach (the Teams page's rule): a lead whose first MQL entry + the SLA fell in the week "
+        "and whose first action by Sales came later or not at all by the end of the week; a recycled "
+        "lead's return starts no new clock. Stalled: in its current stage longer than the stage's "
+        "expected days at the end of the week, no exit, inside its conversion window. Breaches of "
+        "every owner come first, then stalled leads."
+    )
+    if report.n_stalled_unlisted:
+        st.warning(
+            f"{report.n_stalled_unlisted:,} more stalled leads (the least overdue) are not listed: "
+            "the list stops at the most overdue ones. Work through these first, or filter by owner "
+            "on the Teams page."
+        )
+    show(tables.owners_table(report))
+
+
+action_owners(week, version)
 ui_tables.download(report.actions_by_owner, f"weekly-actions-by-owner-{label}.csv")
-st.plotly_chart(charts.actions_figure(report), key="weekly-actions")
+
+
+@section
+def actions_chart(week, version) -> None:
+    """Actions per owner, as a chart."""
+    st.plotly_chart(charts.actions_figure(cache.call(weekly.week_report, week)), key="weekly-actions")
+
+
+actions_chart(week, version)
 owners = ["All owners", *sorted(report.actions["owner_name"].dropna().unique())]
 owner = st.selectbox("Owner", owners, key="weekly_owner")
-actions = report.actions
-if owner != "All owners":
-    actions = actions[actions["owner_name"] == owner]
 
-# SLA breaches first, every owner's: they are this week's news and few.
-breaches = actions[weekly.is_sla(actions)]
-st.markdown(f"**SLA breaches of {label}** ({len(breaches):,})")
-if breaches.empty:
-    st.caption("No SLA breach this week" + ("" if owner == "All owners" else f" for {owner}") + ".")
-else:
-    show(tables.actions_table(breaches))
+
+def owner_actions(week, owner) -> pd.DataFrame:
+    """The week's action list, one owner's or everyone's: one row per lead to act on."""
+    actions = cache.call(weekly.week_report, week).actions
+    return actions if owner == "All owners" else actions[actions["owner_name"] == owner]
+
+
+@section
+def breaches_list(week, owner, version) -> pd.DataFrame:
+    """This week's SLA breaches (every owner's first); returns them for the download."""
+    label = weekly.week_label(week)
+    actions = owner_actions(week, owner)
+    # SLA breaches first, every owner's: they are this week's news and few.
+    breaches = actions[weekly.is_sla(actions)]
+    st.markdown(f"**SLA breaches of {label}** ({len(breaches):,})")
+    if breaches.empty:
+        st.caption("No SLA breach this week" + ("" if owner == "All owners" else f" for {owner}") + ".")
+    else:
+        show(tables.actions_table(breaches))
+    return breaches
+
+
+breaches = breaches_list(week, owner, version)
+if not breaches.empty:
     ui_tables.download(breaches, f"weekly-sla-breaches-{label}.csv", label="Download SLA breaches (CSV)")
 
 # Then stalled leads, a few per owner on screen (the CSV has all of them).
 st.markdown("**Stalled leads**")
 new_only = st.checkbox("Only leads that stalled this week", value=True, key="weekly_stalled_new")
-stalled = actions[~weekly.is_sla(actions)]
-if new_only:
-    stalled = stalled[weekly.is_due(stalled)]
-shown, hidden = tables.cap_per_owner(stalled, tables.PAGE_PER_OWNER)
-if stalled.empty:
-    st.caption("No stalled leads" + (" that stalled this week." if new_only else "."))
-else:
-    show(tables.actions_table(shown))
-    if hidden:
-        st.caption(
-            f"Showing the {tables.PAGE_PER_OWNER} most overdue per owner: {hidden:,} more stalled "
-            "leads are in the CSV download (it has all of them)."
-        )
+
+
+@section
+def stalled_list(week, owner, new_only, version) -> pd.DataFrame:
+    """Stalled leads, the most overdue few per owner on screen; returns all of them."""
+    actions = owner_actions(week, owner)
+    stalled = actions[~weekly.is_sla(actions)]
+    if new_only:
+        stalled = stalled[weekly.is_due(stalled)]
+    shown, hidden = tables.cap_per_owner(stalled, tables.PAGE_PER_OWNER)
+    if stalled.empty:
+        st.caption("No stalled leads" + (" that stalled this week." if new_only else "."))
+    else:
+        show(tables.actions_table(shown))
+        if hidden:
+            st.caption(
+                f"Showing the {tables.PAGE_PER_OWNER} most overdue per owner: {hidden:,} more stalled "
+                "leads are in the CSV download (it has all of them)."
+            )
+    return stalled
+
+
+stalled = stalled_list(week, owner, new_only, version)
+if not stalled.empty:
     ui_tables.download(stalled, f"weekly-stalled-{label}.csv", label="Download all these stalled leads (CSV)")
 
 # ---- Meeting notes -----------------------------------------------------------------------

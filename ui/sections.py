@@ -1,0 +1,43 @@
+"""Parts of a page drawn once per (filters, store version) and replayed for everyone after.
+
+Twenty people opening the same view at the meeting would each rebuild the same charts and
+tables: plotly figures, labelled lead lists, Arrow conversions. Python runs one page script at a
+time, so they wait for each other. A *section* is a page function decorated with `@section`:
+its first call for a set of arguments draws as usual; Streamlit records the elements it drew
+(st.cache_data's element replay) and every later call with the same arguments, from any session,
+replays them without running the code.
+
+    @section
+    def leakage(filters, by, version):   # version: executor.store_version(), part of the key
+        st.metric(...); st.plotly_chart(...); st.dataframe(...)
+        return frame_for_the_download    # returned values are cached too
+
+Rules (Streamlit's, for replay to be right):
+- no widgets inside a section (selectboxes, buttons, download buttons): draw them outside and
+  pass their values in as arguments;
+- draw only on `st` (implicitly) or on columns and containers created inside the section; it
+  may be called inside a `with` block created outside;
+- everything the drawing depends on is an argument, and `version` is one of them, so a new
+  store (an import) never replays an old drawing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import streamlit as st
+
+F = TypeVar("F", bound=Callable)
+
+# An hour, like query results: the store version key already retires entries after an import.
+SECTION_TTL_SECONDS = 3600
+SECTION_MAX_ENTRIES = 512  # per section; a drawing holds its elements' protobufs (kB to a few MB)
+
+
+def section(fn: F) -> F:
+    """Cache a page function's drawing (and return value) per argument values; see module doc.
+
+    Each decorated function has its own cache: Streamlit keys a cache on the function's module,
+    name and source, so two sections never share entries."""
+    return st.cache_data(fn, show_spinner=False, ttl=SECTION_TTL_SECONDS, max_entries=SECTION_MAX_ENTRIES)

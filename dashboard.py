@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from queries import executor
-from ui import auth, filters, frame
+from ui import auth, filters, frame, warm
 
 HERE = Path(__file__).parent
 
@@ -29,6 +29,9 @@ PLANNED_PAGES = (
 )
 
 st.set_page_config(page_title="Handoff", page_icon=":material/filter_alt:", layout="wide")
+# Once per server process: compute the meeting pages' date presets in the background now and
+# after every import (ui/warm.py). Nothing is shown, so it need not wait for sign-in.
+warm.start()
 
 pages = [
     st.Page(path, title=title, icon=icon, default=(i == 0))

@@ -11,19 +11,30 @@ served stale results. Connections are never cached (see executor).
 from __future__ import annotations
 
 import importlib
+import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import TypeVar
 
 import streamlit as st
 
 from queries import executor
+from queries.filters import Filters
 
 T = TypeVar("T")
 
+# Queries actually run (cache misses) in this process, by "module.name": how the warmer and
+# its test tell what a page still had to compute.
+MISSES: Counter[str] = Counter()
+_MISSES_LOCK = threading.Lock()
 
-@st.cache_data(show_spinner=False, max_entries=1024, ttl=3600)
+
+# Filters: a frozen dataclass whose repr names every field, so its repr is an exact and cheap key.
+@st.cache_data(show_spinner=False, max_entries=1024, ttl=3600, hash_funcs={Filters: repr})
 def _call(module: str, name: str, args: tuple, kwargs: tuple, version: str):
     # `version` is part of the cache key only: a new store file means new entries.
+    with _MISSES_LOCK:
+        MISSES[f"{module}.{name}"] += 1
     fn = getattr(importlib.import_module(module), name)
     return fn(*args, **dict(kwargs))
 

@@ -77,6 +77,11 @@ def _path(db: Path | None) -> Path:
     return live
 
 
+def current_path() -> Path:
+    """The store file this thread's queries read now: the pinned version, else the live one."""
+    return _path(None)
+
+
 def pin() -> Path | None:
     """Read the store version that is live now for every query of this script run.
 
@@ -111,6 +116,11 @@ def pin() -> Path | None:
     return target
 
 
+def unpin() -> None:
+    """Read the live store again from now on, in this thread (undoes pin())."""
+    _PINNED.set(None)
+
+
 _RETIRED: dict[Path, float] = {}  # pin -> when this process first saw it not live
 
 
@@ -138,12 +148,22 @@ def store_version(db: Path | None = None) -> str:
     return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
 
 
+# Work nobody is waiting for (the cache warmer) runs its queries on one thread, leaving the
+# other core to the people clicking. Set per thread, like the pin.
+_BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar("background", default=False)
+
+
+def background() -> None:
+    """Run this thread's queries on one DuckDB thread from now on (see _BACKGROUND)."""
+    _BACKGROUND.set(True)
+
+
 def connect(db: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh read-only connection to the store with external access switched off."""
     path = _path(db)
     if not path.exists():
         raise StoreMissingError(f"No store at {path}. Build the sample with `make sample` or import data.")
-    con = duckdb.connect(config={"threads": 2})
+    con = duckdb.connect(config={"threads": 1 if _BACKGROUND.get() else 2})
     # No progress bar: it would print to the server's terminal on every long query.
     con.execute("set enable_progress_bar = false")
     # A small edit (a target, a meeting note) holds the file for milliseconds: wait it out.

@@ -7,6 +7,7 @@ HANDOFF_DB pointed at a store for page tests.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,10 @@ from data import store
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_LEADS = 3000  # small: the machine's two cores are shared; big enough for every chart
+
+# No background cache warmer (ui/warm.py) in the page and browser tests: it would query each
+# test's store behind the test's back. tests/test_warm.py and the load test switch it on.
+os.environ.setdefault("HANDOFF_WARM", "0")
 
 
 @pytest.fixture(scope="session")

@@ -65,6 +65,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far, from /proc; 0 if unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """The process's peak resident memory (VmHWM) in MB, from /proc."""
     try:
@@ -76,11 +85,20 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+WARM_LINE = re.compile(r"handoff: cache warm for store version \S+: .*")
+WARM_TIMEOUT = 900.0  # seconds for the server's first cache warm-up (1M leads: about a minute)
+
+
 @contextlib.contextmanager
-def server(db: Path, log: Path, timeout: float = 120) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`streamlit run dashboard.py` on 127.0.0.1 with HANDOFF_DB=db; yields (host:port, process)."""
+def server(
+    db: Path, log: Path, timeout: float = 120, warm: bool = True
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run dashboard.py` on 127.0.0.1 with HANDOFF_DB=db; yields (host:port, process).
+
+    With `warm`, as a deployment would be before the meeting: the script health check starts
+    the server's cache warmer (ui/warm.py) and this waits until its first pass has finished."""
     port = free_port()
-    env = {**os.environ, "HANDOFF_DB": str(db), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "HANDOFF_DB": str(db), "PYTHONPATH": str(ROOT), "HANDOFF_WARM": "1" if warm else "0"}
     cmd = [
         PYTHON,
         "-m",
@@ -92,6 +110,7 @@ def server(db: Path, log: Path, timeout: float = 120) -> Iterator[tuple[str, sub
         f"--server.port={port}",
         "--server.fileWatcherType=none",
         "--browser.gatherUsageStats=false",
+        "--server.scriptHealthCheckEnabled=true",
     ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -109,6 +128,8 @@ def server(db: Path, log: Path, timeout: float = 120) -> Iterator[tuple[str, sub
             if time.monotonic() > deadline:
                 raise RuntimeError(f"streamlit did not answer within {timeout:.0f} s; see {log}")
             time.sleep(0.3)
+        if warm:
+            wait_until_warm(port, proc, log)
         yield f"127.0.0.1:{port}", proc
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -117,6 +138,22 @@ def server(db: Path, log: Path, timeout: float = 120) -> Iterator[tuple[str, sub
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def wait_until_warm(port: int, proc: subprocess.Popen, log: Path) -> str:
+    """Run the script once (Streamlit's script health check) so the warmer starts, then wait
+    for its "cache warm" line in the server log; returns that line."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/script-health-check", timeout=300) as r:
+        r.read()
+    deadline = time.monotonic() + WARM_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log}")
+        found = WARM_LINE.search(log.read_text(errors="replace"))
+        if found:
+            return found.group(0)
+        time.sleep(0.5)
+    raise RuntimeError(f"the cache warm-up did not finish within {WARM_TIMEOUT:.0f} s; see {log}")
 
 
 # --- one session over the websocket --------------------------------------------------------------
@@ -456,6 +493,7 @@ def run_load(
     import_delay: float = 3.0,
     control_hold: float = 20.0,
     servers: int = 1,
+    warm: bool = True,
     say=print,
 ) -> Result:
     """Build (or reuse) the stores, start the server, run the sessions; see the module docstring."""
@@ -469,7 +507,8 @@ def run_load(
         # More than one server: what a reverse proxy with sticky sessions in front of one
         # Streamlit process per core gives (docs/deploy.md); sessions are dealt out in turn.
         started_servers = [
-            stack.enter_context(server(live, workdir / f"streamlit-{i}.log")) for i in range(servers)
+            stack.enter_context(server(live, workdir / f"streamlit-{i}.log", warm=warm))
+            for i in range(servers)
         ]
         addresses = [a for a, _ in started_servers]
         procs = [p for _, p in started_servers]
@@ -478,13 +517,21 @@ def run_load(
             f"({leads:,} leads), {sessions} sessions arriving within {jitter:g} s, reading up to "
             f"{think:g} s between clicks"
         )
+        for i in range(servers) if warm else ():
+            found = WARM_LINE.search((workdir / f"streamlit-{i}.log").read_text(errors="replace"))
+            say(f"  before the load: {found.group(0) if found else 'no warm-up line'}")
         if imports:
             helper = start_imports(live, leads, [seeds[(i + 1) % 2] for i in range(imports)], import_delay)
         elif control:
             helper = start_control_writer(live, delay=import_delay, hold=control_hold)
         started = time.perf_counter()
+        cpu_before = sum(cpu_seconds(p.pid) for p in procs)
         runs = asyncio.run(load(addresses, sessions, jitter, think))
         seconds = time.perf_counter() - started
+        say(
+            f"server CPU during the load: {sum(cpu_seconds(p.pid) for p in procs) - cpu_before:.1f} s "
+            f"in {seconds:.1f} s"
+        )
         if helper is not None:
             out, _ = helper.communicate(timeout=600)
             for line in (out or b"").decode().splitlines():
@@ -550,6 +597,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--servers", type=int, default=1, help="Streamlit processes, sessions dealt out in turn"
     )
+    parser.add_argument(
+        "--no-warm",
+        action="store_true",
+        help="start the load at once, without the server's cache warm-up (a cold server)",
+    )
     parser.add_argument("--import-delay", type=float, default=5.0, help="seconds before the first import")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp") / f"handoff-load-{os.getuid()}")
     args = parser.parse_args(argv)
@@ -567,6 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         think=args.think,
         import_delay=args.import_delay,
         servers=args.servers,
+        warm=not args.no_warm,
     )
     report(result)
     if args.control:

@@ -1,0 +1,196 @@
+"""Warm the result cache before anyone asks: each date preset of the meeting pages, computed in
+the background after the server starts and again after every import.
+
+At a million leads a page's queries take seconds the first time a view is asked for, and the
+whole team asks for the same few views in the same minute (the weekly meeting). One thread per
+server process watches the store's version; when it changes (first start, an import, a
+rollback) it runs, on one DuckDB thread and at low priority, every query Funnel health, Teams
+and handoff and Weekly meeting make for each date preset with the pages' default choices, so
+the first person to open them reads cached results. Results go into the same st.cache_data
+entries the pages read (queries/cache.py), keyed on the store version, so nothing stale is
+ever served; what a page draws from them is cached per section (ui/sections.py) on first view.
+
+`calls()` must name exactly the calls the pages make (same function, same positional and
+keyword arguments): tests/test_warm.py runs each page after warm() and fails if a page still
+had to run a query. Off with HANDOFF_WARM=0 (the test suite sets it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from data import store
+from queries import cache, executor, funnel, options, teams, weekly
+from queries.filters import Filters
+from ui import tables
+from ui.filters import DEFAULT_PRESET, PRESETS, preset_range
+
+# Most used first: the default, then the other presets as the sidebar lists them.
+WARM_PRESETS = (DEFAULT_PRESET, *(p for p in PRESETS if p not in (DEFAULT_PRESET, "custom")))
+POLL_SECONDS = 5.0  # how soon after an import the warmer notices the new store version
+NICE = 10  # the warmer's thread yields the CPU to the pages
+
+Call = tuple[Callable, tuple, dict]
+
+
+def frame_calls() -> list[Call]:
+    """What the frame (sidebar filters, sample note) reads on every page."""
+    return [
+        (funnel.latest_event_at, (), {}),
+        (funnel.store_facts, (), {}),
+        (options.filter_options, (), {}),
+        (options.date_bounds, (), {}),
+    ]
+
+
+def health_calls(filters: Filters) -> list[Call]:
+    """Funnel health in the cohort view with its default rate, grain and breakdown."""
+    trend_filters = dataclasses.replace(
+        filters, start=min(filters.start, filters.end - dt.timedelta(days=364))
+    )
+    return [
+        (funnel.compare_periods, (filters,), {}),
+        (funnel.cohort_funnel, (filters,), {}),
+        (funnel.trend, (trend_filters, "month"), {}),
+        (funnel.stage_times, (filters,), {}),
+        (funnel.breakdown, (filters, "channel", "cohort"), {}),
+    ]
+
+
+def teams_calls(filters: Filters) -> list[Call]:
+    """Teams and handoff with every box on its default ("All", grouped by channel)."""
+    as_of = funnel.resolve_as_of(filters)
+    return [
+        (teams.leakage_by_owner, (filters,), {"by": "channel"}),
+        (funnel.breakdown, (filters, "channel"), {}),
+        (teams.handoff_health, (filters,), {}),
+        (teams.handoff_leads, (filters,), {"owner_id": None, "status": None, "limit": tables.SCREEN_ROWS}),
+        (teams.recycled, (filters,), {}),
+        (teams.owner_conversion, (filters,), {}),
+        (teams.stalled_leads, (as_of, filters), {"team": None, "limit": tables.SCREEN_ROWS}),
+        (
+            teams.drop_leads,
+            (filters,),
+            {"stage": None, "team": None, "loss_kind": None, "owner_id": None, "limit": tables.SCREEN_ROWS},
+        ),
+    ]
+
+
+def weekly_calls() -> list[Call]:
+    """Weekly meeting on its default week (the last complete one); the sidebar does not apply."""
+    week = cache.call(weekly.week_choices)[0]
+    return [(weekly.week_report, (week,), {}), (weekly.meeting_notes, (week,), {})]
+
+
+def calls(preset: str) -> list[Call]:
+    """Every query the meeting pages make for one date preset, with their default choices."""
+    latest = cache.call(funnel.latest_event_at).date()
+    filters = Filters(*preset_range(preset, latest))
+    return frame_calls() + health_calls(filters) + teams_calls(filters) + weekly_calls()
+
+
+def warm(presets: tuple[str, ...] | None = None, stop: Callable[[], bool] = lambda: False) -> dict:
+    """Compute every call for `presets` into the cache, on the store version live now (pinned
+    for the whole pass). Returns what it did: the version, results computed and seconds."""
+    presets = WARM_PRESETS if presets is None else presets
+    started = time.perf_counter()
+    executor.pin()
+    try:
+        version = executor.store_version()
+        before = sum(cache.MISSES.values())
+        done = []
+        for preset in presets:
+            if stop():
+                break
+            for fn, args, kwargs in calls(preset):
+                cache.call(fn, *args, **kwargs)
+            done.append(preset)
+    finally:
+        executor.unpin()
+    return {
+        "version": version,
+        "presets": done,
+        "computed": sum(cache.MISSES.values()) - before,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+# --- the background thread ----------------------------------------------------------------------
+
+_THREAD: threading.Thread | None = None
+_START_LOCK = threading.Lock()
+
+
+def enabled() -> bool:
+    return os.environ.get("HANDOFF_WARM", "1") != "0"
+
+
+def start() -> None:
+    """Start this process's warmer once (later calls return at once). Called by the frame on
+    every run, so the first visit or health check after the server starts sets it going."""
+    global _THREAD
+    if not enabled() or (_THREAD is not None and _THREAD.is_alive()):
+        return
+    with _START_LOCK:
+        if _THREAD is None or not _THREAD.is_alive():
+            _THREAD = threading.Thread(target=_watch, name="handoff-warm", daemon=True)
+            _THREAD.start()
+
+
+def _say(text: str) -> None:
+    # The server's log (stderr); the load test waits for the "cache warm" line.
+    print(f"handoff: {text}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _quiet_streamlit() -> Iterator[None]:
+    """st.cache_data called outside a script run logs a 'missing ScriptRunContext' warning per
+    call; the warmer is meant to run there, so those lines would only bury real ones."""
+    import logging
+
+    log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _live_version() -> str:
+    """The version of the file live now (not the one this thread pinned for its last pass)."""
+    return executor.store_version(store.db_path())
+
+
+def _watch(stop: threading.Event | None = None, poll: float = POLL_SECONDS) -> None:
+    """Warm whenever the live store version changes, until `stop` is set (the server's thread:
+    never; it is a daemon)."""
+    stop = stop or threading.Event()
+    executor.background()
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+    warmed = None
+    while not stop.is_set():
+        try:
+            live = _live_version()
+            if live not in (warmed, "missing"):
+                with _quiet_streamlit():
+                    # Give up a pass as soon as another import lands: its results would be stale.
+                    result = warm(WARM_PRESETS, stop=lambda live=live: _live_version() != live)
+                if result["version"] == live and len(result["presets"]) == len(WARM_PRESETS):
+                    warmed = live
+                    _say(
+                        f"cache warm for store version {live}: {result['computed']} results computed "
+                        f"in {result['seconds']:.1f} s ({len(WARM_PRESETS)} date presets x Funnel "
+                        "health, Teams and handoff, Weekly meeting)"
+                    )
+        except Exception as exc:  # a busy or half-written store: try again at the next poll
+            _say(f"cache warming paused: {type(exc).__name__}: {exc}")
+        stop.wait(poll)

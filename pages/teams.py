@@ -461,17 +461,30 @@ h_status = h2.selectbox(
 @section
 def handoff_list(filters, owner_id, status, version):
     """The handed-over leads matching the two boxes, slowest first; returns them."""
-    handoffs = cache.call(teams.handoff_leads, filters, owner_id=owner_id, status=status, limit=2000)
+    handoffs = cache.call(
+        teams.handoff_leads, filters, owner_id=owner_id, status=status, limit=tables.SCREEN_ROWS
+    )
     st.caption(
         f"{handoffs.attrs['n_total']:,} handoffs match, slowest first (never acted on at the top)"
-        + (f"; the first {len(handoffs):,} are listed" if handoffs.attrs["n_total"] > len(handoffs) else "")
+        + (
+            f"; the first {len(handoffs):,} are listed, the CSV has them all"
+            if handoffs.attrs["n_total"] > len(handoffs)
+            else ""
+        )
     )
     table(handoffs)
     return handoffs
 
 
 handoffs = handoff_list(filters, h_owner or None, h_status or None, version)
-tables.download(handoffs, "teams-handoffs.csv", key="dl-teams-handoffs")
+tables.download_all(
+    teams.handoff_leads,
+    filters,
+    owner_id=h_owner or None,
+    status=h_status or None,
+    filename="teams-handoffs.csv",
+    key="dl-teams-handoffs",
+)
 
 
 @section
@@ -602,11 +615,15 @@ team_choice = (
 @section
 def stalled_list(as_of, filters, team, version):
     """Leads stalled past their stage's expected days, most overdue first; returns them."""
-    stalled = cache.call(teams.stalled_leads, as_of, filters, team=team, limit=5000)
+    stalled = cache.call(teams.stalled_leads, as_of, filters, team=team, limit=tables.SCREEN_ROWS)
     n_total = stalled.attrs["n_total"]
     st.caption(
         f"{n_total:,} stalled leads"
-        + (f"; the {len(stalled):,} most overdue are listed" if n_total > len(stalled) else "")
+        + (
+            f"; the {len(stalled):,} most overdue are listed, the CSV has them all"
+            if n_total > len(stalled)
+            else ""
+        )
     )
     table(
         stalled,
@@ -619,13 +636,20 @@ def stalled_list(as_of, filters, team, version):
 
 
 stalled = stalled_list(as_of, filters, team_choice, version)
-tables.download(stalled, "teams-stalled.csv", key="dl-teams-stalled")
+tables.download_all(
+    teams.stalled_leads,
+    as_of,
+    filters,
+    team=team_choice,
+    filename="teams-stalled.csv",
+    key="dl-teams-stalled",
+)
 
 
 @section
 def owner_stalled(as_of, filters, owner, version):
     """One owner's stalled leads; returns them."""
-    mine = cache.call(teams.stalled_leads, as_of, filters, owner_id=owner, limit=5000)
+    mine = cache.call(teams.stalled_leads, as_of, filters, owner_id=owner, limit=tables.SCREEN_ROWS)
     table(mine)
     return mine
 
@@ -673,7 +697,7 @@ def drop_list(filters, stage, team, kind, owner, owner_team, version):
         team=team or None,
         loss_kind=kind or None,
         owner_id=owner or None,
-        limit=2000,
+        limit=tables.SCREEN_ROWS,
     )
     n_total = leads.attrs["n_total"]
     impossible = teams.why_no_match(
@@ -693,15 +717,31 @@ def drop_list(filters, stage, team, kind, owner, owner_team, version):
     else:
         st.caption(
             f"{n_total:,} dropped leads match"
-            + (f"; the first {len(leads):,} are listed" if n_total > len(leads) else "")
+            + (f"; the first {len(leads):,} are listed, the CSV has them all" if n_total > len(leads) else "")
         )
     table(leads)
     return leads
 
 
 leads = drop_list(filters, stage, team, kind, owner, owner_teams.get(owner), version)
-tables.download(leads, "teams-dropped-leads.csv", key="dl-teams-drill")
+tables.download_all(
+    teams.drop_leads,
+    filters,
+    stage=stage or None,
+    team=team or None,
+    loss_kind=kind or None,
+    owner_id=owner or None,
+    filename="teams-dropped-leads.csv",
+    key="dl-teams-drill",
+)
 if owner:
     st.subheader(f"Stalled right now: {owner_names[owner]}")
     mine = owner_stalled(as_of, filters, owner, version)
-    tables.download(mine, "teams-stalled-owner.csv", key="dl-teams-stalled-owner")
+    tables.download_all(
+        teams.stalled_leads,
+        as_of,
+        filters,
+        owner_id=owner,
+        filename="teams-stalled-owner.csv",
+        key="dl-teams-stalled-owner",
+    )

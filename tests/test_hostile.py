@@ -174,15 +174,21 @@ def plain_strings(at) -> str:
 
 @pytest.fixture
 def csv_exports(monkeypatch):
-    """Every CSV a page offers for download (ui.tables.download, built on click), as text."""
+    """Every CSV a page offers for download (ui.tables.download and download_all, both built
+    on click), as text."""
     made: list[str] = []
-    real = tables.download
+    real, real_all = tables.download, tables.download_all
 
     def record(df, *args, **kwargs):
         made.append(tables.safe_csv(df).decode("utf-8-sig"))
         return real(df, *args, **kwargs)
 
+    def record_all(fn, *args, filename, key, **kwargs):
+        made.append(tables.safe_csv(fn(*args, limit=tables.CSV_ROWS, **kwargs)).decode("utf-8-sig"))
+        return real_all(fn, *args, filename=filename, key=key, **kwargs)
+
     monkeypatch.setattr(tables, "download", record)
+    monkeypatch.setattr(tables, "download_all", record_all)
     return made
 
 

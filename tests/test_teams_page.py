@@ -165,3 +165,52 @@ def test_headings_and_labels_read_as_words(sample_db, page_app):
         ("Sales", teams.CATEGORIES["follow_through"]),
         ("Sales", teams.CATEGORIES["other"]),
     ]
+
+
+def test_lead_lists_show_the_first_rows_and_their_csv_has_them_all(sample_db, page_app, monkeypatch):
+    import io
+
+    import pandas as pd
+    import streamlit as st
+
+    from ui import tables
+
+    # On screen a lead list stops at SCREEN_ROWS; its download runs the query for every row
+    # when clicked. Five rows on screen make the 3,000-lead sample's lists overflow.
+    monkeypatch.setattr(tables, "SCREEN_ROWS", 5)
+    buttons: dict[str, object] = {}
+    real = st.download_button
+
+    def capture(label, data, *args, key=None, **kwargs):
+        buttons[key] = data
+        return real(label, data, *args, key=key, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", capture)
+    at = page_app(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    as_of = funnel_as_of(sample_db)
+    f = current(at)
+    for key, full in (
+        ("dl-teams-stalled", teams.stalled_leads(as_of, f, limit=tables.CSV_ROWS, db=sample_db)),
+        ("dl-teams-drill", teams.drop_leads(f, limit=tables.CSV_ROWS, db=sample_db)),
+        ("dl-teams-handoffs", teams.handoff_leads(f, limit=tables.CSV_ROWS, db=sample_db)),
+    ):
+        assert len(full) > 5, key  # the list really overflows the screen
+        csv = pd.read_csv(io.BytesIO(buttons[key]()), encoding="utf-8-sig")
+        assert len(csv) == len(full) == full.attrs["n_total"], key
+    captions = " ".join(c.value for c in at.caption)
+    assert "the 5 most overdue are listed, the CSV has them all" in captions
+    assert "the first 5 are listed, the CSV has them all" in captions
+    assert [len(df.value) for df in at.dataframe[-2:]] == [5, 5]  # stalled, then dropped leads
+
+
+def funnel_as_of(db):
+    from queries import funnel
+
+    return funnel.latest_event_at(db)
+
+
+def current(at):
+    from ui.state import default_filters
+
+    return at.session_state[FILTERS_KEY] if FILTERS_KEY in at.session_state else default_filters()

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
+
+from queries import executor
+from queries.teams import MAX_ROWS
+
+# Lead lists on screen hold the most relevant rows (most overdue, slowest first): a person reads
+# a few dozen, and every row shown travels to every browser on every rerun (5,000-row lists made
+# Teams 2 MB a run). Their CSV download runs the same query for every row when clicked.
+SCREEN_ROWS = 500
+CSV_ROWS = MAX_ROWS  # the most a lead-list query returns (50,000)
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -82,6 +93,28 @@ def download(df: pd.DataFrame, filename: str, label: str = "Download CSV", key: 
         file_name=filename,
         mime="text/csv",
         key=key or f"dl-{filename}",
+        on_click="ignore",
+    )
+
+
+def download_all(
+    fn: Callable[..., pd.DataFrame],
+    *args,
+    filename: str,
+    key: str,
+    label: str = "Download CSV (all rows)",
+    **kwargs,
+) -> None:
+    """A download button for every row of a lead list that shows only SCREEN_ROWS: the query
+    runs (uncached, up to CSV_ROWS rows) when the button is clicked, on the store version the
+    page was drawn from, so the file matches the numbers on screen."""
+    db = executor.current_path()
+    st.download_button(
+        label,
+        lambda: safe_csv(fn(*args, limit=CSV_ROWS, db=db, **kwargs)),
+        file_name=filename,
+        mime="text/csv",
+        key=key,
         on_click="ignore",
     )
 

@@ -266,10 +266,10 @@ class Session:
             run.errors.append(f"exception: {el.exception.type}: {el.exception.message[:200]}")
         elif kind == "alert":
             body = el.alert.body
-            if el.alert.format == 1:  # ERROR
-                run.errors.append(f"error box: {body[:200]}")
-            elif BUSY.search(body):
+            if BUSY.search(body):  # the store-busy message, as a warning or an error box
                 run.errors.append(f"busy: {body[:200]}")
+            elif el.alert.format == 1:  # ERROR
+                run.errors.append(f"error box: {body[:200]}")
             shown[path] = f"alert:{body}"
         elif kind == "metric":
             shown[path] = f"metric:{el.metric.label}={el.metric.body}|{el.metric.delta}"

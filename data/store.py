@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import os
 import sys
@@ -34,7 +35,13 @@ DEFAULT_DB = HERE / "handoff.duckdb"
 
 def db_path() -> Path:
     """The live store: $HANDOFF_DB, or data/handoff.duckdb in the repository."""
-    return Path(os.environ.get(ENV_DB) or DEFAULT_DB).resolve()
+    return _resolved(os.environ.get(ENV_DB) or str(DEFAULT_DB))
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(path: str) -> Path:
+    # Every query asks for the store's path; resolving it walks the file system each time.
+    return Path(path).resolve()
 
 
 def sql_literal(path: Path) -> str:

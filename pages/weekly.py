@@ -60,9 +60,17 @@ st.query_params["week"] = weekly.week_label(week)
 # Every section below is drawn once per (week, store version) and replayed for everyone else
 # (ui/sections.py): the meeting opens the same week at the same minute.
 version = executor.store_version()
-report = cache.call(weekly.week_report, week)
 notes = cache.call(weekly.meeting_notes, week)
-label = report.label
+label = weekly.week_label(week)
+pinned = executor.current_path()
+
+
+def full_report() -> weekly.WeeklyReport:
+    """The week's whole report (13 MB pickled at a million leads): loaded only inside a section
+    being drawn or when a download is clicked, never on a replayed run; from the store version
+    this run read, so an export matches the page."""
+    with executor.reading(pinned):
+        return cache.call(weekly.week_report, week)
 
 
 @section
@@ -125,7 +133,7 @@ def headline(week, version) -> None:
 
 
 headline(week, version)
-ui_tables.download(report.headline, f"weekly-headline-{label}.csv")
+ui_tables.download(lambda: full_report().headline, f"weekly-headline-{label}.csv")
 
 
 @section
@@ -163,7 +171,7 @@ def conversion(week, version) -> None:
 
 
 conversion(week, version)
-ui_tables.download(report.conversions, f"weekly-conversion-{label}.csv")
+ui_tables.download(lambda: full_report().conversions, f"weekly-conversion-{label}.csv")
 
 
 @section
@@ -180,7 +188,7 @@ def movements(week, version) -> None:
 
 
 movements(week, version)
-ui_tables.download(report.movements, f"weekly-movements-{label}.csv")
+ui_tables.download(lambda: full_report().movements, f"weekly-movements-{label}.csv")
 
 
 @section
@@ -192,7 +200,7 @@ def exits(week, version) -> None:
 
 
 exits(week, version)
-ui_tables.download(report.exits, f"weekly-exits-{label}.csv")
+ui_tables.download(lambda: full_report().exits, f"weekly-exits-{label}.csv")
 
 
 @section
@@ -220,17 +228,18 @@ def action_owners(week, version) -> None:
 
 
 action_owners(week, version)
-ui_tables.download(report.actions_by_owner, f"weekly-actions-by-owner-{label}.csv")
+ui_tables.download(lambda: full_report().actions_by_owner, f"weekly-actions-by-owner-{label}.csv")
 
 
 @section
-def actions_chart(week, version) -> None:
-    """Actions per owner, as a chart."""
+def actions_chart(week, version) -> list[str]:
+    """Actions per owner, as a chart; returns the owners' names for the box below."""
+    actions = cache.call(weekly.week_report, week).actions
     st.plotly_chart(charts.actions_figure(cache.call(weekly.week_report, week)), key="weekly-actions")
+    return sorted(actions["owner_name"].dropna().unique())
 
 
-actions_chart(week, version)
-owners = ["All owners", *sorted(report.actions["owner_name"].dropna().unique())]
+owners = ["All owners", *actions_chart(week, version)]
 owner = st.selectbox("Owner", owners, key="weekly_owner")
 
 
@@ -290,7 +299,7 @@ if not stalled.empty:
 
 # ---- Meeting notes -----------------------------------------------------------------------
 st.subheader("Decisions (meeting notes)")
-this_week = notes[notes["week_start"] == report.week_start]
+this_week = notes[notes["week_start"] == week]
 if this_week.empty:
     st.caption(f"No notes for {label} yet.")
 for n in this_week.itertuples(index=False):
@@ -318,11 +327,11 @@ def save_note(week: dt.date, week_label: str) -> None:
 with st.form("weekly-note"):
     st.text_input("Your name", max_chars=notes_mod.MAX_AUTHOR, key="weekly_note_author")
     st.text_area("Decision or note", max_chars=notes_mod.MAX_NOTE, key="weekly_note_text")
-    st.form_submit_button("Save note", on_click=save_note, args=(report.week_start, label))
+    st.form_submit_button("Save note", on_click=save_note, args=(week, label))
 status = st.session_state.pop("weekly_note_status", None)
 if status:
     (st.error if status[0] == "error" else st.success)(status[1])
-past = notes[notes["week_start"] < report.week_start]
+past = notes[notes["week_start"] < week]
 with st.expander(f"Notes from past weeks ({len(past)})"):
     show(tables.notes_table(past))
     ui_tables.download(past, f"weekly-notes-before-{label}.csv")
@@ -334,13 +343,13 @@ st.caption(
     "or Markdown for a chat or wiki. The same report comes from "
     f"`python -m reports.weekly --week {label} --out DIR` for a scheduled job."
 )
-stem = report_cli.file_stem(report)
+stem = report_cli.file_stem(label)
 html_col, md_col = st.columns(2)
 with html_col:
     # Built when clicked: the file carries plotly.js (about 5 MB), so not on every rerun.
     st.download_button(
         "Download report (HTML)",
-        lambda: report_html.render(report, notes),
+        lambda: report_html.render(full_report(), notes),
         file_name=f"{stem}.html",
         mime="text/html",
         key="weekly-html",
@@ -349,7 +358,7 @@ with html_col:
 with md_col:
     st.download_button(
         "Download report (Markdown)",
-        lambda: report_md.render(report, notes),  # built when clicked, like the HTML
+        lambda: report_md.render(full_report(), notes),  # built when clicked, like the HTML
         file_name=f"{stem}.md",
         mime="text/markdown",
         key="weekly-md",

@@ -9,12 +9,14 @@ there now, even right after such a swap.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import os
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -75,6 +77,17 @@ def _path(db: Path | None) -> Path:
     if pinned is not None and pinned[0] == live and pinned[1].exists():
         return pinned[1]
     return live
+
+
+@contextlib.contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Read the store file `path` (a pin from an earlier run) in this thread for a while: a
+    download built when clicked reads the version its page was drawn from."""
+    token = _PINNED.set((store.db_path(), Path(path)))
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
 
 
 def current_path() -> Path:

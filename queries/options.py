@@ -32,6 +32,13 @@ def choices(options: pd.DataFrame, attribute: str) -> dict[str, str]:
     return dict(zip(part["value"], part["label"], strict=True))
 
 
+def filter_choices(db: Path | None = None) -> dict[str, dict[str, str]]:
+    """attribute -> {value: label} for every filter attribute: what the sidebar offers, built
+    once per store version rather than on every run (the frame draws it on every page)."""
+    opts = filter_options(db)
+    return {a: choices(opts, a) for a in FILTER_ATTRIBUTES}
+
+
 def date_bounds(db: Path | None = None) -> tuple[dt.date | None, dt.date | None]:
     """(first, last) day on which some lead's journey started; (None, None) in an empty store."""
     row = executor.run("date_bounds", db=db).iloc[0]

@@ -18,8 +18,9 @@ from queries import executor, weekly
 from reports import html, markdown
 
 
-def file_stem(report: weekly.WeeklyReport) -> str:
-    return f"handoff-weekly-{report.label}"
+def file_stem(label: str) -> str:
+    """The exports' file name without extension, from the week's label (2026-W43)."""
+    return f"handoff-weekly-{label}"
 
 
 def build(monday: dt.date, db: Path | None = None) -> tuple[weekly.WeeklyReport, str, str]:
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = file_stem(report)
+    stem = file_stem(report.label)
     html_path = args.out / f"{stem}.html"
     md_path = args.out / f"{stem}.md"
     html_path.write_text(html_text, encoding="utf-8")

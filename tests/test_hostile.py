@@ -180,7 +180,8 @@ def csv_exports(monkeypatch):
     real, real_all = tables.download, tables.download_all
 
     def record(df, *args, **kwargs):
-        made.append(tables.safe_csv(df).decode("utf-8-sig"))
+        frame = df() if callable(df) else df  # a frame, or a function building it at the click
+        made.append(tables.safe_csv(frame).decode("utf-8-sig"))
         return real(df, *args, **kwargs)
 
     def record_all(fn, *args, filename, key, **kwargs):

@@ -129,3 +129,26 @@ def test_old_pins_are_removed(two_versions, monkeypatch):
     assert not first.exists()
     # Nothing but pins (ignored like every .duckdb file) is left beside the store.
     assert all(p.suffix == ".duckdb" for p in first.parent.iterdir())
+
+
+def test_a_download_built_at_the_click_reads_the_version_its_page_showed(two_versions, monkeypatch):
+    import threading
+
+    import pandas as pd
+    import streamlit as st
+
+    from ui import tables
+
+    live, other = two_versions
+    buttons = []
+    monkeypatch.setattr(st, "download_button", lambda label, data, **kwargs: buttons.append(data))
+    executor.pin()  # the page's run: it shows seed 7
+    tables.download(lambda: pd.DataFrame({"seed": [seed_read()]}), "seed.csv")
+    executor.unpin()
+    swap(other, live)  # an import lands before the click
+    out = []
+    click = threading.Thread(target=lambda: out.append(buttons[0]()))  # the click: another thread
+    click.start()
+    click.join()
+    assert out[0].decode("utf-8-sig").splitlines() == ["seed", "7"]
+    assert seed_read() == "8"  # while the live store is the new one

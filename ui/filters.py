@@ -146,8 +146,7 @@ def _write_url(params: dict) -> None:
 def render() -> Filters:
     """Draw the sidebar filters; return (and store in session state) the chosen Filters."""
     latest = cache.call(funnel.latest_event_at).date()
-    opts = cache.call(options.filter_options)
-    choices = {a: options.choices(opts, a) for a in options.FILTER_ATTRIBUTES}
+    choices = cache.call(options.filter_choices)
     first, last = cache.call(options.date_bounds)
     first = first or latest
     last = max(last or latest, latest)

@@ -45,7 +45,7 @@ def frame_calls() -> list[Call]:
     return [
         (funnel.latest_event_at, (), {}),
         (funnel.store_facts, (), {}),
-        (options.filter_options, (), {}),
+        (options.filter_choices, (), {}),
         (options.date_bounds, (), {}),
     ]
 

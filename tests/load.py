@@ -6,7 +6,9 @@
     .venv/bin/python -m tests.load --sessions 3 --leads 3000  # small (what the test suite runs)
 
 Starts `streamlit run dashboard.py` on 127.0.0.1 (a free port, loopback only) over a copy of a
-generated store, then drives N concurrent sessions over Streamlit's own websocket protocol (the
+generated store and, as a deployment does before the meeting, runs the script health check and
+waits until the server's cache warm-up (ui/warm.py) has finished (`--no-warm`: start cold). Then
+it drives N concurrent sessions over Streamlit's own websocket protocol (the
 protobuf messages the browser sends and receives, from `streamlit.proto`), not a browser: 20
 headless Chromium pages need more than the machine's two cores just to draw, which would measure
 the browser rather than the server. Each session opens Funnel health, changes the date filter,
@@ -24,8 +26,8 @@ run of the load must match the old or the new version exactly: a page that shows
 both is counted as a mix. `--control` instead holds the live store with a plain read-write
 DuckDB connection (no atomic switch) for a while: the harness must then report errors.
 
-Prints errors, first-render and rerun p50/p95, the server's peak memory (VmHWM) and the
-machine's load average; exit status 1 if any error (0 for --control only if errors were seen).
+Prints errors, first-render and rerun p50/p95 (all and per page), the server's CPU time during
+the load, its peak memory (VmHWM) and the machine's load average; exit status 1 if any error (0 for --control only if errors were seen).
 """
 
 from __future__ import annotations

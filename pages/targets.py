@@ -21,10 +21,15 @@ from queries import cache, executor, funnel, plan
 from queries import targets as qt
 from queries.stats import SMALL_GROUP
 from ui import tables
+from ui.sections import section
 from ui.state import current_filters
 
 contract = contract_mod.load()
 filters = current_filters()
+# Each section below is drawn once per (as-of date, choices, what-if values, store version) and
+# replayed for everyone else (ui/sections.py). The sidebar filters do not apply on this page: the
+# targets are set for the whole company, so only the as-of date is read from them.
+version = executor.store_version()
 as_of = filters.as_of or cache.call(funnel.latest_event_at)
 TEAM_NAMES = {"marketing": "Marketing", "sales": "Sales", "shared": "Shared"}
 MSG_KEY = "targets-message"
@@ -61,6 +66,7 @@ def fmt(value: float) -> str:
     return f"{value:,.0f}"
 
 
+# Three lines of text, drawn directly: a section's lookup and replay would cost more than they do.
 st.title("Targets")
 st.caption(
     "Do Marketing's and Sales' quotas add up to the shared target at the conversion rates and "
@@ -100,14 +106,7 @@ profile_name = c3.radio(
     horizontal=True,
     key="targets-profile",
 )
-profile = plan.working_days if profile_name.startswith("Working") else None
 
-period_start, period_end = plan.month_bounds(period)
-targets = cache.call(qt.targets_for, period)
-# Earlier months' quotas too: the target is held against the quotas of the months its volume is due.
-quotas_through = cache.call(qt.targets_through, period)
-actual = cache.call(qt.actuals, period, as_of)
-share = plan.elapsed_share(period_start, period_end, as_of, profile)
 lookback = qt.lookback(as_of, contract.conversion_window_days, lookback_months)
 inputs = cache.call(qt.plan_inputs, lookback)
 deal = cache.call(qt.deal_size, lookback).iloc[0]
@@ -140,143 +139,177 @@ def reset_to_observed() -> None:
 for key, value in observed_values().items():
     st.session_state.setdefault(key, value)
 
+# The what-if values the plan is drawn from (the sliders further down write them): part of the
+# keys of the sections that draw the plan.
+what_if = (
+    st.session_state[deal_key],
+    tuple((k, st.session_state[v]) for k, v in rate_keys.items()),
+    tuple((k, st.session_state[v]) for k, v in lag_keys.items()),
+)
+
+
+def build_plan(period, lookback, what_if) -> tuple[plan.Plan | None, str | None]:
+    """The reverse waterfall for `period` at the what-if values, or why it cannot be computed.
+
+    Reads only its arguments and the cached queries they name; called inside the sections."""
+    deal_size, rates, lags = what_if
+    try:
+        stages = plan.with_overrides(
+            qt.stage_inputs(cache.call(qt.plan_inputs, lookback)),
+            rates={k: v / 100 for k, v in rates},
+            lags=dict(lags),
+        )
+        return (
+            plan.reverse_waterfall(
+                qt.target_value(cache.call(qt.targets_for, period), "shared", "revenue"),
+                deal_size,
+                stages,
+                *plan.month_bounds(period),
+            ),
+            None,
+        )
+    except plan.PlanError as exc:
+        return None, str(exc)
+
+
 # --- attainment and pacing ------------------------------------------------------------------
-st.header(f"Attainment and pacing, {period:%B %Y}")
-what_if_plan: plan.Plan | None = None
-plan_error: str | None = None
-
-
-def build_plan() -> plan.Plan:
-    stages = plan.with_overrides(
-        observed_stages,
-        rates={k: st.session_state[v] / 100 for k, v in rate_keys.items()},
-        lags={k: st.session_state[v] for k, v in lag_keys.items()},
+@section
+def attainment(period, as_of, profile_name, lookback, what_if, version):
+    """Pacing of every target of the month: headline figures, chart and table; returns the table."""
+    targets = cache.call(qt.targets_for, period)
+    actual = cache.call(qt.actuals, period, as_of)
+    profile = plan.working_days if profile_name.startswith("Working") else None
+    share = plan.elapsed_share(*plan.month_bounds(period), as_of, profile)
+    what_if_plan, _ = build_plan(period, lookback, what_if)
+    st.header(f"Attainment and pacing, {period:%B %Y}")
+    pacing = qt.pacing_table(targets, actual, share, contract, what_if_plan)
+    shared_rev = pacing[(pacing["team"] == "shared") & (pacing["metric"] == "revenue")].iloc[0]
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(
+        "Shared revenue to date", fmt(shared_rev["actual"]), help="Won deal amounts, first win per deal"
     )
-    return plan.reverse_waterfall(
-        qt.target_value(targets, "shared", "revenue"),
-        st.session_state[deal_key],
-        stages,
-        period_start,
-        period_end,
+    m2.metric("Shared revenue target", fmt(shared_rev["target"]))
+    m3.metric(
+        "Expected by today",
+        fmt(shared_rev["expected"]),
+        delta=None if math.isnan(shared_rev["gap_to_pace"]) else f"{shared_rev['gap_to_pace']:+,.0f} vs pace",
+    )
+    m4.metric(
+        "Projected end of month", fmt(shared_rev["projected"]), help="Run rate so far held to month end"
+    )
+    st.caption(
+        "Whole company: the sidebar filters do not apply to these numbers, because the targets are "
+        f"set for the whole company. {share:.0%} of the month has passed ({profile_name.split(' (')[0].lower()} pace). Expected by "
+        "today = target × share of the month passed; projected = actual ÷ that share. Status: "
+        f"**behind** below {1 - plan.TOLERANCE:.0%} of expected, **ahead** above "
+        f"{1 + plan.TOLERANCE:.0%}, **on pace** in between. Gap in revenue = gap to pace × the "
+        "revenue one unit brings at the plan's rates (below). Counts are first entries into a stage "
+        "in the month; re-entries never count."
     )
 
+    chart_df = pacing.dropna(subset=["target"]).copy()
+    chart_df["name"] = chart_df["team"].map(team_name) + " · " + chart_df["label"]
+    fig = go.Figure()
+    fig.add_bar(
+        y=chart_df["name"],
+        x=100 * chart_df["attainment"],
+        orientation="h",
+        name="Actual, % of target",
+        customdata=chart_df[["actual", "target", "status"]].to_numpy(),
+        hovertemplate="%{y}<br>actual %{customdata[0]:,.0f} of %{customdata[1]:,.0f}"
+        "<br>%{x:.0f}% of target (%{customdata[2]})<extra></extra>",
+    )
+    fig.add_bar(
+        y=chart_df["name"],
+        x=[100 * share] * len(chart_df),
+        orientation="h",
+        name="Expected by today, %",
+        hovertemplate="%{y}<br>expected by today: %{x:.0f}% of target<extra></extra>",
+    )
+    fig.update_layout(
+        title=f"Attainment against pace, {period:%B %Y}",
+        xaxis_title="% of the month's target",
+        yaxis={"autorange": "reversed"},
+        barmode="group",
+        height=120 + 40 * len(chart_df),
+        legend={"orientation": "h", "y": -0.2},
+    )
+    st.plotly_chart(fig, width="stretch")
 
-try:
-    what_if_plan = build_plan()
-except plan.PlanError as exc:
-    plan_error = str(exc)
-
-pacing = qt.pacing_table(targets, actual, share, contract, what_if_plan)
-shared_rev = pacing[(pacing["team"] == "shared") & (pacing["metric"] == "revenue")].iloc[0]
-m1, m2, m3, m4 = st.columns(4)
-m1.metric("Shared revenue to date", fmt(shared_rev["actual"]), help="Won deal amounts, first win per deal")
-m2.metric("Shared revenue target", fmt(shared_rev["target"]))
-m3.metric(
-    "Expected by today",
-    fmt(shared_rev["expected"]),
-    delta=None if math.isnan(shared_rev["gap_to_pace"]) else f"{shared_rev['gap_to_pace']:+,.0f} vs pace",
-)
-m4.metric("Projected end of month", fmt(shared_rev["projected"]), help="Run rate so far held to month end")
-st.caption(
-    "Whole company: the sidebar filters do not apply to these numbers, because the targets are "
-    f"set for the whole company. {share:.0%} of the month has passed ({profile_name.split(' (')[0].lower()} pace). Expected by "
-    "today = target × share of the month passed; projected = actual ÷ that share. Status: "
-    f"**behind** below {1 - plan.TOLERANCE:.0%} of expected, **ahead** above "
-    f"{1 + plan.TOLERANCE:.0%}, **on pace** in between. Gap in revenue = gap to pace × the "
-    "revenue one unit brings at the plan's rates (below). Counts are first entries into a stage "
-    "in the month; re-entries never count."
-)
-
-chart_df = pacing.dropna(subset=["target"]).copy()
-chart_df["name"] = chart_df["team"].map(team_name) + " · " + chart_df["label"]
-fig = go.Figure()
-fig.add_bar(
-    y=chart_df["name"],
-    x=100 * chart_df["attainment"],
-    orientation="h",
-    name="Actual, % of target",
-    customdata=chart_df[["actual", "target", "status"]].to_numpy(),
-    hovertemplate="%{y}<br>actual %{customdata[0]:,.0f} of %{customdata[1]:,.0f}"
-    "<br>%{x:.0f}% of target (%{customdata[2]})<extra></extra>",
-)
-fig.add_bar(
-    y=chart_df["name"],
-    x=[100 * share] * len(chart_df),
-    orientation="h",
-    name="Expected by today, %",
-    hovertemplate="%{y}<br>expected by today: %{x:.0f}% of target<extra></extra>",
-)
-fig.update_layout(
-    title=f"Attainment against pace, {period:%B %Y}",
-    xaxis_title="% of the month's target",
-    yaxis={"autorange": "reversed"},
-    barmode="group",
-    height=120 + 40 * len(chart_df),
-    legend={"orientation": "h", "y": -0.2},
-)
-st.plotly_chart(fig, width="stretch")
-
-NUMBER_COLUMNS = [
-    "target",
-    "actual",
-    "expected",
-    "projected",
-    "gap_to_pace",
-    "gap_to_pace_revenue",
-    "projected_gap",
-]
-pacing_view = pacing.assign(team=pacing["team"].map(team_name))
-pacing_view[NUMBER_COLUMNS] = pacing_view[NUMBER_COLUMNS].round(0)
-pacing_view["attainment"] = 100 * pacing_view["attainment"]
-st.dataframe(
-    pacing_view,
-    hide_index=True,
-    width="stretch",
-    column_order=[
-        "team",
-        "label",
+    number_columns = [
         "target",
         "actual",
-        "attainment",
         "expected",
         "projected",
-        "status",
         "gap_to_pace",
         "gap_to_pace_revenue",
         "projected_gap",
-    ],
-    column_config={
-        "team": "Team",
-        "label": "Metric",
-        "target": st.column_config.NumberColumn("Target", format=NUMBER),
-        "actual": st.column_config.NumberColumn("Actual to date", format=NUMBER),
-        "attainment": st.column_config.NumberColumn("Attained", format=PERCENT),
-        "expected": st.column_config.NumberColumn("Expected by today", format=NUMBER),
-        "projected": st.column_config.NumberColumn("Projected", format=NUMBER),
-        "status": "Status",
-        "gap_to_pace": st.column_config.NumberColumn("Gap to pace (units)", format=NUMBER),
-        "gap_to_pace_revenue": st.column_config.NumberColumn("Gap to pace (revenue)", format=NUMBER),
-        "projected_gap": st.column_config.NumberColumn("Projected vs target", format=NUMBER),
-    },
-)
+    ]
+    pacing_view = pacing.assign(team=pacing["team"].map(team_name))
+    pacing_view[number_columns] = pacing_view[number_columns].round(0)
+    pacing_view["attainment"] = 100 * pacing_view["attainment"]
+    st.dataframe(
+        pacing_view,
+        hide_index=True,
+        width="stretch",
+        column_order=[
+            "team",
+            "label",
+            "target",
+            "actual",
+            "attainment",
+            "expected",
+            "projected",
+            "status",
+            "gap_to_pace",
+            "gap_to_pace_revenue",
+            "projected_gap",
+        ],
+        column_config={
+            "team": "Team",
+            "label": "Metric",
+            "target": st.column_config.NumberColumn("Target", format=NUMBER),
+            "actual": st.column_config.NumberColumn("Actual to date", format=NUMBER),
+            "attainment": st.column_config.NumberColumn("Attained", format=PERCENT),
+            "expected": st.column_config.NumberColumn("Expected by today", format=NUMBER),
+            "projected": st.column_config.NumberColumn("Projected", format=NUMBER),
+            "status": "Status",
+            "gap_to_pace": st.column_config.NumberColumn("Gap to pace (units)", format=NUMBER),
+            "gap_to_pace_revenue": st.column_config.NumberColumn("Gap to pace (revenue)", format=NUMBER),
+            "projected_gap": st.column_config.NumberColumn("Projected vs target", format=NUMBER),
+        },
+    )
+    return pacing
+
+
+pacing = attainment(period, as_of, profile_name, lookback, what_if, version)
 tables.download(pacing, f"pacing-{period:%Y-%m}.csv")
 
+
 # --- reverse waterfall ------------------------------------------------------------------------
-st.header("Reverse waterfall: what the shared revenue target needs")
-st.caption(
-    f"Rates, lags and deal size observed on the leads that started {lookback.start:%d %b %Y} – "
-    f"{lookback.end:%d %b %Y} ({int(inputs['n_reached'].iloc[0]):,} leads, "
-    f"{int(deal['n_deals']):,} won deals; whole company, sidebar filters do not apply). Deals "
-    "needed = target ÷ deal size; each stage needs the next stage's volume ÷ its step rate. "
-    "Part of a stage's volume arrives as skips (for example Sales-sourced leads that start "
-    "later in the funnel): a quota counts entries, so it is held against the entries needed. "
-    "Each stage must be entered the sum of the median lags before the deals close."
-)
-if int(deal["n_deals"]) < SMALL_GROUP:
-    st.warning(
-        f"Only {int(deal['n_deals'])} won deals in the look-back window (fewer than {SMALL_GROUP}): "
-        "the deal size and rates are uncertain. Choose a longer look-back for a steadier plan."
+@section
+def waterfall_intro(lookback, version) -> None:
+    """What the plan learns from (the look-back cohort), warned when it has few won deals."""
+    inputs = cache.call(qt.plan_inputs, lookback)
+    deal = cache.call(qt.deal_size, lookback).iloc[0]
+    st.header("Reverse waterfall: what the shared revenue target needs")
+    st.caption(
+        f"Rates, lags and deal size observed on the leads that started {lookback.start:%d %b %Y} – "
+        f"{lookback.end:%d %b %Y} ({int(inputs['n_reached'].iloc[0]):,} leads, "
+        f"{int(deal['n_deals']):,} won deals; whole company, sidebar filters do not apply). Deals "
+        "needed = target ÷ deal size; each stage needs the next stage's volume ÷ its step rate. "
+        "Part of a stage's volume arrives as skips (for example Sales-sourced leads that start "
+        "later in the funnel): a quota counts entries, so it is held against the entries needed. "
+        "Each stage must be entered the sum of the median lags before the deals close."
     )
+    if int(deal["n_deals"]) < SMALL_GROUP:
+        st.warning(
+            f"Only {int(deal['n_deals'])} won deals in the look-back window (fewer than {SMALL_GROUP}): "
+            "the deal size and rates are uncertain. Choose a longer look-back for a steadier plan."
+        )
+
+
+waterfall_intro(lookback, version)
 
 with st.expander("What-if: step rates, deal size and lags (start at the observed values)", expanded=True):
     st.button("Reset to observed", on_click=reset_to_observed, key="wf-reset", icon=":material/restart_alt:")
@@ -328,9 +361,16 @@ with st.expander("What-if: step rates, deal size and lags (start at the observed
         )
         lc.caption(lag_help)
 
-if plan_error:
-    st.warning(f"The plan cannot be computed: {plan_error}", icon=":material/error:")
-else:
+
+@section
+def waterfall(period, lookback, what_if, version):
+    """The plan: its figures, each team's verdict, the gap chart and the stage table; returns the
+    table for the download (None when the plan cannot be computed, with the reason shown)."""
+    what_if_plan, plan_error = build_plan(period, lookback, what_if)
+    if plan_error:
+        st.warning(f"The plan cannot be computed: {plan_error}", icon=":material/error:")
+        return None
+    quotas_through = cache.call(qt.targets_through, period)
     specs = qt.quota_specs(quotas_through, contract, what_if_plan)
     checks = plan.check_quotas(what_if_plan, specs)
     short = plan.inconsistent_teams(checks)
@@ -470,7 +510,16 @@ else:
             "is_due_before_period": st.column_config.CheckboxColumn("Due before the month"),
         },
     )
-    tables.download(wf, f"reverse-waterfall-{period:%Y-%m}.csv")
+    return wf
+
+
+@section
+def quota_check(period, lookback, what_if, version):
+    """Each quota against what the shared revenue target needs of it; returns the table."""
+    what_if_plan, _ = build_plan(period, lookback, what_if)
+    # Earlier months' quotas too: the target is held against the quotas of the months its volume is due.
+    specs = qt.quota_specs(cache.call(qt.targets_through, period), contract, what_if_plan)
+    checks = plan.check_quotas(what_if_plan, specs)
     ct = qt.checks_table(checks)
     st.subheader("Quotas against the shared revenue target")
     ct_view = ct.assign(team=ct["team"].map(team_name))
@@ -517,6 +566,13 @@ else:
         + f". Revenue and deals won close in {period:%B %Y} itself. Pipeline needed = "
         "opportunities needed × deal size."
     )
+    return ct
+
+
+wf = waterfall(period, lookback, what_if, version)
+if wf is not None:
+    tables.download(wf, f"reverse-waterfall-{period:%Y-%m}.csv")
+    ct = quota_check(period, lookback, what_if, version)
     tables.download(ct, f"quota-check-{period:%Y-%m}.csv")
 
 # --- edit targets -----------------------------------------------------------------------------
@@ -633,35 +689,44 @@ with ic, st.form("target-import"):
 with ic:
     # This month's targets in the import format: a template to edit and upload again.
     tables.download(
-        targets[["period", "team", "metric", "value"]],
+        lambda period=period: cache.call(qt.targets_for, period)[["period", "team", "metric", "value"]],
         f"targets-{period:%Y-%m}.csv",
         label="Download this month's targets as a CSV template",
         key="targets-template",
     )
 
+
+@section
+def history(period, version) -> bool:
+    """Target changes of the month (every month when `period` is None); returns whether any."""
+    hist = cache.call(qt.history, period)
+    if hist.empty:
+        st.caption("No changes recorded for this month.")
+    else:
+        st.dataframe(
+            hist.assign(
+                team=hist["team"].map(team_name),
+                metric=hist["metric"].map(
+                    lambda m: targets_mod.METRICS[m].label if m in targets_mod.METRICS else m
+                ),
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "set_at": st.column_config.DatetimeColumn("Changed at (UTC)", format="YYYY-MM-DD HH:mm"),
+                "set_by": "By",
+                "period": st.column_config.DateColumn("Month", format="MMM YYYY"),
+                "team": "Team",
+                "metric": "Metric",
+                "old_value": st.column_config.NumberColumn("Old value", format=NUMBER),
+                "new_value": st.column_config.NumberColumn("New value", format=NUMBER),
+            },
+        )
+    return not hist.empty
+
+
 st.subheader("History of target changes")
 all_periods = st.toggle("All months", value=False, key="targets-history-all")
-hist = cache.call(qt.history, None if all_periods else period)
-if hist.empty:
-    st.caption("No changes recorded for this month.")
-else:
-    st.dataframe(
-        hist.assign(
-            team=hist["team"].map(team_name),
-            metric=hist["metric"].map(
-                lambda m: targets_mod.METRICS[m].label if m in targets_mod.METRICS else m
-            ),
-        ),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "set_at": st.column_config.DatetimeColumn("Changed at (UTC)", format="YYYY-MM-DD HH:mm"),
-            "set_by": "By",
-            "period": st.column_config.DateColumn("Month", format="MMM YYYY"),
-            "team": "Team",
-            "metric": "Metric",
-            "old_value": st.column_config.NumberColumn("Old value", format=NUMBER),
-            "new_value": st.column_config.NumberColumn("New value", format=NUMBER),
-        },
-    )
-    tables.download(hist, "target-history.csv")
+history_period = None if all_periods else period
+if history(history_period, version):
+    tables.download(lambda p=history_period: cache.call(qt.history, p), "target-history.csv")

@@ -10,11 +10,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data import contract as contract_mod
-from queries import attribution, cache, content, funnel
+from queries import attribution, cache, content, executor, funnel
 from queries.attribution import MODELS
 from reports import format as fmt
 from ui import tables
 from ui.headline import fmt_amount
+from ui.sections import section
 from ui.state import current_filters
 
 BLUE = "#4C8BF5"
@@ -108,6 +109,11 @@ def team_name(key) -> str:
     return str(key).replace("_", " ").capitalize()
 
 
+def span(f) -> str:
+    """A filters' date range as the page writes it: "01 Jul 2026 – 30 Sep 2026"."""
+    return f"{f.start:%d %b %Y} – {f.end:%d %b %Y}"
+
+
 def show_table(df, spec: dict) -> None:
     """`df` on screen as `spec` says: columns in its order (others hidden), rates as percents
     with one decimal, differences in points, whole amounts, team names capitalised. Only the
@@ -145,23 +151,34 @@ def show_table(df, spec: dict) -> None:
 
 contract = contract_mod.load()
 filters = current_filters()
-as_of = filters.as_of or cache.call(funnel.latest_event_at)
-range_text = f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}"
+# Each section below is drawn once per (filters, choices, store version) and replayed for
+# everyone else (ui/sections.py); widgets and download buttons stay outside them.
+version = executor.store_version()
+range_text = span(filters)
 
-st.title("Content")
-st.caption(
-    f"As of {as_of:%d %b %Y %H:%M} UTC · {range_text} · sidebar filters apply to the leads. "
-    "Every comparison on this page is an association between a touch and an outcome, not proof "
-    "that the content caused it: Sales may share content on the deals it already expects to win."
-)
 
-# ---- 1. Does Sales use Marketing's content? ------------------------------------------------
-st.header("Does Sales use Marketing's content?")
-# Win rates need deals that had time to close: by default, opportunities opened in the 12
-# months ending one conversion window before the as-of date (mature); the sidebar's range on
-# request, marked immature while its window is still open.
-lookback = content.mature_range(filters, contract, as_of)
-lookback_text = f"{lookback.start:%d %b %Y} – {lookback.end:%d %b %Y}"
+@section
+def intro(filters, version):
+    """Title, the as-of line and the first question; returns the win rates' default range
+    (12 months of opportunities whose conversion window has closed)."""
+    as_of = filters.as_of or cache.call(funnel.latest_event_at)
+    st.title("Content")
+    st.caption(
+        f"As of {as_of:%d %b %Y %H:%M} UTC · {span(filters)} · sidebar filters apply to the leads. "
+        "Every comparison on this page is an association between a touch and an outcome, not proof "
+        "that the content caused it: Sales may share content on the deals it already expects to win."
+    )
+
+    # ---- 1. Does Sales use Marketing's content? --------------------------------------------
+    st.header("Does Sales use Marketing's content?")
+    # Win rates need deals that had time to close: by default, opportunities opened in the 12
+    # months ending one conversion window before the as-of date (mature); the sidebar's range
+    # on request, marked immature while its window is still open.
+    return content.mature_range(filters, contract, as_of)
+
+
+lookback = intro(filters, version)
+lookback_text = span(lookback)
 sales_range = st.radio(
     "Opportunities opened",
     ["lookback", "sidebar"],
@@ -177,21 +194,29 @@ sales_range = st.radio(
     "all of them are won or lost; recent opportunities are mostly still open.",
 )
 sales_filters = lookback if sales_range == "lookback" else filters
-sales_text = lookback_text if sales_range == "lookback" else range_text
-use = cache.call(content.sales_content_use, sales_filters)
-if use.empty or int(use["n_opportunities"].iloc[0]) == 0:
-    st.info(
-        f"No opportunity was opened between {sales_text}. Widen the date range in the sidebar "
-        "(and choose it above) to see how Sales uses Marketing's content."
-    )
-else:
+
+
+@section
+def sales_use(sales_filters, version) -> bool:
+    """Share of opportunities using Marketing content and the win rates with and without it;
+    returns whether any opportunity was opened in the range (False: a note says so)."""
+    # The look-back keeps every filter but the dates: the sidebar's window applies to both.
+    window = sales_filters.window(contract)
+    sales_text = span(sales_filters)
+    use = cache.call(content.sales_content_use, sales_filters)
+    if use.empty or int(use["n_opportunities"].iloc[0]) == 0:
+        st.info(
+            f"No opportunity was opened between {sales_text}. Widen the date range in the sidebar "
+            "(and choose it above) to see how Sales uses Marketing's content."
+        )
+        return False
     row = use.iloc[0]
     is_mature = bool(use.attrs.get("is_mature", False))
     n_open = int(row["n_open_shared"] + row["n_open_not_shared"])
     if not is_mature:
         st.warning(
             f"Immature: opportunities opened between {sales_text} have not all had their "
-            f"{filters.window(contract)}-day window to close, and {n_open:,} of "
+            f"{window}-day window to close, and {n_open:,} of "
             f"{row['n_opportunities']:,} are still open. The win rates below count closed deals "
             "only and can still change: they are not final.",
             icon=":material/hourglass_top:",
@@ -244,14 +269,16 @@ else:
     elif not is_mature:
         verdict += " Immature range: not final."
     st.caption(verdict)
+    return True
 
-    by = st.selectbox(
-        "Compare within",
-        [None, *SALES_BREAKDOWNS],
-        format_func=lambda k: "All opportunities" if k is None else SALES_BREAKDOWNS[k],
-        key="content-sales-by",
-        help="Deal size and win rates differ by segment: comparing within a group rules that out.",
-    )
+
+@section
+def sales_groups(sales_filters, by, version):
+    """Win rates with and without Marketing content per group (one bar pair for all
+    opportunities when `by` is None) and their table; returns the table for the download."""
+    sales_text = span(sales_filters)
+    use = cache.call(content.sales_content_use, sales_filters)
+    is_mature = bool(use.attrs.get("is_mature", False))
     groups = use if by is None else cache.call(content.sales_content_use, sales_filters, by=by)
     fig = go.Figure()
     for side, name, colour in (("shared", "With Marketing content", BLUE), ("not_shared", "Without", GREY)):
@@ -291,80 +318,105 @@ else:
     )
     st.plotly_chart(fig, key="content-sales-chart")
     show_table(groups, SALES_USE_SPEC)
+    return groups
+
+
+if sales_use(sales_filters, version):
+    sales_by = st.selectbox(
+        "Compare within",
+        [None, *SALES_BREAKDOWNS],
+        format_func=lambda k: "All opportunities" if k is None else SALES_BREAKDOWNS[k],
+        key="content-sales-by",
+        help="Deal size and win rates differ by segment: comparing within a group rules that out.",
+    )
+    groups = sales_groups(sales_filters, sales_by, version)
     tables.download(groups, "sales_use_of_marketing_content.csv", key="dl-content-sales")
 
-# ---- 2. Which content reaches leads, and which moves them? ---------------------------------
-st.header("Which content reaches leads, and which moves them?")
-reach = cache.call(content.content_reach, filters)
-used = reach[(reach["n_touches_marketing"] + reach["n_touches_sales"]) > 0]
-if used.empty:
-    st.info(f"No content was used on a lead between {range_text}.")
-else:
-    top = used.head(20).iloc[::-1]  # largest at the top of a horizontal bar chart
-    fig = go.Figure()
-    for col, name, colour in (
-        ("n_touches_marketing", "Touches by Marketing", BLUE),
-        ("n_touches_sales", "Touches by Sales", AMBER),
-    ):
-        fig.add_bar(
-            y=[fmt.esc(t) for t in top["title"]],
-            x=top[col],
-            orientation="h",
-            name=name,
-            marker_color=colour,
-            hovertext=[
-                f"{fmt.esc(r.title)} ({fmt.esc(r.kind)}, made by {team_name(r.made_by)})<br>{name}: {getattr(r, col):,}"
-                f"<br>Leads reached: {r.n_leads:,}"
-                for r in top.itertuples()
-            ],
-            hoverinfo="text",
+
+@section
+def reach_section(filters, version):
+    """Who uses each piece of content (top 20 by leads reached) and the table of every piece;
+    returns the table for the download."""
+    # ---- 2. Which content reaches leads, and which moves them? -----------------------------
+    st.header("Which content reaches leads, and which moves them?")
+    reach = cache.call(content.content_reach, filters)
+    used = reach[(reach["n_touches_marketing"] + reach["n_touches_sales"]) > 0]
+    if used.empty:
+        st.info(f"No content was used on a lead between {span(filters)}.")
+    else:
+        top = used.head(20).iloc[::-1]  # largest at the top of a horizontal bar chart
+        fig = go.Figure()
+        for col, name, colour in (
+            ("n_touches_marketing", "Touches by Marketing", BLUE),
+            ("n_touches_sales", "Touches by Sales", AMBER),
+        ):
+            fig.add_bar(
+                y=[fmt.esc(t) for t in top["title"]],
+                x=top[col],
+                orientation="h",
+                name=name,
+                marker_color=colour,
+                hovertext=[
+                    f"{fmt.esc(r.title)} ({fmt.esc(r.kind)}, made by {team_name(r.made_by)})<br>{name}: {getattr(r, col):,}"
+                    f"<br>Leads reached: {r.n_leads:,}"
+                    for r in top.itertuples()
+                ],
+                hoverinfo="text",
+            )
+        fig.update_layout(
+            title={"text": "Who uses each piece of content: touches in the range (top 20 by leads reached)"},
+            barmode="stack",
+            xaxis={"title": {"text": "Touches (count)"}},
+            yaxis={"title": {"text": "Content"}},
+            legend={"orientation": "h", "y": -0.2},
+            height=max(320, 26 * len(top) + 140),
+            margin={"t": 60},
         )
-    fig.update_layout(
-        title={"text": "Who uses each piece of content: touches in the range (top 20 by leads reached)"},
-        barmode="stack",
-        xaxis={"title": {"text": "Touches (count)"}},
-        yaxis={"title": {"text": "Content"}},
-        legend={"orientation": "h", "y": -0.2},
-        height=max(320, 26 * len(top) + 140),
-        margin={"t": 60},
-    )
-    st.plotly_chart(fig, key="content-reach-chart")
-unused = reach[(reach["n_touches_marketing"] + reach["n_touches_sales"]) == 0]
-if len(unused):
-    st.caption(f"{len(unused)} published piece(s) were not used on any lead in the range (in the table).")
-show_table(reach, REACH_SPEC)
+        st.plotly_chart(fig, key="content-reach-chart")
+    unused = reach[(reach["n_touches_marketing"] + reach["n_touches_sales"]) == 0]
+    if len(unused):
+        st.caption(f"{len(unused)} published piece(s) were not used on any lead in the range (in the table).")
+    show_table(reach, REACH_SPEC)
+    return reach
+
+
+reach = reach_section(filters, version)
 tables.download(reach, "content_reach.csv", key="dl-content-reach")
 
-st.subheader("Leads touched by a piece of content vs comparable leads")
-st.caption(
-    "For each stage: leads still in the stage a fixed time after entering it (the stage's "
-    "expected days in funnel.toml, the landmark). Touched = saw the content between entering "
-    "and the landmark. Advanced = reached the next stage later, within the "
-    f"{filters.window(contract)}-day window. The baseline is what leads of the same stage, "
-    "channel and month of entry did without that content. Fixing the comparison at the landmark "
-    "keeps fast leads (no time to be touched) and touches made after a lead moved on from "
-    "flattering or damning the content. With many pieces, a few will pass p < 0.05 by chance."
-)
-advance = cache.call(content.content_advance, filters)
-if advance.empty:
-    st.info(
-        f"No lead entered a stage between {range_text} and was touched by content before its "
-        "landmark. Widen the date range in the sidebar."
+
+@section
+def advance_intro(filters, version) -> list:
+    """How touched leads are compared with comparable ones; returns the stages with touched
+    content, in order (empty: a note says so)."""
+    st.subheader("Leads touched by a piece of content vs comparable leads")
+    st.caption(
+        "For each stage: leads still in the stage a fixed time after entering it (the stage's "
+        "expected days in funnel.toml, the landmark). Touched = saw the content between entering "
+        "and the landmark. Advanced = reached the next stage later, within the "
+        f"{filters.window(contract)}-day window. The baseline is what leads of the same stage, "
+        "channel and month of entry did without that content. Fixing the comparison at the landmark "
+        "keeps fast leads (no time to be touched) and touches made after a lead moved on from "
+        "flattering or damning the content. With many pieces, a few will pass p < 0.05 by chance."
     )
-else:
-    stage_options = list(dict.fromkeys(advance["stage"]))
+    advance = cache.call(content.content_advance, filters)
+    if advance.empty:
+        st.info(
+            f"No lead entered a stage between {span(filters)} and was touched by content before its "
+            "landmark. Widen the date range in the sidebar."
+        )
+    return list(dict.fromkeys(advance["stage"]))
+
+
+@section
+def advance_stage(filters, stage, version):
+    """Touched vs comparable leads' advance rate per piece of content for one stage, and its
+    table; returns every stage's rows for the download."""
     labels = {s.key: s.label for s in contract.stages}
     next_label = {s.key: contract.stages[s.order].label for s in contract.stages[:-1]}
-    stage = st.selectbox(
-        "Stage",
-        stage_options,
-        index=len(stage_options) - 1,
-        format_func=lambda k: f"{labels[k]} → {next_label[k]}",
-        key="content-advance-stage",
-    )
+    advance = cache.call(content.content_advance, filters)
     if not advance.attrs.get("is_mature", False):
         st.warning(
-            f"Immature: leads that entered a stage between {range_text} still have part of their "
+            f"Immature: leads that entered a stage between {span(filters)} still have part of their "
             f"{filters.window(contract)}-day window to advance, so these rates (touched and "
             "baseline alike) can still rise and are not final. Choose an earlier range in the "
             "sidebar for final numbers.",
@@ -416,9 +468,25 @@ else:
     if n_small:
         st.caption(f"{n_small} piece(s) have fewer than 30 touched leads to compare: read them as noise.")
     show_table(part, ADVANCE_SPEC)
+    return advance
+
+
+stage_options = advance_intro(filters, version)
+if stage_options:
+    stage_labels = {s.key: s.label for s in contract.stages}
+    next_stage_label = {s.key: contract.stages[s.order].label for s in contract.stages[:-1]}
+    stage = st.selectbox(
+        "Stage",
+        stage_options,
+        index=len(stage_options) - 1,
+        format_func=lambda k: f"{stage_labels[k]} → {next_stage_label[k]}",
+        key="content-advance-stage",
+    )
+    advance = advance_stage(filters, stage, version)
     tables.download(advance, "content_advance_all_stages.csv", key="dl-content-advance")
 
 # ---- 3. Revenue attribution --------------------------------------------------------------
+# One constant line between two rows of widgets: drawn directly (replaying it costs more).
 st.header("Revenue attribution across touches")
 c1, c2, c3, c4 = st.columns(4)
 basis = c1.radio(
@@ -452,31 +520,37 @@ sourced_by = c4.selectbox(
     key="content-attr-sourced",
     help="The team on the lead's first stage event (see below).",
 )
-st.caption(
-    "A deal's touches are its lead's touches up to the deal's close (touches after it never "
-    "count; for open deals, up to now). First and last touch give the whole amount to one "
-    "touch; linear splits it evenly; U-shaped gives 40% to the first and last touch and 20% to "
-    "the rest; W-shaped gives 30% each to the first touch, the lead-creation touch (last touch "
-    "before the lead started) and the opportunity-creation touch (last touch before the "
-    "opportunity opened), adding up when two fall on one touch, and 10% to the rest; time decay halves a touch's weight every "
-    "half-life before the latest touch. Deals without a touch are credited to “(no touch)”. "
-    "Definitions in docs/content.md."
-)
-credits = cache.call(
-    attribution.credits, filters, by=by, basis=basis, half_life_days=float(half_life), sourced_by=sourced_by
-)
-sourcing = cache.call(attribution.sourcing, filters, basis=basis)
-# The deals being attributed, counted independently of the credits: the reconciliation check.
-scope = sourcing if sourced_by is None else sourcing[sourcing["sourced_by"] == sourced_by]
-total = float(scope["amount"].sum()) if len(scope) else 0.0
-n_deals = int(scope["n_deals"].sum()) if len(scope) else 0
-if n_deals == 0:
-    st.info(
-        f"No deal for “{attribution.BASES[basis]}” between {range_text}"
-        + ("" if sourced_by is None else f" sourced by {team_name(sourced_by)}")
-        + ". Widen the date range or choose every team."
+
+
+@section
+def credits_section(filters, by, basis, half_life, sourced_by, version):
+    """How the models split a deal, the check that credits add up, the chart of each model's
+    credit and its table; returns the table for the download (None when there is no deal)."""
+    st.caption(
+        "A deal's touches are its lead's touches up to the deal's close (touches after it never "
+        "count; for open deals, up to now). First and last touch give the whole amount to one "
+        "touch; linear splits it evenly; U-shaped gives 40% to the first and last touch and 20% to "
+        "the rest; W-shaped gives 30% each to the first touch, the lead-creation touch (last touch "
+        "before the lead started) and the opportunity-creation touch (last touch before the "
+        "opportunity opened), adding up when two fall on one touch, and 10% to the rest; time decay halves a touch's weight every "
+        "half-life before the latest touch. Deals without a touch are credited to “(no touch)”. "
+        "Definitions in docs/content.md."
     )
-else:
+    credits = cache.call(
+        attribution.credits, filters, by=by, basis=basis, half_life_days=half_life, sourced_by=sourced_by
+    )
+    sourcing = cache.call(attribution.sourcing, filters, basis=basis)
+    # The deals being attributed, counted independently of the credits: the reconciliation check.
+    scope = sourcing if sourced_by is None else sourcing[sourcing["sourced_by"] == sourced_by]
+    total = float(scope["amount"].sum()) if len(scope) else 0.0
+    n_deals = int(scope["n_deals"].sum()) if len(scope) else 0
+    if n_deals == 0:
+        st.info(
+            f"No deal for “{attribution.BASES[basis]}” between {span(filters)}"
+            + ("" if sourced_by is None else f" sourced by {team_name(sourced_by)}")
+            + ". Widen the date range or choose every team."
+        )
+        return None
     sums = [float(credits[col].sum()) for col in attribution.CREDIT_COLUMNS]
     if all(abs(s - total) <= max(0.01, 1e-9 * abs(total)) for s in sums):
         st.caption(
@@ -538,10 +612,22 @@ else:
     st.plotly_chart(fig, key="content-attr-chart")
     # Whole amounts on screen; the download keeps every decimal so that columns still add up.
     show_table(credits, CREDIT_SPEC)
+    return credits
+
+
+credits = credits_section(filters, by, basis, float(half_life), sourced_by, version)
+if credits is not None:
     suffix = "" if sourced_by is None else f"_{sourced_by}_sourced"
     tables.download(credits, f"attribution_by_{by}_{basis}{suffix}.csv", key="dl-content-attr")
 
-if len(sourcing):
+
+@section
+def sourcing_section(filters, basis, version):
+    """Deals per sourcing team and the share Marketing influenced; returns the deals for the
+    download (None when there is none)."""
+    sourcing = cache.call(attribution.sourcing, filters, basis=basis)
+    if not len(sourcing):
+        return None
     st.subheader("Sourced and influenced")
     st.caption(
         "Sourced by the team on the lead's first stage event: an inquiry Marketing captured, "
@@ -552,4 +638,9 @@ if len(sourcing):
     )
     summary = attribution.sourcing_summary(sourcing)
     show_table(summary, SOURCING_SPEC)
+    return sourcing
+
+
+sourcing = sourcing_section(filters, basis, version)
+if sourcing is not None:
     tables.download(sourcing, f"sourced_influenced_{basis}.csv", key="dl-content-sourcing")

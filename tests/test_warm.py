@@ -18,7 +18,7 @@ from ui import warm
 from ui.filters import preset_range
 from ui.state import FILTERS_KEY
 
-PAGES = ("pages/health.py", "pages/teams.py", "pages/weekly.py")
+PAGES = ("pages/health.py", "pages/teams.py", "pages/weekly.py", "pages/targets.py", "pages/content.py")
 
 
 def shown(at) -> list[tuple[str, str]]:
@@ -38,7 +38,7 @@ def shown(at) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("preset", ["last_quarter", "ytd"])
-def test_after_a_warm_up_the_meeting_pages_run_no_query(sample_db, page_app, preset):
+def test_after_a_warm_up_the_pages_run_no_query(sample_db, page_app, preset):
     result = warm.warm(presets=(preset,))
     assert result["presets"] == [preset] and result["computed"] > 0
     latest = cache.call(funnel.latest_event_at).date()

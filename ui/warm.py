@@ -1,12 +1,12 @@
-"""Warm the result cache before anyone asks: each date preset of the meeting pages, computed in
-the background after the server starts and again after every import.
+"""Warm the result cache before anyone asks: each date preset of the dashboard's pages, computed
+in the background after the server starts and again after every import.
 
 At a million leads a page's queries take seconds the first time a view is asked for, and the
 whole team asks for the same few views in the same minute (the weekly meeting). One thread per
 server process watches the store's version; when it changes (first start, an import, a
 rollback) it runs, on one DuckDB thread and at low priority, every query Funnel health, Teams
-and handoff and Weekly meeting make for each date preset with the pages' default choices, so
-the first person to open them reads cached results. Results go into the same st.cache_data
+and handoff, Weekly meeting, Targets and Content make for each date preset with the pages'
+default choices, so the first person to open them reads cached results. Results go into the same st.cache_data
 entries the pages read (queries/cache.py), keyed on the store version, so nothing stale is
 ever served; what a page draws from them is cached per section (ui/sections.py) on first view.
 
@@ -26,8 +26,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+from data import contract as contract_mod
 from data import store
-from queries import cache, executor, funnel, options, teams, weekly
+from queries import attribution, cache, content, executor, funnel, options, teams, weekly
+from queries import targets as qt
 from queries.filters import Filters
 from ui import tables
 from ui.filters import DEFAULT_PRESET, PRESETS, preset_range
@@ -83,6 +85,43 @@ def teams_calls(filters: Filters) -> list[Call]:
     ]
 
 
+def targets_calls(filters: Filters) -> list[Call]:
+    """Targets on its defaults: this month (else the last month with targets), a 6-month
+    look-back of observed rates; the date presets do not change it (only the as-of does)."""
+    as_of = funnel.resolve_as_of(filters)
+    months = list(cache.call(qt.periods)["period"])
+    this_month = as_of.date().replace(day=1)
+    period = this_month if this_month in months or not months else months[-1]
+    lookback = qt.lookback(as_of, contract_mod.load().conversion_window_days, qt.DEFAULT_LOOKBACK_MONTHS)
+    return [
+        (qt.periods, (), {}),
+        (qt.plan_inputs, (lookback,), {}),
+        (qt.deal_size, (lookback,), {}),
+        (qt.targets_for, (period,), {}),
+        (qt.actuals, (period, as_of), {}),
+        (qt.targets_through, (period,), {}),
+        (qt.history, (period,), {}),
+    ]
+
+
+def content_calls(filters: Filters) -> list[Call]:
+    """Content on its defaults: revenue credited per content piece, 7-day half-life, both
+    teams' sourcing; Sales' content use over the mature look-back."""
+    as_of = funnel.resolve_as_of(filters)
+    lookback = content.mature_range(filters, contract_mod.load(), as_of)
+    return [
+        (content.sales_content_use, (lookback,), {}),
+        (content.content_reach, (filters,), {}),
+        (content.content_advance, (filters,), {}),
+        (
+            attribution.credits,
+            (filters,),
+            {"by": "content", "basis": "revenue", "half_life_days": 7.0, "sourced_by": None},
+        ),
+        (attribution.sourcing, (filters,), {"basis": "revenue"}),
+    ]
+
+
 def weekly_calls() -> list[Call]:
     """Weekly meeting on its default week (the last complete one); the sidebar does not apply."""
     week = cache.call(weekly.week_choices)[0]
@@ -90,10 +129,17 @@ def weekly_calls() -> list[Call]:
 
 
 def calls(preset: str) -> list[Call]:
-    """Every query the meeting pages make for one date preset, with their default choices."""
+    """Every query the pages make for one date preset, with their default choices."""
     latest = cache.call(funnel.latest_event_at).date()
     filters = Filters(*preset_range(preset, latest))
-    return frame_calls() + health_calls(filters) + teams_calls(filters) + weekly_calls()
+    return (
+        frame_calls()
+        + health_calls(filters)
+        + teams_calls(filters)
+        + weekly_calls()
+        + targets_calls(filters)
+        + content_calls(filters)
+    )
 
 
 def warm(presets: tuple[str, ...] | None = None, stop: Callable[[], bool] = lambda: False) -> dict:
@@ -189,7 +235,7 @@ def _watch(stop: threading.Event | None = None, poll: float = POLL_SECONDS) -> N
                     _say(
                         f"cache warm for store version {live}: {result['computed']} results computed "
                         f"in {result['seconds']:.1f} s ({len(WARM_PRESETS)} date presets x Funnel "
-                        "health, Teams and handoff, Weekly meeting)"
+                        "health, Teams and handoff, Weekly meeting, Targets, Content)"
                     )
         except Exception as exc:  # a busy or half-written store: try again at the next poll
             _say(f"cache warming paused: {type(exc).__name__}: {exc}")

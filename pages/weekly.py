@@ -274,7 +274,7 @@ new_only = st.checkbox("Only leads that stalled this week", value=True, key="wee
 
 
 @section
-def stalled_list(week, owner, new_only, version) -> pd.DataFrame:
+def stalled_actions(week, owner, new_only, version) -> pd.DataFrame:
     """Stalled leads, the most overdue few per owner on screen; returns all of them."""
     actions = owner_actions(week, owner)
     stalled = actions[~weekly.is_sla(actions)]
@@ -293,7 +293,7 @@ def stalled_list(week, owner, new_only, version) -> pd.DataFrame:
     return stalled
 
 
-stalled = stalled_list(week, owner, new_only, version)
+stalled = stalled_actions(week, owner, new_only, version)
 if not stalled.empty:
     ui_tables.download(stalled, f"weekly-stalled-{label}.csv", label="Download all these stalled leads (CSV)")
 

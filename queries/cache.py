@@ -26,15 +26,28 @@ T = TypeVar("T")
 # Queries actually run (cache misses) in this process, by "module.name": how the warmer and
 # its test tell what a page still had to compute.
 MISSES: Counter[str] = Counter()
+_MISSES_BY_THREAD: Counter[int] = Counter()
 _MISSES_LOCK = threading.Lock()
 
 
+def misses_in_this_thread() -> int:
+    """Queries this thread has run (cache misses) so far."""
+    return _MISSES_BY_THREAD[threading.get_ident()]
+
+
+# No time limit: the store version in the key retires results after an import (old entries are
+# never asked for again and are the first pushed out, least recently used first, once there are
+# MAX_ENTRIES), and an expiry would undo the warm-up (ui/warm.py) an hour after each import.
 # Filters: a frozen dataclass whose repr names every field, so its repr is an exact and cheap key.
-@st.cache_data(show_spinner=False, max_entries=1024, ttl=3600, hash_funcs={Filters: repr})
+MAX_ENTRIES = 1024
+
+
+@st.cache_data(show_spinner=False, max_entries=MAX_ENTRIES, ttl=None, hash_funcs={Filters: repr})
 def _call(module: str, name: str, args: tuple, kwargs: tuple, version: str):
     # `version` is part of the cache key only: a new store file means new entries.
     with _MISSES_LOCK:
         MISSES[f"{module}.{name}"] += 1
+        _MISSES_BY_THREAD[threading.get_ident()] += 1
     fn = getattr(importlib.import_module(module), name)
     return fn(*args, **dict(kwargs))
 

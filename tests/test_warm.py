@@ -148,3 +148,40 @@ def test_filters_repr_names_every_field_so_it_can_key_the_caches():
     f = Filters(dt.date(2025, 1, 1), dt.date(2025, 3, 31), channels=("web",), window_days=90)
     assert all(field.repr for field in dataclasses.fields(Filters))
     assert repr(f) != repr(dataclasses.replace(f, skip_policy="strict"))
+
+
+def test_no_two_sections_of_the_app_share_a_name():
+    # Every page runs as the module __main__ and Streamlit keys a section's cache on its name
+    # and source (ui/sections.py): two same-named sections would rely on their source alone.
+    import re
+
+    from tests.conftest import ROOT
+
+    names = []
+    for page in sorted((ROOT / "pages").glob("*.py")):
+        names += re.findall(r"^@section\ndef (\w+)\(", page.read_text(encoding="utf-8"), flags=re.M)
+    assert len(names) > 30  # the five pages' sections were found
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+def test_results_and_drawings_do_not_expire(tmp_path):
+    # An expiry would undo the warm-up an hour after each import: the store version in the key
+    # is what retires an entry (and max_entries bounds memory).
+    from queries import cache as cache_mod
+    from ui import sections
+
+    assert cache_mod._call._info.ttl is None
+    assert sections.section(lambda version: None)._info.ttl is None
+
+
+def test_editing_funnel_toml_retires_cached_results_and_drawings(sample_db, tmp_path, monkeypatch):
+    # Labels, the SLA and windows come from funnel.toml: an edit must not replay old drawings.
+    from data import contract as contract_mod
+    from queries import executor
+
+    copy = tmp_path / "funnel.toml"
+    shutil.copyfile(contract_mod.DEFAULT_PATH, copy)
+    monkeypatch.setattr(contract_mod, "DEFAULT_PATH", copy)
+    before = executor.store_version()
+    os.utime(copy, ns=(time.time_ns(), time.time_ns() + 10**9))  # saved a second later
+    assert executor.store_version() != before

@@ -37,20 +37,23 @@ F = TypeVar("F", bound=Callable)
 # arguments of every section).
 HASH_FUNCS = {Filters: repr}
 
-# An hour, like query results: the store version key already retires entries after an import.
-SECTION_TTL_SECONDS = 3600
-SECTION_MAX_ENTRIES = 512  # per section; a drawing holds its elements' protobufs (kB to a few MB)
+# No time limit, like query results: the version key already retires a drawing after an import
+# (an entry of an old version is never asked for again, so it is the first pushed out when the
+# section holds SECTION_MAX_ENTRIES drawings, least recently used first). An expiry would also
+# undo the cache warm-up an hour after each import.
+SECTION_MAX_ENTRIES = 256  # per section; a drawing holds its elements' protobufs (kB to a few MB)
 
 
 def section(fn: F) -> F:
     """Cache a page function's drawing (and return value) per argument values; see module doc.
 
-    Each decorated function has its own cache: Streamlit keys a cache on the function's module,
-    name and source, so two sections never share entries."""
+    Streamlit keys each cache on the function's module, name and source; every page runs as the
+    module `__main__`, so two sections of the app must not share a name (tests/test_warm.py
+    checks)."""
     return st.cache_data(
         fn,
         show_spinner=False,
-        ttl=SECTION_TTL_SECONDS,
+        ttl=None,
         max_entries=SECTION_MAX_ENTRIES,
         hash_funcs=HASH_FUNCS,
     )

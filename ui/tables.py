@@ -125,11 +125,17 @@ def download_all(
 ) -> None:
     """A download button for every row of a lead list that shows only SCREEN_ROWS: the query
     runs (uncached, up to CSV_ROWS rows) when the button is clicked, on the store version the
-    page was drawn from, so the file matches the numbers on screen."""
+    page was drawn from, so the file matches the numbers on screen (the live one if the page
+    was left open so long after an import that its version is no longer kept)."""
     db = executor.current_path()
+
+    def build() -> bytes:
+        # A page left open long after an import: its version's pin is gone, read the live store.
+        return safe_csv(fn(*args, limit=CSV_ROWS, db=db if db.exists() else None, **kwargs))
+
     st.download_button(
         label,
-        lambda: safe_csv(fn(*args, limit=CSV_ROWS, db=db, **kwargs)),
+        build,
         file_name=filename,
         mime="text/csv",
         key=key,

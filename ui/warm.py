@@ -20,11 +20,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import logging
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from data import contract as contract_mod
 from data import store
@@ -150,7 +151,7 @@ def warm(presets: tuple[str, ...] | None = None, stop: Callable[[], bool] = lamb
     executor.pin()
     try:
         version = executor.store_version()
-        before = sum(cache.MISSES.values())
+        before = cache.misses_in_this_thread()
         done = []
         for preset in presets:
             if stop():
@@ -163,13 +164,15 @@ def warm(presets: tuple[str, ...] | None = None, stop: Callable[[], bool] = lamb
     return {
         "version": version,
         "presets": done,
-        "computed": sum(cache.MISSES.values()) - before,
+        "computed": cache.misses_in_this_thread() - before,
         "seconds": time.perf_counter() - started,
     }
 
 
 # --- the background thread ----------------------------------------------------------------------
 
+THREAD_NAME = "handoff-warm"
+RETRY_MAX_SECONDS = 300.0  # a store that keeps failing is retried less and less often, up to this
 _THREAD: threading.Thread | None = None
 _START_LOCK = threading.Lock()
 
@@ -186,7 +189,7 @@ def start() -> None:
         return
     with _START_LOCK:
         if _THREAD is None or not _THREAD.is_alive():
-            _THREAD = threading.Thread(target=_watch, name="handoff-warm", daemon=True)
+            _THREAD = threading.Thread(target=_watch, name=THREAD_NAME, daemon=True)
             _THREAD.start()
 
 
@@ -195,19 +198,12 @@ def _say(text: str) -> None:
     print(f"handoff: {text}", file=sys.stderr, flush=True)
 
 
-@contextlib.contextmanager
-def _quiet_streamlit() -> Iterator[None]:
+class _NotFromTheWarmer(logging.Filter):
     """st.cache_data called outside a script run logs a 'missing ScriptRunContext' warning per
-    call; the warmer is meant to run there, so those lines would only bury real ones."""
-    import logging
+    call; the warmer is meant to run there, so its lines (only its) would bury real ones."""
 
-    log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
-    level = log.level
-    log.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        log.setLevel(level)
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != THREAD_NAME
 
 
 def _live_version() -> str:
@@ -222,14 +218,16 @@ def _watch(stop: threading.Event | None = None, poll: float = POLL_SECONDS) -> N
     executor.background()
     with contextlib.suppress(OSError, AttributeError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
-    warmed = None
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        _NotFromTheWarmer()
+    )
+    warmed, wait, failures = None, poll, 0
     while not stop.is_set():
         try:
             live = _live_version()
             if live not in (warmed, "missing"):
-                with _quiet_streamlit():
-                    # Give up a pass as soon as another import lands: its results would be stale.
-                    result = warm(WARM_PRESETS, stop=lambda live=live: _live_version() != live)
+                # Give up a pass as soon as another import lands: its results would be stale.
+                result = warm(WARM_PRESETS, stop=lambda live=live: _live_version() != live)
                 if result["version"] == live and len(result["presets"]) == len(WARM_PRESETS):
                     warmed = live
                     _say(
@@ -237,6 +235,9 @@ def _watch(stop: threading.Event | None = None, poll: float = POLL_SECONDS) -> N
                         f"in {result['seconds']:.1f} s ({len(WARM_PRESETS)} date presets x Funnel "
                         "health, Teams and handoff, Weekly meeting, Targets, Content)"
                     )
-        except Exception as exc:  # a busy or half-written store: try again at the next poll
-            _say(f"cache warming paused: {type(exc).__name__}: {exc}")
-        stop.wait(poll)
+            wait, failures = poll, 0
+        except Exception as exc:  # a busy or half-written store: try again, less and less often
+            failures += 1
+            wait = min(poll * 2**failures, RETRY_MAX_SECONDS)
+            _say(f"cache warming paused ({type(exc).__name__}: {exc}); trying again in {wait:.0f} s")
+        stop.wait(wait)

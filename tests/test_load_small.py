@@ -152,3 +152,23 @@ def test_a_download_built_at_the_click_reads_the_version_its_page_showed(two_ver
     click.join()
     assert out[0].decode("utf-8-sig").splitlines() == ["seed", "7"]
     assert seed_read() == "8"  # while the live store is the new one
+
+
+def test_the_warm_up_draws_every_page_for_every_preset(workdir):
+    from ui import warm
+
+    db = load.ensure_store(workdir / f"store-{LEADS}-seed7.duckdb", LEADS, 7)
+    log = workdir / "draw.log"
+    with load.server(db, log) as (address, _):
+        # The warmer's line: queries computed, then each page opened once per date preset in
+        # a session of its own, so the first people to open them replay drawn sections.
+        line = load.WARM_LINE.search(log.read_text()).group(0)
+        assert "25 of 25 page views drawn" in line, line
+        visits = warm.draw(address, ("last_90",))  # what it does, once more, for one preset
+    assert [(page, status, title) for page, _, status, title in visits] == [
+        ("", "FINISHED_SUCCESSFULLY", "Funnel health"),
+        ("teams", "FINISHED_SUCCESSFULLY", "Teams and handoff"),
+        ("weekly", "FINISHED_SUCCESSFULLY", "Weekly alignment meeting"),
+        ("targets", "FINISHED_SUCCESSFULLY", "Targets"),
+        ("content", "FINISHED_SUCCESSFULLY", "Content"),
+    ]

@@ -6,9 +6,12 @@ whole team asks for the same few views in the same minute (the weekly meeting). 
 server process watches the store's version; when it changes (first start, an import, a
 rollback) it runs, on one DuckDB thread and at low priority, every query Funnel health, Teams
 and handoff, Weekly meeting, Targets and Content make for each date preset with the pages'
-default choices, so the first person to open them reads cached results. Results go into the same st.cache_data
-entries the pages read (queries/cache.py), keyed on the store version, so nothing stale is
-ever served; what a page draws from them is cached per section (ui/sections.py) on first view.
+default choices, so the first person to open them reads cached results. Results go into the
+same st.cache_data entries the pages read (queries/cache.py), keyed on the store version, so
+nothing stale is ever served. Then it opens each page once per preset in sessions of its own
+over the server's websocket (`draw()`, what a browser does), so the pages' sections
+(ui/sections.py) are drawn too: twenty people opening a view at the same instant all replay it
+instead of waiting for the first of them to draw it.
 
 `calls()` must name exactly the calls the pages make (same function, same positional and
 keyword arguments): tests/test_warm.py runs each page after warm() and fails if a page still
@@ -143,6 +146,75 @@ def calls(preset: str) -> list[Call]:
     )
 
 
+# Pages (their URL paths: the default page's is "") whose drawn sections the warm-up prepares.
+DRAW_PAGES = ("", "teams", "weekly", "targets", "content")
+VISIT_TIMEOUT = 120.0  # seconds for one page run of the drawing visit
+
+
+def own_address() -> str | None:
+    """Where this server's websocket answers, as host:port/base-path, from its config; None
+    outside a `streamlit run` server."""
+    from streamlit import config, runtime
+
+    if not runtime.exists() or type(runtime.get_instance()).__name__ != "Runtime":
+        return None
+    host = config.get_option("server.address") or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"{host}:{config.get_option('server.port')}" + (f"/{base}" if base else "")
+
+
+def draw(address: str, presets: tuple[str, ...], pages: tuple[str, ...] = DRAW_PAGES) -> list[tuple]:
+    """Open each page once per preset in sessions of our own over the server's websocket, as a
+    browser would (`/<page>?preset=...`), so their sections (ui/sections.py) are drawn before
+    anyone asks and the first visitors replay them. Returns (page, preset, status, title) per
+    visit; with sign-in configured the visits stop at the sign-in and draw nothing."""
+    import asyncio
+
+    return asyncio.run(_draw_all(address, presets, pages))
+
+
+async def _draw_all(address: str, presets: tuple[str, ...], pages: tuple[str, ...]) -> list[tuple]:
+    out = []
+    for preset in presets:
+        for page in pages:
+            out.append((page, preset, *await _visit(address, page, preset)))
+    return out
+
+
+async def _visit(address: str, page: str, preset: str) -> tuple[str, str]:
+    """One run of one page in a new session: (how the script finished, the page's title)."""
+    import asyncio
+
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    async with websockets.connect(
+        f"ws://{address}/_stcore/stream", subprotocols=["streamlit"], max_size=None, open_timeout=30
+    ) as ws:
+        msg = BackMsg()
+        msg.rerun_script.query_string = f"preset={preset}"
+        msg.rerun_script.page_name = page
+        await ws.send(msg.SerializeToString())
+        title = ""
+        async with asyncio.timeout(VISIT_TIMEOUT):
+            while True:
+                fwd = ForwardMsg()
+                fwd.ParseFromString(await ws.recv())
+                kind = fwd.WhichOneof("type")
+                if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                    el = fwd.delta.new_element
+                    in_main = list(fwd.metadata.delta_path[:1]) == [0]  # not the sidebar
+                    if in_main and el.WhichOneof("type") == "heading" and not title:
+                        title = el.heading.body
+                elif kind == "script_finished":
+                    status = ForwardMsg.ScriptFinishedStatus.Name(fwd.script_finished)
+                    if status != "FINISHED_EARLY_FOR_RERUN":
+                        return status, title
+
+
 def warm(presets: tuple[str, ...] | None = None, stop: Callable[[], bool] = lambda: False) -> dict:
     """Compute every call for `presets` into the cache, on the store version live now (pinned
     for the whole pass). Returns what it did: the version, results computed and seconds."""
@@ -206,6 +278,25 @@ class _NotFromTheWarmer(logging.Filter):
         return record.threadName != THREAD_NAME
 
 
+def _drawn(result: dict) -> str:
+    """Draw the pages' sections too (after the queries, so each visit only draws), and say
+    what the pass did."""
+    said = (
+        f"{result['computed']} results computed in {result['seconds']:.1f} s ({len(WARM_PRESETS)} date "
+        "presets x Funnel health, Teams and handoff, Weekly meeting, Targets, Content)"
+    )
+    address = own_address()
+    if address is None:
+        return said
+    started = time.perf_counter()
+    try:
+        visits = draw(address, WARM_PRESETS)
+    except Exception as exc:  # the page still works; its first visitor draws it
+        return f"{said}; pages not drawn ({type(exc).__name__}: {exc})"
+    ok = sum(status == "FINISHED_SUCCESSFULLY" for _, _, status, _ in visits)
+    return f"{said}; {ok} of {len(visits)} page views drawn in {time.perf_counter() - started:.1f} s"
+
+
 def _live_version() -> str:
     """The version of the file live now (not the one this thread pinned for its last pass)."""
     return executor.store_version(store.db_path())
@@ -230,11 +321,7 @@ def _watch(stop: threading.Event | None = None, poll: float = POLL_SECONDS) -> N
                 result = warm(WARM_PRESETS, stop=lambda live=live: _live_version() != live)
                 if result["version"] == live and len(result["presets"]) == len(WARM_PRESETS):
                     warmed = live
-                    _say(
-                        f"cache warm for store version {live}: {result['computed']} results computed "
-                        f"in {result['seconds']:.1f} s ({len(WARM_PRESETS)} date presets x Funnel "
-                        "health, Teams and handoff, Weekly meeting, Targets, Content)"
-                    )
+                    _say(f"cache warm for store version {live}: {_drawn(result)}")
             wait, failures = poll, 0
         except Exception as exc:  # a busy or half-written store: try again, less and less often
             failures += 1

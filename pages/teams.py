@@ -61,6 +61,8 @@ COLUMNS = {
     "days_in_stage": st.column_config.NumberColumn("Days in stage", format="%.1f"),
     "days_over": st.column_config.NumberColumn("Days over expected", format="%.1f"),
     "response_hours": st.column_config.NumberColumn("Response (h)", format="%.1f"),
+    "sla_within_rate": st.column_config.NumberColumn("Within SLA", format="percent"),
+    "is_small": "Under 30 leads",
     "hours_open": st.column_config.NumberColumn("Hours since handoff", format="%.1f"),
 }
 
@@ -421,17 +423,14 @@ def handoff_health(filters, version):
                 + ["n_breached_no_action", "sla_within_rate", "acceptance_rate", "rejection_rate", "is_small"]
             ],
             column_config={
-                "owner_name": "Owner",
                 "n_handoffs": "Handed over",
                 "median_hours": st.column_config.NumberColumn("Median response (h)", format="%.1f"),
                 "p75_hours": st.column_config.NumberColumn("p75 (h)", format="%.1f"),
                 "p90_hours": st.column_config.NumberColumn("p90 (h)", format="%.1f"),
                 "n_breached": "SLA breaches",
                 "n_breached_no_action": "Never acted on",
-                "sla_within_rate": st.column_config.NumberColumn("Within SLA", format="percent"),
                 "acceptance_rate": st.column_config.NumberColumn("Accepted", format="percent"),
                 "rejection_rate": st.column_config.NumberColumn("Rejected", format="percent"),
-                "is_small": "Under 30 leads",
             },
         )
     return by_owner
@@ -569,7 +568,6 @@ def owners(filters, by, sort_by, version):
     table(
         per_owner,
         column_config={
-            "owner_name": "Owner",
             "team": "Team",
             "from_stage": "From",
             "to_stage": "To",
@@ -584,8 +582,6 @@ def owners(filters, by, sort_by, version):
             "n_follow_through": "Follow-through losses",
             "median_response_hours": st.column_config.NumberColumn("Median response (h)", format="%.1f"),
             "n_sla_breaches": st.column_config.NumberColumn("SLA breaches", format="%d"),
-            "sla_within_rate": st.column_config.NumberColumn("Within SLA", format="percent"),
-            "is_small": "Under 30 leads",
         },
     )
     return per_owner

@@ -77,7 +77,7 @@ def two_versions(workdir, use_store):
     shutil.copyfile(a, live)
     use_store(live)
     yield live, b
-    executor._PINNED.set(None)
+    executor.unpin()
 
 
 def seed_read() -> str:
@@ -104,7 +104,7 @@ def test_a_pinned_run_reads_one_version_across_a_swap(two_versions):
 def test_without_a_pin_a_swap_shows_at_once(two_versions):
     # The control: this is how a run could mix versions before the pin.
     live, other = two_versions
-    executor._PINNED.set(None)
+    executor.unpin()
     assert seed_read() == "7"
     swap(other, live)
     assert seed_read() == "8"

@@ -92,8 +92,9 @@ def download(
     The CSV is built when the button is clicked, not on every run, and the click does not rerun
     the page: building every table's CSV on each run was 40% of a warm Teams page's time, which
     twenty people changing a filter at once all wait for. `df` may be a function returning the
-    frame (a cached result the page does not otherwise load): it is called at the click, on the
-    store version this run read."""
+    frame (a cached result the page does not otherwise load, or a query): it is called at the
+    click, on the store version this run read (the live one if the page was left open so long
+    after an import that its version is no longer kept)."""
     if callable(df):
         make, db = df, executor.current_path()
 
@@ -125,22 +126,8 @@ def download_all(
 ) -> None:
     """A download button for every row of a lead list that shows only SCREEN_ROWS: the query
     runs (uncached, up to CSV_ROWS rows) when the button is clicked, on the store version the
-    page was drawn from, so the file matches the numbers on screen (the live one if the page
-    was left open so long after an import that its version is no longer kept)."""
-    db = executor.current_path()
-
-    def build() -> bytes:
-        # A page left open long after an import: its version's pin is gone, read the live store.
-        return safe_csv(fn(*args, limit=CSV_ROWS, db=db if db.exists() else None, **kwargs))
-
-    st.download_button(
-        label,
-        build,
-        file_name=filename,
-        mime="text/csv",
-        key=key,
-        on_click="ignore",
-    )
+    page was drawn from (see download), so the file matches the numbers on screen."""
+    download(lambda: fn(*args, limit=CSV_ROWS, **kwargs), filename, label=label, key=key)
 
 
 def breakdown_table(

@@ -278,23 +278,19 @@ class _NotFromTheWarmer(logging.Filter):
         return record.threadName != THREAD_NAME
 
 
-def _drawn(result: dict) -> str:
-    """Draw the pages' sections too (after the queries, so each visit only draws), and say
-    what the pass did."""
-    said = (
-        f"{result['computed']} results computed in {result['seconds']:.1f} s ({len(WARM_PRESETS)} date "
-        "presets x Funnel health, Teams and handoff, Weekly meeting, Targets, Content)"
-    )
+def _draw_pages() -> str:
+    """Draw every page once per preset (after the queries, so each visit only draws); says how
+    that went, or nothing outside a `streamlit run` server."""
     address = own_address()
     if address is None:
-        return said
+        return ""
     started = time.perf_counter()
     try:
         visits = draw(address, WARM_PRESETS)
     except Exception as exc:  # the page still works; its first visitor draws it
-        return f"{said}; pages not drawn ({type(exc).__name__}: {exc})"
+        return f"; pages not drawn ({type(exc).__name__}: {exc})"
     ok = sum(status == "FINISHED_SUCCESSFULLY" for _, _, status, _ in visits)
-    return f"{said}; {ok} of {len(visits)} page views drawn in {time.perf_counter() - started:.1f} s"
+    return f"; {ok} of {len(visits)} page views drawn in {time.perf_counter() - started:.1f} s"
 
 
 def _live_version() -> str:
@@ -321,7 +317,12 @@ def _watch(stop: threading.Event | None = None, poll: float = POLL_SECONDS) -> N
                 result = warm(WARM_PRESETS, stop=lambda live=live: _live_version() != live)
                 if result["version"] == live and len(result["presets"]) == len(WARM_PRESETS):
                     warmed = live
-                    _say(f"cache warm for store version {live}: {_drawn(result)}")
+                    drawn = _draw_pages()
+                    _say(
+                        f"cache warm for store version {live}: {result['computed']} results computed "
+                        f"in {result['seconds']:.1f} s ({len(WARM_PRESETS)} date presets x Funnel "
+                        f"health, Teams and handoff, Weekly meeting, Targets, Content){drawn}"
+                    )
             wait, failures = poll, 0
         except Exception as exc:  # a busy or half-written store: try again, less and less often
             failures += 1

@@ -1,24 +1,47 @@
-"""The shared funnel contract (funnel.toml): load it, validate every key, expose it typed.
+"""The funnel contract both teams sign: validated, typed, and kept in the store with its history.
 
-Every stage, owner, window and reason code the app uses comes from here; nothing is hard-coded
-per stage anywhere else. A bad file fails with a message that names the key and what was expected.
+A contract names the stages of one journey (with labels, written definitions, the team that owns
+each move on), the exits that end it early (each of a kind: rejected, recycled, disqualified,
+lost or other), the reason codes and the team each is charged to, the conversion window, the
+skip policy, the handoff stage and its SLA, the rule that decides between an SLA breach and a
+reason code, labels for channel values and a dated change log. docs/design.md defines every term.
+
+The contract is the store's (see `data.contract_store`): `data/funnel.toml` is only the default
+a new store and the sample start from. This module knows the format: `parse()` validates a
+parsed TOML document with pydantic models (every wrong value is refused with a message that
+names the key and what was expected), `load()` reads a file, `dumps()` writes a contract back
+as TOML, `Contract.with_tracked()` attaches which stages the store's data records.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 DEFAULT_PATH = Path(__file__).with_name("funnel.toml")
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 SKIP_POLICIES = ("implied", "strict")
+# Event types with a meaning of their own in the store (schema.sql): never a stage or exit key.
+RESERVED_KEYS = frozenset({"amount"})
+# What an exit means for the definitions that use it (docs/design.md "Exits").
+EXIT_KINDS = ("rejected", "recycled", "disqualified", "lost", "other")
+SLA_RULES = ("breach", "reason")  # which a rejection after the SLA counts under
+GRAINS = ("lead", "opportunity")
+NO_WINDOW = "none"
 
 
 class ContractError(ValueError):
-    """funnel.toml is not a valid contract; the message names the key at fault."""
+    """A contract is not valid; the message names the key at fault."""
 
 
 @dataclass(frozen=True)
@@ -27,9 +50,11 @@ class Stage:
     key: str
     label: str
     definition: str
-    owner: str | None  # team that owns moving a lead from this stage to the next; None for the last
+    owner: str | None  # team that owns moving a record from this stage to the next; None for the last
     expected_days: float | None
     owner_note: str = ""
+    recorded: bool = True  # False: the team says its data never records this stage
+    grain: str = "lead"  # what reaches this stage: a lead (a person) or an opportunity (a deal)
 
 
 @dataclass(frozen=True)
@@ -37,6 +62,7 @@ class Exit:
     key: str
     label: str
     definition: str
+    kind: str = "other"  # one of EXIT_KINDS
 
 
 @dataclass(frozen=True)
@@ -60,11 +86,18 @@ class Contract:
     reason_codes: tuple[ReasonCode, ...]
     changelog: tuple[Change, ...]
     teams: tuple[str, ...]
-    conversion_window_days: int
+    conversion_window_days: int | None  # None: no window (every stage reached by the as-of counts)
     skip_policy: str
-    handoff_stage: str
+    handoff_stage: str | None  # None: the journey has no Marketing-to-Sales handoff
     handoff_sla_hours: float
+    sla_rule: str = "breach"
+    channel_labels: tuple[tuple[str, str], ...] = ()
+    # Stage and exit keys the store's events record (None: not known, taken as all). Set by
+    # with_tracked() from store_meta; never part of the contract's text or hash.
+    tracked: frozenset[str] | None = None
+    tracked_exit_keys: frozenset[str] | None = None
 
+    # --- keys and look-ups ---------------------------------------------------------------------
     @property
     def stage_keys(self) -> list[str]:
         return [s.key for s in self.stages]
@@ -73,159 +106,386 @@ class Contract:
     def exit_keys(self) -> list[str]:
         return [e.key for e in self.exits]
 
+    def exit_keys_of(self, *kinds: str) -> list[str]:
+        """Keys of the exits of these kinds, in contract order."""
+        return [e.key for e in self.exits if e.kind in kinds]
+
     def stage(self, key: str) -> Stage:
         for s in self.stages:
             if s.key == key:
                 return s
         raise ContractError(f"unknown stage key {key!r}; expected one of {self.stage_keys}")
 
+    def exit(self, key: str) -> Exit | None:
+        return next((e for e in self.exits if e.key == key), None)
+
     @property
-    def handoff(self) -> Stage:
-        return self.stage(self.handoff_stage)
+    def handoff(self) -> Stage | None:
+        return self.stage(self.handoff_stage) if self.handoff_stage else None
 
     def reason(self, key: str) -> ReasonCode | None:
         return next((r for r in self.reason_codes if r.key == key), None)
+
+    def channel_label(self, value: str | None) -> str | None:
+        """What people read for a channel value: the contract's label, else the value as is."""
+        if value is None:
+            return None
+        return dict(self.channel_labels).get(value, value)
 
     @property
     def transition_owners(self) -> list[str]:
         """Owner team of each transition k -> k+1, one entry per stage but the last."""
         return [s.owner for s in self.stages[:-1]]
 
+    # --- what the data records -----------------------------------------------------------------
+    def is_tracked(self, key: str) -> bool:
+        """A stage is tracked when the store's data records it and the contract does not say
+        it is never recorded. Untracked stages are shown as such, never counted or filled."""
+        stage = self.stage(key)
+        return stage.recorded and (self.tracked is None or key in self.tracked)
 
-def _require(table: dict, key: str, kind: type | tuple, where: str):
-    if key not in table:
-        raise ContractError(f"{where}: missing key '{key}'")
-    value = table[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ContractError(f"{where}.{key}: expected {expected}, got {value!r}")
-    if isinstance(value, str) and not value.strip():
-        raise ContractError(f"{where}.{key}: must not be empty")
-    return value
+    @property
+    def tracked_stages(self) -> tuple[Stage, ...]:
+        return tuple(s for s in self.stages if self.is_tracked(s.key))
 
+    def exit_is_tracked(self, key: str) -> bool:
+        return self.tracked_exit_keys is None or key in self.tracked_exit_keys
 
-def _key(table: dict, where: str) -> str:
-    key = _require(table, "key", str, where)
-    if not KEY_PATTERN.match(key):
-        raise ContractError(
-            f"{where}.key: {key!r} must be lower-case letters, digits and _ (starting with a letter)"
+    @property
+    def outcomes_recorded(self) -> bool:
+        """Win rate needs both outcomes: the last stage (won) and a lost exit in the data."""
+        return self.is_tracked(self.stages[-1].key) and any(
+            self.exit_is_tracked(k) for k in self.exit_keys_of("lost")
         )
-    return key
+
+    @property
+    def sla_measured(self) -> bool:
+        """The handoff SLA needs Sales' first action recorded: the handoff stage and the stage
+        after it must both be tracked (a rejection alone cannot tell "accepted" from "ignored")."""
+        handoff = self.handoff
+        if handoff is None or handoff.order >= len(self.stages):
+            return False
+        return self.is_tracked(handoff.key) and self.is_tracked(self.stages[handoff.order].key)
+
+    def with_tracked(self, stages: frozenset[str] | None, exits: frozenset[str] | None = None) -> Contract:
+        return dataclasses.replace(self, tracked=stages, tracked_exit_keys=exits)
+
+    def effective(self) -> Contract:
+        """The journey the queries compute over: the tracked stages only, renumbered 1..n.
+
+        A move between two tracked stages is owned by the team that owns moving on from the
+        first of them. The handoff is kept when its stage is tracked."""
+        kept = self.tracked_stages
+        if len(kept) == len(self.stages):
+            return self
+        if not kept:  # a store without stage events: no journeys to compute over
+            return self
+        stages = tuple(
+            dataclasses.replace(s, order=i, owner=s.owner if i < len(kept) else None)
+            for i, s in enumerate(kept, start=1)
+        )
+        handoff = self.handoff_stage if any(s.key == self.handoff_stage for s in stages[:-1]) else None
+        return dataclasses.replace(self, stages=stages, handoff_stage=handoff, tracked=None)
+
+    @property
+    def horizon_days(self) -> int:
+        """Days after which a cohort is treated as settled where a page needs a number (a mature
+        look-back for targets and content): the window, or a year when there is none."""
+        return self.conversion_window_days or 365
+
+    @property
+    def window_text(self) -> str:
+        w = self.conversion_window_days
+        return "no conversion window (all time)" if w is None else f"{w}-day conversion window"
+
+
+# --- the file format, validated with pydantic ---------------------------------------------------
+
+Key = Annotated[StrictStr, Field(pattern=KEY_PATTERN.pattern)]
+Text = Annotated[StrictStr, Field(min_length=1)]
+PositiveNumber = Annotated[float, Field(gt=0, allow_inf_nan=False)]  # strict: ints pass, text does not
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _StageFile(_Strict):
+    key: Key
+    label: Text
+    definition: Text
+    owner: Key | None = None
+    expected_days: PositiveNumber | None = None
+    owner_note: StrictStr = ""
+    order: StrictInt | None = None
+    recorded: StrictBool = True
+    grain: Literal["lead", "opportunity"] = "lead"
+
+
+class _ExitFile(_Strict):
+    key: Key
+    label: Text
+    definition: Text
+    kind: Literal["rejected", "recycled", "disqualified", "lost", "other"] | None = None
+
+
+class _ReasonFile(_Strict):
+    key: Key
+    label: Text
+    charged_to: Key
+
+
+class _ChangeFile(_Strict):
+    date: dt.date
+    change: Text
+
+
+class _ContractFile(_Strict):
+    name: StrictStr = "Funnel"
+    teams: list[Key] = Field(default_factory=lambda: ["marketing", "sales"], min_length=1)
+    conversion_window_days: StrictInt | Literal["none"]
+    skip_policy: Literal["implied", "strict"]
+    handoff_stage: Key | None = None
+    handoff_sla_hours: PositiveNumber = 48
+    sla_rule: Literal["breach", "reason"] = "breach"
+    stages: list[_StageFile] = Field(min_length=2)
+    exits: list[_ExitFile] = Field(default_factory=list)
+    reason_codes: list[_ReasonFile] = Field(default_factory=list)
+    channel_labels: dict[StrictStr, Text] = Field(default_factory=dict)
+    changelog: list[_ChangeFile] = Field(default_factory=list)
+
+
+_EXPECTED = {
+    "string_type": "expected text",
+    "int_type": "expected a whole number",
+    "float_type": "expected a number",
+    "bool_type": "expected true or false",
+    "list_type": "expected a list",
+    "dict_type": "expected a table",
+    "model_type": "expected a table",
+    "model_attributes_type": "expected a table",
+    "date_type": "expected a date such as 2025-06-02",
+    "date_from_datetime_inexact": "expected a date such as 2025-06-02 (no time)",
+    "missing": "missing key",
+    "extra_forbidden": "unknown key",
+    "finite_number": "expected a finite number",
+}
+
+
+def _where(loc: tuple, raw: dict) -> str:
+    """('stages', 1, 'label') -> "stages[2] (mql).label": the way a person finds it in the file."""
+    parts: list[str] = []
+    node: Any = raw
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1] += f"[{item + 1}]"
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+            if isinstance(node, dict) and KEY_PATTERN.match(str(node.get("key", ""))):
+                parts[-1] += f" ({node['key']})"
+        elif isinstance(item, str) and item not in ("int", "float", "literal['none']", "str"):
+            if item.startswith(("constrained-", "function-")) or "[" in item:
+                continue
+            parts.append(item)
+            node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(parts) or "funnel"
+
+
+def _explain(exc: ValidationError, raw: dict) -> ContractError:
+    errors = exc.errors(include_url=False)
+    # A union (a number or "none") reports one error per branch: name the key once.
+    first = errors[0]
+    where = _where(tuple(first["loc"]), raw)
+    value = first.get("input")
+    kind = first["type"]
+    if where == "conversion_window_days":
+        return ContractError(f'{where}: expected a positive number of days or "none", got {value!r}')
+    if kind == "missing":
+        head, _, last = where.rpartition(".")
+        return ContractError(f"{head or 'funnel'}: missing key '{last}'")
+    if kind == "extra_forbidden":
+        return ContractError(f"{where}: unknown key")
+    if kind == "string_pattern_mismatch":
+        return ContractError(
+            f"{where}: {value!r} must be lower-case letters, digits and _ (starting with a letter)"
+        )
+    if kind in ("greater_than", "finite_number") or (kind == "float_type" and "days" in where):
+        return ContractError(f"{where}: expected a positive number, got {value!r}")
+    if kind == "literal_error":
+        allowed = re.findall(r"'([^']*)'", first["ctx"]["expected"])
+        return ContractError(f"{where}: expected one of {allowed}, got {value!r}")
+    if kind == "too_short":
+        return ContractError(f"{where}: must not be empty")
+    text = _EXPECTED.get(kind, first["msg"])
+    return ContractError(f"{where}: {text}, got {value!r}")
 
 
 def parse(raw: dict) -> Contract:
-    """Validate a parsed funnel.toml document and return the typed contract."""
-    teams = raw.get("teams", ["marketing", "sales"])
-    if not isinstance(teams, list) or not teams or not all(isinstance(t, str) for t in teams):
-        raise ContractError("teams: expected a list of team names such as ['marketing', 'sales']")
-    for t in teams:
-        if not KEY_PATTERN.match(t):
-            raise ContractError(f"teams: {t!r} must be lower-case letters, digits and _")
-
-    raw_stages = raw.get("stages")
-    if not isinstance(raw_stages, list) or len(raw_stages) < 2:
-        raise ContractError("stages: expected at least two [[stages]] tables, in journey order")
-    stages: list[Stage] = []
+    """Validate a parsed contract document and return the typed contract."""
+    if not isinstance(raw, dict):
+        raise ContractError("funnel: expected a TOML document")
+    try:
+        doc = _ContractFile.model_validate(raw)
+    except ValidationError as exc:
+        raise _explain(exc, raw) from None
+    teams = tuple(doc.teams)
     seen: set[str] = set()
-    for i, s in enumerate(raw_stages, start=1):
-        where = f"stages[{i}]"
-        if not isinstance(s, dict):
-            raise ContractError(f"{where}: expected a table")
-        key = _key(s, where)
-        where = f"stages[{i}] ({key})"
-        if key in seen:
-            raise ContractError(f"{where}: duplicate stage key {key!r}")
-        seen.add(key)
-        if "order" in s:
-            order = _require(s, "order", int, where)
-            if order != i:
-                prev = stages[-1].order if stages else 0
-                raise ContractError(
-                    f"{where}.order: stages must be listed in strictly increasing order 1, 2, 3...; "
-                    f"got {order} after {prev}"
-                )
-        label = _require(s, "label", str, where)
-        definition = _require(s, "definition", str, where)
-        last = i == len(raw_stages)
-        owner = s.get("owner")
-        if last:
-            if owner is not None:
-                raise ContractError(f"{where}.owner: the last stage has no next stage to own")
-        else:
-            owner = _require(s, "owner", str, where)
-            if owner not in teams:
-                raise ContractError(f"{where}.owner: unknown team {owner!r}; expected one of {teams}")
-        expected = s.get("expected_days")
-        if expected is not None and (
-            isinstance(expected, bool) or not isinstance(expected, int | float) or expected <= 0
-        ):
-            raise ContractError(f"{where}.expected_days: expected a positive number of days")
-        stages.append(Stage(i, key, label, definition, owner, expected, str(s.get("owner_note", ""))))
+    stages: list[Stage] = []
+    for i, s in enumerate(doc.stages, start=1):
+        where = f"stages[{i}] ({s.key})"
+        if s.key in RESERVED_KEYS:
+            raise ContractError(f"{where}.key: {s.key!r} is reserved for the store's own events")
+        if s.key in seen:
+            raise ContractError(f"{where}: duplicate stage key {s.key!r}")
+        seen.add(s.key)
+        if s.order is not None and s.order != i:
+            prev = stages[-1].order if stages else 0
+            raise ContractError(
+                f"{where}.order: stages must be listed in strictly increasing order 1, 2, 3...; "
+                f"got {s.order} after {prev}"
+            )
+        last = i == len(doc.stages)
+        if last and s.owner is not None:
+            raise ContractError(f"{where}.owner: the last stage has no next stage to own")
+        if not last and s.owner is None:
+            raise ContractError(f"{where}: missing key 'owner'")
+        if s.owner is not None and s.owner not in teams:
+            raise ContractError(f"{where}.owner: unknown team {s.owner!r}; expected one of {list(teams)}")
+        days = float(s.expected_days) if s.expected_days is not None else None
+        stages.append(Stage(i, s.key, s.label, s.definition, s.owner, days, s.owner_note, s.recorded, s.grain))
 
     exits: list[Exit] = []
-    for i, e in enumerate(raw.get("exits", []), start=1):
-        where = f"exits[{i}]"
-        key = _key(e, where)
-        if key in seen:
-            raise ContractError(f"{where}: key {key!r} is already a stage or exit")
-        seen.add(key)
-        exits.append(Exit(key, _require(e, "label", str, where), _require(e, "definition", str, where)))
+    for i, e in enumerate(doc.exits, start=1):
+        where = f"exits[{i}] ({e.key})"
+        if e.key in RESERVED_KEYS:
+            raise ContractError(f"{where}.key: {e.key!r} is reserved for the store's own events")
+        if e.key in seen:
+            raise ContractError(f"{where}: key {e.key!r} is already a stage or exit")
+        seen.add(e.key)
+        kind = e.kind or (e.key if e.key in EXIT_KINDS else "other")
+        exits.append(Exit(e.key, e.label, e.definition, kind))
 
     reasons: list[ReasonCode] = []
-    reason_keys: set[str] = set()
-    for i, r in enumerate(raw.get("reason_codes", []), start=1):
-        where = f"reason_codes[{i}]"
-        key = _key(r, where)
-        if key in reason_keys:
-            raise ContractError(f"{where}: duplicate reason code {key!r}")
-        reason_keys.add(key)
-        charged = _require(r, "charged_to", str, f"{where} ({key})")
-        if charged not in teams:
+    for i, r in enumerate(doc.reason_codes, start=1):
+        where = f"reason_codes[{i}] ({r.key})"
+        if any(x.key == r.key for x in reasons):
+            raise ContractError(f"reason_codes[{i}]: duplicate reason code {r.key!r}")
+        if r.charged_to not in teams:
             raise ContractError(
-                f"{where} ({key}).charged_to: unknown team {charged!r}; expected one of {teams}"
+                f"{where}.charged_to: unknown team {r.charged_to!r}; expected one of {list(teams)}"
             )
-        reasons.append(ReasonCode(key, _require(r, "label", str, where), charged))
+        reasons.append(ReasonCode(r.key, r.label, r.charged_to))
 
-    changes: list[Change] = []
-    for i, c in enumerate(raw.get("changelog", []), start=1):
-        where = f"changelog[{i}]"
-        date = c.get("date")
-        if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
-            raise ContractError(f"{where}.date: expected a date such as 2025-06-02, got {date!r}")
-        changes.append(Change(date, _require(c, "change", str, where)))
-
-    window = _require(raw, "conversion_window_days", int, "funnel")
-    if window <= 0:
-        raise ContractError(f"conversion_window_days: expected a positive number of days, got {window}")
-    policy = _require(raw, "skip_policy", str, "funnel")
-    if policy not in SKIP_POLICIES:
-        raise ContractError(f"skip_policy: expected one of {list(SKIP_POLICIES)}, got {policy!r}")
-    handoff = _require(raw, "handoff_stage", str, "funnel")
-    if handoff not in [s.key for s in stages[:-1]]:
-        raise ContractError(f"handoff_stage: {handoff!r} is not a stage before the last")
-    sla = _require(raw, "handoff_sla_hours", (int, float), "funnel")
-    if sla <= 0:
-        raise ContractError(f"handoff_sla_hours: expected a positive number of hours, got {sla}")
-
+    window = doc.conversion_window_days
+    if window != NO_WINDOW and window <= 0:
+        raise ContractError(
+            f"conversion_window_days: expected a positive number of days or \"none\", got {window}"
+        )
+    if doc.handoff_stage is not None and doc.handoff_stage not in [s.key for s in stages[:-1]]:
+        raise ContractError(f"handoff_stage: {doc.handoff_stage!r} is not a stage before the last")
     return Contract(
-        name=str(raw.get("name", "Funnel")),
+        name=doc.name or "Funnel",
         stages=tuple(stages),
         exits=tuple(exits),
         reason_codes=tuple(reasons),
-        changelog=tuple(sorted(changes, key=lambda c: c.date)),
-        teams=tuple(teams),
-        conversion_window_days=window,
-        skip_policy=policy,
-        handoff_stage=handoff,
-        handoff_sla_hours=float(sla),
+        changelog=tuple(sorted((Change(c.date, c.change) for c in doc.changelog), key=lambda c: c.date)),
+        teams=teams,
+        conversion_window_days=None if window == NO_WINDOW else window,
+        skip_policy=doc.skip_policy,
+        handoff_stage=doc.handoff_stage,
+        handoff_sla_hours=float(doc.handoff_sla_hours),
+        sla_rule=doc.sla_rule,
+        channel_labels=tuple(doc.channel_labels.items()),
     )
 
 
-def load(path: Path | str | None = None) -> Contract:
-    """Load and validate funnel.toml (the shipped one by default)."""
-    path = Path(path) if path else DEFAULT_PATH
+def loads(text: str, origin: str = "funnel.toml") -> Contract:
+    """Validate the text of a contract file."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ContractError(f"{path.name}: not valid TOML: {exc}") from exc
+        raise ContractError(f"{origin}: not valid TOML: {exc}") from exc
     return parse(raw)
+
+
+def load(path: Path | str | None = None) -> Contract:
+    """Load and validate a contract file (the shipped default, data/funnel.toml, by default)."""
+    path = Path(path) if path else DEFAULT_PATH
+    return loads(path.read_text(encoding="utf-8"), origin=path.name)
+
+
+def default_text() -> str:
+    return DEFAULT_PATH.read_text(encoding="utf-8")
+
+
+def text_hash(text: str) -> str:
+    """The id of a contract version: the first 16 hex digits of the SHA-256 of its text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+# --- writing a contract back as TOML ------------------------------------------------------------
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ContractError(f"cannot write the number {value!r}")
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    # A JSON string is a valid TOML basic string (same escapes; non-ASCII kept as is).
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
+
+
+def dumps(contract: Contract, header: str = "") -> str:
+    """The contract as a TOML document that parse(tomllib.loads(...)) reads back equal.
+    `header` is written first as comment lines (why this contract looks the way it does)."""
+    c = contract
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    if lines:
+        lines.append("")
+    window = NO_WINDOW if c.conversion_window_days is None else c.conversion_window_days
+    top = {
+        "name": c.name,
+        "conversion_window_days": window,
+        "skip_policy": c.skip_policy,
+        "handoff_stage": c.handoff_stage,
+        "handoff_sla_hours": c.handoff_sla_hours,
+        "sla_rule": c.sla_rule,
+        "teams": list(c.teams),
+    }
+    lines += [f"{k} = {_toml_value(v)}" for k, v in top.items() if v is not None]
+    for s in c.stages:
+        lines += ["", "[[stages]]", f"key = {_toml_value(s.key)}", f"label = {_toml_value(s.label)}"]
+        lines.append(f"definition = {_toml_value(s.definition)}")
+        if s.owner:
+            lines.append(f"owner = {_toml_value(s.owner)}")
+        if s.expected_days is not None:
+            lines.append(f"expected_days = {_toml_value(s.expected_days)}")
+        if s.owner_note:
+            lines.append(f"owner_note = {_toml_value(s.owner_note)}")
+        if not s.recorded:
+            lines.append("recorded = false")
+        if s.grain != "lead":
+            lines.append(f"grain = {_toml_value(s.grain)}")
+    for e in c.exits:
+        lines += ["", "[[exits]]", f"key = {_toml_value(e.key)}", f"label = {_toml_value(e.label)}"]
+        lines += [f"definition = {_toml_value(e.definition)}", f"kind = {_toml_value(e.kind)}"]
+    for r in c.reason_codes:
+        lines += ["", "[[reason_codes]]", f"key = {_toml_value(r.key)}", f"label = {_toml_value(r.label)}"]
+        lines.append(f"charged_to = {_toml_value(r.charged_to)}")
+    if c.channel_labels:
+        lines += ["", "[channel_labels]"]
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in c.channel_labels]
+    for ch in c.changelog:
+        lines += ["", "[[changelog]]", f"date = {_toml_value(ch.date)}", f"change = {_toml_value(ch.change)}"]
+    return "\n".join(lines) + "\n"

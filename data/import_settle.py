@@ -498,7 +498,8 @@ def _write(
     before = con.execute("select count(*) from events").fetchone()[0]
     con.execute(
         """
-        insert into events
+        insert into events (event_id, lead_id, deal_id, event_type, occurred_at, owner_id, team,
+                            reason_code, amount, source)
         select v.event_id, v.lead_id, v.deal_id, v.event_type, v.occurred_at, v.owner_id,
                coalesce(o.team, v.team), v.reason_code, v.amount_value, $load_id
         from v_events as v

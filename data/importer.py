@@ -221,6 +221,7 @@ def import_files(
                 con.execute("attach " + store.sql_literal(db) + " as src (read_only)")
                 con.execute("copy from database src to store")
                 con.execute("detach src")
+                store.create_schema(con)  # a store written by an earlier version gets what it lacks
             con.execute(IMPORT_TABLES)
             # Settle files in the mapping's order, so that deals are known before their history.
             order = {s.role: i for i, s in enumerate(mapping.files)}

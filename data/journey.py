@@ -2,6 +2,8 @@
 
 journey_leads   one row per lead with at least one stage event: start, furthest stage, the exit
                 that ended its journey, attributes.
+journey_exits   one row per exit event of a lead with a journey, with the first stage event
+                after it (resumed_at; null when the journey did not resume): as-of views.
 journey_stages  one row per lead per stage, from stage 1 to the furthest stage the lead entered:
     entered_at       the lead's first event for the stage (re-entries never count); null = skipped
     reached_at       earliest entry into this stage or any later one (reached under `implied`)
@@ -31,7 +33,7 @@ from data.contract import KEY_PATTERN, Contract
 # Lead-level columns repeated on every journey_stages row.
 LEAD_COLUMNS = (
     "start_at, has_first_entry, final_exit_at, final_exit_type, final_exit_reason, "
-    "won_amount, channel, campaign, region, segment, owner_id, owner_team"
+    "won_amount, won_currency, channel, campaign, region, segment, owner_id, owner_team"
 )
 
 
@@ -74,10 +76,19 @@ def _stage_sql(contract: Contract) -> tuple[str, str, str]:
 
 
 def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
-    """Replace journey_leads and journey_stages in `con` from its events table."""
+    """Replace journey_leads, journey_stages and journey_exits in `con` from its events table.
+
+    `contract` carries the stages the store's events record (Contract.with_tracked): journeys
+    run over those only (Contract.effective), so a stage the data never records is never
+    filled in by the skip policy. Revenue is the amount on the entry into the contract's last
+    stage (won), when the data records it."""
+    full = contract
+    if contract.tracked_stages:
+        contract = contract.effective()
     entries, derived, rows = _stage_sql(contract)
     n = len(contract.stage_keys)
-    params = {"stage_keys": contract.stage_keys, "exit_keys": contract.exit_keys}
+    won_key = full.stages[-1].key if full.is_tracked(full.stages[-1].key) else ""
+    params = {"stage_keys": contract.stage_keys, "exit_keys": contract.exit_keys, "won_key": won_key}
     # Row order inside a table is not a contract here (journey_wide is sorted by start, and the
     # branches of the union keep that order closely enough for zone maps); letting DuckDB write
     # in parallel saves about a second at 1M leads.
@@ -102,8 +113,11 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
                     as last_exit_reason,
                 count(*) filter (where list_contains($exit_keys, event_type)) as n_exits,
                 -- Revenue: the amount on the first event of the last stage (the signed deal).
-                arg_min(amount, occurred_at) filter (where event_type = $stage_keys[-1])
-                    as won_amount
+                arg_min(amount, occurred_at) filter (where event_type = $won_key) as won_amount,
+                arg_min(currency, occurred_at) filter (where event_type = $won_key) as won_currency,
+                -- Whose record it is when the lead itself names no owner (an export of deals
+                -- with their rep, say): the owner of its latest event that names one.
+                arg_max(owner_id, occurred_at) filter (where owner_id is not null) as last_event_owner
             from events
             group by lead_id
         ),
@@ -136,11 +150,11 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
                 l.campaign,
                 l.region,
                 l.segment,
-                l.owner_id,
+                coalesce(l.owner_id, d.last_event_owner) as owner_id,
                 o.team as owner_team
             from derived as d
             left join leads as l on l.lead_id = d.lead_id
-            left join owners as o on o.owner_id = l.owner_id
+            left join owners as o on o.owner_id = coalesce(l.owner_id, d.last_event_owner)
         )
         select * from final
         -- Sorted by start so that a date-range filter skips whole row groups.
@@ -186,5 +200,35 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
             {LEAD_COLUMNS}
         from stage_rows
         """
+    )
+    # Every exit with the first stage event after it (null: none came). A view as of a past date
+    # takes as final the latest exit on or before that date that nothing had resumed by then,
+    # so it uses only what was known on the date (queries/sql/cohort_rows.sql).
+    con.execute(
+        """
+        create or replace table journey_exits as
+        with
+        events as (select * from events),
+        journey_wide as (select * from journey_wide),
+        exits as (
+            select e.lead_id, e.occurred_at as exit_at, e.event_type as exit_type, e.reason_code
+            from events as e
+            semi join journey_wide as w on w.lead_id = e.lead_id
+            where list_contains($exit_keys, e.event_type)
+        ),
+        stage_events as (
+            select lead_id, occurred_at
+            from events
+            where list_contains($stage_keys, event_type)
+        ),
+        final as (
+            select x.lead_id, x.exit_at, x.exit_type, x.reason_code, s.occurred_at as resumed_at
+            from exits as x
+            asof left join stage_events as s on s.lead_id = x.lead_id and s.occurred_at > x.exit_at
+        )
+        select * from final
+        order by lead_id, exit_at
+        """,
+        {"stage_keys": contract.stage_keys, "exit_keys": contract.exit_keys},
     )
     con.execute("drop table journey_wide")

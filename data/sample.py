@@ -32,6 +32,7 @@ from data.contract import Contract
 SAMPLE_START = dt.datetime(2024, 11, 1)
 SAMPLE_DAYS = 730  # through 2026-10-31
 DAY = 86400
+CURRENCY = "USD"  # every sample amount is in US dollars
 
 CHANNELS = [
     # name, share, p(mql), p(sales rejects the mql), not_a_fit share of rejections
@@ -354,7 +355,8 @@ def generate(con: duckdb.DuckDBPyConnection, contract: Contract, n_leads: int = 
     )
     con.execute(
         """
-        insert into events
+        insert into events (event_id, lead_id, deal_id, event_type, occurred_at, owner_id, team,
+                            reason_code, amount, source, currency)
         select printf('E%08d-%02d', lead, row_number() over (partition by lead order by t, kind)),
                printf('L%08d', lead),
                case when kind in ($opp, $won, 'lost', 'amount') then printf('D%08d', lead) end,
@@ -364,11 +366,12 @@ def generate(con: duckdb.DuckDBPyConnection, contract: Contract, n_leads: int = 
                team,
                reason,
                cast(case when isnan(amount) then null else amount end as decimal(14, 2)),
-               'sample'
+               'sample',
+               case when not isnan(amount) then $currency end
         from sample_events
         order by lead, t, kind
         """,
-        {"start": start, "opp": s_opp, "won": s_won},
+        {"start": start, "opp": s_opp, "won": s_won, "currency": CURRENCY},
     )
     con.execute(
         """
@@ -399,7 +402,8 @@ def _plant_dirty_rows(con, rng, n, contract: Contract) -> None:
     for i in before:
         con.execute(
             """
-            insert into events
+            insert into events (event_id, lead_id, deal_id, event_type, occurred_at, owner_id, team,
+                                reason_code, amount, source)
             select printf('X%08d-before', $i), lead_id, null, $sal, created_at - interval 5 day,
                    owner_id, 'sales', null, null, 'sample:dirty'
             from leads where lead_id = printf('L%08d', $i)
@@ -409,7 +413,8 @@ def _plant_dirty_rows(con, rng, n, contract: Contract) -> None:
     for i in unknown:
         con.execute(
             """
-            insert into events
+            insert into events (event_id, lead_id, deal_id, event_type, occurred_at, owner_id, team,
+                                reason_code, amount, source)
             select printf('X%08d-reason', $i), lead_id, null, 'disqualified', created_at + interval 1 day,
                    owner_id, 'sales', 'student_or_intern', null, 'sample:dirty'
             from leads where lead_id = printf('L%08d', $i)

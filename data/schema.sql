@@ -37,7 +37,8 @@ create table if not exists events (
     team        varchar,
     reason_code varchar,                    -- exits only
     amount      decimal(14, 2),             -- 'amount' and 'won' events
-    source      varchar not null            -- 'sample', 'sample:dirty' or the import that wrote it
+    source      varchar not null,           -- 'sample', 'sample:dirty' or the import that wrote it
+    currency    varchar                     -- ISO 4217 code of amount; null when the source gives none
 );
 
 -- One row per (month, team, metric): a quota ('marketing', 'sales') or a shared target.
@@ -108,3 +109,18 @@ create table if not exists meeting_notes (
     note        varchar not null,           -- free text: rendered as plain text only
     created_at  timestamp not null
 );
+
+-- One row per version of the store's funnel contract (data/contract.py), newest = in force.
+-- Journeys are always built under the newest; store_meta.contract_hash says which one they were.
+create table if not exists contract_versions (
+    version       integer primary key,
+    applied_at    timestamp not null,
+    applied_by    varchar not null,         -- who applied it (an OS account or a signed-in user)
+    source        varchar not null,         -- 'default', 'proposal', a file name, 'data page', ...
+    contract_hash varchar not null,         -- first 16 hex digits of the SHA-256 of toml
+    toml          varchar not null          -- the contract as written (comments kept)
+);
+
+-- Columns added since the first version of the store: a store written before them gets them
+-- when it is next rebuilt or imported into (create_schema runs after the copy).
+alter table events add column if not exists currency varchar;

@@ -16,6 +16,7 @@ import datetime as dt
 import fcntl
 import functools
 import hashlib
+import json
 import os
 import sys
 import tempfile
@@ -26,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from data import contract as contract_mod
-from data import journey, sample
+from data import contract_store, journey, sample
 
 HERE = Path(__file__).parent
 ENV_DB = "HANDOFF_DB"
@@ -58,17 +59,33 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(read_sql("schema.sql"))
 
 
-def contract_hash(path: Path | None = None) -> str:
-    path = path or contract_mod.DEFAULT_PATH
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+def rebuild_journey(
+    con: duckdb.DuckDBPyConnection, contract: contract_mod.Contract | str | None = None, source: str = "build"
+) -> contract_mod.Contract:
+    """Rebuild the derived journey tables from events under the store's contract; returns it.
 
-
-def rebuild_journey(con: duckdb.DuckDBPyConnection, contract: contract_mod.Contract) -> None:
-    """Rebuild journey_leads and journey_stages from events (throw-away, derived)."""
-    journey.rebuild(con, contract)
-    set_meta(con, "contract_hash", contract_hash())
+    `contract` (a Contract or a contract's text), when given, is first made the store's
+    contract in force (a new version, unless it is the same). The journeys follow the stages the
+    events record (the contract's tracked stages); store_meta keeps which version and which
+    stages and exits they were built with, so a reader can check that they belong together."""
+    if contract is not None:
+        contract_store.ensure(con, contract, source)
+    found = contract_store.latest(con)
+    if found is None:  # a store from before contracts were kept in it: adopt the default
+        contract_store.save(con, contract_mod.default_text(), "default")
+        found = contract_store.latest(con)
+    version, text = found
+    full = contract_mod.loads(text, origin="the store's contract")
+    stages, exits = contract_store.tracked_keys(con, full)
+    tracked = full.with_tracked(frozenset(stages), frozenset(exits))
+    journey.rebuild(con, tracked)
+    set_meta(con, contract_store.META_VERSION, str(version))
+    set_meta(con, contract_store.META_HASH, contract_mod.text_hash(text))
+    set_meta(con, contract_store.META_TRACKED, json.dumps(stages))
+    set_meta(con, contract_store.META_TRACKED_EXITS, json.dumps(exits))
     latest = con.execute("select max(occurred_at) from events").fetchone()[0]
     set_meta(con, "latest_event_at", latest.isoformat(sep=" ") if latest else "")
+    return tracked
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
@@ -227,17 +244,27 @@ def ensure_store(progress: Callable[[float, str], None] | None = None) -> bool:
     return True
 
 
-def rebuild(path: Path | None = None) -> None:
-    """Rebuild the derived journey tables of an existing store (after a contract change)."""
+def rebuild(
+    path: Path | None = None, contract_text: str | None = None, source: str = "rebuild", user: str | None = None
+) -> contract_mod.Contract:
+    """Rebuild the derived journey tables of an existing store, in one atomic swap; returns the
+    contract they were built under.
+
+    With `contract_text`, that contract is validated and made the store's contract in force
+    first (a new version recorded with `source` and `user`), so a contract change and the
+    journeys built under it go live together or not at all."""
     path = Path(path) if path else db_path()
-    contract = contract_mod.load()
+    if contract_text is not None:
+        contract_mod.loads(contract_text, origin=source)  # refuse before copying anything
     with replacing(path) as con:
         con.execute("attach " + sql_literal(path) + " as src (read_only)")
         con.execute("copy from database src to store")
         con.execute("detach src")
         # A store written by an earlier version gets the tables it lacks (schema.sql is idempotent).
         create_schema(con)
-        rebuild_journey(con, contract)
+        if contract_text is not None:
+            contract_store.save(con, contract_text, source, user)
+        return rebuild_journey(con)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,10 @@
 """Funnel health, the leadership view: is the funnel healthy, and where does it leak?
 
-Headline figures against the previous period, the funnel, the conversion trend, time between
-stages and a breakdown by one attribute. Cohort view by default; the flow view (entries during
-the range) when the sidebar says so. Filters come from the frame, or defaults when opened alone.
+Headline figures against the previous period (with the win rate where the data records
+outcomes), the funnel of the store's own stages, monthly cohorts, the conversion trend, time
+between stages and a breakdown by one attribute with win rates. Cohort view by default; the
+flow view (entries during the range) when the sidebar says so. Stages the data never records
+are shown as such and never counted. Filters come from the frame, or defaults when opened alone.
 """
 
 import dataclasses
@@ -10,16 +12,13 @@ import datetime as dt
 
 import streamlit as st
 
-from data import contract as contract_mod
-from queries import cache, executor, funnel, options
+from queries import cache, contracts, executor, funnel, options
 from queries.filters import ATTRIBUTES
 from ui import charts, glossary, headline, tables
 from ui.sections import section
 from ui.state import current_filters, current_view
 
-HEADLINE_KEYS = ("leads", "mqls", "won", "revenue", "overall_rate")
-
-contract = contract_mod.load()
+contract = contracts.current()
 filters = current_filters()
 view = current_view()
 # Each section below is drawn once per (filters, choices, store version) and replayed for
@@ -27,72 +26,136 @@ view = current_view()
 version = executor.store_version()
 as_of = filters.as_of or cache.call(funnel.latest_event_at)
 window = filters.window(contract)
-stage_labels = [s.label for s in contract.stages]
+tracked = contract.tracked_stages or contract.stages
+untracked = [s.label for s in contract.stages if not contract.is_tracked(s.key)]
+stage_labels = [s.label for s in tracked]
 first_label, last_label = stage_labels[0], stage_labels[-1]
-handoff_label = contract.handoff.label
+handoff = contract.handoff if contract.handoff_stage and contract.is_tracked(contract.handoff_stage) else None
 range_text = f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}"
+as_of_text = (
+    f"As of {as_of:%d %b %Y} (end of day, set in the sidebar)"
+    if filters.as_of
+    else f"As of {as_of:%d %b %Y %H:%M} UTC (latest event in the store)"
+)
 rate_choices = {}
-for k, s in enumerate(contract.stages[1:], start=1):
+for k, s in enumerate(tracked[1:], start=1):
     rate_choices[("overall", s.key)] = f"{first_label} → {s.label} (overall)"
-    rate_choices[("step", s.key)] = f"{contract.stages[k - 1].label} → {s.label} (step)"
+    rate_choices[("step", s.key)] = f"{tracked[k - 1].label} → {s.label} (step)"
 
 st.title("Funnel health")
 st.caption(
-    f"As of {as_of:%d %b %Y %H:%M} UTC (latest event in the store) · "
+    f"{as_of_text} · "
     + (
-        f"cohort: leads who started {range_text} · {window}-day conversion window · "
+        f"cohort: leads who started {range_text} · {glossary.window_phrase(window)} · "
         f"skip policy {filters.policy(contract)}"
         if view == "cohort"
         else f"flow: stage entries during {range_text}, whoever the leads are"
     )
+    + " · counting rules in the sidebar"
 )
+if untracked:
+    st.caption(
+        ":material/visibility_off: Not recorded in this data: "
+        + ", ".join(untracked)
+        + ". No event records these stages, so they are never counted or filled in; rates run "
+        "between the stages the data records."
+    )
 
 
 @section
 def cohort_headline(filters, version) -> None:
-    """The five headline figures against the previous period, with the noise verdicts."""
-    # ---- Headline figures against the previous period -------------------------------------
+    """The headline figures against the previous period, with the noise verdicts, and the
+    outcomes behind the win rate."""
     comparison = cache.call(funnel.compare_periods, filters).set_index("metric")
+    outcome = cache.call(funnel.outcomes, filters)
+    won_money = cache.call(funnel.revenue, filters)
+    policy = filters.policy(contract)
     helps = {
         "leads": glossary.cohort(contract, window),
-        "mqls": glossary.reached(contract, filters.policy(contract)),
-        "won": glossary.reached(contract, filters.policy(contract)),
+        "mqls": glossary.reached(contract, policy),
+        "won": glossary.reached(contract, policy),
         "revenue": glossary.revenue(contract),
+        "win_rate": glossary.win_rate(contract) + " " + glossary.wilson(),
         "overall_rate": glossary.overall_rate(contract) + " " + glossary.wilson(),
     }
-    for column, key in zip(st.columns(len(HEADLINE_KEYS)), HEADLINE_KEYS, strict=True):
+    keys = [k for k in ("leads", "mqls", "won", "win_rate", "revenue", "overall_rate") if k in comparison.index]
+    several = len(comparison.attrs.get("currencies", [])) > 1
+    n_columns = len(keys) + (several and "revenue" not in keys)
+    columns = iter(st.columns(n_columns))
+    for key in keys:
         row = comparison.loc[key]
         p_value = (
             row["p_value"]
             if row["kind"] == "rate"
             else headline.count_change_p(row["current"], row["previous"])
         )
-        with column:
+        with next(columns):
             st.metric(
                 row["label"],
-                headline.fmt_value(row["current"], row["kind"]),
+                headline.fmt_value(row["current"], row["kind"], currency=_currency(comparison, key)),
                 delta=headline.fmt_change(row["change"], row["change_pct"], row["kind"]),
-                help=helps[key] + "\n\n" + glossary.noise(),
+                help=helps.get(key, "") + "\n\n" + glossary.noise(),
                 border=True,
             )
             st.caption(
-                f"vs {headline.fmt_value(row['previous'], row['kind'])} in the previous {filters.n_days} days · "
+                f"vs {headline.fmt_value(row['previous'], row['kind'], currency=_currency(comparison, key))} "
+                f"in the previous {filters.n_days} days · "
                 + headline.noise_verdict(row["kind"], p_value, bool(row["is_small"]))
             )
-    if not comparison.attrs.get("is_mature_current", True):
-        window_end = filters.end + dt.timedelta(days=window + 1)
-        st.caption(
-            f":material/hourglass_top: This cohort is immature until {window_end:%d %b %Y}: leads "
-            "still in progress can convert, so its MQL, won and revenue figures can still rise. "
-            "The previous period has had longer to convert, which alone makes later stages look "
-            "lower now."
+        if key == "won" and several:
+            with next(columns):
+                money = funnel.revenue_by_currency(won_money)
+                st.metric(
+                    "Revenue",
+                    headline.fmt_amounts(money),
+                    help=glossary.revenue(contract),
+                    border=True,
+                )
+                st.caption("per currency: amounts in different currencies are never added up")
+    o = outcome.iloc[0]
+    if outcome.attrs.get("is_recorded"):
+        lo, hi = headline.fmt_value(o["win_low"], "rate"), headline.fmt_value(o["win_high"], "rate")
+        text = (
+            f"Outcomes of this cohort: **{o['n_won']:,} won**, **{o['n_lost']:,} lost** "
+            f"(win rate {headline.fmt_value(o['win_rate'], 'rate')}, 95% CI {lo}–{hi}"
+            + (", small group" if o["is_small"] else "")
+            + f"), {o['n_open']:,} still open"
         )
+    else:
+        text = (
+            f"Outcomes of this cohort: {o['n_won']:,} won, {o['n_open']:,} still open. No win rate: "
+            "the data does not record lost deals, so won ÷ (won + lost) cannot be computed"
+        )
+    extras = []
+    if o["n_other_exit"]:
+        extras.append(f"{o['n_other_exit']:,} left by another exit")
+    if o["n_after_window"]:
+        extras.append(f"{o['n_after_window']:,} won or lost only after the window")
+    st.caption(text + (" · " + ", ".join(extras) if extras else "") + ".")
+    if not comparison.attrs.get("is_mature_current", True):
+        if window is None:
+            st.caption(
+                ":material/hourglass_top: With no conversion window this cohort stays open while "
+                "any of its leads is in progress: its won and revenue figures can still rise."
+            )
+        else:
+            window_end = filters.end + dt.timedelta(days=window + 1)
+            st.caption(
+                f":material/hourglass_top: This cohort is immature until {window_end:%d %b %Y}: leads "
+                "still in progress can convert, so its later-stage, won and revenue figures can still "
+                "rise. The previous period has had longer to convert, which alone makes later stages "
+                "look lower now."
+            )
+
+
+def _currency(comparison, key: str) -> str:
+    currencies = comparison.attrs.get("currencies") or []
+    return currencies[0] if key == "revenue" and len(currencies) == 1 else ""
 
 
 @section
 def cohort_funnel(filters, version):
-    """The funnel chart, marked when immature; returns its table for the expander."""
-    # ---- The funnel ------------------------------------------------------------------------
+    """The funnel chart of the recorded stages, marked when immature; returns its table."""
     funnel_df = cache.call(funnel.cohort_funnel, filters)
     mature = bool(funnel_df.attrs.get("is_mature", False))
     st.subheader(
@@ -109,11 +172,34 @@ def cohort_funnel(filters, version):
     )
     if not mature:
         st.warning(glossary.immature(contract, window), icon=":material/hourglass_top:")
+    shown = funnel_df[funnel_df["tracked"]]
     st.plotly_chart(
-        charts.funnel_figure(funnel_df, f"Cohort funnel: leads who started {range_text}", mature),
+        charts.funnel_figure(shown, f"Cohort funnel: leads who started {range_text}", mature),
         key="funnel_chart",
     )
-    return funnel_df.drop(columns=["stage_order"]).rename(columns=tables.FUNNEL_COLUMNS)
+    table = funnel_df.drop(columns=["stage_order"]).rename(columns=tables.FUNNEL_COLUMNS)
+    table["Recorded in the data"] = funnel_df["tracked"].map({True: "yes", False: "not recorded"})
+    return table.drop(columns=[tables.FUNNEL_COLUMNS["tracked"]])
+
+
+@section
+def monthly_cohorts(filters, version):
+    """One row per month the leads started: their funnel and outcomes; returns the table."""
+    months = cache.call(funnel.breakdown, filters, funnel.MONTH)
+    outcome = cache.call(funnel.outcomes, filters, funnel.MONTH)
+    table = tables.monthly_cohorts(months, outcome, stage_labels, window, as_of)
+    st.subheader(
+        "Monthly cohorts",
+        help="The cohort split by the month its leads started. "
+        + glossary.immature(contract, window)
+        + " "
+        + glossary.win_rate(contract),
+    )
+    if table.empty:
+        st.info("No leads started in this period with these filters.")
+        return table
+    tables.show(table, hide_index=True, column_config=tables.percent_columns(table))
+    return table
 
 
 @section
@@ -142,8 +228,9 @@ def conversion_trend(filters, choice, grain, version):
         )
         st.caption(
             "Dotted line, hollow markers and the shaded band: immature periods whose "
-            f"{window}-day window is still open on the as-of date. Their rates are not final and "
-            "usually rise; compare final periods with each other. Whiskers: 95% Wilson interval."
+            f"window is still open on the as-of date ({glossary.window_phrase(window)}). Their "
+            "rates are not final and usually rise; compare final periods with each other. "
+            "Whiskers: 95% Wilson interval."
         )
         trend_table = series[
             [
@@ -162,9 +249,8 @@ def conversion_trend(filters, choice, grain, version):
 
 @section
 def stage_times(filters, version):
-    """Days between stages as a chart and a table; returns the table (None if no moves)."""
+    """Days between recorded stages as a chart and a table; returns the table (None if no moves)."""
     times_table = None
-    # ---- Time between stages ---------------------------------------------------------------------
     st.subheader("Time between stages", help=glossary.stage_time())
     times = cache.call(funnel.stage_times, filters)
     if times["n_leads"].sum() == 0:
@@ -174,6 +260,13 @@ def stage_times(filters, version):
             charts.times_figure(times, contract, f"Days between stages, leads who started {range_text}"),
             key="times_chart",
         )
+        total = times.iloc[-1]
+        if total["n_leads"]:
+            st.caption(
+                f"Median days from {first_label} to {last_label}: **{total['median_days']:.1f}** "
+                f"(p75 {total['p75_days']:.1f}, p90 {total['p90_days']:.1f}; {int(total['n_leads']):,} leads)"
+                + (" · small group" if total["n_leads"] < 30 else "")
+            )
         times_table = times[["label", "n_leads", "median_days", "p75_days", "p90_days"]]
         tables.show(
             times_table,
@@ -192,14 +285,17 @@ def stage_times(filters, version):
 @section
 def flow_view(filters, version):
     """The flow metrics against the previous period and the flow chart; returns its table."""
-    # ---- Flow view ------------------------------------------------------------------------------
     st.info(glossary.flow(), icon=":material/swap_horiz:")
     flow_now = cache.call(funnel.flow_funnel, filters)
     flow_before = cache.call(funnel.flow_funnel, filters.previous())
-    keys = [contract.stage_keys[0], contract.handoff_stage, contract.stage_keys[-1]]
+    keys = list(dict.fromkeys([tracked[0].key, *([handoff.key] if handoff else []), tracked[-1].key]))
     now_by, before_by = flow_now.set_index("stage"), flow_before.set_index("stage")
     figures = [
-        (f"{contract.stage(k).label} entries", now_by.loc[k, "n_entries"], before_by.loc[k, "n_entries"])
+        (
+            f"{contract.stage(k).label} entries",
+            int(now_by.loc[k, "n_entries"]),
+            int(before_by.loc[k, "n_entries"]),
+        )
         for k in keys
     ]
     columns = st.columns(len(figures) + 1)
@@ -218,8 +314,8 @@ def flow_view(filters, version):
                 + headline.noise_verdict("count", headline.count_change_p(cur, prev), min(cur, prev) < 30)
             )
     with columns[-1]:
-        revenue_now = float(flow_now["revenue"].iloc[-1])
-        revenue_before = float(flow_before["revenue"].iloc[-1])
+        revenue_now = float(flow_now["revenue"].iloc[-1] or 0)
+        revenue_before = float(flow_before["revenue"].iloc[-1] or 0)
         st.metric(
             "Revenue won in the range",
             headline.fmt_amount(revenue_now),
@@ -236,8 +332,9 @@ def flow_view(filters, version):
             + headline.noise_verdict("amount", 0, False)
         )
     st.subheader("Flow", help=glossary.flow())
-    st.plotly_chart(charts.flow_figure(flow_now, f"Stage entries during {range_text}"), key="funnel_chart")
-    return flow_now.drop(columns=["stage_order"]).rename(columns=tables.FLOW_COLUMNS)
+    shown = flow_now[flow_now["tracked"]]
+    st.plotly_chart(charts.flow_figure(shown, f"Stage entries during {range_text}"), key="funnel_chart")
+    return flow_now.drop(columns=["stage_order", "tracked"]).rename(columns=tables.FLOW_COLUMNS)
 
 
 if view == "cohort":
@@ -247,22 +344,29 @@ if view == "cohort":
         tables.show(funnel_table, hide_index=True, column_config=tables.rate_columns(funnel_table))
         tables.download(funnel_table, "funnel.csv")
 
+    months_table = monthly_cohorts(filters, version)
+    if not months_table.empty:
+        tables.download(months_table, "monthly_cohorts.csv")
+
     # ---- Conversion trend ----------------------------------------------------------------------
     st.subheader("Conversion trend", help=glossary.immature(contract, window) + "\n\n" + glossary.wilson())
-    left, right = st.columns([3, 1])
-    choice = left.selectbox(
-        "Rate",
-        list(rate_choices),
-        index=list(rate_choices).index(("overall", contract.stage_keys[-1])),
-        format_func=rate_choices.get,
-        key="health_trend_rate",
-    )
-    grain = right.segmented_control(
-        "Per", ["month", "week"], default="month", key="health_trend_grain", required=True
-    )
-    trend_table = conversion_trend(filters, choice, grain, version)
-    if trend_table is not None:
-        tables.download(trend_table, "conversion_trend.csv", key="dl-trend")
+    if rate_choices:
+        left, right = st.columns([3, 1])
+        choice = left.selectbox(
+            "Rate",
+            list(rate_choices),
+            index=list(rate_choices).index(("overall", tracked[-1].key)),
+            format_func=rate_choices.get,
+            key="health_trend_rate",
+        )
+        grain = right.segmented_control(
+            "Per", ["month", "week"], default="month", key="health_trend_grain", required=True
+        )
+        trend_table = conversion_trend(filters, choice, grain, version)
+        if trend_table is not None:
+            tables.download(trend_table, "conversion_trend.csv", key="dl-trend")
+    else:
+        st.info("The data records only one stage, so there is no conversion between stages to show.")
 
     times_table = stage_times(filters, version)
     if times_table is not None:
@@ -277,7 +381,9 @@ else:
 # ---- Breakdown by one attribute --------------------------------------------------------------------
 st.subheader(
     "Breakdown",
-    help=(glossary.overall_rate(contract) + " " + glossary.wilson()) if view == "cohort" else glossary.flow(),
+    help=(glossary.overall_rate(contract) + " " + glossary.win_rate(contract) + " " + glossary.wilson())
+    if view == "cohort"
+    else glossary.flow(),
 )
 by = st.selectbox(
     "Break down by",
@@ -291,18 +397,22 @@ by = st.selectbox(
 def breakdown_table(filters, by, view, version):
     """One row per value of the chosen attribute; returns the table (empty if no leads)."""
     breakdown = cache.call(funnel.breakdown, filters, by, view)
+    outcome = cache.call(funnel.outcomes, filters, by) if view == "cohort" else None
     names = options.choices(cache.call(options.filter_options), "owner") if by == "owner" else {}
-    table = tables.breakdown_table(breakdown, stage_labels, handoff_label, view, names)
+    if by == "channel":
+        names = {v: contract.channel_label(v) for v in breakdown.get("group_value", []) if v is not None}
+    table = tables.breakdown_table(
+        breakdown, stage_labels, handoff.label if handoff else None, view, names, outcome
+    )
     if table.empty:
         st.info("No leads match these filters in this date range. Widen the range or clear a filter.")
     else:
-        rate_format = st.column_config.NumberColumn(format="percent")
         tables.show(
             table,
             hide_index=True,
             column_config={
                 "group": st.column_config.TextColumn(by.capitalize()),
-                **{c: rate_format for c in table.columns if "→" in c or c.startswith("95%")},
+                **tables.percent_columns(table),
             },
         )
     return table

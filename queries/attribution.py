@@ -16,7 +16,7 @@ import pandas as pd
 
 from data import contract as contract_mod
 from data.contract import Contract
-from queries import executor, funnel
+from queries import contracts, executor, funnel
 from queries.filters import FilterError, Filters
 
 # (key, label): the order in which models are shown.
@@ -138,7 +138,7 @@ def credits(
         raise FilterError(f"cannot attribute by {by!r}; choose one of {sorted(DIMENSIONS)}")
     basis = check_basis(basis)
     half_life_days = check_half_life(half_life_days)
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     if sourced_by is not None and sourced_by not in contract.teams:
         raise FilterError(f"sourced by: expected one of {list(contract.teams)} or all, got {sourced_by!r}")
     as_of = funnel.resolve_as_of(filters, db)
@@ -244,7 +244,7 @@ def sourcing(
     attrs: as_of, basis, total_amount (equals every credit column's total in credits()).
     """
     basis = check_basis(basis)
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     as_of = funnel.resolve_as_of(filters, db)
     outcomes = deal_outcomes(filters, contract, as_of, db, basis)
     df = (

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from data import contract as contract_mod
 from data.contract import Contract
-from queries import attribution, funnel, stats
+from queries import attribution, contracts, funnel, stats
 from queries.filters import Filters, attribute_column
 
 # Columns computed here on the aggregated rows (named so that an empty result has them too).
@@ -59,7 +58,7 @@ def content_reach(filters: Filters, db: Path | None = None, contract: Contract |
     (distinct leads touched), n_leads_by_sales. Content published by the end of the range is
     listed even when nobody used it. Sorted by n_leads, largest first.
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     as_of = funnel.resolve_as_of(filters, db)
     df = attribution.run("content_reach", filters, contract, as_of, db)
     counts = ["n_touches_marketing", "n_touches_sales", "n_leads", "n_leads_by_sales"]
@@ -92,7 +91,7 @@ def landmark_hours(filters: Filters, contract: Contract) -> list[int]:
     The stage's expected days from funnel.toml (the conversion window when a stage has none),
     in whole hours so that SQL adds an integer number of hours.
     """
-    return [round((s.expected_days or filters.window(contract)) * 24) for s in contract.stages]
+    return [round((s.expected_days or filters.horizon(contract)) * 24) for s in contract.stages]
 
 
 def content_advance(
@@ -115,7 +114,7 @@ def content_advance(
     attrs: as_of, window_days, is_mature (the range's end + window is on or before as_of;
     otherwise leads still have time to advance and the rates are not final).
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     as_of = funnel.resolve_as_of(filters, db)
     df = attribution.run(
         "content_advance", filters, contract, as_of, db, landmark_hours=landmark_hours(filters, contract)
@@ -178,7 +177,7 @@ def mature_range(filters: Filters, contract: Contract, as_of: dt.datetime) -> Fi
     as_of - window, so end + 1 day + window <= as_of (queries.funnel.period_is_mature holds).
     The other filters (channels, regions, ...) are kept.
     """
-    end_before = as_of.date() - dt.timedelta(days=filters.window(contract))
+    end_before = as_of.date() - dt.timedelta(days=filters.horizon(contract))
     try:
         start = end_before.replace(year=end_before.year - LOOKBACK_MONTHS // 12)
     except ValueError:  # 29 February, a year earlier
@@ -207,7 +206,7 @@ def sales_content_use(
     """
     if by is not None:
         attribute_column(by)  # refuses anything outside the allow-list before SQL runs
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     as_of = funnel.resolve_as_of(filters, db)
     # Opportunities opened in the range = the pipeline basis of the attribution deals.
     outcomes = attribution.deal_outcomes(filters, contract, as_of, db, basis="pipeline", deal_by=by)

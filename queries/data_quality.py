@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data import contract as contract_mod
-from queries import executor
+from queries import contracts, executor
 
 MAX_ROWS = 1_000  # failing rows returned per check; the count is always exact
 
@@ -71,8 +70,8 @@ CHECKS = (
 )
 
 
-def _params(name: str) -> dict:
-    contract = contract_mod.load()
+def _params(name: str, db: Path | None = None) -> dict:
+    contract = contracts.current(db).effective()
     available = {
         "stage_keys": contract.stage_keys,
         "reason_keys": [r.key for r in contract.reason_codes],
@@ -89,7 +88,7 @@ def check_rows(key: str, db: Path | None = None) -> pd.DataFrame:
     check = next((c for c in CHECKS if c.key == key), None)
     if check is None:
         raise KeyError(f"no data-quality check {key!r}")
-    return executor.run(check.query, _params(check.query), db=db)
+    return executor.run(check.query, _params(check.query, db), db=db)
 
 
 def summary(db: Path | None = None) -> pd.DataFrame:

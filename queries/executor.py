@@ -22,7 +22,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from data import contract as contract_mod
 from data import store
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -153,18 +152,14 @@ def _drop_old_pins(pins: Path, keep: Path) -> None:
 
 
 def store_version(db: Path | None = None) -> str:
-    """Changes whenever the store file is replaced or rewritten, or funnel.toml is edited: the
-    cache key for results and drawn sections (labels, SLA and windows come from funnel.toml)."""
+    """Changes whenever the store file is replaced or rewritten: the cache key for results and
+    drawn sections. The contract lives in the store, so a contract change is a new version too."""
     path = _path(db)
     try:
         st = os.stat(path)
     except FileNotFoundError:
         return "missing"
-    try:
-        contract = os.stat(contract_mod.DEFAULT_PATH).st_mtime_ns
-    except FileNotFoundError:
-        contract = 0
-    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}:{contract}"
+    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
 
 
 # Work nobody is waiting for (the cache warmer) runs its queries on one thread, leaving the

@@ -13,6 +13,10 @@ from data.contract import SKIP_POLICIES, Contract
 
 MAX_LIST = 200  # more values than this in one filter is not a real selection
 MAX_TEXT = 200
+# "No conversion window" reaches SQL as a window longer than any CRM's history, so every query
+# keeps one exact rule (reached in time = on or before start + window, and by the as-of date).
+NO_WINDOW_DAYS = 36_500
+NO_WINDOW = 0  # Filters.window_days = 0: no window (all time), whatever the contract says
 
 
 class FilterError(ValueError):
@@ -64,8 +68,8 @@ class Filters:
     segments: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()
     as_of: dt.datetime | None = None  # None: the latest event in the store
-    window_days: int | None = None  # None: funnel.toml's conversion window
-    skip_policy: str | None = None  # None: funnel.toml's skip policy
+    window_days: int | None = None  # None: the contract's window; 0 (NO_WINDOW): no window
+    skip_policy: str | None = None  # None: the contract's skip policy
     extra: tuple = field(default=(), compare=True)  # reserved for later filters
 
     def __post_init__(self) -> None:
@@ -82,10 +86,11 @@ class Filters:
         if self.window_days is not None and (
             isinstance(self.window_days, bool)
             or not isinstance(self.window_days, int)
-            or self.window_days <= 0
+            or not 0 <= self.window_days <= NO_WINDOW_DAYS
         ):
             raise FilterError(
-                f"conversion window: expected a positive number of days, got {self.window_days!r}"
+                "conversion window: expected a number of days (0 for no window), "
+                f"got {self.window_days!r}"
             )
         if self.skip_policy is not None and self.skip_policy not in SKIP_POLICIES:
             raise FilterError(f"skip policy: expected one of {list(SKIP_POLICIES)}, got {self.skip_policy!r}")
@@ -106,8 +111,16 @@ class Filters:
             self, start=self.start - dt.timedelta(days=self.n_days), end=self.start - dt.timedelta(days=1)
         )
 
-    def window(self, contract: Contract) -> int:
-        return self.window_days or contract.conversion_window_days
+    def window(self, contract: Contract) -> int | None:
+        """The conversion window of this view in days; None: no window (all time)."""
+        if self.window_days is None:
+            return contract.conversion_window_days
+        return self.window_days or None
+
+    def horizon(self, contract: Contract) -> int:
+        """Days after which this view treats a cohort as settled where a page needs a number
+        (a mature look-back): the window, or the contract's horizon with no window."""
+        return self.window(contract) or contract.horizon_days
 
     def policy(self, contract: Contract) -> str:
         return self.skip_policy or contract.skip_policy
@@ -122,6 +135,6 @@ class Filters:
             "segments": list(self.segments) or None,
             "owners": list(self.owners) or None,
             "as_of": as_of,
-            "window_days": self.window(contract),
+            "window_days": self.window(contract) or NO_WINDOW_DAYS,
             "is_strict": self.policy(contract) == "strict",
         }

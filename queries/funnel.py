@@ -2,7 +2,7 @@
 
 Each returns a DataFrame with the columns listed in its docstring. Counts come from DuckDB;
 rates and intervals are computed here on the few aggregated rows (never on raw events).
-Definitions: ../shared/DESIGN.md "Definitions that must be exact"; the Definitions page shows them.
+Definitions: docs/design.md "Definitions"; the Definitions page shows them in words.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from data import contract as contract_mod
 from data.contract import Contract
-from queries import executor, stats
+from queries import contracts, executor, stats
 from queries.filters import FilterError, Filters, attribute_column
 
 GRAINS = ("week", "month")
-COHORT_QUERIES = ("cohort_funnel", "stage_times", "trend")
+COHORT_QUERIES = ("cohort_funnel", "cohort_outcomes", "cohort_revenue", "stage_history", "stage_times", "trend")
 
 
 def store_facts(db: Path | None = None) -> dict[str, str]:
@@ -53,58 +52,98 @@ def resolve_as_of(filters: Filters, db: Path | None = None) -> dt.datetime:
 
 
 def is_mature(filters: Filters, contract: Contract, as_of: dt.datetime) -> bool:
-    """A cohort is final only once end of range + window is on or before the as-of date."""
+    """A cohort is final only once end of range + window is on or before the as-of date; with
+    no window it never is by time alone (see the outcomes' open count)."""
     return period_is_mature(filters.end, filters.window(contract), as_of)
 
 
-def period_is_mature(last_day: dt.date, window_days: int, as_of: dt.datetime) -> bool:
+def period_is_mature(last_day: dt.date, window_days: int | None, as_of: dt.datetime) -> bool:
+    if window_days is None:
+        return False
     window_end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time.min)
     return window_end + dt.timedelta(days=window_days) <= as_of
+
+
+def _lost_keys(contract: Contract) -> list[str]:
+    # An empty list would not bind as a typed list; no exit key is ever ''.
+    return contract.exit_keys_of("lost") or [""]
 
 
 def _run(
     name: str, filters: Filters, contract: Contract, as_of: dt.datetime, db: Path | None = None, **extra
 ) -> pd.DataFrame:
-    available = filters.params(contract, as_of)
-    available.update(stage_keys=contract.stage_keys, n_stages=len(contract.stages), by=None)
+    """Run a funnel query over the journeys, which follow the contract's tracked stages."""
+    computing = contract.effective()
+    available = filters.params(computing, as_of)
+    available.update(
+        stage_keys=computing.stage_keys,
+        n_stages=len(computing.stages),
+        lost_keys=_lost_keys(computing),
+        is_past=as_of < latest_event_at(db),
+        by=None,
+    )
     available.update(extra)
     if name in COHORT_QUERIES:  # they read the cohort defined once in cohort_rows.sql
         return executor.run_composed("cohort_rows", name, available, db=db)
     return executor.run(name, executor.bind(name, available), db=db)
 
 
-def _check_by(by: str | None) -> str | None:
-    if by is not None:
+MONTH = "month"  # cohort views may also group by the month leads started (YYYY-MM)
+
+
+def _check_by(by: str | None, month: bool = True) -> str | None:
+    if by is not None and not (month and by == MONTH):
         attribute_column(by)  # refuses anything outside the allow-list before SQL runs
     return by
 
 
 def _stage_frame(contract: Contract) -> pd.DataFrame:
+    """One row per stage of the contract, in its order: stage_order, stage, label, tracked, and
+    computed_order (the stage's position among the tracked stages the journeys follow; <NA>
+    for a stage the data does not record)."""
+    tracked = [contract.is_tracked(s.key) for s in contract.stages]
+    positions, k = [], 0
+    for is_tracked in tracked:
+        k += is_tracked
+        positions.append(k if is_tracked else None)
     return pd.DataFrame(
         {
             "stage_order": [s.order for s in contract.stages],
             "stage": contract.stage_keys,
             "label": [s.label for s in contract.stages],
+            "tracked": tracked,
+            "computed_order": pd.array(positions, dtype="Int64"),
         }
     )
 
 
 def _with_rates(counts: pd.DataFrame, contract: Contract, count_col: str = "n_reached") -> pd.DataFrame:
-    """One row per stage (zeros filled) with step and overall rates and 95% Wilson bounds."""
-    df = _stage_frame(contract).merge(
-        counts.drop(columns="group_value", errors="ignore"), on="stage_order", how="left"
-    )
+    """One row per stage of the contract with step and overall rates and 95% Wilson bounds.
+
+    `counts` has one row per computed stage (its stage_order is the position among the tracked
+    stages). Tracked stages without a row get zeros; untracked stages get <NA> counts and NaN
+    rates: not recorded, never counted. Rates run from the first tracked stage, and a step is
+    from the tracked stage before."""
+    frame = _stage_frame(contract)
+    counts = counts.drop(columns="group_value", errors="ignore").rename(columns={"stage_order": "computed_order"})
+    counts["computed_order"] = counts["computed_order"].astype("Int64")
+    df = frame.merge(counts, on="computed_order", how="left")
     number_cols = [c for c in counts.columns if c.startswith("n_") or c == "revenue"]
-    df[number_cols] = df[number_cols].fillna(0)
     for c in number_cols:
-        if c.startswith("n_"):
-            df[c] = df[c].astype("int64")
-    n = df[count_col].tolist()
-    first = n[0]
+        filled = df[c].where(~df["tracked"], df[c].fillna(0))
+        df[c] = filled.astype("Int64") if c.startswith("n_") else filled.astype(float)
+    n = [None if pd.isna(x) else int(x) for x in df[count_col]]
+    tracked_n = [x for x in n if x is not None]
+    first = tracked_n[0] if tracked_n else 0
     cols: dict[str, list[float]] = {k: [] for k in ("step_rate", "step_low", "step_high")}
     cols.update({k: [] for k in ("overall_rate", "overall_low", "overall_high")})
-    for k, reached in enumerate(n):
-        base = n[k - 1] if k > 0 else reached
+    previous = None
+    for reached in n:
+        if reached is None:
+            for k in cols:
+                cols[k].append(math.nan)
+            continue
+        base = previous if previous is not None else reached
         cols["step_rate"].append(stats.rate(reached, base))
         lo, hi = stats.wilson(reached, base)
         cols["step_low"].append(lo)
@@ -113,9 +152,10 @@ def _with_rates(counts: pd.DataFrame, contract: Contract, count_col: str = "n_re
         lo, hi = stats.wilson(reached, first)
         cols["overall_low"].append(lo)
         cols["overall_high"].append(hi)
+        previous = reached
     for k, values in cols.items():
         df[k] = values
-    return df
+    return df.drop(columns="computed_order")
 
 
 def _attrs(df: pd.DataFrame, filters: Filters, contract: Contract, as_of: dt.datetime) -> pd.DataFrame:
@@ -128,41 +168,62 @@ def _attrs(df: pd.DataFrame, filters: Filters, contract: Contract, as_of: dt.dat
     return df
 
 
-def cohort_funnel(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
-    """Cohort conversion: one row per stage, in funnel order (every stage, zeros included).
+def _last_tracked(df: pd.DataFrame):
+    """The index of the last tracked stage's row (no drop-off there)."""
+    tracked = df.index[df["tracked"]]
+    return tracked[-1] if len(tracked) else df.index[-1]
 
-    Columns: stage_order, stage, label, n_reached, n_skipped, n_in_progress, n_dropped,
-    revenue (won amounts, on the last stage; 0 elsewhere), step_rate, step_low, step_high
-    (reached(k)/reached(k-1), 95% Wilson), overall_rate, overall_low, overall_high
-    (reached(k)/reached(1)). The last stage has no drop-off.
-    attrs: as_of, window_days, skip_policy, is_mature.
+
+def cohort_funnel(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
+    """Cohort conversion: one row per stage of the contract, in funnel order.
+
+    Columns: stage_order, stage, label, tracked (False: the data never records this stage; its
+    counts are <NA> and its rates NaN: shown as not recorded, never counted), n_reached,
+    n_skipped, n_in_progress, n_dropped, revenue (won amounts of every currency, on the last
+    stage; see revenue() for the split by currency), step_rate, step_low, step_high
+    (reached(k)/reached(previous tracked stage), 95% Wilson), overall_rate, overall_low,
+    overall_high (reached(k)/reached(first tracked stage)). The last tracked stage has no
+    drop-off. attrs: as_of, window_days (None: no window), skip_policy, is_mature.
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db)
     as_of = resolve_as_of(filters, db)
     counts = _run("cohort_funnel", filters, contract, as_of, db=db)
     df = _with_rates(counts, contract)
-    df.loc[df.index[-1], ["n_in_progress", "n_dropped"]] = 0
+    df.loc[_last_tracked(df), ["n_in_progress", "n_dropped"]] = 0
     return _attrs(df, filters, contract, as_of)
 
 
-def flow_funnel(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
-    """Flow view: one row per stage, entries during the range whoever the leads are.
+def _flow_frame(counts: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    frame = _stage_frame(contract)
+    counts = counts.drop(columns="group_value", errors="ignore").rename(columns={"stage_order": "computed_order"})
+    counts["computed_order"] = counts["computed_order"].astype("Int64")
+    df = frame.merge(counts, on="computed_order", how="left")
+    for c in ("n_entries", "n_reentries"):
+        df[c] = df[c].where(~df["tracked"], df[c].fillna(0)).astype("Int64")
+    df["revenue"] = df["revenue"].where(~df["tracked"], df["revenue"].fillna(0.0)).astype(float)
+    ratios, previous = [], None
+    for n in df["n_entries"]:
+        if pd.isna(n):
+            ratios.append(math.nan)
+            continue
+        ratios.append(stats.rate(int(n), previous) if previous is not None else math.nan)
+        previous = int(n)
+    df["ratio_to_previous"] = ratios
+    return df.drop(columns="computed_order")
 
-    Columns: stage_order, stage, label, n_entries (first entries in the range), n_reentries
-    (re-entries in the range: recycling, never a second conversion), revenue (last stage),
-    ratio_to_previous (n_entries(k) / n_entries(k-1): compares different leads, not a rate).
+
+def flow_funnel(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
+    """Flow view: one row per stage of the contract, entries during the range whoever the leads are.
+
+    Columns: stage_order, stage, label, tracked, n_entries (first entries in the range),
+    n_reentries (re-entries in the range: recycling, never a second conversion), revenue (last
+    stage), ratio_to_previous (n_entries(k) / n_entries(previous tracked stage): compares
+    different leads, not a rate). Untracked stages have <NA> counts.
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db)
     as_of = resolve_as_of(filters, db)
     counts = _run("flow_funnel", filters, contract, as_of, db=db)
-    df = _stage_frame(contract).merge(counts.drop(columns="group_value"), on="stage_order", how="left")
-    df[["n_entries", "n_reentries"]] = df[["n_entries", "n_reentries"]].fillna(0).astype("int64")
-    df["revenue"] = df["revenue"].fillna(0.0).astype(float)
-    prev = df["n_entries"].shift(1)
-    df["ratio_to_previous"] = [
-        stats.rate(int(n), int(p)) if k > 0 else math.nan
-        for k, (n, p) in enumerate(zip(df["n_entries"], prev, strict=True))
-    ]
+    df = _flow_frame(counts, contract)
     df.attrs.update(as_of=as_of, view="flow")
     return df
 
@@ -170,19 +231,19 @@ def flow_funnel(filters: Filters, db: Path | None = None, contract: Contract | N
 def stage_times(
     filters: Filters, by: str | None = None, db: Path | None = None, contract: Contract | None = None
 ) -> pd.DataFrame:
-    """Time between stages for the cohort: one row per transition, then one total row.
+    """Time between tracked stages for the cohort: one row per move, then one total row.
 
     Columns: from_stage, to_stage, label ("Lead → Marketing qualified", "Total: ..."),
     is_total, n_leads, median_days, p75_days, p90_days (+ group_value when `by` is set).
-    A transition k→k+1 is the days from the lead's own entry into k until it reached k+1 in
-    time (under `implied`, reaching a later stage counts); the total is start → last stage, its
-    own median (not a sum of step medians).
+    A move k→k+1 is between consecutive stages the data records: the days from the lead's own
+    entry into k until it reached k+1 in time (under `implied`, reaching a later stage counts);
+    the total is start → last tracked stage, its own median (not a sum of step medians).
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db)
     by = _check_by(by)
     as_of = resolve_as_of(filters, db)
     raw = _run("stage_times", filters, contract, as_of, by=by, db=db)
-    stages = contract.stages
+    stages = contract.effective().stages
     rows = []
     groups = sorted(raw["group_value"].dropna().unique()) if by else [None]
     for g in groups:
@@ -193,17 +254,19 @@ def stage_times(
             frm, to = (stages[0], s) if is_total else (s, stages[k + 1])
             r = by_order.get(s.order)
             label = f"Total: {frm.label} → {to.label}" if is_total else f"{frm.label} → {to.label}"
+
+            def days(value) -> float:
+                return float(value) if value is not None and not pd.isna(value) else math.nan
+
             row = {
                 "from_stage": frm.key,
                 "to_stage": to.key,
                 "label": label,
                 "is_total": is_total,
                 "n_leads": int(r.n_leads) if r is not None else 0,
-                "median_days": float(r.median_days)
-                if r is not None and r.median_days is not None
-                else math.nan,
-                "p75_days": float(r.p75_days) if r is not None and r.p75_days is not None else math.nan,
-                "p90_days": float(r.p90_days) if r is not None and r.p90_days is not None else math.nan,
+                "median_days": days(r.median_days) if r is not None else math.nan,
+                "p75_days": days(r.p75_days) if r is not None else math.nan,
+                "p90_days": days(r.p90_days) if r is not None else math.nan,
             }
             if by:
                 row = {"group_value": g, **row}
@@ -211,19 +274,34 @@ def stage_times(
     return _attrs(pd.DataFrame(rows), filters, contract, as_of)
 
 
+def time_to_win(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> dict:
+    """Days from start to the last stage (won) for the cohort's leads that won in time:
+    {median, p75, p90, n}; None when the data does not record the last stage."""
+    contract = contract or contracts.current(db)
+    if not contract.is_tracked(contract.stages[-1].key) or len(contract.tracked_stages) < 2:
+        return None
+    total = stage_times(filters, db=db, contract=contract).iloc[-1]
+    return {
+        "median": total["median_days"],
+        "p75": total["p75_days"],
+        "p90": total["p90_days"],
+        "n": int(total["n_leads"]),
+    }
+
+
 def trend(
     filters: Filters, grain: str = "month", db: Path | None = None, contract: Contract | None = None
 ) -> pd.DataFrame:
     """Cohort conversion per week (ISO, Monday) or month of start: one row per period × stage.
 
-    Columns: period_start, period_end, stage_order, stage, label, n_reached, step_rate,
+    Columns: period_start, period_end, stage_order, stage, label, tracked, n_reached, step_rate,
     step_low, step_high, overall_rate, overall_low, overall_high, is_mature, is_small (the
     period's cohort has fewer than 30 leads). A period is immature while its end + window is
     after the as-of date: its rates can still rise and are not final.
     """
     if grain not in GRAINS:
         raise FilterError(f"trend grain: expected one of {list(GRAINS)}, got {grain!r}")
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db)
     as_of = resolve_as_of(filters, db)
     raw = _run("trend", filters, contract, as_of, grain=grain, db=db)
     frames = []
@@ -237,9 +315,10 @@ def trend(
         df.insert(0, "period_start", start)
         df.insert(1, "period_end", end)
         df["is_mature"] = period_is_mature(min(end, filters.end), filters.window(contract), as_of)
-        df["is_small"] = int(df["n_reached"].iloc[0]) < stats.SMALL_GROUP
+        first = df.loc[df["tracked"], "n_reached"]
+        df["is_small"] = (int(first.iloc[0]) if len(first) else 0) < stats.SMALL_GROUP
         frames.append(df)
-    columns = ["period_start", "period_end", *_stage_frame(contract).columns, "n_reached"]
+    columns = ["period_start", "period_end", *_stage_frame(contract).columns[:-1], "n_reached"]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     return _attrs(out, filters, contract, as_of)
 
@@ -255,85 +334,210 @@ def breakdown(
 
     `by` must be one of queries.filters.ATTRIBUTES (refused before any SQL runs otherwise).
     Cohort columns: group_value, then cohort_funnel's columns, is_small (group's cohort has
-    fewer than 30 leads). Flow columns: group_value, then flow_funnel's columns.
-    Groups are sorted by their first-stage count, largest first.
+    fewer than 30 leads). Flow columns: group_value, then flow_funnel's columns. A lead without
+    a value has group_value None (kept apart from a literal value such as 'unknown').
+    Groups are sorted by their first-stage count, largest first (no value last among equals).
     """
-    by = _check_by(by)
+    by = _check_by(by, month=view == "cohort")
     if view not in ("cohort", "flow"):
         raise FilterError(f"view: expected 'cohort' or 'flow', got {view!r}")
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db)
     as_of = resolve_as_of(filters, db)
     name = "cohort_funnel" if view == "cohort" else "flow_funnel"
     raw = _run(name, filters, contract, as_of, by=by, db=db)
-    raw["group_value"] = raw["group_value"].fillna("(none)")
     frames = []
-    for g, part in raw.groupby("group_value", sort=True):
+    for g, part in raw.groupby("group_value", sort=True, dropna=False):
+        g = None if pd.isna(g) else g
         if view == "cohort":
             df = _with_rates(part, contract)
-            df.loc[df.index[-1], ["n_in_progress", "n_dropped"]] = 0
-            df["is_small"] = int(df["n_reached"].iloc[0]) < stats.SMALL_GROUP
-            size = int(df["n_reached"].iloc[0])
+            df.loc[_last_tracked(df), ["n_in_progress", "n_dropped"]] = 0
+            first = df.loc[df["tracked"], "n_reached"]
+            size = int(first.iloc[0]) if len(first) else 0
+            df["is_small"] = size < stats.SMALL_GROUP
         else:
-            df = _stage_frame(contract).merge(part.drop(columns="group_value"), on="stage_order", how="left")
-            df[["n_entries", "n_reentries"]] = df[["n_entries", "n_reentries"]].fillna(0).astype("int64")
-            df["revenue"] = df["revenue"].fillna(0.0)
-            size = int(df["n_entries"].iloc[0])
+            df = _flow_frame(part, contract)
+            first = df.loc[df["tracked"], "n_entries"]
+            size = int(first.iloc[0]) if len(first) else 0
         df.insert(0, "group_value", g)
-        frames.append((size, g, df))
-    frames.sort(key=lambda t: (-t[0], t[1]))
-    out = pd.concat([f for _, _, f in frames], ignore_index=True) if frames else pd.DataFrame()
+        frames.append((size, g is None, "" if g is None else str(g), df))
+    frames.sort(key=lambda t: (-t[0], t[1], t[2]))
+    out = pd.concat([f[-1] for f in frames], ignore_index=True) if frames else pd.DataFrame()
     return _attrs(out, filters, contract, as_of)
 
 
-HEADLINES = (
-    # key, label, kind
-    ("leads", "Leads", "count"),
-    ("mqls", "MQLs", "count"),
-    ("won", "Won deals", "count"),
-    ("revenue", "Revenue", "amount"),
-    ("mql_rate", "Lead → MQL", "rate"),
-    ("win_rate", "MQL → won", "rate"),
-    ("overall_rate", "Overall conversion", "rate"),
-)
+def outcomes(
+    filters: Filters, by: str | None = None, db: Path | None = None, contract: Contract | None = None
+) -> pd.DataFrame:
+    """Outcomes of the cohort's leads: one row per group (one row when `by` is None).
+
+    Columns: group_value, n_cohort, n_won, n_lost, n_after_window (won or lost by the as-of, but
+    after the window), n_other_exit (ended by another exit), n_open (no outcome or exit yet;
+    n_open_past_window of them are past their window), n_decided (= won + lost), win_rate
+    (won / decided: open leads and other exits are not outcomes), win_low, win_high (95%
+    Wilson), is_small (fewer than 30 decided). Sorted by n_cohort, largest first.
+    attrs: as of, window, skip policy, is_mature, is_recorded (the data records both outcomes:
+    the last stage and a lost exit; otherwise the win rate is not shown).
+    """
+    by = _check_by(by)
+    contract = contract or contracts.current(db)
+    as_of = resolve_as_of(filters, db)
+    raw = _run("cohort_outcomes", filters, contract, as_of, by=by, db=db)
+    if by is None and raw.empty:
+        raw = pd.DataFrame([{"group_value": None}])
+    counts = [
+        "n_cohort",
+        "n_won",
+        "n_lost",
+        "n_after_window",
+        "n_other_exit",
+        "n_open",
+        "n_open_past_window",
+    ]
+    for c in counts:
+        raw[c] = raw[c].fillna(0).astype("int64") if c in raw else 0
+    raw["group_value"] = raw["group_value"].where(raw["group_value"].notna(), None)
+    recorded = contract.outcomes_recorded and contract.is_tracked(contract.stages[-1].key)
+    raw["n_decided"] = raw["n_won"] + raw["n_lost"]
+    rates = [stats.rate(w, d) if recorded else math.nan for w, d in zip(raw["n_won"], raw["n_decided"], strict=True)]
+    bounds = [
+        stats.wilson(w, d) if recorded else (math.nan, math.nan)
+        for w, d in zip(raw["n_won"], raw["n_decided"], strict=True)
+    ]
+    raw["win_rate"] = rates
+    raw["win_low"] = [b[0] for b in bounds]
+    raw["win_high"] = [b[1] for b in bounds]
+    raw["is_small"] = raw["n_decided"] < stats.SMALL_GROUP
+    out = raw.sort_values(
+        ["n_cohort", "group_value"], ascending=[False, True], na_position="last", kind="stable"
+    ).reset_index(drop=True)
+    out = _attrs(out, filters, contract, as_of)
+    out.attrs["is_recorded"] = recorded
+    return out
+
+
+def revenue(
+    filters: Filters, by: str | None = None, db: Path | None = None, contract: Contract | None = None
+) -> pd.DataFrame:
+    """Won revenue of the cohort per currency: one row per (group, currency), never summed
+    across currencies. Columns: group_value, currency ('' when the source named none), n_won,
+    n_with_amount, revenue. Empty when nothing was won (or the data does not record winning)."""
+    by = _check_by(by)
+    contract = contract or contracts.current(db)
+    if not contract.is_tracked(contract.stages[-1].key):
+        return pd.DataFrame(columns=["group_value", "currency", "n_won", "n_with_amount", "revenue"])
+    as_of = resolve_as_of(filters, db)
+    df = _run("cohort_revenue", filters, contract, as_of, by=by, db=db)
+    df["revenue"] = df["revenue"].astype(float)
+    return _attrs(df, filters, contract, as_of)
+
+
+def revenue_by_currency(df: pd.DataFrame) -> dict[str, float]:
+    """{currency: amount} from revenue() (one group), largest first."""
+    pairs = sorted(zip(df["currency"], df["revenue"], strict=True), key=lambda p: -p[1])
+    return {c: float(a) for c, a in pairs}
+
+
+def stage_history(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> dict:
+    """How the cohort's records really moved: {n_stage_events, backward_moves, moved_back,
+    reopened} from every stage event by the as-of (see stage_history.sql)."""
+    contract = contract or contracts.current(db)
+    as_of = resolve_as_of(filters, db)
+    df = _run("stage_history", filters, contract, as_of, db=db)
+    row = df.iloc[0] if len(df) else None
+
+    def n(col: str) -> int:
+        return int(row[col]) if row is not None and not pd.isna(row[col]) else 0
+
+    return {
+        "n_stage_events": n("n_stage_events"),
+        "backward_moves": n("n_backward_moves"),
+        "moved_back": n("n_moved_back"),
+        "reopened": n("n_reopened"),
+    }
 
 
 def headline(funnel_df: pd.DataFrame, contract: Contract) -> dict[str, tuple[float, int]]:
-    """Headline figures from a cohort funnel: key -> (value, base count for rates)."""
-    n = dict(zip(funnel_df["stage"], funnel_df["n_reached"], strict=True))
-    first, handoff, last = contract.stage_keys[0], contract.handoff_stage, contract.stage_keys[-1]
-    revenue = float(funnel_df["revenue"].iloc[-1])
-    return {
-        "leads": (n[first], n[first]),
-        "mqls": (n[handoff], n[handoff]),
-        "won": (n[last], n[last]),
-        "revenue": (revenue, n[last]),
-        "mql_rate": (stats.rate(n[handoff], n[first]), n[first]),
-        "win_rate": (stats.rate(n[last], n[handoff]), n[handoff]),
-        "overall_rate": (stats.rate(n[last], n[first]), n[first]),
+    """Headline figures from a cohort funnel: key -> (value, base count for rates).
+
+    Counts run over the tracked stages: `leads` is the first tracked stage (the cohort), `mqls`
+    the handoff stage when it is tracked, `won` the last stage when it is tracked; a figure the
+    data cannot give is absent."""
+    rows = funnel_df[funnel_df["tracked"]]
+    if rows.empty:
+        return {}
+    n = {k: int(v) for k, v in zip(rows["stage"], rows["n_reached"], strict=True)}
+    first = rows["stage"].iloc[0]
+    last_key = contract.stages[-1].key
+    out: dict[str, tuple[float, int]] = {"leads": (n[first], n[first])}
+    handoff = contract.handoff_stage
+    if handoff in n and handoff != first:
+        out["mqls"] = (n[handoff], n[handoff])
+        out["mql_rate"] = (stats.rate(n[handoff], n[first]), n[first])
+    if last_key in n:
+        out["won"] = (n[last_key], n[last_key])
+        out["revenue"] = (float(funnel_df["revenue"].iloc[-1]), n[last_key])
+        if handoff in n and handoff != first:
+            out["mql_to_won"] = (stats.rate(n[last_key], n[handoff]), n[handoff])
+    last = rows["stage"].iloc[-1]
+    if last != first:
+        out["overall_rate"] = (stats.rate(n[last], n[first]), n[first])
+    return out
+
+
+def headline_labels(contract: Contract) -> dict[str, tuple[str, str]]:
+    """key -> (label, kind) of the headline figures, in the contract's words."""
+    tracked = contract.tracked_stages or contract.stages
+    first, last = tracked[0], tracked[-1]
+    handoff = contract.handoff
+    won = contract.stages[-1]
+    noun = "Opportunities" if first.grain == "opportunity" else "Leads"
+    labels = {
+        "leads": (noun, "count"),
+        "mqls": (handoff.label if handoff else "", "count"),
+        "won": (won.label, "count"),
+        "revenue": ("Revenue", "amount"),
+        "win_rate": ("Win rate", "rate"),
+        "mql_rate": (f"{first.label} → {handoff.label}" if handoff else "", "rate"),
+        "mql_to_won": (f"{handoff.label} → {won.label}" if handoff else "", "rate"),
+        "overall_rate": (f"{first.label} → {last.label}", "rate"),
     }
+    return labels
 
 
 def compare_periods(
     filters: Filters, db: Path | None = None, contract: Contract | None = None
 ) -> pd.DataFrame:
-    """Headline metrics now vs the previous period of equal length: one row per metric.
+    """Headline metrics now vs the previous period of equal length: one row per metric the data
+    can give, in the order leads, MQLs, won, revenue, win rate, handoff rate, MQL → won, overall.
 
     Columns: metric, label, kind (count, amount, rate), current, previous, change (current -
     previous; points for rates), change_pct (for counts and amounts), p_value and
     is_significant (two-proportion test, rates only), n_current, n_previous (the rate's base),
     is_small (either base under 30). Both periods use the same as-of date, so the previous
-    period is usually more mature: is_mature_current / is_mature_previous in attrs.
+    period is usually more mature: is_mature_current / is_mature_previous in attrs. Revenue is
+    only compared when it is in one currency (attrs currencies lists them).
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db)
     as_of = resolve_as_of(filters, db)
     fixed = dataclasses.replace(filters, as_of=as_of)
     now = headline(cohort_funnel(fixed, db=db, contract=contract), contract)
     before = headline(cohort_funnel(fixed.previous(), db=db, contract=contract), contract)
+    currencies = sorted(set(revenue(fixed, db=db, contract=contract)["currency"]))
+    if len(currencies) > 1:
+        now.pop("revenue", None)
+    if contract.outcomes_recorded:
+        for target, period in ((now, fixed), (before, fixed.previous())):
+            o = outcomes(period, db=db, contract=contract).iloc[0]
+            target["win_rate"] = (float(o["win_rate"]), int(o["n_decided"]))
+    labels = headline_labels(contract)
     rows = []
-    for key, label, kind in HEADLINES:
-        (cur, n_cur), (prev, n_prev) = now[key], before[key]
+    for key in ("leads", "mqls", "won", "revenue", "win_rate", "mql_rate", "mql_to_won", "overall_rate"):
+        if key not in now:
+            continue
+        label, kind = labels[key]
+        (cur, n_cur), (prev, n_prev) = now[key], before.get(key, (math.nan, 0))
         p = math.nan
-        if kind == "rate":
+        if kind == "rate" and not (math.isnan(cur) or math.isnan(prev)):
             x_cur = round(cur * n_cur) if n_cur else 0
             x_prev = round(prev * n_prev) if n_prev else 0
             p = stats.two_proportion_p(x_cur, n_cur, x_prev, n_prev)
@@ -359,5 +563,6 @@ def compare_periods(
         as_of=as_of,
         is_mature_current=is_mature(filters, contract, as_of),
         is_mature_previous=is_mature(filters.previous(), contract, as_of),
+        currencies=currencies,
     )
     return df

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from data import contract as contract_mod
 from data import targets as targets_mod
 from data.contract import Contract
-from queries import executor, funnel, plan, stats
+from queries import contracts, executor, funnel, plan, stats
 from queries.filters import Filters
 
 AMOUNT_EVENT = "amount"  # events.event_type of a deal amount being set (data/schema.sql)
@@ -84,7 +83,7 @@ def actuals(
 
     One row per metric. Columns: metric, actual. Definitions in queries/sql/targets_actuals.sql.
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     start, end = plan.month_bounds(period)
     order = {s.key: s.order for s in contract.stages}
     params = {
@@ -119,7 +118,7 @@ def plan_inputs(filters: Filters, db: Path | None = None, contract: Contract | N
     Wilson), lag_n, lag_median_days, lag_p75_days, lag_p90_days (days from entering k until
     reaching k+1, from the funnel engine's stage times). The last stage has no next rate or lag.
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     cf = funnel.cohort_funnel(filters, db=db, contract=contract).reset_index(drop=True)
     times = funnel.stage_times(filters, db=db, contract=contract)
     times = times[~times["is_total"]].set_index("from_stage")
@@ -156,7 +155,7 @@ def deal_size(filters: Filters, db: Path | None = None, contract: Contract | Non
     Columns: n_deals, avg_amount, sd_amount, low, high (95% interval of the mean, normal
     approximation; nan with fewer than two deals).
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     as_of = funnel.resolve_as_of(filters, db)
     params = {
         "start_at": dt.datetime.combine(filters.start, dt.time.min),

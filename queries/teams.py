@@ -30,9 +30,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from data import contract as contract_mod
 from data.contract import Contract
-from queries import executor, funnel, stats
+from queries import contracts, executor, funnel, stats
 from queries.filters import MAX_TEXT, FilterError, Filters, attribute_column
 from reports.format import team as format_team
 
@@ -229,7 +228,7 @@ def leakage_by_owner(
     The drop owner is the charged team's owner of the lead (its first event by that team).
     Summed per stage, n_dropped equals cohort_funnel's n_dropped for the same filters.
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     if by is not None:
         attribute_column(by)  # refuses anything outside the allow-list before SQL runs
     as_of = funnel.resolve_as_of(filters, db)
@@ -267,7 +266,7 @@ def leakage(
 ) -> pd.DataFrame:
     """Leakage by team: one row per (transition, charged team, loss kind) with drops, and per
     group of the lead attribute `by` when set. See summarise() for the columns."""
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     return summarise(leakage_by_owner(filters, by=by, db=db, contract=contract))
 
 
@@ -305,7 +304,7 @@ def by_team(leak: pd.DataFrame, contract: Contract | None = None) -> pd.DataFram
 
     Columns: charged_team, category, category_label, n_dropped, share_of_team, share_of_all.
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current().effective()
     grid = pd.DataFrame(
         [(t, c) for t in contract.teams for c in applicable_categories(t, contract)],
         columns=["charged_team", "category"],
@@ -396,7 +395,7 @@ def drop_leads(
     only), exit_at, exit_type, exit_reason, days_in_stage. attrs["n_total"]: all matching leads
     (at most `limit` rows are returned).
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     if loss_kind is not None and loss_kind not in LOSS_KINDS:
         raise FilterError(f"loss kind: expected one of {list(LOSS_KINDS)}, got {loss_kind!r}")
     sel = dict(
@@ -488,7 +487,7 @@ def handoff_health(
     See HandoffHealth for the frames and queries/sql/teams_handoff.sql for the exact rules
     (a first action exactly at the SLA limit is within it).
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     as_of = funnel.resolve_as_of(filters, db)
     raw = _run("teams_handoff", filters, contract, as_of, db)
     sla = float(contract.handoff_sla_hours)
@@ -535,7 +534,7 @@ def handoff_leads(
     hours_open (handoff to the as-of date), sla_status, action_kind (accepted, rejected, other,
     none). attrs["n_total"]: all matching leads (at most `limit` rows are returned).
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     if status is not None and status not in SLA_STATUSES:
         raise FilterError(f"SLA status: expected one of {list(SLA_STATUSES)}, got {status!r}")
     sel = dict(sel_owner_id=_check_owner(owner_id), sel_status=status, limit_rows=_check_limit(limit))
@@ -571,7 +570,7 @@ def recycled(filters: Filters, db: Path | None = None, contract: Contract | None
     came_back_rate, converted_rate (both of n_recycled). Returns are counted up to the as-of
     date, not bounded by the conversion window.
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     as_of = funnel.resolve_as_of(filters, db)
     raw = _run("teams_recycled", filters, contract, as_of, db)
     raw["is_total"] = raw["grain"] == "total"
@@ -628,7 +627,7 @@ def owner_conversion(
     below 30). A lead's owner for a team is the owner on that team's first event for the lead,
     else its current owner when on that team.
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     as_of = funnel.resolve_as_of(filters, db)
     df = _run("teams_owners", filters, contract, as_of, db)
     keys = contract.stage_keys
@@ -664,7 +663,7 @@ def owner_view(
     median_response_hours, n_sla_breaches,
     sla_within_rate (the handoff team's owners only; NaN for the other team).
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current().effective()
     df = conversion.copy()
     df["owner_key"] = df["owner_id"].fillna("")
     drops = drops_by_owner.assign(owner_key=drops_by_owner["owner_id"].fillna(""))
@@ -726,7 +725,7 @@ def sort_owners(view: pd.DataFrame, by: str, descending: bool | None = None) -> 
 def owners(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
     """Per-owner view for both teams: one row per owner (and one unassigned row per team).
     See owner_conversion() and owner_view() for the columns."""
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     return owner_view(
         owner_conversion(filters, db=db, contract=contract),
         leakage_by_owner(filters, db=db, contract=contract),
@@ -760,7 +759,7 @@ def stalled_leads(
     stage_since, expected_days, days_in_stage, days_over (days beyond the expectation).
     attrs["n_total"]: all stalled leads matching (at most `limit` rows are returned).
     """
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     if not isinstance(as_of, dt.datetime):
         if isinstance(as_of, dt.date):
             as_of = dt.datetime.combine(as_of, dt.time.max)
@@ -808,7 +807,7 @@ def with_labels(df: pd.DataFrame, contract: Contract | None = None) -> pd.DataFr
     labels here; an unknown code is kept as it is), timestamps as "YYYY-MM-DD HH:MM", and
     missing text or times as blanks instead of None. Same rows and columns; attrs dropped.
     CSV downloads keep the codes (the frame itself is not changed)."""
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current().effective()
     stages = {x.key: x.label for x in contract.stages}
     exits = {x.key: x.label for x in contract.exits}
     reasons = {r.key: r.label for r in contract.reason_codes}

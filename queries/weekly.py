@@ -41,10 +41,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from data import contract as contract_mod
 from data import targets as targets_mod
 from data.contract import Contract
-from queries import executor, plan, stats, targets, teams
+from queries import contracts, executor, plan, stats, targets, teams
+from queries.filters import NO_WINDOW_DAYS
 
 WEEK_PATTERN = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 TREND_WEEKS = 26  # weeks drawn on the trend charts, ending with the chosen week
@@ -201,7 +201,7 @@ def entries_trend(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage entries per week: (one row per week × stage with zeros filled, and the raw rows
     per week × stage × team on the entry event from the query)."""
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     monday = week_start(monday)
     weeks = _weeks(monday, n_weeks)
     raw = executor.run(
@@ -254,7 +254,7 @@ def conversion_rows(
     """Decisions per week: one row per (week, stage but the last) with zeros filled: week_start,
     week, stage_order, stage, label, n_decided, n_moved, n_window_ended (dropped because the
     conversion window ran out), rate (n_moved / n_decided). See weekly_decisions.sql."""
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     monday = week_start(monday)
     weeks = _weeks(monday, n_weeks)
     raw = executor.run(
@@ -263,7 +263,7 @@ def conversion_rows(
             "from_at": week_bounds(weeks[0])[0],
             "to_before": week_bounds(monday)[1],
             "n_stages": len(contract.stages),
-            "window_days": contract.conversion_window_days,
+            "window_days": contract.conversion_window_days or NO_WINDOW_DAYS,
             "exit_keys": contract.exit_keys,
         },
         db=db,
@@ -337,7 +337,7 @@ def movements(
     """Entries and recycled leads coming back, one row per (stage, team) with any. The team is
     the one on the event itself (who entered the lead into the stage), not the lead's current
     owner's, so a past week does not change when a lead changes hands."""
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     monday = week_start(monday)
     start, end = week_bounds(monday)
     entries = raw_entries[raw_entries["week_start"] == monday][["stage_order", "team", "n_entries"]]
@@ -364,7 +364,7 @@ def exits(monday: dt.date, db: Path | None = None, contract: Contract | None = N
     """Exits during the week with reasons, one row per (exit, reason, recording team): exit_type,
     exit_label, reason_code, reason_label (see reason_label), charged_to (the team funnel.toml
     charges the reason to; '' when the code is not in it), team, n_exits, n_leads."""
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     start, end = week_bounds(monday)
     df = executor.run(
         "weekly_exits", {"start_at": start, "end_before": end, "exit_keys": contract.exit_keys}, db=db
@@ -380,9 +380,10 @@ def exits(monday: dt.date, db: Path | None = None, contract: Contract | None = N
 # --- action list: SLA breaches and stalled leads ---------------------------------------------
 
 
-def window_days(contract: Contract | None = None) -> int:
-    """The conversion window (funnel.toml) the weekly decisions use, in days."""
-    return (contract or contract_mod.load()).conversion_window_days
+def window_days(contract: Contract | None = None) -> int | None:
+    """The conversion window of the store's contract the weekly decisions use, in days (None:
+    no window)."""
+    return (contract or contracts.current().effective()).conversion_window_days
 
 
 def next_action(contract: Contract, stage_order: int) -> str:
@@ -409,7 +410,7 @@ def _sla_breaches(monday: dt.date, db: Path | None, contract: Contract) -> tuple
     start, end = week_bounds(monday)
     available = teams.contract_params(contract)
     available.update(
-        window_days=contract.conversion_window_days,
+        window_days=contract.conversion_window_days or NO_WINDOW_DAYS,
         is_strict=contract.skip_policy == "strict",
         deadline_from=start,
         deadline_before=end,
@@ -656,7 +657,7 @@ def meeting_notes(monday: dt.date, db: Path | None = None) -> pd.DataFrame:
 
 def week_report(monday: dt.date, db: Path | None = None, contract: Contract | None = None) -> WeeklyReport:
     """Every number of one week's meeting, as of the end of that week."""
-    contract = contract or contract_mod.load()
+    contract = contract or contracts.current(db).effective()
     monday = week_start(monday)
     _, end = week_bounds(monday)
     trend, raw_entries = entries_trend(monday, db=db, contract=contract)

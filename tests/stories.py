@@ -61,7 +61,8 @@ def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS) -> P
                 owner = event[4] if len(event) > 4 else lead.get("owner", "S1")
                 team = "marketing" if owner.startswith("M") else "sales"
                 con.execute(
-                    "insert into events values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'story')",
+                    "insert into events (event_id, lead_id, deal_id, event_type, occurred_at, owner_id, team, "
+                    "reason_code, amount, source) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'story')",
                     [f"{lead_id}-{n}", lead_id, None, kind, ts(when), owner, team, reason, amount],
                 )
         store.rebuild_journey(con, contract)

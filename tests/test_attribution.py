@@ -65,7 +65,8 @@ def build_store(path: Path, leads: dict, touches: list, content=CONTENT) -> Path
                 team = lead.get("teams", {}).get(kind, "marketing" if kind in MARKETING_EVENTS else "sales")
                 owner = {"marketing": "M1", "sales": "S1"}.get(team)
                 con.execute(
-                    "insert into events values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'story')",
+                    "insert into events (event_id, lead_id, deal_id, event_type, occurred_at, owner_id, team, "
+                    "reason_code, amount, source) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'story')",
                     [f"{lead_id}-{n}", lead_id, deal, kind, ts(when), owner, team, reason, amount],
                 )
         if touches:

@@ -232,6 +232,8 @@ def times_figure(df: pd.DataFrame, contract: Contract, title: str) -> go.Figure:
 def trend_series(trend: pd.DataFrame, stage: str, kind: str) -> pd.DataFrame:
     """The rows of funnel.trend for one stage, with n_base: the leads the rate divides by
     (the period's first stage for `overall`, the stage before for `step`). One row per period."""
+    if "tracked" in trend.columns:  # rates run between the stages the data records
+        trend = trend[trend["tracked"].astype(bool)]
     if trend.empty:
         return trend.assign(n_base=pd.Series(dtype="int64"))
     ordered = trend.sort_values(["period_start", "stage_order"])

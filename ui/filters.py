@@ -16,19 +16,28 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from queries import cache, funnel, options
-from queries.filters import FilterError, Filters
+from data.contract import SKIP_POLICIES
+from queries import cache, contracts, funnel, options, ranges
+from queries.filters import NO_WINDOW, FilterError, Filters
 from ui.state import FILTERS_KEY, VIEW_KEY, last_full_quarter
 
 PRESETS = {
+    "auto": "Default",
     "last_quarter": "Last full quarter",
     "last_30": "Last 30 days",
     "last_90": "Last 90 days",
     "ytd": "Year to date",
     "last_month": "Last full month",
+    "all": "All data",
     "custom": "Custom range",
 }
-DEFAULT_PRESET = "last_quarter"
+DEFAULT_PRESET = "auto"
+# Conversion windows on offer besides the contract's own: None = the contract's, 0 = no window.
+WINDOW_CHOICES = (None, 30, 60, 90, 120, 180, 270, 365, 540, 730, NO_WINDOW)
+SKIP_LABELS = {
+    "implied": "Implied: reaching a later stage counts for the ones skipped",
+    "strict": "Strict: only in-order progress from the first stage",
+}
 VIEWS = {"cohort": "Cohort", "flow": "Flow"}
 
 # URL parameter -> (widget key, options attribute) for the list filters.
@@ -42,8 +51,20 @@ _URL_READ = "_filters_url_read"
 MAX_PARAM_VALUES = 200  # a longer list in a URL is not a real selection: ignored
 
 
-def preset_range(preset: str, latest: dt.date) -> tuple[dt.date, dt.date]:
-    """The inclusive date range a preset means, counted back from the latest event's day."""
+def preset_range(
+    preset: str,
+    latest: dt.date,
+    default: tuple[dt.date, dt.date] | None = None,
+    bounds: tuple[dt.date, dt.date] | None = None,
+) -> tuple[dt.date, dt.date]:
+    """The inclusive date range a preset means, counted back from the latest event's day.
+
+    `default` is the store's default range (queries.ranges), `bounds` its first and last start;
+    without them "auto" means the last full quarter and "all" the latest year."""
+    if preset == "auto":
+        return default or last_full_quarter(latest)
+    if preset == "all":
+        return bounds or (latest - dt.timedelta(days=364), latest)
     if preset == "last_30":
         return latest - dt.timedelta(days=29), latest
     if preset == "last_90":
@@ -71,11 +92,21 @@ def _date(text: str | None, first: dt.date, last: dt.date) -> dt.date | None:
     return value if first <= value <= last else None
 
 
+def _window_from_url(text: str | None) -> int | None:
+    """A window in the URL: "none" (no window) or one of WINDOW_CHOICES in days."""
+    if text == "none":
+        return NO_WINDOW
+    if isinstance(text, str) and text.isdigit() and int(text) in WINDOW_CHOICES:
+        return int(text)
+    return None
+
+
 def state_from_url(
     params: Mapping[str, list[str]],
     choices: Mapping[str, Mapping[str, str]],
     latest: dt.date,
     bounds: tuple[dt.date, dt.date],
+    default: tuple[dt.date, dt.date] | None = None,
 ) -> dict[str, object]:
     """Widget values from URL parameters (each a list of strings), keeping only valid ones.
 
@@ -95,7 +126,9 @@ def state_from_url(
     # The dates are the exact view the link was made from: if a preset now means a different
     # range (newer data since), the link's dates win.
     is_same_as_preset = (
-        preset in PRESETS and preset != "custom" and preset_range(preset, latest) == (start, end)
+        preset in PRESETS
+        and preset != "custom"
+        and preset_range(preset, latest, default, bounds) == (start, end)
     )
     if start and end and start <= end and not is_same_as_preset:
         out["f_preset"] = "custom"
@@ -103,6 +136,15 @@ def state_from_url(
     view = one("view")
     if view in VIEWS:
         out["f_view"] = view
+    window = _window_from_url(one("window"))
+    if window is not None:
+        out["f_window"] = window
+    skip = one("skip")
+    if skip in SKIP_POLICIES:
+        out["f_skip"] = skip
+    as_of = _date(one("asof"), first, latest)
+    if as_of is not None and as_of < latest:
+        out["f_asof"] = as_of
     for name, (key, attribute) in LIST_PARAMS.items():
         values = params.get(name) or []
         if not values or len(values) > MAX_PARAM_VALUES:
@@ -114,26 +156,44 @@ def state_from_url(
     return out
 
 
-def url_from_state(preset: str, start: dt.date, end: dt.date, view: str, lists: dict[str, list[str]]) -> dict:
-    """The URL parameters for a view; lists become repeated keys."""
+def url_from_state(
+    preset: str,
+    start: dt.date,
+    end: dt.date,
+    view: str,
+    lists: dict[str, list[str]],
+    window_days: int | None = None,
+    skip_policy: str | None = None,
+    as_of: dt.date | None = None,
+) -> dict:
+    """The URL parameters for a view; lists become repeated keys. The counting rules appear
+    only where they differ from the contract (window_days 0 is written "none")."""
     params: dict[str, object] = {"preset": preset, "start": start.isoformat(), "end": end.isoformat()}
     if view != "cohort":
         params["view"] = view
+    if window_days is not None:
+        params["window"] = "none" if window_days == NO_WINDOW else str(window_days)
+    if skip_policy is not None:
+        params["skip"] = skip_policy
+    if as_of is not None:
+        params["asof"] = as_of.isoformat()
     for name, values in lists.items():
         if values:
             params[name] = list(values)
     return params
 
 
-def _read_url(choices, latest, bounds) -> None:
+def _read_url(choices, latest, bounds, default) -> None:
     params = {k: st.query_params.get_all(k) for k in st.query_params}
-    for key, value in state_from_url(params, choices, latest, bounds).items():
+    for key, value in state_from_url(params, choices, latest, bounds, default).items():
         st.session_state[key] = value
 
 
+MANAGED_PARAMS = ("preset", "start", "end", "view", "window", "skip", "asof", *LIST_PARAMS)
+
+
 def _write_url(params: dict) -> None:
-    managed = ("preset", "start", "end", "view", *LIST_PARAMS)
-    for name in managed:
+    for name in MANAGED_PARAMS:
         if name not in params and name in st.query_params:
             del st.query_params[name]
     for name, value in params.items():
@@ -143,6 +203,14 @@ def _write_url(params: dict) -> None:
             st.query_params[name] = value
 
 
+def window_label(days: int | None, contract_days: int | None) -> str:
+    """How a window choice reads in the sidebar."""
+    if days is None:
+        shown = "no window" if contract_days is None else f"{contract_days} days"
+        return f"{shown} (the contract's)"
+    return "No window (all time)" if days == NO_WINDOW else f"{days} days"
+
+
 def render() -> Filters:
     """Draw the sidebar filters; return (and store in session state) the chosen Filters."""
     latest = cache.call(funnel.latest_event_at).date()
@@ -150,26 +218,36 @@ def render() -> Filters:
     first, last = cache.call(options.date_bounds)
     first = first or latest
     last = max(last or latest, latest)
+    contract = contracts.current()
+    chosen = cache.call(ranges.default_range)
+    default = (chosen.start, chosen.end) if chosen else None
 
     if not st.session_state.get(_URL_READ):
-        _read_url(choices, latest, (first, last))
+        _read_url(choices, latest, (first, last), default)
         st.session_state[_URL_READ] = True
 
     st.session_state.setdefault("f_preset", DEFAULT_PRESET)
     st.session_state.setdefault("f_view", "cohort")
+
+    def preset_name(key: str) -> str:
+        if key == "auto" and chosen is not None:
+            return f"Default: {chosen.label}"
+        return PRESETS[key]
 
     with st.sidebar:
         st.header("Filters", divider="gray")
         preset = st.selectbox(
             "Leads who started in",
             list(PRESETS),
-            format_func=PRESETS.get,
+            format_func=preset_name,
             key="f_preset",
-            help=f"Counted back from the latest event in the store ({latest:%d %b %Y}). In the "
-            "cohort view, the leads whose journey started in this range; in the flow view, the "
-            "stage entries that happened in it.",
+            help="Default: "
+            + (chosen.reason if chosen else "the last full quarter")
+            + f". Other ranges count back from the latest event in the store ({latest:%d %b %Y}). "
+            "In the cohort view, the leads whose journey started in this range; in the flow view, "
+            "the stage entries that happened in it.",
         )
-        start, end = preset_range(preset, latest)
+        start, end = preset_range(preset, latest, default, (first, last))
         if preset == "custom":
             if "f_range" not in st.session_state:
                 # Start from the range on screen, so switching to custom changes nothing yet.
@@ -213,6 +291,7 @@ def render() -> Filters:
                 key=key,
                 placeholder="All",
             )
+        window, skip, as_of = _counting_rules(contract, first, latest)
 
     try:
         filters = Filters(
@@ -222,11 +301,59 @@ def render() -> Filters:
             regions=lists["region"],
             segments=lists["segment"],
             owners=lists["owner"],
+            window_days=window,
+            skip_policy=skip,
+            as_of=as_of,
         )
     except FilterError as exc:  # cannot happen through the widgets; keep the last good view
         st.sidebar.warning(f"{exc}. Showing the previous selection.")
-        filters = st.session_state.get(FILTERS_KEY) or Filters(*preset_range(DEFAULT_PRESET, latest))
+        filters = st.session_state.get(FILTERS_KEY) or Filters(*preset_range(DEFAULT_PRESET, latest, default))
     st.session_state[FILTERS_KEY] = filters
     st.session_state[VIEW_KEY] = view
-    _write_url(url_from_state(preset, filters.start, filters.end, view, lists))
+    _write_url(url_from_state(preset, filters.start, filters.end, view, lists, window, skip, as_of))
     return filters
+
+
+def _counting_rules(contract, first: dt.date, latest: dt.date) -> tuple[int | None, str | None, dt.date | None]:
+    """The conversion window, skip policy and as-of date of this view: the contract's unless
+    changed here. Returns (window_days, skip_policy, as_of) as Filters takes them (None: the
+    contract's, or the latest event for the as-of)."""
+    st.subheader("Counting rules", divider="gray")
+    window = st.selectbox(
+        "Conversion window",
+        WINDOW_CHOICES,
+        format_func=lambda d: window_label(d, contract.conversion_window_days),
+        key="f_window",
+        help="A stage counts as reached when a lead gets there within this many days of its "
+        "start. No window: whenever it happened, by the as-of date (recent cohorts then stay "
+        "open longer).",
+    )
+    if window is not None and window != NO_WINDOW and window == contract.conversion_window_days:
+        window = None
+    if window == NO_WINDOW and contract.conversion_window_days is None:
+        window = None
+    st.session_state.setdefault("f_skip", contract.skip_policy)
+    skip = st.radio(
+        "Skip policy",
+        list(SKIP_POLICIES),
+        format_func=lambda p: p.capitalize() + (" (the contract's)" if p == contract.skip_policy else ""),
+        key="f_skip",
+        horizontal=True,
+        help=" ".join(SKIP_LABELS.values()) + " Stages the data never records are never filled in.",
+    )
+    skip = None if skip == contract.skip_policy else skip
+    # Empty means "the latest event", so a view left open follows new imports.
+    current = st.session_state.get("f_asof")
+    if not isinstance(current, dt.date) or not first <= current <= latest:
+        st.session_state["f_asof"] = None
+    picked = st.date_input(
+        "As of",
+        min_value=first,
+        max_value=latest,
+        key="f_asof",
+        format="YYYY-MM-DD",
+        help=f"Count only what was known by the end of this day. Empty: the latest event in the "
+        f"store ({latest:%d %b %Y}), so the view follows new imports.",
+    )
+    as_of = picked if isinstance(picked, dt.date) and picked < latest else None
+    return window, skip, as_of

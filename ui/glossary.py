@@ -1,29 +1,49 @@
 """Definitions in words, for the help tooltip next to every figure and for the Definitions page.
 
-Each text follows ../shared/DESIGN.md "Definitions that must be exact" and reads its numbers
-(window, skip policy, SLA) from the contract, so the words never drift from what is computed.
+Each text follows docs/design.md "Definitions" and reads its numbers (window, skip policy,
+SLA) and stage names from the store's contract, so the words never drift from what is computed.
+A `window_days` argument is the view's window: a number of days, None for no window, or left
+out for the contract's own.
 """
 
 from __future__ import annotations
 
 from data.contract import Contract
 
+CONTRACT = object()  # "the contract's own window" (a view may set another, or none)
 
-def cohort(contract: Contract, window_days: int | None = None) -> str:
-    w = window_days or contract.conversion_window_days
+
+def _window(contract: Contract, window_days) -> int | None:
+    return contract.conversion_window_days if window_days is CONTRACT else window_days
+
+
+def window_phrase(days: int | None) -> str:
+    """'a 180-day window' or 'no window'."""
+    return "no conversion window (all time)" if days is None else f"a {days}-day conversion window"
+
+
+def cohort(contract: Contract, window_days=CONTRACT) -> str:
+    w = _window(contract, window_days)
+    first = (contract.tracked_stages or contract.stages)[0].label
+    when = (
+        f"within {w} days of its start, even after the range ended"
+        if w is not None
+        else "at any time by the as-of date (no conversion window)"
+    )
     return (
         "Cohort: the leads whose journey started in the chosen date range (start = their first "
-        "Lead entry, or their earliest entry if they began at a later stage). A stage counts as "
-        f"reached when the lead got there within {w} days of its start, even after the range ended."
+        f"{first} entry, or their earliest entry if they began at a later stage). A stage counts "
+        f"as reached when the lead got there {when}."
     )
 
 
 def reached(contract: Contract, policy: str | None = None) -> str:
     policy = policy or contract.skip_policy
     if policy == "strict":
+        first = (contract.tracked_stages or contract.stages)[0].label
         return (
-            "Reached (strict): only leads with a Lead entry are counted, and a stage counts only "
-            "when the lead entered every stage before it, in order."
+            f"Reached (strict): only leads with a {first} entry are counted, and a stage counts "
+            "only when the lead entered every recorded stage before it, in order."
         )
     return (
         "Reached (implied): a lead reached a stage if it got to that stage or any later one in "
@@ -36,7 +56,7 @@ def step_rate() -> str:
 
 
 def overall_rate(contract: Contract) -> str:
-    first = contract.stages[0].label
+    first = (contract.tracked_stages or contract.stages)[0].label
     return f"Overall rate: reached this stage ÷ reached the first stage ({first}), for the same leads."
 
 
@@ -47,8 +67,13 @@ def wilson() -> str:
     )
 
 
-def immature(contract: Contract, window_days: int | None = None) -> str:
-    w = window_days or contract.conversion_window_days
+def immature(contract: Contract, window_days=CONTRACT) -> str:
+    w = _window(contract, window_days)
+    if w is None:
+        return (
+            "Open: with no conversion window a cohort is never final by time alone; leads still "
+            "in progress may yet convert, so its rates can still rise."
+        )
     return (
         f"Immature: the cohort's {w}-day window is still open on the as-of date (end of range + "
         f"{w} days is later), so leads still in progress may yet convert. Its rates can still "
@@ -81,14 +106,36 @@ def stage_time() -> str:
     )
 
 
-def dropped(contract: Contract, window_days: int | None = None) -> str:
-    w = window_days or contract.conversion_window_days
+def dropped(contract: Contract, window_days=CONTRACT) -> str:
+    w = _window(contract, window_days)
+    over = f" or its {w}-day window is over" if w is not None else ""
     return (
-        "Dropped: the lead did not reach the next stage and either left the journey (an exit) or "
-        f"its {w}-day window is over. In progress: neither yet; never counted as dropped."
+        "Dropped: the lead did not reach the next stage and left the journey (an exit)"
+        f"{over}. In progress: neither yet; never counted as dropped."
+    )
+
+
+def win_rate(contract: Contract) -> str:
+    won = contract.stages[-1].label
+    lost = ", ".join(e.label for e in contract.exits if e.kind == "lost") or "a lost exit"
+    return (
+        f"Win rate: {won} ÷ ({won} + {lost}) among the cohort's leads with an outcome in time. "
+        "Open leads and other exits (rejected, disqualified, recycled) are not outcomes and are "
+        "left out; lost is an outcome, not an 'other drop'."
+    )
+
+
+def not_recorded(label: str) -> str:
+    return (
+        f"{label}: not recorded in this data. No event in the store records this stage, so it is "
+        "never counted and never filled in by the skip policy; rates run between the stages "
+        "that are recorded."
     )
 
 
 def revenue(contract: Contract) -> str:
     last = contract.stages[-1].label
-    return f"Revenue: the deal amounts at '{last}' of the cohort's leads that won within the window."
+    return (
+        f"Revenue: the deal amounts at '{last}' of the cohort's leads that won in time, per "
+        "currency: amounts in different currencies are never added up."
+    )

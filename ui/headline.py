@@ -32,18 +32,27 @@ def noise_verdict(kind: str, p_value: float, is_small: bool) -> str:
     return verdict + (" · small group" if is_small else "")
 
 
-def fmt_value(value: float, kind: str) -> str:
+def fmt_value(value: float, kind: str, currency: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if kind == "rate":
         return f"{value:.1%}"
     if kind == "amount":
-        return fmt_amount(value)
+        return fmt_amount(value, currency)
     return f"{int(round(value)):,}"
 
 
-def fmt_amount(value: float) -> str:
-    """1234567 -> '1.23 M'; amounts are shown without a currency (the CRM's own)."""
+def fmt_amounts(amounts: dict[str, float]) -> str:
+    """{'EUR': 1200, 'USD': 50000} -> 'USD 50.0 k · EUR 1,200': one figure per currency."""
+    if not amounts:
+        return fmt_amount(0)
+    return " · ".join(fmt_amount(v, c or "(no currency)") for c, v in amounts.items())
+
+
+def fmt_amount(value: float, currency: str = "") -> str:
+    """1234567 -> '1.23 M' ('USD 1.23 M' with a currency code)."""
+    if currency:
+        return f"{currency} {fmt_amount(value)}"
     size = abs(value)
     if size >= 1e9:
         return f"{value / 1e9:.2f} B"

@@ -11,7 +11,7 @@ import datetime as dt
 
 import streamlit as st
 
-from queries import cache, funnel
+from queries import cache, funnel, ranges
 from queries.filters import Filters
 
 FILTERS_KEY = "filters"  # st.session_state[FILTERS_KEY] holds the Filters the frame chose
@@ -35,10 +35,13 @@ def _quarter_end(q_start: dt.date) -> dt.date:
 
 
 def default_filters() -> Filters:
-    """Last full quarter before the latest event in the store, everything else unfiltered."""
-    latest = cache.call(funnel.latest_event_at).date()
-    start, end = last_full_quarter(latest)
-    return Filters(start=start, end=end)
+    """The store's default range (queries.ranges: the latest full quarter in which cohorts
+    start, mature where possible), everything else unfiltered."""
+    chosen = cache.call(ranges.default_range)
+    if chosen is None:  # no journeys yet: any range shows the same empty store
+        start, end = last_full_quarter(cache.call(funnel.latest_event_at).date())
+        return Filters(start=start, end=end)
+    return Filters(start=chosen.start, end=chosen.end)
 
 
 def current_filters() -> Filters:

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from queries import executor
+from queries.funnel import period_is_mature
 from queries.teams import MAX_ROWS
 
 # Lead lists on screen hold the most relevant rows (most overdue, slowest first): a person reads
@@ -46,6 +47,7 @@ def safe_csv(df: pd.DataFrame) -> bytes:
 FUNNEL_COLUMNS = {
     "stage": "Stage key",
     "label": "Stage",
+    "tracked": "Recorded",
     "n_reached": "Reached",
     "n_skipped": "Skipped into",
     "n_in_progress": "Stopped here, in progress",
@@ -71,6 +73,62 @@ FLOW_COLUMNS = {
 def rate_columns(df: pd.DataFrame) -> dict:
     """column_config showing every rate column (0–1) of `df` as a percentage."""
     return {c: st.column_config.NumberColumn(format="percent") for c in df.columns if "rate" in c.lower()}
+
+
+def percent_columns(df: pd.DataFrame) -> dict:
+    """column_config for the rate columns of the pivoted tables (a "→" in the heading, a win
+    rate or an interval bound): shown as percentages."""
+    return {
+        c: st.column_config.NumberColumn(format="percent")
+        for c in df.columns
+        if "→" in c or c.startswith("95%") or c.startswith("Win rate")
+    }
+
+
+NO_VALUE = "(no value)"  # a lead without the attribute: kept apart from a literal "unknown"
+
+
+def _win_columns(out: pd.DataFrame, outcome: pd.DataFrame | None, keys: list) -> None:
+    """Add won, lost, win rate and its interval from funnel.outcomes, one row per group key."""
+    if outcome is None or not outcome.attrs.get("is_recorded"):
+        return
+    by_group = {(None if pd.isna(g) else g): r for g, r in zip(outcome["group_value"], outcome.itertuples(), strict=True)}
+    rows = [by_group.get(k) for k in keys]
+    out["Won"] = [r.n_won if r is not None else 0 for r in rows]
+    out["Lost"] = [r.n_lost if r is not None else 0 for r in rows]
+    out["Win rate"] = [r.win_rate if r is not None else float("nan") for r in rows]
+    out["Win rate 95% CI low"] = [r.win_low if r is not None else float("nan") for r in rows]
+    out["Win rate 95% CI high"] = [r.win_high if r is not None else float("nan") for r in rows]
+    out["Fewer than 30 decided"] = [bool(r.is_small) if r is not None else True for r in rows]
+
+
+def monthly_cohorts(
+    months: pd.DataFrame,
+    outcome: pd.DataFrame,
+    stage_labels: list[str],
+    window_days: int | None,
+    as_of,
+) -> pd.DataFrame:
+    """funnel.breakdown(by="month") and funnel.outcomes(by="month") as one row per month of
+    start: leads per recorded stage, the overall rate, won, lost, win rate, and whether the
+    month is final (its window closed by the as-of date)."""
+    if months.empty:
+        return pd.DataFrame(columns=["Month", *stage_labels])
+    counts = months[months["tracked"]]
+    wide = counts.pivot(index="group_value", columns="label", values="n_reached")[stage_labels].sort_index()
+    keys = list(wide.index)
+    out = wide.reset_index(names="Month")
+    last_rows = counts[counts["label"] == stage_labels[-1]].set_index("group_value").reindex(keys)
+    if len(stage_labels) > 1:
+        out[f"{stage_labels[0]} → {stage_labels[-1]}"] = last_rows["overall_rate"].to_numpy()
+    _win_columns(out, outcome, keys)
+    final = []
+    for key in keys:
+        start = pd.Timestamp(f"{key}-01")
+        end = (start + pd.offsets.MonthEnd(1)).date()
+        final.append("final" if period_is_mature(end, window_days, as_of) else "immature: can still rise")
+    out["Status"] = final
+    return out
 
 
 def show(df: pd.DataFrame, **kwargs) -> None:
@@ -131,31 +189,46 @@ def download_all(
 
 
 def breakdown_table(
-    df: pd.DataFrame, stage_labels: list[str], handoff_label: str, view: str, names: dict | None = None
+    df: pd.DataFrame,
+    stage_labels: list[str],
+    handoff_label: str | None,
+    view: str,
+    names: dict | None = None,
+    outcome: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """funnel.breakdown pivoted for people: one row per group, largest first.
 
-    Cohort columns: group, leads per stage (one column per stage label), handoff rate
-    (first stage → handoff stage), overall rate with its 95% Wilson bounds, small group.
-    Flow columns: group, entries per stage, re-entries. `names` maps a group value to what a
-    person reads (owner ids to names).
+    Cohort columns: group, leads per recorded stage (one column per stage label), handoff
+    rate (first stage → handoff stage, when the handoff is recorded), overall rate with its
+    95% Wilson bounds, small group, and with `outcome` (funnel.outcomes by the same attribute,
+    where the data records outcomes) won, lost, win rate and its bounds. Flow columns: group,
+    entries per stage, re-entries. `names` maps a group value to what a person reads (owner ids
+    to names); a lead without a value is "(no value)".
     """
     if df.empty:
         return pd.DataFrame(columns=["group", *stage_labels])
     names = names or {}
+    df = df[df["tracked"]].copy()
     count_col = "n_reached" if view == "cohort" else "n_entries"
-    order = list(dict.fromkeys(df["group_value"]))  # breakdown() sorts largest first
-    wide = df.pivot(index="group_value", columns="label", values=count_col).reindex(order)[stage_labels]
+    keys = list(dict.fromkeys(df["group_value"]))  # breakdown() sorts largest first
+    df["group_key"] = [NO_VALUE if g is None else g for g in df["group_value"]]
+    order = [NO_VALUE if g is None else g for g in keys]
+    wide = df.pivot(index="group_key", columns="label", values=count_col).reindex(order)[stage_labels]
     out = wide.reset_index(names="group")
-    out["group"] = [names.get(g, g) for g in out["group"]]
+    out["group"] = [NO_VALUE if k is None else names.get(k, k) for k in keys]
     first, last = stage_labels[0], stage_labels[-1]
     if view == "cohort":
-        last_rows = df[df["stage_order"] == df["stage_order"].max()].set_index("group_value").reindex(order)
-        out[f"{first} → {handoff_label}"] = (out[handoff_label] / out[first]).where(out[first] > 0).to_numpy()
-        out[f"Overall {first} → {last}"] = last_rows["overall_rate"].to_numpy()
-        out["95% CI low"] = last_rows["overall_low"].to_numpy()
-        out["95% CI high"] = last_rows["overall_high"].to_numpy()
+        last_rows = df[df["label"] == last].set_index("group_key").reindex(order)
+        if handoff_label and handoff_label in stage_labels and handoff_label != first:
+            out[f"{first} → {handoff_label}"] = (
+                (out[handoff_label] / out[first]).where(out[first] > 0).astype(float).to_numpy()
+            )
+        if last != first:
+            out[f"Overall {first} → {last}"] = last_rows["overall_rate"].to_numpy()
+            out["95% CI low"] = last_rows["overall_low"].to_numpy()
+            out["95% CI high"] = last_rows["overall_high"].to_numpy()
         out["Small group (<30)"] = last_rows["is_small"].to_numpy()
+        _win_columns(out, outcome, keys)
     else:
-        out["Re-entries"] = df.groupby("group_value")["n_reentries"].sum().reindex(order).to_numpy()
+        out["Re-entries"] = df.groupby("group_key")["n_reentries"].sum().reindex(order).to_numpy()
     return out

@@ -1,32 +1,41 @@
 -- Cohort rows: one row per (lead, stage) of journey_stages for the cohort, the leads whose
 -- start falls in [$start_at, $end_before) (and by $as_of), with the attribute filters and the
--- skip policy's cohort rule applied. The shared base of cohort_funnel, stage_times and trend,
--- which inline it as the CTE cohort_rows (queries/executor.compose), so the cohort has one
--- definition.
+-- skip policy's cohort rule applied. The shared base of cohort_funnel, cohort_outcomes,
+-- cohort_revenue, stage_times and trend, which inline it as the CTE cohort_rows
+-- (queries/executor.compose), so the cohort has one definition.
 --   group_value     the attribute named by $by (null = one group): the allow-list below
 --   cutoff          reached in time means on or before this: start + window, and by $as_of
 --   is_window_over  the lead's window ended before $as_of
--- Parameters: $start_at, $end_before, $as_of (timestamps), $window_days (int), $is_strict
---   (bool: only leads with a first-stage entry), $channels, $regions, $segments, $owners
---   (lists, null = all), $by (null or an attribute name).
+--   final_exit_*    the exit that ended the journey as of $as_of: for a view as of a past date
+--                   ($is_past), the latest exit on or before it that no stage event had
+--                   followed by then (journey_exits), so a lead recycled then and back later
+--                   reads as it did on that date
+-- Parameters: $start_at, $end_before, $as_of (timestamps), $is_past (bool: $as_of is before the
+--   latest event), $window_days (int), $is_strict (bool: only leads with a first-stage entry),
+--   $channels, $regions, $segments, $owners (lists, null = all), $by (null, an attribute name,
+--   or 'month': the month the lead started, as YYYY-MM).
 
 with
 
 journey_stages as (select * from journey_stages),
 
-final as (
+journey_exits as (select * from journey_exits),
+
+exits_as_of as (
     select
-        case $by
-            when 'channel' then channel
-            when 'campaign' then campaign
-            when 'region' then region
-            when 'segment' then segment
-            when 'owner' then owner_id
-            when 'team' then owner_team
-        end as group_value,
-        *,
-        least(start_at + $window_days * interval 1 day, $as_of) as cutoff,
-        start_at + $window_days * interval 1 day < $as_of as is_window_over
+        lead_id,
+        max(exit_at) as final_exit_at,
+        arg_max(exit_type, exit_at) as final_exit_type,
+        arg_max(reason_code, exit_at) as final_exit_reason
+    from journey_exits
+    where $is_past
+      and exit_at <= $as_of
+      and (resumed_at is null or resumed_at > $as_of)
+    group by lead_id
+),
+
+filtered as (
+    select *
     from journey_stages
     where start_at >= $start_at
       and start_at < $end_before
@@ -36,6 +45,44 @@ final as (
       and ($segments is null or segment = any($segments))
       and ($owners is null or owner_id = any($owners))
       and (not $is_strict or has_first_entry)
+),
+
+final as (
+    select
+        case $by
+            when 'channel' then f.channel
+            when 'campaign' then f.campaign
+            when 'region' then f.region
+            when 'segment' then f.segment
+            when 'owner' then f.owner_id
+            when 'team' then f.owner_team
+            when 'month' then strftime(f.start_at, '%Y-%m')
+        end as group_value,
+        f.lead_id,
+        f.stage_order,
+        f.entered_at,
+        f.reached_at,
+        f.next_reached_at,
+        f.strict_at,
+        f.strict_next_at,
+        f.n_reentries,
+        f.start_at,
+        f.has_first_entry,
+        case when $is_past then x.final_exit_at else f.final_exit_at end as final_exit_at,
+        case when $is_past then x.final_exit_type else f.final_exit_type end as final_exit_type,
+        case when $is_past then x.final_exit_reason else f.final_exit_reason end as final_exit_reason,
+        f.won_amount,
+        f.won_currency,
+        f.channel,
+        f.campaign,
+        f.region,
+        f.segment,
+        f.owner_id,
+        f.owner_team,
+        least(f.start_at + $window_days * interval 1 day, $as_of) as cutoff,
+        f.start_at + $window_days * interval 1 day < $as_of as is_window_over
+    from filtered as f
+    left join exits_as_of as x on x.lead_id = f.lead_id
 )
 
 select * from final

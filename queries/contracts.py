@@ -1,0 +1,41 @@
+"""The contract the dashboard computes with: the store's own, read once per store version.
+
+Every query function takes `contract=None` and falls back to `current(db)`: the contract in
+force in the store it reads (data/contract_store.py), with the stages and exits its events
+record attached. Journeys built under another contract version are refused here, so a page can
+never show numbers computed under one definition next to labels of another.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from data import contract_store
+from data.contract import Contract
+from queries import executor
+
+_CACHE: dict[tuple[str, str], Contract] = {}
+_LOCK = threading.Lock()
+
+
+def current(db: Path | None = None) -> Contract:
+    """The store's contract in force (tracked stages attached), remembered per store version."""
+    key = (str(db), executor.store_version(db))
+    with _LOCK:
+        found = _CACHE.get(key)
+    if found is not None:
+        return found
+    con = executor.connect(db)
+    try:
+        text = contract_store.text_of(con)
+        meta = dict(con.execute("select key, value from store_meta").fetchall())
+        contract_store.check_built(meta, text)
+        contract = contract_store.of_store(con)
+    finally:
+        con.close()
+    with _LOCK:
+        if len(_CACHE) > 16:  # a few store versions at a time are enough
+            _CACHE.clear()
+        _CACHE[key] = contract
+    return contract

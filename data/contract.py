@@ -96,6 +96,9 @@ class Contract:
     # with_tracked() from store_meta; never part of the contract's text or hash.
     tracked: frozenset[str] | None = None
     tracked_exit_keys: frozenset[str] | None = None
+    # Set by effective(): whether the full contract's data records Sales' first action, which
+    # the reduced journey alone can no longer tell (its next stage may be a later one).
+    sla_recorded: bool | None = None
 
     # --- keys and look-ups ---------------------------------------------------------------------
     @property
@@ -165,6 +168,8 @@ class Contract:
         handoff = self.handoff
         if handoff is None or handoff.order >= len(self.stages):
             return False
+        if self.sla_recorded is not None:
+            return self.sla_recorded
         return self.is_tracked(handoff.key) and self.is_tracked(self.stages[handoff.order].key)
 
     def with_tracked(self, stages: frozenset[str] | None, exits: frozenset[str] | None = None) -> Contract:
@@ -185,7 +190,9 @@ class Contract:
             for i, s in enumerate(kept, start=1)
         )
         handoff = self.handoff_stage if any(s.key == self.handoff_stage for s in stages[:-1]) else None
-        return dataclasses.replace(self, stages=stages, handoff_stage=handoff, tracked=None)
+        return dataclasses.replace(
+            self, stages=stages, handoff_stage=handoff, tracked=None, sla_recorded=self.sla_measured
+        )
 
     @property
     def horizon_days(self) -> int:
@@ -351,7 +358,9 @@ def parse(raw: dict) -> Contract:
         if s.owner is not None and s.owner not in teams:
             raise ContractError(f"{where}.owner: unknown team {s.owner!r}; expected one of {list(teams)}")
         days = float(s.expected_days) if s.expected_days is not None else None
-        stages.append(Stage(i, s.key, s.label, s.definition, s.owner, days, s.owner_note, s.recorded, s.grain))
+        stages.append(
+            Stage(i, s.key, s.label, s.definition, s.owner, days, s.owner_note, s.recorded, s.grain)
+        )
 
     exits: list[Exit] = []
     for i, e in enumerate(doc.exits, start=1):
@@ -378,7 +387,7 @@ def parse(raw: dict) -> Contract:
     window = doc.conversion_window_days
     if window != NO_WINDOW and window <= 0:
         raise ContractError(
-            f"conversion_window_days: expected a positive number of days or \"none\", got {window}"
+            f'conversion_window_days: expected a positive number of days or "none", got {window}'
         )
     if doc.handoff_stage is not None and doc.handoff_stage not in [s.key for s in stages[:-1]]:
         raise ContractError(f"handoff_stage: {doc.handoff_stage!r} is not a stage before the last")
@@ -489,3 +498,78 @@ def dumps(contract: Contract, header: str = "") -> str:
     for ch in c.changelog:
         lines += ["", "[[changelog]]", f"date = {_toml_value(ch.date)}", f"change = {_toml_value(ch.change)}"]
     return "\n".join(lines) + "\n"
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+USAGE = """python -m data.contract show|history|propose|apply [FILE] [--db PATH]
+
+  show              print the store's contract in force (the text as applied), with its version
+  history           list every version: when, by whom, from where
+  propose           print a contract proposed from the store's data: the one in force with the
+                    stages its events never record marked `recorded = false` and the window
+                    measured from its outcomes (for a proposal from an export before its first
+                    import: python -m data.importer FILES --mapping NAME --propose)
+  apply FILE        validate FILE and make it the store's contract; the journeys are rebuilt
+                    under it in the same atomic swap (the old version stays in the history)
+
+Exit codes: 0 done; 2 the contract or the arguments are not valid (the message names the key).
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    from data import contract_store, propose, store  # the store layer sits on this module
+
+    parser = argparse.ArgumentParser(prog="python -m data.contract", usage=USAGE)
+    parser.add_argument("command", choices=("show", "history", "propose", "apply"))
+    parser.add_argument("file", nargs="?", type=Path)
+    parser.add_argument("--db", type=Path, default=None, help="the store (default: $HANDOFF_DB)")
+    parser.add_argument("--user", default=None, help="who applies it (default: the OS account)")
+    args = parser.parse_args(argv)
+    db = Path(args.db) if args.db else store.db_path()
+    if not db.exists():
+        print(f"error: no store at {db}: build the sample or import an export first", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "apply":
+            if not args.file or not args.file.is_file():
+                parser.error("apply needs the contract FILE to apply")
+            text = args.file.read_text(encoding="utf-8")
+            loads(text, origin=args.file.name)
+            applied = store.rebuild(db, contract_text=text, source=f"file {args.file.name}", user=args.user)
+            kept = ", ".join(s.label for s in applied.tracked_stages)
+            print(f"Applied {args.file.name} to {db}; journeys rebuilt over {kept}.")
+            return 0
+        with store.reading(db) as con:
+            if args.command == "show":
+                found = contract_store.latest(con)
+                text = contract_store.text_of(con)
+                info = contract_store.history(con)
+                if info:
+                    v = info[0]
+                    print(
+                        f"# version {v['version']}, applied {v['applied_at']:%Y-%m-%d %H:%M} UTC by {v['applied_by']} ({v['source']})"
+                    )
+                elif found is None:
+                    print("# this store keeps no contract yet: the shipped default applies")
+                print(text, end="" if text.endswith("\n") else "\n")
+            elif args.command == "history":
+                for v in contract_store.history(con):
+                    print(
+                        f"{v['version']:>4}  {v['applied_at']:%Y-%m-%d %H:%M}  {v['contract_hash']}  "
+                        f"{v['applied_by']}  {v['source']}"
+                    )
+            else:
+                proposal = propose.revise(contract_store.of_store(con), con)
+                print(proposal.toml(), end="")
+    except ContractError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -25,6 +25,9 @@ META_VERSION = "contract_version"
 META_HASH = "contract_hash"
 META_TRACKED = "tracked_stages"
 META_TRACKED_EXITS = "tracked_exits"
+# Stages a loaded file records even where no record has reached them yet (a date column per
+# stage, present in the export): JSON list of keys, kept across imports.
+META_DECLARED = "declared_stages"
 
 
 def user_name() -> str:
@@ -132,8 +135,24 @@ def ensure(con: duckdb.DuckDBPyConnection, contract: Contract | str, source: str
         save(con, contract_mod.dumps(bare), source)
 
 
+def declared(con: duckdb.DuckDBPyConnection) -> set[str]:
+    meta = _meta(con)
+    return set(json.loads(meta[META_DECLARED])) if META_DECLARED in meta else set()
+
+
+def declare(con: duckdb.DuckDBPyConnection, keys) -> None:
+    """Record that the data loaded into this store records these stages (a loaded file has a
+    date column for each), even before any record reaches them."""
+    keys = sorted(declared(con) | set(keys))
+    con.execute(
+        "insert or replace into store_meta values ($key, $value)",
+        {"key": META_DECLARED, "value": json.dumps(keys)},
+    )
+
+
 def tracked_keys(con: duckdb.DuckDBPyConnection, contract: Contract) -> tuple[list[str], list[str]]:
-    """(stage keys, exit keys) of the contract that at least one stored event records."""
+    """(stage keys, exit keys) of the contract the store's data records: a stage some stored
+    event enters or a loaded file declares (`declare`), an exit some stored event takes."""
     found = {
         r[0]
         for r in con.execute(
@@ -141,7 +160,8 @@ def tracked_keys(con: duckdb.DuckDBPyConnection, contract: Contract) -> tuple[li
             {"keys": contract.stage_keys + contract.exit_keys},
         ).fetchall()
     }
-    return [k for k in contract.stage_keys if k in found], [k for k in contract.exit_keys if k in found]
+    stages = found | declared(con)
+    return [k for k in contract.stage_keys if k in stages], [k for k in contract.exit_keys if k in found]
 
 
 def check_built(meta: dict[str, str], text: str) -> None:

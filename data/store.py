@@ -127,6 +127,19 @@ def writer_lock(path: Path, wait_seconds: float | None = None) -> Iterator[None]
 
 
 @contextlib.contextmanager
+def reading(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short read-only connection to the store at `path` for the command-line tools (the
+    dashboard reads through queries/executor.py instead)."""
+    con = duckdb.connect()
+    try:
+        con.execute("attach " + sql_literal(Path(path)) + " as store (read_only)")
+        con.execute("use store")
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
 def replacing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """Write a whole new store at `path.tmp`, then swap it in atomically on success.
 
@@ -219,7 +232,8 @@ def build_sample(
         say(0.15, f"Generating {n_leads:,} sample leads")
         sample.generate(con, contract, n_leads=n_leads, seed=seed)
         say(0.75, "Building journeys")
-        rebuild_journey(con, contract)
+        contract_store.declare(con, contract.stage_keys)  # the generator records every stage
+        rebuild_journey(con, contract, source="default")
         set_meta(con, "is_sample", "true")
         set_meta(con, "sample_seed", str(seed))
         set_meta(con, "sample_leads", str(n_leads))
@@ -245,7 +259,10 @@ def ensure_store(progress: Callable[[float, str], None] | None = None) -> bool:
 
 
 def rebuild(
-    path: Path | None = None, contract_text: str | None = None, source: str = "rebuild", user: str | None = None
+    path: Path | None = None,
+    contract_text: str | None = None,
+    source: str = "rebuild",
+    user: str | None = None,
 ) -> contract_mod.Contract:
     """Rebuild the derived journey tables of an existing store, in one atomic swap; returns the
     contract they were built under.

@@ -9,8 +9,7 @@ store: tables show them as plain text, and charts get them HTML-escaped.
 import plotly.graph_objects as go
 import streamlit as st
 
-from data import contract as contract_mod
-from queries import attribution, cache, content, executor, funnel
+from queries import attribution, cache, content, contracts, executor, funnel
 from queries.attribution import MODELS
 from reports import format as fmt
 from ui import tables
@@ -149,7 +148,7 @@ def show_table(df, spec: dict) -> None:
     tables.show(shown, hide_index=True, column_order=list(spec), column_config=config)
 
 
-contract = contract_mod.load()
+contract = contracts.current().effective()
 filters = current_filters()
 # Each section below is drawn once per (filters, choices, store version) and replayed for
 # everyone else (ui/sections.py); widgets and download buttons stay outside them.

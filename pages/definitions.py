@@ -1,32 +1,55 @@
-"""Definitions: the shared contract (data/funnel.toml) written out for people.
+"""Definitions: the store's shared contract written out for people.
 
-What each stage means, who owns moving a lead on, the handoff SLA and expected time in each
-stage; how a journey can end; which team each reason code is charged to; how the numbers are
-computed; and the dated change log. Nothing here is typed by hand: it is all read from the file.
+What each stage means, who owns moving a lead on, whether the data records it, the handoff SLA
+and expected time in each stage; how a journey can end; which team each reason code is charged
+to; how the numbers are computed; the dated change log and the contract's version history.
+Nothing here is typed by hand: it is all read from the contract kept in the store.
 """
 
 import pandas as pd
 import streamlit as st
 
-from data import contract as contract_mod
+from queries import cache, contracts
 from ui import glossary, tables
 
-contract = contract_mod.load()
+contract = contracts.current()
 handoff = contract.handoff
 stages = contract.stages
+versions = cache.call(contracts.history)
 
 st.title("Definitions")
+version_text = (
+    f"version {versions[0]['version']}, applied {versions[0]['applied_at']:%d %b %Y} by "
+    f"{versions[0]['applied_by']}"
+    if versions
+    else "the shipped default"
+)
 st.caption(
-    f"The shared contract both teams sign: “{contract.name}” (data/funnel.toml). Every number in "
-    "this dashboard is computed from it; a change here is a change to the file, logged below."
+    f"The shared contract both teams sign: “{contract.name}” ({version_text}). It belongs to this "
+    "store: every number in this dashboard is computed from it. Change it on the Data page or with "
+    "`python -m data.contract apply FILE`; every version is kept below."
 )
 
 left, middle, right = st.columns(3)
-left.metric("Conversion window", f"{contract.conversion_window_days} days", help=glossary.cohort(contract))
+left.metric(
+    "Conversion window",
+    "none" if contract.conversion_window_days is None else f"{contract.conversion_window_days} days",
+    help=glossary.cohort(contract),
+)
 middle.metric(
     "Handoff SLA",
-    f"{contract.handoff_sla_hours:g} hours",
-    help=f"Sales accepts or rejects a lead within this many hours of it reaching '{handoff.label}'.",
+    f"{contract.handoff_sla_hours:g} hours" if handoff else "no handoff",
+    help=(
+        f"Sales accepts or rejects a lead within this many hours of it reaching '{handoff.label}'. "
+        + (
+            "Measured: the data records Sales' first action."
+            if contract.sla_measured
+            else "Not measured: the data does not record Sales' first action (the stage after the "
+            "handoff), so nothing is charged for the SLA."
+        )
+        if handoff
+        else "This journey has no stage where Marketing hands leads to Sales."
+    ),
 )
 right.metric("Skip policy", contract.skip_policy, help=glossary.reached(contract))
 
@@ -48,7 +71,10 @@ for k, s in enumerate(stages):
             "Definition": s.definition,
             "Moves on to": next_label or "— (last stage)",
             "Owner of the move": owner,
-            "SLA": f"{contract.handoff_sla_hours:g} h to accept or reject" if s.key == handoff.key else "",
+            "Recorded in this data": "yes" if contract.is_tracked(s.key) else "not recorded",
+            "SLA": f"{contract.handoff_sla_hours:g} h to accept or reject"
+            if handoff and s.key == handoff.key
+            else "",
             "Expected days here": s.expected_days,
         }
     )
@@ -62,16 +88,28 @@ tables.show(
     },
 )
 tables.download(stage_table, "stages.csv")
-st.caption(
-    f"The handoff happens at **{handoff.label}**: Marketing hands the lead to Sales, and Sales "
-    f"accepts or rejects it within {contract.handoff_sla_hours:g} hours. An MQL Sales never acted "
-    "on within the SLA is charged to Sales (follow-through)."
-)
+if handoff:
+    st.caption(
+        f"The handoff happens at **{handoff.label}**: Marketing hands the lead to Sales, and Sales "
+        f"accepts or rejects it within {contract.handoff_sla_hours:g} hours. An MQL Sales never "
+        "acted on within the SLA is charged to Sales (follow-through)"
+        + ("." if contract.sla_measured else ", once the data records Sales' first action.")
+    )
 
 # ---- Exits -------------------------------------------------------------------------------------
 st.subheader("Exits", help="A journey can end early in one of these ways; each carries a reason code.")
+EXIT_KINDS = {
+    "lost": "Lost (an outcome: counts in the win rate)",
+    "rejected": "Rejected by Sales",
+    "recycled": "Recycled to nurture",
+    "disqualified": "Disqualified",
+    "other": "Other exit",
+}
 exit_table = pd.DataFrame(
-    [{"Exit": e.label, "Key": e.key, "Definition": e.definition} for e in contract.exits]
+    [
+        {"Exit": e.label, "Key": e.key, "Kind": EXIT_KINDS[e.kind], "Definition": e.definition}
+        for e in contract.exits
+    ]
 )
 tables.show(
     exit_table, hide_index=True, column_config={"Definition": st.column_config.TextColumn(width="large")}
@@ -107,6 +145,7 @@ for text in (
     glossary.reached(contract),
     glossary.step_rate() + " " + glossary.overall_rate(contract),
     glossary.dropped(contract),
+    glossary.win_rate(contract),
     glossary.immature(contract),
     glossary.flow(),
     glossary.stage_time(),
@@ -137,3 +176,25 @@ tables.show(
     },
 )
 tables.download(change_table, "changelog.csv")
+
+# ---- Versions -----------------------------------------------------------------------------------
+if versions:
+    st.subheader("Versions of this contract", help="Every version applied to this store, newest first.")
+    version_table = pd.DataFrame(
+        [
+            {
+                "Version": v["version"],
+                "Applied (UTC)": v["applied_at"],
+                "By": v["applied_by"],
+                "From": v["source"],
+                "Id": v["contract_hash"],
+            }
+            for v in versions
+        ]
+    )
+    tables.show(
+        version_table,
+        hide_index=True,
+        column_config={"Applied (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+    )
+    tables.download(version_table, "contract_versions.csv")

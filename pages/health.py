@@ -78,7 +78,9 @@ def cohort_headline(filters, version) -> None:
         "win_rate": glossary.win_rate(contract) + " " + glossary.wilson(),
         "overall_rate": glossary.overall_rate(contract) + " " + glossary.wilson(),
     }
-    keys = [k for k in ("leads", "mqls", "won", "win_rate", "revenue", "overall_rate") if k in comparison.index]
+    keys = [
+        k for k in ("leads", "mqls", "won", "win_rate", "revenue", "overall_rate") if k in comparison.index
+    ]
     several = len(comparison.attrs.get("currencies", [])) > 1
     n_columns = len(keys) + (several and "revenue" not in keys)
     columns = iter(st.columns(n_columns))

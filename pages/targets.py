@@ -14,17 +14,16 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from data import contract as contract_mod
 from data import store
 from data import targets as targets_mod
-from queries import cache, executor, funnel, plan
+from queries import cache, contracts, executor, funnel, plan
 from queries import targets as qt
 from queries.stats import SMALL_GROUP
 from ui import tables
 from ui.sections import section
 from ui.state import current_filters
 
-contract = contract_mod.load()
+contract = contracts.current().effective()
 filters = current_filters()
 # Each section below is drawn once per (as-of date, choices, what-if values, store version) and
 # replayed for everyone else (ui/sections.py). The sidebar filters do not apply on this page: the
@@ -107,7 +106,7 @@ profile_name = c3.radio(
     key="targets-profile",
 )
 
-lookback = qt.lookback(as_of, contract.conversion_window_days, lookback_months)
+lookback = qt.lookback(as_of, contract.horizon_days, lookback_months)
 inputs = cache.call(qt.plan_inputs, lookback)
 deal = cache.call(qt.deal_size, lookback).iloc[0]
 observed_stages = qt.stage_inputs(inputs)

@@ -9,8 +9,7 @@ import math
 import plotly.graph_objects as go
 import streamlit as st
 
-from data import contract as contract_mod
-from queries import cache, executor, funnel, teams
+from queries import cache, contracts, executor, funnel, teams
 from ui import tables
 from ui.sections import section
 from ui.state import current_filters
@@ -91,7 +90,7 @@ def hours(x) -> str:
 
 
 st.title("Teams and handoff")
-contract = contract_mod.load()
+contract = contracts.current().effective()
 roles = teams.teams(contract)
 handoff = contract.handoff
 sla = contract.handoff_sla_hours

@@ -39,3 +39,13 @@ def current(db: Path | None = None) -> Contract:
             _CACHE.clear()
         _CACHE[key] = contract
     return contract
+
+
+def history(db: Path | None = None) -> list[dict]:
+    """Every version of the store's contract, newest first: version, applied_at, applied_by,
+    source, contract_hash (empty for a store that keeps none yet)."""
+    con = executor.connect(db)
+    try:
+        return contract_store.history(con)
+    finally:
+        con.close()

@@ -89,8 +89,7 @@ class Filters:
             or not 0 <= self.window_days <= NO_WINDOW_DAYS
         ):
             raise FilterError(
-                "conversion window: expected a number of days (0 for no window), "
-                f"got {self.window_days!r}"
+                f"conversion window: expected a number of days (0 for no window), got {self.window_days!r}"
             )
         if self.skip_policy is not None and self.skip_policy not in SKIP_POLICIES:
             raise FilterError(f"skip policy: expected one of {list(SKIP_POLICIES)}, got {self.skip_policy!r}")

@@ -19,7 +19,14 @@ from queries import contracts, executor, stats
 from queries.filters import FilterError, Filters, attribute_column
 
 GRAINS = ("week", "month")
-COHORT_QUERIES = ("cohort_funnel", "cohort_outcomes", "cohort_revenue", "stage_history", "stage_times", "trend")
+COHORT_QUERIES = (
+    "cohort_funnel",
+    "cohort_outcomes",
+    "cohort_revenue",
+    "stage_history",
+    "stage_times",
+    "trend",
+)
 
 
 def store_facts(db: Path | None = None) -> dict[str, str]:
@@ -125,7 +132,9 @@ def _with_rates(counts: pd.DataFrame, contract: Contract, count_col: str = "n_re
     rates: not recorded, never counted. Rates run from the first tracked stage, and a step is
     from the tracked stage before."""
     frame = _stage_frame(contract)
-    counts = counts.drop(columns="group_value", errors="ignore").rename(columns={"stage_order": "computed_order"})
+    counts = counts.drop(columns="group_value", errors="ignore").rename(
+        columns={"stage_order": "computed_order"}
+    )
     counts["computed_order"] = counts["computed_order"].astype("Int64")
     df = frame.merge(counts, on="computed_order", how="left")
     number_cols = [c for c in counts.columns if c.startswith("n_") or c == "revenue"]
@@ -195,7 +204,9 @@ def cohort_funnel(filters: Filters, db: Path | None = None, contract: Contract |
 
 def _flow_frame(counts: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     frame = _stage_frame(contract)
-    counts = counts.drop(columns="group_value", errors="ignore").rename(columns={"stage_order": "computed_order"})
+    counts = counts.drop(columns="group_value", errors="ignore").rename(
+        columns={"stage_order": "computed_order"}
+    )
     counts["computed_order"] = counts["computed_order"].astype("Int64")
     df = frame.merge(counts, on="computed_order", how="left")
     for c in ("n_entries", "n_reentries"):
@@ -398,7 +409,10 @@ def outcomes(
     raw["group_value"] = raw["group_value"].where(raw["group_value"].notna(), None)
     recorded = contract.outcomes_recorded and contract.is_tracked(contract.stages[-1].key)
     raw["n_decided"] = raw["n_won"] + raw["n_lost"]
-    rates = [stats.rate(w, d) if recorded else math.nan for w, d in zip(raw["n_won"], raw["n_decided"], strict=True)]
+    rates = [
+        stats.rate(w, d) if recorded else math.nan
+        for w, d in zip(raw["n_won"], raw["n_decided"], strict=True)
+    ]
     bounds = [
         stats.wilson(w, d) if recorded else (math.nan, math.nan)
         for w, d in zip(raw["n_won"], raw["n_decided"], strict=True)

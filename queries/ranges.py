@@ -13,8 +13,10 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from data.contract import Contract
-from queries import contracts, funnel, options
+from queries import contracts, executor, funnel, options
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,22 @@ def _periods(first: dt.date, last: dt.date, kind: str) -> list[tuple[dt.date, dt
 
 
 def choose(
-    first_start: dt.date, last_start: dt.date, as_of: dt.datetime, window_days: int | None
+    first_start: dt.date,
+    last_start: dt.date,
+    as_of: dt.datetime,
+    window_days: int | None,
+    start_months: set[dt.date] | None = None,
 ) -> DefaultRange:
-    """The default range for starts in [first_start, last_start], as of `as_of`."""
+    """The default range for starts in [first_start, last_start], as of `as_of`.
+
+    `start_months` (first days of the months in which some lead started) rules out a full
+    period that holds no start at all; None: every month holds starts."""
+
+    def has_starts(start: dt.date, end: dt.date) -> bool:
+        return start_months is None or any(start <= m <= end for m in start_months)
+
     for kind in ("quarter", "month"):
-        periods = _periods(first_start, last_start, kind)
+        periods = [p for p in _periods(first_start, last_start, kind) if has_starts(*p)]
         for start, end in periods:
             if funnel.period_is_mature(end, window_days, as_of):
                 return DefaultRange(
@@ -86,4 +99,5 @@ def default_range(db: Path | None = None, contract: Contract | None = None) -> D
     first, last = options.date_bounds(db)
     if first is None:
         return None
-    return choose(first, last, funnel.latest_event_at(db), contract.conversion_window_days)
+    months = {pd.Timestamp(m).date() for m in executor.run("start_months", db=db)["month_start"]}
+    return choose(first, last, funnel.latest_event_at(db), contract.conversion_window_days, months)

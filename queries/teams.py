@@ -35,7 +35,8 @@ from queries import contracts, executor, funnel, stats
 from queries.filters import MAX_TEXT, FilterError, Filters, attribute_column
 from reports.format import team as format_team
 
-# Exit keys the definitions name (DESIGN.md "Exits"); checked against the contract before use.
+# Exit kinds the definitions name (docs/design.md "Exits"); the contract says which of its exits
+# is of which kind.
 QUALITY_EXITS = ("rejected", "disqualified")
 REJECT_EXIT = "rejected"
 RECYCLE_EXIT = "recycled"
@@ -94,6 +95,12 @@ class Teams:
 
 def teams(contract: Contract) -> Teams:
     handoff = contract.handoff
+    if handoff is None:
+        # No handoff in this journey (or not recorded): the team owning the later moves follows
+        # through, the other one answers for quality.
+        follow = next((s.owner for s in reversed(contract.stages[:-1]) if s.owner), contract.teams[-1])
+        quality = next((t for t in contract.teams if t != follow), follow)
+        return Teams(quality=quality, follow=follow)
     follow = handoff.owner
     if handoff.order > 1:
         quality = contract.stages[handoff.order - 2].owner
@@ -110,7 +117,8 @@ def category(charged_team: str, loss_kind: str, stage_order: int, contract: Cont
     stage_order + 1 charged to `charged_team` of `loss_kind`. A quality loss is "after handoff"
     from the handoff stage on, "before handoff" below it (Marketing's own filtering)."""
     if loss_kind == "quality":
-        return "quality_after" if stage_order >= contract.handoff.order else "quality_before"
+        handoff_order = contract.handoff.order if contract.handoff else 1
+        return "quality_after" if stage_order >= handoff_order else "quality_before"
     if charged_team == teams(contract).follow and loss_kind in FOLLOW_THROUGH_KINDS:
         return "follow_through"
     return "other"
@@ -120,7 +128,6 @@ def contract_params(contract: Contract) -> dict:
     """The contract's mappings as bound list parameters (no per-stage SQL text)."""
     handoff = contract.handoff
     roles = teams(contract)
-    exits = set(contract.exit_keys)
     return {
         "n_stages": len(contract.stages),
         "stage_keys": contract.stage_keys,
@@ -129,13 +136,16 @@ def contract_params(contract: Contract) -> dict:
         "reason_keys": [r.key for r in contract.reason_codes],
         "reason_teams": [r.charged_to for r in contract.reason_codes],
         "exit_keys": contract.exit_keys,
-        "handoff_order": handoff.order,
-        "handoff_key": handoff.key,
+        # The handoff whose SLA the data lets us measure (Contract.sla_measured); 0 when none, so
+        # no stage matches and nothing is charged for the SLA or listed as a breach.
+        "handoff_order": handoff.order if handoff and contract.sla_measured else 0,
+        "handoff_key": handoff.key if handoff else "",
         "sla_hours": float(contract.handoff_sla_hours),
-        # An exit the contract does not define can never match: the list keeps SQL valid.
-        "quality_exits": [e for e in QUALITY_EXITS if e in exits] or [""],
-        "reject_exit": REJECT_EXIT if REJECT_EXIT in exits else "",
-        "recycle_exit": RECYCLE_EXIT if RECYCLE_EXIT in exits else "",
+        # Exits by their kind in the contract (its own keys and words); a kind the contract does
+        # not have can never match: '' is no exit key, and the list keeps SQL valid.
+        "quality_exits": contract.exit_keys_of(*QUALITY_EXITS) or [""],
+        "reject_exit": next(iter(contract.exit_keys_of(REJECT_EXIT)), ""),
+        "recycle_exit": next(iter(contract.exit_keys_of(RECYCLE_EXIT)), ""),
         "quality_team": roles.quality,
         "follow_team": roles.follow,
     }

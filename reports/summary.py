@@ -116,7 +116,10 @@ def _groups(breakdown: pd.DataFrame, outcome: pd.DataFrame, contract) -> list[di
     last_key = contract.stages[-1].key
     won_tracked = contract.is_tracked(last_key)
     last_tracked_key = tracked["stage"].iloc[-1]
-    by_group = {None if pd.isna(g) else g: r for g, r in zip(outcome["group_value"], outcome.itertuples(), strict=True)}
+    by_group = {
+        None if pd.isna(g) else g: r
+        for g, r in zip(outcome["group_value"], outcome.itertuples(), strict=True)
+    }
     recorded = bool(outcome.attrs.get("is_recorded"))
     out = []
     for g, part in tracked.groupby("group_value", sort=False, dropna=False):
@@ -216,7 +219,8 @@ def summary(
         "view": {
             "start": filters.start.isoformat(),
             "end": filters.end.isoformat(),
-            "is_default_range": chosen is not None and (filters.start, filters.end) == (chosen.start, chosen.end),
+            "is_default_range": chosen is not None
+            and (filters.start, filters.end) == (chosen.start, chosen.end),
             "window_days": window,
             "skip_policy": filters.policy(contract),
             "as_of": as_of.isoformat(sep=" "),
@@ -259,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", type=_date, help="last day of the range")
     parser.add_argument("--window", type=_window, help="conversion window in days, or 'none'")
     parser.add_argument("--skip", choices=SKIP_POLICIES, help="skip policy (default: the contract's)")
-    parser.add_argument("--as-of", type=_date, dest="as_of", help="count what was known by the end of this day")
+    parser.add_argument(
+        "--as-of", type=_date, dest="as_of", help="count what was known by the end of this day"
+    )
     parser.add_argument("--by", action="append", choices=list(ATTRIBUTES), help="breakdown attribute(s)")
     args = parser.parse_args(argv)
     db = Path(args.db) if args.db else executor.current_path()
@@ -270,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give both --start and --end, or neither (the store's default range)")
     try:
         if args.start:
-            filters = Filters(args.start, args.end, window_days=args.window, skip_policy=args.skip, as_of=args.as_of)
+            filters = Filters(
+                args.start, args.end, window_days=args.window, skip_policy=args.skip, as_of=args.as_of
+            )
         else:
             chosen = ranges.default_range(db)
             start, end = (chosen.start, chosen.end) if chosen else (dt.date.today(), dt.date.today())

@@ -6,8 +6,10 @@
     }
     path = build(tmp_path / "story.duckdb", story)
 
-An event is (type, time) or (type, time, reason) or (type, time, reason, amount); times are UTC.
-Event ids are "<lead>-<n>" in the order written, so a story is stable across runs.
+An event is (type, time) or (type, time, reason) or (type, time, reason, amount), then
+optionally its owner and its amount's currency; times are UTC. A lead's "owner" may be None
+(the lead record names nobody). Event ids are "<lead>-<n>" in the order written, so a story is
+stable across runs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import datetime as dt
 from pathlib import Path
 
 from data import contract as contract_mod
-from data import store
+from data import contract_store, store
 
 OWNERS = [
     ("M1", "Maya Patel", "marketing"),
@@ -30,8 +32,12 @@ def ts(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
 
 
-def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS) -> Path:
-    """Write `story` into a new store at `path` with journeys rebuilt; returns the path."""
+def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS, recorded="all") -> Path:
+    """Write `story` into a new store at `path` with journeys rebuilt; returns the path.
+
+    recorded="all": the story is part of a CRM that records every stage of the contract (as a
+    real team's export declares its stage columns), so a stage no lead of the story reached is
+    still tracked. recorded=None: only the stages the story's events enter are tracked."""
     contract = contract or contract_mod.load()
     with store.replacing(Path(path)) as con:
         store.create_schema(con)
@@ -51,7 +57,7 @@ def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS) -> P
                     lead.get("campaign", "spring"),
                     lead.get("region", "EMEA"),
                     lead.get("segment", "SMB"),
-                    lead.get("owner", "S1"),
+                    lead.get("owner", "S1"),  # None: the record names no owner
                 ],
             )
             for n, event in enumerate(events, start=1):
@@ -59,11 +65,14 @@ def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS) -> P
                 reason = event[2] if len(event) > 2 else None
                 amount = event[3] if len(event) > 3 else None
                 owner = event[4] if len(event) > 4 else lead.get("owner", "S1")
-                team = "marketing" if owner.startswith("M") else "sales"
+                currency = event[5] if len(event) > 5 else None
+                team = None if owner is None else "marketing" if owner.startswith("M") else "sales"
                 con.execute(
                     "insert into events (event_id, lead_id, deal_id, event_type, occurred_at, owner_id, team, "
-                    "reason_code, amount, source) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'story')",
-                    [f"{lead_id}-{n}", lead_id, None, kind, ts(when), owner, team, reason, amount],
+                    "reason_code, amount, source, currency) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'story', ?)",
+                    [f"{lead_id}-{n}", lead_id, None, kind, ts(when), owner, team, reason, amount, currency],
                 )
+        if recorded == "all":
+            contract_store.declare(con, contract.stage_keys)
         store.rebuild_journey(con, contract)
     return Path(path)

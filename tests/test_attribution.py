@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from data import contract as contract_mod
-from data import store
+from data import contract_store, store
 from queries import attribution
 from queries.attribution import CREDIT_COLUMNS
 from queries.filters import FilterError, Filters
@@ -74,6 +74,7 @@ def build_store(path: Path, leads: dict, touches: list, content=CONTENT) -> Path
                 "insert into touches values (?, ?, ?, null, ?, ?, null)",
                 [(t[0], t[1], t[2], ts(t[3]), t[4]) for t in touches],
             )
+        contract_store.declare(con, contract.stage_keys)  # a CRM that records every stage
         store.rebuild_journey(con, contract)
     return Path(path)
 

@@ -118,11 +118,17 @@ def sample_20k(tmp_path_factory):
 
 
 def test_default_view_shows_the_planted_effect_on_a_mature_range(sample_20k, use_store, page_app):
-    # No filters set: the sidebar's default is the last full quarter, whose deals are still
-    # open. The Sales-use section defaults to 12 months whose window has closed, and there the
-    # planted lift (Sales sharing Marketing content wins more) is outside the noise.
+    # The sidebar set to the last full quarter, whose deals are still open (the default is the
+    # latest mature quarter; a meeting picks the newest one). The Sales-use section defaults to
+    # 12 months whose window has closed, and there the planted lift (Sales sharing Marketing
+    # content wins more) is outside the noise.
+    from queries import funnel
+    from ui.state import last_full_quarter
+
     use_store(sample_20k)
-    at = page_app(PAGE).run()
+    at = page_app(PAGE)
+    at.session_state[FILTERS_KEY] = Filters(*last_full_quarter(funnel.latest_event_at(sample_20k).date()))
+    at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     radio = next(r for r in at.radio if r.key == "content-sales-range")

@@ -163,11 +163,12 @@ def test_malicious_or_unknown_url_parameters_are_ignored(story_db, page_app, bad
     never more data than the unfiltered default."""
     at = run_frame(page_app, bad)
     f = at.session_state["filters"]
-    # Default: last full quarter before the latest event (31 Dec 2025) = Q4 2025, unfiltered.
-    assert (f.start, f.end) == (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+    # Default: the latest full quarter with starts whose window has closed by the latest event
+    # (31 Dec 2025; 180 days): Q1 2025 (Q2 and Q3 hold no start, Q4 is not over), unfiltered.
+    assert (f.start, f.end) == (dt.date(2025, 1, 1), dt.date(2025, 3, 31))
     assert f.channels == f.regions == f.segments == f.owners == ()
     assert at.session_state["view"] == "cohort"
-    assert leads_shown(at) == "1"  # Q4 2025 holds one start only: Z, on 1 Dec 2025
+    assert leads_shown(at) == "5"  # C1..C5 started in Q1 2025
 
 
 def test_a_valid_value_next_to_a_malicious_one_keeps_only_the_valid_one(story_db, page_app):
@@ -200,7 +201,8 @@ def test_changing_a_widget_changes_the_filters_and_the_url(story_db):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_function(sidebar_app, default_timeout=60).run()
-    assert at.text[0].value == "2025-10-01|2025-12-31||cohort"
+    assert at.text[0].value == "2025-01-01|2025-03-31||cohort"
+    assert at.query_params["preset"] == "auto"
     at.sidebar.selectbox(key="f_preset").set_value("ytd").run()
     assert at.text[0].value == "2025-01-01|2025-12-31||cohort"
     assert at.query_params["preset"] == "ytd"

@@ -126,12 +126,13 @@ def numbers(values) -> list:
 
 def test_headline_figures_match_the_hand_computation(story_db, page_app):
     at = run_health(page_app, Q1)
+    # Labels are the contract's stage labels. No win rate: the story records no lost deal.
     assert metrics(at) == {
         "Leads": ("5", "+150.0%"),
-        "MQLs": ("4", "+300.0%"),
-        "Won deals": ("2", "+100.0%"),
+        "Marketing qualified": ("4", "+300.0%"),
+        "Closed won": ("2", "+100.0%"),
         "Revenue": ("4,000", "+700.0%"),
-        "Overall conversion": ("40.0%", "-10.0 pts"),
+        "Lead (inquiry) → Closed won": ("40.0%", "-10.0 pts"),
     }
     captions = [c.value for c in at.caption]
     # 5 vs 2 leads: z = 3/sqrt(7) = 1.13, p = 0.26 -> inside the noise; groups under 30 leads.
@@ -144,10 +145,10 @@ def test_a_channel_filter_in_session_state_changes_the_numbers(story_db, page_ap
     at = run_health(page_app, Filters(start=Q1.start, end=Q1.end, channels=("web",)))
     assert metrics(at) == {
         "Leads": ("3", "+50.0%"),
-        "MQLs": ("3", "+200.0%"),
-        "Won deals": ("1", "+0.0%"),
+        "Marketing qualified": ("3", "+200.0%"),
+        "Closed won": ("1", "+0.0%"),
         "Revenue": ("1,000", "+100.0%"),
-        "Overall conversion": ("33.3%", "-16.7 pts"),
+        "Lead (inquiry) → Closed won": ("33.3%", "-16.7 pts"),
     }
 
 
@@ -218,6 +219,7 @@ def test_page_runs_on_the_sample_with_default_filters(sample_db, page_app):
     assert len(at.get("plotly_chart")) == 3  # funnel, trend, time between stages
     assert [s.value for s in at.subheader] == [
         "Funnel",
+        "Monthly cohorts",
         "Conversion trend",
         "Time between stages",
         "Breakdown",

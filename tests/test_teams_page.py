@@ -25,13 +25,12 @@ def test_page_renders_on_the_sample(sample_db, page_app):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     shown = metrics(at)
-    # The default cohort is the last full quarter before the latest event; the page's figures
-    # are the queries' figures for it.
-    from queries import funnel
-    from ui.state import last_full_quarter
+    # The default cohort is the store's default range (queries.ranges); the page's figures are
+    # the queries' figures for it.
+    from queries import ranges
 
-    start, end = last_full_quarter(funnel.latest_event_at(sample_db).date())
-    f = Filters(start=start, end=end)
+    chosen = ranges.default_range(sample_db)
+    f = Filters(start=chosen.start, end=chosen.end)
     leak = teams.leakage(f, db=sample_db)
     assert shown["All drops"] == f"{int(leak['n_dropped'].sum()):,}"
     for cat, label in (

@@ -136,7 +136,7 @@ def test_presets_warmed_are_the_sidebar_presets():
     from ui.filters import PRESETS
 
     assert set(warm.WARM_PRESETS) == set(PRESETS) - {"custom"}
-    assert warm.WARM_PRESETS[0] == "last_quarter"  # the default view first
+    assert warm.WARM_PRESETS[0] == "auto"  # the default view first
 
 
 def test_filters_repr_names_every_field_so_it_can_key_the_caches():
@@ -174,14 +174,15 @@ def test_results_and_drawings_do_not_expire(tmp_path):
     assert sections.section(lambda version: None)._info.ttl is None
 
 
-def test_editing_funnel_toml_retires_cached_results_and_drawings(sample_db, tmp_path, monkeypatch):
-    # Labels, the SLA and windows come from funnel.toml: an edit must not replay old drawings.
+def test_applying_a_contract_retires_cached_results_and_drawings(tmp_path, use_store):
+    # Labels, the SLA and windows come from the store's contract: applying a new one writes a
+    # new store version, so no old result or drawing is replayed under the new definitions.
     from data import contract as contract_mod
+    from data import store as store_mod
     from queries import executor
 
-    copy = tmp_path / "funnel.toml"
-    shutil.copyfile(contract_mod.DEFAULT_PATH, copy)
-    monkeypatch.setattr(contract_mod, "DEFAULT_PATH", copy)
+    db = use_store(store_mod.build_sample(tmp_path / "s.duckdb", n_leads=300))
     before = executor.store_version()
-    os.utime(copy, ns=(time.time_ns(), time.time_ns() + 10**9))  # saved a second later
+    text = contract_mod.default_text().replace("conversion_window_days = 180", "conversion_window_days = 90")
+    store_mod.rebuild(db, contract_text=text, source="test")
     assert executor.store_version() != before

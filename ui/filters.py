@@ -314,7 +314,9 @@ def render() -> Filters:
     return filters
 
 
-def _counting_rules(contract, first: dt.date, latest: dt.date) -> tuple[int | None, str | None, dt.date | None]:
+def _counting_rules(
+    contract, first: dt.date, latest: dt.date
+) -> tuple[int | None, str | None, dt.date | None]:
     """The conversion window, skip policy and as-of date of this view: the contract's unless
     changed here. Returns (window_days, skip_policy, as_of) as Filters takes them (None: the
     contract's, or the latest event for the as-of)."""

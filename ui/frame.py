@@ -13,6 +13,7 @@ import duckdb
 import streamlit as st
 
 from data import store
+from data.contract import ContractError
 from queries import cache, executor, funnel
 
 # One sample build per server process: two browser tabs opening a fresh install at the same
@@ -68,6 +69,13 @@ def friendly_errors() -> Iterator[None]:
             f"The data store at `{store.db_path()}` was built by an older version of Handoff: a "
             "table or column the dashboard needs is missing. Rebuild its derived tables with "
             "`python -m data.store rebuild` (your data is kept), then reload this page.",
+            icon=":material/build:",
+        )
+    except ContractError as exc:
+        # The store's contract and its journeys disagree, or its contract text is not valid.
+        st.error(
+            f"The data store at `{store.db_path()}` cannot be shown as it is: {exc}. Your data is "
+            "kept; rebuild its derived tables with `python -m data.store rebuild`, then reload.",
             icon=":material/build:",
         )
     except executor.StoreBusyError:

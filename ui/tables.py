@@ -92,7 +92,10 @@ def _win_columns(out: pd.DataFrame, outcome: pd.DataFrame | None, keys: list) ->
     """Add won, lost, win rate and its interval from funnel.outcomes, one row per group key."""
     if outcome is None or not outcome.attrs.get("is_recorded"):
         return
-    by_group = {(None if pd.isna(g) else g): r for g, r in zip(outcome["group_value"], outcome.itertuples(), strict=True)}
+    by_group = {
+        (None if pd.isna(g) else g): r
+        for g, r in zip(outcome["group_value"], outcome.itertuples(), strict=True)
+    }
     rows = [by_group.get(k) for k in keys]
     out["Won"] = [r.n_won if r is not None else 0 for r in rows]
     out["Lost"] = [r.n_lost if r is not None else 0 for r in rows]

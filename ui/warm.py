@@ -30,9 +30,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from data import contract as contract_mod
 from data import store
-from queries import attribution, cache, content, executor, funnel, options, teams, weekly
+from queries import attribution, cache, content, contracts, executor, funnel, options, ranges, teams, weekly
 from queries import targets as qt
 from queries.filters import Filters
 from ui import tables
@@ -53,6 +52,7 @@ def frame_calls() -> list[Call]:
         (funnel.store_facts, (), {}),
         (options.filter_choices, (), {}),
         (options.date_bounds, (), {}),
+        (ranges.default_range, (), {}),
     ]
 
 
@@ -63,10 +63,15 @@ def health_calls(filters: Filters) -> list[Call]:
     )
     return [
         (funnel.compare_periods, (filters,), {}),
+        (funnel.outcomes, (filters,), {}),
+        (funnel.revenue, (filters,), {}),
         (funnel.cohort_funnel, (filters,), {}),
+        (funnel.breakdown, (filters, funnel.MONTH), {}),
+        (funnel.outcomes, (filters, funnel.MONTH), {}),
         (funnel.trend, (trend_filters, "month"), {}),
         (funnel.stage_times, (filters,), {}),
         (funnel.breakdown, (filters, "channel", "cohort"), {}),
+        (funnel.outcomes, (filters, "channel"), {}),
     ]
 
 
@@ -96,7 +101,7 @@ def targets_calls(filters: Filters) -> list[Call]:
     months = list(cache.call(qt.periods)["period"])
     this_month = as_of.date().replace(day=1)
     period = this_month if this_month in months or not months else months[-1]
-    lookback = qt.lookback(as_of, contract_mod.load().conversion_window_days, qt.DEFAULT_LOOKBACK_MONTHS)
+    lookback = qt.lookback(as_of, contracts.current().effective().horizon_days, qt.DEFAULT_LOOKBACK_MONTHS)
     return [
         (qt.periods, (), {}),
         (qt.plan_inputs, (lookback,), {}),
@@ -112,7 +117,7 @@ def content_calls(filters: Filters) -> list[Call]:
     """Content on its defaults: revenue credited per content piece, 7-day half-life, both
     teams' sourcing; Sales' content use over the mature look-back."""
     as_of = funnel.resolve_as_of(filters)
-    lookback = content.mature_range(filters, contract_mod.load(), as_of)
+    lookback = content.mature_range(filters, contracts.current().effective(), as_of)
     return [
         (content.sales_content_use, (lookback,), {}),
         (content.content_reach, (filters,), {}),
@@ -135,7 +140,12 @@ def weekly_calls() -> list[Call]:
 def calls(preset: str) -> list[Call]:
     """Every query the pages make for one date preset, with their default choices."""
     latest = cache.call(funnel.latest_event_at).date()
-    filters = Filters(*preset_range(preset, latest))
+    chosen = cache.call(ranges.default_range)
+    bounds = cache.call(options.date_bounds)
+    default = (chosen.start, chosen.end) if chosen else None
+    # The sidebar's bounds (ui/filters.render): first start to the later of last start and latest.
+    first, last = bounds
+    filters = Filters(*preset_range(preset, latest, default, (first or latest, max(last or latest, latest))))
     return (
         frame_calls()
         + health_calls(filters)

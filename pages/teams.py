@@ -94,6 +94,24 @@ contract = contracts.current().effective()
 roles = teams.teams(contract)
 handoff = contract.handoff
 sla = contract.handoff_sla_hours
+handoff_label = handoff.label if handoff else "the handoff"
+if contract.sla_measured:
+    SLA_SENTENCE = (
+        f"A lead handed over at {handoff_label} that {team_name(roles.follow)} never acted on within "
+        f"the {sla:g}-hour SLA is charged to {team_name(roles.follow)} first, whatever reason it "
+        "later got."
+    )
+    SLA_NOT_MEASURED = ""
+else:
+    SLA_NOT_MEASURED = (
+        f"The handoff SLA is not measured: the data does not record {team_name(roles.follow)}' first "
+        f"action after {handoff_label} (the stage after it is not recorded), so no drop is charged "
+        "for the SLA and no response times are shown."
+        if handoff
+        else "This funnel has no stage where Marketing hands leads to Sales, so there is no handoff "
+        "SLA to measure; every drop is charged by the owner of its move and its reason code."
+    )
+    SLA_SENTENCE = SLA_NOT_MEASURED
 
 try:
     filters = current_filters()
@@ -139,19 +157,18 @@ as_of = cohort_caption(filters, by, version)["as_of"]
 DROP_DEFINITION = (
     "**Drop-off and who owns it.** A lead that last reached stage *k* in time and then exited, or "
     "outlived its window, dropped at *k → k+1*. It is charged to the team that owns that move in "
-    f"funnel.toml, unless the reason code on its exit is charged to the other team. A lead handed "
-    f"over at {handoff.label} that {team_name(roles.follow)} never acted on within the {sla:g}-hour "
-    f"SLA is charged to {team_name(roles.follow)} first, whatever reason it later got. Leads still "
-    "in progress are never drops."
+    f"the contract, unless the reason code on its exit is charged to the other team. {SLA_SENTENCE} "
+    "Leads still in progress are never drops."
 )
 CATEGORY_HELP = {
-    "quality_after": f"Rejected or disqualified at {handoff.label} or later for a reason charged to "
+    "quality_after": f"Rejected or disqualified at {handoff_label} or later for a reason charged to "
     f"{team_name(roles.quality)} (such as not_a_fit): the leads {team_name(roles.follow)} "
     "turned down.",
-    "quality_before": f"Rejected or disqualified before {handoff.label} for a reason charged to "
+    "quality_before": f"Rejected or disqualified before {handoff_label} for a reason charged to "
     f"{team_name(roles.quality)}: {team_name(roles.quality)} filtering its own leads.",
-    "follow_through": f"Charged to {team_name(roles.follow)}: no action within the {sla:g}-hour "
-    "SLA, stalled past the stage's expected days, or an exit for a reason charged to "
+    "follow_through": f"Charged to {team_name(roles.follow)}: "
+    + (f"no action within the {sla:g}-hour SLA, " if contract.sla_measured else "")
+    + "stalled past the stage's expected days, or an exit for a reason charged to "
     f"{team_name(roles.follow)}.",
     "other": "Any other drop, on either team: mostly leads that never qualified and outlived their "
     "window, nurture recycles and window edges.",
@@ -320,10 +337,10 @@ def losses_by_group(filters, by, version):
             "n_follow_through": "Follow-through losses",
             "n_other": "Other drops",
             "n_dropped": "All drops",
-            "n_handoffs": f"Reached {handoff.key.upper()}",
+            "n_handoffs": f"Reached {handoff_label}",
             "quality_after_per_handoff": st.column_config.NumberColumn(
-                f"Quality after handoff per {handoff.key.upper()}",
-                help=f"Quality losses after the handoff ÷ leads that reached {handoff.label}",
+                "Quality after handoff per lead handed over",
+                help=f"Quality losses after the handoff ÷ leads that reached {handoff_label}",
                 format="percent",
             ),
             "quality_after_share": st.column_config.NumberColumn("Quality (after) share", format="percent"),
@@ -435,27 +452,6 @@ def handoff_health(filters, version):
     return by_owner
 
 
-by_owner = handoff_health(filters, version)
-if not by_owner.empty:
-    tables.download(by_owner, "teams-handoff-by-owner.csv", key="dl-teams-handoff-owner")
-
-st.subheader("The handoffs behind these numbers")
-sales_owners = dict(by_owner.dropna(subset=["owner_id"])[["owner_id", "owner_name"]].itertuples(index=False))
-h1, h2 = st.columns(2)
-h_owner = h1.selectbox(
-    f"{team_name(roles.follow)} owner",
-    [ALL, *sales_owners],
-    format_func=lambda o: sales_owners.get(o, "All"),
-    key="teams_handoff_owner",
-)
-h_status = h2.selectbox(
-    "SLA status",
-    [ALL, *teams.SLA_STATUSES],
-    format_func=lambda x: x.capitalize() if x else "All",
-    key="teams_handoff_status",
-)
-
-
 @section
 def handoff_list(filters, owner_id, status, version):
     """The handed-over leads matching the two boxes, slowest first; returns them."""
@@ -474,15 +470,40 @@ def handoff_list(filters, owner_id, status, version):
     return handoffs
 
 
-handoffs = handoff_list(filters, h_owner or None, h_status or None, version)
-tables.download_all(
-    teams.handoff_leads,
-    filters,
-    owner_id=h_owner or None,
-    status=h_status or None,
-    filename="teams-handoffs.csv",
-    key="dl-teams-handoffs",
-)
+if contract.sla_measured:
+    by_owner = handoff_health(filters, version)
+    if not by_owner.empty:
+        tables.download(by_owner, "teams-handoff-by-owner.csv", key="dl-teams-handoff-owner")
+
+    st.subheader("The handoffs behind these numbers")
+    sales_owners = dict(
+        by_owner.dropna(subset=["owner_id"])[["owner_id", "owner_name"]].itertuples(index=False)
+    )
+    h1, h2 = st.columns(2)
+    h_owner = h1.selectbox(
+        f"{team_name(roles.follow)} owner",
+        [ALL, *sales_owners],
+        format_func=lambda o: sales_owners.get(o, "All"),
+        key="teams_handoff_owner",
+    )
+    h_status = h2.selectbox(
+        "SLA status",
+        [ALL, *teams.SLA_STATUSES],
+        format_func=lambda x: x.capitalize() if x else "All",
+        key="teams_handoff_status",
+    )
+    handoffs = handoff_list(filters, h_owner or None, h_status or None, version)
+    tables.download_all(
+        teams.handoff_leads,
+        filters,
+        owner_id=h_owner or None,
+        status=h_status or None,
+        filename="teams-handoffs.csv",
+        key="dl-teams-handoffs",
+    )
+else:
+    st.header("Handoff health")
+    st.info(SLA_NOT_MEASURED, icon=":material/visibility_off:")
 
 
 @section
@@ -530,11 +551,12 @@ def recycled(filters, version):
     return rec
 
 
-left, right = st.columns(2)
-with left:
-    reasons = rejection_reasons(filters, version)
-    if not reasons.empty:
-        tables.download(reasons, "teams-rejection-reasons.csv", key="dl-teams-reasons")
+left, right = st.columns(2) if contract.sla_measured else (None, st.container())
+if left is not None:
+    with left:
+        reasons = rejection_reasons(filters, version)
+        if not reasons.empty:
+            tables.download(reasons, "teams-rejection-reasons.csv", key="dl-teams-reasons")
 with right:
     rec = recycled(filters, version)
     tables.download(rec, "teams-recycled.csv", key="dl-teams-recycled")

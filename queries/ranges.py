@@ -1,7 +1,7 @@
 """The date range a view opens on, chosen from the data (never an empty one).
 
-The default is the latest full calendar quarter in which cohorts start, preferring one that is
-mature (its conversion window has closed by the as-of date, so its numbers are final): a store
+The default is the latest full calendar quarter (over by the as-of date, the data beginning in
+its first month at the latest) in which cohorts start, preferring one that is mature (its conversion window has closed by the as-of date, so its numbers are final): a store
 whose leads stop months before its last win still opens on its own leads, and the sample opens
 on its newest final quarter. Without a full quarter, full months are tried the same way; a
 store holding less than a month opens on all of its data.
@@ -78,8 +78,12 @@ def choose(
     def has_starts(start: dt.date, end: dt.date) -> bool:
         return start_months is None or any(start <= m <= end for m in start_months)
 
+    # A period is full when the data begins in its first month (a cohort a few days short at
+    # the very start of the data is still that period's) and it is over by the as-of date.
+    data_from = first_start.replace(day=1)
+    data_to = max(last_start, as_of.date())
     for kind in ("quarter", "month"):
-        periods = [p for p in _periods(first_start, last_start, kind) if has_starts(*p)]
+        periods = [p for p in _periods(data_from, data_to, kind) if has_starts(*p)]
         for start, end in periods:
             if funnel.period_is_mature(end, window_days, as_of):
                 return DefaultRange(

@@ -91,7 +91,8 @@ def actuals(
         "period_end": dt.datetime.combine(end, dt.time.min),
         "as_of": as_of,
         "lead_order": order[stage_for_role("first", contract)],
-        "handoff_order": order[stage_for_role("handoff", contract)],
+        # No handoff stage in this journey: MQL actuals match no stage (0) and read 0.
+        "handoff_order": order.get(stage_for_role("handoff", contract), 0),
         "opportunity_order": order[stage_for_role("opportunity", contract)],
         "won_order": order[stage_for_role("won", contract)],
         "won_stage": stage_for_role("won", contract),

@@ -373,7 +373,10 @@ def quality_per_handoff(grouped: pd.DataFrame, breakdown: pd.DataFrame, contract
     cohort funnel's n_reached) and quality_after_per_handoff (NaN without handoffs); sorted by
     that rate, highest first.
     """
-    mqls = breakdown[breakdown["stage"] == contract.handoff.key]
+    handoff_key = contract.handoff.key if contract.handoff else None
+    mqls = breakdown[breakdown["stage"] == handoff_key]
+    # breakdown() keeps a missing value as None; the Teams frames call it "(none)".
+    mqls = mqls.assign(group_value=mqls["group_value"].map(lambda g: "(none)" if g is None else g))
     mqls = mqls.set_index("group_value")["n_reached"].astype("int64")
     df = grouped.copy()
     df["n_handoffs"] = df["group_value"].map(mqls).fillna(0).astype("int64")

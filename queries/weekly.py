@@ -484,7 +484,7 @@ ACTION_COLUMNS = [
 def action_list(breaches: pd.DataFrame, stalled: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     """One row per action, grouped by owner (owners by name, then SLA breaches waiting, late
     breaches, stalled leads longest overdue first)."""
-    handoff = contract.stage(contract.handoff_stage)
+    handoff_label = contract.handoff.label if contract.handoff else ""
     # An MQL still waiting past the SLA is also stalled at the handoff stage: list it once.
     waiting = set(breaches.loc[breaches["is_waiting"].astype(bool), "lead_id"])
     stalled = stalled[~stalled["lead_id"].isin(waiting)]
@@ -500,7 +500,7 @@ def action_list(breaches: pd.DataFrame, stalled: pd.DataFrame, contract: Contrac
             "lead_id": breaches["lead_id"],
             "lead_name": breaches["lead_name"],
             "company": breaches["company"],
-            "stage": handoff.label,
+            "stage": handoff_label,
             "since": pd.to_datetime(breaches["handoff_at"]),
             "overdue": [
                 f"{h:.0f} h past the {contract.handoff_sla_hours:g} h SLA" for h in breaches["hours_late"]

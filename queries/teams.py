@@ -2,7 +2,7 @@
 
 Readers over queries/sql/teams_*.sql. Counts and percentiles come from DuckDB; shares, labels,
 categories and Wilson intervals are computed here on the few aggregated rows.
-Definitions (DESIGN.md "Drop-off and who owns it", written out in docs/teams.md):
+Definitions (docs/design.md "Drop-off and who owns it", written out in docs/teams.md):
 
 - A cohort lead that last reached stage k in time (cohort_funnel's sense) and then exited, or
   outlived its window, dropped at k -> k+1. An MQL Sales never acted on within the SLA (and did

@@ -11,7 +11,7 @@ Definitions (the page shows them next to the numbers):
   Compared with the week before and with the average of the four weeks before it.
 - Decided at a stage: a lead that had entered stage k in its window is decided at the first
   of: an exit before it moved on (dropped), its move to a later stage by start + window
-  (moved on), or the end of its conversion window (dropped: DESIGN.md "In progress vs
+  (moved on), or the end of its conversion window (dropped: docs/design.md "In progress vs
   dropped"). It counts in the week of that first event, so a week's numbers depend only on
   events up to its end. The share that moved on is compared with the week before by a
   two-proportion test; the change is called out only when p < 0.05, and a base under 30

@@ -18,7 +18,7 @@ What it prints, as one table you can compare run to run (docs/benchmark.md expla
 
 Correctness in the same run: the cohort funnel (per stage: reached, skipped, in progress,
 dropped; both skip policies) is computed a second time in ClickHouse SQL straight over the raw
-events, written from DESIGN.md's definitions and not from our SQL, and must agree exactly with
+events, written from docs/design.md's definitions and not from our SQL, and must agree exactly with
 queries.funnel.cohort_funnel on several date ranges and filters; any difference is printed and
 the exit status is 1. Every measurement runs in its own process (`--child`), so the
 numbers of one cannot warm the next.
@@ -356,7 +356,7 @@ SCAN_SQL = """
     from file({events_path:String}, Parquet)
 """
 
-# The cohort funnel, written a second time from DESIGN.md ("Definitions that must be exact")
+# The cohort funnel, written a second time from docs/design.md ("Definitions")
 # straight over the raw events, to cross-check queries/sql/cohort_funnel.sql, which reads the
 # derived journey tables. Times are microseconds since 1970 (Int64), so no time zone applies.
 # Grain: one row per stage order that at least one lead of the cohort has a flag for.

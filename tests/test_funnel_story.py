@@ -1,4 +1,4 @@
-"""The funnel engine against a hand-computed story (DESIGN.md "Definitions that must be exact").
+"""The funnel engine against a hand-computed story (docs/design.md "Definitions").
 
 Cohort: leads starting in January 2025. Window W = 30 days, so "reached in time" means on or
 before start + 30 days. Unless a test says otherwise, as of 2025-06-30: every January window is

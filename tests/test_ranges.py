@@ -40,7 +40,15 @@ def months(*spans) -> set[dt.date]:
             True,
         ),
         # No window: nothing is mature by time, so the latest full quarter with starts.
-        (D(2024, 11, 1), D(2026, 10, 31), "2026-10-31 23:00", None, None, ("2026-07-01", "2026-09-30"), False),
+        (
+            D(2024, 11, 1),
+            D(2026, 10, 31),
+            "2026-10-31 23:00",
+            None,
+            None,
+            ("2026-07-01", "2026-09-30"),
+            False,
+        ),
         # Data from 6 Jan: January (and so Q1) still counts as full.
         (
             D(2025, 1, 6),

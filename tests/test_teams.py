@@ -1,4 +1,4 @@
-"""Teams and handoff against a hand-computed story (DESIGN.md "Drop-off and who owns it";
+"""Teams and handoff against a hand-computed story (docs/design.md "Drop-off and who owns it";
 the definitions are written out in docs/teams.md).
 
 Cohort: leads starting in January 2025, window W = 30 days, skip policy implied. Unless a test
@@ -338,7 +338,7 @@ def test_missing_or_unknown_reason_stays_with_the_transition_owner(tmp_path):
 
 
 def test_unanswered_handoff_is_charged_to_sales_before_any_reason_code(tmp_path):
-    # DESIGN.md: an MQL Sales never acted on within the SLA is charged to Sales, whatever
+    # docs/design.md: an MQL Sales never acted on within the SLA is charged to Sales, whatever
     # Marketing later did with it. MQL entries at midnight, SLA 48 h; no Sales event unless shown.
     # U1: no Sales action; Marketing recycled it as not_ready on day 7 (144 h): before the fix
     #     the not_ready code (Marketing's) made it a Marketing "other exit". Now Sales,

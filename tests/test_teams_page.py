@@ -51,7 +51,7 @@ def test_page_renders_on_the_sample(sample_db, page_app):
 
 
 def test_drop_definition_is_beside_the_numbers(sample_db, page_app):
-    # DESIGN.md: "show the definition next to the number". The drop-off rule is a caption in the
+    # docs/design.md: "show the definition next to the number". The drop-off rule is a caption in the
     # main flow of the page (not inside a collapsed expander), and each category's metric
     # carries its own definition in its help.
     at = page_app(PAGE).run()

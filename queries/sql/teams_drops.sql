@@ -1,4 +1,4 @@
--- Dropped cohort leads, charged and classified: one row per dropped lead (DESIGN.md "Drop-off
+-- Dropped cohort leads, charged and classified: one row per dropped lead (docs/design.md "Drop-off
 -- and who owns it"). The one definition of a drop: teams_leakage.sql counts these rows and
 -- teams_drop_leads.sql lists them; queries/teams.py inlines this file into both as a CTE
 -- named teams_drops (executor.compose()), so the counts and the lists can never disagree.
@@ -7,7 +7,7 @@
 -- Unanswered handoff first: a drop at the handoff stage whose $follow_team first event after
 -- the handoff entry came later than $sla_hours (or not by $as_of), and whose exit (if any) was
 -- not $follow_team's own decision, is charged to $follow_team as no_action_in_sla whatever its
--- reason code (DESIGN.md: an MQL Sales never acted on within the SLA is charged to Sales).
+-- reason code (docs/design.md: an MQL Sales never acted on within the SLA is charged to Sales).
 -- Every other drop is charged to the owner of its transition ($owner_by_stage), unless the
 -- reason code of its exit (by $as_of) is charged to a team in funnel.toml ($reason_keys,
 -- $reason_teams). Loss kind, first match wins:
@@ -157,7 +157,7 @@ exit_actors as (
     group by drops.lead_id
 ),
 
--- The SLA is checked before any reason code (DESIGN.md: an MQL Sales never acted on within the
+-- The SLA is checked before any reason code (docs/design.md: an MQL Sales never acted on within the
 -- SLA is charged to Sales). is_unanswered: a handoff-stage drop whose first follow-through
 -- action came later than the SLA (or never, and the lead was still waiting when the SLA ran
 -- out), and whose exit, if any, was not the follow-through team's own decision. A late rejection by Sales is still Sales' decision, so its reason code

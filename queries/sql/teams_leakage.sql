@@ -1,5 +1,5 @@
 -- Leakage by team: one row per (group, transition k -> k+1, charged team, loss kind, drop owner)
--- with the number of cohort leads that dropped there (DESIGN.md "Drop-off and who owns it").
+-- with the number of cohort leads that dropped there (docs/design.md "Drop-off and who owns it").
 -- Counts the rows of teams_drops.sql, the one lead-level definition of a drop, which
 -- queries/teams.py inlines as the CTE teams_drops (executor.compose()); summed per stage they equal
 -- cohort_funnel's n_dropped for the same filters.

@@ -4,7 +4,7 @@
 --   * an exit at or after entry(k) and before it moved on: dropped, in the week of the exit;
 --   * its move on (first entry into k+1 or later, next_reached_at) by start + window: moved;
 --   * start + $window_days (the conversion window ran out, no move and no exit by then):
---     dropped, in the week the window ends (DESIGN.md "In progress vs dropped").
+--     dropped, in the week the window ends (docs/design.md "In progress vs dropped").
 -- Whichever comes first decides, so a week's decisions depend only on events up to the end of
 -- that week: a lead recycled in week W and back later stays dropped in week W (the cohort
 -- funnel, which looks at the whole window, counts it as reached if it moved on in time).

@@ -77,43 +77,75 @@ def cohort_headline(filters, version) -> None:
         "revenue": glossary.revenue(contract),
         "win_rate": glossary.win_rate(contract) + " " + glossary.wilson(),
         "overall_rate": glossary.overall_rate(contract) + " " + glossary.wilson(),
+        "mql_rate": glossary.step_rate() + " " + glossary.wilson(),
     }
-    keys = [
-        k for k in ("leads", "mqls", "won", "win_rate", "revenue", "overall_rate") if k in comparison.index
-    ]
     several = len(comparison.attrs.get("currencies", [])) > 1
-    n_columns = len(keys) + (several and "revenue" not in keys)
-    columns = iter(st.columns(n_columns))
-    for key in keys:
-        row = comparison.loc[key]
-        p_value = (
-            row["p_value"]
-            if row["kind"] == "rate"
-            else headline.count_change_p(row["current"], row["previous"])
+    # Two rows of at most four figures, so each label and value is whole at 1280 px: the counts
+    # (and revenue) first, then the rates and the time to win.
+    counts = [k for k in ("leads", "mqls", "won", "revenue") if k in comparison.index]
+    if several:
+        counts.append("revenue_by_currency")
+    rates = [k for k in ("win_rate", "mql_rate", "overall_rate") if k in comparison.index]
+    times = cache.call(funnel.time_to_win, filters)
+    if times and times["n"]:
+        rates.append("time_to_win")
+    for keys in (counts, rates):
+        for column, key in zip(st.columns(4), keys, strict=False):
+            with column:
+                if key == "revenue_by_currency":
+                    st.metric(
+                        "Revenue per currency",
+                        headline.fmt_amounts(funnel.revenue_by_currency(won_money)),
+                        help=glossary.revenue(contract),
+                        border=True,
+                    )
+                    st.caption("amounts in different currencies are never added up")
+                elif key == "time_to_win":
+                    st.metric(
+                        f"Median days to {contract.stages[-1].label}",
+                        f"{times['median']:.1f}",
+                        help=glossary.stage_time(),
+                        border=True,
+                    )
+                    st.caption(
+                        f"p75 {times['p75']:.1f} · p90 {times['p90']:.1f} days · {times['n']:,} records"
+                        + (" · small group" if times["n"] < 30 else "")
+                    )
+                else:
+                    _headline_metric(comparison, key, helps)
+    _outcome_caption(filters, outcome, comparison)
+
+
+def _headline_metric(comparison, key: str, helps: dict) -> None:
+    """One headline figure with its change against the previous period and the noise verdict."""
+    row = comparison.loc[key]
+    currency = _currency(comparison, key)
+    label = f"{row['label']} ({currency})" if currency else row["label"]
+    p_value = (
+        row["p_value"] if row["kind"] == "rate" else headline.count_change_p(row["current"], row["previous"])
+    )
+    st.metric(
+        label,
+        headline.fmt_value(row["current"], row["kind"]),
+        delta=headline.fmt_change(row["change"], row["change_pct"], row["kind"]),
+        help=helps.get(key, "") + "\n\n" + glossary.noise(),
+        border=True,
+    )
+    if comparison.attrs.get("previous_before_data"):
+        first = comparison.attrs.get("first_start")
+        st.caption(
+            f"no comparison: the previous {filters.n_days} days begin before the store's first "
+            + (f"data ({first:%d %b %Y})" if first else "data")
         )
-        with next(columns):
-            st.metric(
-                row["label"],
-                headline.fmt_value(row["current"], row["kind"], currency=_currency(comparison, key)),
-                delta=headline.fmt_change(row["change"], row["change_pct"], row["kind"]),
-                help=helps.get(key, "") + "\n\n" + glossary.noise(),
-                border=True,
-            )
-            st.caption(
-                f"vs {headline.fmt_value(row['previous'], row['kind'], currency=_currency(comparison, key))} "
-                f"in the previous {filters.n_days} days · "
-                + headline.noise_verdict(row["kind"], p_value, bool(row["is_small"]))
-            )
-        if key == "won" and several:
-            with next(columns):
-                money = funnel.revenue_by_currency(won_money)
-                st.metric(
-                    "Revenue",
-                    headline.fmt_amounts(money),
-                    help=glossary.revenue(contract),
-                    border=True,
-                )
-                st.caption("per currency: amounts in different currencies are never added up")
+    else:
+        st.caption(
+            f"vs {headline.fmt_value(row['previous'], row['kind'])} in the previous {filters.n_days} days · "
+            + headline.noise_verdict(row["kind"], p_value, bool(row["is_small"]))
+        )
+
+
+def _outcome_caption(filters, outcome, comparison) -> None:
+    """The outcomes behind the win rate, and the immaturity note."""
     o = outcome.iloc[0]
     if outcome.attrs.get("is_recorded"):
         lo, hi = headline.fmt_value(o["win_low"], "rate"), headline.fmt_value(o["win_high"], "rate")

@@ -573,10 +573,26 @@ def compare_periods(
             }
         )
     df = pd.DataFrame(rows)
+    first_start = _first_start(db)
+    # A previous period that begins before the store's first data holds only part of a cohort:
+    # its figures are not comparable, so no change or noise verdict is given against it.
+    before_data = first_start is None or fixed.previous().start < first_start
+    if before_data and not df.empty:
+        df["change"] = math.nan
+        df["change_pct"] = math.nan
+        df["p_value"] = math.nan
+        df["is_significant"] = False
     df.attrs.update(
         as_of=as_of,
         is_mature_current=is_mature(filters, contract, as_of),
         is_mature_previous=is_mature(filters.previous(), contract, as_of),
         currencies=currencies,
+        previous_before_data=before_data,
+        first_start=first_start,
     )
     return df
+
+
+def _first_start(db: Path | None) -> dt.date | None:
+    row = executor.run("date_bounds", db=db).iloc[0]
+    return None if pd.isna(row["first_start"]) else pd.Timestamp(row["first_start"]).date()

@@ -81,6 +81,9 @@ STORY = {
         ),
     },
     "P2": {"channel": "web", "region": "EMEA", "events": [("lead", "2024-11-05")]},
+    # The store's first data (15 Sep 2024), before both periods: the previous period of Q1 2025
+    # (3 Oct - 31 Dec 2024) lies within the data, so it is compared; Q4 2024's is not.
+    "P0": {"channel": "referral", "region": "APAC", "events": [("lead", "2024-09-15")]},
     # Sets the as-of date (latest event) to 31 Dec 2025; starts outside both periods.
     "Z": {"channel": "referral", "region": "APAC", "events": [("lead", "2025-12-01"), ("mql", "2025-12-31")]},
 }
@@ -127,12 +130,15 @@ def numbers(values) -> list:
 def test_headline_figures_match_the_hand_computation(story_db, page_app):
     at = run_health(page_app, Q1)
     # Labels are the contract's stage labels. No win rate: the story records no lost deal.
+    # Time to win: C1 Jan 10 -> Feb 20 = 41 days, C3 Feb 1 -> Mar 10 = 37 days; median 39.
     assert metrics(at) == {
         "Leads": ("5", "+150.0%"),
         "Marketing qualified": ("4", "+300.0%"),
         "Closed won": ("2", "+100.0%"),
         "Revenue": ("4,000", "+700.0%"),
+        "Lead (inquiry) → Marketing qualified": ("80.0%", "+30.0 pts"),  # 4/5 vs P1 of P1, P2
         "Lead (inquiry) → Closed won": ("40.0%", "-10.0 pts"),
+        "Median days to Closed won": ("39.0", ""),
     }
     captions = [c.value for c in at.caption]
     # 5 vs 2 leads: z = 3/sqrt(7) = 1.13, p = 0.26 -> inside the noise; groups under 30 leads.
@@ -148,7 +154,9 @@ def test_a_channel_filter_in_session_state_changes_the_numbers(story_db, page_ap
         "Marketing qualified": ("3", "+200.0%"),
         "Closed won": ("1", "+0.0%"),
         "Revenue": ("1,000", "+100.0%"),
+        "Lead (inquiry) → Marketing qualified": ("100.0%", "+50.0 pts"),
         "Lead (inquiry) → Closed won": ("33.3%", "-16.7 pts"),
+        "Median days to Closed won": ("41.0", ""),
     }
 
 
@@ -206,6 +214,16 @@ def test_an_immature_cohort_is_marked(story_db, page_app):
     at = run_health(page_app, Filters(start=dt.date(2025, 10, 1), end=dt.date(2025, 12, 31)))
     assert any("Immature" in w.value for w in at.warning)
     assert "immature" in chart_spec(at, 0).layout.title.text
+
+
+def test_a_previous_period_before_the_first_data_gets_no_comparison(story_db, page_app):
+    # Q4 2024's previous 92 days begin 1 Jul 2024, before the first data (15 Sep 2024): a part
+    # of a cohort, so no change and no noise verdict, and the caption says why.
+    at = run_health(page_app, Filters(start=dt.date(2024, 10, 1), end=dt.date(2024, 12, 31)))
+    assert metrics(at)["Leads"] == ("2", "")
+    assert "no comparison: the previous 92 days begin before the store's first data (15 Sep 2024)" in [
+        c.value for c in at.caption
+    ]
 
 
 def test_no_leads_in_range_shows_a_message_not_an_error(story_db, page_app):

@@ -88,7 +88,7 @@ def test_funnel_health_shows_the_own_stages_and_the_win_rate(stores, use_store, 
     assert metrics["Opportunities"] == "5"
     assert metrics["Cerrada ganada"] == "2"
     assert metrics["Win rate"] == "50.0%"
-    assert metrics["Revenue"] == "EUR 2,000"
+    assert metrics["Revenue (EUR)"] == "2,000"
     assert any("2 won" in c.value and "2 lost" in c.value for c in at.caption)
     assert not any("Not recorded in this data" in c.value for c in at.caption)
 

@@ -159,9 +159,12 @@ def trend_figure(df: pd.DataFrame, rate_col: str, rate_name: str, grain: str, ti
             annotation_text="window still open",
             annotation_position="top left",
         )
+    # One tick per month for a monthly trend (plotly's automatic ticks fall on weeks when the
+    # year has only a few months of data).
+    month_ticks = {"dtick": "M1", "tickformat": "%b %Y"} if grain == "month" else {}
     fig.update_layout(
         title={"text": title},
-        xaxis={"title": {"text": f"{grain.capitalize()} the leads started"}},
+        xaxis={"title": {"text": f"{grain.capitalize()} the leads started"}, **month_ticks},
         yaxis={"title": {"text": f"{rate_name} (%)"}, "tickformat": ".0%", "rangemode": "tozero"},
         legend={"orientation": "h", "y": -0.25},
         margin={"l": 10, "r": 80, "t": 60, "b": 10},
@@ -206,17 +209,18 @@ def times_figure(df: pd.DataFrame, contract: Contract, title: str) -> go.Figure:
             hoverinfo="text",
         )
     )
-    fig.add_trace(
-        go.Scatter(
-            y=df["label"],
-            x=exp,
-            mode="markers",
-            marker={"color": AMBER, "size": 10, "symbol": "diamond"},
-            name="Expected (funnel.toml)",
-            hovertext=[f"Expected in the contract: {e:g} days" for e in exp],
-            hoverinfo="text",
+    if any(not math.isnan(e) for e in exp):  # no diamond (and no legend entry) without any
+        fig.add_trace(
+            go.Scatter(
+                y=df["label"],
+                x=exp,
+                mode="markers",
+                marker={"color": AMBER, "size": 10, "symbol": "diamond"},
+                name="Expected (the contract)",
+                hovertext=[f"Expected in the contract: {e:g} days" for e in exp],
+                hoverinfo="text",
+            )
         )
-    )
     fig.update_layout(
         title={"text": title},
         xaxis={"title": {"text": "Days"}, "rangemode": "tozero"},

@@ -97,7 +97,7 @@ def _win_columns(out: pd.DataFrame, outcome: pd.DataFrame | None, keys: list) ->
         for g, r in zip(outcome["group_value"], outcome.itertuples(), strict=True)
     }
     rows = [by_group.get(k) for k in keys]
-    out["Won"] = [r.n_won if r is not None else 0 for r in rows]
+    # Won is the last stage's count, already a column.
     out["Lost"] = [r.n_lost if r is not None else 0 for r in rows]
     out["Win rate"] = [r.win_rate if r is not None else float("nan") for r in rows]
     out["Win rate 95% CI low"] = [r.win_low if r is not None else float("nan") for r in rows]
@@ -130,8 +130,20 @@ def monthly_cohorts(
         start = pd.Timestamp(f"{key}-01")
         end = (start + pd.offsets.MonthEnd(1)).date()
         final.append("final" if period_is_mature(end, window_days, as_of) else "immature: can still rise")
-    out["Status"] = final
-    return out
+    out.insert(1, "Status", final)
+    # The interval bounds stay in the CSV of the breakdown; a month's row reads at a glance.
+    out = out.drop(columns=[c for c in out.columns if "95% CI" in c])
+    return _key_columns_first(out, ["Month", "Status", stage_labels[0], stage_labels[-1], "Lost", "Win rate"])
+
+
+def _key_columns_first(df: pd.DataFrame, first: list[str]) -> pd.DataFrame:
+    """The columns people compare first (group, cohort size, won, win rate, ...) on the left,
+    where a 1280-px screen shows them; the rest after, in their order."""
+    head = [c for c in dict.fromkeys(first) if c in df.columns]
+    rates = [c for c in df.columns if c.startswith("Overall ")]
+    return df[
+        [*head, *[c for c in rates if c not in head], *[c for c in df.columns if c not in head + rates]]
+    ]
 
 
 def show(df: pd.DataFrame, **kwargs) -> None:
@@ -232,6 +244,7 @@ def breakdown_table(
             out["95% CI high"] = last_rows["overall_high"].to_numpy()
         out["Small group (<30)"] = last_rows["is_small"].to_numpy()
         _win_columns(out, outcome, keys)
+        out = _key_columns_first(out, ["group", first, last, "Lost", "Win rate"])
     else:
         out["Re-entries"] = df.groupby("group_key")["n_reentries"].sum().reindex(order).to_numpy()
     return out

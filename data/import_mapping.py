@@ -12,7 +12,10 @@ every stage or exit it names must exist in funnel.toml.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import hashlib
+import math
 import re
 import tomllib
 import zoneinfo
@@ -27,6 +30,13 @@ PRESET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 LEAD_FIELDS = ("lead_name", "company", "account_id", "channel", "campaign", "region", "segment")
 SHAPES = ("wide", "long")
 AMOUNT_EVENT = "amount"  # an event type that only sets a deal amount (schema.sql)
+DECIMAL_SEPARATORS = (".", ",")
+# Bounds on what one row may hold, so that reading a file never needs more memory than about
+# this much, whatever the file (docs/import.md, "Limits").
+MAX_LINE_LENGTH = 1_000_000  # characters in one row (all its lines, for a row with line breaks)
+MAX_FIELDS = 500  # columns in the header
+MAX_LINES_PER_ROW = 100  # physical lines one row may span (line breaks inside quoted values)
+MAX_FUTURE_HOURS = 24 * 366 * 10  # ten years: more is no longer a clock difference
 
 TOP_KEYS = {
     "name",
@@ -38,6 +48,10 @@ TOP_KEYS = {
     "max_rejected_share",
     "encoding",
     "delimiter",
+    "decimal_separator",
+    "max_line_length",
+    "max_fields",
+    "max_lines_per_row",
     "event_id_prefix",
     "owner_team",
     "files",
@@ -149,9 +163,14 @@ class Mapping:
     max_rejected_share: float = 0.1
     encoding: str = "utf-8"
     delimiter: str = ","
+    decimal_separator: str | None = None  # None: not declared, amounts that read two ways are refused
+    max_line_length: int = MAX_LINE_LENGTH
+    max_fields: int = MAX_FIELDS
+    max_lines_per_row: int = MAX_LINES_PER_ROW
     event_id_prefix: str = "import"
     owner_team: str = "sales"
     origin: str = ""  # where it was read from (a preset name or a path), for messages
+    sha256: str = ""  # of the mapping's text: the same file imported with another mapping is no repeat
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -183,15 +202,68 @@ def load(name_or_path: str | Path, contract: Contract) -> Mapping:
         if not path.is_file():
             names = ", ".join(presets())
             raise MappingError(f"no mapping {text!r}: give a preset ({names}) or the path of a .toml file")
-    return parse(path.read_text(encoding="utf-8"), contract, origin=path.stem)
+    try:
+        body = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise MappingError(f"{path.name}: a mapping is UTF-8 text; this file is not ({exc.reason})") from None
+    return parse(body, contract, origin=path.stem)
 
 
-def _str(table: dict, key: str, where: str, default=None) -> str | None:
-    value = table.get(key, default)
+# --- typed values: every wrong value is named with its key and the type expected -----------------
+
+
+def _shown(value: object) -> str:
+    """A value as a message shows it: its TOML type and (cut) text."""
+    kinds = {bool: "true/false", int: "the number", float: "the number", str: "the text"}
+    kind = next((k for t, k in kinds.items() if type(value) is t), None)
+    if kind is None:
+        kind = {list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    text = repr(value)
+    return f"{kind} {text[:60] + '...' if len(text) > 60 else text}"
+
+
+def _fail(where: str, expected: str, value: object) -> MappingError:
+    return MappingError(f"{where}: expected {expected}, got {_shown(value)}")
+
+
+def _text(table: dict, key: str, where: str, expected: str = "a column name (text)") -> str | None:
+    value = table.get(key)
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise MappingError(f"{where}.{key}: expected a column name (text), got {value!r}")
+        raise _fail(f"{where}.{key}", expected, value)
+    return value
+
+
+def _texts(table: dict, key: str, where: str, expected: str) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+        raise _fail(f"{where}.{key}", expected, value)
+    return value
+
+
+def _names(table: dict, key: str, where: str, expected: str) -> dict[str, object]:
+    value = table.get(key, {})
+    if not isinstance(value, dict):
+        raise _fail(f"{where}.{key}", expected, value)
+    return value
+
+
+def _number(table: dict, key: str, where: str, default: float, low: float, high: float, unit: str) -> float:
+    value = table.get(key, default)
+    expected = f"a number {unit} from {low:g} to {high:g}"
+    # TOML allows inf and nan: neither is a limit anyone means.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _fail(f"{where}.{key}", expected, value)
+    if not low <= value <= high:
+        raise _fail(f"{where}.{key}", expected, value)
+    return float(value)
+
+
+def _integer(table: dict, key: str, where: str, default: int, low: int, high: int, unit: str) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _fail(f"{where}.{key}", f"a whole number of {unit} from {low:,} to {high:,}", value)
     return value
 
 
@@ -201,51 +273,47 @@ def _check_keys(table: dict, allowed: set[str], where: str) -> None:
         raise MappingError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
 
 
-def _parse_file(raw: dict, i: int, contract: Contract, teams: tuple[str, ...]) -> FileSpec:
-    where = f"files[{i}]"
+def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpec:
+    where = f"{origin}.files[{i}]"
     if not isinstance(raw, dict):
-        raise MappingError(f"{where}: expected a [[files]] table")
+        raise _fail(where, "a [[files]] table", raw)
     _check_keys(raw, FILE_KEYS, where)
-    role = _str(raw, "role", where)
+    role = _text(raw, "role", where, "a short lower-case name such as 'leads'")
     if not role or not PRESET_NAME.match(role):
-        raise MappingError(f"{where}.role: expected a short lower-case name such as 'leads'")
-    where = f"files[{i}] ({role})"
+        raise _fail(f"{where}.role", "a short lower-case name such as 'leads'", raw.get("role"))
+    where = f"{origin}.files[{i}] ({role})"
     shape = raw.get("shape")
     if shape not in SHAPES:
-        raise MappingError(f"{where}.shape: expected one of {list(SHAPES)}, got {shape!r}")
+        raise _fail(f"{where}.shape", f"one of {list(SHAPES)}", shape)
     event_types = set(contract.stage_keys) | set(contract.exit_keys) | {AMOUNT_EVENT}
+    known = ", ".join(contract.stage_keys + contract.exit_keys)
 
     stage_dates: dict[str, str] = {}
-    for key, col in (raw.get("stage_dates") or {}).items():
+    for key, col in _names(raw, "stage_dates", where, 'a table of stage = "date column"').items():
         if key not in event_types - {AMOUNT_EVENT}:
-            raise MappingError(
-                f"{where}.stage_dates.{key}: not a stage or exit in funnel.toml "
-                f"({', '.join(contract.stage_keys + contract.exit_keys)})"
-            )
-        stage_dates[key] = _str({"c": col}, "c", f"{where}.stage_dates.{key}")
+            raise MappingError(f"{where}.stage_dates.{key}: not a stage or exit in funnel.toml ({known})")
+        stage_dates[key] = _text({key: col}, key, f"{where}.stage_dates")
     stage_names: dict[str, str] = {norm(k): k for k in event_types}  # our own keys always match
-    for name, key in (raw.get("stage_names") or {}).items():
+    for name, key in _names(raw, "stage_names", where, 'a table of "Source name" = "stage key"').items():
+        if not isinstance(key, str):
+            raise _fail(f"{where}.stage_names.{name!r}", f"a stage or exit key of funnel.toml ({known})", key)
         if key not in event_types:
             raise MappingError(f"{where}.stage_names.{name!r}: {key!r} is not a stage or exit in funnel.toml")
         stage_names[norm(name)] = key
-    ignore = raw.get("ignore_stage_names", [])
-    if not isinstance(ignore, list) or not all(isinstance(x, str) for x in ignore):
-        raise MappingError(f"{where}.ignore_stage_names: expected a list of stage names")
+    ignore = _texts(raw, "ignore_stage_names", where, "a list of stage names (text)")
 
     attributes: dict[str, tuple[str, ...]] = {}
-    for fld, cols in (raw.get("attributes") or {}).items():
+    for fld, cols in _names(raw, "attributes", where, "a table of attribute = column").items():
         if fld not in LEAD_FIELDS:
             raise MappingError(f"{where}.attributes.{fld}: expected one of {list(LEAD_FIELDS)}")
         cols = [cols] if isinstance(cols, str) else cols
         if not isinstance(cols, list) or not cols or not all(isinstance(c, str) and c.strip() for c in cols):
-            raise MappingError(f"{where}.attributes.{fld}: expected a column name or a list of them")
+            raise _fail(f"{where}.attributes.{fld}", "a column name or a list of them", cols)
         attributes[fld] = tuple(cols)
-    optional = raw.get("optional", [])
-    if not isinstance(optional, list) or not all(isinstance(x, str) for x in optional):
-        raise MappingError(f"{where}.optional: expected a list of column names")
+    optional = _texts(raw, "optional", where, "a list of column names (text)")
 
     singles = {
-        k: _str(raw, k, where)
+        k: _text(raw, k, where)
         for k in (
             "key",
             "lead_id",
@@ -264,7 +332,7 @@ def _parse_file(raw: dict, i: int, contract: Contract, teams: tuple[str, ...]) -
     }
     lead_from_deal = raw.get("lead_from_deal", False)
     if not isinstance(lead_from_deal, bool):
-        raise MappingError(f"{where}.lead_from_deal: expected true or false")
+        raise _fail(f"{where}.lead_from_deal", "true or false", lead_from_deal)
     if bool(singles["lead_id"]) == lead_from_deal:
         raise MappingError(f"{where}: set exactly one of lead_id (a column) or lead_from_deal = true")
     if lead_from_deal and not singles["deal_id"]:
@@ -283,8 +351,10 @@ def _parse_file(raw: dict, i: int, contract: Contract, teams: tuple[str, ...]) -
             raise MappingError(f"{where}.stage_dates: only for wide files")
     amount_on = raw.get("amount_on")
     if amount_on is not None and (shape != "wide" or amount_on not in stage_dates):
-        raise MappingError(
-            f"{where}.amount_on: for wide files, one of the stage_dates keys {list(stage_dates)}"
+        raise _fail(
+            f"{where}.amount_on",
+            f"for wide files, one of the stage_dates keys {list(stage_dates)}",
+            amount_on,
         )
     if shape == "wide" and singles["amount"] and amount_on is None:
         raise MappingError(f"{where}.amount_on: say which stage carries the amount (e.g. 'won')")
@@ -319,8 +389,22 @@ def _parse_file(raw: dict, i: int, contract: Contract, teams: tuple[str, ...]) -
     )
 
 
+def _encoding(raw: dict, origin: str) -> str:
+    value = raw.get("encoding", "utf-8")
+    expected = "a text encoding such as 'utf-8', 'cp1252' or 'utf-16'"
+    if not isinstance(value, str):
+        raise _fail(f"{origin}.encoding", expected, value)
+    try:
+        codecs.lookup(value)
+        "".encode(value)  # refuses codecs that are not text encodings (base64, rot13)
+    except LookupError:
+        raise _fail(f"{origin}.encoding", expected, value) from None
+    return value
+
+
 def parse(text: str, contract: Contract, origin: str = "mapping") -> Mapping:
-    """Validate a mapping document and return it typed."""
+    """Validate a mapping document and return it typed. Every wrong value raises MappingError
+    naming its key and the type expected."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -328,13 +412,19 @@ def parse(text: str, contract: Contract, origin: str = "mapping") -> Mapping:
     _check_keys(raw, TOP_KEYS, origin)
     files = raw.get("files")
     if not isinstance(files, list) or not files:
-        raise MappingError(f"{origin}: expected at least one [[files]] table")
-    specs = tuple(_parse_file(f, i, contract, contract.teams) for i, f in enumerate(files, start=1))
+        raise _fail(f"{origin}.files", "at least one [[files]] table", files)
+    specs = tuple(_parse_file(f, i, contract, origin) for i, f in enumerate(files, start=1))
     roles = [s.role for s in specs]
     if len(set(roles)) != len(roles):
         raise MappingError(f"{origin}: file roles must be distinct, got {roles}")
+    name = _text(raw, "name", origin, "a name (text)") or origin
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise _fail(f"{origin}.description", "text", description)
     tz = raw.get("timezone", "UTC")
     try:
+        if not isinstance(tz, str):
+            raise TypeError
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
         raise MappingError(
@@ -342,46 +432,56 @@ def parse(text: str, contract: Contract, origin: str = "mapping") -> Mapping:
         ) from None
     formats = raw.get("date_formats", [])
     if not isinstance(formats, list) or not all(isinstance(f, str) and "%" in f for f in formats):
-        raise MappingError(f"{origin}.date_formats: expected a list of strptime formats such as '%d/%m/%Y'")
+        raise _fail(f"{origin}.date_formats", "a list of strptime formats such as '%d/%m/%Y'", formats)
     min_date = raw.get("min_date", dt.date(2000, 1, 1))
     if not isinstance(min_date, dt.date) or isinstance(min_date, dt.datetime):
-        raise MappingError(f"{origin}.min_date: expected a date such as 2000-01-01")
+        raise _fail(f"{origin}.min_date", "a date such as 2000-01-01", min_date)
     share = raw.get("max_rejected_share", 0.1)
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
-        raise MappingError(f"{origin}.max_rejected_share: expected a share between 0 and 1, got {share!r}")
-    hours = raw.get("max_future_hours", 24)
-    if isinstance(hours, bool) or not isinstance(hours, int | float) or hours < 0:
-        raise MappingError(f"{origin}.max_future_hours: expected a number of hours >= 0")
-    encoding = raw.get("encoding", "utf-8")
-    try:
-        "".encode(encoding)
-    except (LookupError, TypeError):
-        raise MappingError(f"{origin}.encoding: unknown encoding {encoding!r}") from None
+        raise _fail(f"{origin}.max_rejected_share", "a share between 0 and 1", share)
+    hours = _number(raw, "max_future_hours", origin, 24, 0, MAX_FUTURE_HOURS, "of hours")
+    encoding = _encoding(raw, origin)
     delimiter = raw.get("delimiter", ",")
-    if not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise MappingError(f"{origin}.delimiter: expected one character such as ',' or ';'")
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n' or delimiter.isalnum():
+        raise _fail(f"{origin}.delimiter", "one character such as ',', ';', '|' or a tab", delimiter)
+    decimal = raw.get("decimal_separator")
+    if decimal is not None and decimal not in DECIMAL_SEPARATORS:
+        raise _fail(f"{origin}.decimal_separator", "'.' (1,500.25) or ',' (1.500,25)", decimal)
+    if decimal is not None and decimal == delimiter:
+        raise MappingError(
+            f"{origin}.decimal_separator: {decimal!r} is also the delimiter; amounts with a decimal "
+            "comma need another delimiter (';' is usual)"
+        )
+    max_line = _integer(raw, "max_line_length", origin, MAX_LINE_LENGTH, 1_000, 64_000_000, "characters")
+    max_fields = _integer(raw, "max_fields", origin, MAX_FIELDS, 1, 10_000, "columns")
+    max_lines = _integer(raw, "max_lines_per_row", origin, MAX_LINES_PER_ROW, 1, 10_000, "lines")
     owner_team = raw.get("owner_team", "sales")
-    if owner_team not in contract.teams:
-        raise MappingError(f"{origin}.owner_team: expected one of {list(contract.teams)}")
+    if not isinstance(owner_team, str) or owner_team not in contract.teams:
+        raise _fail(f"{origin}.owner_team", f"one of {list(contract.teams)}", owner_team)
     # Default prefix: the mapping's file name, made a plain key ("My CRM.toml" -> "my_crm").
     default_prefix = re.sub(r"[^a-z0-9_]+", "_", origin.lower()).strip("_")[:40]
     if not PRESET_NAME.match(default_prefix):
         default_prefix = "import"
     prefix = raw.get("event_id_prefix", default_prefix)
     if not isinstance(prefix, str) or not PRESET_NAME.match(prefix):
-        raise MappingError(f"{origin}.event_id_prefix: expected a short lower-case name")
+        raise _fail(f"{origin}.event_id_prefix", "a short lower-case name such as 'crm'", prefix)
     return Mapping(
-        name=str(raw.get("name", origin)),
-        description=str(raw.get("description", "")),
+        name=name,
+        description=description,
         files=specs,
         timezone=tz,
         date_formats=tuple(formats),
         min_date=min_date,
-        max_future_hours=float(hours),
+        max_future_hours=hours,
         max_rejected_share=float(share),
         encoding=encoding,
         delimiter=delimiter,
+        decimal_separator=decimal,
+        max_line_length=max_line,
+        max_fields=max_fields,
+        max_lines_per_row=max_lines,
         event_id_prefix=prefix,
         owner_team=owner_team,
         origin=origin,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )

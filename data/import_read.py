@@ -5,23 +5,32 @@ a lead record, owners, and flags (kept, but worth a look). Checks that need the 
 the store (repeats, conflicts with stored events, deals found through an earlier file) are made
 in SQL by data/importer.py on the staged rows.
 
-Row numbers are the spreadsheet's: the header is row 1 and blank lines keep their numbers, but a
-blank line is no data row. The CSV reader is Python's own, in strict mode: a row it cannot split is a rejected
-row with the reason; nothing is skipped silently.
+Row numbers are the file's physical lines, as a text editor numbers them: the header is line 1
+and blank lines keep their numbers, but a blank line is no data row. A row whose quoted value
+holds line breaks spans several lines; it is numbered by its first and last line.
+
+Records are read by `Records`: Python's CSV parser (strict mode) fed one physical line at a time,
+so every record is reconciled with the lines it took. A quote that opens a value and is not closed
+within `max_lines_per_row` lines (or by the end of the file), or a multi-line record that does not
+split into the header's columns, is a stray quote: its first line is rejected with the reason and
+the lines after it are read again as rows of their own. Nothing is skipped silently, and no row
+needs more memory than the mapping's `max_line_length`.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
 import io
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from data.contract import Contract
 from data.import_mapping import AMOUNT_EVENT, FileSpec, Mapping, norm
@@ -31,9 +40,87 @@ MAX_RAW = 300  # characters of a row kept with its rejection
 MAX_TEXT = 500  # a text value longer than this is not a CRM field
 # 1.23457E+11 and 123456789012.0: an id a spreadsheet turned into a number on the way.
 EXCEL_ID = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$|^\d+\.0+$")
-PLAIN_AMOUNT = re.compile(r"^\d+(\.\d+)?$")
-THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
-CURRENCY = str.maketrans("", "", "$€£¥ \u00a0")
+BLOCK = 1 << 18  # bytes read at a time
+
+
+# --- amounts: one parser for every file shape ---------------------------------------------------
+
+MAX_AMOUNT = Decimal("999999999999.99")  # the largest decimal(14, 2), the events.amount column
+_EDGES = re.compile(r"^[\s$€£¥]+|[\s$€£¥]+$")  # currency symbols and spaces around the number
+_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})  # no-break spaces group thousands too
+
+
+def _amount_pattern(decimal: str) -> re.Pattern:
+    """Digits, optionally grouped by threes with one thousands separator used throughout (the
+    other of '.' and ',', a space or an apostrophe), then optionally the decimal separator."""
+    thousands = re.escape("," if decimal == "." else ".") + " '"
+    return re.compile(
+        rf"^(?P<int>\d+|\d{{1,3}}(?P<sep>[{thousands}])\d{{3}}(?:(?P=sep)\d{{3}})*)"
+        rf"(?:{re.escape(decimal)}(?P<frac>\d+))?$"
+    )
+
+
+_AMOUNT = {d: _amount_pattern(d) for d in (".", ",")}
+
+
+def _read_amount(value: str, decimal: str) -> Decimal | None:
+    m = _AMOUNT[decimal].match(value)
+    if m is None:
+        return None
+    digits = re.sub(r"\D", "", m["int"])
+    return Decimal(f"{digits}.{m['frac'] or '0'}")
+
+
+def _plain(number: Decimal) -> str:
+    return f"{number.normalize():f}"
+
+
+def parse_amount(text: str, decimal_separator: str | None) -> str:
+    """An amount as the store's decimal(14, 2) text ('12000.50'), or ValueError with the reason.
+
+    ASCII digits only; thousands grouped by threes; `decimal_separator` '.' or ','. When the
+    mapping declares none, '.' is read, and a value that reads as another number with ',' as the
+    decimal separator (`1,500`: 1500 or 1.5?) is refused as ambiguous rather than guessed. At most
+    2 decimals (trailing zeros aside): an amount is never rounded.
+    """
+    value = _EDGES.sub("", text.translate(_SPACES))
+    if value[:1] in ("-", "\u2212") or value[-1:] == "-" or (value[:1] == "(" and value[-1:] == ")"):
+        raise ValueError(f"negative amount {text!r}: amounts must be 0 or more")
+    if not value.isascii():
+        odd = next((c for c in value if c.isnumeric()), None)
+        if odd is not None:
+            raise ValueError(
+                f"amount {text!r} has digits other than 0-9 ({odd!r}): export amounts with plain digits"
+            )
+        raise ValueError(f"amount {text!r} is not a number")
+    declared = decimal_separator
+    number = _read_amount(value, declared or ".")
+    other = "," if (declared or ".") == "." else "."
+    as_other = _read_amount(value, other)
+    if number is None:
+        hint = ""
+        if as_other is not None:
+            hint = (
+                f": it reads as {_plain(as_other)} with {other!r} as the decimal separator; declare "
+                f'decimal_separator = "{other}" in the mapping'
+                if declared is None
+                else f": it reads as a number only with {other!r} as the decimal separator, but the "
+                f"mapping declares decimal_separator = {declared!r}"
+            )
+        raise ValueError(f"amount {text!r} is not a number{hint}")
+    if declared is None and as_other is not None and as_other != number:
+        raise ValueError(
+            f"amount {text!r} is ambiguous: {_plain(number)} with '.' as the decimal separator, {_plain(as_other)} "
+            "with ','; declare decimal_separator in the mapping"
+        )
+    if number != number.quantize(Decimal("0.01")):
+        raise ValueError(
+            f"amount {text!r} has more than 2 decimals: amounts are stored to the cent and never "
+            "rounded silently; round it in the export"
+        )
+    if number > MAX_AMOUNT:
+        raise ValueError(f"amount {text!r} is too large (at most {MAX_AMOUNT:,})")
+    return f"{number.quantize(Decimal('0.01')):f}"
 
 
 class ImportRefused(Exception):
@@ -80,21 +167,233 @@ class Source:
         return h.hexdigest()
 
 
-class _Counting(io.RawIOBase):
-    """Counts the bytes read, for the progress bar."""
+# --- physical lines and CSV records -------------------------------------------------------------
 
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.n = 0
 
-    def readable(self) -> bool:
-        return True
+class Line(NamedTuple):
+    number: int  # the physical line, from 1
+    text: str  # with its line break; for an over-long line only its first MAX_RAW characters
+    too_long: bool = False
 
-    def readinto(self, buffer) -> int:
-        data = self.raw.read(len(buffer))
-        buffer[: len(data)] = data
-        self.n += len(data)
-        return len(data)
+
+class Undecodable(Exception):
+    """Bytes that are not text in the declared encoding, on physical line `line`."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line, self.reason = line, reason
+
+
+class PhysicalLines:
+    """The lines of a byte stream, decoded and numbered from 1, read BLOCK bytes at a time.
+
+    A line longer than `max_length` characters comes as its first MAX_RAW characters with
+    `too_long` set; the rest of it is read and dropped, so at most about `max_length` characters
+    are ever held. Lines end with LF or CRLF, or with a lone CR when the file's first line break
+    is one (old Mac exports). `n_bytes` counts the bytes read, for the progress bar.
+    """
+
+    def __init__(self, stream: BinaryIO, encoding: str, max_length: int) -> None:
+        self.stream, self.encoding, self.max_length = stream, encoding, max_length
+        self.n_bytes = 0
+
+    def __iter__(self) -> Iterator[Line]:
+        decoder = codecs.getincrementaldecoder(self.encoding)("strict")
+        number = 0
+        sep: str | None = None  # the line break, decided at the first one
+        pending = ""  # the start of the line being read
+        skipped: str | None = None  # the head of an over-long line being dropped
+        final = False
+        while not final:
+            block = self.stream.read(BLOCK)
+            self.n_bytes += len(block)
+            final = not block
+            try:
+                text = decoder.decode(block, final)
+            except UnicodeDecodeError as exc:
+                # The line of the bad byte: lines given so far, plus the breaks before it.
+                before = pending + bytes(exc.object[: exc.start]).decode(self.encoding, "replace")
+                raise Undecodable(number + 1 + before.count(sep or "\n"), exc.reason) from None
+            if sep is None:
+                lf, cr = text.find("\n"), text.find("\r")
+                if cr != -1 and (lf == -1 or cr < lf) and (cr + 1 < len(text) or final):
+                    sep = "\n" if text[cr + 1 : cr + 2] == "\n" else "\r"
+                elif lf != -1:
+                    sep = "\n"
+            if skipped is not None:
+                cut = text.find(sep) if sep else -1
+                if cut == -1:
+                    continue  # still inside the over-long line
+                number += 1
+                yield Line(number, skipped, True)
+                skipped, text = None, text[cut + 1 :]
+            parts = (pending + text).split(sep) if sep else [pending + text]
+            pending = parts.pop()
+            for part in parts:
+                number += 1
+                if len(part) > self.max_length:
+                    yield Line(number, part[:MAX_RAW], True)
+                else:
+                    yield Line(number, part + sep, False)
+            if len(pending) > self.max_length:
+                skipped, pending = pending[:MAX_RAW], ""
+        if skipped is not None:
+            yield Line(number + 1, skipped, True)
+        elif pending:
+            yield Line(number + 1, pending, False)  # the last line, without a line break
+
+
+class Record(NamedTuple):
+    first: int  # its first and last physical line
+    last: int
+    raw: str  # its text as read, cut to MAX_RAW characters
+    fields: list[str] | None  # None: it cannot be read, see reason
+    reason: str | None = None
+
+
+class _TooLong(Exception):
+    pass
+
+
+class _Runaway(Exception):
+    pass
+
+
+class _Feed:
+    """Physical lines for the CSV parser, one at a time, remembering the lines the current record
+    took; lines put back (after a stray quote) are given again first."""
+
+    def __init__(self, lines: Iterator[Line], max_length: int, max_lines: int) -> None:
+        self.lines, self.max_length, self.max_lines = lines, max_length, max_lines
+        self.back: deque[Line] = deque()
+        self.taken: list[Line] = []
+        self.chars = 0
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        if self.taken and (len(self.taken) >= self.max_lines or self.chars > self.max_length):
+            raise _Runaway
+        line = self.back.popleft() if self.back else next(self.lines)  # StopIteration: the end
+        if line.too_long:
+            if self.taken:
+                self.back.appendleft(line)
+                raise _Runaway
+            self.taken.append(line)
+            raise _TooLong
+        self.taken.append(line)
+        self.chars += len(line.text)
+        return line.text
+
+
+def _raw(lines: list[Line]) -> str:
+    out, n = [], 0
+    for line in lines:
+        out.append(line.text)
+        n += len(line.text)
+        if n >= MAX_RAW:
+            break
+    return "".join(out)[:MAX_RAW].rstrip("\r\n")
+
+
+class Records:
+    """CSV records over physical lines, each with the lines it took: every line of the file is
+    in exactly one record (a blank line is a record with no fields).
+
+    A record is a stray quote when a quoted value opened on its first line is not closed within
+    `max_lines` lines or by the end of the file, or when it spans several lines and then cannot be
+    split, or splits into another number of fields than the header (`n_fields`, set once the
+    header is read). Its first line is then a rejected record and the lines after it are read
+    again as records of their own.
+    """
+
+    def __init__(self, lines: Iterator[Line], delimiter: str, max_length: int, max_lines: int) -> None:
+        self.feed = _Feed(iter(lines), max_length, max_lines)
+        self.reader = csv.reader(self.feed, delimiter=delimiter, strict=True)
+        self.max_length, self.max_lines = max_length, max_lines
+        self.n_fields: int | None = None
+        # Python's parser refuses a field over its own limit (128 KiB): let the row limit rule.
+        csv.field_size_limit(max(csv.field_size_limit(), max_length))
+
+    def _stray(self, why: str) -> Record:
+        """Reject the record's first line alone; its other lines are read again. `why` may name
+        {first} and {last}, the lines the record took."""
+        taken = self.feed.taken
+        first, last = taken[0], taken[-1]
+        self.feed.back.extendleft(reversed(taken[1:]))
+        reason = (
+            f"a quote opened on this line {why.format(first=first.number, last=last.number)}: a stray "
+            "quote? This line is rejected alone and the lines after it are read as rows of their own"
+        )
+        return Record(first.number, first.number, _raw([first]), None, reason)
+
+    def __iter__(self) -> Iterator[Record]:
+        feed = self.feed
+        while True:
+            feed.taken, feed.chars = [], 0
+            try:
+                fields = next(self.reader)
+            except StopIteration:
+                return
+            except _TooLong:
+                line = feed.taken[0]
+                yield Record(
+                    line.number,
+                    line.number,
+                    line.text,
+                    None,
+                    f"the line is longer than {self.max_length:,} characters (max_line_length): not read",
+                )
+                continue
+            except _Runaway:
+                why = (
+                    f"is still open after {len(feed.taken)} lines ({{first}}-{{last}}; max_lines_per_row "
+                    f"= {self.max_lines})"
+                    if len(feed.taken) >= self.max_lines
+                    else f"is still open after {self.max_length:,} characters (lines {{first}}-{{last}}; "
+                    "max_line_length)"
+                )
+                yield self._stray(why)
+                continue
+            except csv.Error as exc:
+                at_end = str(exc) == "unexpected end of data"
+                if len(feed.taken) > 1:
+                    why = (
+                        "is never closed (it runs over lines {first}-{last}, to the end of the file)"
+                        if at_end
+                        else "runs over lines {first}-{last} and then: "
+                        + str(exc).replace("{", "{{").replace("}", "}}")
+                    )
+                    yield self._stray(why)
+                else:
+                    line = feed.taken[0]
+                    reason = (
+                        "a quote opened on this line is never closed (the file ends)"
+                        if at_end
+                        else f"cannot be read as CSV: {exc}"
+                    )
+                    yield Record(line.number, line.number, _raw([line]), None, reason)
+                continue
+            taken = feed.taken
+            if len(taken) > 1 and self.n_fields is not None and len(fields) != self.n_fields:
+                yield self._stray(
+                    "runs over lines {first}-{last}, and the row then has "
+                    f"{len(fields)} fields, the header {self.n_fields}"
+                )
+                continue
+            if not taken:  # cannot happen: csv returns a record only after reading a line
+                raise AssertionError("a CSV record without a line")
+            if feed.chars > self.max_length:
+                yield Record(
+                    taken[0].number,
+                    taken[-1].number,
+                    _raw(taken),
+                    None,
+                    f"the row is longer than {self.max_length:,} characters (max_line_length): not read",
+                )
+                continue
+            yield Record(taken[0].number, taken[-1].number, _raw(taken), fields)
 
 
 @dataclass
@@ -230,7 +529,7 @@ class RowParser:
             )
         return value
 
-    def _time(self, col: str, text: str) -> dt.datetime:
+    def _time(self, col: str, text: str, flags: list[str]) -> dt.datetime:
         ts = None
         errors = []
         try:
@@ -255,7 +554,7 @@ class RowParser:
             # An explicit offset wins over the mapping's time zone.
             ts = ts.astimezone(UTC).replace(tzinfo=None)
         elif self.zone is not None:
-            ts = ts.replace(tzinfo=self.zone).astimezone(UTC).replace(tzinfo=None)
+            ts = self._from_local(col, text, ts, flags)
         if ts < self.min_at:
             raise RowError(col, f"date {text!r} is before {self.mapping.min_date} (far past): a placeholder?")
         if ts > self.max_at:
@@ -266,20 +565,38 @@ class RowParser:
             )
         return ts
 
+    def _from_local(self, col: str, text: str, ts: dt.datetime, flags: list[str]) -> dt.datetime:
+        """A naive time in the mapping's zone, to UTC. A time the clocks skipped (the spring
+        daylight-saving gap) does not exist: rejected, never shifted. A time they passed twice (the
+        autumn change) is read as the first and flagged."""
+        zone = self.zone
+        first = ts.replace(tzinfo=zone, fold=0)
+        utc = first.astimezone(UTC)
+        if utc.astimezone(zone).replace(tzinfo=None) != ts:
+            raise RowError(
+                col,
+                f"no such local time {text!r} in {self.mapping.timezone}: the clocks skipped it "
+                "(daylight saving starts); export the time with its offset, or in UTC",
+            )
+        second = ts.replace(tzinfo=zone, fold=1)
+        if second.utcoffset() != first.utcoffset():
+            later = second.astimezone(UTC).replace(tzinfo=None)
+            note = (
+                f"{col}: {text!r} happened twice in {self.mapping.timezone} (the clocks went back): "
+                f"read as the first, {utc.replace(tzinfo=None)} UTC, not {later} UTC"
+            )
+            if note not in flags:  # a column read twice (a stage date that is also the created date)
+                flags.append(note)
+        return utc.replace(tzinfo=None)
+
     def _amount(self, fields: list[str], col: str | None) -> str | None:
         text = self._get(fields, col)
         if not text:
             return None
-        value = text.translate(CURRENCY)
-        if value.startswith("-") or (value.startswith("(") and value.endswith(")")):
-            raise RowError(col, f"negative amount {text!r}: amounts must be 0 or more")
-        if THOUSANDS.match(value):
-            value = value.replace(",", "")
-        if not PLAIN_AMOUNT.match(value):
-            raise RowError(col, f"amount {text!r} is not a number")
-        if float(value) >= 1e12:
-            raise RowError(col, f"amount {text!r} is too large")
-        return value
+        try:
+            return parse_amount(text, self.mapping.decimal_separator)
+        except ValueError as exc:
+            raise RowError(col, str(exc)) from None
 
     def _reason(self, fields: list[str], flags: list[str]) -> str | None:
         text = self._get(fields, self.spec.reason)
@@ -336,7 +653,7 @@ class RowParser:
             text = self._get(fields, col)
             if not text:
                 continue
-            at = self._time(col, text)
+            at = self._time(col, text, flags)
             events.append(
                 (
                     f"{prefix}:{subject}:{etype}",
@@ -357,7 +674,7 @@ class RowParser:
             flags.append("a reason is given but no exit date: the reason is not stored")
         lead = None
         if spec.created_at:
-            created = self._time(spec.created_at, self._get(fields, spec.created_at))
+            created = self._time(spec.created_at, self._get(fields, spec.created_at), flags)
             attrs = {
                 fld: " ".join(v for c in cols if (v := self._get(fields, c))) or None
                 for fld, cols in spec.attributes.items()
@@ -375,7 +692,8 @@ class RowParser:
         deal_id = self._id(fields, spec.deal_id)
         source_id = self._id(fields, spec.event_id)
         key = self._id(fields, spec.key) if spec.key else None
-        at = self._time(spec.time, self._get(fields, spec.time))
+        flags: list[str] = []
+        at = self._time(spec.time, self._get(fields, spec.time), flags)
         if name in spec.ignore_stage_names:
             return Parsed(str(key or f"{deal_id or lead_id}:{name}:{at.isoformat()}"), ignored=True)
         etype = spec.stage_names.get(name)
@@ -387,7 +705,6 @@ class RowParser:
             )
         owner = self._id(fields, spec.owner)
         team = self._team(fields)
-        flags: list[str] = []
         reason = self._reason(fields, flags)
         amount = self._amount(fields, spec.amount)
         if etype == AMOUNT_EVENT and amount is None:
@@ -421,11 +738,46 @@ def _stage_teams(contract: Contract) -> dict[str, str]:
 
 @dataclass
 class RowOutcome:
-    row_number: int
+    row_number: int  # its first physical line
     raw: str
     parsed: Parsed | None = None
     column: str | None = None
     reason: str | None = None
+    last_row_number: int | None = None  # its last physical line (a quoted value with line breaks)
+
+
+# Byte order marks, longest first (UTF-32-LE's begins with UTF-16-LE's).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _decoding(source: Source, mapping: Mapping) -> str:
+    """The codec to read `source` with, after checking its byte order mark against the mapping's
+    encoding: UTF-16 or UTF-32 without one, or with one that the mapping does not declare, would
+    decode to garbage, so the file is refused."""
+    declared = codecs.lookup(mapping.encoding).name  # 'utf-8', 'utf-16', 'utf-16-le', 'cp1252', ...
+    with source.open() as f:
+        head = f.read(4)
+    bom = next((enc for mark, enc in _BOMS if head.startswith(mark)), None)
+    if declared in ("utf-16", "utf-32") and bom != declared:
+        raise ImportRefused(
+            f"{source.name}: the mapping says encoding = {mapping.encoding!r}, but the file does not "
+            f"start with a {declared.upper()} byte order mark, so the order of its bytes is unknown and "
+            "it would read as garbage. Save the file as CSV UTF-8, or declare the order "
+            f"({declared}-le or {declared}-be) in the mapping."
+        )
+    if bom in ("utf-16", "utf-32") and not declared.startswith(bom):
+        raise ImportRefused(
+            f"{source.name}: the file is {bom.upper()} text (it starts with a {bom.upper()} byte order "
+            f"mark), but the mapping says encoding = {mapping.encoding!r}. Declare encoding = "
+            f'"{bom}" in the mapping, or save the file as CSV UTF-8.'
+        )
+    return "utf-8-sig" if declared == "utf-8" else declared
 
 
 def read_rows(
@@ -438,79 +790,86 @@ def read_rows(
 ) -> tuple[FileSpec, Iterator[RowOutcome]]:
     """Open `source`, check its header and return its spec and an iterator over its rows.
 
-    File-level problems raise ImportRefused (before any row for the header; while iterating for
-    a decoding error part-way through).
+    Streams: reads BLOCK bytes at a time and holds at most one row (bounded by the mapping's
+    max_line_length), so `limit` rows (the preview) cost only what they read. File-level problems
+    raise ImportRefused (before any row for the header; while iterating for bytes that are not
+    text in the declared encoding, naming their line).
     """
     if source.size == 0:
         raise ImportRefused(
             f"{source.name}: the file is empty. Export again, with a header row and data rows."
         )
-    encoding = (
-        "utf-8-sig" if mapping.encoding.replace("_", "-").lower() in ("utf-8", "utf8") else mapping.encoding
-    )
+    encoding = _decoding(source, mapping)
     raw = source.open()
-    counter = _Counting(raw)
-    text = io.TextIOWrapper(
-        io.BufferedReader(counter, 1 << 16), encoding=encoding, errors="strict", newline=""
-    )
-    reader = csv.reader(text, delimiter=mapping.delimiter, strict=True)
+    lines = PhysicalLines(raw, encoding, mapping.max_line_length)
+    records = Records(lines, mapping.delimiter, mapping.max_line_length, mapping.max_lines_per_row)
+    it = iter(records)
 
-    def decode_error(row: int, exc: UnicodeDecodeError) -> ImportRefused:
+    def undecodable(exc: Undecodable) -> ImportRefused:
         return ImportRefused(
-            f"{source.name}: near row {row}, the bytes are not valid {mapping.encoding} text ({exc.reason}). "
+            f"{source.name}: row {exc.line}, the bytes are not valid {mapping.encoding} text ({exc.reason}). "
             f"Save the file as UTF-8 (in Excel: CSV UTF-8), or declare its encoding in the mapping "
             '(encoding = "cp1252", say).'
         )
 
-    header_row = 1
     try:
-        header = next(reader)
-        while not any(h.strip() for h in header):
-            header = next(reader)
-            header_row += 1
-    except StopIteration:
+        for header in it:
+            if header.fields is None:
+                raise ImportRefused(
+                    f"{source.name}: row {header.first} (the header) cannot be read: {header.reason}. "
+                    "Is this a CSV export?"
+                )
+            if any(h.strip() for h in header.fields):
+                break
+        else:
+            raise ImportRefused(f"{source.name}: the file is empty (only blank lines).")
+        if len(header.fields) > mapping.max_fields:
+            raise ImportRefused(
+                f"{source.name}: row {header.first} (the header) has {len(header.fields):,} columns, more "
+                f"than the mapping's max_fields = {mapping.max_fields:,}. Export only the columns you "
+                "need, or raise max_fields in the mapping."
+            )
+        records.n_fields = len(header.fields)
+        spec = pick_spec(mapping, header.fields, source.name)
+        parser = RowParser(mapping, spec, contract, header.fields, source.name, now)
+    except Undecodable as exc:
         raw.close()
-        raise ImportRefused(f"{source.name}: the file is empty (only blank lines).") from None
-    except UnicodeDecodeError as exc:
+        raise undecodable(exc) from None
+    except BaseException:
         raw.close()
-        raise decode_error(1, exc) from None
-    except csv.Error as exc:
-        raw.close()
-        raise ImportRefused(f"{source.name}: row 1 (the header) cannot be read as CSV: {exc}.") from None
-    spec = pick_spec(mapping, header, source.name)
-    parser = RowParser(mapping, spec, contract, header, source.name, now)
+        raise
     size = max(source.size, 1)
 
     def rows() -> Iterator[RowOutcome]:
-        row_number = header_row
         n_data = 0
         try:
             while limit is None or n_data < limit:
                 try:
-                    fields = next(reader)
+                    rec = next(it)
                 except StopIteration:
                     break
-                except UnicodeDecodeError as exc:
-                    raise decode_error(row_number + 1, exc) from None
-                except csv.Error as exc:
-                    row_number += 1
-                    n_data += 1
-                    yield RowOutcome(row_number, "", reason=f"cannot be read as CSV: {exc}")
-                    continue
-                row_number += 1  # a spreadsheet numbers blank lines too
-                if not fields or not any(f.strip() for f in fields):
-                    continue  # but a blank line is not a data row
+                except Undecodable as exc:
+                    raise undecodable(exc) from None
+                if rec.fields is not None and not any(f.strip() for f in rec.fields):
+                    continue  # a blank line keeps its number but is no data row
                 n_data += 1
-                raw_text = mapping.delimiter.join(fields)[:MAX_RAW]
-                try:
-                    yield RowOutcome(row_number, raw_text, parsed=parser.parse(fields))
-                except RowError as exc:
-                    yield RowOutcome(row_number, raw_text, column=exc.column, reason=exc.reason)
+                if rec.fields is None:
+                    yield RowOutcome(rec.first, rec.raw, reason=rec.reason, last_row_number=rec.last)
+                else:
+                    try:
+                        parsed = parser.parse(rec.fields)
+                    except RowError as exc:
+                        yield RowOutcome(
+                            rec.first, rec.raw, column=exc.column, reason=exc.reason, last_row_number=rec.last
+                        )
+                    else:
+                        yield RowOutcome(rec.first, rec.raw, parsed=parsed, last_row_number=rec.last)
                 if progress and n_data % 20_000 == 0:
-                    progress(counter.n / size)
+                    progress(lines.n_bytes / size)
             if n_data == 0:
                 raise ImportRefused(
-                    f"{source.name}: the file has a header (row 1) but no data rows. Export again with the records."
+                    f"{source.name}: the file has a header (row {header.first}) but no data rows. Export "
+                    "again with the records."
                 )
         finally:
             raw.close()

@@ -40,17 +40,24 @@ create table if not exists import_files (
     n_flagged     bigint not null,
     n_events_added bigint not null,
     n_leads_added bigint not null,
-    n_leads_updated bigint not null
+    n_leads_updated bigint not null,
+    mapping_sha256 varchar,             -- of the mapping's text (null: imported before it was kept)
+    imported_by varchar                 -- who loaded it: the signed-in user, or the OS user
 );
 create table if not exists import_issues (
     load_id     varchar not null,
     file_name   varchar not null,
-    row_number  bigint not null,        -- the header is row 1, as a spreadsheet shows it
+    row_number  bigint not null,        -- its first physical line; the header is line 1
     column_name varchar,
     severity    varchar not null,       -- 'rejected' (not imported) or 'flagged' (imported)
     reason      varchar not null,
-    raw         varchar                 -- the row as read, cut to 300 characters
+    raw         varchar,                -- the row as read, cut to 300 characters
+    last_row_number bigint              -- its last line (after row_number when a value holds line breaks)
 );
+-- Stores written before these columns existed get them (null for their earlier imports).
+alter table import_files add column if not exists mapping_sha256 varchar;
+alter table import_files add column if not exists imported_by varchar;
+alter table import_issues add column if not exists last_row_number bigint;
 """
 
 
@@ -64,6 +71,7 @@ class FileReport:
     load_id: str | None = None
     refused: str | None = None
     n_rows_in: int = 0
+    n_lines: int = 0  # physical lines of its rows: more than n_rows_in when values hold line breaks
     n_accepted: int = 0
     n_rejected: int = 0
     n_duplicate: int = 0
@@ -72,8 +80,11 @@ class FileReport:
     n_events_added: int = 0
     n_leads_added: int = 0
     n_leads_updated: int = 0
-    # row_number, column_name, severity ('rejected', 'flagged'), reason, raw
+    # row_number, last_row_number, column_name, severity ('rejected', 'flagged'), reason, raw
     issues: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Set when nothing was written for this file: the store already had it all.
+    unchanged: str | None = None
+    imported_by: str = ""  # who loaded it
 
     @property
     def reconciles(self) -> bool:
@@ -82,9 +93,16 @@ class FileReport:
     def summary(self) -> str:
         if self.refused:
             return f"{self.name}: REFUSED, nothing imported. {self.refused}"
+        if self.unchanged and not self.n_rows_in:
+            return f"{self.name}: {self.unchanged}"
+        lines = (
+            f" (on {self.n_lines:,} lines: some values hold line breaks)"
+            if self.n_lines > self.n_rows_in
+            else ""
+        )
         return (
             f"{self.name} ({self.role}): rows in {self.n_rows_in:,} = accepted {self.n_accepted:,} "
-            f"+ rejected {self.n_rejected:,} + duplicate {self.n_duplicate:,}; "
+            f"+ rejected {self.n_rejected:,} + duplicate {self.n_duplicate:,}{lines}; "
             f"{self.n_events_added:,} events and {self.n_leads_added:,} leads added, "
             f"{self.n_leads_updated:,} leads updated, {self.n_flagged:,} rows flagged"
             + (
@@ -92,6 +110,7 @@ class FileReport:
                 if self.n_ignored
                 else ""
             )
+            + (f". {self.unchanged}" if self.unchanged else "")
         )
 
 
@@ -103,8 +122,8 @@ def _now() -> dt.datetime:
 
 STAGING = """
 create temp table st_rows (
-    file_no integer, row_number bigint, row_key varchar, row_hash bigint, is_ignored boolean,
-    column_name varchar, reason varchar, flag varchar, raw varchar
+    file_no integer, row_number bigint, last_row_number bigint, row_key varchar, row_hash bigint,
+    is_ignored boolean, column_name varchar, reason varchar, flag varchar, raw varchar
 );
 create temp table st_events (
     file_no integer, row_number bigint, event_id varchar, lead_id varchar, deal_id varchar,
@@ -132,11 +151,13 @@ class Stager:
 
     def add(self, file_no: int, outcome) -> None:
         p = outcome.parsed
+        last = outcome.last_row_number or outcome.row_number
         if p is None:
             self.rows.append(
                 (
                     file_no,
                     outcome.row_number,
+                    last,
                     None,
                     None,
                     False,
@@ -149,7 +170,7 @@ class Stager:
         else:
             flag = "; ".join(p.flags) or None
             self.rows.append(
-                (file_no, outcome.row_number, p.key, p.digest, p.ignored, None, None, flag, outcome.raw)
+                (file_no, outcome.row_number, last, p.key, p.digest, p.ignored, None, None, flag, outcome.raw)
             )
             self.events.extend((file_no, outcome.row_number, *e) for e in p.events)
             if p.lead is not None:
@@ -171,6 +192,7 @@ class Stager:
         row_cols = [
             "file_no",
             "row_number",
+            "last_row_number",
             "row_key",
             "row_hash",
             "is_ignored",
@@ -413,7 +435,10 @@ def settle(
     report.n_accepted = counts.get("accepted", 0)
     report.n_rejected = counts.get("rejected", 0)
     report.n_duplicate = counts.get("duplicate", 0)
-    report.n_rows_in = con.execute("select count(*) from st_rows where file_no = $file_no", p).fetchone()[0]
+    report.n_rows_in, report.n_lines = con.execute(
+        "select count(*), coalesce(sum(last_row_number - row_number + 1), 0) from st_rows where file_no = $file_no",
+        p,
+    ).fetchone()
     report.n_ignored = con.execute(
         "select count(*) from v_final where status = 'accepted' and is_ignored"
     ).fetchone()[0]
@@ -422,7 +447,7 @@ def settle(
     # The raw text stays in st_rows only (one copy of the file's text, not three).
     report.issues = _issues(
         con,
-        "select f.row_number, f.column_name, 'rejected' as severity, f.reason, s.raw "
+        "select f.row_number, s.last_row_number, f.column_name, 'rejected' as severity, f.reason, s.raw "
         "from v_final as f join st_rows as s on s.file_no = $file_no and s.row_number = f.row_number "
         "where f.status = 'rejected'",
         p,
@@ -430,7 +455,10 @@ def settle(
     limit = mapping.max_rejected_share
     if report.n_rejected > limit * report.n_rows_in:
         top = con.execute(
-            "select coalesce(column_name, '(row)'), trim(regexp_extract(reason, '^[^:''(]*')), count(*) as n "
+            # The reason up to its first ':' or '(', with quoted values blanked, so that rows
+            # rejected for the same rule count together ("… is not a date").
+            "select coalesce(column_name, '(row)'), "
+            "trim(regexp_extract(regexp_replace(reason, '''[^'']*''', '…', 'g'), '^[^:(]*')), count(*) as n "
             "from v_final where status = 'rejected' group by all order by n desc limit 1"
         ).fetchone()
         report.refused = (
@@ -530,11 +558,12 @@ def _write(
     con.execute(
         """
         insert into import_issues
+            (load_id, file_name, row_number, column_name, severity, reason, raw, last_row_number)
         select $load_id, $name, f.row_number, f.column_name,
                case when f.status = 'rejected' then 'rejected' else 'flagged' end,
                case when f.status = 'rejected' then f.reason
                     else concat_ws('; ', f.flag, o.problem) end,
-               s.raw
+               s.raw, s.last_row_number
         from v_final as f
         join st_rows as s on s.file_no = $file_no and s.row_number = f.row_number
         left join ooo as o on o.row_number = f.row_number
@@ -550,7 +579,8 @@ def _write(
     ).fetchone()[0]
     report.issues = _issues(
         con,
-        "select row_number, column_name, severity, reason, raw from import_issues where load_id = $load_id",
+        "select row_number, last_row_number, column_name, severity, reason, raw from import_issues "
+        "where load_id = $load_id",
         {"load_id": load_id},
     )
     con.execute(
@@ -558,7 +588,8 @@ def _write(
         {
             "load_id": load_id,
             "at": _now(),  # wall clock; `now` may be pinned for date checks
-            "desc": f"{report.name} ({mapping.origin}, {report.role}), sha256 {report.sha256[:12]}",
+            "desc": f"{report.name} ({mapping.origin}, {report.role}), sha256 {report.sha256[:12]}"
+            + (f", by {report.imported_by}" if report.imported_by else ""),
             "n_in": report.n_rows_in,
             "n_acc": report.n_accepted,
             "n_rej": report.n_rejected,
@@ -566,8 +597,10 @@ def _write(
         },
     )
     con.execute(
-        "insert into import_files values ($load_id, $name, $sha, $mapping, $role, $n_in, $n_acc, $n_rej, "
-        "$n_dup, $n_flag, $n_ev, $n_lead, $n_upd)",
+        "insert into import_files (load_id, file_name, file_sha256, mapping, file_role, n_rows_in, n_accepted, "
+        "n_rejected, n_duplicate, n_flagged, n_events_added, n_leads_added, n_leads_updated, mapping_sha256, "
+        "imported_by) values ($load_id, $name, $sha, $mapping, $role, $n_in, $n_acc, $n_rej, $n_dup, $n_flag, "
+        "$n_ev, $n_lead, $n_upd, $mapping_sha, $user)",
         {
             "load_id": load_id,
             "name": report.name,
@@ -582,6 +615,8 @@ def _write(
             "n_ev": report.n_events_added,
             "n_lead": report.n_leads_added,
             "n_upd": report.n_leads_updated,
+            "mapping_sha": mapping.sha256 or None,
+            "user": report.imported_by or None,
         },
     )
     # DuckDB can drop work silently after a swallowed error; check what landed.

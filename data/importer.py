@@ -1,6 +1,6 @@
 """Import CRM exports into the store: all-or-nothing per file, idempotent, swapped in atomically.
 
-    python -m data.importer FILE [FILE ...] --mapping NAME|PATH [--db PATH] [--fresh]
+    python -m data.importer FILE [FILE ...] --mapping NAME|PATH [--db PATH] [--fresh] [--user NAME]
 
 How an import runs (docs/import.md has the user's view):
 1. Each file is read and checked row by row (data/import_read.py) into temporary staging tables
@@ -18,6 +18,10 @@ How an import runs (docs/import.md has the user's view):
    -2, -3) and the new version replaces it with one os.replace(). Readers see the old version or
    the new.
 
+A file already imported into this store (same bytes, same mapping text) is not read again, and an
+import in which no file adds or changes anything is not swapped in: the store keeps its bytes,
+no `loads` row is added and no kept version is used.
+
 Rows in = accepted + rejected + duplicate, for every file, always.
 """
 
@@ -27,6 +31,7 @@ import argparse
 import contextlib
 import datetime as dt
 import fcntl
+import getpass
 import hashlib
 import os
 import shutil
@@ -38,10 +43,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from data import contract as contract_mod
-from data import store
+from data import contract_store, store
 from data.contract import Contract
 from data.import_mapping import Mapping, MappingError, presets
 from data.import_mapping import load as load_mapping
@@ -78,6 +84,11 @@ class ImportReport:
     def ok(self) -> bool:
         return all(f.refused is None for f in self.files)
 
+    @property
+    def unchanged(self) -> bool:
+        """Nothing was refused and nothing new was found: the store was left as it was."""
+        return self.ok and not self.swapped
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -92,25 +103,79 @@ def _prev(db: Path, n: int) -> Path:
     return db.with_name(f"{db.stem}.prev-{n}{db.suffix}")
 
 
+def _pending(db: Path) -> Path:
+    """The live file about to be replaced, kept under this name (a hard link) until the swap has
+    happened; only then does it become prev-1. Never a kept version itself."""
+    return db.with_name(f"{db.stem}.prev-new{db.suffix}")
+
+
 def versions(db: Path | None = None) -> list[Path]:
     """Kept earlier versions of the store, newest first (<stem>.prev-1.duckdb, -2, ...)."""
     db = Path(db) if db else store.db_path()
     return [p for n in range(1, KEEP_VERSIONS + 1) if (p := _prev(db, n)).exists()]
 
 
-def _keep_previous(db: Path) -> None:
-    """Keep the live file as prev-1 before it is replaced. A hard link costs nothing and, since
-    os.replace() gives the live path a new file, the link goes on holding the old version."""
+def _inode(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_dev, st.st_ino
+
+
+def _tidy_versions(db: Path) -> None:
+    """Put the kept versions in order: prev-1, prev-2, ... with no gap, each its own file.
+
+    Run under the import lock before and after every swap and rollback, so that whatever step a
+    crash (kill -9) interrupted is completed or undone here:
+    - the pending link still names the live file: the swap never happened, drop the link;
+    - it names another file: the swap happened, that file is the version before it, so it
+      becomes prev-1 and the others move up (the oldest beyond KEEP_VERSIONS is dropped);
+    - a gap (a rollback or a shift cut short) closes up;
+    - a kept version that is the live file, or the same file as a newer kept version (hard links
+      left by an earlier importer), is dropped: it holds nothing to go back to, and an edit of the
+      live store would change it too.
+    Every step is one rename or unlink, so a crash in here leaves a state this same function puts
+    in order.
+    """
+    pending = _pending(db)
+    slots = [(n, p) for n in range(1, KEEP_VERSIONS + 2) if (p := _prev(db, n)).exists()]
+    if pending.exists():
+        if db.exists() and os.path.samefile(pending, db):
+            pending.unlink()
+        else:
+            slots.insert(0, (0, pending))
+    seen = {_inode(db)} if db.exists() else set()
+    keep: list[tuple[int, Path]] = []
+    for n, path in slots:
+        inode = _inode(path)
+        if inode in seen:
+            path.unlink()
+            continue
+        seen.add(inode)
+        keep.append((n, path))
+    for _, path in keep[KEEP_VERSIONS:]:
+        path.unlink()
+    moves = [(n, path, target) for target, (n, path) in enumerate(keep[:KEEP_VERSIONS], start=1)]
+    # Slot numbers only grow along `keep`, so the moves up (the pending file and the versions
+    # before the first gap) run from the oldest, and the moves down (after a gap) from the newest:
+    # no rename ever lands on a file that has still to move.
+    for n, path, target in reversed(moves):
+        if n < target:
+            os.replace(path, _prev(db, target))
+    for n, path, target in moves:
+        if n > target:
+            os.replace(path, _prev(db, target))
+
+
+def _keep_pending(db: Path) -> None:
+    """Before the swap: hold the live file under the pending name. A hard link costs nothing and,
+    since os.replace() gives the live path a new file, it goes on holding the old version."""
     if not db.exists():
         return
-    _prev(db, KEEP_VERSIONS).unlink(missing_ok=True)
-    for n in range(KEEP_VERSIONS - 1, 0, -1):
-        if _prev(db, n).exists():
-            os.replace(_prev(db, n), _prev(db, n + 1))
+    pending = _pending(db)
+    pending.unlink(missing_ok=True)
     try:
-        os.link(db, _prev(db, 1))
+        os.link(db, pending)
     except OSError:  # a file system without hard links
-        shutil.copy2(db, _prev(db, 1))
+        shutil.copy2(db, pending)
 
 
 def rollback(db: Path | None = None) -> Path:
@@ -118,13 +183,12 @@ def rollback(db: Path | None = None) -> Path:
     dropped; older kept versions move up one place. Readers see the old file or the new."""
     db = Path(db) if db else store.db_path()
     with _import_lock(db):
+        _tidy_versions(db)
         prev = _prev(db, 1)
         if not prev.exists():
             raise FileNotFoundError(f"No earlier version of {db.name} is kept: nothing to roll back to.")
         os.replace(prev, db)
-        for n in range(2, KEEP_VERSIONS + 1):
-            if _prev(db, n).exists():
-                os.replace(_prev(db, n), _prev(db, n - 1))
+        _tidy_versions(db)
     return db
 
 
@@ -152,6 +216,58 @@ def _import_lock(db: Path) -> Iterator[None]:
 # --- the import ---------------------------------------------------------------------------------
 
 
+def store_contract(db: Path, fresh: bool = False) -> Contract:
+    """The contract an import into `db` follows: the store's own, or the shipped default for a
+    new store (or a fresh start, which replaces what is loaded)."""
+    if fresh or not Path(db).exists():
+        return contract_mod.load()
+    with store.reading(db) as con:
+        return contract_store.of_store(con)
+
+
+def os_user() -> str:
+    """The name of the user running this process: who loaded a file from the command line."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name and no passwd entry (a bare container)
+        return f"uid {os.getuid()}"
+
+
+def _user_name(user: str | None) -> str:
+    text = " ".join(str(user or "").split())[:100]  # one line of text, never markup or a path
+    return text or os_user()
+
+
+def _earlier_imports(db: Path) -> dict[tuple[str, str], str]:
+    """(file sha256, mapping sha256) -> when and by whom, for every file imported into the live
+    store (rows imported before the mapping's hash was kept are left out: they import again)."""
+    if not db.exists():
+        return {}
+    con = duckdb.connect()
+    try:
+        con.execute("attach " + store.sql_literal(db) + " as s (read_only)")
+        columns = con.execute(
+            "select column_name from duckdb_columns() where database_name = 's' and table_name = 'import_files'"
+        ).fetchall()
+        if ("mapping_sha256",) not in columns:
+            return {}
+        rows = con.execute(
+            """
+            select f.file_sha256, f.mapping_sha256, max(l.loaded_at), arg_max(f.imported_by, l.loaded_at)
+            from s.import_files as f
+            join s.loads as l on l.load_id = f.load_id
+            where f.mapping_sha256 is not null
+            group by all
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    return {
+        (sha, mapping_sha): f"{at:%Y-%m-%d %H:%M} UTC" + (f" by {who}" if who else "")
+        for sha, mapping_sha, at, who in rows
+    }
+
+
 def import_files(
     sources: list[Source],
     mapping: Mapping | str | Path,
@@ -161,95 +277,131 @@ def import_files(
     now: dt.datetime | None = None,
     contract: Contract | None = None,
     progress: Callable[[float, str], None] | None = None,
+    user: str | None = None,
     _before_swap: Callable[[], None] | None = None,
 ) -> ImportReport:
     """Import `sources` with `mapping` into the store at `db` (the live store by default).
 
     fresh: start from an empty store instead of adding to the current one (replaces sample data).
-    A refused file writes nothing; when every file is refused the store is left untouched (not
-    even rewritten). `_before_swap` is a test hook called just before the swap.
+    user: who is loading the files, kept with each file's record (the Data page passes the
+    signed-in user; default: the OS user running this process).
+    A refused file writes nothing. A file already imported into this store with the same mapping
+    (same bytes, same mapping text) is not read again. When every file is refused, already
+    imported, or adds and changes nothing, the store is left untouched (not even rewritten).
+    `_before_swap` is a test hook called just before the swap.
     """
     started = time.perf_counter()
     db = Path(db) if db else store.db_path()
-    contract = contract or contract_mod.load()
+    contract = contract or store_contract(db, fresh)
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping, contract)
     now = now or _now()
     say = progress or (lambda fraction, text: None)
-    reports = [FileReport(name=s.name) for s in sources]
+    who = _user_name(user)
+    reports = [FileReport(name=s.name, imported_by=who) for s in sources]
     stamp = _now().strftime("%Y%m%dT%H%M%S")
 
-    class _AllRefused(Exception):
+    class _Unchanged(Exception):
         pass
 
-    try:
-        with _import_lock(db), store.replacing(db) as con:
-            con.execute("set preserve_insertion_order = false")
-            con.execute(STAGING)
-            stager = Stager(con)
-            staged: list[tuple[int, FileReport]] = []
-            total = max(sum(s.size for s in sources), 1)
-            done = 0
-            for file_no, (source, report) in enumerate(zip(sources, reports, strict=True)):
-                report.sha256 = source.sha256()
-                base = done
+    def done(swapped: bool) -> ImportReport:
+        return ImportReport(reports, db, swapped=swapped, seconds=time.perf_counter() - started)
 
-                def tick(frac: float, base=base, source=source) -> None:
-                    say(0.65 * (base + frac * source.size) / total, f"Reading {source.name}")
-
-                try:
-                    spec, rows = read_rows(source, mapping, contract, now, progress=tick)
-                    report.role = spec.role
-                    for outcome in rows:
-                        stager.add(file_no, outcome)
-                    stager.flush()
-                    stager.flush_owners()
-                    staged.append((file_no, report))
-                except ImportRefused as exc:
-                    report.refused = str(exc)
-                    con.execute("delete from st_rows where file_no = $f", {"f": file_no})
-                    con.execute("delete from st_events where file_no = $f", {"f": file_no})
-                    con.execute("delete from st_leads where file_no = $f", {"f": file_no})
-                    stager.rows, stager.events, stager.leads, stager.owners = [], [], [], {}
-                done += source.size
-            if not staged:
-                raise _AllRefused
-            say(0.7, "Copying the current store")
-            if fresh or not db.exists():
-                store.create_schema(con)
+    with _import_lock(db):
+        _tidy_versions(db)  # complete or undo whatever a crash interrupted
+        earlier = {} if fresh else _earlier_imports(db)
+        todo: list[int] = []
+        for file_no, (source, report) in enumerate(zip(sources, reports, strict=True)):
+            say(0.0, f"Reading {source.name}")
+            report.sha256 = source.sha256()
+            when = earlier.get((report.sha256, mapping.sha256))
+            if when:
+                report.unchanged = f"already imported on {when} with this mapping; nothing changed"
             else:
-                con.execute("attach " + store.sql_literal(db) + " as src (read_only)")
-                con.execute("copy from database src to store")
-                con.execute("detach src")
-                store.create_schema(con)  # a store written by an earlier version gets what it lacks
-            con.execute(IMPORT_TABLES)
-            # Settle files in the mapping's order, so that deals are known before their history.
-            order = {s.role: i for i, s in enumerate(mapping.files)}
-            staged.sort(key=lambda fr: order.get(fr[1].role, 99))
-            n_written = 0
-            for file_no, report in staged:
-                say(0.75, f"Checking {report.name} against the store")
-                # Unique even when the same file is imported twice in one second.
-                report.load_id = f"import:{stamp}:{file_no + 1}:{report.sha256[:8]}:{uuid.uuid4().hex[:6]}"
-                settle(con, file_no, report, mapping, contract, now)
-                n_written += report.refused is None
-            for table in ("st_rows", "st_events", "st_leads", "st_owners"):
-                con.execute(f"drop table {table}")  # staging is done: free its memory
-            if not n_written:
-                raise _AllRefused
-            say(0.85, "Rebuilding journeys")
-            store.rebuild_journey(con, contract)
-            if fresh:
-                store.set_meta(con, "is_sample", "false")
-            store.set_meta(con, "last_import_at", _now().isoformat(sep=" "))
-            if _before_swap:
-                _before_swap()
-            say(0.95, "Swapping in the new version")
-            _keep_previous(db)
-    except _AllRefused:
-        return ImportReport(reports, db, swapped=False, seconds=time.perf_counter() - started)
+                todo.append(file_no)
+        if not todo:
+            return done(swapped=False)
+        try:
+            with store.replacing(db) as con:
+                con.execute("set preserve_insertion_order = false")
+                con.execute(STAGING)
+                stager = Stager(con)
+                staged: list[tuple[int, FileReport]] = []
+                total = max(sum(sources[i].size for i in todo), 1)
+                read = 0
+                for file_no in todo:
+                    source, report = sources[file_no], reports[file_no]
+                    base = read
+
+                    def tick(frac: float, base=base, source=source) -> None:
+                        say(0.65 * (base + frac * source.size) / total, f"Reading {source.name}")
+
+                    try:
+                        spec, rows = read_rows(source, mapping, contract, now, progress=tick)
+                        report.role = spec.role
+                        for outcome in rows:
+                            stager.add(file_no, outcome)
+                        stager.flush()
+                        stager.flush_owners()
+                        staged.append((file_no, report))
+                    except ImportRefused as exc:
+                        report.refused = str(exc)
+                        con.execute("delete from st_rows where file_no = $f", {"f": file_no})
+                        con.execute("delete from st_events where file_no = $f", {"f": file_no})
+                        con.execute("delete from st_leads where file_no = $f", {"f": file_no})
+                        stager.rows, stager.events, stager.leads, stager.owners = [], [], [], {}
+                    read += source.size
+                if not staged:
+                    raise _Unchanged
+                say(0.7, "Copying the current store")
+                if fresh or not db.exists():
+                    store.create_schema(con)
+                else:
+                    con.execute("attach " + store.sql_literal(db) + " as src (read_only)")
+                    con.execute("copy from database src to store")
+                    con.execute("detach src")
+                    store.create_schema(con)  # a store written by an earlier version gets what it lacks
+                con.execute(IMPORT_TABLES)
+                # Settle files in the mapping's order, so that deals are known before their history.
+                order = {s.role: i for i, s in enumerate(mapping.files)}
+                staged.sort(key=lambda fr: order.get(fr[1].role, 99))
+                written = []
+                for file_no, report in staged:
+                    say(0.75, f"Checking {report.name} against the store")
+                    # Unique even when the same file is imported twice in one second.
+                    report.load_id = (
+                        f"import:{stamp}:{file_no + 1}:{report.sha256[:8]}:{uuid.uuid4().hex[:6]}"
+                    )
+                    settle(con, file_no, report, mapping, contract, now)
+                    if report.refused is None:
+                        written.append(report)
+                for table in ("st_rows", "st_events", "st_leads", "st_owners"):
+                    con.execute(f"drop table {table}")  # staging is done: free its memory
+                changes = sum(r.n_events_added + r.n_leads_added + r.n_leads_updated for r in written)
+                if not written or (changes == 0 and not fresh):
+                    # Nothing new: a new version would equal the live one. Keep the live file
+                    # (its bytes, its version, every cache) and say so.
+                    for r in written:
+                        r.load_id = None
+                        r.unchanged = (
+                            "nothing new (every row is already stored, or rejected): the store is unchanged"
+                        )
+                    raise _Unchanged
+                say(0.85, "Rebuilding journeys")
+                store.rebuild_journey(con, contract)
+                if fresh:
+                    store.set_meta(con, "is_sample", "false")
+                store.set_meta(con, "last_import_at", _now().isoformat(sep=" "))
+                if _before_swap:
+                    _before_swap()
+                say(0.95, "Swapping in the new version")
+                _keep_pending(db)
+        except _Unchanged:
+            return done(swapped=False)
+        finally:
+            _tidy_versions(db)  # the pending file becomes prev-1, or goes if the swap did not happen
     say(1.0, "Done")
-    return ImportReport(reports, db, swapped=True, seconds=time.perf_counter() - started)
+    return done(swapped=True)
 
 
 def preview(
@@ -262,7 +414,7 @@ def preview(
     """The first `n` data rows of `source` as the mapping reads them: (file role, one row per
     event, or per row when it maps to none). Columns: row_number, status ('ok', 'rejected',
     'flagged', 'ignored'), problem, then the event and lead columns. Raises ImportRefused."""
-    contract = contract or contract_mod.load()
+    contract = contract or store_contract(store.db_path())
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping, contract)
     spec, rows = read_rows(source, mapping, contract, now or _now(), limit=n)
@@ -324,6 +476,9 @@ def main(argv: list[str] | None = None) -> int:
         "--fresh", action="store_true", help="start from an empty store instead of adding to it"
     )
     parser.add_argument("--show", type=int, default=10, help="rejected rows to print per file (default 10)")
+    parser.add_argument(
+        "--user", default=None, help="who is loading the files, kept with the import (default: your OS user)"
+    )
     args = parser.parse_args(argv)
     for f in args.files:
         if not f.is_file():
@@ -335,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
             args.db,
             fresh=args.fresh,
             progress=_bar(sys.stderr),
+            user=args.user,
         )
     except (MappingError, ImportBusyError, contract_mod.ContractError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -345,7 +501,13 @@ def main(argv: list[str] | None = None) -> int:
         rejected = f.issues[f.issues["severity"] == "rejected"] if len(f.issues) else f.issues
         for r in rejected.head(args.show).itertuples():
             column = f"column {r.column_name!r}" if isinstance(r.column_name, str) else "row"
-            print(f"  row {r.row_number}, {column}: {r.reason}")
+            last = getattr(r, "last_row_number", r.row_number)
+            rows = (
+                f"rows {r.row_number}-{last}"
+                if last == last and last != r.row_number
+                else f"row {r.row_number}"
+            )
+            print(f"  {rows}, {column}: {r.reason}")
         if len(rejected) > args.show:
             print(
                 f"  ... {len(rejected) - args.show:,} more rejected rows: see the Data page or table import_issues"

@@ -2,12 +2,18 @@
 
 A mapping names columns (matched by their header text, never by position) and says, for each
 file of an export, whether it is *wide* (one row per record, a date column per stage, like a
-HubSpot contacts export) or *long* (one row per event or stage change, like a Salesforce
-opportunity history or our own event log). The format is documented with examples in
-docs/import.md; the presets live in data/mappings/.
+HubSpot contacts export), *long* (one row per event or stage change, like a Salesforce
+opportunity history or our own event log) or *status* (one row per record whose stage is the
+value of a status column, dated by a column that depends on the value: an opportunity list with
+a status and a close date). The format is documented with examples in docs/import.md; the
+presets live in data/mappings/.
+
+Stage and status names in the data are matched to the store's contract by its stage and exit
+keys and labels (case, spacing and accents aside), or by the mapping's `stage_names`; a store
+that has no contract yet gets one proposed from those names (data/propose.py).
 
 Every key is checked on load, so a typo in a mapping fails with a message naming the key, and
-every stage or exit it names must exist in funnel.toml.
+every stage or exit key it names must exist in the store's contract.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ MAPPINGS_DIR = Path(__file__).with_name("mappings")
 PRESET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Lead attributes a mapping may fill (the columns of the leads table besides id, created, owner).
 LEAD_FIELDS = ("lead_name", "company", "account_id", "channel", "campaign", "region", "segment")
-SHAPES = ("wide", "long")
+SHAPES = ("wide", "long", "status")
+CURRENCY = re.compile(r"^[A-Z]{3}$")  # an ISO 4217 code
 AMOUNT_EVENT = "amount"  # an event type that only sets a deal amount (schema.sql)
 DECIMAL_SEPARATORS = (".", ",")
 # Bounds on what one row may hold, so that reading a file never needs more memory than about
@@ -54,6 +61,7 @@ TOP_KEYS = {
     "max_lines_per_row",
     "event_id_prefix",
     "owner_team",
+    "currency",
     "files",
 }
 FILE_KEYS = {
@@ -79,7 +87,18 @@ FILE_KEYS = {
     "reason",
     "attributes",
     "optional",
+    "status",
+    "started",
+    "started_stage",
+    "outcome_date",
+    "won_values",
+    "lost_values",
+    "is_won",
+    "is_closed",
+    "currency",
+    "grain",
 }
+GRAINS = ("lead", "opportunity")
 
 
 class MappingError(ValueError):
@@ -117,6 +136,23 @@ class FileSpec:
     reason: str | None = None
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     optional: frozenset[str] = frozenset()  # normalised columns that may be missing from the file
+    # Status files: the stage is the value of `status`. A record entered the first stage (or
+    # `started_stage`, a name or key) at `started`; a won or lost status is dated by
+    # `outcome_date`. Won and lost are the values listed (normalised) or, per row, the CRM's
+    # own flags `is_won` and `is_closed`. Any other status is where an open record stands now.
+    status: str | None = None
+    started: str | None = None
+    started_stage: str | None = None
+    outcome_date: str | None = None
+    won_values: frozenset[str] = frozenset()
+    lost_values: frozenset[str] = frozenset()
+    is_won: str | None = None
+    is_closed: str | None = None
+    currency: str | None = None  # the column with the currency (ISO 4217) of the row's amounts
+    grain: str = "lead"  # what one record of this file is, for a proposed contract
+    # Set when a file is read (import_read.read_rows): the stage keys whose date column this
+    # file has, so the store knows the data records them even before any record reaches them.
+    recorded: frozenset[str] = frozenset()
 
     def columns(self) -> list[str]:
         """Every column the spec reads, in a stable order, without repeats."""
@@ -135,6 +171,12 @@ class FileSpec:
             self.team,
             self.amount,
             self.reason,
+            self.status,
+            self.started,
+            self.outcome_date,
+            self.is_won,
+            self.is_closed,
+            self.currency,
         )
         for c in (*singles, *self.stage_dates.values(), *(c for cs in self.attributes.values() for c in cs)):
             if c and c not in cols:
@@ -147,7 +189,7 @@ class FileSpec:
     def value_required(self) -> list[str]:
         """Columns whose value must be present on every row."""
         cols = [self.key, self.lead_id, self.deal_id if self.lead_from_deal else None]
-        cols += [self.created_at, self.stage, self.time, self.event_id]
+        cols += [self.created_at, self.stage, self.time, self.event_id, self.status]
         return [c for c in dict.fromkeys(cols) if c]
 
 
@@ -169,6 +211,7 @@ class Mapping:
     max_lines_per_row: int = MAX_LINES_PER_ROW
     event_id_prefix: str = "import"
     owner_team: str = "sales"
+    currency: str | None = None  # of amounts in rows that name no currency (ISO 4217)
     origin: str = ""  # where it was read from (a preset name or a path), for messages
     sha256: str = ""  # of the mapping's text: the same file imported with another mapping is no repeat
 
@@ -328,8 +371,26 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
             "team",
             "amount",
             "reason",
+            "status",
+            "started",
+            "outcome_date",
+            "is_won",
+            "is_closed",
+            "currency",
         )
     }
+    started_stage = _text(raw, "started_stage", where, "a stage name or key (text)")
+    won_values = _texts(raw, "won_values", where, "a list of status values (text)")
+    lost_values = _texts(raw, "lost_values", where, "a list of status values (text)")
+    grain = raw.get("grain", "lead")
+    if grain not in GRAINS:
+        raise _fail(f"{where}.grain", f"one of {list(GRAINS)}", grain)
+    if attributes and not singles["created_at"]:
+        raise MappingError(
+            f"{where}.attributes: this file's rows are not lead records (it has no created_at), so "
+            "nothing would store its attributes. Name the file's created date as created_at, or map "
+            "the attributes in the file that lists the leads."
+        )
     lead_from_deal = raw.get("lead_from_deal", False)
     if not isinstance(lead_from_deal, bool):
         raise _fail(f"{where}.lead_from_deal", "true or false", lead_from_deal)
@@ -337,12 +398,42 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         raise MappingError(f"{where}: set exactly one of lead_id (a column) or lead_from_deal = true")
     if lead_from_deal and not singles["deal_id"]:
         raise MappingError(f"{where}.lead_from_deal: needs deal_id, the column that names the deal")
+    # A wide file may name its current status and the CRM's won/closed flags too: they only tell
+    # a proposed funnel which status names are won and lost (its events come from dates).
+    status_keys = (
+        ("started", "outcome_date")
+        if shape == "wide"
+        else ("status", "started", "outcome_date", "is_won", "is_closed")
+    )
+    if shape != "status":
+        for k in status_keys:
+            if singles[k]:
+                raise MappingError(f'{where}.{k}: only for status files (shape = "status")')
+        for k, v in (
+            ("started_stage", started_stage),
+            ("won_values", won_values),
+            ("lost_values", lost_values),
+        ):
+            if v:
+                raise MappingError(f'{where}.{k}: only for status files (shape = "status")')
     if shape == "wide":
         if not stage_dates and not singles["created_at"]:
             raise MappingError(f"{where}: a wide file needs stage_dates (stage = date column) or created_at")
         for k in ("stage", "time", "event_id"):
             if singles[k]:
                 raise MappingError(f"{where}.{k}: only for long files (one row per event)")
+    elif shape == "status":
+        if not singles["status"]:
+            raise MappingError(f"{where}.status: a status file needs the column holding the status")
+        for k in ("stage", "time", "event_id"):
+            if singles[k]:
+                raise MappingError(f"{where}.{k}: only for long files (one row per event)")
+        if stage_dates:
+            raise MappingError(f"{where}.stage_dates: only for wide files")
+        if bool(singles["is_won"]) != bool(singles["is_closed"]):
+            raise MappingError(f"{where}: set both is_won and is_closed (the CRM's two flags), or neither")
+        if (won_values or lost_values or singles["is_won"]) and not singles["outcome_date"]:
+            raise MappingError(f"{where}.outcome_date: the column that dates a won or lost status is needed")
     else:
         for k in ("stage", "time"):
             if not singles[k]:
@@ -361,7 +452,7 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
     # A row's identity: an explicit key column, the source's event id, or for a wide file the
     # record's own id; a long file without any id is identified by its derived event id.
     key = singles["key"] or singles["event_id"]
-    if not key and shape == "wide":
+    if not key and shape in ("wide", "status"):
         key = singles["deal_id"] or singles["lead_id"]
     return FileSpec(
         role=role,
@@ -386,12 +477,27 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         reason=singles["reason"],
         attributes=attributes,
         optional=frozenset(norm(x) for x in optional),
+        status=singles["status"],
+        started=singles["started"],
+        started_stage=started_stage,
+        outcome_date=singles["outcome_date"],
+        won_values=frozenset(norm(v) for v in won_values),
+        lost_values=frozenset(norm(v) for v in lost_values),
+        is_won=singles["is_won"],
+        is_closed=singles["is_closed"],
+        currency=singles["currency"],
+        grain=grain,
     )
+
+
+AUTO_ENCODING = "auto"  # UTF-8 when the file is valid UTF-8 (or has a byte order mark), else cp1252
 
 
 def _encoding(raw: dict, origin: str) -> str:
     value = raw.get("encoding", "utf-8")
-    expected = "a text encoding such as 'utf-8', 'cp1252' or 'utf-16'"
+    expected = "a text encoding such as 'utf-8', 'cp1252', 'utf-16' or 'auto'"
+    if value == AUTO_ENCODING:
+        return value
     if not isinstance(value, str):
         raise _fail(f"{origin}.encoding", expected, value)
     try:
@@ -455,6 +561,9 @@ def parse(text: str, contract: Contract, origin: str = "mapping") -> Mapping:
     max_line = _integer(raw, "max_line_length", origin, MAX_LINE_LENGTH, 1_000, 64_000_000, "characters")
     max_fields = _integer(raw, "max_fields", origin, MAX_FIELDS, 1, 10_000, "columns")
     max_lines = _integer(raw, "max_lines_per_row", origin, MAX_LINES_PER_ROW, 1, 10_000, "lines")
+    currency = raw.get("currency")
+    if currency is not None and (not isinstance(currency, str) or not CURRENCY.match(currency)):
+        raise _fail(f"{origin}.currency", "an ISO 4217 code such as 'EUR' or 'USD'", currency)
     owner_team = raw.get("owner_team", "sales")
     if not isinstance(owner_team, str) or owner_team not in contract.teams:
         raise _fail(f"{origin}.owner_team", f"one of {list(contract.teams)}", owner_team)
@@ -482,6 +591,7 @@ def parse(text: str, contract: Contract, origin: str = "mapping") -> Mapping:
         max_lines_per_row=max_lines,
         event_id_prefix=prefix,
         owner_team=owner_team,
+        currency=currency,
         origin=origin,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -33,13 +34,15 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from data.contract import Contract
-from data.import_mapping import AMOUNT_EVENT, FileSpec, Mapping, norm
+from data.import_mapping import AMOUNT_EVENT, CURRENCY, FileSpec, Mapping, norm
 
 UTC = dt.UTC
 MAX_RAW = 300  # characters of a row kept with its rejection
 MAX_TEXT = 500  # a text value longer than this is not a CRM field
 # 1.23457E+11 and 123456789012.0: an id a spreadsheet turned into a number on the way.
-EXCEL_ID = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$|^\d+\.0+$")
+# How a spreadsheet writes a long number it rewrote: 1.23457E+11 (one digit, a point, a signed
+# exponent) or 123456789012.0. A hex id made of digits and one "e" (4e81...) is neither.
+EXCEL_ID = re.compile(r"^[+-]?\d(\.\d+)?[eE][+-]\d+$|^\d+\.0+$")
 BLOCK = 1 << 18  # bytes read at a time
 
 
@@ -121,6 +124,10 @@ def parse_amount(text: str, decimal_separator: str | None) -> str:
     if number > MAX_AMOUNT:
         raise ValueError(f"amount {text!r} is too large (at most {MAX_AMOUNT:,})")
     return f"{number.quantize(Decimal('0.01')):f}"
+
+
+TRUE_TEXT = frozenset({"true", "1", "yes", "y", "t", "wahr", "verdadero", "vrai", "sí", "si"})
+FALSE_TEXT = frozenset({"false", "0", "no", "n", "f", "falsch", "falso", "faux"})
 
 
 class ImportRefused(Exception):
@@ -406,11 +413,14 @@ class Parsed:
     owners: list[tuple] = field(default_factory=list)  # (owner_id, owner_name, team)
     flags: list[str] = field(default_factory=list)
     ignored: bool = False  # a stage name the mapping lists as no funnel move
+    # An open record with no date at all (UNDATED_COLUMNS): kept as undated open pipeline, in
+    # no cohort, never rejected for a missing date.
+    undated: tuple | None = None
 
     @property
     def digest(self) -> int:
         """Same content, same digest: tells an identical repeat from a conflicting one."""
-        return hash((tuple(self.events), self.lead, self.ignored))
+        return hash((tuple(self.events), self.lead, self.ignored, self.undated))
 
 
 EVENT_COLUMNS = (
@@ -423,7 +433,9 @@ EVENT_COLUMNS = (
     "team",
     "reason_code",
     "amount",
+    "currency",
 )
+UNDATED_COLUMNS = ("lead_id", "status", "stage", "owner_id", "amount", "currency")
 LEAD_COLUMNS = (
     "lead_id",
     "created_at",
@@ -435,6 +447,7 @@ LEAD_COLUMNS = (
     "region",
     "segment",
     "owner_id",
+    "currency",
 )
 
 
@@ -505,6 +518,22 @@ class RowParser:
             self.reasons[norm(r.label)] = r.key
         self.required = set(spec.value_required())
         self._names: dict[str, str] = {}
+        # Stage and status names in the data: the mapping's own, then the contract's keys and
+        # labels (the names a contract proposed from the data was made of).
+        self.stage_names = {norm(x.label): x.key for x in (*contract.stages, *contract.exits)}
+        self.stage_names |= {norm(x.key): x.key for x in (*contract.stages, *contract.exits)}
+        self.stage_names |= spec.stage_names
+        self.won_key = contract.stages[-1].key
+        self.lost_keys = set(contract.exit_keys_of("lost"))
+        self.lost_key = next(iter(contract.exit_keys_of("lost")), None)
+        self.first_key = contract.stages[0].key
+        if spec.started_stage:
+            self.first_key = self.stage_names.get(norm(spec.started_stage))
+            if self.first_key is None or self.first_key not in contract.stage_keys:
+                raise ImportRefused(
+                    f"{file_name}: the mapping's started_stage {spec.started_stage!r} is not a stage of "
+                    f"the store's contract ({', '.join(s.label for s in contract.stages)})."
+                )
 
     # --- single values -------------------------------------------------------------------
     def _get(self, fields: list[str], col: str | None) -> str:
@@ -598,6 +627,26 @@ class RowParser:
         except ValueError as exc:
             raise RowError(col, str(exc)) from None
 
+    def _currency(self, fields: list[str]) -> str | None:
+        """The row's currency (ISO 4217, upper case), else the mapping's default."""
+        text = self._get(fields, self.spec.currency).upper()
+        if text and not CURRENCY.match(text):
+            raise RowError(
+                self.spec.currency, f"currency {text!r} is not an ISO 4217 code such as EUR or USD"
+            )
+        return text or self.mapping.currency
+
+    def _flag(self, fields: list[str], col: str | None) -> bool | None:
+        """A CRM's true/false column (IsWon, IsClosed): true, false, or None when empty."""
+        text = self._get(fields, col).strip().lower()
+        if not text:
+            return None
+        if text in TRUE_TEXT:
+            return True
+        if text in FALSE_TEXT:
+            return False
+        raise RowError(col, f"{text!r} is not true or false")
+
     def _reason(self, fields: list[str], flags: list[str]) -> str | None:
         text = self._get(fields, self.spec.reason)
         if not text:
@@ -624,7 +673,11 @@ class RowParser:
                 f"row has {len(fields)} fields but the header has {self.n_fields}: a quote or "
                 f"a '{self.mapping.delimiter}' is out of place",
             )
-        return self._wide(fields) if self.spec.shape == "wide" else self._long(fields)
+        if self.spec.shape == "wide":
+            return self._wide(fields)
+        if self.spec.shape == "status":
+            return self._status(fields)
+        return self._long(fields)
 
     def _owners(self, fields: list[str], owner: str | None) -> list[tuple]:
         if not owner:
@@ -647,6 +700,7 @@ class RowParser:
         flags: list[str] = []
         reason = self._reason(fields, flags)
         amount = self._amount(fields, spec.amount)
+        currency = self._currency(fields)
         subject = deal_id or lead_id
         events = []
         for etype, col in spec.stage_dates.items():
@@ -665,6 +719,7 @@ class RowParser:
                     team or self.stage_team.get(etype),
                     reason if etype in self.exits else None,
                     amount if etype == spec.amount_on else None,
+                    currency if etype == spec.amount_on and amount is not None else None,
                 )
             )
         if not events and not spec.created_at:
@@ -679,8 +734,123 @@ class RowParser:
                 fld: " ".join(v for c in cols if (v := self._get(fields, c))) or None
                 for fld, cols in spec.attributes.items()
             }
-            lead = (lead_id, created, *(attrs.get(f) for f in LEAD_COLUMNS[2:9]), owner)
+            lead = (lead_id, created, *(attrs.get(f) for f in LEAD_COLUMNS[2:9]), owner, currency)
         return Parsed(str(key), events, lead, self._owners(fields, owner), flags)
+
+    # --- what a row says about stage names, for a proposed contract ---------------------------
+    def observe(self, fields: list[str], obs) -> None:
+        """Add this row's stage and status names, with their dates and outcomes, to `obs`
+        (data.propose.Observations). A row that fails a check adds nothing: the import itself
+        reports it."""
+        if len(fields) != self.n_fields:
+            return
+        spec, flags = self.spec, []
+        try:
+            record = self._id(fields, spec.deal_id) or self._id(fields, spec.lead_id)
+            if not record:
+                return
+            if spec.shape == "long":
+                name = self._get(fields, spec.stage)
+                mapped = spec.stage_names.get(norm(name))  # the mapping's own word for it wins
+                if mapped == AMOUNT_EVENT or norm(name) in spec.ignore_stage_names:
+                    return
+                obs.add(record, mapped or name, self._time(spec.time, self._get(fields, spec.time), flags))
+                return
+            status = self._get(fields, spec.status)
+            won, closed = self._flag(fields, spec.is_won), self._flag(fields, spec.is_closed)
+            name = norm(status)
+            outcome = None
+            if name in spec.won_values or (closed and won):
+                outcome = "won"
+            elif name in spec.lost_values or (closed and won is False):
+                outcome = "lost"
+            if spec.shape == "wide":
+                for etype, col in spec.stage_dates.items():
+                    text = self._get(fields, col)
+                    if text:
+                        obs.add(record, etype, self._time(col, text, flags))
+                if status and outcome:
+                    obs.mark(status, outcome)
+                return
+            started = self._get(fields, spec.started)
+            if started:
+                obs.add(record, spec.started_stage or "Created", self._time(spec.started, started, flags))
+            when = self._get(fields, spec.outcome_date) if outcome else ""
+            obs.add(record, status, self._time(spec.outcome_date, when, flags) if when else None, outcome)
+        except RowError:
+            return
+
+    def _status(self, fields: list[str]) -> Parsed:
+        """A record whose stage is its status: the first stage at `started`, a won or lost status
+        at `outcome_date`, an open status as where it stands now (no event). A record with no
+        date at all is undated open pipeline."""
+        spec, prefix = self.spec, self.mapping.event_id_prefix
+        key = self._id(fields, spec.key)
+        lead_id = self._id(fields, spec.lead_id)
+        deal_id = self._id(fields, spec.deal_id)
+        owner = self._id(fields, spec.owner)
+        team = self._team(fields)
+        flags: list[str] = []
+        reason = self._reason(fields, flags)
+        amount = self._amount(fields, spec.amount)
+        currency = self._currency(fields)
+        status = self._get(fields, spec.status)
+        name = norm(status)
+        subject = deal_id or lead_id
+        won, closed = self._flag(fields, spec.is_won), self._flag(fields, spec.is_closed)
+        etype = self.stage_names.get(name)
+        if name in spec.won_values or (closed and won) or etype == self.won_key:
+            outcome = "won"
+        elif name in spec.lost_values or (closed and won is False) or etype in self.lost_keys:
+            outcome = "lost"
+        else:
+            outcome = None
+        events = []
+
+        def event(kind: str, at: dt.datetime, with_amount: bool = False) -> tuple:
+            return (
+                f"{prefix}:{subject}:{kind}",
+                lead_id,
+                deal_id,
+                kind,
+                at,
+                owner,
+                team or self.stage_team.get(kind),
+                reason if kind in self.exits else None,
+                amount if with_amount else None,
+                currency if with_amount and amount is not None else None,
+            )
+
+        started_text = self._get(fields, spec.started)
+        if started_text:
+            events.append(event(self.first_key, self._time(spec.started, started_text, flags)))
+        if outcome:
+            when = self._get(fields, spec.outcome_date)
+            if not when:
+                raise RowError(spec.outcome_date, f"a {outcome} record ({status!r}) needs the date it closed")
+            kind = self.won_key if outcome == "won" else (etype if etype in self.lost_keys else self.lost_key)
+            if kind is None:
+                raise RowError(
+                    spec.status,
+                    f"{status!r} is a lost outcome but the store's contract has no exit of kind lost: add one",
+                )
+            events.append(
+                event(kind, self._time(spec.outcome_date, when, flags), with_amount=outcome == "won")
+            )
+        lead = None
+        if spec.created_at:
+            created_text = self._get(fields, spec.created_at)
+            created = self._time(spec.created_at, created_text, flags)
+            attrs = {
+                fld: " ".join(v for c in cols if (v := self._get(fields, c))) or None
+                for fld, cols in spec.attributes.items()
+            }
+            lead = (lead_id, created, *(attrs.get(f) for f in LEAD_COLUMNS[2:9]), owner, currency)
+        undated = None
+        if not events:
+            open_key = etype if etype in set(self.stage_team) else None
+            undated = (lead_id, status or None, open_key, owner, amount, currency)
+        return Parsed(str(key), events, lead, self._owners(fields, owner), flags, undated=undated)
 
     def _long(self, fields: list[str]) -> Parsed:
         spec = self.spec
@@ -696,17 +866,19 @@ class RowParser:
         at = self._time(spec.time, self._get(fields, spec.time), flags)
         if name in spec.ignore_stage_names:
             return Parsed(str(key or f"{deal_id or lead_id}:{name}:{at.isoformat()}"), ignored=True)
-        etype = spec.stage_names.get(name)
+        etype = self.stage_names.get(name)
         if etype is None:
             raise RowError(
                 spec.stage,
-                f"unknown stage name {stage_text!r}: add it to stage_names in the mapping "
-                "(or to ignore_stage_names if it is no funnel move)",
+                f"unknown stage name {stage_text!r}: not a stage or exit of the store's contract; add "
+                "it to the contract (python -m data.contract), to stage_names in the mapping, or to "
+                "ignore_stage_names if it is no funnel move",
             )
         owner = self._id(fields, spec.owner)
         team = self._team(fields)
         reason = self._reason(fields, flags)
         amount = self._amount(fields, spec.amount)
+        currency = self._currency(fields) if amount is not None else None
         if etype == AMOUNT_EVENT and amount is None:
             raise RowError(spec.amount, "an 'amount' event needs an amount")
         event_id = (
@@ -722,6 +894,7 @@ class RowParser:
             team or self.stage_team.get(etype),
             reason,
             amount,
+            currency,
         )
         return Parsed(str(key or event_id), [event], None, self._owners(fields, owner), flags)
 
@@ -787,8 +960,12 @@ def read_rows(
     now: dt.datetime,
     progress: Callable[[float], None] | None = None,
     limit: int | None = None,
+    observations=None,
 ) -> tuple[FileSpec, Iterator[RowOutcome]]:
     """Open `source`, check its header and return its spec and an iterator over its rows.
+
+    With `observations` (data.propose.Observations) the rows are not checked but only observed
+    for a proposed contract (RowParser.observe): the iterator yields nothing.
 
     Streams: reads BLOCK bytes at a time and holds at most one row (bounded by the mapping's
     max_line_length), so `limit` rows (the preview) cost only what they read. File-level problems
@@ -832,6 +1009,13 @@ def read_rows(
         records.n_fields = len(header.fields)
         spec = pick_spec(mapping, header.fields, source.name)
         parser = RowParser(mapping, spec, contract, header.fields, source.name, now)
+        stages = set(contract.stage_keys)
+        spec = dataclasses.replace(
+            spec,
+            recorded=frozenset(
+                k for k, col in spec.stage_dates.items() if k in stages and col in parser.index
+            ),
+        )
     except Undecodable as exc:
         raw.close()
         raise undecodable(exc) from None
@@ -853,6 +1037,10 @@ def read_rows(
                 if rec.fields is not None and not any(f.strip() for f in rec.fields):
                     continue  # a blank line keeps its number but is no data row
                 n_data += 1
+                if observations is not None:
+                    if rec.fields is not None:
+                        parser.observe(rec.fields, observations)
+                    continue
                 if rec.fields is None:
                     yield RowOutcome(rec.first, rec.raw, reason=rec.reason, last_row_number=rec.last)
                 else:

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from data.contract import Contract
 from data.import_mapping import Mapping
-from data.import_read import EVENT_COLUMNS, LEAD_COLUMNS
+from data.import_read import EVENT_COLUMNS, LEAD_COLUMNS, UNDATED_COLUMNS
 
 CHUNK = 50_000  # staged rows per Arrow batch: bounds memory while reading
 MAX_REPORTED_ISSUES = 10_000  # issues kept in the in-memory report (all are stored)
@@ -80,6 +80,7 @@ class FileReport:
     n_events_added: int = 0
     n_leads_added: int = 0
     n_leads_updated: int = 0
+    n_undated: int = 0  # open records with no date, kept as undated open pipeline
     # row_number, last_row_number, column_name, severity ('rejected', 'flagged'), reason, raw
     issues: pd.DataFrame = field(default_factory=pd.DataFrame)
     # Set when nothing was written for this file: the store already had it all.
@@ -110,6 +111,11 @@ class FileReport:
                 if self.n_ignored
                 else ""
             )
+            + (
+                f", {self.n_undated:,} open records with no date kept as undated open pipeline"
+                if self.n_undated
+                else ""
+            )
             + (f". {self.unchanged}" if self.unchanged else "")
         )
 
@@ -128,12 +134,16 @@ create temp table st_rows (
 create temp table st_events (
     file_no integer, row_number bigint, event_id varchar, lead_id varchar, deal_id varchar,
     event_type varchar, occurred_at timestamp, owner_id varchar, team varchar,
-    reason_code varchar, amount varchar
+    reason_code varchar, amount varchar, currency varchar
 );
 create temp table st_leads (
     file_no integer, row_number bigint, lead_id varchar, created_at timestamp, lead_name varchar,
     company varchar, account_id varchar, channel varchar, campaign varchar, region varchar,
-    segment varchar, owner_id varchar
+    segment varchar, owner_id varchar, currency varchar
+);
+create temp table st_undated (
+    file_no integer, row_number bigint, lead_id varchar, status varchar, stage varchar,
+    owner_id varchar, amount varchar, currency varchar
 );
 create temp table st_owners (file_no integer, owner_id varchar, owner_name varchar, team varchar);
 """
@@ -147,6 +157,7 @@ class Stager:
         self.rows: list[tuple] = []
         self.events: list[tuple] = []
         self.leads: list[tuple] = []
+        self.undated: list[tuple] = []
         self.owners: dict[str, tuple] = {}
 
     def add(self, file_no: int, outcome) -> None:
@@ -175,6 +186,8 @@ class Stager:
             self.events.extend((file_no, outcome.row_number, *e) for e in p.events)
             if p.lead is not None:
                 self.leads.append((file_no, outcome.row_number, *p.lead))
+            if p.undated is not None:
+                self.undated.append((file_no, outcome.row_number, *p.undated))
             for o in p.owners:
                 self.owners.setdefault(o[0], (file_no, *o))
         if len(self.rows) >= CHUNK:
@@ -204,7 +217,8 @@ class Stager:
         self._write("st_rows", row_cols, self.rows)
         self._write("st_events", ["file_no", "row_number", *EVENT_COLUMNS], self.events)
         self._write("st_leads", ["file_no", "row_number", *LEAD_COLUMNS], self.leads)
-        self.rows, self.events, self.leads = [], [], []
+        self._write("st_undated", ["file_no", "row_number", *UNDATED_COLUMNS], self.undated)
+        self.rows, self.events, self.leads, self.undated = [], [], [], []
 
     def flush_owners(self) -> None:
         self._write("st_owners", ["file_no", "owner_id", "owner_name", "team"], list(self.owners.values()))
@@ -330,9 +344,11 @@ select
     coalesce(s.region, o.region) as region,
     coalesce(s.segment, o.segment) as segment,
     coalesce(s.owner_id, o.owner_id) as owner_id,
+    coalesce(s.currency, o.currency) as currency,
     case
         when o.lead_id is null then 'new'
         when s.created_at <> o.created_at
+            or coalesce(s.currency, o.currency) is distinct from o.currency
             or coalesce(s.lead_name, o.lead_name) is distinct from o.lead_name
             or coalesce(s.company, o.company) is distinct from o.company
             or coalesce(s.account_id, o.account_id) is distinct from o.account_id
@@ -345,6 +361,39 @@ select
     end as verdict
 from staged as s
 left join leads as o on o.lead_id = s.lead_id
+"""
+
+# Open records with no date at all (a status file's open opportunities): new, changed, or the
+# same as the undated record stored.
+SETTLE_UNDATED = """
+create or replace temp table v_undated as
+with
+staged as (
+    select u.*
+    from st_undated as u
+    join v_rows as r on r.row_number = u.row_number and r.status = 'candidate'
+    where u.file_no = $file_no
+    qualify row_number() over (partition by u.lead_id order by u.row_number) = 1
+)
+select
+    s.row_number,
+    s.lead_id,
+    s.status,
+    s.stage,
+    coalesce(s.owner_id, o.owner_id) as owner_id,
+    cast(s.amount as decimal(14, 2)) as amount,
+    s.currency,
+    case
+        when o.lead_id is null then 'new'
+        when s.status is distinct from o.status
+            or s.stage is distinct from o.stage
+            or coalesce(s.owner_id, o.owner_id) is distinct from o.owner_id
+            or cast(s.amount as decimal(14, 2)) is distinct from o.amount
+            or s.currency is distinct from o.currency then 'changed'
+        else 'same'
+    end as verdict
+from staged as s
+left join undated_records as o on o.lead_id = s.lead_id
 """
 
 SETTLE_FINAL = """
@@ -367,18 +416,21 @@ select
     case
         when r.status <> 'candidate' then r.status
         when p.n_bad > 0 then 'rejected'
-        when coalesce(p.n_new, 0) > 0 or l.verdict in ('new', 'changed') or r.is_ignored then 'accepted'
+        when coalesce(p.n_new, 0) > 0 or l.verdict in ('new', 'changed') or u.verdict in ('new', 'changed')
+            or r.is_ignored then 'accepted'
         else 'duplicate'
     end as status,
     case
         when r.status <> 'candidate' then r.reason
         when p.n_bad > 0 then p.problem
-        when coalesce(p.n_new, 0) = 0 and coalesce(l.verdict, 'same') = 'same' and not r.is_ignored
+        when coalesce(p.n_new, 0) = 0 and coalesce(l.verdict, 'same') = 'same'
+            and coalesce(u.verdict, 'same') = 'same' and not r.is_ignored
             then 'already imported: everything in this row is stored'
     end as reason
 from v_rows as r
 left join per_row as p on p.row_number = r.row_number
 left join v_leads as l on l.row_number = r.row_number
+left join v_undated as u on u.row_number = r.row_number
 """
 
 # Stage events of this load dated before their lead was created, or before the lead's first
@@ -430,6 +482,7 @@ def settle(
     con.execute(SETTLE_ROWS, p)
     con.execute(SETTLE_EVENTS, p)
     con.execute(SETTLE_LEADS, p)
+    con.execute(SETTLE_UNDATED, p)
     con.execute(SETTLE_FINAL)
     counts = dict(con.execute("select status, count(*) from v_final group by status").fetchall())
     report.n_accepted = counts.get("accepted", 0)
@@ -470,7 +523,7 @@ def settle(
     else:
         _write(con, file_no, report, mapping, contract, now)
     # Free the settling tables before the next file and the journey rebuild.
-    for table in ("v_rows", "v_events", "v_leads", "v_final"):
+    for table in ("v_rows", "v_events", "v_leads", "v_undated", "v_final"):
         con.execute(f"drop table if exists {table}")
 
 
@@ -516,20 +569,33 @@ def _write(
     report.n_leads_updated = counts.get("changed", 0)
     con.execute(
         """
-        insert or replace into leads
+        insert or replace into leads (lead_id, created_at, lead_name, company, account_id, channel,
+                                      campaign, region, segment, owner_id, currency)
         select lead_id, created_at, lead_name, company, account_id, channel, campaign, region,
-               segment, owner_id
+               segment, owner_id, currency
         from v_leads
         where verdict in ('new', 'changed')
         """
+    )
+    report.n_undated = con.execute(
+        "select count(*) from v_undated where verdict in ('new', 'changed')"
+    ).fetchone()[0]
+    con.execute(
+        """
+        insert or replace into undated_records
+        select lead_id, status, stage, owner_id, amount, currency, $load_id
+        from v_undated
+        where verdict in ('new', 'changed')
+        """,
+        {"load_id": load_id},
     )
     before = con.execute("select count(*) from events").fetchone()[0]
     con.execute(
         """
         insert into events (event_id, lead_id, deal_id, event_type, occurred_at, owner_id, team,
-                            reason_code, amount, source)
+                            reason_code, amount, source, currency)
         select v.event_id, v.lead_id, v.deal_id, v.event_type, v.occurred_at, v.owner_id,
-               coalesce(o.team, v.team), v.reason_code, v.amount_value, $load_id
+               coalesce(o.team, v.team), v.reason_code, v.amount_value, $load_id, v.currency
         from v_events as v
         join v_final as f on f.row_number = v.row_number and f.status = 'accepted'
         left join owners as o on o.owner_id = v.owner_id

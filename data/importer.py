@@ -47,7 +47,7 @@ import duckdb
 import pandas as pd
 
 from data import contract as contract_mod
-from data import contract_store, store
+from data import contract_store, propose, store
 from data.contract import Contract
 from data.import_mapping import Mapping, MappingError, presets
 from data.import_mapping import load as load_mapping
@@ -276,11 +276,16 @@ def import_files(
     fresh: bool = False,
     now: dt.datetime | None = None,
     contract: Contract | None = None,
+    contract_text: str | None = None,
+    contract_source: str = "import",
     progress: Callable[[float, str], None] | None = None,
     user: str | None = None,
     _before_swap: Callable[[], None] | None = None,
 ) -> ImportReport:
     """Import `sources` with `mapping` into the store at `db` (the live store by default).
+
+    contract_text: a contract (a confirmed proposal, say) that becomes the store's contract in
+    force in the same swap, recorded with `contract_source`; the files are read under it.
 
     fresh: start from an empty store instead of adding to the current one (replaces sample data).
     user: who is loading the files, kept with each file's record (the Data page passes the
@@ -292,6 +297,8 @@ def import_files(
     """
     started = time.perf_counter()
     db = Path(db) if db else store.db_path()
+    if contract_text is not None:
+        contract = contract_mod.loads(contract_text, origin=contract_source)
     contract = contract or store_contract(db, fresh)
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping, contract)
@@ -327,6 +334,7 @@ def import_files(
                 con.execute(STAGING)
                 stager = Stager(con)
                 staged: list[tuple[int, FileReport]] = []
+                recorded: dict[int, frozenset[str]] = {}  # file -> stages it has a date column for
                 total = max(sum(sources[i].size for i in todo), 1)
                 read = 0
                 for file_no in todo:
@@ -339,6 +347,7 @@ def import_files(
                     try:
                         spec, rows = read_rows(source, mapping, contract, now, progress=tick)
                         report.role = spec.role
+                        recorded[file_no] = spec.recorded
                         for outcome in rows:
                             stager.add(file_no, outcome)
                         stager.flush()
@@ -377,7 +386,9 @@ def import_files(
                         written.append(report)
                 for table in ("st_rows", "st_events", "st_leads", "st_owners"):
                     con.execute(f"drop table {table}")  # staging is done: free its memory
-                changes = sum(r.n_events_added + r.n_leads_added + r.n_leads_updated for r in written)
+                changes = sum(
+                    r.n_events_added + r.n_leads_added + r.n_leads_updated + r.n_undated for r in written
+                )
                 if not written or (changes == 0 and not fresh):
                     # Nothing new: a new version would equal the live one. Keep the live file
                     # (its bytes, its version, every cache) and say so.
@@ -388,6 +399,11 @@ def import_files(
                         )
                     raise _Unchanged
                 say(0.85, "Rebuilding journeys")
+                if contract_text is not None:
+                    contract_store.save(con, contract_text, contract_source, who)
+                contract_store.declare(
+                    con, set().union(*(recorded.get(f, ()) for f, r in staged if r.refused is None))
+                )
                 store.rebuild_journey(con, contract)
                 if fresh:
                     store.set_meta(con, "is_sample", "false")
@@ -402,6 +418,40 @@ def import_files(
             _tidy_versions(db)  # the pending file becomes prev-1, or goes if the swap did not happen
     say(1.0, "Done")
     return done(swapped=True)
+
+
+def observe(
+    sources: list[Source], mapping: Mapping | str | Path, now: dt.datetime | None = None
+) -> tuple[propose.Observations, Mapping]:
+    """What the files say about their stage and status names (data.propose), read under the
+    shipped default contract. Raises ImportRefused for a file that cannot be read."""
+    base = contract_mod.load()
+    if not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping, base)
+    obs = propose.Observations()
+    for source in sources:
+        _, rows = read_rows(source, mapping, base, now or _now(), observations=obs)
+        for _ in rows:  # observing yields nothing; this drives the reading
+            pass
+    return obs, mapping
+
+
+def propose_contract(
+    sources: list[Source], mapping: Mapping | str | Path, now: dt.datetime | None = None
+) -> propose.Proposal:
+    """The contract these files suggest for a new store: the shipped default when every stage
+    and status name they hold is one of its stages or exits, else one made of their own names,
+    order and outcomes (data/propose.py)."""
+    obs, mapping = observe(sources, mapping, now)
+    base = contract_mod.load()
+    known = {}
+    for x in (*base.stages, *base.exits):
+        known[propose.plain(x.key)] = x.key
+        known[propose.plain(x.label)] = x.key
+    if obs.names and all(p in known for p in obs.names):
+        return propose.from_default({known[p] for p in obs.names})
+    grain = "opportunity" if any(s.grain == "opportunity" for s in mapping.files) else "lead"
+    return propose.propose(obs, grain=grain, name=mapping.name)
 
 
 def preview(
@@ -464,6 +514,13 @@ def _bar(stream) -> Callable[[float, str], None]:
     return show
 
 
+def _is_sample(db: Path) -> bool:
+    """The store holds generated sample data (an import into it should start afresh)."""
+    with store.reading(db) as con:
+        row = con.execute("select value from store_meta where key = 'is_sample'").fetchone()
+    return bool(row) and row[0] == "true"
+
+
 def main(argv: list[str] | None = None) -> int:
     names = ", ".join(presets())
     parser = argparse.ArgumentParser(prog="python -m data.importer", description=__doc__.split("\n")[0])
@@ -479,23 +536,83 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--user", default=None, help="who is loading the files, kept with the import (default: your OS user)"
     )
+    funnel = parser.add_mutually_exclusive_group()
+    funnel.add_argument(
+        "--propose",
+        action="store_true",
+        help="print the funnel contract proposed from these files (their own stages, order and "
+        "outcomes) and stop; nothing is written. Save it, edit it, then import with --contract",
+    )
+    funnel.add_argument(
+        "--contract",
+        type=Path,
+        default=None,
+        help="the funnel contract (.toml) for a new store, or to apply with this import",
+    )
+    funnel.add_argument(
+        "--accept-proposal", action="store_true", help="import under the proposed contract as it is"
+    )
     args = parser.parse_args(argv)
     for f in args.files:
         if not f.is_file():
             parser.error(f"{f}: no such file")
+    sources = [Source.from_path(f) for f in args.files]
+    db = Path(args.db) if args.db else store.db_path()
+    # Into the generated sample, an import starts afresh: a team's export is never mixed with
+    # sample leads (the sample stays in the kept versions, for rollback).
+    replaces_sample = db.exists() and not args.fresh and _is_sample(db)
+    is_new = args.fresh or not db.exists() or replaces_sample
+    contract_text, contract_source = None, "import"
     try:
+        if args.propose or args.accept_proposal or (is_new and not args.contract):
+            try:
+                proposal = propose_contract(sources, args.mapping)
+            except ImportRefused:
+                if args.propose or args.accept_proposal:
+                    raise
+                # A file that cannot be read at all: the import says so, in its own words.
+                proposal = propose.from_default(contract_mod.load().stage_keys)
+            if args.propose:
+                print(proposal.toml(), end="")
+                return 0
+            if args.accept_proposal:
+                contract_text, contract_source = proposal.toml(), "proposal, accepted on import"
+            elif proposal.contract != contract_mod.load():
+                print(
+                    "error: these files name stages of their own, not the default funnel's:\n  "
+                    + "\n  ".join(proposal.notes)
+                    + "\nA new store needs its funnel confirmed first. Review the one proposed from the files:\n"
+                    f"  python -m data.importer {' '.join(str(f) for f in args.files)} --mapping {args.mapping} "
+                    "--propose > funnel.toml\n"
+                    "edit it if you like, then import with --contract funnel.toml (or take it as it is "
+                    "with --accept-proposal).",
+                    file=sys.stderr,
+                )
+                return 2
+        if args.contract:
+            if not args.contract.is_file():
+                parser.error(f"{args.contract}: no such file")
+            contract_text = args.contract.read_text(encoding="utf-8")
+            contract_source = f"file {args.contract.name}, on import"
         report = import_files(
-            [Source.from_path(f) for f in args.files],
+            sources,
             args.mapping,
             args.db,
-            fresh=args.fresh,
+            fresh=args.fresh or replaces_sample,
             progress=_bar(sys.stderr),
             user=args.user,
+            contract_text=contract_text,
+            contract_source=contract_source,
         )
+    except ImportRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except (MappingError, ImportBusyError, contract_mod.ContractError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sys.stderr.write("\n")
+    if replaces_sample and report.swapped:
+        print("The sample data was replaced by your export (it is kept for rollback).")
     for f in report.files:
         print(f.summary())
         rejected = f.issues[f.issues["severity"] == "rejected"] if len(f.issues) else f.issues

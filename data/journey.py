@@ -114,7 +114,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
                 count(*) filter (where list_contains($exit_keys, event_type)) as n_exits,
                 -- Revenue: the amount on the first event of the last stage (the signed deal).
                 arg_min(amount, occurred_at) filter (where event_type = $won_key) as won_amount,
-                arg_min(currency, occurred_at) filter (where event_type = $won_key) as won_currency,
+                arg_min(currency, occurred_at) filter (where event_type = $won_key) as won_event_currency,
                 -- Whose record it is when the lead itself names no owner (an export of deals
                 -- with their rep, say): the owner of its latest event that names one.
                 arg_max(owner_id, occurred_at) filter (where owner_id is not null) as last_event_owner
@@ -151,6 +151,9 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
                 l.region,
                 l.segment,
                 coalesce(l.owner_id, d.last_event_owner) as owner_id,
+                -- The won amount's currency: its own, else the record's (an opportunity's
+                -- currency on the record file, its amounts in the history file).
+                coalesce(d.won_event_currency, l.currency) as won_currency,
                 o.team as owner_team
             from derived as d
             left join leads as l on l.lead_id = d.lead_id

@@ -109,6 +109,12 @@ class Observations:
     won: set[str] = field(default_factory=set)  # plain names the source marks won
     lost: set[str] = field(default_factory=set)  # plain names the source marks lost (closed, not won)
 
+    def mark(self, name: str, outcome: str) -> None:
+        """The source says `name` is a won or lost status (Salesforce's IsWon and IsClosed on an
+        opportunity's current stage), without a dated entry of its own."""
+        p = plain(name) or name.casefold()
+        (self.won if outcome == "won" else self.lost).add(p)
+
     def add(self, record: str, name: str, at: dt.datetime | None, outcome: str | None = None) -> None:
         """One row: `record` entered stage `name` at `at` (None: no date, e.g. an open
         opportunity still in its first stage); `outcome` 'won'/'lost' when the source says."""

@@ -337,7 +337,8 @@ def generate(con: duckdb.DuckDBPyConnection, contract: Contract, n_leads: int = 
     start = SAMPLE_START.isoformat(sep=" ")
     con.execute(
         """
-        insert into leads
+        insert into leads (lead_id, created_at, lead_name, company, account_id, channel, campaign,
+                           region, segment, owner_id, currency)
         select printf('L%08d', lead),
                $start::timestamp + to_microseconds(cast(created * 86400e6 as bigint)),
                printf('Contact %d', lead),
@@ -347,11 +348,12 @@ def generate(con: duckdb.DuckDBPyConnection, contract: Contract, n_leads: int = 
                channel || ' ' || strftime($start::timestamp + to_days(cast(created as integer)), '%Y') || '-Q'
                  || cast(quarter($start::timestamp + to_days(cast(created as integer))) as varchar),
                region, segment,
-               printf('O%03d', owner + 1)
+               printf('O%03d', owner + 1),
+               $currency
         from sample_leads
         order by lead
         """,
-        {"start": start},
+        {"start": start, "currency": CURRENCY},
     )
     con.execute(
         """

@@ -21,7 +21,8 @@ create table if not exists leads (
     campaign    varchar,
     region      varchar,
     segment     varchar,
-    owner_id    varchar                     -- current owner; null when the CRM has none
+    owner_id    varchar,                    -- current owner; null when the CRM has none
+    currency    varchar                     -- ISO 4217 code of the record's amounts, when known
 );
 
 -- One row per thing that happened: a lead entering a stage, an exit with its reason code,
@@ -124,3 +125,16 @@ create table if not exists contract_versions (
 -- Columns added since the first version of the store: a store written before them gets them
 -- when it is next rebuilt or imported into (create_schema runs after the copy).
 alter table events add column if not exists currency varchar;
+alter table leads add column if not exists currency varchar;
+
+-- One row per open record the source gives no date at all (an opportunity still in its first
+-- stage, say): undated open pipeline, in no cohort, counted as open; never a rejected row.
+create table if not exists undated_records (
+    lead_id     varchar primary key,
+    status      varchar,                    -- the source's status text, as given
+    stage       varchar,                    -- the contract's stage key for it, when it names one
+    owner_id    varchar,
+    amount      decimal(14, 2),
+    currency    varchar,
+    source      varchar not null            -- the import that wrote it
+);

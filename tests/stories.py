@@ -46,7 +46,8 @@ def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS, reco
             events = lead.get("events", [])
             created = lead.get("created") or (min(e[1] for e in events) if events else "2025-01-01")
             con.execute(
-                "insert into leads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into leads (lead_id, created_at, lead_name, company, account_id, channel, campaign, "
+                "region, segment, owner_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     lead_id,
                     ts(created),

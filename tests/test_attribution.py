@@ -46,7 +46,8 @@ def build_store(path: Path, leads: dict, touches: list, content=CONTENT) -> Path
         for lead_id, lead in leads.items():
             events = lead["events"]
             con.execute(
-                "insert into leads values (?, ?, ?, ?, null, ?, ?, 'EMEA', ?, 'S1')",
+                "insert into leads (lead_id, created_at, lead_name, company, account_id, channel, campaign, "
+                "region, segment, owner_id) values (?, ?, ?, ?, null, ?, ?, 'EMEA', ?, 'S1')",
                 [
                     lead_id,
                     ts(min(e[1] for e in events)),

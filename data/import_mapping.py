@@ -189,7 +189,9 @@ class FileSpec:
     def value_required(self) -> list[str]:
         """Columns whose value must be present on every row."""
         cols = [self.key, self.lead_id, self.deal_id if self.lead_from_deal else None]
-        cols += [self.created_at, self.stage, self.time, self.event_id, self.status]
+        # A status file's open records may carry no created date: they are undated open pipeline.
+        created = self.created_at if self.shape != "status" else None
+        cols += [created, self.stage, self.time, self.event_id, self.status]
         return [c for c in dict.fromkeys(cols) if c]
 
 

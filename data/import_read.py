@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from data.contract import Contract
-from data.import_mapping import AMOUNT_EVENT, CURRENCY, FileSpec, Mapping, norm
+from data.import_mapping import AMOUNT_EVENT, AUTO_ENCODING, CURRENCY, FileSpec, Mapping, norm
 
 UTC = dt.UTC
 MAX_RAW = 300  # characters of a row kept with its rejection
@@ -527,13 +527,10 @@ class RowParser:
         self.lost_keys = set(contract.exit_keys_of("lost"))
         self.lost_key = next(iter(contract.exit_keys_of("lost")), None)
         self.first_key = contract.stages[0].key
-        if spec.started_stage:
-            self.first_key = self.stage_names.get(norm(spec.started_stage))
-            if self.first_key is None or self.first_key not in contract.stage_keys:
-                raise ImportRefused(
-                    f"{file_name}: the mapping's started_stage {spec.started_stage!r} is not a stage of "
-                    f"the store's contract ({', '.join(s.label for s in contract.stages)})."
-                )
+        if spec.started_stage:  # checked where a row needs it (observing a file does not)
+            found = self.stage_names.get(norm(spec.started_stage))
+            self.first_key = found if found in contract.stage_keys else None
+        self._stage_labels = ", ".join(s.label for s in contract.stages)
 
     # --- single values -------------------------------------------------------------------
     def _get(self, fields: list[str], col: str | None) -> str:
@@ -823,6 +820,12 @@ class RowParser:
 
         started_text = self._get(fields, spec.started)
         if started_text:
+            if self.first_key is None:
+                raise ImportRefused(
+                    f"{self.file_name}: the mapping's started_stage {spec.started_stage!r} is not a stage "
+                    f"of the store's contract ({self._stage_labels}). Name one of them, or apply a "
+                    "contract that has it."
+                )
             events.append(event(self.first_key, self._time(spec.started, started_text, flags)))
         if outcome:
             when = self._get(fields, spec.outcome_date)
@@ -838,8 +841,8 @@ class RowParser:
                 event(kind, self._time(spec.outcome_date, when, flags), with_amount=outcome == "won")
             )
         lead = None
-        if spec.created_at:
-            created_text = self._get(fields, spec.created_at)
+        created_text = self._get(fields, spec.created_at)
+        if created_text:
             created = self._time(spec.created_at, created_text, flags)
             attrs = {
                 fld: " ".join(v for c in cols if (v := self._get(fields, c))) or None
@@ -929,14 +932,32 @@ _BOMS = (
 )
 
 
+def _is_utf8(source: Source) -> bool:
+    """Whether the whole file decodes as UTF-8, read a block at a time (a cp1252 export almost
+    never does: its accented letters are single bytes that UTF-8 refuses)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with source.open() as f:
+        try:
+            for block in iter(lambda: f.read(BLOCK), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
 def _decoding(source: Source, mapping: Mapping) -> str:
     """The codec to read `source` with, after checking its byte order mark against the mapping's
     encoding: UTF-16 or UTF-32 without one, or with one that the mapping does not declare, would
     decode to garbage, so the file is refused."""
-    declared = codecs.lookup(mapping.encoding).name  # 'utf-8', 'utf-16', 'utf-16-le', 'cp1252', ...
     with source.open() as f:
         head = f.read(4)
     bom = next((enc for mark, enc in _BOMS if head.startswith(mark)), None)
+    if mapping.encoding == AUTO_ENCODING:
+        if bom:
+            return "utf-8-sig" if bom == "utf-8" else bom
+        return "utf-8" if _is_utf8(source) else "cp1252"
+    declared = codecs.lookup(mapping.encoding).name  # 'utf-8', 'utf-16', 'utf-16-le', 'cp1252', ...
     if declared in ("utf-16", "utf-32") and bom != declared:
         raise ImportRefused(
             f"{source.name}: the mapping says encoding = {mapping.encoding!r}, but the file does not "

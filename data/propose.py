@@ -192,7 +192,19 @@ def propose(
         start = min(seen.values())
         for p, at in seen.items():
             offsets[p].append((at - start).total_seconds() / 86400)
-    open_stages = [p for p, k in kinds.items() if k == "stage"]
+    dated = {p for seen in obs.firsts.values() for p in seen}
+    # A status only ever seen without a date (where an open record stands now) cannot be
+    # counted as a stage entry: it stays a status of open records, listed in the notes.
+    undated_only = sorted(
+        (p for p, k in kinds.items() if k == "stage" and p not in dated), key=lambda p: -obs.names[p]
+    )
+    if undated_only:
+        notes.append(
+            "Open statuses with no date, counted as open records rather than stages: "
+            + ", ".join(f"'{_label(obs, p)}' ({obs.names[p]:,})" for p in undated_only)
+            + "."
+        )
+    open_stages = [p for p, k in kinds.items() if k == "stage" and p in dated]
 
     def position(p: str) -> tuple:
         days = offsets.get(p)

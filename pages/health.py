@@ -166,6 +166,12 @@ def _outcome_caption(filters, outcome, comparison) -> None:
     if o["n_after_window"]:
         extras.append(f"{o['n_after_window']:,} won or lost only after the window")
     st.caption(text + (" · " + ", ".join(extras) if extras else "") + ".")
+    undated = cache.call(funnel.undated_open)
+    if len(undated):
+        st.caption(
+            f"Besides this cohort, {int(undated['n_records'].sum()):,} open records have no date at all "
+            "(undated open pipeline): they belong to no range and are counted apart."
+        )
     if not comparison.attrs.get("is_mature_current", True):
         if window is None:
             st.caption(

@@ -13,7 +13,8 @@ alerts and tests rely on these names (docs/summary.md lists every field):
                      n_skipped, n_in_progress, n_dropped, step_rate, overall_rate (+ bounds);
                      counts and rates are null for a stage the data does not record
     outcomes         won, lost, open, decided, win_rate (+ bounds, null where outcomes are not
-                     recorded), other_exit, after_window, revenue {currency: amount}
+                     recorded), other_exit, after_window, revenue {currency: amount}, and for
+                     the whole store undated_open (open records with no date, in no cohort)
     time_to_win_days median, p75, p90, n (null when the data does not record winning)
     breakdown        {attribute: [{value, n_start, n_won, n_lost, conversion, win_rate}]} for
                      every allow-listed attribute (or --by); a missing value is null, kept apart
@@ -200,6 +201,7 @@ def summary(
         "sla_measured": contract.sla_measured,
     }
     times = funnel.time_to_win(fixed, db=db, contract=contract)
+    undated = funnel.undated_open(db)
     quality = data_quality.summary(db)
     tracked = [s.key for s in contract.stages if contract.is_tracked(s.key)]
     return {
@@ -227,7 +229,16 @@ def summary(
             "is_mature": bool(cohort.attrs.get("is_mature")),
         },
         "funnel": _funnel(cohort),
-        "outcomes": {**_outcome(outcome.iloc[0], recorded), "revenue": funnel.revenue_by_currency(money)},
+        "outcomes": {
+            **_outcome(outcome.iloc[0], recorded),
+            "revenue": funnel.revenue_by_currency(money),
+            # Open records the source gave no date: in no range, counted here for the store.
+            "undated_open": int(undated["n_records"].sum()),
+            "undated_open_by_status": {
+                (s if isinstance(s, str) else ""): int(n)
+                for s, n in zip(undated["status"], undated["n_records"], strict=True)
+            },
+        },
         "time_to_win_days": {k: _num(v) for k, v in times.items()} if times else None,
         "breakdown": breakdown,
         "monthly_cohorts": monthly,

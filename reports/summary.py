@@ -179,6 +179,7 @@ def summary(
         end = (pd.Timestamp(month) + pd.offsets.MonthEnd(1)).date()
         entry["month"] = entry.pop("value")
         entry["is_mature"] = funnel.period_is_mature(end, window, as_of)
+    monthly.sort(key=lambda e: e["month"])  # in time order, not by size
     names = options.choices(options.filter_options(db), "owner")
     owners = breakdown.get("owner") or _groups(
         funnel.breakdown(fixed, "owner", db=db, contract=contract),

@@ -9,20 +9,24 @@ Nothing here is typed by hand: it is all read from the contract kept in the stor
 import pandas as pd
 import streamlit as st
 
-from queries import cache, contracts
+from data import contract as contract_mod
+from queries import cache, contracts, executor
 from ui import glossary, tables
 
-contract = contracts.current()
+try:
+    contract = contracts.current()
+    versions = cache.call(contracts.history)
+except executor.StoreMissingError:  # no store yet: the default a new store starts from
+    contract, versions = contract_mod.load(), []
 handoff = contract.handoff
 stages = contract.stages
-versions = cache.call(contracts.history)
 
 st.title("Definitions")
 version_text = (
     f"version {versions[0]['version']}, applied {versions[0]['applied_at']:%d %b %Y} by "
     f"{versions[0]['applied_by']}"
     if versions
-    else "the shipped default"
+    else "the shipped default, data/funnel.toml: no store keeps its own yet"
 )
 st.caption(
     f"The shared contract both teams sign: “{contract.name}” ({version_text}). It belongs to this "

@@ -318,7 +318,12 @@ def _bulk(prefix: str, day: str, n_leads: int, n_mql: int) -> dict:
     ],
 )
 def test_compare_periods_significance(tmp_path, mql_before, mql_now, significant, p_value):
-    story = {**_bulk("P", "2025-03-10", 100, mql_before), **_bulk("C", "2025-03-20", 100, mql_now)}
+    # E: the store's first data, early in January, so the previous period lies within the data.
+    story = {
+        "E": {"events": [("lead", "2025-01-02 09:00:00")]},
+        **_bulk("P", "2025-03-10", 100, mql_before),
+        **_bulk("C", "2025-03-20", 100, mql_now),
+    }
     db = stories.build(tmp_path / "two.duckdb", story)
     f = Filters(start=dt.date(2025, 3, 15), end=dt.date(2025, 3, 24), window_days=30, as_of=LATE)
     row = funnel.compare_periods(f, db=db).set_index("metric").loc["mql_rate"]

@@ -65,6 +65,8 @@ def health_calls(filters: Filters) -> list[Call]:
         (funnel.compare_periods, (filters,), {}),
         (funnel.outcomes, (filters,), {}),
         (funnel.revenue, (filters,), {}),
+        (funnel.time_to_win, (filters,), {}),
+        (funnel.undated_open, (), {}),
         (funnel.cohort_funnel, (filters,), {}),
         (funnel.breakdown, (filters, funnel.MONTH), {}),
         (funnel.outcomes, (filters, funnel.MONTH), {}),

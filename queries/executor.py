@@ -1,7 +1,7 @@
 """The one place SQL runs for the dashboard: read-only, one fresh connection per query.
 
 Each call opens an in-memory DuckDB, attaches the store READ_ONLY, switches off external access
-(so a query cannot read or write any other file), runs one `.sql` file from queries/sql with
+and spilling to disk (so a query cannot read or write any other file), runs one `.sql` file from queries/sql with
 bound `$named` parameters and closes. No connection outlives a query, so an import can always
 swap in a new store; attaching (rather than connecting to the path) always sees the file that is
 there now, even right after such a swap.
@@ -27,6 +27,17 @@ from data import store
 
 SQL_DIR = Path(__file__).with_name("sql")
 ATTACH_ATTEMPTS = 30  # about 4 s of retries
+
+# Every reader connection: no spilling to disk. DuckDB lets a connection write its temp
+# directory even with external access off, and the default (`<cwd>/.tmp`) made
+# `COPY ... TO '<cwd>/.tmp/x.csv'` succeed. The readers aggregate in SQL and stay far below the
+# memory limit; a query that did not would fail with an out-of-memory error instead of spilling.
+# Nor may DuckDB fetch an extension from the network to open a file (an SQLite file made it try).
+READER_CONFIG = {
+    "temp_directory": "",
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
 
 class StoreMissingError(RuntimeError):
@@ -182,7 +193,7 @@ def connect(db: Path | None = None) -> duckdb.DuckDBPyConnection:
     path = _path(db)
     if not path.exists():
         raise StoreMissingError(f"No store at {path}. Build the sample with `make sample` or import data.")
-    con = duckdb.connect(config={"threads": 1 if _BACKGROUND.get() else 2})
+    con = duckdb.connect(config={"threads": 1 if _BACKGROUND.get() else 2, **READER_CONFIG})
     # No progress bar: it would print to the server's terminal on every long query.
     con.execute("set enable_progress_bar = false")
     # A small edit (a target, a meeting note) holds the file for milliseconds: wait it out.

@@ -384,6 +384,7 @@ def test_csv_cells_are_neutralised(value, expected):
         "set enable_external_access = true",
         "reset enable_external_access",
         "set lock_configuration = false",
+        "set temp_directory = '{dir}'",
         "insert into owners values ('x', 'x', 'sales')",
         "create table stolen as select 1",
         "export database '{dir}'",
@@ -400,6 +401,23 @@ def test_the_readers_connection_cannot_leave_the_store(sql, hostile_store, tmp_p
     finally:
         con.close()
     assert not out.exists() and not other.exists() and not export_dir.exists()
+
+
+def test_the_readers_connection_cannot_write_its_temp_directory(hostile_store, tmp_path, monkeypatch):
+    # DuckDB lets a connection write its temp directory even with external access off; the
+    # default is `<cwd>/.tmp`, so `COPY ... TO '<cwd>/.tmp/x.csv'` wrote a file. The readers
+    # spill nowhere: there is no such directory to write.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".tmp").mkdir()
+    con = executor.connect(hostile_store)
+    try:
+        assert con.execute("select current_setting('temp_directory')").fetchone()[0] == ""
+        for target in (tmp_path / ".tmp" / "x.csv", Path(".tmp") / "y.csv"):
+            with pytest.raises(duckdb.Error):
+                con.execute(f"copy (select 1) to '{target}'")
+    finally:
+        con.close()
+    assert list((tmp_path / ".tmp").iterdir()) == []
 
 
 def test_the_store_is_still_readable(hostile_store):

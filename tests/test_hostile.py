@@ -196,7 +196,7 @@ def csv_exports(monkeypatch):
 def formula_cells(csv_text: str) -> list[str]:
     bad = []
     for row in csv.reader(io.StringIO(csv_text, newline="")):
-        bad.extend(c for c in row if c[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(c))
+        bad.extend(c for c in row if c[:1] in tables.FORMULA_PREFIXES and not _is_number(c))
     return bad
 
 
@@ -352,6 +352,8 @@ def test_weekly_markdown_report_escapes_crm_text(weekly_exports):
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),
+        # Some spreadsheets drop a leading NUL on import, leaving the formula behind it.
+        ("\x00=1+1", "'\x00=1+1"),
         ("plain", "plain"),
         # A line break inside a cell stays inside it (quoted): a spreadsheet must not start a
         # new row at "=..." (pandas left a bare carriage return unquoted with "\n" line ends).

@@ -1,16 +1,20 @@
 """The one place SQL runs for the dashboard: read-only, one fresh connection per query.
 
 Each call opens an in-memory DuckDB, attaches the store READ_ONLY, switches off external access
-and spilling to disk (so a query cannot read or write any other file), runs one `.sql` file from queries/sql with
-bound `$named` parameters and closes. No connection outlives a query, so an import can always
-swap in a new store; attaching (rather than connecting to the path) always sees the file that is
-there now, even right after such a swap.
+and spilling to disk (so a query cannot read or write any other file), runs one `.sql` file from
+queries/sql with bound `$named` parameters and closes. No connection outlives a query, so an
+import can always swap in a new store; attaching (rather than connecting to the path) always
+sees the file that is there now, even right after such a swap.
+
+A file that cannot be opened is told apart by data.store.diagnose: a lock (StoreBusyError,
+after about a second of retries) or a file waiting cannot fix (StoreDamagedError, at once).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import os
 import re
@@ -26,18 +30,16 @@ from data import contract as contract_mod
 from data import store
 
 SQL_DIR = Path(__file__).with_name("sql")
-ATTACH_ATTEMPTS = 30  # about 4 s of retries
+# Nothing of ours holds a lock on the live store for long (imports swap files in, small edits
+# take milliseconds), so a lock that lasts is another program: a second of retries, not several.
+ATTACH_ATTEMPTS = 10
 
 # Every reader connection: no spilling to disk. DuckDB lets a connection write its temp
 # directory even with external access off, and the default (`<cwd>/.tmp`) made
 # `COPY ... TO '<cwd>/.tmp/x.csv'` succeed. The readers aggregate in SQL and stay far below the
 # memory limit; a query that did not would fail with an out-of-memory error instead of spilling.
 # Nor may DuckDB fetch an extension from the network to open a file (an SQLite file made it try).
-READER_CONFIG = {
-    "temp_directory": "",
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-}
+READER_CONFIG = {"temp_directory": "", **store.NO_AUTOLOAD}
 
 
 class StoreMissingError(RuntimeError):
@@ -46,6 +48,11 @@ class StoreMissingError(RuntimeError):
 
 class StoreBusyError(RuntimeError):
     """The store could not be opened for reading right now (another process holds it)."""
+
+
+# A store file that waiting will not fix (damaged, not DuckDB, unreadable); `problem` names the
+# file. Raised at once, never after retries.
+StoreDamagedError = store.StoreDamagedError
 
 
 @functools.cache
@@ -189,38 +196,63 @@ def background() -> None:
 
 
 def connect(db: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A fresh read-only connection to the store with external access switched off."""
+    """A fresh read-only connection to the store, external access and spilling switched off,
+    the configuration locked."""
     path = _path(db)
     if not path.exists():
         raise StoreMissingError(f"No store at {path}. Build the sample with `make sample` or import data.")
     con = duckdb.connect(config={"threads": 1 if _BACKGROUND.get() else 2, **READER_CONFIG})
-    # No progress bar: it would print to the server's terminal on every long query.
-    con.execute("set enable_progress_bar = false")
-    # A small edit (a target, a meeting note) holds the file for milliseconds: wait it out.
-    delay = 0.02
-    for attempt in range(ATTACH_ATTEMPTS):
-        try:
-            con.execute("attach " + store.sql_literal(path) + " as store (read_only)")
-            break
-        except duckdb.IOException as exc:
-            if attempt == ATTACH_ATTEMPTS - 1:
-                con.close()
-                raise StoreBusyError(
-                    f"The store at {path} is being written by another process; try again in a moment."
-                ) from exc
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.25)
-    con.execute("use store")
-    con.execute("set enable_external_access = false")
-    con.execute("set lock_configuration = true")
+    try:
+        # No progress bar: it would print to the server's terminal on every long query.
+        con.execute("set enable_progress_bar = false")
+        _attach(con, path, "store")
+        con.execute("use store")
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _live_name(problem: store.StoreProblem) -> store.StoreProblem:
+    """The problem as the live file's: a pin (a hard link to the same file) is ours, not a name
+    anybody knows or could roll back."""
+    pinned = _PINNED.get()
+    if pinned is not None and problem.path == pinned[1]:
+        return dataclasses.replace(problem, path=pinned[0])
+    return problem
+
+
+def _attach(con: duckdb.DuckDBPyConnection, path: Path, alias: str) -> None:
+    try:
+        store.attach_read_only(con, path, alias, ATTACH_ATTEMPTS)
+    except store.StoreDamagedError as exc:
+        raise StoreDamagedError(_live_name(exc.problem)) from exc.__cause__
+    except duckdb.IOException as exc:
+        if "Could not set lock" not in str(exc):
+            raise
+        raise StoreBusyError(
+            f"{path.name} is being written by another program, in place; try again when it has finished."
+        ) from exc
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict, db: Path | None):
+    """con.execute(sql, params).df(), telling a file DuckDB cannot read from a query's mistake."""
+    try:
+        return con.execute(sql, params).df()
+    except duckdb.Error as exc:
+        problem = store.diagnose(_path(db), exc)
+        if problem is not None and problem.kind != store.LOCKED:
+            raise StoreDamagedError(_live_name(problem)) from exc
+        raise
 
 
 def run(name: str, params: dict | None = None, db: Path | None = None) -> pd.DataFrame:
     """Run queries/sql/<name>.sql with bound parameters and return the result as a DataFrame."""
     con = connect(db)
     try:
-        return con.execute(sql_text(name), params or {}).df()
+        return _execute(con, sql_text(name), params or {}, db)
     finally:
         con.close()
 
@@ -248,7 +280,7 @@ def run_composed(base: str, outer: str, available: dict, db: Path | None = None)
     params = bind(base, available) | bind(outer, available)
     con = connect(db)
     try:
-        return con.execute(compose(base, outer), params).df()
+        return _execute(con, compose(base, outer), params, db)
     finally:
         con.close()
 
@@ -257,6 +289,6 @@ def run_sql(sql: str, params: dict | None = None, db: Path | None = None) -> pd.
     """Run a small fixed statement (metadata look-ups); values are still bound parameters."""
     con = connect(db)
     try:
-        return con.execute(sql, params or {}).df()
+        return _execute(con, sql, params or {}, db)
     finally:
         con.close()

@@ -2,7 +2,8 @@
 
 Writers build a new file beside the live one and `os.replace()` it over the live path, so a
 reader (which opens the file read-only per query) sees the old version or the new, never a mix,
-and never a lock error.
+and never a lock error. The team's edits (notes, targets) live in a file of their own beside it
+(data/edits.py), so saving one never rewrites this one.
 
 `diagnose()` is the one place that tells why a store file could not be opened or read: locked by
 a writer (wait), or damaged, not a DuckDB file at all, or refused by the OS (waiting cannot help).
@@ -187,13 +188,15 @@ def attach_read_only(con: duckdb.DuckDBPyConnection, path: Path, alias: str, att
 
 
 @contextlib.contextmanager
-def writer_lock(path: Path, wait_seconds: float | None = None) -> Iterator[None]:
-    """One writer per store at a time, across processes.
+def writer_lock(path: Path, wait_seconds: float | None = None, busy: str | None = None) -> Iterator[None]:
+    """One writer per file at a time, across processes.
 
-    Without it a small edit (a target, a meeting note) written while an import builds the next
-    version would be lost when that version is swapped in. The lock file lives in the temp
-    directory, keyed by the store's full path, so nothing appears beside the store; the kernel
-    releases it if the writer dies. wait_seconds=None waits as long as it takes.
+    Without it, a change written to the live file while another writer builds the next version
+    would be lost when that version is swapped in. Keyed by the file's full path: the store and
+    its edits file (data/edits.py) have a lock each, so an edit never waits for an import. The
+    lock file lives in the temp directory, so nothing appears beside the store; the kernel
+    releases it if the writer dies. wait_seconds=None waits as long as it takes; `busy` is the
+    message when the wait runs out.
     """
     key = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
     lock_path = Path(tempfile.gettempdir()) / f"handoff-store-{key}.lock"
@@ -206,7 +209,8 @@ def writer_lock(path: Path, wait_seconds: float | None = None) -> Iterator[None]
             except BlockingIOError:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise StoreLockedError(
-                        f"{Path(path).name} is being rewritten (an import or a sample build); "
+                        busy
+                        or f"{Path(path).name} is being rewritten (an import or a sample build); "
                         "try again when it has finished."
                     ) from None
                 time.sleep(0.05)
@@ -256,13 +260,15 @@ def _replacing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 def small_write(
     path: Path | None = None, attempts: int = 40, wait_seconds: float = 10.0
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short read-write transaction on the live store, for small edits (a target, a note).
+    """A short read-write transaction on the live store, in place: for maintenance and test
+    fixtures only. It changes the store's version (every cached result is recomputed), so the
+    dashboard never uses it: team edits go to their own file (data/edits.py), loads through
+    replacing().
 
-    Bulk loads use replacing() instead. It waits up to `wait_seconds` for a running import to
-    finish (then raises StoreLockedError). Readers open the file per query for a few
-    milliseconds, so the file lock is retried briefly; a damaged file raises StoreDamagedError
-    at once. The transaction commits on success and rolls back on any error, leaving the store
-    as it was.
+    It waits up to `wait_seconds` for a running import to finish (then raises
+    StoreLockedError). Readers open the file per query for a few milliseconds, so the file lock
+    is retried briefly; a damaged file raises StoreDamagedError at once. The transaction commits
+    on success and rolls back on any error, leaving the store as it was.
     """
     path = Path(path) if path else db_path()
     if not path.exists():
@@ -302,8 +308,18 @@ def build_sample(
     n_leads: int = 50_000,
     seed: int = 7,
     progress: Callable[[float, str], None] | None = None,
+    edits_afresh: bool = True,
 ) -> Path:
-    """Build the sample store at `path` (the live store by default) and swap it in."""
+    """Build the sample store at `path` (the live store by default) and swap it in.
+
+    Its targets go into the edits file beside it (data/edits.py), which starts afresh with them
+    (no notes): a new sample is a new start. The edits file it replaces is kept as
+    `<stem>.edits.prev-1.duckdb`. edits_afresh=False leaves the edits file as it is, as an import
+    does (the load test swaps samples in as its imports).
+    """
+    # Imported here: data.edits builds on this module (its lock and read-only attach).
+    from data import edits
+
     path = Path(path) if path else db_path()
     say = progress or (lambda frac, text: None)
     contract = contract_mod.load()
@@ -324,7 +340,11 @@ def build_sample(
                 "desc": f"Sample data: {n_leads:,} leads, seed {seed}",
             },
         )
+        targets = sample.target_rows(con, contract)
         say(0.95, "Saving")
+    # After the store is live: a build that failed leaves the team's edits as they were.
+    if edits_afresh:
+        edits.start_afresh(path, targets)
     say(1.0, "Done")
     return path
 

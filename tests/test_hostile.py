@@ -23,8 +23,9 @@ import duckdb
 import pytest
 
 from data import contract as contract_mod
-from data import notes, store
+from data import edits, notes, store
 from queries import executor, funnel, weekly
+from tests import stories
 from ui import tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -473,9 +474,7 @@ def test_hostile_text_in_a_real_browser(hostile_store):
 
 @pytest.fixture
 def writable_hostile(hostile_store, tmp_path, use_store) -> Path:
-    copy = tmp_path / "writable.duckdb"
-    copy.write_bytes(hostile_store.read_bytes())
-    return use_store(copy)
+    return use_store(stories.copy_store(hostile_store, tmp_path / "writable.duckdb"))
 
 
 def test_weekly_note_form_keeps_hostile_text_literal(writable_hostile, page_app):
@@ -484,14 +483,10 @@ def test_weekly_note_form_keeps_hostile_text_literal(writable_hostile, page_app)
     at.text_area(key="weekly_note_text").input(f"{LINK} {IMAGE}\n{FORMULA}")
     next(b for b in at.button if b.label == "Save note").click().run()
     assert not at.exception
-    # Stored as typed, drawn with st.text only.
-    con = duckdb.connect(str(writable_hostile), read_only=True)
-    try:
-        stored = con.execute(
-            "select author, note from meeting_notes where author = $a", {"a": SCRIPT}
-        ).fetchall()
-    finally:
-        con.close()
+    # Stored as typed (in the team's edits file), drawn with st.text only.
+    stored = edits.read(
+        writable_hostile, "select author, note from meeting_notes where author = $a", {"a": SCRIPT}
+    )
     assert (SCRIPT, f"{LINK} {IMAGE}\n{FORMULA}") in stored
     assert any(FORMULA in t.value and SCRIPT in t.value for t in at.text)
     assert not [s for s in markdown_strings(at) if MARKUP.search(s[1])]

@@ -1,6 +1,6 @@
 """A store file that cannot be read is told apart from one that is locked (data.store.diagnose),
 at once and without retries, and the pages say what is wrong and what to do: roll back to a kept
-version or rebuild."""
+version or rebuild (the team's edits file: restore its kept copy)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from data import importer, store
+from data import edits, importer, store
 from queries import executor
+from queries import targets as qt
 from tests import stories
 
 STORY = {"A": {"events": [("lead", "2025-01-02"), ("mql", "2025-01-05")]}}
@@ -139,6 +140,17 @@ def test_a_lock_is_still_a_lock(good, tmp_path, monkeypatch):
     assert executor.run_sql("select count(*) as n from t", db=path)["n"][0] == 300_000
 
 
+def test_a_damaged_edits_file_names_itself_not_the_store(tmp_path):
+    db = stories.build(tmp_path / "s.duckdb", STORY)
+    edits.path_for(db).write_text("not a database")
+    with pytest.raises(executor.StoreDamagedError) as err:
+        qt.periods(db=db)
+    assert err.value.problem.path == edits.path_for(db)
+    assert err.value.problem.kind == store.NOT_DUCKDB
+    # The analytics store still reads.
+    assert executor.run_sql("select count(*) as n from events", db=db)["n"][0] == 2
+
+
 # --- on the pages -------------------------------------------------------------------------------
 
 
@@ -176,7 +188,7 @@ def test_the_frame_says_what_is_wrong_and_what_to_do(damaged_live, page_app, mon
     assert not at.warning  # not "being updated", not "try again in a moment"
     shown = "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.code)
     assert "live.prev-1.duckdb" in shown and "importer.rollback()" in shown
-    assert "--fresh" in shown  # or rebuild it
+    assert "--fresh" in shown and "live.edits.duckdb" in shown  # or rebuild; edits not affected
     assert slept == []
 
 
@@ -192,3 +204,35 @@ def test_an_admin_rolls_back_from_the_message(damaged_live):
     assert not at.exception and not at.error
     assert at.text[0].value == "latest event 2025-01-05 00:00:00"  # the kept version is live
     assert importer.versions(damaged_live) == []
+
+
+def edits_reader() -> None:
+    """A page part that reads the team's notes, inside the frame's friendly errors (AppTest
+    runs a page file without the frame, so the frame's handling is tested on its own)."""
+    from queries import weekly
+    from ui import frame
+
+    with frame.friendly_errors():
+        weekly.meeting_notes(weekly.parse_week("2025-W01"))
+
+
+def test_a_damaged_edits_file_says_how_to_restore_it(tmp_path, use_store):
+    from streamlit.testing.v1 import AppTest
+
+    from data import notes
+
+    db = use_store(stories.build(tmp_path / "live.duckdb", STORY))
+    for text in ("one", "two"):
+        notes.add_note(weekly_monday(), "Maya", text, db=db)
+    edits.path_for(db).write_bytes(b"\0" * 100)
+    at = AppTest.from_function(edits_reader, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = [e.value for e in at.error]
+    assert "notes and targets cannot be read" in error and "analytics data is not affected" in error
+    assert any("mv " in c.value and "live.edits.prev-1.duckdb" in c.value for c in at.code)
+
+
+def weekly_monday():
+    from queries import weekly
+
+    return weekly.parse_week("2025-W01")

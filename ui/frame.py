@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import duckdb
 import streamlit as st
 
-from data import importer, store
+from data import edits, importer, store
 from queries import cache, executor, funnel
 from ui import auth
 
@@ -74,8 +74,8 @@ def friendly_errors() -> Iterator[None]:
             icon=":material/build:",
         )
     except executor.StoreBusyError:
-        # Imports swap in a new file and small edits take milliseconds: a lock that lasts is
-        # another program writing the store in place (a DuckDB shell, a script).
+        # Imports swap in a new file and edits have their own: only another program writing
+        # the store in place (a DuckDB shell, a script) holds a lock on it.
         st.warning(
             "The data store is being written in place by another program (an import never does "
             "that: it swaps in a new file). Wait until it has finished and reload the page; "
@@ -91,11 +91,32 @@ def _when(path) -> str:
 
 
 def store_damaged(exc: store.StoreDamagedError) -> None:
-    """A store file that cannot be read (data.store.diagnose): what is wrong, that nothing was
-    changed, and what to do: roll back to the newest kept version (a button for admins) or
-    rebuild it. The system's own words follow as plain text."""
+    """A store or edits file that cannot be read (data.store.diagnose): what is wrong, that
+    nothing was changed, and what to do. For the store: roll back to the newest kept version
+    (a button for admins) or rebuild it; for the team's edits file: restore its kept copy. The
+    system's own words follow as plain text."""
     problem = exc.problem
-    _store_damaged(problem, importer.versions(store.db_path()))
+    live = store.db_path()
+    if problem.path == edits.path_for(live):
+        kept = edits.versions_kept(live)
+        st.error(
+            f"The team's notes and targets cannot be read: {problem.what(detail=False)} Nothing has "
+            "been changed, and the analytics data is not affected.",
+            icon=":material/report:",
+        )
+        if kept:
+            st.write(
+                f"Restore the copy kept before the last save ({kept[0].name}, saved {_when(kept[0])}) "
+                "on the server, then reload the page (docs/deploy.md, section 5):"
+            )
+            st.code(f"mv {kept[0]} {problem.path}", language="bash")
+        else:
+            st.write(
+                "No earlier copy is kept beside it: restore it from your backup (docs/deploy.md), or "
+                "move it aside to start again without notes and targets."
+            )
+    else:
+        _store_damaged(problem, importer.versions(live))
     st.caption("What DuckDB or the system said:")
     st.code(problem.detail, language=None, wrap_lines=True)
 
@@ -124,6 +145,7 @@ def _store_damaged(problem: store.StoreProblem, kept: list) -> None:
                     st.rerun()
     st.write(
         "**Or rebuild it** from your CRM exports, into a new store "
-        "(`python -m data.importer FILE --mapping NAME --fresh`), or build the sample data "
-        "(`python -m data.store sample`)."
+        "(`python -m data.importer FILE --mapping NAME --fresh`). The team's notes and targets are "
+        f"kept in {edits.path_for(store.db_path()).name} and are not affected (building the sample "
+        "data instead, `python -m data.store sample`, would start them afresh)."
     )

@@ -206,6 +206,14 @@ def test_an_admin_rolls_back_from_the_message(damaged_live):
     assert importer.versions(damaged_live) == []
 
 
+def test_the_data_page_says_what_is_wrong(damaged_live, page_app):
+    at = page_app("pages/data_admin.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("The data store cannot be read" in e.value for e in at.error)
+    assert any("cannot be read" in i.value for i in at.info)  # the tabs that need it say so
+    assert at.checkbox(key="data_fresh").value is True  # an import can only start afresh here
+
+
 def edits_reader() -> None:
     """A page part that reads the team's notes, inside the frame's friendly errors (AppTest
     runs a page file without the frame, so the frame's handling is tested on its own)."""

@@ -86,6 +86,14 @@ def friendly_errors() -> Iterator[None]:
         store_damaged(exc)
 
 
+def alert_with_text(message: str, detail: str, kind: str = "error") -> None:
+    """An alert in our own words (Markdown), then text from an upload, a CRM or the system as
+    plain text below it: such text never reaches Markdown, where a link or an image in it would
+    be drawn (a tracking pixel works). kind: "error" or "warning"."""
+    (st.warning if kind == "warning" else st.error)(message)
+    st.code(detail, language=None, wrap_lines=True)
+
+
 def _when(path) -> str:
     return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 

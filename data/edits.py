@@ -16,8 +16,8 @@ Writes are copy-on-write, like imports: under a lock of its own (store.writer_lo
 file's path), the live edits file is copied to `<edits>.tmp`, changed in one transaction and
 swapped in with os.replace(). Readers (queries/executor.py attaches this file READ_ONLY next to
 the store) see the old file or the new one, never a lock and never half an edit; a failed save
-leaves the live file exactly as it was. The file is a few hundred kB, so a copy per save costs
-milliseconds. The file replaced is kept as a copy (never a hard link: nothing may change a
+leaves the live file exactly as it was. The file is a few MB (3.5 MB after 200 saves on the
+sample, not growing), and a whole save takes about 0.13 s on 2 cores. The file replaced is kept as a copy (never a hard link: nothing may change a
 backup) in `<stem>.edits.prev-1.duckdb`, older ones shifting to -2 and -3.
 
 Each save also gives the kind of edit it changed a new version (`version:notes`,
@@ -45,7 +45,7 @@ from data import store
 
 HERE = Path(__file__).parent
 KEEP_VERSIONS = 3  # <stem>.edits.prev-1.duckdb (before the last save) .. prev-3
-WAIT_SECONDS = 10.0  # another save holds the file for milliseconds; an import never does
+WAIT_SECONDS = 10.0  # another save holds the lock for about 0.1 s; an import never takes it
 
 # Each table of the edits file and the kind of edit it belongs to: a query's cache key carries
 # the version of the kinds it reads (queries/cache.py). Fixed names: used as identifiers.

@@ -1,9 +1,9 @@
 """Meeting notes: the decisions of a weekly alignment meeting, stored with the ISO week.
 
-One row per note in meeting_notes (schema.sql). Writes go through store.small_write(), a short
-read-write transaction on the live store that waits out readers; reading is
-queries.weekly.meeting_notes(). Author and note are free text and are only ever shown as plain
-text.
+One row per note in meeting_notes (data/edits.sql), in the team's edits file beside the store:
+saving a note never rewrites the analytics store, so nobody's cached views are thrown away, and
+it never waits for an import (data/edits.py). Reading is queries.weekly.meeting_notes(). Author
+and note are free text and are only ever shown as plain text.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ import datetime as dt
 import uuid
 from pathlib import Path
 
-import duckdb
-
-from data import store
+from data import edits
 
 MAX_AUTHOR = 100
 MAX_NOTE = 5000
@@ -52,14 +50,12 @@ def add_note(
     note = _text("note", note, MAX_NOTE)
     note_id = uuid.uuid4().hex
     created = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    try:
-        with store.small_write(db) as con:
-            _insert(con, note_id, monday, author, note, created)
-    except duckdb.CatalogException as exc:
-        raise NoteError(
-            "This store was built before meeting notes existed: run `python -m data.store rebuild` "
-            "(it adds the missing tables and keeps your data) to record notes."
-        ) from exc
+    with edits.write(db, (edits.NOTES,)) as con:
+        _insert(con, note_id, monday, author, note, created)
+    # Read back from the file now live: a transaction silently dropped must not pass for a
+    # saved note (see NOTES on DuckDB: a swallowed error inside BEGIN...COMMIT does that).
+    if edits.read(db, "select count(*) from meeting_notes where note_id = $id", {"id": note_id}) != [(1,)]:
+        raise RuntimeError("the note was not stored; try again")
     return note_id
 
 

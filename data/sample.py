@@ -124,10 +124,12 @@ class _Events:
 
 
 def generate(con: duckdb.DuckDBPyConnection, contract: Contract, n_leads: int = 50_000, seed: int = 7):
-    """Write owners, leads, events, content, touches and targets for a sample into `con`.
+    """Write owners, leads, events, content and touches for a sample into `con`.
 
     The schema must already exist. Stage keys come from the contract; the story assumes the
-    default six-stage funnel (lead, mql, sal, sql, opportunity, won) and the default exits.
+    default six-stage funnel (lead, mql, sal, sql, opportunity, won) and the default exits. The
+    sample's targets are team edits, not analytics data: target_rows() computes them from these
+    events for the edits file (data/edits.py).
     """
     keys = contract.stage_keys
     if len(keys) != 6:
@@ -393,7 +395,6 @@ def generate(con: duckdb.DuckDBPyConnection, contract: Contract, n_leads: int = 
     for name in ("sample_leads", "sample_events", "sample_touches"):
         con.unregister(name)
     _plant_dirty_rows(con, rng, n, contract)
-    _write_targets(con, s_lead, s_mql, s_opp, s_won)
 
 
 def _plant_dirty_rows(con, rng, n, contract: Contract) -> None:
@@ -425,16 +426,18 @@ def _plant_dirty_rows(con, rng, n, contract: Contract) -> None:
         )
 
 
-def _write_targets(con, s_lead: str, s_mql: str, s_opp: str, s_won: str) -> None:
-    """Monthly quotas and shared targets for every sample month and the six months after it.
+def target_rows(con: duckdb.DuckDBPyConnection, contract: Contract) -> list[tuple]:
+    """Monthly quotas and shared targets for every sample month and the six months after it:
+    one (period, team, metric, value, set_at, set_by) row per target, ordered by those columns.
 
-    Set the way a planning team would: from the last twelve months' actuals. Marketing's MQL
-    quota holds it to what it already delivers, while the shared revenue target asks for 35%
-    more: at the real conversion rates, Marketing's quota cannot feed the shared target.
+    Set the way a planning team would: from the last twelve months' actuals of the sample's
+    events in `con`. Marketing's MQL quota holds it to what it already delivers, while the
+    shared revenue target asks for 35% more: at the real conversion rates, Marketing's quota
+    cannot feed the shared target.
     """
-    con.execute(
+    s_lead, s_mql, _, _, s_opp, s_won = contract.stage_keys
+    return con.execute(
         """
-        insert into targets
         with
         last_year as (
             select
@@ -485,10 +488,4 @@ def _write_targets(con, s_lead: str, s_mql: str, s_opp: str, s_won: str) -> None
         order by period, team, metric
         """,
         {"lead": s_lead, "mql": s_mql, "opp": s_opp, "won": s_won},
-    )
-    con.execute(
-        """
-        insert into target_history
-        select period, team, metric, null, value, set_at, set_by from targets order by all
-        """
-    )
+    ).fetchall()

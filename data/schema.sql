@@ -1,7 +1,10 @@
 -- The Handoff store. All timestamps are UTC, stored as plain TIMESTAMP.
--- Source tables (events, leads, owners, targets, touches, content) are written by the sample
--- generator or the importer; the journey tables at the end are derived and can be rebuilt at
--- any time from events (data/journey.sql).
+-- Source tables (events, leads, owners, touches, content) are written by the sample generator
+-- or the importer; the journey tables are derived and can be rebuilt at any time from events
+-- (data/journey.sql). The team's edits (meeting notes, targets and their history) are not
+-- analytics data: they live in a file of their own (data/edits.sql, data/edits.py). A store
+-- written before that file existed still holds tables of those names; they are read until the
+-- first edit is saved, which copies them into the edits file.
 
 -- One row per owner (a person in Marketing or Sales).
 create table if not exists owners (
@@ -42,28 +45,6 @@ create table if not exists events (
     currency    varchar                     -- ISO 4217 code of amount; null when the source gives none
 );
 
--- One row per (month, team, metric): a quota ('marketing', 'sales') or a shared target.
-create table if not exists targets (
-    period      date not null,              -- first day of the month
-    team        varchar not null,           -- 'marketing', 'sales' or 'shared'
-    metric      varchar not null,
-    value       double not null,
-    set_at      timestamp not null,
-    set_by      varchar not null,
-    primary key (period, team, metric)
-);
-
--- One row per change to a target, newest last; targets holds the current values.
-create table if not exists target_history (
-    period      date not null,
-    team        varchar not null,
-    metric      varchar not null,
-    old_value   double,
-    new_value   double not null,
-    set_at      timestamp not null,
-    set_by      varchar not null
-);
-
 -- One row per piece of content Marketing or Sales made.
 create table if not exists content (
     content_id   varchar primary key,
@@ -100,15 +81,6 @@ create table if not exists loads (
 create table if not exists store_meta (
     key         varchar primary key,
     value       varchar not null
-);
-
--- One row per decision or note recorded in a weekly alignment meeting.
-create table if not exists meeting_notes (
-    note_id     varchar primary key,
-    week_start  date not null,              -- Monday of the ISO week the note belongs to
-    author      varchar not null,           -- free text: rendered as plain text only
-    note        varchar not null,           -- free text: rendered as plain text only
-    created_at  timestamp not null
 );
 
 -- One row per version of the store's funnel contract (data/contract.py), newest = in force.

@@ -2,7 +2,11 @@
 
 Writers build a new file beside the live one and `os.replace()` it over the live path, so a
 reader (which opens the file read-only per query) sees the old version or the new, never a mix,
-and never a lock error.
+and never a lock error. The team's edits (notes, targets) live in a file of their own beside it
+(data/edits.py), so saving one never rewrites this one.
+
+`diagnose()` is the one place that tells why a store file could not be opened or read: locked by
+a writer (wait), or damaged, not a DuckDB file at all, or refused by the OS (waiting cannot help).
 
     python -m data.store sample [--leads 50000] [--seed 7] [--db PATH]   build the sample store
     python -m data.store rebuild [--db PATH]                              rebuild journey tables
@@ -22,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -96,14 +101,119 @@ class StoreLockedError(RuntimeError):
     """Another writer (an import, a sample build) holds the store; the message says what to do."""
 
 
-@contextlib.contextmanager
-def writer_lock(path: Path, wait_seconds: float | None = None) -> Iterator[None]:
-    """One writer per store at a time, across processes.
+# --- why a store file cannot be read -----------------------------------------------------------
 
-    Without it a small edit (a target, a meeting note) written while an import builds the next
-    version would be lost when that version is swapped in. The lock file lives in the temp
-    directory, keyed by the store's full path, so nothing appears beside the store; the kernel
-    releases it if the writer dies. wait_seconds=None waits as long as it takes.
+DUCKDB_MAGIC = b"DUCK"  # bytes 8 to 12 of every DuckDB database file
+LOCKED, DAMAGED, NOT_DUCKDB, UNREADABLE = "locked", "damaged", "not_duckdb", "unreadable"
+
+
+@dataclass(frozen=True)
+class StoreProblem:
+    """Why `path` could not be opened or read. kind: LOCKED (a writer holds it: wait and it
+    passes), DAMAGED (a DuckDB file that cannot be read: truncated, a bad checksum), NOT_DUCKDB
+    (empty, text, an SQLite file...), UNREADABLE (the operating system refuses: permissions, a
+    directory). detail: DuckDB's or the system's own words."""
+
+    kind: str
+    path: Path
+    detail: str
+
+    def what(self, detail: bool = True) -> str:
+        """What is wrong, in one sentence naming the file (no advice: that depends on the file);
+        with the system's own words unless detail=False."""
+        name = self.path.name
+        words = f" ({self.detail})" if detail else ""
+        if self.kind == NOT_DUCKDB:
+            return f"{name} is not a DuckDB database (it is empty or another kind of file)."
+        if self.kind == UNREADABLE:
+            return f"{name} cannot be opened: the system refuses it{words}."
+        if self.kind == LOCKED:
+            return f"{name} is held by another program writing it in place."
+        return f"{name} is damaged: DuckDB cannot read it{words}."
+
+
+class StoreDamagedError(RuntimeError):
+    """A store (or edits) file that waiting will not fix: damaged, not DuckDB, or unreadable.
+    `problem` says which file and why; the pages add what to do (ui/frame.py)."""
+
+    def __init__(self, problem: StoreProblem) -> None:
+        self.problem = problem
+        super().__init__(
+            f"{problem.what()} Nothing was changed. Roll back to a kept version "
+            f"({problem.path.stem}.prev-1{problem.path.suffix}) or rebuild it (docs/deploy.md)."
+        )
+
+
+def diagnose(path: Path, exc: BaseException) -> StoreProblem | None:
+    """What an error met opening or reading the store file `path` says about that file.
+
+    A lock is DuckDB's "Could not set lock" (the only lock message it has). Anything else is
+    judged by looking at the file itself: not a regular readable file (UNREADABLE), no DuckDB
+    header (NOT_DUCKDB), or a DuckDB file whose blocks cannot be read (DAMAGED). None when the
+    error is not about the file (a query's own mistake, a missing table): the caller re-raises it.
+    """
+    text = str(exc)
+    if not isinstance(exc, duckdb.Error):
+        return None
+    if isinstance(exc, duckdb.IOException) and "Could not set lock" in text:
+        return StoreProblem(LOCKED, Path(path), text)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except FileNotFoundError:
+        return None  # missing: the callers say so in their own words
+    except IsADirectoryError:
+        return StoreProblem(UNREADABLE, Path(path), "it is a directory, not a file")
+    except OSError as err:
+        return StoreProblem(UNREADABLE, Path(path), err.strerror or str(err))
+    if head[8:12] != DUCKDB_MAGIC:
+        return StoreProblem(NOT_DUCKDB, Path(path), text)
+    # A DuckDB file: an I/O error reading it (truncated: "could not read enough bytes") or a
+    # block that fails its checksum ("Corrupt database file", raised as the base duckdb.Error).
+    if isinstance(exc, duckdb.IOException | duckdb.SerializationException) or "Corrupt database" in text:
+        return StoreProblem(DAMAGED, Path(path), text)
+    return None
+
+
+# DuckDB must never fetch an extension from the network to open a file (an SQLite file made it
+# try to download sqlite_scanner): every connection we open to a store file says so.
+NO_AUTOLOAD = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+def attach_read_only(con: duckdb.DuckDBPyConnection, path: Path, alias: str, attempts: int = 10) -> None:
+    """ATTACH `path` READ_ONLY as `alias`, retrying only while a writer holds a lock on it.
+
+    A damaged, foreign or unreadable file raises StoreDamagedError at once (no retry can fix
+    it); a lock still held after `attempts` (about a second for 10) re-raises DuckDB's lock
+    error for the caller to report as busy. Anything else is re-raised as it is.
+    """
+    delay = 0.02
+    for attempt in range(attempts):
+        try:
+            con.execute("attach " + sql_literal(path) + f" as {alias} (read_only)")
+            return
+        except duckdb.Error as exc:
+            problem = diagnose(path, exc)
+            if problem is None:
+                raise
+            if problem.kind != LOCKED:
+                raise StoreDamagedError(problem) from exc
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
+
+
+@contextlib.contextmanager
+def writer_lock(path: Path, wait_seconds: float | None = None, busy: str | None = None) -> Iterator[None]:
+    """One writer per file at a time, across processes.
+
+    Without it, a change written to the live file while another writer builds the next version
+    would be lost when that version is swapped in. Keyed by the file's full path: the store and
+    its edits file (data/edits.py) have a lock each, so an edit never waits for an import. The
+    lock file lives in the temp directory, so nothing appears beside the store; the kernel
+    releases it if the writer dies. wait_seconds=None waits as long as it takes; `busy` is the
+    message when the wait runs out.
     """
     key = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
     lock_path = Path(tempfile.gettempdir()) / f"handoff-store-{key}.lock"
@@ -116,7 +226,8 @@ def writer_lock(path: Path, wait_seconds: float | None = None) -> Iterator[None]
             except BlockingIOError:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise StoreLockedError(
-                        f"{Path(path).name} is being rewritten (an import or a sample build); "
+                        busy
+                        or f"{Path(path).name} is being rewritten (an import or a sample build); "
                         "try again when it has finished."
                     ) from None
                 time.sleep(0.05)
@@ -179,12 +290,15 @@ def _replacing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 def small_write(
     path: Path | None = None, attempts: int = 40, wait_seconds: float = 10.0
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short read-write transaction on the live store, for small edits (a target, a note).
+    """A short read-write transaction on the live store, in place: for maintenance and test
+    fixtures only. It changes the store's version (every cached result is recomputed), so the
+    dashboard never uses it: team edits go to their own file (data/edits.py), loads through
+    replacing().
 
-    Bulk loads use replacing() instead. It waits up to `wait_seconds` for a running import to
-    finish (then raises StoreLockedError). Readers open the file per query for a few
-    milliseconds, so the file lock is retried briefly; the transaction commits on success and
-    rolls back on any error, leaving the store as it was.
+    It waits up to `wait_seconds` for a running import to finish (then raises
+    StoreLockedError). Readers open the file per query for a few milliseconds, so the file lock
+    is retried briefly; a damaged file raises StoreDamagedError at once. The transaction commits
+    on success and rolls back on any error, leaving the store as it was.
     """
     path = Path(path) if path else db_path()
     if not path.exists():
@@ -197,10 +311,13 @@ def _small_write(path: Path, attempts: int) -> Iterator[duckdb.DuckDBPyConnectio
     delay = 0.02
     for attempt in range(attempts):
         try:
-            con = duckdb.connect(str(path))
+            con = duckdb.connect(str(path), config=NO_AUTOLOAD)
             break
-        except duckdb.IOException:
-            if attempt == attempts - 1:
+        except duckdb.Error as exc:
+            problem = diagnose(path, exc)
+            if problem is not None and problem.kind != LOCKED:
+                raise StoreDamagedError(problem) from exc
+            if problem is None or attempt == attempts - 1:
                 raise
             time.sleep(delay)
             delay = min(delay * 1.5, 0.25)
@@ -221,8 +338,18 @@ def build_sample(
     n_leads: int = 50_000,
     seed: int = 7,
     progress: Callable[[float, str], None] | None = None,
+    edits_afresh: bool = True,
 ) -> Path:
-    """Build the sample store at `path` (the live store by default) and swap it in."""
+    """Build the sample store at `path` (the live store by default) and swap it in.
+
+    Its targets go into the edits file beside it (data/edits.py), which starts afresh with them
+    (no notes): a new sample is a new start. The edits file it replaces is kept as
+    `<stem>.edits.prev-1.duckdb`. edits_afresh=False leaves the edits file as it is, as an import
+    does (the load test swaps samples in as its imports).
+    """
+    # Imported here: data.edits builds on this module (its lock and read-only attach).
+    from data import edits
+
     path = Path(path) if path else db_path()
     say = progress or (lambda frac, text: None)
     contract = contract_mod.load()
@@ -244,7 +371,11 @@ def build_sample(
                 "desc": f"Sample data: {n_leads:,} leads, seed {seed}",
             },
         )
+        targets = sample.target_rows(con, contract)
         say(0.95, "Saving")
+    # After the store is live: a build that failed leaves the team's edits as they were.
+    if edits_afresh:
+        edits.start_afresh(path, targets)
     say(1.0, "Done")
     return path
 

@@ -1,9 +1,10 @@
 """The targets writer: validated edits of the targets table, one at a time or from a CSV file.
 
-Every change goes through `data.store.small_write()` in one transaction that updates `targets`
-and appends the change to `target_history` (old and new value, when, by whom). Anything invalid
-is refused with a TargetError naming the row and column before the store is opened, so a refused
-edit or file writes nothing at all.
+Every change goes through `data.edits.write()`: one transaction on the team's edits file beside
+the store (never the analytics store itself, so no cached view is thrown away and no import is
+waited for) that updates `targets` and appends the change to `target_history` (old and new
+value, when, by whom). Anything invalid is refused with a TargetError naming the row and column
+before any file is opened, so a refused edit or file writes nothing at all.
 
 The metric vocabulary (which team may set which metric, and what it counts) lives here so the
 writer and the readers (queries/targets.py) agree on it.
@@ -18,9 +19,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
-from data import store
+from data import edits
 
 SHARED = "shared"
 MAX_VALUE = 1e12  # more than a trillion in one month's target is a typo, not a plan
@@ -154,7 +153,7 @@ def _write(rows: list[TargetRow], set_by: str, path: Path | None, now: dt.dateti
     """Upsert rows and append their history in one transaction; returns the number changed."""
     at = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     changed = 0
-    with store.small_write(path) as con:
+    with edits.write(path, (edits.TARGETS,)) as con:
         for r in rows:
             key = {"period": r.period, "team": r.team, "metric": r.metric}
             old = con.execute(
@@ -178,26 +177,16 @@ def _write(rows: list[TargetRow], set_by: str, path: Path | None, now: dt.dateti
 
 
 def _check_written(rows: list[TargetRow], path: Path | None) -> None:
-    """Read the values back after commit: a transaction that was silently dropped must not pass
-    for a saved edit (see NOTES on DuckDB: a swallowed error inside BEGIN...COMMIT does that)."""
-    path = Path(path) if path else store.db_path()
-    # Attach read-only from an in-memory connection, as the readers do: it always sees the file
-    # as it is on disk now.
-    con = duckdb.connect()
-    try:
-        con.execute("attach " + store.sql_literal(path) + " as written (read_only)")
-        con.execute("use written")
-        for r in rows:
-            got = con.execute(
-                "select value from targets where period = $period and team = $team and metric = $metric",
-                {"period": r.period, "team": r.team, "metric": r.metric},
-            ).fetchone()
-            if got is None or got[0] != r.value:
-                raise TargetError(
-                    f"the {r.team} {r.metric} target for {r.period:%Y-%m} was not saved; try again"
-                )
-    finally:
-        con.close()
+    """Read the values back from the edits file now live: a transaction that was silently
+    dropped must not pass for a saved edit (see NOTES on DuckDB: a swallowed error inside
+    BEGIN...COMMIT does that)."""
+    stored = {
+        (period, team, metric): value
+        for period, team, metric, value in edits.read(path, "select period, team, metric, value from targets")
+    }
+    for r in rows:
+        if stored.get((r.period, r.team, r.metric)) != r.value:
+            raise TargetError(f"the {r.team} {r.metric} target for {r.period:%Y-%m} was not saved; try again")
 
 
 def set_target(

@@ -1,7 +1,13 @@
 """Data: load a CRM export, see every rejected row and why, the import history with rollback, and
-the quality of the loaded data. For ops and admins (docs/import.md)."""
+the quality of the loaded data. For ops and admins (docs/import.md).
+
+Text from an upload (its name, its header cells, a mapping's values, the importer's reasons
+quoting them) is drawn as plain text only (st.text, st.code, tables), never inside Markdown.
+"""
 
 from __future__ import annotations
+
+import hashlib
 
 import streamlit as st
 
@@ -10,12 +16,43 @@ from data.contract import load as load_contract
 from data.import_mapping import MappingError, presets
 from data.import_mapping import load as load_mapping
 from data.import_mapping import parse as parse_mapping
-from queries import cache, data_quality, funnel
+from queries import cache, data_quality, executor, funnel
+from ui import frame
 from ui.auth import is_admin
 from ui.tables import download
 
 CUSTOM = "custom"  # the mapping choice that takes an uploaded .toml
 REPORT_KEY = "data_import_report"  # the last import's report, shown until the next one
+PREVIEW_KEY = "data_previews"  # {(upload id, mapping key): preview} of the uploads on screen
+PREVIEW_ROWS = 20
+# The preview reads the start of an upload only: 20 rows of even a wide export fit in far less,
+# and a 200 MB upload (one long line, say) is never parsed whole inside the shared server.
+PREVIEW_BYTES = 1 << 20
+
+
+def head(upload) -> importer.Source:
+    """The first PREVIEW_BYTES of an upload, cut after its last whole line, as a Source."""
+    with upload.getbuffer() as buf:
+        size = len(buf)
+        data = bytes(buf[:PREVIEW_BYTES])
+    if size > PREVIEW_BYTES and (cut := data.rfind(b"\n")) > 0:
+        data = data[: cut + 1]
+    return importer.Source.from_bytes(upload.name, data)
+
+
+def preview(key: tuple, upload, mapping, contract) -> tuple:
+    """("ok", role, rows) or ("refused", reason) for an upload's first rows, computed once per
+    `key` (the upload, the mapping, funnel.toml) and kept in this session: every rerun (any
+    click on the page) reuses it."""
+    previews = st.session_state.setdefault(PREVIEW_KEY, {})
+    if key not in previews:
+        try:
+            role, df = importer.preview(head(upload), mapping, n=PREVIEW_ROWS, contract=contract)
+            previews[key] = ("ok", role, df)
+        except importer.ImportRefused as exc:
+            previews[key] = ("refused", str(exc))
+    return previews[key]
+
 
 st.title("Data")
 st.caption(
@@ -24,17 +61,40 @@ st.caption(
     "stored are counted as duplicates and change nothing."
 )
 
-# With sign-in configured, only the admins in secrets.toml may import or roll back (ui/auth.py).
+# With sign-in configured, only the admins in secrets.toml may upload, import or roll back
+# (ui/auth.py): nobody else gets an uploader, so no one else's file is ever parsed here.
 can_write = is_admin()
 if not can_write:
-    st.info("Importing and rolling back are limited to the dashboard's admins.", icon=":material/lock:")
+    st.info(
+        "Uploading, importing and rolling back are limited to the dashboard's admins.",
+        icon=":material/lock:",
+    )
+
+# A store that cannot be read says so once, here, with what to do (roll back or rebuild); the
+# tabs below then skip what they would read from it.
+readable = store.db_path().exists()
+facts: dict = {}
+if readable:
+    try:
+        facts = cache.call(funnel.store_facts)
+    except store.StoreDamagedError as exc:
+        frame.store_damaged(exc)
+        readable = False
+    except executor.StoreBusyError as exc:
+        frame.alert_with_text(
+            "The store cannot be read right now: wait a moment and reload.", str(exc), "warning"
+        )
+        readable = False
+damaged = store.db_path().exists() and not readable
 
 tab_import, tab_history, tab_quality = st.tabs(["Import", "History and rollback", "Data quality"])
 
 # --- import --------------------------------------------------------------------------------------
 with tab_import:
     contract = load_contract()
-    choices = {**presets(), CUSTOM: "your own mapping file (.toml): the format is in docs/import.md"}
+    choices = dict(presets())
+    if can_write:  # an uploaded mapping is an upload too: admins only
+        choices[CUSTOM] = "your own mapping file (.toml): the format is in docs/import.md"
     mapping_name = st.selectbox(
         "Mapping (what kind of export this is)",
         list(choices),
@@ -42,6 +102,7 @@ with tab_import:
         key="data_mapping",
     )
     mapping = None
+    mapping_key = mapping_name
     if mapping_name == CUSTOM:
         mapping_upload = st.file_uploader("Mapping file (.toml)", type=["toml"], key="data_mapping_file")
         if mapping_upload is None:
@@ -50,16 +111,21 @@ with tab_import:
                 "your export's headers, and upload it here. It is checked before anything is read."
             )
         else:
+            raw = mapping_upload.getvalue()
+            mapping_key = "custom:" + hashlib.sha256(raw).hexdigest()
             try:
-                mapping = parse_mapping(mapping_upload.getvalue().decode("utf-8"), contract, origin="custom")
+                mapping = parse_mapping(raw.decode("utf-8"), contract, origin="custom")
             except (MappingError, UnicodeDecodeError) as exc:
-                st.error(f"This mapping cannot be used: {exc}. Fix the file and upload it again.")
+                # The message quotes the file's values: plain text below our own words.
+                frame.alert_with_text(
+                    "This mapping cannot be used. Fix the file and upload it again:", str(exc)
+                )
     else:
         try:
             mapping = load_mapping(mapping_name, contract)
         except MappingError as exc:
-            st.error(
-                f"The mapping {mapping_name!r} is not valid: {exc}. Fix data/mappings/{mapping_name}.toml."
+            frame.alert_with_text(
+                f"The mapping {mapping_name!r} is not valid. Fix data/mappings/{mapping_name}.toml:", str(exc)
             )
     if mapping is not None:
         with st.expander("Columns this mapping reads"):
@@ -75,6 +141,7 @@ with tab_import:
                     hide_index=True,
                 )
 
+    if mapping is not None and can_write:
         uploads = st.file_uploader(
             "Export file(s), CSV",
             type=["csv", "txt"],
@@ -82,47 +149,63 @@ with tab_import:
             key="data_upload",
             help="Several files when the mapping has several (Salesforce: leads, opportunities, history).",
         )
-        facts = cache.call(funnel.store_facts) if store.db_path().exists() else {}
         is_sample = facts.get("is_sample") == "true"
         fresh = st.checkbox(
             "Start from an empty store (drop what is loaded now)",
-            value=is_sample,
-            help="On for sample data, so your export is not mixed with generated leads. The current "
-            "version stays available for rollback.",
+            value=is_sample or damaged,
+            disabled=damaged,
+            help="On for sample data, so your export is not mixed with generated leads, and for a "
+            "store that cannot be read. The current version stays available for rollback.",
             key="data_fresh",
         )
+        fresh = fresh or damaged
 
         # Upload names are shown as text only; the bytes go to the importer in memory, never to a path.
-        sources = [importer.Source.from_bytes(u.name, u.getvalue()) for u in uploads or []]
-        for i, source in enumerate(sources):
-            st.subheader(f"Preview: {source.name}", divider="gray")
-            try:
-                role, df = importer.preview(source, mapping, n=20, contract=contract)
-            except importer.ImportRefused as exc:
-                st.error(f"This file would be refused: {exc}", icon=":material/block:")
+        uploads = uploads or []
+        shown = set()
+        contract_key = store.contract_hash()
+        for i, upload in enumerate(uploads):
+            st.subheader(f"Preview of file {i + 1}", divider="gray")
+            st.text(upload.name)
+            key = (upload.file_id, mapping_key, contract_key)
+            shown.add(key)
+            result = preview(key, upload, mapping, contract)
+            if result[0] == "refused":
+                frame.alert_with_text("This file would be refused:", result[1])
                 continue
+            _, role, df = result
             st.caption(
-                f"Read as the '{role}' file of this mapping. First rows as they will be stored (times in "
-                "UTC); one line per event, rejected rows with the reason."
+                f"Read as the '{role}' file of this mapping. The first {PREVIEW_ROWS} rows as they will "
+                "be stored (times in UTC); one line per event, rejected rows with the reason. The "
+                "import reads the whole file."
             )
             st.dataframe(df, hide_index=True)
             download(df, f"preview-{i + 1}.csv", label="Download preview", key=f"dl-preview-{i}")
+        # Only the previews of the files on screen are kept.
+        previews = st.session_state.get(PREVIEW_KEY, {})
+        for key in [k for k in previews if k not in shown]:
+            del previews[key]
 
-        if (
-            st.button("Import", type="primary", disabled=not sources or not can_write, key="data_import")
-            and can_write
-        ):
+        if st.button("Import", type="primary", disabled=not uploads, key="data_import") and is_admin():
             bar = st.progress(0.0, text="Starting")
 
             def progress(fraction: float, text: str) -> None:
                 bar.progress(min(max(fraction, 0.0), 1.0), text=text)
 
+            # The whole files are read only now, at the click.
+            sources = [importer.Source.from_bytes(u.name, u.getvalue()) for u in uploads]
             try:
                 report = importer.import_files(
                     sources, mapping, fresh=fresh, contract=contract, progress=progress
                 )
             except importer.ImportBusyError as exc:
                 st.warning(str(exc))
+            except Exception as exc:  # the store is left as it was: say so, never a traceback
+                frame.alert_with_text(
+                    "The import stopped on an unexpected error: nothing was imported and the store is "
+                    "unchanged. What the importer said:",
+                    f"{type(exc).__name__}: {exc}",
+                )
             else:
                 st.session_state[REPORT_KEY] = report
                 cache.clear()
@@ -143,7 +226,7 @@ with tab_import:
                 st.markdown(f"**File {i + 1}**")
                 st.text(f.name)  # the upload's name: text only
                 if f.refused:
-                    st.error(f"Refused, nothing from this file was imported. {f.refused}")
+                    frame.alert_with_text("Refused: nothing from this file was imported.", f.refused)
                 cols = st.columns(4)
                 cols[0].metric("Rows in", f"{f.n_rows_in:,}")
                 # A refused file imported nothing: its valid rows "would be" accepted, not "are".
@@ -173,6 +256,10 @@ with tab_history:
         st.success("Rolled back: the version before the last import is live again.")
     if not store.db_path().exists():
         st.info("No store yet: import a file or build the sample (`python -m data.store sample`).")
+    elif damaged:
+        st.info(
+            "The store cannot be read (see above), so neither can its history: roll back or rebuild it first."
+        )
     else:
         history = cache.call(data_quality.import_history)
         st.caption("Every load, newest first. Rows in = accepted + rejected + duplicate for each import.")
@@ -212,7 +299,7 @@ with tab_history:
                 try:
                     importer.rollback()
                 except (FileNotFoundError, importer.ImportBusyError) as exc:
-                    st.error(str(exc))
+                    frame.alert_with_text("Not rolled back:", str(exc))
                 else:
                     cache.clear()
                     st.session_state.pop(REPORT_KEY, None)
@@ -224,6 +311,8 @@ with tab_history:
 with tab_quality:
     if not store.db_path().exists():
         st.info("No store yet.")
+    elif damaged:
+        st.info("The store cannot be read (see above).")
     else:
         summary = cache.call(data_quality.summary)
         st.caption(

@@ -25,10 +25,11 @@ from ui.state import current_filters
 
 contract = contracts.current().effective()
 filters = current_filters()
-# Each section below is drawn once per (as-of date, choices, what-if values, store version) and
+# Each section below is drawn once per (as-of date, choices, what-if values, store version and
+# targets' version: a saved target is drawn at once, a saved note changes nothing here) and
 # replayed for everyone else (ui/sections.py). The sidebar filters do not apply on this page: the
 # targets are set for the whole company, so only the as-of date is read from them.
-version = executor.store_version()
+version = executor.store_version(edits=("targets",))
 as_of = filters.as_of or cache.call(funnel.latest_event_at)
 TEAM_NAMES = {"marketing": "Marketing", "sales": "Sales", "shared": "Shared"}
 MSG_KEY = "targets-message"
@@ -580,10 +581,13 @@ CHOICES = [(team, metric) for team, metrics in targets_mod.TEAM_METRICS.items() 
 form_months = sorted({*months, *(plan.add_months(this_month, i) for i in range(0, 13))})
 
 
-# What a write can meet besides an invalid value: another writer holding the store, no store at
-# all, or the database refusing. Each is told as what happened and what to do, never raised.
+# What a write can meet besides an invalid value: another save holding the team's edits file,
+# a file that cannot be read, no store at all, or the database refusing. Each is told as what
+# happened and what to do, never raised. Targets are saved beside the store (data/edits.py), so
+# an import never makes them wait.
 STORE_ERRORS = (
     store.StoreLockedError,
+    store.StoreDamagedError,
     executor.StoreBusyError,
     executor.StoreMissingError,
     FileNotFoundError,
@@ -595,8 +599,14 @@ def store_problem(exc: Exception) -> str:
     """A write that failed for the store's sake: what happened and what to do (no file paths)."""
     if isinstance(exc, store.StoreLockedError | executor.StoreBusyError):
         return (
-            "the data store is being rewritten by an import or another edit. Nothing was written: "
-            "wait until it has finished (usually a minute) and try again."
+            "the targets are being rewritten by another save right now. Nothing was written: "
+            "try again in a moment."
+        )
+    if isinstance(exc, store.StoreDamagedError):
+        return (
+            "the file that keeps the team's targets and notes cannot be read (it is damaged or not a "
+            "DuckDB file). Nothing was written: ask whoever runs the dashboard to restore the copy "
+            "kept beside it (docs/deploy.md, section 5), then try again."
         )
     if isinstance(exc, FileNotFoundError | executor.StoreMissingError):
         return (

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from data import notes as notes_mod
+from data import store
 from queries import cache, executor, weekly
 from reports import charts, tables
 from reports import format as f
@@ -57,9 +58,10 @@ week = st.selectbox(
     key="weekly_week",
 )
 st.query_params["week"] = weekly.week_label(week)
-# Every section below is drawn once per (week, store version) and replayed for everyone else
-# (ui/sections.py): the meeting opens the same week at the same minute.
-version = executor.store_version()
+# Every section below is drawn once per (week, store version, targets' version: the headline
+# holds the pace against the shared target) and replayed for everyone else (ui/sections.py):
+# the meeting opens the same week at the same minute. A saved note changes none of them.
+version = executor.store_version(edits=("targets",))
 notes = cache.call(weekly.meeting_notes, week)
 label = weekly.week_label(week)
 pinned = executor.current_path()
@@ -313,11 +315,18 @@ def save_note(week: dt.date, week_label: str) -> None:
         notes_mod.add_note(week, state.get("weekly_note_author", ""), state.get("weekly_note_text", ""))
     except notes_mod.NoteError as exc:
         state["weekly_note_status"] = ("error", f"Note not saved: {exc}")
-    except duckdb.Error:
+    except store.StoreLockedError:
+        # Notes are saved beside the store (data/edits.py): only another save can hold them up.
         state["weekly_note_status"] = (
             "error",
-            "Note not saved: the store is being written by another process (an import?). "
-            "Your text is kept: try again in a moment.",
+            "Note not saved: another note or target is being saved right now. Your text is kept: "
+            "try again in a moment.",
+        )
+    except (store.StoreDamagedError, duckdb.Error):
+        state["weekly_note_status"] = (
+            "error",
+            "Note not saved: the file that keeps the team's notes and targets cannot be written. "
+            "Your text is kept: ask whoever runs the dashboard to check it (docs/deploy.md).",
         )
     else:
         state["weekly_note_author"] = state["weekly_note_text"] = ""

@@ -2,7 +2,9 @@
 
 One `st.cache_data` function serves every query, keyed on the query function's module and name,
 its arguments and the store's version (inode, mtime, size), so a swapped-in store is never
-served stale results. Connections are never cached (see executor).
+served stale results. A function marked `@executor.reads_edits(...)` is keyed on the version of
+those team edits too (a saved target retires what shows targets; a saved note only what shows
+notes), and may read no other kind. Connections are never cached (see executor).
 
     from queries import cache, funnel
     df = cache.call(funnel.cohort_funnel, filters)
@@ -44,19 +46,23 @@ MAX_ENTRIES = 1024
 
 @st.cache_data(show_spinner=False, max_entries=MAX_ENTRIES, ttl=None, hash_funcs={Filters: repr})
 def _call(module: str, name: str, args: tuple, kwargs: tuple, version: str):
-    # `version` is part of the cache key only: a new store file means new entries.
+    # `version` is part of the cache key only: a new store file (or a saved edit the function
+    # reads) means new entries.
     with _MISSES_LOCK:
         MISSES[f"{module}.{name}"] += 1
         _MISSES_BY_THREAD[threading.get_ident()] += 1
     fn = getattr(importlib.import_module(module), name)
-    return fn(*args, **dict(kwargs))
+    with executor.declared_edits(getattr(fn, "reads_edits", ())):
+        return fn(*args, **dict(kwargs))
 
 
 def call(fn: Callable[..., T], *args, **kwargs) -> T:
-    """fn(*args, **kwargs), cached until the store changes. fn must live in a queries module."""
+    """fn(*args, **kwargs), cached until the store (or an edit it reads) changes. fn must live in
+    a queries module."""
     if not fn.__module__.startswith("queries."):
         raise ValueError("only query functions are cached")
-    return _call(fn.__module__, fn.__name__, args, tuple(sorted(kwargs.items())), executor.store_version())
+    version = executor.store_version(edits=getattr(fn, "reads_edits", ()))
+    return _call(fn.__module__, fn.__name__, args, tuple(sorted(kwargs.items())), version)
 
 
 def clear() -> None:

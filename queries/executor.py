@@ -1,16 +1,21 @@
 """The one place SQL runs for the dashboard: read-only, one fresh connection per query.
 
-Each call opens an in-memory DuckDB, attaches the store READ_ONLY, switches off external access
-(so a query cannot read or write any other file), runs one `.sql` file from queries/sql with
-bound `$named` parameters and closes. No connection outlives a query, so an import can always
-swap in a new store; attaching (rather than connecting to the path) always sees the file that is
-there now, even right after such a swap.
+Each call opens an in-memory DuckDB, attaches the store READ_ONLY as `store` (and, for a query
+that names `edits.<table>`, the team's edits file READ_ONLY as `edits`, data/edits.py), switches
+off external access and spilling to disk (so a query cannot read or write any other file), runs
+one `.sql` file from queries/sql with bound `$named` parameters and closes. No connection
+outlives a query, so an import can always swap in a new store; attaching (rather than connecting
+to the path) always sees the file that is there now, even right after such a swap.
+
+A file that cannot be opened is told apart by data.store.diagnose: a lock (StoreBusyError,
+after about a second of retries) or a file waiting cannot fix (StoreDamagedError, at once).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import os
 import re
@@ -22,10 +27,19 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from data import edits as edits_mod
 from data import store
 
 SQL_DIR = Path(__file__).with_name("sql")
-ATTACH_ATTEMPTS = 30  # about 4 s of retries
+# Nothing of ours writes the live store in place any more (imports swap files, edits have their
+# own file), so a lock is another program holding it: a second of retries, not several.
+ATTACH_ATTEMPTS = 10
+
+# Every reader connection: no spilling to disk. DuckDB lets a connection write its temp
+# directory even with external access off, and the default (`<cwd>/.tmp`) made
+# `COPY ... TO '<cwd>/.tmp/x.csv'` succeed. The readers aggregate in SQL and stay far below the
+# memory limit; a query that did not would fail with an out-of-memory error instead of spilling.
+READER_CONFIG = {"temp_directory": "", **store.NO_AUTOLOAD}
 
 
 class StoreMissingError(RuntimeError):
@@ -34,6 +48,11 @@ class StoreMissingError(RuntimeError):
 
 class StoreBusyError(RuntimeError):
     """The store could not be opened for reading right now (another process holds it)."""
+
+
+# A store or edits file that waiting will not fix (damaged, not DuckDB, unreadable); `problem`
+# names the file. Raised at once, never after retries.
+StoreDamagedError = store.StoreDamagedError
 
 
 @functools.cache
@@ -61,6 +80,72 @@ def bind(name: str, available: dict) -> dict:
     if missing:
         raise KeyError(f"query {name!r} needs parameters {sorted(missing)}")
     return {k: available[k] for k in needed}
+
+
+# --- the team's edits ------------------------------------------------------------------------
+
+_EDITS_REF = re.compile(r"\bedits\.(?:main\.)?([a-z_]+)\b")
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+@functools.lru_cache(maxsize=256)
+def edits_read(sql: str) -> frozenset[str]:
+    """The kinds of team edit (data/edits.py: notes, targets) a statement reads. A query names
+    the edits tables as `edits.<table>`; an unknown name there fails loudly."""
+    kinds = set()
+    for table in _EDITS_REF.findall(_COMMENT.sub("", sql)):
+        if table not in edits_mod.TABLES:
+            raise KeyError(f"no edits table named {table!r}")
+        kinds.add(edits_mod.TABLES[table])
+    return frozenset(kinds)
+
+
+def reads_edits(*kinds: str):
+    """Mark a query function whose result depends on the team's edits of these kinds ("notes",
+    "targets"), directly or through the functions it calls: its cached result (queries/cache.py)
+    is keyed on their version too, so a saved target is shown at once while a saved note leaves
+    every result that does not read notes cached."""
+    unknown = set(kinds) - set(edits_mod.KINDS)
+    if unknown:
+        raise ValueError(f"unknown kinds of edit {sorted(unknown)}")
+
+    def mark(fn):
+        fn.reads_edits = tuple(kinds)
+        return fn
+
+    return mark
+
+
+# While a cached function computes (queries/cache.py), the kinds of edit it declared; a query
+# reading another kind fails, so a missing @reads_edits cannot serve stale results unnoticed.
+_DECLARED: contextvars.ContextVar[frozenset[str] | None] = contextvars.ContextVar(
+    "edits_declared", default=None
+)
+
+
+@contextlib.contextmanager
+def declared_edits(kinds: tuple[str, ...]) -> Iterator[None]:
+    """Queries run inside may read only the kinds of edit a cached function declared."""
+    token = _DECLARED.set(frozenset(kinds))
+    try:
+        yield
+    finally:
+        _DECLARED.reset(token)
+
+
+def _check_declared(kinds: frozenset[str]) -> None:
+    declared = _DECLARED.get()
+    if declared is not None and not kinds <= declared:
+        missing = ", ".join(repr(k) for k in sorted(kinds - declared))
+        raise RuntimeError(
+            f"a cached query function reads the team's edits ({missing}) without "
+            f"@executor.reads_edits({missing}): its cached result would not change when they are saved"
+        )
+
+
+def edits_path(db: Path | None = None) -> Path:
+    """The edits file beside `db`, else beside the live store (never beside a pin)."""
+    return edits_mod.path_for(Path(db) if db else store.db_path())
 
 
 # The store version pinned for the current script run: (live path, pinned path). See pin().
@@ -151,15 +236,49 @@ def _drop_old_pins(pins: Path, keep: Path) -> None:
             _RETIRED.pop(old, None)
 
 
-def store_version(db: Path | None = None) -> str:
+def store_version(db: Path | None = None, edits: tuple[str, ...] = ()) -> str:
     """Changes whenever the store file is replaced or rewritten: the cache key for results and
-    drawn sections. The contract lives in the store, so a contract change is a new version too."""
+    drawn sections. The contract lives in the store, so a contract change is a new version too.
+
+    `edits`: the kinds of team edit the result also shows ("targets", "notes"); their versions
+    join the key, so saving a target retires what shows targets and nothing else."""
     path = _path(db)
     try:
         st = os.stat(path)
     except FileNotFoundError:
         return "missing"
-    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+    version = f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+    if edits:
+        version += "|" + edits_version(edits, db)
+    return version
+
+
+def edits_version(kinds: tuple[str, ...], db: Path | None = None) -> str:
+    """The version of each kind of team edit, e.g. "notes=3f..;targets=9a..". Read from the edits
+    file's edits_meta once per file version (a save replaces the file: new inode) and
+    remembered; before the first save the edits are the older store's own tables, whose version
+    is the store's."""
+    path = edits_path(db)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "legacy"  # read from the store itself: its version, already in the key, covers them
+    known = _edits_versions(str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+    return ";".join(f"{k}={known.get(k, '0')}" for k in sorted(set(kinds)))
+
+
+@functools.lru_cache(maxsize=64)
+def _edits_versions(path: str, ino: int, mtime_ns: int, size: int) -> dict[str, str]:
+    # (ino, mtime_ns, size) only key the cache: one read per version of the edits file.
+    con = duckdb.connect(config=READER_CONFIG)
+    try:
+        store.attach_read_only(con, Path(path), "edits", ATTACH_ATTEMPTS)
+        rows = con.execute("select key, value from edits.edits_meta where key like 'version:%'").fetchall()
+    except duckdb.IOException as exc:
+        raise StoreBusyError(f"The team's edits file {path} is held by another program.") from exc
+    finally:
+        con.close()
+    return {k.removeprefix("version:"): v for k, v in rows}
 
 
 # Work nobody is waiting for (the cache warmer) runs its queries on one thread, leaving the
@@ -172,39 +291,107 @@ def background() -> None:
     _BACKGROUND.set(True)
 
 
-def connect(db: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A fresh read-only connection to the store with external access switched off."""
+def connect(db: Path | None = None, edits: bool = False) -> duckdb.DuckDBPyConnection:
+    """A fresh read-only connection to the store (and with `edits`, the team's edits file as
+    `edits`), external access and spilling switched off, the configuration locked."""
     path = _path(db)
     if not path.exists():
         raise StoreMissingError(f"No store at {path}. Build the sample with `make sample` or import data.")
-    con = duckdb.connect(config={"threads": 1 if _BACKGROUND.get() else 2})
-    # No progress bar: it would print to the server's terminal on every long query.
-    con.execute("set enable_progress_bar = false")
-    # A small edit (a target, a meeting note) holds the file for milliseconds: wait it out.
-    delay = 0.02
-    for attempt in range(ATTACH_ATTEMPTS):
-        try:
-            con.execute("attach " + store.sql_literal(path) + " as store (read_only)")
-            break
-        except duckdb.IOException as exc:
-            if attempt == ATTACH_ATTEMPTS - 1:
-                con.close()
-                raise StoreBusyError(
-                    f"The store at {path} is being written by another process; try again in a moment."
-                ) from exc
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.25)
-    con.execute("use store")
-    con.execute("set enable_external_access = false")
-    con.execute("set lock_configuration = true")
+    con = duckdb.connect(config={"threads": 1 if _BACKGROUND.get() else 2, **READER_CONFIG})
+    try:
+        # No progress bar: it would print to the server's terminal on every long query.
+        con.execute("set enable_progress_bar = false")
+        _attach(con, path, "store")
+        if edits:
+            _attach_edits(con, edits_path(db))
+        con.execute("use store")
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _live_name(problem: store.StoreProblem) -> store.StoreProblem:
+    """The problem as the live file's: a pin (a hard link to the same file) is ours, not a name
+    anybody knows or could roll back."""
+    pinned = _PINNED.get()
+    if pinned is not None and problem.path == pinned[1]:
+        return dataclasses.replace(problem, path=pinned[0])
+    return problem
+
+
+def _attach(con: duckdb.DuckDBPyConnection, path: Path, alias: str) -> None:
+    try:
+        store.attach_read_only(con, path, alias, ATTACH_ATTEMPTS)
+    except store.StoreDamagedError as exc:
+        raise StoreDamagedError(_live_name(exc.problem)) from exc.__cause__
+    except duckdb.IOException as exc:
+        if "Could not set lock" not in str(exc):
+            raise
+        raise StoreBusyError(
+            f"{path.name} is being written by another program, in place; try again when it has finished."
+        ) from exc
+
+
+def _attach_edits(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """The edits file as `edits`; before its first save, an in-memory stand-in holding the rows
+    of the edits tables an older store still has (data/edits.py), or none."""
+    if path.exists():
+        _attach(con, path, "edits")
+        return
+    con.execute("attach ':memory:' as edits")
+    con.execute("use edits")
+    edits_mod.create_schema(con)
+    edits_mod.copy_legacy(con, "store", "edits")
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict, db: Path | None, edits: bool):
+    """con.execute(sql, params).df(), telling a file DuckDB cannot read from a query's mistake."""
+    try:
+        return con.execute(sql, params).df()
+    except duckdb.Error as exc:
+        for path in _suspects(db, edits, exc):
+            problem = store.diagnose(path, exc)
+            if problem is not None and problem.kind != store.LOCKED:
+                raise StoreDamagedError(_live_name(problem)) from exc
+        raise
+
+
+def _suspects(db: Path | None, edits: bool, exc: duckdb.Error) -> list[Path]:
+    """The attached file a read error is about: the one DuckDB names, else the only one, else
+    the edits file if it fails a read of its own (it is small), else the store."""
+    files = [_path(db)] + ([edits_path(db)] if edits and edits_path(db).exists() else [])
+    named = [p for p in files if str(p) in str(exc)]
+    if named or len(files) == 1:
+        return named or files
+    check = duckdb.connect(config=READER_CONFIG)
+    try:
+        store.attach_read_only(check, files[1], "edits", 1)
+        for table in edits_mod.TABLES:
+            check.execute(f"select * from edits.{table}").fetchall()  # noqa: S608 (names from TABLES)
+    except (duckdb.Error, store.StoreDamagedError):
+        return [files[1]]
+    finally:
+        check.close()
+    return [files[0]]
+
+
+def _prepare(sql: str) -> bool:
+    """Whether `sql` reads the team's edits (then checked against what the cached caller declared)."""
+    kinds = edits_read(sql)
+    _check_declared(kinds)
+    return bool(kinds)
 
 
 def run(name: str, params: dict | None = None, db: Path | None = None) -> pd.DataFrame:
     """Run queries/sql/<name>.sql with bound parameters and return the result as a DataFrame."""
-    con = connect(db)
+    sql = sql_text(name)
+    edits = _prepare(sql)
+    con = connect(db, edits=edits)
     try:
-        return con.execute(sql_text(name), params or {}).df()
+        return _execute(con, sql, params or {}, db, edits)
     finally:
         con.close()
 
@@ -230,17 +417,20 @@ def compose(base: str, outer: str) -> str:
 def run_composed(base: str, outer: str, available: dict, db: Path | None = None) -> pd.DataFrame:
     """Run `outer` over `base` (see compose) with the parameters either of them uses."""
     params = bind(base, available) | bind(outer, available)
-    con = connect(db)
+    sql = compose(base, outer)
+    edits = _prepare(sql)
+    con = connect(db, edits=edits)
     try:
-        return con.execute(compose(base, outer), params).df()
+        return _execute(con, sql, params, db, edits)
     finally:
         con.close()
 
 
 def run_sql(sql: str, params: dict | None = None, db: Path | None = None) -> pd.DataFrame:
     """Run a small fixed statement (metadata look-ups); values are still bound parameters."""
-    con = connect(db)
+    edits = _prepare(sql)
+    con = connect(db, edits=edits)
     try:
-        return con.execute(sql, params or {}).df()
+        return _execute(con, sql, params or {}, db, edits)
     finally:
         con.close()

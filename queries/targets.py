@@ -42,6 +42,7 @@ def stage_for_role(role: str, contract: Contract) -> str | None:
 # --- queries ----------------------------------------------------------------------------------
 
 
+@executor.reads_edits("targets")
 def periods(db: Path | None = None) -> pd.DataFrame:
     """Months with targets: one row per period. Columns: period (date), n_targets."""
     df = executor.run("targets_periods", db=db)
@@ -49,6 +50,7 @@ def periods(db: Path | None = None) -> pd.DataFrame:
     return df
 
 
+@executor.reads_edits("targets")
 def targets_for(period: dt.date, db: Path | None = None) -> pd.DataFrame:
     """Targets of one month: one row per (team, metric).
 
@@ -57,6 +59,7 @@ def targets_for(period: dt.date, db: Path | None = None) -> pd.DataFrame:
     return executor.run("targets_for_period", {"period": period}, db=db)
 
 
+@executor.reads_edits("targets")
 def targets_through(period: dt.date, db: Path | None = None) -> pd.DataFrame:
     """Targets of every month up to and including `period`: one row per (period, team, metric).
 
@@ -68,6 +71,7 @@ def targets_through(period: dt.date, db: Path | None = None) -> pd.DataFrame:
     return df
 
 
+@executor.reads_edits("targets")
 def history(period: dt.date | None = None, db: Path | None = None) -> pd.DataFrame:
     """Target changes, newest first (at most 500): one row per change.
 

@@ -38,7 +38,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from data import targets as targets_mod
@@ -637,16 +636,11 @@ def definition_changes(monday: dt.date, contract: Contract) -> tuple[pd.DataFram
 # --- meeting notes ---------------------------------------------------------------------------
 
 
+@executor.reads_edits("notes")
 def meeting_notes(monday: dt.date, db: Path | None = None) -> pd.DataFrame:
     """Notes of the chosen week and every earlier week, newest week first: note_id, week_start,
     week, author, note, created_at. author and note are free text: plain text only."""
-    try:
-        df = executor.run("weekly_notes", {"week_start": week_start(monday)}, db=db)
-    except (duckdb.CatalogException, duckdb.BinderException) as exc:
-        if "meeting_notes" not in str(exc):
-            raise
-        # A store built before meeting notes existed has no table: no notes yet.
-        df = pd.DataFrame(columns=["note_id", "week_start", "author", "note", "created_at"])
+    df = executor.run("weekly_notes", {"week_start": week_start(monday)}, db=db)
     df["week_start"] = pd.to_datetime(df["week_start"]).dt.date
     df.insert(2, "week", df["week_start"].map(week_label))
     return df
@@ -655,6 +649,8 @@ def meeting_notes(monday: dt.date, db: Path | None = None) -> pd.DataFrame:
 # --- everything for one week -----------------------------------------------------------------
 
 
+# The pace against the month's shared revenue target is part of the report.
+@executor.reads_edits("targets")
 def week_report(monday: dt.date, db: Path | None = None, contract: Contract | None = None) -> WeeklyReport:
     """Every number of one week's meeting, as of the end of that week."""
     contract = contract or contracts.current(db).effective()

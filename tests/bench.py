@@ -757,8 +757,8 @@ def merge_parts(path: Path, parts: list[Path], per_part: int) -> None:
     (lead L00000042 of part 3 becomes L<3 * per_part + 42>) so they stay unique.
 
     Leads and events are plain tables (no primary-key index: building one over tens of millions
-    of ids takes GBs of memory, and no funnel query uses it). Owners, content,
-    targets and the other small tables come from the first part; touches are left empty (no
+    of ids takes GBs of memory, and no funnel query uses it). Owners, content
+    and the other small tables come from the first part; touches are left empty (no
     funnel query reads them). Journey tables are not built here: the benchmark's rebuild does.
     """
     from data import store
@@ -820,6 +820,7 @@ def build_in_parts(path: Path, n_leads: int, n_parts: int, seed: int, limits: di
     )
     for part in parts:
         part.unlink()
+        part.with_name(f"{part.stem}.edits{part.suffix}").unlink(missing_ok=True)  # the part's targets
     return {"cold": took + merged["cold"], "peak_mb": merged["peak_mb"]}
 
 

@@ -376,14 +376,16 @@ def swap_in(copy_of: Path, live: Path) -> None:
 
 def start_imports(live: Path, leads: int, seeds: list[int], delay: float) -> subprocess.Popen:
     """A process that, after `delay` s, builds each seed's sample into the live store in turn
-    (data.store.build_sample: a new file beside the live one, then an atomic os.replace)."""
+    (data.store.build_sample: a new file beside the live one, then an atomic os.replace),
+    leaving the edits file beside it alone, as an import does."""
     code = (
         "import sys, time\n"
         "from pathlib import Path\n"
         "from data import store\n"
         f"time.sleep({delay})\n"
         f"for seed in {seeds!r}:\n"
-        f"    t = time.perf_counter(); store.build_sample(Path({str(live)!r}), {leads}, seed)\n"
+        # An import never touches the team's edits file: neither does this stand-in for one.
+        f"    t = time.perf_counter(); store.build_sample(Path({str(live)!r}), {leads}, seed, edits_afresh=False)\n"
         "    print(f'import seed {seed}: {time.perf_counter() - t:.1f} s', flush=True)\n"
     )
     return subprocess.Popen(
@@ -504,6 +506,11 @@ def run_load(
     stores = {seed: ensure_store(workdir / f"store-{leads}-seed{seed}.duckdb", leads, seed) for seed in seeds}
     live = workdir / "live.duckdb"
     swap_in(stores[7], live)
+    # The sample's targets live in the edits file beside it (data/edits.py): the live store's too.
+    from data import edits
+
+    if edits.path_for(stores[7]).exists():
+        shutil.copyfile(edits.path_for(stores[7]), edits.path_for(live))
     helper = None
     with contextlib.ExitStack() as stack:
         # More than one server: what a reverse proxy with sticky sessions in front of one

@@ -77,3 +77,16 @@ def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS, reco
             contract_store.declare(con, contract.stage_keys)
         store.rebuild_journey(con, contract)
     return Path(path)
+
+
+def copy_store(source: Path, target: Path) -> Path:
+    """Copy a store and the team's edits file beside it (data/edits.py) to `target`: a copy of
+    the store alone would have no targets and no notes."""
+    import shutil
+
+    from data import edits
+
+    shutil.copyfile(source, target)
+    if edits.path_for(source).exists():
+        shutil.copyfile(edits.path_for(source), edits.path_for(target))
+    return Path(target)

@@ -47,6 +47,13 @@ def test_sizes_bounded(config, key):
     assert 0 < config["server"].get(key, 200) <= MAX_UPLOAD_MB
 
 
+def test_tables_offer_no_export_of_their_own(config):
+    # Streamlit's "Download as CSV" on st.dataframe (and copying cells) writes a CRM name like
+    # =HYPERLINK(...) as it is, a live formula in a spreadsheet. Hidden for every table; each
+    # table's own download button neutralises such cells (ui/tables.py safe_csv).
+    assert config["client"]["disableDataExport"] is True
+
+
 def test_usage_statistics_off(config):
     assert config["browser"]["gatherUsageStats"] is False
 
@@ -70,6 +77,7 @@ def test_streamlit_reads_the_same_values(monkeypatch):
         assert st_config.get_option("server.enableCORS") is True
         assert st_config.get_option("browser.gatherUsageStats") is False
         assert st_config.get_option("server.maxUploadSize") <= MAX_UPLOAD_MB
+        assert st_config.get_option("client.disableDataExport") is True
     finally:
         st_config.get_config_options(force_reparse=True)
 

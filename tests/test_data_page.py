@@ -3,6 +3,7 @@ rows and reasons, history with rollback, and the data-quality view."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,11 @@ def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def codes(at) -> str:
+    """Text drawn with st.code: where the page puts reasons quoting an upload, as plain text."""
+    return "\n".join(c.value for c in at.code)
+
+
 def no_errors(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
@@ -54,13 +60,15 @@ def test_page_renders_with_history_and_quality(store_db, page_app):
 def test_upload_preview_import_and_report(store_db, page_app):
     at = page_app(PAGE).run()
     at.selectbox(key="data_mapping").set_value("hubspot_contacts")
-    # The name is shown as text, never used as a path.
+    # The name is shown as plain text (never in a heading, where Markdown in it would be drawn),
+    # and never used as a path.
     at.file_uploader(key="data_upload").set_value(
         ("../../contacts.csv", (EXAMPLES / "hubspot_contacts.csv").read_bytes(), "text/csv")
     )
     at.run()
     no_errors(at)
-    assert any("Preview: ../../contacts.csv" in s.value for s in at.subheader)
+    assert any("Preview of file 1" in s.value for s in at.subheader)
+    assert "../../contacts.csv" in [t.value for t in at.text]
     preview = at.dataframe[1].value  # after the columns table
     assert preview["event_type"].tolist()[:6] == ["lead", "mql", "sal", "sql", "opportunity", "won"]
     assert not (store_db.parent.parent / "contacts.csv").exists()
@@ -101,7 +109,8 @@ def test_a_refused_file_says_why_and_changes_nothing(store_db, page_app):
     at = page_app(PAGE).run()
     at.file_uploader(key="data_upload").set_value(("empty.csv", (HEADER + "\n").encode(), "text/csv"))
     at.run()
-    assert any("would be refused" in e.value and "no data rows" in e.value for e in at.error)
+    assert any("would be refused" in e.value for e in at.error)
+    assert "no data rows" in codes(at)
     at.button(key="data_import").click().run()
     no_errors(at)
     assert any("store is unchanged" in e.value for e in at.error)
@@ -137,7 +146,8 @@ def test_a_custom_mapping_uploaded_on_the_page(store_db, tmp_path, page_app):
         ("m.toml", b'[[files]]\nrole = "x"\nshape = "tall"\n', "text/plain")
     )
     at.run()
-    assert any("cannot be used" in e.value and "shape" in e.value for e in at.error)
+    assert any("cannot be used" in e.value for e in at.error)
+    assert "shape" in codes(at)
     # A valid one (our event log, but times in Berlin) is used for the import.
     mapping = log_mapping(tmp_path, tz="Europe/Berlin").read_bytes()
     at.file_uploader(key="data_mapping_file").set_value(("berlin.toml", mapping, "text/plain"))
@@ -151,3 +161,114 @@ def test_a_custom_mapping_uploaded_on_the_page(store_db, tmp_path, page_app):
     assert query(store_db, "select cast(occurred_at as varchar) from events where event_id = 'B1'") == [
         ("2025-01-10 09:00:00",)
     ]
+
+
+# --- text from an upload is never drawn as Markdown (issue 14, item 6) --------------------------
+
+EVIL = re.compile(r"evil\.example")  # a link, an image or a bare address: none may reach Markdown
+
+
+def markdown_with_evil(at) -> list[tuple[str, str]]:
+    from tests.test_hostile import markdown_strings
+
+    return [(where, text) for where, text in markdown_strings(at) if EVIL.search(text)]
+
+
+def test_an_upload_s_name_and_header_are_shown_as_plain_text_only(store_db, page_app):
+    name = "![i](https://evil.example/i.png) [x](https://evil.example).csv"
+    header = "[click](https://evil.example),![p](https://evil.example/p.png),https://evil.example"
+    at = page_app(PAGE).run()
+    at.file_uploader(key="data_upload").set_value((name, (header + "\na,b,c\n").encode(), "text/csv"))
+    at.run()
+    no_errors(at)
+    # Refused (no required column), with the reason quoting the header: as plain text.
+    assert any("would be refused" in e.value for e in at.error)
+    assert "[click](https://evil.example)" in codes(at)
+    assert name in [t.value for t in at.text]
+    assert markdown_with_evil(at) == []
+    at.button(key="data_import").click().run()
+    no_errors(at)
+    assert name in [t.value for t in at.text]  # the report names the file, as text
+    assert any("Refused: nothing from this file was imported." in e.value for e in at.error)
+    assert markdown_with_evil(at) == []
+
+
+def test_a_mapping_s_values_in_its_error_are_plain_text_only(store_db, page_app):
+    at = page_app(PAGE).run()
+    at.selectbox(key="data_mapping").set_value("custom").run()
+    toml = b'[[files]]\nrole = "events"\nshape = "![p](https://evil.example/p.png)"\n'
+    at.file_uploader(key="data_mapping_file").set_value(
+        ("![m](https://evil.example).toml", toml, "text/plain")
+    )
+    at.run()
+    no_errors(at)
+    assert any("cannot be used" in e.value for e in at.error)
+    assert "https://evil.example/p.png" in codes(at)
+    assert markdown_with_evil(at) == []
+
+
+# --- the preview: first rows only, once per upload (item 5) --------------------------------------
+
+
+PREVIEW_BYTES = 1 << 20  # pages/data_admin.py: how much of an upload the preview reads
+
+
+@pytest.fixture
+def preview_calls(monkeypatch) -> list:
+    """The sources importer.preview is called with, on the page."""
+    calls: list = []
+    real = importer.preview
+
+    def recording(source, *args, **kwargs):
+        calls.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(importer, "preview", recording)
+    return calls
+
+
+def test_the_preview_reads_the_first_rows_once_per_upload(store_db, page_app, preview_calls):
+    # 60,000 rows, about 3.7 MB: the preview reads the first MB, cut after a whole line, once.
+    rows = [f"P{i},P-L{i},,lead,2025-03-01 09:00:00,O-M1,marketing,," for i in range(60_000)]
+    body = (HEADER + "\n" + "\n".join(rows) + "\n").encode()
+    assert len(body) > 3 * PREVIEW_BYTES
+    at = page_app(PAGE).run()
+    at.file_uploader(key="data_upload").set_value(("big.csv", body, "text/csv"))
+    at.run()
+    no_errors(at)
+    (source,) = preview_calls
+    assert source.size <= PREVIEW_BYTES and source.data.endswith(b"\n") and body.startswith(source.data)
+    preview = at.dataframe[1].value
+    assert preview["row_number"].tolist() == list(range(2, 22))  # the first 20 data rows
+    # Any other click reruns the page: the preview is not computed again.
+    at.checkbox(key="data_fresh").set_value(True).run()
+    at.run()
+    no_errors(at)
+    assert len(preview_calls) == 1
+    assert at.dataframe[1].value["row_number"].tolist() == list(range(2, 22))
+    # Another mapping is another preview.
+    at.selectbox(key="data_mapping").set_value("hubspot_contacts").run()
+    assert len(preview_calls) == 2
+
+
+# --- odd amounts: the page names the row and column (item 3; the importer's part is part A) -------
+
+
+@pytest.mark.xfail(strict=True, reason="importer rejects Unicode digits: part A")
+@pytest.mark.parametrize("amount", ["\u0661\u0662\u0663", "\uff11\uff12\uff13", "999999999999.999"])
+def test_an_odd_amount_is_a_rejected_row_naming_its_row_and_column(store_db, page_app, amount):
+    good = [f"G{i},G-L{i},G-D{i},won,2025-03-0{1 + i} 09:00:00,O-S1,sales,,1000" for i in range(5)]
+    odd = f"Z1,Z-L1,Z-D1,won,2025-03-08 09:00:00,O-S1,sales,,{amount}"
+    body = (HEADER + "\n" + "\n".join([*good, odd]) + "\n").encode()  # the odd row is row 7
+    at = page_app(PAGE).run()
+    at.file_uploader(key="data_upload").set_value(("amounts.csv", body, "text/csv"))
+    at.run()
+    at.checkbox(key="data_fresh").set_value(False)
+    at.button(key="data_import").click().run()
+    no_errors(at)
+    assert not any("unexpected error" in e.value for e in at.error)  # not the page's safety net
+    assert metrics(at)["Rejected"] == "1"
+    issues = next(df.value for df in at.dataframe if "severity" in df.value and "raw" in df.value)
+    assert issues["row_number"].tolist() == [7]
+    assert issues["column_name"].tolist() == ["amount"]
+    assert amount in issues["raw"].iloc[0] and issues["reason"].iloc[0]

@@ -104,7 +104,7 @@ def test_a_store_from_an_older_version_says_how_to_rebuild(tmp_path, use_store, 
 @pytest.mark.parametrize(
     ("error", "shown", "words"),
     [
-        (executor.StoreBusyError("locked"), "warning", "being updated by an import"),
+        (executor.StoreBusyError("locked"), "warning", "being written in place by another program"),
         (executor.StoreMissingError("gone"), "error", "python -m data.store sample"),
     ],
 )

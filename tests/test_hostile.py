@@ -23,8 +23,9 @@ import duckdb
 import pytest
 
 from data import contract as contract_mod
-from data import notes, store
+from data import edits, notes, store
 from queries import executor, funnel, weekly
+from tests import stories
 from ui import tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,7 +197,7 @@ def csv_exports(monkeypatch):
 def formula_cells(csv_text: str) -> list[str]:
     bad = []
     for row in csv.reader(io.StringIO(csv_text, newline="")):
-        bad.extend(c for c in row if c[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(c))
+        bad.extend(c for c in row if c[:1] in tables.FORMULA_PREFIXES and not _is_number(c))
     return bad
 
 
@@ -352,6 +353,8 @@ def test_weekly_markdown_report_escapes_crm_text(weekly_exports):
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),
+        # Some spreadsheets drop a leading NUL on import, leaving the formula behind it.
+        ("\x00=1+1", "'\x00=1+1"),
         ("plain", "plain"),
         # A line break inside a cell stays inside it (quoted): a spreadsheet must not start a
         # new row at "=..." (pandas left a bare carriage return unquoted with "\n" line ends).
@@ -384,6 +387,7 @@ def test_csv_cells_are_neutralised(value, expected):
         "set enable_external_access = true",
         "reset enable_external_access",
         "set lock_configuration = false",
+        "set temp_directory = '{dir}'",
         "insert into owners values ('x', 'x', 'sales')",
         "create table stolen as select 1",
         "export database '{dir}'",
@@ -400,6 +404,23 @@ def test_the_readers_connection_cannot_leave_the_store(sql, hostile_store, tmp_p
     finally:
         con.close()
     assert not out.exists() and not other.exists() and not export_dir.exists()
+
+
+def test_the_readers_connection_cannot_write_its_temp_directory(hostile_store, tmp_path, monkeypatch):
+    # DuckDB lets a connection write its temp directory even with external access off; the
+    # default is `<cwd>/.tmp`, so `COPY ... TO '<cwd>/.tmp/x.csv'` wrote a file. The readers
+    # spill nowhere: there is no such directory to write.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".tmp").mkdir()
+    con = executor.connect(hostile_store)
+    try:
+        assert con.execute("select current_setting('temp_directory')").fetchone()[0] == ""
+        for target in (tmp_path / ".tmp" / "x.csv", Path(".tmp") / "y.csv"):
+            with pytest.raises(duckdb.Error):
+                con.execute(f"copy (select 1) to '{target}'")
+    finally:
+        con.close()
+    assert list((tmp_path / ".tmp").iterdir()) == []
 
 
 def test_the_store_is_still_readable(hostile_store):
@@ -453,9 +474,7 @@ def test_hostile_text_in_a_real_browser(hostile_store):
 
 @pytest.fixture
 def writable_hostile(hostile_store, tmp_path, use_store) -> Path:
-    copy = tmp_path / "writable.duckdb"
-    copy.write_bytes(hostile_store.read_bytes())
-    return use_store(copy)
+    return use_store(stories.copy_store(hostile_store, tmp_path / "writable.duckdb"))
 
 
 def test_weekly_note_form_keeps_hostile_text_literal(writable_hostile, page_app):
@@ -464,14 +483,10 @@ def test_weekly_note_form_keeps_hostile_text_literal(writable_hostile, page_app)
     at.text_area(key="weekly_note_text").input(f"{LINK} {IMAGE}\n{FORMULA}")
     next(b for b in at.button if b.label == "Save note").click().run()
     assert not at.exception
-    # Stored as typed, drawn with st.text only.
-    con = duckdb.connect(str(writable_hostile), read_only=True)
-    try:
-        stored = con.execute(
-            "select author, note from meeting_notes where author = $a", {"a": SCRIPT}
-        ).fetchall()
-    finally:
-        con.close()
+    # Stored as typed (in the team's edits file), drawn with st.text only.
+    stored = edits.read(
+        writable_hostile, "select author, note from meeting_notes where author = $a", {"a": SCRIPT}
+    )
     assert (SCRIPT, f"{LINK} {IMAGE}\n{FORMULA}") in stored
     assert any(FORMULA in t.value and SCRIPT in t.value for t in at.text)
     assert not [s for s in markdown_strings(at) if MARKUP.search(s[1])]

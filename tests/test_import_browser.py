@@ -1,5 +1,6 @@
 """The Data page in a real browser: upload the HubSpot example, see its preview, import it, see
-the report, and find the new data in the store. Uses the browser test's server and Chromium."""
+the report, and find the new data in the store; its tables offer no download of their own.
+Uses the browser test's server and Chromium."""
 
 from __future__ import annotations
 
@@ -37,7 +38,9 @@ def test_upload_and_import_in_the_browser(tmp_path):
         page.get_by_role("option", name="hubspot_contacts", exact=False).click()
         page.wait_for_selector(DONE, timeout=60_000)
         page.set_input_files('input[type="file"]', str(EXAMPLES / "hubspot_contacts.csv"))
-        page.get_by_text("Preview: hubspot_contacts.csv").wait_for(timeout=60_000)
+        page.get_by_text("Preview of file 1").wait_for(timeout=60_000)
+        # The upload's name, as plain text under the heading.
+        page.locator('[data-testid="stText"]', has_text="hubspot_contacts.csv").wait_for(timeout=60_000)
         page.wait_for_selector(DONE, timeout=60_000)
         page.get_by_role("button", name="Import", exact=True).click()
         page.get_by_text("Imported in").wait_for(timeout=120_000)
@@ -47,3 +50,25 @@ def test_upload_and_import_in_the_browser(tmp_path):
         assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).all_inner_texts()
         full_screenshot(page, ARTIFACTS / "data-import.png")
     assert query(db, "select count(*) from events") == [(23 + 17,)]
+
+
+def test_tables_offer_no_download_of_their_own(tmp_path):
+    # Streamlit's own "Download as CSV" in a table's toolbar writes =HYPERLINK(...) cells as they
+    # are; client.disableDataExport hides it (the page's own CSV buttons neutralise them).
+    db = tmp_path / "live.duckdb"
+    run(tmp_path, EXAMPLES / "event_log.csv", "event_log", db=db)
+    with streamlit_server(db) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        open_page(page, url)
+        page.locator('[data-testid="stSidebarNav"] a', has_text="Data").click()
+        page.get_by_text("History and rollback").click()
+        table = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]:visible').first
+        table.wait_for(timeout=60_000)
+        page.wait_for_selector(DONE, timeout=60_000)
+        table.hover()
+        toolbar = page.locator('[data-testid="stElementToolbar"]:visible').first
+        toolbar.wait_for(timeout=30_000)
+        labels = [b.get_attribute("aria-label") for b in toolbar.locator("button").all()]
+        assert labels, "the table's toolbar did not show"
+        assert "Download as CSV" not in labels, labels
+        assert page.get_by_role("button", name="Download history").count() == 1  # ours stays

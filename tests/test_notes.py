@@ -1,11 +1,11 @@
-"""Meeting notes: stored with their ISO week through small_write, read back in order, refused
-with a clear message when they cannot be stored, and kept as text (never markup)."""
+"""Meeting notes: stored with their ISO week in the team's edits file (data/edits.py), read back
+in order, refused with a clear message when they cannot be stored, and kept as text (never
+markup). Where they live and what saving one leaves alone: tests/test_edits.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pytest
 
 from data import notes
@@ -61,17 +61,6 @@ def test_bad_notes_are_refused_and_nothing_is_stored(db, week, author, text, mes
     with pytest.raises(notes.NoteError, match=message):
         notes.add_note(week, author, text, db=db)
     assert weekly.meeting_notes(W01, db=db).empty
-
-
-def test_a_store_without_the_notes_table_says_to_rebuild(db):
-    with duckdb.connect(str(db)) as con:
-        con.execute("drop table meeting_notes")
-    with pytest.raises(notes.NoteError, match="rebuild") as err:
-        notes.add_note(W01, "Maya", "x", db=db)
-    # `sample` would overwrite the store with generated data: the advice must be `rebuild`.
-    assert "python -m data.store rebuild" in str(err.value)
-    assert "data.store sample" not in str(err.value)
-    assert weekly.meeting_notes(W01, db=db).empty  # reading such a store shows no notes
 
 
 def test_a_note_with_a_script_stays_text_everywhere(db):

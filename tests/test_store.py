@@ -42,11 +42,11 @@ def test_failed_rewrite_leaves_the_store_byte_identical(tmp_path):
 def test_rebuild_adds_tables_an_older_store_lacks(tmp_path):
     db = stories.build(tmp_path / "s.duckdb", STORY)
     with store.small_write(db) as con:
-        con.execute("drop table meeting_notes")
+        con.execute("drop table touches")
     store.rebuild(db)
     with duckdb.connect(str(db), read_only=True) as con:
         tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
-        assert "meeting_notes" in tables
+        assert "touches" in tables
         assert con.execute("select count(*) from journey_stages where lead_id = 'A'").fetchone() == (2,)
 
 

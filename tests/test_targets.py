@@ -2,7 +2,8 @@
 
 Actuals to date, the look-back deal size and the pacing table are checked against numbers
 computed by hand from the story below; the writer must refuse every invalid edit or file and
-leave the store exactly as it was (targets and target_history compared before and after).
+leave the targets exactly as they were (targets and target_history compared before and after,
+in the team's edits file beside the store, data/edits.py).
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import duckdb
 import pandas as pd
 import pytest
 
 from data import contract as contract_mod
-from data import store
+from data import edits, store
 from data import targets as writer
 from queries import plan
 from queries import targets as qt
@@ -91,8 +91,9 @@ TARGETS = [
 @pytest.fixture
 def story_db(tmp_path):
     path = stories.build(tmp_path / "story.duckdb", STORY)
-    with store.small_write(path) as con:
+    with store.small_write(path) as con:  # content is analytics data: the store's own
         con.executemany("insert into content values (?, ?, ?, ?, ?)", CONTENT)
+    with edits.write(path, (edits.TARGETS,)) as con:  # targets are the team's edits
         for row in TARGETS:
             con.execute(
                 "insert into targets values (?, ?, ?, ?, timestamp '2026-09-01 09:00', 'plan')", list(row)
@@ -105,15 +106,11 @@ def story_db(tmp_path):
 
 
 def snapshot(path) -> tuple[list, list]:
-    """Every row of targets and target_history, for before/after comparisons."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return (
-            con.execute("select * from targets order by all").fetchall(),
-            con.execute("select * from target_history order by all").fetchall(),
-        )
-    finally:
-        con.close()
+    """Every row of targets and target_history (in the edits file), for before/after comparisons."""
+    return (
+        edits.read(path, "select * from targets order by all"),
+        edits.read(path, "select * from target_history order by all"),
+    )
 
 
 # --- readers ----------------------------------------------------------------------------------

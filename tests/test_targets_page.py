@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data import store
+from data import edits, store
+from tests import stories
 from tests.test_targets import snapshot
 
 PAGE = str(store.HERE.parent / "pages" / "targets.py")
@@ -165,8 +166,8 @@ def test_zero_rate_gives_a_clear_message(app, small_sample):
 def test_month_without_shared_revenue_target_says_so(app, small_sample, tmp_path):
     # Remove October's shared revenue target: pacing still shows, the plan explains what is
     # missing and what to do instead of failing.
-    path = shutil.copy(small_sample, tmp_path / "no-target.duckdb")
-    with store.small_write(path) as con:
+    path = stories.copy_store(small_sample, tmp_path / "no-target.duckdb")
+    with edits.write(path, (edits.TARGETS,)) as con:
         con.execute(
             "delete from targets where period = date '2026-10-01' and team = 'shared' and metric = 'revenue'"
         )
@@ -192,7 +193,7 @@ def test_lag_moves_the_due_dates(app, small_sample):
 
 
 def test_invalid_edit_is_refused_and_nothing_written(app, small_sample, tmp_path):
-    path = shutil.copy(small_sample, tmp_path / "edit.duckdb")
+    path = stories.copy_store(small_sample, tmp_path / "edit.duckdb")
     at = app(path)
     before = snapshot(path)
     at.selectbox(key="tf-choice").set_value(("marketing", "mqls"))
@@ -206,7 +207,7 @@ def test_invalid_edit_is_refused_and_nothing_written(app, small_sample, tmp_path
 
 
 def test_valid_edit_is_saved_and_shown_in_history(app, small_sample, tmp_path):
-    path = shutil.copy(small_sample, tmp_path / "edit.duckdb")
+    path = stories.copy_store(small_sample, tmp_path / "edit.duckdb")
     at = app(path)
     at.selectbox(key="tf-choice").set_value(("marketing", "mqls"))
     at.number_input(key="tf-value").set_value(999.0)
@@ -214,15 +215,12 @@ def test_valid_edit_is_saved_and_shown_in_history(app, small_sample, tmp_path):
     at.button(key="FormSubmitter:target-form-Save target").click().run()
     assert not at.exception
     assert any("Saved Marketing · MQLs passed to Sales for October 2026" in s for s in texts(at.success))
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        got = con.execute(
-            "select new_value, set_by from target_history where period = date '2026-10-01' "
-            "and team = 'marketing' and metric = 'mqls' order by set_at desc limit 1"
-        ).fetchone()
-    finally:
-        con.close()
-    assert got == (999.0, "Ann Lee")
+    got = edits.read(
+        path,
+        "select new_value, set_by from target_history where period = date '2026-10-01' "
+        "and team = 'marketing' and metric = 'mqls' order by set_at desc limit 1",
+    )
+    assert got == [(999.0, "Ann Lee")]
     # October's MQLs feed later months' deals, not October's: October's revenue target is held
     # against the MQL quota of the month its MQLs are due (August on this sample), so raising
     # October's MQL quota leaves the finding as it was.
@@ -250,8 +248,13 @@ def store_errors():
     from queries import executor
 
     return [
-        (store.StoreLockedError("s.duckdb is being rewritten"), "being rewritten", "try again"),
+        (store.StoreLockedError("s.edits.duckdb is being rewritten"), "being rewritten", "try again"),
         (executor.StoreBusyError("busy"), "being rewritten", "try again"),
+        (
+            store.StoreDamagedError(store.StoreProblem(store.DAMAGED, Path("/srv/s.edits.duckdb"), "x")),
+            "cannot be read",
+            "restore the copy",
+        ),
         (FileNotFoundError("No store at /srv/x.duckdb"), "no data store", "build or import the data"),
         (executor.StoreMissingError("missing"), "no data store", "build or import the data"),
         (
@@ -271,7 +274,7 @@ def test_store_error_on_save_is_a_message(app, small_sample, tmp_path, monkeypat
     def failing_write(*args, **kwargs):
         raise exc
 
-    path = shutil.copy(small_sample, tmp_path / "edit.duckdb")
+    path = stories.copy_store(small_sample, tmp_path / "edit.duckdb")
     at = app(path)
     monkeypatch.setattr(writer, "set_target", failing_write)
     at.selectbox(key="tf-choice").set_value(("marketing", "mqls"))
@@ -291,7 +294,7 @@ def test_store_error_on_import_is_a_message(app, small_sample, tmp_path, monkeyp
     def locked(*args, **kwargs):
         raise store.StoreLockedError("s.duckdb is being rewritten (an import or a sample build)")
 
-    path = shutil.copy(small_sample, tmp_path / "edit.duckdb")
+    path = stories.copy_store(small_sample, tmp_path / "edit.duckdb")
     at = app(path)
     monkeypatch.setattr(writer, "import_csv", locked)
     at.file_uploader(key="tf-csv").set_value(

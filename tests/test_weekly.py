@@ -13,10 +13,10 @@ import datetime as dt
 import math
 import tomllib
 
-import duckdb
 import pytest
 
 from data import contract as contract_mod
+from data import edits
 from queries import teams, weekly
 from queries.filters import Filters
 from tests import stories
@@ -543,7 +543,7 @@ def test_pace_against_the_shared_target(tmp_path):
         }
     }
     db = stories.build(tmp_path / "pace.duckdb", story)
-    with duckdb.connect(str(db)) as con:
+    with edits.write(db, (edits.TARGETS,)) as con:  # targets are the team's edits (data/edits.py)
         con.execute(
             "insert into targets values (date '2025-01-01', 'shared', 'revenue', 310000, "
             "timestamp '2024-12-01', 'test')"

@@ -17,8 +17,9 @@ from queries.teams import MAX_ROWS
 SCREEN_ROWS = 500
 CSV_ROWS = MAX_ROWS  # the most a lead-list query returns (50,000)
 
-# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets; a
+# leading NUL is dropped by some of them on import, which would leave the formula behind it.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\x00")
 
 
 def neutralise(value):
@@ -148,7 +149,9 @@ def _key_columns_first(df: pd.DataFrame, first: list[str]) -> pd.DataFrame:
 
 def show(df: pd.DataFrame, **kwargs) -> None:
     """st.dataframe of a query result, without its attrs (as-of dates and the like are shown
-    in captions; Arrow cannot carry them and would warn)."""
+    in captions; Arrow cannot carry them and would warn). Tables offer no download or copy of
+    their own (client.disableDataExport in .streamlit/config.toml: Streamlit's would write
+    formula cells as they are); the CSV buttons next to them go through safe_csv()."""
     plain = df.copy()
     plain.attrs = {}
     st.dataframe(plain, **kwargs)

@@ -40,6 +40,7 @@ from ui.filters import DEFAULT_PRESET, PRESETS, preset_range
 # Most used first: the default, then the other presets as the sidebar lists them.
 WARM_PRESETS = (DEFAULT_PRESET, *(p for p in PRESETS if p not in (DEFAULT_PRESET, "custom")))
 POLL_SECONDS = 5.0  # how soon after an import the warmer notices the new store version
+WARM_EDITS = ("targets",)  # the team's edits whose saving warms the pages again
 NICE = 10  # the warmer's thread yields the CPU to the pages
 
 Call = tuple[Callable, tuple, dict]
@@ -234,7 +235,7 @@ def warm(presets: tuple[str, ...] | None = None, stop: Callable[[], bool] = lamb
     started = time.perf_counter()
     executor.pin()
     try:
-        version = executor.store_version()
+        version = executor.store_version(edits=WARM_EDITS)
         before = cache.misses_in_this_thread()
         done = []
         for preset in presets:
@@ -306,8 +307,10 @@ def _draw_pages() -> str:
 
 
 def _live_version() -> str:
-    """The version of the file live now (not the one this thread pinned for its last pass)."""
-    return executor.store_version(store.db_path())
+    """The version of the file live now (not the one this thread pinned for its last pass), and
+    of the targets: a saved target changes the Targets and Weekly views, which are warmed again
+    (only what reads targets is recomputed). A saved note warms nothing: one small query."""
+    return executor.store_version(store.db_path(), edits=WARM_EDITS)
 
 
 def _watch(stop: threading.Event | None = None, poll: float = POLL_SECONDS) -> None:

@@ -1,10 +1,11 @@
 -- Targets of one month: one row per (team, metric) set for the period, ordered by team, metric.
 -- team is 'marketing' or 'sales' (a quota) or 'shared' (a target both teams sign).
+-- Reads the team's edits file (data/edits.py), attached as `edits` beside the store.
 -- Parameters: $period (date, the first day of the month).
 
 with
 
-targets as (select * from targets),
+targets as (select * from edits.targets),
 
 final as (
     select

@@ -200,7 +200,7 @@ def sales_use(sales_filters, version) -> bool:
     """Share of opportunities using Marketing content and the win rates with and without it;
     returns whether any opportunity was opened in the range (False: a note says so)."""
     # The look-back keeps every filter but the dates: the sidebar's window applies to both.
-    window = sales_filters.window(contract)
+    window = sales_filters.horizon(contract)  # the window, or a year where the contract has none
     sales_text = span(sales_filters)
     use = cache.call(content.sales_content_use, sales_filters)
     if use.empty or int(use["n_opportunities"].iloc[0]) == 0:

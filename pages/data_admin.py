@@ -11,19 +11,20 @@ import hashlib
 
 import streamlit as st
 
+from data import contract as contract_mod
 from data import importer, store
-from data.contract import load as load_contract
 from data.import_mapping import MappingError, presets
 from data.import_mapping import load as load_mapping
 from data.import_mapping import parse as parse_mapping
 from queries import cache, data_quality, executor, funnel
-from ui import frame
-from ui.auth import is_admin
+from ui import contract_editor, frame, funnel_proposal
+from ui.auth import is_admin, user_name
 from ui.tables import download
 
 CUSTOM = "custom"  # the mapping choice that takes an uploaded .toml
 REPORT_KEY = "data_import_report"  # the last import's report, shown until the next one
 PREVIEW_KEY = "data_previews"  # {(upload id, mapping key): preview} of the uploads on screen
+PROPOSAL_KEY = "data_proposals"  # {(upload ids, mapping key): proposal} for a new store
 PREVIEW_ROWS = 20
 # The preview reads the start of an upload only: 20 rows of even a wide export fit in far less,
 # and a 200 MB upload (one long line, say) is never parsed whole inside the shared server.
@@ -38,6 +39,21 @@ def head(upload) -> importer.Source:
     if size > PREVIEW_BYTES and (cut := data.rfind(b"\n")) > 0:
         data = data[: cut + 1]
     return importer.Source.from_bytes(upload.name, data)
+
+
+def proposal_for(key: tuple, uploads, mapping) -> tuple:
+    """("ok", proposal) or ("refused", reason): the funnel proposed from the uploads for a new
+    store, computed once per `key` (the uploads and the mapping) and kept in this session."""
+    proposals = st.session_state.setdefault(PROPOSAL_KEY, {})
+    if key not in proposals:
+        sources = [importer.Source.from_bytes(u.name, u.getvalue()) for u in uploads]
+        try:
+            proposals[key] = ("ok", importer.propose_contract(sources, mapping))
+        except (importer.ImportRefused, contract_mod.ContractError) as exc:
+            proposals[key] = ("refused", str(exc))
+    for old in [k for k in proposals if k != key]:
+        del proposals[old]
+    return proposals[key]
 
 
 def preview(key: tuple, upload, mapping, contract) -> tuple:
@@ -87,11 +103,15 @@ if readable:
         readable = False
 damaged = store.db_path().exists() and not readable
 
-tab_import, tab_history, tab_quality = st.tabs(["Import", "History and rollback", "Data quality"])
+tab_import, tab_contract, tab_history, tab_quality = st.tabs(
+    ["Import", "Funnel contract", "History and rollback", "Data quality"]
+)
 
 # --- import --------------------------------------------------------------------------------------
 with tab_import:
-    contract = load_contract()
+    # Mappings are checked against the shipped default's keys here; the files are read under the
+    # store's own contract, or for a new store the one confirmed below.
+    contract = contract_mod.load()
     choices = dict(presets())
     if can_write:  # an uploaded mapping is an upload too: admins only
         choices[CUSTOM] = "your own mapping file (.toml): the format is in docs/import.md"
@@ -159,11 +179,49 @@ with tab_import:
             key="data_fresh",
         )
         fresh = fresh or damaged
+        uploads = uploads or []
+        # A new store (or a fresh start) takes the funnel its files propose, confirmed here;
+        # otherwise the files are read under the store's own contract.
+        is_new = fresh or not store.db_path().exists()
+        contract = importer.store_contract(store.db_path(), fresh=is_new)
+        contract_text = None
+        ready = True
+        if is_new and uploads:
+            st.subheader("Your funnel", divider="gray")
+            proposal_key = (tuple(u.file_id for u in uploads), mapping_key)
+            result = proposal_for(proposal_key, uploads, mapping)
+            if result[0] == "refused":
+                frame.alert_with_text("The files cannot be read to propose a funnel:", result[1])
+                ready = False
+            else:
+                proposal = result[1]
+                if proposal.contract == contract_mod.load():
+                    st.caption(
+                        "Your files use the default funnel's stages; those they never record are shown "
+                        "as not recorded and never counted. " + " ".join(proposal.notes[1:])
+                    )
+                else:
+                    st.caption(
+                        "Your files name stages of their own. This is the funnel they propose, in the "
+                        "order records usually reach each name, with the records that entered it. "
+                        "Check it, change what is wrong, then import: nothing is written before."
+                    )
+                    confirmed = funnel_proposal.edit(proposal, key="data-proposal")
+                    if confirmed is None:
+                        ready = False
+                    else:
+                        contract_text, contract = confirmed
+                        st.download_button(
+                            "Download this funnel (.toml)",
+                            contract_text.encode("utf-8"),
+                            "funnel.toml",
+                            "text/plain",
+                            key="dl-proposal",
+                        )
 
         # Upload names are shown as text only; the bytes go to the importer in memory, never to a path.
-        uploads = uploads or []
         shown = set()
-        contract_key = store.contract_hash()
+        contract_key = contract_mod.text_hash(contract_mod.dumps(contract.with_tracked(None, None)))
         for i, upload in enumerate(uploads):
             st.subheader(f"Preview of file {i + 1}", divider="gray")
             st.text(upload.name)
@@ -186,7 +244,10 @@ with tab_import:
         for key in [k for k in previews if k not in shown]:
             del previews[key]
 
-        if st.button("Import", type="primary", disabled=not uploads, key="data_import") and is_admin():
+        if (
+            st.button("Import", type="primary", disabled=not uploads or not ready, key="data_import")
+            and is_admin()
+        ):
             bar = st.progress(0.0, text="Starting")
 
             def progress(fraction: float, text: str) -> None:
@@ -196,7 +257,14 @@ with tab_import:
             sources = [importer.Source.from_bytes(u.name, u.getvalue()) for u in uploads]
             try:
                 report = importer.import_files(
-                    sources, mapping, fresh=fresh, contract=contract, progress=progress
+                    sources,
+                    mapping,
+                    fresh=fresh,
+                    contract=None if contract_text else contract,
+                    contract_text=contract_text,
+                    contract_source="proposal, confirmed on the Data page",
+                    progress=progress,
+                    user=user_name(),
                 )
             except importer.ImportBusyError as exc:
                 st.warning(str(exc))
@@ -220,6 +288,12 @@ with tab_import:
                     "previous version is kept for rollback (History tab).",
                     icon=":material/check_circle:",
                 )
+            elif report.unchanged:
+                st.info(
+                    "Nothing new in these files: the store is unchanged (same bytes, same version, "
+                    "every view kept).",
+                    icon=":material/check_circle:",
+                )
             else:
                 st.error("Nothing was imported: the store is unchanged.", icon=":material/block:")
             for i, f in enumerate(report.files):
@@ -227,6 +301,8 @@ with tab_import:
                 st.text(f.name)  # the upload's name: text only
                 if f.refused:
                     frame.alert_with_text("Refused: nothing from this file was imported.", f.refused)
+                if f.unchanged:
+                    st.text(f.unchanged)  # may quote the file's name: text only
                 cols = st.columns(4)
                 cols[0].metric("Rows in", f"{f.n_rows_in:,}")
                 # A refused file imported nothing: its valid rows "would be" accepted, not "are".
@@ -238,7 +314,8 @@ with tab_import:
                     f"Reconciliation: rows in {f.n_rows_in:,} = accepted {f.n_accepted:,} + rejected "
                     f"{f.n_rejected:,} + duplicate {f.n_duplicate:,} ({check}). Added: "
                     f"{f.n_events_added:,} events, {f.n_leads_added:,} leads; {f.n_leads_updated:,} leads "
-                    f"updated; {f.n_flagged:,} rows flagged; {f.n_ignored:,} accepted rows carry no funnel event."
+                    f"updated; {f.n_flagged:,} rows flagged; {f.n_ignored:,} accepted rows carry no funnel event; "
+                    f"{f.n_undated:,} open records with no date kept as undated open pipeline."
                 )
                 if len(f.issues):
                     st.caption(
@@ -249,6 +326,13 @@ with tab_import:
                     download(
                         f.issues, f"rejected-rows-{i + 1}.csv", label="Download rejected and flagged rows"
                     )
+
+# --- the funnel contract ------------------------------------------------------------------------
+with tab_contract:
+    if readable:
+        contract_editor.render(can_write, user_name())
+    else:
+        st.info("No readable store yet: the first import proposes its funnel (Import tab).")
 
 # --- history and rollback ----------------------------------------------------------------------
 with tab_history:

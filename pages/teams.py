@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from queries import cache, contracts, executor, funnel, teams
-from ui import tables
+from ui import glossary, tables
 from ui.sections import section
 from ui.state import current_filters
 
@@ -139,7 +139,7 @@ def cohort_caption(filters, by, version) -> dict:
     leak = leakage_of(filters, by)
     st.caption(
         f"Cohort: leads that started {filters.start:%d %b %Y} – {filters.end:%d %b %Y} · as of "
-        f"{leak.attrs['as_of']:%d %b %Y %H:%M} UTC · window {leak.attrs['window_days']} days · skip "
+        f"{leak.attrs['as_of']:%d %b %Y %H:%M} UTC · {glossary.window_phrase(leak.attrs['window_days'])} · skip "
         f"policy {leak.attrs['skip_policy']}"
     )
     if not leak.attrs["is_mature"]:

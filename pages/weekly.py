@@ -147,17 +147,18 @@ def conversion(week, version) -> None:
 
     # ---- Conversion with the noise check -------------------------------------------------------
     window = weekly.window_days()
+    days = f"{window} days" if window else "no limit: the contract has no window"
     st.subheader(
         "Conversion: did more decided leads move on?",
         help="The weekly rate looks at leads decided in the week; the Funnel health cohort looks at "
         "leads that started in a range. Both call a lead dropped when it exits or its conversion "
-        f"window ({window} days from its start) runs out, so the rates agree in definition but are "
+        f"window ({days} from its start) runs out, so the rates agree in definition but are "
         "over different leads.",
     )
     st.caption(
         "Decided at a stage: a lead that entered it counts in the week of the first of: its move to "
-        f"a later stage within {window} days of its start (moved on); an exit before moving on "
-        f"(dropped); the end of its {window}-day conversion window with neither (dropped: the "
+        f"a later stage within the window of its start ({days}; moved on); an exit before moving on "
+        "(dropped); the end of its conversion window with neither (dropped: the "
         "'Window ran out' column). Each week counts only what had happened by its end, so a past week "
         "does not change when a lead comes back later. Rate = moved on / decided, with a 95% Wilson "
         "interval. A change against last week is called out only when a two-proportion test gives "

@@ -247,3 +247,43 @@ def test_url_dates_that_match_the_preset_keep_the_preset():
     params = {"preset": ["last_quarter"], "start": ["2026-04-01"], "end": ["2026-06-30"]}
     state = ui_filters.state_from_url(params, {}, latest, bounds)
     assert state == {"f_preset": "custom", "f_range": (dt.date(2026, 4, 1), dt.date(2026, 6, 30))}
+
+
+# ---- Counting rules: window, skip policy and as-of in the sidebar and the URL -----------------------
+
+
+def test_counting_rules_from_the_url_reach_the_numbers(story_db, page_app):
+    at = run_frame(page_app, {**Q1_URL, "window": "none", "skip": "strict", "asof": "2025-06-30"})
+    f = at.session_state["filters"]
+    assert (f.window_days, f.skip_policy) == (0, "strict")
+    assert f.as_of.date() == dt.date(2025, 6, 30)
+    # Written back, so the link can be shared as it is.
+    assert at.query_params["window"] == "none" and at.query_params["skip"] == "strict"
+    assert at.query_params["asof"] == "2025-06-30"
+    caption = " ".join(c.value for c in at.caption)
+    assert "no conversion window (all time)" in caption and "skip policy strict" in caption
+    assert "As of 30 Jun 2025 (end of day" in caption
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"window": "-5"}, {"window": "seventeen"}, {"window": "99"}, {"skip": "loose"}, {"asof": "2999-01-01"}],
+)
+def test_bad_counting_rules_in_the_url_are_ignored(story_db, page_app, bad):
+    at = run_frame(page_app, {**Q1_URL, **bad})
+    f = at.session_state["filters"]
+    assert (f.window_days, f.skip_policy, f.as_of) == (None, None, None)  # the contract's, latest
+
+
+def test_the_sidebar_sets_the_counting_rules_and_the_url(story_db):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(sidebar_app, default_timeout=60).run()
+    at.sidebar.selectbox(key="f_window").set_value(90).run()
+    assert at.session_state["filters"].window_days == 90 and at.query_params["window"] == "90"
+    at.sidebar.radio(key="f_skip").set_value("strict").run()
+    assert at.query_params["skip"] == "strict"
+    # Choosing the contract's own values again takes them off the link.
+    at.sidebar.selectbox(key="f_window").set_value(None).run()
+    at.sidebar.radio(key="f_skip").set_value("implied").run()
+    assert "window" not in at.query_params and "skip" not in at.query_params

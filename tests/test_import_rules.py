@@ -314,3 +314,42 @@ def test_row_numbers_are_the_spreadsheet_rows_blank_lines_included(tmp_path):
     report = run(tmp_path, write(tmp_path, "gaps.csv", text), log_mapping(tmp_path))
     assert report.files[0].n_rows_in == 3
     assert only_issue(report)[0] == 5
+
+
+def test_attributes_in_a_file_without_lead_records_are_refused_not_dropped(tmp_path):
+    # A file whose rows are not lead records (no created_at) cannot store attributes: the
+    # mapping is refused naming the key, instead of the attribute vanishing silently.
+    from data import contract
+    from data.import_mapping import MappingError, parse
+
+    text = """
+[[files]]
+role = "wins"
+shape = "wide"
+lead_id = "MQL ID"
+[files.stage_dates]
+won = "Won Date"
+[files.attributes]
+segment = "Segment"
+"""
+    with pytest.raises(
+        MappingError, match=r"files\[1\] \(wins\)\.attributes: this file's rows are not lead records"
+    ):
+        parse(text, contract.load(), origin="mine")
+
+
+@pytest.mark.parametrize(
+    ("value", "rejected"),
+    [
+        ("1.23457E+11", True),  # how a spreadsheet writes a long number
+        ("1E+11", True),
+        ("123456789012.0", True),
+        ("20250114000000000000000000000e12", False),  # a real hex id: digits and one e
+        ("4e5", False),
+        ("3f9a1c2e7b4d4f0a9c1e2b3d4f5a6b7c", False),
+    ],
+)
+def test_only_what_a_spreadsheet_writes_is_taken_for_a_rewritten_id(value, rejected):
+    from data.import_read import EXCEL_ID
+
+    assert bool(EXCEL_ID.match(value)) is rejected

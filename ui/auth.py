@@ -166,3 +166,11 @@ def require_sign_in() -> None:
         st.caption("Signed in as")
         st.text(_email(user) or "")  # provider text: shown as text only
         st.button("Sign out", on_click=st.logout, icon=":material/logout:", key="auth_sign_out")
+
+
+def user_name() -> str | None:
+    """Who is at the keyboard, for the record of an import or a contract change: the signed-in
+    address, or None without sign-in (the writer then records the OS account running the app)."""
+    if not login_configured():
+        return None
+    return _email(_user())

@@ -159,9 +159,7 @@ def damaged_live(tmp_path, use_store) -> Path:
     """HANDOFF_DB -> a live store that is not a DuckDB file, with a good version kept as prev-1."""
     db = tmp_path / "live.duckdb"
     stories.build(db, STORY)
-    importer._keep_previous(db)  # what an import does before it swaps: the good one is kept
-    # A new file in its place (the kept version may be a hard link to the old one: writing
-    # into the old file would damage the kept version too).
+    shutil.copyfile(db, importer._prev(db, 1))  # a good version kept, as after an import
     db.unlink()
     db.write_text("lead_id,stage\n")
     return use_store(db)

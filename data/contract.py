@@ -181,7 +181,7 @@ class Contract:
         A move between two tracked stages is owned by the team that owns moving on from the
         first of them. The handoff is kept when its stage is tracked."""
         kept = self.tracked_stages
-        if len(kept) == len(self.stages):
+        if len(kept) == len(self.stages) and self.tracked is None:
             return self
         if not kept:  # a store without stage events: no journeys to compute over
             return self
@@ -193,6 +193,38 @@ class Contract:
         return dataclasses.replace(
             self, stages=stages, handoff_stage=handoff, tracked=None, sla_recorded=self.sla_measured
         )
+
+    @property
+    def grains(self) -> tuple[str, ...]:
+        """The grains this contract's tracked stages count: ("lead", "opportunity"), or one."""
+        found = {s.grain for s in self.tracked_stages}
+        out = ("lead",) if "lead" in found or not found else ()
+        return out + (("opportunity",) if "opportunity" in found else ())
+
+    def of_grain(self, grain: str) -> Contract:
+        """The contract as one grain sees it. The lead grain follows every stage (a lead's
+        journey goes on through its opportunity's stages); the opportunity grain only the
+        opportunity's own stages (grain = "opportunity"), renumbered 1..n, with no handoff (that is
+        between grains, at the lead grain). Tracked stages are kept; may hold no stage at all."""
+        if grain == "lead":
+            return self
+        kept = [s for s in self.stages if s.grain == grain]
+        stages = tuple(
+            dataclasses.replace(s, order=i, owner=s.owner if i < len(kept) else None)
+            for i, s in enumerate(kept, start=1)
+        )
+        return dataclasses.replace(self, stages=stages, handoff_stage=None, sla_recorded=False)
+
+    def for_grain(self, grain: str) -> Contract:
+        """The journey one grain's queries compute over: its tracked stages, renumbered."""
+        view = self.of_grain(grain)
+        return view.effective() if view.stages and view.tracked_stages else view
+
+    @property
+    def default_grain(self) -> str:
+        """What the pages count first: leads when the data records a lead-grain stage, else
+        opportunities (an export of opportunities only)."""
+        return "lead" if any(s.grain == "lead" for s in self.tracked_stages) else "opportunity"
 
     @property
     def horizon_days(self) -> int:

@@ -34,7 +34,7 @@ MAPPINGS_DIR = Path(__file__).with_name("mappings")
 PRESET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Lead attributes a mapping may fill (the columns of the leads table besides id, created, owner).
 LEAD_FIELDS = ("lead_name", "company", "account_id", "channel", "campaign", "region", "segment")
-SHAPES = ("wide", "long", "status")
+SHAPES = ("wide", "long", "status", "contacts")
 CURRENCY = re.compile(r"^[A-Z]{3}$")  # an ISO 4217 code
 AMOUNT_EVENT = "amount"  # an event type that only sets a deal amount (schema.sql)
 DECIMAL_SEPARATORS = (".", ",")
@@ -97,6 +97,11 @@ FILE_KEYS = {
     "is_closed",
     "currency",
     "grain",
+    "contact_role",
+    "is_primary",
+    "close_date",
+    "forecast_category",
+    "email",
 }
 GRAINS = ("lead", "opportunity")
 
@@ -149,7 +154,14 @@ class FileSpec:
     is_won: str | None = None
     is_closed: str | None = None
     currency: str | None = None  # the column with the currency (ISO 4217) of the row's amounts
-    grain: str = "lead"  # what one record of this file is, for a proposed contract
+    # What one row's record is: a lead, or an opportunity (its record row goes to opportunities,
+    # its events name the deal, and a proposed contract counts its stages per opportunity).
+    grain: str = "lead"
+    contact_role: str | None = None  # contacts files: the column with the contact's role
+    is_primary: str | None = None  # contacts files: the column saying it is the primary contact
+    close_date: str | None = None  # the column with an opportunity's expected close date
+    forecast_category: str | None = None  # and with its forecast category
+    email: str | None = None  # the column with a lead's email address (account matching)
     # Set when a file is read (import_read.read_rows): the stage keys whose date column this
     # file has, so the store knows the data records them even before any record reaches them.
     recorded: frozenset[str] = frozenset()
@@ -177,6 +189,11 @@ class FileSpec:
             self.is_won,
             self.is_closed,
             self.currency,
+            self.contact_role,
+            self.is_primary,
+            self.close_date,
+            self.forecast_category,
+            self.email,
         )
         for c in (*singles, *self.stage_dates.values(), *(c for cs in self.attributes.values() for c in cs)):
             if c and c not in cols:
@@ -379,6 +396,11 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
             "is_won",
             "is_closed",
             "currency",
+            "contact_role",
+            "is_primary",
+            "close_date",
+            "forecast_category",
+            "email",
         )
     }
     started_stage = _text(raw, "started_stage", where, "a stage name or key (text)")
@@ -387,7 +409,7 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
     grain = raw.get("grain", "lead")
     if grain not in GRAINS:
         raise _fail(f"{where}.grain", f"one of {list(GRAINS)}", grain)
-    if attributes and not singles["created_at"]:
+    if attributes and not singles["created_at"] and shape != "contacts":
         raise MappingError(
             f"{where}.attributes: this file's rows are not lead records (it has no created_at), so "
             "nothing would store its attributes. Name the file's created date as created_at, or map "
@@ -396,8 +418,20 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
     lead_from_deal = raw.get("lead_from_deal", False)
     if not isinstance(lead_from_deal, bool):
         raise _fail(f"{where}.lead_from_deal", "true or false", lead_from_deal)
-    if bool(singles["lead_id"]) == lead_from_deal:
-        raise MappingError(f"{where}: set exactly one of lead_id (a column) or lead_from_deal = true")
+    if singles["lead_id"] and lead_from_deal:
+        raise MappingError(f"{where}: set lead_id (a column) or lead_from_deal = true, not both")
+    if not singles["lead_id"] and not lead_from_deal and not (grain == "opportunity" and singles["deal_id"]):
+        raise MappingError(
+            f"{where}: say whose rows these are: lead_id (a column), lead_from_deal = true, or for "
+            'opportunities deal_id with grain = "opportunity"'
+        )
+    if shape == "contacts" and not (singles["deal_id"] and singles["lead_id"]):
+        raise MappingError(
+            f"{where}: a contacts file needs deal_id (the opportunity) and lead_id (the contact)"
+        )
+    for k in ("contact_role", "is_primary"):
+        if singles[k] and shape != "contacts":
+            raise MappingError(f'{where}.{k}: only for contacts files (shape = "contacts")')
     if lead_from_deal and not singles["deal_id"]:
         raise MappingError(f"{where}.lead_from_deal: needs deal_id, the column that names the deal")
     # A wide file may name its current status and the CRM's won/closed flags too: they only tell
@@ -436,6 +470,12 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
             raise MappingError(f"{where}: set both is_won and is_closed (the CRM's two flags), or neither")
         if (won_values or lost_values or singles["is_won"]) and not singles["outcome_date"]:
             raise MappingError(f"{where}.outcome_date: the column that dates a won or lost status is needed")
+    elif shape == "contacts":
+        for k in ("stage", "time", "event_id", "created_at", "amount"):
+            if singles[k]:
+                raise MappingError(f"{where}.{k}: a contacts file only links contacts to opportunities")
+        if stage_dates:
+            raise MappingError(f"{where}.stage_dates: only for wide files")
     else:
         for k in ("stage", "time"):
             if not singles[k]:
@@ -449,13 +489,15 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
             f"for wide files, one of the stage_dates keys {list(stage_dates)}",
             amount_on,
         )
-    if shape == "wide" and singles["amount"] and amount_on is None:
+    if shape == "wide" and singles["amount"] and amount_on is None and grain != "opportunity":
         raise MappingError(f"{where}.amount_on: say which stage carries the amount (e.g. 'won')")
     # A row's identity: an explicit key column, the source's event id, or for a wide file the
     # record's own id; a long file without any id is identified by its derived event id.
     key = singles["key"] or singles["event_id"]
     if not key and shape in ("wide", "status"):
         key = singles["deal_id"] or singles["lead_id"]
+    if not key and shape == "contacts":
+        key = singles["deal_id"]  # with the contact: see import_read (one row per pair)
     return FileSpec(
         role=role,
         shape=shape,
@@ -489,6 +531,11 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         is_closed=singles["is_closed"],
         currency=singles["currency"],
         grain=grain,
+        contact_role=singles["contact_role"],
+        is_primary=singles["is_primary"],
+        close_date=singles["close_date"],
+        forecast_category=singles["forecast_category"],
+        email=singles["email"],
     )
 
 

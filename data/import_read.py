@@ -416,11 +416,15 @@ class Parsed:
     # An open record with no date at all (UNDATED_COLUMNS): kept as undated open pipeline, in
     # no cohort, never rejected for a missing date.
     undated: tuple | None = None
+    opportunity: tuple | None = None  # OPPORTUNITY_COLUMNS: an opportunity's record row
+    contact: tuple | None = None  # CONTACT_COLUMNS: a contact on an opportunity
 
     @property
     def digest(self) -> int:
         """Same content, same digest: tells an identical repeat from a conflicting one."""
-        return hash((tuple(self.events), self.lead, self.ignored, self.undated))
+        return hash(
+            (tuple(self.events), self.lead, self.ignored, self.undated, self.opportunity, self.contact)
+        )
 
 
 EVENT_COLUMNS = (
@@ -434,7 +438,25 @@ EVENT_COLUMNS = (
     "reason_code",
     "amount",
     "currency",
+    "close_date",
+    "forecast_category",
 )
+OPPORTUNITY_COLUMNS = (
+    "opportunity_id",
+    "name",
+    "account_id",
+    "created_at",
+    "owner_id",
+    "channel",
+    "campaign",
+    "region",
+    "segment",
+    "currency",
+    "amount",
+    "close_date",
+    "status",
+)
+CONTACT_COLUMNS = ("opportunity_id", "lead_id", "role", "is_primary")
 UNDATED_COLUMNS = ("lead_id", "status", "stage", "owner_id", "amount", "currency")
 LEAD_COLUMNS = (
     "lead_id",
@@ -674,6 +696,8 @@ class RowParser:
             return self._wide(fields)
         if self.spec.shape == "status":
             return self._status(fields)
+        if self.spec.shape == "contacts":
+            return self._contacts(fields)
         return self._long(fields)
 
     def _owners(self, fields: list[str], owner: str | None) -> list[tuple]:
@@ -717,6 +741,8 @@ class RowParser:
                     reason if etype in self.exits else None,
                     amount if etype == spec.amount_on else None,
                     currency if etype == spec.amount_on and amount is not None else None,
+                    None,  # close dates and forecast categories come with a stage history
+                    None,
                 )
             )
         if not events and not spec.created_at:
@@ -725,14 +751,62 @@ class RowParser:
         if reason and not any(e[3] in self.exits for e in events):
             flags.append("a reason is given but no exit date: the reason is not stored")
         lead = None
-        if spec.created_at:
+        opportunity = None
+        if spec.grain == "opportunity" and deal_id:
+            opportunity = self._opportunity(fields, deal_id, owner, currency, amount, flags)
+        elif spec.created_at:
             created = self._time(spec.created_at, self._get(fields, spec.created_at), flags)
-            attrs = {
-                fld: " ".join(v for c in cols if (v := self._get(fields, c))) or None
-                for fld, cols in spec.attributes.items()
-            }
-            lead = (lead_id, created, *(attrs.get(f) for f in LEAD_COLUMNS[2:9]), owner, currency)
-        return Parsed(str(key), events, lead, self._owners(fields, owner), flags)
+            lead = (
+                lead_id,
+                created,
+                *(self._attrs(fields).get(f) for f in LEAD_COLUMNS[2:9]),
+                owner,
+                currency,
+            )
+        return Parsed(str(key), events, lead, self._owners(fields, owner), flags, opportunity=opportunity)
+
+    def _attrs(self, fields: list[str]) -> dict[str, str | None]:
+        return {
+            fld: " ".join(v for c in cols if (v := self._get(fields, c))) or None
+            for fld, cols in self.spec.attributes.items()
+        }
+
+    def _date(self, fields: list[str], col: str | None, flags: list[str]) -> dt.date | None:
+        text = self._get(fields, col)
+        return self._time(col, text, flags).date() if text else None
+
+    def _opportunity(
+        self, fields: list[str], deal_id: str, owner, currency, amount, flags: list[str]
+    ) -> tuple:
+        """An opportunity's record row (OPPORTUNITY_COLUMNS) from a row of its record file."""
+        spec = self.spec
+        created_text = self._get(fields, spec.created_at)
+        created = self._time(spec.created_at, created_text, flags) if created_text else None
+        a = self._attrs(fields)
+        return (
+            deal_id,
+            a.get("lead_name"),
+            a.get("account_id"),
+            created,
+            owner,
+            a.get("channel"),
+            a.get("campaign"),
+            a.get("region"),
+            a.get("segment"),
+            currency,
+            amount,
+            self._date(fields, spec.close_date, flags),
+            self._get(fields, spec.status) or None,
+        )
+
+    def _contacts(self, fields: list[str]) -> Parsed:
+        """A contact on an opportunity, with its role: one row per pair."""
+        spec = self.spec
+        deal_id = self._id(fields, spec.deal_id)
+        lead_id = self._id(fields, spec.lead_id)
+        role = self._get(fields, spec.contact_role) or None
+        primary = self._flag(fields, spec.is_primary)
+        return Parsed(f"{deal_id}:{lead_id}", contact=(deal_id, lead_id, role, primary))
 
     # --- what a row says about stage names, for a proposed contract ---------------------------
     def observe(self, fields: list[str], obs) -> None:
@@ -816,6 +890,8 @@ class RowParser:
                 reason if kind in self.exits else None,
                 amount if with_amount else None,
                 currency if with_amount and amount is not None else None,
+                None,
+                None,
             )
 
         started_text = self._get(fields, spec.started)
@@ -840,20 +916,32 @@ class RowParser:
             events.append(
                 event(kind, self._time(spec.outcome_date, when, flags), with_amount=outcome == "won")
             )
-        lead = None
+        lead = opportunity = None
         created_text = self._get(fields, spec.created_at)
-        if created_text:
+        if spec.grain == "opportunity" and deal_id:
+            opportunity = self._opportunity(fields, deal_id, owner, currency, amount, flags)
+        elif created_text:
             created = self._time(spec.created_at, created_text, flags)
-            attrs = {
-                fld: " ".join(v for c in cols if (v := self._get(fields, c))) or None
-                for fld, cols in spec.attributes.items()
-            }
-            lead = (lead_id, created, *(attrs.get(f) for f in LEAD_COLUMNS[2:9]), owner, currency)
+            lead = (
+                lead_id,
+                created,
+                *(self._attrs(fields).get(f) for f in LEAD_COLUMNS[2:9]),
+                owner,
+                currency,
+            )
         undated = None
         if not events:
             open_key = etype if etype in set(self.stage_team) else None
-            undated = (lead_id, status or None, open_key, owner, amount, currency)
-        return Parsed(str(key), events, lead, self._owners(fields, owner), flags, undated=undated)
+            undated = (subject, status or None, open_key, owner, amount, currency)
+        return Parsed(
+            str(key),
+            events,
+            lead,
+            self._owners(fields, owner),
+            flags,
+            undated=undated,
+            opportunity=opportunity,
+        )
 
     def _long(self, fields: list[str]) -> Parsed:
         spec = self.spec
@@ -898,6 +986,8 @@ class RowParser:
             reason,
             amount,
             currency,
+            self._date(fields, spec.close_date, flags),
+            self._get(fields, spec.forecast_category) or None,
         )
         return Parsed(str(key or event_id), [event], None, self._owners(fields, owner), flags)
 

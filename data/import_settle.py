@@ -20,7 +20,13 @@ import pyarrow as pa
 
 from data.contract import Contract
 from data.import_mapping import Mapping
-from data.import_read import EVENT_COLUMNS, LEAD_COLUMNS, UNDATED_COLUMNS
+from data.import_read import (
+    CONTACT_COLUMNS,
+    EVENT_COLUMNS,
+    LEAD_COLUMNS,
+    OPPORTUNITY_COLUMNS,
+    UNDATED_COLUMNS,
+)
 
 CHUNK = 50_000  # staged rows per Arrow batch: bounds memory while reading
 MAX_REPORTED_ISSUES = 10_000  # issues kept in the in-memory report (all are stored)
@@ -81,6 +87,8 @@ class FileReport:
     n_leads_added: int = 0
     n_leads_updated: int = 0
     n_undated: int = 0  # open records with no date, kept as undated open pipeline
+    n_opportunities: int = 0  # opportunity records added or changed
+    n_contacts: int = 0  # contacts on opportunities added or changed
     # row_number, last_row_number, column_name, severity ('rejected', 'flagged'), reason, raw
     issues: pd.DataFrame = field(default_factory=pd.DataFrame)
     # Set when nothing was written for this file: the store already had it all.
@@ -116,6 +124,8 @@ class FileReport:
                 if self.n_undated
                 else ""
             )
+            + (f", {self.n_opportunities:,} opportunities added or changed" if self.n_opportunities else "")
+            + (f", {self.n_contacts:,} contacts on opportunities added or changed" if self.n_contacts else "")
             + (f". {self.unchanged}" if self.unchanged else "")
         )
 
@@ -134,7 +144,16 @@ create temp table st_rows (
 create temp table st_events (
     file_no integer, row_number bigint, event_id varchar, lead_id varchar, deal_id varchar,
     event_type varchar, occurred_at timestamp, owner_id varchar, team varchar,
-    reason_code varchar, amount varchar, currency varchar
+    reason_code varchar, amount varchar, currency varchar, close_date date, forecast_category varchar
+);
+create temp table st_opportunities (
+    file_no integer, row_number bigint, opportunity_id varchar, name varchar, account_id varchar,
+    created_at timestamp, owner_id varchar, channel varchar, campaign varchar, region varchar,
+    segment varchar, currency varchar, amount varchar, close_date date, status varchar
+);
+create temp table st_contacts (
+    file_no integer, row_number bigint, opportunity_id varchar, lead_id varchar, role varchar,
+    is_primary boolean
 );
 create temp table st_leads (
     file_no integer, row_number bigint, lead_id varchar, created_at timestamp, lead_name varchar,
@@ -158,6 +177,8 @@ class Stager:
         self.events: list[tuple] = []
         self.leads: list[tuple] = []
         self.undated: list[tuple] = []
+        self.opportunities: list[tuple] = []
+        self.contacts: list[tuple] = []
         self.owners: dict[str, tuple] = {}
 
     def add(self, file_no: int, outcome) -> None:
@@ -188,6 +209,10 @@ class Stager:
                 self.leads.append((file_no, outcome.row_number, *p.lead))
             if p.undated is not None:
                 self.undated.append((file_no, outcome.row_number, *p.undated))
+            if p.opportunity is not None:
+                self.opportunities.append((file_no, outcome.row_number, *p.opportunity))
+            if p.contact is not None:
+                self.contacts.append((file_no, outcome.row_number, *p.contact))
             for o in p.owners:
                 self.owners.setdefault(o[0], (file_no, *o))
         if len(self.rows) >= CHUNK:
@@ -218,7 +243,10 @@ class Stager:
         self._write("st_events", ["file_no", "row_number", *EVENT_COLUMNS], self.events)
         self._write("st_leads", ["file_no", "row_number", *LEAD_COLUMNS], self.leads)
         self._write("st_undated", ["file_no", "row_number", *UNDATED_COLUMNS], self.undated)
+        self._write("st_opportunities", ["file_no", "row_number", *OPPORTUNITY_COLUMNS], self.opportunities)
+        self._write("st_contacts", ["file_no", "row_number", *CONTACT_COLUMNS], self.contacts)
         self.rows, self.events, self.leads, self.undated = [], [], [], []
+        self.opportunities, self.contacts = [], []
 
     def flush_owners(self) -> None:
         self._write("st_owners", ["file_no", "owner_id", "owner_name", "team"], list(self.owners.values()))
@@ -290,7 +318,9 @@ select
     r.*,
     cast(r.amount as decimal(14, 2)) as amount_value,
     case
-        when r.lead_id is null then 'no_lead'
+        -- An event must belong to someone: a lead, or an opportunity known as itself. A file
+        -- that finds its leads through deals (lead_from_deal) needs the link.
+        when r.lead_id is null and ($needs_lead or r.deal_id is null) then 'no_lead'
         when e.event_id is null then 'new'
         when e.lead_id is not distinct from r.lead_id
             and e.deal_id is not distinct from r.deal_id
@@ -301,8 +331,9 @@ select
         else 'conflict'
     end as verdict,
     case
-        when r.lead_id is null then 'deal ' || r.deal_id || ' is not in the store or an earlier file of '
-            || 'this import: import the file that links deals to leads first'
+        when r.lead_id is null and ($needs_lead or r.deal_id is null) then 'deal ' || r.deal_id
+            || ' is not in the store or an earlier file of this import: import the file that links '
+            || 'deals to leads first'
         when e.event_id is not null then 'event ' || r.event_id || ' is already stored with other values ('
             || concat_ws('; ',
                 case when e.occurred_at <> r.occurred_at then 'date ' || r.occurred_at || ' here, '
@@ -396,6 +427,79 @@ from staged as s
 left join undated_records as o on o.lead_id = s.lead_id
 """
 
+# An opportunity's record row and the contacts on opportunities: new, changed or the same as stored
+# (a blank in a later export never erases what the store knows).
+SETTLE_OPPORTUNITIES = """
+create or replace temp table v_opportunities as
+with
+staged as (
+    select o.*
+    from st_opportunities as o
+    join v_rows as r on r.row_number = o.row_number and r.status = 'candidate'
+    where o.file_no = $file_no
+    qualify row_number() over (partition by o.opportunity_id order by o.row_number) = 1
+),
+merged as (
+    select
+        s.row_number,
+        s.opportunity_id,
+        coalesce(s.name, o.name) as name,
+        coalesce(s.account_id, o.account_id) as account_id,
+        coalesce(s.created_at, o.created_at) as created_at,
+        coalesce(s.owner_id, o.owner_id) as owner_id,
+        coalesce(s.channel, o.channel) as channel,
+        coalesce(s.campaign, o.campaign) as campaign,
+        coalesce(s.region, o.region) as region,
+        coalesce(s.segment, o.segment) as segment,
+        coalesce(s.currency, o.currency) as currency,
+        coalesce(cast(s.amount as decimal(14, 2)), o.amount) as amount,
+        coalesce(s.close_date, o.close_date) as close_date,
+        coalesce(s.status, o.status) as status,
+        o.opportunity_id is null as is_new,
+        o.source as stored_source
+    from staged as s
+    left join opportunities as o on o.opportunity_id = s.opportunity_id
+)
+select
+    m.* exclude (is_new, stored_source),
+    case
+        when m.is_new then 'new'
+        when (m.name, m.account_id, m.created_at, m.owner_id, m.channel, m.campaign, m.region, m.segment,
+              m.currency, m.amount, m.close_date, m.status)
+            is distinct from (o.name, o.account_id, o.created_at, o.owner_id, o.channel, o.campaign, o.region,
+              o.segment, o.currency, o.amount, o.close_date, o.status) then 'changed'
+        else 'same'
+    end as verdict
+from merged as m
+left join opportunities as o on o.opportunity_id = m.opportunity_id
+"""
+
+SETTLE_CONTACTS = """
+create or replace temp table v_contacts as
+with
+staged as (
+    select c.*
+    from st_contacts as c
+    join v_rows as r on r.row_number = c.row_number and r.status = 'candidate'
+    where c.file_no = $file_no
+    qualify row_number() over (partition by c.opportunity_id, c.lead_id order by c.row_number) = 1
+)
+select
+    s.row_number,
+    s.opportunity_id,
+    s.lead_id,
+    coalesce(s.role, o.role) as role,
+    coalesce(s.is_primary, o.is_primary) as is_primary,
+    case
+        when o.opportunity_id is null then 'new'
+        when coalesce(s.role, o.role) is distinct from o.role
+            or coalesce(s.is_primary, o.is_primary) is distinct from o.is_primary then 'changed'
+        else 'same'
+    end as verdict
+from staged as s
+left join opportunity_contacts as o on o.opportunity_id = s.opportunity_id and o.lead_id = s.lead_id
+"""
+
 SETTLE_FINAL = """
 create or replace temp table v_final as
 with
@@ -417,20 +521,23 @@ select
         when r.status <> 'candidate' then r.status
         when p.n_bad > 0 then 'rejected'
         when coalesce(p.n_new, 0) > 0 or l.verdict in ('new', 'changed') or u.verdict in ('new', 'changed')
-            or r.is_ignored then 'accepted'
+            or o.verdict in ('new', 'changed') or c.verdict in ('new', 'changed') or r.is_ignored then 'accepted'
         else 'duplicate'
     end as status,
     case
         when r.status <> 'candidate' then r.reason
         when p.n_bad > 0 then p.problem
         when coalesce(p.n_new, 0) = 0 and coalesce(l.verdict, 'same') = 'same'
-            and coalesce(u.verdict, 'same') = 'same' and not r.is_ignored
+            and coalesce(u.verdict, 'same') = 'same' and coalesce(o.verdict, 'same') = 'same'
+            and coalesce(c.verdict, 'same') = 'same' and not r.is_ignored
             then 'already imported: everything in this row is stored'
     end as reason
 from v_rows as r
 left join per_row as p on p.row_number = r.row_number
 left join v_leads as l on l.row_number = r.row_number
 left join v_undated as u on u.row_number = r.row_number
+left join v_opportunities as o on o.row_number = r.row_number
+left join v_contacts as c on c.row_number = r.row_number
 """
 
 # Stage events of this load dated before their lead was created, or before the lead's first
@@ -479,10 +586,13 @@ def settle(
 ) -> None:
     """Decide every row of one staged file and, unless the file is refused, write it."""
     p = {"file_no": file_no}
+    spec = next((s for s in mapping.files if s.role == report.role), None)
     con.execute(SETTLE_ROWS, p)
-    con.execute(SETTLE_EVENTS, p)
+    con.execute(SETTLE_EVENTS, {**p, "needs_lead": bool(spec and spec.lead_from_deal)})
     con.execute(SETTLE_LEADS, p)
     con.execute(SETTLE_UNDATED, p)
+    con.execute(SETTLE_OPPORTUNITIES, p)
+    con.execute(SETTLE_CONTACTS, p)
     con.execute(SETTLE_FINAL)
     counts = dict(con.execute("select status, count(*) from v_final group by status").fetchall())
     report.n_accepted = counts.get("accepted", 0)
@@ -523,7 +633,7 @@ def settle(
     else:
         _write(con, file_no, report, mapping, contract, now)
     # Free the settling tables before the next file and the journey rebuild.
-    for table in ("v_rows", "v_events", "v_leads", "v_undated", "v_final"):
+    for table in ("v_rows", "v_events", "v_leads", "v_undated", "v_opportunities", "v_contacts", "v_final"):
         con.execute(f"drop table if exists {table}")
 
 
@@ -555,6 +665,8 @@ def _write(
             join v_final as f on f.row_number = v.row_number and f.status = 'accepted'
             union
             select owner_id from v_leads where verdict in ('new', 'changed')
+            union
+            select owner_id from v_opportunities where verdict in ('new', 'changed')
         )
         select distinct on (owner_id) owner_id, owner_name, team
         from st_owners
@@ -577,6 +689,31 @@ def _write(
         where verdict in ('new', 'changed')
         """
     )
+    report.n_opportunities = con.execute(
+        "select count(*) from v_opportunities where verdict in ('new', 'changed')"
+    ).fetchone()[0]
+    con.execute(
+        """
+        insert or replace into opportunities
+        select opportunity_id, name, account_id, created_at, owner_id, channel, campaign, region,
+               segment, currency, amount, close_date, status, $load_id
+        from v_opportunities
+        where verdict in ('new', 'changed')
+        """,
+        {"load_id": load_id},
+    )
+    report.n_contacts = con.execute(
+        "select count(*) from v_contacts where verdict in ('new', 'changed')"
+    ).fetchone()[0]
+    con.execute(
+        """
+        insert or replace into opportunity_contacts
+        select opportunity_id, lead_id, role, is_primary, $load_id
+        from v_contacts
+        where verdict in ('new', 'changed')
+        """,
+        {"load_id": load_id},
+    )
     report.n_undated = con.execute(
         "select count(*) from v_undated where verdict in ('new', 'changed')"
     ).fetchone()[0]
@@ -593,9 +730,10 @@ def _write(
     con.execute(
         """
         insert into events (event_id, lead_id, deal_id, event_type, occurred_at, owner_id, team,
-                            reason_code, amount, source, currency)
+                            reason_code, amount, source, currency, close_date, forecast_category)
         select v.event_id, v.lead_id, v.deal_id, v.event_type, v.occurred_at, v.owner_id,
-               coalesce(o.team, v.team), v.reason_code, v.amount_value, $load_id, v.currency
+               coalesce(o.team, v.team), v.reason_code, v.amount_value, $load_id, v.currency,
+               v.close_date, v.forecast_category
         from v_events as v
         join v_final as f on f.row_number = v.row_number and f.status = 'accepted'
         left join owners as o on o.owner_id = v.owner_id
@@ -613,7 +751,7 @@ def _write(
         insert into leads (lead_id, created_at, owner_id)
         select lead_id, min(occurred_at), arg_max(owner_id, occurred_at) filter (where owner_id is not null)
         from events
-        where source = $load_id and lead_id not in (select lead_id from leads)
+        where source = $load_id and lead_id is not null and lead_id not in (select lead_id from leads)
         group by lead_id
         """,
         {"load_id": load_id},

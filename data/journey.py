@@ -26,9 +26,11 @@ values they are compared with are still bound parameters.
 
 from __future__ import annotations
 
+import dataclasses
+
 import duckdb
 
-from data.contract import KEY_PATTERN, Contract
+from data.contract import KEY_PATTERN, Contract, Stage
 
 # Lead-level columns repeated on every journey_stages row.
 LEAD_COLUMNS = (
@@ -75,30 +77,122 @@ def _stage_sql(contract: Contract) -> tuple[str, str, str]:
     return entries, derived, rows
 
 
+# What each grain's journeys are built from. Every query yields the record as `lead_id` (the
+# lead for the lead grain, the opportunity for the opportunity grain) so one builder serves both.
+LEAD_EVENTS = """
+    select lead_id, event_type, occurred_at, reason_code, amount, currency, owner_id
+    from events
+    where lead_id is not null
+    union all
+    -- An opportunity's contacts reach its stages too (the people view), but its amount stays
+    -- with one of them only (its own lead, else its primary contact, else the first), so
+    -- revenue counts each opportunity once.
+    select
+        c.lead_id,
+        e.event_type,
+        e.occurred_at,
+        e.reason_code,
+        case when e.lead_id is null and c.lead_id = p.lead_id then e.amount end as amount,
+        e.currency,
+        e.owner_id
+    from events as e
+    join opportunity_contacts as c on c.opportunity_id = e.deal_id
+    left join (
+        select opportunity_id, arg_min(lead_id, (not coalesce(is_primary, false), lead_id)) as lead_id
+        from opportunity_contacts
+        group by opportunity_id
+    ) as p on p.opportunity_id = e.deal_id
+    where e.lead_id is distinct from c.lead_id
+"""
+LEAD_RECORDS = """
+    select lead_id, created_at, channel, campaign, region, segment, owner_id, currency
+    from leads
+"""
+DEAL_EVENTS = """
+    select deal_id as lead_id, event_type, occurred_at, reason_code, amount, currency, owner_id
+    from events
+    where deal_id is not null
+"""
+# An opportunity's attributes: its record's, else those of its own lead, else of its primary
+# contact (a deal of the sample carries its lead's channel and region).
+DEAL_RECORDS = """
+    with
+    deal_leads as (
+        select deal_id, arg_min(lead_id, occurred_at) filter (where lead_id is not null) as lead_id
+        from events
+        where deal_id is not null
+        group by deal_id
+    ),
+    contacts as (
+        select opportunity_id, arg_min(lead_id, (not coalesce(is_primary, false), lead_id)) as lead_id
+        from opportunity_contacts
+        group by opportunity_id
+    )
+    select
+        d.deal_id as lead_id,
+        o.created_at,
+        coalesce(o.channel, l.channel) as channel,
+        coalesce(o.campaign, l.campaign) as campaign,
+        coalesce(o.region, l.region) as region,
+        coalesce(o.segment, l.segment) as segment,
+        coalesce(o.owner_id, l.owner_id) as owner_id,
+        coalesce(o.currency, l.currency) as currency
+    from deal_leads as d
+    left join opportunities as o on o.opportunity_id = d.deal_id
+    left join contacts as c on c.opportunity_id = d.deal_id
+    left join leads as l on l.lead_id = coalesce(d.lead_id, c.lead_id)
+"""
+# The tables each grain's journeys are written to (queries/sql/cohort_rows.sql reads both).
+PREFIXES = {"lead": "journey", "opportunity": "deal_journey"}
+
+
 def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
-    """Replace journey_leads, journey_stages and journey_exits in `con` from its events table.
+    """Replace the journey tables of both grains in `con` from its events.
+
+    Lead grain (journey_leads, journey_stages, journey_exits): one journey per lead over every
+    stage of the contract, its own events and those of the opportunities it is a contact of.
+    Opportunity grain (deal_journey_*): one journey per opportunity over the contract's
+    opportunity-grain stages, from the events that name the deal, each opportunity once.
 
     `contract` carries the stages the store's events record (Contract.with_tracked): journeys
     run over those only (Contract.effective), so a stage the data never records is never
     filled in by the skip policy. Revenue is the amount on the entry into the contract's last
     stage (won), when the data records it."""
-    full = contract
-    if contract.tracked_stages:
-        contract = contract.effective()
+    won_key = contract.stages[-1].key if contract.is_tracked(contract.stages[-1].key) else ""
+    con.execute("set preserve_insertion_order = false")
+    lead = contract.effective() if contract.tracked_stages else contract
+    _build(con, lead, won_key, LEAD_EVENTS, LEAD_RECORDS, PREFIXES["lead"])
+    deals = contract.for_grain("opportunity")
+    _build(con, deals, won_key, DEAL_EVENTS, DEAL_RECORDS, PREFIXES["opportunity"])
+
+
+def _build(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    won_key: str,
+    events_sql: str,
+    records_sql: str,
+    prefix: str,
+) -> None:
+    """Write <prefix>_leads, <prefix>_stages and <prefix>_exits for one grain. `contract` is the
+    journey this grain follows (its stages renumbered 1..n); with no stage at all the tables
+    are written empty, so every query still finds them."""
+    if not contract.stages:
+        # A stage no event can enter: the tables come out empty, with every column.
+        none = Stage(1, "no_stage_of_this_grain", "—", "—", None, None)
+        contract = dataclasses.replace(contract, stages=(none,), handoff_stage=None)
     entries, derived, rows = _stage_sql(contract)
     n = len(contract.stage_keys)
-    won_key = full.stages[-1].key if full.is_tracked(full.stages[-1].key) else ""
     params = {"stage_keys": contract.stage_keys, "exit_keys": contract.exit_keys, "won_key": won_key}
     # Row order inside a table is not a contract here (journey_wide is sorted by start, and the
     # branches of the union keep that order closely enough for zone maps); letting DuckDB write
     # in parallel saves about a second at 1M leads.
-    con.execute("set preserve_insertion_order = false")
     con.execute(
         f"""
         create or replace temp table journey_wide as
         with
-        events as (select * from events),
-        leads as (select * from leads),
+        record_events as ({events_sql}),
+        records as ({records_sql}),
         owners as (select * from owners),
         per_lead as (
             select
@@ -118,7 +212,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
                 -- Whose record it is when the lead itself names no owner (an export of deals
                 -- with their rep, say): the owner of its latest event that names one.
                 arg_max(owner_id, occurred_at) filter (where owner_id is not null) as last_event_owner
-            from events
+            from record_events
             group by lead_id
         ),
         derived as (
@@ -156,7 +250,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
                 coalesce(d.won_event_currency, l.currency) as won_currency,
                 o.team as owner_team
             from derived as d
-            left join leads as l on l.lead_id = d.lead_id
+            left join records as l on l.lead_id = d.lead_id
             left join owners as o on o.owner_id = coalesce(l.owner_id, d.last_event_owner)
         )
         select * from final
@@ -167,7 +261,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     )
     con.execute(
         f"""
-        create or replace table journey_leads as
+        create or replace table {prefix}_leads as
         select
             lead_id,
             {LEAD_COLUMNS},
@@ -185,7 +279,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     )
     con.execute(
         f"""
-        create or replace table journey_stages as
+        create or replace table {prefix}_stages as
         with
         wide as (select * from journey_wide),
         stage_rows as (
@@ -208,20 +302,20 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     # takes as final the latest exit on or before that date that nothing had resumed by then,
     # so it uses only what was known on the date (queries/sql/cohort_rows.sql).
     con.execute(
-        """
-        create or replace table journey_exits as
+        f"""
+        create or replace table {prefix}_exits as
         with
-        events as (select * from events),
+        record_events as ({events_sql}),
         journey_wide as (select * from journey_wide),
         exits as (
             select e.lead_id, e.occurred_at as exit_at, e.event_type as exit_type, e.reason_code
-            from events as e
+            from record_events as e
             semi join journey_wide as w on w.lead_id = e.lead_id
             where list_contains($exit_keys, e.event_type)
         ),
         stage_events as (
             select lead_id, occurred_at
-            from events
+            from record_events
             where list_contains($stage_keys, event_type)
         ),
         final as (

@@ -33,8 +33,8 @@ create table if not exists leads (
 -- same file twice changes nothing.
 create table if not exists events (
     event_id    varchar primary key,
-    lead_id     varchar not null,
-    deal_id     varchar,
+    lead_id     varchar,                    -- the person; null for an opportunity known only as itself
+    deal_id     varchar,                    -- the opportunity, for its own stages, amounts and dates
     event_type  varchar not null,           -- a stage key, an exit key, or 'amount'
     occurred_at timestamp not null,
     owner_id    varchar,
@@ -42,7 +42,9 @@ create table if not exists events (
     reason_code varchar,                    -- exits only
     amount      decimal(14, 2),             -- 'amount' and 'won' events
     source      varchar not null,           -- 'sample', 'sample:dirty' or the import that wrote it
-    currency    varchar                     -- ISO 4217 code of amount; null when the source gives none
+    currency    varchar,                    -- ISO 4217 code of amount; null when the source gives none
+    close_date  date,                       -- an opportunity's expected close date as of this event
+    forecast_category varchar               -- and its forecast category, when the source has them
 );
 
 -- One row per piece of content Marketing or Sales made.
@@ -98,6 +100,10 @@ create table if not exists contract_versions (
 -- when it is next rebuilt or imported into (create_schema runs after the copy).
 alter table events add column if not exists currency varchar;
 alter table leads add column if not exists currency varchar;
+alter table events add column if not exists close_date date;
+alter table events add column if not exists forecast_category varchar;
+alter table events alter column lead_id drop not null;
+alter table leads add column if not exists email varchar;
 
 -- One row per open record the source gives no date at all (an opportunity still in its first
 -- stage, say): undated open pipeline, in no cohort, counted as open; never a rejected row.
@@ -109,4 +115,55 @@ create table if not exists undated_records (
     amount      decimal(14, 2),
     currency    varchar,
     source      varchar not null            -- the import that wrote it
+);
+
+-- One row per opportunity (a deal): what its record file says of it now. Its stages, amounts and
+-- close dates over time are its events (events.deal_id); the journeys of the opportunity grain
+-- are built from those.
+create table if not exists opportunities (
+    opportunity_id varchar primary key,
+    name        varchar,                    -- CRM text: always rendered as plain text
+    account_id  varchar,
+    created_at  timestamp,
+    owner_id    varchar,
+    channel     varchar,                    -- its lead source
+    campaign    varchar,
+    region      varchar,
+    segment     varchar,                    -- its type or segment, as the mapping says
+    currency    varchar,
+    amount      decimal(14, 2),             -- the current amount
+    close_date  date,                       -- the current expected (or actual) close date
+    status      varchar,                    -- the source's current stage or status, as given
+    source      varchar not null
+);
+
+-- One row per contact on an opportunity (the buying group), with their role.
+create table if not exists opportunity_contacts (
+    opportunity_id varchar not null,
+    lead_id     varchar not null,           -- the contact (a lead or contact of the store)
+    role        varchar,                    -- as the CRM says: Decision Maker, Champion, ...
+    is_primary  boolean,
+    source      varchar not null,
+    primary key (opportunity_id, lead_id)
+);
+
+-- One row per account (a company), from an accounts export or the ids on leads and deals.
+create table if not exists accounts (
+    account_id  varchar primary key,
+    name        varchar,
+    domain      varchar,                    -- its web domain, lower case, for matching leads
+    sector      varchar,
+    size        varchar,
+    source      varchar not null
+);
+
+-- Dated exchange rates: one row per (currency, day from which the rate holds, base currency).
+-- amount_in_base = amount * rate. Without a rate, amounts in different currencies are never added.
+create table if not exists currency_rates (
+    currency    varchar not null,
+    valid_from  date not null,
+    base        varchar not null,
+    rate        double not null,
+    source      varchar not null,
+    primary key (currency, valid_from, base)
 );

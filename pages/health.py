@@ -18,8 +18,10 @@ from ui import charts, glossary, headline, tables
 from ui.sections import section
 from ui.state import current_filters, current_view
 
-contract = contracts.current()
 filters = current_filters()
+# The contract as the view's grain sees it: every stage for leads, the opportunity's own stages
+# for opportunities.
+contract = funnel.grain_view(filters, contracts.current())
 view = current_view()
 # Each section below is drawn once per (filters, choices, store version) and replayed for
 # everyone else (ui/sections.py).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
-from data.contract import SKIP_POLICIES, Contract
+from data.contract import GRAINS, SKIP_POLICIES, Contract
 
 MAX_LIST = 200  # more values than this in one filter is not a real selection
 MAX_TEXT = 200
@@ -70,6 +70,9 @@ class Filters:
     as_of: dt.datetime | None = None  # None: the latest event in the store
     window_days: int | None = None  # None: the contract's window; 0 (NO_WINDOW): no window
     skip_policy: str | None = None  # None: the contract's skip policy
+    grain: str | None = (
+        None  # "lead" or "opportunity": what one counted record is; None: the contract's default
+    )
     extra: tuple = field(default=(), compare=True)  # reserved for later filters
 
     def __post_init__(self) -> None:
@@ -91,6 +94,8 @@ class Filters:
             raise FilterError(
                 f"conversion window: expected a number of days (0 for no window), got {self.window_days!r}"
             )
+        if self.grain is not None and self.grain not in GRAINS:
+            raise FilterError(f"grain: expected one of {list(GRAINS)}, got {self.grain!r}")
         if self.skip_policy is not None and self.skip_policy not in SKIP_POLICIES:
             raise FilterError(f"skip policy: expected one of {list(SKIP_POLICIES)}, got {self.skip_policy!r}")
         if self.as_of is not None:
@@ -124,6 +129,10 @@ class Filters:
     def policy(self, contract: Contract) -> str:
         return self.skip_policy or contract.skip_policy
 
+    def grain_of(self, contract: Contract) -> str:
+        """What this view counts: leads or opportunities (the contract's default when unset)."""
+        return self.grain or contract.default_grain
+
     def params(self, contract: Contract, as_of: dt.datetime) -> dict:
         """Bound parameters common to the funnel queries (empty filter lists become null)."""
         return {
@@ -136,4 +145,5 @@ class Filters:
             "as_of": as_of,
             "window_days": self.window(contract) or NO_WINDOW_DAYS,
             "is_strict": self.policy(contract) == "strict",
+            "grain": self.grain_of(contract),
         }

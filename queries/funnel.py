@@ -76,12 +76,20 @@ def _lost_keys(contract: Contract) -> list[str]:
     return contract.exit_keys_of("lost") or [""]
 
 
+def grain_view(filters: Filters, contract: Contract) -> Contract:
+    """The contract as the view's grain sees it (Contract.of_grain): every stage for leads, the
+    opportunity's own stages for opportunities."""
+    return contract.of_grain(filters.grain_of(contract))
+
+
 def _run(
     name: str, filters: Filters, contract: Contract, as_of: dt.datetime, db: Path | None = None, **extra
 ) -> pd.DataFrame:
-    """Run a funnel query over the journeys, which follow the contract's tracked stages."""
+    """Run a funnel query over the journeys of the view's grain, which follow the contract's
+    tracked stages. `contract` is the grain's view (see grain_view())."""
     computing = contract.effective()
     available = filters.params(computing, as_of)
+    available["grain"] = filters.grain_of(contract)
     available.update(
         stage_keys=computing.stage_keys,
         n_stages=len(computing.stages),
@@ -194,7 +202,7 @@ def cohort_funnel(filters: Filters, db: Path | None = None, contract: Contract |
     overall_high (reached(k)/reached(first tracked stage)). The last tracked stage has no
     drop-off. attrs: as_of, window_days (None: no window), skip_policy, is_mature.
     """
-    contract = contract or contracts.current(db)
+    contract = grain_view(filters, contract or contracts.current(db))
     as_of = resolve_as_of(filters, db)
     counts = _run("cohort_funnel", filters, contract, as_of, db=db)
     df = _with_rates(counts, contract)
@@ -231,7 +239,7 @@ def flow_funnel(filters: Filters, db: Path | None = None, contract: Contract | N
     stage), ratio_to_previous (n_entries(k) / n_entries(previous tracked stage): compares
     different leads, not a rate). Untracked stages have <NA> counts.
     """
-    contract = contract or contracts.current(db)
+    contract = grain_view(filters, contract or contracts.current(db))
     as_of = resolve_as_of(filters, db)
     counts = _run("flow_funnel", filters, contract, as_of, db=db)
     df = _flow_frame(counts, contract)
@@ -250,7 +258,7 @@ def stage_times(
     entry into k until it reached k+1 in time (under `implied`, reaching a later stage counts);
     the total is start → last tracked stage, its own median (not a sum of step medians).
     """
-    contract = contract or contracts.current(db)
+    contract = grain_view(filters, contract or contracts.current(db))
     by = _check_by(by)
     as_of = resolve_as_of(filters, db)
     raw = _run("stage_times", filters, contract, as_of, by=by, db=db)
@@ -288,8 +296,12 @@ def stage_times(
 def time_to_win(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> dict:
     """Days from start to the last stage (won) for the cohort's leads that won in time:
     {median, p75, p90, n}; None when the data does not record the last stage."""
-    contract = contract or contracts.current(db)
-    if not contract.is_tracked(contract.stages[-1].key) or len(contract.tracked_stages) < 2:
+    contract = grain_view(filters, contract or contracts.current(db))
+    if (
+        not contract.stages
+        or not contract.is_tracked(contract.stages[-1].key)
+        or len(contract.tracked_stages) < 2
+    ):
         return None
     total = stage_times(filters, db=db, contract=contract).iloc[-1]
     return {
@@ -312,7 +324,7 @@ def trend(
     """
     if grain not in GRAINS:
         raise FilterError(f"trend grain: expected one of {list(GRAINS)}, got {grain!r}")
-    contract = contract or contracts.current(db)
+    contract = grain_view(filters, contract or contracts.current(db))
     as_of = resolve_as_of(filters, db)
     raw = _run("trend", filters, contract, as_of, grain=grain, db=db)
     frames = []
@@ -352,7 +364,7 @@ def breakdown(
     by = _check_by(by, month=view == "cohort")
     if view not in ("cohort", "flow"):
         raise FilterError(f"view: expected 'cohort' or 'flow', got {view!r}")
-    contract = contract or contracts.current(db)
+    contract = grain_view(filters, contract or contracts.current(db))
     as_of = resolve_as_of(filters, db)
     name = "cohort_funnel" if view == "cohort" else "flow_funnel"
     raw = _run(name, filters, contract, as_of, by=by, db=db)
@@ -390,7 +402,7 @@ def outcomes(
     the last stage and a lost exit; otherwise the win rate is not shown).
     """
     by = _check_by(by)
-    contract = contract or contracts.current(db)
+    contract = grain_view(filters, contract or contracts.current(db))
     as_of = resolve_as_of(filters, db)
     raw = _run("cohort_outcomes", filters, contract, as_of, by=by, db=db)
     if by is None and raw.empty:
@@ -436,7 +448,7 @@ def revenue(
     across currencies. Columns: group_value, currency ('' when the source named none), n_won,
     n_with_amount, revenue. Empty when nothing was won (or the data does not record winning)."""
     by = _check_by(by)
-    contract = contract or contracts.current(db)
+    contract = grain_view(filters, contract or contracts.current(db))
     if not contract.is_tracked(contract.stages[-1].key):
         return pd.DataFrame(columns=["group_value", "currency", "n_won", "n_with_amount", "revenue"])
     as_of = resolve_as_of(filters, db)
@@ -454,7 +466,7 @@ def revenue_by_currency(df: pd.DataFrame) -> dict[str, float]:
 def stage_history(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> dict:
     """How the cohort's records really moved: {n_stage_events, backward_moves, moved_back,
     reopened} from every stage event by the as-of (see stage_history.sql)."""
-    contract = contract or contracts.current(db)
+    contract = grain_view(filters, contract or contracts.current(db))
     as_of = resolve_as_of(filters, db)
     df = _run("stage_history", filters, contract, as_of, db=db)
     row = df.iloc[0] if len(df) else None
@@ -537,7 +549,7 @@ def compare_periods(
     period is usually more mature: is_mature_current / is_mature_previous in attrs. Revenue is
     only compared when it is in one currency (attrs currencies lists them).
     """
-    contract = contract or contracts.current(db)
+    contract = grain_view(filters, contract or contracts.current(db))
     as_of = resolve_as_of(filters, db)
     fixed = dataclasses.replace(filters, as_of=as_of)
     now = headline(cohort_funnel(fixed, db=db, contract=contract), contract)
@@ -579,7 +591,7 @@ def compare_periods(
             }
         )
     df = pd.DataFrame(rows)
-    first_start = _first_start(db)
+    first_start = _first_start(db, filters.grain_of(contract))
     # A previous period that begins before the store's first data holds only part of a cohort:
     # its figures are not comparable, so no change or noise verdict is given against it.
     before_data = first_start is None or fixed.previous().start < first_start
@@ -599,6 +611,6 @@ def compare_periods(
     return df
 
 
-def _first_start(db: Path | None) -> dt.date | None:
-    row = executor.run("date_bounds", db=db).iloc[0]
+def _first_start(db: Path | None, grain: str = "lead") -> dt.date | None:
+    row = executor.run("date_bounds", {"grain": grain}, db=db).iloc[0]
     return None if pd.isna(row["first_start"]) else pd.Timestamp(row["first_start"]).date()

@@ -39,9 +39,10 @@ def filter_choices(db: Path | None = None) -> dict[str, dict[str, str]]:
     return {a: choices(opts, a) for a in FILTER_ATTRIBUTES}
 
 
-def date_bounds(db: Path | None = None) -> tuple[dt.date | None, dt.date | None]:
-    """(first, last) day on which some lead's journey started; (None, None) in an empty store."""
-    row = executor.run("date_bounds", db=db).iloc[0]
+def date_bounds(db: Path | None = None, grain: str = "lead") -> tuple[dt.date | None, dt.date | None]:
+    """(first, last) day on which some journey of the grain started (leads, or opportunities);
+    (None, None) when there is none."""
+    row = executor.run("date_bounds", {"grain": grain}, db=db).iloc[0]
     first, last = row["first_start"], row["last_start"]
     return (
         None if pd.isna(first) else pd.Timestamp(first).date(),

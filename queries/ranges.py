@@ -97,11 +97,17 @@ def choose(
     return DefaultRange(first_start, last_start, "all", mature, "the store holds less than a full month")
 
 
-def default_range(db: Path | None = None, contract: Contract | None = None) -> DefaultRange | None:
-    """The default range of the store (None when no lead has started a journey)."""
+def default_range(
+    db: Path | None = None, contract: Contract | None = None, grain: str | None = None
+) -> DefaultRange | None:
+    """The default range of the store for a grain (the contract's default grain when None);
+    None when no journey of it has started."""
     contract = contract or contracts.current(db)
-    first, last = options.date_bounds(db)
+    grain = grain or contract.default_grain
+    first, last = options.date_bounds(db, grain)
     if first is None:
         return None
-    months = {pd.Timestamp(m).date() for m in executor.run("start_months", db=db)["month_start"]}
+    months = {
+        pd.Timestamp(m).date() for m in executor.run("start_months", {"grain": grain}, db=db)["month_start"]
+    }
     return choose(first, last, funnel.latest_event_at(db), contract.conversion_window_days, months)

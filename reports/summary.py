@@ -7,8 +7,9 @@ query functions the pages call.
 Without dates it summarises the store's default range (the one Funnel health opens on). Scripts,
 alerts and tests rely on these names (docs/summary.md lists every field):
 
-    store            path, contract (name, version, hash), tracked and untracked stages
-    view             the resolved range, window (days, or null for none), skip policy, as-of
+    store            path, contract (name, version, hash), grains, tracked and untracked stages
+    view             the grain (lead or opportunity), the resolved range, window (days, or null
+                     for none), skip policy, as-of
     funnel           one entry per stage of the contract: stage, label, tracked, n_reached,
                      n_skipped, n_in_progress, n_dropped, step_rate, overall_rate (+ bounds);
                      counts and rates are null for a stage the data does not record
@@ -42,7 +43,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data.contract import SKIP_POLICIES
+from data.contract import GRAINS, SKIP_POLICIES
 from queries import contracts, data_quality, executor, funnel, options, ranges, teams
 from queries.filters import ATTRIBUTES, NO_WINDOW, FilterError, Filters
 
@@ -150,7 +151,8 @@ def summary(
 ) -> dict:
     """The summary of one view of the store at `db` (its default range when filters is None)."""
     contract = contracts.current(db)
-    chosen = ranges.default_range(db, contract)
+    grain = filters.grain_of(contract) if filters is not None else contract.default_grain
+    chosen = ranges.default_range(db, contract, grain)
     if filters is None:
         if chosen is None:
             latest = funnel.latest_event_at(db).date()
@@ -204,7 +206,8 @@ def summary(
     times = funnel.time_to_win(fixed, db=db, contract=contract)
     undated = funnel.undated_open(db)
     quality = data_quality.summary(db)
-    tracked = [s.key for s in contract.stages if contract.is_tracked(s.key)]
+    shown = funnel.grain_view(filters, contract)
+    tracked = [s.key for s in shown.stages if shown.is_tracked(s.key)]
     return {
         "store": {
             "path": str(db),
@@ -215,11 +218,13 @@ def summary(
                 "version": int(facts["contract_version"]) if facts.get("contract_version") else None,
                 "hash": facts.get("contract_hash"),
             },
+            "grains": list(contract.grains),
             "tracked_stages": tracked,
-            "untracked_stages": [s.key for s in contract.stages if s.key not in tracked],
+            "untracked_stages": [s.key for s in shown.stages if s.key not in tracked],
             "outcomes_recorded": recorded,
         },
         "view": {
+            "grain": grain,
             "start": filters.start.isoformat(),
             "end": filters.end.isoformat(),
             "is_default_range": chosen is not None
@@ -279,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         "--as-of", type=_date, dest="as_of", help="count what was known by the end of this day"
     )
     parser.add_argument("--by", action="append", choices=list(ATTRIBUTES), help="breakdown attribute(s)")
+    parser.add_argument(
+        "--grain", choices=GRAINS, help="count leads or opportunities (default: the store's first grain)"
+    )
     args = parser.parse_args(argv)
     db = Path(args.db) if args.db else executor.current_path()
     if not db.exists():

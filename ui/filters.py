@@ -189,7 +189,8 @@ def _read_url(choices, latest, bounds, default) -> None:
         st.session_state[key] = value
 
 
-MANAGED_PARAMS = ("preset", "start", "end", "view", "window", "skip", "asof", *LIST_PARAMS)
+MANAGED_PARAMS = ("preset", "start", "end", "view", "window", "skip", "asof", "grain", *LIST_PARAMS)
+GRAIN_NOUNS = {"lead": "leads", "opportunity": "opportunities"}
 
 
 def _write_url(params: dict) -> None:
@@ -215,11 +216,18 @@ def render() -> Filters:
     """Draw the sidebar filters; return (and store in session state) the chosen Filters."""
     latest = cache.call(funnel.latest_event_at).date()
     choices = cache.call(options.filter_choices)
-    first, last = cache.call(options.date_bounds)
+    contract = contracts.current()
+    # What is counted (leads or opportunities) decides the range's bounds and default, so it
+    # is read first: from the URL on a first visit, then from its widget.
+    if not st.session_state.get(_URL_READ) and st.query_params.get("grain") in contract.grains:
+        st.session_state["f_grain"] = st.query_params.get("grain")
+    if st.session_state.get("f_grain") not in contract.grains:
+        st.session_state["f_grain"] = contract.default_grain
+    grain = st.session_state["f_grain"]
+    first, last = cache.call(options.date_bounds, grain=grain)
     first = first or latest
     last = max(last or latest, latest)
-    contract = contracts.current()
-    chosen = cache.call(ranges.default_range)
+    chosen = cache.call(ranges.default_range, grain=grain)
     default = (chosen.start, chosen.end) if chosen else None
 
     if not st.session_state.get(_URL_READ):
@@ -234,10 +242,22 @@ def render() -> Filters:
             return f"Default: {chosen.label}"
         return PRESETS[key]
 
+    noun = GRAIN_NOUNS[grain]
     with st.sidebar:
         st.header("Filters", divider="gray")
+        if len(contract.grains) > 1:
+            st.radio(
+                "Count",
+                list(contract.grains),
+                format_func=lambda g: GRAIN_NOUNS[g].capitalize(),
+                key="f_grain",
+                horizontal=True,
+                help="Leads: people, through every stage (a lead's journey goes on through its "
+                "opportunity's stages). Opportunities: each deal once, through its own stages; its "
+                "revenue and win rate count every opportunity once, whatever its contacts.",
+            )
         preset = st.selectbox(
-            "Leads who started in",
+            f"{noun.capitalize()} that started in",
             list(PRESETS),
             format_func=preset_name,
             key="f_preset",
@@ -304,13 +324,17 @@ def render() -> Filters:
             window_days=window,
             skip_policy=skip,
             as_of=as_of,
+            grain=grain if grain != contract.default_grain else None,
         )
     except FilterError as exc:  # cannot happen through the widgets; keep the last good view
         st.sidebar.warning(f"{exc}. Showing the previous selection.")
         filters = st.session_state.get(FILTERS_KEY) or Filters(*preset_range(DEFAULT_PRESET, latest, default))
     st.session_state[FILTERS_KEY] = filters
     st.session_state[VIEW_KEY] = view
-    _write_url(url_from_state(preset, filters.start, filters.end, view, lists, window, skip, as_of))
+    params = url_from_state(preset, filters.start, filters.end, view, lists, window, skip, as_of)
+    if filters.grain:
+        params["grain"] = filters.grain
+    _write_url(params)
     return filters
 
 

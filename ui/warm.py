@@ -52,8 +52,8 @@ def frame_calls() -> list[Call]:
         (funnel.latest_event_at, (), {}),
         (funnel.store_facts, (), {}),
         (options.filter_choices, (), {}),
-        (options.date_bounds, (), {}),
-        (ranges.default_range, (), {}),
+        (options.date_bounds, (), {"grain": contracts.current().default_grain}),
+        (ranges.default_range, (), {"grain": contracts.current().default_grain}),
     ]
 
 
@@ -143,8 +143,9 @@ def weekly_calls() -> list[Call]:
 def calls(preset: str) -> list[Call]:
     """Every query the pages make for one date preset, with their default choices."""
     latest = cache.call(funnel.latest_event_at).date()
-    chosen = cache.call(ranges.default_range)
-    bounds = cache.call(options.date_bounds)
+    grain = contracts.current().default_grain
+    chosen = cache.call(ranges.default_range, grain=grain)
+    bounds = cache.call(options.date_bounds, grain=grain)
     default = (chosen.start, chosen.end) if chosen else None
     # The sidebar's bounds (ui/filters.render): first start to the later of last start and latest.
     first, last = bounds

@@ -10,16 +10,26 @@
 --                   ($is_past), the latest exit on or before it that no stage event had
 --                   followed by then (journey_exits), so a lead recycled then and back later
 --                   reads as it did on that date
--- Parameters: $start_at, $end_before, $as_of (timestamps), $is_past (bool: $as_of is before the
+-- Parameters: $grain ('lead' or 'opportunity': what one row's record is), $start_at,
+--   $end_before, $as_of (timestamps), $is_past (bool: $as_of is before the
 --   latest event), $window_days (int), $is_strict (bool: only leads with a first-stage entry),
 --   $channels, $regions, $segments, $owners (lists, null = all), $by (null, an attribute name,
 --   or 'month': the month the lead started, as YYYY-MM).
 
 with
 
-journey_stages as (select * from journey_stages),
+-- The journeys of the view's grain: leads (journey_*) or opportunities (deal_journey_*).
+journey_stages as (
+    select * from journey_stages where $grain = 'lead'
+    union all
+    select * from deal_journey_stages where $grain = 'opportunity'
+),
 
-journey_exits as (select * from journey_exits),
+journey_exits as (
+    select * from journey_exits where $grain = 'lead'
+    union all
+    select * from deal_journey_exits where $grain = 'opportunity'
+),
 
 exits_as_of as (
     select

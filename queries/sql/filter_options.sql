@@ -6,7 +6,12 @@
 
 with
 
-journey_leads as (select * from journey_leads),
+-- Values of either grain: a filter may be set on leads or on opportunities.
+journey_leads as (
+    select channel, region, segment, owner_id from journey_leads
+    union all
+    select channel, region, segment, owner_id from deal_journey_leads
+),
 
 owners as (select * from owners),
 

@@ -4,15 +4,29 @@
 --   n_entries    first entries into the stage in the range (a lead counts once per stage)
 --   n_reentries  later entries in the range by leads already in the stage before (recycling)
 --   revenue      won amounts of first entries into the last stage in the range
--- Parameters: $start_at, $end_before, $as_of (timestamps), $channels, $regions, $segments,
+-- Parameters: $grain ('lead' or 'opportunity'), $start_at, $end_before, $as_of (timestamps),
+--   $channels, $regions, $segments,
 --   $owners (lists, null = all), $by (null or an attribute name: the allow-list below),
 --   $stage_keys (stage keys in order), $n_stages.
 
 with
 
-journey_stages as (select * from journey_stages),
-journey_leads as (select * from journey_leads),
-events as (select * from events),
+-- The journeys of the view's grain: leads (journey_*) or opportunities (deal_journey_*), and the
+-- events of their records (a lead's own events; an opportunity's are those naming the deal).
+journey_stages as (
+    select * from journey_stages where $grain = 'lead'
+    union all
+    select * from deal_journey_stages where $grain = 'opportunity'
+),
+journey_leads as (
+    select * from journey_leads where $grain = 'lead'
+    union all
+    select * from deal_journey_leads where $grain = 'opportunity'
+),
+events as (
+    select case when $grain = 'lead' then lead_id else deal_id end as lead_id, event_type, occurred_at
+    from events
+),
 
 filtered_stages as (
     select

@@ -17,7 +17,15 @@ cohort_leads as (
     where stage_order = 1
 ),
 
-events as (select * from events),
+-- The records' events: a lead's own, or those naming the opportunity.
+events as (
+    select
+        case when $grain = 'lead' then lead_id else deal_id end as lead_id,
+        event_id,
+        event_type,
+        occurred_at
+    from events
+),
 
 stage_moves as (
     select

@@ -1,9 +1,14 @@
 -- Start months: one row per calendar month in which some lead's journey started, with how many
--- started, for choosing the default date range (queries/ranges.py). No parameters.
+-- started, for choosing the default date range (queries/ranges.py). Parameters: $grain ('lead' or 'opportunity').
 
 with
 
-journey_leads as (select * from journey_leads),
+-- The journeys of the grain asked for: leads or opportunities.
+journey_leads as (
+    select * from journey_leads where $grain = 'lead'
+    union all
+    select * from deal_journey_leads where $grain = 'opportunity'
+),
 
 final as (
     select

@@ -6,7 +6,8 @@
     }
     path = build(tmp_path / "story.duckdb", story)
 
-An event is (type, time) or (type, time, reason) or (type, time, reason, amount), then
+A record with "opportunity": True is an opportunity known only as itself (its events name the
+deal). An event is (type, time) or (type, time, reason) or (type, time, reason, amount), then
 optionally its owner and its amount's currency; times are UTC. A lead's "owner" may be None
 (the lead record names nobody). Event ids are "<lead>-<n>" in the order written, so a story is
 stable across runs.
@@ -45,22 +46,32 @@ def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS, reco
         for lead_id, lead in story.items():
             events = lead.get("events", [])
             created = lead.get("created") or (min(e[1] for e in events) if events else "2025-01-01")
-            con.execute(
-                "insert into leads (lead_id, created_at, lead_name, company, account_id, channel, campaign, "
-                "region, segment, owner_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    lead_id,
-                    ts(created),
-                    lead.get("name", f"Contact {lead_id}"),
-                    lead.get("company", f"Company {lead_id}"),
-                    None,
-                    lead.get("channel", "web"),
-                    lead.get("campaign", "spring"),
-                    lead.get("region", "EMEA"),
-                    lead.get("segment", "SMB"),
-                    lead.get("owner", "S1"),  # None: the record names no owner
-                ],
-            )
+            # "opportunity": True: the record is an opportunity known only as itself (its events
+            # name the deal, no lead), like an export of opportunities with their history.
+            is_deal = lead.get("opportunity", False)
+            if is_deal:
+                con.execute(
+                    "insert into opportunities (opportunity_id, created_at, owner_id, channel, source) "
+                    "values (?, ?, ?, ?, 'story')",
+                    [lead_id, ts(created), lead.get("owner", "S1"), lead.get("channel", "web")],
+                )
+            else:
+                con.execute(
+                    "insert into leads (lead_id, created_at, lead_name, company, account_id, channel, campaign, "
+                    "region, segment, owner_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        lead_id,
+                        ts(created),
+                        lead.get("name", f"Contact {lead_id}"),
+                        lead.get("company", f"Company {lead_id}"),
+                        None,
+                        lead.get("channel", "web"),
+                        lead.get("campaign", "spring"),
+                        lead.get("region", "EMEA"),
+                        lead.get("segment", "SMB"),
+                        lead.get("owner", "S1"),  # None: the record names no owner
+                    ],
+                )
             for n, event in enumerate(events, start=1):
                 kind, when = event[0], event[1]
                 reason = event[2] if len(event) > 2 else None
@@ -71,7 +82,18 @@ def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS, reco
                 con.execute(
                     "insert into events (event_id, lead_id, deal_id, event_type, occurred_at, owner_id, team, "
                     "reason_code, amount, source, currency) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'story', ?)",
-                    [f"{lead_id}-{n}", lead_id, None, kind, ts(when), owner, team, reason, amount, currency],
+                    [
+                        f"{lead_id}-{n}",
+                        None if is_deal else lead_id,
+                        lead_id if is_deal else None,
+                        kind,
+                        ts(when),
+                        owner,
+                        team,
+                        reason,
+                        amount,
+                        currency,
+                    ],
                 )
         if recorded == "all":
             contract_store.declare(con, contract.stage_keys)

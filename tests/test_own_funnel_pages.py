@@ -44,6 +44,7 @@ def opportunity_store(path):
     story = {
         record: {
             "owner": "S1",
+            "opportunity": True,
             "events": [
                 (keys[propose.plain(n)], d, None, 1000 if n == "Cerrada ganada" else None, "S1", "EUR")
                 for n, d in rows

@@ -30,13 +30,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import fcntl
 import getpass
-import hashlib
 import os
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -47,7 +44,7 @@ import duckdb
 import pandas as pd
 
 from data import contract as contract_mod
-from data import contract_store, propose, store
+from data import contract_store, locks, propose, store
 from data.contract import Contract
 from data.import_mapping import Mapping, MappingError, presets
 from data.import_mapping import load as load_mapping
@@ -196,21 +193,9 @@ def rollback(db: Path | None = None) -> Path:
 def _import_lock(db: Path) -> Iterator[None]:
     """One import (or rollback) per store at a time: two would both write <db>.tmp."""
     db.parent.mkdir(parents=True, exist_ok=True)
-    # The lock lives in the temp directory, keyed by the store's full path, so no stray file
-    # appears beside the store (or in the repository).
-    key = hashlib.sha256(str(db.resolve()).encode()).hexdigest()[:16]
-    lock_path = Path(tempfile.gettempdir()) / f"handoff-import-{key}.lock"
-    with open(lock_path, "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ImportBusyError(
-                f"Another import into {db.name} is running; wait for it to finish and try again."
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    busy = f"Another import into {db.name} is running; wait for it to finish and try again."
+    with locks.held(db, "import", wait_seconds=0, busy=lambda: ImportBusyError(busy)):
+        yield
 
 
 # --- the import ---------------------------------------------------------------------------------

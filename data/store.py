@@ -17,13 +17,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import fcntl
 import functools
-import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,7 +29,7 @@ from pathlib import Path
 import duckdb
 
 from data import contract as contract_mod
-from data import contract_store, journey, sample
+from data import contract_store, journey, locks, sample
 
 HERE = Path(__file__).parent
 ENV_DB = "HANDOFF_DB"
@@ -215,26 +212,11 @@ def writer_lock(path: Path, wait_seconds: float | None = None, busy: str | None 
     releases it if the writer dies. wait_seconds=None waits as long as it takes; `busy` is the
     message when the wait runs out.
     """
-    key = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
-    lock_path = Path(tempfile.gettempdir()) / f"handoff-store-{key}.lock"
-    deadline = None if wait_seconds is None else time.monotonic() + wait_seconds
-    with open(lock_path, "w") as fh:
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise StoreLockedError(
-                        busy
-                        or f"{Path(path).name} is being rewritten (an import or a sample build); "
-                        "try again when it has finished."
-                    ) from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    message = busy or (
+        f"{Path(path).name} is being rewritten (an import or a sample build); try again when it has finished."
+    )
+    with locks.held(path, "store", wait_seconds, busy=lambda: StoreLockedError(message)):
+        yield
 
 
 @contextlib.contextmanager

@@ -6,10 +6,12 @@ PORT ?= 8501
 
 .PHONY: run test lint format bench sample clean browser
 
-$(VENV)/.stamp-runtime: requirements.txt
+$(VENV)/.stamp-runtime: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	# The `handoff` command (pyproject.toml), pointing at this checkout.
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 $(VENV)/.stamp-dev: requirements.txt requirements-dev.txt $(VENV)/.stamp-runtime

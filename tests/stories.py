@@ -32,8 +32,13 @@ def ts(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
 
 
-def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS, recorded="all") -> Path:
+def build(
+    path: Path, story: dict[str, dict], contract=None, owners=OWNERS, recorded="all", opportunities=False
+) -> Path:
     """Write `story` into a new store at `path` with journeys rebuilt; returns the path.
+
+    opportunities=True: each record is an opportunity known only as itself (an export of
+    opportunities, no lead): its events name the deal and no lead, its record is an opportunity.
 
     recorded="all": the story is part of a CRM that records every stage of the contract (as a
     real team's export declares its stage columns), so a stage no lead of the story reached is
@@ -45,22 +50,38 @@ def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS, reco
         for lead_id, lead in story.items():
             events = lead.get("events", [])
             created = lead.get("created") or (min(e[1] for e in events) if events else "2025-01-01")
-            con.execute(
-                "insert into leads (lead_id, created_at, lead_name, company, account_id, channel, campaign, "
-                "region, segment, owner_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    lead_id,
-                    ts(created),
-                    lead.get("name", f"Contact {lead_id}"),
-                    lead.get("company", f"Company {lead_id}"),
-                    None,
-                    lead.get("channel", "web"),
-                    lead.get("campaign", "spring"),
-                    lead.get("region", "EMEA"),
-                    lead.get("segment", "SMB"),
-                    lead.get("owner", "S1"),  # None: the record names no owner
-                ],
-            )
+            if opportunities:
+                con.execute(
+                    "insert into opportunities (opportunity_id, name, created_at, owner_id, channel, campaign, "
+                    "region, segment, source) values (?, ?, ?, ?, ?, ?, ?, ?, 'story')",
+                    [
+                        lead_id,
+                        lead.get("name", f"Opportunity {lead_id}"),
+                        ts(created),
+                        lead.get("owner", "S1"),
+                        lead.get("channel", "web"),
+                        lead.get("campaign", "spring"),
+                        lead.get("region", "EMEA"),
+                        lead.get("segment", "SMB"),
+                    ],
+                )
+            else:
+                con.execute(
+                    "insert into leads (lead_id, created_at, lead_name, company, account_id, channel, campaign, "
+                    "region, segment, owner_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        lead_id,
+                        ts(created),
+                        lead.get("name", f"Contact {lead_id}"),
+                        lead.get("company", f"Company {lead_id}"),
+                        None,
+                        lead.get("channel", "web"),
+                        lead.get("campaign", "spring"),
+                        lead.get("region", "EMEA"),
+                        lead.get("segment", "SMB"),
+                        lead.get("owner", "S1"),  # None: the record names no owner
+                    ],
+                )
             for n, event in enumerate(events, start=1):
                 kind, when = event[0], event[1]
                 reason = event[2] if len(event) > 2 else None
@@ -71,7 +92,18 @@ def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS, reco
                 con.execute(
                     "insert into events (event_id, lead_id, deal_id, event_type, occurred_at, owner_id, team, "
                     "reason_code, amount, source, currency) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'story', ?)",
-                    [f"{lead_id}-{n}", lead_id, None, kind, ts(when), owner, team, reason, amount, currency],
+                    [
+                        f"{lead_id}-{n}",
+                        None if opportunities else lead_id,
+                        lead_id if opportunities else None,
+                        kind,
+                        ts(when),
+                        owner,
+                        team,
+                        reason,
+                        amount,
+                        currency,
+                    ],
                 )
         if recorded == "all":
             contract_store.declare(con, contract.stage_keys)

@@ -436,3 +436,57 @@ def test_funnel_health_shows_the_bridge(db, page_app):
     assert matched["Lead"].tolist() == ["M1", "M5", "M2"]
     # The breakdown stays the page's last table.
     assert "group" in at.dataframe[-1].value.columns
+
+
+# --- an import fills the email the matching reads ----------------------------------------------
+
+LEADS_MAPPING = """
+name = "leads with email"
+timezone = "UTC"
+date_formats = ["%Y-%m-%d"]
+event_id_prefix = "t"
+max_rejected_share = 1.0
+
+[[files]]
+role = "leads"
+shape = "wide"
+key = "Id"
+lead_id = "Id"
+created_at = "Created"
+optional = ["Account"]
+
+[files.stage_dates]
+lead = "Created"
+mql = "MQL"
+
+[files.attributes]
+company = "Company"
+email = "Email"
+account_id = "Account"
+"""
+
+
+def test_an_imported_email_matches_a_lead_to_its_account(tmp_path):
+    from tests.import_helpers import mapping_file, run, write
+
+    leads = write(
+        tmp_path,
+        "leads.csv",
+        "Id,Created,MQL,Company,Email,Account\n"
+        "L1,2025-01-02,2025-01-05,Northwind Traders,ana@northwind.example,A1\n"
+        "L2,2025-01-03,2025-01-06,NW Trading,ben@northwind.example,\n"
+        "L3,2025-01-04,,Fabrikam,cy@gmail.com,\n",
+    )
+    report = run(tmp_path, leads, mapping=mapping_file(tmp_path, LEADS_MAPPING))
+    assert report.files[0].n_rejected == 0
+    db = tmp_path / "store.duckdb"
+    assert query(db, "select lead_id, email from leads order by 1") == [
+        ("L1", "ana@northwind.example"),
+        ("L2", "ben@northwind.example"),
+        ("L3", "cy@gmail.com"),
+    ]
+    # L2 is A1's by the domain L1's record gives A1; L3's gmail address matches nothing.
+    assert query(db, "select lead_id, account_id, rule from account_matches order by 1") == [
+        ("L1", "A1", "record"),
+        ("L2", "A1", "domain"),
+    ]

@@ -22,6 +22,11 @@ with
 leads as (select * from leads),
 accounts as (select * from accounts),
 
+-- Whether any lead lacks an account id: if none does, nothing below needs normalising.
+needs_matching as (
+    select exists (select 1 from leads where nullif(trim(account_id), '') is null) as is_needed
+),
+
 -- Every name and domain given for a lead or an account, as written.
 stated as (
     select
@@ -30,6 +35,7 @@ stated as (
         company as name,
         regexp_extract(lower(trim(email)), '@([^@\s<>]+)', 1) as domain_text
     from leads
+    where (select is_needed from needs_matching)
     union all
     select
         cast(null as varchar) as lead_id,
@@ -37,9 +43,11 @@ stated as (
         name,
         domain as domain_text
     from accounts
+    where (select is_needed from needs_matching)
 ),
 
-cleaned as (
+-- Materialised: each expression is computed once per row, not once per use below.
+cleaned as materialized (
     select
         lead_id,
         account_id,
@@ -72,7 +80,7 @@ cleaned as (
     from stated
 ),
 
-normalised as (
+normalised as materialized (
     select
         lead_id,
         account_id,
@@ -184,16 +192,15 @@ decided as (
 own as (
     select
         lead_id,
-        account_id,
+        nullif(trim(account_id), '') as account_id,
         'record' as rule,
         'matched' as status,
         cast(null as varchar) as email_domain,
         cast(null as varchar) as company_key,
         cast(null as varchar[]) as domain_accounts,
         cast(null as varchar[]) as name_accounts
-    from usable
-    where lead_id is not null
-      and account_id is not null
+    from leads
+    where nullif(trim(account_id), '') is not null
 ),
 
 final as (
@@ -203,4 +210,3 @@ final as (
 )
 
 select * from final
-order by lead_id

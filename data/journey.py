@@ -1,7 +1,7 @@
 """Rebuild the derived journey tables from events: throw-away, rebuilt after every load.
 
 journey_leads   one row per lead with at least one stage event: start, furthest stage, the exit
-                that ended its journey, attributes.
+                that ended its journey, attributes, its account (own or matched: data/accounts.py).
 journey_exits   one row per exit event of a lead with a journey, with the first stage event
                 after it (resumed_at; null when the journey did not resume): as-of views.
 journey_stages  one row per lead per stage, from stage 1 to the furthest stage the lead entered:

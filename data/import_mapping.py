@@ -33,7 +33,8 @@ from data.contract import Contract
 MAPPINGS_DIR = Path(__file__).with_name("mappings")
 PRESET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Lead attributes a mapping may fill (the columns of the leads table besides id, created, owner).
-LEAD_FIELDS = ("lead_name", "company", "account_id", "channel", "campaign", "region", "segment")
+# email: the lead's address, read for its domain by the lead-to-account matching (data/accounts.py).
+LEAD_FIELDS = ("lead_name", "company", "account_id", "channel", "campaign", "region", "segment", "email")
 SHAPES = ("wide", "long", "status", "contacts")
 CURRENCY = re.compile(r"^[A-Z]{3}$")  # an ISO 4217 code
 AMOUNT_EVENT = "amount"  # an event type that only sets a deal amount (schema.sql)
@@ -415,6 +416,8 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
             "nothing would store its attributes. Name the file's created date as created_at, or map "
             "the attributes in the file that lists the leads."
         )
+    if singles["email"] and "email" not in attributes:  # `email = "Email"` is the attribute too
+        attributes["email"] = (singles["email"],)
     lead_from_deal = raw.get("lead_from_deal", False)
     if not isinstance(lead_from_deal, bool):
         raise _fail(f"{where}.lead_from_deal", "true or false", lead_from_deal)

@@ -470,6 +470,7 @@ LEAD_COLUMNS = (
     "segment",
     "owner_id",
     "currency",
+    "email",
 )
 
 
@@ -762,6 +763,7 @@ class RowParser:
                 *(self._attrs(fields).get(f) for f in LEAD_COLUMNS[2:9]),
                 owner,
                 currency,
+                self._attrs(fields).get("email"),
             )
         return Parsed(str(key), events, lead, self._owners(fields, owner), flags, opportunity=opportunity)
 
@@ -928,6 +930,7 @@ class RowParser:
                 *(self._attrs(fields).get(f) for f in LEAD_COLUMNS[2:9]),
                 owner,
                 currency,
+                self._attrs(fields).get("email"),
             )
         undated = None
         if not events:

@@ -158,7 +158,7 @@ create temp table st_contacts (
 create temp table st_leads (
     file_no integer, row_number bigint, lead_id varchar, created_at timestamp, lead_name varchar,
     company varchar, account_id varchar, channel varchar, campaign varchar, region varchar,
-    segment varchar, owner_id varchar, currency varchar
+    segment varchar, owner_id varchar, currency varchar, email varchar
 );
 create temp table st_undated (
     file_no integer, row_number bigint, lead_id varchar, status varchar, stage varchar,
@@ -376,10 +376,12 @@ select
     coalesce(s.segment, o.segment) as segment,
     coalesce(s.owner_id, o.owner_id) as owner_id,
     coalesce(s.currency, o.currency) as currency,
+    coalesce(s.email, o.email) as email,
     case
         when o.lead_id is null then 'new'
         when s.created_at <> o.created_at
             or coalesce(s.currency, o.currency) is distinct from o.currency
+            or coalesce(s.email, o.email) is distinct from o.email
             or coalesce(s.lead_name, o.lead_name) is distinct from o.lead_name
             or coalesce(s.company, o.company) is distinct from o.company
             or coalesce(s.account_id, o.account_id) is distinct from o.account_id
@@ -682,9 +684,9 @@ def _write(
     con.execute(
         """
         insert or replace into leads (lead_id, created_at, lead_name, company, account_id, channel,
-                                      campaign, region, segment, owner_id, currency)
+                                      campaign, region, segment, owner_id, currency, email)
         select lead_id, created_at, lead_name, company, account_id, channel, campaign, region,
-               segment, owner_id, currency
+               segment, owner_id, currency, email
         from v_leads
         where verdict in ('new', 'changed')
         """

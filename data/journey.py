@@ -1,7 +1,7 @@
 """Rebuild the derived journey tables from events: throw-away, rebuilt after every load.
 
 journey_leads   one row per lead with at least one stage event: start, furthest stage, the exit
-                that ended its journey, attributes.
+                that ended its journey, attributes, its account (own or matched: data/accounts.py).
 journey_exits   one row per exit event of a lead with a journey, with the first stage event
                 after it (resumed_at; null when the journey did not resume): as-of views.
 journey_stages  one row per lead per stage, from stage 1 to the furthest stage the lead entered:
@@ -30,6 +30,7 @@ import dataclasses
 
 import duckdb
 
+from data import accounts, bridge
 from data.contract import KEY_PATTERN, Contract, Stage
 
 # Lead-level columns repeated on every journey_stages row.
@@ -104,9 +105,13 @@ LEAD_EVENTS = """
     ) as p on p.opportunity_id = e.deal_id
     where e.lead_id is distinct from c.lead_id
 """
+# A lead's account: its own, or the one its email domain or company name matched
+# (data/accounts.py, rebuilt just before the journeys).
 LEAD_RECORDS = """
-    select lead_id, created_at, channel, campaign, region, segment, owner_id, currency
-    from leads
+    select l.lead_id, l.created_at, l.channel, l.campaign, l.region, l.segment, l.owner_id, l.currency,
+        m.account_id
+    from leads as l
+    left join account_matches as m on m.lead_id = l.lead_id and m.status = 'matched'
 """
 DEAL_EVENTS = """
     select deal_id as lead_id, event_type, occurred_at, reason_code, amount, currency, owner_id
@@ -114,7 +119,7 @@ DEAL_EVENTS = """
     where deal_id is not null
 """
 # An opportunity's attributes: its record's, else those of its own lead, else of its primary
-# contact (a deal of the sample carries its lead's channel and region).
+# contact (a deal of the sample carries its lead's channel and region); its account likewise.
 DEAL_RECORDS = """
     with
     deal_leads as (
@@ -136,11 +141,13 @@ DEAL_RECORDS = """
         coalesce(o.region, l.region) as region,
         coalesce(o.segment, l.segment) as segment,
         coalesce(o.owner_id, l.owner_id) as owner_id,
-        coalesce(o.currency, l.currency) as currency
+        coalesce(o.currency, l.currency) as currency,
+        coalesce(nullif(trim(o.account_id), ''), m.account_id) as account_id
     from deal_leads as d
     left join opportunities as o on o.opportunity_id = d.deal_id
     left join contacts as c on c.opportunity_id = d.deal_id
     left join leads as l on l.lead_id = coalesce(d.lead_id, c.lead_id)
+    left join account_matches as m on m.lead_id = l.lead_id and m.status = 'matched'
 """
 # The tables each grain's journeys are written to (queries/sql/cohort_rows.sql reads both).
 PREFIXES = {"lead": "journey", "opportunity": "deal_journey"}
@@ -157,13 +164,17 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     `contract` carries the stages the store's events record (Contract.with_tracked): journeys
     run over those only (Contract.effective), so a stage the data never records is never
     filled in by the skip policy. Revenue is the amount on the entry into the contract's last
-    stage (won), when the data records it."""
+    stage (won), when the data records it. Rebuilt with them: each lead's account
+    (account_matches, data/accounts.py) and the bridge between the grains (opportunity_people,
+    opportunity_bridge, data/bridge.py)."""
     won_key = contract.stages[-1].key if contract.is_tracked(contract.stages[-1].key) else ""
     con.execute("set preserve_insertion_order = false")
+    accounts.rebuild(con)  # each journey carries its record's account
     lead = contract.effective() if contract.tracked_stages else contract
     _build(con, lead, won_key, LEAD_EVENTS, LEAD_RECORDS, PREFIXES["lead"])
     deals = contract.for_grain("opportunity")
     _build(con, deals, won_key, DEAL_EVENTS, DEAL_RECORDS, PREFIXES["opportunity"])
+    bridge.rebuild(con)  # the links between the grains, over both grains' journeys
 
 
 def _build(
@@ -244,6 +255,7 @@ def _build(
                 l.campaign,
                 l.region,
                 l.segment,
+                l.account_id,
                 coalesce(l.owner_id, d.last_event_owner) as owner_id,
                 -- The won amount's currency: its own, else the record's (an opportunity's
                 -- currency on the record file, its amounts in the history file).
@@ -273,7 +285,8 @@ def _build(
             last_exit_type,
             last_exit_reason,
             n_exits,
-            created_at
+            created_at,
+            account_id
         from journey_wide
         """
     )

@@ -155,6 +155,10 @@ for text in (
     glossary.stage_time(),
     glossary.wilson(),
     glossary.noise(),
+    glossary.mql_to_opportunity(contract) + " " + glossary.mql_to_opportunity_days(),
+    glossary.sales_sourced(),
+    glossary.buying_group(),
+    glossary.account_matching(),
 ):
     st.markdown(f"- {text}")
 st.caption(

@@ -3,8 +3,10 @@
 Headline figures against the previous period (with the win rate where the data records
 outcomes), the funnel of the store's own stages, monthly cohorts, the conversion trend, time
 between stages and a breakdown by one attribute with win rates. Cohort view by default; the
-flow view (entries during the range) when the sidebar says so. Stages the data never records
-are shown as such and never counted. Filters come from the frame, or defaults when opened alone.
+flow view (entries during the range) when the sidebar says so; then the bridge between the
+grains (MQLs to opportunities, Sales-sourced opportunities, buying groups, leads' accounts).
+Stages the data never records are shown as such and never counted. Filters come from the
+frame, or defaults when opened alone.
 """
 
 import dataclasses
@@ -12,8 +14,9 @@ import datetime as dt
 
 import streamlit as st
 
-from queries import cache, contracts, executor, funnel, options
+from queries import bridge, cache, contracts, executor, funnel, options
 from queries.filters import ATTRIBUTES
+from ui import bridge as ui_bridge
 from ui import charts, glossary, headline, tables
 from ui.sections import section
 from ui.state import current_filters, current_view
@@ -419,6 +422,23 @@ else:
         tables.show(flow_table, hide_index=True)
         tables.download(flow_table, "flow.csv")
     st.caption("Conversion trend and time between stages follow leads, so they are in the cohort view.")
+
+# ---- Bridge between the grains ----------------------------------------------------------------------
+
+
+@section
+def bridge_section(filters, version):
+    """MQLs to opportunities, Sales-sourced opportunities, buying groups, leads' accounts;
+    returns the roles and matched-leads tables for their downloads."""
+    view_ = cache.call(bridge.view, filters)
+    return ui_bridge.draw(view_, cache.call(bridge.matched_leads), contracts.current(), range_text)
+
+
+roles_table, matched_table = bridge_section(filters, version)
+if not roles_table.empty:
+    tables.download(roles_table, "buying_group_roles.csv", key="dl-roles")
+if not matched_table.empty:
+    tables.download(matched_table, "matched_accounts.csv", key="dl-matched")
 
 # ---- Breakdown by one attribute --------------------------------------------------------------------
 st.subheader(

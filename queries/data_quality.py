@@ -67,6 +67,15 @@ CHECKS = (
         "Duplicate leads",
         "Leads sharing name and company (ignoring case): one person may be counted twice.",
     ),
+    Check(
+        "account_matches",
+        "dq_account_matches",
+        "Unresolved account matches",
+        "A lead without an account id whose email domain or company name points to two or more "
+        "accounts, or whose domain points to one account and its name to another. It is given no "
+        "account (never guessed): add its account id in the CRM, or fix the names and domains of "
+        "the accounts.",
+    ),
 )
 
 

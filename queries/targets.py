@@ -85,7 +85,8 @@ def actuals(
 ) -> pd.DataFrame:
     """Actual value to date of every target metric in the month of `period`, up to `as_of`.
 
-    One row per metric. Columns: metric, actual. Definitions in queries/sql/targets_actuals.sql.
+    One row per metric. Columns: metric, actual. Definitions in queries/sql/targets_actuals.sql:
+    opportunities, deals won, revenue and pipeline count each opportunity once.
     """
     contract = contract or contracts.current(db).effective()
     start, end = plan.month_bounds(period)
@@ -97,8 +98,9 @@ def actuals(
         "lead_order": order[stage_for_role("first", contract)],
         # No handoff stage in this journey: MQL actuals match no stage (0) and read 0.
         "handoff_order": order.get(stage_for_role("handoff", contract), 0),
-        "opportunity_order": order[stage_for_role("opportunity", contract)],
-        "won_order": order[stage_for_role("won", contract)],
+        # Opportunities and deals won are counted per opportunity, not per lead reaching the
+        # stage: its contacts reach it too.
+        "opportunity_stage": stage_for_role("opportunity", contract),
         "won_stage": stage_for_role("won", contract),
         "amount_event": AMOUNT_EVENT,
         "content_team": CONTENT_TEAM,

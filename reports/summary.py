@@ -26,6 +26,10 @@ alerts and tests rely on these names (docs/summary.md lists every field):
     owners           one entry per owner: owner_id, owner_name, n_start, n_won, n_lost,
                      conversion, win_rate
     drops            total and per charged team, with the rule that charged them
+    bridge           between the grains (queries/bridge.py view()): MQLs of the range that led
+                     to an opportunity and the days it took, Sales-sourced opportunities,
+                     contacts per opportunity and roles covered, leads by how they got their
+                     account
     data_quality     one entry per check: key, title, n_failing
 
 Exit codes: 0 written; 2 bad arguments or no store.
@@ -44,7 +48,7 @@ from pathlib import Path
 import pandas as pd
 
 from data.contract import GRAINS, SKIP_POLICIES
-from queries import contracts, data_quality, executor, funnel, options, ranges, teams
+from queries import bridge, contracts, data_quality, executor, funnel, options, ranges, teams
 from queries.filters import ATTRIBUTES, NO_WINDOW, FilterError, Filters
 
 
@@ -251,6 +255,7 @@ def summary(
         "stage_history": funnel.stage_history(fixed, db=db, contract=contract),
         "owners": owners,
         "drops": drops,
+        "bridge": bridge.view(fixed, db=db, contract=contract),
         "data_quality": _rows(quality, {"key": "key", "title": "title", "n_failing": "n_failing"}),
     }
 

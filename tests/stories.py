@@ -33,8 +33,13 @@ def ts(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
 
 
-def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS, recorded="all") -> Path:
+def build(
+    path: Path, story: dict[str, dict], contract=None, owners=OWNERS, recorded="all", opportunities=False
+) -> Path:
     """Write `story` into a new store at `path` with journeys rebuilt; returns the path.
+
+    opportunities=True: each record is an opportunity known only as itself (an export of
+    opportunities, no lead): its events name the deal and no lead, its record is an opportunity.
 
     recorded="all": the story is part of a CRM that records every stage of the contract (as a
     real team's export declares its stage columns), so a stage no lead of the story reached is
@@ -46,14 +51,23 @@ def build(path: Path, story: dict[str, dict], contract=None, owners=OWNERS, reco
         for lead_id, lead in story.items():
             events = lead.get("events", [])
             created = lead.get("created") or (min(e[1] for e in events) if events else "2025-01-01")
-            # "opportunity": True: the record is an opportunity known only as itself (its events
-            # name the deal, no lead), like an export of opportunities with their history.
-            is_deal = lead.get("opportunity", False)
+            # "opportunity": True (or opportunities=True for all): the record is an opportunity
+            # known only as itself (its events name the deal, no lead), like an export of them.
+            is_deal = opportunities or lead.get("opportunity", False)
             if is_deal:
                 con.execute(
-                    "insert into opportunities (opportunity_id, created_at, owner_id, channel, source) "
-                    "values (?, ?, ?, ?, 'story')",
-                    [lead_id, ts(created), lead.get("owner", "S1"), lead.get("channel", "web")],
+                    "insert into opportunities (opportunity_id, name, created_at, owner_id, channel, campaign, "
+                    "region, segment, source) values (?, ?, ?, ?, ?, ?, ?, ?, 'story')",
+                    [
+                        lead_id,
+                        lead.get("name", f"Opportunity {lead_id}"),
+                        ts(created),
+                        lead.get("owner", "S1"),
+                        lead.get("channel", "web"),
+                        lead.get("campaign", "spring"),
+                        lead.get("region", "EMEA"),
+                        lead.get("segment", "SMB"),
+                    ],
                 )
             else:
                 con.execute(

@@ -240,6 +240,7 @@ def test_page_runs_on_the_sample_with_default_filters(sample_db, page_app):
         "Monthly cohorts",
         "Conversion trend",
         "Time between stages",
+        "Bridge: from leads to opportunities",
         "Breakdown",
     ]
     assert all(m.help for m in at.metric), "every figure names its definition"

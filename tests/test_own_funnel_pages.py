@@ -52,7 +52,7 @@ def opportunity_store(path):
         }
         for record, rows in OPPORTUNITIES.items()
     }
-    return stories.build(path, story, contract=proposal.contract, recorded=None)
+    return stories.build(path, story, contract=proposal.contract, recorded=None, opportunities=True)
 
 
 MQL_AND_WINS = {

@@ -24,6 +24,7 @@ KEYS = {
     "stage_history",
     "owners",
     "drops",
+    "bridge",
     "data_quality",
 }
 

@@ -139,3 +139,65 @@ def revenue(contract: Contract) -> str:
         f"Revenue: the deal amounts at '{last}' of the cohort's leads that won in time, per "
         "currency: amounts in different currencies are never added up."
     )
+
+
+# --- the bridge between the grains (docs/design.md "The bridge between the grains") ------------
+
+
+def mql_to_opportunity(contract: Contract, window_days=CONTRACT) -> str:
+    w = _window(contract, window_days)
+    handoff = contract.handoff.label if contract.handoff else "the handoff stage"
+    span = f"within {w} days of it" if w is not None else "at any time (no conversion window)"
+    return (
+        f"MQL → opportunity: of the leads whose own entry into {handoff} falls in the range "
+        "(the MQLs of the range; a skipped stage never counts), those that led to an opportunity "
+        "as the lead it was converted from or as one of its contacts, the opportunity created on "
+        f"or after the MQL entry, {span} and by the as-of date. An opportunity is created at the "
+        "earlier of its record's created date and its first stage."
+    )
+
+
+def mql_to_opportunity_days() -> str:
+    return (
+        "Days to opportunity: days from the MQL entry to the creation of the first opportunity it led to, over the MQLs "
+        "that led to one: median, with the p75–p90 range (a quarter took longer than p75, a "
+        "tenth longer than p90)."
+    )
+
+
+def account_opportunity() -> str:
+    return (
+        "MQLs with an opportunity on their account: MQLs whose account (their record's, or the one "
+        "their email domain or company name matched) had an opportunity created in the same span, "
+        "whoever is on it."
+    )
+
+
+def sales_sourced() -> str:
+    return (
+        "Sales-sourced: an opportunity created in the range with no Marketing-touched contact. A "
+        "contact (the lead it was converted from, or a contact role) is Marketing-touched when it "
+        "has an event or a touch made by Marketing on or before the opportunity's creation. An "
+        "opportunity with no contact known at all counts as Sales-sourced and is counted apart."
+    )
+
+
+def buying_group() -> str:
+    return (
+        "Buying group size: the mean number of contacts per opportunity created in the range "
+        "(its contacts: the lead it was converted from and its contact roles, each person once, "
+        "as the CRM lists them now). Role coverage: the share of those opportunities with at "
+        "least one contact in a role, "
+        "for every role the data names (compared ignoring case)."
+    )
+
+
+def account_matching() -> str:
+    return (
+        "A lead's account: the one its record names; else the one account its email domain (never "
+        "a free-mail domain such as gmail.com) or its company name points to, the name compared "
+        "without case, punctuation or legal forms (Inc, Ltd, GmbH, S.A., ...). Accounts are those "
+        "of the accounts list and those other leads already name. When the evidence points to "
+        "several accounts, or the domain to one and the name to another, the lead gets none: it is "
+        "listed on the Data page under data quality, never guessed."
+    )

@@ -31,7 +31,19 @@ import time
 from collections.abc import Callable
 
 from data import store
-from queries import attribution, cache, content, contracts, executor, funnel, options, ranges, teams, weekly
+from queries import (
+    attribution,
+    bridge,
+    cache,
+    content,
+    contracts,
+    executor,
+    funnel,
+    options,
+    ranges,
+    teams,
+    weekly,
+)
 from queries import targets as qt
 from queries.filters import Filters
 from ui import tables
@@ -73,6 +85,8 @@ def health_calls(filters: Filters) -> list[Call]:
         (funnel.outcomes, (filters, funnel.MONTH), {}),
         (funnel.trend, (trend_filters, "month"), {}),
         (funnel.stage_times, (filters,), {}),
+        (bridge.view, (filters,), {}),
+        (bridge.matched_leads, (), {}),
         (funnel.breakdown, (filters, "channel", "cohort"), {}),
         (funnel.outcomes, (filters, "channel"), {}),
     ]

@@ -1,8 +1,9 @@
 -- Revenue attribution: one row per group ($by) with the credit each model gives it.
 -- Deals: revenue basis = deals won in [$start_at, $end_before), amount = the won amount;
 -- pipeline basis = opportunities opened in the range, amount = the latest amount set by $as_of.
--- A deal's touches are its lead's touches up to the deal's close (won or lost; $as_of while
--- open): touches after the close never count. Touches are ranked by (touched_at, touch_id), so
+-- A deal's touches are the touches of its people (opportunity_people: the lead it was
+-- converted from and its contacts, each touch once) up to the deal's close (won or lost;
+-- $as_of while open): touches after the close never count. Each deal's amount is credited once. Touches are ranked by (touched_at, touch_id), so
 -- two touches on the same timestamp are ordered by their id. Every model's weights sum to 1
 -- per deal, so credits sum to the deal amount; a deal with no touch credits its whole amount
 -- to '(no touch)' under every model, so the totals reconcile with revenue.
@@ -32,6 +33,7 @@ with
 
 touches as (select * from touches),
 content as (select * from content),
+opportunity_people as (select * from opportunity_people),
 
 -- The deals: queries/sql/attribution_deals.sql, inlined as attribution_deals.
 deals as (select * from attribution_deals),
@@ -54,8 +56,9 @@ deal_touches as (
         row_number() over (partition by d.deal_id order by t.touched_at, t.touch_id) as touch_rank,
         count(*) over (partition by d.deal_id) as n_touches
     from deals as d
+    inner join opportunity_people as p on p.opportunity_id = d.deal_id
     inner join touches as t
-        on t.lead_id = d.lead_id
+        on t.lead_id = p.lead_id
        and t.touched_at <= d.cutoff_at
     left join content as c on c.content_id = t.content_id
 ),

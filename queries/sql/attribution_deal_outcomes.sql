@@ -9,8 +9,9 @@
 --   event, ties broken by event id): an inquiry Marketing captured, or a lead imported straight
 --   at MQL by Marketing, is Marketing-sourced; a lead Sales created (outbound, straight at SQL)
 --   is Sales-sourced. A first event that names no team counts as Marketing.
--- is_influenced: the deal had at least one counted touch (up to its close, or $as_of while
---   open) made by $marketing_team or on content $marketing_team made.
+-- is_influenced: the deal had at least one counted touch (a touch of one of its people,
+--   opportunity_people, up to its close, or $as_of while open) made by $marketing_team or on
+--   content $marketing_team made.
 -- is_shared: a touch made by $sales_team on content made by $marketing_team between the
 --   opportunity entry and the close (won or lost), or $as_of while it is still open.
 -- n_closed counts won or lost deals: open deals are in progress, neither won nor lost.
@@ -25,14 +26,16 @@ with
 
 touches as (select * from touches),
 content as (select * from content),
+opportunity_people as (select * from opportunity_people),
 
 -- The deals: queries/sql/attribution_deals.sql, inlined as attribution_deals.
 deals as (select * from attribution_deals),
 influenced as (
     select distinct d.deal_id
     from deals as d
+    inner join opportunity_people as p on p.opportunity_id = d.deal_id
     inner join touches as t
-        on t.lead_id = d.lead_id
+        on t.lead_id = p.lead_id
        and t.touched_at <= d.cutoff_at
     left join content as c on c.content_id = t.content_id
     where t.team = $marketing_team
@@ -42,8 +45,9 @@ influenced as (
 shared as (
     select distinct d.deal_id
     from deals as d
+    inner join opportunity_people as p on p.opportunity_id = d.deal_id
     inner join touches as t
-        on t.lead_id = d.lead_id
+        on t.lead_id = p.lead_id
        and t.touched_at >= d.opened_at
        and t.touched_at <= d.cutoff_at
     inner join content as c on c.content_id = t.content_id

@@ -1,10 +1,15 @@
 -- Attribution deals: one row per deal in range, the deals both attribution_credits and
 -- attribution_deal_outcomes read (they inline this file as a CTE named attribution_deals, see
 -- queries/executor.compose), so selection, amounts, close rule and sourcing team have one
--- definition.
+-- definition. Each deal once, whatever the number of its contacts.
 -- Deals: revenue basis = deals won in [$start_at, $end_before); pipeline basis = opportunities
---   opened in the range. sourced_by: the team on the lead's first stage event (ties broken by
---   event id); a first event that names no team counts as $marketing_team.
+--   opened in the range. The deal's lead: the lead its events name (the lead it was converted
+--   from), else its primary contact, else its first contact by id (opportunity_people, as the
+--   journeys give its amount to one person only). Its attributes are that lead's, else the
+--   opportunity's own (deal_journey_leads), so a deal no lead is known for still counts.
+--   sourced_by: the team on the first stage event of the deal's lead (of the deal itself when
+--   it has no lead; ties broken by event id); a first event that names no team counts as
+--   $marketing_team.
 -- Parameters: $start_at, $end_before, $as_of (timestamps); $channels, $regions, $segments,
 --   $owners (lists, null = all); $opportunity_stage, $won_stage, $exit_keys (an exit carrying a
 --   deal id closes it lost), $amount_event; $basis ('revenue' or 'pipeline'); $stage_keys;
@@ -15,8 +20,17 @@ with
 
 events as (select * from events),
 journey_leads as (select * from journey_leads),
+deal_journey_leads as (select * from deal_journey_leads),
+opportunity_people as (select * from opportunity_people),
 
-deal_events as (
+contact_leads as (
+    -- A deal's lead when its events name none: its primary contact, else its first by id.
+    select opportunity_id, arg_min(lead_id, (not coalesce(is_primary, false), lead_id)) as lead_id
+    from opportunity_people
+    group by opportunity_id
+),
+
+event_deals as (
     select
         deal_id,
         min(lead_id) as lead_id,
@@ -32,53 +46,80 @@ deal_events as (
     group by deal_id
 ),
 
-selected_deals as (
-    -- The deals in scope, before the sourcing team: filtered leads, won (revenue) or opened
-    -- (pipeline) in the range.
+deal_events as (
+    select
+        d.* replace (coalesce(d.lead_id, c.lead_id) as lead_id)
+    from event_deals as d
+    left join contact_leads as c on c.opportunity_id = d.deal_id
+),
+
+deal_attributes as (
+    -- The deal's lead's attributes, else the opportunity's own.
     select
         d.*,
         j.start_at as lead_start_at,
-        j.channel,
-        j.campaign,
-        case $deal_by
-            when 'channel' then j.channel
-            when 'campaign' then j.campaign
-            when 'region' then j.region
-            when 'segment' then j.segment
-            when 'owner' then j.owner_id
-            when 'team' then j.owner_team
-        end as group_value
+        coalesce(j.channel, o.channel) as channel,
+        coalesce(j.campaign, o.campaign) as campaign,
+        coalesce(j.region, o.region) as region,
+        coalesce(j.segment, o.segment) as segment,
+        coalesce(j.owner_id, o.owner_id) as owner_id,
+        coalesce(j.owner_team, o.owner_team) as owner_team
     from deal_events as d
-    inner join journey_leads as j on j.lead_id = d.lead_id
-    where ($channels is null or j.channel = any($channels))
-      and ($regions is null or j.region = any($regions))
-      and ($segments is null or j.segment = any($segments))
-      and ($owners is null or j.owner_id = any($owners))
+    left join journey_leads as j on j.lead_id = d.lead_id
+    left join deal_journey_leads as o on o.lead_id = d.deal_id
+    where j.lead_id is not null or o.lead_id is not null
+),
+
+selected_deals as (
+    -- The deals in scope, before the sourcing team: filtered, won (revenue) or opened
+    -- (pipeline) in the range.
+    select
+        d.*,
+        case $deal_by
+            when 'channel' then d.channel
+            when 'campaign' then d.campaign
+            when 'region' then d.region
+            when 'segment' then d.segment
+            when 'owner' then d.owner_id
+            when 'team' then d.owner_team
+        end as group_value
+    from deal_attributes as d
+    where ($channels is null or d.channel = any($channels))
+      and ($regions is null or d.region = any($regions))
+      and ($segments is null or d.segment = any($segments))
+      and ($owners is null or d.owner_id = any($owners))
       and case
           when $basis = 'revenue' then d.won_at >= $start_at and d.won_at < $end_before
           else d.opened_at >= $start_at and d.opened_at < $end_before
       end
 ),
 
-first_stage_events as (
-    -- The selected deals' leads' stage events, earliest first (ties by event id).
-    select
-        e.lead_id,
-        e.team,
-        row_number() over (partition by e.lead_id order by e.occurred_at, e.event_id) as event_rank
-    from events as e
-    where e.event_type = any($stage_keys)
-      and e.occurred_at <= $as_of
-      and e.lead_id in (select lead_id from selected_deals)
+stage_events as (
+    select event_id, lead_id, deal_id, team, occurred_at
+    from events
+    where event_type = any($stage_keys)
+      and occurred_at <= $as_of
+),
+
+source_events as (
+    -- The stage events of each selected deal's lead, or of the deal itself when it has no lead.
+    select d.deal_id, e.event_id, e.team, e.occurred_at
+    from selected_deals as d
+    inner join stage_events as e on e.lead_id = d.lead_id
+    union all
+    select d.deal_id, e.event_id, e.team, e.occurred_at
+    from selected_deals as d
+    inner join stage_events as e on e.deal_id = d.deal_id
+    where d.lead_id is null
 ),
 
 lead_sources as (
-    -- Sourced by the team on the lead's first stage event; Marketing when it names none.
+    -- Sourced by the team on the first of them (ties by event id); Marketing when it names none.
     select
-        lead_id,
-        coalesce(team, $marketing_team) as sourced_by
-    from first_stage_events
-    where event_rank = 1
+        deal_id,
+        coalesce(arg_min_null(team, (occurred_at, event_id)), $marketing_team) as sourced_by
+    from source_events
+    group by deal_id
 ),
 
 deals as (
@@ -102,7 +143,7 @@ deals as (
         d.campaign,
         d.group_value
     from selected_deals as d
-    left join lead_sources as s on s.lead_id = d.lead_id
+    left join lead_sources as s on s.deal_id = d.deal_id
     where $sourced_by is null or coalesce(s.sourced_by, $marketing_team) = $sourced_by
 )
 

@@ -1,0 +1,83 @@
+-- The bridge from MQLs to opportunities: one row for the leads whose own entry into the handoff
+-- stage falls in [$start_at, $end_before) and by $as_of (the MQLs of the range), with the lead
+-- filters. docs/design.md "The bridge between the grains".
+--   n_mqls                    those leads (an entry of their own: a skipped stage never counts)
+--   n_to_opportunity          of them, the MQLs that led to an opportunity: its converted lead or
+--                             one of its contacts (opportunity_people), the opportunity created
+--                             (opportunity_bridge.opened_at) on or after the MQL entry, within
+--                             $window_days of it and by $as_of
+--   median_days, p75_days, p90_days
+--                             days from the MQL entry to the creation of the first such
+--                             opportunity
+--   n_to_account_opportunity  MQLs whose account (own or matched: journey_leads.account_id) had
+--                             an opportunity created in that same span, whoever is on it
+-- Parameters: $start_at, $end_before, $as_of (timestamps), $window_days (int), $handoff_order
+--   (the handoff stage's position among the lead grain's tracked stages), $channels, $regions,
+--   $segments, $owners (lists, null = all).
+
+with
+
+journey_stages as (select * from journey_stages),
+journey_leads as (select * from journey_leads),
+opportunity_people as (select * from opportunity_people),
+opportunity_bridge as (select * from opportunity_bridge),
+
+mqls as (
+    select
+        lead_id,
+        entered_at as mql_at,
+        least(entered_at + $window_days * interval 1 day, $as_of) as cutoff
+    from journey_stages
+    where stage_order = $handoff_order
+      and entered_at >= $start_at
+      and entered_at < $end_before
+      and entered_at <= $as_of
+      and ($channels is null or channel = any($channels))
+      and ($regions is null or region = any($regions))
+      and ($segments is null or segment = any($segments))
+      and ($owners is null or owner_id = any($owners))
+),
+
+first_opportunities as (
+    select
+        m.lead_id,
+        min(b.opened_at) as opened_at
+    from mqls as m
+    inner join opportunity_people as p on p.lead_id = m.lead_id
+    inner join opportunity_bridge as b on b.opportunity_id = p.opportunity_id
+    where b.opened_at >= m.mql_at
+      and b.opened_at <= m.cutoff
+    group by m.lead_id
+),
+
+account_opportunities as (
+    select distinct m.lead_id
+    from mqls as m
+    inner join journey_leads as j on j.lead_id = m.lead_id
+    inner join opportunity_bridge as b on b.account_id = j.account_id
+    where b.opened_at >= m.mql_at
+      and b.opened_at <= m.cutoff
+),
+
+durations as (
+    select
+        m.lead_id,
+        extract(epoch from (f.opened_at - m.mql_at)) / 86400.0 as days,
+        a.lead_id is not null as has_account_opportunity
+    from mqls as m
+    left join first_opportunities as f on f.lead_id = m.lead_id
+    left join account_opportunities as a on a.lead_id = m.lead_id
+),
+
+final as (
+    select
+        count(*) as n_mqls,
+        count(days) as n_to_opportunity,
+        percentile_cont(0.5) within group (order by days) as median_days,
+        percentile_cont(0.75) within group (order by days) as p75_days,
+        percentile_cont(0.9) within group (order by days) as p90_days,
+        count(*) filter (where has_account_opportunity) as n_to_account_opportunity
+    from durations
+)
+
+select * from final

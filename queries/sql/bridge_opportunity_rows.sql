@@ -1,0 +1,33 @@
+-- The opportunities of a bridge view: one row per opportunity created (opportunity_bridge.
+-- opened_at) in [$start_at, $end_before) and by $as_of, with the filters applied to the
+-- opportunity's attributes (deal_journey_leads: its record's, else its lead's). The shared base
+-- of bridge_opportunities and bridge_roles, which inline it as the CTE bridge_opportunity_rows
+-- (queries/executor.compose), so both count the same opportunities.
+-- Parameters: $start_at, $end_before, $as_of (timestamps), $channels, $regions, $segments,
+--   $owners (lists, null = all).
+
+with
+
+opportunity_bridge as (select * from opportunity_bridge),
+deal_journey_leads as (select * from deal_journey_leads),
+
+final as (
+    select
+        b.opportunity_id,
+        b.opened_at,
+        b.account_id,
+        b.n_contacts,
+        b.first_marketing_at,
+        b.is_marketing_touched
+    from opportunity_bridge as b
+    inner join deal_journey_leads as d on d.lead_id = b.opportunity_id
+    where b.opened_at >= $start_at
+      and b.opened_at < $end_before
+      and b.opened_at <= $as_of
+      and ($channels is null or d.channel = any($channels))
+      and ($regions is null or d.region = any($regions))
+      and ($segments is null or d.segment = any($segments))
+      and ($owners is null or d.owner_id = any($owners))
+)
+
+select * from final

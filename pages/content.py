@@ -13,9 +13,13 @@ from queries import attribution, cache, content, contracts, executor, funnel
 from queries.attribution import MODELS
 from reports import format as fmt
 from ui import tables
-from ui.headline import fmt_amount
 from ui.sections import section
-from ui.state import current_filters
+from ui.state import (
+    current_filters,
+    run_in_frame,
+)
+
+run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 BLUE = "#4C8BF5"
 GREY = "#8C96A3"
@@ -553,7 +557,7 @@ def credits_section(filters, by, basis, half_life, sourced_by, version):
     sums = [float(credits[col].sum()) for col in attribution.CREDIT_COLUMNS]
     if all(abs(s - total) <= max(0.01, 1e-9 * abs(total)) for s in sums):
         st.caption(
-            f":material/check_circle: Every model's credits add up to {fmt_amount(total)}, the amount "
+            f":material/check_circle: Every model's credits add up to {fmt.amount(total)}, the amount "
             f"of the {n_deals:,} deals."
         )
     else:
@@ -591,7 +595,7 @@ def credits_section(filters, by, basis, half_life, sourced_by, version):
             name=model_label,
             marker_color=colour,
             hovertext=[
-                f"{fmt.esc(r.label)} · {model_label}<br>Credit: {fmt_amount(getattr(r, col))}"
+                f"{fmt.esc(r.label)} · {model_label}<br>Credit: {fmt.amount(getattr(r, col))}"
                 + (f" ({fmt.pct(getattr(r, col) / total)} of the total)" if total else "")
                 + f"<br>Deals touched: {r.n_deals:,}"
                 for r in top.itertuples()

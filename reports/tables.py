@@ -16,7 +16,6 @@ import pandas as pd
 from queries import weekly
 from queries.weekly import WeeklyReport
 from reports import format as f
-from ui import headline
 
 DETAIL_PER_OWNER = 5  # stalled leads listed per owner in the exports; the CSV has all
 PAGE_PER_OWNER = 10  # stalled leads shown per owner on the page; the CSV has all
@@ -29,11 +28,11 @@ def week_title(report: WeeklyReport) -> str:
 
 def entries_noise(report: WeeklyReport) -> list[tuple[float, bool]]:
     """Per stage, (p-value, outside the noise) of this week's entries against last week's: the
-    Funnel health page's test for two counts over equal periods (ui.headline.count_change_p)."""
+    Funnel health page's test for two counts over equal periods (reports.format.count_change_p)."""
     out = []
     for now, before in zip(report.headline["this_week"], report.headline["last_week"], strict=True):
-        p = headline.count_change_p(float(now), float(before))
-        out.append((p, bool(p < headline.ALPHA)))
+        p = f.count_change_p(float(now), float(before))
+        out.append((p, bool(p < f.ALPHA)))
     return out
 
 

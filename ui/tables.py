@@ -10,6 +10,7 @@ import streamlit as st
 from queries import executor
 from queries.funnel import period_is_mature
 from queries.teams import MAX_ROWS
+from reports import format as fmt
 
 # Lead lists on screen hold the most relevant rows (most overdue, slowest first): a person reads
 # a few dozen, and every row shown travels to every browser on every rerun (5,000-row lists made
@@ -38,6 +39,9 @@ def safe_csv(df: pd.DataFrame) -> bytes:
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(neutralise)
+        elif pd.api.types.is_float_dtype(out[col]):
+            # 0.9999999999999999 is 1.0: no float noise in a spreadsheet (4 decimals: 39.71%).
+            out[col] = out[col].round(4)
     out.columns = [neutralise(str(c)) for c in out.columns]
     # CRLF line ends (RFC 4180) make pandas quote a cell holding a bare carriage return, which
     # spreadsheets read as a line break: unquoted, "a\r=HYPERLINK(...)" became a formula row.
@@ -147,14 +151,112 @@ def _key_columns_first(df: pd.DataFrame, first: list[str]) -> pd.DataFrame:
     ]
 
 
-def show(df: pd.DataFrame, **kwargs) -> None:
-    """st.dataframe of a query result, without its attrs (as-of dates and the like are shown
-    in captions; Arrow cannot carry them and would warn). Tables offer no download or copy of
-    their own (client.disableDataExport in .streamlit/config.toml: Streamlit's would write
-    formula cells as they are); the CSV buttons next to them go through safe_csv()."""
-    plain = df.copy()
-    plain.attrs = {}
-    st.dataframe(plain, **kwargs)
+# Column names that hold a rate (0–1): shown as "39.7%", one format in every table.
+RATE_WORDS = ("rate", "→", "share", "95% ci", "win rate", "conversion", "within sla", "accepted", "rejected")
+
+
+def _is_rate_name(name: str) -> bool:
+    low = str(name).lower()
+    return any(w in low for w in RATE_WORDS)
+
+
+def _config_kind(config) -> str | None:
+    """What a column_config entry says a column is: "percent", "number" or None."""
+    if not isinstance(config, dict):
+        return None
+    type_config = config.get("type_config") or {}
+    if type_config.get("type") != "number":
+        return None
+    return "percent" if type_config.get("format") == "percent" else "number"
+
+
+def readable(df: pd.DataFrame, column_config: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """A copy of `df` that reads at a glance, and its column_config (docs/design.md; the
+    formats are reports.format's, the same as every export's):
+
+    - rates (a "percent" NumberColumn, or a float column named like a rate with values 0–1)
+      as "39.7%", one format in every table;
+    - counts stored as floats (a count with gaps) as whole numbers;
+    - missing values as "—", never None or nan; timestamps as "YYYY-MM-DD HH:MM".
+    A column turned into text keeps its heading, help and width."""
+    config = dict(column_config or {})
+    out = df.copy()
+    out.attrs = {}
+    for col in out.columns:
+        series = out[col]
+        kind = _config_kind(config.get(col))
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        values = pd.to_numeric(series, errors="coerce") if numeric else None
+        is_rate = kind == "percent" or (
+            numeric
+            and kind is None
+            and pd.api.types.is_float_dtype(series)
+            and _is_rate_name(col)
+            and bool(((values.dropna() >= 0) & (values.dropna() <= 1)).all())
+        )
+        if is_rate:
+            out[col] = [fmt.pct(v) for v in series]
+            config[col] = _as_text(config.get(col), col)
+        elif numeric and pd.api.types.is_float_dtype(series) and kind != "number":
+            finite = values.dropna()
+            if len(finite) and bool((finite == finite.round()).all()):
+                if finite.size == values.size:
+                    out[col] = values.astype("Int64")
+                else:
+                    out[col] = [fmt.whole(v) for v in series]
+                    config[col] = _as_text(config.get(col), col)
+            elif values.isna().any():
+                out[col] = [fmt.count(round(v, 1)) if not fmt.missing(v) else fmt.DASH for v in series]
+                config[col] = _as_text(config.get(col), col)
+        elif numeric and values.isna().any() and kind == "number":
+            fmt_text = ((config.get(col) or {}).get("type_config") or {}).get("format") or ""
+            decimals = 0 if fmt_text in ("%d", "localized") else 1
+            out[col] = [
+                fmt.DASH if fmt.missing(v) else (fmt.whole(v) if decimals == 0 else f"{v:,.1f}")
+                for v in series
+            ]
+            config[col] = _as_text(config.get(col), col)
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            out[col] = [fmt.when(v) for v in series]
+        elif series.dtype == object or pd.api.types.is_string_dtype(series):
+            out[col] = [fmt.DASH if fmt.missing(v) or v == "" else v for v in series]
+    return out, config
+
+
+def _as_text(config, col) -> dict:
+    """A TextColumn with what `config` said about the column's heading, help and width."""
+    config = config if isinstance(config, dict) else ({"label": config} if isinstance(config, str) else {})
+    return st.column_config.TextColumn(
+        config.get("label") or str(col), help=config.get("help"), width=config.get("width")
+    )
+
+
+def show(df: pd.DataFrame, column_config: dict | None = None, key: str | None = None, **kwargs):
+    """st.dataframe of a query result as people read it (readable()), without its attrs (as-of
+    dates and the like are shown in captions; Arrow cannot carry them and would warn). Tables
+    offer no download or copy of their own (client.disableDataExport in .streamlit/config.toml:
+    Streamlit's would write formula cells as they are); the CSV buttons next to them go through
+    safe_csv(). With `key` and on_select, returns the selection event (see clicked())."""
+    plain, config = readable(df, column_config)
+    kwargs.setdefault("hide_index", True)
+    if key is not None:
+        kwargs["key"] = key
+    return st.dataframe(plain, column_config=config or None, **kwargs)
+
+
+def clickable(
+    df: pd.DataFrame, key: str, column_config: dict | None = None, **kwargs
+) -> tuple[int, str] | None:
+    """show() with one cell selectable: returns (row position, column) of a cell clicked since
+    the last run, once (a selection that stays selected is not a new click), else None."""
+    event = show(df, column_config, key=key, on_select="rerun", selection_mode="single-cell", **kwargs)
+    cells = list((event or {}).get("selection", {}).get("cells", [])) if event is not None else []
+    seen_key = f"_{key}_seen"
+    cell = tuple(cells[0]) if cells else None
+    if cell == st.session_state.get(seen_key):
+        return None
+    st.session_state[seen_key] = cell
+    return cell
 
 
 def download(

@@ -12,6 +12,9 @@ import streamlit as st
 from data import contract as contract_mod
 from queries import cache, contracts, executor
 from ui import glossary, tables
+from ui.state import run_in_frame
+
+run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 try:
     contract = contracts.current()

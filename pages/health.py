@@ -14,9 +14,16 @@ import streamlit as st
 
 from queries import cache, contracts, executor, funnel, options
 from queries.filters import ATTRIBUTES
-from ui import charts, glossary, headline, tables
+from reports import format as fmt
+from ui import charts, glossary, tables
 from ui.sections import section
-from ui.state import current_filters, current_view
+from ui.state import (
+    current_filters,
+    current_view,
+    run_in_frame,
+)
+
+run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 contract = contracts.current()
 filters = current_filters()
@@ -95,7 +102,7 @@ def cohort_headline(filters, version) -> None:
                 if key == "revenue_by_currency":
                     st.metric(
                         "Revenue per currency",
-                        headline.fmt_amounts(funnel.revenue_by_currency(won_money)),
+                        fmt.amounts(funnel.revenue_by_currency(won_money)),
                         help=glossary.revenue(contract),
                         border=True,
                     )
@@ -121,13 +128,11 @@ def _headline_metric(comparison, key: str, helps: dict) -> None:
     row = comparison.loc[key]
     currency = _currency(comparison, key)
     label = f"{row['label']} ({currency})" if currency else row["label"]
-    p_value = (
-        row["p_value"] if row["kind"] == "rate" else headline.count_change_p(row["current"], row["previous"])
-    )
+    p_value = row["p_value"] if row["kind"] == "rate" else fmt.count_change_p(row["current"], row["previous"])
     st.metric(
         label,
-        headline.fmt_value(row["current"], row["kind"]),
-        delta=headline.fmt_change(row["change"], row["change_pct"], row["kind"]),
+        fmt.value(row["current"], row["kind"]),
+        delta=fmt.change(row["change"], row["change_pct"], row["kind"]),
         help=helps.get(key, "") + "\n\n" + glossary.noise(),
         border=True,
     )
@@ -139,8 +144,8 @@ def _headline_metric(comparison, key: str, helps: dict) -> None:
         )
     else:
         st.caption(
-            f"vs {headline.fmt_value(row['previous'], row['kind'])} in the previous {filters.n_days} days · "
-            + headline.noise_verdict(row["kind"], p_value, bool(row["is_small"]))
+            f"vs {fmt.value(row['previous'], row['kind'])} in the previous {filters.n_days} days · "
+            + fmt.noise_verdict(row["kind"], p_value, bool(row["is_small"]))
         )
 
 
@@ -148,10 +153,10 @@ def _outcome_caption(filters, outcome, comparison) -> None:
     """The outcomes behind the win rate, and the immaturity note."""
     o = outcome.iloc[0]
     if outcome.attrs.get("is_recorded"):
-        lo, hi = headline.fmt_value(o["win_low"], "rate"), headline.fmt_value(o["win_high"], "rate")
+        lo, hi = fmt.value(o["win_low"], "rate"), fmt.value(o["win_high"], "rate")
         text = (
             f"Outcomes of this cohort: **{o['n_won']:,} won**, **{o['n_lost']:,} lost** "
-            f"(win rate {headline.fmt_value(o['win_rate'], 'rate')}, 95% CI {lo}–{hi}"
+            f"(win rate {fmt.value(o['win_rate'], 'rate')}, 95% CI {lo}–{hi}"
             + (", small group" if o["is_small"] else "")
             + f"), {o['n_open']:,} still open"
         )
@@ -344,22 +349,22 @@ def flow_view(filters, version):
             change_pct = (cur - prev) / prev if prev else float("nan")
             st.metric(
                 label,
-                headline.fmt_value(cur, "count"),
-                delta=headline.fmt_change(cur - prev, change_pct, "count"),
+                fmt.value(cur, "count"),
+                delta=fmt.change(cur - prev, change_pct, "count"),
                 help=glossary.flow() + "\n\n" + glossary.noise(),
                 border=True,
             )
             st.caption(
                 f"vs {prev:,} in the previous {filters.n_days} days · "
-                + headline.noise_verdict("count", headline.count_change_p(cur, prev), min(cur, prev) < 30)
+                + fmt.noise_verdict("count", fmt.count_change_p(cur, prev), min(cur, prev) < 30)
             )
     with columns[-1]:
         revenue_now = float(flow_now["revenue"].iloc[-1] or 0)
         revenue_before = float(flow_before["revenue"].iloc[-1] or 0)
         st.metric(
             "Revenue won in the range",
-            headline.fmt_amount(revenue_now),
-            delta=headline.fmt_change(
+            fmt.amount(revenue_now),
+            delta=fmt.change(
                 revenue_now - revenue_before,
                 (revenue_now - revenue_before) / revenue_before if revenue_before else float("nan"),
                 "amount",
@@ -368,8 +373,8 @@ def flow_view(filters, version):
             border=True,
         )
         st.caption(
-            f"vs {headline.fmt_amount(revenue_before)} in the previous {filters.n_days} days · "
-            + headline.noise_verdict("amount", 0, False)
+            f"vs {fmt.amount(revenue_before)} in the previous {filters.n_days} days · "
+            + fmt.noise_verdict("amount", 0, False)
         )
     st.subheader("Flow", help=glossary.flow())
     shown = flow_now[flow_now["tracked"]]

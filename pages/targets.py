@@ -21,7 +21,12 @@ from queries import targets as qt
 from queries.stats import SMALL_GROUP
 from ui import tables
 from ui.sections import section
-from ui.state import current_filters
+from ui.state import (
+    current_filters,
+    run_in_frame,
+)
+
+run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 contract = contracts.current().effective()
 filters = current_filters()

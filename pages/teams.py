@@ -12,7 +12,12 @@ import streamlit as st
 from queries import cache, contracts, executor, funnel, teams
 from ui import glossary, tables
 from ui.sections import section
-from ui.state import current_filters
+from ui.state import (
+    current_filters,
+    run_in_frame,
+)
+
+run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 CATEGORY_COLOURS = {
     "quality_after": "#E8A33D",

@@ -22,6 +22,9 @@ from reports import markdown as report_md
 from reports import weekly as report_cli
 from ui import tables as ui_tables
 from ui.sections import section
+from ui.state import run_in_frame
+
+run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 st.title("Weekly alignment meeting")
 

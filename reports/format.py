@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import string
 
 import pandas as pd
 
@@ -257,6 +258,18 @@ def charged_line(split) -> str:
     return " · ".join(
         f"charged to {r.label}: {whole(r.n_dropped)} ({pct(r.share)})" for r in split.itertuples()
     )
+
+
+_PUNCTUATION = set(string.punctuation)
+
+
+def md(value) -> str:
+    """Text from the contract, a CRM or an upload placed inside our own Markdown (a caption, a
+    help text): every ASCII punctuation mark backslash-escaped (CommonMark reads an escaped
+    character as itself) and line breaks folded, so no link, image, emphasis, icon code or
+    formula can come of it."""
+    text = " ".join(("" if value is None else str(value)).splitlines())
+    return "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in text)
 
 
 def esc(value) -> str:

@@ -192,7 +192,7 @@ def test_trend_charts_mark_each_change_date():
     for fig in (charts.entries_trend_figure(report), charts.conversion_trend_figure(report)):
         lines = [s for s in fig.layout.shapes if s.type == "line"]
         assert [str(s.x0) for s in lines] == ["2025-06-02"]  # the only change inside the range
-        marker = [t for t in fig.data if t.name == "Definition change (funnel.toml)"]
+        marker = [t for t in fig.data if t.name == charts.CHANGE_TRACE]
         assert "MQL now requires an engagement score of 60" in marker[0].hovertext[0]
         assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
 

@@ -660,7 +660,7 @@ def handoff_leads(
     acted on first of all).
 
     Selection (None = any): `owner_id` (the Sales owner), `status` (one of SLA_STATUSES).
-    Columns: lead_id, channel, owner_id, owner_name, handoff_at (first entry into the handoff
+    Columns: lead_id, lead_name, company, channel, owner_id, owner_name, handoff_at (first entry into the handoff
     stage), first_action_at, first_action_type, first_action_reason, response_hours,
     hours_open (handoff to the as-of date), sla_status, action_kind (accepted, rejected, other,
     none). attrs["n_total"]: all matching leads (at most `limit` rows are returned).
@@ -886,7 +886,7 @@ def stalled_leads(
     the leakage instead). Only the attribute filters of `filters` apply (channel, region,
     segment, owner), not its date range; its window applies. Selection: `stage` (the stage the
     lead sits in), `team` (the team owning its next move), `owner_id`.
-    Columns: lead_id, channel, stage, stage_label, team, owner_id, owner_name, start_at,
+    Columns: lead_id, lead_name, company, channel, stage, stage_label, team, owner_id, owner_name, start_at,
     stage_since, expected_days, days_in_stage, days_over (days beyond the expectation).
     attrs["n_total"]: all stalled leads matching (at most `limit` rows are returned).
     """
@@ -911,7 +911,8 @@ def stalled_leads(
     raw.insert(
         raw.columns.get_loc("stage") + 1, "stage_label", [contract.stage(k).label for k in raw["stage"]]
     )
-    cols = ["lead_id", "channel", "stage", "stage_label", "team", "owner_id", "owner_name", "start_at"]
+    cols = ["lead_id", "lead_name", "company", "channel", "stage", "stage_label", "team", "owner_id"]
+    cols += ["owner_name", "start_at"]
     cols += ["stage_since", "expected_days", "days_in_stage", "days_over"]
     df = raw[cols].reset_index(drop=True)
     df.attrs.update(as_of=as_of, n_total=n_total, window_days=filters.window(contract))

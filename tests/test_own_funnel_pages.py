@@ -4,9 +4,8 @@ untracked stages and an unmeasured SLA say so, and the headline win rate is the 
 
 from __future__ import annotations
 
-import re
-
 import datetime as dt
+import re
 
 import pytest
 

@@ -14,12 +14,13 @@ import streamlit as st
 
 from data import notes as notes_mod
 from data import store
-from queries import cache, executor, weekly
+from queries import cache, contracts, executor, weekly
 from reports import charts, tables
 from reports import format as f
 from reports import html as report_html
 from reports import markdown as report_md
 from reports import weekly as report_cli
+from ui import alerts
 from ui import tables as ui_tables
 from ui.sections import section
 from ui.state import run_in_frame
@@ -31,7 +32,7 @@ st.title("Weekly alignment meeting")
 
 def show(table: pd.DataFrame) -> None:
     """A report table with its columns sized (key columns first and wide enough to read)."""
-    st.dataframe(table, hide_index=True, column_config=tables.column_config(table))
+    ui_tables.show(table, column_config=tables.column_config(table))
 
 
 try:
@@ -61,6 +62,9 @@ week = st.selectbox(
     key="weekly_week",
 )
 st.query_params["week"] = weekly.week_label(week)
+# The contract's alert rules on this week against the week before (reports.alerts: the same
+# words the webhook receives).
+alerts.show(contracts.current().effective(), week)
 # Every section below is drawn once per (week, store version, targets' version: the headline
 # holds the pace against the shared target) and replayed for everyone else (ui/sections.py):
 # the meeting opens the same week at the same minute. A saved note changes none of them.
@@ -85,7 +89,7 @@ def headline(week, version) -> None:
     label = report.label
     st.caption(
         f"{tables.week_title(report)} · numbers as of the end of the week ({f.when(report.as_of)} UTC) · "
-        "whole funnel (sidebar filters do not apply to the meeting view)",
+        "the whole funnel",
         help="Each number uses only the events up to the end of the week, as that meeting saw them. "
         "What can still change later: definitions (today's funnel.toml is applied to every week), "
         "names of leads and owners, the owner of an SLA breach with no Sales owner on an event by then "

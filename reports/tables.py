@@ -86,6 +86,10 @@ def conversions_table(report: WeeklyReport) -> pd.DataFrame:
             "Last week": [
                 f"{f.pct(r)} of {f.count(n)}" for r, n in zip(c["prev_rate"], c["prev_decided"], strict=True)
             ],
+            # The rate, its interval and the change rest on this week's and last week's bases.
+            "Small n": [
+                f.small_flag(min(n, p)) for n, p in zip(c["n_decided"], c["prev_decided"], strict=True)
+            ],
         }
     )
 
@@ -196,6 +200,7 @@ _WIDTHS = {
     "Leads": 60,
     "Decided": 70,
     "Moved on": 75,
+    "Small n": 110,
 }
 
 

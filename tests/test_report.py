@@ -122,6 +122,23 @@ def test_markdown_numbers_are_the_report_numbers(built):
     assert "> **Definition changed 2025-06-02** (since this week): MQL now requires" in md
 
 
+def test_a_small_base_is_flagged_in_the_report_and_its_csv(built):
+    # The story's MQL -> SAL step rests on 2 decided leads this week: its rate, interval and
+    # change are flagged in the page's table, the Markdown, the HTML and the CSV download.
+    report, html_text, md = built
+    step = next(
+        line
+        for line in md.splitlines()
+        if line.startswith("| " + markdown.text("Marketing qualified → Sales accepted"))
+    )
+    assert step.rstrip(" |").endswith(markdown.text("small n (<30)"))  # reads "small n (<30)"
+    assert "<td>small n (&lt;30)</td>" in html_text
+    table = tables.conversions_table(report)
+    assert set(table["Small n"]) == {"small n (<30)"}
+    csv_text = ui_tables.safe_csv(report.conversions).decode("utf-8-sig")
+    assert "small n (<30)" in csv_text and "True" not in csv_text.split("\r\n")[1]
+
+
 @pytest.mark.parametrize(
     ("now", "before", "verdict"),
     [

@@ -69,8 +69,8 @@ spanned = funnel.changes_within(contract, filters.start, filters.end)
 if spanned:
     st.caption(
         ":material/change_circle: This range spans a definition change: "
-        + "; ".join(f"{d:%Y-%m-%d}, {fmt.md(text)}" for d, text in spanned)
-        + ". Its leads started under two definitions; the charts mark each change."
+        + "; ".join(f"{d:%Y-%m-%d}, {fmt.md(text.rstrip('.'))}." for d, text in spanned)
+        + " Its leads started under two definitions; the charts mark each change."
     )
 if untracked:
     st.caption(
@@ -219,7 +219,7 @@ def _comparison_note(comparison) -> None:
     if attrs.get("changes"):
         st.caption(
             ":material/change_circle: The comparison spans a definition change: "
-            + "; ".join(f"{d:%Y-%m-%d}, {fmt.md(text)}" for d, text in attrs["changes"])
+            + "; ".join(f"{d:%Y-%m-%d}, {fmt.md(text.rstrip('.'))}" for d, text in attrs["changes"])
             + "."
         )
 
@@ -525,7 +525,11 @@ if view == "cohort":
     funnel_df = cache.call(funnel.cohort_funnel, filters)
     st.caption("Click a count to list the leads behind it (below).")
     shown_funnel = tables.funnel_table(funnel_df)
-    cell = tables.clickable(shown_funnel, key="health_funnel_table")
+    cell = tables.clickable(
+        shown_funnel,
+        key="health_funnel_table",
+        column_config={c: {"label": c, "width": w} for c, w in tables.FUNNEL_WIDTHS.items()},
+    )
     if cell is not None:
         row, column = cell
         stage_key = funnel_df["stage"].iloc[row]
@@ -541,7 +545,11 @@ if view == "cohort":
 
     months_table = monthly_cohorts(filters, version)
     if not months_table.empty:
-        cell = tables.clickable(months_table, key="health_months_table")
+        cell = tables.clickable(
+            months_table,
+            key="health_months_table",
+            column_order=tables.screen_columns(months_table, stage_labels),
+        )
         clicked_stage_cell(cell, months_table, months_table.attrs.get("group_keys"), funnel.MONTH)
         tables.download(months_table, "monthly_cohorts.csv")
 
@@ -612,7 +620,12 @@ else:
     config = {"group": st.column_config.TextColumn(BY_LABELS.get(by, by.capitalize()))}
     if view == "cohort":
         st.caption("Click a count to list the leads behind it (below).")
-        cell = tables.clickable(table, key=f"health_breakdown_{by}", column_config=config)
+        cell = tables.clickable(
+            table,
+            key=f"health_breakdown_{by}",
+            column_config=config,
+            column_order=tables.screen_columns(table, stage_labels, handoff.label if handoff else None),
+        )
         clicked_stage_cell(cell, table, table.attrs.get("group_keys"), by)
     else:
         tables.show(table, column_config=config)

@@ -77,6 +77,22 @@ COLUMNS = {
 }
 
 
+# Lead lists: who, their company and owner, and what is overdue first; ids last.
+STALLED_ORDER = [
+    "lead_name",
+    "company",
+    "owner_name",
+    "stage",
+    "days_over",
+    "days_in_stage",
+    "expected_days",
+    "stage_since",
+    "team",
+    "channel",
+    "start_at",
+    "lead_id",
+]
+
 # Durations in hours, shown in the unit people read (hours under two days, days from there on).
 HOURS_COLUMNS = {
     "response_hours": "Response time",
@@ -217,7 +233,10 @@ def cohort_caption(filters, by, version) -> dict:
     # The line the page leads with: every drop of this view, by the team it is charged to.
     line = fmt.charged_line(teams.charged_split(leak, contract))
     st.markdown(f"#### {line[:1].upper() + line[1:]}")
-    st.caption(f"All {fmt.whole(leak['n_dropped'].sum())} drops of this view. {BLAME_RULE}")
+    st.caption(
+        f"All {fmt.whole(leak['n_dropped'].sum())} drops of this view, each charged to one team by the "
+        "contract's blame rule (below)."
+    )
     if not leak.attrs["is_mature"]:
         st.warning(
             "Immature cohort: some windows are still open on the as-of date, so leads still in "
@@ -383,8 +402,8 @@ def leakage_chart(filters, by, version):
 
 
 def leakage_table(leak):
-    """The drops by transition, charged team and loss kind, as people read them (key columns
-    first: what, whose, how many, what share)."""
+    """The drops by transition, charged team and loss kind, as people read them (what, whose,
+    how many, what share; the category is the chart's colour and in the CSV)."""
     per_transition = leak.groupby("stage_order")["n_dropped"].transform("sum")
     return pd.DataFrame(
         {
@@ -393,8 +412,6 @@ def leakage_table(leak):
             "Loss kind": leak["loss_label"],
             "Dropped leads": leak["n_dropped"],
             "Share of the transition's drops": leak["share_of_transition"],
-            "Category": leak["category_label"],
-            "Owner of the move": [team_name(t) for t in leak["transition_team"]],
             "Small n (<30)": [fmt.small_flag(n) for n in per_transition],
         }
     )
@@ -457,7 +474,21 @@ if not leak.empty:
     shown = grouped.assign(
         group_value=[fmt.channel(contract, g) if by == "channel" else g for g in grouped["group_value"]]
     )
-    order = [c for c in GROUP_COLUMNS if c in shown.columns]
+    # Whole at 1280 px: the comparable rate and the counts people argue about; the rest in the CSV.
+    order = [
+        c
+        for c in (
+            "group_value",
+            "n_handoffs",
+            "quality_after_per_handoff",
+            "n_rejected_for_quality",
+            "n_late_rejection",
+            "n_follow_through",
+            "n_dropped",
+            "is_small",
+        )
+        if c in shown.columns
+    ]
     cell = tables.clickable(
         shown[order],
         key=f"teams_group_table_{by}",
@@ -554,9 +585,10 @@ def handoff_health(filters, version):
         )
         st.plotly_chart(fig, key="teams-breaches")
         table(
+            # Whole at 1280 px, the breaches and the SLA rate first; p75 and p90 are in the CSV.
             by_owner[
-                ["owner_name", "n_handoffs", "median_hours", "p75_hours", "p90_hours", "n_breached"]
-                + ["n_breached_no_action", "sla_within_rate", "acceptance_rate", "rejection_rate", "is_small"]
+                ["owner_name", "n_breached", "sla_within_rate", "n_handoffs", "median_hours"]
+                + ["n_breached_no_action", "acceptance_rate", "rejection_rate", "is_small"]
             ],
             column_config={
                 "n_handoffs": "Handed over",
@@ -586,7 +618,25 @@ def handoff_list(filters, owner_id, status, version):
             else ""
         )
     )
-    table(handoffs)
+    with st.container(key="list-teams-handoffs"):  # a lead list: it may scroll sideways
+        table(
+            handoffs,
+            column_order=[
+                "lead_name",
+                "company",
+                "owner_name",
+                "sla_status",
+                "response_hours",
+                "handoff_at",
+                "first_action_at",
+                "first_action_type",
+                "first_action_reason",
+                "hours_open",
+                "action_kind",
+                "channel",
+                "lead_id",
+            ],
+        )
     return handoffs
 
 
@@ -706,9 +756,36 @@ def owners(filters, by, sort_by, version):
         cache.call(teams.owner_conversion, filters), drops_by_owner, health.by_owner, contract
     )
     per_owner = teams.sort_owners(per_owner, sort_by)
+    spans = ", ".join(
+        f"{team_name(t)} {contract.stage(a).label} → {contract.stage(b).label}"
+        for t, a, b in per_owner[["team", "from_stage", "to_stage"]].drop_duplicates().itertuples(index=False)
+    )
+    st.caption(f"Conversion over the moves each team owns: {spans}.")
+    shown = per_owner.assign(
+        conversion_ci=[
+            tables.interval(lo, hi)
+            for lo, hi in zip(per_owner["conversion_low"], per_owner["conversion_high"], strict=True)
+        ]
+    )
+    # Whole at 1280 px: who, how many, how well, what is charged to them; the rest in the CSV.
     table(
-        per_owner,
+        shown,
+        column_order=[
+            "owner_name",
+            "team",
+            "n_handled",
+            "conversion_rate",
+            "conversion_ci",
+            "n_dropped_charged",
+            "n_follow_through",
+            "n_quality_after",
+            "n_sla_breaches",
+            "median_response_hours",
+            "is_small",
+        ],
         column_config={
+            "conversion_ci": "95% CI",
+            "is_small": "Small n (<30)",
             "team": "Team",
             "from_stage": "From",
             "to_stage": "To",
@@ -762,13 +839,8 @@ def stalled_list(as_of, filters, team, version):
             else ""
         )
     )
-    table(
-        stalled,
-        column_config={
-            "days_in_stage": st.column_config.NumberColumn("Days in stage", format="%.1f"),
-            "days_over": st.column_config.NumberColumn("Days over expected", format="%.1f"),
-        },
-    )
+    with st.container(key="list-teams-stalled"):  # a lead list: it may scroll sideways
+        table(stalled, column_order=STALLED_ORDER)
     return stalled
 
 
@@ -787,7 +859,8 @@ tables.download_all(
 def owner_stalled(as_of, filters, owner, version):
     """One owner's stalled leads; returns them."""
     mine = cache.call(teams.stalled_leads, as_of, filters, owner_id=owner, limit=tables.SCREEN_ROWS)
-    table(mine)
+    with st.container(key="list-teams-owner-stalled"):
+        table(mine, column_order=STALLED_ORDER)
     return mine
 
 
@@ -896,27 +969,28 @@ def drop_list(filters, stage, team, kind, owner, owner_team, category_key, by, g
             f"**{n_total:,}** dropped leads match"
             + (f"; the first {len(leads):,} are listed, the CSV has them all" if n_total > len(leads) else "")
         )
-    table(
-        leads,
-        column_order=[
-            "lead_name",
-            "company",
-            "owner_name",
-            "charged_team",
-            "loss_kind",
-            "from_stage",
-            "stage_reached_at",
-            "first_action_at",
-            "exit_at",
-            "exit_type",
-            "exit_reason",
-            "days_in_stage",
-            "channel",
-            "start_at",
-            "category",
-            "lead_id",
-        ],
-    )
+    with st.container(key="list-teams-drops"):  # a lead list: it may scroll sideways
+        table(
+            leads,
+            column_order=[
+                "lead_name",
+                "company",
+                "owner_name",
+                "charged_team",
+                "loss_kind",
+                "from_stage",
+                "stage_reached_at",
+                "first_action_at",
+                "exit_at",
+                "exit_type",
+                "exit_reason",
+                "days_in_stage",
+                "channel",
+                "start_at",
+                "category",
+                "lead_id",
+            ],
+        )
     return leads
 
 

@@ -152,17 +152,29 @@ def settle(page, timeout_ms: float = 60_000) -> None:
     page.wait_for_function(f"() => document.querySelectorAll('{SKELETONS}').length === 0", timeout=timeout_ms)
 
 
-def full_screenshot(page, path: Path, width: int = 1400) -> None:
-    """Streamlit scrolls inside its main block, so grow the viewport to the content first."""
-    height = page.evaluate(
-        '() => Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
-        '[data-testid="stAppViewContainer"], [data-testid="stSidebarContent"]\')]'
-        ".map(e => e.scrollHeight), "
-        "document.body.scrollHeight)"
+def _content_height(page) -> int:
+    return int(
+        page.evaluate(
+            '() => Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
+            '[data-testid="stAppViewContainer"], [data-testid="stSidebarContent"]\')]'
+            ".map(e => e.scrollHeight), "
+            "document.body.scrollHeight)"
+        )
     )
-    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 12000)})
-    settle(page)
-    page.wait_for_timeout(800)  # charts re-lay out to the new size
+
+
+def full_screenshot(page, path: Path, width: int = 1400) -> None:
+    """Streamlit scrolls inside its main block, so grow the viewport to the content first (again
+    while the content grows: elements below the first screen draw once they are in view)."""
+    height = 0
+    for _ in range(6):
+        measured = _content_height(page)
+        if measured <= height:
+            break
+        height = measured
+        page.set_viewport_size({"width": width, "height": min(height + 40, 16000)})
+        settle(page)
+        page.wait_for_timeout(800)  # charts re-lay out to the new size
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
 

@@ -276,7 +276,7 @@ def drill_list(at) -> list[str]:
 
 
 def test_clicking_a_count_lists_exactly_its_leads(story_db, page_app):
-    # The funnel table's "Stopped here, dropped" at Marketing qualified is 2: C2 (rejected) and
+    # The funnel table's "Dropped here" at Marketing qualified is 2: C2 (rejected) and
     # C5 (its window ran out by the as-of). Clicking it lists those two, with names and dates,
     # and puts the drill-down in the URL.
     at = page_app("pages/health.py")
@@ -284,9 +284,9 @@ def test_clicking_a_count_lists_exactly_its_leads(story_db, page_app):
     at.run()
     funnel_table = at.dataframe[0].value
     assert funnel_table["Stage"].tolist()[1] == "Marketing qualified"
-    assert int(funnel_table["Stopped here, dropped"].iloc[1]) == 2
+    assert int(funnel_table["Dropped here"].iloc[1]) == 2
     at.session_state["health_funnel_table"] = {
-        "selection": {"rows": [], "columns": [], "cells": [[1, "Stopped here, dropped"]]}
+        "selection": {"rows": [], "columns": [], "cells": [[1, "Dropped here"]]}
     }
     at.run()
     assert not at.exception

@@ -98,9 +98,20 @@ NO_VALUE = "(no value)"  # a lead without the attribute: kept apart from a liter
 # The funnel table's count columns, each opening to its records (queries.drill.STATUSES).
 FUNNEL_COUNTS = {
     "Reached": "reached",
-    "Stopped here, in progress": "in_progress",
-    "Stopped here, dropped": "dropped",
+    "In progress here": "in_progress",
+    "Dropped here": "dropped",
     "Skipped into": "skipped",
+}
+FUNNEL_WIDTHS = {
+    "Stage": 170,
+    "Reached": 80,
+    "Step rate": 80,
+    "Overall rate": 90,
+    "In progress here": 110,
+    "Dropped here": 100,
+    "Skipped into": 90,
+    "Step 95% CI": 120,
+    "Small n (<30)": 100,
 }
 
 
@@ -124,8 +135,8 @@ def funnel_table(df: pd.DataFrame, for_csv: bool = False) -> pd.DataFrame:
             "Reached": df["n_reached"],
             "Step rate": df["step_rate"],
             "Overall rate": df["overall_rate"],
-            "Stopped here, in progress": df["n_in_progress"],
-            "Stopped here, dropped": df["n_dropped"],
+            "In progress here": df["n_in_progress"],
+            "Dropped here": df["n_dropped"],
             "Skipped into": df["n_skipped"],
         }
     )
@@ -146,7 +157,8 @@ def funnel_table(df: pd.DataFrame, for_csv: bool = False) -> pd.DataFrame:
         fmt.SMALL_TEXT if t and (fmt.is_small(a) or fmt.is_small(b)) else ""
         for t, a, b in zip(tracked, bases_step, bases_first, strict=True)
     ]
-    out["Recorded in the data"] = ["yes" if t else "not recorded" for t in tracked]
+    if for_csv or not tracked.all():
+        out["Recorded in the data"] = ["yes" if t else "not recorded" for t in tracked]
     return out
 
 
@@ -205,6 +217,14 @@ def monthly_cohorts(
     out = _key_columns_first(out, ["Month", "Status", stage_labels[0], stage_labels[-1], "Lost", "Win rate"])
     out.attrs["group_keys"] = keys
     return out
+
+
+def screen_columns(df: pd.DataFrame, stage_labels: list[str], handoff_label: str | None = None) -> list[str]:
+    """The columns a wide cohort table shows on screen, so it is whole at 1280 px: the first,
+    handoff and last stage's counts among the stages (the others are in its CSV), every other
+    column as it is."""
+    keep = {stage_labels[0], stage_labels[-1], *([handoff_label] if handoff_label else [])}
+    return [c for c in df.columns if c not in stage_labels or c in keep]
 
 
 def _key_columns_first(df: pd.DataFrame, first: list[str]) -> pd.DataFrame:
@@ -298,14 +318,36 @@ def readable(df: pd.DataFrame, column_config: dict | None = None) -> tuple[pd.Da
                 config[col] = _as_text(config.get(col), col)
         elif numeric and values.isna().any() and kind == "number":
             fmt_text = ((config.get(col) or {}).get("type_config") or {}).get("format") or ""
-            decimals = 0 if fmt_text in ("%d", "localized") else 1
+            finite = values.dropna()
+            integral = bool(len(finite)) and bool((finite == finite.round()).all())
+            decimals = 0 if fmt_text in ("%d", "localized") or integral else 1
             out[col] = [
                 fmt.DASH if fmt.missing(v) else (fmt.whole(v) if decimals == 0 else f"{v:,.1f}")
                 for v in series
             ]
             config[col] = _as_text(config.get(col), col)
+        elif (
+            pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series) and kind is None
+        ):
+            # Counts with thousands separators: 1,949, not 1949.
+            base = config.get(col)
+            base = base if isinstance(base, dict) else ({"label": base} if isinstance(base, str) else {})
+            config[col] = st.column_config.NumberColumn(
+                base.get("label") or str(col),
+                help=base.get("help"),
+                width=base.get("width"),
+                format="localized",
+            )
         elif pd.api.types.is_datetime64_any_dtype(series):
-            out[col] = [fmt.when(v) for v in series]
+            kind_of = (
+                ((config.get(col) or {}).get("type_config") or {}).get("type")
+                if isinstance(config.get(col), dict)
+                else None
+            )
+            if kind_of not in ("datetime", "date", "time"):  # a Datetime column formats itself
+                out[col] = [fmt.when(v) for v in series]
+        elif _is_small_name(col):  # a flag column: empty where there is nothing to flag
+            out[col] = ["" if fmt.missing(v) else v for v in series]
         elif series.dtype == object or pd.api.types.is_string_dtype(series):
             out[col] = [fmt.DASH if fmt.missing(v) or v == "" else v for v in series]
     return out, config

@@ -47,3 +47,9 @@ def date_bounds(db: Path | None = None) -> tuple[dt.date | None, dt.date | None]
         None if pd.isna(first) else pd.Timestamp(first).date(),
         None if pd.isna(last) else pd.Timestamp(last).date(),
     )
+
+
+def currencies(db: Path | None = None) -> list[str]:
+    """The currency codes of the store's won amounts, most used first ('' when the source named
+    none): an amount's heading names its currency when there is exactly one."""
+    return list(executor.run("currencies", db=db)["currency"])

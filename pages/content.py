@@ -394,7 +394,7 @@ def advance_intro(filters, version) -> list:
     st.subheader("Leads touched by a piece of content vs comparable leads")
     st.caption(
         "For each stage: leads still in the stage a fixed time after entering it (the stage's "
-        "expected days in funnel.toml, the landmark). Touched = saw the content between entering "
+        "expected days in the contract, the landmark). Touched = saw the content between entering "
         "and the landmark. Advanced = reached the next stage later, within the "
         f"{filters.window(contract)}-day window. The baseline is what leads of the same stage, "
         "channel and month of entry did without that content. Fixing the comparison at the landmark "

@@ -811,7 +811,7 @@ tables.download(per_owner, "teams-owners.csv", key="dl-teams-owners")
 # ---- 4. Stalled right now -------------------------------------------------------------------
 st.header("Stalled right now")
 st.caption(
-    f"As of {as_of:%d %b %Y}: leads in a stage longer than its expected days (funnel.toml) with "
+    f"As of {as_of:%d %b %Y}: leads in a stage longer than its expected days (the contract) with "
     "no exit, still inside their window, most overdue first. The sidebar's channel, region, "
     "segment and owner filters apply; its date range does not."
 )

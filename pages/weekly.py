@@ -14,7 +14,7 @@ import streamlit as st
 
 from data import notes as notes_mod
 from data import store
-from queries import cache, contracts, executor, weekly
+from queries import cache, contracts, executor, options, weekly
 from reports import charts, tables
 from reports import format as f
 from reports import html as report_html
@@ -30,9 +30,12 @@ run_in_frame()  # a link opened first on a freshly started server still runs in 
 st.title("Weekly alignment meeting")
 
 
-def show(table: pd.DataFrame) -> None:
-    """A report table with its columns sized (key columns first and wide enough to read)."""
-    ui_tables.show(table, column_config=tables.column_config(table))
+def show(table: pd.DataFrame, screen: str | None = None) -> None:
+    """A report table with its columns sized (key columns first and wide enough to read); with
+    `screen`, only the columns reports.tables.SCREEN_COLUMNS names for it (the exports and the
+    CSV have every column)."""
+    order = tables.SCREEN_COLUMNS.get(screen) if screen else None
+    ui_tables.show(table, column_config=tables.column_config(table), column_order=order)
 
 
 try:
@@ -91,7 +94,7 @@ def headline(week, version) -> None:
         f"{tables.week_title(report)} · numbers as of the end of the week ({f.when(report.as_of)} UTC) · "
         "the whole funnel",
         help="Each number uses only the events up to the end of the week, as that meeting saw them. "
-        "What can still change later: definitions (today's funnel.toml is applied to every week), "
+        "What can still change later: definitions (the contract in force today is applied to every week), "
         "names of leads and owners, the owner of an SLA breach with no Sales owner on an event by then "
         "(the lead's current owner), and the month's target. See docs/weekly.md.",
     )
@@ -130,15 +133,17 @@ def headline(week, version) -> None:
             )
     pace = report.pace.iloc[0]
     gap = pace["gap_to_pace"]
+    currencies = cache.call(options.currencies)
     st.metric(
-        "Won revenue, month to date",
+        "Won revenue, month to date"
+        + (f" ({currencies[0]})" if len(currencies) == 1 and currencies[0] else ""),
         f.money(pace["won_revenue"]),
         delta=None if gap is None or pd.isna(gap) else f"{f.money(gap)} vs pace ({pace['status']})",
         help="Against the month's shared revenue target. Expected by now = the target × the share of "
         "the month gone; on pace within ±5% (the Targets page's rule).",
     )
     st.caption(tables.pace_line(report))
-    show(tables.headline_table(report))
+    show(tables.headline_table(report), "headline")
 
 
 headline(week, version)
@@ -177,7 +182,7 @@ def conversion(week, version) -> None:
                 f"{c.label} → {c.next_label}: {f.pct(c.rate)} this week against {f.pct(c.prev_rate)} "
                 f"last week ({f.points(c.change)}), outside the noise (p = {c.p_value:.3f})."
             )
-    show(tables.conversions_table(report))
+    show(tables.conversions_table(report), "conversions")
 
 
 conversion(week, version)
@@ -205,7 +210,7 @@ ui_tables.download(lambda: full_report().movements, f"weekly-movements-{label}.c
 def exits(week, version) -> None:
     """Exits with reasons and the team charged."""
     report = cache.call(weekly.week_report, week)
-    st.markdown("**Exits with reasons** (charged to the team funnel.toml names for the reason)")
+    st.markdown("**Exits with reasons** (charged to the team the contract names for the reason)")
     show(tables.exits_table(report))
 
 

@@ -183,30 +183,39 @@ def cap_per_owner(actions: pd.DataFrame, per_owner: int) -> tuple[pd.DataFrame, 
 # narrow; the rest scroll.
 _WIDTHS = {
     "Stage": 150,
-    "Step": 230,
+    "Step": 200,
     "Rate": 60,
     "Change": 90,
-    "Noise check": 290,
+    "Noise check": 160,
     "This week": 75,
-    "Last week": 75,
+    "Last week": 90,
+    "4-week avg": 80,
+    "vs 4-week avg": 95,
+    "95% interval": 120,
     "Owner": 130,
     "Due this week": 100,
     "What": 150,
     "Next action": 420,
     "Exit": 140,
     "Reason": 250,
-    "Charged to": 120,
+    "Charged to": 110,
     "Exits": 60,
     "Leads": 60,
     "Decided": 70,
     "Moved on": 75,
-    "Small n": 110,
+    "Small n": 100,
+}
+# The columns each table shows on the page, so that it is whole at 1280 px; the exports (HTML,
+# Markdown) and the CSV downloads have them all.
+SCREEN_COLUMNS = {
+    "conversions": ["Step", "Rate", "95% interval", "Change", "Noise check", "Decided", "Small n"],
+    "headline": ["Stage", "This week", "Change", "Noise check", "Last week", "4-week avg", "vs 4-week avg"],
 }
 
 
 def column_config(df: pd.DataFrame) -> dict:
     """st.dataframe column_config for one of this module's tables: widths by column."""
-    return {c: {"width": _WIDTHS[c]} for c in df.columns if c in _WIDTHS}
+    return {c: {"label": c, "width": _WIDTHS[c]} for c in df.columns if c in _WIDTHS}
 
 
 def detail_actions(

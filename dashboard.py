@@ -1,8 +1,8 @@
 """Handoff: the frame around every page. `streamlit run dashboard.py`.
 
 Page config, first-start sample build, st.navigation over the planned pages (each one only
-once its file exists, so a new page appears without editing this file), the global filters in
-the sidebar, then the chosen page.
+once its file exists, so a new page appears without editing this file), the global filters the
+chosen page uses in the sidebar, then the chosen page.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ st.set_page_config(page_title="Handoff", page_icon=":material/filter_alt:", layo
 # after every import (ui/warm.py). Nothing is shown, so it need not wait for sign-in.
 warm.start()
 
+existing = [p for p in PLANNED_PAGES if (HERE / p[0]).exists()]
 pages = [
-    st.Page(path, title=title, icon=icon, default=(i == 0))
-    for i, (path, title, icon) in enumerate(p for p in PLANNED_PAGES if (HERE / p[0]).exists())
+    st.Page(path, title=title, icon=icon, default=(i == 0)) for i, (path, title, icon) in enumerate(existing)
 ]
+files = {p.url_path: path for p, (path, _, _) in zip(pages, existing, strict=True)}
 if not pages:
     st.error("No pages found in pages/: the installation is incomplete.")
     st.stop()
@@ -50,6 +51,8 @@ with frame.friendly_errors():
     # Every query of this run reads the store version that is live now, even if an import
     # swaps in a new one halfway: a page never shows numbers from two versions.
     executor.pin()
-    filters.render()
+    # Only the filters this page uses are drawn (ui/filters.PAGE_FILTERS); the rest keep their
+    # values for the pages that use them, and the sidebar says so once.
+    filters.render(*filters.page_filters(files.get(page.url_path)))
     frame.sample_note()
     page.run()

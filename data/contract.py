@@ -4,7 +4,9 @@ A contract names the stages of one journey (with labels, written definitions, th
 each move on), the exits that end it early (each of a kind: rejected, recycled, disqualified,
 lost or other), the reason codes and the team each is charged to, the conversion window, the
 skip policy, the handoff stage and its SLA, the rule that decides between an SLA breach and a
-reason code, labels for channel values and a dated change log. docs/design.md defines every term.
+reason code, labels for channel values, a dated change log and optional alert rules
+(`[[alerts]]`: metric, comparison, threshold, minimum n, noise test). docs/design.md defines
+every term.
 
 The contract is the store's (see `data.contract_store`): `data/funnel.toml` is only the default
 a new store and the sample start from. This module knows the format: `parse()` validates a
@@ -36,8 +38,18 @@ RESERVED_KEYS = frozenset({"amount"})
 # What an exit means for the definitions that use it (docs/design.md "Exits").
 EXIT_KINDS = ("rejected", "recycled", "disqualified", "lost", "other")
 SLA_RULES = ("breach", "reason")  # which a rejection after the SLA counts under
+# Alert rules (docs/design.md "Alerts"): what they watch and how they compare it.
+ALERT_METRICS = ("conversion", "entries", "sla_breaches")
+ALERT_COMPARISONS = ("fell_by", "rose_by", "below", "above")
 GRAINS = ("lead", "opportunity")
 NO_WINDOW = "none"
+
+
+def team_label(key) -> str:
+    """A team key as people read it: "marketing" -> "Marketing"; no team -> "Unassigned"."""
+    if key is None or (isinstance(key, float) and math.isnan(key)) or key in ("", "unassigned"):
+        return "Unassigned"
+    return str(key).replace("_", " ").capitalize()
 
 
 class ContractError(ValueError):
@@ -79,6 +91,30 @@ class Change:
 
 
 @dataclass(frozen=True)
+class AlertRule:
+    """A rule checked on the last complete week against the week before it.
+
+    metric      conversion: the share of records decided at `stage` that moved on (the Weekly
+                page's rate); entries: first entries into `stage`; sla_breaches: handed-over
+                records whose SLA ran out in the week without an action in time.
+    comparison  fell_by / rose_by: the change against the week before is at least `threshold`
+                (in rate points for a conversion, 0.05 = 5 points; as a share of last week's
+                count for a count, 1.0 = doubled); below / above: this week's value itself.
+    min_n       not checked while either week's base (decided records, or the count) is smaller.
+    noise_test  fire only when the change is outside the noise (p < 0.05: a two-proportion test
+                for a conversion, the test for two counts for a count).
+    """
+
+    name: str
+    metric: str
+    comparison: str
+    threshold: float
+    stage: str | None = None
+    min_n: int = 30
+    noise_test: bool = True
+
+
+@dataclass(frozen=True)
 class Contract:
     name: str
     stages: tuple[Stage, ...]
@@ -92,6 +128,7 @@ class Contract:
     handoff_sla_hours: float
     sla_rule: str = "breach"
     channel_labels: tuple[tuple[str, str], ...] = ()
+    alerts: tuple[AlertRule, ...] = ()
     # Stage and exit keys the store's events record (None: not known, taken as all). Set by
     # with_tracked() from store_meta; never part of the contract's text or hash.
     tracked: frozenset[str] | None = None
@@ -279,6 +316,19 @@ class _ChangeFile(_Strict):
     change: Text
 
 
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class _AlertFile(_Strict):
+    name: Text
+    metric: Literal["conversion", "entries", "sla_breaches"]
+    stage: Key | None = None
+    comparison: Literal["fell_by", "rose_by", "below", "above"]
+    threshold: NonNegative
+    min_n: Annotated[StrictInt, Field(ge=0)] = 30
+    noise_test: StrictBool = True
+
+
 class _ContractFile(_Strict):
     name: StrictStr = "Funnel"
     teams: list[Key] = Field(default_factory=lambda: ["marketing", "sales"], min_length=1)
@@ -292,6 +342,7 @@ class _ContractFile(_Strict):
     reason_codes: list[_ReasonFile] = Field(default_factory=list)
     channel_labels: dict[StrictStr, Text] = Field(default_factory=dict)
     changelog: list[_ChangeFile] = Field(default_factory=list)
+    alerts: list[_AlertFile] = Field(default_factory=list)
 
 
 _EXPECTED = {
@@ -347,6 +398,8 @@ def _explain(exc: ValidationError, raw: dict) -> ContractError:
         return ContractError(
             f"{where}: {value!r} must be lower-case letters, digits and _ (starting with a letter)"
         )
+    if kind == "greater_than_equal":
+        return ContractError(f"{where}: expected a number of at least 0, got {value!r}")
     if kind in ("greater_than", "finite_number") or (kind == "float_type" and "days" in where):
         return ContractError(f"{where}: expected a positive number, got {value!r}")
     if kind == "literal_error":
@@ -423,6 +476,7 @@ def parse(raw: dict) -> Contract:
         )
     if doc.handoff_stage is not None and doc.handoff_stage not in [s.key for s in stages[:-1]]:
         raise ContractError(f"handoff_stage: {doc.handoff_stage!r} is not a stage before the last")
+    alerts = tuple(_alert(i, a, stages, doc.handoff_stage) for i, a in enumerate(doc.alerts, start=1))
     return Contract(
         name=doc.name or "Funnel",
         stages=tuple(stages),
@@ -436,7 +490,30 @@ def parse(raw: dict) -> Contract:
         handoff_sla_hours=float(doc.handoff_sla_hours),
         sla_rule=doc.sla_rule,
         channel_labels=tuple(doc.channel_labels.items()),
+        alerts=alerts,
     )
+
+
+def _alert(i: int, a: _AlertFile, stages: list[Stage], handoff: str | None) -> AlertRule:
+    """One [[alerts]] rule, checked against the stages it names."""
+    where = f"alerts[{i}]"
+    keys = [s.key for s in stages]
+    if a.metric == "sla_breaches":
+        if a.stage is not None:
+            raise ContractError(f"{where}.stage: an sla_breaches alert watches the handoff, not a stage")
+        if handoff is None:
+            raise ContractError(f"{where}.metric: sla_breaches needs a handoff_stage in the contract")
+    elif a.stage is None:
+        raise ContractError(f"{where}: missing key 'stage' (the stage a {a.metric} alert watches)")
+    elif a.stage not in keys:
+        raise ContractError(f"{where}.stage: unknown stage {a.stage!r}; expected one of {keys}")
+    elif a.metric == "conversion" and a.stage == keys[-1]:
+        raise ContractError(f"{where}.stage: {a.stage!r} is the last stage: nothing moves on from it")
+    if a.metric == "conversion" and a.threshold > 1:
+        raise ContractError(
+            f"{where}.threshold: a conversion is a share from 0 to 1 (0.05 = 5 points), got {a.threshold!r}"
+        )
+    return AlertRule(a.name, a.metric, a.comparison, float(a.threshold), a.stage, a.min_n, a.noise_test)
 
 
 def loads(text: str, origin: str = "funnel.toml") -> Contract:
@@ -529,6 +606,12 @@ def dumps(contract: Contract, header: str = "") -> str:
         lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in c.channel_labels]
     for ch in c.changelog:
         lines += ["", "[[changelog]]", f"date = {_toml_value(ch.date)}", f"change = {_toml_value(ch.change)}"]
+    for a in c.alerts:
+        lines += ["", "[[alerts]]", f"name = {_toml_value(a.name)}", f"metric = {_toml_value(a.metric)}"]
+        if a.stage is not None:
+            lines.append(f"stage = {_toml_value(a.stage)}")
+        lines += [f"comparison = {_toml_value(a.comparison)}", f"threshold = {_toml_value(a.threshold)}"]
+        lines += [f"min_n = {_toml_value(a.min_n)}", f"noise_test = {_toml_value(a.noise_test)}"]
     return "\n".join(lines) + "\n"
 
 

@@ -43,8 +43,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from data import alert_hook, contract_store, locks, propose, store
 from data import contract as contract_mod
-from data import contract_store, locks, propose, store
 from data.contract import Contract
 from data.import_mapping import Mapping, MappingError, presets
 from data.import_mapping import load as load_mapping
@@ -402,6 +402,9 @@ def import_files(
         finally:
             _tidy_versions(db)  # the pending file becomes prev-1, or goes if the swap did not happen
     say(1.0, "Done")
+    # The alert rules on the new store, posted if a webhook is configured: in a process of its
+    # own, so an import never waits for (or fails with) the webhook (data/alert_hook.py).
+    alert_hook.after_import(db)
     return done(swapped=True)
 
 

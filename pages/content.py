@@ -13,9 +13,13 @@ from queries import attribution, cache, content, contracts, executor, funnel
 from queries.attribution import MODELS
 from reports import format as fmt
 from ui import tables
-from ui.headline import fmt_amount
 from ui.sections import section
-from ui.state import current_filters
+from ui.state import (
+    current_filters,
+    run_in_frame,
+)
+
+run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 BLUE = "#4C8BF5"
 GREY = "#8C96A3"
@@ -390,7 +394,7 @@ def advance_intro(filters, version) -> list:
     st.subheader("Leads touched by a piece of content vs comparable leads")
     st.caption(
         "For each stage: leads still in the stage a fixed time after entering it (the stage's "
-        "expected days in funnel.toml, the landmark). Touched = saw the content between entering "
+        "expected days in the contract, the landmark). Touched = saw the content between entering "
         "and the landmark. Advanced = reached the next stage later, within the "
         f"{filters.window(contract)}-day window. The baseline is what leads of the same stage, "
         "channel and month of entry did without that content. Fixing the comparison at the landmark "
@@ -553,7 +557,7 @@ def credits_section(filters, by, basis, half_life, sourced_by, version):
     sums = [float(credits[col].sum()) for col in attribution.CREDIT_COLUMNS]
     if all(abs(s - total) <= max(0.01, 1e-9 * abs(total)) for s in sums):
         st.caption(
-            f":material/check_circle: Every model's credits add up to {fmt_amount(total)}, the amount "
+            f":material/check_circle: Every model's credits add up to {fmt.amount(total)}, the amount "
             f"of the {n_deals:,} deals."
         )
     else:
@@ -591,7 +595,7 @@ def credits_section(filters, by, basis, half_life, sourced_by, version):
             name=model_label,
             marker_color=colour,
             hovertext=[
-                f"{fmt.esc(r.label)} · {model_label}<br>Credit: {fmt_amount(getattr(r, col))}"
+                f"{fmt.esc(r.label)} · {model_label}<br>Credit: {fmt.amount(getattr(r, col))}"
                 + (f" ({fmt.pct(getattr(r, col) / total)} of the total)" if total else "")
                 + f"<br>Deals touched: {r.n_deals:,}"
                 for r in top.itertuples()

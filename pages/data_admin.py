@@ -19,7 +19,10 @@ from data.import_mapping import parse as parse_mapping
 from queries import cache, data_quality, executor, funnel
 from ui import contract_editor, frame, funnel_proposal
 from ui.auth import is_admin, user_name
+from ui.state import run_in_frame
 from ui.tables import download
+
+run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 CUSTOM = "custom"  # the mapping choice that takes an uploaded .toml
 REPORT_KEY = "data_import_report"  # the last import's report, shown until the next one

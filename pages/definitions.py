@@ -10,8 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from data import contract as contract_mod
-from queries import cache, contracts, executor
+from queries import cache, contracts, executor, teams
+from reports import format as fmt
 from ui import glossary, tables
+from ui.state import run_in_frame
+
+run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 try:
     contract = contracts.current()
@@ -20,6 +24,8 @@ except executor.StoreMissingError:  # no store yet: the default a new store star
     contract, versions = contract_mod.load(), []
 handoff = contract.handoff
 stages = contract.stages
+WRAP_ROW = 104  # px: a row this tall wraps its text (Streamlit wraps cells in rows over 4 rem)
+WIDE = 460  # px for a column of definitions: whole sentences on four lines at 1280 px
 
 st.title("Definitions")
 version_text = (
@@ -82,13 +88,20 @@ for k, s in enumerate(stages):
             "Expected days here": s.expected_days,
         }
     )
-stage_table = pd.DataFrame(stage_rows)
+stage_table = pd.DataFrame(stage_rows)[
+    ["#", "Stage", "Definition", "Owner of the move", "Moves on to", "Recorded in this data", "SLA"]
+    + ["Expected days here", "Key"]
+]
+# Definitions are the point of this page: they wrap in their cells (rows tall enough for four
+# lines of a long definition), never cut off.
 tables.show(
     stage_table,
-    hide_index=True,
+    row_height=WRAP_ROW,
     column_config={
-        "Definition": st.column_config.TextColumn(width="large"),
-        "Expected days here": st.column_config.NumberColumn(format="%g"),
+        "#": st.column_config.NumberColumn("#", width=40),
+        "Stage": st.column_config.TextColumn("Stage", width="small"),
+        "Definition": st.column_config.TextColumn("Definition", width=WIDE),
+        "Expected days here": st.column_config.NumberColumn("Expected days here", format="%g"),
     },
 )
 tables.download(stage_table, "stages.csv")
@@ -116,7 +129,9 @@ exit_table = pd.DataFrame(
     ]
 )
 tables.show(
-    exit_table, hide_index=True, column_config={"Definition": st.column_config.TextColumn(width="large")}
+    exit_table,
+    row_height=WRAP_ROW,
+    column_config={"Definition": st.column_config.TextColumn("Definition", width=WIDE)},
 )
 tables.download(exit_table, "exits.csv")
 
@@ -132,7 +147,7 @@ reason_table = pd.DataFrame(
         for r in contract.reason_codes
     ]
 )
-tables.show(reason_table, hide_index=True)
+tables.show(reason_table)
 tables.download(reason_table, "reason_codes.csv")
 examples = [
     f"a lead that ended with `{r.key}` ({r.label.lower()}) is charged to {r.charged_to.capitalize()}"
@@ -142,8 +157,57 @@ examples = [
 if examples:
     st.caption("For example: " + "; ".join(examples) + ".")
 
+# ---- Channel labels and alert rules -------------------------------------------------------------
+if contract.channel_labels:
+    st.subheader("Channel labels", help="What people read for the channel values the CRM stores.")
+    channel_table = pd.DataFrame(contract.channel_labels, columns=["Value in the data", "Label"])
+    tables.show(channel_table)
+    tables.download(channel_table, "channel_labels.csv")
+if contract.alerts:
+    st.subheader(
+        "Alert rules",
+        help="Checked on the last complete week against the week before, after every import and by "
+        "`python -m reports.alerts`; fired alerts show on Funnel health and Weekly and go to the "
+        "team's webhook when one is configured.",
+    )
+    COMPARISONS = {
+        "fell_by": "fell by at least",
+        "rose_by": "rose by at least",
+        "below": "is below",
+        "above": "is above",
+    }
+
+    def threshold(a) -> str:
+        if a.comparison in ("fell_by", "rose_by"):
+            return f"{a.threshold * 100:g} points" if a.metric == "conversion" else f"{a.threshold * 100:g}%"
+        return f"{a.threshold * 100:g}%" if a.metric == "conversion" else f"{a.threshold:g}"
+
+    alert_table = pd.DataFrame(
+        [
+            {
+                "Alert": a.name,
+                "Watches": {
+                    "conversion": f"{fmt.stage(contract, a.stage)}: decided leads that moved on",
+                    "entries": f"entries into {fmt.stage(contract, a.stage)}",
+                    "sla_breaches": "SLA breaches",
+                }[a.metric],
+                "Fires when it": f"{COMPARISONS[a.comparison]} {threshold(a)} against the week before"
+                if a.comparison in ("fell_by", "rose_by")
+                else f"{COMPARISONS[a.comparison]} {threshold(a)}",
+                "Minimum n": a.min_n,
+                "Noise test": "yes" if a.noise_test else "no",
+            }
+            for a in contract.alerts
+        ]
+    )
+    tables.show(alert_table, column_config={"Watches": st.column_config.TextColumn(width="medium")})
+    tables.download(alert_table, "alert_rules.csv")
+
 # ---- How the numbers are computed ---------------------------------------------------------------
 st.subheader("How the numbers are computed")
+st.markdown(
+    f"- **Blame rule** (sla_rule = “{contract.sla_rule}”). {fmt.md(teams.blame_rule(contract.effective()))}"
+)
 for text in (
     glossary.cohort(contract),
     glossary.reached(contract),
@@ -159,6 +223,7 @@ for text in (
     glossary.sales_sourced(),
     glossary.buying_group(),
     glossary.account_matching(),
+    glossary.fair_comparison(),
 ):
     st.markdown(f"- {text}")
 st.caption(
@@ -177,10 +242,10 @@ change_table = pd.DataFrame(
 )
 tables.show(
     change_table,
-    hide_index=True,
+    row_height=76,
     column_config={
-        "Date": st.column_config.DateColumn(format="YYYY-MM-DD"),
-        "Change": st.column_config.TextColumn(width="large"),
+        "Date": st.column_config.DateColumn(format="YYYY-MM-DD", width=100),
+        "Change": st.column_config.TextColumn(width=WIDE),
     },
 )
 tables.download(change_table, "changelog.csv")

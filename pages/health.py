@@ -1,12 +1,14 @@
 """Funnel health, the leadership view: is the funnel healthy, and where does it leak?
 
-Headline figures against the previous period (with the win rate where the data records
-outcomes), the funnel of the store's own stages, monthly cohorts, the conversion trend, time
-between stages and a breakdown by one attribute with win rates. Cohort view by default; the
-flow view (entries during the range) when the sidebar says so; then the bridge between the
-grains (MQLs to opportunities, Sales-sourced opportunities, buying groups, leads' accounts).
-Stages the data never records are shown as such and never counted. Filters come from the
-frame, or defaults when opened alone.
+The alerts fired for the last complete week; headline figures against the previous period,
+compared at equal age (with the win rate where the data records outcomes); the funnel of the
+store's own stages, whose every count opens to the records behind it; monthly cohorts; the
+conversion trend with the contract's dated changes marked; time between stages; a breakdown by
+one attribute with win rates, each cell drillable too; then the bridge between the grains (MQLs
+to opportunities, Sales-sourced opportunities, buying groups, leads' accounts). Cohort view by
+default; the flow view (entries during the range) when the sidebar says so. Stages the data
+never records are shown as such and never counted. Filters come from the frame, or defaults
+when opened alone; the drill-down is in the URL (?drill=stage:mql&drill=status:dropped).
 """
 
 import dataclasses
@@ -14,12 +16,20 @@ import datetime as dt
 
 import streamlit as st
 
-from queries import bridge, cache, contracts, executor, funnel, options
-from queries.filters import ATTRIBUTES
+from queries import bridge, cache, contracts, drill, executor, funnel, options
+from queries.filters import ATTRIBUTES, MAX_TEXT
+from reports import format as fmt
+from ui import alerts, charts, glossary, tables
 from ui import bridge as ui_bridge
-from ui import charts, glossary, headline, tables
+from ui import filters as ui_filters
 from ui.sections import section
-from ui.state import current_filters, current_view
+from ui.state import (
+    current_filters,
+    current_view,
+    run_in_frame,
+)
+
+run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 filters = current_filters()
 # The contract as the view's grain sees it: every stage for leads, the opportunity's own stages
@@ -48,6 +58,7 @@ for k, s in enumerate(tracked[1:], start=1):
     rate_choices[("step", s.key)] = f"{tracked[k - 1].label} → {s.label} (step)"
 
 st.title("Funnel health")
+alerts.show(contract.effective())
 st.caption(
     f"{as_of_text} · "
     + (
@@ -58,6 +69,13 @@ st.caption(
     )
     + " · counting rules in the sidebar"
 )
+spanned = funnel.changes_within(contract, filters.start, filters.end)
+if spanned:
+    st.caption(
+        ":material/change_circle: This range spans a definition change: "
+        + "; ".join(f"{d:%Y-%m-%d}, {fmt.md(text.rstrip('.'))}." for d, text in spanned)
+        + " Its leads started under two definitions; the charts mark each change."
+    )
 if untracked:
     st.caption(
         ":material/visibility_off: Not recorded in this data: "
@@ -67,10 +85,17 @@ if untracked:
     )
 
 
+MARK_ICONS = {
+    "immature": ":material/hourglass_top:",
+    "no earlier data": ":material/block:",
+    "too young to compare": ":material/hourglass_empty:",
+}
+
+
 @section
 def cohort_headline(filters, version) -> None:
-    """The headline figures against the previous period, with the noise verdicts, and the
-    outcomes behind the win rate."""
+    """The headline figures against the previous period, compared at equal age, with the noise
+    verdicts, and the outcomes behind the win rate."""
     comparison = cache.call(funnel.compare_periods, filters).set_index("metric")
     outcome = cache.call(funnel.outcomes, filters)
     won_money = cache.call(funnel.revenue, filters)
@@ -83,24 +108,25 @@ def cohort_headline(filters, version) -> None:
         "win_rate": glossary.win_rate(contract) + " " + glossary.wilson(),
         "overall_rate": glossary.overall_rate(contract) + " " + glossary.wilson(),
         "mql_rate": glossary.step_rate() + " " + glossary.wilson(),
+        "mql_to_won": glossary.step_rate() + " " + glossary.wilson(),
     }
     several = len(comparison.attrs.get("currencies", [])) > 1
-    # Two rows of at most four figures, so each label and value is whole at 1280 px: the counts
-    # (and revenue) first, then the rates and the time to win.
-    counts = [k for k in ("leads", "mqls", "won", "revenue") if k in comparison.index]
-    if several:
-        counts.append("revenue_by_currency")
-    rates = [k for k in ("win_rate", "mql_rate", "overall_rate") if k in comparison.index]
+    # Three figures a row, so each whole label and its mark fit at 1280 px: the counts, then
+    # revenue, the win rate and the time to win, then the conversion rates.
+    keys = [k for k in ("leads", "mqls", "won") if k in comparison.index]
+    keys += ["revenue_by_currency"] if several else [k for k in ("revenue",) if k in comparison.index]
+    keys += [k for k in ("win_rate",) if k in comparison.index]
     times = cache.call(funnel.time_to_win, filters)
     if times and times["n"]:
-        rates.append("time_to_win")
-    for keys in (counts, rates):
-        for column, key in zip(st.columns(4), keys, strict=False):
+        keys.append("time_to_win")
+    keys += [k for k in ("mql_rate", "mql_to_won", "overall_rate") if k in comparison.index]
+    for start in range(0, len(keys), 3):
+        for column, key in zip(st.columns(3), keys[start : start + 3], strict=False):
             with column:
                 if key == "revenue_by_currency":
                     st.metric(
                         "Revenue per currency",
-                        headline.fmt_amounts(funnel.revenue_by_currency(won_money)),
+                        fmt.amounts(funnel.revenue_by_currency(won_money)),
                         help=glossary.revenue(contract),
                         border=True,
                     )
@@ -108,44 +134,97 @@ def cohort_headline(filters, version) -> None:
                 elif key == "time_to_win":
                     st.metric(
                         f"Median days to {contract.stages[-1].label}",
-                        f"{times['median']:.1f}",
+                        fmt.days(times["median"]),
                         help=glossary.stage_time(),
                         border=True,
                     )
                     st.caption(
-                        f"p75 {times['p75']:.1f} · p90 {times['p90']:.1f} days · {times['n']:,} records"
-                        + (" · small group" if times["n"] < 30 else "")
+                        f"p75 {fmt.days(times['p75'])} · p90 {fmt.days(times['p90'])} · "
+                        f"{fmt.whole(times['n'])} records"
+                        + (f" · {fmt.SMALL_TEXT}" if fmt.is_small(times["n"]) else "")
                     )
                 else:
                     _headline_metric(comparison, key, helps)
+    _comparison_note(comparison)
     _outcome_caption(filters, outcome, comparison)
 
 
 def _headline_metric(comparison, key: str, helps: dict) -> None:
-    """One headline figure with its change against the previous period and the noise verdict."""
+    """One headline figure as it stands, marked when immature or not comparable, with its change
+    against the previous period at equal age and the noise verdict (none for an immature
+    figure, nor against a period before the first data)."""
     row = comparison.loc[key]
     currency = _currency(comparison, key)
     label = f"{row['label']} ({currency})" if currency else row["label"]
-    p_value = (
-        row["p_value"] if row["kind"] == "rate" else headline.count_change_p(row["current"], row["previous"])
-    )
+    mark = row["mark"]
+    if mark:
+        label = f"{MARK_ICONS[mark]} {label}"
+    kind = row["kind"]
+    verdict_given = not (mark or row["is_immature"])
+    p_value = row["p_value"] if kind == "rate" else fmt.count_change_p(row["current_at_age"], row["previous"])
+    p_value = p_value if verdict_given else float("nan")
+    outside = kind != "amount" and not fmt.missing(p_value) and p_value < fmt.ALPHA
     st.metric(
         label,
-        headline.fmt_value(row["current"], row["kind"]),
-        delta=headline.fmt_change(row["change"], row["change_pct"], row["kind"]),
-        help=helps.get(key, "") + "\n\n" + glossary.noise(),
+        fmt.value(row["current"], kind),
+        delta=fmt.change(row["change"], row["change_pct"], kind),
+        # Coloured only when the change is outside the noise; grey otherwise.
+        delta_color="normal" if outside else "off",
+        help=helps.get(key, "")
+        + "\n\n"
+        + glossary.noise()
+        + "\n\n"
+        + glossary.fair_comparison()
+        + (f"\n\nMarked: {mark}." if mark else ""),
         border=True,
     )
-    if comparison.attrs.get("previous_before_data"):
-        first = comparison.attrs.get("first_start")
+    attrs = comparison.attrs
+    if attrs.get("previous_before_data"):
+        first = attrs.get("first_start")
         st.caption(
             f"no comparison: the previous {filters.n_days} days begin before the store's first "
             + (f"data ({first:%d %b %Y})" if first else "data")
         )
+        return
+    if mark == "too young to compare":
+        st.caption("no comparison yet: the period has not had a whole day since it ended")
+        return
+    age = row["age_days"]
+    ageless = key in funnel.AGELESS
+    previous = fmt.value(row["previous"], kind, currency)
+    when = f"{attrs['previous_start']:%d %b} – {attrs['previous_end']:%d %b %Y}"
+    at_age = "" if ageless or fmt.missing(age) else f", both at {int(age)} days since start"
+    now_at_age = (
+        ""
+        if ageless or fmt.missing(age) or row["current_at_age"] == row["current"]
+        else f" (now {fmt.value(row['current_at_age'], kind, currency)} at that age)"
+    )
+    if verdict_given:
+        verdict = fmt.noise_verdict(kind, p_value, bool(row["is_small"]))
     else:
+        verdict = "immature: no noise verdict, it can still change" + (
+            f" · {fmt.SMALL_TEXT}" if row["is_small"] else ""
+        )
+    st.caption(f"vs {previous} in {when}{at_age}{now_at_age} · {verdict}")
+
+
+def _comparison_note(comparison) -> None:
+    """What the comparison is: its period, its age, and any definition change it spans."""
+    attrs = comparison.attrs
+    if attrs.get("previous_before_data"):
+        return
+    age = attrs.get("age_days")
+    if age is not None and not attrs.get("is_mature_current"):
         st.caption(
-            f"vs {headline.fmt_value(row['previous'], row['kind'])} in the previous {filters.n_days} days · "
-            + headline.noise_verdict(row["kind"], p_value, bool(row["is_small"]))
+            f":material/hourglass_top: Compared at equal age: this cohort's window is still open, so "
+            f"both periods are counted within {age} days of each lead's start (the youngest lead's "
+            f"age), not against the previous period's longer time to convert."
+        )
+    if attrs.get("changes"):
+        st.caption(
+            ":material/change_circle: The comparison spans a definition change: "
+            + "; ".join(f"{d:%Y-%m-%d}, {fmt.md(text.rstrip('.'))}" for d, text in attrs["changes"])
+            + "."
         )
 
 
@@ -153,28 +232,28 @@ def _outcome_caption(filters, outcome, comparison) -> None:
     """The outcomes behind the win rate, and the immaturity note."""
     o = outcome.iloc[0]
     if outcome.attrs.get("is_recorded"):
-        lo, hi = headline.fmt_value(o["win_low"], "rate"), headline.fmt_value(o["win_high"], "rate")
+        lo, hi = fmt.pct(o["win_low"]), fmt.pct(o["win_high"])
         text = (
-            f"Outcomes of this cohort: **{o['n_won']:,} won**, **{o['n_lost']:,} lost** "
-            f"(win rate {headline.fmt_value(o['win_rate'], 'rate')}, 95% CI {lo}–{hi}"
-            + (", small group" if o["is_small"] else "")
-            + f"), {o['n_open']:,} still open"
+            f"Outcomes of this cohort: **{fmt.whole(o['n_won'])} won**, **{fmt.whole(o['n_lost'])} lost** "
+            f"(win rate {fmt.pct(o['win_rate'])}, 95% CI {lo}–{hi}"
+            + (f", {fmt.SMALL_TEXT}" if o["is_small"] else "")
+            + f"), {fmt.whole(o['n_open'])} still open"
         )
     else:
         text = (
-            f"Outcomes of this cohort: {o['n_won']:,} won, {o['n_open']:,} still open. No win rate: "
-            "the data does not record lost deals, so won ÷ (won + lost) cannot be computed"
+            f"Outcomes of this cohort: {fmt.whole(o['n_won'])} won, {fmt.whole(o['n_open'])} still open. "
+            "No win rate: the data does not record lost deals, so won ÷ (won + lost) cannot be computed"
         )
     extras = []
     if o["n_other_exit"]:
-        extras.append(f"{o['n_other_exit']:,} left by another exit")
+        extras.append(f"{fmt.whole(o['n_other_exit'])} left by another exit")
     if o["n_after_window"]:
-        extras.append(f"{o['n_after_window']:,} won or lost only after the window")
+        extras.append(f"{fmt.whole(o['n_after_window'])} won or lost only after the window")
     st.caption(text + (" · " + ", ".join(extras) if extras else "") + ".")
     undated = cache.call(funnel.undated_open)
     if len(undated):
         st.caption(
-            f"Besides this cohort, {int(undated['n_records'].sum()):,} open records have no date at all "
+            f"Besides this cohort, {fmt.whole(undated['n_records'].sum())} open records have no date at all "
             "(undated open pipeline): they belong to no range and are counted apart."
         )
     if not comparison.attrs.get("is_mature_current", True):
@@ -188,8 +267,7 @@ def _outcome_caption(filters, outcome, comparison) -> None:
             st.caption(
                 f":material/hourglass_top: This cohort is immature until {window_end:%d %b %Y}: leads "
                 "still in progress can convert, so its later-stage, won and revenue figures can still "
-                "rise. The previous period has had longer to convert, which alone makes later stages "
-                "look lower now."
+                "rise."
             )
 
 
@@ -200,7 +278,7 @@ def _currency(comparison, key: str) -> str:
 
 @section
 def cohort_funnel(filters, version):
-    """The funnel chart of the recorded stages, marked when immature; returns its table."""
+    """The funnel chart of the recorded stages, marked when immature."""
     funnel_df = cache.call(funnel.cohort_funnel, filters)
     mature = bool(funnel_df.attrs.get("is_mature", False))
     st.subheader(
@@ -222,9 +300,6 @@ def cohort_funnel(filters, version):
         charts.funnel_figure(shown, f"Cohort funnel: leads who started {range_text}", mature),
         key="funnel_chart",
     )
-    table = funnel_df.drop(columns=["stage_order"]).rename(columns=tables.FUNNEL_COLUMNS)
-    table["Recorded in the data"] = funnel_df["tracked"].map({True: "yes", False: "not recorded"})
-    return table.drop(columns=[tables.FUNNEL_COLUMNS["tracked"]])
 
 
 @section
@@ -242,8 +317,8 @@ def monthly_cohorts(filters, version):
     )
     if table.empty:
         st.info("No leads started in this period with these filters.")
-        return table
-    tables.show(table, hide_index=True, column_config=tables.percent_columns(table))
+    else:
+        st.caption("Click a count to list the leads behind it (below).")
     return table
 
 
@@ -261,6 +336,7 @@ def conversion_trend(filters, choice, grain, version):
     if series.empty:
         st.info("No leads started in this period with these filters.")
     else:
+        changes = funnel.changes_within(contract, series["period_start"].min(), series["period_end"].max())
         st.plotly_chart(
             charts.trend_figure(
                 series,
@@ -268,6 +344,7 @@ def conversion_trend(filters, choice, grain, version):
                 rate_choices[choice],
                 grain or "month",
                 f"{rate_choices[choice]} by {grain} of start, 12 months to {filters.end:%d %b %Y}",
+                changes=[(c.date, c.change) for c in contract.changelog],
             ),
             key="trend_chart",
         )
@@ -275,19 +352,31 @@ def conversion_trend(filters, choice, grain, version):
             "Dotted line, hollow markers and the shaded band: immature periods whose "
             f"window is still open on the as-of date ({glossary.window_phrase(window)}). Their "
             "rates are not final and usually rise; compare final periods with each other. "
-            "Whiskers: 95% Wilson interval."
+            f"Whiskers: 95% Wilson interval; squares: {fmt.SMALL_TEXT}."
+            + (
+                " Dashed lines: the contract's dated changes (hover for the text); a period that "
+                "spans one was computed across it."
+                if changes
+                else ""
+            )
         )
         trend_table = series[
-            [
-                "period_start",
-                "period_end",
-                "label",
-                "n_base",
-                "n_reached",
-                f"{kind}_rate",
-                "is_mature",
-                "is_small",
-            ]
+            ["period_start", "period_end", "label", "n_base", "n_reached", f"{kind}_rate", "is_mature"]
+        ].rename(
+            columns={
+                "period_start": "Period start",
+                "period_end": "Period end",
+                "label": "Stage",
+                "n_base": "Leads in the base",
+                "n_reached": "Reached",
+                f"{kind}_rate": rate_choices[choice],
+                "is_mature": "Final (window closed)",
+            }
+        )
+        trend_table["Small n (<30)"] = [fmt.small_flag(n) for n in series["n_base"]]
+        trend_table["Across a definition change"] = [
+            "; ".join(f"{d:%Y-%m-%d}" for d, _ in funnel.changes_within(contract, a, b))
+            for a, b in zip(series["period_start"], series["period_end"], strict=True)
         ]
     return trend_table
 
@@ -308,20 +397,26 @@ def stage_times(filters, version):
         total = times.iloc[-1]
         if total["n_leads"]:
             st.caption(
-                f"Median days from {first_label} to {last_label}: **{total['median_days']:.1f}** "
-                f"(p75 {total['p75_days']:.1f}, p90 {total['p90_days']:.1f}; {int(total['n_leads']):,} leads)"
-                + (" · small group" if total["n_leads"] < 30 else "")
+                f"Median days from {first_label} to {last_label}: **{fmt.days(total['median_days'])}** "
+                f"(p75 {fmt.days(total['p75_days'])}, p90 {fmt.days(total['p90_days'])}; "
+                f"{fmt.whole(total['n_leads'])} leads)"
+                + (f" · {fmt.SMALL_TEXT}" if fmt.is_small(total["n_leads"]) else "")
             )
-        times_table = times[["label", "n_leads", "median_days", "p75_days", "p90_days"]]
+        times_table = times[["label", "n_leads", "median_days", "p75_days", "p90_days"]].rename(
+            columns={
+                "label": "Move",
+                "n_leads": "Leads that moved",
+                "median_days": "Median (days)",
+                "p75_days": "p75 (days)",
+                "p90_days": "p90 (days)",
+            }
+        )
+        times_table["Small n (<30)"] = [fmt.small_flag(n) for n in times["n_leads"]]
         tables.show(
             times_table,
-            hide_index=True,
             column_config={
-                "label": "Move",
-                "n_leads": st.column_config.NumberColumn("Leads that moved", format="%d"),
-                "median_days": st.column_config.NumberColumn("Median days", format="%.1f"),
-                "p75_days": st.column_config.NumberColumn("p75 days", format="%.1f"),
-                "p90_days": st.column_config.NumberColumn("p90 days", format="%.1f"),
+                c: st.column_config.NumberColumn(c, format="%.1f")
+                for c in ("Median (days)", "p75 (days)", "p90 (days)")
             },
         )
     return times_table
@@ -349,22 +444,22 @@ def flow_view(filters, version):
             change_pct = (cur - prev) / prev if prev else float("nan")
             st.metric(
                 label,
-                headline.fmt_value(cur, "count"),
-                delta=headline.fmt_change(cur - prev, change_pct, "count"),
+                fmt.value(cur, "count"),
+                delta=fmt.change(cur - prev, change_pct, "count"),
                 help=glossary.flow() + "\n\n" + glossary.noise(),
                 border=True,
             )
             st.caption(
                 f"vs {prev:,} in the previous {filters.n_days} days · "
-                + headline.noise_verdict("count", headline.count_change_p(cur, prev), min(cur, prev) < 30)
+                + fmt.noise_verdict("count", fmt.count_change_p(cur, prev), min(cur, prev) < 30)
             )
     with columns[-1]:
         revenue_now = float(flow_now["revenue"].iloc[-1] or 0)
         revenue_before = float(flow_before["revenue"].iloc[-1] or 0)
         st.metric(
             "Revenue won in the range",
-            headline.fmt_amount(revenue_now),
-            delta=headline.fmt_change(
+            fmt.amount(revenue_now),
+            delta=fmt.change(
                 revenue_now - revenue_before,
                 (revenue_now - revenue_before) / revenue_before if revenue_before else float("nan"),
                 "amount",
@@ -373,8 +468,8 @@ def flow_view(filters, version):
             border=True,
         )
         st.caption(
-            f"vs {headline.fmt_amount(revenue_before)} in the previous {filters.n_days} days · "
-            + headline.noise_verdict("amount", 0, False)
+            f"vs {fmt.amount(revenue_before)} in the previous {filters.n_days} days · "
+            + fmt.noise_verdict("amount", 0, False)
         )
     st.subheader("Flow", help=glossary.flow())
     shown = flow_now[flow_now["tracked"]]
@@ -382,15 +477,84 @@ def flow_view(filters, version):
     return flow_now.drop(columns=["stage_order", "tracked"]).rename(columns=tables.FLOW_COLUMNS)
 
 
+# ---- The records behind a number: the drill-down's state --------------------------------------
+# Clicking a count (the funnel table, monthly cohorts, the breakdown) sets these; so does a link
+# (?drill=stage:mql&drill=status:dropped&drill=by:channel&drill=group:webinar), checked like
+# every URL parameter (ui/filters.parse_drill); the boxes at the bottom show and change them.
+DRILL_KEYS = {"stage": "health_drill_stage", "status": "health_drill_status", "by": "health_drill_by"}
+GROUP_KEY = "health_drill_group"
+ANY = ""  # the "All" choice
+NO_GROUP_VALUE = "\x00"  # the records without a value (kept apart from any literal value)
+tracked_keys = [s.key for s in tracked]
+linked = ui_filters.read_drill(
+    "health",
+    {
+        "stage": tracked_keys,
+        "status": list(drill.STATUSES),
+        "by": [*ATTRIBUTES, funnel.MONTH],
+        "group": lambda v: 0 < len(v) <= MAX_TEXT,
+        "nogroup": ["yes"],
+    },
+)
+if linked:
+    for part, key in DRILL_KEYS.items():
+        if part in linked:
+            st.session_state[key] = linked[part]
+    if "by" in linked and ("group" in linked or "nogroup" in linked):
+        st.session_state[GROUP_KEY] = linked.get("group", NO_GROUP_VALUE)
+
+
+def open_records(stage: str, status: str, by: str | None = None, group=ANY) -> None:
+    """Point the drill-down at one count (a clicked cell)."""
+    st.session_state[DRILL_KEYS["stage"]] = stage
+    st.session_state[DRILL_KEYS["status"]] = status
+    st.session_state[DRILL_KEYS["by"]] = by or ANY
+    st.session_state[GROUP_KEY] = (NO_GROUP_VALUE if group is None else group) if by else ANY
+
+
+def clicked_stage_cell(cell, table, group_keys=None, by=None) -> None:
+    """A clicked cell of a table whose columns are stage labels (monthly cohorts, breakdown):
+    its row's group, its column's stage, reached."""
+    if cell is None:
+        return
+    row, column = cell
+    labels = {s.label: s.key for s in tracked}
+    if column in labels and group_keys is not None and row < len(group_keys):
+        open_records(labels[column], "reached", by, group_keys[row])
+
+
 if view == "cohort":
     cohort_headline(filters, version)
-    funnel_table = cohort_funnel(filters, version)
-    with st.expander("Funnel as a table"):
-        tables.show(funnel_table, hide_index=True, column_config=tables.rate_columns(funnel_table))
-        tables.download(funnel_table, "funnel.csv")
+    cohort_funnel(filters, version)
+    funnel_df = cache.call(funnel.cohort_funnel, filters)
+    st.caption("Click a count to list the leads behind it (below).")
+    shown_funnel = tables.funnel_table(funnel_df)
+    cell = tables.clickable(
+        shown_funnel,
+        key="health_funnel_table",
+        column_config={c: {"label": c, "width": w} for c, w in tables.FUNNEL_WIDTHS.items()},
+    )
+    if cell is not None:
+        row, column = cell
+        stage_key = funnel_df["stage"].iloc[row]
+        last_key = tracked_keys[-1]
+        status = tables.FUNNEL_COUNTS.get(column)
+        if (
+            status
+            and stage_key in tracked_keys
+            and not (status in ("in_progress", "dropped") and stage_key == last_key)
+        ):
+            open_records(stage_key, status)
+    tables.download(lambda: tables.funnel_table(funnel_df, for_csv=True), "funnel.csv", key="dl-funnel")
 
     months_table = monthly_cohorts(filters, version)
     if not months_table.empty:
+        cell = tables.clickable(
+            months_table,
+            key="health_months_table",
+            column_order=tables.screen_columns(months_table, stage_labels),
+        )
+        clicked_stage_cell(cell, months_table, months_table.attrs.get("group_keys"), funnel.MONTH)
         tables.download(months_table, "monthly_cohorts.csv")
 
     # ---- Conversion trend ----------------------------------------------------------------------
@@ -419,7 +583,7 @@ if view == "cohort":
 else:
     flow_table = flow_view(filters, version)
     with st.expander("Flow as a table"):
-        tables.show(flow_table, hide_index=True)
+        tables.show(flow_table)
         tables.download(flow_table, "flow.csv")
     st.caption("Conversion trend and time between stages follow leads, so they are in the cohort view.")
 
@@ -447,39 +611,122 @@ st.subheader(
     if view == "cohort"
     else glossary.flow(),
 )
+BY_LABELS = {"team": "Owner's team", "owner": "Owner"}
 by = st.selectbox(
     "Break down by",
     list(ATTRIBUTES),
-    format_func=lambda a: {"team": "owner's team"}.get(a, a),
+    format_func=lambda a: BY_LABELS.get(a, a.capitalize()),
     key="health_breakdown_by",
 )
 
 
-@section
-def breakdown_table(filters, by, view, version):
-    """One row per value of the chosen attribute; returns the table (empty if no leads)."""
+def breakdown_table(filters, by, view):
+    """One row per value of the chosen attribute (empty if no leads); group keys in attrs."""
     breakdown = cache.call(funnel.breakdown, filters, by, view)
     outcome = cache.call(funnel.outcomes, filters, by) if view == "cohort" else None
     names = options.choices(cache.call(options.filter_options), "owner") if by == "owner" else {}
     if by == "channel":
-        names = {v: contract.channel_label(v) for v in breakdown.get("group_value", []) if v is not None}
-    table = tables.breakdown_table(
+        names = {v: fmt.channel(contract, v) for v in breakdown.get("group_value", []) if v is not None}
+    if by == "team":
+        names = {v: fmt.team(v) for v in breakdown.get("group_value", []) if v is not None}
+    return tables.breakdown_table(
         breakdown, stage_labels, handoff.label if handoff else None, view, names, outcome
     )
-    if table.empty:
-        st.info("No leads match these filters in this date range. Widen the range or clear a filter.")
-    else:
-        tables.show(
+
+
+table = breakdown_table(filters, by, view)
+if table.empty:
+    st.info("No leads match these filters in this date range. Widen the range or clear a filter.")
+else:
+    config = {"group": st.column_config.TextColumn(BY_LABELS.get(by, by.capitalize()))}
+    if view == "cohort":
+        st.caption("Click a count to list the leads behind it (below).")
+        cell = tables.clickable(
             table,
-            hide_index=True,
-            column_config={
-                "group": st.column_config.TextColumn(by.capitalize()),
-                **tables.percent_columns(table),
-            },
+            key=f"health_breakdown_{by}",
+            column_config=config,
+            column_order=tables.screen_columns(table, stage_labels, handoff.label if handoff else None),
         )
-    return table
-
-
-table = breakdown_table(filters, by, view, version)
-if not table.empty:
+        clicked_stage_cell(cell, table, table.attrs.get("group_keys"), by)
+    else:
+        tables.show(table, column_config=config)
     tables.download(table, f"breakdown_by_{by}.csv")
+
+# ---- The records behind a number ------------------------------------------------------------
+if view == "cohort":
+    st.subheader(
+        "The leads behind a number",
+        help="Every count of the funnel table, the monthly cohorts and the breakdown opens here: "
+        "the same cohort, the same rules, so the list has exactly as many leads as the number.",
+    )
+    stage_names = {s.key: s.label for s in tracked}
+    d1, d2, d3 = st.columns([2, 2, 3])
+    for key, options_ in (
+        (DRILL_KEYS["stage"], [ANY, *tracked_keys]),
+        (DRILL_KEYS["status"], list(drill.STATUSES)),
+    ):
+        if st.session_state.get(key) not in options_:
+            st.session_state[key] = options_[0]
+    drill_stage = d1.selectbox(
+        "Stage",
+        [ANY, *tracked_keys],
+        format_func=lambda k: stage_names.get(k, "Choose a stage, or click a count"),
+        key=DRILL_KEYS["stage"],
+    )
+    drill_status = d2.selectbox(
+        "Leads that",
+        list(drill.STATUSES),
+        format_func=lambda k: drill.STATUSES[k][1],
+        key=DRILL_KEYS["status"],
+    )
+    drill_by = st.session_state.get(DRILL_KEYS["by"]) or ANY
+    drill_by = drill_by if drill_by in (*ATTRIBUTES, funnel.MONTH) else ANY
+    group_value = st.session_state.get(GROUP_KEY, ANY) if drill_by else ANY
+    group_text = (
+        "All leads"
+        if not drill_by
+        else f"{BY_LABELS.get(drill_by, drill_by.capitalize())}: "
+        + ("(no value)" if group_value == NO_GROUP_VALUE else str(group_value))
+    )
+    if d3.button(f"{group_text} · show all", key="health_drill_all", disabled=not drill_by):
+        st.session_state[DRILL_KEYS["by"]] = ANY
+        st.session_state[GROUP_KEY] = ANY
+        st.rerun()
+    selection = {"stage": drill_stage, "status": drill_status}
+    if drill_by:
+        selection["by"] = drill_by
+        if group_value == NO_GROUP_VALUE:
+            selection["nogroup"] = "yes"
+        else:
+            selection["group"] = group_value
+    ui_filters.write_drill(selection if drill_stage else {})
+    if not drill_stage:
+        st.caption("Click a count in a table above, or choose a stage, to list its leads.")
+    elif drill_status in ("in_progress", "dropped") and drill_stage == tracked_keys[-1]:
+        st.info(f"{stage_names[drill_stage]} is the last stage: no lead stops there in progress or dropped.")
+    else:
+        grouped = bool(drill_by)
+        group = None if group_value == NO_GROUP_VALUE else group_value
+        args = dict(
+            status=drill_status, by=drill_by or None, group=group if grouped else None, grouped=grouped
+        )
+        records = cache.call(drill.cohort_records, filters, drill_stage, limit=tables.SCREEN_ROWS, **args)
+        n_total = records.attrs["n_total"]
+        st.caption(
+            f"**{fmt.whole(n_total)}** leads {drill.STATUSES[drill_status][1]} at {fmt.md(stage_names[drill_stage])}"
+            + (f" · {fmt.md(group_text)}" if grouped else "")
+            + (
+                f"; the first {fmt.whole(len(records))} are listed, the CSV has them all"
+                if n_total > len(records)
+                else ""
+            )
+        )
+        tables.show(tables.records_table(records, contract), column_config=tables.RECORD_COLUMNS)
+        tables.download_all(
+            drill.cohort_records,
+            filters,
+            drill_stage,
+            filename=f"leads-{drill_stage}-{drill_status}.csv",
+            key="dl-health-drill",
+            **args,
+        )

@@ -16,12 +16,18 @@ from plotly.subplots import make_subplots
 
 from data import store
 from data import targets as targets_mod
-from queries import cache, contracts, executor, funnel, plan
+from queries import cache, contracts, executor, funnel, options, plan
 from queries import targets as qt
 from queries.stats import SMALL_GROUP
+from reports.format import SMALL_TEXT
 from ui import tables
 from ui.sections import section
-from ui.state import current_filters
+from ui.state import (
+    current_filters,
+    run_in_frame,
+)
+
+run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 contract = contracts.current().effective()
 filters = current_filters()
@@ -32,6 +38,9 @@ filters = current_filters()
 version = executor.store_version(edits=("targets",))
 as_of = filters.as_of or cache.call(funnel.latest_event_at)
 TEAM_NAMES = {"marketing": "Marketing", "sales": "Sales", "shared": "Shared"}
+# Amounts carry their currency in their headings: " (USD)" when the store's won amounts are in one.
+currencies = cache.call(options.currencies)
+CURRENCY = f" ({currencies[0]})" if len(currencies) == 1 and currencies[0] else ""
 MSG_KEY = "targets-message"
 MAX_LAG_DAYS = 365.0
 # One display format per column: every count and amount with thousands separators in the
@@ -186,20 +195,30 @@ def attainment(period, as_of, profile_name, lookback, what_if, version):
     shared_rev = pacing[(pacing["team"] == "shared") & (pacing["metric"] == "revenue")].iloc[0]
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(
-        "Shared revenue to date", fmt(shared_rev["actual"]), help="Won deal amounts, first win per deal"
+        f"Shared revenue to date{CURRENCY}",
+        fmt(shared_rev["actual"]),
+        help="Won deal amounts, first win per deal",
     )
-    m2.metric("Shared revenue target", fmt(shared_rev["target"]))
+    m2.metric(f"Shared revenue target{CURRENCY}", fmt(shared_rev["target"]))
     m3.metric(
-        "Expected by today",
+        f"Expected by today{CURRENCY}",
         fmt(shared_rev["expected"]),
         delta=None if math.isnan(shared_rev["gap_to_pace"]) else f"{shared_rev['gap_to_pace']:+,.0f} vs pace",
     )
     m4.metric(
-        "Projected end of month", fmt(shared_rev["projected"]), help="Run rate so far held to month end"
+        f"Projected end of month{CURRENCY}",
+        fmt(shared_rev["projected"]),
+        help="Run rate so far held to month end",
     )
+    if len(currencies) > 1:
+        st.warning(
+            f"The store's won amounts are in {len(currencies)} currencies ({', '.join(c or '(none)' for c in currencies)}): "
+            "the revenue targets and actuals add them up as they are, with no exchange rate.",
+            icon=":material/currency_exchange:",
+        )
     st.caption(
-        "Whole company: the sidebar filters do not apply to these numbers, because the targets are "
-        f"set for the whole company. {share:.0%} of the month has passed ({profile_name.split(' (')[0].lower()} pace). Expected by "
+        "Whole company: the targets are set for it, so these are the company's numbers. "
+        f"{share:.0%} of the month has passed ({profile_name.split(' (')[0].lower()} pace). Expected by "
         "today = target × share of the month passed; projected = actual ÷ that share. Status: "
         f"**behind** below {1 - plan.TOLERANCE:.0%} of expected, **ahead** above "
         f"{1 + plan.TOLERANCE:.0%}, **on pace** in between. Gap in revenue = gap to pace × the "
@@ -252,15 +271,16 @@ def attainment(period, as_of, profile_name, lookback, what_if, version):
         pacing_view,
         hide_index=True,
         width="stretch",
+        # The verdict first: whole at 1280 px, the gaps after it.
         column_order=[
             "team",
             "label",
-            "target",
-            "actual",
+            "status",
             "attainment",
+            "actual",
+            "target",
             "expected",
             "projected",
-            "status",
             "gap_to_pace",
             "gap_to_pace_revenue",
             "projected_gap",
@@ -275,7 +295,9 @@ def attainment(period, as_of, profile_name, lookback, what_if, version):
             "projected": st.column_config.NumberColumn("Projected", format=NUMBER),
             "status": "Status",
             "gap_to_pace": st.column_config.NumberColumn("Gap to pace (units)", format=NUMBER),
-            "gap_to_pace_revenue": st.column_config.NumberColumn("Gap to pace (revenue)", format=NUMBER),
+            "gap_to_pace_revenue": st.column_config.NumberColumn(
+                f"Gap to pace (revenue{', ' + currencies[0] if CURRENCY else ''})", format=NUMBER
+            ),
             "projected_gap": st.column_config.NumberColumn("Projected vs target", format=NUMBER),
         },
     )
@@ -296,7 +318,7 @@ def waterfall_intro(lookback, version) -> None:
     st.caption(
         f"Rates, lags and deal size observed on the leads that started {lookback.start:%d %b %Y} – "
         f"{lookback.end:%d %b %Y} ({int(inputs['n_reached'].iloc[0]):,} leads, "
-        f"{int(deal['n_deals']):,} won deals; whole company, sidebar filters do not apply). Deals "
+        f"{int(deal['n_deals']):,} won deals, the whole company). Deals "
         "needed = target ÷ deal size; each stage needs the next stage's volume ÷ its step rate. "
         "Part of a stage's volume arrives as skips (for example Sales-sourced leads that start "
         "later in the funnel): a quota counts entries, so it is held against the entries needed. "
@@ -317,7 +339,7 @@ with st.expander("What-if: step rates, deal size and lags (start at the observed
     if not math.isnan(deal["low"]):
         deal_help += f" (95% interval {deal['low']:,.0f} – {deal['high']:,.0f})"
     st.slider(
-        "Average deal size (deal currency)",
+        f"Average deal size{CURRENCY or ' (deal currency)'}",
         0.0,
         deal_max,
         step=100.0,
@@ -376,10 +398,19 @@ def waterfall(period, lookback, what_if, version):
     short = plan.inconsistent_teams(checks)
     handoff = what_if_plan.stage(contract.handoff_stage)
     w1, w2, w3, w4 = st.columns(4)
-    w1.metric("Revenue to plan for", fmt(what_if_plan.revenue_target))
-    w2.metric("Deal size used", fmt(what_if_plan.deal_size))
-    w3.metric("Deals needed", f"{what_if_plan.deals_needed:,.1f}")
-    w4.metric(f"{handoff.label} entries needed", f"{handoff.n_entries_needed:,.1f}")
+    w1.metric(f"Revenue to plan for{CURRENCY}", fmt(what_if_plan.revenue_target))
+    w2.metric(f"Deal size used{CURRENCY}", fmt(what_if_plan.deal_size))
+    # Expected volumes: whole records, rounded up (nobody wins a fifth of a deal).
+    w3.metric(
+        "Deals needed (expected)",
+        f"{math.ceil(what_if_plan.deals_needed):,}",
+        help=f"Target ÷ deal size = {what_if_plan.deals_needed:,.1f}, rounded up.",
+    )
+    w4.metric(
+        f"{handoff.label} entries needed (expected)",
+        f"{math.ceil(handoff.n_entries_needed):,}",
+        help=f"{handoff.n_entries_needed:,.1f} at the plan's rates, rounded up.",
+    )
 
     for team in contract.teams:
         if team in short:
@@ -477,6 +508,14 @@ def waterfall(period, lookback, what_if, version):
         ["n_needed", "n_entries_needed", "quota", "gap"]
     ].round(0)
     wf_view["step_rate"] = 100 * wf_view["step_rate"]
+    # A step rate learnt from fewer than 30 leads is flagged (the look-back's count at the stage).
+    reached = cache.call(qt.plan_inputs, lookback).set_index("stage")["n_reached"]
+    wf_view["small_n"] = [
+        SMALL_TEXT
+        if k in reached.index and reached[k] < SMALL_GROUP and k != wf_view["stage"].iloc[-1]
+        else ""
+        for k in wf_view["stage"]
+    ]
     st.dataframe(
         wf_view,
         hide_index=True,
@@ -494,6 +533,7 @@ def waterfall(period, lookback, what_if, version):
             "enter_from",
             "enter_by",
             "is_due_before_period",
+            "small_n",
         ],
         column_config={
             "label": "Stage",
@@ -508,6 +548,7 @@ def waterfall(period, lookback, what_if, version):
             "enter_from": st.column_config.DateColumn("Enter from"),
             "enter_by": st.column_config.DateColumn("Enter by"),
             "is_due_before_period": st.column_config.CheckboxColumn("Due before the month"),
+            "small_n": "Step rate small n (<30)",
         },
     )
     return wf

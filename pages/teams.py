@@ -6,13 +6,22 @@ every number. Computation lives in queries/teams.py; definitions in docs/teams.m
 import html
 import math
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from queries import cache, contracts, executor, funnel, teams
+from queries.filters import MAX_TEXT
+from reports import format as fmt
+from ui import filters as ui_filters
 from ui import glossary, tables
 from ui.sections import section
-from ui.state import current_filters
+from ui.state import (
+    current_filters,
+    run_in_frame,
+)
+
+run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 CATEGORY_COLOURS = {
     "quality_after": "#E8A33D",
@@ -25,12 +34,14 @@ GROUP_CHOICES = {"channel": "Channel", "campaign": "Campaign", "region": "Region
 
 
 def pct(x) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
+    return fmt.pct(x)
 
 
 # Column headings shared by every table of lead rows (a table may add or override its own).
 COLUMNS = {
-    "lead_id": "Lead",
+    "lead_id": "Lead id",
+    "lead_name": st.column_config.TextColumn("Name", width="medium"),
+    "company": st.column_config.TextColumn("Company", width="medium"),
     "channel": "Channel",
     "owner_id": None,  # ids are for the CSV; people read the name
     "owner_name": "Owner",
@@ -66,13 +77,49 @@ COLUMNS = {
 }
 
 
-def table(df, column_config: dict | None = None, **kwargs) -> None:
-    """st.dataframe of a Teams frame as people read it: codes as funnel.toml labels, blanks
-    for missing values (teams.with_labels), headings from COLUMNS, no index."""
-    plain = teams.with_labels(df, contract) if hasattr(df, "attrs") else df
-    config = {k: v for k, v in COLUMNS.items() if hasattr(plain, "columns") and k in plain.columns}
+# Lead lists: who, their company and owner, and what is overdue first; ids last.
+STALLED_ORDER = [
+    "lead_name",
+    "company",
+    "owner_name",
+    "stage",
+    "days_over",
+    "days_in_stage",
+    "expected_days",
+    "stage_since",
+    "team",
+    "channel",
+    "start_at",
+    "lead_id",
+]
+
+# Durations in hours, shown in the unit people read (hours under two days, days from there on).
+HOURS_COLUMNS = {
+    "response_hours": "Response time",
+    "hours_open": "Waiting since handoff",
+    "median_hours": "Median response",
+    "p75_hours": "p75 response",
+    "p90_hours": "p90 response",
+    "median_response_hours": "Median response",
+}
+
+
+def table(df, column_config: dict | None = None, key: str | None = None, **kwargs):
+    """A Teams frame as people read it: codes as the contract's labels (teams.with_labels),
+    channel values by their labels, long durations in days, headings from COLUMNS, missing
+    values as "—", one percent format (ui/tables.show)."""
+    if not isinstance(df, pd.DataFrame):
+        df = pd.DataFrame(df)
+    plain = teams.with_labels(df, contract)
+    if "channel" in plain.columns:
+        plain["channel"] = [fmt.channel(contract, v) if v else v for v in plain["channel"]]
+    config = {k: v for k, v in COLUMNS.items() if k in plain.columns}
     config.update(column_config or {})
-    st.dataframe(plain, hide_index=True, column_config=config, **kwargs)
+    for col, label in HOURS_COLUMNS.items():
+        if col in plain.columns:
+            plain[col] = [fmt.duration_hours(v) for v in df[col]]
+            config[col] = st.column_config.TextColumn(label)
+    return tables.show(plain, column_config=config, key=key, **kwargs)
 
 
 def esc(value) -> str:
@@ -86,7 +133,8 @@ def team_name(key) -> str:
 
 
 def hours(x) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.1f} h"
+    """A response time: hours under two days, days from there on (reports.format)."""
+    return fmt.duration_hours(x)
 
 
 st.title("Teams and handoff")
@@ -95,12 +143,10 @@ roles = teams.teams(contract)
 handoff = contract.handoff
 sla = contract.handoff_sla_hours
 handoff_label = handoff.label if handoff else "the handoff"
+# The blame rule in words, generated from the contract (its sla_rule, handoff, SLA and teams):
+# the same rule teams_drops.sql applies, so the sentence cannot disagree with the numbers.
+BLAME_RULE = teams.blame_rule(contract)
 if contract.sla_measured:
-    SLA_SENTENCE = (
-        f"A lead handed over at {handoff_label} that {team_name(roles.follow)} never acted on within "
-        f"the {sla:g}-hour SLA is charged to {team_name(roles.follow)} first, whatever reason it "
-        "later got."
-    )
     SLA_NOT_MEASURED = ""
 else:
     SLA_NOT_MEASURED = (
@@ -111,7 +157,6 @@ else:
         else "This funnel has no stage where Marketing hands leads to Sales, so there is no handoff "
         "SLA to measure; every drop is charged by the owner of its move and its reason code."
     )
-    SLA_SENTENCE = SLA_NOT_MEASURED
 
 try:
     filters = current_filters()
@@ -128,6 +173,49 @@ except (executor.StoreMissingError, executor.StoreBusyError) as exc:
     st.stop()
 
 
+# ---- The leads behind a number: the drill-down's state ---------------------------------------
+# Clicking a count in a table below sets these; so does a link (?drill=stage:mql&drill=team:sales
+# &drill=kind:late_rejection&drill=category:follow_through&drill=by:channel&drill=group:webinar),
+# checked like every URL parameter (ui/filters.parse_drill); the boxes at the bottom show them.
+DRILL = {
+    "stage": "teams_drill_stage",
+    "team": "teams_drill_team",
+    "kind": "teams_drill_kind",
+    "owner": "teams_drill_owner",
+    "category": "teams_drill_category",
+    "by": "teams_drill_by",
+    "group": "teams_drill_group",
+}
+linked = ui_filters.read_drill(
+    "teams",
+    {
+        "stage": [s.key for s in contract.stages[:-1]],
+        "team": list(contract.teams),
+        "kind": list(teams.LOSS_KINDS),
+        "category": list(teams.CATEGORIES),
+        "owner": lambda v: 0 < len(v) <= MAX_TEXT,
+        "by": list(GROUP_CHOICES),
+        "group": lambda v: 0 < len(v) <= MAX_TEXT,
+    },
+)
+for part, value in (linked or {}).items():
+    st.session_state[DRILL[part]] = value
+
+
+def open_drops(stage=ALL, team=ALL, kind=ALL, category=ALL, by=ALL, group=ALL) -> None:
+    """Point the drill-down at one count (a clicked cell); the owner box is cleared."""
+    for part, value in (
+        ("stage", stage),
+        ("team", team),
+        ("kind", kind),
+        ("owner", ALL),
+        ("category", category),
+        ("by", by),
+        ("group", group if by else ALL),
+    ):
+        st.session_state[DRILL[part]] = value
+
+
 def leakage_of(filters, by):
     """The cohort's drops, one row per (transition, charged team, loss kind)."""
     return teams.summarise(teams.ungroup(cache.call(teams.leakage_by_owner, filters, by=by)))
@@ -141,6 +229,13 @@ def cohort_caption(filters, by, version) -> dict:
         f"Cohort: leads that started {filters.start:%d %b %Y} – {filters.end:%d %b %Y} · as of "
         f"{leak.attrs['as_of']:%d %b %Y %H:%M} UTC · {glossary.window_phrase(leak.attrs['window_days'])} · skip "
         f"policy {leak.attrs['skip_policy']}"
+    )
+    # The line the page leads with: every drop of this view, by the team it is charged to.
+    line = fmt.charged_line(teams.charged_split(leak, contract))
+    st.markdown(f"#### {line[:1].upper() + line[1:]}")
+    st.caption(
+        f"All {fmt.whole(leak['n_dropped'].sum())} drops of this view, each charged to one team by the "
+        "contract's blame rule (below)."
     )
     if not leak.attrs["is_mature"]:
         st.warning(
@@ -156,9 +251,8 @@ as_of = cohort_caption(filters, by, version)["as_of"]
 # ---- 1. Leakage by team ---------------------------------------------------------------------
 DROP_DEFINITION = (
     "**Drop-off and who owns it.** A lead that last reached stage *k* in time and then exited, or "
-    "outlived its window, dropped at *k → k+1*. It is charged to the team that owns that move in "
-    f"the contract, unless the reason code on its exit is charged to the other team. {SLA_SENTENCE} "
-    "Leads still in progress are never drops."
+    f"outlived its window, dropped at *k → k+1*. {fmt.md(BLAME_RULE)} Leads still in progress are "
+    "never drops."
 )
 CATEGORY_HELP = {
     "quality_after": f"Rejected or disqualified at {handoff_label} or later for a reason charged to "
@@ -199,7 +293,7 @@ def drops_by_team(filters, by, version):
     totals = summary.groupby("category")["n_dropped"].sum()
     all_drops = int(summary["n_dropped"].sum())
     c1, c2, c3 = st.columns(3)
-    c4, c5, _ = st.columns(3)
+    c4, c5, c6 = st.columns(3)
     for column, cat, team in (
         (c1, "quality_after", roles.quality),
         (c2, "quality_before", roles.quality),
@@ -219,20 +313,42 @@ def drops_by_team(filters, by, version):
         help="Cohort leads that exited, or outlived their window, before reaching the last stage. "
         "Equals the funnel's dropped count for the same filters.",
     )
-    table(
-        summary,
-        column_config={
-            "category": None,
-            "category_label": "Category",
-            "n_dropped": "Dropped leads",
-            "share_of_team": st.column_config.NumberColumn("Share of the team's drops", format="percent"),
-            "share_of_all": st.column_config.NumberColumn("Share of all drops", format="percent"),
-        },
-    )
+    if contract.sla_measured:
+        late = leak[leak["loss_kind"] == "late_rejection"]
+        n_late = int(late["n_dropped"].sum())
+        charged_to = roles.follow if contract.sla_rule == "breach" else roles.quality
+        c6.metric(
+            "Rejected after the SLA",
+            f"{n_late:,}",
+            help=f"{teams.LOSS_KINDS['late_rejection'][1]} Here they are charged to "
+            f"{team_name(charged_to)} and counted in its "
+            + ("follow-through" if charged_to == roles.follow else "quality after handoff")
+            + f' losses (sla_rule = "{contract.sla_rule}"); they are a quality signal either way and '
+            "count in the quality per lead handed over below.",
+        )
+    st.caption("Click a number in a table to list the leads behind it (at the bottom of the page).")
     return summary
 
 
 summary = drops_by_team(filters, by, version)
+summary["Small n (<30)"] = [
+    fmt.small_flag(n) for n in summary.groupby("charged_team")["n_dropped"].transform("sum")
+]
+cell = tables.clickable(
+    teams.with_labels(summary, contract),
+    key="teams_by_team_table",
+    column_config={
+        "charged_team": "Charged to",
+        "category": None,
+        "category_label": "Category",
+        "n_dropped": "Dropped leads",
+        "share_of_team": st.column_config.NumberColumn("Share of the team's drops", format="percent"),
+        "share_of_all": st.column_config.NumberColumn("Share of all drops", format="percent"),
+    },
+)
+if cell is not None:
+    r = summary.iloc[cell[0]]
+    open_drops(team=r["charged_team"], category=r["category"])
 tables.download(summary, "teams-by-team.csv", key="dl-teams-by-team")
 
 
@@ -282,76 +398,68 @@ def leakage_chart(filters, by, version):
             margin={"l": 10, "r": 10, "t": 60, "b": 10},
         )
         st.plotly_chart(fig, key="teams-leakage")
-        shown = (
-            leak[
-                ["transition", "transition_team", "charged_team", "loss_label", "category_label", "n_dropped"]
-            ]
-            .assign(
-                transition_team=[team_name(t) for t in leak["transition_team"]],
-                charged_team=[team_name(t) for t in leak["charged_team"]],
-            )
-            .rename(
-                columns={
-                    "transition": "Transition",
-                    "transition_team": "Owner of the move",
-                    "charged_team": "Charged to",
-                    "loss_label": "Loss kind",
-                    "category_label": "Category",
-                    "n_dropped": "Dropped leads",
-                }
-            )
-        )
-        shown["Share of the transition's drops"] = leak["share_of_transition"].map(pct)
-        table(shown)
     return leak
 
 
-@section
-def losses_by_group(filters, by, version):
-    """Quality and follow-through losses per channel (or other attribute); returns the table."""
+def leakage_table(leak):
+    """The drops by transition, charged team and loss kind, as people read them (what, whose,
+    how many, what share; the category is the chart's colour and in the CSV)."""
+    per_transition = leak.groupby("stage_order")["n_dropped"].transform("sum")
+    return pd.DataFrame(
+        {
+            "Transition": leak["transition"],
+            "Charged to": [team_name(t) for t in leak["charged_team"]],
+            "Loss kind": leak["loss_label"],
+            "Dropped leads": leak["n_dropped"],
+            "Share of the transition's drops": leak["share_of_transition"],
+            "Small n (<30)": [fmt.small_flag(n) for n in per_transition],
+        }
+    )
+
+
+def losses_by_group(filters, by):
+    """Quality and follow-through losses per channel (or other attribute), the comparable number
+    first; returns the frame (group values as they are stored, for the drill-down)."""
     drops_grouped = cache.call(teams.leakage_by_owner, filters, by=by)
-    grouped = teams.quality_per_handoff(
+    return teams.quality_per_handoff(
         teams.categories_by_group(teams.summarise(drops_grouped)),
         cache.call(funnel.breakdown, filters, by),
         contract,
     )
-    table(
-        grouped,
-        # The comparable number first: quality losses after the handoff per lead handed over.
-        column_order=[
-            "group_value",
-            "n_handoffs",
-            "quality_after_per_handoff",
-            "n_quality_after",
-            "n_quality_before",
-            "n_follow_through",
-            "n_other",
-            "n_dropped",
-            "quality_after_share",
-            "follow_through_share",
-        ],
-        column_config={
-            "group_value": GROUP_CHOICES[by],
-            "n_quality_after": "Quality losses after handoff",
-            "n_quality_before": "Quality losses before handoff",
-            "n_follow_through": "Follow-through losses",
-            "n_other": "Other drops",
-            "n_dropped": "All drops",
-            "n_handoffs": f"Reached {handoff_label}",
-            "quality_after_per_handoff": st.column_config.NumberColumn(
-                "Quality after handoff per lead handed over",
-                help=f"Quality losses after the handoff ÷ leads that reached {handoff_label}",
-                format="percent",
-            ),
-            "quality_after_share": st.column_config.NumberColumn("Quality (after) share", format="percent"),
-            "follow_through_share": st.column_config.NumberColumn("Follow-through share", format="percent"),
-        },
-    )
-    return grouped
+
+
+GROUP_COLUMNS = {
+    "group_value": None,  # set per attribute below
+    "n_handoffs": None,
+    "quality_after_per_handoff": None,
+    "n_rejected_for_quality": None,
+    "n_quality_after": "Quality losses after handoff",
+    "n_late_rejection": "Rejected after the SLA",
+    "n_follow_through": "Follow-through losses",
+    "n_quality_before": "Quality losses before handoff",
+    "n_other": "Other drops",
+    "n_dropped": "All drops",
+    "is_small": "Small n (<30 handed over)",
+    "quality_after_share": None,
+    "follow_through_share": None,
+}
+# A clicked count of the losses-by-attribute table: which drops it counts.
+GROUP_CELLS = {
+    "n_quality_after": {"category": "quality_after"},
+    "n_quality_before": {"category": "quality_before"},
+    "n_follow_through": {"category": "follow_through"},
+    "n_other": {"category": "other"},
+    "n_late_rejection": {"kind": "late_rejection"},
+    "n_dropped": {},
+}
 
 
 leak = leakage_chart(filters, by, version)
 if not leak.empty:
+    cell = tables.clickable(leakage_table(leak), key="teams_leakage_table")
+    if cell is not None:
+        r = leak.iloc[cell[0]]
+        open_drops(stage=r["from_stage"], team=r["charged_team"], kind=r["loss_kind"])
     tables.download(leak, "teams-leakage.csv", key="dl-teams-leakage")
 
     by = st.selectbox(
@@ -362,7 +470,50 @@ if not leak.empty:
         help="Which channels (or campaigns, regions, segments) the quality and follow-through "
         "losses come from.",
     )
-    grouped = losses_by_group(filters, by, version)
+    grouped = losses_by_group(filters, by)
+    shown = grouped.assign(
+        group_value=[fmt.channel(contract, g) if by == "channel" else g for g in grouped["group_value"]]
+    )
+    # Whole at 1280 px: the comparable rate and the counts people argue about; the rest in the CSV.
+    order = [
+        c
+        for c in (
+            "group_value",
+            "n_handoffs",
+            "quality_after_per_handoff",
+            "n_rejected_for_quality",
+            "n_late_rejection",
+            "n_follow_through",
+            "n_dropped",
+            "is_small",
+        )
+        if c in shown.columns
+    ]
+    cell = tables.clickable(
+        shown[order],
+        key=f"teams_group_table_{by}",
+        column_config={
+            **{k: v for k, v in GROUP_COLUMNS.items() if v},
+            "group_value": GROUP_CHOICES[by],
+            "n_handoffs": f"Reached {handoff_label}",
+            "n_rejected_for_quality": "Rejected for quality after handoff",
+            "quality_after_per_handoff": st.column_config.NumberColumn(
+                "Rejected for quality per lead handed over",
+                help=f"Leads rejected or disqualified for a reason charged to {team_name(roles.quality)} "
+                f"at {handoff_label} or later, in time or after the SLA (whichever team the blame rule "
+                f"charged), ÷ leads that reached {handoff_label}",
+                format="percent",
+            ),
+            "quality_after_share": st.column_config.NumberColumn(
+                "Quality (after) share of drops", format="percent"
+            ),
+            "follow_through_share": st.column_config.NumberColumn(
+                "Follow-through share of drops", format="percent"
+            ),
+        },
+    )
+    if cell is not None and cell[1] in GROUP_CELLS:
+        open_drops(by=by, group=grouped["group_value"].iloc[cell[0]], **GROUP_CELLS[cell[1]])
     tables.download(grouped, f"teams-losses-by-{by}.csv", key="dl-teams-by-group")
 
 
@@ -434,9 +585,10 @@ def handoff_health(filters, version):
         )
         st.plotly_chart(fig, key="teams-breaches")
         table(
+            # Whole at 1280 px, the breaches and the SLA rate first; p75 and p90 are in the CSV.
             by_owner[
-                ["owner_name", "n_handoffs", "median_hours", "p75_hours", "p90_hours", "n_breached"]
-                + ["n_breached_no_action", "sla_within_rate", "acceptance_rate", "rejection_rate", "is_small"]
+                ["owner_name", "n_breached", "sla_within_rate", "n_handoffs", "median_hours"]
+                + ["n_breached_no_action", "acceptance_rate", "rejection_rate", "is_small"]
             ],
             column_config={
                 "n_handoffs": "Handed over",
@@ -466,7 +618,25 @@ def handoff_list(filters, owner_id, status, version):
             else ""
         )
     )
-    table(handoffs)
+    with st.container(key="list-teams-handoffs"):  # a lead list: it may scroll sideways
+        table(
+            handoffs,
+            column_order=[
+                "lead_name",
+                "company",
+                "owner_name",
+                "sla_status",
+                "response_hours",
+                "handoff_at",
+                "first_action_at",
+                "first_action_type",
+                "first_action_reason",
+                "hours_open",
+                "action_kind",
+                "channel",
+                "lead_id",
+            ],
+        )
     return handoffs
 
 
@@ -586,9 +756,36 @@ def owners(filters, by, sort_by, version):
         cache.call(teams.owner_conversion, filters), drops_by_owner, health.by_owner, contract
     )
     per_owner = teams.sort_owners(per_owner, sort_by)
+    spans = ", ".join(
+        f"{team_name(t)} {contract.stage(a).label} → {contract.stage(b).label}"
+        for t, a, b in per_owner[["team", "from_stage", "to_stage"]].drop_duplicates().itertuples(index=False)
+    )
+    st.caption(f"Conversion over the moves each team owns: {spans}.")
+    shown = per_owner.assign(
+        conversion_ci=[
+            tables.interval(lo, hi)
+            for lo, hi in zip(per_owner["conversion_low"], per_owner["conversion_high"], strict=True)
+        ]
+    )
+    # Whole at 1280 px: who, how many, how well, what is charged to them; the rest in the CSV.
     table(
-        per_owner,
+        shown,
+        column_order=[
+            "owner_name",
+            "team",
+            "n_handled",
+            "conversion_rate",
+            "conversion_ci",
+            "n_dropped_charged",
+            "n_follow_through",
+            "n_quality_after",
+            "n_sla_breaches",
+            "median_response_hours",
+            "is_small",
+        ],
         column_config={
+            "conversion_ci": "95% CI",
+            "is_small": "Small n (<30)",
             "team": "Team",
             "from_stage": "From",
             "to_stage": "To",
@@ -614,7 +811,7 @@ tables.download(per_owner, "teams-owners.csv", key="dl-teams-owners")
 # ---- 4. Stalled right now -------------------------------------------------------------------
 st.header("Stalled right now")
 st.caption(
-    f"As of {as_of:%d %b %Y}: leads in a stage longer than its expected days (funnel.toml) with "
+    f"As of {as_of:%d %b %Y}: leads in a stage longer than its expected days (the contract) with "
     "no exit, still inside their window, most overdue first. The sidebar's channel, region, "
     "segment and owner filters apply; its date range does not."
 )
@@ -642,13 +839,8 @@ def stalled_list(as_of, filters, team, version):
             else ""
         )
     )
-    table(
-        stalled,
-        column_config={
-            "days_in_stage": st.column_config.NumberColumn("Days in stage", format="%.1f"),
-            "days_over": st.column_config.NumberColumn("Days over expected", format="%.1f"),
-        },
-    )
+    with st.container(key="list-teams-stalled"):  # a lead list: it may scroll sideways
+        table(stalled, column_order=STALLED_ORDER)
     return stalled
 
 
@@ -667,7 +859,8 @@ tables.download_all(
 def owner_stalled(as_of, filters, owner, version):
     """One owner's stalled leads; returns them."""
     mine = cache.call(teams.stalled_leads, as_of, filters, owner_id=owner, limit=tables.SCREEN_ROWS)
-    table(mine)
+    with st.container(key="list-teams-owner-stalled"):
+        table(mine, column_order=STALLED_ORDER)
     return mine
 
 
@@ -677,36 +870,73 @@ transitions = {s.key: f"{s.label} → {contract.stages[s.order].label}" for s in
 known_owners = per_owner.dropna(subset=["owner_id"]).drop_duplicates("owner_id")
 owner_names = dict(known_owners[["owner_id", "owner_name"]].itertuples(index=False))
 owner_teams = dict(known_owners[["owner_id", "team"]].itertuples(index=False))
-d1, d2, d3, d4 = st.columns(4)
+choices = {
+    "stage": [ALL, *transitions],
+    "team": [ALL, *contract.teams],
+    "kind": [ALL, *teams.LOSS_KINDS],
+    "owner": [ALL, *owner_names],
+    "category": [ALL, *teams.CATEGORIES],
+}
+for part, allowed in choices.items():  # a value from a link or a click that is not offered: All
+    if st.session_state.get(DRILL[part], ALL) not in allowed:
+        st.session_state[DRILL[part]] = ALL
+d1, d2, d3, d4, d5 = st.columns([3, 2, 2, 2, 2])
 stage = d1.selectbox(
     "Transition",
-    [ALL, *transitions],
+    choices["stage"],
     format_func=lambda k: transitions.get(k, "All"),
-    key="teams_drill_stage",
+    key=DRILL["stage"],
 )
 team = d2.selectbox(
     "Charged to",
-    [ALL, *contract.teams],
+    choices["team"],
     format_func=lambda t: team_name(t) if t else "Both",
-    key="teams_drill_team",
+    key=DRILL["team"],
 )
-kind = d3.selectbox(
+category_key = d3.selectbox(
+    "Category",
+    choices["category"],
+    format_func=lambda c: teams.CATEGORIES[c] if c else "All",
+    key=DRILL["category"],
+)
+kind = d4.selectbox(
     "Loss kind",
-    [ALL, *teams.LOSS_KINDS],
+    choices["kind"],
     format_func=lambda k: teams.LOSS_KINDS[k][0] if k else "All",
-    key="teams_drill_kind",
+    key=DRILL["kind"],
 )
-owner = d4.selectbox(
+owner = d5.selectbox(
     "Owner",
-    [ALL, *owner_names],
+    choices["owner"],
     format_func=lambda o: f"{owner_names[o]} ({team_name(owner_teams[o])})" if o else "All",
-    key="teams_drill_owner",
+    key=DRILL["owner"],
+)
+drill_by = st.session_state.get(DRILL["by"]) or ALL
+drill_by = drill_by if drill_by in GROUP_CHOICES else ALL
+drill_group = st.session_state.get(DRILL["group"]) or ALL if drill_by else ALL
+if drill_by and drill_group:
+    shown_group = fmt.channel(contract, drill_group) if drill_by == "channel" else drill_group
+    if st.button(
+        f"Only {GROUP_CHOICES[drill_by].lower()} {shown_group} · show every lead", key="teams_drill_all"
+    ):
+        st.session_state[DRILL["by"]] = st.session_state[DRILL["group"]] = ALL
+        st.rerun()
+ui_filters.write_drill(
+    {
+        "stage": stage,
+        "team": team,
+        "kind": kind,
+        "owner": owner,
+        "category": category_key,
+        "by": drill_by if drill_group else ALL,
+        "group": drill_group,
+    }
 )
 
 
 @section
-def drop_list(filters, stage, team, kind, owner, owner_team, version):
-    """The dropped leads behind the four boxes' selection; returns them."""
+def drop_list(filters, stage, team, kind, owner, owner_team, category_key, by, group, version):
+    """The dropped leads behind the boxes' selection; returns them."""
     leads = cache.call(
         teams.drop_leads,
         filters,
@@ -715,6 +945,9 @@ def drop_list(filters, stage, team, kind, owner, owner_team, version):
         loss_kind=kind or None,
         owner_id=owner or None,
         limit=tables.SCREEN_ROWS,
+        category_key=category_key or None,
+        by=by or None,
+        group=group or None,
     )
     n_total = leads.attrs["n_total"]
     impossible = teams.why_no_match(
@@ -733,14 +966,37 @@ def drop_list(filters, stage, team, kind, owner, owner_team, version):
         )
     else:
         st.caption(
-            f"{n_total:,} dropped leads match"
+            f"**{n_total:,}** dropped leads match"
             + (f"; the first {len(leads):,} are listed, the CSV has them all" if n_total > len(leads) else "")
         )
-    table(leads)
+    with st.container(key="list-teams-drops"):  # a lead list: it may scroll sideways
+        table(
+            leads,
+            column_order=[
+                "lead_name",
+                "company",
+                "owner_name",
+                "charged_team",
+                "loss_kind",
+                "from_stage",
+                "stage_reached_at",
+                "first_action_at",
+                "exit_at",
+                "exit_type",
+                "exit_reason",
+                "days_in_stage",
+                "channel",
+                "start_at",
+                "category",
+                "lead_id",
+            ],
+        )
     return leads
 
 
-leads = drop_list(filters, stage, team, kind, owner, owner_teams.get(owner), version)
+leads = drop_list(
+    filters, stage, team, kind, owner, owner_teams.get(owner), category_key, drill_by, drill_group, version
+)
 tables.download_all(
     teams.drop_leads,
     filters,
@@ -748,6 +1004,9 @@ tables.download_all(
     team=team or None,
     loss_kind=kind or None,
     owner_id=owner or None,
+    category_key=category_key or None,
+    by=drill_by or None,
+    group=drill_group or None,
     filename="teams-dropped-leads.csv",
     key="dl-teams-drill",
 )

@@ -14,21 +14,28 @@ import streamlit as st
 
 from data import notes as notes_mod
 from data import store
-from queries import cache, executor, weekly
+from queries import cache, contracts, executor, options, weekly
 from reports import charts, tables
 from reports import format as f
 from reports import html as report_html
 from reports import markdown as report_md
 from reports import weekly as report_cli
+from ui import alerts
 from ui import tables as ui_tables
 from ui.sections import section
+from ui.state import run_in_frame
+
+run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 st.title("Weekly alignment meeting")
 
 
-def show(table: pd.DataFrame) -> None:
-    """A report table with its columns sized (key columns first and wide enough to read)."""
-    st.dataframe(table, hide_index=True, column_config=tables.column_config(table))
+def show(table: pd.DataFrame, screen: str | None = None) -> None:
+    """A report table with its columns sized (key columns first and wide enough to read); with
+    `screen`, only the columns reports.tables.SCREEN_COLUMNS names for it (the exports and the
+    CSV have every column)."""
+    order = tables.SCREEN_COLUMNS.get(screen) if screen else None
+    ui_tables.show(table, column_config=tables.column_config(table), column_order=order)
 
 
 try:
@@ -58,6 +65,9 @@ week = st.selectbox(
     key="weekly_week",
 )
 st.query_params["week"] = weekly.week_label(week)
+# The contract's alert rules on this week against the week before (reports.alerts: the same
+# words the webhook receives).
+alerts.show(contracts.current().effective(), week)
 # Every section below is drawn once per (week, store version, targets' version: the headline
 # holds the pace against the shared target) and replayed for everyone else (ui/sections.py):
 # the meeting opens the same week at the same minute. A saved note changes none of them.
@@ -82,9 +92,9 @@ def headline(week, version) -> None:
     label = report.label
     st.caption(
         f"{tables.week_title(report)} · numbers as of the end of the week ({f.when(report.as_of)} UTC) · "
-        "whole funnel (sidebar filters do not apply to the meeting view)",
+        "the whole funnel",
         help="Each number uses only the events up to the end of the week, as that meeting saw them. "
-        "What can still change later: definitions (today's funnel.toml is applied to every week), "
+        "What can still change later: definitions (the contract in force today is applied to every week), "
         "names of leads and owners, the owner of an SLA breach with no Sales owner on an event by then "
         "(the lead's current owner), and the month's target. See docs/weekly.md.",
     )
@@ -123,15 +133,16 @@ def headline(week, version) -> None:
             )
     pace = report.pace.iloc[0]
     gap = pace["gap_to_pace"]
+    currencies = cache.call(options.currencies)
     st.metric(
-        "Won revenue, month to date",
+        "Won revenue this month" + (f" ({currencies[0]})" if len(currencies) == 1 and currencies[0] else ""),
         f.money(pace["won_revenue"]),
         delta=None if gap is None or pd.isna(gap) else f"{f.money(gap)} vs pace ({pace['status']})",
         help="Against the month's shared revenue target. Expected by now = the target × the share of "
         "the month gone; on pace within ±5% (the Targets page's rule).",
     )
     st.caption(tables.pace_line(report))
-    show(tables.headline_table(report))
+    show(tables.headline_table(report), "headline")
 
 
 headline(week, version)
@@ -170,7 +181,7 @@ def conversion(week, version) -> None:
                 f"{c.label} → {c.next_label}: {f.pct(c.rate)} this week against {f.pct(c.prev_rate)} "
                 f"last week ({f.points(c.change)}), outside the noise (p = {c.p_value:.3f})."
             )
-    show(tables.conversions_table(report))
+    show(tables.conversions_table(report), "conversions")
 
 
 conversion(week, version)
@@ -198,7 +209,7 @@ ui_tables.download(lambda: full_report().movements, f"weekly-movements-{label}.c
 def exits(week, version) -> None:
     """Exits with reasons and the team charged."""
     report = cache.call(weekly.week_report, week)
-    st.markdown("**Exits with reasons** (charged to the team funnel.toml names for the reason)")
+    st.markdown("**Exits with reasons** (charged to the team the contract names for the reason)")
     show(tables.exits_table(report))
 
 

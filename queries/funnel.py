@@ -21,6 +21,7 @@ from queries.filters import FilterError, Filters, attribute_column
 GRAINS = ("week", "month")
 COHORT_QUERIES = (
     "cohort_funnel",
+    "cohort_records",
     "cohort_outcomes",
     "cohort_revenue",
     "stage_history",
@@ -536,79 +537,155 @@ def headline_labels(contract: Contract) -> dict[str, tuple[str, str]]:
     return labels
 
 
+def cohort_age_days(last_day: dt.date, as_of: dt.datetime) -> int:
+    """Whole days every record of a period starting on or before `last_day` has had by `as_of`:
+    from the end of its last day (negative while the period has not ended)."""
+    ended = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time.min)
+    return math.floor((as_of - ended).total_seconds() / 86400)
+
+
+def comparison_age(filters: Filters, contract: Contract, as_of: dt.datetime) -> int | None:
+    """The age, in days since each record's start, at which the current period and the one
+    before are compared (docs/design.md "Fair comparisons"): the window when the current period
+    is mature, else the youngest record's age (the previous period, older, has had at least as
+    long). None when the current period has had no whole day since it ended: too young to
+    compare anything that takes time to happen."""
+    window = filters.window(contract)
+    age = cohort_age_days(filters.end, as_of)
+    cap = age if window is None else min(window, age)
+    return cap if cap >= 1 else None
+
+
+# Headline figures that do not depend on the age of the cohort: how many records started.
+AGELESS = ("leads",)
+
+
 def compare_periods(
     filters: Filters, db: Path | None = None, contract: Contract | None = None
 ) -> pd.DataFrame:
-    """Headline metrics now vs the previous period of equal length: one row per metric the data
-    can give, in the order leads, MQLs, won, revenue, win rate, handoff rate, MQL → won, overall.
+    """Headline metrics now vs the previous period of equal length, compared fairly: one row per
+    metric the data can give, in the order leads, MQLs, won, revenue, win rate, handoff rate,
+    MQL → won, overall.
 
-    Columns: metric, label, kind (count, amount, rate), current, previous, change (current -
-    previous; points for rates), change_pct (for counts and amounts), p_value and
-    is_significant (two-proportion test, rates only), n_current, n_previous (the rate's base),
-    is_small (either base under 30). Both periods use the same as-of date, so the previous
-    period is usually more mature: is_mature_current / is_mature_previous in attrs. Revenue is
-    only compared when it is in one currency (attrs currencies lists them).
+    Both periods are compared at equal age (docs/design.md "Fair comparisons"): each one's
+    conversion within the same number of days since each record's start, `age_days` (the
+    window when the current period is mature, else the current period's age, which caps it;
+    comparison_age). `current` is the figure as it stands (what the page shows), `current_at_age`
+    and `previous` are both at `age_days`, and the change is theirs.
+
+    Columns: metric, label, kind (count, amount, rate), current, current_at_age, previous,
+    change (current_at_age - previous; points for rates), change_pct (for counts and amounts),
+    p_value and is_significant (two-proportion test, rates only), n_current, n_previous (the
+    rate's bases at that age), is_small (either base under 30), age_days, is_immature (the
+    current figure can still change: its window is open on the as-of date; the cohort's size
+    cannot once the period has ended), mark (what the page writes in the metric: "immature",
+    "no earlier data", "too young to compare" or ""). A period that is immature or whose
+    previous period begins before the store's first data gets no noise verdict (p_value NaN,
+    is_significant False), and before the first data no change either.
+    attrs: as_of, is_mature_current, is_mature_previous, currencies (revenue is only compared in
+    one currency), previous_before_data, first_start, age_days, previous_start, previous_end,
+    changes (the contract's changelog entries dated from the previous period's start to the
+    current one's end: the comparison spans a change in the definitions).
     """
     contract = grain_view(filters, contract or contracts.current(db))
     as_of = resolve_as_of(filters, db)
     fixed = dataclasses.replace(filters, as_of=as_of)
-    now = headline(cohort_funnel(fixed, db=db, contract=contract), contract)
-    before = headline(cohort_funnel(fixed.previous(), db=db, contract=contract), contract)
+    before = fixed.previous()
+    age = comparison_age(fixed, contract, as_of)
+    mature = is_mature(filters, contract, as_of)
+    first_start = _first_start(db, filters.grain_of(contract))
+    # A previous period that begins before the store's first data holds only part of a cohort:
+    # its figures are not comparable, so no change or noise verdict is given against it.
+    before_data = first_start is None or before.start < first_start
+    ended = cohort_age_days(filters.end, as_of) >= 0
+
+    def figures(period: Filters) -> dict[str, tuple[float, int]]:
+        out = headline(cohort_funnel(period, db=db, contract=contract), contract)
+        if contract.outcomes_recorded:
+            o = outcomes(period, db=db, contract=contract).iloc[0]
+            out["win_rate"] = (float(o["win_rate"]), int(o["n_decided"]))
+        return out
+
+    now = figures(fixed)
+    at_age = dataclasses.replace(fixed, window_days=age) if age else None
+    now_at_age = now if mature or at_age is None else figures(at_age)
+    previous = figures(dataclasses.replace(before, window_days=age) if age else before)
     currencies = sorted(set(revenue(fixed, db=db, contract=contract)["currency"]))
     if len(currencies) > 1:
         now.pop("revenue", None)
-    if contract.outcomes_recorded:
-        for target, period in ((now, fixed), (before, fixed.previous())):
-            o = outcomes(period, db=db, contract=contract).iloc[0]
-            target["win_rate"] = (float(o["win_rate"]), int(o["n_decided"]))
     labels = headline_labels(contract)
     rows = []
     for key in ("leads", "mqls", "won", "revenue", "win_rate", "mql_rate", "mql_to_won", "overall_rate"):
         if key not in now:
             continue
         label, kind = labels[key]
-        (cur, n_cur), (prev, n_prev) = now[key], before.get(key, (math.nan, 0))
+        ageless = key in AGELESS
+        cur = now[key][0]
+        comparable = ageless or age is not None
+        (cur_age, n_cur) = now[key] if ageless else now_at_age.get(key, (math.nan, 0))
+        (prev, n_prev) = (previous if ageless or age else {}).get(key, (math.nan, 0))
+        if not comparable:
+            cur_age, n_cur, prev, n_prev = math.nan, 0, math.nan, 0
+        immature = (not ended) if ageless else not mature
         p = math.nan
-        if kind == "rate" and not (math.isnan(cur) or math.isnan(prev)):
-            x_cur = round(cur * n_cur) if n_cur else 0
+        if kind == "rate" and not (math.isnan(cur_age) or math.isnan(prev)):
+            x_cur = round(cur_age * n_cur) if n_cur else 0
             x_prev = round(prev * n_prev) if n_prev else 0
             p = stats.two_proportion_p(x_cur, n_cur, x_prev, n_prev)
-        change = cur - prev if not (math.isnan(cur) or math.isnan(prev)) else math.nan
+        change = cur_age - prev if not (math.isnan(cur_age) or math.isnan(prev)) else math.nan
+        mark = ""
+        if before_data:
+            mark = "no earlier data"
+        elif not comparable:
+            mark = "too young to compare"
+        elif immature:
+            mark = "immature"
+        if before_data:
+            change, p = math.nan, math.nan
+        if immature:
+            p = math.nan
         rows.append(
             {
                 "metric": key,
                 "label": label,
                 "kind": kind,
                 "current": cur,
+                "current_at_age": cur_age,
                 "previous": prev,
                 "change": change,
-                "change_pct": (change / prev) if kind != "rate" and prev else math.nan,
+                "change_pct": (change / prev)
+                if kind != "rate" and prev and not math.isnan(change)
+                else math.nan,
                 "p_value": p,
                 "is_significant": bool(kind == "rate" and not math.isnan(p) and p < 0.05),
                 "n_current": int(n_cur),
                 "n_previous": int(n_prev),
                 "is_small": min(n_cur, n_prev) < stats.SMALL_GROUP,
+                "age_days": age,
+                "is_immature": bool(immature),
+                "mark": mark,
             }
         )
     df = pd.DataFrame(rows)
-    first_start = _first_start(db, filters.grain_of(contract))
-    # A previous period that begins before the store's first data holds only part of a cohort:
-    # its figures are not comparable, so no change or noise verdict is given against it.
-    before_data = first_start is None or fixed.previous().start < first_start
-    if before_data and not df.empty:
-        df["change"] = math.nan
-        df["change_pct"] = math.nan
-        df["p_value"] = math.nan
-        df["is_significant"] = False
     df.attrs.update(
         as_of=as_of,
-        is_mature_current=is_mature(filters, contract, as_of),
-        is_mature_previous=is_mature(filters.previous(), contract, as_of),
+        is_mature_current=mature,
+        is_mature_previous=is_mature(before, contract, as_of),
         currencies=currencies,
         previous_before_data=before_data,
         first_start=first_start,
+        age_days=age,
+        previous_start=before.start,
+        previous_end=before.end,
+        changes=changes_within(contract, before.start, filters.end),
     )
     return df
+
+
+def changes_within(contract: Contract, first: dt.date, last: dt.date) -> list[tuple[dt.date, str]]:
+    """The contract's changelog entries dated from `first` to `last` (inclusive): a rate whose
+    records started across one was computed under two definitions."""
+    return [(c.date, c.change) for c in contract.changelog if first <= c.date <= last]
 
 
 def _first_start(db: Path | None, grain: str = "lead") -> dt.date | None:

@@ -48,3 +48,9 @@ def date_bounds(db: Path | None = None, grain: str = "lead") -> tuple[dt.date | 
         None if pd.isna(first) else pd.Timestamp(first).date(),
         None if pd.isna(last) else pd.Timestamp(last).date(),
     )
+
+
+def currencies(db: Path | None = None) -> list[str]:
+    """The currency codes of the store's won amounts, most used first ('' when the source named
+    none): an amount's heading names its currency when there is exactly one."""
+    return list(executor.run("currencies", db=db)["currency"])

@@ -31,9 +31,9 @@ from pathlib import Path
 import pandas as pd
 
 from data.contract import Contract
+from data.contract import team_label as format_team
 from queries import contracts, executor, funnel, stats
 from queries.filters import MAX_TEXT, FilterError, Filters, attribute_column
-from reports.format import team as format_team
 
 # Exit kinds the definitions name (docs/design.md "Exits"); the contract says which of its exits
 # is of which kind.
@@ -51,7 +51,15 @@ LOSS_KINDS = {
         "No action within the SLA",
         "Dropped at the handoff stage with no Sales action within the SLA (checked before any "
         "reason code: Marketing later recycling or disqualifying it does not move the charge), "
-        "or Sales' own exit came later than the SLA without a reason charged to Marketing.",
+        "or Sales' own exit came later than the SLA (under the contract's \"breach\" rule whatever "
+        'its reason; under "reason" one without a reason charged to Marketing).',
+    ),
+    "late_rejection": (
+        "Rejected after the SLA",
+        "Sales rejected or disqualified a handed-over lead for a reason charged to Marketing, but "
+        "later than the SLA: both an SLA breach and a quality signal. The contract's blame rule "
+        '(sla_rule) says which team it is charged to: Sales under "breach" (the default), '
+        'Marketing under "reason".',
     ),
     "sales_reason": (
         "Exit charged to Sales",
@@ -72,7 +80,9 @@ LOSS_KINDS = {
         "recycled as not_ready), an unknown or a missing reason code.",
     ),
 }
-FOLLOW_THROUGH_KINDS = ("no_action_in_sla", "sales_reason", "stalled")
+FOLLOW_THROUGH_KINDS = ("no_action_in_sla", "late_rejection", "sales_reason", "stalled")
+# Loss kinds that only happen at the handoff, and only where the SLA is measured.
+HANDOFF_KINDS = ("no_action_in_sla", "late_rejection")
 # Quality losses split at the handoff: before it, Marketing filtering its own leads (lead -> MQL);
 # from the handoff stage on, MQLs (or later) rejected or disqualified for a reason charged to
 # Marketing, which is what "Sales says the leads are bad" is about.
@@ -109,6 +119,70 @@ def teams(contract: Contract) -> Teams:
     return Teams(quality=quality, follow=follow)
 
 
+def blame_rule(contract: Contract) -> str:
+    """The blame rule as the Teams page states it, generated from the contract (its handoff, SLA,
+    sla_rule and teams), so the words cannot disagree with the numbers teams_drops.sql computes."""
+    roles = teams(contract)
+    quality, follow = team_label(roles.quality), team_label(roles.follow)
+    handoff = contract.handoff
+    general = (
+        "Any other drop is charged to the team that owns the move it did not make, unless the "
+        "reason code on its exit is charged to the other team."
+    )
+    if handoff is None and contract.sla_recorded is None:
+        return (
+            f"This funnel has no stage where {quality} hands leads to {follow}, so there is no handoff "
+            f"SLA: every drop is charged by the owner of its move and its reason code. {general}"
+        )
+    if handoff is None or not contract.sla_measured:
+        where = f"after {handoff.label}" if handoff else "after the handoff"
+        return (
+            f"The handoff SLA is not measured: the data does not record the first action {where}, "
+            f"so no drop is charged for the SLA. {general}"
+        )
+    sla = f"{contract.handoff_sla_hours:g}-hour SLA"
+    unanswered = (
+        f"A lead handed over at {handoff.label} that {follow} did not act on within the {sla} is "
+        f"charged to {follow} first, whatever reason it later got."
+    )
+    if contract.sla_rule == "breach":
+        late = (
+            f'The contract puts the breach first (sla_rule = "breach"): when {follow} rejected or '
+            f"disqualified it only after the SLA, the drop counts as an SLA breach by {follow} and is "
+            f"charged to {follow} even if its reason is charged to {quality}; it is listed as "
+            '"Rejected after the SLA", a quality signal too.'
+        )
+    else:
+        late = (
+            f'The contract lets the reason decide (sla_rule = "reason"): when {follow} rejected or '
+            f"disqualified it only after the SLA, its reason code decides, so a reason charged to "
+            f'{quality} charges {quality}; it is listed as "Rejected after the SLA" and still counts '
+            "as an SLA breach in the handoff numbers."
+        )
+    return f"{unanswered} {late} {general}"
+
+
+def charged_split(leak: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Drops per charged team for the view, from leakage() (or leakage_by_owner()): one row per
+    team of the contract, in its order. Columns: team, label, n_dropped, share (of all drops;
+    NaN when there are none); reports.format.charged_line() writes it as the line the Teams page
+    leads with ("charged to Marketing: n (x%) · charged to Sales: m (y%)")."""
+    sums = leak.groupby("charged_team")["n_dropped"].sum() if len(leak) else pd.Series(dtype="int64")
+    total = int(sums.sum())
+    rows = [
+        {
+            "team": t,
+            "label": team_label(t),
+            "n_dropped": int(sums.get(t, 0)),
+            "share": int(sums.get(t, 0)) / total if total else math.nan,
+        }
+        for t in contract.teams
+    ]
+    df = pd.DataFrame(rows, columns=["team", "label", "n_dropped", "share"])
+    df.attrs["n_total"] = total
+    return df
+
+
 QUALITY_CATEGORIES = ("quality_after", "quality_before")
 
 
@@ -119,6 +193,8 @@ def category(charged_team: str, loss_kind: str, stage_order: int, contract: Cont
     if loss_kind == "quality":
         handoff_order = contract.handoff.order if contract.handoff else 1
         return "quality_after" if stage_order >= handoff_order else "quality_before"
+    if loss_kind == "late_rejection":  # charged by the blame rule: a breach, or a quality loss
+        return "follow_through" if charged_team == teams(contract).follow else "quality_after"
     if charged_team == teams(contract).follow and loss_kind in FOLLOW_THROUGH_KINDS:
         return "follow_through"
     return "other"
@@ -141,6 +217,9 @@ def contract_params(contract: Contract) -> dict:
         "handoff_order": handoff.order if handoff and contract.sla_measured else 0,
         "handoff_key": handoff.key if handoff else "",
         "sla_hours": float(contract.handoff_sla_hours),
+        # The blame rule: a late decision by Sales is charged to Sales first ("breach") or by
+        # its reason code ("reason").
+        "is_breach_first": contract.sla_rule == "breach",
         # Exits by their kind in the contract (its own keys and words); a kind the contract does
         # not have can never match: '' is no exit key, and the list keeps SQL valid.
         "quality_exits": contract.exit_keys_of(*QUALITY_EXITS) or [""],
@@ -342,13 +421,17 @@ def applicable_categories(team: str, contract: Contract) -> list[str]:
 def categories_by_group(leak: pd.DataFrame) -> pd.DataFrame:
     """Drops per lead-attribute group and category, from `leakage(filters, by=...)`.
 
-    One row per group_value, largest after-handoff quality loss first. Columns: group_value,
+    One row per group_value, largest after-handoff quality signal first. Columns: group_value,
     n_quality_after, n_quality_before, n_follow_through, n_other, n_dropped,
-    quality_after_share and follow_through_share (of the group's drops).
+    n_late_rejection (rejected after the SLA, whichever team the blame rule charged),
+    n_rejected_for_quality (the after-handoff quality signal: quality losses after the handoff
+    plus late rejections, each lead once), quality_after_share and follow_through_share (of the
+    group's drops).
     """
     counts = [f"n_{c}" for c in CATEGORIES]
+    extra = ["n_late_rejection", "n_rejected_for_quality"]
     if leak.empty:
-        cols = ["group_value", *counts, "n_dropped"]
+        cols = ["group_value", *counts, "n_dropped", *extra]
         return pd.DataFrame(columns=[*cols, "quality_after_share", "follow_through_share"])
     wide = leak.pivot_table(
         index="group_value", columns="category", values="n_dropped", aggfunc="sum", fill_value=0
@@ -357,16 +440,24 @@ def categories_by_group(leak: pd.DataFrame) -> pd.DataFrame:
     df = wide.rename(columns={c: f"n_{c}" for c in CATEGORIES}).reset_index()
     df.columns.name = None
     df["n_dropped"] = df[counts].sum(axis=1)
+    late = leak["loss_kind"] == "late_rejection"
+    signal = late | (leak["category"] == "quality_after")
+    for col, rows in (("n_late_rejection", late), ("n_rejected_for_quality", signal)):
+        per = leak[rows].groupby("group_value")["n_dropped"].sum()
+        df[col] = df["group_value"].map(per).fillna(0).astype("int64")
     df["quality_after_share"] = df["n_quality_after"] / df["n_dropped"]
     df["follow_through_share"] = df["n_follow_through"] / df["n_dropped"]
-    return df.sort_values(["n_quality_after", "group_value"], ascending=[False, True]).reset_index(drop=True)
+    return df.sort_values(["n_rejected_for_quality", "group_value"], ascending=[False, True]).reset_index(
+        drop=True
+    )
 
 
 def quality_per_handoff(grouped: pd.DataFrame, breakdown: pd.DataFrame, contract: Contract) -> pd.DataFrame:
-    """categories_by_group's rows with the group's handoffs and its after-handoff quality losses
-    per handoff: the share of MQLs later rejected or disqualified for a reason charged to
-    Marketing (the "Sales says the leads are bad" number, comparable across channels of
-    different sizes).
+    """categories_by_group's rows with the group's handoffs and its after-handoff quality signal
+    per handoff: the share of leads handed over that were later rejected or disqualified for a
+    reason charged to Marketing, in time or after the SLA (the "Sales says the leads are bad"
+    number, comparable across channels of different sizes; a late rejection counts here whichever
+    team the blame rule charged it to, since it is both a breach and a quality signal).
 
     `breakdown` is funnel.breakdown(filters, by) for the same filters and `by` (cohort view).
     Adds n_handoffs (the group's cohort leads that reached the handoff stage in time, the
@@ -381,12 +472,28 @@ def quality_per_handoff(grouped: pd.DataFrame, breakdown: pd.DataFrame, contract
     df = grouped.copy()
     df["n_handoffs"] = df["group_value"].map(mqls).fillna(0).astype("int64")
     df["quality_after_per_handoff"] = [
-        stats.rate(q, n) for q, n in zip(df["n_quality_after"], df["n_handoffs"], strict=True)
+        stats.rate(q, n) for q, n in zip(df["n_rejected_for_quality"], df["n_handoffs"], strict=True)
     ]
+    df["is_small"] = df["n_handoffs"] < stats.SMALL_GROUP
     df = df.sort_values(
         ["quality_after_per_handoff", "group_value"], ascending=[False, True], na_position="last"
     )
     return df.reset_index(drop=True)
+
+
+def category_keys(contract: Contract, wanted: str) -> list[str]:
+    """The (transition, charged team, loss kind) combinations that fall in category `wanted`,
+    as "stage_order:team:loss_kind" keys: how a drill-down selects a category in SQL while the
+    category stays defined once, in category()."""
+    if wanted not in CATEGORIES:
+        raise FilterError(f"category: expected one of {list(CATEGORIES)}, got {wanted!r}")
+    return [
+        f"{s.order}:{t}:{k}"
+        for s in contract.stages[:-1]
+        for t in contract.teams
+        for k in LOSS_KINDS
+        if category(t, k, s.order, contract) == wanted
+    ]
 
 
 def drop_leads(
@@ -398,28 +505,39 @@ def drop_leads(
     limit: int = 1000,
     db: Path | None = None,
     contract: Contract | None = None,
+    category_key: str | None = None,
+    by: str | None = None,
+    group: str | None = None,
 ) -> pd.DataFrame:
     """The leads behind a leakage number: one row per dropped lead, oldest first.
 
     Selection (None = any): `stage` is the key of the transition's first stage, `team` the
-    charged team, `loss_kind` a LOSS_KINDS key, `owner_id` the drop owner. Columns: lead_id,
-    channel, from_stage, to_stage, transition_team, charged_team, loss_kind, category, owner_id,
-    owner_name, start_at, stage_reached_at, first_action_at (Sales' first action, handoff drops
-    only), exit_at, exit_type, exit_reason, days_in_stage. attrs["n_total"]: all matching leads
-    (at most `limit` rows are returned).
+    charged team, `loss_kind` a LOSS_KINDS key, `owner_id` the drop owner, `category_key` a
+    CATEGORIES key, and `group` a value of the lead attribute `by` (queries.filters.ATTRIBUTES;
+    "(none)" for leads without one: a cell of the losses-by-attribute table). Columns: lead_id,
+    lead_name, company, channel, from_stage, to_stage, transition_team, charged_team, loss_kind,
+    category, owner_id, owner_name, start_at, stage_reached_at, first_action_at (Sales' first
+    action, handoff drops only), exit_at, exit_type, exit_reason, days_in_stage.
+    attrs["n_total"]: all matching leads (at most `limit` rows are returned).
     """
     contract = contract or contracts.current(db).effective()
     if loss_kind is not None and loss_kind not in LOSS_KINDS:
         raise FilterError(f"loss kind: expected one of {list(LOSS_KINDS)}, got {loss_kind!r}")
+    if by is not None:
+        attribute_column(by)
+    if group is not None and (by is None or not isinstance(group, str) or len(group) > MAX_TEXT):
+        raise FilterError(f"group: expected a value of at most {MAX_TEXT} characters of an attribute")
     sel = dict(
         sel_stage_order=_check_stage(contract, stage),
         sel_team=_check_team(contract, team),
         sel_loss_kind=loss_kind,
         sel_owner_id=_check_owner(owner_id),
+        sel_keys=category_keys(contract, category_key) if category_key else None,
+        sel_group=group,
         limit_rows=_check_limit(limit),
     )
     as_of = funnel.resolve_as_of(filters, db)
-    raw = _run("teams_drop_leads", filters, contract, as_of, db, **sel)
+    raw = _run("teams_drop_leads", filters, contract, as_of, db, by=by, **sel)
     n_total = int(raw["n_total"].iloc[0]) if len(raw) else 0
     keys = contract.stage_keys
     raw["from_stage"] = [keys[int(k) - 1] for k in raw["stage_order"]]
@@ -428,9 +546,9 @@ def drop_leads(
         category(t, k, int(o), contract)
         for t, k, o in zip(raw["charged_team"], raw["loss_kind"], raw["stage_order"], strict=True)
     ]
-    cols = ["lead_id", "channel", "from_stage", "to_stage", "transition_team", "charged_team"]
-    cols += ["loss_kind", "category", "owner_id", "owner_name", "start_at", "stage_reached_at"]
-    cols += ["first_action_at", "exit_at", "exit_type", "exit_reason", "days_in_stage"]
+    cols = ["lead_id", "lead_name", "company", "channel", "from_stage", "to_stage", "transition_team"]
+    cols += ["charged_team", "loss_kind", "category", "owner_id", "owner_name", "start_at"]
+    cols += ["stage_reached_at", "first_action_at", "exit_at", "exit_type", "exit_reason", "days_in_stage"]
     df = raw[cols].reset_index(drop=True)
     df = _attrs(df, filters, contract, as_of)
     df.attrs["n_total"] = n_total
@@ -542,7 +660,7 @@ def handoff_leads(
     acted on first of all).
 
     Selection (None = any): `owner_id` (the Sales owner), `status` (one of SLA_STATUSES).
-    Columns: lead_id, channel, owner_id, owner_name, handoff_at (first entry into the handoff
+    Columns: lead_id, lead_name, company, channel, owner_id, owner_name, handoff_at (first entry into the handoff
     stage), first_action_at, first_action_type, first_action_reason, response_hours,
     hours_open (handoff to the as-of date), sla_status, action_kind (accepted, rejected, other,
     none). attrs["n_total"]: all matching leads (at most `limit` rows are returned).
@@ -768,7 +886,7 @@ def stalled_leads(
     the leakage instead). Only the attribute filters of `filters` apply (channel, region,
     segment, owner), not its date range; its window applies. Selection: `stage` (the stage the
     lead sits in), `team` (the team owning its next move), `owner_id`.
-    Columns: lead_id, channel, stage, stage_label, team, owner_id, owner_name, start_at,
+    Columns: lead_id, lead_name, company, channel, stage, stage_label, team, owner_id, owner_name, start_at,
     stage_since, expected_days, days_in_stage, days_over (days beyond the expectation).
     attrs["n_total"]: all stalled leads matching (at most `limit` rows are returned).
     """
@@ -793,7 +911,8 @@ def stalled_leads(
     raw.insert(
         raw.columns.get_loc("stage") + 1, "stage_label", [contract.stage(k).label for k in raw["stage"]]
     )
-    cols = ["lead_id", "channel", "stage", "stage_label", "team", "owner_id", "owner_name", "start_at"]
+    cols = ["lead_id", "lead_name", "company", "channel", "stage", "stage_label", "team", "owner_id"]
+    cols += ["owner_name", "start_at"]
     cols += ["stage_since", "expected_days", "days_in_stage", "days_over"]
     df = raw[cols].reset_index(drop=True)
     df.attrs.update(as_of=as_of, n_total=n_total, window_days=filters.window(contract))
@@ -867,12 +986,19 @@ def why_no_match(
     """Why a drill-down selection can never list a lead, by definition (None when it can).
 
     `owner_team` is the team of the selected owner. The rules: quality losses are charged to
-    Marketing and no-action / Sales-reason losses to Sales; no action within the SLA happens
-    only at the handoff transition; a drop owner is on the charged team."""
+    Marketing and no-action / Sales-reason losses to Sales; a late rejection to the team the
+    contract's blame rule names; no action within the SLA and late rejections happen only at
+    the handoff transition; a drop owner is on the charged team."""
     roles = teams(contract)
     q, f = team_label(roles.quality), team_label(roles.follow)
     kind = LOSS_KINDS[loss_kind][0] if loss_kind in LOSS_KINDS else None
-    only = {"quality": roles.quality, "no_action_in_sla": roles.follow, "sales_reason": roles.follow}
+    late_team = roles.follow if contract.sla_rule == "breach" else roles.quality
+    only = {
+        "quality": roles.quality,
+        "no_action_in_sla": roles.follow,
+        "late_rejection": late_team,
+        "sales_reason": roles.follow,
+    }
     for chosen, what in ((team, "charged to"), (owner_team, "an owner on")):
         if chosen and loss_kind in only and only[loss_kind] != chosen:
             who = q if only[loss_kind] == roles.quality else f
@@ -885,9 +1011,9 @@ def why_no_match(
             f"A drop's owner is on the team it is charged to: a {team_label(owner_team)} owner has no "
             f"drops charged to {team_label(team)}. Choose the owner's team or another owner."
         )
-    if loss_kind == "no_action_in_sla" and stage and stage != contract.handoff.key:
+    if loss_kind in HANDOFF_KINDS and stage and contract.handoff and stage != contract.handoff.key:
         return (
-            f"No action within the SLA only happens at the handoff ({contract.handoff.label} → "
+            f"{kind} only happens at the handoff ({contract.handoff.label} → "
             f"{contract.stages[contract.handoff.order].label}): choose that transition or another "
             "loss kind."
         )

@@ -433,8 +433,7 @@ def _stalled_leads(monday: dt.date, db: Path | None, contract: Contract) -> tupl
     start, end = week_bounds(monday)
     raw = teams.stalled_leads(end, limit=teams.MAX_ROWS, db=db, contract=contract)
     order = {s.key: s.order for s in contract.stages}
-    names = executor.run("weekly_lead_names", {"lead_ids": raw["lead_id"].tolist()}, db=db)
-    df = raw.merge(names, on="lead_id", how="left")
+    df = raw  # the Teams list carries each lead's name and company
     crossed = pd.to_datetime(df["stage_since"]) + pd.to_timedelta(df["expected_days"].astype(float), unit="D")
     out = pd.DataFrame(
         {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -51,18 +52,23 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, **extra) -> 
     return fig
 
 
-def _change_markers(fig: go.Figure, report: WeeklyReport, first: dt.date, last: dt.date) -> None:
-    """A dashed line at each definition change inside [first, last], with the change as hover
-    text, so that a break in a series is explained where it happens."""
-    changes = report.all_changes
-    inside = changes[(changes["date"] >= first) & (changes["date"] <= last)]
-    if inside.empty:
-        return
-    for c in inside.itertuples(index=False):
+CHANGE_TRACE = "Definition change (the contract's change log)"
+
+
+def change_markers(fig: go.Figure, changes, first: dt.date, last: dt.date, y: float = 0) -> list:
+    """A dashed vertical line at each of the contract's dated changes inside [first, last], with
+    the change's text on hover (a marker at the foot of the line carries it), so that a break in
+    a series is explained where it happens. `changes`: (date, text) pairs, or a frame with date
+    and change columns; `y`: where the hover markers sit on the y axis. Returns the changes
+    drawn. Every chart with a time axis calls this (the pages' and the weekly report's)."""
+    if isinstance(changes, pd.DataFrame):
+        changes = list(zip(changes["date"], changes["change"], strict=True))
+    inside = [(d, text) for d, text in changes if first <= d <= last]
+    for d, _ in inside:
         fig.add_shape(
             type="line",
-            x0=c.date,
-            x1=c.date,
+            x0=d,
+            x1=d,
             xref="x",
             y0=0,
             y1=1,
@@ -70,7 +76,7 @@ def _change_markers(fig: go.Figure, report: WeeklyReport, first: dt.date, last: 
             line={"color": CHANGE_COLOUR, "dash": "dash", "width": 1.5},
         )
         fig.add_annotation(
-            x=c.date,
+            x=d,
             y=1,
             yref="paper",
             text="definition change",
@@ -79,18 +85,23 @@ def _change_markers(fig: go.Figure, report: WeeklyReport, first: dt.date, last: 
             yanchor="bottom",
             font={"color": CHANGE_COLOUR, "size": 11},
         )
-    # An invisible trace on the lines carries the change text as hover.
-    fig.add_trace(
-        go.Scatter(
-            x=list(inside["date"]),
-            y=[0] * len(inside),
-            mode="markers",
-            marker={"symbol": "triangle-up", "size": 11, "color": CHANGE_COLOUR},
-            name="Definition change (funnel.toml)",
-            hovertext=[f"{c.date:%Y-%m-%d}: {esc(c.change)}" for c in inside.itertuples(index=False)],
-            hoverinfo="text",
+    if inside:
+        fig.add_trace(
+            go.Scatter(
+                x=[d for d, _ in inside],
+                y=[y] * len(inside),
+                mode="markers",
+                marker={"symbol": "triangle-up", "size": 11, "color": CHANGE_COLOUR},
+                name=CHANGE_TRACE,
+                hovertext=[f"Definition changed on {d:%Y-%m-%d}: {esc(text)}" for d, text in inside],
+                hoverinfo="text",
+            )
         )
-    )
+    return inside
+
+
+def _change_markers(fig: go.Figure, report: WeeklyReport, first: dt.date, last: dt.date) -> None:
+    change_markers(fig, report.all_changes, first, last)
 
 
 def entries_trend_figure(report: WeeklyReport) -> go.Figure:

@@ -16,7 +16,6 @@ import pandas as pd
 from queries import weekly
 from queries.weekly import WeeklyReport
 from reports import format as f
-from ui import headline
 
 DETAIL_PER_OWNER = 5  # stalled leads listed per owner in the exports; the CSV has all
 PAGE_PER_OWNER = 10  # stalled leads shown per owner on the page; the CSV has all
@@ -29,11 +28,11 @@ def week_title(report: WeeklyReport) -> str:
 
 def entries_noise(report: WeeklyReport) -> list[tuple[float, bool]]:
     """Per stage, (p-value, outside the noise) of this week's entries against last week's: the
-    Funnel health page's test for two counts over equal periods (ui.headline.count_change_p)."""
+    Funnel health page's test for two counts over equal periods (reports.format.count_change_p)."""
     out = []
     for now, before in zip(report.headline["this_week"], report.headline["last_week"], strict=True):
-        p = headline.count_change_p(float(now), float(before))
-        out.append((p, bool(p < headline.ALPHA)))
+        p = f.count_change_p(float(now), float(before))
+        out.append((p, bool(p < f.ALPHA)))
     return out
 
 
@@ -86,6 +85,10 @@ def conversions_table(report: WeeklyReport) -> pd.DataFrame:
             ],
             "Last week": [
                 f"{f.pct(r)} of {f.count(n)}" for r, n in zip(c["prev_rate"], c["prev_decided"], strict=True)
+            ],
+            # The rate, its interval and the change rest on this week's and last week's bases.
+            "Small n": [
+                f.small_flag(min(n, p)) for n, p in zip(c["n_decided"], c["prev_decided"], strict=True)
             ],
         }
     )
@@ -180,29 +183,39 @@ def cap_per_owner(actions: pd.DataFrame, per_owner: int) -> tuple[pd.DataFrame, 
 # narrow; the rest scroll.
 _WIDTHS = {
     "Stage": 150,
-    "Step": 230,
+    "Step": 200,
     "Rate": 60,
     "Change": 90,
-    "Noise check": 290,
+    "Noise check": 160,
     "This week": 75,
-    "Last week": 75,
+    "Last week": 90,
+    "4-week avg": 80,
+    "vs 4-week avg": 95,
+    "95% interval": 120,
     "Owner": 130,
     "Due this week": 100,
     "What": 150,
     "Next action": 420,
     "Exit": 140,
     "Reason": 250,
-    "Charged to": 120,
+    "Charged to": 110,
     "Exits": 60,
     "Leads": 60,
     "Decided": 70,
     "Moved on": 75,
+    "Small n": 100,
+}
+# The columns each table shows on the page, so that it is whole at 1280 px; the exports (HTML,
+# Markdown) and the CSV downloads have them all.
+SCREEN_COLUMNS = {
+    "conversions": ["Step", "Rate", "95% interval", "Change", "Noise check", "Decided", "Small n"],
+    "headline": ["Stage", "This week", "Change", "Noise check", "Last week", "4-week avg", "vs 4-week avg"],
 }
 
 
 def column_config(df: pd.DataFrame) -> dict:
     """st.dataframe column_config for one of this module's tables: widths by column."""
-    return {c: {"width": _WIDTHS[c]} for c in df.columns if c in _WIDTHS}
+    return {c: {"label": c, "width": _WIDTHS[c]} for c in df.columns if c in _WIDTHS}
 
 
 def detail_actions(

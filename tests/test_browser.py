@@ -143,16 +143,38 @@ def open_page(page, url: str, timeout_ms: float = 120_000) -> float:
     return time.perf_counter() - started
 
 
-def full_screenshot(page, path: Path) -> None:
-    """Streamlit scrolls inside its main block, so grow the viewport to the content first."""
-    height = page.evaluate(
-        '() => Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
-        '[data-testid="stAppViewContainer"], [data-testid="stSidebarContent"]\')]'
-        ".map(e => e.scrollHeight), "
-        "document.body.scrollHeight)"
+SKELETONS = '[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]'
+
+
+def settle(page, timeout_ms: float = 60_000) -> None:
+    """Wait until every element has drawn: Streamlit shows a grey skeleton while an element's
+    code loads in the browser (the first time a page shows a chart or a table)."""
+    page.wait_for_function(f"() => document.querySelectorAll('{SKELETONS}').length === 0", timeout=timeout_ms)
+
+
+def _content_height(page) -> int:
+    return int(
+        page.evaluate(
+            '() => Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
+            '[data-testid="stAppViewContainer"], [data-testid="stSidebarContent"]\')]'
+            ".map(e => e.scrollHeight), "
+            "document.body.scrollHeight)"
+        )
     )
-    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 12000)})
-    page.wait_for_timeout(800)  # charts re-lay out to the new size
+
+
+def full_screenshot(page, path: Path, width: int = 1400) -> None:
+    """Streamlit scrolls inside its main block, so grow the viewport to the content first (again
+    while the content grows: elements below the first screen draw once they are in view)."""
+    height = 0
+    for _ in range(6):
+        measured = _content_height(page)
+        if measured <= height:
+            break
+        height = measured
+        page.set_viewport_size({"width": width, "height": min(height + 40, 16000)})
+        settle(page)
+        page.wait_for_timeout(800)  # charts re-lay out to the new size
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
 
@@ -254,6 +276,31 @@ def test_first_start_builds_the_sample_and_shows_the_funnel(tmp_path, browser):
             page.wait_for_selector(FUNNEL_CHART, timeout=60_000)
             assert "sample data" in page.locator('[data-testid="stAlertContentInfo"]').first.inner_text()
             full_screenshot(page, ARTIFACTS / "first_start.png")
+        finally:
+            page.close()
+
+
+def test_a_page_link_opened_first_on_a_fresh_server_runs_inside_the_frame(sample_store, browser):
+    """The first request a freshly started server gets is a shared link to /teams: it used to
+    run pages/teams.py alone (Streamlit's old pages-folder mode until the frame had once called
+    st.navigation): no sidebar filters, a narrow layout, the menu listing file names."""
+    with streamlit_server(sample_store) as url:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        try:
+            open_page(page, f"{url}/teams?region=EMEA")
+            page.wait_for_selector('[data-testid="stMain"] h1:has-text("Teams and handoff")', timeout=60_000)
+            assert page.locator(ERRORS).count() == 0
+            nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+            assert "Teams and handoff" in nav and "Funnel health" in nav, nav
+            assert "teams" not in nav.split() and "dashboard" not in nav.lower(), nav
+            sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+            assert "Filters" in sidebar and "Counting rules" in sidebar
+            assert "EMEA" in sidebar  # the link's filter reached the frame's sidebar
+            width = page.evaluate(
+                "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]').clientWidth"
+            )
+            assert width > 900, f"narrow layout: the main block is {width} px wide"
+            full_screenshot(page, ARTIFACTS / "teams-first-request.png", width=1440)
         finally:
             page.close()
 

@@ -33,7 +33,8 @@ def test_stages_in_journey_order_with_definition_owner_sla_and_expected_days(def
     assert owners["lead"] == "Marketing"
     assert owners["mql"].startswith("Sales")
     assert owners["won"] == "—"
-    assert stages.set_index("Key").loc["mql", "Expected days here"] == 2
+    assert stages.set_index("Key").loc["mql", "Expected days here"] == "2"  # the last stage's is "—"
+    assert stages.set_index("Key").loc["won", "Expected days here"] == "—"
 
 
 def test_reason_codes_show_the_team_each_is_charged_to(definitions):
@@ -53,4 +54,5 @@ def test_exits_and_the_change_log_newest_first(definitions):
 def test_headline_settings_and_downloads(definitions):
     values = {m.label: m.value for m in definitions.metric}
     assert values == {"Conversion window": "180 days", "Handoff SLA": "48 hours", "Skip policy": "implied"}
-    assert len(definitions.get("download_button")) == 4  # stages, exits, reason codes, change log
+    # stages, exits, reason codes, channel labels, alert rules, change log
+    assert len(definitions.get("download_button")) == 6

@@ -138,11 +138,12 @@ def test_headline_figures_match_the_hand_computation(story_db, page_app):
         "Revenue": ("4,000", "+700.0%"),
         "Lead (inquiry) → Marketing qualified": ("80.0%", "+30.0 pts"),  # 4/5 vs P1 of P1, P2
         "Lead (inquiry) → Closed won": ("40.0%", "-10.0 pts"),
-        "Median days to Closed won": ("39.0", ""),
+        "Marketing qualified → Closed won": ("50.0%", "-50.0 pts"),  # 2/4 vs 1/1
+        "Median days to Closed won": ("39.0 days", ""),
     }
     captions = [c.value for c in at.caption]
     # 5 vs 2 leads: z = 3/sqrt(7) = 1.13, p = 0.26 -> inside the noise; groups under 30 leads.
-    assert "vs 2 in the previous 90 days · within the noise · small group" in captions
+    assert "vs 2 in 03 Oct – 31 Dec 2024 · within the noise · small n (<30)" in captions
     # Both cohorts are mature (31 Mar + 180 days is before 31 Dec 2025): no immature warning.
     assert not [w for w in at.warning if "Immature" in w.value]
 
@@ -156,7 +157,8 @@ def test_a_channel_filter_in_session_state_changes_the_numbers(story_db, page_ap
         "Revenue": ("1,000", "+100.0%"),
         "Lead (inquiry) → Marketing qualified": ("100.0%", "+50.0 pts"),
         "Lead (inquiry) → Closed won": ("33.3%", "-16.7 pts"),
-        "Median days to Closed won": ("41.0", ""),
+        "Marketing qualified → Closed won": ("33.3%", "-66.7 pts"),
+        "Median days to Closed won": ("41.0 days", ""),
     }
 
 
@@ -177,10 +179,11 @@ def test_breakdown_by_channel_is_one_row_per_channel(story_db, page_app):
     at = run_health(page_app, Q1)
     table = at.dataframe[-1].value
     rows = {r["group"]: r for r in table.to_dict("records")}
-    assert set(rows) == {"web", "events"}
-    assert rows["web"]["Lead (inquiry)"] == 3 and rows["web"]["Closed won"] == 1
-    assert rows["events"]["Lead (inquiry)"] == 2 and rows["events"]["Closed won"] == 1
-    assert rows["events"]["Overall Lead (inquiry) → Closed won"] == pytest.approx(0.5)
+    assert set(rows) == {"Web", "Events"}  # channel values read as labels
+    assert rows["Web"]["Lead (inquiry)"] == 3 and rows["Web"]["Closed won"] == 1
+    assert rows["Events"]["Lead (inquiry)"] == 2 and rows["Events"]["Closed won"] == 1
+    assert rows["Events"]["Overall Lead (inquiry) → Closed won"] == "50.0%"  # one percent format
+    assert rows["Events"]["Small n (<30 leads)"] == "small n (<30)"
     assert at.get("download_button"), "every table has a download"
 
 
@@ -220,7 +223,8 @@ def test_a_previous_period_before_the_first_data_gets_no_comparison(story_db, pa
     # Q4 2024's previous 92 days begin 1 Jul 2024, before the first data (15 Sep 2024): a part
     # of a cohort, so no change and no noise verdict, and the caption says why.
     at = run_health(page_app, Filters(start=dt.date(2024, 10, 1), end=dt.date(2024, 12, 31)))
-    assert metrics(at)["Leads"] == ("2", "")
+    # Marked in the metric itself, with no change against it.
+    assert metrics(at)[":material/block: Leads"] == ("2", "")
     assert "no comparison: the previous 92 days begin before the store's first data (15 Sep 2024)" in [
         c.value for c in at.caption
     ]
@@ -242,6 +246,7 @@ def test_page_runs_on_the_sample_with_default_filters(sample_db, page_app):
         "Time between stages",
         "Bridge: from leads to opportunities",
         "Breakdown",
+        "The leads behind a number",
     ]
     assert all(m.help for m in at.metric), "every figure names its definition"
 
@@ -259,5 +264,94 @@ def test_an_empty_store_shows_messages_not_errors(tmp_path, use_store, page_app,
     """Schema only, no lead yet (a fresh import target): zeros and explanations."""
     use_store(stories.build(tmp_path / "empty.duckdb", {}))
     at = run_health(page_app, Q1, view=view)
-    assert all(m.value in ("0", "–") for m in at.metric)
+    assert all(m.value in ("0", "—") for m in at.metric)
     assert any("No leads match" in i.value for i in at.info)
+
+
+# ---- Drill from every count, small-n flags ---------------------------------------------------
+
+
+def drill_list(at) -> list[str]:
+    """The record ids of the drill-down list (the last table on the page)."""
+    return sorted(at.dataframe[-1].value["Record id"])
+
+
+def test_clicking_a_count_lists_exactly_its_leads(story_db, page_app):
+    # The funnel table's "Dropped here" at Marketing qualified is 2: C2 (rejected) and
+    # C5 (its window ran out by the as-of). Clicking it lists those two, with names and dates,
+    # and puts the drill-down in the URL.
+    at = page_app("pages/health.py")
+    at.session_state["filters"] = Q1
+    at.run()
+    funnel_table = at.dataframe[0].value
+    assert funnel_table["Stage"].tolist()[1] == "Marketing qualified"
+    assert int(funnel_table["Dropped here"].iloc[1]) == 2
+    at.session_state["health_funnel_table"] = {
+        "selection": {"rows": [], "columns": [], "cells": [[1, "Dropped here"]]}
+    }
+    at.run()
+    assert not at.exception
+    assert drill_list(at) == ["C2", "C5"]
+    assert "**2** leads stopped here, dropped at Marketing qualified" in [c.value for c in at.caption]
+    shown = at.dataframe[-1].value.set_index("Record id")
+    assert shown.loc["C2", "Name"] == "Contact C2" and shown.loc["C2", "Company"] == "Company C2"
+    assert shown.loc["C2", "Exit"] == "Rejected by Sales" and shown.loc["C5", "Exit"] == "—"
+    assert at.query_params["drill"] == ["stage:mql", "status:dropped"]
+
+
+def test_a_breakdown_cell_opens_its_group(story_db, page_app):
+    # The breakdown by channel: web reached Marketing qualified 3 times (C1, C2, C5).
+    at = page_app("pages/health.py")
+    at.session_state["filters"] = Q1
+    at.run()
+    breakdown = at.dataframe[-1].value
+    row = breakdown["group"].tolist().index("Web")
+    assert int(breakdown["Marketing qualified"].iloc[row]) == 3
+    at.session_state["health_breakdown_channel"] = {
+        "selection": {"rows": [], "columns": [], "cells": [[row, "Marketing qualified"]]}
+    }
+    at.run()
+    assert drill_list(at) == ["C1", "C2", "C5"]
+    assert at.query_params["drill"] == ["stage:mql", "status:reached", "by:channel", "group:web"]
+
+
+def test_a_link_opens_the_drill_down_and_a_bad_one_is_ignored(story_db, page_app):
+    at = page_app("pages/health.py")
+    at.session_state["filters"] = Q1
+    at.query_params["drill"] = ["stage:won", "status:reached"]
+    at.run()
+    assert drill_list(at) == ["C1", "C3"]
+    bad = page_app("pages/health.py")
+    bad.session_state["filters"] = Q1
+    bad.query_params["drill"] = ["stage:won'; drop table leads; --", "status:everything"]
+    bad.run()
+    assert not bad.exception
+    assert "Click a count in a table above, or choose a stage, to list its leads." in [
+        c.value for c in bad.caption
+    ]
+
+
+def test_a_small_group_is_flagged_in_the_table_and_in_its_export(story_db, page_app):
+    # Five leads: every rate of the funnel rests on fewer than 30, and says so on screen and in
+    # the CSV the download button writes.
+    from queries import funnel
+    from ui import tables
+
+    at = run_health(page_app, Q1)
+    flags = at.dataframe[0].value["Small n (<30)"].tolist()
+    assert flags == ["small n (<30)"] * 6
+    csv = tables.safe_csv(tables.funnel_table(funnel.cohort_funnel(Q1), for_csv=True)).decode("utf-8-sig")
+    header, first = csv.splitlines()[:2]
+    assert "Small n (<30)" in header and first.split(",")[0] == "lead" and "small n (<30)" in first
+
+
+def test_an_immature_figure_is_marked_and_gets_no_verdict(story_db, page_app):
+    # July–September 2025 is immature on the as-of date (31 Dec 2025 00:00, the latest event):
+    # its age-dependent figures carry the mark in their label and no noise verdict, and both
+    # periods are counted within its age, 91 whole days since 1 October.
+    at = run_health(page_app, Filters(start=dt.date(2025, 7, 1), end=dt.date(2025, 9, 30)))
+    labels = list(metrics(at))
+    assert ":material/hourglass_top: Marketing qualified" in labels
+    assert "Leads" in labels  # the count of starts is final once the period has ended
+    captions = [c.value for c in at.caption]
+    assert any("both at 91 days since start" in c and "immature: no noise verdict" in c for c in captions)

@@ -122,6 +122,23 @@ def test_markdown_numbers_are_the_report_numbers(built):
     assert "> **Definition changed 2025-06-02** (since this week): MQL now requires" in md
 
 
+def test_a_small_base_is_flagged_in_the_report_and_its_csv(built):
+    # The story's MQL -> SAL step rests on 2 decided leads this week: its rate, interval and
+    # change are flagged in the page's table, the Markdown, the HTML and the CSV download.
+    report, html_text, md = built
+    step = next(
+        line
+        for line in md.splitlines()
+        if line.startswith("| " + markdown.text("Marketing qualified → Sales accepted"))
+    )
+    assert step.rstrip(" |").endswith(markdown.text("small n (<30)"))  # reads "small n (<30)"
+    assert "<td>small n (&lt;30)</td>" in html_text
+    table = tables.conversions_table(report)
+    assert set(table["Small n"]) == {"small n (<30)"}
+    csv_text = ui_tables.safe_csv(report.conversions).decode("utf-8-sig")
+    assert "small n (<30)" in csv_text and "True" not in csv_text.split("\r\n")[1]
+
+
 @pytest.mark.parametrize(
     ("now", "before", "verdict"),
     [
@@ -192,7 +209,7 @@ def test_trend_charts_mark_each_change_date():
     for fig in (charts.entries_trend_figure(report), charts.conversion_trend_figure(report)):
         lines = [s for s in fig.layout.shapes if s.type == "line"]
         assert [str(s.x0) for s in lines] == ["2025-06-02"]  # the only change inside the range
-        marker = [t for t in fig.data if t.name == "Definition change (funnel.toml)"]
+        marker = [t for t in fig.data if t.name == charts.CHANGE_TRACE]
         assert "MQL now requires an engagement score of 60" in marker[0].hovertext[0]
         assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
 
@@ -380,4 +397,4 @@ def test_tables_show_labels_not_keys_and_put_key_columns_first(tmp_path):
     assert list(tables.owners_table(report).columns[:2]) == ["Owner", "Due this week"]
     actions = tables.actions_table(report.actions)
     assert list(actions.columns[:3]) == ["Owner", "What", "Next action"]
-    assert tables.column_config(actions)["Next action"] == {"width": 420}
+    assert tables.column_config(actions)["Next action"] == {"label": "Next action", "width": 420}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from pathlib import Path
 
@@ -54,7 +55,8 @@ def app(monkeypatch):
 
 
 def metric(at: AppTest, label: str) -> float:
-    (m,) = [m for m in at.metric if m.label == label]
+    """A figure by its label; an amount's label names its currency (" (USD)" on the sample)."""
+    (m,) = [m for m in at.metric if m.label in (label, f"{label} (USD)")]
     return float(m.value.replace(",", ""))
 
 
@@ -120,12 +122,17 @@ def test_planted_story_on_a_larger_sample(app, story_sample):
     assert revenue["quota_period"] == revenue["target_period"]  # revenue closes in the month itself
 
 
-def test_pacing_says_the_sidebar_filters_do_not_apply(app, small_sample):
+def test_pacing_says_it_is_the_whole_company(app, small_sample):
     # Actuals and targets are company-wide whatever the sidebar holds: the caption under the
-    # pacing numbers must say so, not only the waterfall's caption further down.
+    # pacing numbers says whose numbers they are, and the sidebar (drawing only the as-of date
+    # here) says once that its other filters do not apply.
+    from ui import filters as ui_filters
+
     at = app(small_sample)
     (pacing,) = [c for c in texts(at.caption) if "of the month has passed" in c]
-    assert "sidebar filters do not apply" in pacing
+    assert pacing.startswith("Whole company")
+    uses, note = ui_filters.page_filters("pages/targets.py")
+    assert uses == ("as_of",) and "only the as-of date applies here" in note
 
 
 def test_sliders_change_the_plan_and_reset_restores_it(app, small_sample):
@@ -133,25 +140,27 @@ def test_sliders_change_the_plan_and_reset_restores_it(app, small_sample):
     target = metric(at, "Revenue to plan for")
     deal = slider(at, "Average deal size")
     observed = deal.value
-    # Deals needed = target / deal size, read back from the page.
-    assert metric(at, "Deals needed") == pytest.approx(target / observed, abs=0.05)
-    before_mqls = metric(at, "Marketing qualified entries needed")
+    # Deals needed = target / deal size, read back from the page as whole deals (rounded up).
+    assert metric(at, "Deals needed (expected)") == math.ceil(target / observed)
+    before_mqls = metric(at, "Marketing qualified entries needed (expected)")
 
     # Double the deal size: half the deals, half the MQLs.
     deal.set_value(2 * observed).run()
     assert not at.exception
-    assert metric(at, "Deals needed") == pytest.approx(target / (2 * observed), abs=0.05)
-    assert metric(at, "Marketing qualified entries needed") == pytest.approx(before_mqls / 2, abs=0.1)
+    assert metric(at, "Deals needed (expected)") == math.ceil(target / (2 * observed))
+    assert metric(at, "Marketing qualified entries needed (expected)") == pytest.approx(
+        before_mqls / 2, abs=1
+    )
 
     # Halve the MQL -> SAL step rate: twice the MQLs (the rest of the funnel is unchanged).
     rate = slider(at, "Marketing qualified → Sales accepted, step rate")
     rate.set_value(rate.value / 2).run()
-    assert metric(at, "Marketing qualified entries needed") == pytest.approx(before_mqls, rel=0.01)
+    assert metric(at, "Marketing qualified entries needed (expected)") == pytest.approx(before_mqls, rel=0.01)
 
     # Reset to observed: back to the first plan.
     at.button(key="wf-reset").click().run()
     assert slider(at, "Average deal size").value == observed
-    assert metric(at, "Marketing qualified entries needed") == pytest.approx(before_mqls, abs=0.1)
+    assert metric(at, "Marketing qualified entries needed (expected)") == before_mqls
 
 
 def test_zero_rate_gives_a_clear_message(app, small_sample):
@@ -160,7 +169,7 @@ def test_zero_rate_gives_a_clear_message(app, small_sample):
     assert not at.exception
     message = " ".join(texts(at.warning))
     assert "The step rate from Opportunity to Closed won is 0%" in message
-    assert "Deals needed" not in [m.label for m in at.metric]  # no plan drawn from a zero rate
+    assert "Deals needed (expected)" not in [m.label for m in at.metric]  # no plan from a zero rate
 
 
 def test_month_without_shared_revenue_target_says_so(app, small_sample, tmp_path):
@@ -175,7 +184,7 @@ def test_month_without_shared_revenue_target_says_so(app, small_sample, tmp_path
     message = " ".join(texts(at.warning))
     assert "There is no shared revenue target for October 2026: set one under Edit targets" in message
     assert not at.error
-    assert "Shared revenue to date" in [m.label for m in at.metric]
+    assert "Shared revenue to date (USD)" in [m.label for m in at.metric]  # its currency named
 
 
 def test_lag_moves_the_due_dates(app, small_sample):

@@ -10,6 +10,7 @@ midnight unless written. Response times count from the MQL entry to Sales' first
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from data import contract as contract_mod
 from queries import funnel, teams
 from queries.filters import FilterError, Filters
+from reports import format as f_
 from tests import stories
 
 M = None  # a column placeholder: (type, time, reason, amount, owner)
@@ -74,8 +76,9 @@ STORY = {
             ("lost", "2025-01-25", "lost_to_competitor"),
         ],
     },
-    # Rejected as not_a_fit but after 72 h: an SLA breach in the handoff numbers, and still a
-    # Marketing quality loss (quality is checked first).
+    # Rejected as not_a_fit but after 72 h: an SLA breach and a quality signal. The contract's
+    # rule (sla_rule = "breach", the default) charges the breach first: Sales, "Rejected after
+    # the SLA" (a follow-through loss); under "reason" it would be Marketing's.
     "T8": {
         "owner": "S2",
         "events": [
@@ -180,7 +183,7 @@ def test_every_drop_charged_and_classified(db):
         "T5": ("sal", "sales", "stalled", "S1"),
         "T6": ("sql", "sales", "window_ended", "S1"),
         "T7": ("opportunity", "sales", "sales_reason", "S2"),
-        "T8": ("mql", "marketing", "quality", "M2"),
+        "T8": ("mql", "sales", "late_rejection", "S2"),  # the breach first (the default rule)
         "T10": ("mql", "sales", "no_action_in_sla", "S1"),
         "T11": ("sql", "sales", "window_ended", "S1"),
         "T12": ("sal", "marketing", "other_exit", "M2"),
@@ -194,20 +197,22 @@ def test_every_drop_charged_and_classified(db):
 def test_categories_and_team_totals(db):
     leak = teams.leakage(Filters(**JANUARY, as_of=LATE), db=db)
     summary = teams.by_team(leak, CONTRACT).set_index(["charged_team", "category"])["n_dropped"]
-    # Quality: T2, T8, T13 (all Marketing, all at MQL or later: after the handoff).
-    # Follow-through: T3, T7, T14 (Sales reasons), T4, T10, T15 (no action), T5, T16 (stalled).
+    # Quality: T2, T13 (all Marketing, all at MQL or later: after the handoff).
+    # Follow-through: T3, T7, T14 (Sales reasons), T4, T10, T15 (no action), T8 (rejected after
+    # the SLA, charged to Sales by the default rule), T5, T16 (stalled).
     # Other: T1, T12 (Marketing), T6, T11 (Sales). Only the categories that can apply to a team
     # are rows: no "Marketing follow-through" or "Sales quality" (always 0 by definition).
     assert summary.to_dict() == {
-        ("marketing", "quality_after"): 3,
+        ("marketing", "quality_after"): 2,
         ("marketing", "quality_before"): 0,
         ("marketing", "other"): 2,
-        ("sales", "follow_through"): 8,
+        ("sales", "follow_through"): 9,
         ("sales", "other"): 2,
     }
-    # Shares within the mql -> sal transition: quality 2 of 5, no action 3 of 5.
+    # Shares within the mql -> sal transition: quality 1 of 5 (T2), no action 3 of 5, rejected
+    # after the SLA 1 of 5 (T8): its own row.
     mql = leak[leak["from_stage"] == "mql"].set_index("loss_kind")["share_of_transition"]
-    assert mql.to_dict() == pytest.approx({"quality": 0.4, "no_action_in_sla": 0.6})
+    assert mql.to_dict() == pytest.approx({"quality": 0.2, "no_action_in_sla": 0.6, "late_rejection": 0.2})
 
 
 @pytest.mark.parametrize("policy", ["implied", "strict"])
@@ -235,7 +240,7 @@ def test_grouped_leakage_adds_up(db):
     grouped = teams.categories_by_group(teams.leakage(f, by="channel", db=db)).set_index("group_value")
     cols = ["n_quality_after", "n_quality_before", "n_follow_through", "n_other"]
     assert grouped.loc["outbound", cols].tolist() == [0, 0, 1, 0]
-    assert grouped.loc["web", cols].tolist() == [3, 0, 7, 4]
+    assert grouped.loc["web", cols].tolist() == [2, 0, 8, 4]
     assert grouped["n_dropped"].sum() == teams.leakage(f, db=db)["n_dropped"].sum() == 15
 
 
@@ -337,64 +342,129 @@ def test_missing_or_unknown_reason_stays_with_the_transition_owner(tmp_path):
     ]
 
 
-def test_unanswered_handoff_is_charged_to_sales_before_any_reason_code(tmp_path):
-    # docs/design.md: an MQL Sales never acted on within the SLA is charged to Sales, whatever
-    # Marketing later did with it. MQL entries at midnight, SLA 48 h; no Sales event unless shown.
-    # U1: no Sales action; Marketing recycled it as not_ready on day 7 (144 h): before the fix
-    #     the not_ready code (Marketing's) made it a Marketing "other exit". Now Sales,
-    #     no action within the SLA, owned by its current Sales owner S1.
-    # U2: no Sales action; Marketing disqualified it as not_a_fit after 72 h: Sales, not a
-    #     Marketing quality loss (the SLA is checked before the reason code).
-    # U3: Sales itself rejected it as not_a_fit after 72 h: late, but Sales' own decision, so
-    #     its reason decides: Marketing quality (still an SLA breach in the handoff numbers).
+UNANSWERED = {
+    # MQL entries at midnight, SLA 48 h; no Sales event unless shown.
+    # U1: no Sales action; Marketing recycled it as not_ready on day 7 (144 h).
+    "U1": {
+        "events": [
+            ("lead", "2025-01-02", M, M, "M1"),
+            ("mql", "2025-01-03", M, M, "M1"),
+            ("recycled", "2025-01-09", "not_ready", M, "M1"),
+        ]
+    },
+    # U2: no Sales action; Marketing disqualified it as not_a_fit after 72 h.
+    "U2": {
+        "events": [
+            ("lead", "2025-01-02", M, M, "M1"),
+            ("mql", "2025-01-03", M, M, "M1"),
+            ("disqualified", "2025-01-06", "not_a_fit", M, "M1"),
+        ]
+    },
+    # U3: Sales itself rejected it as not_a_fit after 72 h: a late rejection (an SLA breach
+    # and a quality signal).
+    "U3": {
+        "events": [
+            ("lead", "2025-01-02", M, M, "M1"),
+            ("mql", "2025-01-03", M, M, "M1"),
+            ("rejected", "2025-01-06", "not_a_fit", M, "S2"),
+        ]
+    },
     # U4: Marketing took it back as not_ready 24 h after the MQL, before the SLA ran out: never
-    #     Sales' to answer, so the reason code decides: Marketing, other exit.
-    story = {
-        "U1": {
-            "events": [
-                ("lead", "2025-01-02", M, M, "M1"),
-                ("mql", "2025-01-03", M, M, "M1"),
-                ("recycled", "2025-01-09", "not_ready", M, "M1"),
-            ]
-        },
-        "U2": {
-            "events": [
-                ("lead", "2025-01-02", M, M, "M1"),
-                ("mql", "2025-01-03", M, M, "M1"),
-                ("disqualified", "2025-01-06", "not_a_fit", M, "M1"),
-            ]
-        },
-        "U3": {
-            "events": [
-                ("lead", "2025-01-02", M, M, "M1"),
-                ("mql", "2025-01-03", M, M, "M1"),
-                ("rejected", "2025-01-06", "not_a_fit", M, "S2"),
-            ]
-        },
-        "U4": {
-            "events": [
-                ("lead", "2025-01-02", M, M, "M1"),
-                ("mql", "2025-01-03", M, M, "M1"),
-                ("recycled", "2025-01-04", "not_ready", M, "M1"),
-            ]
-        },
-    }
-    path = stories.build(tmp_path / "unanswered.duckdb", story)
+    # Sales' to answer.
+    "U4": {
+        "events": [
+            ("lead", "2025-01-02", M, M, "M1"),
+            ("mql", "2025-01-03", M, M, "M1"),
+            ("recycled", "2025-01-04", "not_ready", M, "M1"),
+        ]
+    },
+    # U5: Sales recycled it itself as not_ready (a Marketing reason) after 96 h: late, Sales'
+    # own decision, but no rejection.
+    "U5": {
+        "events": [
+            ("lead", "2025-01-02", M, M, "M1"),
+            ("mql", "2025-01-03", M, M, "M1"),
+            ("recycled", "2025-01-07", "not_ready", M, "S2"),
+        ]
+    },
+    # U6: Sales rejected it as not_a_fit within 24 h: in time, so Marketing quality under
+    # either rule.
+    "U6": {
+        "events": [
+            ("lead", "2025-01-02", M, M, "M1"),
+            ("mql", "2025-01-03", M, M, "M1"),
+            ("rejected", "2025-01-04", "not_a_fit", M, "S2"),
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize("rule", ["breach", "reason"])
+def test_blame_rule_from_the_contract_both_settings(tmp_path, rule):
+    # docs/design.md: an MQL Sales never acted on within the SLA is charged to Sales, whatever
+    # Marketing later did with it (U1, U2: the SLA is checked before the reason code), and one
+    # taken back before the SLA ran out was never Sales' to answer (U4: Marketing, other exit).
+    # Sales' own late decisions follow the contract's sla_rule:
+    #   "breach" (the default): U3 and U5 are Sales' (U3 "Rejected after the SLA", U5 no action
+    #     within the SLA). Sales U1, U2, U3, U5 = 4; Marketing U4, U6 = 2: 4/6 = 66.7%, 2/6 = 33.3%.
+    #   "reason": their reason codes decide (not_a_fit, not_ready: Marketing's). U3 is still its
+    #     own row, "Rejected after the SLA", now a Marketing quality loss; U5 an other exit.
+    #     Sales U1, U2 = 2 (33.3%); Marketing U3, U4, U5, U6 = 4 (66.7%).
+    contract = dataclasses.replace(CONTRACT, sla_rule=rule)
+    path = stories.build(tmp_path / "unanswered.duckdb", UNANSWERED, contract=contract)
     f = Filters(**JANUARY, as_of=LATE)
-    assert drops_by_lead(path, f) == {
-        "U1": ("mql", "sales", "no_action_in_sla", "S1"),
-        "U2": ("mql", "sales", "no_action_in_sla", "S1"),
-        "U3": ("mql", "marketing", "quality", "M1"),
-        "U4": ("mql", "marketing", "other_exit", "M1"),
-    }
-    # The counts say the same: Sales 2 follow-through, Marketing 1 quality and 1 other.
-    leak = teams.leakage(f, db=path)
-    got = leak.groupby(["charged_team", "loss_kind"])["n_dropped"].sum().to_dict()
+    got = teams.drop_leads(f, db=path, contract=contract, limit=100)
+    got = {r.lead_id: (r.charged_team, r.loss_kind, r.owner_id) for r in got.itertuples()}
+    breach = rule == "breach"
     assert got == {
-        ("sales", "no_action_in_sla"): 2,
-        ("marketing", "quality"): 1,
-        ("marketing", "other_exit"): 1,
+        "U1": ("sales", "no_action_in_sla", "S1"),
+        "U2": ("sales", "no_action_in_sla", "S1"),
+        "U3": ("sales", "late_rejection", "S2") if breach else ("marketing", "late_rejection", "M1"),
+        "U4": ("marketing", "other_exit", "M1"),
+        "U5": ("sales", "no_action_in_sla", "S2") if breach else ("marketing", "other_exit", "M1"),
+        "U6": ("marketing", "quality", "M1"),
     }
+    leak = teams.leakage(f, db=path, contract=contract)
+    # The late rejection is a visible row of its own, under the team the rule names, in the
+    # category that team answers for.
+    late = leak[leak["loss_kind"] == "late_rejection"]
+    assert late[["charged_team", "category", "n_dropped"]].values.tolist() == [
+        ["sales", "follow_through", 1] if breach else ["marketing", "quality_after", 1]
+    ]
+    # The line Teams leads with, and the rule's sentence, say the same as the numbers.
+    split = teams.charged_split(leak, contract)
+    assert f_.charged_line(split) == (
+        "charged to Marketing: 2 (33.3%) · charged to Sales: 4 (66.7%)"
+        if breach
+        else "charged to Marketing: 4 (66.7%) · charged to Sales: 2 (33.3%)"
+    )
+    sentence = teams.blame_rule(contract)
+    assert "did not act on within the 48-hour SLA is charged to Sales first" in sentence
+    if breach:
+        assert "charged to Sales even if its reason is charged to Marketing" in sentence
+    else:
+        assert "its reason code decides, so a reason charged to Marketing charges Marketing" in sentence
+    # The handoff numbers count U3 and U5 as breaches under either rule (their own rule: no
+    # Sales action within 48 h is a breach, so U1, U2 and U4 too; U6 was in time).
+    s = teams.handoff_health(f, db=path, contract=contract).summary.iloc[0]
+    assert (s["n_breached"], s["n_within"]) == (5, 1)
+
+
+def test_nothing_is_charged_for_the_sla_where_it_is_not_measured(tmp_path):
+    # A store whose data records MQLs but no SAL: the SLA cannot be measured, so under either
+    # rule U3's late rejection is a plain Marketing quality loss and nothing is "no action".
+    for rule in ("breach", "reason"):
+        contract = dataclasses.replace(CONTRACT, sla_rule=rule)
+        path = stories.build(
+            tmp_path / f"unmeasured-{rule}.duckdb", UNANSWERED, contract=contract, recorded=None
+        )
+        effective = funnel.contracts.current(path).effective()
+        assert not effective.sla_measured
+        got = teams.drop_leads(Filters(**JANUARY, as_of=LATE), db=path, contract=effective, limit=100)
+        assert "no_action_in_sla" not in set(got["loss_kind"]) and "late_rejection" not in set(
+            got["loss_kind"]
+        )
+        assert "not measured" in teams.blame_rule(effective)
 
 
 def test_in_progress_is_not_a_drop(db):
@@ -411,9 +481,9 @@ def test_drill_down_adds_up_to_every_number(db):
     for r in leak.itertuples():
         rows = teams.drop_leads(f, stage=r.from_stage, team=r.charged_team, loss_kind=r.loss_kind, db=db)
         assert rows.attrs["n_total"] == len(rows) == r.n_dropped
-    # An owner's leads: every drop charged to S2 (T3, T4, T7, T14, T15, T16).
+    # An owner's leads: every drop charged to S2 (T3, T4, T7, T8, T14, T15, T16).
     s2 = teams.drop_leads(f, owner_id="S2", db=db)
-    assert sorted(s2["lead_id"]) == ["T14", "T15", "T16", "T3", "T4", "T7"]
+    assert sorted(s2["lead_id"]) == ["T14", "T15", "T16", "T3", "T4", "T7", "T8"]
     assert set(s2["owner_name"]) == {"Dana Reyes"}
     # The reason and dates travel with the lead.
     t2 = teams.drop_leads(f, stage="mql", team="marketing", db=db).set_index("lead_id").loc["T2"]
@@ -527,15 +597,16 @@ def test_per_owner_view(db):
     # of its own): not a lead Sales handled at the handoff, so not counted (it was, as a 7th).
     assert (s2.n_handled, s2.n_converted, s2.conversion_rate) == (6, 0, 0.0)
     # Drops charged to each owner's team with that owner, and their follow-through part:
-    # S1: T5, T6, T10, T11 (T5, T10 follow-through); S2: T3, T4, T7, T14, T15, T16 (all).
+    # S1: T5, T6, T10, T11 (T5, T10 follow-through); S2: T3, T4, T7, T8, T14, T15, T16 (all:
+    # T8, rejected after the SLA, is charged to Sales by the default rule).
     assert (s1.n_dropped_charged, s1.n_follow_through) == (4, 2)
-    assert (s2.n_dropped_charged, s2.n_follow_through) == (6, 6)
-    # M1: T1, T2, T13 (T2, T13 quality); M2: T8, T12 (T8 quality).
+    assert (s2.n_dropped_charged, s2.n_follow_through) == (7, 7)
+    # M1: T1, T2, T13 (T2, T13 quality); M2: T12 (other).
     assert (m1.n_dropped_charged, m1.n_quality_after, m2.n_dropped_charged, m2.n_quality_after) == (
         3,
         2,
-        2,
         1,
+        0,
     )
     assert (m1.n_quality_before, m2.n_quality_before) == (0, 0)
     # Handoff columns for Sales only.

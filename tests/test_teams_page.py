@@ -213,3 +213,92 @@ def current(at):
     from ui.state import default_filters
 
     return at.session_state[FILTERS_KEY] if FILTERS_KEY in at.session_state else default_filters()
+
+
+# ---- The blame rule on the page, both settings; drill from every count ------------------------
+
+
+def blame_story_page(tmp_path, use_store, page_app, rule: str):
+    """The UNANSWERED story of tests/test_teams.py under one sla_rule, as the page shows it."""
+    import dataclasses
+
+    from data import contract as contract_mod
+    from tests.test_teams import JANUARY, LATE, UNANSWERED
+
+    contract = dataclasses.replace(contract_mod.load(), sla_rule=rule)
+    use_store(stories.build(tmp_path / f"blame-{rule}.duckdb", UNANSWERED, contract=contract))
+    at = page_app(PAGE)
+    at.session_state[FILTERS_KEY] = Filters(**JANUARY, as_of=LATE)
+    return at.run()
+
+
+def test_the_page_leads_with_the_split_its_rule_gives(tmp_path, use_store, page_app):
+    # tests/test_teams.py::test_blame_rule_from_the_contract_both_settings by hand: "breach"
+    # charges Sales 4 of 6 drops (U1, U2, U3, U5), "reason" 2 of 6 (U1, U2). The page's first
+    # line, its rule sentence and its "Rejected after the SLA" figure say the same.
+    for rule, line, says in (
+        (
+            "breach",
+            "#### Charged to Marketing: 2 (33.3%) · charged to Sales: 4 (66.7%)",
+            "counts as an SLA breach by Sales",
+        ),
+        (
+            "reason",
+            "#### Charged to Marketing: 4 (66.7%) · charged to Sales: 2 (33.3%)",
+            "its reason code decides",
+        ),
+    ):
+        at = blame_story_page(tmp_path, use_store, page_app, rule)
+        assert not at.exception, [e.value for e in at.exception]
+        assert line in [m.value for m in at.markdown]
+        captions = " ".join(c.value for c in at.caption)
+        assert says in captions
+        assert metrics(at)["Rejected after the SLA"] == "1"
+        shown = metrics(at)
+        assert shown["Follow-through"] == ("4" if rule == "breach" else "2")
+        assert shown["Quality after handoff"] == ("1" if rule == "breach" else "2")
+
+
+def test_clicking_a_count_lists_exactly_its_leads(tmp_path, use_store, page_app):
+    # The by-team table's "Sales, follow-through" row (4 under the default rule), clicked: its
+    # four leads, with names and companies, and the selection in the URL.
+    at = blame_story_page(tmp_path, use_store, page_app, "breach")
+    by_team = at.dataframe[1].value
+    row = next(
+        i
+        for i, (t, c) in enumerate(zip(by_team["charged_team"], by_team["category_label"], strict=True))
+        if t == "Sales" and c.startswith("Follow-through")
+    )
+    assert int(by_team["n_dropped"].iloc[row]) == 4
+    at.session_state["teams_by_team_table"] = {
+        "selection": {"rows": [], "columns": [], "cells": [[row, "n_dropped"]]}
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    listed = at.dataframe[-1].value
+    assert sorted(listed["lead_id"]) == ["U1", "U2", "U3", "U5"]
+    assert set(listed["lead_name"]) == {"Contact U1", "Contact U2", "Contact U3", "Contact U5"}
+    assert "**4** dropped leads match" in [c.value for c in at.caption]
+    assert at.query_params["drill"] == ["team:sales", "category:follow_through"]
+
+
+def test_a_link_opens_the_drill_down_and_a_bad_one_is_ignored(tmp_path, use_store, page_app):
+    import dataclasses
+
+    from data import contract as contract_mod
+    from tests.test_teams import JANUARY, LATE, UNANSWERED
+
+    use_store(
+        stories.build(tmp_path / "link.duckdb", UNANSWERED, contract=dataclasses.replace(contract_mod.load()))
+    )
+    at = page_app(PAGE)
+    at.session_state[FILTERS_KEY] = Filters(**JANUARY, as_of=LATE)
+    at.query_params["drill"] = ["kind:late_rejection", "team:sales", "team:finance"]
+    at.run()
+    assert sorted(at.dataframe[-1].value["lead_id"]) == ["U3"]
+    assert at.session_state["teams_drill_team"] == "sales"  # the first valid value wins
+    bad = page_app(PAGE)
+    bad.session_state[FILTERS_KEY] = Filters(**JANUARY, as_of=LATE)
+    bad.query_params["drill"] = ["stage:' or 1=1 --", "group:x"]  # a group without its attribute
+    bad.run()
+    assert not bad.exception and len(bad.dataframe[-1].value) == 6  # every drop: nothing selected

@@ -10,7 +10,8 @@ import streamlit as st
 
 from data.contract import Contract
 from queries.bridge import MATCH_KINDS
-from ui import glossary, headline
+from reports import format as fmt
+from ui import glossary
 
 SMALL = 30
 
@@ -68,7 +69,7 @@ def draw(
         else:
             st.metric(
                 "MQL → opportunity",
-                headline.fmt_value(m["rate"] if m["rate"] is not None else float("nan"), "rate"),
+                fmt.value(m["rate"] if m["rate"] is not None else float("nan"), "rate"),
                 help=glossary.mql_to_opportunity(contract, view["window_days"]) + " " + glossary.wilson(),
                 border=True,
             )
@@ -93,7 +94,7 @@ def draw(
         share = o["sales_sourced_share"]
         st.metric(
             "Sales-sourced",
-            headline.fmt_value(share if share is not None else float("nan"), "rate"),
+            fmt.value(share if share is not None else float("nan"), "rate"),
             help=glossary.sales_sourced(),
             border=True,
         )

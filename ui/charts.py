@@ -13,6 +13,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from data.contract import Contract
+from reports import format as fmt
+from reports.charts import change_markers
+from reports.format import esc
 
 BLUE = "#4C8BF5"
 BLUE_FAINT = "rgba(76, 139, 245, 0.45)"
@@ -22,7 +25,16 @@ RANGE = "rgba(140, 150, 163, 0.45)"
 
 
 def _pct(x: float) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
+    return fmt.pct(x)
+
+
+def _across(changes, first, last) -> str:
+    """Hover text for a period whose records started on both sides of a definition change."""
+    inside = [(d, t) for d, t in changes if first <= d <= last]
+    return "".join(
+        f"<br>Across a definition change ({d:%Y-%m-%d}): its records started under two definitions"
+        for d, _ in inside
+    )
 
 
 def funnel_figure(df: pd.DataFrame, title: str, is_mature: bool) -> go.Figure:
@@ -33,17 +45,24 @@ def funnel_figure(df: pd.DataFrame, title: str, is_mature: bool) -> go.Figure:
         f"{n:,}" if k == 0 else f"{n:,} · step {_pct(s)} · overall {_pct(o)}"
         for k, (n, s, o) in enumerate(zip(df["n_reached"], df["step_rate"], df["overall_rate"], strict=True))
     ]
+    reached = [int(n) for n in df["n_reached"]]
+    step_base = [reached[0], *reached[:-1]] if reached else []
+    first = reached[0] if reached else 0
+
+    def small(n: int) -> str:
+        return f" · {fmt.SMALL_TEXT}" if fmt.is_small(n) else ""
+
     hover = [
-        f"<b>{r.label}</b><br>Reached: {r.n_reached:,}"
-        f"<br>Step rate: {_pct(r.step_rate)} (95% CI {_pct(r.step_low)}–{_pct(r.step_high)})"
-        f"<br>Overall rate: {_pct(r.overall_rate)} (95% CI {_pct(r.overall_low)}–{_pct(r.overall_high)})"
+        f"<b>{esc(r.label)}</b><br>Reached: {r.n_reached:,}"
+        f"<br>Step rate: {_pct(r.step_rate)} (95% CI {_pct(r.step_low)}–{_pct(r.step_high)}){small(step_base[k])}"
+        f"<br>Overall rate: {_pct(r.overall_rate)} (95% CI {_pct(r.overall_low)}–{_pct(r.overall_high)}){small(first)}"
         f"<br>Skipped into this stage: {r.n_skipped:,}"
         f"<br>Stopped here, in progress: {r.n_in_progress:,} · dropped: {r.n_dropped:,}"
-        for r in df.itertuples()
+        for k, r in enumerate(df.itertuples())
     ]
     fig = go.Figure(
         go.Funnel(
-            y=df["label"],
+            y=[esc(x) for x in df["label"]],
             x=df["n_reached"],
             text=text,
             textinfo="text",
@@ -75,14 +94,14 @@ def flow_figure(df: pd.DataFrame, title: str) -> go.Figure:
         for k, (n, r) in enumerate(zip(df["n_entries"], df["ratio_to_previous"], strict=True))
     ]
     hover = [
-        f"<b>{r.label}</b><br>First entries in the range: {r.n_entries:,}"
+        f"<b>{esc(r.label)}</b><br>First entries in the range: {r.n_entries:,}"
         f"<br>Re-entries (recycled leads back): {r.n_reentries:,}"
         + ("" if k == 0 else f"<br>Ratio to the stage before: {r.ratio_to_previous:.2f} (different leads)")
         for k, r in enumerate(df.itertuples())
     ]
     fig = go.Figure(
         go.Funnel(
-            y=df["label"],
+            y=[esc(x) for x in df["label"]],
             x=df["n_entries"],
             text=text,
             textinfo="text",
@@ -105,11 +124,16 @@ def flow_figure(df: pd.DataFrame, title: str) -> go.Figure:
     return fig
 
 
-def trend_figure(df: pd.DataFrame, rate_col: str, rate_name: str, grain: str, title: str) -> go.Figure:
+def trend_figure(
+    df: pd.DataFrame, rate_col: str, rate_name: str, grain: str, title: str, changes=()
+) -> go.Figure:
     """Conversion per period of start for one stage (rows of funnel.trend for that stage).
 
     Mature periods: solid line. Immature periods (window still open): dotted, hollow markers,
-    on a shaded band labelled as such. Whiskers: 95% Wilson interval.
+    on a shaded band labelled as such. Whiskers: 95% Wilson interval. A point over fewer than
+    30 records is drawn as a square and says "small n" on hover. `changes`: the contract's
+    dated changes ((date, text) pairs): a dashed line at each, its text on hover, and a period
+    that spans one says so.
     """
     low, high = rate_col.replace("_rate", "_low"), rate_col.replace("_rate", "_high")
     base = "n_base"
@@ -125,8 +149,13 @@ def trend_figure(df: pd.DataFrame, rate_col: str, rate_name: str, grain: str, ti
             f"<b>{grain.capitalize()} of {r.period_start:%d %b %Y}</b><br>{rate_name}: {_pct(getattr(r, rate_col))}"
             f" (95% CI {_pct(getattr(r, low))}–{_pct(getattr(r, high))})"
             f"<br>Leads in the base: {int(getattr(r, base)):,}"
-            + ("<br>Small group (under 30 leads)" if r.is_small else "")
+            + (
+                f"<br>{fmt.SMALL_TEXT}: few records, a wide interval"
+                if fmt.is_small(getattr(r, base))
+                else ""
+            )
             + ("" if mature else "<br>Immature: leads still in progress may convert")
+            + _across(changes, r.period_start, r.period_end)
             for r in part.itertuples()
         ]
         fig.add_trace(
@@ -136,7 +165,14 @@ def trend_figure(df: pd.DataFrame, rate_col: str, rate_name: str, grain: str, ti
                 mode="lines+markers",
                 name=name,
                 line={"color": BLUE, "dash": dash},
-                marker={"symbol": symbol, "size": 9, "color": BLUE},
+                marker={
+                    "symbol": [
+                        ("square" if mature else "square-open") if fmt.is_small(n) else symbol
+                        for n in part[base]
+                    ],
+                    "size": 9,
+                    "color": BLUE,
+                },
                 error_y={
                     "type": "data",
                     "array": part[high] - part[rate_col],
@@ -159,6 +195,8 @@ def trend_figure(df: pd.DataFrame, rate_col: str, rate_name: str, grain: str, ti
             annotation_text="window still open",
             annotation_position="top left",
         )
+    if not df.empty:
+        change_markers(fig, changes, df["period_start"].min(), df["period_end"].max())
     # One tick per month for a monthly trend (plotly's automatic ticks fall on weeks when the
     # year has only a few months of data).
     month_ticks = {"dtick": "M1", "tickformat": "%b %Y"} if grain == "month" else {}
@@ -182,14 +220,14 @@ def times_figure(df: pd.DataFrame, contract: Contract, title: str) -> go.Figure:
     fig = go.Figure()
     fig.add_trace(
         go.Bar(
-            y=df["label"],
+            y=[esc(x) for x in df["label"]],
             x=df["p90_days"] - df["p75_days"],
             base=df["p75_days"],
             orientation="h",
             marker={"color": RANGE},
             name="p75–p90 (slow quarter to slowest tenth)",
             hovertext=[
-                f"<b>{r.label}</b><br>p75: {r.p75_days:.1f} days · p90: {r.p90_days:.1f} days"
+                f"<b>{esc(r.label)}</b><br>p75: {r.p75_days:.1f} days · p90: {r.p90_days:.1f} days"
                 for r in df.itertuples()
             ],
             hoverinfo="text",
@@ -197,13 +235,14 @@ def times_figure(df: pd.DataFrame, contract: Contract, title: str) -> go.Figure:
     )
     fig.add_trace(
         go.Scatter(
-            y=df["label"],
+            y=[esc(x) for x in df["label"]],
             x=df["median_days"],
             mode="markers",
             marker={"color": BLUE, "size": 11},
             name="Median",
             hovertext=[
-                f"<b>{r.label}</b><br>Median: {r.median_days:.1f} days<br>Leads that moved: {r.n_leads:,}"
+                f"<b>{esc(r.label)}</b><br>Median: {r.median_days:.1f} days<br>Leads that moved: {r.n_leads:,}"
+                + (f" · {fmt.SMALL_TEXT}" if fmt.is_small(r.n_leads) else "")
                 for r in df.itertuples()
             ],
             hoverinfo="text",
@@ -212,7 +251,7 @@ def times_figure(df: pd.DataFrame, contract: Contract, title: str) -> go.Figure:
     if any(not math.isnan(e) for e in exp):  # no diamond (and no legend entry) without any
         fig.add_trace(
             go.Scatter(
-                y=df["label"],
+                y=[esc(x) for x in df["label"]],
                 x=exp,
                 mode="markers",
                 marker={"color": AMBER, "size": 10, "symbol": "diamond"},

@@ -50,6 +50,106 @@ LIST_PARAMS = {
 _URL_READ = "_filters_url_read"
 MAX_PARAM_VALUES = 200  # a longer list in a URL is not a real selection: ignored
 
+# The groups of sidebar filters, and which each page uses (a page not listed uses them all).
+# The sidebar draws only a page's own; a page that uses none says so there, once.
+GROUPS = ("grain", "range", "view", "attributes", "window", "skip", "as_of")
+ALL = GROUPS
+PAGE_FILTERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "pages/health.py": (ALL, ""),
+    "pages/teams.py": (
+        ("range", "attributes", "window", "skip", "as_of"),
+        "Teams follows the cohort of leads (no flow view).",
+    ),
+    "pages/content.py": (
+        ("range", "attributes", "window", "skip", "as_of"),
+        "Content follows the cohort of leads (no flow view).",
+    ),
+    "pages/targets.py": (
+        ("as_of",),
+        "Targets are set for the whole company: of the sidebar's filters only the as-of date applies here.",
+    ),
+    "pages/weekly.py": (
+        (),
+        "The weekly meeting shares one set of numbers: no sidebar filter applies here (pick the week on the page).",
+    ),
+    "pages/data_admin.py": ((), "Loading data and the contract: no sidebar filter applies here."),
+    "pages/definitions.py": ((), "The contract as written: no sidebar filter applies here."),
+}
+# Widget keys of each group: their values are kept while a page that does not draw them is open
+# (Streamlit forgets the state of a widget that a run does not draw).
+GROUP_KEYS = {
+    "grain": ("f_grain",),
+    "range": ("f_preset", "f_range"),
+    "view": ("f_view",),
+    "attributes": tuple(key for key, _ in LIST_PARAMS.values()),
+    "window": ("f_window",),
+    "skip": ("f_skip",),
+    "as_of": ("f_asof",),
+}
+GROUP_PARAMS = {
+    "grain": ("grain",),
+    "range": ("preset", "start", "end"),
+    "view": ("view",),
+    "attributes": tuple(LIST_PARAMS),
+    "window": ("window",),
+    "skip": ("skip",),
+    "as_of": ("asof",),
+}
+_SAVED = "_filters_saved"
+
+
+def page_filters(page_file: str | None) -> tuple[tuple[str, ...], str]:
+    """(the filter groups a page uses, the sentence its sidebar shows about the rest)."""
+    return PAGE_FILTERS.get(page_file or "", (ALL, ""))
+
+
+# --- the drill-down in the URL: ?drill=stage:mql&drill=status:dropped ----------------------------
+
+DRILL_PARAM = "drill"
+MAX_DRILL_TEXT = 400
+
+
+def parse_drill(values: list[str], allowed: Mapping[str, object]) -> dict[str, str]:
+    """The drill-down a link names, each part "name:value" kept only when `allowed[name]` holds
+    the value (a collection of values, or a function that says yes or no); anything else is
+    ignored, like every other URL parameter. The first valid value of each name wins."""
+    out: dict[str, str] = {}
+    for raw in (values or [])[:MAX_PARAM_VALUES]:
+        if not isinstance(raw, str) or len(raw) > MAX_DRILL_TEXT or ":" not in raw:
+            continue
+        name, _, value = raw.partition(":")
+        check = allowed.get(name)
+        if name in out or check is None:
+            continue
+        if check(value) if callable(check) else value in check:
+            out[name] = value
+    return out
+
+
+def drill_params(selection: Mapping[str, str | None]) -> list[str]:
+    """The URL's drill parameter for a selection (empty parts left out)."""
+    return [f"{k}:{v}" for k, v in selection.items() if v not in (None, "")]
+
+
+def read_drill(page: str, allowed: Mapping[str, object]) -> dict[str, str] | None:
+    """The drill-down of the link this session opened `page` with, once per session (None
+    after that: the widgets hold it)."""
+    flag = f"_drill_read_{page}"
+    if st.session_state.get(flag):
+        return None
+    st.session_state[flag] = True
+    return parse_drill(st.query_params.get_all(DRILL_PARAM), allowed)
+
+
+def write_drill(selection: Mapping[str, str | None]) -> None:
+    """Put the drill-down in the URL, so the link on screen opens the same list."""
+    wanted = drill_params(selection)
+    if not wanted:
+        if DRILL_PARAM in st.query_params:
+            del st.query_params[DRILL_PARAM]
+    elif st.query_params.get_all(DRILL_PARAM) != wanted:
+        st.query_params[DRILL_PARAM] = wanted
+
 
 def preset_range(
     preset: str,
@@ -193,8 +293,8 @@ MANAGED_PARAMS = ("preset", "start", "end", "view", "window", "skip", "asof", "g
 GRAIN_NOUNS = {"lead": "leads", "opportunity": "opportunities"}
 
 
-def _write_url(params: dict) -> None:
-    for name in MANAGED_PARAMS:
+def _write_url(params: dict, managed: tuple[str, ...] = MANAGED_PARAMS) -> None:
+    for name in managed:
         if name not in params and name in st.query_params:
             del st.query_params[name]
     for name, value in params.items():
@@ -212,18 +312,40 @@ def window_label(days: int | None, contract_days: int | None) -> str:
     return "No window (all time)" if days == NO_WINDOW else f"{days} days"
 
 
-def render() -> Filters:
-    """Draw the sidebar filters; return (and store in session state) the chosen Filters."""
+def _keep(groups: tuple[str, ...]) -> None:
+    """Restore the values of filter widgets this run will not draw from the saved copy (and
+    save the ones it will draw, after): moving through a page without them changes nothing."""
+    saved = st.session_state.setdefault(_SAVED, {})
+    for group in GROUPS:
+        for key in GROUP_KEYS[group]:
+            if key not in st.session_state and key in saved:
+                st.session_state[key] = saved[key]
+
+
+def _save() -> None:
+    saved = st.session_state.setdefault(_SAVED, {})
+    for keys in GROUP_KEYS.values():
+        for key in keys:
+            if key in st.session_state:
+                saved[key] = st.session_state[key]
+
+
+def render(uses: tuple[str, ...] = ALL, note: str = "") -> Filters:
+    """Draw the sidebar filters the page uses (`uses`: groups of GROUPS); return (and store in
+    session state) the chosen Filters. Filters the page does not use keep their values (from
+    the URL or an earlier page) but are neither drawn nor written to the URL; `note` says so."""
     latest = cache.call(funnel.latest_event_at).date()
     choices = cache.call(options.filter_choices)
     contract = contracts.current()
+    _keep(uses)
     # What is counted (leads or opportunities) decides the range's bounds and default, so it
     # is read first: from the URL on a first visit, then from its widget.
     if not st.session_state.get(_URL_READ) and st.query_params.get("grain") in contract.grains:
         st.session_state["f_grain"] = st.query_params.get("grain")
     if st.session_state.get("f_grain") not in contract.grains:
         st.session_state["f_grain"] = contract.default_grain
-    grain = st.session_state["f_grain"]
+    # A page that does not offer the choice (Teams, Content follow leads) counts the default grain.
+    grain = st.session_state["f_grain"] if "grain" in uses else contract.default_grain
     first, last = cache.call(options.date_bounds, grain=grain)
     first = first or latest
     last = max(last or latest, latest)
@@ -243,9 +365,13 @@ def render() -> Filters:
         return PRESETS[key]
 
     noun = GRAIN_NOUNS[grain]
-    with st.sidebar:
-        st.header("Filters", divider="gray")
-        if len(contract.grains) > 1:
+    sidebar = st.sidebar
+    if uses:
+        sidebar.header("Filters", divider="gray")
+    if note:
+        sidebar.caption(f":material/filter_alt_off: {note}")
+    with sidebar:
+        if "grain" in uses and len(contract.grains) > 1:
             st.radio(
                 "Count",
                 list(contract.grains),
@@ -256,17 +382,20 @@ def render() -> Filters:
                 "opportunity's stages). Opportunities: each deal once, through its own stages; its "
                 "revenue and win rate count every opportunity once, whatever its contacts.",
             )
-        preset = st.selectbox(
-            f"{noun.capitalize()} that started in",
-            list(PRESETS),
-            format_func=preset_name,
-            key="f_preset",
-            help="Default: "
-            + (chosen.reason if chosen else "the last full quarter")
-            + f". Other ranges count back from the latest event in the store ({latest:%d %b %Y}). "
-            "In the cohort view, the leads whose journey started in this range; in the flow view, "
-            "the stage entries that happened in it.",
-        )
+        preset = st.session_state.get("f_preset", DEFAULT_PRESET)
+        preset = preset if preset in PRESETS else DEFAULT_PRESET
+        if "range" in uses:
+            preset = st.selectbox(
+                f"{noun.capitalize()} that started in",
+                list(PRESETS),
+                format_func=preset_name,
+                key="f_preset",
+                help="Default: "
+                + (chosen.reason if chosen else "the last full quarter")
+                + f". Other ranges count back from the latest event in the store ({latest:%d %b %Y}). "
+                "In the cohort view, the leads whose journey started in this range; in the flow "
+                "view, the stage entries that happened in it.",
+            )
         start, end = preset_range(preset, latest, default, (first, last))
         if preset == "custom":
             if "f_range" not in st.session_state:
@@ -278,40 +407,49 @@ def render() -> Filters:
                     min(max(start, first), last),
                     min(max(end, first), last),
                 )
-            picked = st.date_input(
-                "From – to", min_value=first, max_value=last, key="f_range", format="YYYY-MM-DD"
-            )
+            if "range" in uses:
+                picked = st.date_input(
+                    "From – to", min_value=first, max_value=last, key="f_range", format="YYYY-MM-DD"
+                )
+            else:
+                picked = st.session_state["f_range"]
             picked = tuple(picked) if isinstance(picked, list | tuple) else (picked,)
             if len(picked) == 2:
                 start, end = picked
             elif len(picked) == 1:  # the second day is not picked yet: one day for now
                 start = end = picked[0]
-        else:
+        elif "range" in uses:
             st.caption(f"{start:%d %b %Y} – {end:%d %b %Y}")
 
-        view = st.radio(
-            "View",
-            list(VIEWS),
-            format_func=VIEWS.get,
-            key="f_view",
-            horizontal=True,
-            help="Cohort: follows the leads who started in the range through every stage; its "
-            "rates compare the same leads. Flow: counts entries into each stage during the "
-            "range, whoever the leads are; its ratios compare different leads.",
-        )
+        view = st.session_state.get("f_view", "cohort")
+        if "view" in uses:
+            view = st.radio(
+                "View",
+                list(VIEWS),
+                format_func=VIEWS.get,
+                key="f_view",
+                horizontal=True,
+                help="Cohort: follows the leads who started in the range through every stage; its "
+                "rates compare the same leads. Flow: counts entries into each stage during the "
+                "range, whoever the leads are; its ratios compare different leads.",
+            )
         lists: dict[str, list[str]] = {}
         for name, (key, attribute) in LIST_PARAMS.items():
             allowed = choices[attribute]
             if key in st.session_state:  # drop values the store no longer holds
                 st.session_state[key] = [v for v in st.session_state[key] if v in allowed]
-            lists[name] = st.multiselect(
-                attribute.capitalize(),
-                list(allowed),
-                format_func=lambda v, allowed=allowed: allowed.get(v, v),
-                key=key,
-                placeholder="All",
-            )
-        window, skip, as_of = _counting_rules(contract, first, latest)
+            if "attributes" in uses:
+                lists[name] = st.multiselect(
+                    attribute.capitalize(),
+                    list(allowed),
+                    format_func=lambda v, allowed=allowed: allowed.get(v, v),
+                    key=key,
+                    placeholder="All",
+                )
+            else:
+                lists[name] = list(st.session_state.get(key) or [])
+        window, skip, as_of = _counting_rules(contract, first, latest, uses)
+    _save()
 
     try:
         filters = Filters(
@@ -331,55 +469,71 @@ def render() -> Filters:
         filters = st.session_state.get(FILTERS_KEY) or Filters(*preset_range(DEFAULT_PRESET, latest, default))
     st.session_state[FILTERS_KEY] = filters
     st.session_state[VIEW_KEY] = view
+    managed = tuple(p for g in uses for p in GROUP_PARAMS[g])
     params = url_from_state(preset, filters.start, filters.end, view, lists, window, skip, as_of)
     if filters.grain:
         params["grain"] = filters.grain
-    _write_url(params)
+    params = {k: v for k, v in params.items() if k in managed}
+    # A page's link carries only the filters it uses: the others are taken off the URL.
+    _write_url(params, MANAGED_PARAMS)
     return filters
 
 
 def _counting_rules(
-    contract, first: dt.date, latest: dt.date
+    contract, first: dt.date, latest: dt.date, uses: tuple[str, ...] = ALL
 ) -> tuple[int | None, str | None, dt.date | None]:
     """The conversion window, skip policy and as-of date of this view: the contract's unless
     changed here. Returns (window_days, skip_policy, as_of) as Filters takes them (None: the
-    contract's, or the latest event for the as-of)."""
-    st.subheader("Counting rules", divider="gray")
-    window = st.selectbox(
-        "Conversion window",
-        WINDOW_CHOICES,
-        format_func=lambda d: window_label(d, contract.conversion_window_days),
-        key="f_window",
-        help="A stage counts as reached when a lead gets there within this many days of its "
-        "start. No window: whenever it happened, by the as-of date (recent cohorts then stay "
-        "open longer).",
-    )
+    contract's, or the latest event for the as-of). Only the rules in `uses` are drawn; the
+    others keep their values."""
+    if any(g in uses for g in ("window", "skip", "as_of")):
+        st.subheader("Counting rules", divider="gray")
+    if "window" in uses:
+        window = st.selectbox(
+            "Conversion window",
+            WINDOW_CHOICES,
+            format_func=lambda d: window_label(d, contract.conversion_window_days),
+            key="f_window",
+            help="A stage counts as reached when a lead gets there within this many days of its "
+            "start. No window: whenever it happened, by the as-of date (recent cohorts then stay "
+            "open longer).",
+        )
+    else:
+        window = st.session_state.get("f_window")
+        window = window if window in WINDOW_CHOICES else None
     if window is not None and window != NO_WINDOW and window == contract.conversion_window_days:
         window = None
     if window == NO_WINDOW and contract.conversion_window_days is None:
         window = None
     st.session_state.setdefault("f_skip", contract.skip_policy)
-    skip = st.radio(
-        "Skip policy",
-        list(SKIP_POLICIES),
-        format_func=lambda p: p.capitalize() + (" (the contract's)" if p == contract.skip_policy else ""),
-        key="f_skip",
-        horizontal=True,
-        help=" ".join(SKIP_LABELS.values()) + " Stages the data never records are never filled in.",
-    )
+    if "skip" in uses:
+        skip = st.radio(
+            "Skip policy",
+            list(SKIP_POLICIES),
+            format_func=lambda p: p.capitalize() + (" (the contract's)" if p == contract.skip_policy else ""),
+            key="f_skip",
+            horizontal=True,
+            help=" ".join(SKIP_LABELS.values()) + " Stages the data never records are never filled in.",
+        )
+    else:
+        skip = st.session_state.get("f_skip")
+        skip = skip if skip in SKIP_POLICIES else contract.skip_policy
     skip = None if skip == contract.skip_policy else skip
     # Empty means "the latest event", so a view left open follows new imports.
     current = st.session_state.get("f_asof")
     if not isinstance(current, dt.date) or not first <= current <= latest:
         st.session_state["f_asof"] = None
-    picked = st.date_input(
-        "As of",
-        min_value=first,
-        max_value=latest,
-        key="f_asof",
-        format="YYYY-MM-DD",
-        help=f"Count only what was known by the end of this day. Empty: the latest event in the "
-        f"store ({latest:%d %b %Y}), so the view follows new imports.",
-    )
+    if "as_of" in uses:
+        picked = st.date_input(
+            "As of",
+            min_value=first,
+            max_value=latest,
+            key="f_asof",
+            format="YYYY-MM-DD",
+            help=f"Count only what was known by the end of this day. Empty: the latest event in the "
+            f"store ({latest:%d %b %Y}), so the view follows new imports.",
+        )
+    else:
+        picked = st.session_state.get("f_asof")
     as_of = picked if isinstance(picked, dt.date) and picked < latest else None
     return window, skip, as_of

@@ -63,7 +63,8 @@ def overall_rate(contract: Contract) -> str:
 def wilson() -> str:
     return (
         "Every rate has a 95% Wilson interval: the range the true rate plausibly lies in given "
-        "how few leads it rests on. Groups under 30 leads are flagged as small."
+        "how few leads it rests on. A rate, interval or percentile over fewer than 30 is flagged "
+        "“small n (<30)”."
     )
 
 
@@ -86,6 +87,15 @@ def noise() -> str:
         "Change vs the previous period of equal length. Rates are compared with a two-proportion "
         "test and counts with a test on the two counts; 'outside the noise' means p < 0.05. A "
         "change inside the noise can be chance."
+    )
+
+
+def fair_comparison() -> str:
+    return (
+        "Fair comparison: the two periods are compared at equal age, each one's conversion within "
+        "the same number of days since each lead's start (the window once this period is mature, "
+        "else the age of its youngest lead). A figure whose period is still immature, or whose "
+        "previous period begins before the store's first data, is marked and gets no noise verdict."
     )
 
 

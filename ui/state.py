@@ -14,6 +14,21 @@ import streamlit as st
 from queries import cache, funnel, ranges
 from queries.filters import Filters
 
+
+def run_in_frame() -> None:
+    """Every page's first call. On a freshly started server, until the frame (dashboard.py) has
+    once called st.navigation, Streamlit still treats pages/ as its old pages folder
+    (PagesManager.uses_pages_directory) and runs a requested page's file straight: a shared link
+    opened first showed the page without the sidebar, in a narrow layout, with the menu listing
+    file names. This switches that off and runs again, through the frame, to the same page.
+    Nothing happens inside the frame or under AppTest."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 FILTERS_KEY = "filters"  # st.session_state[FILTERS_KEY] holds the Filters the frame chose
 VIEW_KEY = "view"  # st.session_state[VIEW_KEY]: "cohort" (default) or "flow"
 

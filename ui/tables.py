@@ -10,6 +10,7 @@ import streamlit as st
 from queries import executor
 from queries.funnel import period_is_mature
 from queries.teams import MAX_ROWS
+from reports import format as fmt
 
 # Lead lists on screen hold the most relevant rows (most overdue, slowest first): a person reads
 # a few dozen, and every row shown travels to every browser on every rerun (5,000-row lists made
@@ -32,12 +33,18 @@ def neutralise(value):
 def safe_csv(df: pd.DataFrame) -> bytes:
     """CSV bytes (UTF-8 with BOM so Excel reads accents) with formula-like text neutralised.
 
-    Numbers stay numbers: only text cells are touched, so -5 is still -5.
+    Numbers stay numbers (-5 is still -5), rounded to four decimals (no 0.9999999999999999);
+    a small-group flag reads as on the page, "small n (<30)".
     """
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(neutralise)
+        elif pd.api.types.is_float_dtype(out[col]):
+            # 0.9999999999999999 is 1.0: no float noise in a spreadsheet (4 decimals: 39.71%).
+            out[col] = out[col].round(4)
+        if pd.api.types.is_bool_dtype(df[col]) and _is_small_name(col):
+            out[col] = small_flags(df[col])  # the flag reads the same as on the page
     out.columns = [neutralise(str(c)) for c in out.columns]
     # CRLF line ends (RFC 4180) make pandas quote a cell holding a bare carriage return, which
     # spreadsheets read as a line break: unquoted, "a\r=HYPERLINK(...)" became a formula row.
@@ -88,6 +95,77 @@ def percent_columns(df: pd.DataFrame) -> dict:
 
 NO_VALUE = "(no value)"  # a lead without the attribute: kept apart from a literal "unknown"
 
+# The funnel table's count columns, each opening to its records (queries.drill.STATUSES).
+FUNNEL_COUNTS = {
+    "Reached": "reached",
+    "In progress here": "in_progress",
+    "Dropped here": "dropped",
+    "Skipped into": "skipped",
+}
+FUNNEL_WIDTHS = {
+    "Stage": 170,
+    "Reached": 80,
+    "Step rate": 80,
+    "Overall rate": 90,
+    "In progress here": 110,
+    "Dropped here": 100,
+    "Skipped into": 90,
+    "Step 95% CI": 120,
+    "Small n (<30)": 100,
+}
+
+
+def funnel_table(df: pd.DataFrame, for_csv: bool = False) -> pd.DataFrame:
+    """funnel.cohort_funnel as people read it: one row per stage, the counts and rates first
+    (each count opens to its records on the page), then the 95% intervals and the small-n flag
+    (a step or overall rate over fewer than 30 records). The CSV has the interval bounds as
+    numbers and the stage key too; the screen one interval column per rate."""
+    tracked = df["tracked"].astype(bool)
+    reached = [None if pd.isna(n) else int(n) for n in df["n_reached"]]
+    bases_step, bases_first, previous = [], [], None
+    first = next((n for n, t in zip(reached, tracked, strict=True) if t), None)
+    for n, t in zip(reached, tracked, strict=True):
+        bases_step.append((previous if previous is not None else n) if t else None)
+        bases_first.append(first if t else None)
+        if t:
+            previous = n
+    out = pd.DataFrame(
+        {
+            "Stage": df["label"],
+            "Reached": df["n_reached"],
+            "Step rate": df["step_rate"],
+            "Overall rate": df["overall_rate"],
+            "In progress here": df["n_in_progress"],
+            "Dropped here": df["n_dropped"],
+            "Skipped into": df["n_skipped"],
+        }
+    )
+    if for_csv:
+        out.insert(0, "Stage key", df["stage"])
+        out["Step rate 95% CI low"] = df["step_low"]
+        out["Step rate 95% CI high"] = df["step_high"]
+        out["Overall rate 95% CI low"] = df["overall_low"]
+        out["Overall rate 95% CI high"] = df["overall_high"]
+    else:
+        out["Step 95% CI"] = [
+            interval(lo, hi) for lo, hi in zip(df["step_low"], df["step_high"], strict=True)
+        ]
+        out["Overall 95% CI"] = [
+            interval(lo, hi) for lo, hi in zip(df["overall_low"], df["overall_high"], strict=True)
+        ]
+    out["Small n (<30)"] = [
+        fmt.SMALL_TEXT if t and (fmt.is_small(a) or fmt.is_small(b)) else ""
+        for t, a, b in zip(tracked, bases_step, bases_first, strict=True)
+    ]
+    if for_csv or not tracked.all():
+        out["Recorded in the data"] = ["yes" if t else "not recorded" for t in tracked]
+    return out
+
+
+def interval(low, high) -> str:
+    """A 95% interval as one cell: "30.2%–37.0%"."""
+    return fmt.DASH if fmt.missing(low) or fmt.missing(high) else f"{fmt.pct(low)}–{fmt.pct(high)}"
+
 
 def _win_columns(out: pd.DataFrame, outcome: pd.DataFrame | None, keys: list) -> None:
     """Add won, lost, win rate and its interval from funnel.outcomes, one row per group key."""
@@ -103,7 +181,7 @@ def _win_columns(out: pd.DataFrame, outcome: pd.DataFrame | None, keys: list) ->
     out["Win rate"] = [r.win_rate if r is not None else float("nan") for r in rows]
     out["Win rate 95% CI low"] = [r.win_low if r is not None else float("nan") for r in rows]
     out["Win rate 95% CI high"] = [r.win_high if r is not None else float("nan") for r in rows]
-    out["Fewer than 30 decided"] = [bool(r.is_small) if r is not None else True for r in rows]
+    out["Win rate small n (<30 decided)"] = [bool(r.is_small) if r is not None else True for r in rows]
 
 
 def monthly_cohorts(
@@ -125,6 +203,8 @@ def monthly_cohorts(
     last_rows = counts[counts["label"] == stage_labels[-1]].set_index("group_value").reindex(keys)
     if len(stage_labels) > 1:
         out[f"{stage_labels[0]} → {stage_labels[-1]}"] = last_rows["overall_rate"].to_numpy()
+    if "is_small" in last_rows:
+        out["Small n (<30 leads)"] = last_rows["is_small"].fillna(True).astype(bool).to_numpy()
     _win_columns(out, outcome, keys)
     final = []
     for key in keys:
@@ -134,7 +214,17 @@ def monthly_cohorts(
     out.insert(1, "Status", final)
     # The interval bounds stay in the CSV of the breakdown; a month's row reads at a glance.
     out = out.drop(columns=[c for c in out.columns if "95% CI" in c])
-    return _key_columns_first(out, ["Month", "Status", stage_labels[0], stage_labels[-1], "Lost", "Win rate"])
+    out = _key_columns_first(out, ["Month", "Status", stage_labels[0], stage_labels[-1], "Lost", "Win rate"])
+    out.attrs["group_keys"] = keys
+    return out
+
+
+def screen_columns(df: pd.DataFrame, stage_labels: list[str], handoff_label: str | None = None) -> list[str]:
+    """The columns a wide cohort table shows on screen, so it is whole at 1280 px: the first,
+    handoff and last stage's counts among the stages (the others are in its CSV), every other
+    column as it is."""
+    keep = {stage_labels[0], stage_labels[-1], *([handoff_label] if handoff_label else [])}
+    return [c for c in df.columns if c not in stage_labels or c in keep]
 
 
 def _key_columns_first(df: pd.DataFrame, first: list[str]) -> pd.DataFrame:
@@ -147,14 +237,156 @@ def _key_columns_first(df: pd.DataFrame, first: list[str]) -> pd.DataFrame:
     ]
 
 
-def show(df: pd.DataFrame, **kwargs) -> None:
-    """st.dataframe of a query result, without its attrs (as-of dates and the like are shown
-    in captions; Arrow cannot carry them and would warn). Tables offer no download or copy of
-    their own (client.disableDataExport in .streamlit/config.toml: Streamlit's would write
-    formula cells as they are); the CSV buttons next to them go through safe_csv()."""
-    plain = df.copy()
-    plain.attrs = {}
-    st.dataframe(plain, **kwargs)
+# Column names that hold a rate (0–1): shown as "39.7%", one format in every table.
+RATE_WORDS = ("rate", "→", "share", "95% ci", "win rate", "conversion", "within sla", "accepted", "rejected")
+
+
+def _is_small_name(name) -> bool:
+    """A column that flags a small denominator (is_small, "Small group (<30)", "Under 30 leads")."""
+    low = str(name).lower()
+    return "small" in low or "fewer than 30" in low or "under 30" in low
+
+
+def small_flags(series: pd.Series) -> list[str]:
+    """True/False small-group flags as the text every table and export shows: "small n (<30)"."""
+    return [fmt.SMALL_TEXT if v is True or (not fmt.missing(v) and bool(v)) else "" for v in series]
+
+
+def _is_rate_name(name: str) -> bool:
+    low = str(name).lower()
+    return any(w in low for w in RATE_WORDS)
+
+
+def _config_kind(config) -> str | None:
+    """What a column_config entry says a column is: "percent", "number" or None."""
+    if not isinstance(config, dict):
+        return None
+    type_config = config.get("type_config") or {}
+    if type_config.get("type") != "number":
+        return None
+    return "percent" if type_config.get("format") == "percent" else "number"
+
+
+def readable(df: pd.DataFrame, column_config: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """A copy of `df` that reads at a glance, and its column_config (docs/design.md; the
+    formats are reports.format's, the same as every export's):
+
+    - rates (a "percent" NumberColumn, or a float column named like a rate with values 0–1)
+      as "39.7%", one format in every table;
+    - counts stored as floats (a count with gaps) as whole numbers;
+    - missing values as "—", never None or nan; timestamps as "YYYY-MM-DD HH:MM".
+    A column turned into text keeps its heading, help and width."""
+    config = dict(column_config or {})
+    out = df.copy()
+    out.attrs = {}
+    for col in out.columns:
+        series = out[col]
+        kind = _config_kind(config.get(col))
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        values = pd.to_numeric(series, errors="coerce") if numeric else None
+        is_rate = kind == "percent" or (
+            numeric
+            and kind is None
+            and pd.api.types.is_float_dtype(series)
+            and _is_rate_name(col)
+            and bool(((values.dropna() >= 0) & (values.dropna() <= 1)).all())
+        )
+        if (
+            pd.api.types.is_bool_dtype(series)
+            and _is_small_name(col)
+            or (
+                series.dtype == object
+                and _is_small_name(col)
+                and series.map(lambda v: isinstance(v, bool)).all()
+            )
+        ):
+            out[col] = small_flags(series)
+            config[col] = _as_text(config.get(col), col)
+        elif is_rate:
+            out[col] = [fmt.pct(v) for v in series]
+            config[col] = _as_text(config.get(col), col)
+        elif numeric and pd.api.types.is_float_dtype(series) and kind != "number":
+            finite = values.dropna()
+            if len(finite) and bool((finite == finite.round()).all()):
+                if finite.size == values.size:
+                    out[col] = values.astype("Int64")
+                else:
+                    out[col] = [fmt.whole(v) for v in series]
+                    config[col] = _as_text(config.get(col), col)
+            elif values.isna().any():
+                out[col] = [fmt.count(round(v, 1)) if not fmt.missing(v) else fmt.DASH for v in series]
+                config[col] = _as_text(config.get(col), col)
+        elif numeric and values.isna().any() and kind == "number":
+            fmt_text = ((config.get(col) or {}).get("type_config") or {}).get("format") or ""
+            finite = values.dropna()
+            integral = bool(len(finite)) and bool((finite == finite.round()).all())
+            decimals = 0 if fmt_text in ("%d", "localized") or integral else 1
+            out[col] = [
+                fmt.DASH if fmt.missing(v) else (fmt.whole(v) if decimals == 0 else f"{v:,.1f}")
+                for v in series
+            ]
+            config[col] = _as_text(config.get(col), col)
+        elif (
+            pd.api.types.is_integer_dtype(series) and not pd.api.types.is_bool_dtype(series) and kind is None
+        ):
+            # Counts with thousands separators: 1,949, not 1949.
+            base = config.get(col)
+            base = base if isinstance(base, dict) else ({"label": base} if isinstance(base, str) else {})
+            config[col] = st.column_config.NumberColumn(
+                base.get("label") or str(col),
+                help=base.get("help"),
+                width=base.get("width"),
+                format="localized",
+            )
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            kind_of = (
+                ((config.get(col) or {}).get("type_config") or {}).get("type")
+                if isinstance(config.get(col), dict)
+                else None
+            )
+            if kind_of not in ("datetime", "date", "time"):  # a Datetime column formats itself
+                out[col] = [fmt.when(v) for v in series]
+        elif _is_small_name(col):  # a flag column: empty where there is nothing to flag
+            out[col] = ["" if fmt.missing(v) else v for v in series]
+        elif series.dtype == object or pd.api.types.is_string_dtype(series):
+            out[col] = [fmt.DASH if fmt.missing(v) or v == "" else v for v in series]
+    return out, config
+
+
+def _as_text(config, col) -> dict:
+    """A TextColumn with what `config` said about the column's heading, help and width."""
+    config = config if isinstance(config, dict) else ({"label": config} if isinstance(config, str) else {})
+    return st.column_config.TextColumn(
+        config.get("label") or str(col), help=config.get("help"), width=config.get("width")
+    )
+
+
+def show(df: pd.DataFrame, column_config: dict | None = None, key: str | None = None, **kwargs):
+    """st.dataframe of a query result as people read it (readable()), without its attrs (as-of
+    dates and the like are shown in captions; Arrow cannot carry them and would warn). Tables
+    offer no download or copy of their own (client.disableDataExport in .streamlit/config.toml:
+    Streamlit's would write formula cells as they are); the CSV buttons next to them go through
+    safe_csv(). With `key` and on_select, returns the selection event (see clicked())."""
+    plain, config = readable(df, column_config)
+    kwargs.setdefault("hide_index", True)
+    if key is not None:
+        kwargs["key"] = key
+    return st.dataframe(plain, column_config=config or None, **kwargs)
+
+
+def clickable(
+    df: pd.DataFrame, key: str, column_config: dict | None = None, **kwargs
+) -> tuple[int, str] | None:
+    """show() with one cell selectable: returns (row position, column) of a cell clicked since
+    the last run, once (a selection that stays selected is not a new click), else None."""
+    event = show(df, column_config, key=key, on_select="rerun", selection_mode="single-cell", **kwargs)
+    cells = list((event or {}).get("selection", {}).get("cells", [])) if event is not None else []
+    seen_key = f"_{key}_seen"
+    cell = tuple(cells[0]) if cells else None
+    if cell == st.session_state.get(seen_key):
+        return None
+    st.session_state[seen_key] = cell
+    return cell
 
 
 def download(
@@ -245,9 +477,40 @@ def breakdown_table(
             out[f"Overall {first} → {last}"] = last_rows["overall_rate"].to_numpy()
             out["95% CI low"] = last_rows["overall_low"].to_numpy()
             out["95% CI high"] = last_rows["overall_high"].to_numpy()
-        out["Small group (<30)"] = last_rows["is_small"].to_numpy()
+        out["Small n (<30 leads)"] = last_rows["is_small"].astype(bool).to_numpy()
         _win_columns(out, outcome, keys)
         out = _key_columns_first(out, ["group", first, last, "Lost", "Win rate"])
     else:
         out["Re-entries"] = df.groupby("group_key")["n_reentries"].sum().reindex(order).to_numpy()
+    out.attrs["group_keys"] = keys  # the value behind each row, for the drill-down (None: no value)
     return out
+
+
+# The records behind a number (queries.drill, queries.teams' lists) as people read them: who,
+# their company and owner first, then the dates; ids last (they are for the CSV and the CRM).
+RECORD_COLUMNS = {
+    "Name": st.column_config.TextColumn("Name", width="medium"),
+    "Company": st.column_config.TextColumn("Company", width="medium"),
+    "Owner": st.column_config.TextColumn("Owner", width="small"),
+}
+
+
+def records_table(records: pd.DataFrame, contract) -> pd.DataFrame:
+    """queries.drill.cohort_records with the contract's labels: Name, Company, Owner, Channel,
+    Started, Entered the stage, Reached (when it counted as reaching it), Exit, Exit reason,
+    Exited, Record id. CRM text stays plain text (st.dataframe draws no markup)."""
+    return pd.DataFrame(
+        {
+            "Name": records["lead_name"],
+            "Company": records["company"],
+            "Owner": records["owner_name"],
+            "Channel": [fmt.channel(contract, v) for v in records["channel"]],
+            "Started": [fmt.when(t) for t in records["start_at"]],
+            "Entered the stage": [fmt.when(t) for t in records["entered_at"]],
+            "Reached": [fmt.when(t) for t in records["reached_at"]],
+            "Exit": [fmt.exit_label(contract, v) for v in records["exit_type"]],
+            "Exit reason": [fmt.reason(contract, v) for v in records["exit_reason"]],
+            "Exited": [fmt.when(t) for t in records["exit_at"]],
+            "Record id": records["lead_id"],
+        }
+    )

@@ -3,7 +3,9 @@
 -- teams_drops.sql (inlined by queries/teams.py as the CTE teams_drops), the same rows
 -- teams_leakage.sql counts, so a list always adds up to its number.
 -- Parameters: teams_drops.sql's, plus the selection ($sel_stage_order, $sel_team,
---   $sel_loss_kind, $sel_owner_id; null = any) and $limit_rows (rows returned; n_total counts
+--   $sel_loss_kind, $sel_owner_id; $sel_keys, a list of "stage_order:charged_team:loss_kind"
+--   keys (a category, queries.teams.category_keys); $sel_group, a value of the attribute $by,
+--   '(none)' for leads without one; null = any) and $limit_rows (rows returned; n_total counts
 --   all matching rows).
 
 with
@@ -13,6 +15,8 @@ drops as (select * from teams_drops),
 final as (
     select
         lead_id,
+        lead_name,
+        company,
         channel,
         stage_order,
         transition_team,
@@ -33,6 +37,8 @@ final as (
       and ($sel_team is null or charged_team = $sel_team)
       and ($sel_loss_kind is null or loss_kind = $sel_loss_kind)
       and ($sel_owner_id is null or owner_id = $sel_owner_id)
+      and ($sel_keys is null or concat_ws(':', stage_order, charged_team, loss_kind) = any($sel_keys))
+      and ($sel_group is null or coalesce(group_value, '(none)') = $sel_group)
 )
 
 select * from final

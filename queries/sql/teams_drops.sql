@@ -4,17 +4,27 @@
 -- named teams_drops (executor.compose()), so the counts and the lists can never disagree.
 -- The cohort, "reached in time", window, as-of and skip-policy semantics are cohort_funnel.sql's,
 -- so the rows per stage equal cohort_funnel's n_dropped for the same filters.
--- Unanswered handoff first: a drop at the handoff stage whose $follow_team first event after
--- the handoff entry came later than $sla_hours (or not by $as_of), and whose exit (if any) was
--- not $follow_team's own decision, is charged to $follow_team as no_action_in_sla whatever its
--- reason code (docs/design.md: an MQL Sales never acted on within the SLA is charged to Sales).
--- Every other drop is charged to the owner of its transition ($owner_by_stage), unless the
--- reason code of its exit (by $as_of) is charged to a team in funnel.toml ($reason_keys,
--- $reason_teams). Loss kind, first match wins:
+-- The blame rule (the contract's sla_rule, bound as $is_breach_first):
+--   * Unanswered handoff, under either rule: a drop at the handoff stage whose $follow_team
+--     first event after the handoff entry came later than $sla_hours (or not by $as_of), and
+--     whose exit (if any) was not $follow_team's own decision, is charged to $follow_team as
+--     no_action_in_sla whatever its reason code.
+--   * A late decision: $follow_team's own exit of a handoff-stage drop, later than the SLA. With
+--     $is_breach_first (sla_rule = "breach", the default) it is charged to $follow_team like
+--     any breach; otherwise (sla_rule = "reason") its reason code decides. A late rejection (an
+--     exit in $quality_exits for a reason charged to $quality_team) is both an SLA breach and a
+--     quality signal: it keeps a loss kind of its own, late_rejection, whichever team it is
+--     charged to.
+--   * Every other drop is charged to the owner of its transition ($owner_by_stage), unless the
+--     reason code of its exit (by $as_of) is charged to a team in the contract ($reason_keys,
+--     $reason_teams).
+-- Where the SLA is not measured, $handoff_order is 0: no drop is late, nothing is charged for it.
+-- Loss kind, first match wins:
 --   no_action_in_sla  the unanswered handoff above (no action while it waited past the SLA)
+--   late_rejection    the late rejection above (charged by the rule)
 --   quality           exit in $quality_exits for a reason charged to $quality_team
 --   no_action_in_sla  charged to $follow_team, at the handoff stage, first action later than
---                     the SLA (the follow-through team's own late exit without its reason)
+--                     the SLA (the follow-through team's own late exit)
 --   sales_reason      charged to $follow_team, exited for a reason charged to $follow_team
 --   stalled           no exit; the window ran out after more than the stage's expected days
 --   window_ended      no exit; the window ran out before the stage's expected days had passed
@@ -22,14 +32,16 @@
 -- Drop owner: the owner on the charged team's first event for the lead, else the lead's current
 -- owner when on that team (null: unassigned).
 -- group_value: the lead attribute named by $by (null: one group), mapped by the allow-list below.
--- Columns: group_value, lead_id, channel, stage_order, transition_team, charged_team, loss_kind,
---   owner_id, owner_name, start_at, stage_reached_at, first_action_at (handoff-stage drops),
---   exit_at, exit_type, exit_reason (null without an exit by $as_of), days_in_stage.
+-- Columns: group_value, lead_id, lead_name, company, channel, stage_order, transition_team,
+--   charged_team, loss_kind, owner_id, owner_name, start_at, stage_reached_at, first_action_at
+--   (handoff-stage drops), exit_at, exit_type, exit_reason (null without an exit by $as_of),
+--   days_in_stage.
 -- Parameters: $start_at, $end_before, $as_of, $window_days, $is_strict, $channels, $regions,
 --   $segments, $owners, $by (as cohort_funnel.sql); $n_stages; $stage_keys, $owner_by_stage,
 --   $expected_days (lists in stage order; owner and days null where not set); $reason_keys,
---   $reason_teams (parallel lists); $handoff_order, $handoff_key, $sla_hours; $quality_exits
---   (list of exit keys); $quality_team, $follow_team (team keys).
+--   $reason_teams (parallel lists); $handoff_order, $handoff_key, $sla_hours; $is_breach_first
+--   (bool: the contract's sla_rule is "breach"); $quality_exits (list of exit keys);
+--   $quality_team, $follow_team (team keys).
 
 with
 
@@ -38,6 +50,8 @@ journey_stages as (select * from journey_stages),
 events as (select * from events),
 
 owners as (select * from owners),
+
+leads as (select * from leads),
 
 stages as (
     select
@@ -157,11 +171,9 @@ exit_actors as (
     group by drops.lead_id
 ),
 
--- The SLA is checked before any reason code (docs/design.md: an MQL Sales never acted on within the
--- SLA is charged to Sales). is_unanswered: a handoff-stage drop whose first follow-through
--- action came later than the SLA (or never, and the lead was still waiting when the SLA ran
--- out), and whose exit, if any, was not the follow-through team's own decision. A late rejection by Sales is still Sales' decision, so its reason code
--- decides (it stays an SLA breach in the handoff numbers).
+-- The SLA is checked before any reason code. is_late: a handoff-stage drop whose first
+-- follow-through action came later than the SLA (or never, and the lead was still waiting when
+-- the SLA ran out). is_not_own_exit: its exit, if any, was not the follow-through team's own.
 sla_checked as (
     select
         drops.*,
@@ -185,14 +197,24 @@ sla_checked as (
     left join exit_actors on exit_actors.lead_id = drops.lead_id
 ),
 
+-- The contract's blame rule: an unanswered handoff is always the follow-through team's; its own
+-- late decision is too when the breach comes first ($is_breach_first), else its reason decides.
 charged as (
     select
         sla_checked.*,
         case
-            when is_late and is_not_own_exit then $follow_team
+            when is_late and (is_not_own_exit or $is_breach_first) then $follow_team
             else charged_by_reason
         end as charged_team,
-        is_late and is_not_own_exit as is_unanswered
+        is_late and is_not_own_exit as is_unanswered,
+        coalesce(
+            is_late
+            and not is_not_own_exit
+            and has_exit
+            and final_exit_type = any($quality_exits)
+            and reason_team = $quality_team,
+            false
+        ) as is_late_rejection
     from sla_checked
 ),
 
@@ -224,6 +246,7 @@ classified as (
         charged.first_action_at,
         case
             when charged.is_unanswered then 'no_action_in_sla'
+            when charged.is_late_rejection then 'late_rejection'
             when charged.has_exit
                 and charged.final_exit_type = any($quality_exits)
                 and charged.reason_team = $quality_team
@@ -249,6 +272,8 @@ final as (
     select
         classified.group_value,
         classified.lead_id,
+        leads.lead_name,
+        leads.company,
         classified.channel,
         classified.stage_order,
         classified.transition_team,
@@ -265,6 +290,7 @@ final as (
         classified.days_in_stage
     from classified
     left join owners on owners.owner_id = classified.owner_id
+    left join leads on leads.lead_id = classified.lead_id
 )
 
 select * from final

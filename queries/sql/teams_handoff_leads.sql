@@ -1,5 +1,5 @@
 -- Handoff drill-down: one row per handed-over cohort lead behind the handoff numbers, with
--- its response time, SLA status, first action and owner; filtered to one owner and/or SLA
+-- its name, company, response time, SLA status, first action and owner; filtered to one owner and/or SLA
 -- status, slowest first. Selects from teams_handoffs.sql (inlined by queries/teams.py as the
 -- CTE teams_handoffs), the same rows teams_handoff.sql counts.
 -- Parameters: teams_handoffs.sql's, plus $sel_owner_id, $sel_status ('within', 'breached',
@@ -9,24 +9,29 @@ with
 
 handoffs as (select * from teams_handoffs),
 
+leads as (select * from leads),
+
 final as (
     select
-        lead_id,
-        channel,
-        owner_id,
-        owner_name,
-        handoff_at,
-        first_action_at,
-        first_action_type,
-        first_action_reason,
-        response_hours,
-        hours_open,
-        sla_status,
-        action_kind,
+        handoffs.lead_id,
+        leads.lead_name,
+        leads.company,
+        handoffs.channel,
+        handoffs.owner_id,
+        handoffs.owner_name,
+        handoffs.handoff_at,
+        handoffs.first_action_at,
+        handoffs.first_action_type,
+        handoffs.first_action_reason,
+        handoffs.response_hours,
+        handoffs.hours_open,
+        handoffs.sla_status,
+        handoffs.action_kind,
         count(*) over () as n_total
     from handoffs
-    where ($sel_owner_id is null or owner_id = $sel_owner_id)
-      and ($sel_status is null or sla_status = $sel_status)
+    left join leads on leads.lead_id = handoffs.lead_id
+    where ($sel_owner_id is null or handoffs.owner_id = $sel_owner_id)
+      and ($sel_status is null or handoffs.sla_status = $sel_status)
 )
 
 select * from final

@@ -21,6 +21,8 @@ events as (select * from events),
 
 owners as (select * from owners),
 
+leads as (select * from leads),
+
 stages as (
     select
         generate_subscripts($stage_keys, 1) as stage_order,
@@ -99,6 +101,8 @@ stalled as (
 final as (
     select
         stalled.lead_id,
+        leads.lead_name,
+        leads.company,
         in_play.channel,
         stalled.stage_order,
         stalled.stage_key,
@@ -116,6 +120,7 @@ final as (
         count(*) over () as n_total
     from stalled
     inner join in_play on in_play.lead_id = stalled.lead_id
+    left join leads on leads.lead_id = stalled.lead_id
     left join team_owners
         on team_owners.lead_id = stalled.lead_id
         and team_owners.team = stalled.transition_team

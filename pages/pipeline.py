@@ -96,7 +96,7 @@ st.caption(
     help=pipeline.DEFINITIONS["state"],
 )
 
-c1, c2, c3, c4 = st.columns([1, 1, 1.4, 1.6])
+c1, c2, c3, c4 = st.columns([1, 1, 1.5, 2.2])
 t1 = c1.date_input(
     "From (T1)",
     key="pl_t1",
@@ -182,11 +182,12 @@ def pipeline_at(moment, t1, t2, sourced, base, version):
         border=True,
     )
     right.metric(
-        f"Open on {v.t1:%d %b %Y}",
-        f"{v.start['n']:,} · {_money(v, v.start)}",
+        f"Open amount on {v.t1:%d %b %Y}",
+        _money(v, v.start),
         help="The same pipeline at the end of T1: the waterfall below starts here.",
         border=True,
     )
+    right.caption(f"{v.start['n']:,} open opportunities then")
     if not v.converted and len([c for c in v.currencies if c]) > 1:
         st.caption(
             "Amounts in different currencies are never added up; choose a currency with rates above to see one total."
@@ -396,9 +397,12 @@ def stage_history(history_filters, version):
         + f" {counts['moved_back']:,} opportunities moved back at least once.",
         border=True,
     )
-    mid.caption(
-        f"in {counts['moved_back']:,} " + ("opportunity" if counts["moved_back"] == 1 else "opportunities")
-    )
+    if counts["moved_back"]:
+        mid.caption(
+            f"in {counts['moved_back']:,} "
+            + ("opportunity" if counts["moved_back"] == 1 else "opportunities")
+        )
+
     right.metric(
         "Re-opened opportunities",
         f"{counts['reopened']:,}",

@@ -443,7 +443,9 @@ def view(
         column = amounts[code].reindex(index).fillna(0.0) if code in amounts else 0.0
         stages[f"amount:{code}"] = column
     # Converted only when every amount is rated: a stage with no amount then holds 0.
-    stages["amount_base"] = base_sum.reindex(index).astype(float).fillna(0.0) if base and not missing else math.nan
+    stages["amount_base"] = (
+        base_sum.reindex(index).astype(float).fillna(0.0) if base and not missing else math.nan
+    )
     stages = stages.reset_index()
 
     # The movement, one row per bucket in order.

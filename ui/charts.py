@@ -282,6 +282,7 @@ def waterfall_figure(df: pd.DataFrame, title: str, unit: str) -> go.Figure:
             measure=measures,
             text=text,
             textposition="outside",
+            textfont={"size": 12},
             cliponaxis=False,
             hovertext=hover,
             hoverinfo="text",

@@ -12,7 +12,7 @@ import datetime as dt
 
 import streamlit as st
 
-from queries import cache, contracts, executor, funnel, options
+from queries import cache, contracts, currency, executor, funnel, options
 from queries.filters import ATTRIBUTES
 from ui import charts, glossary, headline, tables
 from ui.sections import section
@@ -101,7 +101,9 @@ def cohort_headline(filters, version) -> None:
                         help=glossary.revenue(contract),
                         border=True,
                     )
-                    st.caption("amounts in different currencies are never added up")
+                    st.caption(
+                        "amounts in different currencies are never added up" + _in_one_currency(filters)
+                    )
                 elif key == "time_to_win":
                     st.metric(
                         f"Median days to {contract.stages[-1].label}",
@@ -116,6 +118,18 @@ def cohort_headline(filters, version) -> None:
                 else:
                     _headline_metric(comparison, key, helps)
     _outcome_caption(filters, outcome, comparison)
+
+
+def _in_one_currency(filters) -> str:
+    """The cohort's revenue in the store's one base currency at dated rates (queries/currency.py),
+    or what keeps it from being given; '' when the store holds no rates or several bases."""
+    bases = cache.call(currency.bases)
+    if len(bases) != 1:
+        return ""
+    money = cache.call(currency.revenue_in, filters, bases[0])
+    if money["total"] is None:
+        return f"; no total in {bases[0]}: " + currency.missing_text(bases[0], money["missing"])
+    return f"; in {bases[0]} at dated rates: {headline.fmt_amount(money['total'], bases[0])}"
 
 
 def _headline_metric(comparison, key: str, helps: dict) -> None:

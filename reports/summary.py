@@ -14,7 +14,8 @@ alerts and tests rely on these names (docs/summary.md lists every field):
                      n_skipped, n_in_progress, n_dropped, step_rate, overall_rate (+ bounds);
                      counts and rates are null for a stage the data does not record
     outcomes         won, lost, open, decided, win_rate (+ bounds, null where outcomes are not
-                     recorded), other_exit, after_window, revenue {currency: amount}, and for
+                     recorded), other_exit, after_window, revenue {currency: amount}, revenue_in
+                     (with --in: in that currency at dated rates, or what rates are missing), and for
                      the whole store undated_open (open records with no date, in no cohort)
     time_to_win_days median, p75, p90, n (null when the data does not record winning)
     breakdown        {attribute: [{value, n_start, n_won, n_lost, conversion, win_rate}]} for
@@ -161,6 +162,14 @@ def _sourced(row) -> dict[str, int]:
 
 def _missing(v) -> list[dict]:
     return [{"currency": m.currency, "since": m.since.isoformat()} for m in v.missing_rates]
+
+
+def _revenue_in(filters, base, db, contract) -> dict | None:
+    if base is None:
+        return None
+    money = currency.revenue_in(filters, base, db=db, contract=contract)
+    missing = [{"currency": m.currency, "since": m.since.isoformat()} for m in money["missing"]]
+    return {"currency": base, "amount": money["total"], "missing_rates": missing}
 
 
 def _pipeline(v) -> dict:
@@ -335,6 +344,9 @@ def summary(
             "revenue": funnel.revenue_by_currency(money),
             # Open records the source gave no date: in no range, counted here for the store.
             "undated_open": int(undated["n_records"].sum()),
+            # With --in: the revenue in that currency at the rates valid on the days it was won
+            # (null amount, with the rates missing, unless every amount has one).
+            "revenue_in": _revenue_in(fixed, base, db, contract),
             "undated_open_by_status": {
                 (s if isinstance(s, str) else ""): int(n)
                 for s, n in zip(undated["status"], undated["n_records"], strict=True)

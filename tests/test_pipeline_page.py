@@ -8,6 +8,7 @@ import pytest
 
 from data import importer, rates
 from tests import stories
+from tests.test_hostile import URL_PAYLOADS, markdown_strings
 from tests.test_pipeline_shapes import SPANISH
 
 PAGE = "pages/pipeline.py"
@@ -171,3 +172,43 @@ def test_the_sample_store(sample_db, page_app):
     assert metric(at, "Open opportunities")
     assert [type(e).__name__ for e in at.main if type(e).__name__ == "UnknownElement"]  # the charts
     assert table_with(at, "Definition")["Bucket"].tolist()[:4] == ["New", "Re-opened", "Won", "Lost"]
+
+
+def test_funnel_health_gives_the_revenue_in_one_currency_where_rates_convert_it(
+    rated_store, use_store, page_app
+):
+    use_store(rated_store)
+    at = page_app("pages/health.py")
+    at.run()
+    assert not at.exception
+    assert metric(at, "Revenue per currency") == "EUR 25.0 k · USD 7,000"
+    captions = " ".join(c.value for c in at.caption)
+    assert "never added up; in EUR at dated rates: EUR 31.4 k" in captions  # 25,000 + 7,000 × 0.92
+
+
+@pytest.mark.parametrize("payload", URL_PAYLOADS, ids=lambda p: repr(p[:24]))
+def test_every_pipeline_parameter_refuses_hostile_values(payload, spanish_store, use_store, page_app):
+    use_store(spanish_store)
+    at = run(page_app, {name: payload for name in ("t1", "t2", "cur", "src", "show", "bar")})
+    assert [s for s in markdown_strings(at) if payload[:40] in s[1]] == []
+    # The defaults, written back.
+    assert (at.query_params["t1"], at.query_params["t2"]) == ("2025-06-23", "2025-06-30")
+    assert (at.query_params["cur"], at.query_params["src"]) == ("each", "all")
+    assert at.query_params["bar"] in ("start", "end", "new", "reopened", "won", "lost", "moved_forward")
+
+
+def test_after_a_warm_up_the_pipeline_page_runs_no_query(sample_db, page_app):
+    from queries import cache, funnel
+    from queries.filters import Filters
+    from ui import warm
+    from ui.filters import preset_range
+    from ui.state import FILTERS_KEY
+
+    assert warm.warm(presets=("last_quarter",))["computed"] > 0
+    filters = Filters(*preset_range("last_quarter", cache.call(funnel.latest_event_at).date()))
+    before = sum(cache.MISSES.values())
+    at = page_app(PAGE)
+    at.session_state[FILTERS_KEY] = filters
+    at.run()
+    assert not at.exception
+    assert sum(cache.MISSES.values()) == before, dict(cache.MISSES)

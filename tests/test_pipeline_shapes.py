@@ -107,11 +107,20 @@ def test_with_a_dated_rate_the_totals_are_given_in_one_currency(spanish, capsys,
     assert s["movement"]["end"]["amount_in"] == pytest.approx(22000 + 7000 * 0.92)
     new = next(b for b in s["movement"]["buckets"] if b["bucket"] == "new")
     assert new["change_in"] == pytest.approx(2000 + 7000 * 0.92)
+    # The default cohort's won revenue (Q1): EUR 25,000 and A5's USD 7,000, won on 31 Mar.
+    s = summarise(capsys, db, "--in", "EUR")
+    assert s["outcomes"]["revenue"] == {"EUR": 25000.0, "USD": 7000.0}
+    assert s["outcomes"]["revenue_in"] == {
+        "currency": "EUR",
+        "amount": pytest.approx(31440.0),
+        "missing_rates": [],
+    }
     # Without a rate towards USD, nothing is added up and the summary says what is missing.
     s = summarise(capsys, db, "--as-of", "2025-03-01", "--in", "USD")
     assert s["pipeline"]["total"]["amount_in"] is None
     # The earliest EUR amount open at either end (22 Feb, 1 Mar): A1's, set on 10 Feb.
     assert s["pipeline"]["missing_rates"] == [{"currency": "EUR", "since": "2025-02-10"}]
+    assert s["outcomes"]["revenue_in"]["amount"] is None
 
 
 def test_bad_movement_dates_exit_2(spanish, capsys):

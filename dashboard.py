@@ -22,6 +22,7 @@ PLANNED_PAGES = (
     ("pages/teams.py", "Teams and handoff", ":material/handshake:"),
     ("pages/targets.py", "Targets", ":material/flag:"),
     ("pages/weekly.py", "Weekly meeting", ":material/event_note:"),
+    ("pages/pipeline.py", "Pipeline", ":material/waterfall_chart:"),
     ("pages/content.py", "Content", ":material/article:"),
     # Not pages/data.py: a page file named like the `data` package could shadow it on import.
     ("pages/data_admin.py", "Data", ":material/upload_file:"),

@@ -16,7 +16,7 @@ import datetime as dt
 
 import streamlit as st
 
-from queries import bridge, cache, contracts, drill, executor, funnel, options
+from queries import bridge, cache, contracts, currency, drill, executor, funnel, options
 from queries.filters import ATTRIBUTES, MAX_TEXT
 from reports import format as fmt
 from ui import alerts, charts, glossary, tables
@@ -130,7 +130,9 @@ def cohort_headline(filters, version) -> None:
                         help=glossary.revenue(contract),
                         border=True,
                     )
-                    st.caption("amounts in different currencies are never added up")
+                    st.caption(
+                        "amounts in different currencies are never added up" + _in_one_currency(filters)
+                    )
                 elif key == "time_to_win":
                     st.metric(
                         f"Median days to {contract.stages[-1].label}",
@@ -147,6 +149,18 @@ def cohort_headline(filters, version) -> None:
                     _headline_metric(comparison, key, helps)
     _comparison_note(comparison)
     _outcome_caption(filters, outcome, comparison)
+
+
+def _in_one_currency(filters) -> str:
+    """The cohort's revenue in the store's one base currency at dated rates (queries/currency.py),
+    or what keeps it from being given; '' when the store holds no rates or several bases."""
+    bases = cache.call(currency.bases)
+    if len(bases) != 1:
+        return ""
+    money = cache.call(currency.revenue_in, filters, bases[0])
+    if money["total"] is None:
+        return f"; no total in {bases[0]}: " + currency.missing_text(bases[0], money["missing"])
+    return f"; in {bases[0]} at dated rates: {fmt.amount(money['total'], bases[0])}"
 
 
 def _headline_metric(comparison, key: str, helps: dict) -> None:

@@ -14,7 +14,8 @@ alerts and tests rely on these names (docs/summary.md lists every field):
                      n_skipped, n_in_progress, n_dropped, step_rate, overall_rate (+ bounds);
                      counts and rates are null for a stage the data does not record
     outcomes         won, lost, open, decided, win_rate (+ bounds, null where outcomes are not
-                     recorded), other_exit, after_window, revenue {currency: amount}, and for
+                     recorded), other_exit, after_window, revenue {currency: amount}, revenue_in
+                     (with --in: in that currency at dated rates, or what rates are missing), and for
                      the whole store undated_open (open records with no date, in no cohort)
     time_to_win_days median, p75, p90, n (null when the data does not record winning)
     breakdown        {attribute: [{value, n_start, n_won, n_lost, conversion, win_rate}]} for
@@ -31,6 +32,13 @@ alerts and tests rely on these names (docs/summary.md lists every field):
                      contacts per opportunity and roles covered, leads by how they got their
                      account
     data_quality     one entry per check: key, title, n_failing
+    pipeline         the open opportunities at the view's as-of day, by stage: count, sourced
+                     by team, amount per currency (and in --in's currency where every amount
+                     has a dated rate); null when the data records no opportunity stage
+    movement         from --from to --to (default: the as-of day a week back, and the as-of
+                     day): per bucket, in the order they apply, count, sourced by team, open at
+                     each end and the change to the open pipeline per currency; the pipelines
+                     at both ends
 
 Exit codes: 0 written; 2 bad arguments or no store.
 """
@@ -48,7 +56,18 @@ from pathlib import Path
 import pandas as pd
 
 from data.contract import GRAINS, SKIP_POLICIES
-from queries import bridge, contracts, data_quality, executor, funnel, options, ranges, teams
+from queries import (
+    bridge,
+    contracts,
+    currency,
+    data_quality,
+    executor,
+    funnel,
+    options,
+    pipeline,
+    ranges,
+    teams,
+)
 from queries.filters import ATTRIBUTES, NO_WINDOW, FilterError, Filters
 
 
@@ -148,12 +167,99 @@ def _groups(breakdown: pd.DataFrame, outcome: pd.DataFrame, contract) -> list[di
     return out
 
 
+def _amounts(amounts: dict[str, float]) -> dict[str, float]:
+    return {c: float(a) for c, a in amounts.items()}
+
+
+def _sourced(row) -> dict[str, int]:
+    return {s: int(row[f"n_{s}"]) for s in (*pipeline.SOURCES, "other")}
+
+
+def _missing(v) -> list[dict]:
+    return [{"currency": m.currency, "since": m.since.isoformat()} for m in v.missing_rates]
+
+
+def _revenue_in(filters, base, db, contract) -> dict | None:
+    if base is None:
+        return None
+    money = currency.revenue_in(filters, base, db=db, contract=contract)
+    missing = [{"currency": m.currency, "since": m.since.isoformat()} for m in money["missing"]]
+    return {"currency": base, "amount": money["total"], "missing_rates": missing}
+
+
+def _pipeline(v) -> dict:
+    """The open pipeline at the view's T2, from pipeline.view (as the Pipeline page shows it)."""
+    codes = [c for c in v.stages.columns if c.startswith("amount:")]
+    return {
+        "at": v.t2.isoformat(),
+        "in": v.base,
+        "stages": [
+            {
+                "stage": r["stage"],
+                "label": r["label"],
+                "n_opportunities": int(r["n_opportunities"]),
+                "n_with_amount": int(r["n_with_amount"]),
+                "sourced": _sourced(r),
+                "amount": {c.removeprefix("amount:"): float(r[c]) for c in codes},
+                "amount_in": _num(r["amount_base"]) if v.converted else None,
+            }
+            for _, r in v.stages.iterrows()
+        ],
+        "total": {
+            "n_opportunities": v.end["n"],
+            "amount": _amounts(v.end["amounts"]),
+            "amount_in": v.end["converted"],
+        },
+        "missing_rates": _missing(v),
+    }
+
+
+def _movement(v) -> dict:
+    """The movement from T1 to T2, from pipeline.view (as the Pipeline page shows it)."""
+    codes = [c for c in v.buckets.columns if c.startswith("change:")]
+    return {
+        "from": v.t1.isoformat(),
+        "to": v.t2.isoformat(),
+        "in": v.base,
+        "buckets": [
+            {
+                "bucket": r["bucket"],
+                "label": r["label"],
+                "n_opportunities": int(r["n_opportunities"]),
+                "sourced": _sourced(r),
+                "n_open_from": int(r["n_open_t1"]),
+                "n_open_to": int(r["n_open_t2"]),
+                "change": {c.removeprefix("change:"): float(r[c]) for c in codes},
+                "change_in": _num(r["change_base"]) if v.converted else None,
+            }
+            for _, r in v.buckets.iterrows()
+        ],
+        "start": {
+            "n_opportunities": v.start["n"],
+            "amount": _amounts(v.start["amounts"]),
+            "amount_in": v.start["converted"],
+        },
+        "end": {
+            "n_opportunities": v.end["n"],
+            "amount": _amounts(v.end["amounts"]),
+            "amount_in": v.end["converted"],
+        },
+        "missing_rates": _missing(v),
+    }
+
+
 def summary(
     db: Path,
     filters: Filters | None = None,
     by: list[str] | None = None,
+    movement: tuple[dt.date, dt.date] | None = None,
+    base: str | None = None,
 ) -> dict:
-    """The summary of one view of the store at `db` (its default range when filters is None)."""
+    """The summary of one view of the store at `db` (its default range when filters is None).
+
+    `movement`: (from, to) days of the pipeline's movement (default: a week to the as-of day);
+    `base`: a currency the pipeline's amounts are also given in, where dated rates convert
+    every one of them."""
     contract = contracts.current(db)
     grain = filters.grain_of(contract) if filters is not None else contract.default_grain
     chosen = ranges.default_range(db, contract, grain)
@@ -210,6 +316,15 @@ def summary(
     times = funnel.time_to_win(fixed, db=db, contract=contract)
     undated = funnel.undated_open(db)
     quality = data_quality.summary(db)
+    opportunity_views = None
+    if pipeline.has_opportunities(contract):
+        moment = pipeline.moment_filters(fixed)
+        t1, t2 = pipeline.default_dates(fixed, db)
+        at = pipeline.view(moment, t1, t2, base=base, db=db, contract=contract)
+        moved = (
+            at if movement is None else pipeline.view(moment, *movement, base=base, db=db, contract=contract)
+        )
+        opportunity_views = (_pipeline(at), _movement(moved))
     shown = funnel.grain_view(filters, contract)
     tracked = [s.key for s in shown.stages if shown.is_tracked(s.key)]
     return {
@@ -244,6 +359,9 @@ def summary(
             "revenue": funnel.revenue_by_currency(money),
             # Open records the source gave no date: in no range, counted here for the store.
             "undated_open": int(undated["n_records"].sum()),
+            # With --in: the revenue in that currency at the rates valid on the days it was won
+            # (null amount, with the rates missing, unless every amount has one).
+            "revenue_in": _revenue_in(fixed, base, db, contract),
             "undated_open_by_status": {
                 (s if isinstance(s, str) else ""): int(n)
                 for s, n in zip(undated["status"], undated["n_records"], strict=True)
@@ -257,6 +375,8 @@ def summary(
         "drops": drops,
         "bridge": bridge.view(fixed, db=db, contract=contract),
         "data_quality": _rows(quality, {"key": "key", "title": "title", "n_failing": "n_failing"}),
+        "pipeline": opportunity_views[0] if opportunity_views else None,
+        "movement": opportunity_views[1] if opportunity_views else None,
     }
 
 
@@ -265,6 +385,15 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2025-03-31") from None
+
+
+def _currency(text: str) -> str:
+    try:
+        return currency.check_base(text.upper())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a three-letter currency code such as EUR"
+        ) from None
 
 
 def _window(text: str) -> int:
@@ -292,6 +421,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--grain", choices=GRAINS, help="count leads or opportunities (default: the store's first grain)"
     )
+    parser.add_argument(
+        "--from",
+        type=_date,
+        dest="moved_from",
+        help="first day of the pipeline's movement (default: a week before --to)",
+    )
+    parser.add_argument(
+        "--to",
+        type=_date,
+        dest="moved_to",
+        help="last day of the pipeline's movement (default: the as-of day)",
+    )
+    parser.add_argument(
+        "--in",
+        dest="base",
+        type=_currency,
+        help="also give pipeline amounts in this currency, at dated rates",
+    )
     args = parser.parse_args(argv)
     db = Path(args.db) if args.db else executor.current_path()
     if not db.exists():
@@ -310,7 +457,25 @@ def main(argv: list[str] | None = None) -> int:
             filters = Filters(start, end, window_days=args.window, skip_policy=args.skip, as_of=args.as_of)
     except FilterError as exc:
         parser.error(str(exc))
-    json.dump(summary(db, filters, args.by), sys.stdout, indent=2, ensure_ascii=False, default=str)
+    movement = None
+    if args.moved_from or args.moved_to:
+        last = funnel.resolve_as_of(filters, db).date()
+        moved_to = args.moved_to or last
+        moved_from = args.moved_from or moved_to - dt.timedelta(days=pipeline.DEFAULT_DAYS)
+        if moved_from >= moved_to:
+            parser.error(f"--from {moved_from} must be before --to {moved_to}")
+        if moved_to > last:
+            parser.error(
+                f"--to {moved_to} is after the view's as-of day ({last}): nothing is known of it yet"
+            )
+        movement = (moved_from, moved_to)
+    json.dump(
+        summary(db, filters, args.by, movement, args.base),
+        sys.stdout,
+        indent=2,
+        ensure_ascii=False,
+        default=str,
+    )
     sys.stdout.write("\n")
     return 0
 

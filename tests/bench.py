@@ -62,6 +62,14 @@ QUERIES: tuple[tuple[str, str, dict], ...] = (
     ("breakdown by channel (flow)", "funnel.breakdown", {"by": "channel", "view": "flow"}),
     ("stage times by channel", "funnel.stage_times", {"by": "channel"}),
     ("compare with previous period", "funnel.compare_periods", {}),
+    # The Pipeline page (pages/pipeline.py): the pipeline and its movement a week to the as-of,
+    # one bar's opportunities, and the real stage history of the range's opportunities.
+    ("pipeline: open pipeline by stage at the as-of", "pipeline.by_stage", {}),
+    ("pipeline: movement over the last 7 days", "pipeline.movement", {}),
+    ("pipeline: page view (both, arranged)", "pipeline.view", {}),
+    ("pipeline: one bar's opportunities (new)", "pipeline.opportunities", {"bar": "new"}),
+    ("pipeline: stage visits of the range's opportunities", "pipeline.stage_visits", {}),
+    ("pipeline: backward moves and re-opens listed", "pipeline.stage_moves", {}),
 )
 
 # The fixed costs inside every page query, timed the same way so a change in them shows up:
@@ -84,6 +92,20 @@ HEALTH: tuple[tuple[str, dict], ...] = (
     ("funnel.trend", {"grain": "month", "year": True}),
     ("funnel.stage_times", {}),
     ("funnel.breakdown", {"by": "channel", "view": "cohort"}),
+)
+
+
+# What a first visit to the Pipeline page asks for beyond the frame, with its defaults (the
+# movement a week to the as-of, every currency apart, every team, the first bar).
+PIPELINE: tuple[tuple[str, dict], ...] = (
+    ("options.date_bounds", {"no_filters": True, "grain": "opportunity"}),
+    ("options.filter_options", {"no_filters": True}),
+    ("currency.bases", {"no_filters": True}),
+    ("pipeline.view", {}),
+    ("pipeline.opportunities", {"bar": "new"}),
+    ("pipeline.stage_visits", {}),
+    ("funnel.stage_history", {"opportunity_grain": True}),
+    ("pipeline.stage_moves", {}),
 )
 
 
@@ -139,6 +161,8 @@ def _query_call(spec: dict, name: str, kwargs: dict) -> tuple[Callable, tuple, d
         end = dt.date.fromisoformat(span["end"])
         span["start"] = min(dt.date.fromisoformat(span["start"]), end - dt.timedelta(days=364)).isoformat()
     filters = _filters({**span, "skip_policy": kwargs.pop("skip_policy", None)})
+    if kwargs.pop("opportunity_grain", False):
+        filters = dataclasses.replace(filters, grain="opportunity")
     return fn, (filters,), {"db": db, **kwargs}
 
 
@@ -998,6 +1022,29 @@ def run(argv: list[str] | None = None) -> int:
             "cold = first visit fills the cache; warm = hits",
         )
     )
+
+    page = [[n, k] for n, k in PIPELINE if query_function(n)]
+    for cached_run, label, note in (
+        (False, "Pipeline page, all queries, no cache", f"{len(page)} calls"),
+        (
+            True,
+            "Pipeline page, all queries, queries.cache",
+            "cold = first visit fills the cache; warm = hits",
+        ),
+    ):
+        spec = {**base_spec, "kind": "health", "calls": page, "cached": cached_run, "label": label}
+        figures = measure(spec)
+        rows.append(
+            Row(
+                label,
+                figures["cold"],
+                figures["warm"],
+                figures["peak_mb"],
+                figures["peak_mb"] - figures["base_mb"],
+                note,
+            )
+        )
+        _say(f"  {label}: cold {_ms(figures['cold'])} ms, warm {_ms(figures['warm'])} ms")
 
     took = _timed(lambda: export_events(work, workdir))
     _say(f"exported events and leads to Parquet in {took:.1f} s (not timed below)")

@@ -126,3 +126,75 @@ def copy_store(source: Path, target: Path) -> Path:
     if edits.path_for(source).exists():
         shutil.copyfile(edits.path_for(source), edits.path_for(target))
     return Path(target)
+
+
+def build_events(
+    path: Path,
+    events: list[dict],
+    contract: str | None = None,
+    leads: dict[str, dict] | None = None,
+    contacts: list[tuple[str, str, str | None]] = (),
+    opportunities: dict[str, dict] | None = None,
+    owners=OWNERS,
+) -> Path:
+    """Write events as given (deal events included) into a new store at `path`, with journeys
+    rebuilt under `contract` (a contract's TOML text; default: data/funnel.toml) and every stage
+    of it declared recorded; returns the path.
+
+    An event is a dict: type, at (UTC), and any of deal (the opportunity), lead, owner (its
+    team follows the owner: M* marketing, S* sales), amount, currency, close (a date), reason.
+    Event ids are "e<n>" in the order written. `leads`: {lead_id: {created, channel, ...}};
+    `contacts`: (opportunity, lead, role); `opportunities`: {id: {name, currency, account}}."""
+    text = contract or contract_mod.default_text()
+    parsed = contract_mod.loads(text)
+    with store.replacing(Path(path)) as con:
+        store.create_schema(con)
+        con.executemany("insert into owners values (?, ?, ?)", owners)
+        for lead_id, lead in (leads or {}).items():
+            con.execute(
+                "insert into leads (lead_id, created_at, lead_name, channel, region, segment, owner_id) "
+                "values (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    lead_id,
+                    ts(lead.get("created", "2025-01-01")),
+                    lead.get("name", f"Contact {lead_id}"),
+                    lead.get("channel", "web"),
+                    lead.get("region", "EMEA"),
+                    lead.get("segment", "SMB"),
+                    lead.get("owner", "M1"),
+                ],
+            )
+        for n, e in enumerate(events, start=1):
+            owner = e.get("owner", "S1")
+            team = None if owner is None else "marketing" if owner.startswith("M") else "sales"
+            con.execute(
+                "insert into events (event_id, lead_id, deal_id, event_type, occurred_at, owner_id, team, "
+                "reason_code, amount, source, currency, close_date) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'story', ?, ?)",
+                [
+                    f"e{n}",
+                    e.get("lead"),
+                    e.get("deal"),
+                    e["type"],
+                    ts(e["at"]),
+                    owner,
+                    team,
+                    e.get("reason"),
+                    e.get("amount"),
+                    e.get("currency"),
+                    dt.date.fromisoformat(e["close"]) if e.get("close") else None,
+                ],
+            )
+        for deal, lead, role in contacts:
+            con.execute(
+                "insert into opportunity_contacts values (?, ?, ?, false, 'story')", [deal, lead, role]
+            )
+        for deal, record in (opportunities or {}).items():
+            con.execute(
+                "insert into opportunities (opportunity_id, name, account_id, currency, source) "
+                "values (?, ?, ?, ?, 'story')",
+                [deal, record.get("name", f"Deal {deal}"), record.get("account"), record.get("currency")],
+            )
+        contract_store.declare(con, parsed.stage_keys)
+        store.rebuild_journey(con, text)
+    return Path(path)

@@ -23,6 +23,7 @@ PLANNED = [
     "pages/teams.py",
     "pages/targets.py",
     "pages/weekly.py",
+    "pages/pipeline.py",
     "pages/content.py",
     "pages/data_admin.py",
     "pages/definitions.py",

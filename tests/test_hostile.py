@@ -29,7 +29,7 @@ from tests import stories
 from ui import tables
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["health", "teams", "targets", "weekly", "content", "data_admin", "definitions"]
+PAGES = ["health", "teams", "targets", "weekly", "pipeline", "content", "data_admin", "definitions"]
 
 SCRIPT = "<script>alert('owned')</script>"
 LINK = "[x](https://evil.example)"

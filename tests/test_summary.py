@@ -28,6 +28,8 @@ KEYS = {
     "drops",
     "bridge",
     "data_quality",
+    "pipeline",
+    "movement",
 }
 
 
@@ -60,6 +62,10 @@ def test_the_command_line_prints_every_documented_name(sample_store, capsys):
     assert list(out["breakdown"]) == ["channel"]
     assert set(out["breakdown"]["channel"][0]) >= {"value", "n_start", "n_won", "conversion"}
     assert set(out["stage_history"]) >= {"backward_moves", "reopened"}
+    assert set(out["pipeline"]) >= {"at", "stages", "total", "missing_rates"}
+    assert set(out["pipeline"]["stages"][0]) >= {"stage", "n_opportunities", "sourced", "amount"}
+    assert [b["bucket"] for b in out["movement"]["buckets"]][:3] == ["new", "reopened", "won"]
+    assert set(out["movement"]) >= {"from", "to", "buckets", "start", "end"}
     # The default view is the store's default range: Q1 2026, final, as of the latest event.
     assert (out["view"]["start"], out["view"]["end"]) == ("2026-01-01", "2026-03-31")
     assert out["view"]["is_default_range"] and out["view"]["is_mature"]

@@ -286,3 +286,106 @@ def trend_series(trend: pd.DataFrame, stage: str, kind: str) -> pd.DataFrame:
     out = ordered[ordered["stage"] == stage].copy()
     out["n_base"] = out["n_base"].fillna(0).astype("int64")
     return out.reset_index(drop=True)
+
+
+def _signed(value: float, unit: str) -> str:
+    if unit == "count":
+        return f"{value:+,.0f}"
+    return f"{'+' if value > 0 else '−' if value < 0 else '±'}{abs(value):,.0f}"
+
+
+def waterfall_figure(df: pd.DataFrame, title: str, unit: str) -> go.Figure:
+    """The pipeline at T1, each movement bucket's change to it, the pipeline at T2
+    (queries.pipeline.waterfall). `unit`: "count" (opportunities) or a currency code. Every bar
+    says how many opportunities it holds, including the buckets that change nothing in this
+    measure (a stage move leaves the amount as it was); bucket labels are ours, not CRM text."""
+    measures = ["absolute" if k == "absolute" else "relative" for k in df["kind"]]
+    text, hover = [], []
+    for r in df.itertuples():
+        n = f"{r.n_opportunities:,} opp."
+        if r.kind == "absolute":
+            shown = f"{r.value:,.0f}" if unit == "count" else f"{unit} {r.value:,.0f}"
+            text.append(shown if unit == "count" else f"{shown} · {n}")
+            hover.append(f"<b>{r.label}</b><br>{shown}<br>Open opportunities: {r.n_opportunities:,}")
+        else:
+            change = _signed(r.value, unit)
+            text.append(f"{n} · {change}" if r.n_opportunities else "")
+            hover.append(
+                f"<b>{r.label}</b><br>Opportunities: {r.n_opportunities:,}"
+                f"<br>Change to the open pipeline: {change}" + ("" if unit == "count" else f" {unit}")
+            )
+    fig = go.Figure(
+        go.Waterfall(
+            x=df["label"],
+            y=df["value"],
+            measure=measures,
+            text=text,
+            textposition="outside",
+            textfont={"size": 12},
+            cliponaxis=False,
+            hovertext=hover,
+            hoverinfo="text",
+            customdata=df["bar"],
+            increasing={"marker": {"color": BLUE}},
+            decreasing={"marker": {"color": AMBER}},
+            totals={"marker": {"color": GREY}},
+            connector={"line": {"color": GREY, "width": 1}},
+            name="Pipeline",
+        )
+    )
+    fig.update_layout(
+        title={"text": title},
+        yaxis={"title": {"text": "Opportunities" if unit == "count" else f"Amount ({unit})"}},
+        xaxis={"title": {"text": ""}, "tickangle": -30},
+        showlegend=False,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        height=440,
+    )
+    return fig
+
+
+def stage_days_figure(df: pd.DataFrame, title: str) -> go.Figure:
+    """Days in each stage per ended visit (queries.pipeline.stage_visits): the p75–p90 range as
+    a band and the median as a dot, one row per stage that has ended visits."""
+    df = df[df["median_days"].notna()].iloc[::-1]  # first stage on top
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            y=df["label"],
+            x=df["p90_days"] - df["p75_days"],
+            base=df["p75_days"],
+            orientation="h",
+            marker={"color": RANGE},
+            name="p75–p90 (slow quarter to slowest tenth)",
+            hovertext=[
+                f"<b>{r.label}</b><br>p75: {r.p75_days:.1f} days · p90: {r.p90_days:.1f} days"
+                for r in df.itertuples()
+            ],
+            hoverinfo="text",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            y=df["label"],
+            x=df["median_days"],
+            mode="markers",
+            marker={"color": BLUE, "size": 11},
+            name="Median",
+            hovertext=[
+                f"<b>{r.label}</b><br>Median: {r.median_days:.1f} days"
+                f"<br>Visits ended: {r.n_visits - r.n_current:,}"
+                for r in df.itertuples()
+            ],
+            hoverinfo="text",
+        )
+    )
+    fig.update_layout(
+        title={"text": title},
+        xaxis={"title": {"text": "Days in the stage"}, "rangemode": "tozero"},
+        yaxis={"title": {"text": ""}, "automargin": True},
+        legend={"orientation": "h", "y": -0.3},
+        barmode="overlay",
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        height=320,
+    )
+    return fig

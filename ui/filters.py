@@ -64,6 +64,10 @@ PAGE_FILTERS: dict[str, tuple[tuple[str, ...], str]] = {
         ("range", "attributes", "window", "skip", "as_of"),
         "Content follows the cohort of leads (no flow view).",
     ),
+    "pages/pipeline.py": (
+        ("range", "attributes", "as_of"),
+        "The pipeline counts opportunities at its two dates; the range applies to the stage history only.",
+    ),
     "pages/targets.py": (
         ("as_of",),
         "Targets are set for the whole company: of the sidebar's filters only the as-of date applies here.",

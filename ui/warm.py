@@ -5,7 +5,7 @@ At a million leads a page's queries take seconds the first time a view is asked 
 whole team asks for the same few views in the same minute (the weekly meeting). One thread per
 server process watches the store's version; when it changes (first start, an import, a
 rollback) it runs, on one DuckDB thread and at low priority, every query Funnel health, Teams
-and handoff, Weekly meeting, Targets and Content make for each date preset with the pages'
+and handoff, Weekly meeting, Pipeline, Targets and Content make for each date preset with the pages'
 default choices, so the first person to open them reads cached results. Results go into the
 same st.cache_data entries the pages read (queries/cache.py), keyed on the store version, so
 nothing stale is ever served. Then it opens each page once per preset in sessions of its own
@@ -37,9 +37,11 @@ from queries import (
     cache,
     content,
     contracts,
+    currency,
     executor,
     funnel,
     options,
+    pipeline,
     ranges,
     teams,
     weekly,
@@ -148,6 +150,36 @@ def content_calls(filters: Filters) -> list[Call]:
     ]
 
 
+def pipeline_calls(filters: Filters) -> list[Call]:
+    """Pipeline on its defaults (pages/pipeline.py): T2 the as-of day, T1 a week before (within
+    the opportunities' span), every team, the store's one base currency if it has exactly one,
+    the first bar with opportunities; the stage history of the range. Only the stage history
+    follows the preset."""
+    if not pipeline.has_opportunities(contracts.current()):
+        return []
+    moment = pipeline.moment_filters(filters)
+    t1, t2 = pipeline.default_dates(filters)
+    first = cache.call(options.date_bounds, grain=pipeline.GRAIN)[0] or t2
+    first = min(first, t2 - dt.timedelta(days=1))
+    t1 = min(max(t1, first), t2 - dt.timedelta(days=1))
+    bases = cache.call(currency.bases)
+    base = bases[0] if len(bases) == 1 else None
+    view = cache.call(pipeline.view, moment, t1, t2, None, base)
+    counts = dict(zip(view.buckets["bucket"], view.buckets["n_opportunities"], strict=True))
+    bar = next((k for k in pipeline.BUCKETS if counts.get(k)), "end")
+    history = pipeline.history_filters(filters)
+    return [
+        (options.date_bounds, (), {"grain": pipeline.GRAIN}),
+        (options.filter_options, (), {}),
+        (currency.bases, (), {}),
+        (pipeline.view, (moment, t1, t2, None, base), {}),
+        (pipeline.opportunities, (moment, bar, t1, t2, None, base), {"limit": pipeline.SCREEN_ROWS}),
+        (pipeline.stage_visits, (history,), {}),
+        (funnel.stage_history, (history,), {}),
+        (pipeline.stage_moves, (history,), {}),
+    ]
+
+
 def weekly_calls() -> list[Call]:
     """Weekly meeting on its default week (the last complete one); the sidebar does not apply."""
     week = cache.call(weekly.week_choices)[0]
@@ -169,13 +201,14 @@ def calls(preset: str) -> list[Call]:
         + health_calls(filters)
         + teams_calls(filters)
         + weekly_calls()
+        + pipeline_calls(filters)
         + targets_calls(filters)
         + content_calls(filters)
     )
 
 
 # Pages (their URL paths: the default page's is "") whose drawn sections the warm-up prepares.
-DRAW_PAGES = ("", "teams", "weekly", "targets", "content")
+DRAW_PAGES = ("", "teams", "weekly", "pipeline", "targets", "content")
 VISIT_TIMEOUT = 120.0  # seconds for one page run of the drawing visit
 
 

@@ -52,7 +52,7 @@ from data.contract import Contract
 from data.import_mapping import Mapping, MappingError, presets
 from data.import_mapping import load as load_mapping
 from data.import_read import EVENT_COLUMNS, LEAD_COLUMNS, ImportRefused, Source, read_rows
-from data.import_settle import IMPORT_TABLES, STAGING, FileReport, Stager, settle
+from data.import_settle import IMPORT_TABLES, STAGED_TABLES, STAGING, FileReport, Stager, relink, settle
 
 KEEP_VERSIONS = 3  # <stem>.prev-1.duckdb (the version before the last import) .. prev-3
 
@@ -355,10 +355,7 @@ def import_files(
                         staged.append((file_no, report))
                     except ImportRefused as exc:
                         report.refused = str(exc)
-                        con.execute("delete from st_rows where file_no = $f", {"f": file_no})
-                        con.execute("delete from st_events where file_no = $f", {"f": file_no})
-                        con.execute("delete from st_leads where file_no = $f", {"f": file_no})
-                        stager.rows, stager.events, stager.leads, stager.owners = [], [], [], {}
+                        stager.discard(file_no)
                     read += source.size
                 if not staged:
                     raise _Unchanged
@@ -384,10 +381,19 @@ def import_files(
                     settle(con, file_no, report, mapping, contract, now)
                     if report.refused is None:
                         written.append(report)
-                for table in ("st_rows", "st_events", "st_leads", "st_owners"):
+                for table in STAGED_TABLES:
                     con.execute(f"drop table {table}")  # staging is done: free its memory
                 changes = sum(
-                    r.n_events_added + r.n_leads_added + r.n_leads_updated + r.n_undated for r in written
+                    r.n_events_added
+                    + r.n_leads_added
+                    + r.n_leads_updated
+                    + r.n_undated
+                    + r.n_opportunities
+                    + r.n_contacts
+                    + r.n_roles
+                    + r.n_touches
+                    + r.n_lookup_joined
+                    for r in written
                 )
                 if not written or (changes == 0 and not fresh):
                     # Nothing new: a new version would equal the live one. Keep the live file
@@ -398,6 +404,7 @@ def import_files(
                             "nothing new (every row is already stored, or rejected): the store is unchanged"
                         )
                     raise _Unchanged
+                relink(con)  # contacts and accounts a later file completes
                 say(0.85, "Rebuilding journeys")
                 if contract_text is not None:
                     contract_store.save(con, contract_text, contract_source, who)

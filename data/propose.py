@@ -64,13 +64,21 @@ def plain(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", folded.lower()).split())
 
 
-def key_for(text: str, taken: set[str]) -> str:
-    """A contract key for a name: plain ASCII with '_', starting with a letter, unique."""
+def base_key(text: str) -> str:
+    """The contract key a name is proposed under (before making it unique): plain ASCII with
+    '_', starting with a letter. The importer matches a name to a stage by it too, so a stage
+    proposed from 'Prospección' (or an id such as 3206386937) is found under any label."""
     base = plain(text).replace(" ", "_")[:36] or "stage"
     if not base[0].isalpha():
         base = "s_" + base
     if base in contract_mod.RESERVED_KEYS:
         base += "_stage"
+    return base
+
+
+def key_for(text: str, taken: set[str]) -> str:
+    """A contract key for a name: plain ASCII with '_', starting with a letter, unique."""
+    base = base_key(text)
     key, n = base, 2
     while key in taken:
         key, n = f"{base[:36]}_{n}", n + 1
@@ -106,6 +114,7 @@ class Observations:
         default_factory=lambda: defaultdict(dict)
     )  # record -> name -> first
     undated: Counter = field(default_factory=Counter)  # plain name -> records in it with no date
+    grains: dict[str, str] = field(default_factory=dict)  # plain name -> grain of the file naming it
     won: set[str] = field(default_factory=set)  # plain names the source marks won
     lost: set[str] = field(default_factory=set)  # plain names the source marks lost (closed, not won)
 
@@ -115,14 +124,21 @@ class Observations:
         p = plain(name) or name.casefold()
         (self.won if outcome == "won" else self.lost).add(p)
 
-    def add(self, record: str, name: str, at: dt.datetime | None, outcome: str | None = None) -> None:
+    def add(
+        self, record: str, name: str, at: dt.datetime | None, outcome: str | None = None, grain: str = "lead"
+    ) -> None:
         """One row: `record` entered stage `name` at `at` (None: no date, e.g. an open
-        opportunity still in its first stage); `outcome` 'won'/'lost' when the source says."""
+        opportunity still in its first stage); `outcome` 'won'/'lost' when the source says;
+        `grain`: what the record is (a lead, or an opportunity)."""
         name = (name or "").strip()
         if not name:
             return
         p = plain(name) or name.casefold()
         self.names[p] += 1
+        # A name files of both grains use (a lead's status and a deal's stage) is the lead's.
+        if self.grains.get(p) != "lead":
+            self.grains[p] = grain
+        record = f"{grain}:{record}"
         self.spelling[p][name] += 1
         if outcome == "won":
             self.won.add(p)

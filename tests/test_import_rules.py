@@ -285,7 +285,10 @@ def test_a_semicolon_file_read_with_commas_gets_a_hint(tmp_path):
 @pytest.mark.parametrize(
     ("change", "message_part"),
     [
-        (('shape = "long"', 'shape = "tall"'), "shape: expected one of ['wide', 'long', 'status']"),
+        (
+            ('shape = "long"', 'shape = "tall"'),
+            "shape: expected one of ['wide', 'long', 'status', 'contacts', 'lookup', 'touches', 'roles']",
+        ),
         (('time = "occurred_at"', 'tme = "occurred_at"'), "unknown key(s) ['tme']"),
         (('timezone = "UTC"', 'timezone = "Mars/Olympus"'), "unknown time zone 'Mars/Olympus'"),
         (("max_rejected_share = 1.0", "max_rejected_share = 5"), "max_rejected_share: expected a share"),

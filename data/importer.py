@@ -447,8 +447,9 @@ def propose_contract(
     sources: list[Source], mapping: Mapping | str | Path, now: dt.datetime | None = None
 ) -> propose.Proposal:
     """The contract these files suggest for a new store: the shipped default when every stage
-    and status name they hold is one of its stages or exits, else one made of their own names,
-    order and outcomes (data/propose.py)."""
+    and status name they hold is one of its stages or exits; the default extended by the
+    others when they hold some of its stages before won (a portal's custom stage); else one
+    made of their own names, order and outcomes (data/propose.py)."""
     obs, mapping = observe(sources, mapping, now)
     base = contract_mod.load()
     known = {}
@@ -457,6 +458,10 @@ def propose_contract(
         known[propose.plain(x.label)] = x.key
     if obs.names and all(p in known for p in obs.names):
         return propose.from_default({known[p] for p in obs.names})
+    # Default stages and names of the export's own (a portal's custom stage): the default funnel
+    # extended by them. Names of its own only: a funnel made of them.
+    if any(known.get(p) in base.stage_keys[:-1] for p in obs.names):
+        return propose.extend_default(obs, known)
     grain = "opportunity" if any(s.grain == "opportunity" for s in mapping.files) else "lead"
     return propose.propose(obs, grain=grain, name=mapping.name)
 

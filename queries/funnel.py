@@ -326,7 +326,7 @@ def trend(
         raise FilterError(f"trend grain: expected one of {list(GRAINS)}, got {grain!r}")
     contract = grain_view(filters, contract or contracts.current(db))
     as_of = resolve_as_of(filters, db)
-    raw = _run("trend", filters, contract, as_of, grain=grain, db=db)
+    raw = _run("trend", filters, contract, as_of, period=grain, db=db)
     frames = []
     for period, part in raw.groupby("period_start", sort=True):
         start = pd.Timestamp(period).date()

@@ -48,3 +48,9 @@ def date_bounds(db: Path | None = None, grain: str = "lead") -> tuple[dt.date | 
         None if pd.isna(first) else pd.Timestamp(first).date(),
         None if pd.isna(last) else pd.Timestamp(last).date(),
     )
+
+
+def owner_roles(db: Path | None = None) -> list[str]:
+    """The roles records have owners in besides their own owner (an SDR, a closing rep), in
+    name order: what per-owner views may count instead of the record's owner."""
+    return executor.run("owner_roles", db=db)["role"].tolist()

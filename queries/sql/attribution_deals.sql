@@ -47,6 +47,10 @@ selected_deals as (
             when 'segment' then j.segment
             when 'owner' then j.owner_id
             when 'team' then j.owner_team
+            when 'manager' then j.manager
+            when 'office' then j.office
+            when 'sector' then j.sector
+            when 'size' then j.account_size
         end as group_value
     from deal_events as d
     inner join journey_leads as j on j.lead_id = d.lead_id

@@ -444,6 +444,9 @@ select
         -- An event must belong to someone: a lead, or an opportunity known as itself. A file
         -- that finds its leads through deals (lead_from_deal) needs the link.
         when r.lead_id is null and ($needs_lead or r.deal_id is null) then 'no_lead'
+        -- The same move another file already reported under its own id (a Lead's converted date
+        -- and its LeadHistory row; a sync's deal table and its deal_stage rows): counted once.
+        when e.event_id is null and t.event_id is not null then 'same'
         when e.event_id is null then 'new'
         when e.lead_id is not distinct from r.lead_id
             and e.deal_id is not distinct from r.deal_id
@@ -473,6 +476,15 @@ select
     end as problem
 from resolved as r
 left join events as e on e.event_id = r.event_id
+left join (
+    select lead_id, deal_id, event_type, occurred_at, min(event_id) as event_id
+    from events
+    group by all
+) as t
+    on t.lead_id is not distinct from r.lead_id
+    and t.deal_id is not distinct from r.deal_id
+    and t.event_type = r.event_type
+    and t.occurred_at = r.occurred_at
 """
 
 SETTLE_LEADS = """

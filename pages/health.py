@@ -430,9 +430,23 @@ st.subheader(
 by = st.selectbox(
     "Break down by",
     list(ATTRIBUTES),
-    format_func=lambda a: {"team": "owner's team"}.get(a, a),
+    format_func=lambda a: {"team": "owner's team", "size": "account size"}.get(a, a),
     key="health_breakdown_by",
 )
+# A record can have owners in several roles (an SDR and a closing rep): the owner breakdown says
+# which it counts, the record's own owner unless another role is chosen.
+owner_roles = cache.call(options.owner_roles) if by == "owner" else []
+breakdown_filters = filters
+if owner_roles:
+    owner_role = st.selectbox(
+        "Owner counted",
+        [None, *owner_roles],
+        format_func=lambda r: "the record's owner" if r is None else f"the {r}",
+        key="health_owner_role",
+        help="Each record is counted under its owner in this role; records with no owner in it are "
+        "grouped as none.",
+    )
+    breakdown_filters = dataclasses.replace(filters, owner_role=owner_role)
 
 
 @section
@@ -453,13 +467,17 @@ def breakdown_table(filters, by, view, version):
             table,
             hide_index=True,
             column_config={
-                "group": st.column_config.TextColumn(by.capitalize()),
+                "group": st.column_config.TextColumn(
+                    f"Owner ({filters.owner_role})"
+                    if by == "owner" and filters.owner_role
+                    else by.capitalize()
+                ),
                 **tables.percent_columns(table),
             },
         )
     return table
 
 
-table = breakdown_table(filters, by, view, version)
+table = breakdown_table(breakdown_filters, by, view, version)
 if not table.empty:
     tables.download(table, f"breakdown_by_{by}.csv")

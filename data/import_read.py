@@ -625,6 +625,12 @@ class RowParser:
             self.first_key = found if found in contract.stage_keys else None
         self._stage_labels = ", ".join(s.label for s in contract.stages)
         self.status_cols = {norm(name): (name, col) for name, col in spec.status_dates.items()}
+        # A column several statuses share (Salesforce's converted statuses, whatever the org
+        # calls them) dates only the status a record is in; one of its own dates an entry always.
+        uses = defaultdict(int)
+        for col in spec.status_dates.values():
+            uses[norm(col)] += 1
+        self.shared_status_cols = {col for col in spec.status_dates.values() if uses[norm(col)] > 1}
         # Stage date columns found by the spec's patterns: (position, header, name, stage key).
         self.patterns = []
         unknown = []
@@ -823,7 +829,11 @@ class RowParser:
 
     def _filtered(self, fields: list[str]) -> bool:
         """Whether the row is left out by the mapping's `where` (its value is not one listed)."""
-        return any(norm(self._get(fields, col)) not in allowed for col, allowed in self.spec.where.items())
+        return any(
+            norm(self._get(fields, col)) not in allowed
+            for col, allowed in self.spec.where.items()
+            if col in self.index  # an optional column the file does not have filters nothing
+        )
 
     def _version(self, fields: list[str]) -> tuple | None:
         spec = self.spec
@@ -1137,10 +1147,12 @@ class RowParser:
                     text = self._get(fields, col)
                     if text:
                         obs.add(record, etype, self._time(col, text, flags), grain=grain)
-                for i, text_h, pname, key in self.patterns:
+                for i, text_h, pname, _ in self.patterns:
                     text = fields[i].strip()
                     if text:
-                        obs.add(record, key or pname, self._time(text_h, text, flags), grain=grain)
+                        # The mapping's own word for it wins (as for long files); else the data's.
+                        mapped = spec.stage_names.get(norm(pname))
+                        obs.add(record, mapped or pname, self._time(text_h, text, flags), grain=grain)
                 if status and outcome:
                     obs.mark(status, outcome)
                 return
@@ -1155,8 +1167,8 @@ class RowParser:
             dated = set()
             for pname, col in spec.status_dates.items():
                 text = self._get(fields, col)
-                if text:
-                    pname = spec.stage_aliases.get(norm(pname), pname)
+                pname = spec.stage_aliases.get(norm(pname), pname)
+                if text and (col not in self.shared_status_cols or norm(pname) == name):
                     kind = outcome if norm(pname) == name else None
                     obs.add(record, pname, self._time(col, text, flags), kind, grain=grain)
                     dated.add(norm(pname))
@@ -1238,10 +1250,10 @@ class RowParser:
         own_date = None
         for sname, col in spec.status_dates.items():
             text = self._get(fields, col)
-            if not text:
+            is_current = norm(spec.stage_aliases.get(norm(sname), sname)) == name
+            if not text or (col in self.shared_status_cols and not is_current):
                 continue
             at = self._time(col, text, flags)
-            is_current = norm(spec.stage_aliases.get(norm(sname), sname)) == name
             kind = outcome_kind if is_current and outcome_kind else self.stage_key(sname)
             if kind is None:
                 raise RowError(

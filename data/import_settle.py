@@ -124,7 +124,8 @@ class FileReport:
             f"{self.n_events_added:,} events and {self.n_leads_added:,} leads added, "
             f"{self.n_leads_updated:,} leads updated, {self.n_flagged:,} rows flagged"
             + (
-                f", {self.n_ignored:,} accepted rows carry no funnel event (ignored stage names)"
+                f", {self.n_ignored:,} accepted rows carry no funnel event (ignored stage names, or rows "
+                "the mapping's where leaves out)"
                 if self.n_ignored
                 else ""
             )
@@ -446,7 +447,11 @@ select
         when r.lead_id is null and ($needs_lead or r.deal_id is null) then 'no_lead'
         -- The same move another file already reported under its own id (a Lead's converted date
         -- and its LeadHistory row; a sync's deal table and its deal_stage rows): counted once.
-        when e.event_id is null and t.event_id is not null then 'same'
+        -- The same moment, or the same day when one of them is a date without a time (a lead's
+        -- ConvertedDate and the time its LeadHistory row gives).
+        when e.event_id is null and t.event_id is not null and (
+            list_contains(t.times, r.occurred_at) or t.has_date_only
+            or cast(r.occurred_at as time) = time '00:00:00') then 'same'
         when e.event_id is null then 'new'
         when e.lead_id is not distinct from r.lead_id
             and e.deal_id is not distinct from r.deal_id
@@ -476,15 +481,23 @@ select
     end as problem
 from resolved as r
 left join events as e on e.event_id = r.event_id
+-- Stored events of the same record, deal and stage on the same day (one row per day).
 left join (
-    select lead_id, deal_id, event_type, occurred_at, min(event_id) as event_id
+    select
+        lead_id,
+        deal_id,
+        event_type,
+        cast(occurred_at as date) as day,
+        list(occurred_at) as times,
+        bool_or(cast(occurred_at as time) = time '00:00:00') as has_date_only,
+        min(event_id) as event_id
     from events
     group by all
 ) as t
     on t.lead_id is not distinct from r.lead_id
     and t.deal_id is not distinct from r.deal_id
     and t.event_type = r.event_type
-    and t.occurred_at = r.occurred_at
+    and t.day = cast(r.occurred_at as date)
 """
 
 SETTLE_LEADS = """

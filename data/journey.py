@@ -95,10 +95,12 @@ LEAD_EVENTS = """
         e.occurred_at,
         e.reason_code,
         case when e.lead_id is null and c.lead_id = p.lead_id then e.amount end as amount,
-        e.currency,
+        -- the amount's currency: its own, else its opportunity's (a history row names none)
+        coalesce(e.currency, d.currency) as currency,
         e.owner_id
     from events as e
     join opportunity_contacts as c on c.opportunity_id = e.deal_id
+    left join opportunities as d on d.opportunity_id = e.deal_id
     left join (
         select opportunity_id, arg_min(lead_id, (not coalesce(is_primary, false), lead_id)) as lead_id
         from opportunity_contacts

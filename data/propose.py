@@ -428,12 +428,13 @@ def extend_default(obs: Observations, known: dict[str, str], today: dt.date | No
         m = median(p)
         at = len(stages) - 1  # before won, by default
         if grain == "lead" or not lead_stage_seen:
-            later = [
+            # Right after the last stage of its grain that records usually reach before it.
+            earlier = [
                 i
                 for i, st in enumerate(stages[:-1])
-                if st.grain == grain and (mm := median(st.key)) is not None and m is not None and mm > m
+                if st.grain == grain and (mm := median(st.key)) is not None and m is not None and mm <= m
             ]
-            at = later[0] if later else len(stages) - 1
+            at = earlier[-1] + 1 if earlier else 0
         previous = stages[at - 1] if at > 0 else None
         key = key_for(label, taken)
         names[p] = key

@@ -462,7 +462,13 @@ def propose_contract(
     # extended by them. Names of its own only: a funnel made of them.
     if any(known.get(p) in base.stage_keys[:-1] for p in obs.names):
         return propose.extend_default(obs, known)
-    grain = "opportunity" if any(s.grain == "opportunity" for s in mapping.files) else "lead"
+    # The grain of the records the files hold (a mapping may have files of both grains, of which
+    # only the leads' were given); the mapping's when the files hold names of both.
+    seen = set(obs.grains.values())
+    if len(seen) == 1:
+        grain = seen.pop()
+    else:
+        grain = "opportunity" if any(s.grain == "opportunity" for s in mapping.files) else "lead"
     return propose.propose(obs, grain=grain, name=mapping.name)
 
 

@@ -69,7 +69,8 @@ def test_upload_preview_import_and_report(store_db, page_app):
     no_errors(at)
     assert any("Preview of file 1" in s.value for s in at.subheader)
     assert "../../contacts.csv" in [t.value for t in at.text]
-    preview = at.dataframe[1].value  # after the columns table
+    # After the columns tables (one per file role of the mapping).
+    preview = next(df.value for df in at.dataframe if "event_type" in df.value)
     assert preview["event_type"].tolist()[:6] == ["lead", "mql", "sal", "sql", "opportunity", "won"]
     assert not (store_db.parent.parent / "contacts.csv").exists()
     at.checkbox(key="data_fresh").set_value(False)

@@ -47,7 +47,7 @@ import duckdb
 import pandas as pd
 
 from data import contract as contract_mod
-from data import contract_store, propose, store
+from data import contract_store, detect, propose, store
 from data.contract import Contract
 from data.import_mapping import Mapping, MappingError, presets
 from data.import_mapping import load as load_mapping
@@ -543,7 +543,14 @@ def main(argv: list[str] | None = None) -> int:
     names = ", ".join(presets())
     parser = argparse.ArgumentParser(prog="python -m data.importer", description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="+", type=Path, help="CSV export file(s)")
-    parser.add_argument("--mapping", required=True, help=f"a preset ({names}) or the path of a mapping .toml")
+    parser.add_argument("--mapping", help=f"a preset ({names}) or the path of a mapping .toml")
+    parser.add_argument(
+        "--detect",
+        action="store_true",
+        help="print, per file, the preset and file role its header matches, or 'unknown shape' with a "
+        "proposed mapping naming what it could not decide; nothing is read past the file's start, "
+        "nothing is written",
+    )
     parser.add_argument(
         "--db", type=Path, default=None, help="the store (default: $HANDOFF_DB or data/handoff.duckdb)"
     )
@@ -575,6 +582,16 @@ def main(argv: list[str] | None = None) -> int:
         if not f.is_file():
             parser.error(f"{f}: no such file")
     sources = [Source.from_path(f) for f in args.files]
+    if args.detect:
+        found = detect.detect_files(sources)
+        print(found.text())
+        for d in found.files:
+            if d.proposal is not None:
+                print(f"\n# --- draft mapping for {d.file_name} ---")
+                print(d.proposal.mapping_toml(d.file_name), end="")
+        return 0
+    if not args.mapping:
+        parser.error("--mapping is required (or --detect, to find which preset fits)")
     db = Path(args.db) if args.db else store.db_path()
     # Into the generated sample, an import starts afresh: a team's export is never mixed with
     # sample leads (the sample stays in the kept versions, for rollback).

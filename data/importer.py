@@ -510,6 +510,47 @@ def preview(
     return spec.role, df
 
 
+def stage_counts(
+    sources: list[Source],
+    mapping: Mapping | str | Path,
+    contract: Contract | None = None,
+    now: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Per stage and exit of the contract, in its order: the records (distinct lead ids, or deal
+    ids for a record with no lead) these files give an entry into it, over all the files, and
+    nothing written. What the import would add before the store's own rules (skipped stages
+    implied, the window, moves already stored). Columns: key, label, kind ("stage" or "exit"),
+    records. attrs: rows (data rows read), rejected (rows a check refuses), refused ({file name:
+    why} for a file that would be refused whole)."""
+    contract = contract or store_contract(store.db_path())
+    if not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping, contract)
+    entered: dict[str, set] = {}
+    n_rows = n_rejected = 0
+    refused = {}
+    for source in sources:
+        try:
+            _, rows = read_rows(source, mapping, contract, now or _now())
+            for o in rows:
+                n_rows += 1
+                if o.parsed is None:
+                    n_rejected += 1
+                    continue
+                for e in o.parsed.events:
+                    lead_id, deal_id, kind = e[1], e[2], e[3]
+                    entered.setdefault(kind, set()).add(lead_id or f"deal:{deal_id}")
+        except ImportRefused as exc:
+            refused[source.name] = str(exc)
+    out = [
+        {"key": x.key, "label": x.label, "kind": kind, "records": len(entered.get(x.key, ()))}
+        for kind, items in (("stage", contract.stages), ("exit", contract.exits))
+        for x in items
+    ]
+    df = pd.DataFrame(out, columns=["key", "label", "kind", "records"])
+    df.attrs.update(rows=n_rows, rejected=n_rejected, refused=refused)
+    return df
+
+
 # --- command line -------------------------------------------------------------------------------
 
 

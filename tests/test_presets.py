@@ -397,3 +397,26 @@ def test_a_lookup_joins_names_after_normalising_and_rejects_those_that_match_not
     assert man == {"Mara Lind": (6, 3, 2, pytest.approx(0.6))}
     office = {g["value"]: (g["n_start"], g["n_won"], g["n_lost"]) for g in s["breakdown"]["office"]}
     assert office == {"Lisbon": (3, 2, 1), "Madrid": (3, 1, 1)}
+
+
+def test_counts_per_stage_before_an_import_are_the_entries_the_files_hold(tmp_path):
+    # What the Data page shows before anything is written (importer.stage_counts), under the
+    # funnel the files propose: entries only, no implied stages.
+    from data.import_read import Source
+
+    files = [Source.from_path(EXAMPLES / n) for n in ("sf_Opportunity.csv", "sf_OpportunityHistory.csv")]
+    proposal = importer.propose_contract(files, "salesforce_objects")
+    counts = importer.stage_counts(files, "salesforce_objects", contract=proposal.contract)
+    # Prospecting: O1..O4; Qualification: O1, O2, O3 (O4's row is deleted); Proposal/Price Quote:
+    # O1, O3, O4; Negotiation/Review: O1, O3; Closed Won: O1, O4; Closed Lost: O2.
+    assert dict(zip(counts["label"], counts["records"], strict=True)) == {
+        "Prospecting": 4,
+        "Qualification": 3,
+        "Proposal/Price Quote": 3,
+        "Negotiation/Review": 2,
+        "Closed Won": 2,
+        "Closed Lost": 1,
+    }
+    # 4 opportunity rows and 16 history rows read, none rejected; nothing written anywhere.
+    assert (counts.attrs["rows"], counts.attrs["rejected"], counts.attrs["refused"]) == (20, 0, {})
+    assert list(tmp_path.iterdir()) == []

@@ -34,8 +34,25 @@ MAPPINGS_DIR = Path(__file__).with_name("mappings")
 PRESET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Lead attributes a mapping may fill (the columns of the leads table besides id, created, owner).
 # email: the lead's address, read for its domain by the lead-to-account matching (data/accounts.py).
-LEAD_FIELDS = ("lead_name", "company", "account_id", "channel", "campaign", "region", "segment", "email")
-SHAPES = ("wide", "long", "status", "contacts")
+LEAD_FIELDS = (
+    "lead_name",
+    "company",
+    "account_id",
+    "channel",
+    "campaign",
+    "region",
+    "segment",
+    "product",
+    "email",
+)
+SHAPES = ("wide", "long", "status", "contacts", "lookup", "touches", "roles")
+# Lookup files: what each target is, the attributes a lookup may set on it (docs/import.md,
+# "Lookup files").
+LOOKUP_TARGETS = {
+    "owners": ("owner_name", "manager", "office", "team"),
+    "accounts": ("name", "domain", "sector", "size"),
+    "products": ("name", "family"),
+}
 CURRENCY = re.compile(r"^[A-Z]{3}$")  # an ISO 4217 code
 AMOUNT_EVENT = "amount"  # an event type that only sets a deal amount (schema.sql)
 DECIMAL_SEPARATORS = (".", ",")
@@ -103,8 +120,61 @@ FILE_KEYS = {
     "close_date",
     "forecast_category",
     "email",
+    "stage_columns",
+    "stage_aliases",
+    "status_dates",
+    "where",
+    "version_active",
+    "version_start",
+    "contacts",
+    "list_separator",
+    "linked_deal",
+    "contact_record",
+    "fallback",
+    "owner_roles",
+    "owner_role",
+    "max_rejected_share",
+    "target",
+    "name",
+    "lookup",
+    "campaign",
 }
 GRAINS = ("lead", "opportunity")
+# Singles: keys whose value is one column name.
+COLUMN_KEYS = (
+    "key",
+    "lead_id",
+    "deal_id",
+    "event_id",
+    "created_at",
+    "stage",
+    "time",
+    "owner",
+    "owner_name",
+    "owner_team",
+    "team",
+    "amount",
+    "reason",
+    "status",
+    "started",
+    "outcome_date",
+    "is_won",
+    "is_closed",
+    "currency",
+    "contact_role",
+    "is_primary",
+    "close_date",
+    "forecast_category",
+    "email",
+    "version_active",
+    "version_start",
+    "contacts",
+    "linked_deal",
+    "contact_record",
+    "owner_role",
+    "name",
+    "campaign",
+)
 
 
 class MappingError(ValueError):
@@ -114,6 +184,27 @@ class MappingError(ValueError):
 def norm(text: str) -> str:
     """Header and stage-name matching: case-, spacing-, '_' and '-'-insensitive."""
     return " ".join(re.sub(r"[_\-]+", " ", text.replace("\ufeff", "")).split()).casefold()
+
+
+def pattern_regex(pattern: str) -> re.Pattern:
+    """A stage-column pattern as a regular expression over a header.
+
+    `*` is any text; the first `*` is the stage (captured), later ones match anything (a
+    pipeline's name, say). Case is ignored, and a run of spaces, '_' or '-' in the pattern
+    matches any such run: `hs_v2_date_entered_*` matches `hs_v2_date_entered_3206386937` and
+    `Date entered "*  (Lifecycle Stage Pipeline)"` its UI label.
+    """
+    parts = re.split(r"(\*|[\s_\-]+)", pattern.strip())
+    out, captured = [], False
+    for part in parts:
+        if part == "*":
+            out.append("(.+?)" if not captured else ".*?")
+            captured = True
+        elif part and not part.strip(" _-\t"):
+            out.append(r"[\s_\-]+")
+        elif part:
+            out.append(re.escape(part))
+    return re.compile("^" + "".join(out) + "$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -163,6 +254,30 @@ class FileSpec:
     close_date: str | None = None  # the column with an opportunity's expected close date
     forecast_category: str | None = None  # and with its forecast category
     email: str | None = None  # the column with a lead's email address (account matching)
+    # Wide files: headers matching one of these patterns are stage date columns, the stage
+    # named by the part the first `*` matches (an id or a label), read through stage_aliases.
+    stage_columns: tuple[str, ...] = ()
+    stage_aliases: dict[str, str] = field(default_factory=dict)  # normalised source name -> name
+    # Status files: status value (as the mapping writes it) -> the column dating an entry into it.
+    status_dates: dict[str, str] = field(default_factory=dict)
+    # Rows whose value in a column is not one of these (normalised) carry no funnel event.
+    where: dict[str, frozenset[str]] = field(default_factory=dict)
+    # A sync's history mode: several versions of one row, the current one marked active (or
+    # the latest start); the others are earlier versions, never counted twice.
+    version_active: str | None = None
+    version_start: str | None = None
+    contacts: str | None = None  # a column listing contact ids (an opportunity's associations)
+    list_separator: str = ";"
+    linked_deal: str | None = None  # lead files: the opportunity the lead became (a contact of it)
+    contact_record: str | None = None  # lead files: the contact record the lead became
+    fallback: dict[str, str] = field(default_factory=dict)  # column -> column read when it is empty
+    owner_roles: dict[str, str] = field(default_factory=dict)  # role name -> column of its owner
+    owner_role: str | None = None  # roles files: the column with the role
+    max_rejected_share: float | None = None  # this file's own limit (else the mapping's)
+    target: str | None = None  # lookup files: owners, accounts or products
+    name: str | None = None  # lookup files: the column naming the owner, account or product
+    lookup: dict[str, str] = field(default_factory=dict)  # lookup attribute -> column
+    campaign: str | None = None  # touches files: the campaign column
     # Set when a file is read (import_read.read_rows): the stage keys whose date column this
     # file has, so the store knows the data records them even before any record reaches them.
     recorded: frozenset[str] = frozenset()
@@ -195,8 +310,25 @@ class FileSpec:
             self.close_date,
             self.forecast_category,
             self.email,
+            self.version_active,
+            self.version_start,
+            self.contacts,
+            self.linked_deal,
+            self.contact_record,
+            self.owner_role,
+            self.name,
+            self.campaign,
         )
-        for c in (*singles, *self.stage_dates.values(), *(c for cs in self.attributes.values() for c in cs)):
+        for c in (
+            *singles,
+            *self.stage_dates.values(),
+            *self.status_dates.values(),
+            *(c for cs in self.attributes.values() for c in cs),
+            *self.owner_roles.values(),
+            *self.lookup.values(),
+            *self.where,
+            *self.fallback.values(),
+        ):
             if c and c not in cols:
                 cols.append(c)
         return cols
@@ -206,11 +338,22 @@ class FileSpec:
 
     def value_required(self) -> list[str]:
         """Columns whose value must be present on every row."""
+        if self.shape == "lookup":
+            # A lookup row is matched by its key or by its name: with both columns, either may be empty.
+            return [c for c in (self.key, self.name) if c and not (self.key and self.name)]
         cols = [self.key, self.lead_id, self.deal_id if self.lead_from_deal else None]
         # A status file's open records may carry no created date: they are undated open pipeline.
         created = self.created_at if self.shape != "status" else None
-        cols += [created, self.stage, self.time, self.event_id, self.status]
+        cols += [created, self.stage, self.time, self.event_id, self.status, self.owner_role]
+        if self.shape == "roles":
+            cols.append(self.owner)
+        if self.shape == "touches":
+            cols.append(self.campaign)
+        # A value is missing only when its column and its fallback are both empty (import_read).
         return [c for c in dict.fromkeys(cols) if c]
+
+    def has_patterns(self) -> bool:
+        return bool(self.stage_columns)
 
 
 @dataclass(frozen=True)
@@ -244,6 +387,14 @@ class Mapping:
             if s.role == role:
                 return s
         raise KeyError(role)
+
+    def rejected_share(self, role: str) -> float:
+        """The share of rejected rows over which a file of this role is refused."""
+        try:
+            own = self.spec(role).max_rejected_share
+        except KeyError:
+            own = None
+        return self.max_rejected_share if own is None else own
 
 
 def presets() -> dict[str, str]:
@@ -375,41 +526,101 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         attributes[fld] = tuple(cols)
     optional = _texts(raw, "optional", where, "a list of column names (text)")
 
-    singles = {
-        k: _text(raw, k, where)
-        for k in (
-            "key",
-            "lead_id",
-            "deal_id",
-            "event_id",
-            "created_at",
-            "stage",
-            "time",
-            "owner",
-            "owner_name",
-            "owner_team",
-            "team",
-            "amount",
-            "reason",
-            "status",
-            "started",
-            "outcome_date",
-            "is_won",
-            "is_closed",
-            "currency",
-            "contact_role",
-            "is_primary",
-            "close_date",
-            "forecast_category",
-            "email",
-        )
-    }
+    singles = {k: _text(raw, k, where) for k in COLUMN_KEYS}
+    stage_columns = _texts(
+        raw, "stage_columns", where, 'a list of header patterns such as "hs_v2_date_entered_*"'
+    )
+    for pattern in stage_columns:
+        if "*" not in pattern:
+            raise MappingError(
+                f"{where}.stage_columns: {pattern!r} has no '*' (the part of the header that names the stage)"
+            )
+    aliases: dict[str, str] = {}
+    for name, alias in _names(raw, "stage_aliases", where, 'a table of "source name" = "name"').items():
+        if not isinstance(alias, str) or not alias.strip():
+            raise _fail(f"{where}.stage_aliases.{name!r}", "a stage or status name (text)", alias)
+        aliases[norm(name)] = alias
+    status_dates: dict[str, str] = {}
+    for value, col in _names(raw, "status_dates", where, 'a table of "Status value" = "date column"').items():
+        status_dates[value] = _text({value: col}, value, f"{where}.status_dates")
+    filters: dict[str, frozenset[str]] = {}
+    for col, values in _names(raw, "where", where, 'a table of column = ["value", ...]').items():
+        values = [values] if isinstance(values, str) else values
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise _fail(f"{where}.where.{col!r}", "a value or a list of values (text)", values)
+        filters[col] = frozenset(norm(v) for v in values)
+    fallback: dict[str, str] = {}
+    for col, other in _names(
+        raw, "fallback", where, 'a table of column = "column read when it is empty"'
+    ).items():
+        fallback[col] = _text({col: other}, col, f"{where}.fallback")
+    owner_roles: dict[str, str] = {}
+    for role_name, col in _names(raw, "owner_roles", where, 'a table of "Role" = "owner column"').items():
+        if not role_name.strip() or len(role_name) > 60:
+            raise _fail(f"{where}.owner_roles", "role names of at most 60 characters", role_name)
+        owner_roles[role_name.strip()] = _text({role_name: col}, role_name, f"{where}.owner_roles")
+    separator = raw.get("list_separator", ";")
+    if not isinstance(separator, str) or len(separator) != 1 or separator in '"\r\n':
+        raise _fail(f"{where}.list_separator", "one character such as ';' or '|'", separator)
+    share = raw.get("max_rejected_share")
+    if share is not None and (
+        isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1
+    ):
+        raise _fail(f"{where}.max_rejected_share", "a share between 0 and 1", share)
+    target = raw.get("target")
+    lookup: dict[str, str] = {}
+    if shape == "lookup":
+        if target not in LOOKUP_TARGETS:
+            raise _fail(f"{where}.target", f"one of {list(LOOKUP_TARGETS)}", target)
+        allowed = LOOKUP_TARGETS[target]
+        for attr, col in _names(raw, "lookup", where, "a table of attribute = column").items():
+            if attr not in allowed:
+                raise MappingError(f"{where}.lookup.{attr}: a lookup of {target} sets one of {list(allowed)}")
+            lookup[attr] = _text({attr: col}, attr, f"{where}.lookup")
+        if not singles["key"] and not singles["name"]:
+            raise MappingError(
+                f"{where}: a lookup file needs key (the column with the {target[:-1]}'s id) or name "
+                f"(the column with its name), or both"
+            )
+        if not lookup:
+            raise MappingError(f"{where}.lookup: name at least one attribute to set ({list(allowed)})")
+    elif target is not None or raw.get("lookup"):
+        raise MappingError(f'{where}.target: only for lookup files (shape = "lookup")')
+    if shape != "wide" and stage_columns:
+        raise MappingError(f"{where}.stage_columns: only for wide files")
+    if shape != "status" and status_dates:
+        raise MappingError(f'{where}.status_dates: only for status files (shape = "status")')
+    if bool(singles["version_active"] or singles["version_start"]) and shape == "lookup":
+        raise MappingError(f"{where}.version_active: not for lookup files")
+    if shape == "touches" and not (singles["lead_id"] and singles["time"] and singles["campaign"]):
+        raise MappingError(f"{where}: a touches file needs lead_id, time and campaign")
+    if shape == "roles" and not (singles["owner"] and singles["owner_role"]):
+        raise MappingError(f"{where}: a roles file needs owner (the owner column) and owner_role (the role)")
+    if singles["owner_role"] and shape != "roles":
+        raise MappingError(f'{where}.owner_role: only for roles files (shape = "roles")')
+    if owner_roles and shape not in ("wide", "status", "long"):
+        raise MappingError(f"{where}.owner_roles: only for wide, status or long files")
+    for k in ("linked_deal", "contact_record"):
+        if singles[k] and (
+            shape not in ("wide", "status") or raw.get("grain", "lead") != "lead" or not singles["created_at"]
+        ):
+            raise MappingError(f"{where}.{k}: only for a file of lead records (with lead_id and created_at)")
+    if singles["contacts"] and (shape not in ("wide", "status") or not singles["deal_id"]):
+        raise MappingError(f"{where}.contacts: only for a file of opportunity records (with deal_id)")
+    if singles["campaign"] and shape != "touches":
+        raise MappingError(f'{where}.campaign: only for touches files (shape = "touches")')
+    if singles["name"] and shape != "lookup":
+        raise MappingError(f'{where}.name: only for lookup files (shape = "lookup")')
     started_stage = _text(raw, "started_stage", where, "a stage name or key (text)")
     won_values = _texts(raw, "won_values", where, "a list of status values (text)")
     lost_values = _texts(raw, "lost_values", where, "a list of status values (text)")
     grain = raw.get("grain", "lead")
     if grain not in GRAINS:
         raise _fail(f"{where}.grain", f"one of {list(GRAINS)}", grain)
+    if "product" in attributes and grain != "opportunity":
+        raise MappingError(
+            f'{where}.attributes.product: only opportunities carry a product (grain = "opportunity")'
+        )
     if attributes and not singles["created_at"] and shape != "contacts":
         raise MappingError(
             f"{where}.attributes: this file's rows are not lead records (it has no created_at), so "
@@ -423,7 +634,12 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         raise _fail(f"{where}.lead_from_deal", "true or false", lead_from_deal)
     if singles["lead_id"] and lead_from_deal:
         raise MappingError(f"{where}: set lead_id (a column) or lead_from_deal = true, not both")
-    if not singles["lead_id"] and not lead_from_deal and not (grain == "opportunity" and singles["deal_id"]):
+    if (
+        shape != "lookup"
+        and not singles["lead_id"]
+        and not lead_from_deal
+        and not (grain == "opportunity" and singles["deal_id"])
+    ):
         raise MappingError(
             f"{where}: say whose rows these are: lead_id (a column), lead_from_deal = true, or for "
             'opportunities deal_id with grain = "opportunity"'
@@ -456,7 +672,7 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
             if v:
                 raise MappingError(f'{where}.{k}: only for status files (shape = "status")')
     if shape == "wide":
-        if not stage_dates and not singles["created_at"]:
+        if not stage_dates and not stage_columns and not singles["created_at"]:
             raise MappingError(f"{where}: a wide file needs stage_dates (stage = date column) or created_at")
         for k in ("stage", "time", "event_id"):
             if singles[k]:
@@ -473,10 +689,16 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
             raise MappingError(f"{where}: set both is_won and is_closed (the CRM's two flags), or neither")
         if (won_values or lost_values or singles["is_won"]) and not singles["outcome_date"]:
             raise MappingError(f"{where}.outcome_date: the column that dates a won or lost status is needed")
-    elif shape == "contacts":
-        for k in ("stage", "time", "event_id", "created_at", "amount"):
+    elif shape in ("contacts", "lookup", "roles", "touches"):
+        what = {
+            "contacts": "a contacts file only links contacts to opportunities",
+            "lookup": "a lookup file only sets attributes of owners, accounts or products",
+            "roles": "a roles file only names the owners of records, with their role",
+            "touches": "a touches file only lists campaign touches",
+        }[shape]
+        for k in ("stage", "event_id", "created_at", "amount", *(("time",) if shape != "touches" else ())):
             if singles[k]:
-                raise MappingError(f"{where}.{k}: a contacts file only links contacts to opportunities")
+                raise MappingError(f"{where}.{k}: {what}")
         if stage_dates:
             raise MappingError(f"{where}.stage_dates: only for wide files")
     else:
@@ -486,10 +708,14 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         if stage_dates:
             raise MappingError(f"{where}.stage_dates: only for wide files")
     amount_on = raw.get("amount_on")
-    if amount_on is not None and (shape != "wide" or amount_on not in stage_dates):
+    # "won" with stage columns: the stage the contract ends in, whatever its key (a funnel
+    # proposed from the data names it after the export's own won stage).
+    won_by_pattern = amount_on == "won" and bool(stage_columns)
+    if amount_on is not None and (shape != "wide" or (amount_on not in stage_dates and not won_by_pattern)):
         raise _fail(
             f"{where}.amount_on",
-            f"for wide files, one of the stage_dates keys {list(stage_dates)}",
+            f"for wide files, one of the stage_dates keys {list(stage_dates)}"
+            + (" or 'won' (the contract's last stage)" if stage_columns else ""),
             amount_on,
         )
     if shape == "wide" and singles["amount"] and amount_on is None and grain != "opportunity":
@@ -501,6 +727,8 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         key = singles["deal_id"] or singles["lead_id"]
     if not key and shape == "contacts":
         key = singles["deal_id"]  # with the contact: see import_read (one row per pair)
+    if not key and shape == "roles":
+        key = singles["deal_id"] or singles["lead_id"]  # with the role: see import_read
     return FileSpec(
         role=role,
         shape=shape,
@@ -539,6 +767,24 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         close_date=singles["close_date"],
         forecast_category=singles["forecast_category"],
         email=singles["email"],
+        stage_columns=tuple(stage_columns),
+        stage_aliases=aliases,
+        status_dates=status_dates,
+        where=filters,
+        version_active=singles["version_active"],
+        version_start=singles["version_start"],
+        contacts=singles["contacts"],
+        list_separator=separator,
+        linked_deal=singles["linked_deal"],
+        contact_record=singles["contact_record"],
+        fallback=fallback,
+        owner_roles=owner_roles,
+        owner_role=singles["owner_role"],
+        max_rejected_share=None if share is None else float(share),
+        target=target,
+        name=singles["name"],
+        lookup=lookup,
+        campaign=singles["campaign"],
     )
 
 

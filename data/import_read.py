@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from data.contract import Contract
-from data.import_mapping import AMOUNT_EVENT, AUTO_ENCODING, CURRENCY, FileSpec, Mapping, norm
+from data.import_mapping import AMOUNT_EVENT, AUTO_ENCODING, CURRENCY, FileSpec, Mapping, norm, pattern_regex
 
 UTC = dt.UTC
 MAX_RAW = 300  # characters of a row kept with its rejection
@@ -412,18 +412,34 @@ class Parsed:
     lead: tuple | None = None  # LEAD_COLUMNS
     owners: list[tuple] = field(default_factory=list)  # (owner_id, owner_name, team)
     flags: list[str] = field(default_factory=list)
-    ignored: bool = False  # a stage name the mapping lists as no funnel move
+    ignored: bool = False  # a stage name the mapping lists as no funnel move, or a `where` miss
     # An open record with no date at all (UNDATED_COLUMNS): kept as undated open pipeline, in
     # no cohort, never rejected for a missing date.
     undated: tuple | None = None
     opportunity: tuple | None = None  # OPPORTUNITY_COLUMNS: an opportunity's record row
-    contact: tuple | None = None  # CONTACT_COLUMNS: a contact on an opportunity
+    contacts: list[tuple] = field(default_factory=list)  # CONTACT_COLUMNS: contacts on opportunities
+    roles: list[tuple] = field(default_factory=list)  # ROLE_COLUMNS: owners of a record by role
+    lookup: tuple | None = None  # LOOKUP_COLUMNS: attributes of an owner, account or product
+    touch: tuple | None = None  # TOUCH_COLUMNS: a campaign touch
+    # A sync's history mode: (is the current version, when this version started); the settling
+    # keeps one version of each row (import_settle.SETTLE_ROWS).
+    version: tuple | None = None
 
     @property
     def digest(self) -> int:
         """Same content, same digest: tells an identical repeat from a conflicting one."""
         return hash(
-            (tuple(self.events), self.lead, self.ignored, self.undated, self.opportunity, self.contact)
+            (
+                tuple(self.events),
+                self.lead,
+                self.ignored,
+                self.undated,
+                self.opportunity,
+                tuple(self.contacts),
+                tuple(self.roles),
+                self.lookup,
+                self.touch,
+            )
         )
 
 
@@ -455,6 +471,8 @@ OPPORTUNITY_COLUMNS = (
     "amount",
     "close_date",
     "status",
+    "company",
+    "product",
 )
 CONTACT_COLUMNS = ("opportunity_id", "lead_id", "role", "is_primary")
 UNDATED_COLUMNS = ("lead_id", "status", "stage", "owner_id", "amount", "currency")
@@ -471,19 +489,55 @@ LEAD_COLUMNS = (
     "owner_id",
     "currency",
     "email",
+    "contact_id",
 )
+ROLE_COLUMNS = ("record_id", "role", "owner_id")
+LOOKUP_COLUMNS = (
+    "target",
+    "lookup_key",
+    "lookup_name",
+    "label",
+    "manager",
+    "office",
+    "team",
+    "domain",
+    "sector",
+    "size",
+    "family",
+)
+TOUCH_COLUMNS = ("touch_id", "lead_id", "campaign", "touched_at", "team", "owner_id")
+CONVERTED_ROLE = "Converted lead"  # the role of a lead on the opportunity it became
+_DOMAIN = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}$")
+
+
+def _header_text(h: str) -> str:
+    return h.replace("\ufeff", "").strip()
+
+
+def pattern_columns(spec: FileSpec, header: list[str]) -> list[tuple[int, str, str]]:
+    """(position, header, stage name) for each header a stage_columns pattern matches, the
+    name read through stage_aliases; headers the spec names explicitly are left out."""
+    if not spec.stage_columns:
+        return []
+    explicit = {norm(c) for c in spec.columns()}
+    regexes = [pattern_regex(p) for p in spec.stage_columns]
+    out = []
+    for i, h in enumerate(header):
+        text = _header_text(h)
+        if norm(text) in explicit:
+            continue
+        for rx in regexes:
+            m = rx.match(text)
+            if m and m.group(1).strip():
+                captured = m.group(1).strip().strip('"')
+                out.append((i, text, spec.stage_aliases.get(norm(captured), captured)))
+                break
+    return out
 
 
 def pick_spec(mapping: Mapping, header: list[str], file_name: str) -> FileSpec:
     """The file spec whose required columns this header has; refuses with what is missing."""
-    present = {norm(h) for h in header}
-    scored = []
-    for spec in mapping.files:
-        required = spec.required_columns()
-        missing = [c for c in required if norm(c) not in present]
-        matched = sum(norm(c) in present for c in spec.columns())
-        scored.append((not missing, matched, spec, missing))
-    fits = [s for s in scored if s[0]]
+    fits, scored = score_specs(mapping, header)
     if fits:
         return max(fits, key=lambda s: s[1])[2]
     _, _, spec, missing = max(scored, key=lambda s: (s[1], -len(s[3])))
@@ -498,6 +552,19 @@ def pick_spec(mapping: Mapping, header: list[str], file_name: str) -> FileSpec:
     )
 
 
+def score_specs(mapping: Mapping, header: list[str]) -> tuple[list[tuple], list[tuple]]:
+    """(fits, all): for each file spec, (fits, columns matched, spec, missing columns). A spec
+    fits when the header has every column it requires; stage-column patterns count as matched."""
+    present = {norm(h) for h in header}
+    scored = []
+    for spec in mapping.files:
+        required = spec.required_columns()
+        missing = [c for c in required if norm(c) not in present]
+        matched = sum(norm(c) in present for c in spec.columns()) + len(pattern_columns(spec, header))
+        scored.append((not missing, matched, spec, missing))
+    return [s for s in scored if s[0]], scored
+
+
 class RowParser:
     """Checks rows of one file against one file spec. Columns are found by name in the header."""
 
@@ -509,6 +576,7 @@ class RowParser:
         header: list[str],
         file_name: str,
         now: dt.datetime,
+        observing: bool = False,
     ) -> None:
         self.mapping, self.spec, self.file_name = mapping, spec, file_name
         positions: dict[str, list[int]] = defaultdict(list)
@@ -542,28 +610,75 @@ class RowParser:
         self.required = set(spec.value_required())
         self._names: dict[str, str] = {}
         # Stage and status names in the data: the mapping's own, then the contract's keys and
-        # labels (the names a contract proposed from the data was made of).
+        # labels (the names a contract proposed from the data was made of), then the key a
+        # proposal makes of a name (so a relabelled stage is still found by its data's name).
         self.stage_names = {norm(x.label): x.key for x in (*contract.stages, *contract.exits)}
         self.stage_names |= {norm(x.key): x.key for x in (*contract.stages, *contract.exits)}
         self.stage_names |= spec.stage_names
+        self.base_keys = {x.key: x.key for x in (*contract.stages, *contract.exits)}
         self.won_key = contract.stages[-1].key
         self.lost_keys = set(contract.exit_keys_of("lost"))
         self.lost_key = next(iter(contract.exit_keys_of("lost")), None)
         self.first_key = contract.stages[0].key
         if spec.started_stage:  # checked where a row needs it (observing a file does not)
-            found = self.stage_names.get(norm(spec.started_stage))
+            found = self.stage_key(spec.started_stage)
             self.first_key = found if found in contract.stage_keys else None
         self._stage_labels = ", ".join(s.label for s in contract.stages)
+        self.status_cols = {norm(name): (name, col) for name, col in spec.status_dates.items()}
+        # A column several statuses share (Salesforce's converted statuses, whatever the org
+        # calls them) dates only the status a record is in; one of its own dates an entry always.
+        uses = defaultdict(int)
+        for col in spec.status_dates.values():
+            uses[norm(col)] += 1
+        self.shared_status_cols = {col for col in spec.status_dates.values() if uses[norm(col)] > 1}
+        # Stage date columns found by the spec's patterns: (position, header, name, stage key).
+        self.patterns = []
+        unknown = []
+        for i, text, name in pattern_columns(spec, header):
+            if norm(name) in spec.ignore_stage_names:
+                continue
+            key = self.stage_key(name)
+            if key is None and not observing:
+                unknown.append((text, name))
+            self.patterns.append((i, text, name, key))
+        if unknown:
+            shown = "; ".join(f"column {t!r} is the stage {n!r}" for t, n in unknown[:10])
+            raise ImportRefused(
+                f"{file_name}: row 1 (the header): {shown}, which is not a stage or exit of the store's "
+                f"contract ({self._stage_labels}). For a new store, review the funnel proposed from the "
+                "files (--propose, then --contract); else add it to the contract (python -m data.contract), "
+                "name it in the mapping's stage_names or stage_aliases, or list it in ignore_stage_names."
+            )
+        if spec.shape == "lookup":
+            known_teams = {norm(t): t for t in contract.teams}
+            self.lookup_teams = known_teams
+
+    def stage_key(self, name: str) -> str | None:
+        """The contract's stage or exit key for a name in the data (read through the mapping's
+        stage_aliases), or None."""
+        name = self.spec.stage_aliases.get(norm(name), name)
+        key = self.stage_names.get(norm(name))
+        if key is None:
+            from data.propose import base_key  # a plain function of the same layer
+
+            key = self.base_keys.get(base_key(name))
+        return key
 
     # --- single values -------------------------------------------------------------------
     def _get(self, fields: list[str], col: str | None) -> str:
-        if not col or col not in self.index:
+        if not col:
             return ""
-        value = fields[self.index[col]].strip()
+        value = fields[self.index[col]].strip() if col in self.index else ""
+        read, other = col, self.spec.fallback.get(col)
+        if not value and other in self.index:
+            read, value = other, fields[self.index[other]].strip()
+        elif col not in self.index:
+            return ""
         if len(value) > MAX_TEXT:
-            raise RowError(col, f"value is longer than {MAX_TEXT} characters")
+            raise RowError(read, f"value is longer than {MAX_TEXT} characters")
         if not value and col in self.required:
-            raise RowError(col, "required value is missing")
+            also = f" (and so is its fallback {other!r})" if other in self.index else ""
+            raise RowError(col, "required value is missing" + also)
         return value
 
     def _id(self, fields: list[str], col: str | None) -> str | None:
@@ -693,13 +808,53 @@ class RowParser:
                 f"row has {len(fields)} fields but the header has {self.n_fields}: a quote or "
                 f"a '{self.mapping.delimiter}' is out of place",
             )
-        if self.spec.shape == "wide":
-            return self._wide(fields)
-        if self.spec.shape == "status":
-            return self._status(fields)
-        if self.spec.shape == "contacts":
-            return self._contacts(fields)
-        return self._long(fields)
+        version = self._version(fields)
+        skipped = self._filtered(fields)
+        if skipped:
+            # A row the mapping's `where` leaves out (a LeadHistory change of another field, a
+            # deleted history row): accepted, no funnel event. Keyed by its whole text, so only
+            # an identical repeat is a duplicate.
+            return Parsed("where:" + "\x1f".join(fields), ignored=True, version=version)
+        shape = self.spec.shape
+        parsed = {
+            "wide": self._wide,
+            "status": self._status,
+            "contacts": self._contacts,
+            "lookup": self._lookup,
+            "touches": self._touch,
+            "roles": self._roles_row,
+        }.get(shape, self._long)(fields)
+        parsed.version = version
+        return parsed
+
+    def _filtered(self, fields: list[str]) -> bool:
+        """Whether the row is left out by the mapping's `where` (its value is not one listed)."""
+        return any(
+            norm(self._get(fields, col)) not in allowed
+            for col, allowed in self.spec.where.items()
+            if col in self.index  # an optional column the file does not have filters nothing
+        )
+
+    def _version(self, fields: list[str]) -> tuple | None:
+        spec = self.spec
+        if not (spec.version_active or spec.version_start):
+            return None
+        flags: list[str] = []
+        active = self._flag(fields, spec.version_active)
+        text = self._get(fields, spec.version_start)
+        start = self._time_any(spec.version_start, text, flags) if text else None
+        return (active, start)
+
+    def _time_any(self, col: str, text: str, flags: list[str]) -> dt.datetime:
+        """A sync's own timestamp (its version start): a date, never checked against min_date
+        or the future (a sync's far-future _fivetran_end is 9999-12-31)."""
+        try:
+            ts = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise RowError(col, f"{text!r} is not a timestamp (ISO 8601)") from None
+        if ts.tzinfo is not None:
+            ts = ts.astimezone(UTC).replace(tzinfo=None)
+        return ts
 
     def _owners(self, fields: list[str], owner: str | None) -> list[tuple]:
         if not owner:
@@ -711,6 +866,74 @@ class RowParser:
                 self.spec.owner_team, f"unknown team {team!r}; expected one of {sorted(self.teams)}"
             )
         return [(owner, name, team)]
+
+    def _record(self, lead_id: str | None, deal_id: str | None) -> str | None:
+        """The record a row's roles belong to: the deal for opportunity records, else the lead."""
+        return deal_id if self.spec.grain == "opportunity" else (lead_id or deal_id)
+
+    def _role_owners(self, fields: list[str], record: str | None) -> tuple[list[tuple], list[tuple]]:
+        """(roles, owners) from the spec's owner_roles columns: one owner per role per record."""
+        roles, owners = [], []
+        for role, col in self.spec.owner_roles.items():
+            owner = self._id(fields, col)
+            if owner and record:
+                roles.append((record, role, owner))
+                owners.append((owner, owner, self.mapping.owner_team))
+        return roles, owners
+
+    def _lead(self, fields: list[str], lead_id, owner, currency, flags) -> tuple:
+        spec = self.spec
+        created = self._time(spec.created_at, self._get(fields, spec.created_at), flags)
+        attrs = self._attrs(fields)
+        # `email = "Email"` in the file spec, or an `email` attribute: the same column
+        email = (self._get(fields, spec.email) or attrs.get("email") or "").lower() or None
+        if email and ("@" not in email or len(email) > 254):
+            column = spec.email or " ".join(spec.attributes.get("email", ()))
+            flags.append(f"{column}: {email!r} is not an email address: not stored")
+            email = None
+        return (
+            lead_id,
+            created,
+            *(attrs.get(f) for f in LEAD_COLUMNS[2:9]),
+            owner,
+            currency,
+            email,
+            self._id(fields, spec.contact_record),
+        )
+
+    def _links(self, fields: list[str], lead_id, deal_id) -> list[tuple]:
+        """Contacts on opportunities a record row names: a lead's converted opportunity
+        (linked_deal), or an opportunity's associated contacts (a list in one column)."""
+        spec, out = self.spec, []
+        linked = self._id(fields, spec.linked_deal)
+        if linked and lead_id:
+            out.append((linked, lead_id, CONVERTED_ROLE, None))
+        text = self._get(fields, spec.contacts)
+        if text and deal_id:
+            for part in text.split(spec.list_separator):
+                contact = part.strip()
+                if contact:
+                    if EXCEL_ID.match(contact):
+                        raise RowError(
+                            spec.contacts, f"id {contact!r} looks like a number a spreadsheet rewrote"
+                        )
+                    out.append((deal_id, contact, None, None))
+        return list(dict.fromkeys(out))
+
+    def _dates(self, fields: list[str], flags: list[str]) -> dict[str, tuple[dt.datetime, str]]:
+        """A wide row's stage dates: etype -> (when, column). Two columns for one stage (both
+        generations of HubSpot's lifecycle dates in one export) give the earlier date."""
+        spec, out = self.spec, {}
+        columns = [(etype, col, None) for etype, col in spec.stage_dates.items()]
+        columns += [(key, header, i) for i, header, _, key in self.patterns]
+        for etype, col, pos in columns:
+            text = self._get(fields, col) if pos is None else fields[pos].strip()
+            if not text:
+                continue
+            at = self._time(col, text, flags)
+            if etype not in out or at < out[etype][0]:
+                out[etype] = (at, col)
+        return out
 
     def _wide(self, fields: list[str]) -> Parsed:
         spec, prefix = self.spec, self.mapping.event_id_prefix
@@ -725,11 +948,10 @@ class RowParser:
         currency = self._currency(fields)
         subject = deal_id or lead_id
         events = []
-        for etype, col in spec.stage_dates.items():
-            text = self._get(fields, col)
-            if not text:
-                continue
-            at = self._time(col, text, flags)
+        for etype, (at, _) in self._dates(fields, flags).items():
+            carries = etype == spec.amount_on or (
+                spec.amount_on == "won" and bool(spec.stage_columns) and etype == self.won_key
+            )
             events.append(
                 (
                     f"{prefix}:{subject}:{etype}",
@@ -740,14 +962,16 @@ class RowParser:
                     owner,
                     team or self.stage_team.get(etype),
                     reason if etype in self.exits else None,
-                    amount if etype == spec.amount_on else None,
-                    currency if etype == spec.amount_on and amount is not None else None,
+                    amount if carries else None,
+                    currency if carries and amount is not None else None,
                     None,  # close dates and forecast categories come with a stage history
                     None,
                 )
             )
         if not events and not spec.created_at:
-            cols = ", ".join(repr(c) for c in spec.stage_dates.values())
+            cols = ", ".join(
+                repr(c) for c in [*spec.stage_dates.values(), *(t for _, t, _, _ in self.patterns)]
+            )
             raise RowError(None, f"no date in any of the stage columns ({cols}): nothing to import")
         if reason and not any(e[3] in self.exits for e in events):
             flags.append("a reason is given but no exit date: the reason is not stored")
@@ -756,16 +980,18 @@ class RowParser:
         if spec.grain == "opportunity" and deal_id:
             opportunity = self._opportunity(fields, deal_id, owner, currency, amount, flags)
         elif spec.created_at:
-            created = self._time(spec.created_at, self._get(fields, spec.created_at), flags)
-            lead = (
-                lead_id,
-                created,
-                *(self._attrs(fields).get(f) for f in LEAD_COLUMNS[2:9]),
-                owner,
-                currency,
-                self._attrs(fields).get("email"),
-            )
-        return Parsed(str(key), events, lead, self._owners(fields, owner), flags, opportunity=opportunity)
+            lead = self._lead(fields, lead_id, owner, currency, flags)
+        roles, role_owners = self._role_owners(fields, self._record(lead_id, deal_id))
+        return Parsed(
+            str(key),
+            events,
+            lead,
+            self._owners(fields, owner) + role_owners,
+            flags,
+            opportunity=opportunity,
+            contacts=self._links(fields, lead_id, deal_id),
+            roles=roles,
+        )
 
     def _attrs(self, fields: list[str]) -> dict[str, str | None]:
         return {
@@ -785,6 +1011,7 @@ class RowParser:
         created_text = self._get(fields, spec.created_at)
         created = self._time(spec.created_at, created_text, flags) if created_text else None
         a = self._attrs(fields)
+        status = self._get(fields, spec.status)
         return (
             deal_id,
             a.get("lead_name"),
@@ -798,7 +1025,9 @@ class RowParser:
             currency,
             amount,
             self._date(fields, spec.close_date, flags),
-            self._get(fields, spec.status) or None,
+            spec.stage_aliases.get(norm(status), status) or None,
+            a.get("company"),
+            a.get("product"),
         )
 
     def _contacts(self, fields: list[str]) -> Parsed:
@@ -808,7 +1037,74 @@ class RowParser:
         lead_id = self._id(fields, spec.lead_id)
         role = self._get(fields, spec.contact_role) or None
         primary = self._flag(fields, spec.is_primary)
-        return Parsed(f"{deal_id}:{lead_id}", contact=(deal_id, lead_id, role, primary))
+        return Parsed(f"{deal_id}:{lead_id}", contacts=[(deal_id, lead_id, role, primary)])
+
+    def _roles_row(self, fields: list[str]) -> Parsed:
+        """An owner of a record in a role (Salesforce OpportunityTeamMember): one row per role."""
+        spec = self.spec
+        record = self._record(self._id(fields, spec.lead_id), self._id(fields, spec.deal_id))
+        owner = self._id(fields, spec.owner)
+        role = self._get(fields, spec.owner_role)
+        if len(role) > 60:
+            raise RowError(spec.owner_role, "a role name is at most 60 characters")
+        return Parsed(
+            f"{record}:{norm(role)}", owners=self._owners(fields, owner), roles=[(record, role, owner)]
+        )
+
+    def _touch(self, fields: list[str]) -> Parsed:
+        """A campaign touch of a lead (Salesforce CampaignMember): one row per lead and campaign."""
+        spec, flags = self.spec, []
+        lead_id = self._id(fields, spec.lead_id)
+        campaign = self._get(fields, spec.campaign)
+        at = self._time(spec.time, self._get(fields, spec.time), flags)
+        team = self._team(fields) or "marketing"
+        owner = self._id(fields, spec.owner)
+        touch_id = f"{self.mapping.event_id_prefix}:{lead_id}:{campaign}:{at.isoformat()}"
+        return Parsed(
+            f"{lead_id}:{campaign}",
+            flags=flags,
+            owners=self._owners(fields, owner),
+            touch=(touch_id, lead_id, campaign, at, team, owner),
+        )
+
+    def _lookup(self, fields: list[str]) -> Parsed:
+        """Attributes of an owner, account or product, named by its id (key) or its name."""
+        spec, flags = self.spec, []
+        key = self._id(fields, spec.key)
+        name = self._get(fields, spec.name) or None
+        if not key and not name:
+            raise RowError(spec.key or spec.name, "neither the id nor the name is given: nothing to join on")
+        values = {attr: self._get(fields, col) or None for attr, col in spec.lookup.items()}
+        team = values.get("team")
+        if team:
+            found = self.lookup_teams.get(norm(team))
+            if found is None:
+                raise RowError(
+                    spec.lookup["team"],
+                    f"team {team!r} is not a team of the contract ({', '.join(sorted(self.teams))})",
+                )
+            values["team"] = found
+        domain = values.get("domain")
+        if domain:
+            plain = re.sub(r"^[a-z]+://", "", domain.lower()).removeprefix("www.").split("/")[0]
+            if not _DOMAIN.match(plain):
+                raise RowError(spec.lookup["domain"], f"{domain!r} is not a web domain such as example.com")
+            values["domain"] = plain
+        label = values.get("owner_name") or values.get("name")
+        row = (
+            spec.target,
+            key,
+            name,
+            label,
+            values.get("manager"),
+            values.get("office"),
+            values.get("team"),
+            values.get("domain"),
+            values.get("sector"),
+            values.get("size"),
+            values.get("family"),
+        )
+        return Parsed(key or f"name:{norm(name)}", flags=flags, lookup=row)
 
     # --- what a row says about stage names, for a proposed contract ---------------------------
     def observe(self, fields: list[str], obs) -> None:
@@ -818,18 +1114,29 @@ class RowParser:
         if len(fields) != self.n_fields:
             return
         spec, flags = self.spec, []
+        grain = spec.grain
         try:
+            if spec.shape in ("contacts", "lookup", "touches", "roles") or self._filtered(fields):
+                return
+            version = self._version(fields)
+            if version is not None and version[0] is False:
+                return  # an earlier version kept by a sync: the current one says it all
             record = self._id(fields, spec.deal_id) or self._id(fields, spec.lead_id)
             if not record:
                 return
+            if grain == "lead" and spec.deal_id and spec.lead_id:
+                record = self._id(fields, spec.lead_id) or record
             if spec.shape == "long":
                 name = self._get(fields, spec.stage)
+                name = spec.stage_aliases.get(norm(name), name)
                 mapped = spec.stage_names.get(norm(name))  # the mapping's own word for it wins
                 if mapped == AMOUNT_EVENT or norm(name) in spec.ignore_stage_names:
                     return
-                obs.add(record, mapped or name, self._time(spec.time, self._get(fields, spec.time), flags))
+                at = self._time(spec.time, self._get(fields, spec.time), flags)
+                obs.add(record, mapped or name, at, grain=grain)
                 return
             status = self._get(fields, spec.status)
+            status = spec.stage_aliases.get(norm(status), status)
             won, closed = self._flag(fields, spec.is_won), self._flag(fields, spec.is_closed)
             name = norm(status)
             outcome = None
@@ -841,22 +1148,45 @@ class RowParser:
                 for etype, col in spec.stage_dates.items():
                     text = self._get(fields, col)
                     if text:
-                        obs.add(record, etype, self._time(col, text, flags))
+                        obs.add(record, etype, self._time(col, text, flags), grain=grain)
+                for i, text_h, pname, _ in self.patterns:
+                    text = fields[i].strip()
+                    if text:
+                        # The mapping's own word for it wins (as for long files); else the data's.
+                        mapped = spec.stage_names.get(norm(pname))
+                        obs.add(record, mapped or pname, self._time(text_h, text, flags), grain=grain)
                 if status and outcome:
                     obs.mark(status, outcome)
                 return
             started = self._get(fields, spec.started)
             if started:
-                obs.add(record, spec.started_stage or "Created", self._time(spec.started, started, flags))
+                obs.add(
+                    record,
+                    spec.started_stage or "Created",
+                    self._time(spec.started, started, flags),
+                    grain=grain,
+                )
+            dated = set()
+            for pname, col in spec.status_dates.items():
+                text = self._get(fields, col)
+                pname = spec.stage_aliases.get(norm(pname), pname)
+                if text and (col not in self.shared_status_cols or norm(pname) == name):
+                    kind = outcome if norm(pname) == name else None
+                    obs.add(record, pname, self._time(col, text, flags), kind, grain=grain)
+                    dated.add(norm(pname))
+            if name in dated:
+                return
             when = self._get(fields, spec.outcome_date) if outcome else ""
-            obs.add(record, status, self._time(spec.outcome_date, when, flags) if when else None, outcome)
+            at = self._time(spec.outcome_date, when, flags) if when else None
+            obs.add(record, status, at, outcome, grain=grain)
         except RowError:
             return
 
     def _status(self, fields: list[str]) -> Parsed:
-        """A record whose stage is its status: the first stage at `started`, a won or lost status
-        at `outcome_date`, an open status as where it stands now (no event). A record with no
-        date at all is undated open pipeline."""
+        """A record whose stage is its status: the first stage at `started`, each status of
+        `status_dates` at its own column, a won or lost status at its status date or else
+        `outcome_date`, an open status without a date as where it stands now (no event). A
+        record with no date at all is undated open pipeline."""
         spec, prefix = self.spec, self.mapping.event_id_prefix
         key = self._id(fields, spec.key)
         lead_id = self._id(fields, spec.lead_id)
@@ -868,20 +1198,23 @@ class RowParser:
         amount = self._amount(fields, spec.amount)
         currency = self._currency(fields)
         status = self._get(fields, spec.status)
+        status = spec.stage_aliases.get(norm(status), status)
         name = norm(status)
         subject = deal_id or lead_id
         won, closed = self._flag(fields, spec.is_won), self._flag(fields, spec.is_closed)
-        etype = self.stage_names.get(name)
+        etype = self.stage_key(status) if status else None
         if name in spec.won_values or (closed and won) or etype == self.won_key:
             outcome = "won"
         elif name in spec.lost_values or (closed and won is False) or etype in self.lost_keys:
             outcome = "lost"
         else:
             outcome = None
-        events = []
+        events: dict[str, tuple] = {}
 
-        def event(kind: str, at: dt.datetime, with_amount: bool = False) -> tuple:
-            return (
+        def event(kind: str, at: dt.datetime, with_amount: bool = False) -> None:
+            if kind in events and events[kind][4] <= at:
+                return
+            events[kind] = (
                 f"{prefix}:{subject}:{kind}",
                 lead_id,
                 deal_id,
@@ -904,46 +1237,62 @@ class RowParser:
                     f"of the store's contract ({self._stage_labels}). Name one of them, or apply a "
                     "contract that has it."
                 )
-            events.append(event(self.first_key, self._time(spec.started, started_text, flags)))
+            event(self.first_key, self._time(spec.started, started_text, flags))
+        outcome_kind = None
         if outcome:
-            when = self._get(fields, spec.outcome_date)
-            if not when:
-                raise RowError(spec.outcome_date, f"a {outcome} record ({status!r}) needs the date it closed")
-            kind = self.won_key if outcome == "won" else (etype if etype in self.lost_keys else self.lost_key)
-            if kind is None:
+            outcome_kind = (
+                self.won_key if outcome == "won" else (etype if etype in self.lost_keys else self.lost_key)
+            )
+            if outcome_kind is None:
                 raise RowError(
                     spec.status,
                     f"{status!r} is a lost outcome but the store's contract has no exit of kind lost: add one",
                 )
-            events.append(
-                event(kind, self._time(spec.outcome_date, when, flags), with_amount=outcome == "won")
-            )
+        # Statuses with their own date column: an entry into each, whatever the row's status now.
+        own_date = None
+        for sname, col in spec.status_dates.items():
+            text = self._get(fields, col)
+            is_current = norm(spec.stage_aliases.get(norm(sname), sname)) == name
+            if not text or (col in self.shared_status_cols and not is_current):
+                continue
+            at = self._time(col, text, flags)
+            kind = outcome_kind if is_current and outcome_kind else self.stage_key(sname)
+            if kind is None:
+                raise RowError(
+                    col,
+                    f"status {sname!r} (dated by this column in status_dates) is not a stage or exit of "
+                    f"the store's contract ({self._stage_labels})",
+                )
+            event(kind, at, with_amount=kind == self.won_key)
+            if is_current:
+                own_date = at
+        if outcome and own_date is None:
+            when = self._get(fields, spec.outcome_date)
+            if not when:
+                col = self.status_cols.get(name, (None, spec.outcome_date))[1]
+                raise RowError(col, f"a {outcome} record ({status!r}) needs the date it closed")
+            event(outcome_kind, self._time(spec.outcome_date, when, flags), with_amount=outcome == "won")
         lead = opportunity = None
         created_text = self._get(fields, spec.created_at)
         if spec.grain == "opportunity" and deal_id:
             opportunity = self._opportunity(fields, deal_id, owner, currency, amount, flags)
         elif created_text:
-            created = self._time(spec.created_at, created_text, flags)
-            lead = (
-                lead_id,
-                created,
-                *(self._attrs(fields).get(f) for f in LEAD_COLUMNS[2:9]),
-                owner,
-                currency,
-                self._attrs(fields).get("email"),
-            )
+            lead = self._lead(fields, lead_id, owner, currency, flags)
         undated = None
         if not events:
             open_key = etype if etype in set(self.stage_team) else None
             undated = (subject, status or None, open_key, owner, amount, currency)
+        roles, role_owners = self._role_owners(fields, self._record(lead_id, deal_id))
         return Parsed(
             str(key),
-            events,
+            list(events.values()),
             lead,
-            self._owners(fields, owner),
+            self._owners(fields, owner) + role_owners,
             flags,
             undated=undated,
             opportunity=opportunity,
+            contacts=self._links(fields, lead_id, deal_id),
+            roles=roles,
         )
 
     def _long(self, fields: list[str]) -> Parsed:
@@ -951,7 +1300,7 @@ class RowParser:
         stage_text = self._get(fields, spec.stage)
         name = self._names.get(stage_text)
         if name is None:  # a file has few distinct stage names: normalise each once
-            name = self._names[stage_text] = norm(stage_text)
+            name = self._names[stage_text] = norm(spec.stage_aliases.get(norm(stage_text), stage_text))
         lead_id = self._id(fields, spec.lead_id)
         deal_id = self._id(fields, spec.deal_id)
         source_id = self._id(fields, spec.event_id)
@@ -960,7 +1309,7 @@ class RowParser:
         at = self._time(spec.time, self._get(fields, spec.time), flags)
         if name in spec.ignore_stage_names:
             return Parsed(str(key or f"{deal_id or lead_id}:{name}:{at.isoformat()}"), ignored=True)
-        etype = self.stage_names.get(name)
+        etype = self.stage_key(name)
         if etype is None:
             raise RowError(
                 spec.stage,
@@ -992,7 +1341,10 @@ class RowParser:
             self._date(fields, spec.close_date, flags),
             self._get(fields, spec.forecast_category) or None,
         )
-        return Parsed(str(key or event_id), [event], None, self._owners(fields, owner), flags)
+        roles, role_owners = self._role_owners(fields, self._record(lead_id, deal_id))
+        return Parsed(
+            str(key or event_id), [event], None, self._owners(fields, owner) + role_owners, flags, roles=roles
+        )
 
 
 def _stage_teams(contract: Contract) -> dict[str, str]:
@@ -1122,14 +1474,19 @@ def read_rows(
             )
         records.n_fields = len(header.fields)
         spec = pick_spec(mapping, header.fields, source.name)
-        parser = RowParser(mapping, spec, contract, header.fields, source.name, now)
-        stages = set(contract.stage_keys)
-        spec = dataclasses.replace(
-            spec,
-            recorded=frozenset(
-                k for k, col in spec.stage_dates.items() if k in stages and col in parser.index
-            ),
+        parser = RowParser(
+            mapping, spec, contract, header.fields, source.name, now, observing=observations is not None
         )
+        stages = set(contract.stage_keys)
+        recorded = {k for k, col in spec.stage_dates.items() if k in stages and col in parser.index}
+        recorded |= {key for _, _, _, key in parser.patterns if key in stages}
+        if spec.shape == "status":
+            recorded |= {
+                key
+                for name, col in spec.status_dates.items()
+                if col in parser.index and (key := parser.stage_key(name)) in stages
+            }
+        spec = dataclasses.replace(spec, recorded=frozenset(recorded))
     except Undecodable as exc:
         raw.close()
         raise undecodable(exc) from None

@@ -22,9 +22,13 @@ from data.contract import Contract
 from data.import_mapping import Mapping
 from data.import_read import (
     CONTACT_COLUMNS,
+    CONVERTED_ROLE,
     EVENT_COLUMNS,
     LEAD_COLUMNS,
+    LOOKUP_COLUMNS,
     OPPORTUNITY_COLUMNS,
+    ROLE_COLUMNS,
+    TOUCH_COLUMNS,
     UNDATED_COLUMNS,
 )
 
@@ -89,6 +93,11 @@ class FileReport:
     n_undated: int = 0  # open records with no date, kept as undated open pipeline
     n_opportunities: int = 0  # opportunity records added or changed
     n_contacts: int = 0  # contacts on opportunities added or changed
+    n_roles: int = 0  # owners of records by role added or changed
+    n_touches: int = 0  # campaign touches added or changed
+    n_lookup_joined: int = 0  # lookup rows joined to an owner, account or product
+    n_lookup_normalised: int = 0  # of which only after normalising their id or name
+    n_lookup_unmatched: int = 0  # lookup rows that matched nothing (or two things): rejected
     # row_number, last_row_number, column_name, severity ('rejected', 'flagged'), reason, raw
     issues: pd.DataFrame = field(default_factory=pd.DataFrame)
     # Set when nothing was written for this file: the store already had it all.
@@ -115,7 +124,8 @@ class FileReport:
             f"{self.n_events_added:,} events and {self.n_leads_added:,} leads added, "
             f"{self.n_leads_updated:,} leads updated, {self.n_flagged:,} rows flagged"
             + (
-                f", {self.n_ignored:,} accepted rows carry no funnel event (ignored stage names)"
+                f", {self.n_ignored:,} accepted rows carry no funnel event (ignored stage names, or rows "
+                "the mapping's where leaves out)"
                 if self.n_ignored
                 else ""
             )
@@ -126,6 +136,14 @@ class FileReport:
             )
             + (f", {self.n_opportunities:,} opportunities added or changed" if self.n_opportunities else "")
             + (f", {self.n_contacts:,} contacts on opportunities added or changed" if self.n_contacts else "")
+            + (f", {self.n_roles:,} owners by role added or changed" if self.n_roles else "")
+            + (f", {self.n_touches:,} campaign touches added or changed" if self.n_touches else "")
+            + (
+                f", {self.n_lookup_joined:,} lookup rows joined ({self.n_lookup_normalised:,} only after "
+                f"normalising their name), {self.n_lookup_unmatched:,} matched nothing (rejected)"
+                if self.n_lookup_joined or self.n_lookup_unmatched
+                else ""
+            )
             + (f". {self.unchanged}" if self.unchanged else "")
         )
 
@@ -139,7 +157,8 @@ def _now() -> dt.datetime:
 STAGING = """
 create temp table st_rows (
     file_no integer, row_number bigint, last_row_number bigint, row_key varchar, row_hash bigint,
-    is_ignored boolean, column_name varchar, reason varchar, flag varchar, raw varchar
+    is_ignored boolean, column_name varchar, reason varchar, flag varchar, raw varchar,
+    is_active boolean, version_at timestamp
 );
 create temp table st_events (
     file_no integer, row_number bigint, event_id varchar, lead_id varchar, deal_id varchar,
@@ -149,7 +168,8 @@ create temp table st_events (
 create temp table st_opportunities (
     file_no integer, row_number bigint, opportunity_id varchar, name varchar, account_id varchar,
     created_at timestamp, owner_id varchar, channel varchar, campaign varchar, region varchar,
-    segment varchar, currency varchar, amount varchar, close_date date, status varchar
+    segment varchar, currency varchar, amount varchar, close_date date, status varchar,
+    company varchar, product varchar
 );
 create temp table st_contacts (
     file_no integer, row_number bigint, opportunity_id varchar, lead_id varchar, role varchar,
@@ -158,14 +178,53 @@ create temp table st_contacts (
 create temp table st_leads (
     file_no integer, row_number bigint, lead_id varchar, created_at timestamp, lead_name varchar,
     company varchar, account_id varchar, channel varchar, campaign varchar, region varchar,
-    segment varchar, owner_id varchar, currency varchar, email varchar
+    segment varchar, owner_id varchar, currency varchar, email varchar, contact_id varchar
 );
 create temp table st_undated (
     file_no integer, row_number bigint, lead_id varchar, status varchar, stage varchar,
     owner_id varchar, amount varchar, currency varchar
 );
+create temp table st_roles (
+    file_no integer, row_number bigint, record_id varchar, role varchar, owner_id varchar
+);
+create temp table st_lookups (
+    file_no integer, row_number bigint, target varchar, lookup_key varchar, lookup_name varchar,
+    label varchar, manager varchar, office varchar, team varchar, domain varchar, sector varchar,
+    size varchar, family varchar
+);
+create temp table st_touches (
+    file_no integer, row_number bigint, touch_id varchar, lead_id varchar, campaign varchar,
+    touched_at timestamp, team varchar, owner_id varchar
+);
 create temp table st_owners (file_no integer, owner_id varchar, owner_name varchar, team varchar);
+-- Names compared after normalising: case, accents, spaces and punctuation aside.
+create or replace temp macro simplify(x) as
+    nullif(lower(regexp_replace(strip_accents(coalesce(x, '')), '[^A-Za-z0-9]+', '', 'g')), '');
 """
+STAGED_TABLES = (
+    "st_rows",
+    "st_events",
+    "st_opportunities",
+    "st_contacts",
+    "st_leads",
+    "st_undated",
+    "st_roles",
+    "st_lookups",
+    "st_touches",
+    "st_owners",
+)
+SETTLED_TABLES = (
+    "v_rows",
+    "v_events",
+    "v_leads",
+    "v_undated",
+    "v_opportunities",
+    "v_contacts",
+    "v_roles",
+    "v_lookups",
+    "v_touches",
+    "v_final",
+)
 
 
 class Stager:
@@ -173,22 +232,29 @@ class Stager:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
+        self.owners: dict[str, tuple] = {}
+        self._reset()
+
+    def _reset(self) -> None:
         self.rows: list[tuple] = []
         self.events: list[tuple] = []
         self.leads: list[tuple] = []
         self.undated: list[tuple] = []
         self.opportunities: list[tuple] = []
         self.contacts: list[tuple] = []
-        self.owners: dict[str, tuple] = {}
+        self.roles: list[tuple] = []
+        self.lookups: list[tuple] = []
+        self.touches: list[tuple] = []
 
     def add(self, file_no: int, outcome) -> None:
         p = outcome.parsed
         last = outcome.last_row_number or outcome.row_number
+        n = outcome.row_number
         if p is None:
             self.rows.append(
                 (
                     file_no,
-                    outcome.row_number,
+                    n,
                     last,
                     None,
                     None,
@@ -197,22 +263,42 @@ class Stager:
                     outcome.reason,
                     None,
                     outcome.raw,
+                    None,
+                    None,
                 )
             )
         else:
             flag = "; ".join(p.flags) or None
+            active, version_at = p.version or (None, None)
             self.rows.append(
-                (file_no, outcome.row_number, last, p.key, p.digest, p.ignored, None, None, flag, outcome.raw)
+                (
+                    file_no,
+                    n,
+                    last,
+                    p.key,
+                    p.digest,
+                    p.ignored,
+                    None,
+                    None,
+                    flag,
+                    outcome.raw,
+                    active,
+                    version_at,
+                )
             )
-            self.events.extend((file_no, outcome.row_number, *e) for e in p.events)
+            self.events.extend((file_no, n, *e) for e in p.events)
             if p.lead is not None:
-                self.leads.append((file_no, outcome.row_number, *p.lead))
+                self.leads.append((file_no, n, *p.lead))
             if p.undated is not None:
-                self.undated.append((file_no, outcome.row_number, *p.undated))
+                self.undated.append((file_no, n, *p.undated))
             if p.opportunity is not None:
-                self.opportunities.append((file_no, outcome.row_number, *p.opportunity))
-            if p.contact is not None:
-                self.contacts.append((file_no, outcome.row_number, *p.contact))
+                self.opportunities.append((file_no, n, *p.opportunity))
+            self.contacts.extend((file_no, n, *c) for c in p.contacts)
+            self.roles.extend((file_no, n, *r) for r in p.roles)
+            if p.lookup is not None:
+                self.lookups.append((file_no, n, *p.lookup))
+            if p.touch is not None:
+                self.touches.append((file_no, n, *p.touch))
             for o in p.owners:
                 self.owners.setdefault(o[0], (file_no, *o))
         if len(self.rows) >= CHUNK:
@@ -238,15 +324,27 @@ class Stager:
             "reason",
             "flag",
             "raw",
+            "is_active",
+            "version_at",
         ]
+        head = ["file_no", "row_number"]
         self._write("st_rows", row_cols, self.rows)
-        self._write("st_events", ["file_no", "row_number", *EVENT_COLUMNS], self.events)
-        self._write("st_leads", ["file_no", "row_number", *LEAD_COLUMNS], self.leads)
-        self._write("st_undated", ["file_no", "row_number", *UNDATED_COLUMNS], self.undated)
-        self._write("st_opportunities", ["file_no", "row_number", *OPPORTUNITY_COLUMNS], self.opportunities)
-        self._write("st_contacts", ["file_no", "row_number", *CONTACT_COLUMNS], self.contacts)
-        self.rows, self.events, self.leads, self.undated = [], [], [], []
-        self.opportunities, self.contacts = [], []
+        self._write("st_events", [*head, *EVENT_COLUMNS], self.events)
+        self._write("st_leads", [*head, *LEAD_COLUMNS], self.leads)
+        self._write("st_undated", [*head, *UNDATED_COLUMNS], self.undated)
+        self._write("st_opportunities", [*head, *OPPORTUNITY_COLUMNS], self.opportunities)
+        self._write("st_contacts", [*head, *CONTACT_COLUMNS], self.contacts)
+        self._write("st_roles", [*head, *ROLE_COLUMNS], self.roles)
+        self._write("st_lookups", [*head, *LOOKUP_COLUMNS], self.lookups)
+        self._write("st_touches", [*head, *TOUCH_COLUMNS], self.touches)
+        self._reset()
+
+    def discard(self, file_no: int) -> None:
+        """Forget a refused file: what is staged of it, and what is still in memory."""
+        for table in STAGED_TABLES:
+            self.con.execute(f"delete from {table} where file_no = $f", {"f": file_no})  # noqa: S608
+        self._reset()
+        self.owners = {k: v for k, v in self.owners.items() if v[0] != file_no}
 
     def flush_owners(self) -> None:
         self._write("st_owners", ["file_no", "owner_id", "owner_name", "team"], list(self.owners.values()))
@@ -255,10 +353,24 @@ class Stager:
 
 # --- settling one file in SQL ------------------------------------------------------------------
 
+# Each row: rejected (its own reason), a conflicting or identical repeat of an earlier row with
+# the same key, an earlier version of a row a sync kept ($versioned: the file has history-mode
+# columns; the current version is the active one, else the latest), or a candidate.
 SETTLE_ROWS = """
 create or replace temp table v_rows as
 with
 rows as (select * from st_rows where file_no = $file_no),
+versions as (
+    select
+        row_number,
+        row_number() over latest as version_rank,
+        first_value(row_number) over latest as current_row
+    from rows
+    where reason is null and $versioned
+    window latest as (
+        partition by row_key order by is_active desc nulls last, version_at desc nulls last, row_number desc
+    )
+),
 keyed as (
     select
         row_key,
@@ -266,7 +378,7 @@ keyed as (
         min(row_number) as first_row,
         array_to_string(list(row_number order by row_number)[1:10], ', ') as row_list
     from rows
-    where reason is null
+    where reason is null and not $versioned
     group by row_key
 )
 select
@@ -277,17 +389,20 @@ select
     r.column_name,
     case
         when r.reason is not null then r.reason
+        when v.version_rank > 1 then 'an earlier version of this row, kept by the sync''s history mode: row '
+            || v.current_row || ' is the current one'
         when k.n_versions > 1 then 'conflicting repeats of ' || r.row_key || ' on rows ' || k.row_list
             || ': they differ, so all are rejected'
         when r.row_number > k.first_row then 'identical repeat of row ' || k.first_row
     end as reason,
     case
         when r.reason is not null or k.n_versions > 1 then 'rejected'
-        when r.row_number > k.first_row then 'duplicate'
+        when v.version_rank > 1 or r.row_number > k.first_row then 'duplicate'
         else 'candidate'
     end as status
 from rows as r
 left join keyed as k on k.row_key = r.row_key
+left join versions as v on v.row_number = r.row_number
 """
 
 # Candidate events with their lead (found through the deal when the file has no lead column)
@@ -307,12 +422,21 @@ deals as (
     where deal_id is not null
     group by deal_id
 ),
+-- A deal's lead through its contacts: the lead it was converted from, else its primary contact.
+contact_deals as (
+    select
+        opportunity_id as deal_id,
+        arg_min(lead_id, (role is distinct from $converted, not coalesce(is_primary, false), lead_id)) as lead_id
+    from opportunity_contacts
+    group by opportunity_id
+),
 resolved as (
     select
         s.* exclude (lead_id),
-        coalesce(s.lead_id, d.lead_id) as lead_id
+        coalesce(s.lead_id, d.lead_id, case when $needs_lead then c.lead_id end) as lead_id
     from staged as s
     left join deals as d on s.lead_id is null and d.deal_id = s.deal_id
+    left join contact_deals as c on s.lead_id is null and c.deal_id = s.deal_id
 )
 select
     r.*,
@@ -321,6 +445,13 @@ select
         -- An event must belong to someone: a lead, or an opportunity known as itself. A file
         -- that finds its leads through deals (lead_from_deal) needs the link.
         when r.lead_id is null and ($needs_lead or r.deal_id is null) then 'no_lead'
+        -- The same move another file already reported under its own id (a Lead's converted date
+        -- and its LeadHistory row; a sync's deal table and its deal_stage rows): counted once.
+        -- The same moment, or the same day when one of them is a date without a time (a lead's
+        -- ConvertedDate and the time its LeadHistory row gives).
+        when e.event_id is null and t.event_id is not null and (
+            list_contains(t.times, r.occurred_at) or t.has_date_only
+            or cast(r.occurred_at as time) = time '00:00:00') then 'same'
         when e.event_id is null then 'new'
         when e.lead_id is not distinct from r.lead_id
             and e.deal_id is not distinct from r.deal_id
@@ -350,6 +481,23 @@ select
     end as problem
 from resolved as r
 left join events as e on e.event_id = r.event_id
+-- Stored events of the same record, deal and stage on the same day (one row per day).
+left join (
+    select
+        lead_id,
+        deal_id,
+        event_type,
+        cast(occurred_at as date) as day,
+        list(occurred_at) as times,
+        bool_or(cast(occurred_at as time) = time '00:00:00') as has_date_only,
+        min(event_id) as event_id
+    from events
+    group by all
+) as t
+    on t.lead_id is not distinct from r.lead_id
+    and t.deal_id is not distinct from r.deal_id
+    and t.event_type = r.event_type
+    and t.day = cast(r.occurred_at as date)
 """
 
 SETTLE_LEADS = """
@@ -361,39 +509,40 @@ staged as (
     join v_rows as r on r.row_number = l.row_number and r.status = 'candidate'
     where l.file_no = $file_no
     qualify row_number() over (partition by l.lead_id order by l.row_number) = 1
+),
+merged as (
+    select
+        s.row_number,
+        s.lead_id,
+        s.created_at,
+        -- A blank in a later export never erases what the store already knows.
+        coalesce(s.lead_name, o.lead_name) as lead_name,
+        coalesce(s.company, o.company) as company,
+        coalesce(s.account_id, o.account_id) as account_id,
+        coalesce(s.channel, o.channel) as channel,
+        coalesce(s.campaign, o.campaign) as campaign,
+        coalesce(s.region, o.region) as region,
+        coalesce(s.segment, o.segment) as segment,
+        coalesce(s.owner_id, o.owner_id) as owner_id,
+        coalesce(s.currency, o.currency) as currency,
+        coalesce(s.email, o.email) as email,
+        coalesce(s.contact_id, o.contact_id) as contact_id,
+        o.lead_id is null as is_new
+    from staged as s
+    left join leads as o on o.lead_id = s.lead_id
 )
 select
-    s.row_number,
-    s.lead_id,
-    s.created_at,
-    -- A blank in a later export never erases what the store already knows.
-    coalesce(s.lead_name, o.lead_name) as lead_name,
-    coalesce(s.company, o.company) as company,
-    coalesce(s.account_id, o.account_id) as account_id,
-    coalesce(s.channel, o.channel) as channel,
-    coalesce(s.campaign, o.campaign) as campaign,
-    coalesce(s.region, o.region) as region,
-    coalesce(s.segment, o.segment) as segment,
-    coalesce(s.owner_id, o.owner_id) as owner_id,
-    coalesce(s.currency, o.currency) as currency,
-    coalesce(s.email, o.email) as email,
+    m.* exclude (is_new),
     case
-        when o.lead_id is null then 'new'
-        when s.created_at <> o.created_at
-            or coalesce(s.currency, o.currency) is distinct from o.currency
-            or coalesce(s.email, o.email) is distinct from o.email
-            or coalesce(s.lead_name, o.lead_name) is distinct from o.lead_name
-            or coalesce(s.company, o.company) is distinct from o.company
-            or coalesce(s.account_id, o.account_id) is distinct from o.account_id
-            or coalesce(s.channel, o.channel) is distinct from o.channel
-            or coalesce(s.campaign, o.campaign) is distinct from o.campaign
-            or coalesce(s.region, o.region) is distinct from o.region
-            or coalesce(s.segment, o.segment) is distinct from o.segment
-            or coalesce(s.owner_id, o.owner_id) is distinct from o.owner_id then 'changed'
+        when m.is_new then 'new'
+        when (m.created_at, m.lead_name, m.company, m.account_id, m.channel, m.campaign, m.region,
+              m.segment, m.owner_id, m.currency, m.email, m.contact_id)
+            is distinct from (o.created_at, o.lead_name, o.company, o.account_id, o.channel, o.campaign,
+              o.region, o.segment, o.owner_id, o.currency, o.email, o.contact_id) then 'changed'
         else 'same'
     end as verdict
-from staged as s
-left join leads as o on o.lead_id = s.lead_id
+from merged as m
+left join leads as o on o.lead_id = m.lead_id
 """
 
 # Open records with no date at all (a status file's open opportunities): new, changed, or the
@@ -457,49 +606,285 @@ merged as (
         coalesce(cast(s.amount as decimal(14, 2)), o.amount) as amount,
         coalesce(s.close_date, o.close_date) as close_date,
         coalesce(s.status, o.status) as status,
-        o.opportunity_id is null as is_new,
-        o.source as stored_source
+        coalesce(s.company, o.company) as company,
+        coalesce(s.product, o.product) as product,
+        o.opportunity_id is null as is_new
     from staged as s
     left join opportunities as o on o.opportunity_id = s.opportunity_id
 )
 select
-    m.* exclude (is_new, stored_source),
+    m.* exclude (is_new),
     case
         when m.is_new then 'new'
         when (m.name, m.account_id, m.created_at, m.owner_id, m.channel, m.campaign, m.region, m.segment,
-              m.currency, m.amount, m.close_date, m.status)
+              m.currency, m.amount, m.close_date, m.status, m.company, m.product)
             is distinct from (o.name, o.account_id, o.created_at, o.owner_id, o.channel, o.campaign, o.region,
-              o.segment, o.currency, o.amount, o.close_date, o.status) then 'changed'
+              o.segment, o.currency, o.amount, o.close_date, o.status, o.company, o.product) then 'changed'
         else 'same'
     end as verdict
 from merged as m
 left join opportunities as o on o.opportunity_id = m.opportunity_id
 """
 
-SETTLE_CONTACTS = """
+# The lead of a contact id: a lead that became that contact (leads.contact_id), else the id as is.
+CONTACT_LEADS = """
+    select contact_id, min(lead_id) as lead_id
+    from leads
+    where contact_id is not null
+    group by contact_id
+"""
+
+# Contacts on opportunities. A lead's link to the opportunity it became ($converted) never
+# overwrites the role a contact-role file gave the same pair.
+SETTLE_CONTACTS = f"""
 create or replace temp table v_contacts as
 with
+contact_leads as ({CONTACT_LEADS}),
 staged as (
-    select c.*
+    select c.* exclude (lead_id), coalesce(k.lead_id, c.lead_id) as lead_id
     from st_contacts as c
     join v_rows as r on r.row_number = c.row_number and r.status = 'candidate'
+    left join contact_leads as k on k.contact_id = c.lead_id
     where c.file_no = $file_no
-    qualify row_number() over (partition by c.opportunity_id, c.lead_id order by c.row_number) = 1
+    qualify row_number() over (
+        partition by c.opportunity_id, coalesce(k.lead_id, c.lead_id) order by c.row_number
+    ) = 1
+),
+merged as (
+    select
+        s.row_number,
+        s.opportunity_id,
+        s.lead_id,
+        case when s.role = $converted then coalesce(o.role, s.role) else coalesce(s.role, o.role) end as role,
+        coalesce(s.is_primary, o.is_primary) as is_primary,
+        o.opportunity_id is null as is_new,
+        o.role as stored_role,
+        o.is_primary as stored_primary
+    from staged as s
+    left join opportunity_contacts as o on o.opportunity_id = s.opportunity_id and o.lead_id = s.lead_id
+)
+select
+    row_number,
+    opportunity_id,
+    lead_id,
+    role,
+    is_primary,
+    case
+        when is_new then 'new'
+        when role is distinct from stored_role or is_primary is distinct from stored_primary then 'changed'
+        else 'same'
+    end as verdict
+from merged
+"""  # noqa: S608 (our SQL and column names only)
+
+# Owners of records by role: one owner per role per record (a later export can change it).
+SETTLE_ROLES = """
+create or replace temp table v_roles as
+with
+staged as (
+    select s.*
+    from st_roles as s
+    join v_rows as r on r.row_number = s.row_number and r.status = 'candidate'
+    where s.file_no = $file_no
+    qualify row_number() over (partition by s.record_id, s.role order by s.row_number) = 1
 )
 select
     s.row_number,
-    s.opportunity_id,
-    s.lead_id,
-    coalesce(s.role, o.role) as role,
-    coalesce(s.is_primary, o.is_primary) as is_primary,
+    s.record_id,
+    s.role,
+    s.owner_id,
     case
-        when o.opportunity_id is null then 'new'
-        when coalesce(s.role, o.role) is distinct from o.role
-            or coalesce(s.is_primary, o.is_primary) is distinct from o.is_primary then 'changed'
+        when o.record_id is null then 'new'
+        when o.owner_id <> s.owner_id then 'changed'
         else 'same'
     end as verdict
 from staged as s
-left join opportunity_contacts as o on o.opportunity_id = s.opportunity_id and o.lead_id = s.lead_id
+left join record_owners as o on o.record_id = s.record_id and o.role = s.role
+"""
+
+# Campaign touches, with contact ids read as their leads.
+SETTLE_TOUCHES = f"""
+create or replace temp table v_touches as
+with
+contact_leads as ({CONTACT_LEADS}),
+staged as (
+    select t.* exclude (lead_id), coalesce(k.lead_id, t.lead_id) as lead_id
+    from st_touches as t
+    join v_rows as r on r.row_number = t.row_number and r.status = 'candidate'
+    left join contact_leads as k on k.contact_id = t.lead_id
+    where t.file_no = $file_no
+)
+select
+    s.row_number,
+    s.touch_id,
+    s.lead_id,
+    s.campaign,
+    s.touched_at,
+    s.team,
+    s.owner_id,
+    case
+        when o.touch_id is null then 'new'
+        when (s.lead_id, s.campaign, s.team, s.owner_id) is distinct from (o.lead_id, o.campaign, o.team, o.owner_id)
+            then 'changed'
+        else 'same'
+    end as verdict
+from staged as s
+left join touches as o on o.touch_id = s.touch_id
+"""  # noqa: S608 (our SQL and column names only)
+
+# Lookup rows joined to what they describe: an owner, an account or a product the store (or an
+# earlier file of this import) knows, by the row's id or name. In order: the id as given, the
+# name as given, the id after normalising, the name after normalising (case, accents, spaces,
+# punctuation aside: macro simplify). A row matching two things at its best level is ambiguous;
+# one matching nothing is rejected. Both are listed, never dropped silently.
+SETTLE_LOOKUPS = """
+create or replace temp table v_lookups as
+with
+staged as (
+    select l.*
+    from st_lookups as l
+    join v_rows as r on r.row_number = l.row_number and r.status = 'candidate'
+    where l.file_no = $file_no
+),
+-- What a lookup row can join to, per target: an identity (the id the attributes go to) and the
+-- names it is known by. An account or product named only by text is identified by that name.
+account_names as (
+    select name as target_name, account_id from accounts
+    union all
+    select company, account_id from leads where company is not null or account_id is not null
+    union all
+    select company, account_id from opportunities where company is not null or account_id is not null
+),
+account_ids as (
+    -- A name that records carry with exactly one account id is that account.
+    select simplify(target_name) as name_key, min(account_id) as account_id
+    from account_names
+    where target_name is not null and account_id is not null
+    group by all
+    having count(distinct account_id) = 1
+),
+candidates as (
+    select 'owners' as target, owner_id as ident, owner_id as target_id, owner_name as target_name from owners
+    union all
+    select 'owners', owner_id, owner_id, owner_id from owners
+    union all
+    select
+        'accounts',
+        coalesce(n.account_id, i.account_id, 'name:' || simplify(n.target_name)),
+        n.account_id,
+        n.target_name
+    from account_names as n
+    left join account_ids as i on i.name_key = simplify(n.target_name)
+    where n.account_id is not null or simplify(n.target_name) is not null
+    union all
+    select 'products', product_id, product_id, name from products
+    union all
+    select 'products', coalesce(p.product_id, 'name:' || simplify(o.product)), p.product_id, o.product
+    from opportunities as o
+    left join products as p on simplify(p.name) = simplify(o.product)
+    where simplify(o.product) is not null
+),
+matches as (
+    select s.row_number, 1 as level, c.ident, c.target_name
+    from staged as s join candidates as c on c.target = s.target and c.target_id = s.lookup_key
+    union all
+    select s.row_number, 2, c.ident, c.target_name
+    from staged as s join candidates as c on c.target = s.target and c.target_name = s.lookup_name
+    union all
+    select s.row_number, 3, c.ident, c.target_name
+    from staged as s join candidates as c on c.target = s.target and simplify(c.target_id) = simplify(s.lookup_key)
+    union all
+    select s.row_number, 4, c.ident, c.target_name
+    from staged as s join candidates as c
+        on c.target = s.target and simplify(c.target_name) = simplify(s.lookup_name)
+),
+best as (
+    select
+        row_number,
+        min(level) as level,
+        count(distinct ident) filter (where level = 1) as n1,
+        count(distinct ident) filter (where level = 2) as n2,
+        count(distinct ident) filter (where level = 3) as n3,
+        count(distinct ident) filter (where level = 4) as n4
+    from matches
+    group by row_number
+),
+chosen as (
+    select
+        m.row_number,
+        b.level,
+        [b.n1, b.n2, b.n3, b.n4][b.level] as n_idents,
+        min(m.ident) as ident,
+        min(m.target_name) as matched_name,
+        string_agg(distinct m.ident, ', ' order by m.ident) as idents
+    from matches as m
+    join best as b on b.row_number = m.row_number and m.level = b.level
+    group by all
+),
+joined as (
+    select
+        s.*,
+        c.level,
+        c.n_idents,
+        c.idents,
+        case when c.n_idents = 1 then c.ident end as ident,
+        c.matched_name
+    from staged as s
+    left join chosen as c on c.row_number = s.row_number
+)
+select
+    j.row_number,
+    j.target,
+    j.ident,
+    j.lookup_key,
+    j.lookup_name,
+    j.label,
+    j.manager,
+    j.office,
+    j.team,
+    j.domain,
+    j.sector,
+    j.size,
+    j.family,
+    case
+        when j.level is null then 'no_match'
+        when j.n_idents > 1 then 'ambiguous'
+        when j.target = 'owners' and (
+            coalesce(j.label, w.owner_name) is distinct from w.owner_name
+            or coalesce(j.team, w.team) is distinct from w.team
+            or coalesce(j.manager, d.manager) is distinct from d.manager
+            or coalesce(j.office, d.office) is distinct from d.office
+            or (d.owner_id is null and (j.manager is not null or j.office is not null))) then 'changed'
+        when j.target = 'accounts' and (a.account_id is null
+            or (coalesce(j.label, j.lookup_name, a.name), coalesce(j.domain, a.domain),
+                coalesce(j.sector, a.sector), coalesce(j.size, a.size))
+                is distinct from (a.name, a.domain, a.sector, a.size)) then 'changed'
+        when j.target = 'products' and (p.product_id is null
+            or (coalesce(j.label, j.lookup_name, p.name), coalesce(j.family, p.family))
+                is distinct from (p.name, p.family)) then 'changed'
+        else 'same'
+    end as verdict,
+    case
+        when j.level is null then 'no ' || left(j.target, -1) || ' in the store (or an earlier file of this import) has '
+            || concat_ws(' or ',
+                case when j.lookup_key is not null then 'the id ''' || j.lookup_key || '''' end,
+                case when j.lookup_name is not null then 'the name ''' || j.lookup_name || '''' end)
+            || ', even ignoring case, spaces and punctuation: nothing to join this row to'
+        when j.n_idents > 1 then 'ambiguous: ''' || coalesce(j.lookup_name, j.lookup_key) || ''' matches '
+            || j.idents || ' after normalising; give the id instead'
+    end as problem,
+    case
+        when j.level in (3, 4) and j.n_idents = 1 then 'joined after normalising: '''
+            || coalesce(case when j.level = 3 then j.lookup_key end, j.lookup_name) || ''' is '
+            || left(j.target, -1) || ' ''' || coalesce(j.matched_name, j.ident) || ''''
+            || case when j.matched_name is not null and j.ident <> j.matched_name and not starts_with(j.ident, 'name:')
+                then ' (' || j.ident || ')' else '' end
+    end as note
+from joined as j
+left join owners as w on j.target = 'owners' and w.owner_id = j.ident
+left join owner_details as d on j.target = 'owners' and d.owner_id = j.ident
+left join accounts as a on j.target = 'accounts' and a.account_id = j.ident
+left join products as p on j.target = 'products' and p.product_id = j.ident
 """
 
 SETTLE_FINAL = """
@@ -513,6 +898,31 @@ per_row as (
         string_agg(problem, '; ') filter (where verdict in ('conflict', 'no_lead')) as problem
     from v_events
     group by row_number
+    union all
+    select row_number, 0, 1, problem
+    from v_lookups
+    where verdict in ('no_match', 'ambiguous')
+),
+bad as (
+    select row_number, sum(n_new) as n_new, sum(n_bad) as n_bad, string_agg(problem, '; ') as problem
+    from per_row
+    group by row_number
+),
+-- Rows that add or change a record of some other kind than an event.
+changes as (
+    select row_number from v_leads where verdict in ('new', 'changed')
+    union
+    select row_number from v_undated where verdict in ('new', 'changed')
+    union
+    select row_number from v_opportunities where verdict in ('new', 'changed')
+    union
+    select row_number from v_contacts where verdict in ('new', 'changed')
+    union
+    select row_number from v_roles where verdict in ('new', 'changed')
+    union
+    select row_number from v_touches where verdict in ('new', 'changed')
+    union
+    select row_number from v_lookups where verdict = 'changed'
 )
 select
     r.row_number,
@@ -522,24 +932,18 @@ select
     case
         when r.status <> 'candidate' then r.status
         when p.n_bad > 0 then 'rejected'
-        when coalesce(p.n_new, 0) > 0 or l.verdict in ('new', 'changed') or u.verdict in ('new', 'changed')
-            or o.verdict in ('new', 'changed') or c.verdict in ('new', 'changed') or r.is_ignored then 'accepted'
+        when coalesce(p.n_new, 0) > 0 or c.row_number is not null or r.is_ignored then 'accepted'
         else 'duplicate'
     end as status,
     case
         when r.status <> 'candidate' then r.reason
         when p.n_bad > 0 then p.problem
-        when coalesce(p.n_new, 0) = 0 and coalesce(l.verdict, 'same') = 'same'
-            and coalesce(u.verdict, 'same') = 'same' and coalesce(o.verdict, 'same') = 'same'
-            and coalesce(c.verdict, 'same') = 'same' and not r.is_ignored
+        when coalesce(p.n_new, 0) = 0 and c.row_number is null and not r.is_ignored
             then 'already imported: everything in this row is stored'
     end as reason
 from v_rows as r
-left join per_row as p on p.row_number = r.row_number
-left join v_leads as l on l.row_number = r.row_number
-left join v_undated as u on u.row_number = r.row_number
-left join v_opportunities as o on o.row_number = r.row_number
-left join v_contacts as c on c.row_number = r.row_number
+left join bad as p on p.row_number = r.row_number
+left join (select distinct row_number from changes) as c on c.row_number = r.row_number
 """
 
 # Stage events of this load dated before their lead was created, or before the lead's first
@@ -589,12 +993,18 @@ def settle(
     """Decide every row of one staged file and, unless the file is refused, write it."""
     p = {"file_no": file_no}
     spec = next((s for s in mapping.files if s.role == report.role), None)
-    con.execute(SETTLE_ROWS, p)
-    con.execute(SETTLE_EVENTS, {**p, "needs_lead": bool(spec and spec.lead_from_deal)})
+    versioned = bool(spec and (spec.version_active or spec.version_start))
+    con.execute(SETTLE_ROWS, {**p, "versioned": versioned})
+    con.execute(
+        SETTLE_EVENTS, {**p, "needs_lead": bool(spec and spec.lead_from_deal), "converted": CONVERTED_ROLE}
+    )
     con.execute(SETTLE_LEADS, p)
     con.execute(SETTLE_UNDATED, p)
     con.execute(SETTLE_OPPORTUNITIES, p)
-    con.execute(SETTLE_CONTACTS, p)
+    con.execute(SETTLE_CONTACTS, {**p, "converted": CONVERTED_ROLE})
+    con.execute(SETTLE_ROLES, p)
+    con.execute(SETTLE_TOUCHES, p)
+    con.execute(SETTLE_LOOKUPS, p)
     con.execute(SETTLE_FINAL)
     counts = dict(con.execute("select status, count(*) from v_final group by status").fetchall())
     report.n_accepted = counts.get("accepted", 0)
@@ -617,7 +1027,7 @@ def settle(
         "where f.status = 'rejected'",
         p,
     )
-    limit = mapping.max_rejected_share
+    limit = mapping.rejected_share(report.role)
     if report.n_rejected > limit * report.n_rows_in:
         top = con.execute(
             # The reason up to its first ':' or '(', with quoted values blanked, so that rows
@@ -635,8 +1045,8 @@ def settle(
     else:
         _write(con, file_no, report, mapping, contract, now)
     # Free the settling tables before the next file and the journey rebuild.
-    for table in ("v_rows", "v_events", "v_leads", "v_undated", "v_opportunities", "v_contacts", "v_final"):
-        con.execute(f"drop table if exists {table}")
+    for table in SETTLED_TABLES:
+        con.execute(f"drop table if exists {table}")  # noqa: S608 (our names)
 
 
 def _issues(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pd.DataFrame:
@@ -644,6 +1054,158 @@ def _issues(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None
     return con.execute(
         sql + " order by row_number limit $max_issues", {**(params or {}), "max_issues": MAX_REPORTED_ISSUES}
     ).df()
+
+
+def _write_lookups(con: duckdb.DuckDBPyConnection, report: FileReport, load_id: str) -> None:
+    """Set what a lookup file says on the owners, accounts and products its rows joined."""
+    p = {"load_id": load_id}
+    rows = "select * from v_lookups where verdict = 'changed'"
+    con.execute(
+        f"""
+        update owners as w
+        set owner_name = coalesce(v.label, w.owner_name), team = coalesce(v.team, w.team)
+        from ({rows}) as v
+        where v.target = 'owners' and w.owner_id = v.ident
+        """  # noqa: S608 (our SQL and column names only)
+    )
+    con.execute(
+        f"""
+        insert or replace into owner_details (owner_id, manager, office, source)
+        select v.ident, coalesce(v.manager, d.manager), coalesce(v.office, d.office), $load_id
+        from ({rows}) as v
+        left join owner_details as d on d.owner_id = v.ident
+        where v.target = 'owners'
+        """,  # noqa: S608 (our SQL and column names only)
+        p,
+    )
+    # An account known by name only gets the lookup's id, or one made of its name.
+    con.execute(
+        f"""
+        create or replace temp table v_accounts as
+        select
+            case when starts_with(v.ident, 'name:') then coalesce(v.lookup_key, v.ident) else v.ident end
+                as account_id,
+            v.ident,
+            coalesce(v.label, v.lookup_name, a.name) as name,
+            coalesce(v.domain, a.domain) as domain,
+            coalesce(v.sector, a.sector) as sector,
+            coalesce(v.size, a.size) as size
+        from ({rows}) as v
+        left join accounts as a on a.account_id = v.ident
+        where v.target = 'accounts'
+        """  # noqa: S608 (our SQL and column names only)
+    )
+    con.execute(
+        """
+        insert or replace into accounts (account_id, name, domain, sector, size, source)
+        select account_id, name, domain, sector, size, $load_id from v_accounts
+        """,
+        p,
+    )
+    con.execute("drop table v_accounts")
+    con.execute(
+        f"""
+        insert or replace into products (product_id, name, family, source)
+        select
+            case when starts_with(v.ident, 'name:') then coalesce(v.lookup_key, v.ident) else v.ident end,
+            coalesce(v.label, v.lookup_name, p.name),
+            coalesce(v.family, p.family),
+            $load_id
+        from ({rows}) as v
+        left join products as p on p.product_id = v.ident
+        where v.target = 'products'
+        """,  # noqa: S608 (our SQL and column names only)
+        p,
+    )
+    counts = dict(
+        con.execute("select coalesce(verdict, 'none'), count(*) from v_lookups group by all").fetchall()
+    )
+    report.n_lookup_joined = counts.get("changed", 0) + counts.get("same", 0)
+    report.n_lookup_unmatched = counts.get("no_match", 0) + counts.get("ambiguous", 0)
+    report.n_lookup_normalised = con.execute(
+        "select count(*) from v_lookups where note is not null and verdict in ('changed', 'same')"
+    ).fetchone()[0]
+
+
+def relink(con: duckdb.DuckDBPyConnection) -> None:
+    """Links that a later file can complete, made after every import (so the order in which
+    files arrive does not matter):
+
+    - a contact id on an opportunity or a campaign touch that a lead became (leads.contact_id)
+      is that lead's;
+    - a lead or opportunity naming an account only by its name gets the id of the one account
+      of that name (after normalising), when exactly one is known."""
+    leads_of = f"({CONTACT_LEADS})"
+    con.execute(
+        f"""
+        create or replace temp table relinked as
+        select c.opportunity_id, k.lead_id, c.role, c.is_primary, c.source
+        from opportunity_contacts as c
+        join {leads_of} as k on k.contact_id = c.lead_id
+        where k.lead_id <> c.lead_id
+        """  # noqa: S608 (our SQL and column names only)
+    )
+    con.execute(
+        """
+        delete from opportunity_contacts as c
+        using relinked as r, leads as l
+        where l.lead_id = r.lead_id and l.contact_id = c.lead_id and c.opportunity_id = r.opportunity_id
+        """
+    )
+    con.execute(
+        """
+        insert into opportunity_contacts (opportunity_id, lead_id, role, is_primary, source)
+        select r.opportunity_id, r.lead_id, r.role, r.is_primary, r.source
+        from relinked as r
+        where not exists (
+            select 1 from opportunity_contacts as o
+            where o.opportunity_id = r.opportunity_id and o.lead_id = r.lead_id
+        )
+        qualify row_number() over (partition by r.opportunity_id, r.lead_id order by r.role) = 1
+        """
+    )
+    con.execute(
+        """
+        update opportunity_contacts as o
+        set role = r.role
+        from relinked as r
+        where o.opportunity_id = r.opportunity_id and o.lead_id = r.lead_id
+          and o.role = $converted and r.role is not null and r.role <> $converted
+        """,
+        {"converted": CONVERTED_ROLE},
+    )
+    con.execute("drop table relinked")
+    con.execute(
+        f"""
+        update touches as t
+        set lead_id = k.lead_id
+        from {leads_of} as k
+        where k.contact_id = t.lead_id
+        """  # noqa: S608 (our SQL and column names only)
+    )
+    names = """
+        select simplify(name) as name_key, min(account_id) as account_id
+        from accounts
+        where simplify(name) is not null
+        group by all
+        having count(*) = 1
+    """
+    con.execute(
+        f"""
+        update leads as l
+        set account_id = a.account_id
+        from ({names}) as a
+        where l.account_id is null and simplify(l.company) = a.name_key
+        """  # noqa: S608 (our SQL and column names only)
+    )
+    con.execute(
+        f"""
+        update opportunities as o
+        set account_id = a.account_id
+        from ({names}) as a
+        where o.account_id is null and simplify(o.company) = a.name_key
+        """  # noqa: S608 (our SQL and column names only)
+    )
 
 
 def _write(
@@ -658,7 +1220,7 @@ def _write(
     params = {"load_id": load_id, "name": report.name, "file_no": file_no}
     con.execute(
         """
-        insert into owners
+        insert into owners (owner_id, owner_name, team)
         with
         used as (
             -- owners named by the rows this file really imports (not by rejected rows)
@@ -669,6 +1231,10 @@ def _write(
             select owner_id from v_leads where verdict in ('new', 'changed')
             union
             select owner_id from v_opportunities where verdict in ('new', 'changed')
+            union
+            select owner_id from v_roles where verdict in ('new', 'changed')
+            union
+            select owner_id from v_touches where verdict in ('new', 'changed')
         )
         select distinct on (owner_id) owner_id, owner_name, team
         from st_owners
@@ -682,26 +1248,23 @@ def _write(
     counts = dict(con.execute("select verdict, count(*) from v_leads group by verdict").fetchall())
     report.n_leads_updated = counts.get("changed", 0)
     con.execute(
-        """
-        insert or replace into leads (lead_id, created_at, lead_name, company, account_id, channel,
-                                      campaign, region, segment, owner_id, currency, email)
-        select lead_id, created_at, lead_name, company, account_id, channel, campaign, region,
-               segment, owner_id, currency, email
+        f"""
+        insert or replace into leads ({", ".join(LEAD_COLUMNS)})
+        select {", ".join(LEAD_COLUMNS)}
         from v_leads
         where verdict in ('new', 'changed')
-        """
+        """  # noqa: S608 (our SQL and column names only)
     )
     report.n_opportunities = con.execute(
         "select count(*) from v_opportunities where verdict in ('new', 'changed')"
     ).fetchone()[0]
     con.execute(
-        """
-        insert or replace into opportunities
-        select opportunity_id, name, account_id, created_at, owner_id, channel, campaign, region,
-               segment, currency, amount, close_date, status, $load_id
+        f"""
+        insert or replace into opportunities ({", ".join(OPPORTUNITY_COLUMNS)}, source)
+        select {", ".join(OPPORTUNITY_COLUMNS)}, $load_id
         from v_opportunities
         where verdict in ('new', 'changed')
-        """,
+        """,  # noqa: S608 (our SQL and column names only)
         {"load_id": load_id},
     )
     report.n_contacts = con.execute(
@@ -709,13 +1272,38 @@ def _write(
     ).fetchone()[0]
     con.execute(
         """
-        insert or replace into opportunity_contacts
+        insert or replace into opportunity_contacts (opportunity_id, lead_id, role, is_primary, source)
         select opportunity_id, lead_id, role, is_primary, $load_id
         from v_contacts
         where verdict in ('new', 'changed')
         """,
         {"load_id": load_id},
     )
+    report.n_roles = con.execute(
+        "select count(*) from v_roles where verdict in ('new', 'changed')"
+    ).fetchone()[0]
+    con.execute(
+        """
+        insert or replace into record_owners (record_id, role, owner_id, source)
+        select record_id, role, owner_id, $load_id
+        from v_roles
+        where verdict in ('new', 'changed')
+        """,
+        {"load_id": load_id},
+    )
+    report.n_touches = con.execute(
+        "select count(*) from v_touches where verdict in ('new', 'changed')"
+    ).fetchone()[0]
+    con.execute(
+        """
+        insert or replace into touches (touch_id, lead_id, content_id, campaign, touched_at, team, owner_id)
+        select touch_id, lead_id, null, campaign, touched_at, team, owner_id
+        from v_touches
+        where verdict in ('new', 'changed')
+        qualify row_number() over (partition by touch_id order by row_number) = 1
+        """
+    )
+    _write_lookups(con, report, load_id)
     report.n_undated = con.execute(
         "select count(*) from v_undated where verdict in ('new', 'changed')"
     ).fetchone()[0]
@@ -768,12 +1356,15 @@ def _write(
         select $load_id, $name, f.row_number, f.column_name,
                case when f.status = 'rejected' then 'rejected' else 'flagged' end,
                case when f.status = 'rejected' then f.reason
-                    else concat_ws('; ', f.flag, o.problem) end,
+                    else concat_ws('; ', f.flag, o.problem, k.note) end,
                s.raw, s.last_row_number
         from v_final as f
         join st_rows as s on s.file_no = $file_no and s.row_number = f.row_number
         left join ooo as o on o.row_number = f.row_number
-        where f.status = 'rejected' or (f.status = 'accepted' and (f.flag is not null or o.problem is not null))
+        left join v_lookups as k on k.row_number = f.row_number
+        where f.status = 'rejected'
+           or (f.status in ('accepted', 'duplicate')
+               and (f.flag is not null or o.problem is not null or k.note is not null))
         order by f.row_number
         """,
         params,

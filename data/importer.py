@@ -43,13 +43,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from data import alert_hook, contract_store, locks, propose, store
+from data import alert_hook, contract_store, detect, locks, propose, store
 from data import contract as contract_mod
 from data.contract import Contract
 from data.import_mapping import Mapping, MappingError, presets
 from data.import_mapping import load as load_mapping
 from data.import_read import EVENT_COLUMNS, LEAD_COLUMNS, ImportRefused, Source, read_rows
-from data.import_settle import IMPORT_TABLES, STAGING, FileReport, Stager, settle
+from data.import_settle import IMPORT_TABLES, STAGED_TABLES, STAGING, FileReport, Stager, relink, settle
 
 KEEP_VERSIONS = 3  # <stem>.prev-1.duckdb (the version before the last import) .. prev-3
 
@@ -340,10 +340,7 @@ def import_files(
                         staged.append((file_no, report))
                     except ImportRefused as exc:
                         report.refused = str(exc)
-                        con.execute("delete from st_rows where file_no = $f", {"f": file_no})
-                        con.execute("delete from st_events where file_no = $f", {"f": file_no})
-                        con.execute("delete from st_leads where file_no = $f", {"f": file_no})
-                        stager.rows, stager.events, stager.leads, stager.owners = [], [], [], {}
+                        stager.discard(file_no)
                     read += source.size
                 if not staged:
                     raise _Unchanged
@@ -369,10 +366,19 @@ def import_files(
                     settle(con, file_no, report, mapping, contract, now)
                     if report.refused is None:
                         written.append(report)
-                for table in ("st_rows", "st_events", "st_leads", "st_owners"):
+                for table in STAGED_TABLES:
                     con.execute(f"drop table {table}")  # staging is done: free its memory
                 changes = sum(
-                    r.n_events_added + r.n_leads_added + r.n_leads_updated + r.n_undated for r in written
+                    r.n_events_added
+                    + r.n_leads_added
+                    + r.n_leads_updated
+                    + r.n_undated
+                    + r.n_opportunities
+                    + r.n_contacts
+                    + r.n_roles
+                    + r.n_touches
+                    + r.n_lookup_joined
+                    for r in written
                 )
                 if not written or (changes == 0 and not fresh):
                     # Nothing new: a new version would equal the live one. Keep the live file
@@ -383,6 +389,7 @@ def import_files(
                             "nothing new (every row is already stored, or rejected): the store is unchanged"
                         )
                     raise _Unchanged
+                relink(con)  # contacts and accounts a later file completes
                 say(0.85, "Rebuilding journeys")
                 if contract_text is not None:
                     contract_store.save(con, contract_text, contract_source, who)
@@ -428,8 +435,9 @@ def propose_contract(
     sources: list[Source], mapping: Mapping | str | Path, now: dt.datetime | None = None
 ) -> propose.Proposal:
     """The contract these files suggest for a new store: the shipped default when every stage
-    and status name they hold is one of its stages or exits, else one made of their own names,
-    order and outcomes (data/propose.py)."""
+    and status name they hold is one of its stages or exits; the default extended by the
+    others when they hold some of its stages before won (a portal's custom stage); else one
+    made of their own names, order and outcomes (data/propose.py)."""
     obs, mapping = observe(sources, mapping, now)
     base = contract_mod.load()
     known = {}
@@ -438,7 +446,17 @@ def propose_contract(
         known[propose.plain(x.label)] = x.key
     if obs.names and all(p in known for p in obs.names):
         return propose.from_default({known[p] for p in obs.names})
-    grain = "opportunity" if any(s.grain == "opportunity" for s in mapping.files) else "lead"
+    # Default stages and names of the export's own (a portal's custom stage): the default funnel
+    # extended by them. Names of its own only: a funnel made of them.
+    if any(known.get(p) in base.stage_keys[:-1] for p in obs.names):
+        return propose.extend_default(obs, known)
+    # The grain of the records the files hold (a mapping may have files of both grains, of which
+    # only the leads' were given); the mapping's when the files hold names of both.
+    seen = set(obs.grains.values())
+    if len(seen) == 1:
+        grain = seen.pop()
+    else:
+        grain = "opportunity" if any(s.grain == "opportunity" for s in mapping.files) else "lead"
     return propose.propose(obs, grain=grain, name=mapping.name)
 
 
@@ -480,6 +498,47 @@ def preview(
     return spec.role, df
 
 
+def stage_counts(
+    sources: list[Source],
+    mapping: Mapping | str | Path,
+    contract: Contract | None = None,
+    now: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Per stage and exit of the contract, in its order: the records (distinct lead ids, or deal
+    ids for a record with no lead) these files give an entry into it, over all the files, and
+    nothing written. What the import would add before the store's own rules (skipped stages
+    implied, the window, moves already stored). Columns: key, label, kind ("stage" or "exit"),
+    records. attrs: rows (data rows read), rejected (rows a check refuses), refused ({file name:
+    why} for a file that would be refused whole)."""
+    contract = contract or store_contract(store.db_path())
+    if not isinstance(mapping, Mapping):
+        mapping = load_mapping(mapping, contract)
+    entered: dict[str, set] = {}
+    n_rows = n_rejected = 0
+    refused = {}
+    for source in sources:
+        try:
+            _, rows = read_rows(source, mapping, contract, now or _now())
+            for o in rows:
+                n_rows += 1
+                if o.parsed is None:
+                    n_rejected += 1
+                    continue
+                for e in o.parsed.events:
+                    lead_id, deal_id, kind = e[1], e[2], e[3]
+                    entered.setdefault(kind, set()).add(lead_id or f"deal:{deal_id}")
+        except ImportRefused as exc:
+            refused[source.name] = str(exc)
+    out = [
+        {"key": x.key, "label": x.label, "kind": kind, "records": len(entered.get(x.key, ()))}
+        for kind, items in (("stage", contract.stages), ("exit", contract.exits))
+        for x in items
+    ]
+    df = pd.DataFrame(out, columns=["key", "label", "kind", "records"])
+    df.attrs.update(rows=n_rows, rejected=n_rejected, refused=refused)
+    return df
+
+
 # --- command line -------------------------------------------------------------------------------
 
 
@@ -513,7 +572,14 @@ def main(argv: list[str] | None = None) -> int:
     names = ", ".join(presets())
     parser = argparse.ArgumentParser(prog="python -m data.importer", description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="+", type=Path, help="CSV export file(s)")
-    parser.add_argument("--mapping", required=True, help=f"a preset ({names}) or the path of a mapping .toml")
+    parser.add_argument("--mapping", help=f"a preset ({names}) or the path of a mapping .toml")
+    parser.add_argument(
+        "--detect",
+        action="store_true",
+        help="print, per file, the preset and file role its header matches, or 'unknown shape' with a "
+        "proposed mapping naming what it could not decide; nothing is read past the file's start, "
+        "nothing is written",
+    )
     parser.add_argument(
         "--db", type=Path, default=None, help="the store (default: $HANDOFF_DB or data/handoff.duckdb)"
     )
@@ -545,6 +611,16 @@ def main(argv: list[str] | None = None) -> int:
         if not f.is_file():
             parser.error(f"{f}: no such file")
     sources = [Source.from_path(f) for f in args.files]
+    if args.detect:
+        found = detect.detect_files(sources)
+        print(found.text())
+        for d in found.files:
+            if d.proposal is not None:
+                print(f"\n# --- draft mapping for {d.file_name} ---")
+                print(d.proposal.mapping_toml(d.file_name), end="")
+        return 0
+    if not args.mapping:
+        parser.error("--mapping is required (or --detect, to find which preset fits)")
     db = Path(args.db) if args.db else store.db_path()
     # Into the generated sample, an import starts afresh: a team's export is never mixed with
     # sample leads (the sample stays in the kept versions, for rollback).

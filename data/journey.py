@@ -4,6 +4,7 @@ journey_leads   one row per lead with at least one stage event: start, furthest 
                 that ended its journey, attributes, its account (own or matched: data/accounts.py).
 journey_exits   one row per exit event of a lead with a journey, with the first stage event
                 after it (resumed_at; null when the journey did not resume): as-of views.
+journey_roles   one row per lead and owner role (an SDR, a closing rep) with the owner in it.
 journey_stages  one row per lead per stage, from stage 1 to the furthest stage the lead entered:
     entered_at       the lead's first event for the stage (re-entries never count); null = skipped
     reached_at       earliest entry into this stage or any later one (reached under `implied`)
@@ -36,7 +37,8 @@ from data.contract import KEY_PATTERN, Contract, Stage
 # Lead-level columns repeated on every journey_stages row.
 LEAD_COLUMNS = (
     "start_at, has_first_entry, final_exit_at, final_exit_type, final_exit_reason, "
-    "won_amount, won_currency, channel, campaign, region, segment, owner_id, owner_team"
+    "won_amount, won_currency, channel, campaign, region, segment, owner_id, owner_team, "
+    "manager, office, sector, account_size"
 )
 
 
@@ -94,10 +96,12 @@ LEAD_EVENTS = """
         e.occurred_at,
         e.reason_code,
         case when e.lead_id is null and c.lead_id = p.lead_id then e.amount end as amount,
-        e.currency,
+        -- the amount's currency: its own, else its opportunity's (a history row names none)
+        coalesce(e.currency, d.currency) as currency,
         e.owner_id
     from events as e
     join opportunity_contacts as c on c.opportunity_id = e.deal_id
+    left join opportunities as d on d.opportunity_id = e.deal_id
     left join (
         select opportunity_id, arg_min(lead_id, (not coalesce(is_primary, false), lead_id)) as lead_id
         from opportunity_contacts
@@ -149,6 +153,38 @@ DEAL_RECORDS = """
     left join leads as l on l.lead_id = coalesce(d.lead_id, c.lead_id)
     left join account_matches as m on m.lead_id = l.lead_id and m.status = 'matched'
 """
+# Owners of each record by role (record_owners, from files that name an SDR, a closing rep...):
+# an opportunity's are its own; a lead's are its own and those of the opportunities it is the
+# lead or a contact of (its own first, then the earliest deal's).
+LEAD_ROLES = """
+    with
+    deal_leads as (
+        select deal_id, lead_id, min(occurred_at) as first_at
+        from events
+        where deal_id is not null and lead_id is not null
+        group by all
+        union all
+        select c.opportunity_id, c.lead_id, min(e.occurred_at)
+        from opportunity_contacts as c
+        left join events as e on e.deal_id = c.opportunity_id
+        group by all
+    ),
+    roles as (
+        select record_id as lead_id, role, owner_id, cast(null as timestamp) as first_at
+        from record_owners
+        union all
+        select d.lead_id, r.role, r.owner_id, coalesce(d.first_at, timestamp '9999-12-31')
+        from record_owners as r
+        join deal_leads as d on d.deal_id = r.record_id
+    )
+    select lead_id, role, arg_min(owner_id, (coalesce(first_at, timestamp '0001-01-01'), owner_id)) as owner_id
+    from roles
+    group by lead_id, role
+"""
+DEAL_ROLES = """
+    select record_id as lead_id, role, owner_id
+    from record_owners
+"""
 # The tables each grain's journeys are written to (queries/sql/cohort_rows.sql reads both).
 PREFIXES = {"lead": "journey", "opportunity": "deal_journey"}
 
@@ -171,9 +207,9 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     con.execute("set preserve_insertion_order = false")
     accounts.rebuild(con)  # each journey carries its record's account
     lead = contract.effective() if contract.tracked_stages else contract
-    _build(con, lead, won_key, LEAD_EVENTS, LEAD_RECORDS, PREFIXES["lead"])
+    _build(con, lead, won_key, LEAD_EVENTS, LEAD_RECORDS, LEAD_ROLES, PREFIXES["lead"])
     deals = contract.for_grain("opportunity")
-    _build(con, deals, won_key, DEAL_EVENTS, DEAL_RECORDS, PREFIXES["opportunity"])
+    _build(con, deals, won_key, DEAL_EVENTS, DEAL_RECORDS, DEAL_ROLES, PREFIXES["opportunity"])
     bridge.rebuild(con)  # the links between the grains, over both grains' journeys
 
 
@@ -183,6 +219,7 @@ def _build(
     won_key: str,
     events_sql: str,
     records_sql: str,
+    roles_sql: str,
     prefix: str,
 ) -> None:
     """Write <prefix>_leads, <prefix>_stages and <prefix>_exits for one grain. `contract` is the
@@ -260,10 +297,17 @@ def _build(
                 -- The won amount's currency: its own, else the record's (an opportunity's
                 -- currency on the record file, its amounts in the history file).
                 coalesce(d.won_event_currency, l.currency) as won_currency,
-                o.team as owner_team
+                o.team as owner_team,
+                -- From lookup files: the owner's manager and office, the account's sector and size.
+                od.manager,
+                od.office,
+                a.sector,
+                a.size as account_size
             from derived as d
             left join records as l on l.lead_id = d.lead_id
             left join owners as o on o.owner_id = coalesce(l.owner_id, d.last_event_owner)
+            left join owner_details as od on od.owner_id = coalesce(l.owner_id, d.last_event_owner)
+            left join accounts as a on a.account_id = l.account_id
         )
         select * from final
         -- Sorted by start so that a date-range filter skips whole row groups.
@@ -340,5 +384,17 @@ def _build(
         order by lead_id, exit_at
         """,
         {"stage_keys": contract.stage_keys, "exit_keys": contract.exit_keys},
+    )
+    con.execute(
+        f"""
+        create or replace table {prefix}_roles as
+        with
+        roles as ({roles_sql}),
+        journey_wide as (select * from journey_wide)
+        select r.lead_id, r.role, r.owner_id
+        from roles as r
+        semi join journey_wide as w on w.lead_id = r.lead_id
+        order by r.role, r.lead_id
+        """
     )
     con.execute("drop table journey_wide")

@@ -43,6 +43,8 @@ EXIT_WORDS = {
     "disqualified": (
         "disqualif",
         "unqualif",
+        "not convert",
+        "no convert",
         "descalific",
         "no calific",
         "nicht qualif",
@@ -64,13 +66,21 @@ def plain(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", folded.lower()).split())
 
 
-def key_for(text: str, taken: set[str]) -> str:
-    """A contract key for a name: plain ASCII with '_', starting with a letter, unique."""
+def base_key(text: str) -> str:
+    """The contract key a name is proposed under (before making it unique): plain ASCII with
+    '_', starting with a letter. The importer matches a name to a stage by it too, so a stage
+    proposed from 'Prospección' (or an id such as 3206386937) is found under any label."""
     base = plain(text).replace(" ", "_")[:36] or "stage"
     if not base[0].isalpha():
         base = "s_" + base
     if base in contract_mod.RESERVED_KEYS:
         base += "_stage"
+    return base
+
+
+def key_for(text: str, taken: set[str]) -> str:
+    """A contract key for a name: plain ASCII with '_', starting with a letter, unique."""
+    base = base_key(text)
     key, n = base, 2
     while key in taken:
         key, n = f"{base[:36]}_{n}", n + 1
@@ -106,6 +116,7 @@ class Observations:
         default_factory=lambda: defaultdict(dict)
     )  # record -> name -> first
     undated: Counter = field(default_factory=Counter)  # plain name -> records in it with no date
+    grains: dict[str, str] = field(default_factory=dict)  # plain name -> grain of the file naming it
     won: set[str] = field(default_factory=set)  # plain names the source marks won
     lost: set[str] = field(default_factory=set)  # plain names the source marks lost (closed, not won)
 
@@ -115,14 +126,21 @@ class Observations:
         p = plain(name) or name.casefold()
         (self.won if outcome == "won" else self.lost).add(p)
 
-    def add(self, record: str, name: str, at: dt.datetime | None, outcome: str | None = None) -> None:
+    def add(
+        self, record: str, name: str, at: dt.datetime | None, outcome: str | None = None, grain: str = "lead"
+    ) -> None:
         """One row: `record` entered stage `name` at `at` (None: no date, e.g. an open
-        opportunity still in its first stage); `outcome` 'won'/'lost' when the source says."""
+        opportunity still in its first stage); `outcome` 'won'/'lost' when the source says;
+        `grain`: what the record is (a lead, or an opportunity)."""
         name = (name or "").strip()
         if not name:
             return
         p = plain(name) or name.casefold()
         self.names[p] += 1
+        # A name files of both grains use (a lead's status and a deal's stage) is the lead's.
+        if self.grains.get(p) != "lead":
+            self.grains[p] = grain
+        record = f"{grain}:{record}"
         self.spelling[p][name] += 1
         if outcome == "won":
             self.won.add(p)
@@ -206,9 +224,14 @@ def propose(
         )
     open_stages = [p for p, k in kinds.items() if k == "stage" and p in dated]
 
+    # Files of both grains (a lead's statuses and its opportunity's stages): each record's days
+    # count from its own first entry, so a lead's stages come first, then the opportunity's.
+    mixed = len({obs.grains.get(p, grain) for p in kinds if kinds[p] in ("stage", "won")}) > 1
+
     def position(p: str) -> tuple:
         days = offsets.get(p)
-        return (statistics.median(days) if days else math.inf, -obs.names[p], p)
+        rank = (0 if obs.grains.get(p, grain) == "lead" else 1) if mixed else 0
+        return (rank, statistics.median(days) if days else math.inf, -obs.names[p], p)
 
     open_stages.sort(key=position)
     ordered = open_stages + won
@@ -225,7 +248,7 @@ def propose(
     taken: set[str] = set()
     keys = {p: key_for(_label(obs, p), taken) for p in ordered}
     counts = {keys[p]: sum(1 for seen in obs.firsts.values() if p in seen) for p in ordered}
-    owner = "sales" if grain == "opportunity" else None
+    owner = "sales" if grain == "opportunity" and not mixed else None
     handoff = (
         next((p for p in open_stages[:-1] if _reads_as(p, MQL_WORDS)), None) if grain == "lead" else None
     )
@@ -254,8 +277,13 @@ def propose(
                 ),
                 owner=stage_owner,
                 expected_days=None,
-                grain=grain,
+                grain=obs.grains.get(p, grain) if mixed else grain,
             )
+        )
+    if mixed:
+        notes.append(
+            "Lead statuses first, then the opportunity's stages: a lead goes on through the opportunity "
+            "it became (its converted opportunity or its contact role)."
         )
     notes.append(
         "Stages in the order records usually reach them: " + " → ".join(s.label for s in stages) + "."
@@ -339,6 +367,112 @@ def from_default(tracked: Iterable[str], today: dt.date | None = None) -> Propos
         notes.append("Not recorded in this data (shown as such, never counted): " + ", ".join(missing) + ".")
     del today
     return Proposal(base, notes, {}, {})
+
+
+def extend_default(obs: Observations, known: dict[str, str], today: dt.date | None = None) -> Proposal:
+    """The default contract, extended by the names of its own an export adds to the default
+    stages it uses (a HubSpot portal's custom lifecycle stage, named only by its id, say).
+
+    `known` maps plain names to the default's keys. An unknown name that reads as won or lost
+    relabels the default's won stage or lost exit (so the data's own word for it is the label);
+    one that reads as another exit relabels the default exit of that kind, or becomes an exit;
+    any other is a new stage, placed among the default stages by when records usually reach it
+    (an opportunity's own stage: before won), owned by the team that owns the stage before it."""
+    import dataclasses
+
+    base = contract_mod.load()
+    unknown = [p for p in obs.names if p not in known]
+    offsets: dict[str, list[float]] = defaultdict(list)
+    for seen in obs.firsts.values():
+        start = min(seen.values())
+        for p, at in seen.items():
+            offsets[known.get(p, p)].append((at - start).total_seconds() / 86400)
+
+    def median(name: str) -> float | None:
+        days = offsets.get(name)
+        return statistics.median(days) if days else None
+
+    notes = ["The export uses the default funnel's stages, and names of its own."]
+    stages = list(base.stages)
+    exits = list(base.exits)
+    taken = set(base.stage_keys) | set(base.exit_keys)
+    names = dict(known)
+    relabelled: set[str] = set()
+    new_stages = []
+    for p in sorted(unknown, key=lambda q: -obs.names[q]):
+        label = _label(obs, p)
+        kind = "won" if p in obs.won else "lost" if p in obs.lost else meaning(p)
+        if kind == "won" and stages[-1].key not in relabelled:
+            stages[-1] = dataclasses.replace(stages[-1], label=label)
+            relabelled.add(stages[-1].key)
+            names[p] = stages[-1].key
+            notes.append(f"'{label}' is the won stage ({stages[-1].key}).")
+            continue
+        if kind in EXIT_KINDS_OF_WORDS:
+            same = next((i for i, e in enumerate(exits) if e.kind == kind and e.key not in relabelled), None)
+            if same is not None:
+                exits[same] = dataclasses.replace(exits[same], label=label)
+                relabelled.add(exits[same].key)
+                names[p] = exits[same].key
+            else:
+                exits.append(
+                    Exit(key_for(label, taken), label, f"Proposed from the export: '{label}' ({kind}).", kind)
+                )
+                names[p] = exits[-1].key
+            notes.append(f"'{label}' is an exit ({kind}).")
+            continue
+        new_stages.append((p, label))
+    lead_stage_seen = any(obs.grains.get(p) == "lead" for p in known)
+    for p, label in sorted(new_stages, key=lambda t: (median(t[0]) is None, median(t[0]) or 0, t[0])):
+        grain = obs.grains.get(p, "lead")
+        m = median(p)
+        at = len(stages) - 1  # before won, by default
+        if grain == "lead" or not lead_stage_seen:
+            # Right after the last stage of its grain that records usually reach before it.
+            earlier = [
+                i
+                for i, st in enumerate(stages[:-1])
+                if st.grain == grain and (mm := median(st.key)) is not None and m is not None and mm <= m
+            ]
+            at = earlier[-1] + 1 if earlier else 0
+        previous = stages[at - 1] if at > 0 else None
+        key = key_for(label, taken)
+        names[p] = key
+        stages.insert(
+            at,
+            Stage(
+                order=0,
+                key=key,
+                label=label,
+                definition=f"Proposed from the export: records entered '{label}'. Write what it means for your team.",
+                owner=(previous.owner if previous else stages[0].owner) or "sales",
+                expected_days=None,
+                grain=grain,
+            ),
+        )
+        where = (
+            f"after '{previous.label}'" if previous else "first"
+        ) + f", by when records usually reach it ({obs.names[p]:,} rows name it)"
+        notes.append(
+            f"'{label}' is not one of the default stages: a stage of its own, {where}. Give it a label."
+        )
+    stages = [dataclasses.replace(st, order=i) for i, st in enumerate(stages, start=1)]
+    stages[-1] = dataclasses.replace(stages[-1], owner=None)
+    del today
+    contract = dataclasses.replace(base, stages=tuple(stages), exits=tuple(exits))
+    contract_mod.loads(contract_mod.dumps(contract))  # always a valid contract
+    counts = {
+        k: sum(1 for seen in obs.firsts.values() if any(names.get(p) == k for p in seen))
+        for k in contract.stage_keys
+    }
+    tracked = {names[p] for p in obs.names if p in names}
+    missing = [st.label for st in contract.stages if st.key not in tracked]
+    if missing:
+        notes.append("Not recorded in this data (shown as such, never counted): " + ", ".join(missing) + ".")
+    return Proposal(contract, notes, counts, names)
+
+
+EXIT_KINDS_OF_WORDS = ("lost", "rejected", "recycled", "disqualified")
 
 
 def revise(contract: Contract, con) -> Proposal:

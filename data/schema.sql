@@ -104,6 +104,9 @@ alter table events add column if not exists close_date date;
 alter table events add column if not exists forecast_category varchar;
 alter table events alter column lead_id drop not null;
 alter table leads add column if not exists email varchar;
+-- The contact record a lead became (Salesforce's ConvertedContactId): contact roles and campaign
+-- members that name the contact are the lead's.
+alter table leads add column if not exists contact_id varchar;
 
 -- One row per open record the source gives no date at all (an opportunity still in its first
 -- stage, say): undated open pipeline, in no cohort, counted as open; never a rejected row.
@@ -134,6 +137,38 @@ create table if not exists opportunities (
     amount      decimal(14, 2),             -- the current amount
     close_date  date,                       -- the current expected (or actual) close date
     status      varchar,                    -- the source's current stage or status, as given
+    source      varchar not null
+);
+
+-- The account and product an opportunity's record names, as text (joined by name by lookups).
+alter table opportunities add column if not exists company varchar;
+alter table opportunities add column if not exists product varchar;
+
+-- One row per owner of a record in a role (an SDR and a closing rep on one deal): the record is
+-- the lead, or the opportunity for opportunity records. The record's own owner is owner_id on
+-- leads and opportunities; these are the other roles a file names.
+create table if not exists record_owners (
+    record_id   varchar not null,
+    role        varchar not null,           -- as the mapping or the file names it: SDR, Closing rep
+    owner_id    varchar not null,
+    source      varchar not null,
+    primary key (record_id, role)
+);
+
+-- One row per owner described by a lookup file of reps (docs/import.md, "Lookup files"): the
+-- manager and office breakdowns. Kept beside owners, which every writer fills with three columns.
+create table if not exists owner_details (
+    owner_id    varchar primary key,
+    manager     varchar,
+    office      varchar,
+    source      varchar not null
+);
+
+-- One row per product, from a lookup file; opportunities name theirs in opportunities.product.
+create table if not exists products (
+    product_id  varchar primary key,
+    name        varchar,
+    family      varchar,
     source      varchar not null
 );
 

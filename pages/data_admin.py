@@ -12,7 +12,7 @@ import hashlib
 import streamlit as st
 
 from data import contract as contract_mod
-from data import importer, store
+from data import detect, importer, store
 from data.import_mapping import MappingError, presets
 from data.import_mapping import load as load_mapping
 from data.import_mapping import parse as parse_mapping
@@ -28,6 +28,8 @@ CUSTOM = "custom"  # the mapping choice that takes an uploaded .toml
 REPORT_KEY = "data_import_report"  # the last import's report, shown until the next one
 PREVIEW_KEY = "data_previews"  # {(upload id, mapping key): preview} of the uploads on screen
 PROPOSAL_KEY = "data_proposals"  # {(upload ids, mapping key): proposal} for a new store
+DETECT_KEY = "data_detections"  # {upload id: Detection} of the uploads on screen
+COUNTS_KEY = "data_stage_counts"  # {(upload ids, mapping key, contract key): counts per stage}
 PREVIEW_ROWS = 20
 # The preview reads the start of an upload only: 20 rows of even a wide export fit in far less,
 # and a 200 MB upload (one long line, say) is never parsed whole inside the shared server.
@@ -71,6 +73,31 @@ def preview(key: tuple, upload, mapping, contract) -> tuple:
         except importer.ImportRefused as exc:
             previews[key] = ("refused", str(exc))
     return previews[key]
+
+
+def detection(upload) -> detect.Detection:
+    """Which shape an upload is (data/detect.py), from its start, once per upload."""
+    found = st.session_state.setdefault(DETECT_KEY, {})
+    if upload.file_id not in found:
+        found[upload.file_id] = detect.detect(head(upload))
+    return found[upload.file_id]
+
+
+def stage_counts(key: tuple, uploads, mapping, contract):
+    """("ok", counts) or ("refused", reason): the records per stage the uploads' starts would
+    enter (importer.stage_counts), computed once per `key` and kept in this session."""
+    counts = st.session_state.setdefault(COUNTS_KEY, {})
+    if key not in counts:
+        try:
+            counts[key] = (
+                "ok",
+                importer.stage_counts([head(u) for u in uploads], mapping, contract=contract),
+            )
+        except (importer.ImportRefused, MappingError) as exc:
+            counts[key] = ("refused", str(exc))
+    for old in [k for k in counts if k != key]:
+        del counts[old]
+    return counts[key]
 
 
 st.title("Data")
@@ -228,6 +255,23 @@ with tab_import:
         for i, upload in enumerate(uploads):
             st.subheader(f"Preview of file {i + 1}", divider="gray")
             st.text(upload.name)
+            # What its header says it is: a preset's file, or an unknown shape with a proposal.
+            # The text quotes the file's name and headers: plain text only.
+            found = detection(upload)
+            st.caption("What its columns look like:")
+            st.text(found.text())
+            best = found.best
+            fits_chosen = any(m.preset == mapping_name for m in found.matches)
+            if best is not None and mapping_name != CUSTOM and not fits_chosen:
+                st.caption(f"Its columns fit the preset {best.preset}, not the one chosen: choose it above.")
+            if found.proposal is not None:
+                st.download_button(
+                    "Download a draft mapping for this file (.toml)",
+                    found.proposal.mapping_toml(found.file_name).encode("utf-8"),
+                    f"draft-mapping-{i + 1}.toml",
+                    "text/plain",
+                    key=f"dl-draft-{i}",
+                )
             key = (upload.file_id, mapping_key, contract_key)
             shown.add(key)
             result = preview(key, upload, mapping, contract)
@@ -246,6 +290,32 @@ with tab_import:
         previews = st.session_state.get(PREVIEW_KEY, {})
         for key in [k for k in previews if k not in shown]:
             del previews[key]
+        found = st.session_state.get(DETECT_KEY, {})
+        for key in [k for k in found if k not in {u.file_id for u in uploads}]:
+            del found[key]
+
+        if uploads and ready:
+            st.subheader("What the import would add, per stage", divider="gray")
+            counts_key = (tuple(u.file_id for u in uploads), mapping_key, contract_key)
+            result = stage_counts(counts_key, uploads, mapping, contract)
+            if result[0] == "refused":
+                frame.alert_with_text("The files cannot be counted:", result[1])
+            else:
+                counts = result[1]
+                st.caption(
+                    f"Records with an entry into each stage and exit in these files, before anything is "
+                    f"written: {counts.attrs['rows']:,} rows read from the first 1 MB of each file "
+                    f"({counts.attrs['rejected']:,} of them would be rejected). The dashboard then adds "
+                    "the stages a record passed without a row (skipped stages) and applies the window."
+                )
+                st.dataframe(
+                    counts[["label", "kind", "records"]].rename(
+                        columns={"label": "stage or exit", "records": "records entering it"}
+                    ),
+                    hide_index=True,
+                )
+                for name, why in counts.attrs["refused"].items():
+                    frame.alert_with_text("A file would be refused whole:", f"{name}: {why}")
 
         if (
             st.button("Import", type="primary", disabled=not uploads or not ready, key="data_import")

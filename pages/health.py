@@ -625,13 +625,27 @@ st.subheader(
     if view == "cohort"
     else glossary.flow(),
 )
-BY_LABELS = {"team": "Owner's team", "owner": "Owner"}
+BY_LABELS = {"team": "Owner's team", "owner": "Owner", "size": "Account size"}
 by = st.selectbox(
     "Break down by",
     list(ATTRIBUTES),
     format_func=lambda a: BY_LABELS.get(a, a.capitalize()),
     key="health_breakdown_by",
 )
+# A record can have owners in several roles (an SDR and a closing rep): the owner breakdown says
+# which it counts, the record's own owner unless another role is chosen.
+owner_roles = cache.call(options.owner_roles) if by == "owner" else []
+breakdown_filters = filters
+if owner_roles:
+    owner_role = st.selectbox(
+        "Owner counted",
+        [None, *owner_roles],
+        format_func=lambda r: "the record's owner" if r is None else f"the {r}",
+        key="health_owner_role",
+        help="Each record is counted under its owner in this role; records with no owner in it are "
+        "grouped as none.",
+    )
+    breakdown_filters = dataclasses.replace(filters, owner_role=owner_role)
 
 
 def breakdown_table(filters, by, view):
@@ -648,11 +662,14 @@ def breakdown_table(filters, by, view):
     )
 
 
-table = breakdown_table(filters, by, view)
+table = breakdown_table(breakdown_filters, by, view)
 if table.empty:
     st.info("No leads match these filters in this date range. Widen the range or clear a filter.")
 else:
-    config = {"group": st.column_config.TextColumn(BY_LABELS.get(by, by.capitalize()))}
+    group_label = BY_LABELS.get(by, by.capitalize())
+    if by == "owner" and breakdown_filters.owner_role:
+        group_label = f"Owner ({breakdown_filters.owner_role})"
+    config = {"group": st.column_config.TextColumn(group_label)}
     if view == "cohort":
         st.caption("Click a count to list the leads behind it (below).")
         cell = tables.clickable(

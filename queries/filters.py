@@ -32,6 +32,12 @@ ATTRIBUTES = {
     "segment": "segment",
     "owner": "owner_id",
     "team": "owner_team",
+    # From lookup files (docs/import.md, "Lookup files"): the owner's manager and office, the
+    # account's sector and size.
+    "manager": "manager",
+    "office": "office",
+    "sector": "sector",
+    "size": "account_size",
 }
 
 
@@ -73,6 +79,9 @@ class Filters:
     grain: str | None = (
         None  # "lead" or "opportunity": what one counted record is; None: the contract's default
     )
+    # Which owner per-owner views count: None, the record's own owner; else a role a file
+    # names (an SDR, a closing rep: record_owners).
+    owner_role: str | None = None
     extra: tuple = field(default=(), compare=True)  # reserved for later filters
 
     def __post_init__(self) -> None:
@@ -94,6 +103,10 @@ class Filters:
             raise FilterError(
                 f"conversion window: expected a number of days (0 for no window), got {self.window_days!r}"
             )
+        if self.owner_role is not None and (
+            not isinstance(self.owner_role, str) or len(self.owner_role) > 60
+        ):
+            raise FilterError("owner role: expected a role name of at most 60 characters")
         if self.grain is not None and self.grain not in GRAINS:
             raise FilterError(f"grain: expected one of {list(GRAINS)}, got {self.grain!r}")
         if self.skip_policy is not None and self.skip_policy not in SKIP_POLICIES:
@@ -146,4 +159,5 @@ class Filters:
             "window_days": self.window(contract) or NO_WINDOW_DAYS,
             "is_strict": self.policy(contract) == "strict",
             "grain": self.grain_of(contract),
+            "owner_role": self.owner_role,
         }

@@ -54,3 +54,9 @@ def currencies(db: Path | None = None) -> list[str]:
     """The currency codes of the store's won amounts, most used first ('' when the source named
     none): an amount's heading names its currency when there is exactly one."""
     return list(executor.run("currencies", db=db)["currency"])
+
+
+def owner_roles(db: Path | None = None) -> list[str]:
+    """The roles records have owners in besides their own owner (an SDR, a closing rep), in
+    name order: what per-owner views may count instead of the record's owner."""
+    return executor.run("owner_roles", db=db)["role"].tolist()

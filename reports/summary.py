@@ -24,7 +24,8 @@ alerts and tests rely on these names (docs/summary.md lists every field):
     monthly_cohorts  one entry per month of start: n_start, n_won, n_lost, win_rate, conversion,
                      is_mature
     stage_history    n_stage_events, backward_moves, moved_back, reopened
-    owners           one entry per owner: owner_id, owner_name, n_start, n_won, n_lost,
+    owners           one entry per owner: owner_id, owner_name, role (null: the record's own
+                     owner; else the role counted, --owner-role), n_start, n_won, n_lost,
                      conversion, win_rate
     drops            total and per charged team, with the rule that charged them
     bridge           between the grains (queries/bridge.py view()): MQLs of the range that led
@@ -299,7 +300,12 @@ def summary(
         contract,
     )
     owners = [
-        {"owner_id": e["value"], "owner_name": names.get(e["value"]) if e["value"] else None, **e}
+        {
+            "owner_id": e["value"],
+            "owner_name": names.get(e["value"]) if e["value"] else None,
+            "role": fixed.owner_role,
+            **e,
+        }
         for e in owners
     ]
     for e in owners:
@@ -341,6 +347,8 @@ def summary(
             "tracked_stages": tracked,
             "untracked_stages": [s.key for s in shown.stages if s.key not in tracked],
             "outcomes_recorded": recorded,
+            # Roles per-owner views may count instead of the record's own owner (--owner-role).
+            "owner_roles": options.owner_roles(db),
         },
         "view": {
             "grain": grain,
@@ -352,6 +360,7 @@ def summary(
             "skip_policy": filters.policy(contract),
             "as_of": as_of.isoformat(sep=" "),
             "is_mature": bool(cohort.attrs.get("is_mature")),
+            "owner_role": filters.owner_role,
         },
         "funnel": _funnel(cohort),
         "outcomes": {
@@ -439,6 +448,13 @@ def main(argv: list[str] | None = None) -> int:
         type=_currency,
         help="also give pipeline amounts in this currency, at dated rates",
     )
+    parser.add_argument(
+        "--owner-role",
+        dest="owner_role",
+        default=None,
+        help="count owners in this role (an SDR, a closing rep) in the owner breakdown and `owners`; "
+        "default: the record's own owner",
+    )
     args = parser.parse_args(argv)
     db = Path(args.db) if args.db else executor.current_path()
     if not db.exists():
@@ -449,12 +465,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.start:
             filters = Filters(
-                args.start, args.end, window_days=args.window, skip_policy=args.skip, as_of=args.as_of
+                args.start,
+                args.end,
+                window_days=args.window,
+                skip_policy=args.skip,
+                as_of=args.as_of,
+                owner_role=args.owner_role,
+                grain=args.grain,
             )
         else:
-            chosen = ranges.default_range(db)
+            chosen = ranges.default_range(db, grain=args.grain)
             start, end = (chosen.start, chosen.end) if chosen else (dt.date.today(), dt.date.today())
-            filters = Filters(start, end, window_days=args.window, skip_policy=args.skip, as_of=args.as_of)
+            filters = Filters(
+                start,
+                end,
+                window_days=args.window,
+                skip_policy=args.skip,
+                as_of=args.as_of,
+                owner_role=args.owner_role,
+                grain=args.grain,
+            )
     except FilterError as exc:
         parser.error(str(exc))
     movement = None

@@ -69,7 +69,8 @@ def test_upload_preview_import_and_report(store_db, page_app):
     no_errors(at)
     assert any("Preview of file 1" in s.value for s in at.subheader)
     assert "../../contacts.csv" in [t.value for t in at.text]
-    preview = at.dataframe[1].value  # after the columns table
+    # After the columns tables (one per file role of the mapping).
+    preview = next(df.value for df in at.dataframe if "event_type" in df.value)
     assert preview["event_type"].tolist()[:6] == ["lead", "mql", "sal", "sql", "opportunity", "won"]
     assert not (store_db.parent.parent / "contacts.csv").exists()
     at.checkbox(key="data_fresh").set_value(False)
@@ -356,3 +357,58 @@ def contract_editor_upload() -> str:
     from ui import contract_editor
 
     return contract_editor.UPLOAD_KEY
+
+
+def test_an_upload_shows_its_detected_shape_and_its_counts_per_stage_before_anything_is_written(
+    store_db, page_app
+):
+    before = store_db.read_bytes()
+    at = page_app(PAGE).run()
+    at.selectbox(key="data_mapping").set_value("hubspot_contacts")
+    # A name with Markdown in it: shown as text, so no link or image is ever drawn.
+    name = "![x](http://example.invalid/p.png) contacts.csv"
+    at.file_uploader(key="data_upload").set_value(
+        (name, (EXAMPLES / "hubspot_contacts_v2_ui.csv").read_bytes(), "text/csv")
+    )
+    at.run()
+    no_errors(at)
+    shown = [t.value for t in at.text]
+    assert any(
+        t.startswith(
+            f"{name}: HubSpot contacts export (UI labels), preset hubspot_contacts (file role 'contacts'"
+        )
+        for t in shown
+    )
+    assert not any("example.invalid" in m.value for m in [*at.markdown, *at.caption])
+    # Counts per stage from the file, hand-counted: 9101 all six stages; 9102 Lead, MQL; 9103
+    # Lead, MQL, SAL, SQL.
+    counts = next(df.value for df in at.dataframe if "records entering it" in df.value)
+    by_stage = dict(zip(counts["stage or exit"], counts["records entering it"], strict=True))
+    assert {k: by_stage[k] for k in ["Lead (inquiry)", "Marketing qualified", "Sales accepted"]} == {
+        "Lead (inquiry)": 3,
+        "Marketing qualified": 3,
+        "Sales accepted": 2,
+    }
+    assert (by_stage["Sales qualified"], by_stage["Opportunity"], by_stage["Closed won"]) == (2, 1, 1)
+    assert "3 rows read from the first 1 MB of each file (0 of them would be rejected)" in texts(at)
+    assert store_db.read_bytes() == before  # nothing written before Import
+
+
+def test_an_upload_of_unknown_shape_gets_a_proposal_and_a_draft_mapping(store_db, page_app):
+    at = page_app(PAGE).run()
+    at.file_uploader(key="data_upload").set_value(
+        (
+            "pipeline.csv",
+            b"Ref ID,Account ID,Phase,Entered\nR1,A1,Intro,2025-01-02\nR2,A2,Demo,2025-01-03\n",
+            "text/csv",
+        )
+    )
+    at.run()
+    no_errors(at)
+    shown = "\n".join(t.value for t in at.text)
+    assert "pipeline.csv: unknown shape" in shown
+    assert "undecided: which column is the record's id: 'Ref ID', 'Account ID' all look like ids" in shown
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download a draft mapping for this file (.toml)" in labels
+    # The event-log mapping chosen does not fit it: the preview says the file would be refused.
+    assert "This file would be refused:" in [e.value for e in at.error]

@@ -39,8 +39,14 @@ def test_upload_and_import_in_the_browser(tmp_path):
         page.wait_for_selector(DONE, timeout=60_000)
         page.set_input_files('input[type="file"]', str(EXAMPLES / "hubspot_contacts.csv"))
         page.get_by_text("Preview of file 1").wait_for(timeout=60_000)
-        # The upload's name, as plain text under the heading.
-        page.locator('[data-testid="stText"]', has_text="hubspot_contacts.csv").wait_for(timeout=60_000)
+        # The upload's name, as plain text under the heading, then the shape its header fits.
+        page.locator('[data-testid="stText"]').get_by_text("hubspot_contacts.csv", exact=True).wait_for(
+            timeout=60_000
+        )
+        page.locator(
+            '[data-testid="stText"]', has_text="preset hubspot_contacts (file role 'contacts'"
+        ).wait_for(timeout=60_000)
+        page.get_by_text("What the import would add, per stage").wait_for(timeout=60_000)
         page.wait_for_selector(DONE, timeout=60_000)
         page.get_by_role("button", name="Import", exact=True).click()
         page.get_by_text("Imported in").wait_for(timeout=120_000)

@@ -63,7 +63,11 @@ deal_attributes as (
         coalesce(j.region, o.region) as region,
         coalesce(j.segment, o.segment) as segment,
         coalesce(j.owner_id, o.owner_id) as owner_id,
-        coalesce(j.owner_team, o.owner_team) as owner_team
+        coalesce(j.owner_team, o.owner_team) as owner_team,
+        coalesce(j.manager, o.manager) as manager,
+        coalesce(j.office, o.office) as office,
+        coalesce(j.sector, o.sector) as sector,
+        coalesce(j.account_size, o.account_size) as account_size
     from deal_events as d
     left join journey_leads as j on j.lead_id = d.lead_id
     left join deal_journey_leads as o on o.lead_id = d.deal_id
@@ -82,6 +86,10 @@ selected_deals as (
             when 'segment' then d.segment
             when 'owner' then d.owner_id
             when 'team' then d.owner_team
+            when 'manager' then d.manager
+            when 'office' then d.office
+            when 'sector' then d.sector
+            when 'size' then d.account_size
         end as group_value
     from deal_attributes as d
     where ($channels is null or d.channel = any($channels))

@@ -14,7 +14,8 @@
 --   $end_before, $as_of (timestamps), $is_past (bool: $as_of is before the
 --   latest event), $window_days (int), $is_strict (bool: only leads with a first-stage entry),
 --   $channels, $regions, $segments, $owners (lists, null = all), $by (null, an attribute name,
---   or 'month': the month the lead started, as YYYY-MM).
+--   or 'month': the month the lead started, as YYYY-MM), $owner_role (null: 'owner' groups by
+--   the record's own owner; a role such as 'SDR': by the record's owner in that role).
 
 with
 
@@ -29,6 +30,13 @@ journey_exits as (
     select * from journey_exits where $grain = 'lead'
     union all
     select * from deal_journey_exits where $grain = 'opportunity'
+),
+
+-- The record's owner in the chosen role (one per record and role: data/journey.py).
+role_owners as (
+    select lead_id, owner_id from journey_roles where $grain = 'lead' and role = $owner_role
+    union all
+    select lead_id, owner_id from deal_journey_roles where $grain = 'opportunity' and role = $owner_role
 ),
 
 exits_as_of as (
@@ -64,8 +72,12 @@ final as (
             when 'campaign' then f.campaign
             when 'region' then f.region
             when 'segment' then f.segment
-            when 'owner' then f.owner_id
+            when 'owner' then case when $owner_role is null then f.owner_id else r.owner_id end
             when 'team' then f.owner_team
+            when 'manager' then f.manager
+            when 'office' then f.office
+            when 'sector' then f.sector
+            when 'size' then f.account_size
             when 'month' then strftime(f.start_at, '%Y-%m')
         end as group_value,
         f.lead_id,
@@ -89,10 +101,15 @@ final as (
         f.segment,
         f.owner_id,
         f.owner_team,
+        f.manager,
+        f.office,
+        f.sector,
+        f.account_size,
         least(f.start_at + $window_days * interval 1 day, $as_of) as cutoff,
         f.start_at + $window_days * interval 1 day < $as_of as is_window_over
     from filtered as f
     left join exits_as_of as x on x.lead_id = f.lead_id
+    left join role_owners as r on r.lead_id = f.lead_id
 )
 
 select * from final

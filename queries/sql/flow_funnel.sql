@@ -37,6 +37,10 @@ filtered_stages as (
             when 'segment' then segment
             when 'owner' then owner_id
             when 'team' then owner_team
+            when 'manager' then manager
+            when 'office' then office
+            when 'sector' then sector
+            when 'size' then account_size
         end as group_value,
         stage_order,
         won_amount
@@ -69,6 +73,10 @@ all_entries as (
             when 'segment' then j.segment
             when 'owner' then j.owner_id
             when 'team' then j.owner_team
+            when 'manager' then j.manager
+            when 'office' then j.office
+            when 'sector' then j.sector
+            when 'size' then j.account_size
         end as group_value,
         list_position($stage_keys, e.event_type) as stage_order,
         count(*) as n_events

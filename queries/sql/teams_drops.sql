@@ -75,6 +75,10 @@ cohort as (
             when 'segment' then segment
             when 'owner' then owner_id
             when 'team' then owner_team
+            when 'manager' then manager
+            when 'office' then office
+            when 'sector' then sector
+            when 'size' then account_size
         end as group_value,
         lead_id,
         channel,

@@ -149,7 +149,7 @@ def show_table(df, spec: dict) -> None:
             config[col] = st.column_config.Column(label, width=width)
         if col in TEAM_COLUMNS:
             shown[col] = shown[col].map(team_name)
-    tables.show(shown, hide_index=True, column_order=list(spec), column_config=config)
+    tables.show(shown, hide_index=True, column_order=list(spec), column_config=config, fit=True)
 
 
 contract = contracts.current().effective()

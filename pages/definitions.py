@@ -97,6 +97,7 @@ stage_table = pd.DataFrame(stage_rows)[
 tables.show(
     stage_table,
     row_height=WRAP_ROW,
+    fit=True,
     column_config={
         "#": st.column_config.NumberColumn("#", width=40),
         "Stage": st.column_config.TextColumn("Stage", width="small"),

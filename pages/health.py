@@ -547,6 +547,7 @@ if view == "cohort":
         shown_funnel,
         key="health_funnel_table",
         column_config={c: {"label": c, "width": w} for c, w in tables.FUNNEL_WIDTHS.items()},
+        fit=True,
     )
     if cell is not None:
         row, column = cell
@@ -674,6 +675,7 @@ else:
         st.caption("Click a count to list the leads behind it (below).")
         cell = tables.clickable(
             table,
+            fit=True,
             key=f"health_breakdown_{by}",
             column_config=config,
             column_order=tables.screen_columns(table, stage_labels, handoff.label if handoff else None),

@@ -199,6 +199,7 @@ def pipeline_at(moment, t1, t2, sourced, base, version):
     tables.show(
         table,
         hide_index=True,
+        fit=True,
         column_config=pt.column_help(
             table,
             {
@@ -273,6 +274,7 @@ def movement_table(moment, t1, t2, sourced, base, version):
     tables.show(
         table,
         hide_index=True,
+        fit=True,
         column_config=pt.column_help(
             table,
             {

@@ -267,10 +267,10 @@ def attainment(period, as_of, profile_name, lookback, what_if, version):
     pacing_view = pacing.assign(team=pacing["team"].map(team_name))
     pacing_view[number_columns] = pacing_view[number_columns].round(0)
     pacing_view["attainment"] = 100 * pacing_view["attainment"]
-    st.dataframe(
+    tables.show(
         pacing_view,
         hide_index=True,
-        width="stretch",
+        fit=True,
         # The verdict first: whole at 1280 px, the gaps after it.
         column_order=[
             "team",

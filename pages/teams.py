@@ -337,6 +337,7 @@ summary["Small n (<30)"] = [
 cell = tables.clickable(
     teams.with_labels(summary, contract),
     key="teams_by_team_table",
+    fit=True,
     column_config={
         "charged_team": "Charged to",
         "category": None,

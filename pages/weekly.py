@@ -35,7 +35,9 @@ def show(table: pd.DataFrame, screen: str | None = None) -> None:
     `screen`, only the columns reports.tables.SCREEN_COLUMNS names for it (the exports and the
     CSV have every column)."""
     order = tables.SCREEN_COLUMNS.get(screen) if screen else None
-    ui_tables.show(table, column_config=tables.column_config(table), column_order=order)
+    ui_tables.show(
+        table, column_config=tables.column_config(table), column_order=order, fit=order is not None
+    )
 
 
 try:

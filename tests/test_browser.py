@@ -192,9 +192,22 @@ def browser():
         yield b
 
 
+# A page's main tables (ui/tables.show(fit=True), in a container with this class): how much
+# of each one's grid scrolls sideways, i.e. is cut off at the right edge.
+MAIN_TABLES_CUT = """() => [...document.querySelectorAll('[class*="st-key-main-table"]')].map(box => {
+  const grid = box.querySelector('[data-testid="stDataFrame"] .dvn-scroller');
+  return {table: [...box.classList].find(c => c.startsWith('st-key-')),
+          cut: grid ? grid.scrollWidth - grid.clientWidth : 0};
+})"""
+WIDTHS = ((1440, 900), (1280, 800))
+
+
+@pytest.mark.parametrize(("width", "height"), WIDTHS, ids=[f"{w}px" for w, _ in WIDTHS])
 @pytest.mark.parametrize(("url_path", "file"), PAGES, ids=[f for _, f in PAGES])
-def test_page_renders_without_error(server, browser, url_path, file):
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
+def test_page_renders_without_error_and_its_main_tables_are_whole(
+    server, browser, url_path, file, width, height
+):
+    page = browser.new_page(viewport={"width": width, "height": height})
     try:
         open_page(page, f"{server}/{url_path}")
         errors = page.locator(ERRORS)
@@ -203,7 +216,12 @@ def test_page_renders_without_error(server, browser, url_path, file):
         if name == "health":
             page.wait_for_selector(FUNNEL_CHART, timeout=30_000)
             assert page.locator('[data-testid="stPlotlyChart"]').count() >= 3  # funnel, trend, times
-        full_screenshot(page, ARTIFACTS / f"{name}.png")
+        full_screenshot(page, ARTIFACTS / f"{name}-{width}.png", width=width)
+        tables = page.evaluate(MAIN_TABLES_CUT)
+        if name != "data_admin":  # (its tables are the import's, narrow)
+            assert tables, f"{file}: no main table found"
+        cut = [t for t in tables if t["cut"] > 1]
+        assert not cut, f"{file} at {width} px: main tables cut off at the right edge: {cut}"
     finally:
         page.close()
 

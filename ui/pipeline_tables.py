@@ -33,7 +33,9 @@ def stages_table(v: pipeline.View) -> pd.DataFrame:
         out[f"Amount {c.removeprefix('amount:') or '(no currency)'}"] = df[c]
     if v.converted:
         out[f"All in {v.base}"] = df["amount_base"]
-    return out
+    # What a review reads first, the count and the amounts, before the split by team.
+    first = ["Stage", "Open opportunities", *[c for c in out.columns if c.startswith(("All in ", "Amount "))]]
+    return out[[*first, *[c for c in out.columns if c not in first]]]
 
 
 def buckets_table(v: pipeline.View) -> pd.DataFrame:
@@ -55,7 +57,8 @@ def buckets_table(v: pipeline.View) -> pd.DataFrame:
     if v.converted:
         out[f"Change in {v.base}"] = df["change_base"]
     out["Definition"] = df["definition"]
-    return out
+    first = ["Bucket", "Opportunities", *[c for c in out.columns if c.startswith("Change ")]]
+    return out[[*first, *[c for c in out.columns if c not in first]]]
 
 
 def opportunities_table(df: pd.DataFrame, owners: dict[str, str], converted_to: str | None) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 
 import pandas as pd
@@ -361,17 +362,96 @@ def _as_text(config, col) -> dict:
     )
 
 
-def show(df: pd.DataFrame, column_config: dict | None = None, key: str | None = None, **kwargs):
+# A page's main table is whole on the narrowest screen people use (1280 px: the main block is
+# about 818 px wide beside the sidebar); its other columns are in its CSV. Estimated widths, in
+# px, of a cell's text and of the named widths Streamlit knows.
+FIT_WIDTH_PX = 800
+_CHAR_PX = 7.4
+_CELL_PADDING_PX = 24
+_NAMED_WIDTHS = {"small": 75, "medium": 200, "large": 400}
+MAIN_TABLE_KEY = "main-table"  # the container class the browser test looks for
+
+
+def _heading(config, col) -> str:
+    if isinstance(config, str):
+        return config
+    if isinstance(config, dict):
+        return config.get("label") or str(col)
+    return str(col)
+
+
+def _text_length(value) -> int:
+    """How many characters a cell shows: floats as their one-decimal format, not their repr."""
+    if isinstance(value, float):
+        return 1 if value != value else len(f"{value:,.1f}")
+    return len(str(value))
+
+
+def _width_px(series: pd.Series, config) -> float:
+    """The width a column takes: the one configured, else its longest heading word or cell."""
+    width = config.get("width") if isinstance(config, dict) else None
+    if isinstance(width, int):
+        return width
+    if width in _NAMED_WIDTHS:
+        return _NAMED_WIDTHS[width]
+    longest = max([_text_length(v) for v in series.head(200)] or [0])
+    return max(len(_heading(config, series.name)), longest) * _CHAR_PX + _CELL_PADDING_PX
+
+
+def fitted_columns(df: pd.DataFrame, config: dict | None, order: list[str] | None = None) -> list[str]:
+    """The columns of `df` (in `order`, default its own) that fit FIT_WIDTH_PX side by side,
+    from the left; always the first one."""
+    config = config or {}
+    shown, used = [], 0.0
+    for col in order or list(df.columns):
+        if col not in df.columns or (col in config and config[col] is None):
+            continue  # (a column configured None is hidden)
+        width = _width_px(df[col], config.get(col))
+        if shown and used + width > FIT_WIDTH_PX:
+            break
+        shown.append(col)
+        used += width
+    return shown
+
+
+def show(
+    df: pd.DataFrame,
+    column_config: dict | None = None,
+    key: str | None = None,
+    fit: bool = False,
+    **kwargs,
+):
     """st.dataframe of a query result as people read it (readable()), without its attrs (as-of
     dates and the like are shown in captions; Arrow cannot carry them and would warn). Tables
     offer no download or copy of their own (client.disableDataExport in .streamlit/config.toml:
     Streamlit's would write formula cells as they are); the CSV buttons next to them go through
-    safe_csv(). With `key` and on_select, returns the selection event (see clicked())."""
+    safe_csv(). With `key` and on_select, returns the selection event (see clicked()).
+
+    fit=True: a page's main table, never cut at the right edge: it shows the columns (of
+    column_order, else all, key columns first as the table orders them) that fit at 1280 px,
+    and names the others, which are in its CSV."""
     plain, config = readable(df, column_config)
     kwargs.setdefault("hide_index", True)
     if key is not None:
         kwargs["key"] = key
-    return st.dataframe(plain, column_config=config or None, **kwargs)
+    if not fit:
+        return st.dataframe(plain, column_config=config or None, **kwargs)
+    order = kwargs.pop("column_order", None)
+    shown = fitted_columns(plain, config, list(order) if order else None)
+    hidden = [
+        c
+        for c in (order or plain.columns)
+        if c in plain.columns and c not in shown and not (c in config and config[c] is None)
+    ]
+    # The container's key is its class in the page (st-key-...): the browser test finds it.
+    name = key or zlib.crc32("|".join(map(str, plain.columns)).encode())
+    with st.container(key=f"{MAIN_TABLE_KEY}-{name}"):
+        event = st.dataframe(plain, column_config=config or None, column_order=shown, **kwargs)
+    if hidden:
+        names = [_heading(config.get(c), c) for c in hidden]
+        listed = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        st.caption(f"Also in the CSV download: {listed}.")
+    return event
 
 
 def clickable(

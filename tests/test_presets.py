@@ -342,6 +342,19 @@ def test_sync_tables_per_contact(sync_store, capsys):
     assert s["time_to_win_days"]["median"] == pytest.approx(49 + 7 / 24)
 
 
+def test_a_sync_s_deal_stage_table_alone_is_a_funnel_of_the_pipeline_s_stages(tmp_path_factory, capsys):
+    # Only deal tables: the proposal is the pipeline's own stages (the contact tables' lifecycle
+    # ids are aliases, so the mapping still loads under a funnel without the default's stages).
+    db = load(
+        tmp_path_factory, "dealstage", ["fivetran_deal_stage.csv"], "hubspot_fivetran", "--accept-proposal"
+    )
+    s = summarise(capsys, db, *Q1)
+    # Appointment Scheduled: 9001..9004; Qualified To Buy: 9001, 9002, 9003; won: 9001, 9003.
+    assert reached(s) == {"appointment_scheduled": 4, "qualified_to_buy": 3, "closed_won": 2}
+    # Lost 9002 (its two history-mode versions are one), open 9004: 2 / 3.
+    assert outcome(s) == (2, 1, 1, pytest.approx(2 / 3))
+
+
 # --- A lookup file of reps, joined by name ---------------------------------------------------------
 
 REPS_MAPPING = """

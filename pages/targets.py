@@ -271,6 +271,7 @@ def attainment(period, as_of, profile_name, lookback, what_if, version):
         pacing_view,
         hide_index=True,
         fit=True,
+        raw=True,  # formatted here: every count and amount localized, missing gaps blank
         # The verdict first: whole at 1280 px, the gaps after it.
         column_order=[
             "team",

@@ -366,8 +366,8 @@ def _as_text(config, col) -> dict:
 # about 818 px wide beside the sidebar); its other columns are in its CSV. Estimated widths, in
 # px, of a cell's text and of the named widths Streamlit knows.
 FIT_WIDTH_PX = 800
-_CHAR_PX = 7.4
-_CELL_PADDING_PX = 24
+_CHAR_PX = 7.0
+_CELL_PADDING_PX = 20
 _NAMED_WIDTHS = {"small": 75, "medium": 200, "large": 400}
 MAIN_TABLE_KEY = "main-table"  # the container class the browser test looks for
 
@@ -419,6 +419,7 @@ def show(
     column_config: dict | None = None,
     key: str | None = None,
     fit: bool = False,
+    raw: bool = False,
     **kwargs,
 ):
     """st.dataframe of a query result as people read it (readable()), without its attrs (as-of
@@ -429,8 +430,10 @@ def show(
 
     fit=True: a page's main table, never cut at the right edge: it shows the columns (of
     column_order, else all, key columns first as the table orders them) that fit at 1280 px,
-    and names the others, which are in its CSV."""
-    plain, config = readable(df, column_config)
+    and names the others, which are in its CSV. raw=True: the page formatted the table itself
+    (its column_config says how); it is drawn as it is."""
+    plain, config = (df.copy(), dict(column_config or {})) if raw else readable(df, column_config)
+    plain.attrs = {}
     kwargs.setdefault("hide_index", True)
     if key is not None:
         kwargs["key"] = key

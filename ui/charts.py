@@ -211,6 +211,41 @@ def trend_figure(
     return fig
 
 
+def _days_band(fig: go.Figure, df: pd.DataFrame, counts: list[str]) -> None:
+    """One row per df["label"] (escaped: stage names come from the data): the p75–p90 range as
+    a band and the median as a dot, its hover ending with that row's `counts` line."""
+    labels = [esc(x) for x in df["label"]]
+    fig.add_trace(
+        go.Bar(
+            y=labels,
+            x=df["p90_days"] - df["p75_days"],
+            base=df["p75_days"],
+            orientation="h",
+            marker={"color": RANGE},
+            name="p75–p90 (slow quarter to slowest tenth)",
+            hovertext=[
+                f"<b>{label}</b><br>p75: {r.p75_days:.1f} days · p90: {r.p90_days:.1f} days"
+                for label, r in zip(labels, df.itertuples(), strict=True)
+            ],
+            hoverinfo="text",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            y=labels,
+            x=df["median_days"],
+            mode="markers",
+            marker={"color": BLUE, "size": 11},
+            name="Median",
+            hovertext=[
+                f"<b>{label}</b><br>Median: {r.median_days:.1f} days<br>{count}"
+                for label, r, count in zip(labels, df.itertuples(), counts, strict=True)
+            ],
+            hoverinfo="text",
+        )
+    )
+
+
 def times_figure(df: pd.DataFrame, contract: Contract, title: str) -> go.Figure:
     """Time between stages: the p75–p90 range as a band, the median as a dot and the contract's
     expected days as a diamond, one row per transition and one for the total."""
@@ -218,35 +253,13 @@ def times_figure(df: pd.DataFrame, contract: Contract, title: str) -> go.Figure:
     expected = {s.key: s.expected_days for s in contract.stages}
     exp = [math.nan if r.is_total else (expected.get(r.from_stage) or math.nan) for r in df.itertuples()]
     fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            y=[esc(x) for x in df["label"]],
-            x=df["p90_days"] - df["p75_days"],
-            base=df["p75_days"],
-            orientation="h",
-            marker={"color": RANGE},
-            name="p75–p90 (slow quarter to slowest tenth)",
-            hovertext=[
-                f"<b>{esc(r.label)}</b><br>p75: {r.p75_days:.1f} days · p90: {r.p90_days:.1f} days"
-                for r in df.itertuples()
-            ],
-            hoverinfo="text",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            y=[esc(x) for x in df["label"]],
-            x=df["median_days"],
-            mode="markers",
-            marker={"color": BLUE, "size": 11},
-            name="Median",
-            hovertext=[
-                f"<b>{esc(r.label)}</b><br>Median: {r.median_days:.1f} days<br>Leads that moved: {r.n_leads:,}"
-                + (f" · {fmt.SMALL_TEXT}" if fmt.is_small(r.n_leads) else "")
-                for r in df.itertuples()
-            ],
-            hoverinfo="text",
-        )
+    _days_band(
+        fig,
+        df,
+        [
+            f"Leads that moved: {r.n_leads:,}" + (f" · {fmt.SMALL_TEXT}" if fmt.is_small(r.n_leads) else "")
+            for r in df.itertuples()
+        ],
     )
     if any(not math.isnan(e) for e in exp):  # no diamond (and no legend entry) without any
         fig.add_trace(
@@ -349,36 +362,7 @@ def stage_days_figure(df: pd.DataFrame, title: str) -> go.Figure:
     a band and the median as a dot, one row per stage that has ended visits."""
     df = df[df["median_days"].notna()].iloc[::-1]  # first stage on top
     fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            y=df["label"],
-            x=df["p90_days"] - df["p75_days"],
-            base=df["p75_days"],
-            orientation="h",
-            marker={"color": RANGE},
-            name="p75–p90 (slow quarter to slowest tenth)",
-            hovertext=[
-                f"<b>{r.label}</b><br>p75: {r.p75_days:.1f} days · p90: {r.p90_days:.1f} days"
-                for r in df.itertuples()
-            ],
-            hoverinfo="text",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            y=df["label"],
-            x=df["median_days"],
-            mode="markers",
-            marker={"color": BLUE, "size": 11},
-            name="Median",
-            hovertext=[
-                f"<b>{r.label}</b><br>Median: {r.median_days:.1f} days"
-                f"<br>Visits ended: {r.n_visits - r.n_current:,}"
-                for r in df.itertuples()
-            ],
-            hoverinfo="text",
-        )
-    )
+    _days_band(fig, df, [f"Visits ended: {r.n_visits - r.n_current:,}" for r in df.itertuples()])
     fig.update_layout(
         title={"text": title},
         xaxis={"title": {"text": "Days in the stage"}, "rangemode": "tozero"},

@@ -568,6 +568,7 @@ if view == "cohort":
             months_table,
             key="health_months_table",
             column_order=tables.screen_columns(months_table, stage_labels),
+            fit=True,
         )
         clicked_stage_cell(cell, months_table, months_table.attrs.get("group_keys"), funnel.MONTH)
         tables.download(months_table, "monthly_cohorts.csv")

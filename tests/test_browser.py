@@ -245,7 +245,8 @@ def test_health_in_the_dark_theme(server, browser):
 
 def test_filters_survive_moving_between_pages_and_reach_the_url(server, browser):
     """A filter set in the URL shows on the page, stays when moving to another page through the
-    menu, and is written back to the URL there."""
+    menu, and is written back to the URL there; a filter that page does not use (Teams has no
+    flow view) is neither drawn there nor in its link."""
     if len(PAGES) < 2:
         pytest.skip("only one page exists yet")
     page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -254,7 +255,7 @@ def test_filters_survive_moving_between_pages_and_reach_the_url(server, browser)
         assert "region=EMEA" in page.url
         other_title = page.locator('[data-testid="stSidebarNav"] a').nth(1)
         other_title.click()
-        page.wait_for_url(lambda u: "region=EMEA" in u and "view=flow" in u, timeout=30_000)
+        page.wait_for_url(lambda u: "region=EMEA" in u and "view=flow" not in u, timeout=30_000)
         page.wait_for_selector(DONE, timeout=60_000)
         assert page.locator(ERRORS).count() == 0
         region = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').nth(1)

@@ -32,6 +32,7 @@ from collections.abc import Callable
 
 from data import store
 from queries import (
+    alerts,
     attribution,
     bridge,
     cache,
@@ -68,7 +69,14 @@ def frame_calls() -> list[Call]:
         (options.filter_choices, (), {}),
         (options.date_bounds, (), {"grain": contracts.current().default_grain}),
         (ranges.default_range, (), {"grain": contracts.current().default_grain}),
+        (options.currencies, (), {}),  # an amount's heading names its one currency
     ]
+
+
+def alert_calls(week: dt.date | None) -> list[Call]:
+    """The alerts shown atop Funnel health (week None: the last complete one) and Weekly (its
+    week), when the contract has rules (ui/alerts.show)."""
+    return [(alerts.evaluate, (week,), {})] if contracts.current().effective().alerts else []
 
 
 def health_calls(filters: Filters) -> list[Call]:
@@ -108,7 +116,16 @@ def teams_calls(filters: Filters) -> list[Call]:
         (
             teams.drop_leads,
             (filters,),
-            {"stage": None, "team": None, "loss_kind": None, "owner_id": None, "limit": tables.SCREEN_ROWS},
+            {
+                "stage": None,
+                "team": None,
+                "loss_kind": None,
+                "owner_id": None,
+                "limit": tables.SCREEN_ROWS,
+                "category_key": None,
+                "by": None,
+                "group": None,
+            },
         ),
     ]
 
@@ -183,7 +200,7 @@ def pipeline_calls(filters: Filters) -> list[Call]:
 def weekly_calls() -> list[Call]:
     """Weekly meeting on its default week (the last complete one); the sidebar does not apply."""
     week = cache.call(weekly.week_choices)[0]
-    return [(weekly.week_report, (week,), {}), (weekly.meeting_notes, (week,), {})]
+    return [(weekly.week_report, (week,), {}), (weekly.meeting_notes, (week,), {}), *alert_calls(week)]
 
 
 def calls(preset: str) -> list[Call]:
@@ -198,6 +215,7 @@ def calls(preset: str) -> list[Call]:
     filters = Filters(*preset_range(preset, latest, default, (first or latest, max(last or latest, latest))))
     return (
         frame_calls()
+        + alert_calls(None)
         + health_calls(filters)
         + teams_calls(filters)
         + weekly_calls()

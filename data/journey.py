@@ -4,6 +4,8 @@ journey_leads   one row per lead with at least one stage event: start, furthest 
                 that ended its journey, attributes, its account (own or matched: data/accounts.py).
 journey_exits   one row per exit event of a lead with a journey, with the first stage event
                 after it (resumed_at; null when the journey did not resume): as-of views.
+opportunity_events  one row per event that names an opportunity, in each one's order (seq):
+                what the pipeline at a date reads (data/opportunity_events.sql).
 journey_roles   one row per lead and owner role (an SDR, a closing rep) with the owner in it.
 journey_stages  one row per lead per stage, from stage 1 to the furthest stage the lead entered:
     entered_at       the lead's first event for the stage (re-entries never count); null = skipped
@@ -28,11 +30,14 @@ values they are compared with are still bound parameters.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import duckdb
 
 from data import accounts, bridge
 from data.contract import KEY_PATTERN, Contract, Stage
+
+OPPORTUNITY_EVENTS = Path(__file__).with_name("opportunity_events.sql")
 
 # Lead-level columns repeated on every journey_stages row.
 LEAD_COLUMNS = (
@@ -211,6 +216,9 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     deals = contract.for_grain("opportunity")
     _build(con, deals, won_key, DEAL_EVENTS, DEAL_RECORDS, DEAL_ROLES, PREFIXES["opportunity"])
     bridge.rebuild(con)  # the links between the grains, over both grains' journeys
+    # Each opportunity's own events in its order, for the pipeline at a date and its movement.
+    order = OPPORTUNITY_EVENTS.read_text(encoding="utf-8")
+    con.execute("create or replace table opportunity_events as " + order)
 
 
 def _build(

@@ -8,10 +8,10 @@
 --   n_contacts            its contacts: the lead it was converted from and its contact roles,
 --                         each person once (opportunity_people)
 --   first_marketing_at    the earliest event made by $marketing_team (events.team) or touch made
---                         by $marketing_team (touches.team) of any of its people, on or before
---                         opened_at (null: none)
---   is_marketing_touched  first_marketing_at is not null: a Marketing-touched contact. An
---                         opportunity without one is Sales-sourced.
+--                         by $marketing_team (touches.team) of any of its people, or event of
+--                         its own made by $marketing_team, on or before opened_at (null: none)
+--   is_marketing_touched  first_marketing_at is not null: Marketing-sourced. An opportunity
+--                         without it is Sales-sourced.
 -- Parameters: $marketing_team (the team name events and touches give Marketing).
 
 with
@@ -63,6 +63,16 @@ marketing_marks as (
        and t.team = $marketing_team
        and t.touched_at <= p.opened_at
     group by p.opportunity_id
+    union all
+    -- The opportunity's own events: one a Marketing owner made by its creation (a deal that
+    -- Marketing opened itself, with no contact on record) is Marketing's too.
+    select o.opportunity_id, min(e.occurred_at) as marked_at
+    from opened as o
+    inner join events as e
+        on e.deal_id = o.opportunity_id
+       and e.team = $marketing_team
+       and e.occurred_at <= o.opened_at
+    group by o.opportunity_id
 ),
 
 first_marks as (

@@ -68,8 +68,8 @@ _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
 def param_names(name: str) -> set[str]:
-    """The $named parameters a query file uses."""
-    return set(_PARAM.findall(sql_text(name)))
+    """The $named parameters a query file uses (in its SQL, not in its comments)."""
+    return set(_PARAM.findall(_COMMENT.sub("", sql_text(name))))
 
 
 def bind(name: str, available: dict) -> dict:
@@ -422,6 +422,28 @@ def run_composed(base: str, outer: str, available: dict, db: Path | None = None)
     con = connect(db, edits=edits)
     try:
         return _execute(con, sql, params, db, edits)
+    finally:
+        con.close()
+
+
+def run_over(base: str, outers: list[str], available: dict, db: Path | None = None) -> list[pd.DataFrame]:
+    """Run each query of `outers` over the rows of query `base`, computed once.
+
+    For a page that draws several summaries of one set of rows (the pipeline by stage and its
+    movement, both over pipeline_states): `base`'s rows are kept in a temporary table named
+    `base`, in memory on this one read-only connection and gone with it, and each outer file
+    reads it like a table, exactly as it reads the CTE that compose() would inline. Values stay
+    bound parameters; every text is one of our own files."""
+    texts = [sql_text(base), *(sql_text(o) for o in outers)]
+    edits = any([_prepare(text) for text in texts])
+    con = connect(db, edits=edits)
+    try:
+        # The name is one of our query files' (sql_text checked that it exists).
+        _execute(con, f"create temp table {base} as {texts[0]}", bind(base, available), db, edits)
+        return [
+            _execute(con, text, bind(outer, available), db, edits)
+            for outer, text in zip(outers, texts[1:], strict=True)
+        ]
     finally:
         con.close()
 

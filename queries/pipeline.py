@@ -84,10 +84,10 @@ BARS: dict[str, str] = {
     **{k: v[0] for k, v in BUCKETS.items()},
     "end": "Pipeline at T2",
 }
-# Sourcing teams shown apart (docs/design.md "Sourced by"); any other team, or none recorded, is
-# counted as "other".
+# Sourcing teams (docs/design.md "Sourced by"): every opportunity is one or the other, by the
+# bridge's Marketing-touched flag.
 SOURCES = ("marketing", "sales")
-SOURCE_LABELS = {"marketing": "Marketing-sourced", "sales": "Sales-sourced", "other": "Other or not recorded"}
+SOURCE_LABELS = {"marketing": "Marketing-sourced", "sales": "Sales-sourced"}
 
 DEFINITIONS = {
     "state": (
@@ -201,8 +201,9 @@ def _params(
     return params
 
 
-def _run(name: str, params: dict, db: Path | None) -> pd.DataFrame:
-    return executor.run_composed("pipeline_states", name, params, db=db)
+def _run(names: list[str], params: dict, db: Path | None) -> list[pd.DataFrame]:
+    """Queries over pipeline_states, which is computed once for all of them."""
+    return executor.run_over("pipeline_states", names, params, db=db)
 
 
 def _labels(contract: Contract) -> dict[int, tuple[str, str]]:
@@ -211,7 +212,7 @@ def _labels(contract: Contract) -> dict[int, tuple[str, str]]:
 
 
 def _source(value) -> str:
-    return value if isinstance(value, str) and value in SOURCES else "other"
+    return value if isinstance(value, str) and value in SOURCES else "sales"
 
 
 # --- pipeline at a date ----------------------------------------------------------------------
@@ -234,7 +235,11 @@ def by_stage(
     at = _check_day("date", at) if at is not None else default_dates(filters, db)[1]
     if not has_opportunities(contract):
         return pd.DataFrame(columns=["stage_order", "stage", "label", "sourced_by", "currency"])
-    df = _run("pipeline_by_stage", _params(filters, contract, at, at, base, db), db)
+    (df,) = _run(["pipeline_by_stage"], _params(filters, contract, at, at, base, db), db)
+    return _stage_rows(df, contract, at, base)
+
+
+def _stage_rows(df: pd.DataFrame, contract: Contract, at: dt.date, base: str | None) -> pd.DataFrame:
     labels = _labels(contract)
     df.insert(1, "stage", [labels[int(k)][0] for k in df["stage_order"]])
     df.insert(2, "label", [labels[int(k)][1] for k in df["stage_order"]])
@@ -273,7 +278,11 @@ def movement(
     _check_dates(t1, t2)
     if not has_opportunities(contract):
         return pd.DataFrame(columns=["bucket", "sourced_by", "currency", "is_every_currency"])
-    df = _run("pipeline_movement", _params(filters, contract, t1, t2, base, db), db)
+    (df,) = _run(["pipeline_movement"], _params(filters, contract, t1, t2, base, db), db)
+    return _movement_rows(df, t1, t2, base)
+
+
+def _movement_rows(df: pd.DataFrame, t1: dt.date, t2: dt.date, base: str | None) -> pd.DataFrame:
     df["sourced_by"] = df["sourced_by"].astype(object).where(df["sourced_by"].notna(), None)
     df["currency"] = df["currency"].astype(object).where(df["currency"].notna(), None)
     df.attrs.update(t1=t1, t2=t2, base=base)
@@ -312,7 +321,7 @@ def opportunities(
     if not has_opportunities(contract):
         return pd.DataFrame(columns=["opportunity_id", "name"])
     params = _params(filters, contract, t1, t2, base, db, bar=bar, sourced=sourced, limit=limit)
-    df = _run("pipeline_opportunities", params, db)
+    (df,) = _run(["pipeline_opportunities"], params, db)
     names = {s.key: s.label for s in contract.stages} | {e.key: e.label for e in contract.exits}
     for when in ("t1", "t2"):
         position = df.columns.get_loc(f"status_{when}") + 1
@@ -332,11 +341,11 @@ class View:
     """What the Pipeline page shows for (T1, T2), one sourcing team or all, and a base currency.
 
     stages          one row per open stage of the opportunity's journey (every stage before the
-                    last): stage, label, n_opportunities, n_marketing, n_sales, n_other,
+                    last): stage, label, n_opportunities, n_marketing, n_sales,
                     n_with_amount, amount_base (NaN unless converted), and one column per
                     currency, amount:<code>
     buckets         one row per bucket, in order: bucket, label, definition, n_opportunities,
-                    n_marketing, n_sales, n_other, n_open_t1, n_open_t2, n_change (open at T2 minus
+                    n_marketing, n_sales, n_open_t1, n_open_t2, n_change (open at T2 minus
                     open at T1), change_base, and change:<code> per currency
     start, end      the pipeline at T1 and at T2: {"n": int, "amounts": {code: amount},
                     "converted": amount or None}
@@ -363,10 +372,10 @@ class View:
 
 
 def _by_source(df: pd.DataFrame, keys: list[str], count: str) -> pd.DataFrame:
-    """Counts per key split into n_marketing, n_sales, n_other."""
+    """Counts per key split into n_marketing and n_sales."""
     part = df.assign(source=[_source(s) for s in df["sourced_by"]])
     wide = part.pivot_table(index=keys, columns="source", values=count, aggfunc="sum", fill_value=0)
-    return wide.reindex(columns=[*SOURCES, "other"], fill_value=0).rename(columns=lambda c: f"n_{c}")
+    return wide.reindex(columns=list(SOURCES), fill_value=0).rename(columns=lambda c: f"n_{c}")
 
 
 def _sum_or_nan(values: pd.Series) -> float:
@@ -391,8 +400,17 @@ def view(
     t1 = _check_day("from", t1) if t1 is not None else d1
     t2 = _check_day("to", t2) if t2 is not None else d2
     _check_dates(t1, t2)
-    stage_rows = by_stage(filters, t2, base, db=db, contract=contract)
-    moves = movement(filters, t1, t2, base, db=db, contract=contract)
+    if has_opportunities(contract):
+        # One pass over the opportunities' events for both: the pipeline at T2 reads only the
+        # states at T2, which do not depend on T1.
+        raw_stages, raw_moves = _run(
+            ["pipeline_by_stage", "pipeline_movement"], _params(filters, contract, t1, t2, base, db), db
+        )
+        stage_rows = _stage_rows(raw_stages, contract, t2, base)
+        moves = _movement_rows(raw_moves, t1, t2, base)
+    else:
+        stage_rows = by_stage(filters, t2, base, db=db, contract=contract)
+        moves = movement(filters, t1, t2, base, db=db, contract=contract)
     if sourced is not None:
         stage_rows = stage_rows[[_source(s) == sourced for s in stage_rows["sourced_by"]]]
         moves = moves[[_source(s) == sourced for s in moves["sourced_by"]]]
@@ -431,7 +449,7 @@ def view(
         )
     else:
         counts = pd.DataFrame(columns=["n_opportunities", "n_with_amount"])
-        split = pd.DataFrame(columns=[f"n_{c}" for c in (*SOURCES, "other")])
+        split = pd.DataFrame(columns=[f"n_{c}" for c in SOURCES])
         base_sum = pd.Series(dtype=float)
         amounts = pd.DataFrame()
     stages = stages.set_index("stage_order")
@@ -460,7 +478,7 @@ def view(
             "definition": definition,
             "n_opportunities": int(part["n_opportunities"].sum()) if len(part) else 0,
         }
-        split_counts = {s: 0 for s in (*SOURCES, "other")}
+        split_counts = dict.fromkeys(SOURCES, 0)
         for r in part.itertuples():
             split_counts[_source(r.sourced_by)] += int(r.n_opportunities)
         row.update({f"n_{s}": n for s, n in split_counts.items()})

@@ -173,7 +173,7 @@ def _amounts(amounts: dict[str, float]) -> dict[str, float]:
 
 
 def _sourced(row) -> dict[str, int]:
-    return {s: int(row[f"n_{s}"]) for s in (*pipeline.SOURCES, "other")}
+    return {s: int(row[f"n_{s}"]) for s in pipeline.SOURCES}
 
 
 def _missing(v) -> list[dict]:

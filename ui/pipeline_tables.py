@@ -25,7 +25,6 @@ def stages_table(v: pipeline.View) -> pd.DataFrame:
             "Open opportunities": df["n_opportunities"],
             "Marketing-sourced": df["n_marketing"],
             "Sales-sourced": df["n_sales"],
-            "Other or not recorded": df["n_other"],
             "With an amount": df["n_with_amount"],
         }
     )
@@ -47,7 +46,6 @@ def buckets_table(v: pipeline.View) -> pd.DataFrame:
             "Opportunities": df["n_opportunities"],
             "Marketing-sourced": df["n_marketing"],
             "Sales-sourced": df["n_sales"],
-            "Other or not recorded": df["n_other"],
             "Open at T1": df["n_open_t1"],
             "Open at T2": df["n_open_t2"],
         }

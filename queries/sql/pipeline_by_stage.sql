@@ -1,5 +1,5 @@
 -- Pipeline by stage: one row per (stage, sourcing team, currency) of the opportunities open at
--- $t2 (pipeline_states.sql, inlined as pipeline_states): how many, how many carry an amount,
+-- $t2 (pipeline_states.sql, read as the table pipeline_states): how many, how many carry an amount,
 -- and their amounts in that currency (never added across currencies), with the amounts in
 -- $base where a dated rate converts them.
 --   stage_order            the stage's position among the opportunity's tracked stages

@@ -1,6 +1,6 @@
 -- Pipeline movement: one row per (bucket, sourcing team, currency), and one per (bucket,
 -- sourcing team) over every currency (is_every_currency), for the opportunities that moved
--- between $t1 and $t2 (pipeline_states.sql, inlined as pipeline_states: each opportunity in the
+-- between $t1 and $t2 (pipeline_states.sql, read as the table pipeline_states: each opportunity in the
 -- one bucket that applies first). Amounts are the open pipeline's: an opportunity adds its amount
 -- at $t1 to amount_t1 when it was open then, and its amount at $t2 to amount_t2 when it is open
 -- then, each in its own currency; so amount_t2 - amount_t1 is what the bucket did to the

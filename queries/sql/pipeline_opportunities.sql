@@ -1,5 +1,5 @@
 -- Pipeline opportunities: one row per opportunity behind one bar of the movement waterfall
--- (pipeline_states.sql, inlined as pipeline_states): the pipeline at $t1 ('start'), at $t2
+-- (pipeline_states.sql, read as the table pipeline_states): the pipeline at $t1 ('start'), at $t2
 -- ('end'), or one bucket; largest amount first, at most $limit rows. Names are CRM text: shown
 -- as plain text only.
 -- Parameters: those of pipeline_states.sql, $bar ('start', 'end' or a bucket key), $sourced (a

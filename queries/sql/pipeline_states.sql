@@ -1,12 +1,12 @@
 -- Pipeline states: one row per opportunity with a stage event on or before $t2 that passes the
--- view's attribute filters: its state at $t1 and at $t2, the bucket its movement between the two
+-- view's attribute filters and is not closed for good by $t1: its state at $t1 and at $t2, the bucket its movement between the two
 -- falls in, and the team that sourced it. The shared base of pipeline_by_stage,
--- pipeline_movement and pipeline_opportunities, which inline it as the CTE pipeline_states
--- (queries/executor.compose), so the pipeline has one definition. docs/pipeline.md says each
--- in words.
+-- pipeline_movement and pipeline_opportunities, which read it as the table pipeline_states
+-- (computed once per view: queries/executor.run_over), so the pipeline has one definition.
+-- docs/pipeline.md says each in words.
 --   created_at        its first stage event (the moment it entered the pipeline)
 --   status_t*         its latest stage or exit event on or before the moment (ties: the later
---                     event id); is_open_t*: a stage before the last; is_won_t*: the last stage;
+--                     event id: opportunity_events.seq orders both); is_open_t*: a stage before the last; is_won_t*: the last stage;
 --                     anything else (a lost exit, or another exit) has closed it without a win
 --   amount_t*         the latest amount any of its events carried on or before the moment, with
 --                     that event's currency (else the opportunity record's, else '') and the day
@@ -14,9 +14,9 @@
 --                     day (the latest rate dated on or before it; 1 for $base itself; null when
 --                     no rate is known or $base is null)
 --   close_t*          the latest close date any of its events carried on or before the moment
---   sourced_by        'marketing' when one of its contacts (a lead on its events or a contact
---                     on the opportunity) has a Marketing-team event before created_at; else
---                     the team of its first stage event (null: the data names no team)
+--   sourced_by        'marketing' when the bridge finds a Marketing-touched contact on it
+--                     (opportunity_bridge.is_marketing_touched, data/opportunity_bridge.sql:
+--                     one definition for every page), else 'sales'
 --   bucket            for $t1 < $t2, the first that applies, in this order: new (created after
 --                     $t1), reopened (closed at $t1, open at $t2), won, lost (closed without a
 --                     win), moved_forward, moved_back (stage order at $t2 against $t1),
@@ -29,22 +29,20 @@
 
 with
 
+-- An opportunity whose latest event of all is a win or an exit on or before $t1 is closed at
+-- both moments, in no bucket and in no pipeline: its rows are left out before grouping
+-- (data/opportunity_events.sql says why).
 deal_events as (
-    select deal_id, lead_id, event_id, event_type, occurred_at, team, amount, currency, close_date
-    from events
-    where deal_id is not null
-      and occurred_at <= $t2
+    select deal_id, seq, event_type, occurred_at, amount, currency, close_date
+    from opportunity_events
+    where occurred_at <= $t2
+      and not (
+          deal_last_at <= $t1
+          and (deal_last_type = $won_key or list_contains($exit_keys, deal_last_type))
+      )
 ),
 
-marketing_events as (
-    select lead_id, occurred_at
-    from events
-    where team = 'marketing'
-      and lead_id is not null
-      and occurred_at <= $t2
-),
-
-opportunity_contacts as (select opportunity_id, lead_id from opportunity_contacts),
+opportunity_bridge as (select opportunity_id, is_marketing_touched from opportunity_bridge),
 
 opportunities as (select opportunity_id, currency from opportunities),
 
@@ -68,24 +66,22 @@ per_deal as (
     select
         deal_id,
         min(occurred_at) filter (where list_contains($stage_keys, event_type)) as created_at,
-        arg_min(team, (occurred_at, event_id)) filter (where list_contains($stage_keys, event_type))
-            as first_stage_team,
-        arg_max(event_type, (occurred_at, event_id)) filter (
+        arg_max(event_type, seq) filter (
             where (list_contains($stage_keys, event_type) or list_contains($exit_keys, event_type))
               and occurred_at <= $t1
         ) as status_t1,
-        arg_max(event_type, (occurred_at, event_id)) filter (
+        arg_max(event_type, seq) filter (
             where list_contains($stage_keys, event_type) or list_contains($exit_keys, event_type)
         ) as status_t2,
         -- The amount with its own event's currency and day: one struct, so the three come from
         -- the same event.
-        arg_max({'amount': amount, 'currency': currency, 'day': cast(occurred_at as date)}, (occurred_at, event_id))
+        arg_max({'amount': amount, 'currency': currency, 'day': cast(occurred_at as date)}, seq)
             filter (where amount is not null and occurred_at <= $t1) as set_t1,
-        arg_max({'amount': amount, 'currency': currency, 'day': cast(occurred_at as date)}, (occurred_at, event_id))
+        arg_max({'amount': amount, 'currency': currency, 'day': cast(occurred_at as date)}, seq)
             filter (where amount is not null) as set_t2,
-        arg_max(close_date, (occurred_at, event_id)) filter (where close_date is not null and occurred_at <= $t1)
+        arg_max(close_date, seq) filter (where close_date is not null and occurred_at <= $t1)
             as close_t1,
-        arg_max(close_date, (occurred_at, event_id)) filter (where close_date is not null) as close_t2
+        arg_max(close_date, seq) filter (where close_date is not null) as close_t2
     from deal_events
     group by deal_id
 ),
@@ -94,7 +90,6 @@ states as (
     select
         d.deal_id,
         d.created_at,
-        d.first_stage_team,
         d.status_t1,
         d.status_t2,
         list_position($stage_keys, d.status_t1) as stage_order_t1,
@@ -120,22 +115,6 @@ states as (
     where d.created_at is not null
 ),
 
--- Sourced by Marketing: a contact of the opportunity had a Marketing-team event before it was
--- created. Its contacts: the leads its own events name, and the contacts on it.
-contacts as (
-    select distinct deal_id, lead_id from deal_events where lead_id is not null
-    union
-    select opportunity_id as deal_id, lead_id from opportunity_contacts
-),
-
-marketing_sourced as (
-    select distinct c.deal_id
-    from contacts as c
-    join states as s on s.deal_id = c.deal_id
-    join marketing_events as m on m.lead_id = c.lead_id
-    where m.occurred_at < s.created_at
-),
-
 -- The rate valid on the day an amount was set: the latest dated on or before it.
 rated_t1 as (
     select s.deal_id, r.rate
@@ -156,7 +135,7 @@ rated_t2 as (
 final as (
     select
         s.*,
-        case when m.deal_id is not null then 'marketing' else s.first_stage_team end as sourced_by,
+        case when b.is_marketing_touched then 'marketing' else 'sales' end as sourced_by,
         s.amount_t1 * case when s.currency_t1 = $base then 1 else r1.rate end as amount_base_t1,
         s.amount_t2 * case when s.currency_t2 = $base then 1 else r2.rate end as amount_base_t2,
         case
@@ -174,7 +153,7 @@ final as (
             else 'unchanged'
         end as bucket
     from states as s
-    left join marketing_sourced as m on m.deal_id = s.deal_id
+    left join opportunity_bridge as b on b.opportunity_id = s.deal_id
     left join rated_t1 as r1 on r1.deal_id = s.deal_id
     left join rated_t2 as r2 on r2.deal_id = s.deal_id
 )

@@ -87,8 +87,7 @@ def run(
     available = filters.params(contract, as_of)
     available.update(deal_params(contract))
     available.update(extra)
-    if name in DEAL_QUERIES:  # they read the deals defined once in attribution_deals.sql
-        return executor.run_composed("attribution_deals", name, available, db=db)
+    # DEAL_QUERIES read the deals defined once in attribution_deals.sql: {{ ref() }} in their SQL.
     return executor.run(name, executor.bind(name, available), db=db)
 
 

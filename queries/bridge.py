@@ -34,6 +34,12 @@ MATCH_KINDS = (
 )
 
 
+def _run(name: str, available: dict, db: Path | None) -> pd.DataFrame:
+    # The opportunities of a view are defined once, in bridge_opportunity_rows.sql, which these
+    # files read with {{ ref() }}.
+    return executor.run(name, executor.bind(name, available), db=db)
+
+
 def handoff_order(contract: Contract) -> int | None:
     """The handoff stage's position among the lead grain's tracked stages (its journey_stages
     stage_order); None when the contract has no handoff or the data does not record it."""
@@ -78,18 +84,14 @@ def opportunities(filters: Filters, db: Path | None = None, contract: Contract |
     (bridge_opportunities.sql).
     """
     contract = contract or contracts.current(db)
-    return executor.run_composed(
-        "bridge_opportunity_rows", "bridge_opportunities", _params(filters, contract, db), db=db
-    )
+    return _run("bridge_opportunities", _params(filters, contract, db), db)
 
 
 def roles(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
     """Buying-group coverage: one row per contact role on the opportunities created in the range,
     most covered first. Columns: role_key, role, n_opportunities, n_contacts (bridge_roles.sql)."""
     contract = contract or contracts.current(db)
-    return executor.run_composed(
-        "bridge_opportunity_rows", "bridge_roles", _params(filters, contract, db), db=db
-    )
+    return _run("bridge_roles", _params(filters, contract, db), db)
 
 
 def account_matches(db: Path | None = None) -> pd.DataFrame:

@@ -100,7 +100,7 @@ def revenue_in(filters: Filters, base: str, db: Path | None = None, contract: Co
         by=None,
         base=base,
     )
-    df = executor.run_composed("cohort_rows", "cohort_revenue_rated", available, db=db)
+    df = executor.run("cohort_revenue_rated", executor.bind("cohort_revenue_rated", available), db=db)
     lacking = missing(df)
     return {
         "base": base,

@@ -29,6 +29,7 @@ import pandas as pd
 
 from data import edits as edits_mod
 from data import store
+from queries import sql_refs
 
 SQL_DIR = Path(__file__).with_name("sql")
 # Nothing of ours writes the live store in place any more (imports swap files, edits have their
@@ -56,26 +57,35 @@ StoreDamagedError = store.StoreDamagedError
 
 
 @functools.cache
-def sql_text(name: str) -> str:
-    """The text of queries/sql/<name>.sql. Names are ours (function code), never user input."""
+def source_text(name: str) -> str:
+    """The text of queries/sql/<name>.sql as written. Names are ours (function code), never
+    user input."""
     path = SQL_DIR / f"{name}.sql"
     if path.parent != SQL_DIR or not path.exists():
         raise KeyError(f"no query named {name!r}")
     return path.read_text(encoding="utf-8")
 
 
+@functools.cache
+def sql_text(name: str, materialized: frozenset[str] = frozenset()) -> str:
+    """Query file `name` as the plain SQL that runs: its macros and ref()s expanded
+    (queries/sql_refs.py), those in `materialized` read as tables the connection holds."""
+    return sql_refs.expand(name, source_text, materialized)
+
+
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
-def param_names(name: str) -> set[str]:
-    """The $named parameters a query file uses (in its SQL, not in its comments)."""
-    return set(_PARAM.findall(_COMMENT.sub("", sql_text(name))))
+def param_names(name: str, materialized: frozenset[str] = frozenset()) -> set[str]:
+    """The $named parameters a query file uses, its references included (in its SQL, not in
+    its comments)."""
+    return set(_PARAM.findall(_COMMENT.sub("", sql_text(name, materialized))))
 
 
-def bind(name: str, available: dict) -> dict:
+def bind(name: str, available: dict, materialized: frozenset[str] = frozenset()) -> dict:
     """The subset of `available` that query `name` uses; a parameter it needs but that is not
     available fails here, naming it (DuckDB refuses extra parameters, so we pass exactly these)."""
-    needed = param_names(name)
+    needed = param_names(name, materialized)
     missing = needed - available.keys()
     if missing:
         raise KeyError(f"query {name!r} needs parameters {sorted(missing)}")
@@ -396,52 +406,23 @@ def run(name: str, params: dict | None = None, db: Path | None = None) -> pd.Dat
         con.close()
 
 
-def compose(base: str, outer: str) -> str:
-    """The SQL of query `outer` with query `base` inlined as its first CTE, named `base`.
-
-    So that one .sql file defines rows that several queries read: `outer` starts (after its
-    header comment) with `with` and reads `base` like a table (`select * from teams_drops`).
-    Both texts are our own files, never input; values stay bound parameters. Plain SQL: a CTE
-    whose body has its own `with`.
-    """
-    lines = sql_text(outer).splitlines()
-    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("--")):
-        lines.pop(0)
-    body = "\n".join(lines)
-    if not body.lower().startswith("with"):
-        raise ValueError(f"{outer}.sql must start with `with` to read {base}")
-    inner = sql_text(base).strip().rstrip(";")
-    return f"with {base} as (\n{inner}\n),\n{body[len('with') :].lstrip()}"
-
-
-def run_composed(base: str, outer: str, available: dict, db: Path | None = None) -> pd.DataFrame:
-    """Run `outer` over `base` (see compose) with the parameters either of them uses."""
-    params = bind(base, available) | bind(outer, available)
-    sql = compose(base, outer)
-    edits = _prepare(sql)
-    con = connect(db, edits=edits)
-    try:
-        return _execute(con, sql, params, db, edits)
-    finally:
-        con.close()
-
-
 def run_over(base: str, outers: list[str], available: dict, db: Path | None = None) -> list[pd.DataFrame]:
     """Run each query of `outers` over the rows of query `base`, computed once.
 
     For a page that draws several summaries of one set of rows (the pipeline by stage and its
     movement, both over pipeline_states): `base`'s rows are kept in a temporary table named
-    `base`, in memory on this one read-only connection and gone with it, and each outer file
-    reads it like a table, exactly as it reads the CTE that compose() would inline. Values stay
+    `base`, in memory on this one read-only connection and gone with it, and each outer file's
+    {{ ref('<base>') }} reads that table instead of hoisting the file again. Values stay
     bound parameters; every text is one of our own files."""
-    texts = [sql_text(base), *(sql_text(o) for o in outers)]
+    held = frozenset({base})
+    texts = [sql_text(base), *(sql_text(o, held) for o in outers)]
     edits = any([_prepare(text) for text in texts])
     con = connect(db, edits=edits)
     try:
         # The name is one of our query files' (sql_text checked that it exists).
         _execute(con, f"create temp table {base} as {texts[0]}", bind(base, available), db, edits)
         return [
-            _execute(con, text, bind(outer, available), db, edits)
+            _execute(con, text, bind(outer, available, held), db, edits)
             for outer, text in zip(outers, texts[1:], strict=True)
         ]
     finally:

@@ -41,6 +41,14 @@ ATTRIBUTES = {
 }
 
 
+# The list filters: the attribute each one filters on (a name of ATTRIBUTES, as the URL and the
+# options say it) -> the Filters field and bound $parameter that carry its values. The sidebar,
+# the URL, the options and Filters.params all follow this; the SQL predicate is the macro
+# queries/sql/macros/lead_filters.sql. Adding a list filter: a line here with its Filters field,
+# and a line in that macro (docs/design.md "Referenced SQL").
+LIST_FILTERS = {"channel": "channels", "region": "regions", "segment": "segments", "owner": "owners"}
+
+
 def attribute_column(name: str) -> str:
     """The column for an allowed attribute name; refuses anything else before SQL runs."""
     try:
@@ -93,7 +101,7 @@ class Filters:
                 raise FilterError(f"{name}: expected a date, got {value!r}")
         if self.start > self.end:
             raise FilterError(f"date range: start {self.start} is after end {self.end}")
-        for name in ("channels", "regions", "segments", "owners"):
+        for name in LIST_FILTERS.values():
             object.__setattr__(self, name, _texts(name, getattr(self, name)))
         if self.window_days is not None and (
             isinstance(self.window_days, bool)
@@ -151,10 +159,7 @@ class Filters:
         return {
             "start_at": dt.datetime.combine(self.start, dt.time.min),
             "end_before": dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min),
-            "channels": list(self.channels) or None,
-            "regions": list(self.regions) or None,
-            "segments": list(self.segments) or None,
-            "owners": list(self.owners) or None,
+            **{field: list(getattr(self, field)) or None for field in LIST_FILTERS.values()},
             "as_of": as_of,
             "window_days": self.window(contract) or NO_WINDOW_DAYS,
             "is_strict": self.policy(contract) == "strict",

@@ -99,8 +99,7 @@ def _run(
         by=None,
     )
     available.update(extra)
-    if name in COHORT_QUERIES:  # they read the cohort defined once in cohort_rows.sql
-        return executor.run_composed("cohort_rows", name, available, db=db)
+    # COHORT_QUERIES read the cohort defined once in cohort_rows.sql: {{ ref() }} in their SQL.
     return executor.run(name, executor.bind(name, available), db=db)
 
 

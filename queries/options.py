@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from queries import executor
+from queries.filters import LIST_FILTERS
 
-FILTER_ATTRIBUTES = ("channel", "region", "segment", "owner")
+FILTER_ATTRIBUTES = tuple(LIST_FILTERS)  # the list filters' attributes (queries/filters.py)
 
 
 def filter_options(db: Path | None = None) -> pd.DataFrame:

@@ -607,7 +607,7 @@ def _cohort(
         by=None,
     )
     available.update(extra)
-    return executor.run_composed("cohort_rows", name, available, db=db), computing, as_of
+    return executor.run(name, executor.bind(name, available), db=db), computing, as_of
 
 
 def stage_visits(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:

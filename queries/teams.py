@@ -246,10 +246,8 @@ def _run(
     available = filters.params(contract, as_of)
     available.update(contract_params(contract), by=None)
     available.update(extra)
-    base = LEAD_LEVEL.get(name)
-    if base is None:
-        return executor.run(name, executor.bind(name, available), db=db)
-    return executor.run_composed(base, name, available, db=db)
+    # LEAD_LEVEL's queries read their base with {{ ref() }} in their SQL.
+    return executor.run(name, executor.bind(name, available), db=db)
 
 
 def _transition_frame(contract: Contract) -> pd.DataFrame:

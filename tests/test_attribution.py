@@ -363,5 +363,5 @@ def test_the_deals_are_defined_once_for_both_deal_queries():
     assert "deals as (" in deals and "lead_sources as (" in deals
     for name in attribution.DEAL_QUERIES:
         text = (sql / f"{name}.sql").read_text(encoding="utf-8")
-        assert "deals as (select * from attribution_deals)" in text
+        assert "deals as (select * from {{ ref('attribution_deals') }})" in text
         assert "deal_events as (" not in text and "lead_sources as (" not in text

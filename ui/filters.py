@@ -18,7 +18,7 @@ import streamlit as st
 
 from data.contract import SKIP_POLICIES
 from queries import cache, contracts, funnel, options, ranges
-from queries.filters import NO_WINDOW, FilterError, Filters
+from queries.filters import LIST_FILTERS, NO_WINDOW, FilterError, Filters
 from ui.state import FILTERS_KEY, VIEW_KEY, last_full_quarter
 
 PRESETS = {
@@ -40,13 +40,9 @@ SKIP_LABELS = {
 }
 VIEWS = {"cohort": "Cohort", "flow": "Flow"}
 
-# URL parameter -> (widget key, options attribute) for the list filters.
-LIST_PARAMS = {
-    "channel": ("f_channel", "channel"),
-    "region": ("f_region", "region"),
-    "segment": ("f_segment", "segment"),
-    "owner": ("f_owner", "owner"),
-}
+# URL parameter -> (widget key, options attribute) for the list filters (queries/filters.py
+# LIST_FILTERS: the one list of them).
+LIST_PARAMS = {attribute: (f"f_{attribute}", attribute) for attribute in LIST_FILTERS}
 _URL_READ = "_filters_url_read"
 MAX_PARAM_VALUES = 200  # a longer list in a URL is not a real selection: ignored
 
@@ -459,10 +455,7 @@ def render(uses: tuple[str, ...] = ALL, note: str = "") -> Filters:
         filters = Filters(
             start=start,
             end=end,
-            channels=lists["channel"],
-            regions=lists["region"],
-            segments=lists["segment"],
-            owners=lists["owner"],
+            **{LIST_FILTERS[attribute]: lists[attribute] for attribute in LIST_PARAMS},
             window_days=window,
             skip_policy=skip,
             as_of=as_of,

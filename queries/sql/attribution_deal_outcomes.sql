@@ -28,8 +28,8 @@ touches as (select * from touches),
 content as (select * from content),
 opportunity_people as (select * from opportunity_people),
 
--- The deals: queries/sql/attribution_deals.sql, inlined as attribution_deals.
-deals as (select * from attribution_deals),
+-- The deals: queries/sql/attribution_deals.sql, read with ref('attribution_deals').
+deals as (select * from {{ ref('attribution_deals') }}),
 influenced as (
     select distinct d.deal_id
     from deals as d

@@ -1,6 +1,6 @@
 -- Attribution deals: one row per deal in range, the deals both attribution_credits and
--- attribution_deal_outcomes read (they inline this file as a CTE named attribution_deals, see
--- queries/executor.compose), so selection, amounts, close rule and sourcing team have one
+-- attribution_deal_outcomes read (they read this file with ref('attribution_deals'),
+-- queries/sql_refs.py), so selection, amounts, close rule and sourcing team have one
 -- definition. Each deal once, whatever the number of its contacts.
 -- Deals: revenue basis = deals won in [$start_at, $end_before); pipeline basis = opportunities
 --   opened in the range. The deal's lead: the lead its events name (the lead it was converted
@@ -92,10 +92,7 @@ selected_deals as (
             when 'size' then d.account_size
         end as group_value
     from deal_attributes as d
-    where ($channels is null or d.channel = any($channels))
-      and ($regions is null or d.region = any($regions))
-      and ($segments is null or d.segment = any($segments))
-      and ($owners is null or d.owner_id = any($owners))
+    where {{ lead_filters('d') }}
       and case
           when $basis = 'revenue' then d.won_at >= $start_at and d.won_at < $end_before
           else d.opened_at >= $start_at and d.opened_at < $end_before

@@ -32,10 +32,7 @@ mqls as (
       and entered_at >= $start_at
       and entered_at < $end_before
       and entered_at <= $as_of
-      and ($channels is null or channel = any($channels))
-      and ($regions is null or region = any($regions))
-      and ($segments is null or segment = any($segments))
-      and ($owners is null or owner_id = any($owners))
+      and {{ lead_filters() }}
 ),
 
 first_opportunities as (

@@ -1,5 +1,5 @@
 -- Sourcing and buying groups of a bridge view's opportunities: one row for the opportunities
--- of bridge_opportunity_rows.sql (inlined as bridge_opportunity_rows: created in the range).
+-- of bridge_opportunity_rows.sql (read with ref('bridge_opportunity_rows'): created in the range).
 --   n_marketing_touched  with at least one Marketing-touched contact (an event or touch made by
 --                        Marketing on or before the opportunity's creation: data/bridge.py)
 --   n_sales_sourced      with none; n_without_contacts of them have no known contact at all
@@ -11,7 +11,7 @@
 
 with
 
-opportunities as (select * from bridge_opportunity_rows),
+opportunities as (select * from {{ ref('bridge_opportunity_rows') }}),
 opportunity_people as (select * from opportunity_people),
 
 with_role as (

@@ -1,8 +1,8 @@
 -- The opportunities of a bridge view: one row per opportunity created (opportunity_bridge.
 -- opened_at) in [$start_at, $end_before) and by $as_of, with the filters applied to the
 -- opportunity's attributes (deal_journey_leads: its record's, else its lead's). The shared base
--- of bridge_opportunities and bridge_roles, which inline it as the CTE bridge_opportunity_rows
--- (queries/executor.compose), so both count the same opportunities.
+-- of bridge_opportunities and bridge_roles, which read it with ref('bridge_opportunity_rows')
+-- (queries/sql_refs.py), so both count the same opportunities.
 -- Parameters: $start_at, $end_before, $as_of (timestamps), $channels, $regions, $segments,
 --   $owners (lists, null = all).
 
@@ -24,10 +24,7 @@ final as (
     where b.opened_at >= $start_at
       and b.opened_at < $end_before
       and b.opened_at <= $as_of
-      and ($channels is null or d.channel = any($channels))
-      and ($regions is null or d.region = any($regions))
-      and ($segments is null or d.segment = any($segments))
-      and ($owners is null or d.owner_id = any($owners))
+      and {{ lead_filters('d') }}
 )
 
 select * from final

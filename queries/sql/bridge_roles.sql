@@ -1,5 +1,5 @@
 -- Buying-group coverage: one row per contact role found on the opportunities of
--- bridge_opportunity_rows.sql (inlined as bridge_opportunity_rows: created in the range), most
+-- bridge_opportunity_rows.sql (read with ref('bridge_opportunity_rows'): created in the range), most
 -- covered first. Roles are the CRM's own words, compared ignoring case, spaces, '_' and '-'.
 --   role             the role as written (the first spelling, alphabetically, of its variants)
 --   n_opportunities  the view's opportunities with at least one contact in that role
@@ -8,7 +8,7 @@
 
 with
 
-opportunities as (select * from bridge_opportunity_rows),
+opportunities as (select * from {{ ref('bridge_opportunity_rows') }}),
 opportunity_people as (select * from opportunity_people),
 
 roles as (

@@ -1,5 +1,5 @@
 -- Cohort funnel: one row per (group, stage) the cohort reached, in funnel order.
--- The cohort (cohort_rows.sql, inlined as cohort_rows) is the leads whose start falls in
+-- The cohort (cohort_rows.sql, read with ref('cohort_rows')) is the leads whose start falls in
 -- [$start_at, $end_before), filtered by attribute. A stage is reached in
 -- time when the lead got to it (implied: it or any later stage; strict: in order from stage 1)
 -- on or before start + $window_days and on or before $as_of. A lead that reached stage k but
@@ -25,7 +25,7 @@ cohort as (
         won_amount,
         cutoff,
         is_window_over
-    from cohort_rows
+    from {{ ref('cohort_rows') }}
 ),
 
 flags as (

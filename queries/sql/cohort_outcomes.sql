@@ -1,4 +1,4 @@
--- Cohort outcomes: one row per group of the cohort (cohort_rows.sql, inlined as cohort_rows),
+-- Cohort outcomes: one row per group of the cohort (cohort_rows.sql, read with ref('cohort_rows')),
 -- each lead counted once in the first outcome that applies:
 --   won            reached the last stage in time (the cohort funnel's last count)
 --   lost           its journey ended in an exit of kind lost ($lost_keys) in time
@@ -22,7 +22,7 @@ cohort as (
         final_exit_type,
         cutoff,
         is_window_over
-    from cohort_rows
+    from {{ ref('cohort_rows') }}
 ),
 
 per_lead as (

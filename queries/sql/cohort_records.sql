@@ -1,6 +1,6 @@
 -- The records behind one count of the cohort funnel: one row per cohort record at one stage
 -- with one status there, optionally in one group of $by, oldest start first. The cohort is
--- cohort_rows.sql (inlined as cohort_rows); the flags are cohort_funnel.sql's, term for term, so
+-- cohort_rows.sql (read with ref('cohort_rows')); the flags are cohort_funnel.sql's, term for term, so
 -- the rows of a selection number exactly the count the funnel shows for it.
 --   reached      reached the stage in time (cohort_funnel's n_reached)
 --   skipped      reached it in time without an event of its own there (n_skipped)
@@ -21,7 +21,7 @@ owners as (select * from owners),
 
 cohort as (
     select *
-    from cohort_rows
+    from {{ ref('cohort_rows') }}
     where stage_order = $sel_stage_order
       and (not $sel_has_group or group_value is not distinct from $sel_group)
 ),

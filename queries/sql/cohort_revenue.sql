@@ -1,5 +1,5 @@
 -- Cohort revenue: one row per (group, currency): the won amounts of the cohort's leads that
--- reached the last stage in time (cohort_rows.sql, inlined as cohort_rows), per currency, so
+-- reached the last stage in time (cohort_rows.sql, read with ref('cohort_rows')), per currency, so
 -- amounts in different currencies are never added up. currency is '' when the source named none.
 -- Parameters: those of cohort_rows.sql, $n_stages (the last stage's order).
 
@@ -10,7 +10,7 @@ won as (
         group_value,
         coalesce(won_currency, '') as currency,
         won_amount
-    from cohort_rows
+    from {{ ref('cohort_rows') }}
     where stage_order = $n_stages
       and (case when $is_strict then strict_at else reached_at end) <= cutoff
 ),

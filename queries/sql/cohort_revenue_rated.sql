@@ -1,6 +1,6 @@
 -- Cohort revenue in one currency: one row per currency of the won amounts of the cohort's
 -- records that reached the last stage in time (the same amounts as cohort_revenue.sql, from
--- cohort_rows.sql inlined as cohort_rows), each converted to $base at the rate valid on the day
+-- cohort_rows.sql read with ref('cohort_rows')), each converted to $base at the rate valid on the day
 -- it was won: the latest rate dated on or before that day (1 for $base itself).
 --   revenue                the sum in the currency itself
 --   revenue_base           the sum in $base of the amounts a rate converts
@@ -22,7 +22,7 @@ won as (
         coalesce(won_currency, '') as currency,
         won_amount,
         cast(case when $is_strict then strict_at else reached_at end as date) as won_day
-    from cohort_rows
+    from {{ ref('cohort_rows') }}
     where stage_order = $n_stages
       and (case when $is_strict then strict_at else reached_at end) <= cutoff
       and won_amount is not null

@@ -1,8 +1,8 @@
 -- Cohort rows: one row per (lead, stage) of journey_stages for the cohort, the leads whose
 -- start falls in [$start_at, $end_before) (and by $as_of), with the attribute filters and the
 -- skip policy's cohort rule applied. The shared base of cohort_funnel, cohort_outcomes,
--- cohort_revenue, stage_times and trend, which inline it as the CTE cohort_rows
--- (queries/executor.compose), so the cohort has one definition.
+-- cohort_revenue, stage_times, trend and the opportunity stage history, which read it with
+-- ref('cohort_rows') (queries/sql_refs.py), so the cohort has one definition.
 --   group_value     the attribute named by $by (null = one group): the allow-list below
 --   cutoff          reached in time means on or before this: start + window, and by $as_of
 --   is_window_over  the lead's window ended before $as_of
@@ -58,27 +58,16 @@ filtered as (
     where start_at >= $start_at
       and start_at < $end_before
       and start_at <= $as_of
-      and ($channels is null or channel = any($channels))
-      and ($regions is null or region = any($regions))
-      and ($segments is null or segment = any($segments))
-      and ($owners is null or owner_id = any($owners))
+      and {{ lead_filters() }}
       and (not $is_strict or has_first_entry)
 ),
 
 final as (
     select
         case $by
-            when 'channel' then f.channel
-            when 'campaign' then f.campaign
-            when 'region' then f.region
-            when 'segment' then f.segment
             when 'owner' then case when $owner_role is null then f.owner_id else r.owner_id end
-            when 'team' then f.owner_team
-            when 'manager' then f.manager
-            when 'office' then f.office
-            when 'sector' then f.sector
-            when 'size' then f.account_size
             when 'month' then strftime(f.start_at, '%Y-%m')
+            else {{ group_value('f') }}
         end as group_value,
         f.lead_id,
         f.stage_order,

@@ -44,10 +44,7 @@ stage_rows as (
       and entered_at < $end_before
       and entered_at <= $as_of
       and stage_order < $n_stages
-      and ($channels is null or channel = any($channels))
-      and ($regions is null or region = any($regions))
-      and ($segments is null or segment = any($segments))
-      and ($owners is null or owner_id = any($owners))
+      and {{ lead_filters() }}
 ),
 
 exposed as (

@@ -22,10 +22,7 @@ period_touches as (
       and t.touched_at < $end_before
       and t.touched_at <= $as_of
       and t.content_id is not null
-      and ($channels is null or j.channel = any($channels))
-      and ($regions is null or j.region = any($regions))
-      and ($segments is null or j.segment = any($segments))
-      and ($owners is null or j.owner_id = any($owners))
+      and {{ lead_filters('j') }}
 ),
 
 per_content as (

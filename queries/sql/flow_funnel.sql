@@ -30,28 +30,14 @@ events as (
 
 filtered_stages as (
     select
-        case $by
-            when 'channel' then channel
-            when 'campaign' then campaign
-            when 'region' then region
-            when 'segment' then segment
-            when 'owner' then owner_id
-            when 'team' then owner_team
-            when 'manager' then manager
-            when 'office' then office
-            when 'sector' then sector
-            when 'size' then account_size
-        end as group_value,
+        {{ group_value() }} as group_value,
         stage_order,
         won_amount
     from journey_stages
     where entered_at >= $start_at
       and entered_at < $end_before
       and entered_at <= $as_of
-      and ($channels is null or channel = any($channels))
-      and ($regions is null or region = any($regions))
-      and ($segments is null or segment = any($segments))
-      and ($owners is null or owner_id = any($owners))
+      and {{ lead_filters() }}
 ),
 
 first_entries as (
@@ -66,18 +52,7 @@ first_entries as (
 
 all_entries as (
     select
-        case $by
-            when 'channel' then j.channel
-            when 'campaign' then j.campaign
-            when 'region' then j.region
-            when 'segment' then j.segment
-            when 'owner' then j.owner_id
-            when 'team' then j.owner_team
-            when 'manager' then j.manager
-            when 'office' then j.office
-            when 'sector' then j.sector
-            when 'size' then j.account_size
-        end as group_value,
+        {{ group_value('j') }} as group_value,
         list_position($stage_keys, e.event_type) as stage_order,
         count(*) as n_events
     from events as e
@@ -86,10 +61,7 @@ all_entries as (
       and e.occurred_at >= $start_at
       and e.occurred_at < $end_before
       and e.occurred_at <= $as_of
-      and ($channels is null or j.channel = any($channels))
-      and ($regions is null or j.region = any($regions))
-      and ($segments is null or j.segment = any($segments))
-      and ($owners is null or j.owner_id = any($owners))
+      and {{ lead_filters('j') }}
     group by 1, 2
 ),
 

@@ -15,7 +15,7 @@ with
 
 open_opportunities as (
     select *
-    from pipeline_states
+    from {{ ref('pipeline_states') }}
     where is_open_t2
 ),
 

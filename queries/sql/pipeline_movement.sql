@@ -18,7 +18,7 @@ with
 
 movers as (
     select *
-    from pipeline_states
+    from {{ ref('pipeline_states') }}
     where bucket is not null
 ),
 

@@ -13,7 +13,7 @@ accounts as (select account_id, name from accounts),
 
 chosen as (
     select *
-    from pipeline_states
+    from {{ ref('pipeline_states') }}
     where case $bar
             when 'start' then is_open_t1
             when 'end' then is_open_t2

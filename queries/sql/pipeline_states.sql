@@ -56,10 +56,7 @@ currency_rates as (
 journeys as (
     select lead_id as deal_id, channel, region, segment, owner_id
     from deal_journey_leads
-    where ($channels is null or channel = any($channels))
-      and ($regions is null or region = any($regions))
-      and ($segments is null or segment = any($segments))
-      and ($owners is null or owner_id = any($owners))
+    where {{ lead_filters() }}
 ),
 
 per_deal as (

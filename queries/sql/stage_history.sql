@@ -1,4 +1,4 @@
--- Stage history: one row per group of the cohort (cohort_rows.sql, inlined as cohort_rows): how
+-- Stage history: one row per group of the cohort (cohort_rows.sql, read with ref('cohort_rows')): how
 -- its records really moved through the stages, from every stage event on or before $as_of, not
 -- only the furthest stage each reached.
 --   n_stage_events      stage events of the cohort's records (re-entries included)
@@ -13,7 +13,7 @@ with
 
 cohort_leads as (
     select group_value, lead_id
-    from cohort_rows
+    from {{ ref('cohort_rows') }}
     where stage_order = 1
 ),
 

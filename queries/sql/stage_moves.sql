@@ -1,6 +1,6 @@
 -- Stage moves: one row per backward move or re-open of the cohort's opportunities
--- (cohort_rows.sql at the opportunity grain, inlined as cohort_rows), from every stage and exit
--- event on or before $as_of, newest first, at most $limit rows. The same definitions as
+-- (cohort_rows.sql at the opportunity grain), from every stage and exit event on or before
+-- $as_of (cohort_status_events.sql), newest first, at most $limit rows. The same definitions as
 -- stage_history.sql, so its counts are these rows counted:
 --   is_backward     a stage event into an earlier stage than the opportunity's previous stage
 --                   event (from_stage)
@@ -12,34 +12,9 @@
 
 with
 
-cohort as (
-    select lead_id as deal_id, owner_id
-    from cohort_rows
-    where stage_order = 1
-),
-
 opportunities as (select opportunity_id, name from opportunities),
 
-deal_events as (
-    select deal_id, event_id, event_type, occurred_at
-    from events
-    where deal_id is not null
-      and occurred_at <= $as_of
-      and (list_contains($stage_keys, event_type) or list_contains($exit_keys, event_type))
-),
-
-status_events as (
-    select
-        e.deal_id,
-        e.event_id,
-        e.event_type,
-        e.occurred_at,
-        list_position($stage_keys, e.event_type) as stage_order,
-        lag(e.event_type) over (partition by e.deal_id order by e.occurred_at, e.event_id) as previous_type,
-        lag(e.occurred_at) over (partition by e.deal_id order by e.occurred_at, e.event_id) as previous_at
-    from deal_events as e
-    semi join cohort as c on c.deal_id = e.deal_id
-),
+status_events as (select * from {{ ref('cohort_status_events') }}),
 
 first_outcomes as (
     select deal_id, min(occurred_at) as first_outcome_at
@@ -51,8 +26,8 @@ first_outcomes as (
 stage_events as (
     select
         *,
-        lag(event_type) over (partition by deal_id order by occurred_at, event_id) as from_stage,
-        lag(stage_order) over (partition by deal_id order by occurred_at, event_id) as from_order
+        lag(event_type) over (partition by deal_id order by seq) as from_stage,
+        lag(stage_order) over (partition by deal_id order by seq) as from_order
     from status_events
     where stage_order is not null
 ),
@@ -79,7 +54,7 @@ final as (
     select
         f.deal_id as opportunity_id,
         o.name,
-        c.owner_id,
+        f.owner_id,
         f.occurred_at,
         f.from_stage,
         case
@@ -91,7 +66,6 @@ final as (
         f.is_backward,
         f.is_reopened
     from flagged as f
-    join cohort as c on c.deal_id = f.deal_id
     left join opportunities as o on o.opportunity_id = f.deal_id
     where f.is_backward or f.is_reopened
 )

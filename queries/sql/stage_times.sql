@@ -4,7 +4,7 @@
 -- from start to entering the last stage. Median, p75 and p90, never a mean alone.
 -- Parameters: $start_at, $end_before, $as_of, $window_days, $is_strict, $channels, $regions,
 --   $segments, $owners, $by (null or an attribute name: the allow-list in cohort_rows.sql),
---   $n_stages. The cohort is cohort_rows.sql, inlined as cohort_rows.
+--   $n_stages. The cohort is cohort_rows.sql, read with ref('cohort_rows').
 
 with
 
@@ -16,7 +16,7 @@ cohort as (
         case when $is_strict then strict_at else entered_at end as from_at,
         case when $is_strict then strict_next_at else next_reached_at end as to_at,
         cutoff
-    from cohort_rows
+    from {{ ref('cohort_rows') }}
 ),
 
 durations as (

@@ -1,6 +1,6 @@
 -- Stage visits: one row per stage of the opportunity's journey that the cohort's opportunities
--- (cohort_rows.sql at the opportunity grain, inlined as cohort_rows) really entered, from every
--- stage and exit event on or before $as_of: their real path, not only the furthest stage each
+-- (cohort_rows.sql at the opportunity grain) really entered, from every stage and exit event on
+-- or before $as_of (cohort_status_events.sql): their real path, not only the furthest stage each
 -- reached, and no skipped stage filled in.
 -- A visit begins with an event whose stage differs from the opportunity's previous stage or exit
 -- event (a repeated row of the same stage, as a CRM writes when only the amount changed, is the
@@ -17,30 +17,7 @@
 
 with
 
-cohort as (
-    select distinct lead_id as deal_id
-    from cohort_rows
-    where stage_order = 1
-),
-
-deal_events as (
-    select deal_id, event_id, event_type, occurred_at
-    from events
-    where deal_id is not null
-      and occurred_at <= $as_of
-      and (list_contains($stage_keys, event_type) or list_contains($exit_keys, event_type))
-),
-
-status_events as (
-    select
-        e.deal_id,
-        e.event_id,
-        e.event_type,
-        e.occurred_at,
-        lag(e.event_type) over (partition by e.deal_id order by e.occurred_at, e.event_id) as previous_type
-    from deal_events as e
-    semi join cohort as c on c.deal_id = e.deal_id
-),
+status_events as (select * from {{ ref('cohort_status_events') }}),
 
 visits as (
     select
@@ -53,7 +30,7 @@ visits as (
         list_position($stage_keys, lead(event_type) over w) as next_order
     from status_events
     where previous_type is distinct from event_type
-    window w as (partition by deal_id order by occurred_at, event_id)
+    window w as (partition by deal_id order by seq)
 ),
 
 timed as (

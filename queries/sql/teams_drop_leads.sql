@@ -1,6 +1,6 @@
 -- Drill-down behind the leakage numbers: one row per dropped cohort lead, filtered to one
 -- transition, charged team, loss kind and/or drop owner, oldest exit first. Selects from
--- teams_drops.sql (inlined by queries/teams.py as the CTE teams_drops), the same rows
+-- teams_drops.sql (read with ref('teams_drops')), the same rows
 -- teams_leakage.sql counts, so a list always adds up to its number.
 -- Parameters: teams_drops.sql's, plus the selection ($sel_stage_order, $sel_team,
 --   $sel_loss_kind, $sel_owner_id; $sel_keys, a list of "stage_order:charged_team:loss_kind"
@@ -10,7 +10,7 @@
 
 with
 
-drops as (select * from teams_drops),
+drops as (select * from {{ ref('teams_drops') }}),
 
 final as (
     select

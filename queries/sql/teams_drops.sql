@@ -1,7 +1,7 @@
 -- Dropped cohort leads, charged and classified: one row per dropped lead (docs/design.md "Drop-off
 -- and who owns it"). The one definition of a drop: teams_leakage.sql counts these rows and
--- teams_drop_leads.sql lists them; queries/teams.py inlines this file into both as a CTE
--- named teams_drops (executor.compose()), so the counts and the lists can never disagree.
+-- teams_drop_leads.sql lists them; both read this file with
+-- ref('teams_drops') (queries/sql_refs.py), so the counts and the lists can never disagree.
 -- The cohort, "reached in time", window, as-of and skip-policy semantics are cohort_funnel.sql's,
 -- so the rows per stage equal cohort_funnel's n_dropped for the same filters.
 -- The blame rule (the contract's sla_rule, bound as $is_breach_first):
@@ -68,18 +68,7 @@ reasons as (
 
 cohort as (
     select
-        case $by
-            when 'channel' then channel
-            when 'campaign' then campaign
-            when 'region' then region
-            when 'segment' then segment
-            when 'owner' then owner_id
-            when 'team' then owner_team
-            when 'manager' then manager
-            when 'office' then office
-            when 'sector' then sector
-            when 'size' then account_size
-        end as group_value,
+        {{ group_value() }} as group_value,
         lead_id,
         channel,
         start_at,
@@ -106,10 +95,7 @@ cohort as (
     where start_at >= $start_at
       and start_at < $end_before
       and start_at <= $as_of
-      and ($channels is null or channel = any($channels))
-      and ($regions is null or region = any($regions))
-      and ($segments is null or segment = any($segments))
-      and ($owners is null or owner_id = any($owners))
+      and {{ lead_filters() }}
       and (not $is_strict or has_first_entry)
 ),
 

@@ -1,6 +1,6 @@
 -- Handoff health: how fast and how the follow-through team acted on the leads handed to it.
 -- Counts the rows of teams_handoffs.sql (population, first action, SLA status and owner are
--- defined there; queries/teams.py inlines it as the CTE teams_handoffs, executor.compose()).
+-- defined there; read with {{ ref('teams_handoffs') }}, queries/sql_refs.py).
 -- Grain: grouping sets, told apart by `grain`: one 'total' row; one 'owner' row per owner;
 --   one 'reason' row per first-action rejection reason (reason null: not a rejection).
 -- Percentiles are over leads with an action by $as_of (no-action leads are counted, not timed).
@@ -8,7 +8,7 @@
 
 with
 
-statused as (select * from teams_handoffs),
+statused as (select * from {{ ref('teams_handoffs') }}),
 
 final as (
     select

@@ -1,13 +1,13 @@
 -- Handoff drill-down: one row per handed-over cohort lead behind the handoff numbers, with
 -- its name, company, response time, SLA status, first action and owner; filtered to one owner and/or SLA
--- status, slowest first. Selects from teams_handoffs.sql (inlined by queries/teams.py as the
--- CTE teams_handoffs), the same rows teams_handoff.sql counts.
+-- status, slowest first. Selects from teams_handoffs.sql (read with ref('teams_handoffs'),
+-- queries/sql_refs.py), the same rows teams_handoff.sql counts.
 -- Parameters: teams_handoffs.sql's, plus $sel_owner_id, $sel_status ('within', 'breached',
 --   'pending'; null = any) and $limit_rows (rows returned; n_total counts all).
 
 with
 
-handoffs as (select * from teams_handoffs),
+handoffs as (select * from {{ ref('teams_handoffs') }}),
 
 leads as (select * from leads),
 

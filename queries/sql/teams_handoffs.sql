@@ -1,7 +1,8 @@
 -- Handoffs: one row per handed-over cohort lead, with how fast and how the follow-through team
 -- acted on it. The one definition behind the handoff numbers: teams_handoff.sql counts these
--- rows and teams_handoff_leads.sql lists them (queries/teams.py inlines this file into both as
--- the CTE teams_handoffs, executor.compose()).
+-- rows and teams_handoff_leads.sql lists them (both read it with {{ ref('teams_handoffs') }});
+-- the first action and the owner are the macro sla_first_actions, which the weekly meeting's
+-- breaches (weekly_sla_breaches.sql) use too.
 -- Population: cohort leads (cohort_funnel.sql's cohort and filters) that entered the handoff
 -- stage with an event of their own, in time (entry(handoff) <= least(start + window, as of)).
 -- First action: the first event of any kind by $follow_team (the event's team, else its
@@ -41,62 +42,19 @@ handoffs as (
       and start_at >= $start_at
       and start_at < $end_before
       and start_at <= $as_of
-      and ($channels is null or channel = any($channels))
-      and ($regions is null or region = any($regions))
-      and ($segments is null or segment = any($segments))
-      and ($owners is null or owner_id = any($owners))
+      and {{ lead_filters() }}
       and (not $is_strict or has_first_entry)
       and (case when $is_strict then strict_at else entered_at end)
         <= least(start_at + $window_days * interval 1 day, $as_of)
 ),
 
-team_events as (
-    select
-        events.lead_id,
-        events.event_type,
-        events.reason_code,
-        events.occurred_at,
-        events.owner_id,
-        owners.team as owner_team
-    from events
-    left join owners on owners.owner_id = events.owner_id
-    where events.occurred_at <= $as_of
-      and coalesce(events.team, owners.team) = $follow_team
-      and events.lead_id in (select lead_id from handoffs)
-),
-
-first_actions as (
-    select
-        handoffs.lead_id,
-        min(team_events.occurred_at) as first_action_at,
-        -- DuckDB's min_by: the type and reason of that first event
-        arg_min(team_events.event_type, team_events.occurred_at) as first_action_type,
-        arg_min(team_events.reason_code, team_events.occurred_at) as first_action_reason
-    from handoffs
-    inner join team_events
-        on team_events.lead_id = handoffs.lead_id
-        and team_events.occurred_at >= handoffs.handoff_at
-        and team_events.event_type <> $handoff_key
-    group by handoffs.lead_id
-),
-
-team_owners as (
-    select
-        lead_id,
-        arg_min(owner_id, occurred_at) as owner_id
-    from team_events
-    where owner_id is not null and owner_team = $follow_team
-    group by lead_id
-),
+{{ sla_first_actions() }},
 
 measured as (
     select
         handoffs.lead_id,
         handoffs.channel,
-        coalesce(
-            team_owners.owner_id,
-            case when handoffs.current_owner_team = $follow_team then handoffs.current_owner_id end
-        ) as owner_id,
+        handoff_owners.owner_id,
         extract(epoch from (first_actions.first_action_at - handoffs.handoff_at)) / 3600.0
             as response_hours,
         extract(epoch from ($as_of - handoffs.handoff_at)) / 3600.0 as hours_open,
@@ -116,7 +74,7 @@ measured as (
         first_actions.first_action_reason
     from handoffs
     left join first_actions on first_actions.lead_id = handoffs.lead_id
-    left join team_owners on team_owners.lead_id = handoffs.lead_id
+    left join handoff_owners on handoff_owners.lead_id = handoffs.lead_id
 ),
 
 statused as (

@@ -27,10 +27,7 @@ cohort as (
     where start_at >= $start_at
       and start_at < $end_before
       and start_at <= $as_of
-      and ($channels is null or channel = any($channels))
-      and ($regions is null or region = any($regions))
-      and ($segments is null or segment = any($segments))
-      and ($owners is null or owner_id = any($owners))
+      and {{ lead_filters() }}
       and (not $is_strict or has_first_entry)
 ),
 

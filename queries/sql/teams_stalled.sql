@@ -41,10 +41,7 @@ in_play as (
     from journey_leads
     where start_at <= $as_of
       and start_at + $window_days * interval 1 day >= $as_of
-      and ($channels is null or channel = any($channels))
-      and ($regions is null or region = any($regions))
-      and ($segments is null or segment = any($segments))
-      and ($owners is null or owner_id = any($owners))
+      and {{ lead_filters() }}
 ),
 
 lead_events as (

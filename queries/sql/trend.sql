@@ -3,7 +3,7 @@
 -- funnel. The page marks a period immature while its end + window is after $as_of.
 -- Parameters: $period ('week' or 'month'), $start_at, $end_before, $as_of, $window_days,
 --   $is_strict, $channels, $regions, $segments, $owners ($by is null: one group). The cohort
---   is cohort_rows.sql, inlined as cohort_rows.
+--   is cohort_rows.sql, read with ref('cohort_rows').
 
 with
 
@@ -13,7 +13,7 @@ cohort as (
         stage_order,
         case when $is_strict then strict_at else reached_at end as reach_at,
         cutoff
-    from cohort_rows
+    from {{ ref('cohort_rows') }}
 ),
 
 final as (

@@ -1,6 +1,7 @@
 -- Handoff SLA breaches of one week: one row per lead whose handoff deadline fell in the week
--- and that Sales had not acted on within the SLA. The rules are teams_handoff.sql's (the Teams
--- page), so both pages name the same breaches (a test checks it on a story):
+-- and that Sales had not acted on within the SLA. The rules are teams_handoffs.sql's (the Teams
+-- page): the first action and the owner are the one macro both use (sla_first_actions), so both
+-- pages name the same breaches (a test checks it on a story):
 --   * handoff: the lead's FIRST entry into the handoff stage (journey_stages.entered_at, in
 --     its window); re-entries of recycled leads start no new clock;
 --   * first action: the first event of any kind by $follow_team (the event's team, else its
@@ -43,58 +44,22 @@ handoffs as (
         <= least(start_at + $window_days * interval 1 day, $as_of)
 ),
 
-team_events as (
-    select
-        events.lead_id,
-        events.event_type,
-        events.occurred_at,
-        events.owner_id,
-        owners.team as owner_team
-    from events
-    left join owners on owners.owner_id = events.owner_id
-    where events.occurred_at <= $as_of
-      and coalesce(events.team, owners.team) = $follow_team
-      and events.lead_id in (select lead_id from handoffs)
-),
-
-first_actions as (
-    select
-        handoffs.lead_id,
-        min(team_events.occurred_at) as acted_at,
-        arg_min(team_events.event_type, team_events.occurred_at) as action_type
-    from handoffs
-    inner join team_events
-        on team_events.lead_id = handoffs.lead_id
-        and team_events.occurred_at >= handoffs.handoff_at
-        and team_events.event_type <> $handoff_key
-    group by handoffs.lead_id
-),
-
-team_owners as (
-    select
-        lead_id,
-        arg_min(owner_id, occurred_at) as owner_id
-    from team_events
-    where owner_id is not null and owner_team = $follow_team
-    group by lead_id
-),
+{{ sla_first_actions() }},
 
 measured as (
     select
         handoffs.lead_id,
-        coalesce(
-            team_owners.owner_id,
-            case when handoffs.current_owner_team = $follow_team then handoffs.current_owner_id end
-        ) as owner_id,
+        handoff_owners.owner_id,
         handoffs.handoff_at,
         handoffs.deadline_at,
-        first_actions.acted_at,
-        first_actions.action_type,
-        extract(epoch from (first_actions.acted_at - handoffs.handoff_at)) / 3600.0 as response_hours,
+        first_actions.first_action_at as acted_at,
+        first_actions.first_action_type as action_type,
+        extract(epoch from (first_actions.first_action_at - handoffs.handoff_at)) / 3600.0
+            as response_hours,
         extract(epoch from ($as_of - handoffs.handoff_at)) / 3600.0 as hours_open
     from handoffs
     left join first_actions on first_actions.lead_id = handoffs.lead_id
-    left join team_owners on team_owners.lead_id = handoffs.lead_id
+    left join handoff_owners on handoff_owners.lead_id = handoffs.lead_id
 ),
 
 breaches as (

@@ -273,10 +273,10 @@ def sf_opportunities(out: Path, n: int, rng: random.Random) -> Shape:
 def sf_objects(out: Path, n: int, rng: random.Random) -> Shape:
     """The standard objects together, about n rows in all: n/8 leads (Lead.csv in cp1252, CRLF,
     accented names), their LeadHistory (a `created` row, one or two Status changes, sometimes an
-    Owner change), half of them converted to an Opportunity with its history (one row in 50
-    deleted), 1 to 3 contact roles per opportunity (the primary is the converted lead's contact)
-    and about one CampaignMember row per lead (60% responded; a converted lead's membership
-    sometimes by its contact only).
+    Owner change), half of them converted to an Opportunity with its history (one deal in 50
+    with a deleted row too), 1 to 3 contact roles per opportunity (the primary is the converted
+    lead's contact) and about one CampaignMember row per lead (60% responded; a converted lead's
+    membership sometimes by its contact only).
 
     Events: each lead's `Lead created`; a converted lead's status, dated by ConvertedDate; each
     Status row of LeadHistory, except the converting one, which is the same move on the same day

@@ -815,9 +815,15 @@ def run(result: Result, stores: Path, done: dict[str, Result]) -> None:
         if before is not None and before.code == 0 and not before.problems():
             shutil.copyfile(stores / "opportunities_status.duckdb", db)
         else:
-            subprocess.run(
-                [sys.executable, *importer_command(setup, db)[1:]], cwd=REPO, check=True, capture_output=True
+            first = subprocess.run(
+                [sys.executable, *importer_command(setup, db)[1:]], cwd=REPO, capture_output=True, text=True
             )
+            if first.returncode != 0:
+                result.code, result.output = (
+                    first.returncode,
+                    "the status list's import failed:\n" + first.stdout,
+                )
+                return
     result.code, result.seconds, result.peak_gb, result.output = measure(result.command)
     result.stored = stored_events(db)
     result.rejected = _count(r"\+ rejected ([\d,]+) \+", result.output)
@@ -886,10 +892,10 @@ def main(argv: list[str] | None = None) -> int:
 
         def one(result: Result) -> None:
             run(result, stores, done)
-            print(
-                f"{result.name}: {result.seconds:.1f} s, peak {result.peak_gb:.2f} GB, exit {result.code}",
-                flush=True,
-            )
+            if result.seconds is not None:
+                print(
+                    f"{result.name}: {result.seconds:.1f} s, peak {result.peak_gb:.2f} GB, exit {result.code}"
+                )
             if result.problems():
                 print("  " + result.output.strip().replace("\n", "\n  "), flush=True)
 

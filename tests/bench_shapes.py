@@ -894,7 +894,8 @@ def main(argv: list[str] | None = None) -> int:
             run(result, stores, done)
             if result.seconds is not None:
                 print(
-                    f"{result.name}: {result.seconds:.1f} s, peak {result.peak_gb:.2f} GB, exit {result.code}"
+                    f"{result.name}: {result.seconds:.1f} s, peak {result.peak_gb:.2f} GB, exit {result.code}",
+                    flush=True,
                 )
             if result.problems():
                 print("  " + result.output.strip().replace("\n", "\n  "), flush=True)

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint format bench sample clean browser
+.PHONY: run test lint format bench bench-shapes sample clean browser
 
 $(VENV)/.stamp-runtime: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ sample: $(VENV)/.stamp-runtime
 
 bench: $(VENV)/.stamp-dev
 	$(PY) -m tests.bench $(BENCH_ARGS)
+
+# First import of each export shape at 1,000,000 rows, timed (docs/import.md; SHAPES_ARGS="--rows 2000", "--shapes sf_objects").
+SHAPES_DIR ?= /tmp/handoff-shapes
+bench-shapes: $(VENV)/.stamp-runtime
+	$(PY) -m tests.bench_shapes --out $(SHAPES_DIR) --run $(SHAPES_ARGS)
 
 clean:
 	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal

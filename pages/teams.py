@@ -10,6 +10,7 @@ import dataclasses
 import streamlit as st
 
 from queries import cache, contracts, executor, funnel, teams
+from reports import format as fmt
 from reports import teams_view as tv
 from ui import charts, tables
 from ui import filters as ui_filters
@@ -337,7 +338,7 @@ tables.download_all(
     teams.drop_leads, filters, **selection.query(), filename="teams-dropped-leads.csv", key="dl-teams-drill"
 )
 if selection.owner:
-    st.subheader(f"Stalled right now: {per_owner.names[selection.owner]}")
+    st.subheader(f"Stalled right now: {fmt.md(per_owner.names[selection.owner])}")  # a CRM name
     owner_stalled(as_of, filters, selection.owner, version)
     tables.download_all(
         teams.stalled_leads,

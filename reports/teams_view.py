@@ -142,9 +142,11 @@ class Words:
 
 def words(contract: Contract) -> Words:
     roles = teams.teams(contract)
-    q, f = fmt.team(roles.quality), fmt.team(roles.follow)
     handoff = contract.handoff
     handoff_label = handoff.label if handoff else "the handoff"
+    # Every text below is Markdown (a caption, a help, a message): labels from the contract,
+    # which an import may have taken from a CRM's stage names, are escaped (reports.format.md).
+    q, f, at = fmt.md(fmt.team(roles.quality)), fmt.md(fmt.team(roles.follow)), fmt.md(handoff_label)
     sla = contract.handoff_sla_hours
     rule = teams.blame_rule(contract)
     if contract.sla_measured:
@@ -152,7 +154,7 @@ def words(contract: Contract) -> Words:
     elif handoff:
         not_measured = (
             f"The handoff SLA is not measured: the data does not record {f}' first action after "
-            f"{handoff_label} (the stage after it is not recorded), so no drop is charged for the SLA "
+            f"{at} (the stage after it is not recorded), so no drop is charged for the SLA "
             "and no response times are shown."
         )
     else:
@@ -161,9 +163,9 @@ def words(contract: Contract) -> Words:
             "SLA to measure; every drop is charged by the owner of its move and its reason code."
         )
     category_help = {
-        "quality_after": f"Rejected or disqualified at {handoff_label} or later for a reason charged to "
+        "quality_after": f"Rejected or disqualified at {at} or later for a reason charged to "
         f"{q} (such as not_a_fit): the leads {f} turned down.",
-        "quality_before": f"Rejected or disqualified before {handoff_label} for a reason charged to "
+        "quality_before": f"Rejected or disqualified before {at} for a reason charged to "
         f"{q}: {q} filtering its own leads.",
         "follow_through": f"Charged to {f}: "
         + (f"no action within the {sla:g}-hour SLA, " if contract.sla_measured else "")
@@ -175,8 +177,8 @@ def words(contract: Contract) -> Words:
     return Words(
         quality=roles.quality,
         follow=roles.follow,
-        quality_label=q,
-        follow_label=f,
+        quality_label=fmt.team(roles.quality),
+        follow_label=fmt.team(roles.follow),
         handoff_label=handoff_label,
         sla_hours=sla,
         sla_measured=contract.sla_measured,
@@ -318,7 +320,7 @@ def drops(
                 METRIC_LABELS[cat],
                 f"{n:,}",
                 f"{w.category_help[cat]} {share} of all drops"
-                + (f"; always charged to {fmt.team(team)}." if team else "; charged to either team."),
+                + (f"; always charged to {fmt.md(fmt.team(team))}." if team else "; charged to either team."),
             )
         )
     metrics.append(
@@ -337,7 +339,7 @@ def drops(
                 "Rejected after the SLA",
                 f"{n_late:,}",
                 f"{teams.LOSS_KINDS['late_rejection'][1]} Here they are charged to "
-                f"{fmt.team(charged_to)} and counted in its "
+                f"{fmt.md(fmt.team(charged_to))} and counted in its "
                 + ("follow-through" if charged_to == w.follow else "quality after handoff")
                 + f' losses (sla_rule = "{contract.sla_rule}"); they are a quality signal either way and '
                 "count in the quality per lead handed over below.",
@@ -415,7 +417,13 @@ def handoff(filters: Filters, call: Call | None = None, contract: Contract | Non
     contract, call = _contract(contract, db), call or direct(db)
     w = words(contract)
     health = call(teams.handoff_health, filters)
-    label, follow, sla, hours = w.handoff_label, w.follow_label, w.sla_hours, fmt.duration_hours
+    # Header, caption and helps are Markdown: the contract's labels in them are escaped.
+    label, follow, sla, hours = (
+        fmt.md(w.handoff_label),
+        fmt.md(w.follow_label),
+        w.sla_hours,
+        fmt.duration_hours,
+    )
     s = health.summary.iloc[0]
     metrics = [
         Metric("Handed over", f"{int(s['n_handoffs']):,}", f"Cohort leads that entered {label} in time."),
@@ -521,7 +529,7 @@ def owners(
     )
     per_owner = teams.sort_owners(per_owner, sort_by)
     spans = ", ".join(
-        f"{fmt.team(t)} {contract.stage(a).label} → {contract.stage(b).label}"
+        fmt.md(f"{fmt.team(t)} {contract.stage(a).label}") + " → " + fmt.md(contract.stage(b).label)
         for t, a, b in per_owner[["team", "from_stage", "to_stage"]].drop_duplicates().itertuples(index=False)
     )
     shown = per_owner.assign(
@@ -702,7 +710,7 @@ def group_of(by, group) -> tuple[str, str]:
 def group_button(contract: Contract, by: str, group: str) -> str:
     """The button that clears a group selection: "Only channel Webinar · show every lead"."""
     shown = fmt.channel(contract, group) if by == "channel" else group
-    return f"Only {GROUP_CHOICES[by].lower()} {shown} · show every lead"
+    return f"Only {GROUP_CHOICES[by].lower()} {fmt.md(shown)} · show every lead"  # a label is Markdown
 
 
 def drill(
@@ -734,7 +742,7 @@ def drill(
         contract, stage=q["stage"], team=q["team"], loss_kind=q["loss_kind"], owner_team=owner_team
     )
     if impossible:
-        message = f"No lead can match this selection. {impossible}"
+        message = f"No lead can match this selection. {fmt.md(impossible)}"  # it names stages
     elif n == 0:
         message = (
             "No dropped leads in this cohort match this selection. Choose “All” in one of the boxes, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from reports import format as fmt
 from reports import teams_view
 from ui import tables
 
@@ -106,9 +107,10 @@ def group_columns(by: str, words: teams_view.Words) -> dict:
         "n_rejected_for_quality": "Rejected for quality after handoff",
         "quality_after_per_handoff": percent(
             "Rejected for quality per lead handed over",
-            help=f"Leads rejected or disqualified for a reason charged to {words.quality_label} at "
-            f"{words.handoff_label} or later, in time or after the SLA (whichever team the blame rule "
-            f"charged), ÷ leads that reached {words.handoff_label}",
+            # A help is Markdown: the contract's labels are escaped (a heading is plain text).
+            help=f"Leads rejected or disqualified for a reason charged to {fmt.md(words.quality_label)} at "
+            f"{fmt.md(words.handoff_label)} or later, in time or after the SLA (whichever team the blame "
+            f"rule charged), ÷ leads that reached {fmt.md(words.handoff_label)}",
         ),
         "quality_after_share": percent("Quality (after) share of drops"),
         "follow_through_share": percent("Follow-through share of drops"),

@@ -121,6 +121,16 @@ def duration_hours(h) -> str:
     return f"{h / 24:,.1f} days" if h >= HOURS_AS_DAYS else f"{h:,.1f} h"
 
 
+def window_phrase(days: int | None) -> str:
+    """A cohort's conversion window: "a 180-day conversion window", or no window at all."""
+    return "no conversion window (all time)" if days is None else f"a {days}-day conversion window"
+
+
+def interval(low, high) -> str:
+    """A 95% interval as one cell: "30.2%–37.0%"."""
+    return DASH if missing(low) or missing(high) else f"{pct(low)}–{pct(high)}"
+
+
 def when(t) -> str:
     """A timestamp to the minute, UTC."""
     if t is None or (not isinstance(t, dt.date) and missing(t)):

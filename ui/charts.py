@@ -373,3 +373,84 @@ def stage_days_figure(df: pd.DataFrame, title: str) -> go.Figure:
         height=320,
     )
     return fig
+
+
+# Teams and handoff: one colour per category of drop (queries.teams.CATEGORIES).
+CATEGORY_COLOURS = {
+    "quality_after": AMBER,
+    "quality_before": "#F3D29B",
+    "follow_through": BLUE,
+    "other": GREY,
+}
+
+
+def leakage_figure(leak: pd.DataFrame, categories: dict[str, str]) -> go.Figure:
+    """Dropped leads by transition, stacked by category (queries.teams.summarise's rows;
+    `categories`: category key -> label). Hover lists each loss kind and the team it is charged
+    to. Transition, loss and team labels come from the contract: escaped."""
+    fig = go.Figure()
+    order = list(dict.fromkeys(leak["transition"]))
+    for cat, label in categories.items():
+        part = leak[leak["category"] == cat]
+        if part.empty:
+            continue
+        sums = part.groupby("transition", sort=False)["n_dropped"].sum().reindex(order, fill_value=0)
+        detail = {
+            t: "<br>".join(
+                f"{esc(r.loss_label)}, charged to {esc(fmt.team(r.charged_team))}: {r.n_dropped:,}"
+                for r in part[part["transition"] == t].itertuples()
+            )
+            for t in order
+        }
+        fig.add_trace(
+            go.Bar(
+                y=[esc(t) for t in order],
+                x=sums.values,
+                orientation="h",
+                name=esc(label),
+                marker={"color": CATEGORY_COLOURS[cat]},
+                hovertext=[f"<b>{esc(t)}</b><br>{esc(label)}: {n:,}<br>{detail[t]}" for t, n in sums.items()],
+                hoverinfo="text",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        title={"text": "Dropped leads by stage transition and kind of loss"},
+        # Horizontal bars: transition labels ("Marketing qualified → Sales accepted") are long
+        # and are read in funnel order from the top.
+        yaxis={"title": {"text": "Transition"}, "autorange": "reversed", "automargin": True},
+        xaxis={"title": {"text": "Dropped leads (count)"}},
+        legend={"orientation": "h", "y": -0.25},
+        height=140 + 60 * len(order),
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    return fig
+
+
+def breaches_figure(by_owner: pd.DataFrame, sla_hours: float, team: str) -> go.Figure:
+    """SLA breaches per owner of the team `team` (its label) that follows the handoff
+    (HandoffHealth.by_owner); owner names come from the CRM: escaped."""
+    fig = go.Figure(
+        go.Bar(
+            x=[esc(n) for n in by_owner["owner_name"]],
+            y=by_owner["n_breached"],
+            marker={"color": CATEGORY_COLOURS["follow_through"]},
+            hovertext=[
+                f"<b>{esc(r.owner_name)}</b><br>SLA breaches: {r.n_breached:,} of {r.n_handoffs:,}"
+                f" ({r.n_breached_no_action:,} never acted on)<br>Within SLA: {_pct(r.sla_within_rate)}"
+                f"<br>Median response: {fmt.duration_hours(r.median_hours)}"
+                + ("<br>Small group (under 30 leads)" if r.is_small else "")
+                for r in by_owner.itertuples()
+            ],
+            hoverinfo="text",
+            name="SLA breaches",
+        )
+    )
+    fig.update_layout(
+        title={"text": f"{sla_hours:g}-hour SLA breaches by {esc(team)} owner"},
+        xaxis={"title": {"text": f"{esc(team)} owner"}},
+        yaxis={"title": {"text": "Breached handoffs (count)"}},
+        height=380,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    return fig

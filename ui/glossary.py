@@ -9,17 +9,13 @@ out for the contract's own.
 from __future__ import annotations
 
 from data.contract import Contract
+from reports.format import window_phrase  # noqa: F401  (one definition, shared with reports)
 
 CONTRACT = object()  # "the contract's own window" (a view may set another, or none)
 
 
 def _window(contract: Contract, window_days) -> int | None:
     return contract.conversion_window_days if window_days is CONTRACT else window_days
-
-
-def window_phrase(days: int | None) -> str:
-    """'a 180-day window' or 'no window'."""
-    return "no conversion window (all time)" if days is None else f"a {days}-day conversion window"
 
 
 def cohort(contract: Contract, window_days=CONTRACT) -> str:

@@ -164,8 +164,8 @@ def funnel_table(df: pd.DataFrame, for_csv: bool = False) -> pd.DataFrame:
 
 
 def interval(low, high) -> str:
-    """A 95% interval as one cell: "30.2%–37.0%"."""
-    return fmt.DASH if fmt.missing(low) or fmt.missing(high) else f"{fmt.pct(low)}–{fmt.pct(high)}"
+    """A 95% interval as one cell: "30.2%–37.0%" (reports.format.interval)."""
+    return fmt.interval(low, high)
 
 
 def _win_columns(out: pd.DataFrame, outcome: pd.DataFrame | None, keys: list) -> None:

@@ -7,7 +7,9 @@ queries.cache.call, so a what-if change recomputes the plan without a query); th
 the result out.
 
 Texts are Markdown of our own words (the page draws them with st.caption, st.warning...): the
-labels they quote are the contract's stage names and the targets' metric names, never CRM text.
+labels they quote are the funnel contract's stage names and the targets' metric names. No CRM
+record text (owners, leads, companies) and no typed name reaches them: who changed a target is
+shown only in the history table, as plain cells.
 """
 
 from __future__ import annotations

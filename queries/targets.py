@@ -347,3 +347,80 @@ def checks_table(checks: list[plan.QuotaCheck]) -> pd.DataFrame:
             for c in checks
         ]
     )
+
+
+# --- the planner's choices and the what-if plan (pure) ----------------------------------------
+
+MAX_LAG_DAYS = 365.0  # the longest median lag a what-if may set
+
+# The what-if values a plan is drawn from: (deal size, ((stage, step rate in percent), ...),
+# ((stage, median lag in days), ...)); rates in percent as the sliders show them. A tuple of
+# tuples, so it can key a cached drawing.
+WhatIf = tuple[float, tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]
+
+
+def default_period(months: list[dt.date], as_of: dt.datetime) -> dt.date:
+    """The month the page opens on: the as-of date's month when it has targets, else the last
+    month that has any (the as-of month when none has)."""
+    this_month = as_of.date().replace(day=1)
+    return this_month if this_month in months or not months else months[-1]
+
+
+def edit_months(months: list[dt.date], as_of: dt.datetime, ahead: int = 12) -> list[dt.date]:
+    """Months a target can be set for: every month with targets, and the as-of month with the
+    `ahead` months after it, in order."""
+    this_month = as_of.date().replace(day=1)
+    return sorted({*months, *(plan.add_months(this_month, i) for i in range(0, ahead + 1))})
+
+
+def observed_deal_size(deal: pd.DataFrame) -> float:
+    """The look-back's mean won amount (deal_size()), 0 when no deal was won."""
+    avg = deal["avg_amount"].iloc[0]
+    return 0.0 if math.isnan(avg) else float(avg)
+
+
+def deal_size_max(deal: pd.DataFrame) -> float:
+    """The largest deal size a what-if may set: three times the observed one, at least 1,000."""
+    return float(max(observed_deal_size(deal) * 3, 1000.0))
+
+
+def observed_what_if(inputs: pd.DataFrame, deal: pd.DataFrame) -> WhatIf:
+    """The what-if values the planner starts from: the observed deal size to the nearest 10,
+    each step's observed rate in percent and median lag, one decimal, clamped to the sliders'
+    ranges (at most 100% and MAX_LAG_DAYS). A step never observed starts at 0, which the plan
+    then explains (build_plan)."""
+    steps = stage_inputs(inputs)[:-1]
+    return (
+        round(observed_deal_size(deal), -1),
+        tuple((s.key, min(round(100 * (s.step_rate or 0.0), 1), 100.0)) for s in steps),
+        tuple((s.key, min(round(s.lag_days or 0.0, 1), MAX_LAG_DAYS)) for s in steps),
+    )
+
+
+def build_plan(
+    targets: pd.DataFrame, inputs: pd.DataFrame, period: dt.date, what_if: WhatIf
+) -> tuple[plan.Plan | None, str | None]:
+    """The reverse waterfall of `period`'s shared revenue target (`targets`: targets_for(period))
+    at the what-if values, over the observed stages (`inputs`: plan_inputs()); or None and why
+    it cannot be computed (a missing target, a zero rate, ...)."""
+    deal_size, rates, lags = what_if
+    try:
+        stages = plan.with_overrides(
+            stage_inputs(inputs), rates={k: v / 100 for k, v in rates}, lags=dict(lags)
+        )
+        the_plan = plan.reverse_waterfall(
+            target_value(targets, targets_mod.SHARED, "revenue"),
+            deal_size,
+            stages,
+            *plan.month_bounds(period),
+        )
+    except plan.PlanError as exc:
+        return None, str(exc)
+    return the_plan, None
+
+
+def small_rate_stages(inputs: pd.DataFrame) -> set[str]:
+    """Stages whose step rate was learnt from fewer than SMALL_GROUP leads of the look-back (the
+    last stage has no step rate, so it is never one)."""
+    steps = inputs.iloc[:-1]
+    return set(steps.loc[steps["n_reached"] < stats.SMALL_GROUP, "stage"])

@@ -11,6 +11,7 @@ import math
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from data.contract import Contract
 from reports import format as fmt
@@ -453,4 +454,95 @@ def breaches_figure(by_owner: pd.DataFrame, sla_hours: float, team: str) -> go.F
         height=380,
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
     )
+    return fig
+
+
+# --- the Targets page ---------------------------------------------------------------------------
+
+QUOTA_BLUE = "#4c78a8"  # entries needed, in the reverse waterfall's small charts
+QUOTA_ORANGE = "#f58518"  # the quota beside them
+
+
+def wrapped(label: str, width: int = 12) -> str:
+    """A label broken onto lines for a narrow chart title (plotly wraps nothing itself), each
+    line escaped (stage names come from the contract)."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(esc(line) for line in lines)
+
+
+def attainment_figure(df: pd.DataFrame, share: float, title: str) -> go.Figure:
+    """Each target's attainment beside the share of the month passed (where a steady pace would
+    be today), one pair of bars per row of `df`: name (team · metric), attainment (0..1),
+    actual, target, status."""
+    names = [esc(x) for x in df["name"]]
+    fig = go.Figure()
+    fig.add_bar(
+        y=names,
+        x=100 * df["attainment"],
+        orientation="h",
+        name="Actual, % of target",
+        customdata=df[["actual", "target", "status"]].to_numpy(),
+        hovertemplate="%{y}<br>actual %{customdata[0]:,.0f} of %{customdata[1]:,.0f}"
+        "<br>%{x:.0f}% of target (%{customdata[2]})<extra></extra>",
+    )
+    fig.add_bar(
+        y=names,
+        x=[100 * share] * len(df),
+        orientation="h",
+        name="Expected by today, %",
+        hovertemplate="%{y}<br>expected by today: %{x:.0f}% of target<extra></extra>",
+    )
+    fig.update_layout(
+        title=title,
+        xaxis_title="% of the month's target",
+        yaxis={"autorange": "reversed"},
+        barmode="group",
+        height=120 + 40 * len(df),
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def entries_figure(df: pd.DataFrame, title: str) -> go.Figure:
+    """The reverse waterfall against the quotas: one small chart per stage (a row of `df`:
+    label, n_entries_needed, n_needed, enter_from, enter_by, quota, quota_name), each on its
+    own linear axis from zero: a shared axis would make the won deals (tens) invisible next to
+    the leads (thousands), and a log axis hides the size of a gap."""
+    fig = make_subplots(
+        rows=1, cols=len(df), subplot_titles=[wrapped(x) for x in df["label"]], horizontal_spacing=0.05
+    )
+    for i, r in enumerate(df.itertuples(), start=1):
+        label = esc(r.label)
+        fig.add_bar(
+            x=["Needed"],
+            y=[r.n_entries_needed],
+            name="Entries needed",
+            legendgroup="needed",
+            showlegend=i == 1,
+            marker_color=QUOTA_BLUE,
+            hovertemplate=f"{label}<br>entries needed %{{y:,.0f}} (volume incl. skips {r.n_needed:,.0f})"
+            f"<br>must enter {r.enter_from:%d %b %Y} – {r.enter_by:%d %b %Y}<extra></extra>",
+            row=1,
+            col=i,
+        )
+        fig.add_bar(
+            x=["Quota"],
+            y=[r.quota],
+            name="Quota of the month the stage is due",
+            legendgroup="quota",
+            showlegend=i == 1,
+            marker_color=QUOTA_ORANGE,
+            hovertemplate=f"{label}<br>{esc(r.quota_name)}: %{{y:,.0f}}<extra></extra>",
+            row=1,
+            col=i,
+        )
+    fig.update_yaxes(rangemode="tozero", tickformat=",.0f")
+    fig.update_yaxes(title_text="Entries (leads or deals)", row=1, col=1)
+    fig.update_layout(title=title, legend={"orientation": "h", "y": -0.15}, height=400, margin={"t": 110})
+    fig.update_annotations(font_size=12)  # the stage names above the small charts
     return fig

@@ -141,6 +141,12 @@ def day(t) -> str:
         return DASH
 
 
+def window_phrase(days: int | None) -> str:
+    """A view's conversion window in words: 'a 180-day conversion window', or 'no conversion
+    window (all time)' for none."""
+    return "no conversion window (all time)" if days is None else f"a {days}-day conversion window"
+
+
 # --- the headline figures ---------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ out for the contract's own.
 from __future__ import annotations
 
 from data.contract import Contract
+from reports import format as fmt
 
 CONTRACT = object()  # "the contract's own window" (a view may set another, or none)
 
@@ -18,8 +19,8 @@ def _window(contract: Contract, window_days) -> int | None:
 
 
 def window_phrase(days: int | None) -> str:
-    """'a 180-day window' or 'no window'."""
-    return "no conversion window (all time)" if days is None else f"a {days}-day conversion window"
+    """'a 180-day conversion window' or 'no conversion window (all time)' (reports/format.py)."""
+    return fmt.window_phrase(days)
 
 
 def cohort(contract: Contract, window_days=CONTRACT) -> str:

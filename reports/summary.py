@@ -70,6 +70,7 @@ from queries import (
     teams,
 )
 from queries.filters import ATTRIBUTES, NO_WINDOW, FilterError, Filters
+from reports import health_view
 
 
 def _num(value):
@@ -117,7 +118,7 @@ def _funnel(df: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _outcome(o: pd.Series, recorded: bool) -> dict:
+def _outcome(o: dict, recorded: bool) -> dict:
     return {
         "won": int(o["n_won"]),
         "lost": int(o["n_lost"]) if recorded else None,
@@ -274,9 +275,9 @@ def summary(
     fixed = dataclasses.replace(filters, as_of=as_of)
     facts = funnel.store_facts(db)
     cohort = funnel.cohort_funnel(fixed, db=db, contract=contract)
-    outcome = funnel.outcomes(fixed, db=db, contract=contract)
-    recorded = bool(outcome.attrs.get("is_recorded"))
-    money = funnel.revenue(fixed, db=db, contract=contract)
+    # The outcomes, revenue, undated pipeline and time to win as Funnel health's headline reads them.
+    got = health_view.outcomes(fixed, health_view.on(db))
+    recorded = got.is_recorded
     months = funnel.breakdown(fixed, funnel.MONTH, db=db, contract=contract)
     months_outcome = funnel.outcomes(fixed, funnel.MONTH, db=db, contract=contract)
     window = filters.window(contract)
@@ -319,8 +320,6 @@ def summary(
         "charged_to": {str(k): int(v) for k, v in charged.items()},
         "sla_measured": contract.sla_measured,
     }
-    times = funnel.time_to_win(fixed, db=db, contract=contract)
-    undated = funnel.undated_open(db)
     quality = data_quality.summary(db)
     opportunity_views = None
     if pipeline.has_opportunities(contract):
@@ -364,19 +363,16 @@ def summary(
         },
         "funnel": _funnel(cohort),
         "outcomes": {
-            **_outcome(outcome.iloc[0], recorded),
-            "revenue": funnel.revenue_by_currency(money),
+            **_outcome(got.row, recorded),
+            "revenue": got.revenue,
             # Open records the source gave no date: in no range, counted here for the store.
-            "undated_open": int(undated["n_records"].sum()),
+            "undated_open": got.n_undated,
             # With --in: the revenue in that currency at the rates valid on the days it was won
             # (null amount, with the rates missing, unless every amount has one).
             "revenue_in": _revenue_in(fixed, base, db, contract),
-            "undated_open_by_status": {
-                (s if isinstance(s, str) else ""): int(n)
-                for s, n in zip(undated["status"], undated["n_records"], strict=True)
-            },
+            "undated_open_by_status": got.undated_by_status,
         },
-        "time_to_win_days": {k: _num(v) for k, v in times.items()} if times else None,
+        "time_to_win_days": {k: _num(v) for k, v in got.time_to_win.items()} if got.time_to_win else None,
         "breakdown": breakdown,
         "monthly_cohorts": monthly,
         "stage_history": funnel.stage_history(fixed, db=db, contract=contract),

@@ -286,22 +286,6 @@ def times_figure(df: pd.DataFrame, contract: Contract, title: str) -> go.Figure:
     return fig
 
 
-def trend_series(trend: pd.DataFrame, stage: str, kind: str) -> pd.DataFrame:
-    """The rows of funnel.trend for one stage, with n_base: the leads the rate divides by
-    (the period's first stage for `overall`, the stage before for `step`). One row per period."""
-    if "tracked" in trend.columns:  # rates run between the stages the data records
-        trend = trend[trend["tracked"].astype(bool)]
-    if trend.empty:
-        return trend.assign(n_base=pd.Series(dtype="int64"))
-    ordered = trend.sort_values(["period_start", "stage_order"])
-    first = ordered.groupby("period_start")["n_reached"].transform("first")
-    previous = ordered.groupby("period_start")["n_reached"].shift(1)
-    ordered = ordered.assign(n_base=first if kind == "overall" else previous)
-    out = ordered[ordered["stage"] == stage].copy()
-    out["n_base"] = out["n_base"].fillna(0).astype("int64")
-    return out.reset_index(drop=True)
-
-
 def _signed(value: float, unit: str) -> str:
     if unit == "count":
         return f"{value:+,.0f}"

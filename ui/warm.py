@@ -21,7 +21,6 @@ had to run a query. Off with HANDOFF_WARM=0 (the test suite sets it).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -49,6 +48,7 @@ from queries import (
 )
 from queries import targets as qt
 from queries.filters import Filters
+from reports import health_view
 from ui import tables
 from ui.filters import DEFAULT_PRESET, PRESETS, preset_range
 
@@ -80,10 +80,9 @@ def alert_calls(week: dt.date | None) -> list[Call]:
 
 
 def health_calls(filters: Filters) -> list[Call]:
-    """Funnel health in the cohort view with its default rate, grain and breakdown."""
-    trend_filters = dataclasses.replace(
-        filters, start=min(filters.start, filters.end - dt.timedelta(days=364))
-    )
+    """Funnel health in the cohort view with its default rate, grain and breakdown, as the page
+    asks for them through reports/health_view.py."""
+    trend_filters = health_view.trend_filters(filters)
     return [
         (funnel.compare_periods, (filters,), {}),
         (funnel.outcomes, (filters,), {}),

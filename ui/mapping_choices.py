@@ -148,7 +148,7 @@ def proposed(found: Detection, contract: Contract) -> Choices:
     grain = "opportunity" if p.id_column and _OPPORTUNITY_WORDS.search(p.id_column) else "lead"
     stage_dates = {}
     if p.shape == "wide":
-        stage_dates = {col: _stage_named(col, contract) for col in p.date_columns if col != p.date_column}
+        stage_dates = {col: _stage_named(col, contract) for col in p.date_columns}
     return Choices(
         shape=p.shape,
         grain=grain,
@@ -341,9 +341,8 @@ def _stage_dates(chosen, start, header, dates, contract, reasons, prefix) -> Non
     _why(reasons, "stages")
     keys = [NOT_A_STAGE, *contract.stage_keys, *contract.exit_keys]
     labels = {x.key: x.label for x in (*contract.stages, *contract.exits)}
-    shown = [c for c in dates if c != chosen.date_column]
     cols = st.columns(3)
-    for i, col in enumerate(shown):
+    for i, col in enumerate(dates):
         with cols[i % 3]:
             st.text(col)  # the header: plain text above its choice
             value = start.stage_dates.get(col)

@@ -239,8 +239,9 @@ with tab_import:
                 if proposal.contract == contract_mod.load():
                     st.caption(
                         "Your files use the default funnel's stages; those they never record are shown "
-                        "as not recorded and never counted. " + " ".join(proposal.notes[1:])
+                        "as not recorded and never counted."
                     )
+                    st.text(" ".join(proposal.notes[1:]))  # may quote the files' names: plain text
                 else:
                     st.caption(
                         "Your files name stages of their own. This is the funnel they propose, in the "
@@ -288,10 +289,12 @@ with tab_import:
             _, role, df = result
             st.caption(
                 f"Read as the '{role}' file of this mapping. The first {PREVIEW_ROWS} rows as they will "
-                "be stored (times in UTC); one line per event, rejected rows with the reason. The "
-                "import reads the whole file."
+                "be stored (times in UTC); one line per event, rejected rows with the reason; columns "
+                "empty in all of them are left out (the download has them). The import reads the "
+                "whole file."
             )
-            st.dataframe(df, hide_index=True)
+            # Columns empty in every row shown are left out here (the download has them all).
+            st.dataframe(df.dropna(axis="columns", how="all"), hide_index=True)
             download(df, f"preview-{i + 1}.csv", label="Download preview", key=f"dl-preview-{i}")
         # Only the previews of the files on screen are kept.
         previews = st.session_state.get(PREVIEW_KEY, {})

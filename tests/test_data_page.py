@@ -555,3 +555,29 @@ def test_a_file_of_its_own_shape_is_imported_through_plain_choices(tmp_path, use
     assert importer.main(argv) == 0
     same = "select event_id, deal_id, event_type, occurred_at, amount from events order by event_id"
     assert query(cli_db, same) == query(db, same)
+
+
+def test_a_file_of_its_own_shape_never_reaches_markdown_on_the_way_to_its_funnel(
+    tmp_path, use_store, page_app
+):
+    # Status values, the file's name and its headers with links and images in them, in a new
+    # store: they reach the choices, the proposed funnel (its notes quote the names), the
+    # preview and the counts, all as plain text, options or tables.
+    use_store(tmp_path / "new.duckdb")
+    body = (
+        b"Deal Ref,[s](https://evil.example),Opened,Closed\n"
+        b"D1,[Won](https://evil.example/w),2025-01-02,2025-02-01\n"
+        b"D2,![x](https://evil.example/x.png),2025-01-03,\n"
+        b"D3,![x](https://evil.example/x.png),2025-01-04,\n"
+        b"D4,Lost,2025-01-05,2025-02-03\n"
+    )
+    at = page_app(PAGE).run()
+    at.file_uploader(key="data_upload").set_value(("[f](https://evil.example).csv", body, "text/csv"))
+    at.run()
+    no_errors(at)
+    assert box(at, "-stage").value == "[s](https://evil.example)"
+    box(at, "-won-").set_value(["[Won](https://evil.example/w)"]).run()
+    no_errors(at)
+    assert "Your funnel" in [s.value for s in at.subheader]
+    assert stage_table(at)["[Won](https://evil.example/w)"] == 1
+    assert markdown_with_evil(at) == []

@@ -326,14 +326,15 @@ def _status_values(chosen, start, found, header, dates, reasons, prefix) -> None
             help="Values seen in the file's first rows. Every other value is an open status.",
         )
     _why(reasons, "values")
-    chosen.outcome_column = _column(
-        "Column that dates a won or lost status",
-        dates or header,
-        start.outcome_column,
-        f"{prefix}-outcome",
-        help="For an open record this date is only expected, so it is read for won and lost only.",
-    )
-    _why(reasons, "outcome")
+    with st.columns(2)[0]:
+        chosen.outcome_column = _column(
+            "Column that dates a won or lost status",
+            dates or header,
+            start.outcome_column,
+            f"{prefix}-outcome",
+            help="For an open record this date is only expected, so it is read for won and lost only.",
+        )
+        _why(reasons, "outcome")
 
 
 def _stage_dates(chosen, start, header, dates, contract, reasons, prefix) -> None:

@@ -555,6 +555,16 @@ def test_a_file_of_its_own_shape_is_imported_through_plain_choices(tmp_path, use
     assert importer.main(argv) == 0
     same = "select event_id, deal_id, event_type, occurred_at, amount from events order by event_id"
     assert query(cli_db, same) == query(db, same)
+    # With the funnel confirmed on the page too (its download), the command line builds the
+    # same store: the same events under the same funnel.
+    funnel_path = tmp_path / "funnel.toml"
+    funnel_text = downloads["funnel.toml"]
+    funnel_path.write_bytes(funnel_text if isinstance(funnel_text, bytes) else funnel_text.encode())
+    cli_db2 = tmp_path / "cli2.duckdb"
+    argv = [str(GUIDED), "--mapping", str(path), "--db", str(cli_db2), "--contract", str(funnel_path)]
+    assert importer.main(argv) == 0
+    assert query(cli_db2, same) == query(db, same)
+    assert importer.store_contract(cli_db2) == funnel
 
 
 def test_a_file_of_its_own_shape_never_reaches_markdown_on_the_way_to_its_funnel(
@@ -581,3 +591,24 @@ def test_a_file_of_its_own_shape_never_reaches_markdown_on_the_way_to_its_funnel
     assert "Your funnel" in [s.value for s in at.subheader]
     assert stage_table(at)["[Won](https://evil.example/w)"] == 1
     assert markdown_with_evil(at) == []
+
+
+def test_uploads_of_the_same_columns_share_one_set_of_choices(tmp_path, use_store, page_app):
+    # The fixture and a later file of the same columns: Q-11 won, Q-12 open.
+    use_store(tmp_path / "new.duckdb")
+    header = GUIDED.read_text(encoding="utf-8").splitlines()[0]
+    later = f"{header}\nQ-11,Acme,Won,2025-03-02,2025-03-30,1000\nQ-12,Hooli,Discovery,2025-03-04,,\n"
+    at = page_app(PAGE).run()
+    at.file_uploader(key="data_upload").set_value(
+        [(GUIDED.name, GUIDED.read_bytes(), "text/csv"), ("later.csv", later.encode(), "text/csv")]
+    )
+    at.run()
+    no_errors(at)
+    assert "**How to read file 1, 2**" in [m.value for m in at.markdown]
+    assert len([s for s in at.selectbox if s.key.endswith("-shape")]) == 1
+    assert stage_table(at) == {"Created": 11, "Won": 3, "Lost": 2}
+    at.button(key="data_import").click().run()
+    no_errors(at)
+    assert any("Imported in" in s.value for s in at.success)
+    # 11 created, 3 won, 2 lost (Abandoned is an open status here).
+    assert query(tmp_path / "new.duckdb", "select count(*) from events") == [(16,)]

@@ -28,7 +28,7 @@ def test_a_date_per_stage_list_is_read_by_the_stage_each_column_names(tmp_path):
     assert (choices.shape, choices.grain, choices.id_column) == ("wide", "lead", "MQL ID")
     assert choices.stage_dates == {"MQL Date": "mql"}  # its name says which stage it dates
     assert choices.missing() == []
-    text = mc.toml_text([("mql_list.csv", choices)], base)
+    text = mc.toml_text([choices], base)
     path = tmp_path / mc.FILE_NAME
     path.write_text(text, encoding="utf-8")
     mapping = load(path, base)  # as the command line reads it
@@ -62,7 +62,7 @@ def test_a_row_per_move_file_is_read_by_its_stage_and_time_columns(tmp_path):
         "When",
     )
     path = tmp_path / "moves.toml"
-    path.write_text(mc.toml_text([("moves.csv", choices)], base), encoding="utf-8")
+    path.write_text(mc.toml_text([choices], base), encoding="utf-8")
     sources = [Source.from_path(src)]
     funnel = importer.propose_contract(sources, path).contract
     # Hand-counted: Intro R1, R2, R3; Demo R1; Signed (won) R1; Lost R2.
@@ -88,7 +88,7 @@ def test_headers_of_any_text_are_written_as_they_are():
         won_values=['"Won"'],
         lost_values=["Lost\\"],
     )
-    mapping = mc.parse(mc.toml_text([("a\nname]].csv", c)], base), base)
+    mapping = mc.parse(mc.toml_text([c], base), base)
     spec = mapping.files[0]
     assert (spec.deal_id, spec.created_at, spec.status, spec.outcome_date, spec.amount) == (
         odd[0],
@@ -99,7 +99,7 @@ def test_headers_of_any_text_are_written_as_they_are():
     )
     assert spec.won_values == {'"won"'} and spec.lost_values == {"lost\\"}
     c.id_column = odd[4]
-    assert mc.parse(mc.toml_text([("x.csv", c)], base), base).files[0].deal_id == odd[4]
+    assert mc.parse(mc.toml_text([c], base), base).files[0].deal_id == odd[4]
 
 
 def test_what_is_still_to_choose_is_named():

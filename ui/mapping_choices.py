@@ -89,21 +89,18 @@ def _str(text: str) -> str:
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def toml_text(files: list[tuple[str, Choices]], contract: Contract) -> str:
-    """The mapping for these files (name, choices), every choice made (see Choices.missing)."""
+def toml_text(files: list[Choices], contract: Contract) -> str:
+    """The mapping for files of these choices (one [[files]] table each), every choice made (see
+    Choices.missing). It names no upload: the same choices make the same mapping."""
     lines = [
         "# A mapping built from choices on Handoff's Data page (docs/import.md, 'Guided import').",
-        "# Import with: python -m data.importer FILE --mapping this.toml --propose",
-        *(
-            f"# File {i}: {_str(name).encode('ascii', 'backslashreplace').decode()}"
-            for i, (name, _) in enumerate(files, start=1)
-        ),
+        f"# Import with: python -m data.importer FILE --mapping {FILE_NAME} --propose (then --accept-proposal)",
         'name = "Guided import"',
         'description = "Built on the Data page from the choices for a file of its own shape."',
         'timezone = "UTC"',
         f'event_id_prefix = "{PREFIX}"',
     ]
-    for i, (_, c) in enumerate(files, start=1):
+    for i, c in enumerate(files, start=1):
         ident = "deal_id" if c.grain == "opportunity" else "lead_id"
         lines += ["", "[[files]]", f'role = "records{"" if i == 1 else f"_{i}"}"', f'shape = "{c.shape}"']
         if c.grain == "opportunity":
@@ -377,16 +374,16 @@ def guided(names: list[str], found: list[Detection], contract: Contract, key: st
     groups: dict[tuple, list[int]] = {}
     for i, d in enumerate(found):
         groups.setdefault(d.header, []).append(i)
-    files: list[tuple[str, Choices]] = []
+    files: list[Choices] = []
     for n, members in enumerate(groups.values(), start=1):
         d = found[members[0]]
         which = ", ".join(str(i + 1) for i in members)
         st.markdown(f"**How to read file {which}**")
         for i in members:
             st.text(names[i])  # the upload's name: text only
-        files.append((names[members[0]], edit(d, contract, key=f"{key}-{n}")))
+        files.append(edit(d, contract, key=f"{key}-{n}"))
     out = Guided()
-    out.missing = [f"file {n}: {m}" for n, (_, c) in enumerate(files, start=1) for m in c.missing()]
+    out.missing = [f"file {n}: {m}" for n, c in enumerate(files, start=1) for m in c.missing()]
     if out.missing:
         st.info("Choose " + "; ".join(out.missing) + " to see what the import would add.")
         return out

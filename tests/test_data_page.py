@@ -612,3 +612,29 @@ def test_uploads_of_the_same_columns_share_one_set_of_choices(tmp_path, use_stor
     assert any("Imported in" in s.value for s in at.success)
     # 11 created, 3 won, 2 lost (Abandoned is an open status here).
     assert query(tmp_path / "new.duckdb", "select count(*) from events") == [(16,)]
+
+
+def test_a_date_per_stage_file_is_read_by_the_stage_each_date_column_dates(store_db, page_app):
+    # mql_list.csv (MQL ID, Name, Company, MQL Date, Source, Segment): 9 MQLs, into the live
+    # store's default funnel. "MQL Date" names its stage; the record's created date is it too.
+    at = page_app(PAGE).run()
+    body = (EXAMPLES / "mql_list.csv").read_bytes()
+    at.file_uploader(key="data_upload").set_value(("mql_list.csv", body, "text/csv"))
+    at.run()
+    no_errors(at)
+    chosen = {s.label: s.value for s in at.selectbox if s.key.startswith("guided-")}
+    assert chosen == {
+        "Each row of the file is": "wide",
+        "Each record is": "lead",
+        "Column with the record's id": "MQL ID",
+        "Column with the record's created date": "MQL Date",
+        "Column with the amount (optional)": "",
+        "dates the stage": "mql",
+    }
+    assert "MQL Date" in [t.value for t in at.text]  # the header above its choice, as text
+    assert stage_table(at)["Marketing qualified"] == 9
+    at.button(key="data_import").click().run()
+    no_errors(at)
+    assert query(
+        store_db, "select count(*) from events where event_type = 'mql' and event_id like 'guided:%'"
+    ) == [(9,)]

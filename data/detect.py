@@ -27,6 +27,7 @@ from data.import_read import Source, pattern_columns, score_specs
 
 HEAD_BYTES = 1 << 20  # the start of the file read to detect it (cut after the last whole line)
 SAMPLE_ROWS = 2000  # rows looked at to propose a mapping for an unknown shape
+VALUES_SHOWN = 50  # distinct values kept per text column of an unknown shape
 
 # What each preset's file roles are, in the vendor's words (the role name otherwise).
 ROLE_LABELS = {
@@ -83,6 +84,9 @@ class ShapeProposal:
     lost_values: tuple[str, ...]
     date_columns: tuple[str, ...]  # every column that reads as dates
     undecided: tuple[str, ...]  # one sentence per choice it could not make
+    # The distinct values of each text column in the rows read (most frequent first, at most
+    # VALUES_SHOWN): the names a stage or status column could hold, to choose won and lost from.
+    values: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def mapping_toml(self, file_name: str) -> str:
         """A draft mapping for this file; the choices left open are marked TODO."""
@@ -344,7 +348,7 @@ def detect_files(sources: list[Source], mappings: dict[str, Mapping] | None = No
 # --- a proposal for a file of no known shape ---------------------------------------------------
 
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y")
-_ID_WORDS = re.compile(r"(^|\b|_)(id|key|record|number|no)(\b|$|_)|id$", re.IGNORECASE)
+_ID_WORDS = re.compile(r"(^|\b|_)(id|key|record|number|no|ref|reference)(\b|$|_)|id$", re.IGNORECASE)
 _STAGE_WORDS = re.compile(r"stage|status|lifecycle|step|phase|event|state|type", re.IGNORECASE)
 _AMOUNT_WORDS = re.compile(r"amount|value|revenue|price|arr|mrr|total", re.IGNORECASE)
 _CREATED_WORDS = re.compile(r"creat|start|first|opened", re.IGNORECASE)
@@ -510,4 +514,5 @@ def propose_shape(header: list[str], rows: list[list[str]]) -> ShapeProposal:
         lost_values=tuple(lost),
         date_columns=tuple(header[i] for i in dates),
         undecided=tuple(undecided),
+        values={header[i]: tuple(v for v, _ in Counter(filled[i]).most_common(VALUES_SHOWN)) for i in texts},
     )

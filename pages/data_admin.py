@@ -17,7 +17,7 @@ from data.import_mapping import MappingError, presets
 from data.import_mapping import load as load_mapping
 from data.import_mapping import parse as parse_mapping
 from queries import cache, data_quality, executor, funnel
-from ui import contract_editor, frame, funnel_proposal
+from ui import contract_editor, frame, funnel_proposal, mapping_choices
 from ui.auth import is_admin, user_name
 from ui.state import run_in_frame
 from ui.tables import download
@@ -210,13 +210,24 @@ with tab_import:
         )
         fresh = fresh or damaged
         uploads = uploads or []
+        # Files no preset fits: read as plain choices make them (ui/mapping_choices.py).
+        if mapping_name != CUSTOM and uploads and all(detection(u).proposal for u in uploads):
+            st.subheader("How to read your file", divider="gray")
+            st.caption(
+                "No preset fits these columns, so the mapping is made from the choices below (the one "
+                "chosen above is not used). They start from what the file's first rows suggest."
+            )
+            guided = mapping_choices.guided(
+                [u.name for u in uploads], [detection(u) for u in uploads], contract
+            )
+            mapping, mapping_key = guided.mapping, guided.key
         # A new store (or a fresh start) takes the funnel its files propose, confirmed here;
         # otherwise the files are read under the store's own contract.
         is_new = fresh or not store.db_path().exists()
         contract = importer.store_contract(store.db_path(), fresh=is_new)
         contract_text = None
-        ready = True
-        if is_new and uploads:
+        ready = mapping is not None
+        if is_new and uploads and ready:
             st.subheader("Your funnel", divider="gray")
             proposal_key = (tuple(u.file_id for u in uploads), mapping_key)
             result = proposal_for(proposal_key, uploads, mapping)
@@ -228,8 +239,9 @@ with tab_import:
                 if proposal.contract == contract_mod.load():
                     st.caption(
                         "Your files use the default funnel's stages; those they never record are shown "
-                        "as not recorded and never counted. " + " ".join(proposal.notes[1:])
+                        "as not recorded and never counted."
                     )
+                    st.text(" ".join(proposal.notes[1:]))  # may quote the files' names: plain text
                 else:
                     st.caption(
                         "Your files name stages of their own. This is the funnel they propose, in the "
@@ -264,14 +276,10 @@ with tab_import:
             fits_chosen = any(m.preset == mapping_name for m in found.matches)
             if best is not None and mapping_name != CUSTOM and not fits_chosen:
                 st.caption(f"Its columns fit the preset {best.preset}, not the one chosen: choose it above.")
-            if found.proposal is not None:
-                st.download_button(
-                    "Download a draft mapping for this file (.toml)",
-                    found.proposal.mapping_toml(found.file_name).encode("utf-8"),
-                    f"draft-mapping-{i + 1}.toml",
-                    "text/plain",
-                    key=f"dl-draft-{i}",
-                )
+            if found.proposal is not None and mapping_name == CUSTOM:
+                st.caption("Its columns fit no preset: choose a preset above to pick them on this page.")
+            if mapping is None:
+                continue
             key = (upload.file_id, mapping_key, contract_key)
             shown.add(key)
             result = preview(key, upload, mapping, contract)
@@ -281,10 +289,12 @@ with tab_import:
             _, role, df = result
             st.caption(
                 f"Read as the '{role}' file of this mapping. The first {PREVIEW_ROWS} rows as they will "
-                "be stored (times in UTC); one line per event, rejected rows with the reason. The "
-                "import reads the whole file."
+                "be stored (times in UTC); one line per event, rejected rows with the reason; columns "
+                "empty in all of them are left out (the download has them). The import reads the "
+                "whole file."
             )
-            st.dataframe(df, hide_index=True)
+            # Columns empty in every row shown are left out here (the download has them all).
+            st.dataframe(df.dropna(axis="columns", how="all"), hide_index=True)
             download(df, f"preview-{i + 1}.csv", label="Download preview", key=f"dl-preview-{i}")
         # Only the previews of the files on screen are kept.
         previews = st.session_state.get(PREVIEW_KEY, {})

@@ -182,10 +182,20 @@ def test_an_upload_s_name_and_header_are_shown_as_plain_text_only(store_db, page
     at.file_uploader(key="data_upload").set_value((name, (header + "\na,b,c\n").encode(), "text/csv"))
     at.run()
     no_errors(at)
-    # Refused (no required column), with the reason quoting the header: as plain text.
-    assert any("would be refused" in e.value for e in at.error)
-    assert "[click](https://evil.example)" in codes(at)
+    # No preset fits: the headers are the options of the plain choices (and quoted in the
+    # reasons, as plain text), never Markdown.
     assert name in [t.value for t in at.text]
+    assert markdown_with_evil(at) == []
+    box = {s.key.rsplit("-", 1)[-1]: s for s in at.selectbox}
+    box["shape"].set_value("long").run()
+    box = {s.key.rsplit("-", 1)[-1]: s for s in at.selectbox}
+    assert "[click](https://evil.example)" in box["id"].options
+    box["id"].set_value("[click](https://evil.example)")
+    box["stage"].set_value("https://evil.example").run()
+    at.selectbox(key=next(s.key for s in at.selectbox if s.key.endswith("-date-long"))).set_value(
+        "![p](https://evil.example/p.png)"
+    ).run()
+    no_errors(at)
     assert markdown_with_evil(at) == []
     at.button(key="data_import").click().run()
     no_errors(at)
@@ -394,7 +404,7 @@ def test_an_upload_shows_its_detected_shape_and_its_counts_per_stage_before_anyt
     assert store_db.read_bytes() == before  # nothing written before Import
 
 
-def test_an_upload_of_unknown_shape_gets_a_proposal_and_a_draft_mapping(store_db, page_app):
+def test_an_upload_of_unknown_shape_gets_its_choices_with_what_is_left_open(store_db, page_app):
     at = page_app(PAGE).run()
     at.file_uploader(key="data_upload").set_value(
         (
@@ -408,7 +418,223 @@ def test_an_upload_of_unknown_shape_gets_a_proposal_and_a_draft_mapping(store_db
     shown = "\n".join(t.value for t in at.text)
     assert "pipeline.csv: unknown shape" in shown
     assert "undecided: which column is the record's id: 'Ref ID', 'Account ID' all look like ids" in shown
-    labels = [b.label for b in at.get("download_button")]
-    assert "Download a draft mapping for this file (.toml)" in labels
-    # The event-log mapping chosen does not fit it: the preview says the file would be refused.
-    assert "This file would be refused:" in [e.value for e in at.error]
+    # The choices left open are an explicit "choose…", with the reason in words as plain text.
+    (shape,) = [s for s in at.selectbox if s.key.endswith("-shape")]
+    assert shape.value is None and shape.placeholder == "choose…"
+    assert "Left for you to choose: the shape: a row per move (long)" in shown
+    assert any("Choose file 1: the shape of the file" in i.value for i in at.info)
+    shape.set_value("long").run()
+    (id_box,) = [s for s in at.selectbox if s.key.endswith("-id")]
+    assert id_box.value is None and id_box.placeholder == "choose…"
+    shown = "\n".join(t.value for t in at.text)
+    assert (
+        "Left for you to choose: which column is the record's id: 'Ref ID', 'Account ID' all look like ids"
+        in shown
+    )
+    # Nothing to preview, count or import until it is chosen; no mapping to download yet.
+    assert any("Choose file 1: the column with the record's id" in i.value for i in at.info)
+    assert "What the import would add, per stage" not in [s.value for s in at.subheader]
+    assert at.button(key="data_import").disabled
+    assert "Download this mapping (.toml)" not in [b.label for b in at.get("download_button")]
+    id_box.set_value("Ref ID").run()
+    no_errors(at)
+    assert [s.value for s in at.selectbox if s.key.endswith(("-stage", "-date-long"))] == ["Entered", "Phase"]
+    assert "What the import would add, per stage" in [s.value for s in at.subheader]
+    assert not at.button(key="data_import").disabled
+    assert "Download this mapping (.toml)" in [b.label for b in at.get("download_button")]
+
+
+# --- the guided import: a file of its own shape, read through plain choices ----------------------
+
+GUIDED = Path(__file__).resolve().parent / "fixtures" / "guided_opportunities.csv"
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict:
+    """{file name: bytes} of every download button the page draws."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    seen: dict = {}
+    real = MemoryMediaFileStorage.load_and_get_id
+
+    def recording(self, path_or_data, mimetype, kind, filename=None):
+        if filename:
+            seen[filename] = path_or_data
+        return real(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+    return seen
+
+
+def stage_table(at) -> dict[str, int]:
+    counts = next(df.value for df in at.dataframe if "records entering it" in df.value)
+    return dict(zip(counts["stage or exit"], counts["records entering it"], strict=True))
+
+
+def box(at, suffix: str):
+    (found,) = [s for s in [*at.selectbox, *at.multiselect] if s.key.endswith(suffix) or suffix in s.key]
+    return found
+
+
+def test_a_file_of_its_own_shape_is_imported_through_plain_choices(tmp_path, use_store, page_app, downloads):
+    # An opportunity list no preset knows: Opp Ref, Company, Phase (Won, Lost, Abandoned and open
+    # phases), Opened On, Closed On (of won and lost ones), Value. Q-10 has no date at all.
+    db = use_store(tmp_path / "new.duckdb")  # a new store: the funnel is proposed from the file
+    at = page_app(PAGE).run()
+    at.file_uploader(key="data_upload").set_value((GUIDED.name, GUIDED.read_bytes(), "text/csv"))
+    at.run()
+    no_errors(at)
+    # Pre-filled from the file's first rows.
+    chosen = {s.label: s.value for s in at.selectbox if s.key.startswith("guided-")}
+    assert chosen == {
+        "Each row of the file is": "status",
+        "Each record is": "opportunity",  # the id column names an opportunity
+        "Column with the record's id": "Opp Ref",
+        "Column with the record's start (its created date)": "Opened On",
+        "Column with the status": "Phase",
+        "Column with the amount (optional)": "Value",
+        "Column that dates a won or lost status": "Closed On",
+    }
+    assert box(at, "-won-").value == ["Won"] and box(at, "-lost-").value == ["Lost"]
+    assert box(at, "-lost-").options == ["Won", "Lost", "Abandoned", "Discovery", "Proposal", "Negotiation"]
+    # Hand-counted: Q-01..Q-09 have an Opened On (Q-10 none); won Q-01, Q-03; lost Q-02, Q-09.
+    assert stage_table(at) == {"Created": 9, "Won": 2, "Lost": 2}
+    # One choice changed: Abandoned is lost too (Q-05, Q-07, closed on 2 and 10 April). The
+    # proposed funnel and the counts follow at once; nothing is written yet.
+    box(at, "-lost-").set_value(["Lost", "Abandoned"]).run()
+    no_errors(at)
+    assert stage_table(at) == {"Created": 9, "Won": 2, "Abandoned": 2, "Lost": 2}
+    assert not db.exists()
+    text = downloads["handoff-mapping.toml"]
+    text = text.decode("utf-8") if isinstance(text, bytes) else text
+    assert 'lost_values = ["Lost", "Abandoned"]' in text and 'deal_id = "Opp Ref"' in text
+
+    at.button(key="data_import").click().run()
+    no_errors(at)
+    assert any("Imported in" in s.value for s in at.success)
+    assert "1 open records with no date kept as undated open pipeline" in texts(at)  # Q-10
+    # 9 created + 2 won (with their amounts) + 2 lost + 2 abandoned, each opportunity once.
+    events = query(
+        db,
+        "select deal_id, event_type, cast(occurred_at as date)::varchar, amount from events "
+        "where lead_id is null order by deal_id, occurred_at",
+    )
+    assert [e for e in events if e[1] != "created"] == [
+        ("Q-01", "won", "2025-02-20", 12000),
+        ("Q-02", "lost", "2025-03-01", None),
+        ("Q-03", "won", "2025-03-15", 5000),
+        ("Q-05", "abandoned", "2025-04-02", None),
+        ("Q-07", "abandoned", "2025-04-10", None),
+        ("Q-09", "lost", "2025-04-15", None),
+    ]
+    assert sorted(e[0] for e in events if e[1] == "created") == [f"Q-0{i}" for i in range(1, 10)]
+    assert query(db, "select count(*) from events") == [(15,)]
+    # The store's funnel is the one confirmed on the page: Created, Won; Abandoned and Lost are
+    # both exits of kind lost.
+    funnel = importer.store_contract(db)
+    assert [s.label for s in funnel.stages] == ["Created", "Won"]
+    assert sorted((e.label, e.kind) for e in funnel.exits) == [("Abandoned", "lost"), ("Lost", "lost")]
+
+    # The downloaded mapping, saved to a file, imports the same file from the command line with
+    # the same counts and the same events.
+    path = tmp_path / "handoff-mapping.toml"
+    path.write_text(text, encoding="utf-8")
+    cli_db = tmp_path / "cli.duckdb"
+    counts = importer.stage_counts(
+        [importer.Source.from_path(GUIDED)],
+        path,
+        contract=importer.propose_contract([importer.Source.from_path(GUIDED)], path).contract,
+    )
+    assert dict(zip(counts["label"], counts["records"], strict=True)) == {
+        "Created": 9,
+        "Won": 2,
+        "Abandoned": 2,
+        "Lost": 2,
+    }
+    argv = [str(GUIDED), "--mapping", str(path), "--db", str(cli_db), "--accept-proposal"]
+    assert importer.main(argv) == 0
+    same = "select event_id, deal_id, event_type, occurred_at, amount from events order by event_id"
+    assert query(cli_db, same) == query(db, same)
+    # With the funnel confirmed on the page too (its download), the command line builds the
+    # same store: the same events under the same funnel.
+    funnel_path = tmp_path / "funnel.toml"
+    funnel_text = downloads["funnel.toml"]
+    funnel_path.write_bytes(funnel_text if isinstance(funnel_text, bytes) else funnel_text.encode())
+    cli_db2 = tmp_path / "cli2.duckdb"
+    argv = [str(GUIDED), "--mapping", str(path), "--db", str(cli_db2), "--contract", str(funnel_path)]
+    assert importer.main(argv) == 0
+    assert query(cli_db2, same) == query(db, same)
+    assert importer.store_contract(cli_db2) == funnel
+
+
+def test_a_file_of_its_own_shape_never_reaches_markdown_on_the_way_to_its_funnel(
+    tmp_path, use_store, page_app
+):
+    # Status values, the file's name and its headers with links and images in them, in a new
+    # store: they reach the choices, the proposed funnel (its notes quote the names), the
+    # preview and the counts, all as plain text, options or tables.
+    use_store(tmp_path / "new.duckdb")
+    body = (
+        b"Deal Ref,[s](https://evil.example),Opened,Closed\n"
+        b"D1,[Won](https://evil.example/w),2025-01-02,2025-02-01\n"
+        b"D2,![x](https://evil.example/x.png),2025-01-03,\n"
+        b"D3,![x](https://evil.example/x.png),2025-01-04,\n"
+        b"D4,Lost,2025-01-05,2025-02-03\n"
+    )
+    at = page_app(PAGE).run()
+    at.file_uploader(key="data_upload").set_value(("[f](https://evil.example).csv", body, "text/csv"))
+    at.run()
+    no_errors(at)
+    assert box(at, "-stage").value == "[s](https://evil.example)"
+    box(at, "-won-").set_value(["[Won](https://evil.example/w)"]).run()
+    no_errors(at)
+    assert "Your funnel" in [s.value for s in at.subheader]
+    assert stage_table(at)["[Won](https://evil.example/w)"] == 1
+    assert markdown_with_evil(at) == []
+
+
+def test_uploads_of_the_same_columns_share_one_set_of_choices(tmp_path, use_store, page_app):
+    # The fixture and a later file of the same columns: Q-11 won, Q-12 open.
+    use_store(tmp_path / "new.duckdb")
+    header = GUIDED.read_text(encoding="utf-8").splitlines()[0]
+    later = f"{header}\nQ-11,Acme,Won,2025-03-02,2025-03-30,1000\nQ-12,Hooli,Discovery,2025-03-04,,\n"
+    at = page_app(PAGE).run()
+    at.file_uploader(key="data_upload").set_value(
+        [(GUIDED.name, GUIDED.read_bytes(), "text/csv"), ("later.csv", later.encode(), "text/csv")]
+    )
+    at.run()
+    no_errors(at)
+    assert "**How to read file 1, 2**" in [m.value for m in at.markdown]
+    assert len([s for s in at.selectbox if s.key.endswith("-shape")]) == 1
+    assert stage_table(at) == {"Created": 11, "Won": 3, "Lost": 2}
+    at.button(key="data_import").click().run()
+    no_errors(at)
+    assert any("Imported in" in s.value for s in at.success)
+    # 11 created, 3 won, 2 lost (Abandoned is an open status here).
+    assert query(tmp_path / "new.duckdb", "select count(*) from events") == [(16,)]
+
+
+def test_a_date_per_stage_file_is_read_by_the_stage_each_date_column_dates(store_db, page_app):
+    # mql_list.csv (MQL ID, Name, Company, MQL Date, Source, Segment): 9 MQLs, into the live
+    # store's default funnel. "MQL Date" names its stage; the record's created date is it too.
+    at = page_app(PAGE).run()
+    body = (EXAMPLES / "mql_list.csv").read_bytes()
+    at.file_uploader(key="data_upload").set_value(("mql_list.csv", body, "text/csv"))
+    at.run()
+    no_errors(at)
+    chosen = {s.label: s.value for s in at.selectbox if s.key.startswith("guided-")}
+    assert chosen == {
+        "Each row of the file is": "wide",
+        "Each record is": "lead",
+        "Column with the record's id": "MQL ID",
+        "Column with the record's created date": "MQL Date",
+        "Column with the amount (optional)": "",
+        "dates the stage": "mql",
+    }
+    assert "MQL Date" in [t.value for t in at.text]  # the header above its choice, as text
+    assert stage_table(at)["Marketing qualified"] == 9
+    at.button(key="data_import").click().run()
+    no_errors(at)
+    assert query(
+        store_db, "select count(*) from events where event_type = 'mql' and event_id like 'guided:%'"
+    ) == [(9,)]

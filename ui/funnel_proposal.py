@@ -63,7 +63,7 @@ def edit(proposal: propose.Proposal, key: str) -> tuple[str, Contract] | None:
     """Draw the proposal as choices; return (contract text, contract) as confirmed, or None
     (with the reason shown) when the choices do not make a funnel."""
     base = proposal.contract
-    st.caption(" ".join(proposal.notes))
+    st.text(" ".join(proposal.notes))  # quotes the export's stage names: plain text
     table = st.data_editor(
         _rows(proposal),
         key=f"{key}-editor",

@@ -530,3 +530,159 @@ def entries_figure(df: pd.DataFrame, title: str) -> go.Figure:
     fig.update_layout(title=title, legend={"orientation": "h", "y": -0.15}, height=400, margin={"t": 110})
     fig.update_annotations(font_size=12)  # the stage names above the small charts
     return fig
+
+
+# --- the Content page ---------------------------------------------------------------------------
+
+MODEL_COLOURS = ("#4C8BF5", "#8C96A3", "#2BB39B", "#E8A33D", "#B06AD9", "#E5605A")  # MODELS' order
+
+
+def content_sales_figure(groups: pd.DataFrame, span: str, is_mature: bool, axis_title: str) -> go.Figure:
+    """Win rates with and without Marketing content shared by Sales, one bar pair per group
+    (queries.content.sales_content_use's rows), with their 95% intervals; `span`: the range
+    the opportunities were opened in. Group values can be CRM text: escaped."""
+    fig = go.Figure()
+    for side, name, colour in (("shared", "With Marketing content", BLUE), ("not_shared", "Without", GREY)):
+        rate = groups[f"win_rate_{side}"]
+        fig.add_bar(
+            x=[esc(g) for g in groups["group_value"]],
+            y=rate,
+            name=name,
+            marker_color=colour,
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": groups[f"win_high_{side}"] - rate,
+                "arrayminus": rate - groups[f"win_low_{side}"],
+            },
+            hovertext=[
+                f"{esc(g.group_value)} · {name}<br>Win rate {_pct(getattr(g, f'win_rate_{side}'))} "
+                f"(95% CI {_pct(getattr(g, f'win_low_{side}'))}–{_pct(getattr(g, f'win_high_{side}'))})"
+                f"<br>{getattr(g, f'n_won_{side}'):,} won of {getattr(g, f'n_closed_{side}'):,} closed"
+                for g in groups.itertuples()
+            ],
+            hoverinfo="text",
+        )
+    fig.update_layout(
+        title={
+            "text": "Win rate with and without Marketing content shared by Sales"
+            f"<br><sup>Opportunities opened {span}"
+            + (" · won ÷ closed" if is_mature else " · immature: deals still open, not final")
+            + "</sup>"
+        },
+        barmode="group",
+        yaxis={"title": {"text": "Win rate (won ÷ closed, %)"}, "tickformat": ".0%", "rangemode": "tozero"},
+        xaxis={"title": {"text": axis_title}},
+        legend={"orientation": "h", "y": -0.25},
+        height=380,
+        margin={"t": 60},
+    )
+    return fig
+
+
+def content_reach_figure(top: pd.DataFrame) -> go.Figure:
+    """Touches by Marketing and by Sales per piece of content (queries.content.content_reach's
+    rows, in the order drawn bottom-up), stacked. Titles and kinds are CRM text: escaped."""
+    fig = go.Figure()
+    for col, name, colour in (
+        ("n_touches_marketing", "Touches by Marketing", BLUE),
+        ("n_touches_sales", "Touches by Sales", AMBER),
+    ):
+        fig.add_bar(
+            y=[esc(t) for t in top["title"]],
+            x=top[col],
+            orientation="h",
+            name=name,
+            marker_color=colour,
+            hovertext=[
+                f"{esc(r.title)} ({esc(r.kind)}, made by {fmt.team(r.made_by)})<br>{name}: {getattr(r, col):,}"
+                f"<br>Leads reached: {r.n_leads:,}"
+                for r in top.itertuples()
+            ],
+            hoverinfo="text",
+        )
+    fig.update_layout(
+        title={"text": "Who uses each piece of content: touches in the range (top 20 by leads reached)"},
+        barmode="stack",
+        xaxis={"title": {"text": "Touches (count)"}},
+        yaxis={"title": {"text": "Content"}},
+        legend={"orientation": "h", "y": -0.2},
+        height=max(320, 26 * len(top) + 140),
+        margin={"t": 60},
+    )
+    return fig
+
+
+def content_advance_figure(part: pd.DataFrame, transition: str, is_mature: bool) -> go.Figure:
+    """Touched vs comparable leads' advance rate per piece of content for one stage
+    (queries.content.content_advance's rows of that stage), with 95% intervals; `transition`:
+    "Lead → Marketing qualified" (contract labels: escaped, like the titles)."""
+    fig = go.Figure()
+    for prefix, name, colour in (("advance", "Touched", BLUE), ("baseline", "Comparable, not touched", GREY)):
+        rate = part[f"{prefix}_rate"]
+        fig.add_scatter(
+            y=[esc(t) for t in part["title"]],
+            x=rate,
+            mode="markers",
+            name=name,
+            marker={"color": colour, "size": 10},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": part[f"{prefix}_high"] - rate,
+                "arrayminus": rate - part[f"{prefix}_low"],
+            },
+            hovertext=[
+                f"{esc(r.title)} · {name}<br>Advanced: {_pct(getattr(r, f'{prefix}_rate'))} "
+                f"(95% CI {_pct(getattr(r, f'{prefix}_low'))}–{_pct(getattr(r, f'{prefix}_high'))})"
+                f"<br>Touched leads compared: {r.n_matched:,}; comparable leads: {r.n_comparison:,}"
+                f"<br>Difference {fmt.points(r.difference)}, p = {r.p_value:.2g}"
+                + (" · small group (<30)" if r.is_small else "")
+                for r in part.itertuples()
+            ],
+            hoverinfo="text",
+        )
+    fig.update_layout(
+        title={
+            "text": f"{esc(transition)}: share of leads that advanced"
+            + ("" if is_mature else "<br><sup>Immature: window still open, not final</sup>")
+        },
+        xaxis={"title": {"text": "Advanced to the next stage (%)"}, "tickformat": ".0%"},
+        yaxis={"title": {"text": "Content"}},
+        legend={"orientation": "h", "y": -0.2},
+        height=max(320, 30 * len(part) + 160),
+        margin={"t": 60},
+    )
+    return fig
+
+
+def content_credits_figure(top: pd.DataFrame, models, total: float, title: str, axis_title: str) -> go.Figure:
+    """Each model's credit per group (queries.attribution.credits' rows), one bar per model
+    (`models`: (key, label) pairs, in order); `total`: the deals' amount, for the shares on
+    hover. Group labels (content titles, campaigns) are CRM text: escaped."""
+    fig = go.Figure()
+    for (model, model_label), colour in zip(models, MODEL_COLOURS, strict=True):
+        col = f"credit_{model}"
+        fig.add_bar(
+            x=[esc(v) for v in top["label"]],
+            y=top[col],
+            name=model_label,
+            marker_color=colour,
+            hovertext=[
+                f"{esc(r.label)} · {model_label}<br>Credit: {fmt.amount(getattr(r, col))}"
+                + (f" ({_pct(getattr(r, col) / total)} of the total)" if total else "")
+                + f"<br>Deals touched: {r.n_deals:,}"
+                for r in top.itertuples()
+            ],
+            hoverinfo="text",
+        )
+    fig.update_layout(
+        title={"text": title},
+        barmode="group",
+        yaxis={"title": {"text": "Credited amount (deal currency)"}},
+        xaxis={"title": {"text": axis_title}},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        height=480,
+        margin={"t": 110},
+    )
+    return fig

@@ -55,6 +55,7 @@ LOOKUP_TARGETS = {
 }
 CURRENCY = re.compile(r"^[A-Z]{3}$")  # an ISO 4217 code
 AMOUNT_EVENT = "amount"  # an event type that only sets a deal amount (schema.sql)
+AMOUNT_ON_STAGES = "stages"  # amount_on: every stage entry of a record carries its current amount
 DECIMAL_SEPARATORS = (".", ",")
 # Bounds on what one row may hold, so that reading a file never needs more memory than about
 # this much, whatever the file (docs/import.md, "Limits").
@@ -229,7 +230,9 @@ class FileSpec:
     owner_team: str | None = None
     team: str | None = None
     amount: str | None = None
-    amount_on: str | None = None  # wide: the event type that carries the amount
+    # wide: the event type that carries the amount; "stages" (AMOUNT_ON_STAGES, opportunity
+    # files): every stage entry carries the record's current amount, currency and close date
+    amount_on: str | None = None
     reason: str | None = None
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     optional: frozenset[str] = frozenset()  # normalised columns that may be missing from the file
@@ -711,11 +714,17 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
     # "won" with stage columns: the stage the contract ends in, whatever its key (a funnel
     # proposed from the data names it after the export's own won stage).
     won_by_pattern = amount_on == "won" and bool(stage_columns)
-    if amount_on is not None and (shape != "wide" or (amount_on not in stage_dates and not won_by_pattern)):
+    # "stages": a record file of opportunities whose amount and close date are the deal's current
+    # ones (a HubSpot deals export): every stage entry carries them, so open pipeline has amounts.
+    on_stages = amount_on == AMOUNT_ON_STAGES and grain == "opportunity"
+    if amount_on is not None and (
+        shape != "wide" or (amount_on not in stage_dates and not won_by_pattern and not on_stages)
+    ):
         raise _fail(
             f"{where}.amount_on",
             f"for wide files, one of the stage_dates keys {list(stage_dates)}"
-            + (" or 'won' (the contract's last stage)" if stage_columns else ""),
+            + (" or 'won' (the contract's last stage)" if stage_columns else "")
+            + (f" or {AMOUNT_ON_STAGES!r} (every stage entry)" if grain == "opportunity" else ""),
             amount_on,
         )
     if shape == "wide" and singles["amount"] and amount_on is None and grain != "opportunity":

@@ -34,7 +34,16 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from data.contract import Contract
-from data.import_mapping import AMOUNT_EVENT, AUTO_ENCODING, CURRENCY, FileSpec, Mapping, norm, pattern_regex
+from data.import_mapping import (
+    AMOUNT_EVENT,
+    AMOUNT_ON_STAGES,
+    AUTO_ENCODING,
+    CURRENCY,
+    FileSpec,
+    Mapping,
+    norm,
+    pattern_regex,
+)
 
 UTC = dt.UTC
 MAX_RAW = 300  # characters of a row kept with its rejection
@@ -947,10 +956,18 @@ class RowParser:
         amount = self._amount(fields, spec.amount)
         currency = self._currency(fields)
         subject = deal_id or lead_id
+        # amount_on = "stages": the record's amount and close date are its current ones (a deals
+        # export holds no history of them), carried by every stage entry, so the deal is open
+        # at that amount in each stage it was in. Otherwise close dates and forecast categories
+        # come with a stage history.
+        on_stages = spec.amount_on == AMOUNT_ON_STAGES
+        close_date = self._date(fields, spec.close_date, flags) if on_stages else None
         events = []
         for etype, (at, _) in self._dates(fields, flags).items():
-            carries = etype == spec.amount_on or (
-                spec.amount_on == "won" and bool(spec.stage_columns) and etype == self.won_key
+            carries = (
+                etype == spec.amount_on
+                or (spec.amount_on == "won" and bool(spec.stage_columns) and etype == self.won_key)
+                or (on_stages and etype not in self.exits)
             )
             events.append(
                 (
@@ -964,7 +981,7 @@ class RowParser:
                     reason if etype in self.exits else None,
                     amount if carries else None,
                     currency if carries and amount is not None else None,
-                    None,  # close dates and forecast categories come with a stage history
+                    close_date if carries else None,
                     None,
                 )
             )

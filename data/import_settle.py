@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from data.contract import Contract
-from data.import_mapping import Mapping
+from data.import_mapping import AMOUNT_ON_STAGES, Mapping
 from data.import_read import (
     CONTACT_COLUMNS,
     CONVERTED_ROLE,
@@ -91,6 +91,7 @@ class FileReport:
     n_leads_added: int = 0
     n_leads_updated: int = 0
     n_undated: int = 0  # open records with no date, kept as undated open pipeline
+    n_events_restated: int = 0  # stored stage entries given their record's new amount or close date
     n_opportunities: int = 0  # opportunity records added or changed
     n_contacts: int = 0  # contacts on opportunities added or changed
     n_roles: int = 0  # owners of records by role added or changed
@@ -132,6 +133,11 @@ class FileReport:
             + (
                 f", {self.n_undated:,} open records with no date kept as undated open pipeline"
                 if self.n_undated
+                else ""
+            )
+            + (
+                f", {self.n_events_restated:,} stage entries given their deal's new amount or close date"
+                if self.n_events_restated
                 else ""
             )
             + (f", {self.n_opportunities:,} opportunities added or changed" if self.n_opportunities else "")
@@ -453,6 +459,21 @@ select
             list_contains(t.times, r.occurred_at) or t.has_date_only
             or cast(r.occurred_at as time) = time '00:00:00') then 'same'
         when e.event_id is null then 'new'
+        -- A file whose stage entries carry the record's current amount and close date
+        -- (amount_on = "stages"): a later export restates them on the same entries; a blank
+        -- never erases what is stored.
+        when $restates and e.lead_id is not distinct from r.lead_id
+            and e.deal_id is not distinct from r.deal_id
+            and e.event_type = r.event_type
+            and e.occurred_at = r.occurred_at
+            and e.reason_code is not distinct from r.reason_code then
+            case
+                when (r.amount is not null and e.amount is distinct from cast(r.amount as decimal(14, 2)))
+                    or (r.currency is not null and e.currency is distinct from r.currency)
+                    or (r.close_date is not null and e.close_date is distinct from r.close_date)
+                    then 'restated'
+                else 'same'
+            end
         when e.lead_id is not distinct from r.lead_id
             and e.deal_id is not distinct from r.deal_id
             and e.event_type = r.event_type
@@ -893,7 +914,7 @@ with
 per_row as (
     select
         row_number,
-        count(*) filter (where verdict = 'new') as n_new,
+        count(*) filter (where verdict in ('new', 'restated')) as n_new,
         count(*) filter (where verdict in ('conflict', 'no_lead')) as n_bad,
         string_agg(problem, '; ') filter (where verdict in ('conflict', 'no_lead')) as problem
     from v_events
@@ -996,7 +1017,13 @@ def settle(
     versioned = bool(spec and (spec.version_active or spec.version_start))
     con.execute(SETTLE_ROWS, {**p, "versioned": versioned})
     con.execute(
-        SETTLE_EVENTS, {**p, "needs_lead": bool(spec and spec.lead_from_deal), "converted": CONVERTED_ROLE}
+        SETTLE_EVENTS,
+        {
+            **p,
+            "needs_lead": bool(spec and spec.lead_from_deal),
+            "converted": CONVERTED_ROLE,
+            "restates": bool(spec and spec.amount_on == AMOUNT_ON_STAGES),
+        },
     )
     con.execute(SETTLE_LEADS, p)
     con.execute(SETTLE_UNDATED, p)
@@ -1334,6 +1361,25 @@ def _write(
         {"load_id": load_id},
     )
     report.n_events_added = con.execute("select count(*) from events").fetchone()[0] - before
+    # Stage entries whose record's current amount, currency or close date changed since the
+    # last export (amount_on = "stages"): they carry the new ones.
+    restated = """
+        from v_events as v
+        join v_final as f on f.row_number = v.row_number and f.status = 'accepted'
+        where v.verdict = 'restated'
+    """
+    report.n_events_restated = con.execute("select count(distinct v.event_id) " + restated).fetchone()[0]
+    if report.n_events_restated:
+        con.execute(
+            """
+            update events as e
+            set amount = coalesce(v.amount_value, e.amount), currency = coalesce(v.currency, e.currency),
+                close_date = coalesce(v.close_date, e.close_date)
+            from v_events as v
+            join v_final as f on f.row_number = v.row_number and f.status = 'accepted'
+            where v.verdict = 'restated' and e.event_id = v.event_id
+            """
+        )
     # Leads known only from their events (an event log): created at their first event, owned by
     # the owner of their latest event that names one.
     con.execute(

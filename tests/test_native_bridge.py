@@ -430,16 +430,24 @@ def test_hubspot_pipeline_on_15_february(hubspot, capsys):
     s = summarise(capsys, hubspot, "--as-of", "2025-02-15")
     assert s["pipeline"]["at"] == "2025-02-15"
     # At the end of 15 Feb: 8802 lost 5 Feb, 8805 lost 15 Feb 12:00; 8807 and 8808 not created.
-    # A deals export carries the amount on the won stage only (amount_on = "won"), and the
-    # record's Amount is today's, not dated: the open deals carry no amount at a past date.
+    # A deals export holds each deal's current Amount once per row; every stage entry carries
+    # it (amount_on = "stages"), so each open deal is in its stage at that amount.
+    zero = {"USD": 0.0, "EUR": 0.0}
     assert pipeline(s) == [
-        ("Appointment Scheduled", 0, {}),
-        ("Qualified To Buy", 1, {}),  # 8806 (14 Feb)
-        ("Presentation Scheduled", 2, {}),  # 8803 (1 Feb), 8804 (10 Feb)
-        ("Decision Maker Bought-In", 0, {}),
-        ("Contract Sent", 1, {}),  # 8801 (10 Feb)
+        ("Appointment Scheduled", 0, zero),
+        ("Qualified To Buy", 1, {"USD": 0.0, "EUR": 15000.0}),  # 8806 (14 Feb), 15,000 EUR
+        # 8803 (1 Feb) 5,000 + 8804 (10 Feb) 20,000 = 25,000 USD
+        ("Presentation Scheduled", 2, {"USD": 25000.0, "EUR": 0.0}),
+        ("Decision Maker Bought-In", 0, zero),
+        ("Contract Sent", 1, {"USD": 12000.0, "EUR": 0.0}),  # 8801 (10 Feb), 12,000 USD
     ]
-    assert s["pipeline"]["total"] == {"n_opportunities": 4, "amount": {}, "amount_in": None}
+    # 25,000 + 12,000 = 37,000 USD; 15,000 EUR.
+    assert s["pipeline"]["total"] == {
+        "n_opportunities": 4,
+        "amount": {"USD": 37000.0, "EUR": 15000.0},
+        "amount_in": None,
+    }
+    assert all(e["n_with_amount"] == e["n_opportunities"] for e in s["pipeline"]["stages"])
     assert [e["sourced"]["marketing"] for e in s["pipeline"]["stages"]] == [0, 1, 1, 0, 0]  # 8806, 8804
 
 

@@ -232,12 +232,12 @@ def test_salesforce_bridge(salesforce, capsys):
         "median": 0.0,
         "distribution": {"0": 8, "1": 3, "2": 1, "3": 1, "4+": 0},
     }
-    # With a role: O1, O2, O3 (A6's conversion is its role), O5, O8 = 5.
-    assert o["n_with_role"] == 5
+    # With a contact role (OpportunityContactRole rows only): O1, O2, O5, O8 = 4. O3's A6 is a
+    # person on it (its converted lead) but has no role row: a conversion is no role.
+    assert o["n_with_role"] == 4
     assert roles(s) == {
         "Decision Maker": (3, pytest.approx(3 / 13), 3),  # O1 (C1 = A1), O2 (C2 = A3), O5 (C5)
         "Economic Buyer": (2, pytest.approx(2 / 13), 2),  # O1 (C9), O8 (C8)
-        "Converted lead": (1, pytest.approx(1 / 13), 1),  # O3 (A6, converted, no role row)
         "Technical Buyer": (1, pytest.approx(1 / 13), 1),  # O5 (C6)
         "Influencer": (1, pytest.approx(1 / 13), 1),  # O5 (C7)
     }

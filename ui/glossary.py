@@ -198,7 +198,9 @@ def buying_group() -> str:
         "(its contacts: the lead it was converted from and its contact roles, each person once, "
         "as the CRM lists them now). Role coverage: the share of those opportunities with at "
         "least one contact in a role, "
-        "for every role the data names (compared ignoring case)."
+        "for every role the data names (compared ignoring case): the CRM's contact roles or "
+        "association labels only; the lead an opportunity was converted from is a person on it, "
+        "not a role."
     )
 
 

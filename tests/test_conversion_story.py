@@ -1,0 +1,93 @@
+"""Converted leads and closed statuses from a Salesforce export in its native shapes (preset
+salesforce_objects), imported through the command line and read back through
+`python -m reports.summary --json`, against numbers worked out by hand from the rows (the
+arithmetic is beside each expected number).
+
+tests/fixtures/gap_sf_*.csv. The funnel is the one proposed from the files (Lead created →
+Closed - Converted → Prospecting → Closed Won; Closed - Not Converted an exit of kind
+disqualified), with the Lead's creation as the handoff (as in tests/test_native_bridge.py).
+Times are UTC.
+
+  Lead  G1 created 6 Jan 09:00, converted 10 Jan to P1 (ConvertedContactId K1; no
+           ConvertedAccountId, no account of its own)
+        G2 created 7 Jan 09:00, converted 14 Jan to P2 and account C2 (ConvertedAccountId)
+        G3 8 Jan, Closed - Not Converted, no date of its own; LastModifiedDate 20 Jan 12:00
+        G4 9 Jan, Closed - Not Converted, no date and no LastModifiedDate
+        G5 13 Jan, Working - Contacted (open; its LastModifiedDate dates nothing)
+        G6 14 Jan, Closed - Not Converted, LastModifiedDate 20 Feb; LeadHistory dates the
+           status 22 Jan 11:00
+  Opportunity  P1 account C1, created 10 Jan 10:00, won 10 Feb, 5,000 USD
+               P2 account C2, created 14 Jan 10:00, Prospecting (open), 3,000 USD
+               P3 account C3, created 16 Jan 10:00, Prospecting (open), 2,000 USD
+  OpportunityContactRole  P1: K1 (= G1) Decision Maker, K8 Influencer; P3: K9 Economic Buyer.
+               P2 has none: G2 is on it only as the lead it was converted from.
+  Every owner is Sales (the preset's owner_team): nothing is Marketing-touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pytest
+
+from data import importer
+from reports import summary
+from tests.conftest import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures"
+Q1 = ("--start", "2025-01-01", "--end", "2025-03-31")
+FILES = [
+    FIXTURES / f"gap_sf_{name}.csv"
+    for name in ("Lead", "LeadHistory", "Opportunity", "OpportunityHistory", "OpportunityContactRole")
+]
+
+
+def run_importer(*args: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert importer.main(list(args)) == 0
+    return out.getvalue()
+
+
+def summarise(capsys, db, *args) -> dict:
+    capsys.readouterr()
+    assert summary.main(["--db", str(db), "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("conversions")
+    db = tmp / "store.duckdb"
+    files = [str(f) for f in FILES]
+    proposal = run_importer(*files, "--mapping", "salesforce_objects", "--propose")
+    funnel = tmp / "funnel.toml"
+    funnel.write_text(
+        proposal.replace(
+            'skip_policy = "implied"\n', 'skip_policy = "implied"\nhandoff_stage = "lead_created"\n'
+        )
+    )
+    out = run_importer(*files, "--mapping", "salesforce_objects", "--db", str(db), "--contract", str(funnel))
+    return db, out
+
+
+def test_roles_covered_count_contact_roles_only(store, capsys):
+    db, _ = store
+    o = summarise(capsys, db, *Q1)["bridge"]["opportunities"]
+    # People on each: P1 G1 (converted, and K1's Decision Maker role) and K8 = 2; P2 G2 (its
+    # converted lead, no role row) = 1; P3 K9 = 1. Mean 4 / 3, median 1.
+    assert o["n"] == 3 and o["n_without_contacts"] == 0
+    assert o["contacts"] == {
+        "mean": pytest.approx(4 / 3),
+        "median": 1.0,
+        "distribution": {"0": 0, "1": 2, "2": 1, "3": 0, "4+": 0},
+    }
+    # With a contact role: P1, P3 = 2. P2's converted lead is a person on it, not a role.
+    assert o["n_with_role"] == 2
+    assert {r["role"]: (r["n_opportunities"], r["share"], r["n_contacts"]) for r in o["roles"]} == {
+        "Decision Maker": (1, pytest.approx(1 / 3), 1),  # P1 (K1 = G1)
+        "Influencer": (1, pytest.approx(1 / 3), 1),  # P1 (K8)
+        "Economic Buyer": (1, pytest.approx(1 / 3), 1),  # P3 (K9)
+    }

@@ -131,6 +131,7 @@ FILE_KEYS = {
     "list_separator",
     "linked_deal",
     "contact_record",
+    "converted_account",
     "fallback",
     "owner_roles",
     "owner_role",
@@ -172,6 +173,7 @@ COLUMN_KEYS = (
     "contacts",
     "linked_deal",
     "contact_record",
+    "converted_account",
     "owner_role",
     "name",
     "campaign",
@@ -273,6 +275,7 @@ class FileSpec:
     list_separator: str = ";"
     linked_deal: str | None = None  # lead files: the opportunity the lead became (a contact of it)
     contact_record: str | None = None  # lead files: the contact record the lead became
+    converted_account: str | None = None  # lead files: the account the lead was converted into
     fallback: dict[str, str] = field(default_factory=dict)  # column -> column read when it is empty
     owner_roles: dict[str, str] = field(default_factory=dict)  # role name -> column of its owner
     owner_role: str | None = None  # roles files: the column with the role
@@ -318,6 +321,7 @@ class FileSpec:
             self.contacts,
             self.linked_deal,
             self.contact_record,
+            self.converted_account,
             self.owner_role,
             self.name,
             self.campaign,
@@ -603,7 +607,7 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         raise MappingError(f'{where}.owner_role: only for roles files (shape = "roles")')
     if owner_roles and shape not in ("wide", "status", "long"):
         raise MappingError(f"{where}.owner_roles: only for wide, status or long files")
-    for k in ("linked_deal", "contact_record"):
+    for k in ("linked_deal", "contact_record", "converted_account"):
         if singles[k] and (
             shape not in ("wide", "status") or raw.get("grain", "lead") != "lead" or not singles["created_at"]
         ):
@@ -786,6 +790,7 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         list_separator=separator,
         linked_deal=singles["linked_deal"],
         contact_record=singles["contact_record"],
+        converted_account=singles["converted_account"],
         fallback=fallback,
         owner_roles=owner_roles,
         owner_role=singles["owner_role"],

@@ -499,6 +499,8 @@ LEAD_COLUMNS = (
     "currency",
     "email",
     "contact_id",
+    "converted_opportunity_id",
+    "converted_account_id",
 )
 ROLE_COLUMNS = ("record_id", "role", "owner_id")
 LOOKUP_COLUMNS = (
@@ -908,6 +910,8 @@ class RowParser:
             currency,
             email,
             self._id(fields, spec.contact_record),
+            self._id(fields, spec.linked_deal),
+            self._id(fields, spec.converted_account),
         )
 
     def _links(self, fields: list[str], lead_id, deal_id) -> list[tuple]:

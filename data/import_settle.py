@@ -184,7 +184,8 @@ create temp table st_contacts (
 create temp table st_leads (
     file_no integer, row_number bigint, lead_id varchar, created_at timestamp, lead_name varchar,
     company varchar, account_id varchar, channel varchar, campaign varchar, region varchar,
-    segment varchar, owner_id varchar, currency varchar, email varchar, contact_id varchar
+    segment varchar, owner_id varchar, currency varchar, email varchar, contact_id varchar,
+    converted_opportunity_id varchar, converted_account_id varchar
 );
 create temp table st_undated (
     file_no integer, row_number bigint, lead_id varchar, status varchar, stage varchar,
@@ -548,6 +549,8 @@ merged as (
         coalesce(s.currency, o.currency) as currency,
         coalesce(s.email, o.email) as email,
         coalesce(s.contact_id, o.contact_id) as contact_id,
+        coalesce(s.converted_opportunity_id, o.converted_opportunity_id) as converted_opportunity_id,
+        coalesce(s.converted_account_id, o.converted_account_id) as converted_account_id,
         o.lead_id is null as is_new
     from staged as s
     left join leads as o on o.lead_id = s.lead_id
@@ -557,9 +560,11 @@ select
     case
         when m.is_new then 'new'
         when (m.created_at, m.lead_name, m.company, m.account_id, m.channel, m.campaign, m.region,
-              m.segment, m.owner_id, m.currency, m.email, m.contact_id)
+              m.segment, m.owner_id, m.currency, m.email, m.contact_id, m.converted_opportunity_id,
+              m.converted_account_id)
             is distinct from (o.created_at, o.lead_name, o.company, o.account_id, o.channel, o.campaign,
-              o.region, o.segment, o.owner_id, o.currency, o.email, o.contact_id) then 'changed'
+              o.region, o.segment, o.owner_id, o.currency, o.email, o.contact_id,
+              o.converted_opportunity_id, o.converted_account_id) then 'changed'
         else 'same'
     end as verdict
 from merged as m

@@ -2,8 +2,9 @@
 -- lead it was converted from and its contacts (opportunity_contacts, the buying group).
 -- docs/design.md "The bridge between the grains".
 --   link        'converted' for the lead the opportunity was converted from (an event that
---               names both, or the lead's link to the opportunity it became, stored in
---               opportunity_contacts with the role $converted_role), else 'contact'
+--               names both, the lead record's converted opportunity, or the lead's link to the
+--               opportunity it became, stored in opportunity_contacts with the role
+--               $converted_role), else 'contact'
 --   role        the contact's role as the CRM gives it (a contact role, an association label),
 --               trimmed; null when none is given. The link of a converted lead is no role: a
 --               converted lead without a contact-role row is a person with no role.
@@ -14,16 +15,24 @@
 with
 
 events as (select * from events),
+leads as (select * from leads),
 opportunity_contacts as (select * from opportunity_contacts),
 
--- The lead an opportunity was converted from: an event that names both.
+-- The lead an opportunity was converted from: an event that names both, or the lead's record
+-- (Salesforce's ConvertedOpportunityId).
 converted as (
-    select distinct
+    select
         deal_id as opportunity_id,
         lead_id
     from events
     where deal_id is not null
       and lead_id is not null
+    union
+    select
+        converted_opportunity_id as opportunity_id,
+        lead_id
+    from leads
+    where nullif(trim(converted_opportunity_id), '') is not null
 ),
 
 contacts as (

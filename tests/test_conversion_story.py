@@ -33,6 +33,7 @@ import json
 import pytest
 
 from data import importer
+from queries import bridge
 from reports import summary
 from tests.conftest import ROOT
 
@@ -42,6 +43,8 @@ FILES = [
     FIXTURES / f"gap_sf_{name}.csv"
     for name in ("Lead", "LeadHistory", "Opportunity", "OpportunityHistory", "OpportunityContactRole")
 ]
+G = "00Q7x00000G{}aAAA"  # lead ids
+C = "0017x00000C{}aAAA"  # account ids
 
 
 def run_importer(*args: str) -> str:
@@ -71,6 +74,36 @@ def store(tmp_path_factory):
     )
     out = run_importer(*files, "--mapping", "salesforce_objects", "--db", str(db), "--contract", str(funnel))
     return db, out
+
+
+def test_a_converted_lead_takes_its_accounts(store, capsys):
+    db, _ = store
+    b = summarise(capsys, db, *Q1)["bridge"]
+    # G1: no account of its own, none converted into; its opportunity P1 names C1
+    # (converted_opportunity). G2: converted into C2 (converted_account). G3..G6: none = 4.
+    assert b["accounts"] == {
+        "record": 0,
+        "converted_account": 1,
+        "converted_opportunity": 1,
+        "domain": 0,
+        "name": 0,
+        "domain_and_name": 0,
+        "ambiguous": 0,
+        "conflict": 0,
+        "none": 4,
+    }
+    m = b["mqls"]
+    # MQLs (Lead created in Q1): G1..G6 = 6. Led to an opportunity: G1 -> P1, G2 -> P2 = 2. With an
+    # opportunity on their account created on or after the MQL: G1 (C1: P1, 10 Jan >= 6 Jan),
+    # G2 (C2: P2, 14 Jan >= 7 Jan) = 2 of 6.
+    assert (m["n"], m["n_to_opportunity"], m["n_to_account_opportunity"]) == (6, 2, 2)
+    assert m["account_rate"] == pytest.approx(2 / 6)
+    # The rule that gave each its account is stored and listed with it.
+    matched = bridge.matched_leads(db)
+    assert [(r.lead_id, r.account_id, r.rule) for r in matched.itertuples()] == [
+        (G.format(2), C.format(2), "converted_account"),
+        (G.format(1), C.format(1), "converted_opportunity"),
+    ]
 
 
 def test_roles_covered_count_contact_roles_only(store, capsys):

@@ -211,10 +211,12 @@ def test_salesforce_bridge(salesforce, capsys):
         "p90": pytest.approx(7.25 + 0.8 * (17 + 2 / 24 - 7.25)),
         "n": 3,
     }
-    # The Lead file names no account and no account has a name or domain to match: no MQL has
-    # an opportunity on its account, and the 6 leads have no account.
-    assert (m["n_to_account_opportunity"], m["account_rate"]) == (0, 0.0)
-    assert b["accounts"]["none"] == 6
+    # The Lead file names no account of a lead's own, but A1, A3 and A6 were converted into O1,
+    # O2 and O3, whose records name K1, K2 and K3: each converted lead has its opportunity's
+    # account (rule converted_opportunity), created on or after its MQL: 3 of 6. A2, A4, A5:
+    # no account, and no account has a name or domain to match them on.
+    assert (m["n_to_account_opportunity"], m["account_rate"]) == (3, 0.5)
+    assert (b["accounts"]["converted_opportunity"], b["accounts"]["none"]) == (3, 3)
     o = b["opportunities"]
     # 13 opportunities created in Q1; every event is by U1 or U2 (Sales): none Marketing-touched.
     assert (o["n"], o["n_marketing_touched"], o["n_sales_sourced"], o["sales_sourced_share"]) == (

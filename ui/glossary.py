@@ -206,7 +206,8 @@ def buying_group() -> str:
 
 def account_matching() -> str:
     return (
-        "A lead's account: the one its record names; else the one account its email domain (never "
+        "A lead's account: the one its record names; else the account it was converted into (or "
+        "that of the opportunity it was converted into); else the one account its email domain (never "
         "a free-mail domain such as gmail.com) or its company name points to, the name compared "
         "without case, punctuation or legal forms (Inc, Ltd, GmbH, S.A., ...). Accounts are those "
         "of the accounts list and those other leads already name. When the evidence points to "

@@ -132,6 +132,7 @@ FILE_KEYS = {
     "linked_deal",
     "contact_record",
     "converted_account",
+    "last_changed",
     "fallback",
     "owner_roles",
     "owner_role",
@@ -174,6 +175,7 @@ COLUMN_KEYS = (
     "linked_deal",
     "contact_record",
     "converted_account",
+    "last_changed",
     "owner_role",
     "name",
     "campaign",
@@ -276,6 +278,9 @@ class FileSpec:
     linked_deal: str | None = None  # lead files: the opportunity the lead became (a contact of it)
     contact_record: str | None = None  # lead files: the contact record the lead became
     converted_account: str | None = None  # lead files: the account the lead was converted into
+    # Status files: the record's last change (Salesforce's LastModifiedDate). It dates an exit
+    # status the row gives no date of its own: the latest the status can have been set.
+    last_changed: str | None = None
     fallback: dict[str, str] = field(default_factory=dict)  # column -> column read when it is empty
     owner_roles: dict[str, str] = field(default_factory=dict)  # role name -> column of its owner
     owner_role: str | None = None  # roles files: the column with the role
@@ -322,6 +327,7 @@ class FileSpec:
             self.linked_deal,
             self.contact_record,
             self.converted_account,
+            self.last_changed,
             self.owner_role,
             self.name,
             self.campaign,
@@ -663,9 +669,9 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
     # A wide file may name its current status and the CRM's won/closed flags too: they only tell
     # a proposed funnel which status names are won and lost (its events come from dates).
     status_keys = (
-        ("started", "outcome_date")
+        ("started", "outcome_date", "last_changed")
         if shape == "wide"
-        else ("status", "started", "outcome_date", "is_won", "is_closed")
+        else ("status", "started", "outcome_date", "is_won", "is_closed", "last_changed")
     )
     if shape != "status":
         for k in status_keys:
@@ -791,6 +797,7 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         linked_deal=singles["linked_deal"],
         contact_record=singles["contact_record"],
         converted_account=singles["converted_account"],
+        last_changed=singles["last_changed"],
         fallback=fallback,
         owner_roles=owner_roles,
         owner_role=singles["owner_role"],

@@ -23,13 +23,16 @@ from data.import_mapping import AMOUNT_ON_STAGES, Mapping
 from data.import_read import (
     CONTACT_COLUMNS,
     CONVERTED_ROLE,
+    DATED_BY_LAST_CHANGE,
     EVENT_COLUMNS,
+    LAST_CHANGE_SUFFIX,
     LEAD_COLUMNS,
     LOOKUP_COLUMNS,
     OPPORTUNITY_COLUMNS,
     ROLE_COLUMNS,
     TOUCH_COLUMNS,
     UNDATED_COLUMNS,
+    UNDATED_EXIT,
 )
 
 CHUNK = 50_000  # staged rows per Arrow batch: bounds memory while reading
@@ -92,6 +95,8 @@ class FileReport:
     n_leads_updated: int = 0
     n_undated: int = 0  # open records with no date, kept as undated open pipeline
     n_events_restated: int = 0  # stored stage entries given their record's new amount or close date
+    n_exits_last_changed: int = 0  # exit statuses with no date of their own, dated by the last change
+    n_exits_undated: int = 0  # exit statuses with no date at all: undated exits, counted as open
     n_opportunities: int = 0  # opportunity records added or changed
     n_contacts: int = 0  # contacts on opportunities added or changed
     n_roles: int = 0  # owners of records by role added or changed
@@ -138,6 +143,18 @@ class FileReport:
             + (
                 f", {self.n_events_restated:,} stage entries given their deal's new amount or close date"
                 if self.n_events_restated
+                else ""
+            )
+            + (
+                f", {self.n_exits_last_changed:,} exit statuses with no date of their own dated by the "
+                "record's last change (a status history, if imported, dates them exactly)"
+                if self.n_exits_last_changed
+                else ""
+            )
+            + (
+                f", {self.n_exits_undated:,} exit statuses with no date at all (undated exits: the records "
+                "count as open)"
+                if self.n_exits_undated
                 else ""
             )
             + (f", {self.n_opportunities:,} opportunities added or changed" if self.n_opportunities else "")
@@ -459,6 +476,19 @@ select
         when e.event_id is null and t.event_id is not null and (
             list_contains(t.times, r.occurred_at) or t.has_date_only
             or cast(r.occurred_at as time) = time '00:00:00') then 'same'
+        -- An exit dated only by its record's last change (LAST_CHANGE_SUFFIX): when the store
+        -- holds the same exit of the record from elsewhere (a LeadHistory row, its real date),
+        -- or holds it already dated by an earlier export's last change (a tighter bound, since
+        -- the status was already set then), it adds nothing.
+        when ends_with(r.event_id, $last_change_suffix) and (
+            (e.event_id is not null and e.event_type = r.event_type and e.lead_id is not distinct from r.lead_id)
+            or exists (
+                select 1 from events as o
+                where o.lead_id is not distinct from r.lead_id
+                  and o.deal_id is not distinct from r.deal_id
+                  and o.event_type = r.event_type
+                  and not ends_with(o.event_id, $last_change_suffix)
+            )) then 'same'
         when e.event_id is null then 'new'
         -- A file whose stage entries carry the record's current amount and close date
         -- (amount_on = "stages"): a later export restates them on the same entries; a blank
@@ -1028,6 +1058,7 @@ def settle(
             "needs_lead": bool(spec and spec.lead_from_deal),
             "converted": CONVERTED_ROLE,
             "restates": bool(spec and spec.amount_on == AMOUNT_ON_STAGES),
+            "last_change_suffix": LAST_CHANGE_SUFFIX,
         },
     )
     con.execute(SETTLE_LEADS, p)
@@ -1040,6 +1071,16 @@ def settle(
     con.execute(SETTLE_FINAL)
     counts = dict(con.execute("select status, count(*) from v_final group by status").fetchall())
     report.n_accepted = counts.get("accepted", 0)
+    report.n_exits_last_changed, report.n_exits_undated = con.execute(
+        """
+        select
+            count(*) filter (where contains(flag, $dated)),
+            count(*) filter (where contains(flag, $undated))
+        from v_final
+        where status = 'accepted'
+        """,
+        {"dated": DATED_BY_LAST_CHANGE, "undated": UNDATED_EXIT},
+    ).fetchone()
     report.n_rejected = counts.get("rejected", 0)
     report.n_duplicate = counts.get("duplicate", 0)
     report.n_rows_in, report.n_lines = con.execute(
@@ -1166,7 +1207,23 @@ def relink(con: duckdb.DuckDBPyConnection) -> None:
     - a contact id on an opportunity or a campaign touch that a lead became (leads.contact_id)
       is that lead's;
     - a lead or opportunity naming an account only by its name gets the id of the one account
-      of that name (after normalising), when exactly one is known."""
+      of that name (after normalising), when exactly one is known;
+    - an exit dated only by its record's last change goes once another file dates the same exit
+      of the record (a LeadHistory row after its Lead row)."""
+    con.execute(
+        """
+        delete from events as f
+        where ends_with(f.event_id, $suffix)
+          and exists (
+              select 1 from events as o
+              where o.lead_id is not distinct from f.lead_id
+                and o.deal_id is not distinct from f.deal_id
+                and o.event_type = f.event_type
+                and not ends_with(o.event_id, $suffix)
+          )
+        """,
+        {"suffix": LAST_CHANGE_SUFFIX},
+    )
     leads_of = f"({CONTACT_LEADS})"
     con.execute(
         f"""
@@ -1336,8 +1393,14 @@ def _write(
         """
     )
     _write_lookups(con, report, load_id)
+    # Undated open records; an undated exit (an exit status with no date: flagged, counted in
+    # n_exits_undated) is kept beside them for the data-quality view, never as open pipeline.
     report.n_undated = con.execute(
-        "select count(*) from v_undated where verdict in ('new', 'changed')"
+        """
+        select count(*) from v_undated
+        where verdict in ('new', 'changed') and not list_contains($exit_keys, coalesce(stage, ''))
+        """,
+        {"exit_keys": list(contract.exit_keys)},
     ).fetchone()[0]
     con.execute(
         """

@@ -374,6 +374,7 @@ def import_files(
                     + r.n_leads_added
                     + r.n_leads_updated
                     + r.n_undated
+                    + r.n_exits_undated
                     + r.n_opportunities
                     + r.n_contacts
                     + r.n_roles

@@ -33,9 +33,10 @@ import json
 import pytest
 
 from data import importer
-from queries import bridge
+from queries import bridge, data_quality
 from reports import summary
 from tests.conftest import ROOT
+from tests.import_helpers import query
 
 FIXTURES = ROOT / "tests" / "fixtures"
 Q1 = ("--start", "2025-01-01", "--end", "2025-03-31")
@@ -74,6 +75,42 @@ def store(tmp_path_factory):
     )
     out = run_importer(*files, "--mapping", "salesforce_objects", "--db", str(db), "--contract", str(funnel))
     return db, out
+
+
+def test_import_report_names_the_closed_statuses_without_a_date(store):
+    _, out = store
+    lead_line = next(line for line in out.splitlines() if line.startswith("gap_sf_Lead.csv"))
+    # Flagged: G3 and G6 (dated by LastModifiedDate), G4 (no date at all) = 3.
+    assert "rows in 6 = accepted 6 + rejected 0 + duplicate 0" in lead_line
+    assert "3 rows flagged" in lead_line
+    assert "2 exit statuses with no date of their own dated by the record's last change" in lead_line
+    assert "1 exit statuses with no date at all (undated exits: the records count as open)" in lead_line
+
+
+def test_a_closed_status_is_dated_by_the_last_change_or_shown_undated(store, capsys):
+    db, _ = store
+    s = summarise(capsys, db, *Q1, "--grain", "lead")
+    # People: G1..G6, and K8, K9 (contacts, never leads) = 8. Won: G1 and K8 (P1). Another exit:
+    # G3 (20 Jan, its LastModifiedDate) and G6 (22 Jan, LeadHistory) = 2. Open: G2 (P2), K9
+    # (P3), G5 (Working), and G4, an undated exit = 4. 2 + 2 + 4 = 8.
+    o = s["outcomes"]
+    assert (o["won"], o["other_exit"], o["open"]) == (2, 2, 4)
+    # The data-quality check lists G3 (dated by its last change) and G4 (undated); G6's exit is
+    # dated by LeadHistory, so its LastModifiedDate is not used.
+    dq = {c["key"]: c["n_failing"] for c in s["data_quality"]}
+    assert dq["undated_exits"] == 2
+    rows = data_quality.check_rows("undated_exits", db)
+    assert [(r.lead_id, r.exit_type, r.dated_by) for r in rows.itertuples()] == [
+        (G.format(3), "closed_not_converted", "last_change"),
+        (G.format(4), "closed_not_converted", "none"),
+    ]
+    assert str(rows["occurred_at"].iloc[0]) == "2025-01-20 12:00:00"
+    assert rows["status"].iloc[1] == "Closed - Not Converted"
+    # One exit event for G6, LeadHistory's, never a second one dated 20 Feb.
+    exits = "select strftime(occurred_at, '%Y-%m-%d %H:%M') from events where lead_id = $lead and event_type = $exit"
+    assert query(db, exits, {"lead": G.format(6), "exit": "closed_not_converted"}) == [("2025-01-22 11:00",)]
+    # An undated exit is not undated open pipeline either.
+    assert o["undated_open"] == 0
 
 
 def test_a_converted_lead_takes_its_accounts(store, capsys):

@@ -11,7 +11,7 @@ Lead's creation named as the handoff (`handoff_stage = "lead_created"`: the Lead
 Marketing hands a person to Sales). Every time is UTC; every fixture row is at 10:00.
 
   leads      A1 created 13 Jan 09:00, converted 20 Jan to O1 (contact C1 is A1)
-             A2  7 Jan, Closed - Not Converted (no date in the Lead file)
+             A2  7 Jan, Closed - Not Converted (no date in the Lead file: an undated exit)
              A3  8 Jan 09:00, converted 25 Jan to O2 (C2 is A3)
              A4 13 Jan, Working - Contacted; A5 15 Jan, Open - Not Contacted (undated statuses)
              A6  3 Feb 09:00, converted 10 Feb to O3 (ConvertedOpportunityId, no contact role)
@@ -187,8 +187,11 @@ def test_salesforce_lead_grain(salesforce, capsys):
     }
     assert skipped(s) == {"lead_created": 5, "closed_converted": 5}
     # Won A1, C9; lost A3 (O2). Open: A2 (its Closed - Not Converted has no date in the Lead
-    # file, so no exit is recorded), A4, A5, A6 (O3), C5, C6, C7 (O5), C8 (O8) = 8. 2 / 3.
+    # file, and the file has no LastModifiedDate: an undated exit, flagged by the import and
+    # listed by data quality, not counted as an exit), A4, A5, A6 (O3), C5, C6, C7 (O5), C8 (O8)
+    # = 8. 2 / 3.
     assert outcome(s) == (2, 1, 8, pytest.approx(2 / 3))
+    assert {c["key"]: c["n_failing"] for c in s["data_quality"]}["undated_exits"] == 1  # A2
     # O1's 12,000 once, though two of its people won with it; O4 has no person.
     assert s["outcomes"]["revenue"] == {"USD": 12000.0}
 

@@ -1,10 +1,13 @@
--- Lead-to-account matches: one row per lead with an account of its own (rule 'record') or
--- without one but whose email domain or company name points to known accounts (data/accounts.py
--- says what every rule and status means; docs/design.md "Account matching").
---   account_id       the lead's account: its own, or the one account matched (status
---                    'matched'); null when the evidence is ambiguous or conflicting
---   rule             record, domain, name or domain_and_name: the evidence that matched (for
---                    ambiguous and conflicting rows, the evidence that was found)
+-- Lead-to-account matches: one row per lead with an account of its own (rule 'record'), or
+-- without one but converted into an account or an opportunity that names one (rules
+-- 'converted_account', 'converted_opportunity'), or else whose email domain or company name
+-- points to known accounts (data/accounts.py says what every rule and status means;
+-- docs/design.md "Account matching").
+--   account_id       the lead's account: its own, its conversion's, or the one account matched
+--                    (status 'matched'); null when the evidence is ambiguous or conflicting
+--   rule             record, converted_account, converted_opportunity, domain, name or
+--                    domain_and_name: the evidence that matched (for ambiguous and conflicting
+--                    rows, the evidence that was found)
 --   status           matched, ambiguous (one kind of evidence names two or more accounts and
 --                    nothing narrows it to one) or conflict (the domain names one account, the
 --                    name another, and no account has both)
@@ -21,6 +24,7 @@ with
 
 leads as (select * from leads),
 accounts as (select * from accounts),
+opportunities as (select * from opportunities),
 
 -- Whether any lead lacks an account id: if none does, nothing below needs normalising.
 needs_matching as (
@@ -118,12 +122,30 @@ account_domains as (
       and email_domain is not null
 ),
 
+-- A lead without an account of its own that the CRM converted: into an account
+-- (ConvertedAccountId), else into an opportunity whose record names its account. A fact of the
+-- CRM, so it comes before any matching on domain or name.
+converted as (
+    select
+        l.lead_id,
+        coalesce(nullif(trim(l.converted_account_id), ''), nullif(trim(o.account_id), '')) as account_id,
+        case
+            when nullif(trim(l.converted_account_id), '') is not null then 'converted_account'
+            else 'converted_opportunity'
+        end as rule
+    from leads as l
+    left join opportunities as o on o.opportunity_id = nullif(trim(l.converted_opportunity_id), '')
+    where nullif(trim(l.account_id), '') is null
+      and coalesce(nullif(trim(l.converted_account_id), ''), nullif(trim(o.account_id), '')) is not null
+),
+
 to_match as (
-    select lead_id, company_key, email_domain
-    from usable
-    where lead_id is not null
-      and account_id is null
-      and (company_key is not null or email_domain is not null)
+    select u.lead_id, u.company_key, u.email_domain
+    from usable as u
+    anti join converted as c on c.lead_id = u.lead_id
+    where u.lead_id is not null
+      and u.account_id is null
+      and (u.company_key is not null or u.email_domain is not null)
 ),
 
 hits as (
@@ -203,8 +225,23 @@ own as (
     where nullif(trim(account_id), '') is not null
 ),
 
+by_conversion as (
+    select
+        lead_id,
+        account_id,
+        rule,
+        'matched' as status,
+        cast(null as varchar) as email_domain,
+        cast(null as varchar) as company_key,
+        cast(null as varchar[]) as domain_accounts,
+        cast(null as varchar[]) as name_accounts
+    from converted
+),
+
 final as (
     select * from own
+    union all
+    select * from by_conversion
     union all
     select * from decided
 )

@@ -5,6 +5,10 @@ lead's account). The table `account_matches` holds one row per lead that has an 
 evidence of one (data/account_matches.sql):
 
     rule    record            the lead's own record names its account id
+            converted_account the lead names none, but the account it was converted into
+                              (Salesforce's ConvertedAccountId)
+            converted_opportunity  the lead names none, but the opportunity it was converted
+                              into (ConvertedOpportunityId) names its account
             domain            its email domain is a known account's domain
             name              its company name, normalised, is a known account's name
             domain_and_name   both point to the same account
@@ -12,7 +16,8 @@ evidence of one (data/account_matches.sql):
             ambiguous         one kind of evidence points to two or more accounts
             conflict          the domain points to one account and the name to another
 
-Ambiguous and conflicting leads are never given an account: the data-quality view lists them
+A conversion is the CRM's own fact, so it comes before any matching on domain or name. Ambiguous
+and conflicting leads are never given an account: the data-quality view lists them
 (queries/sql/dq_account_matches.sql) with the accounts each kind of evidence points to.
 
 Known accounts are the `accounts` table's (its name and domain) and every account id that leads
@@ -148,7 +153,7 @@ PLACEHOLDER_NAMES = (
     "test",
 )
 
-RULES = ("record", "domain", "name", "domain_and_name")
+RULES = ("record", "converted_account", "converted_opportunity", "domain", "name", "domain_and_name")
 STATUSES = ("matched", "ambiguous", "conflict")
 
 

@@ -4,7 +4,8 @@ Rebuilt with the journeys (data/journey.py calls rebuild() after both grains' jo
 the queries of the Bridge (queries/bridge.py) read a few small tables instead of the events:
 
     opportunity_people   one row per (opportunity, person): the lead it was converted from and
-                         its contacts with their roles (data/opportunity_people.sql)
+                         its contacts with their roles (data/opportunity_people.sql); a role is
+                         the CRM's (a contact role, an association label), never the conversion
     opportunity_bridge   one row per opportunity of the opportunity grain: when it was created,
                          its account, its number of contacts and whether a Marketing-touched
                          contact was on it by then (data/opportunity_bridge.sql)
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import duckdb
 
+from data.import_read import CONVERTED_ROLE
+
 HERE = Path(__file__).parent
 # The team name events.team and touches.team give Marketing (the schema's vocabulary, as
 # queries/attribution.py reads it).
@@ -32,6 +35,6 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Replace opportunity_people and opportunity_bridge in `con`; the opportunity grain's
     journeys (deal_journey_leads) must be built already."""
     people = (HERE / "opportunity_people.sql").read_text(encoding="utf-8")
-    con.execute("create or replace table opportunity_people as " + people)
+    con.execute("create or replace table opportunity_people as " + people, {"converted_role": CONVERTED_ROLE})
     facts = (HERE / "opportunity_bridge.sql").read_text(encoding="utf-8")
     con.execute("create or replace table opportunity_bridge as " + facts, {"marketing_team": MARKETING_TEAM})

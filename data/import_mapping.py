@@ -55,6 +55,7 @@ LOOKUP_TARGETS = {
 }
 CURRENCY = re.compile(r"^[A-Z]{3}$")  # an ISO 4217 code
 AMOUNT_EVENT = "amount"  # an event type that only sets a deal amount (schema.sql)
+AMOUNT_ON_STAGES = "stages"  # amount_on: every stage entry of a record carries its current amount
 DECIMAL_SEPARATORS = (".", ",")
 # Bounds on what one row may hold, so that reading a file never needs more memory than about
 # this much, whatever the file (docs/import.md, "Limits").
@@ -130,6 +131,8 @@ FILE_KEYS = {
     "list_separator",
     "linked_deal",
     "contact_record",
+    "converted_account",
+    "last_changed",
     "fallback",
     "owner_roles",
     "owner_role",
@@ -171,6 +174,8 @@ COLUMN_KEYS = (
     "contacts",
     "linked_deal",
     "contact_record",
+    "converted_account",
+    "last_changed",
     "owner_role",
     "name",
     "campaign",
@@ -229,7 +234,9 @@ class FileSpec:
     owner_team: str | None = None
     team: str | None = None
     amount: str | None = None
-    amount_on: str | None = None  # wide: the event type that carries the amount
+    # wide: the event type that carries the amount; "stages" (AMOUNT_ON_STAGES, opportunity
+    # files): every stage entry carries the record's current amount, currency and close date
+    amount_on: str | None = None
     reason: str | None = None
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     optional: frozenset[str] = frozenset()  # normalised columns that may be missing from the file
@@ -270,6 +277,10 @@ class FileSpec:
     list_separator: str = ";"
     linked_deal: str | None = None  # lead files: the opportunity the lead became (a contact of it)
     contact_record: str | None = None  # lead files: the contact record the lead became
+    converted_account: str | None = None  # lead files: the account the lead was converted into
+    # Status files: the record's last change (Salesforce's LastModifiedDate). It dates an exit
+    # status the row gives no date of its own: the latest the status can have been set.
+    last_changed: str | None = None
     fallback: dict[str, str] = field(default_factory=dict)  # column -> column read when it is empty
     owner_roles: dict[str, str] = field(default_factory=dict)  # role name -> column of its owner
     owner_role: str | None = None  # roles files: the column with the role
@@ -315,6 +326,8 @@ class FileSpec:
             self.contacts,
             self.linked_deal,
             self.contact_record,
+            self.converted_account,
+            self.last_changed,
             self.owner_role,
             self.name,
             self.campaign,
@@ -600,7 +613,7 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         raise MappingError(f'{where}.owner_role: only for roles files (shape = "roles")')
     if owner_roles and shape not in ("wide", "status", "long"):
         raise MappingError(f"{where}.owner_roles: only for wide, status or long files")
-    for k in ("linked_deal", "contact_record"):
+    for k in ("linked_deal", "contact_record", "converted_account"):
         if singles[k] and (
             shape not in ("wide", "status") or raw.get("grain", "lead") != "lead" or not singles["created_at"]
         ):
@@ -656,9 +669,9 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
     # A wide file may name its current status and the CRM's won/closed flags too: they only tell
     # a proposed funnel which status names are won and lost (its events come from dates).
     status_keys = (
-        ("started", "outcome_date")
+        ("started", "outcome_date", "last_changed")
         if shape == "wide"
-        else ("status", "started", "outcome_date", "is_won", "is_closed")
+        else ("status", "started", "outcome_date", "is_won", "is_closed", "last_changed")
     )
     if shape != "status":
         for k in status_keys:
@@ -711,11 +724,17 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
     # "won" with stage columns: the stage the contract ends in, whatever its key (a funnel
     # proposed from the data names it after the export's own won stage).
     won_by_pattern = amount_on == "won" and bool(stage_columns)
-    if amount_on is not None and (shape != "wide" or (amount_on not in stage_dates and not won_by_pattern)):
+    # "stages": a record file of opportunities whose amount and close date are the deal's current
+    # ones (a HubSpot deals export): every stage entry carries them, so open pipeline has amounts.
+    on_stages = amount_on == AMOUNT_ON_STAGES and grain == "opportunity"
+    if amount_on is not None and (
+        shape != "wide" or (amount_on not in stage_dates and not won_by_pattern and not on_stages)
+    ):
         raise _fail(
             f"{where}.amount_on",
             f"for wide files, one of the stage_dates keys {list(stage_dates)}"
-            + (" or 'won' (the contract's last stage)" if stage_columns else ""),
+            + (" or 'won' (the contract's last stage)" if stage_columns else "")
+            + (f" or {AMOUNT_ON_STAGES!r} (every stage entry)" if grain == "opportunity" else ""),
             amount_on,
         )
     if shape == "wide" and singles["amount"] and amount_on is None and grain != "opportunity":
@@ -777,6 +796,8 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         list_separator=separator,
         linked_deal=singles["linked_deal"],
         contact_record=singles["contact_record"],
+        converted_account=singles["converted_account"],
+        last_changed=singles["last_changed"],
         fallback=fallback,
         owner_roles=owner_roles,
         owner_role=singles["owner_role"],

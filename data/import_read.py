@@ -34,7 +34,16 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from data.contract import Contract
-from data.import_mapping import AMOUNT_EVENT, AUTO_ENCODING, CURRENCY, FileSpec, Mapping, norm, pattern_regex
+from data.import_mapping import (
+    AMOUNT_EVENT,
+    AMOUNT_ON_STAGES,
+    AUTO_ENCODING,
+    CURRENCY,
+    FileSpec,
+    Mapping,
+    norm,
+    pattern_regex,
+)
 
 UTC = dt.UTC
 MAX_RAW = 300  # characters of a row kept with its rejection
@@ -424,6 +433,9 @@ class Parsed:
     # A sync's history mode: (is the current version, when this version started); the settling
     # keeps one version of each row (import_settle.SETTLE_ROWS).
     version: tuple | None = None
+    # A status file's exit status without a date of its own: "last_changed" (dated by the
+    # record's last change) or "undated" (no date at all: an undated exit); None otherwise.
+    exit_dating: str | None = None
 
     @property
     def digest(self) -> int:
@@ -490,6 +502,8 @@ LEAD_COLUMNS = (
     "currency",
     "email",
     "contact_id",
+    "converted_opportunity_id",
+    "converted_account_id",
 )
 ROLE_COLUMNS = ("record_id", "role", "owner_id")
 LOOKUP_COLUMNS = (
@@ -507,6 +521,12 @@ LOOKUP_COLUMNS = (
 )
 TOUCH_COLUMNS = ("touch_id", "lead_id", "campaign", "touched_at", "team", "owner_id")
 CONVERTED_ROLE = "Converted lead"  # the role of a lead on the opportunity it became
+# The end of the id of an exit event dated by its record's last change (a status file's
+# `last_changed`): another event of the same record and exit (a LeadHistory row) supersedes it.
+LAST_CHANGE_SUFFIX = ":last-change"
+# Words of the flags on such rows, which the import report counts (import_settle).
+DATED_BY_LAST_CHANGE = "dated by the record's last change"
+UNDATED_EXIT = "an undated exit"
 _DOMAIN = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}$")
 
 
@@ -899,6 +919,8 @@ class RowParser:
             currency,
             email,
             self._id(fields, spec.contact_record),
+            self._id(fields, spec.linked_deal),
+            self._id(fields, spec.converted_account),
         )
 
     def _links(self, fields: list[str], lead_id, deal_id) -> list[tuple]:
@@ -947,10 +969,18 @@ class RowParser:
         amount = self._amount(fields, spec.amount)
         currency = self._currency(fields)
         subject = deal_id or lead_id
+        # amount_on = "stages": the record's amount and close date are its current ones (a deals
+        # export holds no history of them), carried by every stage entry, so the deal is open
+        # at that amount in each stage it was in. Otherwise close dates and forecast categories
+        # come with a stage history.
+        on_stages = spec.amount_on == AMOUNT_ON_STAGES
+        close_date = self._date(fields, spec.close_date, flags) if on_stages else None
         events = []
         for etype, (at, _) in self._dates(fields, flags).items():
-            carries = etype == spec.amount_on or (
-                spec.amount_on == "won" and bool(spec.stage_columns) and etype == self.won_key
+            carries = (
+                etype == spec.amount_on
+                or (spec.amount_on == "won" and bool(spec.stage_columns) and etype == self.won_key)
+                or (on_stages and etype not in self.exits)
             )
             events.append(
                 (
@@ -964,7 +994,7 @@ class RowParser:
                     reason if etype in self.exits else None,
                     amount if carries else None,
                     currency if carries and amount is not None else None,
-                    None,  # close dates and forecast categories come with a stage history
+                    close_date if carries else None,
                     None,
                 )
             )
@@ -1211,11 +1241,11 @@ class RowParser:
             outcome = None
         events: dict[str, tuple] = {}
 
-        def event(kind: str, at: dt.datetime, with_amount: bool = False) -> None:
+        def event(kind: str, at: dt.datetime, with_amount: bool = False, suffix: str = "") -> None:
             if kind in events and events[kind][4] <= at:
                 return
             events[kind] = (
-                f"{prefix}:{subject}:{kind}",
+                f"{prefix}:{subject}:{kind}{suffix}",
                 lead_id,
                 deal_id,
                 kind,
@@ -1266,12 +1296,35 @@ class RowParser:
             event(kind, at, with_amount=kind == self.won_key)
             if is_current:
                 own_date = at
-        if outcome and own_date is None:
-            when = self._get(fields, spec.outcome_date)
-            if not when:
+        # An exit status (won, lost, or an exit of another kind) the row gives no date of its own:
+        # dated by the record's last change when the mapping names that column (the latest the
+        # status can have been set), flagged; else a won or lost record is rejected, and another
+        # exit is flagged as an undated exit. Never an open record without a word.
+        exit_kind = outcome_kind if outcome else (etype if etype in self.exits else None)
+        exit_dating = None
+        if exit_kind is not None and own_date is None:
+            when = self._get(fields, spec.outcome_date) if outcome else ""
+            changed = self._get(fields, spec.last_changed)
+            if when:
+                event(outcome_kind, self._time(spec.outcome_date, when, flags), with_amount=outcome == "won")
+            elif changed:
+                at = self._time(spec.last_changed, changed, flags)
+                event(exit_kind, at, with_amount=outcome == "won", suffix=LAST_CHANGE_SUFFIX)
+                flags.append(
+                    f"{spec.last_changed}: {status!r} has no date of its own; {DATED_BY_LAST_CHANGE}, "
+                    "the latest it can have been set"
+                )
+                exit_dating = "last_changed"
+            elif outcome:
                 col = self.status_cols.get(name, (None, spec.outcome_date))[1]
                 raise RowError(col, f"a {outcome} record ({status!r}) needs the date it closed")
-            event(outcome_kind, self._time(spec.outcome_date, when, flags), with_amount=outcome == "won")
+            else:
+                also = f" and {spec.last_changed} is empty" if spec.last_changed else ""
+                flags.append(
+                    f"{spec.status}: {status!r} is an exit but the row gives it no date{also}: "
+                    f"{UNDATED_EXIT}, not counted as one (the record counts as open)"
+                )
+                exit_dating = "undated"
         lead = opportunity = None
         created_text = self._get(fields, spec.created_at)
         if spec.grain == "opportunity" and deal_id:
@@ -1279,7 +1332,9 @@ class RowParser:
         elif created_text:
             lead = self._lead(fields, lead_id, owner, currency, flags)
         undated = None
-        if not events:
+        if exit_dating == "undated":  # an undated exit: kept with its exit, for data quality
+            undated = (subject, status or None, exit_kind, owner, amount, currency)
+        elif not events:
             open_key = etype if etype in set(self.stage_team) else None
             undated = (subject, status or None, open_key, owner, amount, currency)
         roles, role_owners = self._role_owners(fields, self._record(lead_id, deal_id))
@@ -1293,6 +1348,7 @@ class RowParser:
             opportunity=opportunity,
             contacts=self._links(fields, lead_id, deal_id),
             roles=roles,
+            exit_dating=exit_dating,
         )
 
     def _long(self, fields: list[str]) -> Parsed:

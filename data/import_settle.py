@@ -19,17 +19,20 @@ import pandas as pd
 import pyarrow as pa
 
 from data.contract import Contract
-from data.import_mapping import Mapping
+from data.import_mapping import AMOUNT_ON_STAGES, Mapping
 from data.import_read import (
     CONTACT_COLUMNS,
     CONVERTED_ROLE,
+    DATED_BY_LAST_CHANGE,
     EVENT_COLUMNS,
+    LAST_CHANGE_SUFFIX,
     LEAD_COLUMNS,
     LOOKUP_COLUMNS,
     OPPORTUNITY_COLUMNS,
     ROLE_COLUMNS,
     TOUCH_COLUMNS,
     UNDATED_COLUMNS,
+    UNDATED_EXIT,
 )
 
 CHUNK = 50_000  # staged rows per Arrow batch: bounds memory while reading
@@ -91,6 +94,9 @@ class FileReport:
     n_leads_added: int = 0
     n_leads_updated: int = 0
     n_undated: int = 0  # open records with no date, kept as undated open pipeline
+    n_events_restated: int = 0  # stored stage entries given their record's new amount or close date
+    n_exits_last_changed: int = 0  # exit statuses with no date of their own, dated by the last change
+    n_exits_undated: int = 0  # exit statuses with no date at all: undated exits, counted as open
     n_opportunities: int = 0  # opportunity records added or changed
     n_contacts: int = 0  # contacts on opportunities added or changed
     n_roles: int = 0  # owners of records by role added or changed
@@ -132,6 +138,23 @@ class FileReport:
             + (
                 f", {self.n_undated:,} open records with no date kept as undated open pipeline"
                 if self.n_undated
+                else ""
+            )
+            + (
+                f", {self.n_events_restated:,} stage entries given their deal's new amount or close date"
+                if self.n_events_restated
+                else ""
+            )
+            + (
+                f", {self.n_exits_last_changed:,} exit statuses with no date of their own dated by the "
+                "record's last change (a status history, if imported, dates them exactly)"
+                if self.n_exits_last_changed
+                else ""
+            )
+            + (
+                f", {self.n_exits_undated:,} exit statuses with no date at all (undated exits: the records "
+                "count as open)"
+                if self.n_exits_undated
                 else ""
             )
             + (f", {self.n_opportunities:,} opportunities added or changed" if self.n_opportunities else "")
@@ -178,7 +201,8 @@ create temp table st_contacts (
 create temp table st_leads (
     file_no integer, row_number bigint, lead_id varchar, created_at timestamp, lead_name varchar,
     company varchar, account_id varchar, channel varchar, campaign varchar, region varchar,
-    segment varchar, owner_id varchar, currency varchar, email varchar, contact_id varchar
+    segment varchar, owner_id varchar, currency varchar, email varchar, contact_id varchar,
+    converted_opportunity_id varchar, converted_account_id varchar
 );
 create temp table st_undated (
     file_no integer, row_number bigint, lead_id varchar, status varchar, stage varchar,
@@ -452,7 +476,35 @@ select
         when e.event_id is null and t.event_id is not null and (
             list_contains(t.times, r.occurred_at) or t.has_date_only
             or cast(r.occurred_at as time) = time '00:00:00') then 'same'
+        -- An exit dated only by its record's last change (LAST_CHANGE_SUFFIX): when the store
+        -- holds the same exit of the record from elsewhere (a LeadHistory row, its real date),
+        -- or holds it already dated by an earlier export's last change (a tighter bound, since
+        -- the status was already set then), it adds nothing.
+        when ends_with(r.event_id, $last_change_suffix) and (
+            (e.event_id is not null and e.event_type = r.event_type and e.lead_id is not distinct from r.lead_id)
+            or exists (
+                select 1 from events as o
+                where o.lead_id is not distinct from r.lead_id
+                  and o.deal_id is not distinct from r.deal_id
+                  and o.event_type = r.event_type
+                  and not ends_with(o.event_id, $last_change_suffix)
+            )) then 'same'
         when e.event_id is null then 'new'
+        -- A file whose stage entries carry the record's current amount and close date
+        -- (amount_on = "stages"): a later export restates them on the same entries; a blank
+        -- never erases what is stored.
+        when $restates and e.lead_id is not distinct from r.lead_id
+            and e.deal_id is not distinct from r.deal_id
+            and e.event_type = r.event_type
+            and e.occurred_at = r.occurred_at
+            and e.reason_code is not distinct from r.reason_code then
+            case
+                when (r.amount is not null and e.amount is distinct from cast(r.amount as decimal(14, 2)))
+                    or (r.currency is not null and e.currency is distinct from r.currency)
+                    or (r.close_date is not null and e.close_date is distinct from r.close_date)
+                    then 'restated'
+                else 'same'
+            end
         when e.lead_id is not distinct from r.lead_id
             and e.deal_id is not distinct from r.deal_id
             and e.event_type = r.event_type
@@ -527,6 +579,8 @@ merged as (
         coalesce(s.currency, o.currency) as currency,
         coalesce(s.email, o.email) as email,
         coalesce(s.contact_id, o.contact_id) as contact_id,
+        coalesce(s.converted_opportunity_id, o.converted_opportunity_id) as converted_opportunity_id,
+        coalesce(s.converted_account_id, o.converted_account_id) as converted_account_id,
         o.lead_id is null as is_new
     from staged as s
     left join leads as o on o.lead_id = s.lead_id
@@ -536,9 +590,11 @@ select
     case
         when m.is_new then 'new'
         when (m.created_at, m.lead_name, m.company, m.account_id, m.channel, m.campaign, m.region,
-              m.segment, m.owner_id, m.currency, m.email, m.contact_id)
+              m.segment, m.owner_id, m.currency, m.email, m.contact_id, m.converted_opportunity_id,
+              m.converted_account_id)
             is distinct from (o.created_at, o.lead_name, o.company, o.account_id, o.channel, o.campaign,
-              o.region, o.segment, o.owner_id, o.currency, o.email, o.contact_id) then 'changed'
+              o.region, o.segment, o.owner_id, o.currency, o.email, o.contact_id,
+              o.converted_opportunity_id, o.converted_account_id) then 'changed'
         else 'same'
     end as verdict
 from merged as m
@@ -893,7 +949,7 @@ with
 per_row as (
     select
         row_number,
-        count(*) filter (where verdict = 'new') as n_new,
+        count(*) filter (where verdict in ('new', 'restated')) as n_new,
         count(*) filter (where verdict in ('conflict', 'no_lead')) as n_bad,
         string_agg(problem, '; ') filter (where verdict in ('conflict', 'no_lead')) as problem
     from v_events
@@ -996,7 +1052,14 @@ def settle(
     versioned = bool(spec and (spec.version_active or spec.version_start))
     con.execute(SETTLE_ROWS, {**p, "versioned": versioned})
     con.execute(
-        SETTLE_EVENTS, {**p, "needs_lead": bool(spec and spec.lead_from_deal), "converted": CONVERTED_ROLE}
+        SETTLE_EVENTS,
+        {
+            **p,
+            "needs_lead": bool(spec and spec.lead_from_deal),
+            "converted": CONVERTED_ROLE,
+            "restates": bool(spec and spec.amount_on == AMOUNT_ON_STAGES),
+            "last_change_suffix": LAST_CHANGE_SUFFIX,
+        },
     )
     con.execute(SETTLE_LEADS, p)
     con.execute(SETTLE_UNDATED, p)
@@ -1008,6 +1071,16 @@ def settle(
     con.execute(SETTLE_FINAL)
     counts = dict(con.execute("select status, count(*) from v_final group by status").fetchall())
     report.n_accepted = counts.get("accepted", 0)
+    report.n_exits_last_changed, report.n_exits_undated = con.execute(
+        """
+        select
+            count(*) filter (where contains(flag, $dated)),
+            count(*) filter (where contains(flag, $undated))
+        from v_final
+        where status = 'accepted'
+        """,
+        {"dated": DATED_BY_LAST_CHANGE, "undated": UNDATED_EXIT},
+    ).fetchone()
     report.n_rejected = counts.get("rejected", 0)
     report.n_duplicate = counts.get("duplicate", 0)
     report.n_rows_in, report.n_lines = con.execute(
@@ -1134,7 +1207,23 @@ def relink(con: duckdb.DuckDBPyConnection) -> None:
     - a contact id on an opportunity or a campaign touch that a lead became (leads.contact_id)
       is that lead's;
     - a lead or opportunity naming an account only by its name gets the id of the one account
-      of that name (after normalising), when exactly one is known."""
+      of that name (after normalising), when exactly one is known;
+    - an exit dated only by its record's last change goes once another file dates the same exit
+      of the record (a LeadHistory row after its Lead row)."""
+    con.execute(
+        """
+        delete from events as f
+        where ends_with(f.event_id, $suffix)
+          and exists (
+              select 1 from events as o
+              where o.lead_id is not distinct from f.lead_id
+                and o.deal_id is not distinct from f.deal_id
+                and o.event_type = f.event_type
+                and not ends_with(o.event_id, $suffix)
+          )
+        """,
+        {"suffix": LAST_CHANGE_SUFFIX},
+    )
     leads_of = f"({CONTACT_LEADS})"
     con.execute(
         f"""
@@ -1304,8 +1393,14 @@ def _write(
         """
     )
     _write_lookups(con, report, load_id)
+    # Undated open records; an undated exit (an exit status with no date: flagged, counted in
+    # n_exits_undated) is kept beside them for the data-quality view, never as open pipeline.
     report.n_undated = con.execute(
-        "select count(*) from v_undated where verdict in ('new', 'changed')"
+        """
+        select count(*) from v_undated
+        where verdict in ('new', 'changed') and not list_contains($exit_keys, coalesce(stage, ''))
+        """,
+        {"exit_keys": list(contract.exit_keys)},
     ).fetchone()[0]
     con.execute(
         """
@@ -1334,6 +1429,25 @@ def _write(
         {"load_id": load_id},
     )
     report.n_events_added = con.execute("select count(*) from events").fetchone()[0] - before
+    # Stage entries whose record's current amount, currency or close date changed since the
+    # last export (amount_on = "stages"): they carry the new ones.
+    restated = """
+        from v_events as v
+        join v_final as f on f.row_number = v.row_number and f.status = 'accepted'
+        where v.verdict = 'restated'
+    """
+    report.n_events_restated = con.execute("select count(distinct v.event_id) " + restated).fetchone()[0]
+    if report.n_events_restated:
+        con.execute(
+            """
+            update events as e
+            set amount = coalesce(v.amount_value, e.amount), currency = coalesce(v.currency, e.currency),
+                close_date = coalesce(v.close_date, e.close_date)
+            from v_events as v
+            join v_final as f on f.row_number = v.row_number and f.status = 'accepted'
+            where v.verdict = 'restated' and e.event_id = v.event_id
+            """
+        )
     # Leads known only from their events (an event log): created at their first event, owned by
     # the owner of their latest event that names one.
     con.execute(

@@ -370,9 +370,11 @@ def import_files(
                     con.execute(f"drop table {table}")  # staging is done: free its memory
                 changes = sum(
                     r.n_events_added
+                    + r.n_events_restated
                     + r.n_leads_added
                     + r.n_leads_updated
                     + r.n_undated
+                    + r.n_exits_undated
                     + r.n_opportunities
                     + r.n_contacts
                     + r.n_roles

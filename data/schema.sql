@@ -107,6 +107,11 @@ alter table leads add column if not exists email varchar;
 -- The contact record a lead became (Salesforce's ConvertedContactId): contact roles and campaign
 -- members that name the contact are the lead's.
 alter table leads add column if not exists contact_id varchar;
+-- The opportunity and account a lead was converted into (Salesforce's ConvertedOpportunityId,
+-- ConvertedAccountId): a converted lead without an account of its own has that one
+-- (data/accounts.py).
+alter table leads add column if not exists converted_opportunity_id varchar;
+alter table leads add column if not exists converted_account_id varchar;
 
 -- One row per open record the source gives no date at all (an opportunity still in its first
 -- stage, say): undated open pipeline, in no cohort, counted as open; never a rejected row.

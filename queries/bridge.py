@@ -25,6 +25,8 @@ CONTACT_BUCKETS = ("0", "1", "2", "3", "4+")
 # account_matches' rules and statuses (data/accounts.py), in the order they are shown.
 MATCH_KINDS = (
     ("record", "their own record names it"),
+    ("converted_account", "the account they were converted into"),
+    ("converted_opportunity", "the account of the opportunity they were converted into"),
     ("domain", "matched by email domain"),
     ("name", "matched by company name"),
     ("domain_and_name", "matched by email domain and company name"),
@@ -138,7 +140,8 @@ def view(filters: Filters, db: Path | None = None, contract: Contract | None = N
                         n_without_contacts, contacts {mean, median, distribution
                         {"0", "1", "2", "3", "4+": opportunities}}, n_with_role, roles [{role,
                         n_opportunities, share (of n), n_contacts}], most covered first
-    accounts            {record, domain, name, domain_and_name, ambiguous, conflict, none}:
+    accounts            {record, converted_account, converted_opportunity, domain, name,
+                        domain_and_name, ambiguous, conflict, none}:
                         leads of the whole store by how they got their account
     """
     contract = contract or contracts.current(db)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.import_read import LAST_CHANGE_SUFFIX
 from queries import contracts, executor
 
 MAX_ROWS = 1_000  # failing rows returned per check; the count is always exact
@@ -76,6 +77,15 @@ CHECKS = (
         "account (never guessed): add its account id in the CRM, or fix the names and domains of "
         "the accounts.",
     ),
+    Check(
+        "undated_exits",
+        "dq_undated_exits",
+        "Exits without a date",
+        "A record whose status is an exit (Closed - Not Converted, say) that the export gives no "
+        "date for. Dated by the record's last change (its LastModifiedDate): the exit may really "
+        "be earlier. With no date at all: not counted as an exit, so the record counts as open. "
+        "Import the status history (Salesforce's LeadHistory) to date them exactly.",
+    ),
 )
 
 
@@ -84,6 +94,8 @@ def _params(name: str, db: Path | None = None) -> dict:
     available = {
         "stage_keys": contract.stage_keys,
         "reason_keys": [r.key for r in contract.reason_codes],
+        "exit_keys": list(contract.exit_keys),
+        "last_change_suffix": LAST_CHANGE_SUFFIX,
         "max_rows": MAX_ROWS,
     }
     return executor.bind(name, available)

@@ -484,8 +484,9 @@ def stage_history(filters: Filters, db: Path | None = None, contract: Contract |
 
 def undated_open(db: Path | None = None) -> pd.DataFrame:
     """Open records with no date at all (undated open pipeline): one row per status, most
-    first. Columns: status, n_records, n_with_amount. They are in no cohort."""
-    return executor.run("undated_open", db=db)
+    first. Columns: status, n_records, n_with_amount. They are in no cohort; an undated exit is
+    not open (data quality lists it)."""
+    return executor.run("undated_open", {"exit_keys": list(contracts.current(db).exit_keys)}, db=db)
 
 
 def headline(funnel_df: pd.DataFrame, contract: Contract) -> dict[str, tuple[float, int]]:

@@ -247,6 +247,8 @@ def test_the_journeys_carry_the_matched_account(db):
 def test_match_counts_by_rule(db):
     assert bridge.account_counts(bridge.account_matches(db)) == {
         "record": 3,
+        "converted_account": 0,  # no lead of this story was converted
+        "converted_opportunity": 0,
         "domain": 1,
         "name": 1,
         "domain_and_name": 1,

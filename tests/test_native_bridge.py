@@ -11,7 +11,7 @@ Lead's creation named as the handoff (`handoff_stage = "lead_created"`: the Lead
 Marketing hands a person to Sales). Every time is UTC; every fixture row is at 10:00.
 
   leads      A1 created 13 Jan 09:00, converted 20 Jan to O1 (contact C1 is A1)
-             A2  7 Jan, Closed - Not Converted (no date in the Lead file)
+             A2  7 Jan, Closed - Not Converted (no date in the Lead file: an undated exit)
              A3  8 Jan 09:00, converted 25 Jan to O2 (C2 is A3)
              A4 13 Jan, Working - Contacted; A5 15 Jan, Open - Not Contacted (undated statuses)
              A6  3 Feb 09:00, converted 10 Feb to O3 (ConvertedOpportunityId, no contact role)
@@ -187,8 +187,11 @@ def test_salesforce_lead_grain(salesforce, capsys):
     }
     assert skipped(s) == {"lead_created": 5, "closed_converted": 5}
     # Won A1, C9; lost A3 (O2). Open: A2 (its Closed - Not Converted has no date in the Lead
-    # file, so no exit is recorded), A4, A5, A6 (O3), C5, C6, C7 (O5), C8 (O8) = 8. 2 / 3.
+    # file, and the file has no LastModifiedDate: an undated exit, flagged by the import and
+    # listed by data quality, not counted as an exit), A4, A5, A6 (O3), C5, C6, C7 (O5), C8 (O8)
+    # = 8. 2 / 3.
     assert outcome(s) == (2, 1, 8, pytest.approx(2 / 3))
+    assert {c["key"]: c["n_failing"] for c in s["data_quality"]}["undated_exits"] == 1  # A2
     # O1's 12,000 once, though two of its people won with it; O4 has no person.
     assert s["outcomes"]["revenue"] == {"USD": 12000.0}
 
@@ -211,10 +214,12 @@ def test_salesforce_bridge(salesforce, capsys):
         "p90": pytest.approx(7.25 + 0.8 * (17 + 2 / 24 - 7.25)),
         "n": 3,
     }
-    # The Lead file names no account and no account has a name or domain to match: no MQL has
-    # an opportunity on its account, and the 6 leads have no account.
-    assert (m["n_to_account_opportunity"], m["account_rate"]) == (0, 0.0)
-    assert b["accounts"]["none"] == 6
+    # The Lead file names no account of a lead's own, but A1, A3 and A6 were converted into O1,
+    # O2 and O3, whose records name K1, K2 and K3: each converted lead has its opportunity's
+    # account (rule converted_opportunity), created on or after its MQL: 3 of 6. A2, A4, A5:
+    # no account, and no account has a name or domain to match them on.
+    assert (m["n_to_account_opportunity"], m["account_rate"]) == (3, 0.5)
+    assert (b["accounts"]["converted_opportunity"], b["accounts"]["none"]) == (3, 3)
     o = b["opportunities"]
     # 13 opportunities created in Q1; every event is by U1 or U2 (Sales): none Marketing-touched.
     assert (o["n"], o["n_marketing_touched"], o["n_sales_sourced"], o["sales_sourced_share"]) == (
@@ -232,12 +237,12 @@ def test_salesforce_bridge(salesforce, capsys):
         "median": 0.0,
         "distribution": {"0": 8, "1": 3, "2": 1, "3": 1, "4+": 0},
     }
-    # With a role: O1, O2, O3 (A6's conversion is its role), O5, O8 = 5.
-    assert o["n_with_role"] == 5
+    # With a contact role (OpportunityContactRole rows only): O1, O2, O5, O8 = 4. O3's A6 is a
+    # person on it (its converted lead) but has no role row: a conversion is no role.
+    assert o["n_with_role"] == 4
     assert roles(s) == {
         "Decision Maker": (3, pytest.approx(3 / 13), 3),  # O1 (C1 = A1), O2 (C2 = A3), O5 (C5)
         "Economic Buyer": (2, pytest.approx(2 / 13), 2),  # O1 (C9), O8 (C8)
-        "Converted lead": (1, pytest.approx(1 / 13), 1),  # O3 (A6, converted, no role row)
         "Technical Buyer": (1, pytest.approx(1 / 13), 1),  # O5 (C6)
         "Influencer": (1, pytest.approx(1 / 13), 1),  # O5 (C7)
     }
@@ -429,16 +434,24 @@ def test_hubspot_pipeline_on_15_february(hubspot, capsys):
     s = summarise(capsys, hubspot, "--as-of", "2025-02-15")
     assert s["pipeline"]["at"] == "2025-02-15"
     # At the end of 15 Feb: 8802 lost 5 Feb, 8805 lost 15 Feb 12:00; 8807 and 8808 not created.
-    # A deals export carries the amount on the won stage only (amount_on = "won"), and the
-    # record's Amount is today's, not dated: the open deals carry no amount at a past date.
+    # A deals export holds each deal's current Amount once per row; every stage entry carries
+    # it (amount_on = "stages"), so each open deal is in its stage at that amount.
+    zero = {"USD": 0.0, "EUR": 0.0}
     assert pipeline(s) == [
-        ("Appointment Scheduled", 0, {}),
-        ("Qualified To Buy", 1, {}),  # 8806 (14 Feb)
-        ("Presentation Scheduled", 2, {}),  # 8803 (1 Feb), 8804 (10 Feb)
-        ("Decision Maker Bought-In", 0, {}),
-        ("Contract Sent", 1, {}),  # 8801 (10 Feb)
+        ("Appointment Scheduled", 0, zero),
+        ("Qualified To Buy", 1, {"USD": 0.0, "EUR": 15000.0}),  # 8806 (14 Feb), 15,000 EUR
+        # 8803 (1 Feb) 5,000 + 8804 (10 Feb) 20,000 = 25,000 USD
+        ("Presentation Scheduled", 2, {"USD": 25000.0, "EUR": 0.0}),
+        ("Decision Maker Bought-In", 0, zero),
+        ("Contract Sent", 1, {"USD": 12000.0, "EUR": 0.0}),  # 8801 (10 Feb), 12,000 USD
     ]
-    assert s["pipeline"]["total"] == {"n_opportunities": 4, "amount": {}, "amount_in": None}
+    # 25,000 + 12,000 = 37,000 USD; 15,000 EUR.
+    assert s["pipeline"]["total"] == {
+        "n_opportunities": 4,
+        "amount": {"USD": 37000.0, "EUR": 15000.0},
+        "amount_in": None,
+    }
+    assert all(e["n_with_amount"] == e["n_opportunities"] for e in s["pipeline"]["stages"])
     assert [e["sourced"]["marketing"] for e in s["pipeline"]["stages"]] == [0, 1, 1, 0, 0]  # 8806, 8804
 
 

@@ -156,10 +156,12 @@ def _accounts_table(counts: dict[str, int]) -> pd.DataFrame:
 def _accounts(counts: dict[str, int], table: pd.DataFrame, matched: pd.DataFrame) -> pd.DataFrame:
     """The accounts caption and table, and the leads matched with their rule; returns those."""
     n_matched = counts["domain"] + counts["name"] + counts["domain_and_name"]
+    n_converted = counts["converted_account"] + counts["converted_opportunity"]
     unresolved = counts["ambiguous"] + counts["conflict"]
     st.markdown("**Leads' accounts (the whole store)**", help=glossary.account_matching())
     st.caption(
-        f"{counts['record']:,} named by their own record, {n_matched:,} matched by email domain or company "
+        f"{counts['record']:,} named by their own record, {n_converted:,} by the account or opportunity "
+        f"they were converted into, {n_matched:,} matched by email domain or company "
         f"name, {unresolved:,} left unmatched because the evidence is ambiguous or conflicting "
         "(listed under data quality on the Data page), "
         f"{counts['none']:,} with no account."

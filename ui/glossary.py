@@ -194,13 +194,16 @@ def buying_group() -> str:
         "(its contacts: the lead it was converted from and its contact roles, each person once, "
         "as the CRM lists them now). Role coverage: the share of those opportunities with at "
         "least one contact in a role, "
-        "for every role the data names (compared ignoring case)."
+        "for every role the data names (compared ignoring case): the CRM's contact roles or "
+        "association labels only; the lead an opportunity was converted from is a person on it, "
+        "not a role."
     )
 
 
 def account_matching() -> str:
     return (
-        "A lead's account: the one its record names; else the one account its email domain (never "
+        "A lead's account: the one its record names; else the account it was converted into (or "
+        "that of the opportunity it was converted into); else the one account its email domain (never "
         "a free-mail domain such as gmail.com) or its company name points to, the name compared "
         "without case, punctuation or legal forms (Inc, Ltd, GmbH, S.A., ...). Accounts are those "
         "of the accounts list and those other leads already name. When the evidence points to "

@@ -1,7 +1,9 @@
 -- Undated open pipeline: one row per status of the open records the source gave no date at all
 -- (a status file's open opportunities without a created date). They are in no cohort, so no
 -- range counts them; this is where they are counted. A record that has dated events since is
--- in the journeys instead and is left out here. No parameters.
+-- in the journeys instead and is left out here. A record kept with an exit status and no date
+-- (an undated exit: dq_undated_exits.sql) is not open and is left out too.
+-- Parameters: $exit_keys (list of the contract's exit keys).
 
 with
 
@@ -16,6 +18,7 @@ final as (
         count(amount) as n_with_amount
     from undated_records
     where lead_id not in (select lead_id from journey_leads)
+      and not list_contains($exit_keys, coalesce(stage, ''))
     group by status
 )
 

@@ -1,147 +1,63 @@
-"""The Pipeline page's tables: query results (queries/pipeline.py) as a person reads them, each
-with the same headers in its CSV download. Pure functions: no Streamlit except column help."""
+"""The Pipeline page's column help: each table's columns (reports/pipeline_view.py builds the
+tables) with its definition as help, counts as whole numbers, shares as percentages and amounts
+with thousands separators. A help is looked up by the column's first words (its prefix)."""
 
 from __future__ import annotations
-
-import math
 
 import pandas as pd
 import streamlit as st
 
 from queries import pipeline
 
+D = pipeline.DEFINITIONS
 
-def _amount_columns(df: pd.DataFrame, prefix: str) -> list[str]:
-    return [c for c in df.columns if c.startswith(prefix)]
-
-
-def stages_table(v: pipeline.View) -> pd.DataFrame:
-    """The open pipeline at T2, one row per stage: counts, the split by sourcing team, and the
-    amounts per currency (plus the base currency's when every amount is converted)."""
-    df = v.stages
-    out = pd.DataFrame(
-        {
-            "Stage": df["label"],
-            "Open opportunities": df["n_opportunities"],
-            "Marketing-sourced": df["n_marketing"],
-            "Sales-sourced": df["n_sales"],
-            "With an amount": df["n_with_amount"],
-        }
-    )
-    for c in _amount_columns(df, "amount:"):
-        out[f"Amount {c.removeprefix('amount:') or '(no currency)'}"] = df[c]
-    if v.converted:
-        out[f"All in {v.base}"] = df["amount_base"]
-    # What a review reads first, the count and the amounts, before the split by team.
-    first = ["Stage", "Open opportunities", *[c for c in out.columns if c.startswith(("All in ", "Amount "))]]
-    return out[[*first, *[c for c in out.columns if c not in first]]]
-
-
-def buckets_table(v: pipeline.View) -> pd.DataFrame:
-    """The movement from T1 to T2, one row per bucket in the order they apply."""
-    df = v.buckets
-    out = pd.DataFrame(
-        {
-            "Bucket": df["label"],
-            "Opportunities": df["n_opportunities"],
-            "Marketing-sourced": df["n_marketing"],
-            "Sales-sourced": df["n_sales"],
-            "Open at T1": df["n_open_t1"],
-            "Open at T2": df["n_open_t2"],
-        }
-    )
-    for c in _amount_columns(df, "change:"):
-        out[f"Change {c.removeprefix('change:') or '(no currency)'}"] = df[c]
-    if v.converted:
-        out[f"Change in {v.base}"] = df["change_base"]
-    out["Definition"] = df["definition"]
-    first = ["Bucket", "Opportunities", *[c for c in out.columns if c.startswith("Change ")]]
-    return out[[*first, *[c for c in out.columns if c not in first]]]
-
-
-def opportunities_table(df: pd.DataFrame, owners: dict[str, str], converted_to: str | None) -> pd.DataFrame:
-    """The opportunities behind one bar (pipeline.opportunities) for people: names are CRM text,
-    shown as plain text (st.dataframe never renders Markdown or HTML)."""
-    labels = {k: v[0] for k, v in pipeline.BUCKETS.items()}
-    out = pd.DataFrame(
-        {
-            "Opportunity": df["name"].where(df["name"].notna(), df["opportunity_id"]),
-            "Account": df["account"],
-            "Owner": [owners.get(o, o) if isinstance(o, str) else None for o in df["owner_id"]],
-            "Sourced by": [
-                pipeline.SOURCE_LABELS.get(s, s) if isinstance(s, str) else "not recorded"
-                for s in df["sourced_by"]
-            ],
-            "Bucket": [labels.get(b, "") if isinstance(b, str) else "" for b in df["bucket"]],
-            "At T1": [_state(s, o) for s, o in zip(df["stage_t1"], df["is_open_t1"], strict=True)],
-            "At T2": [_state(s, o) for s, o in zip(df["stage_t2"], df["is_open_t2"], strict=True)],
-            "Amount at T1": df["amount_t1"],
-            "Currency at T1": df["currency_t1"],
-            "Amount at T2": df["amount_t2"],
-            "Currency at T2": df["currency_t2"],
-        }
-    )
-    if converted_to:
-        out[f"In {converted_to} at T1"] = df["amount_base_t1"]
-        out[f"In {converted_to} at T2"] = df["amount_base_t2"]
-    out["Close date at T1"] = df["close_t1"]
-    out["Close date at T2"] = df["close_t2"]
-    out["Created"] = df["created_at"]
-    out["Opportunity id"] = df["opportunity_id"]
-    return out
-
-
-def _state(label, is_open) -> str:
-    if not isinstance(label, str):
-        return "not created yet"
-    return label if bool(is_open) else f"{label} (closed)"
-
-
-def visits_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Stage visits (pipeline.stage_visits) for people; the last stage (won) has no moves on
-    and no days in it, so those cells are empty."""
-    last = len(df) - 1
-
-    def blank_last(values) -> list:
-        return [math.nan if k == last else v for k, v in enumerate(values)]
-
-    return pd.DataFrame(
-        {
-            "Stage": df["label"],
-            "Opportunities": df["n_opportunities"],
-            "% of previous": df["pct_of_previous"],
-            "% of first": df["pct_of_first"],
-            "Visits": df["n_visits"],
-            "Moved on": blank_last(df["n_opportunities_forward"]),
-            "Moved on (share)": blank_last(df["forward_rate"]),
-            "Moved back (visits)": blank_last(df["n_back"]),
-            "Lost (visits)": blank_last(df["n_lost"]),
-            "Other exit (visits)": blank_last(df["n_other_exit"]),
-            "Still there": blank_last(df["n_current"]),
-            "Median days": df["median_days"],
-            "p75 days": df["p75_days"],
-            "p90 days": df["p90_days"],
-        }
-    )
-
-
-def moves_table(df: pd.DataFrame, owners: dict[str, str]) -> pd.DataFrame:
-    """Backward moves and re-opens (pipeline.stage_moves) for people, newest first."""
-    kinds = []
-    for back, reopen in zip(df["is_backward"], df["is_reopened"], strict=True):
-        kinds.append("re-opened, moved back" if back and reopen else "re-opened" if reopen else "moved back")
-    return pd.DataFrame(
-        {
-            "When": df["occurred_at"],
-            "Opportunity": df["name"].where(df["name"].notna(), df["opportunity_id"]),
-            "Owner": [owners.get(o, o) if isinstance(o, str) else None for o in df["owner_id"]],
-            "What": kinds,
-            "From stage": df["from_label"],
-            "Came back from": df["came_back_label"],
-            "To stage": df["to_label"],
-            "Opportunity id": df["opportunity_id"],
-        }
-    )
+STAGES = {
+    "Stage": "The stage the opportunity was in at the end of T2 (its latest stage event by then).",
+    "Open opportunities": D["pipeline"],
+    "Marketing-sourced": D["sourced"],
+    "Sales-sourced": D["sourced"],
+    "With an amount": "Open opportunities whose events carried an amount by T2.",
+    "Amount": "The sum of their latest amounts by T2, in this currency only.",
+    "All in": D["currencies"],
+}
+BUCKETS = {
+    "Bucket": D["movement"],
+    "Opportunities": "Opportunities counted in this bucket (each opportunity is in one bucket only).",
+    "Marketing-sourced": D["sourced"],
+    "Sales-sourced": D["sourced"],
+    "Open at T1": "Of them, open at the end of T1.",
+    "Open at T2": "Of them, open at the end of T2.",
+    "Change": "Their open amounts at T2 minus their open amounts at T1, in this currency only.",
+    "Definition": "The rule that puts an opportunity in this bucket; buckets apply in this order.",
+}
+OPPORTUNITIES = {
+    "Opportunity": "Its name in the CRM (its id when it has none).",
+    "Sourced by": D["sourced"],
+    "Bucket": D["movement"],
+    "At T1": "Its stage at the end of T1 (or the exit that had closed it).",
+    "At T2": "Its stage at the end of T2 (or the exit that had closed it).",
+    "Amount at": "Its latest amount by that date, in the currency beside it.",
+    "In ": D["currencies"],
+    "Close date": "Its latest expected close date by that date.",
+    "Created": "Its first stage event: when it entered the pipeline.",
+}
+VISITS = {
+    "Stage": D["visits"],
+    "Opportunities": "Opportunities with at least one real visit to the stage (a skipped stage is not filled in).",
+    "% of previous": "Opportunities in this stage ÷ opportunities in the stage before.",
+    "% of first": "Opportunities in this stage ÷ opportunities in the first stage.",
+    "Visits": "Visits to the stage; an opportunity that came back counts each visit.",
+    "Moved on (share)": "Opportunities that moved on to a later stage at least once ÷ opportunities in the stage.",
+    "Moved on": "Opportunities that moved on from this stage to a later one at least once (their real path).",
+    "Moved back": "Visits that ended with a move to an earlier stage.",
+    "Lost": "Visits that ended with a lost exit.",
+    "Other exit": "Visits that ended with another exit.",
+    "Still there": "Visits still going on at the as-of.",
+    "Median days": D["time_in_stage"],
+    "p75 days": D["time_in_stage"],
+    "p90 days": D["time_in_stage"],
+}
+VISITS_PERCENT = ("% of previous", "% of first", "Moved on (share)")
 
 
 def column_help(table: pd.DataFrame, helps: dict[str, str], percent: tuple[str, ...] = ()) -> dict:

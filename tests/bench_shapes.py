@@ -762,9 +762,14 @@ def measure(command: list[str]) -> tuple[int, float, float, str]:
         timing = Path(name)
         argv = [str(TIME_BIN), "-v", "-o", str(timing), *argv]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
+    # Its error output goes to a file (a pipe could fill and stall it); on failure its end is
+    # kept with the output, so a failed import says why.
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as errors:
+        proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=errors, text=True)
+        out = proc.stdout.read() if proc.stdout else ""
+        _, status, usage = os.wait4(proc.pid, 0)
+        errors.seek(0)
+        error_text = errors.read()
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - t0
     peak_kb = usage.ru_maxrss  # kilobytes on Linux
@@ -777,6 +782,12 @@ def measure(command: list[str]) -> tuple[int, float, float, str]:
         rc = int(code.group(1)) if code else proc.returncode
     else:
         rc = proc.returncode
+    if rc != 0:
+        # Progress bars redraw with carriage returns: keep the last lines of real text.
+        lines = [
+            line for line in error_text.replace("\r", "\n").splitlines() if line.strip() and "%" not in line
+        ]
+        out += "\n" + "\n".join(lines[-15:])
     return rc, seconds, peak_kb / 1024 / 1024, out
 
 

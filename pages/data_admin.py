@@ -17,7 +17,7 @@ from data.import_mapping import MappingError, presets
 from data.import_mapping import load as load_mapping
 from data.import_mapping import parse as parse_mapping
 from queries import cache, data_quality, executor, funnel
-from ui import contract_editor, frame, funnel_proposal, mapping_choices
+from ui import contract_editor, frame, funnel_proposal, import_report, mapping_choices
 from ui.auth import is_admin, user_name
 from ui.state import run_in_frame
 from ui.tables import download
@@ -25,7 +25,6 @@ from ui.tables import download
 run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 CUSTOM = "custom"  # the mapping choice that takes an uploaded .toml
-REPORT_KEY = "data_import_report"  # the last import's report, shown until the next one
 PREVIEW_KEY = "data_previews"  # {(upload id, mapping key): preview} of the uploads on screen
 PROPOSAL_KEY = "data_proposals"  # {(upload ids, mapping key): proposal} for a new store
 DETECT_KEY = "data_detections"  # {upload id: Detection} of the uploads on screen
@@ -331,84 +330,8 @@ with tab_import:
             st.button("Import", type="primary", disabled=not uploads or not ready, key="data_import")
             and is_admin()
         ):
-            bar = st.progress(0.0, text="Starting")
-
-            def progress(fraction: float, text: str) -> None:
-                bar.progress(min(max(fraction, 0.0), 1.0), text=text)
-
-            # The whole files are read only now, at the click.
-            sources = [importer.Source.from_bytes(u.name, u.getvalue()) for u in uploads]
-            try:
-                report = importer.import_files(
-                    sources,
-                    mapping,
-                    fresh=fresh,
-                    contract=None if contract_text else contract,
-                    contract_text=contract_text,
-                    contract_source="proposal, confirmed on the Data page",
-                    progress=progress,
-                    user=user_name(),
-                )
-            except importer.ImportBusyError as exc:
-                st.warning(str(exc))
-            except Exception as exc:  # the store is left as it was: say so, never a traceback
-                frame.alert_with_text(
-                    "The import stopped on an unexpected error: nothing was imported and the store is "
-                    "unchanged. What the importer said:",
-                    f"{type(exc).__name__}: {exc}",
-                )
-            else:
-                st.session_state[REPORT_KEY] = report
-                cache.clear()
-            bar.empty()
-
-        report = st.session_state.get(REPORT_KEY)
-        if report is not None:
-            st.subheader("Validation report", divider="gray")
-            if report.swapped:
-                st.success(
-                    f"Imported in {report.seconds:.1f} s. The dashboard now shows the new data; the "
-                    "previous version is kept for rollback (History tab).",
-                    icon=":material/check_circle:",
-                )
-            elif report.unchanged:
-                st.info(
-                    "Nothing new in these files: the store is unchanged (same bytes, same version, "
-                    "every view kept).",
-                    icon=":material/check_circle:",
-                )
-            else:
-                st.error("Nothing was imported: the store is unchanged.", icon=":material/block:")
-            for i, f in enumerate(report.files):
-                st.markdown(f"**File {i + 1}**")
-                st.text(f.name)  # the upload's name: text only
-                if f.refused:
-                    frame.alert_with_text("Refused: nothing from this file was imported.", f.refused)
-                if f.unchanged:
-                    st.text(f.unchanged)  # may quote the file's name: text only
-                cols = st.columns(4)
-                cols[0].metric("Rows in", f"{f.n_rows_in:,}")
-                # A refused file imported nothing: its valid rows "would be" accepted, not "are".
-                cols[1].metric("Would be accepted" if f.refused else "Accepted", f"{f.n_accepted:,}")
-                cols[2].metric("Rejected", f"{f.n_rejected:,}")
-                cols[3].metric("Duplicate", f"{f.n_duplicate:,}")
-                check = "holds" if f.reconciles else "DOES NOT HOLD"
-                st.text(
-                    f"Reconciliation: rows in {f.n_rows_in:,} = accepted {f.n_accepted:,} + rejected "
-                    f"{f.n_rejected:,} + duplicate {f.n_duplicate:,} ({check}). Added: "
-                    f"{f.n_events_added:,} events, {f.n_leads_added:,} leads; {f.n_leads_updated:,} leads "
-                    f"updated; {f.n_flagged:,} rows flagged; {f.n_ignored:,} accepted rows carry no funnel event; "
-                    f"{f.n_undated:,} open records with no date kept as undated open pipeline."
-                )
-                if len(f.issues):
-                    st.caption(
-                        "Rejected rows were not imported; flagged rows were, and are worth a look. Row "
-                        "numbers count the header as row 1."
-                    )
-                    st.dataframe(f.issues, hide_index=True)
-                    download(
-                        f.issues, f"rejected-rows-{i + 1}.csv", label="Download rejected and flagged rows"
-                    )
+            import_report.run(uploads, mapping, fresh, contract, contract_text)
+        import_report.report()
 
 # --- the funnel contract ------------------------------------------------------------------------
 with tab_contract:
@@ -469,7 +392,7 @@ with tab_history:
                     frame.alert_with_text("Not rolled back:", str(exc))
                 else:
                     cache.clear()
-                    st.session_state.pop(REPORT_KEY, None)
+                    import_report.forget()
                     # Rerun so the history above shows the restored version, then say so.
                     st.session_state["data_rolled_back"] = True
                     st.rerun()

@@ -17,7 +17,7 @@ from data.import_mapping import MappingError, presets
 from data.import_mapping import load as load_mapping
 from data.import_mapping import parse as parse_mapping
 from queries import cache, data_quality, executor, funnel
-from ui import contract_editor, frame, funnel_proposal, import_report, mapping_choices
+from ui import contract_editor, frame, funnel_proposal, import_history, import_report, mapping_choices
 from ui.auth import is_admin, user_name
 from ui.state import run_in_frame
 from ui.tables import download
@@ -342,7 +342,7 @@ with tab_contract:
 
 # --- history and rollback ----------------------------------------------------------------------
 with tab_history:
-    if st.session_state.pop("data_rolled_back", False):
+    if import_history.rolled_back():
         st.success("Rolled back: the version before the last import is live again.")
     if not store.db_path().exists():
         st.info("No store yet: import a file or build the sample (`python -m data.store sample`).")
@@ -351,51 +351,8 @@ with tab_history:
             "The store cannot be read (see above), so neither can its history: roll back or rebuild it first."
         )
     else:
-        history = cache.call(data_quality.import_history)
-        st.caption("Every load, newest first. Rows in = accepted + rejected + duplicate for each import.")
-        st.dataframe(history, hide_index=True)
-        download(history, "import-history.csv", label="Download history")
-        imports = history[history["kind"] == "import"]
-        if len(imports):
-            load_id = st.selectbox(
-                "Rejected and flagged rows of an import",
-                imports["load_id"].tolist(),
-                format_func=lambda lid: imports.set_index("load_id").loc[lid, "description"],
-                key="data_history_load",
-            )
-            issues = cache.call(data_quality.import_issues, load_id)
-            total = int(issues["n_total"].iloc[0]) if len(issues) else 0
-            st.text(
-                f"{total:,} rows rejected or flagged"
-                + (" (first 1,000 shown)" if total > len(issues) else "")
-            )
-            st.dataframe(issues.drop(columns="n_total"), hide_index=True)
-            download(issues.drop(columns="n_total"), "import-issues.csv", label="Download these rows")
-
-        st.subheader("Roll back", divider="gray")
-        kept = importer.versions()
-        if not kept:
-            st.caption("No earlier version is kept yet: each import keeps the version it replaced.")
-        else:
-            last = data_quality.import_history(db=kept[0])
-            shown = last["description"].iloc[0] if len(last) else "an empty store"
-            st.write(
-                f"{len(kept)} earlier version(s) kept. Rolling back makes the version before the last "
-                "import live again; its latest load was:"
-            )
-            st.text(shown)
-            sure = st.checkbox("Yes, undo the last import", key="data_rollback_sure")
-            if st.button("Roll back", disabled=not sure or not can_write, key="data_rollback") and can_write:
-                try:
-                    importer.rollback()
-                except (FileNotFoundError, importer.ImportBusyError) as exc:
-                    frame.alert_with_text("Not rolled back:", str(exc))
-                else:
-                    cache.clear()
-                    import_report.forget()
-                    # Rerun so the history above shows the restored version, then say so.
-                    st.session_state["data_rolled_back"] = True
-                    st.rerun()
+        import_history.history()
+        import_history.rollback(can_write)
 
 # --- data quality ------------------------------------------------------------------------------
 with tab_quality:

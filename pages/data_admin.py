@@ -3,6 +3,10 @@ the quality of the loaded data. For ops and admins (docs/import.md).
 
 Text from an upload (its name, its header cells, a mapping's values, the importer's reasons
 quoting them) is drawn as plain text only (st.text, st.code, tables), never inside Markdown.
+
+The page lays out; its parts live beside it: ui/import_preview.py (detection, preview, a new
+store's funnel, counts per stage), ui/import_report.py (the import and its validation report),
+ui/import_history.py (history and rollback), ui/mapping_choices.py (the guided mapping).
 """
 
 from __future__ import annotations
@@ -12,12 +16,12 @@ import hashlib
 import streamlit as st
 
 from data import contract as contract_mod
-from data import detect, importer, store
+from data import importer, store
 from data.import_mapping import MappingError, presets
 from data.import_mapping import load as load_mapping
 from data.import_mapping import parse as parse_mapping
 from queries import cache, data_quality, executor, funnel
-from ui import contract_editor, frame, funnel_proposal, mapping_choices
+from ui import contract_editor, frame, import_history, import_preview, import_report, mapping_choices
 from ui.auth import is_admin, user_name
 from ui.state import run_in_frame
 from ui.tables import download
@@ -25,80 +29,6 @@ from ui.tables import download
 run_in_frame()  # a link opened first on a freshly started server still runs in the frame
 
 CUSTOM = "custom"  # the mapping choice that takes an uploaded .toml
-REPORT_KEY = "data_import_report"  # the last import's report, shown until the next one
-PREVIEW_KEY = "data_previews"  # {(upload id, mapping key): preview} of the uploads on screen
-PROPOSAL_KEY = "data_proposals"  # {(upload ids, mapping key): proposal} for a new store
-DETECT_KEY = "data_detections"  # {upload id: Detection} of the uploads on screen
-COUNTS_KEY = "data_stage_counts"  # {(upload ids, mapping key, contract key): counts per stage}
-PREVIEW_ROWS = 20
-# The preview reads the start of an upload only: 20 rows of even a wide export fit in far less,
-# and a 200 MB upload (one long line, say) is never parsed whole inside the shared server.
-PREVIEW_BYTES = 1 << 20
-
-
-def head(upload) -> importer.Source:
-    """The first PREVIEW_BYTES of an upload, cut after its last whole line, as a Source."""
-    with upload.getbuffer() as buf:
-        size = len(buf)
-        data = bytes(buf[:PREVIEW_BYTES])
-    if size > PREVIEW_BYTES and (cut := data.rfind(b"\n")) > 0:
-        data = data[: cut + 1]
-    return importer.Source.from_bytes(upload.name, data)
-
-
-def proposal_for(key: tuple, uploads, mapping) -> tuple:
-    """("ok", proposal) or ("refused", reason): the funnel proposed from the uploads for a new
-    store, computed once per `key` (the uploads and the mapping) and kept in this session."""
-    proposals = st.session_state.setdefault(PROPOSAL_KEY, {})
-    if key not in proposals:
-        sources = [importer.Source.from_bytes(u.name, u.getvalue()) for u in uploads]
-        try:
-            proposals[key] = ("ok", importer.propose_contract(sources, mapping))
-        except (importer.ImportRefused, contract_mod.ContractError) as exc:
-            proposals[key] = ("refused", str(exc))
-    for old in [k for k in proposals if k != key]:
-        del proposals[old]
-    return proposals[key]
-
-
-def preview(key: tuple, upload, mapping, contract) -> tuple:
-    """("ok", role, rows) or ("refused", reason) for an upload's first rows, computed once per
-    `key` (the upload, the mapping, funnel.toml) and kept in this session: every rerun (any
-    click on the page) reuses it."""
-    previews = st.session_state.setdefault(PREVIEW_KEY, {})
-    if key not in previews:
-        try:
-            role, df = importer.preview(head(upload), mapping, n=PREVIEW_ROWS, contract=contract)
-            previews[key] = ("ok", role, df)
-        except importer.ImportRefused as exc:
-            previews[key] = ("refused", str(exc))
-    return previews[key]
-
-
-def detection(upload) -> detect.Detection:
-    """Which shape an upload is (data/detect.py), from its start, once per upload."""
-    found = st.session_state.setdefault(DETECT_KEY, {})
-    if upload.file_id not in found:
-        found[upload.file_id] = detect.detect(head(upload))
-    return found[upload.file_id]
-
-
-def stage_counts(key: tuple, uploads, mapping, contract):
-    """("ok", counts) or ("refused", reason): the records per stage the uploads' starts would
-    enter (importer.stage_counts), computed once per `key` and kept in this session."""
-    counts = st.session_state.setdefault(COUNTS_KEY, {})
-    if key not in counts:
-        try:
-            counts[key] = (
-                "ok",
-                importer.stage_counts([head(u) for u in uploads], mapping, contract=contract),
-            )
-        except (importer.ImportRefused, MappingError) as exc:
-            counts[key] = ("refused", str(exc))
-    for old in [k for k in counts if k != key]:
-        del counts[old]
-    return counts[key]
-
 
 st.title("Data")
 st.caption(
@@ -178,18 +108,7 @@ with tab_import:
                 f"The mapping {mapping_name!r} is not valid. Fix data/mappings/{mapping_name}.toml:", str(exc)
             )
     if mapping is not None:
-        with st.expander("Columns this mapping reads"):
-            st.write(
-                "Columns are matched by their header name (case and spacing do not matter), never by "
-                "position. Optional columns may be missing. See docs/import.md for the mapping format."
-            )
-            for spec in mapping.files:
-                st.text(f"{spec.role} ({spec.shape} file)")
-                cols = spec.columns()
-                st.dataframe(
-                    {"column": cols, "required": [c in spec.required_columns() for c in cols]},
-                    hide_index=True,
-                )
+        import_preview.columns_read(mapping)
 
     if mapping is not None and can_write:
         uploads = st.file_uploader(
@@ -211,14 +130,14 @@ with tab_import:
         fresh = fresh or damaged
         uploads = uploads or []
         # Files no preset fits: read as plain choices make them (ui/mapping_choices.py).
-        if mapping_name != CUSTOM and uploads and all(detection(u).proposal for u in uploads):
+        if mapping_name != CUSTOM and uploads and all(import_preview.detection(u).proposal for u in uploads):
             st.subheader("How to read your file", divider="gray")
             st.caption(
                 "No preset fits these columns, so the mapping is made from the choices below (the one "
                 "chosen above is not used). They start from what the file's first rows suggest."
             )
             guided = mapping_choices.guided(
-                [u.name for u in uploads], [detection(u) for u in uploads], contract
+                [u.name for u in uploads], [import_preview.detection(u) for u in uploads], contract
             )
             mapping, mapping_key = guided.mapping, guided.key
         # A new store (or a fresh start) takes the funnel its files propose, confirmed here;
@@ -228,187 +147,21 @@ with tab_import:
         contract_text = None
         ready = mapping is not None
         if is_new and uploads and ready:
-            st.subheader("Your funnel", divider="gray")
-            proposal_key = (tuple(u.file_id for u in uploads), mapping_key)
-            result = proposal_for(proposal_key, uploads, mapping)
-            if result[0] == "refused":
-                frame.alert_with_text("The files cannot be read to propose a funnel:", result[1])
-                ready = False
-            else:
-                proposal = result[1]
-                if proposal.contract == contract_mod.load():
-                    st.caption(
-                        "Your files use the default funnel's stages; those they never record are shown "
-                        "as not recorded and never counted."
-                    )
-                    st.text(" ".join(proposal.notes[1:]))  # may quote the files' names: plain text
-                else:
-                    st.caption(
-                        "Your files name stages of their own. This is the funnel they propose, in the "
-                        "order records usually reach each name, with the records that entered it. "
-                        "Check it, change what is wrong, then import: nothing is written before."
-                    )
-                    confirmed = funnel_proposal.edit(proposal, key="data-proposal")
-                    if confirmed is None:
-                        ready = False
-                    else:
-                        contract_text, contract = confirmed
-                        st.download_button(
-                            "Download this funnel (.toml)",
-                            contract_text.encode("utf-8"),
-                            "funnel.toml",
-                            "text/plain",
-                            key="dl-proposal",
-                        )
-
-        # Upload names are shown as text only; the bytes go to the importer in memory, never to a path.
-        shown = set()
-        contract_key = contract_mod.text_hash(contract_mod.dumps(contract.with_tracked(None, None)))
-        for i, upload in enumerate(uploads):
-            st.subheader(f"Preview of file {i + 1}", divider="gray")
-            st.text(upload.name)
-            # What its header says it is: a preset's file, or an unknown shape with a proposal.
-            # The text quotes the file's name and headers: plain text only.
-            found = detection(upload)
-            st.caption("What its columns look like:")
-            st.text(found.text())
-            best = found.best
-            fits_chosen = any(m.preset == mapping_name for m in found.matches)
-            if best is not None and mapping_name != CUSTOM and not fits_chosen:
-                st.caption(f"Its columns fit the preset {best.preset}, not the one chosen: choose it above.")
-            if found.proposal is not None and mapping_name == CUSTOM:
-                st.caption("Its columns fit no preset: choose a preset above to pick them on this page.")
-            if mapping is None:
-                continue
-            key = (upload.file_id, mapping_key, contract_key)
-            shown.add(key)
-            result = preview(key, upload, mapping, contract)
-            if result[0] == "refused":
-                frame.alert_with_text("This file would be refused:", result[1])
-                continue
-            _, role, df = result
-            st.caption(
-                f"Read as the '{role}' file of this mapping. The first {PREVIEW_ROWS} rows as they will "
-                "be stored (times in UTC); one line per event, rejected rows with the reason; columns "
-                "empty in all of them are left out (the download has them). The import reads the "
-                "whole file."
+            ready, contract, contract_text = import_preview.proposed_funnel(
+                uploads, mapping, mapping_key, contract
             )
-            # Columns empty in every row shown are left out here (the download has them all).
-            st.dataframe(df.dropna(axis="columns", how="all"), hide_index=True)
-            download(df, f"preview-{i + 1}.csv", label="Download preview", key=f"dl-preview-{i}")
-        # Only the previews of the files on screen are kept.
-        previews = st.session_state.get(PREVIEW_KEY, {})
-        for key in [k for k in previews if k not in shown]:
-            del previews[key]
-        found = st.session_state.get(DETECT_KEY, {})
-        for key in [k for k in found if k not in {u.file_id for u in uploads}]:
-            del found[key]
-
+        contract_key = import_preview.contract_key(contract)
+        chosen = None if mapping_name == CUSTOM else mapping_name
+        import_preview.files(uploads, mapping, mapping_key, chosen, contract, contract_key)
         if uploads and ready:
-            st.subheader("What the import would add, per stage", divider="gray")
-            counts_key = (tuple(u.file_id for u in uploads), mapping_key, contract_key)
-            result = stage_counts(counts_key, uploads, mapping, contract)
-            if result[0] == "refused":
-                frame.alert_with_text("The files cannot be counted:", result[1])
-            else:
-                counts = result[1]
-                st.caption(
-                    f"Records with an entry into each stage and exit in these files, before anything is "
-                    f"written: {counts.attrs['rows']:,} rows read from the first 1 MB of each file "
-                    f"({counts.attrs['rejected']:,} of them would be rejected). The dashboard then adds "
-                    "the stages a record passed without a row (skipped stages) and applies the window."
-                )
-                st.dataframe(
-                    counts[["label", "kind", "records"]].rename(
-                        columns={"label": "stage or exit", "records": "records entering it"}
-                    ),
-                    hide_index=True,
-                )
-                for name, why in counts.attrs["refused"].items():
-                    frame.alert_with_text("A file would be refused whole:", f"{name}: {why}")
+            import_preview.per_stage(uploads, mapping, mapping_key, contract, contract_key)
 
         if (
             st.button("Import", type="primary", disabled=not uploads or not ready, key="data_import")
             and is_admin()
         ):
-            bar = st.progress(0.0, text="Starting")
-
-            def progress(fraction: float, text: str) -> None:
-                bar.progress(min(max(fraction, 0.0), 1.0), text=text)
-
-            # The whole files are read only now, at the click.
-            sources = [importer.Source.from_bytes(u.name, u.getvalue()) for u in uploads]
-            try:
-                report = importer.import_files(
-                    sources,
-                    mapping,
-                    fresh=fresh,
-                    contract=None if contract_text else contract,
-                    contract_text=contract_text,
-                    contract_source="proposal, confirmed on the Data page",
-                    progress=progress,
-                    user=user_name(),
-                )
-            except importer.ImportBusyError as exc:
-                st.warning(str(exc))
-            except Exception as exc:  # the store is left as it was: say so, never a traceback
-                frame.alert_with_text(
-                    "The import stopped on an unexpected error: nothing was imported and the store is "
-                    "unchanged. What the importer said:",
-                    f"{type(exc).__name__}: {exc}",
-                )
-            else:
-                st.session_state[REPORT_KEY] = report
-                cache.clear()
-            bar.empty()
-
-        report = st.session_state.get(REPORT_KEY)
-        if report is not None:
-            st.subheader("Validation report", divider="gray")
-            if report.swapped:
-                st.success(
-                    f"Imported in {report.seconds:.1f} s. The dashboard now shows the new data; the "
-                    "previous version is kept for rollback (History tab).",
-                    icon=":material/check_circle:",
-                )
-            elif report.unchanged:
-                st.info(
-                    "Nothing new in these files: the store is unchanged (same bytes, same version, "
-                    "every view kept).",
-                    icon=":material/check_circle:",
-                )
-            else:
-                st.error("Nothing was imported: the store is unchanged.", icon=":material/block:")
-            for i, f in enumerate(report.files):
-                st.markdown(f"**File {i + 1}**")
-                st.text(f.name)  # the upload's name: text only
-                if f.refused:
-                    frame.alert_with_text("Refused: nothing from this file was imported.", f.refused)
-                if f.unchanged:
-                    st.text(f.unchanged)  # may quote the file's name: text only
-                cols = st.columns(4)
-                cols[0].metric("Rows in", f"{f.n_rows_in:,}")
-                # A refused file imported nothing: its valid rows "would be" accepted, not "are".
-                cols[1].metric("Would be accepted" if f.refused else "Accepted", f"{f.n_accepted:,}")
-                cols[2].metric("Rejected", f"{f.n_rejected:,}")
-                cols[3].metric("Duplicate", f"{f.n_duplicate:,}")
-                check = "holds" if f.reconciles else "DOES NOT HOLD"
-                st.text(
-                    f"Reconciliation: rows in {f.n_rows_in:,} = accepted {f.n_accepted:,} + rejected "
-                    f"{f.n_rejected:,} + duplicate {f.n_duplicate:,} ({check}). Added: "
-                    f"{f.n_events_added:,} events, {f.n_leads_added:,} leads; {f.n_leads_updated:,} leads "
-                    f"updated; {f.n_flagged:,} rows flagged; {f.n_ignored:,} accepted rows carry no funnel event; "
-                    f"{f.n_undated:,} open records with no date kept as undated open pipeline."
-                )
-                if len(f.issues):
-                    st.caption(
-                        "Rejected rows were not imported; flagged rows were, and are worth a look. Row "
-                        "numbers count the header as row 1."
-                    )
-                    st.dataframe(f.issues, hide_index=True)
-                    download(
-                        f.issues, f"rejected-rows-{i + 1}.csv", label="Download rejected and flagged rows"
-                    )
+            import_report.run(uploads, mapping, fresh, contract, contract_text)
+        import_report.report()
 
 # --- the funnel contract ------------------------------------------------------------------------
 with tab_contract:
@@ -419,7 +172,7 @@ with tab_contract:
 
 # --- history and rollback ----------------------------------------------------------------------
 with tab_history:
-    if st.session_state.pop("data_rolled_back", False):
+    if import_history.rolled_back():
         st.success("Rolled back: the version before the last import is live again.")
     if not store.db_path().exists():
         st.info("No store yet: import a file or build the sample (`python -m data.store sample`).")
@@ -428,51 +181,8 @@ with tab_history:
             "The store cannot be read (see above), so neither can its history: roll back or rebuild it first."
         )
     else:
-        history = cache.call(data_quality.import_history)
-        st.caption("Every load, newest first. Rows in = accepted + rejected + duplicate for each import.")
-        st.dataframe(history, hide_index=True)
-        download(history, "import-history.csv", label="Download history")
-        imports = history[history["kind"] == "import"]
-        if len(imports):
-            load_id = st.selectbox(
-                "Rejected and flagged rows of an import",
-                imports["load_id"].tolist(),
-                format_func=lambda lid: imports.set_index("load_id").loc[lid, "description"],
-                key="data_history_load",
-            )
-            issues = cache.call(data_quality.import_issues, load_id)
-            total = int(issues["n_total"].iloc[0]) if len(issues) else 0
-            st.text(
-                f"{total:,} rows rejected or flagged"
-                + (" (first 1,000 shown)" if total > len(issues) else "")
-            )
-            st.dataframe(issues.drop(columns="n_total"), hide_index=True)
-            download(issues.drop(columns="n_total"), "import-issues.csv", label="Download these rows")
-
-        st.subheader("Roll back", divider="gray")
-        kept = importer.versions()
-        if not kept:
-            st.caption("No earlier version is kept yet: each import keeps the version it replaced.")
-        else:
-            last = data_quality.import_history(db=kept[0])
-            shown = last["description"].iloc[0] if len(last) else "an empty store"
-            st.write(
-                f"{len(kept)} earlier version(s) kept. Rolling back makes the version before the last "
-                "import live again; its latest load was:"
-            )
-            st.text(shown)
-            sure = st.checkbox("Yes, undo the last import", key="data_rollback_sure")
-            if st.button("Roll back", disabled=not sure or not can_write, key="data_rollback") and can_write:
-                try:
-                    importer.rollback()
-                except (FileNotFoundError, importer.ImportBusyError) as exc:
-                    frame.alert_with_text("Not rolled back:", str(exc))
-                else:
-                    cache.clear()
-                    st.session_state.pop(REPORT_KEY, None)
-                    # Rerun so the history above shows the restored version, then say so.
-                    st.session_state["data_rolled_back"] = True
-                    st.rerun()
+        import_history.history()
+        import_history.rollback(can_write)
 
 # --- data quality ------------------------------------------------------------------------------
 with tab_quality:

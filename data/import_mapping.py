@@ -21,12 +21,25 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import hashlib
-import math
 import re
 import tomllib
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    create_model,
+)
 
 from data.contract import Contract
 
@@ -64,84 +77,7 @@ MAX_FIELDS = 500  # columns in the header
 MAX_LINES_PER_ROW = 100  # physical lines one row may span (line breaks inside quoted values)
 MAX_FUTURE_HOURS = 24 * 366 * 10  # ten years: more is no longer a clock difference
 
-TOP_KEYS = {
-    "name",
-    "description",
-    "timezone",
-    "date_formats",
-    "min_date",
-    "max_future_hours",
-    "max_rejected_share",
-    "encoding",
-    "delimiter",
-    "decimal_separator",
-    "max_line_length",
-    "max_fields",
-    "max_lines_per_row",
-    "event_id_prefix",
-    "owner_team",
-    "currency",
-    "files",
-}
-FILE_KEYS = {
-    "role",
-    "shape",
-    "key",
-    "lead_id",
-    "deal_id",
-    "lead_from_deal",
-    "event_id",
-    "created_at",
-    "stage_dates",
-    "stage",
-    "time",
-    "stage_names",
-    "ignore_stage_names",
-    "owner",
-    "owner_name",
-    "owner_team",
-    "team",
-    "amount",
-    "amount_on",
-    "reason",
-    "attributes",
-    "optional",
-    "status",
-    "started",
-    "started_stage",
-    "outcome_date",
-    "won_values",
-    "lost_values",
-    "is_won",
-    "is_closed",
-    "currency",
-    "grain",
-    "contact_role",
-    "is_primary",
-    "close_date",
-    "forecast_category",
-    "email",
-    "stage_columns",
-    "stage_aliases",
-    "status_dates",
-    "where",
-    "version_active",
-    "version_start",
-    "contacts",
-    "list_separator",
-    "linked_deal",
-    "contact_record",
-    "converted_account",
-    "last_changed",
-    "fallback",
-    "owner_roles",
-    "owner_role",
-    "max_rejected_share",
-    "target",
-    "name",
-    "lookup",
-    "campaign",
-}
+AUTO_ENCODING = "auto"  # UTF-8 when the file is valid UTF-8 (or has a byte order mark), else cp1252
 GRAINS = ("lead", "opportunity")
 # Singles: keys whose value is one column name.
 COLUMN_KEYS = (
@@ -296,42 +232,7 @@ class FileSpec:
     def columns(self) -> list[str]:
         """Every column the spec reads, in a stable order, without repeats."""
         cols: list[str] = []
-        singles = (
-            self.key,
-            self.lead_id,
-            self.deal_id,
-            self.event_id,
-            self.created_at,
-            self.stage,
-            self.time,
-            self.owner,
-            self.owner_name,
-            self.owner_team,
-            self.team,
-            self.amount,
-            self.reason,
-            self.status,
-            self.started,
-            self.outcome_date,
-            self.is_won,
-            self.is_closed,
-            self.currency,
-            self.contact_role,
-            self.is_primary,
-            self.close_date,
-            self.forecast_category,
-            self.email,
-            self.version_active,
-            self.version_start,
-            self.contacts,
-            self.linked_deal,
-            self.contact_record,
-            self.converted_account,
-            self.last_changed,
-            self.owner_role,
-            self.name,
-            self.campaign,
-        )
+        singles = (getattr(self, k) for k in COLUMN_KEYS)
         for c in (
             *singles,
             *self.stage_dates.values(),
@@ -436,7 +337,7 @@ def load(name_or_path: str | Path, contract: Contract) -> Mapping:
     return parse(body, contract, origin=path.stem)
 
 
-# --- typed values: every wrong value is named with its key and the type expected -----------------
+# --- the file format, validated with pydantic: every wrong value is named with its key ----------
 
 
 def _shown(value: object) -> str:
@@ -453,143 +354,245 @@ def _fail(where: str, expected: str, value: object) -> MappingError:
     return MappingError(f"{where}: expected {expected}, got {_shown(value)}")
 
 
-def _text(table: dict, key: str, where: str, expected: str = "a column name (text)") -> str | None:
-    value = table.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(f"{where}.{key}", expected, value)
-    return value
+def _ok(test: Callable[[Any], bool]) -> AfterValidator:
+    """A check whose failure is reported with the key's own `expected` text."""
+
+    def check(value: Any) -> Any:
+        if not test(value):
+            raise ValueError("refused")
+        return value
+
+    return AfterValidator(check)
 
 
-def _texts(table: dict, key: str, where: str, expected: str) -> list[str]:
-    value = table.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
-        raise _fail(f"{where}.{key}", expected, value)
-    return value
+def _is_encoding(name: str) -> bool:
+    try:
+        codecs.lookup(name)
+        "".encode(name)  # refuses codecs that are not text encodings (base64, rot13)
+    except LookupError:
+        return name == AUTO_ENCODING
+    return True
 
 
-def _names(table: dict, key: str, where: str, expected: str) -> dict[str, object]:
-    value = table.get(key, {})
-    if not isinstance(value, dict):
-        raise _fail(f"{where}.{key}", expected, value)
-    return value
+def _is_char(name: str, more: Callable[[str], bool] = lambda c: True) -> bool:
+    return len(name) == 1 and name not in '"\r\n' and more(name)
 
 
-def _number(table: dict, key: str, where: str, default: float, low: float, high: float, unit: str) -> float:
-    value = table.get(key, default)
-    expected = f"a number {unit} from {low:g} to {high:g}"
-    # TOML allows inf and nan: neither is a limit anyone means.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _fail(f"{where}.{key}", expected, value)
-    if not low <= value <= high:
-        raise _fail(f"{where}.{key}", expected, value)
-    return float(value)
+def _ex(expected: str, default: Any = None, **kw: Any) -> Any:
+    """A field with the text a message gives as what was expected."""
+    if isinstance(default, list | dict):
+        return Field(default_factory=type(default), description=expected, **kw)
+    return Field(default, description=expected, **kw)
 
 
-def _integer(table: dict, key: str, where: str, default: int, low: int, high: int, unit: str) -> int:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _fail(f"{where}.{key}", f"a whole number of {unit} from {low:,} to {high:,}", value)
-    return value
+Column = Annotated[StrictStr, Field(pattern=r"\S")]  # a header text, not blank
+Texts = list[Column]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]  # strict: ints pass, text does not
+Name = Annotated[StrictStr, Field(pattern=PRESET_NAME.pattern)]
+COLUMN = "a column name (text)"
+SHARE = "a share between 0 and 1"
 
 
-def _check_keys(table: dict, allowed: set[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise MappingError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpec:
-    where = f"{origin}.files[{i}]"
-    if not isinstance(raw, dict):
-        raise _fail(where, "a [[files]] table", raw)
-    _check_keys(raw, FILE_KEYS, where)
-    role = _text(raw, "role", where, "a short lower-case name such as 'leads'")
-    if not role or not PRESET_NAME.match(role):
-        raise _fail(f"{where}.role", "a short lower-case name such as 'leads'", raw.get("role"))
+class _FileBase(_Strict):
+    role: Name = _ex("a short lower-case name such as 'leads'", ...)
+    shape: Literal[SHAPES] = _ex(f"one of {list(SHAPES)}", ...)
+    grain: Literal[GRAINS] = _ex(f"one of {list(GRAINS)}", "lead")
+    lead_from_deal: StrictBool = _ex("true or false", False)
+    stage_dates: dict[str, Column] = _ex('a table of stage = "date column"', {})
+    stage_names: dict[str, StrictStr] = _ex('a table of "Source name" = "stage key"', {})
+    ignore_stage_names: Texts = _ex("a list of stage names (text)", [])
+    attributes: dict[str, Column | Annotated[Texts, Field(min_length=1)]] = _ex(
+        "a table of attribute = column", {}
+    )
+    optional: Texts = _ex("a list of column names (text)", [])
+    stage_columns: Texts = _ex('a list of header patterns such as "hs_v2_date_entered_*"', [])
+    stage_aliases: dict[str, Column] = _ex('a table of "source name" = "name"', {})
+    status_dates: dict[str, Column] = _ex('a table of "Status value" = "date column"', {})
+    where: dict[str, StrictStr | Annotated[list[StrictStr], Field(min_length=1)]] = _ex(
+        'a table of column = ["value", ...]', {}
+    )
+    fallback: dict[str, Column] = _ex('a table of column = "column read when it is empty"', {})
+    owner_roles: dict[Annotated[str, Field(pattern=r"\S", max_length=60)], Column] = _ex(
+        'a table of "Role" = "owner column"', {}
+    )
+    started_stage: Column | None = _ex("a stage name or key (text)")
+    won_values: Texts = _ex("a list of status values (text)", [])
+    lost_values: Texts = _ex("a list of status values (text)", [])
+    amount_on: StrictStr | None = _ex("a stage key (text)")
+    list_separator: Annotated[StrictStr, _ok(_is_char)] = _ex("one character such as ';' or '|'", ";")
+    max_rejected_share: Share | None = _ex(SHARE)
+    target: Literal[tuple(LOOKUP_TARGETS)] | None = _ex(f"one of {list(LOOKUP_TARGETS)}")
+    lookup: dict[str, Column] = _ex("a table of attribute = column", {})
+
+
+# ... and every single-column key (COLUMN_KEYS) is a column name or absent.
+_FileTable = create_model(
+    "_FileTable", __base__=_FileBase, **{k: (Column | None, _ex(COLUMN)) for k in COLUMN_KEYS}
+)
+
+
+class _MappingFile(_Strict):
+    name: Column | None = _ex("a name (text)")
+    description: StrictStr = _ex("text", "")
+    timezone: StrictStr = _ex("a time zone such as 'Europe/Berlin' or 'UTC'", "UTC")
+    date_formats: list[Annotated[StrictStr, _ok(lambda f: "%" in f)]] = _ex(
+        "a list of strptime formats such as '%d/%m/%Y'", []
+    )
+    min_date: dt.date = _ex("a date such as 2000-01-01", dt.date(2000, 1, 1))
+    max_future_hours: float = _ex(
+        f"a number of hours from 0 to {MAX_FUTURE_HOURS:g}",
+        24.0,
+        ge=0,
+        le=MAX_FUTURE_HOURS,
+        allow_inf_nan=False,
+    )
+    max_rejected_share: Share = _ex(SHARE, 0.1)
+    encoding: Annotated[StrictStr, _ok(_is_encoding)] = _ex(
+        "a text encoding such as 'utf-8', 'cp1252', 'utf-16' or 'auto'", "utf-8"
+    )
+    delimiter: Annotated[StrictStr, _ok(lambda c: _is_char(c, lambda c: not c.isalnum()))] = _ex(
+        "one character such as ',', ';', '|' or a tab", ","
+    )
+    decimal_separator: Literal[DECIMAL_SEPARATORS] | None = _ex("'.' (1,500.25) or ',' (1.500,25)")
+    max_line_length: StrictInt = _ex(
+        "a whole number of characters from 1,000 to 64,000,000", MAX_LINE_LENGTH, ge=1_000, le=64_000_000
+    )
+    max_fields: StrictInt = _ex("a whole number of columns from 1 to 10,000", MAX_FIELDS, ge=1, le=10_000)
+    max_lines_per_row: StrictInt = _ex(
+        "a whole number of lines from 1 to 10,000", MAX_LINES_PER_ROW, ge=1, le=10_000
+    )
+    event_id_prefix: Name | None = _ex("a short lower-case name such as 'crm'")
+    owner_team: StrictStr = _ex("a team of funnel.toml", "sales")
+    currency: Annotated[StrictStr, Field(pattern=CURRENCY.pattern)] | None = _ex(
+        "an ISO 4217 code such as 'EUR' or 'USD'"
+    )
+    files: list[_FileTable] = _ex("at least one [[files]] table", ..., min_length=1)
+
+
+# Tables whose entries are named one by one in a message (the path goes down to the entry), with
+# what each entry should be; the keys of some are shown quoted, as a person may write any text.
+_ENTRIES = {
+    "files": "a [[files]] table",
+    "stage_dates": COLUMN,
+    "stage_aliases": "a stage or status name (text)",
+    "status_dates": COLUMN,
+    "where": "a value or a list of values (text)",
+    "fallback": COLUMN,
+    "lookup": COLUMN,
+    "owner_roles": COLUMN,
+    "attributes": "a column name or a list of them",
+}
+_QUOTED = ("stage_names", "stage_aliases", "where")
+
+
+def _walk(loc: tuple, raw: Any) -> list:
+    """The part of an error's location that is in the document (not pydantic's union branches)."""
+    keys: list = []
+    for item in loc:
+        in_table = isinstance(raw, dict) and isinstance(item, str) and item in raw
+        if in_table or (isinstance(raw, list) and isinstance(item, int) and item < len(raw)):
+            raw = raw[item]
+            keys.append(item)
+    return keys
+
+
+def _at(keys: list, raw: Any) -> Any:
+    for k in keys:
+        raw = raw[k]
+    return raw
+
+
+def _path(origin: str, keys: list, raw: dict) -> str:
+    """['files', 1, 'where', 'Type'] -> "mapping.files[2] (deals).where.'Type'"."""
+    out = origin
+    for i, k in enumerate(keys):
+        if isinstance(k, int):
+            role = raw["files"][k].get("role") if isinstance(raw["files"][k], dict) else None
+            out += f"[{k + 1}]" + (f" ({role})" if isinstance(role, str) and PRESET_NAME.match(role) else "")
+        else:
+            out += f".{k!r}" if i and keys[i - 1] in _QUOTED else f".{k}"
+    return out
+
+
+def _explain(exc: ValidationError, raw: dict, origin: str, contract: Contract) -> MappingError:
+    errors = exc.errors(include_url=False)
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    first = (unknown or errors)[0]
+    keys = _walk(tuple(first["loc"]), raw)
+    if unknown:  # every unknown key of the table, with the keys it allows
+        table = keys[:-1]
+        names = sorted(e["loc"][-1] for e in unknown if _walk(tuple(e["loc"]), raw)[:-1] == table)
+        allowed = sorted((_FileTable if table else _MappingFile).model_fields)
+        return MappingError(f"{_path(origin, table, raw)}: unknown key(s) {names}; allowed: {allowed}")
+    if first["type"] == "missing":
+        keys.append(first["loc"][-1])
+    in_file = len(keys) >= 2 and keys[0] == "files"
+    model, depth = (_FileTable, 2) if in_file else (_MappingFile, 0)
+    if len(keys) <= depth:  # a [[files]] entry that is not a table
+        return _fail(_path(origin, keys, raw), _ENTRIES["files"], _at(keys, raw))
+    field = keys[depth]
+    expected = model.model_fields[field].description
+    if field == "stage_names" and len(keys) > depth + 1:
+        known = ", ".join(contract.stage_keys + contract.exit_keys)
+        keys, expected = keys[: depth + 2], f"a stage or exit key of funnel.toml ({known})"
+    elif field == "owner_roles" and "[key]" in first["loc"]:
+        return _fail(_path(origin, keys[: depth + 1], raw), "role names of at most 60 characters", keys[-1])
+    elif field in _ENTRIES and len(keys) > depth + 1:
+        keys, expected = keys[: depth + 2], _ENTRIES[field]
+    else:
+        keys = keys[: depth + 1]
+    value = None if first["type"] == "missing" else _at(keys, raw)
+    return _fail(_path(origin, keys, raw), expected, value)
+
+
+def _parse_file(f: Any, i: int, contract: Contract, origin: str) -> FileSpec:
+    """The checks a [[files]] table's model cannot make alone: what the contract knows, and which
+    keys go together for each shape."""
+    role, shape, grain, target, lead_from_deal = f.role, f.shape, f.grain, f.target, f.lead_from_deal
     where = f"{origin}.files[{i}] ({role})"
-    shape = raw.get("shape")
-    if shape not in SHAPES:
-        raise _fail(f"{where}.shape", f"one of {list(SHAPES)}", shape)
     event_types = set(contract.stage_keys) | set(contract.exit_keys) | {AMOUNT_EVENT}
     known = ", ".join(contract.stage_keys + contract.exit_keys)
-
-    stage_dates: dict[str, str] = {}
-    for key, col in _names(raw, "stage_dates", where, 'a table of stage = "date column"').items():
+    for key in f.stage_dates:
         if key not in event_types - {AMOUNT_EVENT}:
             raise MappingError(f"{where}.stage_dates.{key}: not a stage or exit in funnel.toml ({known})")
-        stage_dates[key] = _text({key: col}, key, f"{where}.stage_dates")
+    stage_dates = dict(f.stage_dates)
     stage_names: dict[str, str] = {norm(k): k for k in event_types}  # our own keys always match
-    for name, key in _names(raw, "stage_names", where, 'a table of "Source name" = "stage key"').items():
-        if not isinstance(key, str):
-            raise _fail(f"{where}.stage_names.{name!r}", f"a stage or exit key of funnel.toml ({known})", key)
+    for name, key in f.stage_names.items():
         if key not in event_types:
             raise MappingError(f"{where}.stage_names.{name!r}: {key!r} is not a stage or exit in funnel.toml")
         stage_names[norm(name)] = key
-    ignore = _texts(raw, "ignore_stage_names", where, "a list of stage names (text)")
-
     attributes: dict[str, tuple[str, ...]] = {}
-    for fld, cols in _names(raw, "attributes", where, "a table of attribute = column").items():
+    for fld, cols in f.attributes.items():
         if fld not in LEAD_FIELDS:
             raise MappingError(f"{where}.attributes.{fld}: expected one of {list(LEAD_FIELDS)}")
-        cols = [cols] if isinstance(cols, str) else cols
-        if not isinstance(cols, list) or not cols or not all(isinstance(c, str) and c.strip() for c in cols):
-            raise _fail(f"{where}.attributes.{fld}", "a column name or a list of them", cols)
-        attributes[fld] = tuple(cols)
-    optional = _texts(raw, "optional", where, "a list of column names (text)")
-
-    singles = {k: _text(raw, k, where) for k in COLUMN_KEYS}
-    stage_columns = _texts(
-        raw, "stage_columns", where, 'a list of header patterns such as "hs_v2_date_entered_*"'
-    )
+        attributes[fld] = (cols,) if isinstance(cols, str) else tuple(cols)
+    singles = {k: getattr(f, k) for k in COLUMN_KEYS}
+    stage_columns = f.stage_columns
     for pattern in stage_columns:
         if "*" not in pattern:
             raise MappingError(
                 f"{where}.stage_columns: {pattern!r} has no '*' (the part of the header that names the stage)"
             )
-    aliases: dict[str, str] = {}
-    for name, alias in _names(raw, "stage_aliases", where, 'a table of "source name" = "name"').items():
-        if not isinstance(alias, str) or not alias.strip():
-            raise _fail(f"{where}.stage_aliases.{name!r}", "a stage or status name (text)", alias)
-        aliases[norm(name)] = alias
-    status_dates: dict[str, str] = {}
-    for value, col in _names(raw, "status_dates", where, 'a table of "Status value" = "date column"').items():
-        status_dates[value] = _text({value: col}, value, f"{where}.status_dates")
-    filters: dict[str, frozenset[str]] = {}
-    for col, values in _names(raw, "where", where, 'a table of column = ["value", ...]').items():
-        values = [values] if isinstance(values, str) else values
-        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-            raise _fail(f"{where}.where.{col!r}", "a value or a list of values (text)", values)
-        filters[col] = frozenset(norm(v) for v in values)
-    fallback: dict[str, str] = {}
-    for col, other in _names(
-        raw, "fallback", where, 'a table of column = "column read when it is empty"'
-    ).items():
-        fallback[col] = _text({col: other}, col, f"{where}.fallback")
-    owner_roles: dict[str, str] = {}
-    for role_name, col in _names(raw, "owner_roles", where, 'a table of "Role" = "owner column"').items():
-        if not role_name.strip() or len(role_name) > 60:
-            raise _fail(f"{where}.owner_roles", "role names of at most 60 characters", role_name)
-        owner_roles[role_name.strip()] = _text({role_name: col}, role_name, f"{where}.owner_roles")
-    separator = raw.get("list_separator", ";")
-    if not isinstance(separator, str) or len(separator) != 1 or separator in '"\r\n':
-        raise _fail(f"{where}.list_separator", "one character such as ';' or '|'", separator)
-    share = raw.get("max_rejected_share")
-    if share is not None and (
-        isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1
-    ):
-        raise _fail(f"{where}.max_rejected_share", "a share between 0 and 1", share)
-    target = raw.get("target")
+    aliases = {norm(name): alias for name, alias in f.stage_aliases.items()}
+    status_dates = f.status_dates
+    filters = {
+        col: frozenset(norm(v) for v in ([v] if isinstance(v, str) else v)) for col, v in f.where.items()
+    }
+    owner_roles = {name.strip(): col for name, col in f.owner_roles.items()}
+    started_stage, won_values, lost_values = f.started_stage, f.won_values, f.lost_values
     lookup: dict[str, str] = {}
     if shape == "lookup":
-        if target not in LOOKUP_TARGETS:
+        if target is None:
             raise _fail(f"{where}.target", f"one of {list(LOOKUP_TARGETS)}", target)
         allowed = LOOKUP_TARGETS[target]
-        for attr, col in _names(raw, "lookup", where, "a table of attribute = column").items():
+        for attr in f.lookup:
             if attr not in allowed:
                 raise MappingError(f"{where}.lookup.{attr}: a lookup of {target} sets one of {list(allowed)}")
-            lookup[attr] = _text({attr: col}, attr, f"{where}.lookup")
+        lookup = f.lookup
         if not singles["key"] and not singles["name"]:
             raise MappingError(
                 f"{where}: a lookup file needs key (the column with the {target[:-1]}'s id) or name "
@@ -597,7 +600,7 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
             )
         if not lookup:
             raise MappingError(f"{where}.lookup: name at least one attribute to set ({list(allowed)})")
-    elif target is not None or raw.get("lookup"):
+    elif target is not None or f.lookup:
         raise MappingError(f'{where}.target: only for lookup files (shape = "lookup")')
     if shape != "wide" and stage_columns:
         raise MappingError(f"{where}.stage_columns: only for wide files")
@@ -614,9 +617,7 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
     if owner_roles and shape not in ("wide", "status", "long"):
         raise MappingError(f"{where}.owner_roles: only for wide, status or long files")
     for k in ("linked_deal", "contact_record", "converted_account"):
-        if singles[k] and (
-            shape not in ("wide", "status") or raw.get("grain", "lead") != "lead" or not singles["created_at"]
-        ):
+        if singles[k] and (shape not in ("wide", "status") or grain != "lead" or not singles["created_at"]):
             raise MappingError(f"{where}.{k}: only for a file of lead records (with lead_id and created_at)")
     if singles["contacts"] and (shape not in ("wide", "status") or not singles["deal_id"]):
         raise MappingError(f"{where}.contacts: only for a file of opportunity records (with deal_id)")
@@ -624,12 +625,6 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         raise MappingError(f'{where}.campaign: only for touches files (shape = "touches")')
     if singles["name"] and shape != "lookup":
         raise MappingError(f'{where}.name: only for lookup files (shape = "lookup")')
-    started_stage = _text(raw, "started_stage", where, "a stage name or key (text)")
-    won_values = _texts(raw, "won_values", where, "a list of status values (text)")
-    lost_values = _texts(raw, "lost_values", where, "a list of status values (text)")
-    grain = raw.get("grain", "lead")
-    if grain not in GRAINS:
-        raise _fail(f"{where}.grain", f"one of {list(GRAINS)}", grain)
     if "product" in attributes and grain != "opportunity":
         raise MappingError(
             f'{where}.attributes.product: only opportunities carry a product (grain = "opportunity")'
@@ -642,9 +637,6 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
         )
     if singles["email"] and "email" not in attributes:  # `email = "Email"` is the attribute too
         attributes["email"] = (singles["email"],)
-    lead_from_deal = raw.get("lead_from_deal", False)
-    if not isinstance(lead_from_deal, bool):
-        raise _fail(f"{where}.lead_from_deal", "true or false", lead_from_deal)
     if singles["lead_id"] and lead_from_deal:
         raise MappingError(f"{where}: set lead_id (a column) or lead_from_deal = true, not both")
     if (
@@ -720,7 +712,7 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
                 raise MappingError(f"{where}.{k}: a long file needs the column holding the {k}")
         if stage_dates:
             raise MappingError(f"{where}.stage_dates: only for wide files")
-    amount_on = raw.get("amount_on")
+    amount_on = f.amount_on
     # "won" with stage columns: the stage the contract ends in, whatever its key (a funnel
     # proposed from the data names it after the export's own won stage).
     won_by_pattern = amount_on == "won" and bool(stage_columns)
@@ -749,82 +741,31 @@ def _parse_file(raw: object, i: int, contract: Contract, origin: str) -> FileSpe
     if not key and shape == "roles":
         key = singles["deal_id"] or singles["lead_id"]  # with the role: see import_read
     return FileSpec(
+        **{**singles, "key": key},
         role=role,
         shape=shape,
-        key=key,
-        lead_id=singles["lead_id"],
-        deal_id=singles["deal_id"],
         lead_from_deal=lead_from_deal,
-        event_id=singles["event_id"],
-        created_at=singles["created_at"],
         stage_dates=stage_dates,
-        stage=singles["stage"],
-        time=singles["time"],
         stage_names=stage_names,
-        ignore_stage_names=frozenset(norm(x) for x in ignore),
-        owner=singles["owner"],
-        owner_name=singles["owner_name"],
-        owner_team=singles["owner_team"],
-        team=singles["team"],
-        amount=singles["amount"],
+        ignore_stage_names=frozenset(norm(x) for x in f.ignore_stage_names),
         amount_on=amount_on,
-        reason=singles["reason"],
         attributes=attributes,
-        optional=frozenset(norm(x) for x in optional),
-        status=singles["status"],
-        started=singles["started"],
+        optional=frozenset(norm(x) for x in f.optional),
         started_stage=started_stage,
-        outcome_date=singles["outcome_date"],
         won_values=frozenset(norm(v) for v in won_values),
         lost_values=frozenset(norm(v) for v in lost_values),
-        is_won=singles["is_won"],
-        is_closed=singles["is_closed"],
-        currency=singles["currency"],
         grain=grain,
-        contact_role=singles["contact_role"],
-        is_primary=singles["is_primary"],
-        close_date=singles["close_date"],
-        forecast_category=singles["forecast_category"],
-        email=singles["email"],
-        stage_columns=tuple(stage_columns),
+        stage_columns=tuple(f.stage_columns),
         stage_aliases=aliases,
-        status_dates=status_dates,
+        status_dates=dict(f.status_dates),
         where=filters,
-        version_active=singles["version_active"],
-        version_start=singles["version_start"],
-        contacts=singles["contacts"],
-        list_separator=separator,
-        linked_deal=singles["linked_deal"],
-        contact_record=singles["contact_record"],
-        converted_account=singles["converted_account"],
-        last_changed=singles["last_changed"],
-        fallback=fallback,
+        list_separator=f.list_separator,
+        fallback=dict(f.fallback),
         owner_roles=owner_roles,
-        owner_role=singles["owner_role"],
-        max_rejected_share=None if share is None else float(share),
+        max_rejected_share=f.max_rejected_share,
         target=target,
-        name=singles["name"],
-        lookup=lookup,
-        campaign=singles["campaign"],
+        lookup=dict(lookup),
     )
-
-
-AUTO_ENCODING = "auto"  # UTF-8 when the file is valid UTF-8 (or has a byte order mark), else cp1252
-
-
-def _encoding(raw: dict, origin: str) -> str:
-    value = raw.get("encoding", "utf-8")
-    expected = "a text encoding such as 'utf-8', 'cp1252', 'utf-16' or 'auto'"
-    if value == AUTO_ENCODING:
-        return value
-    if not isinstance(value, str):
-        raise _fail(f"{origin}.encoding", expected, value)
-    try:
-        codecs.lookup(value)
-        "".encode(value)  # refuses codecs that are not text encodings (base64, rot13)
-    except LookupError:
-        raise _fail(f"{origin}.encoding", expected, value) from None
-    return value
 
 
 def parse(text: str, contract: Contract, origin: str = "mapping") -> Mapping:
@@ -834,83 +775,49 @@ def parse(text: str, contract: Contract, origin: str = "mapping") -> Mapping:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"{origin}: not valid TOML: {exc}") from exc
-    _check_keys(raw, TOP_KEYS, origin)
-    files = raw.get("files")
-    if not isinstance(files, list) or not files:
-        raise _fail(f"{origin}.files", "at least one [[files]] table", files)
-    specs = tuple(_parse_file(f, i, contract, origin) for i, f in enumerate(files, start=1))
+    try:
+        doc = _MappingFile.model_validate(raw)
+    except ValidationError as exc:
+        raise _explain(exc, raw, origin, contract) from None
+    specs = tuple(_parse_file(f, i, contract, origin) for i, f in enumerate(doc.files, start=1))
     roles = [s.role for s in specs]
     if len(set(roles)) != len(roles):
         raise MappingError(f"{origin}: file roles must be distinct, got {roles}")
-    name = _text(raw, "name", origin, "a name (text)") or origin
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise _fail(f"{origin}.description", "text", description)
-    tz = raw.get("timezone", "UTC")
     try:
-        if not isinstance(tz, str):
-            raise TypeError
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        zoneinfo.ZoneInfo(doc.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise MappingError(
-            f"{origin}.timezone: unknown time zone {tz!r} (e.g. 'Europe/Berlin', 'UTC')"
+            f"{origin}.timezone: unknown time zone {doc.timezone!r} (e.g. 'Europe/Berlin', 'UTC')"
         ) from None
-    formats = raw.get("date_formats", [])
-    if not isinstance(formats, list) or not all(isinstance(f, str) and "%" in f for f in formats):
-        raise _fail(f"{origin}.date_formats", "a list of strptime formats such as '%d/%m/%Y'", formats)
-    min_date = raw.get("min_date", dt.date(2000, 1, 1))
-    if not isinstance(min_date, dt.date) or isinstance(min_date, dt.datetime):
-        raise _fail(f"{origin}.min_date", "a date such as 2000-01-01", min_date)
-    share = raw.get("max_rejected_share", 0.1)
-    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
-        raise _fail(f"{origin}.max_rejected_share", "a share between 0 and 1", share)
-    hours = _number(raw, "max_future_hours", origin, 24, 0, MAX_FUTURE_HOURS, "of hours")
-    encoding = _encoding(raw, origin)
-    delimiter = raw.get("delimiter", ",")
-    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n' or delimiter.isalnum():
-        raise _fail(f"{origin}.delimiter", "one character such as ',', ';', '|' or a tab", delimiter)
-    decimal = raw.get("decimal_separator")
-    if decimal is not None and decimal not in DECIMAL_SEPARATORS:
-        raise _fail(f"{origin}.decimal_separator", "'.' (1,500.25) or ',' (1.500,25)", decimal)
-    if decimal is not None and decimal == delimiter:
+    if doc.decimal_separator is not None and doc.decimal_separator == doc.delimiter:
         raise MappingError(
-            f"{origin}.decimal_separator: {decimal!r} is also the delimiter; amounts with a decimal "
-            "comma need another delimiter (';' is usual)"
+            f"{origin}.decimal_separator: {doc.decimal_separator!r} is also the delimiter; amounts with a "
+            "decimal comma need another delimiter (';' is usual)"
         )
-    max_line = _integer(raw, "max_line_length", origin, MAX_LINE_LENGTH, 1_000, 64_000_000, "characters")
-    max_fields = _integer(raw, "max_fields", origin, MAX_FIELDS, 1, 10_000, "columns")
-    max_lines = _integer(raw, "max_lines_per_row", origin, MAX_LINES_PER_ROW, 1, 10_000, "lines")
-    currency = raw.get("currency")
-    if currency is not None and (not isinstance(currency, str) or not CURRENCY.match(currency)):
-        raise _fail(f"{origin}.currency", "an ISO 4217 code such as 'EUR' or 'USD'", currency)
-    owner_team = raw.get("owner_team", "sales")
-    if not isinstance(owner_team, str) or owner_team not in contract.teams:
-        raise _fail(f"{origin}.owner_team", f"one of {list(contract.teams)}", owner_team)
+    if doc.owner_team not in contract.teams:
+        raise _fail(f"{origin}.owner_team", f"one of {list(contract.teams)}", doc.owner_team)
     # Default prefix: the mapping's file name, made a plain key ("My CRM.toml" -> "my_crm").
     default_prefix = re.sub(r"[^a-z0-9_]+", "_", origin.lower()).strip("_")[:40]
     if not PRESET_NAME.match(default_prefix):
         default_prefix = "import"
-    prefix = raw.get("event_id_prefix", default_prefix)
-    if not isinstance(prefix, str) or not PRESET_NAME.match(prefix):
-        raise _fail(f"{origin}.event_id_prefix", "a short lower-case name such as 'crm'", prefix)
     return Mapping(
-        name=name,
-        description=description,
+        name=doc.name or origin,
+        description=doc.description,
         files=specs,
-        timezone=tz,
-        date_formats=tuple(formats),
-        min_date=min_date,
-        max_future_hours=hours,
-        max_rejected_share=float(share),
-        encoding=encoding,
-        delimiter=delimiter,
-        decimal_separator=decimal,
-        max_line_length=max_line,
-        max_fields=max_fields,
-        max_lines_per_row=max_lines,
-        event_id_prefix=prefix,
-        owner_team=owner_team,
-        currency=currency,
+        timezone=doc.timezone,
+        date_formats=tuple(doc.date_formats),
+        min_date=doc.min_date,
+        max_future_hours=doc.max_future_hours,
+        max_rejected_share=doc.max_rejected_share,
+        encoding=doc.encoding,
+        delimiter=doc.delimiter,
+        decimal_separator=doc.decimal_separator,
+        max_line_length=doc.max_line_length,
+        max_fields=doc.max_fields,
+        max_lines_per_row=doc.max_lines_per_row,
+        event_id_prefix=doc.event_id_prefix or default_prefix,
+        owner_team=doc.owner_team,
+        currency=doc.currency,
         origin=origin,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )

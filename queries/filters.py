@@ -43,9 +43,10 @@ ATTRIBUTES = {
 
 # The list filters: the attribute each one filters on (a name of ATTRIBUTES, as the URL and the
 # options say it) -> the Filters field and bound $parameter that carry its values. The sidebar,
-# the URL, the options and Filters.params all follow this; the SQL predicate is the macro
-# queries/sql/macros/lead_filters.sql. Adding a list filter: a line here with its Filters field,
-# and a line in that macro (docs/design.md "Referenced SQL").
+# the URL, the options (filter_options.sql's list_filter_values) and Filters.params all follow
+# this; the SQL predicate is the macro queries/sql/macros/lead_filters.sql. Adding a list
+# filter: a line here with its Filters field, and a line in that macro (docs/design.md
+# "Referenced SQL").
 LIST_FILTERS = {"channel": "channels", "region": "regions", "segment": "segments", "owner": "owners"}
 
 

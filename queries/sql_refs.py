@@ -12,6 +12,10 @@ Two forms may appear in a file of queries/sql/:
     {{ lead_filters('j') }}      a macro: the text of queries/sql/macros/lead_filters.sql with
                                  `{row}` replaced by `j.` (a row alias), or by nothing for
                                  `{{ lead_filters() }}`.
+    {{ list_filter_values('t') }}  the one macro written from Python, because it is a list of
+                                 the list filters (queries/filters.py LIST_FILTERS): one
+                                 `select '<attribute>' as attribute, <column> as value from t`
+                                 per filter, joined by `union all`.
 
 The result is one plain statement, `with a as (...), b as (...) select ...`, with no nested
 `with` and no engine-specific macro left in it, so it reads the same in DuckDB, ClickHouse or
@@ -65,6 +69,28 @@ def macro_text(name: str) -> str:
     return "\n".join(line for line in body.splitlines() if line.strip())
 
 
+def list_filter_values(relation: str | None) -> str:
+    """Every list filter's values in `relation`, one (attribute, value) row per row and filter:
+    what the sidebar offers (filter_options.sql). Written from LIST_FILTERS, so a list filter
+    added there is offered with no SQL edit; the columns come from the ATTRIBUTES allow-list."""
+    from queries.filters import ATTRIBUTES, LIST_FILTERS  # the same layer
+
+    if relation is None:
+        raise SqlRefError("list_filter_values() needs the relation to read, e.g. 'journey_leads'")
+    # Every name here is ours: the attributes and columns from the allow-lists, checked again,
+    # and the relation from our own query file (a plain name, as _CALL reads it).
+    for attribute in LIST_FILTERS:
+        _check(attribute, "list filter")
+        _check(ATTRIBUTES[attribute], "list filter column")
+    return "\n    union all\n    ".join(
+        f"select '{a}' as attribute, {ATTRIBUTES[a]} as value from {relation}"  # noqa: S608
+        for a in LIST_FILTERS
+    )
+
+
+GENERATED = {"list_filter_values": list_filter_values}
+
+
 def expand_macros(text: str) -> str:
     """`text` with every macro call replaced by the macro's text (a ref() is left in place)."""
 
@@ -72,6 +98,8 @@ def expand_macros(text: str) -> str:
         name, row = m.group(1), m.group(2)
         if name is None or name == "ref":
             return m.group(0)
+        if name in GENERATED:
+            return GENERATED[name](row)
         return macro_text(name).replace("{row}", f"{row}." if row else "")
 
     return _CALL_OR_COMMENT.sub(one, text)

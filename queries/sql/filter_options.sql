@@ -1,6 +1,7 @@
 -- Filter options: one row per (attribute, value) a lead in the store carries, for the sidebar's
 -- choices and for validating values that arrive in the URL.
--- attribute is one of channel, region, segment, owner; label is what a person reads (the owner's
+-- attribute is one of the list filters (queries/filters.py LIST_FILTERS: channel, region,
+-- segment, owner); label is what a person reads (the owner's
 -- name for owners, the value itself otherwise); n_leads counts leads with a journey.
 -- No parameters.
 
@@ -15,14 +16,9 @@ journey_leads as (
 
 owners as (select * from owners),
 
+-- One (attribute, value) row per list filter (queries/filters.py LIST_FILTERS) and lead.
 attribute_values as (
-    select 'channel' as attribute, channel as value from journey_leads
-    union all
-    select 'region' as attribute, region as value from journey_leads
-    union all
-    select 'segment' as attribute, segment as value from journey_leads
-    union all
-    select 'owner' as attribute, owner_id as value from journey_leads
+    {{ list_filter_values('journey_leads') }}
 ),
 
 counted as (

@@ -6,9 +6,8 @@ store's own stages, whose every count opens to the records behind it; monthly co
 conversion trend with the contract's dated changes marked; time between stages; a breakdown by
 one attribute with win rates, each cell drillable too; then the bridge between the grains (MQLs
 to opportunities, Sales-sourced opportunities, buying groups, leads' accounts). Cohort view by
-default; the flow view (entries during the range) when the sidebar says so. Stages the data
-never records are shown as such and never counted. Filters come from the frame, or defaults
-when opened alone; the drill-down is in the URL (?drill=stage:mql&drill=status:dropped).
+default, flow view when the sidebar says so; stages the data never records are never counted.
+Filters come from the frame (defaults alone); the drill-down is in the URL (?drill=stage:mql).
 """
 
 import dataclasses

@@ -221,7 +221,9 @@ def bar_opportunities(moment, bar, t1, t2, sourced, base, version):
         return b.table
     if b.caption:
         st.caption(b.caption)
-    tables.show(b.table, hide_index=True, column_config=pt.column_help(b.table, pt.OPPORTUNITIES))
+    # Whole at 1280 px like the page's other tables: the columns that do not fit are named, and
+    # are in the CSV below it.
+    tables.show(b.table, hide_index=True, fit=True, column_config=pt.column_help(b.table, pt.OPPORTUNITIES))
     return b.table
 
 
@@ -267,7 +269,7 @@ def stage_history(history_filters, version):
     if h.moves.empty:
         st.caption(h.no_moves)
     else:
-        tables.show(h.moves, hide_index=True)
+        tables.show(h.moves, hide_index=True, fit=True)
     return h.visits, h.moves
 
 

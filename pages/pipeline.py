@@ -223,7 +223,13 @@ def bar_opportunities(moment, bar, t1, t2, sourced, base, version):
         st.caption(b.caption)
     # Whole at 1280 px like the page's other tables: the columns that do not fit are named, and
     # are in the CSV below it.
-    tables.show(b.table, hide_index=True, fit=True, column_config=pt.column_help(b.table, pt.OPPORTUNITIES))
+    tables.show(
+        b.table,
+        hide_index=True,
+        fit=True,
+        column_order=pt.screen_order(b.table, pt.OPPORTUNITIES_FIRST),
+        column_config=pt.column_help(b.table, pt.OPPORTUNITIES),
+    )
     return b.table
 
 
@@ -269,7 +275,7 @@ def stage_history(history_filters, version):
     if h.moves.empty:
         st.caption(h.no_moves)
     else:
-        tables.show(h.moves, hide_index=True, fit=True)
+        tables.show(h.moves, hide_index=True, fit=True, column_order=pt.screen_order(h.moves, pt.MOVES_FIRST))
     return h.visits, h.moves
 
 

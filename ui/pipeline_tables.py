@@ -77,3 +77,14 @@ def column_help(table: pd.DataFrame, helps: dict[str, str], percent: tuple[str, 
         else:
             config[c] = st.column_config.Column(c, help=text)
     return config
+
+
+# On screen, what a review reads first; the rest as the table orders it (and in its CSV).
+OPPORTUNITIES_FIRST = ("Opportunity", "At T1", "At T2", "Amount at T2", "Currency at T2", "Amount at T1")
+MOVES_FIRST = ("When", "Opportunity", "What", "From stage", "To stage", "Came back from")
+
+
+def screen_order(df: pd.DataFrame, first: tuple[str, ...]) -> list[str]:
+    """`df`'s columns with `first` (those it has) in front."""
+    head = [c for c in first if c in df.columns]
+    return head + [c for c in df.columns if c not in head]

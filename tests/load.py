@@ -5,6 +5,8 @@
     .venv/bin/python -m tests.load --control                # negative control: a plain writer
     .venv/bin/python -m tests.load --sessions 3 --leads 3000  # small (what the test suite runs)
 
+    .venv/bin/python -m tests.load --no-warm --random-views # views no cache can have seen
+
 Starts `streamlit run dashboard.py` on 127.0.0.1 (a free port, loopback only) over a copy of a
 generated store and, as a deployment does before the meeting, runs the script health check and
 waits until the server's cache warm-up (ui/warm.py) has finished (`--no-warm`: start cold). Then
@@ -13,6 +15,14 @@ protobuf messages the browser sends and receives, from `streamlit.proto`), not a
 headless Chromium pages need more than the machine's two cores just to draw, which would measure
 the browser rather than the server. Each session opens Funnel health, changes the date filter,
 opens two more pages, changing the filter on each: 3 first renders and 3 reruns per session.
+
+With `--random-views` each session instead opens 3 views no warm-up or earlier session can have
+computed, drawn from a seeded generator (`--seed`; every view is printed with `--show-views`): a
+random page (Funnel health, Teams, Content or Pipeline) opened from a shared link whose URL holds
+a random subset of the list filters (channel, region, segment, owner; one to three values each),
+a custom date range of 2 to 52 weeks inside the store's dates and, on Funnel health, the flow view
+one time in three. The rerun then picks a random breakdown attribute on Funnel health, or a date
+preset on the other pages (with the link's list filters still applied).
 
 A run's time is from the message that asks for it to the server's "script finished"; the first
 render of the first page also includes opening the websocket. Bounded: a fixed number of
@@ -36,6 +46,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import hashlib
 import os
 import random
@@ -56,6 +67,10 @@ PYTHON = sys.executable
 PAGES = ("health", "teams", "weekly")  # Funnel health (the default page) and two others
 PRESETS = ("Last 90 days", "Year to date", "Last 30 days")  # the filter changes, in order
 PRESET_LABEL = "Leads that started in"  # the frame's date filter (ui/filters.py), counting leads
+BREAKDOWN_LABEL = "Break down by"  # Funnel health's breakdown attribute (pages/health.py)
+RANDOM_PAGES = ("health", "teams", "content", "pipeline")  # the pages the sidebar filters apply to
+RANDOM_LISTS = ("channel", "region", "segment", "owner")  # URL parameters (queries/filters.py LIST_FILTERS)
+VIEWS_PER_SESSION = 3
 BUSY = re.compile(r"being (updated|written)|is busy|try again", re.IGNORECASE)
 RUN_TIMEOUT = 120.0  # seconds for one script run before it counts as an error
 TOTAL_TIMEOUT = 900.0  # the whole load phase
@@ -93,7 +108,7 @@ WARM_TIMEOUT = 900.0  # seconds for the server's first cache warm-up (1M leads: 
 
 @contextlib.contextmanager
 def server(
-    db: Path, log: Path, timeout: float = 120, warm: bool = True
+    db: Path, log: Path, timeout: float = 120, warm: bool = True, health_check: bool = False
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """`streamlit run dashboard.py` on 127.0.0.1 with HANDOFF_DB=db; yields (host:port, process).
 
@@ -132,6 +147,15 @@ def server(
             time.sleep(0.3)
         if warm:
             wait_until_warm(port, proc, log)
+        elif health_check:
+            # One run of the frame (dashboard.py), as a deployment's health check makes: until the
+            # frame has once called st.navigation, Streamlit runs a page requested first without
+            # it (ui/state.py run_in_frame), which a browser's reload hides and this client
+            # does not. It computes the default view only, which no random view asks for.
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/_stcore/script-health-check", timeout=300
+            ) as r:
+                r.read()
         yield f"127.0.0.1:{port}", proc
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -173,6 +197,7 @@ class Run:
     errors: list[str] = dataclasses.field(default_factory=list)
     fingerprint: str = ""
     shown: dict = dataclasses.field(default_factory=dict, repr=False)  # what the page drew
+    view: str = ""  # --random-views: the URL and the rerun's choice, as printed
 
 
 class Session:
@@ -187,6 +212,7 @@ class Session:
         self.page_hash = ""
         self.widgets: dict[str, object] = {}  # widget id -> WidgetState for the filters we set
         self.preset_id: str | None = None
+        self.breakdown_id: str | None = None
 
     async def connect(self) -> None:
         import websockets
@@ -211,6 +237,8 @@ class Session:
         state.query_string = self.query_string
         if page is not None and page in self.pages:
             self.page_hash, state.page_name = self.pages[page]
+        elif page is not None:  # a link to a page, before the server has listed its pages
+            state.page_name = page
         state.page_script_hash = self.page_hash
         state.widget_states.widgets.extend(self.widgets.values())
         started = time.perf_counter()
@@ -288,6 +316,8 @@ class Session:
             shown[path] = "plotly:" + hashlib.sha256(el.plotly_chart.spec.encode()).hexdigest()[:16]
         elif kind == "selectbox" and el.selectbox.label == PRESET_LABEL:
             self.preset_id = el.selectbox.id
+        elif kind == "selectbox" and el.selectbox.label == BREAKDOWN_LABEL:
+            self.breakdown_id = el.selectbox.id
 
     def set_preset(self, label: str) -> None:
         from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -295,6 +325,13 @@ class Session:
         if self.preset_id is None:
             raise RuntimeError("the date filter was not drawn")
         self.widgets[self.preset_id] = WidgetState(id=self.preset_id, string_value=label)
+
+    def set_breakdown(self, label: str) -> None:
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        if self.breakdown_id is None:
+            raise RuntimeError("the breakdown choice was not drawn")
+        self.widgets[self.breakdown_id] = WidgetState(id=self.breakdown_id, string_value=label)
 
 
 async def scenario(address: str, number: int, runs: list[Run], jitter: float, think: float = 0.0) -> None:
@@ -330,9 +367,117 @@ async def scenario(address: str, number: int, runs: list[Run], jitter: float, th
         await session.close()
 
 
-async def load(addresses: list[str], sessions: int, jitter: float, think: float) -> list[Run]:
+@dataclasses.dataclass(frozen=True)
+class View:
+    """One random view (--random-views): a page opened from a link, then one change on it."""
+
+    page: str
+    query: str  # the link's query string: list filters, a custom range, maybe the flow view
+    rerun: str  # the label picked on the rerun: a breakdown (Funnel health) or a date preset
+    label: str  # what is printed
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreValues:
+    """What a random view picks from: the store's filter values and its dates."""
+
+    lists: dict[str, list[str]]  # URL parameter -> the values the store holds
+    first: dt.date
+    last: dt.date
+    breakdowns: list[str]  # Funnel health's breakdown choices, as labelled
+
+
+RERUN_PRESETS = ("Last 90 days", "Year to date", "Last 30 days", "All data", "Last full month")
+
+
+def store_values(db: Path) -> StoreValues:
+    """The filter values and date bounds of a store, read as the sidebar reads them."""
+    from queries import options
+    from queries.filters import ATTRIBUTES
+    from reports import health_view
+
+    choices = options.filter_choices(db)
+    first, last = options.date_bounds(db)
+    return StoreValues(
+        lists={name: sorted(choices.get(name, {})) for name in RANDOM_LISTS},
+        first=first,
+        last=last,
+        breakdowns=[health_view.by_label(a) for a in ATTRIBUTES],
+    )
+
+
+def random_views(rng: random.Random, values: StoreValues, n: int) -> list[View]:
+    """n views drawn from `rng`: each a page, a link with a random subset of the list filters
+    (each filter in two of five views, one to three of its values), a custom range of 2 to 52
+    weeks, the flow view one time in three on Funnel health, and the rerun's choice."""
+    from urllib.parse import urlencode
+
+    views = []
+    span = max((values.last - values.first).days, 0)
+    for _ in range(n):
+        page = rng.choice(RANDOM_PAGES)
+        params: list[tuple[str, str]] = []
+        for name in RANDOM_LISTS:
+            held = values.lists[name]
+            if held and rng.random() < 0.4:
+                params += [(name, v) for v in rng.sample(held, min(len(held), rng.randint(1, 3)))]
+        days = min(span, rng.randint(14, 364))
+        start = values.first + dt.timedelta(days=rng.randint(0, span - days))
+        params += [("preset", "custom"), ("start", start.isoformat())]
+        params += [("end", (start + dt.timedelta(days=days)).isoformat())]
+        if page == "health" and rng.random() < 1 / 3:
+            params.append(("view", "flow"))
+        rerun = rng.choice(values.breakdowns) if page == "health" else rng.choice(RERUN_PRESETS)
+        query = urlencode(params)
+        views.append(View(page, query, rerun, f"{page}?{query} then {rerun!r}"))
+    return views
+
+
+async def random_scenario(
+    address: str, number: int, runs: list[Run], jitter: float, think: float, views: list[View]
+) -> None:
+    """One person opening each of `views` from its link (a new browser tab each: the URL is
+    read when a session starts), then making the view's one change."""
+    rng = random.Random(number)
+    await asyncio.sleep(rng.uniform(0, jitter))
+    for view in views:
+        session = Session(address, number)
+        session.query_string = view.query
+        started = time.perf_counter()
+        try:
+            await session.connect()
+            first = Run(number, "first", view.page, "link", view=view.label)
+            await session.run(first, page=None if view.page == "health" else view.page)
+            first.seconds = time.perf_counter() - started  # includes the websocket handshake
+            runs.append(first)
+            if first.errors:
+                continue
+            await asyncio.sleep(rng.uniform(0, think))
+            if view.page == "health":
+                session.set_breakdown(view.rerun)
+            else:
+                session.set_preset(view.rerun)
+            runs.append(await session.run(Run(number, "rerun", view.page, view.rerun, view=view.label)))
+            await asyncio.sleep(rng.uniform(0, think))
+        except Exception as exc:
+            runs.append(
+                Run(number, "rerun", view.page, "?", errors=[f"{type(exc).__name__}: {exc}"], view=view.label)
+            )
+        finally:
+            await session.close()
+
+
+async def load(
+    addresses: list[str], sessions: int, jitter: float, think: float, views: list[list[View]] | None = None
+) -> list[Run]:
     runs: list[Run] = []
-    tasks = [scenario(addresses[n % len(addresses)], n, runs, jitter, think) for n in range(sessions)]
+    if views is not None:
+        tasks = [
+            random_scenario(addresses[n % len(addresses)], n, runs, jitter, think, views[n])
+            for n in range(sessions)
+        ]
+    else:
+        tasks = [scenario(addresses[n % len(addresses)], n, runs, jitter, think) for n in range(sessions)]
     try:
         await asyncio.wait_for(asyncio.gather(*tasks), TOTAL_TIMEOUT)
     except TimeoutError:
@@ -498,6 +643,8 @@ def run_load(
     control_hold: float = 20.0,
     servers: int = 1,
     warm: bool = True,
+    random_views_seed: int | None = None,
+    show_views: bool = False,
     say=print,
 ) -> Result:
     """Build (or reuse) the stores, start the server, run the sessions; see the module docstring."""
@@ -516,7 +663,14 @@ def run_load(
         # More than one server: what a reverse proxy with sticky sessions in front of one
         # Streamlit process per core gives (docs/deploy.md); sessions are dealt out in turn.
         started_servers = [
-            stack.enter_context(server(live, workdir / f"streamlit-{i}.log", warm=warm))
+            stack.enter_context(
+                server(
+                    live,
+                    workdir / f"streamlit-{i}.log",
+                    warm=warm,
+                    health_check=random_views_seed is not None,
+                )
+            )
             for i in range(servers)
         ]
         addresses = [a for a, _ in started_servers]
@@ -529,13 +683,25 @@ def run_load(
         for i in range(servers) if warm else ():
             found = WARM_LINE.search((workdir / f"streamlit-{i}.log").read_text(errors="replace"))
             say(f"  before the load: {found.group(0) if found else 'no warm-up line'}")
+        views = None
+        if random_views_seed is not None:
+            values = store_values(live)
+            rng = random.Random(random_views_seed)
+            views = [random_views(rng, values, VIEWS_PER_SESSION) for _ in range(sessions)]
+            say(
+                f"random views: seed {random_views_seed}, {VIEWS_PER_SESSION} per session, "
+                f"{len({v.label for vs in views for v in vs})} different of {sessions * VIEWS_PER_SESSION}"
+            )
+            for n, vs in enumerate(views) if show_views else ():
+                for v in vs:
+                    say(f"  session {n}: {v.label}")
         if imports:
             helper = start_imports(live, leads, [seeds[(i + 1) % 2] for i in range(imports)], import_delay)
         elif control:
             helper = start_control_writer(live, delay=import_delay, hold=control_hold)
         started = time.perf_counter()
         cpu_before = sum(cpu_seconds(p.pid) for p in procs)
-        runs = asyncio.run(load(addresses, sessions, jitter, think))
+        runs = asyncio.run(load(addresses, sessions, jitter, think, views))
         seconds = time.perf_counter() - started
         say(
             f"server CPU during the load: {sum(cpu_seconds(p.pid) for p in procs) - cpu_before:.1f} s "
@@ -576,7 +742,7 @@ def report(result: Result, say=print) -> None:
         say(f"  {e}")
     say(f"first render p50 {result.first_p50:.2f} s, p95 {result.first_p95:.2f} s")
     say(f"rerun        p50 {result.rerun_p50:.2f} s, p95 {result.rerun_p95:.2f} s")
-    for page in PAGES:
+    for page in dict.fromkeys(r.page for r in result.runs if r.page in (*PAGES, *RANDOM_PAGES)):
         for kind in ("first", "rerun"):
             times = [r.seconds for r in result.runs if r.page == page and r.kind == kind and not r.errors]
             if times:
@@ -611,6 +777,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="start the load at once, without the server's cache warm-up (a cold server)",
     )
+    parser.add_argument(
+        "--random-views",
+        action="store_true",
+        help="each session opens random views (filters, custom ranges, breakdowns, the flow view)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="--random-views: the seed (default: from the clock)"
+    )
+    parser.add_argument("--show-views", action="store_true", help="--random-views: print every view")
     parser.add_argument("--import-delay", type=float, default=5.0, help="seconds before the first import")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp") / f"handoff-load-{os.getuid()}")
     args = parser.parse_args(argv)
@@ -618,6 +793,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sessions: 1 to 50 (the machine is shared)")
     if args.imports and args.control:
         parser.error("--imports and --control are separate runs")
+    if args.random_views and (args.imports or args.control):
+        parser.error("--random-views is a run of its own (the import check compares fixed views)")
+    seed = None
+    if args.random_views:
+        seed = args.seed if args.seed is not None else int(time.time()) % 100_000
     result = run_load(
         leads=args.leads,
         sessions=args.sessions,
@@ -629,6 +809,8 @@ def main(argv: list[str] | None = None) -> int:
         import_delay=args.import_delay,
         servers=args.servers,
         warm=not args.no_warm,
+        random_views_seed=seed,
+        show_views=args.show_views,
     )
     report(result)
     if args.control:

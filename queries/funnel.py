@@ -12,6 +12,7 @@ import datetime as dt
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from data.contract import Contract
@@ -132,47 +133,68 @@ def _stage_frame(contract: Contract) -> pd.DataFrame:
     )
 
 
-def _with_rates(counts: pd.DataFrame, contract: Contract, count_col: str = "n_reached") -> pd.DataFrame:
-    """One row per stage of the contract with step and overall rates and 95% Wilson bounds.
+_GROUP = "_group"  # the group of a frame of several funnels (a period, a breakdown value)
 
-    `counts` has one row per computed stage (its stage_order is the position among the tracked
-    stages). Tracked stages without a row get zeros; untracked stages get <NA> counts and NaN
-    rates: not recorded, never counted. Rates run from the first tracked stage, and a step is
-    from the tracked stage before."""
+
+def _stage_rows(counts: pd.DataFrame, contract: Contract, key: str | None) -> pd.DataFrame:
+    """One row per group × stage of the contract (groups: the distinct values of `key` in
+    `counts`, sorted, no value last; one group when `key` is None), with the group's counts
+    per computed stage: tracked stages without a row get zeros, untracked stages <NA>. Column
+    _group numbers the groups in that order."""
     frame = _stage_frame(contract)
-    counts = counts.drop(columns="group_value", errors="ignore").rename(
-        columns={"stage_order": "computed_order"}
-    )
+    counts = counts.rename(columns={"stage_order": "computed_order"})
+    if key is None:
+        counts = counts.drop(columns="group_value", errors="ignore")
+        groups = pd.DataFrame({_GROUP: [0]})
+        counts[_GROUP] = 0
+    else:
+        values = counts[key].drop_duplicates().sort_values(na_position="last", ignore_index=True)
+        groups = pd.DataFrame({_GROUP: range(len(values)), key: values})
+        counts = counts.merge(groups, on=key, how="left").drop(columns=key)
     counts["computed_order"] = counts["computed_order"].astype("Int64")
-    df = frame.merge(counts, on="computed_order", how="left")
-    number_cols = [c for c in counts.columns if c.startswith("n_") or c == "revenue"]
-    for c in number_cols:
-        filled = df[c].where(~df["tracked"], df[c].fillna(0))
-        df[c] = filled.astype("Int64") if c.startswith("n_") else filled.astype(float)
-    n = [None if pd.isna(x) else int(x) for x in df[count_col]]
-    tracked_n = [x for x in n if x is not None]
-    first = tracked_n[0] if tracked_n else 0
-    cols: dict[str, list[float]] = {k: [] for k in ("step_rate", "step_low", "step_high")}
-    cols.update({k: [] for k in ("overall_rate", "overall_low", "overall_high")})
-    previous = None
-    for reached in n:
-        if reached is None:
-            for k in cols:
-                cols[k].append(math.nan)
-            continue
-        base = previous if previous is not None else reached
-        cols["step_rate"].append(stats.rate(reached, base))
-        lo, hi = stats.wilson(reached, base)
-        cols["step_low"].append(lo)
-        cols["step_high"].append(hi)
-        cols["overall_rate"].append(stats.rate(reached, first))
-        lo, hi = stats.wilson(reached, first)
-        cols["overall_low"].append(lo)
-        cols["overall_high"].append(hi)
-        previous = reached
-    for k, values in cols.items():
-        df[k] = values
-    return df.drop(columns="computed_order")
+    df = groups.merge(frame, how="cross").merge(counts, on=[_GROUP, "computed_order"], how="left")
+    for c in counts.columns:
+        if c.startswith("n_") or c == "revenue":
+            filled = df[c].where(~df["tracked"], df[c].fillna(0))
+            df[c] = filled.astype("Int64") if c.startswith("n_") else filled.astype(float)
+    return df
+
+
+def _previous_tracked(df: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series]:
+    """For each tracked row: `column` on its group's first tracked stage, and on the tracked
+    stage before it (<NA> on the first), as float; untracked rows get <NA> in both."""
+    tracked = df[df["tracked"]]
+    values = tracked[column].astype("Float64")
+    by_group = values.groupby(tracked[_GROUP], sort=False)
+    first = by_group.transform("first").reindex(df.index)
+    previous = by_group.shift(1).reindex(df.index)
+    return first, previous
+
+
+def _with_rates(
+    counts: pd.DataFrame, contract: Contract, count_col: str = "n_reached", key: str | None = None
+) -> pd.DataFrame:
+    """One row per stage of the contract (per group × stage with `key`: see _stage_rows) with
+    step and overall rates and 95% Wilson bounds.
+
+    `counts` has one row per (group and) computed stage (its stage_order is the position among
+    the tracked stages). Tracked stages without a row get zeros; untracked stages get <NA>
+    counts and NaN rates: not recorded, never counted. Rates run from the first tracked stage,
+    and a step is from the tracked stage before. Computed for every group at once (a weekly
+    trend is 53 funnels: one at a time, the frame work took four times the query)."""
+    df = _stage_rows(counts, contract, key)
+    first, previous = _previous_tracked(df, count_col)
+    reached = df[count_col].astype("Float64")
+    base = previous.fillna(reached)  # the first tracked stage's step is from itself
+    as_array = {"dtype": float, "na_value": math.nan}
+    n, base, first = reached.to_numpy(**as_array), base.to_numpy(**as_array), first.to_numpy(**as_array)
+    untracked = np.isnan(n)
+    for name, trials in (("step", base), ("overall", first)):
+        low, high = stats.wilson_bounds(n, trials)
+        df[f"{name}_rate"] = np.where(untracked, math.nan, stats.rates(n, trials))
+        df[f"{name}_low"] = np.where(untracked, math.nan, low)
+        df[f"{name}_high"] = np.where(untracked, math.nan, high)
+    return df.drop(columns=["computed_order", *([_GROUP] if key is None else [])])
 
 
 def _attrs(df: pd.DataFrame, filters: Filters, contract: Contract, as_of: dt.datetime) -> pd.DataFrame:
@@ -210,25 +232,15 @@ def cohort_funnel(filters: Filters, db: Path | None = None, contract: Contract |
     return _attrs(df, filters, contract, as_of)
 
 
-def _flow_frame(counts: pd.DataFrame, contract: Contract) -> pd.DataFrame:
-    frame = _stage_frame(contract)
-    counts = counts.drop(columns="group_value", errors="ignore").rename(
-        columns={"stage_order": "computed_order"}
-    )
-    counts["computed_order"] = counts["computed_order"].astype("Int64")
-    df = frame.merge(counts, on="computed_order", how="left")
-    for c in ("n_entries", "n_reentries"):
-        df[c] = df[c].where(~df["tracked"], df[c].fillna(0)).astype("Int64")
-    df["revenue"] = df["revenue"].where(~df["tracked"], df["revenue"].fillna(0.0)).astype(float)
-    ratios, previous = [], None
-    for n in df["n_entries"]:
-        if pd.isna(n):
-            ratios.append(math.nan)
-            continue
-        ratios.append(stats.rate(int(n), previous) if previous is not None else math.nan)
-        previous = int(n)
-    df["ratio_to_previous"] = ratios
-    return df.drop(columns="computed_order")
+def _flow_frame(counts: pd.DataFrame, contract: Contract, key: str | None = None) -> pd.DataFrame:
+    """One row per stage (per group × stage with `key`) of flow counts and ratio_to_previous:
+    n_entries(k) / n_entries(the tracked stage before), NaN on the first tracked stage."""
+    df = _stage_rows(counts, contract, key)
+    _, previous = _previous_tracked(df, "n_entries")
+    n = df["n_entries"].astype("Float64").to_numpy(dtype=float, na_value=math.nan)
+    trials = previous.to_numpy(dtype=float, na_value=math.nan)
+    df["ratio_to_previous"] = np.where(np.isnan(trials), math.nan, stats.rates(n, trials))
+    return df.drop(columns=["computed_order", *([_GROUP] if key is None else [])])
 
 
 def flow_funnel(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:
@@ -327,22 +339,24 @@ def trend(
     contract = grain_view(filters, contract or contracts.current(db))
     as_of = resolve_as_of(filters, db)
     raw = _run("trend", filters, contract, as_of, period=grain, db=db)
-    frames = []
-    for period, part in raw.groupby("period_start", sort=True):
-        start = pd.Timestamp(period).date()
-        if grain == "week":
-            end = start + dt.timedelta(days=6)
-        else:
-            end = (pd.Timestamp(start) + pd.offsets.MonthEnd(1)).date()
-        df = _with_rates(part.drop(columns="period_start"), contract)
-        df.insert(0, "period_start", start)
-        df.insert(1, "period_end", end)
-        df["is_mature"] = period_is_mature(min(end, filters.end), filters.window(contract), as_of)
-        first = df.loc[df["tracked"], "n_reached"]
-        df["is_small"] = (int(first.iloc[0]) if len(first) else 0) < stats.SMALL_GROUP
-        frames.append(df)
     columns = ["period_start", "period_end", *_stage_frame(contract).columns[:-1], "n_reached"]
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    if raw.empty:
+        return _attrs(pd.DataFrame(columns=columns), filters, contract, as_of)
+    raw["period_start"] = pd.to_datetime(raw["period_start"]).dt.date
+    df = _with_rates(raw, contract, key="period_start")
+    starts = df["period_start"]
+    if grain == "week":
+        ends = starts + dt.timedelta(days=6)
+    else:
+        ends = (pd.to_datetime(starts) + pd.offsets.MonthEnd(1)).dt.date
+    df.insert(df.columns.get_loc("period_start") + 1, "period_end", ends)
+    window = filters.window(contract)
+    mature = {end: period_is_mature(min(end, filters.end), window, as_of) for end in ends.unique()}
+    df["is_mature"] = ends.map(mature)
+    first_tracked, _ = _previous_tracked(df, "n_reached")
+    size = first_tracked.fillna(0).groupby(df[_GROUP]).transform("max").astype("int64")
+    df["is_small"] = size < stats.SMALL_GROUP
+    out = df.drop(columns=_GROUP)
     return _attrs(out, filters, contract, as_of)
 
 
@@ -368,23 +382,31 @@ def breakdown(
     as_of = resolve_as_of(filters, db)
     name = "cohort_funnel" if view == "cohort" else "flow_funnel"
     raw = _run(name, filters, contract, as_of, by=by, db=db)
-    frames = []
-    for g, part in raw.groupby("group_value", sort=True, dropna=False):
-        g = None if pd.isna(g) else g
-        if view == "cohort":
-            df = _with_rates(part, contract)
-            df.loc[_last_tracked(df), ["n_in_progress", "n_dropped"]] = 0
-            first = df.loc[df["tracked"], "n_reached"]
-            size = int(first.iloc[0]) if len(first) else 0
-            df["is_small"] = size < stats.SMALL_GROUP
-        else:
-            df = _flow_frame(part, contract)
-            first = df.loc[df["tracked"], "n_entries"]
-            size = int(first.iloc[0]) if len(first) else 0
-        df.insert(0, "group_value", g)
-        frames.append((size, g is None, "" if g is None else str(g), df))
-    frames.sort(key=lambda t: (-t[0], t[1], t[2]))
-    out = pd.concat([f[-1] for f in frames], ignore_index=True) if frames else pd.DataFrame()
+    if raw.empty:
+        return _attrs(pd.DataFrame(), filters, contract, as_of)
+    if view == "cohort":
+        df = _with_rates(raw, contract, key="group_value")
+        last = df[df["tracked"]].groupby(_GROUP, sort=False).tail(1).index
+        if len(last) < df[_GROUP].nunique():  # a group without a tracked stage: its last row
+            last = df.groupby(_GROUP, sort=False).tail(1).index.union(last)
+        df.loc[last, ["n_in_progress", "n_dropped"]] = 0
+        first, _ = _previous_tracked(df, "n_reached")
+    else:
+        df = _flow_frame(raw, contract, key="group_value")
+        first, _ = _previous_tracked(df, "n_entries")
+    size = first.fillna(0).groupby(df[_GROUP]).transform("max").astype("int64")
+    if view == "cohort":
+        df["is_small"] = size < stats.SMALL_GROUP
+    # Largest first-stage count first; no value last among equals; then by the value as text.
+    no_value = df["group_value"].isna()
+    text = df["group_value"].where(~no_value, "").astype(str)
+    order = pd.DataFrame({"size": -size, "none": no_value, "text": text, "group": df[_GROUP]})
+    ranked = order.drop_duplicates("group").sort_values(["size", "none", "text"], kind="stable")["group"]
+    position = pd.Series(range(len(ranked)), index=ranked.to_numpy())
+    df = df.iloc[df[_GROUP].map(position).argsort(kind="stable")].reset_index(drop=True)
+    out = df.drop(columns=_GROUP)
+    if no_value.any():  # no value is None, as in a list of values of any type
+        out["group_value"] = out["group_value"].astype(object).where(out["group_value"].notna(), None)
     return _attrs(out, filters, contract, as_of)
 
 

@@ -1,11 +1,15 @@
 """Small-sample statistics for rates: Wilson intervals and the two-proportion z-test.
 
 Pure functions on counts (no pandas, no SQL), so each is tested against hand computations.
+`rates` and `wilson_bounds` are the same formulas over arrays, operation for operation, so they
+give the same floating-point results as `rate` and `wilson` for every pair of counts.
 """
 
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 Z95 = 1.959963984540054  # two-sided 95%
 SMALL_GROUP = 30  # fewer leads than this: flagged as a small group
@@ -42,3 +46,23 @@ def is_significant(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05) -> b
 
 def rate(successes: int, trials: int) -> float:
     return successes / trials if trials > 0 else math.nan
+
+
+def rates(successes: np.ndarray, trials: np.ndarray) -> np.ndarray:
+    """rate() for arrays of counts (as float64): nan where there are no trials."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(trials > 0, successes / trials, math.nan)
+
+
+def wilson_bounds(successes: np.ndarray, trials: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """wilson() for arrays of counts (as float64): (low, high), nan where there are no trials."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = successes / trials
+        denom = 1 + z * z / trials
+        centre = (p + z * z / (2 * trials)) / denom
+        half = z * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+        some = trials > 0
+        return (
+            np.where(some, np.maximum(0.0, centre - half), math.nan),
+            np.where(some, np.minimum(1.0, centre + half), math.nan),
+        )

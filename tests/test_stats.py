@@ -37,3 +37,24 @@ def test_two_proportion():
     assert stats.two_proportion_p(50, 100, 45, 100) == pytest.approx(0.4790, abs=1e-3)
     assert stats.is_significant(50, 100, 20, 100) and not stats.is_significant(50, 100, 45, 100)
     assert math.isnan(stats.two_proportion_p(1, 0, 1, 10))
+
+
+def test_array_forms_give_the_same_floats_as_the_scalar_ones():
+    # The funnel frames compute every group's rates at once with rates()/wilson_bounds(); they
+    # must agree with rate()/wilson() to the last bit, including no trials (nan) and 0 of n.
+    import numpy as np
+
+    pairs = [
+        (s, t)
+        for t in (0, 1, 2, 3, 7, 29, 30, 31, 100, 977, 12_345, 1_000_000)
+        for s in range(0, t + 1, max(1, t // 13))
+    ]
+    pairs += [(5, 0), (123_456, 999_983)]
+    successes = np.array([s for s, _ in pairs], dtype=float)
+    trials = np.array([t for _, t in pairs], dtype=float)
+    low, high = stats.wilson_bounds(successes, trials)
+    for i, (s, t) in enumerate(pairs):
+        want = (stats.rate(s, t), *stats.wilson(s, t))
+        got = (stats.rates(successes, trials)[i], low[i], high[i])
+        for w, g in zip(want, got, strict=True):
+            assert (math.isnan(w) and math.isnan(g)) or w == g, (s, t, want, got)

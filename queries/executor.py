@@ -342,6 +342,7 @@ class _Handle:
 
 _HANDLES: collections.OrderedDict[tuple, _Handle] = collections.OrderedDict()
 _HANDLES_LOCK = threading.Lock()
+_OPENING: dict[tuple, threading.Lock] = {}  # versions being opened now, one thread each
 OPENED: collections.Counter[str] = collections.Counter()  # instances opened in this process ("handles")
 
 
@@ -398,32 +399,46 @@ def _acquire(path: Path, edits_file: Path | None) -> _Handle:
             raise StoreMissingError(
                 f"No store at {path}. Build the sample with `make sample` or import data."
             ) from None
-        now = time.monotonic()
+        found = _take(key)
+        if found is not None:
+            return found
+        # One thread opens a version; the others asking for it meanwhile wait for that one.
         with _HANDLES_LOCK:
-            found = _HANDLES.get(key)
+            opening = _OPENING.setdefault(key, threading.Lock())
+        with opening:
+            found = _take(key)
             if found is not None:
-                found.users += 1
-                found.last_used = now
-                _HANDLES.move_to_end(key)
                 return found
-        # Outside the lock: a locked file is retried for about a second.
-        opened = _open(key, path, edits_file, threads)
-        if opened is None:
-            continue  # swapped while attaching: look at the new version
-        with _HANDLES_LOCK:
-            found = _HANDLES.get(key)
-            if found is None:
-                opened.users, opened.last_used = 1, now
-                _HANDLES[key] = opened
-                _evict(now)
-                return opened
-            found.users += 1  # another thread opened the same version meanwhile: use that one
-            found.last_used = now
-        opened.con.close()
-        return found
+            try:
+                opened = _open(key, path, edits_file, threads)  # a locked file: about a second
+            except BaseException:
+                with _HANDLES_LOCK:
+                    _OPENING.pop(key, None)
+                raise
+            with _HANDLES_LOCK:
+                _OPENING.pop(key, None)  # with the handle in place: nobody opens it twice
+                if opened is not None:
+                    now = time.monotonic()
+                    opened.users, opened.last_used = 1, now
+                    _HANDLES[key] = opened
+                    _evict(now)
+            if opened is None:
+                continue  # swapped while attaching: look at the new version
+            return opened
     raise StoreBusyError(
         f"{path.name} was replaced again and again while being opened; try again in a moment."
     )
+
+
+def _take(key: tuple) -> _Handle | None:
+    """The open handle of `key` with one more query on it, or None."""
+    with _HANDLES_LOCK:
+        found = _HANDLES.get(key)
+        if found is not None:
+            found.users += 1
+            found.last_used = time.monotonic()
+            _HANDLES.move_to_end(key)
+        return found
 
 
 def _evict(now: float) -> None:

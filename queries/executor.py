@@ -377,14 +377,18 @@ def _open(key: tuple, path: Path, edits_file: Path | None, threads: int) -> _Han
         con.execute("use store")
         con.execute("set enable_external_access = false")
         con.execute("set lock_configuration = true")
-        same = _file_key(path) == key[1] and (edits_file is None or _edits_key(edits_file) == key[2])
+        try:
+            same = _file_key(path) == key[1] and (edits_file is None or _edits_key(edits_file) == key[2])
+        except FileNotFoundError:  # removed meanwhile: the caller says so
+            same = False
     except BaseException:
         con.close()
         raise
     if not same:
         con.close()
         return None
-    OPENED["handles"] += 1
+    with _HANDLES_LOCK:
+        OPENED["handles"] += 1
     return _Handle(key, con, path, attached_edits)
 
 
@@ -456,12 +460,19 @@ def _evict(now: float) -> None:
             handle.retired = True
 
 
+_SWEPT = [0.0]  # when idle handles were last looked for by a query ending
+
+
 def _release(handle: _Handle) -> None:
     with _HANDLES_LOCK:
+        now = time.monotonic()
         handle.users -= 1
-        handle.last_used = time.monotonic()
+        handle.last_used = now
         if handle.retired and handle.users == 0:
             handle.con.close()
+        if now - _SWEPT[0] > IDLE_SECONDS / 10:  # the warmer's handles, once it is done
+            _SWEPT[0] = now
+            _evict(now)
 
 
 def close_idle(path: Path | None = None) -> None:

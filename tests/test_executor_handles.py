@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -167,9 +168,19 @@ def test_handles_stay_few_after_many_swaps_and_a_busy_one_is_closed_by_its_query
 def test_an_idle_handle_is_closed(tmp_path, monkeypatch):
     db = swap_in(tmp_path / "s.duckdb", 1)
     other = swap_in(tmp_path / "other.duckdb", 2)
+    third = swap_in(tmp_path / "third.duckdb", 3)
     assert value_of(db) == 1
     monkeypatch.setattr(executor, "IDLE_SECONDS", 0.0)
+    time.sleep(0.01)
     assert value_of(other) == 2  # opening another handle sweeps the idle ones
+    assert executor.open_handles() == 1
+    monkeypatch.setattr(executor, "IDLE_SECONDS", 3600.0)
+    assert value_of(third) == 3
+    assert executor.open_handles() == 2
+    # A query ending looks for idle handles too (the warmer's, once it has finished).
+    monkeypatch.setattr(executor, "IDLE_SECONDS", 0.0)
+    time.sleep(0.01)
+    assert value_of(third) == 3
     assert executor.open_handles() == 1
 
 

@@ -1,8 +1,8 @@
 """The store: where the DuckDB file lives, how it is created, and how derived tables are rebuilt.
 
 Writers build a new file beside the live one and `os.replace()` it over the live path, so a
-reader (which opens the file read-only per query) sees the old version or the new, never a mix,
-and never a lock error. The team's edits (notes, targets) live in a file of their own beside it
+reader (which keeps the file it attached read-only, per version: queries/executor.py) sees the
+old version or the new, never a mix, and never a lock error. The team's edits (notes, targets) live in a file of their own beside it
 (data/edits.py), so saving one never rewrites this one.
 
 `diagnose()` is the one place that tells why a store file could not be opened or read: locked by
@@ -278,7 +278,8 @@ def small_write(
     replacing().
 
     It waits up to `wait_seconds` for a running import to finish (then raises
-    StoreLockedError). Readers open the file per query for a few milliseconds, so the file lock
+    StoreLockedError). This process's read-only handles of the file are closed first
+    (WRITE_IN_PLACE_HOOKS); another process's readers hold it while they read, so the file lock
     is retried briefly; a damaged file raises StoreDamagedError at once. The transaction commits
     on success and rolls back on any error, leaving the store as it was.
     """
@@ -289,13 +290,25 @@ def small_write(
         yield from _small_write(path, attempts)
 
 
+# Called with the file's path before it is opened read-write in place: the dashboard's readers
+# (queries/executor.py) keep a read-only handle per store version, which DuckDB would not let a
+# read-write connection in the same process open the file beside.
+WRITE_IN_PLACE_HOOKS: list[Callable[[Path], None]] = []
+
+
 def _small_write(path: Path, attempts: int) -> Iterator[duckdb.DuckDBPyConnection]:
     delay = 0.02
     for attempt in range(attempts):
+        for hook in WRITE_IN_PLACE_HOOKS:
+            hook(path)
         try:
             con = duckdb.connect(str(path), config=NO_AUTOLOAD)
             break
         except duckdb.Error as exc:
+            if "Unique file handle conflict" in str(exc) and attempt < attempts - 1:
+                time.sleep(delay)  # a query of this process still reads it: it is closed after
+                delay = min(delay * 1.5, 0.25)
+                continue
             problem = diagnose(path, exc)
             if problem is not None and problem.kind != LOCKED:
                 raise StoreDamagedError(problem) from exc

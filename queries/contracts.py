@@ -26,14 +26,11 @@ def current(db: Path | None = None) -> Contract:
         found = _CACHE.get(key)
     if found is not None:
         return found
-    con = executor.connect(db)
-    try:
+    with executor.connect(db) as con:
         text = contract_store.text_of(con)
         meta = dict(con.execute("select key, value from store_meta").fetchall())
         contract_store.check_built(meta, text)
         contract = contract_store.of_store(con)
-    finally:
-        con.close()
     with _LOCK:
         if len(_CACHE) > 16:  # a few store versions at a time are enough
             _CACHE.clear()
@@ -44,8 +41,5 @@ def current(db: Path | None = None) -> Contract:
 def history(db: Path | None = None) -> list[dict]:
     """Every version of the store's contract, newest first: version, applied_at, applied_by,
     source, contract_hash (empty for a store that keeps none yet)."""
-    con = executor.connect(db)
-    try:
+    with executor.connect(db) as con:
         return contract_store.history(con)
-    finally:
-        con.close()

@@ -1,11 +1,15 @@
-"""The one place SQL runs for the dashboard: read-only, one fresh connection per query.
+"""The one place SQL runs for the dashboard: read-only, on a cursor of one DuckDB per store version.
 
-Each call opens an in-memory DuckDB, attaches the store READ_ONLY as `store` (and, for a query
-that names `edits.<table>`, the team's edits file READ_ONLY as `edits`, data/edits.py), switches
-off external access and spilling to disk (so a query cannot read or write any other file), runs
-one `.sql` file from queries/sql with bound `$named` parameters and closes. No connection
-outlives a query, so an import can always swap in a new store; attaching (rather than connecting
-to the path) always sees the file that is there now, even right after such a swap.
+For each version of the store file (inode, mtime, size) one in-memory DuckDB is opened once: the
+store attached READ_ONLY as `store` (and, for queries that name `edits.<table>`, in a handle of
+its own, the team's edits file READ_ONLY as `edits`, data/edits.py), external access and
+spilling to disk switched off (so a query cannot read or write any other file), the
+configuration locked. Each query runs one `.sql` file from queries/sql with bound `$named`
+parameters on a cursor of it (a connection of its own: its own temp tables) and closes that
+cursor. An import swaps in a new file (os.replace): the next query sees a new version and opens
+a handle for it (attaching, rather than connecting to the path, always reads the file that is
+there now), while queries still running on the old one finish on the old inode. Old handles are
+closed when no query runs on them (see _Handle).
 
 A file that cannot be opened is told apart by data.store.diagnose: a lock (StoreBusyError,
 after about a second of retries) or a file waiting cannot fix (StoreDamagedError, at once).
@@ -13,12 +17,14 @@ after about a second of retries) or a file waiting cannot fix (StoreDamagedError
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import contextvars
 import dataclasses
 import functools
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -301,26 +307,256 @@ def background() -> None:
     _BACKGROUND.set(True)
 
 
-def connect(db: Path | None = None, edits: bool = False) -> duckdb.DuckDBPyConnection:
-    """A fresh read-only connection to the store (and with `edits`, the team's edits file as
-    `edits`), external access and spilling switched off, the configuration locked."""
-    path = _path(db)
-    if not path.exists():
-        raise StoreMissingError(f"No store at {path}. Build the sample with `make sample` or import data.")
-    con = duckdb.connect(config={"threads": 1 if _BACKGROUND.get() else 2, **READER_CONFIG})
+# --- one read-only DuckDB per store version ---------------------------------------------------
+#
+# Opening an in-memory DuckDB and attaching the store costs 20-40 ms at 1M leads, and a fresh
+# instance starts with an empty buffer pool. So each version of the store (its file's inode,
+# mtime and size: a pin is a hard link to the same inode, so it shares its live file's handle)
+# gets one instance, configured and locked once, and every query runs on a cursor of it: a
+# connection of its own to that shared database (its own temp tables, its own transaction),
+# closed after the query. Settings such as threads are the instance's, not a cursor's, so a
+# query of the background warmer (threads=1) reads through a handle of its own. A query that
+# reads the team's edits uses a handle with the edits file attached too, keyed on that file's
+# version as well (a save replaces the file: a new inode, so a new handle that sees it).
+#
+# An import never waits for a handle: it swaps a new file in with os.replace(), and an open
+# handle keeps reading the old inode. Handles are closed least recently used first beyond
+# MAX_HANDLES, and when unused for IDLE_SECONDS, but never while a query runs on them (a
+# handle pushed out while busy is closed by its last query).
+
+MAX_HANDLES = 8  # a version or two, each with and without the edits file, for the pages and the warmer
+IDLE_SECONDS = 300.0
+
+
+@dataclasses.dataclass(eq=False)
+class _Handle:
+    key: tuple
+    con: duckdb.DuckDBPyConnection
+    store: Path  # the file attached as `store` (the live path or a pin of the same inode)
+    edits: Path | None  # the file attached as `edits`; None without one (or the in-memory stand-in)
+    users: int = 0
+    last_used: float = 0.0
+    retired: bool = False  # out of _HANDLES: closed when its last query ends
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+
+_HANDLES: collections.OrderedDict[tuple, _Handle] = collections.OrderedDict()
+_HANDLES_LOCK = threading.Lock()
+_OPENING: dict[tuple, threading.Lock] = {}  # versions being opened now, one thread each
+OPENED: collections.Counter[str] = collections.Counter()  # instances opened in this process ("handles")
+
+
+def _file_key(path: Path) -> tuple[int, int, int, int]:
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _edits_key(path: Path) -> tuple:
+    """The edits file's version; before its first save the stand-in, which follows the store."""
+    try:
+        return _file_key(path)
+    except FileNotFoundError:
+        return ("stand-in",)
+
+
+def _threads() -> int:
+    return 1 if _BACKGROUND.get() else 2
+
+
+def _open(key: tuple, path: Path, edits_file: Path | None, threads: int) -> _Handle | None:
+    """A new instance with `path` (and `edits_file`) attached read-only, configured and locked;
+    None if a file was swapped while it was being attached (the caller looks again)."""
+    con = duckdb.connect(config={"threads": threads, **READER_CONFIG})
     try:
         # No progress bar: it would print to the server's terminal on every long query.
         con.execute("set enable_progress_bar = false")
         _attach(con, path, "store")
-        if edits:
-            _attach_edits(con, edits_path(db))
+        attached_edits = None
+        if edits_file is not None:
+            attached_edits = edits_file if _attach_edits(con, edits_file) else None
         con.execute("use store")
         con.execute("set enable_external_access = false")
         con.execute("set lock_configuration = true")
+        try:
+            same = _file_key(path) == key[1] and (edits_file is None or _edits_key(edits_file) == key[2])
+        except FileNotFoundError:  # removed meanwhile: the caller says so
+            same = False
     except BaseException:
         con.close()
         raise
-    return con
+    if not same:
+        con.close()
+        return None
+    with _HANDLES_LOCK:
+        OPENED["handles"] += 1
+    return _Handle(key, con, path, attached_edits)
+
+
+def _acquire(path: Path, edits_file: Path | None) -> _Handle:
+    """The handle of the version of `path` (and `edits_file`) there now, opened if need be, with
+    one more query on it (give it back with _release)."""
+    threads = _threads()
+    for _ in range(3):
+        try:
+            key = (threads, _file_key(path), None if edits_file is None else _edits_key(edits_file))
+        except FileNotFoundError:
+            raise StoreMissingError(
+                f"No store at {path}. Build the sample with `make sample` or import data."
+            ) from None
+        found = _take(key)
+        if found is not None:
+            return found
+        # One thread opens a version; the others asking for it meanwhile wait for that one.
+        with _HANDLES_LOCK:
+            opening = _OPENING.setdefault(key, threading.Lock())
+        with opening:
+            found = _take(key)
+            if found is not None:
+                return found
+            try:
+                opened = _open(key, path, edits_file, threads)  # a locked file: about a second
+            except BaseException:
+                with _HANDLES_LOCK:
+                    _OPENING.pop(key, None)
+                raise
+            with _HANDLES_LOCK:
+                _OPENING.pop(key, None)  # with the handle in place: nobody opens it twice
+                if opened is not None:
+                    now = time.monotonic()
+                    opened.users, opened.last_used = 1, now
+                    _HANDLES[key] = opened
+                    _evict(now)
+            if opened is None:
+                continue  # swapped while attaching: look at the new version
+            return opened
+    raise StoreBusyError(
+        f"{path.name} was replaced again and again while being opened; try again in a moment."
+    )
+
+
+def _take(key: tuple) -> _Handle | None:
+    """The open handle of `key` with one more query on it, or None."""
+    with _HANDLES_LOCK:
+        found = _HANDLES.get(key)
+        if found is not None:
+            found.users += 1
+            found.last_used = time.monotonic()
+            _HANDLES.move_to_end(key)
+        return found
+
+
+def _evict(now: float) -> None:
+    """Close handles beyond MAX_HANDLES (least recently used first) and those unused for
+    IDLE_SECONDS; one still running a query is closed by its last query. Holds _HANDLES_LOCK."""
+    for key, handle in list(_HANDLES.items()):
+        over = len(_HANDLES) > MAX_HANDLES
+        if not over and now - handle.last_used <= IDLE_SECONDS:
+            continue
+        if handle.users == 0:
+            del _HANDLES[key]
+            handle.con.close()
+        elif over:
+            del _HANDLES[key]
+            handle.retired = True
+
+
+_SWEPT = [0.0]  # when idle handles were last looked for by a query ending
+
+
+def _release(handle: _Handle) -> None:
+    with _HANDLES_LOCK:
+        now = time.monotonic()
+        handle.users -= 1
+        handle.last_used = now
+        if handle.retired and handle.users == 0:
+            handle.con.close()
+        if now - _SWEPT[0] > IDLE_SECONDS / 10:  # the warmer's handles, once it is done
+            _SWEPT[0] = now
+            _evict(now)
+
+
+def close_idle(path: Path | None = None) -> None:
+    """Close the handles no query is running on (all, or those of the file `path`), and retire
+    the others: before something in this process opens a store file read-write in place (DuckDB
+    refuses to while the file is attached here), and in tests."""
+    with _HANDLES_LOCK:
+        for key, handle in list(_HANDLES.items()):
+            if path is not None and not _same_file(path, handle):
+                continue
+            del _HANDLES[key]
+            if handle.users == 0:
+                handle.con.close()
+            else:
+                handle.retired = True
+
+
+def _same_file(path: Path, handle: _Handle) -> bool:
+    names = {str(handle.store), str(handle.edits)}
+    if str(path) in names:
+        return True
+    try:
+        return _file_key(path) in (handle.key[1], handle.key[2])
+    except FileNotFoundError:
+        return False
+
+
+def open_handles() -> int:
+    """Instances open in this process now (kept and retired-but-busy): for tests and the bench."""
+    with _HANDLES_LOCK:
+        return len(_HANDLES)
+
+
+store.WRITE_IN_PLACE_HOOKS.append(close_idle)
+
+
+@contextlib.contextmanager
+def _cursor(db: Path | None, edits: bool) -> Iterator[tuple[duckdb.DuckDBPyConnection, _Handle]]:
+    """A cursor of the shared handle of the store version this thread reads (and with `edits`,
+    the team's edits file as `edits`): a connection of its own, closed after the query."""
+    path = _path(db)
+    if not path.exists():
+        raise StoreMissingError(f"No store at {path}. Build the sample with `make sample` or import data.")
+    handle = _acquire(path, edits_path(db) if edits else None)
+    try:
+        with handle.lock:  # the shared connection hands out cursors one thread at a time
+            cur = handle.con.cursor()
+        try:
+            cur.execute("use store")  # a cursor starts in the instance's default database
+            yield cur, handle
+        finally:
+            cur.close()
+    finally:
+        _release(handle)
+
+
+class Reader:
+    """A read-only connection to the store for a few statements (contracts.py): a cursor of the
+    shared handle, external access and spilling off, the configuration locked. close() (or the
+    end of a `with` block) gives it back."""
+
+    def __init__(self, db: Path | None, edits: bool) -> None:
+        self._context = _cursor(db, edits)
+        self._cur, self._handle = self._context.__enter__()
+
+    def __getattr__(self, name: str):
+        return getattr(self._cur, name)
+
+    def close(self) -> None:
+        if self._context is not None:
+            context, self._context = self._context, None
+            context.__exit__(None, None, None)
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def connect(db: Path | None = None, edits: bool = False) -> Reader:
+    """A read-only connection to the store (and with `edits`, the team's edits file as
+    `edits`), external access and spilling switched off, the configuration locked; close it."""
+    return Reader(db, edits)
 
 
 def _live_name(problem: store.StoreProblem) -> store.StoreProblem:
@@ -329,6 +565,9 @@ def _live_name(problem: store.StoreProblem) -> store.StoreProblem:
     pinned = _PINNED.get()
     if pinned is not None and problem.path == pinned[1]:
         return dataclasses.replace(problem, path=pinned[0])
+    pins = problem.path.parent
+    if pins.name.startswith(".") and pins.name.endswith(".pins"):  # a pin another run attached
+        return dataclasses.replace(problem, path=pins.parent / pins.name[1 : -len(".pins")])
     return problem
 
 
@@ -345,34 +584,36 @@ def _attach(con: duckdb.DuckDBPyConnection, path: Path, alias: str) -> None:
         ) from exc
 
 
-def _attach_edits(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def _attach_edits(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     """The edits file as `edits`; before its first save, an in-memory stand-in holding the rows
-    of the edits tables an older store still has (data/edits.py), or none."""
+    of the edits tables an older store still has (data/edits.py), or none. True if the file
+    itself was attached."""
     if path.exists():
         _attach(con, path, "edits")
-        return
+        return True
     con.execute("attach ':memory:' as edits")
     con.execute("use edits")
     edits_mod.create_schema(con)
     edits_mod.copy_legacy(con, "store", "edits")
+    return False
 
 
-def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict, db: Path | None, edits: bool):
-    """con.execute(sql, params).df(), telling a file DuckDB cannot read from a query's mistake."""
+def _execute(cur: duckdb.DuckDBPyConnection, sql: str, params: dict, handle: _Handle):
+    """cur.execute(sql, params).df(), telling a file DuckDB cannot read from a query's mistake."""
     try:
-        return con.execute(sql, params).df()
+        return cur.execute(sql, params).df()
     except duckdb.Error as exc:
-        for path in _suspects(db, edits, exc):
+        for path in _suspects(handle, exc):
             problem = store.diagnose(path, exc)
             if problem is not None and problem.kind != store.LOCKED:
                 raise StoreDamagedError(_live_name(problem)) from exc
         raise
 
 
-def _suspects(db: Path | None, edits: bool, exc: duckdb.Error) -> list[Path]:
+def _suspects(handle: _Handle, exc: duckdb.Error) -> list[Path]:
     """The attached file a read error is about: the one DuckDB names, else the only one, else
     the edits file if it fails a read of its own (it is small), else the store."""
-    files = [_path(db)] + ([edits_path(db)] if edits and edits_path(db).exists() else [])
+    files = [handle.store] + ([handle.edits] if handle.edits is not None and handle.edits.exists() else [])
     named = [p for p in files if str(p) in str(exc)]
     if named or len(files) == 1:
         return named or files
@@ -399,11 +640,8 @@ def run(name: str, params: dict | None = None, db: Path | None = None) -> pd.Dat
     """Run queries/sql/<name>.sql with bound parameters and return the result as a DataFrame."""
     sql = sql_text(name)
     edits = _prepare(sql)
-    con = connect(db, edits=edits)
-    try:
-        return _execute(con, sql, params or {}, db, edits)
-    finally:
-        con.close()
+    with _cursor(db, edits) as (cur, handle):
+        return _execute(cur, sql, params or {}, handle)
 
 
 def run_over(base: str, outers: list[str], available: dict, db: Path | None = None) -> list[pd.DataFrame]:
@@ -411,29 +649,23 @@ def run_over(base: str, outers: list[str], available: dict, db: Path | None = No
 
     For a page that draws several summaries of one set of rows (the pipeline by stage and its
     movement, both over pipeline_states): `base`'s rows are kept in a temporary table named
-    `base`, in memory on this one read-only connection and gone with it, and each outer file's
-    {{ ref('<base>') }} reads that table instead of hoisting the file again. Values stay
-    bound parameters; every text is one of our own files."""
+    `base`, in memory on this query's own cursor (no other query sees it) and gone when the
+    cursor closes, and each outer file's {{ ref('<base>') }} reads that table instead of
+    hoisting the file again. Values stay bound parameters; every text is one of our own files."""
     held = frozenset({base})
     texts = [sql_text(base), *(sql_text(o, held) for o in outers)]
     edits = any([_prepare(text) for text in texts])
-    con = connect(db, edits=edits)
-    try:
+    with _cursor(db, edits) as (cur, handle):
         # The name is one of our query files' (sql_text checked that it exists).
-        _execute(con, f"create temp table {base} as {texts[0]}", bind(base, available), db, edits)
+        _execute(cur, f"create temp table {base} as {texts[0]}", bind(base, available), handle)
         return [
-            _execute(con, text, bind(outer, available, held), db, edits)
+            _execute(cur, text, bind(outer, available, held), handle)
             for outer, text in zip(outers, texts[1:], strict=True)
         ]
-    finally:
-        con.close()
 
 
 def run_sql(sql: str, params: dict | None = None, db: Path | None = None) -> pd.DataFrame:
     """Run a small fixed statement (metadata look-ups); values are still bound parameters."""
     edits = _prepare(sql)
-    con = connect(db, edits=edits)
-    try:
-        return _execute(con, sql, params or {}, db, edits)
-    finally:
-        con.close()
+    with _cursor(db, edits) as (cur, handle):
+        return _execute(cur, sql, params or {}, handle)

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m tests.load                          # 20 sessions, 1,000,000 leads
     .venv/bin/python -m tests.load --imports 2              # the same with two imports during it
-    .venv/bin/python -m tests.load --control                # negative control: a plain writer
+    .venv/bin/python -m tests.load --control                # negative control: an in-place overwrite
     .venv/bin/python -m tests.load --sessions 3 --leads 3000  # small (what the test suite runs)
 
     .venv/bin/python -m tests.load --no-warm --random-views # views no cache can have seen
@@ -33,8 +33,10 @@ does not finish in time, a closed connection. With `--imports N`, N sample build
 ...) swap a new store in with data.store.replacing() during the load, the same atomic switch as
 the importer; afterwards one session per store version records what each page shows, and every
 run of the load must match the old or the new version exactly: a page that shows numbers from
-both is counted as a mix. `--control` instead holds the live store with a plain read-write
-DuckDB connection (no atomic switch) for a while: the harness must then report errors.
+both is counted as a mix. `--control` instead overwrites the live store in place with the other
+store's bytes, a slice at a time (no atomic switch): the harness must then report errors. (A
+plain read-write connection no longer makes a control: the dashboard keeps its read-only handle
+on the live file, so such a writer cannot get the file at all.)
 
 Prints errors, first-render and rerun p50/p95 (all and per page), the server's CPU time during
 the load, its peak memory (VmHWM) and the machine's load average; exit status 1 if any error (0 for --control only if errors were seen).
@@ -538,27 +540,27 @@ def start_imports(live: Path, leads: int, seeds: list[int], delay: float) -> sub
     )
 
 
-def start_control_writer(live: Path, delay: float, hold: float) -> subprocess.Popen:
-    """A process that opens the live store read-write in place (no atomic switch), writes a row
-    so that cached results no longer apply, and holds the file for `hold` seconds."""
+def start_control_writer(live: Path, delay: float, hold: float, other: Path) -> subprocess.Popen:
+    """A process that, after `delay` s, overwrites the live store in place with another store's
+    bytes (the same file, no atomic switch), a slice at a time over `hold` seconds: what a copy
+    over the live file does. The dashboard's readers keep the live file open between queries,
+    so a plain read-write connection cannot even get it (the control of an earlier harness);
+    an overwrite needs no lock, and readers must see it."""
     code = (
-        "import time, duckdb\n"
+        "import os, time\n"
         f"time.sleep({delay})\n"
-        # Readers hold the file for milliseconds at a time: retry until the write lock is ours.
-        "deadline = time.monotonic() + 30\n"
-        "while True:\n"
-        "    try:\n"
-        f"        con = duckdb.connect({str(live)!r})\n"
-        "        break\n"
-        "    except duckdb.IOException:\n"
-        "        if time.monotonic() > deadline:\n"
-        "            raise\n"
-        "        time.sleep(0.02)\n"
-        "con.execute(\"insert or replace into store_meta values ('load_control', 'held')\")\n"
-        "con.execute('checkpoint')\n"
-        "print('control: holding the store', flush=True)\n"
-        f"time.sleep({hold})\n"
-        "con.close()\n"
+        f"data = open({str(other)!r}, 'rb').read()\n"
+        "slices = 40\n"
+        "step = len(data) // slices + 1\n"
+        "print('control: overwriting the store in place', flush=True)\n"
+        f"with open({str(live)!r}, 'r+b') as f:\n"
+        "    for i in range(slices):\n"
+        "        f.seek(i * step)\n"
+        "        f.write(data[i * step:(i + 1) * step])\n"
+        "        f.flush()\n"
+        "        os.fsync(f.fileno())\n"
+        f"        time.sleep({hold} / slices)\n"
+        "    f.truncate(len(data))\n"
     )
     return subprocess.Popen([PYTHON, "-c", code], cwd=ROOT, stdout=subprocess.PIPE)
 
@@ -698,7 +700,7 @@ def run_load(
         if imports:
             helper = start_imports(live, leads, [seeds[(i + 1) % 2] for i in range(imports)], import_delay)
         elif control:
-            helper = start_control_writer(live, delay=import_delay, hold=control_hold)
+            helper = start_control_writer(live, delay=import_delay, hold=control_hold, other=stores[8])
         started = time.perf_counter()
         cpu_before = sum(cpu_seconds(p.pid) for p in procs)
         runs = asyncio.run(load(addresses, sessions, jitter, think, views))
@@ -759,7 +761,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions (default 20)")
     parser.add_argument("--leads", type=int, default=1_000_000, help="store size (default 1,000,000)")
     parser.add_argument("--imports", type=int, default=0, help="sample builds swapped in during the load")
-    parser.add_argument("--control", action="store_true", help="hold the store with a plain writer instead")
+    parser.add_argument(
+        "--control", action="store_true", help="overwrite the store in place instead (no atomic switch)"
+    )
     parser.add_argument(
         "--jitter", type=float, default=10.0, help="sessions arrive within this many seconds (default 10)"
     )

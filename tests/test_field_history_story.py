@@ -348,3 +348,48 @@ def test_a_changes_file_spec_is_checked(change, message_part):
     with pytest.raises(MappingError, match=None) as exc:
         parse(text[:start] + spec, contract.load(), origin="mine")
     assert message_part in str(exc.value)
+
+
+# --- The Salesforce examples: every object file, the field history among them --------------------
+
+SF_EXAMPLES = [
+    "sf_OpportunityFieldHistory.csv",
+    "sf_OpportunityTeamMember.csv",
+    "sf_Lead.csv",
+    "sf_OpportunityHistory.csv",
+    "sf_CampaignMember.csv",
+    "sf_LeadHistory.csv",
+    "sf_Opportunity.csv",
+    "sf_OpportunityContactRole.csv",
+]
+
+
+def test_the_salesforce_examples_import_with_their_field_history(tmp_path, capsys):
+    db = tmp_path / "store.duckdb"
+    files = [str(EXAMPLES / n) for n in SF_EXAMPLES]
+    out = run_importer(*files, "--mapping", "salesforce_objects", "--db", str(db), "--accept-proposal")
+    # 13 rows: 6 changes (O1's close date; O3's two amounts and two close dates; O4's close
+    # date); O1's 4 StageName rows (OpportunityHistory is given), its "created" row, O3's NextStep
+    # and its deleted Amount row: 7 without an event.
+    assert (
+        "sf_OpportunityFieldHistory.csv (opportunity_field_history): rows in 13 = accepted 13 + rejected 0 "
+        "+ duplicate 0; 6 events" in out
+    )
+    s = summarise(capsys, db, "--from", "2025-03-06", "--to", "2025-03-13")
+    # O3, open in Negotiation/Review since 5 Mar: 20,000 -> 26,000 and close 30 Apr -> 31 May on
+    # 12 Mar: pushed out (the close date's rule comes first), +6,000. O1 won on 10 Mar (-12,000);
+    # O4 (5,000 EUR, Proposal since 20 Feb) unchanged until it is won on 15 Mar.
+    assert moved(s) == {
+        "won": (1, {"USD": -12000.0, "EUR": 0.0}),
+        "pushed_out": (1, {"USD": 6000.0, "EUR": 0.0}),
+        "unchanged": (1, {"USD": 0.0, "EUR": 0.0}),
+    }
+    # 12,000 + 20,000 = 32,000 USD on 6 Mar; 26,000 on 13 Mar (32,000 - 12,000 + 6,000).
+    assert s["movement"]["start"]["amount"] == {"USD": 32000.0, "EUR": 5000.0}
+    assert s["movement"]["end"]["amount"] == {"USD": 26000.0, "EUR": 5000.0}
+    s = summarise(capsys, db, "--from", "2025-03-13", "--to", "2025-03-26")
+    # O3 back to 20,000 and 30 Apr on 26 Mar: pulled in, -6,000; O4 won on 15 Mar.
+    assert moved(s) == {
+        "won": (1, {"USD": 0.0, "EUR": -5000.0}),
+        "pulled_in": (1, {"USD": -6000.0, "EUR": 0.0}),
+    }

@@ -1693,12 +1693,19 @@ def read_rows(
 
 def file_role(source: Source, mapping: Mapping) -> str | None:
     """The file role `source`'s header fits best in `mapping`, or None (it fits none, or cannot
-    be read: read_rows says why). Reads only up to the header (and, with encoding = "auto", the
-    bytes that tell UTF-8 from cp1252)."""
+    be read: read_rows says why). Reads only up to the header: with encoding = "auto" the header
+    is read as Latin-1 unless a byte order mark says otherwise (column names are ASCII, the same
+    in UTF-8 and cp1252), so the whole file is not read to tell the two apart."""
     try:
         if source.size == 0:
             return None
-        encoding = _decoding(source, mapping)
+        if mapping.encoding == AUTO_ENCODING:
+            with source.open() as f:
+                head = f.read(4)
+            bom = next((enc for mark, enc in _BOMS if head.startswith(mark)), None)
+            encoding = ("utf-8-sig" if bom == "utf-8" else bom) if bom else "latin-1"
+        else:
+            encoding = _decoding(source, mapping)
         with source.open() as raw:
             lines = PhysicalLines(raw, encoding, mapping.max_line_length)
             for rec in Records(lines, mapping.delimiter, mapping.max_line_length, mapping.max_lines_per_row):

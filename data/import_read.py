@@ -1399,6 +1399,8 @@ class RowParser:
             return self._long(fields, stage_col=spec.new_value)
         lead_id = self._id(fields, spec.lead_id)
         deal_id = self._id(fields, spec.deal_id)
+        if not (deal_id or lead_id):
+            raise RowError(spec.deal_id or spec.lead_id, "required value is missing (whose field changed)")
         flags: list[str] = []
         at = self._time(spec.time, self._get(fields, spec.time), flags)
         event_id = f"{self.mapping.event_id_prefix}:{deal_id or lead_id}:{target}:{at.isoformat()}"

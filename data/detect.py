@@ -35,6 +35,7 @@ ROLE_LABELS = {
     ("salesforce_objects", "lead_history"): "Salesforce LeadHistory",
     ("salesforce_objects", "opportunities"): "Salesforce Opportunity",
     ("salesforce_objects", "opportunity_history"): "Salesforce OpportunityHistory",
+    ("salesforce_objects", "opportunity_field_history"): "Salesforce OpportunityFieldHistory",
     ("salesforce_objects", "contact_roles"): "Salesforce OpportunityContactRole",
     ("salesforce_objects", "campaign_members"): "Salesforce CampaignMember",
     ("salesforce_objects", "team_members"): "Salesforce OpportunityTeamMember",

@@ -58,7 +58,12 @@ LEAD_FIELDS = (
     "product",
     "email",
 )
-SHAPES = ("wide", "long", "status", "contacts", "lookup", "touches", "roles")
+SHAPES = ("wide", "long", "status", "contacts", "lookup", "touches", "roles", "changes")
+# Changes files (a field history: one row per change of one of a record's fields, the field
+# named in one column and its new value in another): what a change of each field sets.
+# "amount": the deal's amount from then on; "close_date": its expected close date from then on
+# (both an AMOUNT_EVENT, no stage move); "stage": a stage move, as a long file's row.
+CHANGE_TARGETS = ("amount", "close_date", "stage")
 # Lookup files: what each target is, the attributes a lookup may set on it (docs/import.md,
 # "Lookup files").
 LOOKUP_TARGETS = {
@@ -67,7 +72,7 @@ LOOKUP_TARGETS = {
     "products": ("name", "family"),
 }
 CURRENCY = re.compile(r"^[A-Z]{3}$")  # an ISO 4217 code
-AMOUNT_EVENT = "amount"  # an event type that only sets a deal amount (schema.sql)
+AMOUNT_EVENT = "amount"  # an event type that only sets a deal's amount or close date (schema.sql)
 AMOUNT_ON_STAGES = "stages"  # amount_on: every stage entry of a record carries its current amount
 DECIMAL_SEPARATORS = (".", ",")
 # Bounds on what one row may hold, so that reading a file never needs more memory than about
@@ -115,6 +120,8 @@ COLUMN_KEYS = (
     "owner_role",
     "name",
     "campaign",
+    "changed_field",
+    "new_value",
 )
 
 
@@ -225,6 +232,15 @@ class FileSpec:
     name: str | None = None  # lookup files: the column naming the owner, account or product
     lookup: dict[str, str] = field(default_factory=dict)  # lookup attribute -> column
     campaign: str | None = None  # touches files: the campaign column
+    # Changes files: the column naming the changed field, the column with its new value, and
+    # what a change of each field sets (normalised field name -> one of CHANGE_TARGETS); a row
+    # of any other field is no move.
+    changed_field: str | None = None
+    new_value: str | None = None
+    changes: dict[str, str] = field(default_factory=dict)
+    # Changes files: the stage changes are moves only when no file of these roles is imported
+    # with this one or was before (a Salesforce OpportunityHistory holds the same moves).
+    stages_only_without: frozenset[str] = frozenset()
     # Set when a file is read (import_read.read_rows): the stage keys whose date column this
     # file has, so the store knows the data records them even before any record reaches them.
     recorded: frozenset[str] = frozenset()
@@ -258,7 +274,15 @@ class FileSpec:
         cols = [self.key, self.lead_id, self.deal_id if self.lead_from_deal else None]
         # A status file's open records may carry no created date: they are undated open pipeline.
         created = self.created_at if self.shape != "status" else None
-        cols += [created, self.stage, self.time, self.event_id, self.status, self.owner_role]
+        cols += [
+            created,
+            self.stage,
+            self.time,
+            self.event_id,
+            self.status,
+            self.owner_role,
+            self.changed_field,
+        ]
         if self.shape == "roles":
             cols.append(self.owner)
         if self.shape == "touches":
@@ -427,6 +451,10 @@ class _FileBase(_Strict):
     max_rejected_share: Share | None = _ex(SHARE)
     target: Literal[tuple(LOOKUP_TARGETS)] | None = _ex(f"one of {list(LOOKUP_TARGETS)}")
     lookup: dict[str, Column] = _ex("a table of attribute = column", {})
+    changes: dict[Annotated[str, Field(pattern=r"\S")], Literal[CHANGE_TARGETS]] = _ex(
+        f'a table of "Field" = one of {list(CHANGE_TARGETS)}', {}
+    )
+    stages_only_without: list[Name] = _ex("a list of file roles of this mapping", [])
 
 
 # ... and every single-column key (COLUMN_KEYS) is a column name or absent.
@@ -485,8 +513,9 @@ _ENTRIES = {
     "lookup": COLUMN,
     "owner_roles": COLUMN,
     "attributes": "a column name or a list of them",
+    "changes": f"one of {list(CHANGE_TARGETS)}",
 }
-_QUOTED = ("stage_names", "stage_aliases", "where")
+_QUOTED = ("stage_names", "stage_aliases", "where", "changes")
 
 
 def _walk(loc: tuple, raw: Any) -> list:
@@ -706,12 +735,42 @@ def _parse_file(f: Any, i: int, contract: Contract, origin: str) -> FileSpec:
                 raise MappingError(f"{where}.{k}: {what}")
         if stage_dates:
             raise MappingError(f"{where}.stage_dates: only for wide files")
+    elif shape == "changes":
+        for k, what in (
+            ("changed_field", "the name of the changed field"),
+            ("new_value", "its new value"),
+            ("time", "when it changed"),
+        ):
+            if not singles[k]:
+                raise MappingError(f"{where}.{k}: a changes file needs the column holding {what}")
+        if not f.changes:
+            raise MappingError(
+                f'{where}.changes: name the fields whose changes are read, e.g. Amount = "amount"'
+            )
+        for k in ("stage", "amount", "created_at", "event_id"):
+            if singles[k]:
+                raise MappingError(
+                    f"{where}.{k}: a changes file reads each change from changed_field and new_value"
+                )
+        if stage_dates:
+            raise MappingError(f"{where}.stage_dates: only for wide files")
     else:
         for k in ("stage", "time"):
             if not singles[k]:
                 raise MappingError(f"{where}.{k}: a long file needs the column holding the {k}")
         if stage_dates:
             raise MappingError(f"{where}.stage_dates: only for wide files")
+    if shape != "changes":
+        for k, v in (
+            ("changed_field", singles["changed_field"]),
+            ("new_value", singles["new_value"]),
+            ("changes", f.changes),
+            ("stages_only_without", f.stages_only_without),
+        ):
+            if v:
+                raise MappingError(f'{where}.{k}: only for changes files (shape = "changes")')
+    elif f.stages_only_without and "stage" not in f.changes.values():
+        raise MappingError(f'{where}.stages_only_without: no field of changes is a "stage"')
     amount_on = f.amount_on
     # "won" with stage columns: the stage the contract ends in, whatever its key (a funnel
     # proposed from the data names it after the export's own won stage).
@@ -765,6 +824,8 @@ def _parse_file(f: Any, i: int, contract: Contract, origin: str) -> FileSpec:
         max_rejected_share=f.max_rejected_share,
         target=target,
         lookup=dict(lookup),
+        changes={norm(name): what for name, what in f.changes.items()},
+        stages_only_without=frozenset(f.stages_only_without),
     )
 
 
@@ -783,6 +844,12 @@ def parse(text: str, contract: Contract, origin: str = "mapping") -> Mapping:
     roles = [s.role for s in specs]
     if len(set(roles)) != len(roles):
         raise MappingError(f"{origin}: file roles must be distinct, got {roles}")
+    for i, s in enumerate(specs, start=1):
+        for other in sorted(s.stages_only_without - set(roles) - {""}):
+            raise MappingError(
+                f"{origin}.files[{i}] ({s.role}).stages_only_without: {other!r} is not a file role of "
+                f"this mapping ({', '.join(roles)})"
+            )
     try:
         zoneinfo.ZoneInfo(doc.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -597,8 +597,12 @@ class RowParser:
         file_name: str,
         now: dt.datetime,
         observing: bool = False,
+        given_roles: frozenset[str] = frozenset(),
     ) -> None:
         self.mapping, self.spec, self.file_name = mapping, spec, file_name
+        # A changes file's stage changes are no move when a file that holds the same moves is
+        # imported with it, or was before (spec.stages_only_without).
+        self.stages_elsewhere = bool(spec.stages_only_without & given_roles)
         positions: dict[str, list[int]] = defaultdict(list)
         for i, h in enumerate(header):
             positions[norm(h)].append(i)
@@ -714,6 +718,39 @@ class RowParser:
         return value
 
     def _time(self, col: str, text: str, flags: list[str]) -> dt.datetime:
+        ts = self._read_time(col, text)
+        if ts.tzinfo is not None:
+            # An explicit offset wins over the mapping's time zone.
+            ts = ts.astimezone(UTC).replace(tzinfo=None)
+        elif self.zone is not None:
+            ts = self._from_local(col, text, ts, flags)
+        if ts < self.min_at:
+            raise RowError(col, f"date {text!r} is before {self.mapping.min_date} (far past): a placeholder?")
+        if ts > self.max_at:
+            raise RowError(
+                col,
+                f"date {text!r} is in the future (more than {self.mapping.max_future_hours:g} h "
+                "after the import)",
+            )
+        return ts
+
+    def _day(self, col: str, text: str) -> dt.date:
+        """A calendar day a row sets (an expected close date): ISO 8601, one of the mapping's
+        date formats, or milliseconds since 1970 (a HubSpot date property). A time with an offset
+        is its UTC day; a date or a time without one is the day written (a close date is a day,
+        not a moment: it is never moved by the mapping's time zone). Never checked against the
+        future: a close date usually is ahead."""
+        if text.isdigit() and 11 <= len(text) <= 13:
+            day = dt.datetime.fromtimestamp(int(text) / 1000, UTC).date()
+        else:
+            ts = self._read_time(col, text)
+            day = (ts.astimezone(UTC) if ts.tzinfo is not None else ts).date()
+        if day < self.mapping.min_date:
+            raise RowError(col, f"date {text!r} is before {self.mapping.min_date} (far past): a placeholder?")
+        return day
+
+    def _read_time(self, col: str, text: str) -> dt.datetime:
+        """A date or time as written (ISO 8601, else the mapping's formats), its offset kept."""
         ts = None
         errors = []
         try:
@@ -733,19 +770,6 @@ class RowParser:
             raise RowError(
                 col,
                 f"{text!r} is not a date: expected ISO 8601 (2025-01-31 14:05) or one of the formats {formats}",
-            )
-        if ts.tzinfo is not None:
-            # An explicit offset wins over the mapping's time zone.
-            ts = ts.astimezone(UTC).replace(tzinfo=None)
-        elif self.zone is not None:
-            ts = self._from_local(col, text, ts, flags)
-        if ts < self.min_at:
-            raise RowError(col, f"date {text!r} is before {self.mapping.min_date} (far past): a placeholder?")
-        if ts > self.max_at:
-            raise RowError(
-                col,
-                f"date {text!r} is in the future (more than {self.mapping.max_future_hours:g} h "
-                "after the import)",
             )
         return ts
 
@@ -843,6 +867,7 @@ class RowParser:
             "lookup": self._lookup,
             "touches": self._touch,
             "roles": self._roles_row,
+            "changes": self._change,
         }.get(shape, self._long)(fields)
         parsed.version = version
         return parsed
@@ -1156,8 +1181,12 @@ class RowParser:
                 return
             if grain == "lead" and spec.deal_id and spec.lead_id:
                 record = self._id(fields, spec.lead_id) or record
-            if spec.shape == "long":
-                name = self._get(fields, spec.stage)
+            if spec.shape == "changes" and self._change_target(fields) != "stage":
+                return  # an amount or close date, another field: no stage name
+            if spec.shape in ("long", "changes"):
+                name = self._get(fields, spec.stage if spec.shape == "long" else spec.new_value)
+                if not name:
+                    return
                 name = spec.stage_aliases.get(norm(name), name)
                 mapped = spec.stage_names.get(norm(name))  # the mapping's own word for it wins
                 if mapped == AMOUNT_EVENT or norm(name) in spec.ignore_stage_names:
@@ -1351,9 +1380,68 @@ class RowParser:
             exit_dating=exit_dating,
         )
 
-    def _long(self, fields: list[str]) -> Parsed:
+    def _change_target(self, fields: list[str]) -> str | None:
+        """What a changes file's row sets (one of CHANGE_TARGETS), or None: a change of a field
+        the mapping does not read, or a stage change read from another file."""
+        target = self.spec.changes.get(norm(self._get(fields, self.spec.changed_field)))
+        return None if target == "stage" and self.stages_elsewhere else target
+
+    def _change(self, fields: list[str]) -> Parsed:
+        """A row of a field history: a stage move (as a long file's row), or a change of the
+        deal's amount or close date (an AMOUNT_EVENT carrying the new value from then on)."""
         spec = self.spec
-        stage_text = self._get(fields, spec.stage)
+        target = self._change_target(fields)
+        if target is None:
+            # Another field, or a stage change another file gives: accepted, no event. Keyed by
+            # its whole text, so only an identical repeat is a duplicate.
+            return Parsed("changes:" + "\x1f".join(fields), ignored=True)
+        if target == "stage":
+            return self._long(fields, stage_col=spec.new_value)
+        lead_id = self._id(fields, spec.lead_id)
+        deal_id = self._id(fields, spec.deal_id)
+        if not (deal_id or lead_id):
+            raise RowError(spec.deal_id or spec.lead_id, "required value is missing (whose field changed)")
+        flags: list[str] = []
+        at = self._time(spec.time, self._get(fields, spec.time), flags)
+        event_id = f"{self.mapping.event_id_prefix}:{deal_id or lead_id}:{target}:{at.isoformat()}"
+        text = self._get(fields, spec.new_value)
+        if not text:
+            # A cleared amount or close date sets nothing: the one before stays in force.
+            field_name = self._get(fields, spec.changed_field)
+            flags.append(
+                f"{spec.new_value}: {field_name} cleared: nothing stored, the value before stays in force"
+            )
+            return Parsed(event_id, ignored=True, flags=flags)
+        amount = currency = close_date = None
+        if target == "amount":
+            try:
+                amount = parse_amount(text, self.mapping.decimal_separator)
+            except ValueError as exc:
+                raise RowError(spec.new_value, str(exc)) from None
+            currency = self._currency(fields)
+        else:
+            close_date = self._day(spec.new_value, text)
+        owner = self._id(fields, spec.owner)
+        event = (
+            event_id,
+            lead_id,
+            deal_id,
+            AMOUNT_EVENT,
+            at,
+            owner,
+            self._team(fields),
+            None,
+            amount,
+            currency,
+            close_date,
+            None,
+        )
+        return Parsed(event_id, [event], None, self._owners(fields, owner), flags)
+
+    def _long(self, fields: list[str], stage_col: str | None = None) -> Parsed:
+        spec = self.spec
+        stage_col = stage_col or spec.stage
+        stage_text = self._get(fields, stage_col)
         name = self._names.get(stage_text)
         if name is None:  # a file has few distinct stage names: normalise each once
             name = self._names[stage_text] = norm(spec.stage_aliases.get(norm(stage_text), stage_text))
@@ -1365,10 +1453,12 @@ class RowParser:
         at = self._time(spec.time, self._get(fields, spec.time), flags)
         if name in spec.ignore_stage_names:
             return Parsed(str(key or f"{deal_id or lead_id}:{name}:{at.isoformat()}"), ignored=True)
+        if not stage_text:
+            raise RowError(stage_col, "required value is missing (the new stage)")
         etype = self.stage_key(name)
         if etype is None:
             raise RowError(
-                spec.stage,
+                stage_col,
                 f"unknown stage name {stage_text!r}: not a stage or exit of the store's contract; add "
                 "it to the contract (python -m data.contract), to stage_names in the mapping, or to "
                 "ignore_stage_names if it is no funnel move",
@@ -1483,8 +1573,12 @@ def read_rows(
     progress: Callable[[float], None] | None = None,
     limit: int | None = None,
     observations=None,
+    given_roles: frozenset[str] = frozenset(),
 ) -> tuple[FileSpec, Iterator[RowOutcome]]:
     """Open `source`, check its header and return its spec and an iterator over its rows.
+
+    `given_roles`: the file roles of the other files imported with it and of those the store
+    holds already (given_roles()), for a spec whose rows depend on them (stages_only_without).
 
     With `observations` (data.propose.Observations) the rows are not checked but only observed
     for a proposed contract (RowParser.observe): the iterator yields nothing.
@@ -1531,7 +1625,14 @@ def read_rows(
         records.n_fields = len(header.fields)
         spec = pick_spec(mapping, header.fields, source.name)
         parser = RowParser(
-            mapping, spec, contract, header.fields, source.name, now, observing=observations is not None
+            mapping,
+            spec,
+            contract,
+            header.fields,
+            source.name,
+            now,
+            observing=observations is not None,
+            given_roles=given_roles,
         )
         stages = set(contract.stage_keys)
         recorded = {k for k, col in spec.stage_dates.items() if k in stages and col in parser.index}
@@ -1590,3 +1691,42 @@ def read_rows(
             raw.close()
 
     return spec, rows()
+
+
+def file_role(source: Source, mapping: Mapping) -> str | None:
+    """The file role `source`'s header fits best in `mapping`, or None (it fits none, or cannot
+    be read: read_rows says why). Reads only up to the header: with encoding = "auto" the header
+    is read as Latin-1 unless a byte order mark says otherwise (column names are ASCII, the same
+    in UTF-8 and cp1252), so the whole file is not read to tell the two apart."""
+    try:
+        if source.size == 0:
+            return None
+        if mapping.encoding == AUTO_ENCODING:
+            with source.open() as f:
+                head = f.read(4)
+            bom = next((enc for mark, enc in _BOMS if head.startswith(mark)), None)
+            encoding = ("utf-8-sig" if bom == "utf-8" else bom) if bom else "latin-1"
+        else:
+            encoding = _decoding(source, mapping)
+        with source.open() as raw:
+            lines = PhysicalLines(raw, encoding, mapping.max_line_length)
+            for rec in Records(lines, mapping.delimiter, mapping.max_line_length, mapping.max_lines_per_row):
+                if rec.fields is None:
+                    return None
+                if any(h.strip() for h in rec.fields):
+                    fits, _ = score_specs(mapping, rec.fields)
+                    return max(fits, key=lambda s: s[1])[2].role if fits else None
+    except (ImportRefused, Undecodable, OSError):
+        return None
+    return None
+
+
+def given_roles(
+    sources: list[Source], mapping: Mapping, stored: frozenset[str] = frozenset()
+) -> frozenset[str]:
+    """The roles read_rows is told the files of one import have (`stored`: those of the files
+    the store holds already). Only a mapping with a spec that depends on them reads headers for
+    it (the other files are not opened twice)."""
+    if not any(s.stages_only_without for s in mapping.files):
+        return frozenset()
+    return frozenset(stored) | {r for s in sources if (r := file_role(s, mapping))}

@@ -48,7 +48,7 @@ from data import contract as contract_mod
 from data.contract import Contract
 from data.import_mapping import Mapping, MappingError, presets
 from data.import_mapping import load as load_mapping
-from data.import_read import EVENT_COLUMNS, LEAD_COLUMNS, ImportRefused, Source, read_rows
+from data.import_read import EVENT_COLUMNS, LEAD_COLUMNS, ImportRefused, Source, given_roles, read_rows
 from data.import_settle import IMPORT_TABLES, STAGED_TABLES, STAGING, FileReport, Stager, relink, settle
 
 KEEP_VERSIONS = 3  # <stem>.prev-1.duckdb (the version before the last import) .. prev-3
@@ -253,6 +253,26 @@ def _earlier_imports(db: Path) -> dict[tuple[str, str], str]:
     }
 
 
+def _stored_roles(db: Path) -> frozenset[str]:
+    """The file roles of every file imported into the live store (a Salesforce field history's
+    stage changes are no move once an OpportunityHistory is stored: FileSpec.stages_only_without)."""
+    if not db.exists():
+        return frozenset()
+    con = duckdb.connect()
+    try:
+        con.execute("attach " + store.sql_literal(db) + " as s (read_only)")
+        tables = con.execute(
+            "select table_name from duckdb_tables() where database_name = 's' and table_name = 'import_files'"
+        ).fetchall()
+        if not tables:
+            return frozenset()
+        return frozenset(
+            r for (r,) in con.execute("select distinct file_role from s.import_files").fetchall()
+        )
+    finally:
+        con.close()
+
+
 def import_files(
     sources: list[Source],
     mapping: Mapping | str | Path,
@@ -313,6 +333,10 @@ def import_files(
                 todo.append(file_no)
         if not todo:
             return done(swapped=False)
+        # What the other files are, for a file whose rows depend on it (a field history's stage
+        # changes, when OpportunityHistory is given too): read from their headers first.
+        depends = not fresh and any(s.stages_only_without for s in mapping.files)
+        roles = given_roles(sources, mapping, _stored_roles(db) if depends else frozenset())
         try:
             with store.replacing(db) as con:
                 con.execute("set preserve_insertion_order = false")
@@ -330,7 +354,9 @@ def import_files(
                         say(0.65 * (base + frac * source.size) / total, f"Reading {source.name}")
 
                     try:
-                        spec, rows = read_rows(source, mapping, contract, now, progress=tick)
+                        spec, rows = read_rows(
+                            source, mapping, contract, now, progress=tick, given_roles=roles
+                        )
                         report.role = spec.role
                         recorded[file_no] = spec.recorded
                         for outcome in rows:
@@ -426,8 +452,9 @@ def observe(
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping, base)
     obs = propose.Observations()
+    roles = given_roles(sources, mapping)
     for source in sources:
-        _, rows = read_rows(source, mapping, base, now or _now(), observations=obs)
+        _, rows = read_rows(source, mapping, base, now or _now(), observations=obs, given_roles=roles)
         for _ in rows:  # observing yields nothing; this drives the reading
             pass
     return obs, mapping
@@ -518,9 +545,10 @@ def stage_counts(
     entered: dict[str, set] = {}
     n_rows = n_rejected = 0
     refused = {}
+    roles = given_roles(sources, mapping)
     for source in sources:
         try:
-            _, rows = read_rows(source, mapping, contract, now or _now())
+            _, rows = read_rows(source, mapping, contract, now or _now(), given_roles=roles)
             for o in rows:
                 n_rows += 1
                 if o.parsed is None:

@@ -29,7 +29,7 @@ create table if not exists leads (
 );
 
 -- One row per thing that happened: a lead entering a stage, an exit with its reason code,
--- or a deal amount being set. event_id is the source system's stable id, so importing the
+-- or a deal's amount or close date being set (a field history's change: no stage move). event_id is the source system's stable id, so importing the
 -- same file twice changes nothing.
 create table if not exists events (
     event_id    varchar primary key,
@@ -40,7 +40,7 @@ create table if not exists events (
     owner_id    varchar,
     team        varchar,
     reason_code varchar,                    -- exits only
-    amount      decimal(14, 2),             -- 'amount' and 'won' events
+    amount      decimal(14, 2),             -- 'amount' (null: a close-date change) and 'won' events
     source      varchar not null,           -- 'sample', 'sample:dirty' or the import that wrote it
     currency    varchar,                    -- ISO 4217 code of amount; null when the source gives none
     close_date  date,                       -- an opportunity's expected close date as of this event

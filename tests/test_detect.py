@@ -4,6 +4,10 @@ mapping that names what it could not decide; nothing is written."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import random
+
 import pytest
 
 from data import detect, importer
@@ -32,6 +36,7 @@ EXPECTED = {
     "sf_LeadHistory.csv": ("salesforce_objects", "lead_history"),
     "sf_Opportunity.csv": ("salesforce_objects", "opportunities"),
     "sf_OpportunityHistory.csv": ("salesforce_objects", "opportunity_history"),
+    "sf_OpportunityFieldHistory.csv": ("salesforce_objects", "opportunity_field_history"),
     "sf_OpportunityContactRole.csv": ("salesforce_objects", "contact_roles"),
     "sf_CampaignMember.csv": ("salesforce_objects", "campaign_members"),
     "sf_OpportunityTeamMember.csv": ("salesforce_objects", "team_members"),
@@ -83,6 +88,58 @@ def test_a_set_of_files_gets_the_one_preset_that_reads_them_all():
         "HubSpot sync table deal_contact",
         "HubSpot sync table deal_stage",
     ]
+
+
+SF_OBJECTS = {
+    "sf_Lead.csv": "leads",
+    "sf_LeadHistory.csv": "lead_history",
+    "sf_Opportunity.csv": "opportunities",
+    "sf_OpportunityHistory.csv": "opportunity_history",
+    "sf_OpportunityFieldHistory.csv": "opportunity_field_history",
+    "sf_OpportunityContactRole.csv": "contact_roles",
+    "sf_CampaignMember.csv": "campaign_members",
+    "sf_OpportunityTeamMember.csv": "team_members",
+}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_salesforce_object_is_recognised_in_any_order(seed, tmp_path):
+    # LeadHistory (LeadId) and OpportunityFieldHistory (OpportunityId) share Field, OldValue,
+    # NewValue and CreatedDate: each is told by its id column, in any order, in cp1252 too (a
+    # field history with an org's accented stage name, saved by Windows).
+    accented = tmp_path / "OpportunityFieldHistory_cp1252.csv"
+    accented.write_bytes(
+        (
+            "OpportunityId,Field,OldValue,NewValue,CreatedDate,IsDeleted,Id\r\n"
+            "006A00000000004AAA,StageName,Prospección,Calificación,2025-02-11T10:00:00.000Z,false,017A1\r\n"
+        ).encode("cp1252")
+    )
+    names = [*SF_OBJECTS, accented.name]
+    random.Random(seed).shuffle(names)
+    paths = [tmp_path / n if n == accented.name else EXAMPLES / n for n in names]
+    found = detect.detect_files([Source.from_path(p) for p in paths])
+    assert found.preset == "salesforce_objects" and found.n_unknown == 0
+    expected = {**SF_OBJECTS, accented.name: "opportunity_field_history"}
+    assert [d.best.role for d in found.files] == [expected[n] for n in names]
+    by_name = {d.file_name: d for d in found.files}
+    assert by_name[accented.name].encoding == "cp1252"
+    assert (
+        by_name["sf_OpportunityFieldHistory.csv"]
+        .text()
+        .startswith(
+            "sf_OpportunityFieldHistory.csv: Salesforce OpportunityFieldHistory, preset salesforce_objects "
+            "(file role 'opportunity_field_history'"
+        )
+    )
+    # --detect names it the same way.
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert importer.main([*map(str, paths), "--detect"]) == 0
+    assert (
+        "sf_OpportunityFieldHistory.csv: Salesforce OpportunityFieldHistory, preset salesforce_objects"
+        in (out.getvalue())
+    )
+    assert "One preset reads them all: salesforce_objects" in out.getvalue()
 
 
 def test_a_status_list_of_no_known_shape_gets_a_whole_proposal():

@@ -287,7 +287,7 @@ def test_a_semicolon_file_read_with_commas_gets_a_hint(tmp_path):
     [
         (
             ('shape = "long"', 'shape = "tall"'),
-            "shape: expected one of ['wide', 'long', 'status', 'contacts', 'lookup', 'touches', 'roles']",
+            "shape: expected one of ['wide', 'long', 'status', 'contacts', 'lookup', 'touches', 'roles', 'changes']",
         ),
         (('time = "occurred_at"', 'tme = "occurred_at"'), "unknown key(s) ['tme']"),
         (('timezone = "UTC"', 'timezone = "Mars/Olympus"'), "unknown time zone 'Mars/Olympus'"),

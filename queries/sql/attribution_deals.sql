@@ -39,7 +39,8 @@ event_deals as (
         min(occurred_at) filter (where event_type = any($exit_keys)) as lost_at,
         -- DuckDB's arg_min/arg_max: the amount on the first won event / the latest amount set.
         arg_min(amount, occurred_at) filter (where event_type = $won_stage) as won_amount,
-        arg_max(amount, occurred_at) filter (where event_type = $amount_event) as last_amount
+        arg_max(amount, occurred_at) filter (where event_type = $amount_event and amount is not null)
+            as last_amount
     from events
     where deal_id is not null
       and occurred_at <= $as_of

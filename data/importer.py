@@ -495,14 +495,22 @@ def preview(
     n: int = 20,
     now: dt.datetime | None = None,
     contract: Contract | None = None,
+    others: list[Source] | tuple[Source, ...] = (),
+    db: Path | None = None,
 ) -> tuple[str, pd.DataFrame]:
     """The first `n` data rows of `source` as the mapping reads them: (file role, one row per
     event, or per row when it maps to none). Columns: row_number, status ('ok', 'rejected',
-    'flagged', 'ignored'), problem, then the event and lead columns. Raises ImportRefused."""
+    'flagged', 'ignored'), problem, then the event and lead columns. Raises ImportRefused.
+
+    `others`: the files imported with it, and `db` the store it goes into (None: a new store),
+    for a file whose rows depend on them as the import reads it (a field history's stage changes
+    are no move when an OpportunityHistory is given too: FileSpec.stages_only_without)."""
     contract = contract or store_contract(store.db_path())
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping, contract)
-    spec, rows = read_rows(source, mapping, contract, now or _now(), limit=n)
+    depends = db is not None and any(s.stages_only_without for s in mapping.files)
+    roles = given_roles([source, *others], mapping, _stored_roles(db) if depends else frozenset())
+    spec, rows = read_rows(source, mapping, contract, now or _now(), limit=n, given_roles=roles)
     out = []
     for o in rows:
         base = {"row_number": o.row_number}

@@ -152,7 +152,8 @@ with tab_import:
             )
         contract_key = import_preview.contract_key(contract)
         chosen = None if mapping_name == CUSTOM else mapping_name
-        import_preview.files(uploads, mapping, mapping_key, chosen, contract, contract_key)
+        into = None if is_new else store.db_path()  # a new store holds no files yet
+        import_preview.files(uploads, mapping, mapping_key, chosen, contract, contract_key, into)
         if uploads and ready:
             import_preview.per_stage(uploads, mapping, mapping_key, contract, contract_key)
 

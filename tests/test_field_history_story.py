@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -393,3 +394,29 @@ def test_the_salesforce_examples_import_with_their_field_history(tmp_path, capsy
         "won": (1, {"USD": 0.0, "EUR": -5000.0}),
         "pulled_in": (1, {"USD": -6000.0, "EUR": 0.0}),
     }
+
+
+def test_the_preview_reads_stage_changes_as_the_import_does():
+    # The Data page previews each upload beside the others: with OpportunityHistory uploaded
+    # too, the field history's StageName rows (lines 3, 4, 5 and 7 of the example) are no move,
+    # as in the import; alone, line 7 (Closed Won) is a stage entry.
+    from data.import_read import Source
+
+    def source(name):
+        return Source.from_bytes(name, (EXAMPLES / name).read_bytes())
+
+    field_history, history = source("sf_OpportunityFieldHistory.csv"), source("sf_OpportunityHistory.csv")
+    contract = importer.store_contract(Path("/nonexistent/store.duckdb"), fresh=True)
+
+    def events(others):
+        role, df = importer.preview(field_history, "salesforce_objects", contract=contract, others=others)
+        assert role == "opportunity_field_history"
+        return {int(r.row_number): (r.status, r.event_type) for r in df.itertuples()}
+
+    alone, beside = events([]), events([history])
+    assert alone[7] == ("ok", "won")
+    for line in (3, 4, 5, 7):
+        assert beside[line][0] == "ignored" and isinstance(beside[line][1], float), line
+    # Amount and close-date changes are read the same either way.
+    for line in (6, 9, 10, 12, 13, 14):
+        assert alone[line] == beside[line] == ("ok", "amount"), line

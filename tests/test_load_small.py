@@ -70,6 +70,45 @@ def test_negative_control_is_detected(workdir):
     print(result.errors[:5])
 
 
+def test_random_views_are_seeded_and_inside_the_store(workdir):
+    import random
+    from urllib.parse import parse_qs
+
+    db = load.ensure_store(workdir / f"store-{LEADS}-seed7.duckdb", LEADS, 7)
+    values = load.store_values(db)
+    views = load.random_views(random.Random(5), values, 60)
+    assert views == load.random_views(random.Random(5), values, 60)  # the seed says it all
+    assert views != load.random_views(random.Random(6), values, 60)
+    for view in views:
+        params = parse_qs(view.query)
+        start, end = (dt.date.fromisoformat(params[k][0]) for k in ("start", "end"))
+        assert values.first <= start < end <= values.last and 14 <= (end - start).days <= 364
+        for name in load.RANDOM_LISTS:
+            assert set(params.get(name, [])) <= set(values.lists[name]) and len(params.get(name, [])) <= 3
+        assert "flow" not in params.get("view", []) or view.page == "health"
+        assert view.rerun in (values.breakdowns if view.page == "health" else load.RERUN_PRESETS)
+    # Every page, the flow view and each list filter come up in 60 views.
+    assert {v.page for v in views} == set(load.RANDOM_PAGES)
+    assert any("view=flow" in v.query for v in views)
+    assert all(any(f"{name}=" in v.query for v in views) for name in load.RANDOM_LISTS)
+
+
+def test_two_sessions_on_random_views(workdir):
+    # Cold (no warm-up), each session opening 3 links no cache has seen, then changing one thing.
+    result = run(workdir, sessions=2, warm=False, random_views_seed=11)
+    assert result.errors == []
+    assert sorted(r.kind for r in result.runs) == ["first"] * 6 + ["rerun"] * 6
+    for r in result.runs:
+        assert r.view.startswith(f"{r.page}?")
+    # Each link's filters reached the page: six different links draw six different pages, and
+    # each change redraws its page.
+    firsts = {r.view: r.fingerprint for r in result.runs if r.kind == "first"}
+    assert len(set(firsts.values())) == len(firsts) == 6
+    for r in result.runs:
+        if r.kind == "rerun":
+            assert r.fingerprint != firsts[r.view], r.view
+
+
 # --- the per-run pin ----------------------------------------------------------------------------
 
 

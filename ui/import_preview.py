@@ -10,6 +10,8 @@ importer's reasons quoting them) is drawn as plain text only (st.text, tables), 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from data import contract as contract_mod
@@ -53,14 +55,23 @@ def proposal_for(key: tuple, uploads, mapping) -> tuple:
     return proposals[key]
 
 
-def preview(key: tuple, upload, mapping, contract) -> tuple:
+def preview(key: tuple, upload, mapping, contract, others=(), into: Path | None = None) -> tuple:
     """("ok", role, rows) or ("refused", reason) for an upload's first rows, computed once per
-    `key` (the upload, the mapping, funnel.toml) and kept in this session: every rerun (any
-    click on the page) reuses it."""
+    `key` (the upload, the other uploads, the mapping, funnel.toml, the store it goes into) and
+    kept in this session: every rerun (any click on the page) reuses it. `others` and `into`
+    are read as the import reads them: a file's rows may depend on the other files given with
+    it or already stored (a field history's stage changes beside an OpportunityHistory)."""
     previews = st.session_state.setdefault(PREVIEW_KEY, {})
     if key not in previews:
         try:
-            role, df = importer.preview(head(upload), mapping, n=PREVIEW_ROWS, contract=contract)
+            role, df = importer.preview(
+                head(upload),
+                mapping,
+                n=PREVIEW_ROWS,
+                contract=contract,
+                others=[head(u) for u in others],
+                db=into,
+            )
             previews[key] = ("ok", role, df)
         except importer.ImportRefused as exc:
             previews[key] = ("refused", str(exc))
@@ -149,7 +160,9 @@ def proposed_funnel(uploads, mapping, mapping_key, contract) -> tuple:
     return True, contract, contract_text
 
 
-def files(uploads, mapping, mapping_key, chosen: str | None, contract, ckey: str) -> None:
+def files(
+    uploads, mapping, mapping_key, chosen: str | None, contract, ckey: str, into: Path | None = None
+) -> None:
     """A "Preview of file N" section per upload: its name, what its columns look like, and with a
     mapping its first rows as they will be stored (or why it would be refused). `chosen` is the
     preset chosen on the page, None for an uploaded mapping. Only the previews and detections of
@@ -172,9 +185,13 @@ def files(uploads, mapping, mapping_key, chosen: str | None, contract, ckey: str
             st.caption("Its columns fit no preset: choose a preset above to pick them on this page.")
         if mapping is None:
             continue
-        key = (upload.file_id, mapping_key, ckey)
+        # The other files and the store matter only to a mapping whose rows depend on them.
+        depends = any(s.stages_only_without for s in mapping.files)
+        others = [u for u in uploads if u.file_id != upload.file_id] if depends else []
+        into_key = str(into) if depends else None
+        key = (upload.file_id, tuple(u.file_id for u in others), mapping_key, ckey, into_key)
         shown.add(key)
-        result = preview(key, upload, mapping, contract)
+        result = preview(key, upload, mapping, contract, others, into if depends else None)
         if result[0] == "refused":
             frame.alert_with_text("This file would be refused:", result[1])
             continue

@@ -225,6 +225,11 @@ class FileSpec:
     name: str | None = None  # lookup files: the column naming the owner, account or product
     lookup: dict[str, str] = field(default_factory=dict)  # lookup attribute -> column
     campaign: str | None = None  # touches files: the campaign column
+    # Columns the file carries that are not used: they only help tell it from another file (a
+    # column counts towards recognising it), and the import report names them as not used.
+    unused: tuple[str, ...] = ()
+    # Columns this file never has: a header with one of them is another file, never this one.
+    absent: tuple[str, ...] = ()
     # Set when a file is read (import_read.read_rows): the stage keys whose date column this
     # file has, so the store knows the data records them even before any record reaches them.
     recorded: frozenset[str] = frozenset()
@@ -242,6 +247,7 @@ class FileSpec:
             *self.lookup.values(),
             *self.where,
             *self.fallback.values(),
+            *self.unused,
         ):
             if c and c not in cols:
                 cols.append(c)
@@ -427,6 +433,8 @@ class _FileBase(_Strict):
     max_rejected_share: Share | None = _ex(SHARE)
     target: Literal[tuple(LOOKUP_TARGETS)] | None = _ex(f"one of {list(LOOKUP_TARGETS)}")
     lookup: dict[str, Column] = _ex("a table of attribute = column", {})
+    unused: Texts = _ex("a list of column names (text)", [])
+    absent: Texts = _ex("a list of column names (text)", [])
 
 
 # ... and every single-column key (COLUMN_KEYS) is a column name or absent.
@@ -765,6 +773,8 @@ def _parse_file(f: Any, i: int, contract: Contract, origin: str) -> FileSpec:
         max_rejected_share=f.max_rejected_share,
         target=target,
         lookup=dict(lookup),
+        unused=tuple(f.unused),
+        absent=tuple(f.absent),
     )
 
 

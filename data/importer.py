@@ -332,6 +332,7 @@ def import_files(
                     try:
                         spec, rows = read_rows(source, mapping, contract, now, progress=tick)
                         report.role = spec.role
+                        report.unused = spec.unused
                         recorded[file_no] = spec.recorded
                         for outcome in rows:
                             stager.add(file_no, outcome)

@@ -38,6 +38,7 @@ ROLE_LABELS = {
     ("salesforce_objects", "opportunity_field_history"): "Salesforce OpportunityFieldHistory",
     ("salesforce_objects", "contact_roles"): "Salesforce OpportunityContactRole",
     ("salesforce_objects", "campaign_members"): "Salesforce CampaignMember",
+    ("salesforce_objects", "campaign_influence"): "Salesforce CampaignInfluence",
     ("salesforce_objects", "team_members"): "Salesforce OpportunityTeamMember",
     ("salesforce_opportunities", "opportunities"): "Salesforce Opportunity",
     ("salesforce_opportunities", "opportunity_history"): "Salesforce OpportunityHistory",

@@ -241,6 +241,11 @@ class FileSpec:
     # Changes files: the stage changes are moves only when no file of these roles is imported
     # with this one or was before (a Salesforce OpportunityHistory holds the same moves).
     stages_only_without: frozenset[str] = frozenset()
+    # Columns the file carries that are not used: they only help tell it from another file (a
+    # column counts towards recognising it), and the import report names them as not used.
+    unused: tuple[str, ...] = ()
+    # Columns this file never has: a header with one of them is another file, never this one.
+    absent: tuple[str, ...] = ()
     # Set when a file is read (import_read.read_rows): the stage keys whose date column this
     # file has, so the store knows the data records them even before any record reaches them.
     recorded: frozenset[str] = frozenset()
@@ -258,6 +263,7 @@ class FileSpec:
             *self.lookup.values(),
             *self.where,
             *self.fallback.values(),
+            *self.unused,
         ):
             if c and c not in cols:
                 cols.append(c)
@@ -455,6 +461,8 @@ class _FileBase(_Strict):
         f'a table of "Field" = one of {list(CHANGE_TARGETS)}', {}
     )
     stages_only_without: list[Name] = _ex("a list of file roles of this mapping", [])
+    unused: Texts = _ex("a list of column names (text)", [])
+    absent: Texts = _ex("a list of column names (text)", [])
 
 
 # ... and every single-column key (COLUMN_KEYS) is a column name or absent.
@@ -826,6 +834,8 @@ def _parse_file(f: Any, i: int, contract: Contract, origin: str) -> FileSpec:
         lookup=dict(lookup),
         changes={norm(name): what for name, what in f.changes.items()},
         stages_only_without=frozenset(f.stages_only_without),
+        unused=tuple(f.unused),
+        absent=tuple(f.absent),
     )
 
 

@@ -574,13 +574,18 @@ def pick_spec(mapping: Mapping, header: list[str], file_name: str) -> FileSpec:
 
 def score_specs(mapping: Mapping, header: list[str]) -> tuple[list[tuple], list[tuple]]:
     """(fits, all): for each file spec, (fits, columns matched, spec, missing columns). A spec
-    fits when the header has every column it requires; stage-column patterns count as matched."""
+    fits when the header has every column it requires and none it never has (`absent`: such a
+    header is another file, and never named as the closest one); stage-column patterns count as
+    matched."""
     present = {norm(h) for h in header}
     scored = []
     for spec in mapping.files:
         required = spec.required_columns()
         missing = [c for c in required if norm(c) not in present]
         matched = sum(norm(c) in present for c in spec.columns()) + len(pattern_columns(spec, header))
+        if any(norm(c) in present for c in spec.absent):
+            scored.append((False, -1, spec, missing))
+            continue
         scored.append((not missing, matched, spec, missing))
     return [s for s in scored if s[0]], scored
 
@@ -1107,7 +1112,11 @@ class RowParser:
         )
 
     def _touch(self, fields: list[str]) -> Parsed:
-        """A campaign touch of a lead (Salesforce CampaignMember): one row per lead and campaign."""
+        """A campaign touch of a lead (Salesforce CampaignMember): one row per lead and campaign.
+        A touches file that names the opportunity too (Salesforce CampaignInfluence: a campaign's
+        influence on one opportunity, through one of its contacts) has a row per opportunity, so
+        one row is one touch: rows giving the same touch (the same contact, campaign and date, on
+        several opportunities or under several influence models) are duplicates of it."""
         spec, flags = self.spec, []
         lead_id = self._id(fields, spec.lead_id)
         campaign = self._get(fields, spec.campaign)
@@ -1116,7 +1125,7 @@ class RowParser:
         owner = self._id(fields, spec.owner)
         touch_id = f"{self.mapping.event_id_prefix}:{lead_id}:{campaign}:{at.isoformat()}"
         return Parsed(
-            f"{lead_id}:{campaign}",
+            touch_id if spec.deal_id else f"{lead_id}:{campaign}",
             flags=flags,
             owners=self._owners(fields, owner),
             touch=(touch_id, lead_id, campaign, at, team, owner),

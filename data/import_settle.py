@@ -109,6 +109,7 @@ class FileReport:
     # Set when nothing was written for this file: the store already had it all.
     unchanged: str | None = None
     imported_by: str = ""  # who loaded it
+    unused: tuple[str, ...] = ()  # columns of the file's role that are recognised but not used
 
     @property
     def reconciles(self) -> bool:
@@ -165,6 +166,12 @@ class FileReport:
                 f", {self.n_lookup_joined:,} lookup rows joined ({self.n_lookup_normalised:,} only after "
                 f"normalising their name), {self.n_lookup_unmatched:,} matched nothing (rejected)"
                 if self.n_lookup_joined or self.n_lookup_unmatched
+                else ""
+            )
+            + (
+                f"; columns not used: {', '.join(self.unused)} (read only to recognise the file, nothing is "
+                "stored from them)"
+                if self.unused
                 else ""
             )
             + (f". {self.unchanged}" if self.unchanged else "")

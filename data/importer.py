@@ -358,6 +358,7 @@ def import_files(
                             source, mapping, contract, now, progress=tick, given_roles=roles
                         )
                         report.role = spec.role
+                        report.unused = spec.unused
                         recorded[file_no] = spec.recorded
                         for outcome in rows:
                             stager.add(file_no, outcome)

@@ -161,6 +161,8 @@ class Proposal:
     counts: dict[str, int]  # contract key -> records that entered it (dated)
     names: dict[str, str]  # plain name in the data -> contract key (for the mapping)
     intro: str = "A funnel proposed from your export."
+    # exit key -> records that entered it (dated), as `counts` for stages
+    exit_counts: dict[str, int] = field(default_factory=dict)
 
     def toml(self) -> str:
         header = (
@@ -290,6 +292,7 @@ def propose(
     )
 
     exits = []
+    exit_counts: dict[str, int] = {}
     for p, kind in sorted(kinds.items(), key=lambda kv: (-obs.names[kv[0]], kv[0])):
         if kind in ("stage", "won"):
             continue
@@ -303,6 +306,7 @@ def propose(
             )
         )
         keys[p] = exits[-1].key
+        exit_counts[exits[-1].key] = sum(1 for seen in obs.firsts.values() if p in seen)
     if exits:
         notes.append(
             "Exits: "
@@ -338,7 +342,7 @@ def propose(
         handoff_sla_hours=48.0,
     )
     contract_mod.loads(contract_mod.dumps(contract))  # the proposal is always a valid contract
-    return Proposal(contract, notes, counts, dict(keys))
+    return Proposal(contract, notes, counts, dict(keys), exit_counts=exit_counts)
 
 
 def _window(obs: Observations, outcome_keys: set[str], keys: dict[str, str]) -> int | None:
@@ -465,11 +469,15 @@ def extend_default(obs: Observations, known: dict[str, str], today: dt.date | No
         k: sum(1 for seen in obs.firsts.values() if any(names.get(p) == k for p in seen))
         for k in contract.stage_keys
     }
+    exit_counts = {
+        k: sum(1 for seen in obs.firsts.values() if any(names.get(p) == k for p in seen))
+        for k in contract.exit_keys
+    }
     tracked = {names[p] for p in obs.names if p in names}
     missing = [st.label for st in contract.stages if st.key not in tracked]
     if missing:
         notes.append("Not recorded in this data (shown as such, never counted): " + ", ".join(missing) + ".")
-    return Proposal(contract, notes, counts, names)
+    return Proposal(contract, notes, counts, names, exit_counts=exit_counts)
 
 
 EXIT_KINDS_OF_WORDS = ("lost", "rejected", "recycled", "disqualified")

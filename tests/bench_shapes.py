@@ -208,6 +208,60 @@ def hs_deals(out: Path, n: int, rng: random.Random) -> Shape:
     return Shape([path], n, events, "hubspot_deals")
 
 
+# --- HubSpot deals, internal property names ------------------------------------------------------
+
+# The default sales pipeline's stage ids (hubspot_deals' stage_aliases read them as labels), with
+# one stage of the portal's own, a numeric id, between Bought-In and Contract Sent.
+HS_DEAL_STAGE_IDS = [
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "decisionmakerboughtin",
+    "1276930481",
+    "contractsent",
+    "closedwon",
+]
+
+
+def hs_deals_api(out: Path, n: int, rng: random.Random) -> Shape:
+    """The deals export with HubSpot's internal property names (an API or warehouse export):
+    `hs_object_id`, `dealname`, `dealstage` (the stage id), `pipeline`, `createdate`, `closedate`,
+    `amount`, `deal_currency_code`, `hs_is_closed_won`, `hs_is_closed`, `associated_contact_ids`
+    and an `hs_v2_date_entered_<stage id>` column per stage of the default pipeline (one a custom
+    stage with a numeric id) and `closedlost`, in UTC (`…Z`), plus `hs_v2_date_entered_current_stage`
+    (no move: the preset ignores it). k of the 7 stages dated (3 days apart), half of the unwon
+    deals lost on the next day; two associated contacts each. Each dated stage cell is one event
+    (current_stage never is)."""
+    z = "%Y-%m-%dT%H:%M:%S.000Z"
+    events = 0
+    path = out / "hs_deals_api.csv"
+    with _open(path) as f:
+        f.write(
+            "hs_object_id,dealname,dealstage,pipeline,createdate,closedate,amount,deal_currency_code,"
+            "hubspot_owner_id,hs_is_closed_won,hs_is_closed,associated_contact_ids,"
+            + ",".join(f"hs_v2_date_entered_{s}" for s in HS_DEAL_STAGE_IDS)
+            + ",hs_v2_date_entered_closedlost,hs_v2_date_entered_current_stage\n"
+        )
+        for i in range(n):
+            start = at(rng, rng.random() * 300)
+            k = rng.randint(1, len(HS_DEAL_STAGE_IDS))
+            won = k == len(HS_DEAL_STAGE_IDS)
+            lost = not won and rng.random() < 0.5
+            dates = [(start + dt.timedelta(days=3 * j)).strftime(z) if j < k else "" for j in range(7)]
+            lost_at = (start + dt.timedelta(days=3 * k - 2)).strftime(z) if lost else ""
+            events += k + lost
+            stage = "closedlost" if lost else HS_DEAL_STAGE_IDS[k - 1]
+            closed = won or lost
+            current = lost_at or dates[k - 1]
+            close = (start + dt.timedelta(days=30)).strftime("%Y-%m-%d")
+            f.write(
+                f"{i + 1},Deal {i},{stage},default,{dates[0]},{close},{1000 + i % 9000}.00,"
+                f"{['USD', 'EUR'][i % 2]},{82000 + i % 30},{str(won).lower()},{str(closed).lower()},"
+                f"{i * 2 + 1};{i * 2 + 2}," + ",".join(dates) + f",{lost_at},{current}\n"
+            )
+    return Shape([path], n, events, "hubspot_deals")
+
+
 # --- Salesforce Opportunity + OpportunityHistory ------------------------------------------------
 
 SF_STAGES = ["Prospecting", "Qualification", "Proposal/Price Quote", "Negotiation/Review", "Closed Won"]
@@ -566,17 +620,20 @@ def _account(i: int) -> str:
     return f"{WORDS[i % len(WORDS)]} {i:05d} {['Ltd', 'GmbH', 'S.A.', 'Inc.'][i % 4]}"
 
 
-def opportunities_status(out: Path, n: int, rng: random.Random) -> Shape:
+def opportunities_status(out: Path, n: int, rng: random.Random, products: list[str] | None = None) -> Shape:
     """n opportunities over n/4 accounts and 40 reps: 30% Won, 30% Lost, 40% open (Discovery,
     Proposal, Negotiation), of which one in eight has no date at all (undated open pipeline).
     Events: the `Created` of each dated row, and the outcome of each won or lost one (dated by its
-    Close Date); an open status is where the opportunity stands, no event."""
-    path = out / "opportunities_status.csv"
+    Close Date); an open status is where the opportunity stands, no event. With `products`, a
+    Product column too (opportunity i sells products[i % len(products)]), in
+    opportunities_products.csv."""
+    path = out / ("opportunities_products.csv" if products else "opportunities_status.csv")
     events = 0
     accounts = max(n // 4, 1)
     with _open(path) as f:
         f.write(
-            "Opportunity ID,Opportunity Name,Account,Owner,Lead Source,Status,Created,Close Date,Amount,Currency\n"
+            "Opportunity ID,Opportunity Name,Account,Owner,Lead Source,Status,Created,Close Date,Amount,Currency"
+            + (",Product\n" if products else "\n")
         )
         for i in range(n):
             r = rng.random()
@@ -599,7 +656,8 @@ def opportunities_status(out: Path, n: int, rng: random.Random) -> Shape:
                 events += 1 + (status in ("Won", "Lost"))
             f.write(
                 f'O-{i},"{account.split()[0]} deal {i}","{account}",{REPS[i % len(REPS)]},'
-                f"{rng.choice(['Web', 'Events', 'Partner'])},{status},{created_s},{close_s},{amount_s},{currency}\n"
+                f"{rng.choice(['Web', 'Events', 'Partner'])},{status},{created_s},{close_s},{amount_s},{currency}"
+                + (f',"{products[i % len(products)]}"\n' if products else "\n")
             )
     return Shape([path], n, events, str(EXAMPLES / "opportunities_status.toml"))
 
@@ -665,6 +723,49 @@ def lookups(out: Path, n: int, rng: random.Random) -> Shape:
     return Shape([pr, pa], joined, status.events, str(pm), flags=(), joined=joined, setup=status)
 
 
+def _product(i: int) -> str:
+    return f"{WORDS[i % len(WORDS)]} {['Platform', 'Analytics', 'Support', 'Licence'][i // len(WORDS) % 4]} {i:04d}"
+
+
+def products(out: Path, n: int, rng: random.Random) -> Shape:
+    """A products lookup joined to deals, in one import with the deals it describes: the status
+    list of opportunities_status with a Product column (n opportunities over P = n / 500
+    products, at least 20, at most 2,000), and products.csv, the P products (name, family),
+    named as the deals name them except one in five spelt otherwise (case, spaces, a point,
+    accents), which joins after normalising. Events: the status list's (the lookup adds none);
+    every product row joins."""
+    catalogue = [_product(i) for i in range(min(max(n // 500, 20), 2000))]
+    status = opportunities_status(out, n, rng, products=catalogue)
+    pp, pm = out / "products.csv", out / "opportunities_products.toml"
+    mapping = (EXAMPLES / "opportunities_status.toml").read_text(encoding="utf-8")
+    mapping = mapping.replace('channel = "Lead Source"\n', 'channel = "Lead Source"\nproduct = "Product"\n')
+    pm.write_text(mapping + PRODUCTS_MAPPING, encoding="utf-8")
+    with _open(pp) as f:
+        f.write("Product,Family\n")
+        for i, name in enumerate(catalogue):
+            shown = _variant(name, i // 5) if i % 5 == 0 else name
+            f.write(f'"{shown}",{["Core", "Add-on", "Services"][i % 3]}\n')
+    return Shape(
+        [status.files[0], pp],
+        status.rows + len(catalogue),
+        status.events,
+        str(pm),
+        joined=len(catalogue),
+    )
+
+
+PRODUCTS_MAPPING = """
+[[files]]
+role = "products"
+shape = "lookup"
+target = "products"
+name = "Product"
+
+[files.lookup]
+family = "Family"
+"""
+
+
 GENERATORS: dict[str, tuple[str, Callable[[Path, int, random.Random], Shape]]] = {
     "hs_contacts": (
         "HubSpot contacts, internal names, hs_v2_date_entered_* with a custom stage",
@@ -672,6 +773,10 @@ GENERATORS: dict[str, tuple[str, Callable[[Path, int, random.Random], Shape]]] =
     ),
     "hs_contacts_v1": ("HubSpot contacts, UI labels, first generation (Became a … Date)", hs_contacts_v1),
     "hs_deals": ("HubSpot deals, UI labels, date-entered columns, 2 contacts each", hs_deals),
+    "hs_deals_api": (
+        "HubSpot deals, internal names (dealstage, hs_v2_date_entered_<stage id>), 2 contacts each",
+        hs_deals_api,
+    ),
     "sf_opportunities": ("Salesforce Opportunity + OpportunityHistory", sf_opportunities),
     "sf_objects": (
         "Salesforce Lead (cp1252) + LeadHistory + Opportunity + OpportunityHistory + OpportunityContactRole + CampaignMember",
@@ -686,6 +791,7 @@ GENERATORS: dict[str, tuple[str, Callable[[Path, int, random.Random], Shape]]] =
         opportunities_status,
     ),
     "lookups": ("lookup files of reps and accounts, joined by name, into the status list's store", lookups),
+    "products": ("a products lookup joined by name to the deals of a status list, in one import", products),
 }
 
 

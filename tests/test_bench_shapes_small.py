@@ -53,6 +53,27 @@ def test_every_shape_imports_at_2000_rows_with_nothing_rejected(tmp_path, capsys
         bool(v) for r in rows for k, v in r.items() if k.startswith("Became a") or k == "Disqualified Date"
     )
     assert number(checks["hs_contacts_v1"][1]) == dated
+    # The deals export with internal names: one event per dated hs_v2_date_entered_<stage> cell,
+    # hs_v2_date_entered_current_stage excepted (the preset ignores it: it repeats a stage's date).
+    with open(tmp_path / "hs_deals_api" / "hs_deals_api.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    dated = sum(
+        bool(v)
+        for r in rows
+        for k, v in r.items()
+        if k.startswith("hs_v2_date_entered_") and k != "hs_v2_date_entered_current_stage"
+    )
+    assert number(checks["hs_deals_api"][1]) == dated
+    assert all(r["hs_v2_date_entered_current_stage"] for r in rows)
+    # The products lookup: 2,000 / 500 = 4 products, at least 20: all 20 join, none adds an event.
+    assert number(checks["products"][4]) == 20
+    # Its events are the status list's: a dated row's Created, and a Won or Lost row's outcome.
+    with open(tmp_path / "products" / "opportunities_products.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert number(checks["products"][1]) == sum(
+        1 + (r["Status"] in ("Won", "Lost")) for r in rows if r["Created"]
+    )
+    assert len({r["Product"] for r in rows}) == 20
     # The Salesforce Lead file is Windows' cp1252, as Data Loader often writes it: not UTF-8.
     lead = (tmp_path / "sf_objects" / "Lead.csv").read_bytes()
     with pytest.raises(UnicodeDecodeError):

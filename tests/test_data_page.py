@@ -313,6 +313,9 @@ def test_a_new_store_confirms_the_funnel_its_upload_proposes(tmp_path, use_store
         "Cerrada perdida",
     ]
     assert editor["Records"].tolist()[:5] == [7, 5, 4, 3, 4]
+    # An exit's records too, never "None": Cerrada perdida is entered by 002 (5 Mar), 003
+    # (15 Feb, re-opened and won later: it entered it all the same) and 006 (25 Mar) = 3.
+    assert editor["Records"].tolist()[5] == 3
     assert at.number_input(key="data-proposal-window").value == 90
     # Nothing is written before the import.
     assert not db.exists()

@@ -39,6 +39,7 @@ EXPECTED = {
     "sf_OpportunityFieldHistory.csv": ("salesforce_objects", "opportunity_field_history"),
     "sf_OpportunityContactRole.csv": ("salesforce_objects", "contact_roles"),
     "sf_CampaignMember.csv": ("salesforce_objects", "campaign_members"),
+    "sf_CampaignInfluence.csv": ("salesforce_objects", "campaign_influence"),
     "sf_OpportunityTeamMember.csv": ("salesforce_objects", "team_members"),
     "sf_es_Opportunity.csv": ("salesforce_objects", "opportunities"),
     "sf_es_OpportunityHistory.csv": ("salesforce_objects", "opportunity_history"),

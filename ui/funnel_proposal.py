@@ -52,7 +52,7 @@ def _rows(proposal: propose.Proposal) -> pd.DataFrame:
                 "Label": e.label,
                 "Is": KINDS[e.kind],
                 "Owner of the move on": "—",
-                "Records": None,
+                "Records": proposal.exit_counts.get(e.key, 0),
                 "_key": e.key,
             }
         )
@@ -80,7 +80,8 @@ def edit(proposal: propose.Proposal, key: str) -> tuple[str, Contract] | None:
                 help="The team that owns moving a record on from this stage",
             ),
             "Records": st.column_config.NumberColumn(
-                help="Records in your files that entered it", format="%d"
+                help="Records in your files with a dated entry into it (a stage or an exit)",
+                format="%d",
             ),
         },
     )

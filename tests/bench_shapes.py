@@ -329,18 +329,24 @@ def sf_objects(out: Path, n: int, rng: random.Random) -> Shape:
     accented names), their LeadHistory (a `created` row, one or two Status changes, sometimes an
     Owner change), half of them converted to an Opportunity with its history (one deal in 50
     with a deleted row too), 1 to 3 contact roles per opportunity (the primary is the converted
-    lead's contact) and about one CampaignMember row per lead (60% responded; a converted lead's
-    membership sometimes by its contact only).
+    lead's contact), about one CampaignMember row per lead (60% responded; a converted lead's
+    membership sometimes by its contact only), each opportunity's OpportunityFieldHistory (its
+    StageName changes, the same moves as OpportunityHistory; for one in three an Amount change
+    and for one in five a CloseDate change, 3 days after it opened) and one or two
+    CampaignInfluence rows per opportunity (its primary contact, under one or two models).
 
     Events: each lead's `Lead created`; a converted lead's status, dated by ConvertedDate; each
     Status row of LeadHistory, except the converting one, which is the same move on the same day
-    as ConvertedDate (counted once); each OpportunityHistory row not deleted. Contact roles and
-    campaign responses are no events."""
+    as ConvertedDate (counted once); each OpportunityHistory row not deleted; each Amount and
+    CloseDate change of the field history (its StageName rows are OpportunityHistory's moves,
+    counted once). Contact roles, campaign responses and influence are no events."""
     leads = max(n // 8, 1)
     events = rows = 0
     p = {name: out / f"{name}.csv" for name in ("Lead", "LeadHistory", "Opportunity", "OpportunityHistory")}
     p["OpportunityContactRole"] = out / "OpportunityContactRole.csv"
     p["CampaignMember"] = out / "CampaignMember.csv"
+    p["OpportunityFieldHistory"] = out / "OpportunityFieldHistory.csv"
+    p["CampaignInfluence"] = out / "CampaignInfluence.csv"
     sources = ["Web", "Trade Show", "Partner", "Paid Social", "Webinar"]
     roles = ["Decision Maker", "Economic Buyer", "Technical Buyer", "Influencer"]
     with (
@@ -350,6 +356,8 @@ def sf_objects(out: Path, n: int, rng: random.Random) -> Shape:
         _open(p["OpportunityHistory"]) as fh,
         _open(p["OpportunityContactRole"]) as fr,
         _open(p["CampaignMember"]) as fc,
+        _open(p["OpportunityFieldHistory"]) as ff,
+        _open(p["CampaignInfluence"]) as fi,
     ):
         fl.write(
             "Id,FirstName,LastName,Company,Email,LeadSource,Country,Industry,OwnerId,CreatedDate,Status,IsConverted,"
@@ -360,7 +368,9 @@ def sf_objects(out: Path, n: int, rng: random.Random) -> Shape:
         fh.write(HIST_HEADER)
         fr.write("Id,OpportunityId,ContactId,Role,IsPrimary,CreatedDate,IsDeleted\n")
         fc.write("Id,CampaignId,LeadId,ContactId,Status,HasResponded,FirstRespondedDate,CreatedDate\n")
-        n_opps = n_roles = 0
+        ff.write("Id,OpportunityId,Field,OldValue,NewValue,CreatedDate,IsDeleted\n")
+        fi.write("Id,CampaignId,OpportunityId,ContactId,ModelId,Influence,RevenueShare,CreatedDate\n")
+        n_opps = n_roles = n_changes = n_influence = 0
         for i in range(leads):
             lid, cid = f"00Q{i:015d}", f"003{i:015d}"
             created = at(rng, rng.random() * 300)
@@ -414,6 +424,33 @@ def sf_objects(out: Path, n: int, rng: random.Random) -> Shape:
                 h = _opportunity(fo, fh, rng, oid, n_opps, start, path)
                 events += h
                 rows += 1 + h
+                # The field history: the same stage moves, then an amount or close date change.
+                for j in range(1, len(path)):
+                    moved = (start + dt.timedelta(days=7 * j)).strftime(ISO_Z)
+                    ff.write(f"017{n_changes:015d},{oid},StageName,{path[j - 1]},{path[j]},{moved},false\n")
+                    n_changes += 1
+                    rows += 1
+                changed = (start + dt.timedelta(days=3)).strftime(ISO_Z)
+                if rng.random() < 1 / 3:
+                    ff.write(
+                        f"017{n_changes:015d},{oid},Amount,1000,{500 + n_opps % 20000},{changed},false\n"
+                    )
+                    n_changes += 1
+                    rows += 1
+                    events += 1
+                if rng.random() < 0.2:
+                    later = (start + dt.timedelta(days=70)).strftime("%Y-%m-%d")
+                    ff.write(f"017{n_changes:015d},{oid},CloseDate,,{later},{changed},false\n")
+                    n_changes += 1
+                    rows += 1
+                    events += 1
+                for model in range(rng.randint(1, 2)):
+                    fi.write(
+                        f"071{n_influence:015d},701{i % 50:015d},{oid},{cid},03M{model:015d},100,"
+                        f"{1000 + n_opps % 9000},{start.strftime(ISO_Z)}\n"
+                    )
+                    n_influence += 1
+                    rows += 1
                 if rng.random() < 0.02:  # a deleted history row: no move
                     fh.write(f"{oid},Qualification,1000,,,,20,Pipeline,{start.strftime(ISO_Z)},true\n")
                     rows += 1
@@ -436,7 +473,9 @@ def sf_objects(out: Path, n: int, rng: random.Random) -> Shape:
             )
             rows += 1
     order = [
+        "CampaignInfluence",
         "CampaignMember",
+        "OpportunityFieldHistory",
         "OpportunityContactRole",
         "Opportunity",
         "LeadHistory",
@@ -779,7 +818,8 @@ GENERATORS: dict[str, tuple[str, Callable[[Path, int, random.Random], Shape]]] =
     ),
     "sf_opportunities": ("Salesforce Opportunity + OpportunityHistory", sf_opportunities),
     "sf_objects": (
-        "Salesforce Lead (cp1252) + LeadHistory + Opportunity + OpportunityHistory + OpportunityContactRole + CampaignMember",
+        "Salesforce Lead (cp1252) + LeadHistory + Opportunity + OpportunityHistory + OpportunityFieldHistory"
+        " + OpportunityContactRole + CampaignMember + CampaignInfluence",
         sf_objects,
     ),
     "fivetran_deal_stage": ("a sync's deal_stage, history mode", fivetran_deal_stage),

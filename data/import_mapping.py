@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
 import hashlib
 import re
 import tomllib
@@ -129,9 +130,14 @@ class MappingError(ValueError):
     """A mapping file is not valid; the message names the key at fault."""
 
 
+_DASHES = re.compile(r"[_\-]+")
+
+
+@functools.lru_cache(maxsize=1 << 14)
 def norm(text: str) -> str:
-    """Header and stage-name matching: case-, spacing-, '_' and '-'-insensitive."""
-    return " ".join(re.sub(r"[_\-]+", " ", text.replace("\ufeff", "")).split()).casefold()
+    """Header and stage-name matching: case-, spacing-, '_' and '-'-insensitive. Cached: a file
+    repeats the same few stage names, statuses and headers on every row."""
+    return " ".join(_DASHES.sub(" ", text.replace("\ufeff", "")).split()).casefold()
 
 
 def pattern_regex(pattern: str) -> re.Pattern:

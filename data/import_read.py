@@ -329,8 +329,30 @@ class Records:
         self.reader = csv.reader(self.feed, delimiter=delimiter, strict=True)
         self.max_length, self.max_lines = max_length, max_lines
         self.n_fields: int | None = None
+        self.delimiter = delimiter
         # Python's parser refuses a field over its own limit (128 KiB): let the row limit rule.
         csv.field_size_limit(max(csv.field_size_limit(), max_length))
+
+    def _unquoted(self, text: str) -> list[str] | None:
+        """The fields of a line with no quote, NUL or line break before its end, as the CSV
+        parser reads it (the line split on the delimiter); None for any other line, and for a
+        blank one or one over max_length, which the parser's path reads."""
+        if text.endswith("\n"):
+            body = text[:-2] if text.endswith("\r\n") else text[:-1]
+        elif text.endswith("\r"):
+            body = text[:-1]
+        else:
+            body = text
+        if (
+            not body
+            or len(text) > self.max_length
+            or '"' in body
+            or "\r" in body
+            or "\n" in body
+            or "\0" in body
+        ):
+            return None
+        return body.split(self.delimiter)
 
     def _stray(self, why: str) -> Record:
         """Reject the record's first line alone; its other lines are read again. `why` may name
@@ -348,6 +370,16 @@ class Records:
         feed = self.feed
         while True:
             feed.taken, feed.chars = [], 0
+            # Most lines hold no quote: split them here, and give the CSV parser only the others.
+            try:
+                line = feed.back.popleft() if feed.back else next(feed.lines)
+            except StopIteration:
+                return
+            fields = None if line.too_long else self._unquoted(line.text)
+            if fields is not None:
+                yield Record(line.number, line.number, line.text[:MAX_RAW].rstrip("\r\n"), fields)
+                continue
+            feed.back.appendleft(line)
             try:
                 fields = next(self.reader)
             except StopIteration:
@@ -637,6 +669,7 @@ class RowParser:
             self.reasons[norm(r.key)] = r.key
             self.reasons[norm(r.label)] = r.key
         self.required = set(spec.value_required())
+        self._columns: dict[str, tuple] = {}  # _get's view of each column, found on first use
         self._names: dict[str, str] = {}
         # Stage and status names in the data: the mapping's own, then the contract's keys and
         # labels (the names a contract proposed from the data was made of), then the key a
@@ -684,7 +717,14 @@ class RowParser:
 
     def stage_key(self, name: str) -> str | None:
         """The contract's stage or exit key for a name in the data (read through the mapping's
-        stage_aliases), or None."""
+        stage_aliases), or None. Found once per distinct name: rows repeat a few."""
+        cache = self.__dict__.setdefault("_stage_keys", {})
+        if name in cache:
+            return cache[name]
+        key = cache[name] = self._stage_key(name)
+        return key
+
+    def _stage_key(self, name: str) -> str | None:
         name = self.spec.stage_aliases.get(norm(name), name)
         key = self.stage_names.get(norm(name))
         if key is None:
@@ -697,16 +737,29 @@ class RowParser:
     def _get(self, fields: list[str], col: str | None) -> str:
         if not col:
             return ""
-        value = fields[self.index[col]].strip() if col in self.index else ""
-        read, other = col, self.spec.fallback.get(col)
-        if not value and other in self.index:
-            read, value = other, fields[self.index[other]].strip()
-        elif col not in self.index:
-            return ""
+        # (its position, its fallback's position and name, whether a value is required), found
+        # once per column: this runs for several columns of every row.
+        found = self._columns.get(col)
+        if found is None:
+            other = self.spec.fallback.get(col)
+            found = self._columns[col] = (
+                self.index.get(col),
+                self.index.get(other) if other in self.index else None,
+                other,
+                col in self.required,
+            )
+        at, other_at, other, required = found
+        value = fields[at].strip() if at is not None else ""
+        read = col
+        if not value:
+            if other_at is not None:
+                read, value = other, fields[other_at].strip()
+            elif at is None:
+                return ""
         if len(value) > MAX_TEXT:
             raise RowError(read, f"value is longer than {MAX_TEXT} characters")
-        if not value and col in self.required:
-            also = f" (and so is its fallback {other!r})" if other in self.index else ""
+        if not value and required:
+            also = f" (and so is its fallback {other!r})" if other_at is not None else ""
             raise RowError(col, "required value is missing" + also)
         return value
 
@@ -714,7 +767,8 @@ class RowParser:
         value = self._get(fields, col)
         if not value:
             return None
-        if ("E" in value or "e" in value or "." in value) and EXCEL_ID.match(value):
+        # Only a value that starts with a digit or a sign can be one (EXCEL_ID).
+        if (value[0].isdigit() or value[0] in "+-") and EXCEL_ID.match(value):
             raise RowError(
                 col,
                 f"id {value!r} looks like a number a spreadsheet rewrote (digits lost): export "
@@ -879,6 +933,8 @@ class RowParser:
 
     def _filtered(self, fields: list[str]) -> bool:
         """Whether the row is left out by the mapping's `where` (its value is not one listed)."""
+        if not self.spec.where:
+            return False
         return any(
             norm(self._get(fields, col)) not in allowed
             for col, allowed in self.spec.where.items()
@@ -1185,11 +1241,14 @@ class RowParser:
             version = self._version(fields)
             if version is not None and version[0] is False:
                 return  # an earlier version kept by a sync: the current one says it all
-            record = self._id(fields, spec.deal_id) or self._id(fields, spec.lead_id)
+            by_lead = grain == "lead" and spec.deal_id and spec.lead_id
+            deal_id = self._id(fields, spec.deal_id)
+            lead_id = self._id(fields, spec.lead_id) if by_lead or not deal_id else None
+            record = deal_id or lead_id
             if not record:
                 return
-            if grain == "lead" and spec.deal_id and spec.lead_id:
-                record = self._id(fields, spec.lead_id) or record
+            if by_lead:
+                record = lead_id or record
             if spec.shape == "changes" and self._change_target(fields) != "stage":
                 return  # an amount or close date, another field: no stage name
             if spec.shape in ("long", "changes"):
@@ -1457,7 +1516,8 @@ class RowParser:
         lead_id = self._id(fields, spec.lead_id)
         deal_id = self._id(fields, spec.deal_id)
         source_id = self._id(fields, spec.event_id)
-        key = self._id(fields, spec.key) if spec.key else None
+        # The event id column is often the row's key too: read once.
+        key = (source_id if spec.key == spec.event_id else self._id(fields, spec.key)) if spec.key else None
         flags: list[str] = []
         at = self._time(spec.time, self._get(fields, spec.time), flags)
         if name in spec.ignore_stage_names:
@@ -1493,10 +1553,13 @@ class RowParser:
             reason,
             amount,
             currency,
-            self._date(fields, spec.close_date, flags),
-            self._get(fields, spec.forecast_category) or None,
+            self._date(fields, spec.close_date, flags) if spec.close_date else None,
+            (self._get(fields, spec.forecast_category) or None) if spec.forecast_category else None,
         )
-        roles, role_owners = self._role_owners(fields, self._record(lead_id, deal_id))
+        if spec.owner_roles:
+            roles, role_owners = self._role_owners(fields, self._record(lead_id, deal_id))
+        else:
+            roles, role_owners = [], []
         return Parsed(
             str(key or event_id), [event], None, self._owners(fields, owner) + role_owners, flags, roles=roles
         )
@@ -1671,7 +1734,12 @@ def read_rows(
                     break
                 except Undecodable as exc:
                     raise undecodable(exc) from None
-                if rec.fields is not None and not any(f.strip() for f in rec.fields):
+                fields = rec.fields
+                if (
+                    fields is not None
+                    and not (fields and fields[0].strip())
+                    and not any(f.strip() for f in fields)
+                ):
                     continue  # a blank line keeps its number but is no data row
                 n_data += 1
                 if observations is not None:

@@ -317,15 +317,18 @@ class Stager:
                     version_at,
                 )
             )
-            self.events.extend((file_no, n, *e) for e in p.events)
+            for e in p.events:
+                self.events.append((file_no, n, *e))
             if p.lead is not None:
                 self.leads.append((file_no, n, *p.lead))
             if p.undated is not None:
                 self.undated.append((file_no, n, *p.undated))
             if p.opportunity is not None:
                 self.opportunities.append((file_no, n, *p.opportunity))
-            self.contacts.extend((file_no, n, *c) for c in p.contacts)
-            self.roles.extend((file_no, n, *r) for r in p.roles)
+            if p.contacts:
+                self.contacts.extend((file_no, n, *c) for c in p.contacts)
+            if p.roles:
+                self.roles.extend((file_no, n, *r) for r in p.roles)
             if p.lookup is not None:
                 self.lookups.append((file_no, n, *p.lookup))
             if p.touch is not None:

@@ -1,6 +1,6 @@
 """Import CRM exports into the store: all-or-nothing per file, idempotent, swapped in atomically.
 
-    python -m data.importer FILE [FILE ...] --mapping NAME|PATH [--db PATH] [--fresh] [--user NAME]
+    python -m data.importer FILE [FILE ...] --mapping NAME|PATH [--db PATH] [--fresh] [--user NAME] [--timing]
 
 How an import runs (docs/import.md has the user's view):
 1. Each file is read and checked row by row (data/import_read.py) into temporary staging tables
@@ -600,6 +600,33 @@ def _bar(stream) -> Callable[[float, str], None]:
     return show
 
 
+class _Phases:
+    """Wall seconds per phase of an import, from the progress messages (`--timing`)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._text: str | None = None
+        self._since = time.perf_counter()
+
+    def start(self, text: str | None) -> None:
+        now = time.perf_counter()
+        if self._text is not None:
+            self.seconds[self._text] = self.seconds.get(self._text, 0.0) + now - self._since
+        self._text, self._since = text, now
+
+    def wrap(self, show: Callable[[float, str], None]) -> Callable[[float, str], None]:
+        def both(fraction: float, text: str) -> None:
+            if text != self._text:
+                self.start(text)
+            show(fraction, text)
+
+        return both
+
+    def text(self) -> str:
+        self.start(None)
+        return "\n".join(f"  {seconds:7.1f} s  {text}" for text, seconds in self.seconds.items())
+
+
 def _is_sample(db: Path) -> bool:
     """The store holds generated sample data (an import into it should start afresh)."""
     with store.reading(db) as con:
@@ -628,6 +655,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", type=int, default=10, help="rejected rows to print per file (default 10)")
     parser.add_argument(
         "--user", default=None, help="who is loading the files, kept with the import (default: your OS user)"
+    )
+    parser.add_argument(
+        "--timing", action="store_true", help="print the wall seconds of each phase of the import"
     )
     funnel = parser.add_mutually_exclusive_group()
     funnel.add_argument(
@@ -666,8 +696,11 @@ def main(argv: list[str] | None = None) -> int:
     replaces_sample = db.exists() and not args.fresh and _is_sample(db)
     is_new = args.fresh or not db.exists() or replaces_sample
     contract_text, contract_source = None, "import"
+    phases = _Phases() if args.timing else None
     try:
         if args.propose or args.accept_proposal or (is_new and not args.contract):
+            if phases:
+                phases.start("Proposing the funnel from the files")
             try:
                 proposal = propose_contract(sources, args.mapping)
             except ImportRefused:
@@ -702,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
             args.mapping,
             args.db,
             fresh=args.fresh or replaces_sample,
-            progress=_bar(sys.stderr),
+            progress=phases.wrap(_bar(sys.stderr)) if phases else _bar(sys.stderr),
             user=args.user,
             contract_text=contract_text,
             contract_source=contract_source,
@@ -714,6 +747,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sys.stderr.write("\n")
+    if phases:
+        print("Seconds per phase:\n" + phases.text(), file=sys.stderr)
     if replaces_sample and report.swapped:
         print("The sample data was replaced by your export (it is kept for rollback).")
     for f in report.files:

@@ -23,6 +23,7 @@ command line (the store) gather the observations.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import statistics
@@ -60,10 +61,15 @@ MAX_WINDOW_DAYS = 730
 DEFAULT_WINDOW_DAYS = 180
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=1 << 14)
 def plain(text: str) -> str:
-    """'Cerrada Ganada ' -> 'cerrada ganada': lower-case ASCII, single spaces."""
+    """'Cerrada Ganada ' -> 'cerrada ganada': lower-case ASCII, single spaces. Cached: it is
+    called for every row's stage name, and a file has few."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded.lower()).split())
+    return " ".join(_NOT_ALNUM.sub(" ", folded.lower()).split())
 
 
 def base_key(text: str) -> str:

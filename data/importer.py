@@ -40,7 +40,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from data import alert_hook, contract_store, detect, locks, propose, store
@@ -228,25 +227,21 @@ def _earlier_imports(db: Path) -> dict[tuple[str, str], str]:
     store (rows imported before the mapping's hash was kept are left out: they import again)."""
     if not db.exists():
         return {}
-    con = duckdb.connect()
-    try:
-        con.execute("attach " + store.sql_literal(db) + " as s (read_only)")
+    with store.reading(db) as con:
         columns = con.execute(
-            "select column_name from duckdb_columns() where database_name = 's' and table_name = 'import_files'"
+            "select column_name from duckdb_columns() where database_name = 'store' and table_name = 'import_files'"
         ).fetchall()
         if ("mapping_sha256",) not in columns:
             return {}
         rows = con.execute(
             """
             select f.file_sha256, f.mapping_sha256, max(l.loaded_at), arg_max(f.imported_by, l.loaded_at)
-            from s.import_files as f
-            join s.loads as l on l.load_id = f.load_id
+            from import_files as f
+            join loads as l on l.load_id = f.load_id
             where f.mapping_sha256 is not null
             group by all
             """
         ).fetchall()
-    finally:
-        con.close()
     return {
         (sha, mapping_sha): f"{at:%Y-%m-%d %H:%M} UTC" + (f" by {who}" if who else "")
         for sha, mapping_sha, at, who in rows
@@ -258,19 +253,13 @@ def _stored_roles(db: Path) -> frozenset[str]:
     stage changes are no move once an OpportunityHistory is stored: FileSpec.stages_only_without)."""
     if not db.exists():
         return frozenset()
-    con = duckdb.connect()
-    try:
-        con.execute("attach " + store.sql_literal(db) + " as s (read_only)")
+    with store.reading(db) as con:
         tables = con.execute(
-            "select table_name from duckdb_tables() where database_name = 's' and table_name = 'import_files'"
+            "select table_name from duckdb_tables() where database_name = 'store' and table_name = 'import_files'"
         ).fetchall()
         if not tables:
             return frozenset()
-        return frozenset(
-            r for (r,) in con.execute("select distinct file_role from s.import_files").fetchall()
-        )
-    finally:
-        con.close()
+        return frozenset(r for (r,) in con.execute("select distinct file_role from import_files").fetchall())
 
 
 def import_files(

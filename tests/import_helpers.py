@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import io
+import json
 from pathlib import Path
 
 import duckdb
@@ -29,6 +32,23 @@ def run(
     paths = files if isinstance(files, list) else [files]
     kwargs.setdefault("now", NOW)
     return importer.import_files([Source.from_path(p) for p in paths], mapping, db, **kwargs)
+
+
+def run_importer(*args: str) -> str:
+    """`python -m data.importer ARGS`, exit code 0; what it printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert importer.main(list(args)) == 0
+    return out.getvalue()
+
+
+def summarise(capsys, db, *args) -> dict:
+    """`python -m reports.summary --db DB --json ARGS`, exit code 0; the summary it printed."""
+    from reports import summary
+
+    capsys.readouterr()
+    assert summary.main(["--db", str(db), "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)
 
 
 def log_file(tmp_path: Path, rows: list[str], name: str = "events.csv") -> Path:

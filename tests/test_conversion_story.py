@@ -26,17 +26,11 @@ Times are UTC.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-
 import pytest
 
-from data import importer
 from queries import bridge, data_quality
-from reports import summary
 from tests.conftest import ROOT
-from tests.import_helpers import query
+from tests.import_helpers import query, run_importer, summarise
 
 FIXTURES = ROOT / "tests" / "fixtures"
 Q1 = ("--start", "2025-01-01", "--end", "2025-03-31")
@@ -46,19 +40,6 @@ FILES = [
 ]
 G = "00Q7x00000G{}aAAA"  # lead ids
 C = "0017x00000C{}aAAA"  # account ids
-
-
-def run_importer(*args: str) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert importer.main(list(args)) == 0
-    return out.getvalue()
-
-
-def summarise(capsys, db, *args) -> dict:
-    capsys.readouterr()
-    assert summary.main(["--db", str(db), "--json", *args]) == 0
-    return json.loads(capsys.readouterr().out)
 
 
 @pytest.fixture(scope="module")

@@ -23,31 +23,13 @@ tests/fixtures/gap_hubspot_deals_later.csv, the same deals exported later: 9101'
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-
 import pytest
 
-from data import importer
-from reports import summary
 from tests.conftest import ROOT
+from tests.import_helpers import run_importer, summarise
 
 FIXTURES = ROOT / "tests" / "fixtures"
 ZERO = {"USD": 0.0, "EUR": 0.0}
-
-
-def run_importer(*args: str) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert importer.main(list(args)) == 0
-    return out.getvalue()
-
-
-def summarise(capsys, db, *args) -> dict:
-    capsys.readouterr()
-    assert summary.main(["--db", str(db), "--json", *args]) == 0
-    return json.loads(capsys.readouterr().out)
 
 
 def pipeline(s: dict) -> list[tuple]:

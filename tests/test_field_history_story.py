@@ -38,16 +38,14 @@ amount 4,000 on 24 Feb 09:00, close date 30 May on 10 Mar 09:00; a dealname row 
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 from pathlib import Path
 
 import pytest
 
 from data import importer
-from reports import summary
+from tests import import_helpers
 from tests.conftest import ROOT
+from tests.import_helpers import run_importer
 
 EXAMPLES = ROOT / "data" / "examples"
 
@@ -90,17 +88,9 @@ Id,OpportunityId,Field,OldValue,NewValue,CreatedDate,IsDeleted
 USD0 = {"USD": 0.0}
 
 
-def run_importer(*args: str) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert importer.main(list(args)) == 0
-    return out.getvalue()
-
-
 def summarise(capsys, db, *args) -> dict:
-    capsys.readouterr()
-    assert summary.main(["--db", str(db), "--json", "--grain", "opportunity", *args]) == 0
-    return json.loads(capsys.readouterr().out)
+    """The summary of the opportunities (the grain these stories count)."""
+    return import_helpers.summarise(capsys, db, "--grain", "opportunity", *args)
 
 
 def moved(s: dict) -> dict:

@@ -61,15 +61,10 @@ EST (UTC-5) until 9 Mar, EDT (UTC-4) after.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-
 import pytest
 
-from data import importer
-from reports import summary
 from tests.conftest import ROOT
+from tests.import_helpers import run_importer, summarise
 
 EXAMPLES = ROOT / "data" / "examples"
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -84,20 +79,6 @@ SALESFORCE = [
     FIXTURES / "native_sf_OpportunityHistory.csv",
     FIXTURES / "native_sf_OpportunityContactRole.csv",
 ]
-
-
-def run_importer(*args: str) -> str:
-    """`python -m data.importer ARGS`, exit code 0; what it printed."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert importer.main(list(args)) == 0
-    return out.getvalue()
-
-
-def summarise(capsys, db, *args) -> dict:
-    capsys.readouterr()
-    assert summary.main(["--db", str(db), "--json", *args]) == 0
-    return json.loads(capsys.readouterr().out)
 
 
 def reached(s: dict) -> dict:

@@ -507,6 +507,55 @@ def fivetran_deal_stage(out: Path, n: int, rng: random.Random) -> Shape:
     return Shape([path], deals * 4, deals * 4, "hubspot_fivetran")
 
 
+def fivetran_deals(out: Path, n: int, rng: random.Random) -> Shape:
+    """A sync's deal + deal_property_history, history mode, about n rows: n/6 deals (their
+    current version), each with 4 dealstage changes (3 open stages, then won or lost, 5 days
+    apart), its amount set at creation, for one deal in three changed 3 days later, and for one
+    in five a closedate change. Each property row is one event (a stage entry, or an amount or
+    close-date change); the deal rows carry no stage date, so they add none."""
+    ids = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled"]
+    deals = max(n // 6, 1)
+    fmt = "%Y-%m-%d %H:%M:%S"
+    p_deal, p_hist = out / "deal.csv", out / "deal_property_history.csv"
+    rows = events = 0
+    with _open(p_deal) as fd, _open(p_hist) as fh:
+        fd.write(
+            "deal_id,deal_pipeline_id,deal_pipeline_stage_id,owner_id,property_dealname,property_amount,"
+            "property_deal_currency_code,property_createdate,property_closedate,"
+            "_fivetran_start,_fivetran_end,_fivetran_active\n"
+        )
+        fh.write("deal_id,name,value,source,source_id,timestamp,_fivetran_synced\n")
+        for i in range(deals):
+            deal = 9000000 + i
+            start = at(rng, rng.random() * 300)
+            last = "closedwon" if rng.random() < 0.5 else "closedlost"
+            amount = 1000 + i % 9000
+            close = (start + dt.timedelta(days=40)).strftime("%Y-%m-%d")
+            synced = (start + dt.timedelta(days=30)).strftime(fmt)
+            fd.write(
+                f"{deal},default,{last},{81000 + i % 40},Deal {i},{amount},USD,{start.strftime(fmt)},{close},"
+                f"{synced},9999-12-31 23:59:59,true\n"
+            )
+            rows += 1
+            for j, stage in enumerate([*ids, last]):
+                when = (start + dt.timedelta(days=5 * j)).strftime(fmt)
+                fh.write(f"{deal},dealstage,{stage},CRM_UI,u1,{when},{synced}\n")
+            fh.write(f"{deal},amount,{amount},CRM_UI,u1,{start.strftime(fmt)},{synced}\n")
+            rows += 5
+            events += 5
+            changed = (start + dt.timedelta(days=3)).strftime(fmt)
+            if rng.random() < 1 / 3:
+                fh.write(f"{deal},amount,{amount + 500},CRM_UI,u1,{changed},{synced}\n")
+                rows += 1
+                events += 1
+            if rng.random() < 0.2:
+                later = (start + dt.timedelta(days=70)).strftime("%Y-%m-%d")
+                fh.write(f"{deal},closedate,{later},CRM_UI,u1,{changed},{synced}\n")
+                rows += 1
+                events += 1
+    return Shape([p_deal, p_hist], rows, events, "hubspot_fivetran")
+
+
 # --- A sync's contact tables: contact + contact_property_history, history mode --------------------
 
 
@@ -823,6 +872,10 @@ GENERATORS: dict[str, tuple[str, Callable[[Path, int, random.Random], Shape]]] =
         sf_objects,
     ),
     "fivetran_deal_stage": ("a sync's deal_stage, history mode", fivetran_deal_stage),
+    "fivetran_deals": (
+        "a sync's deal + deal_property_history (stages, amounts, close dates)",
+        fivetran_deals,
+    ),
     "fivetran_contacts": ("a sync's contact + contact_property_history, history mode", fivetran_contacts),
     "event_log": ("our event log", event_log),
     "mql_wins": ("a list of MQLs and a list of won deals (mql_and_wins.toml)", mql_wins),

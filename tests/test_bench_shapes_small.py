@@ -74,6 +74,12 @@ def test_every_shape_imports_at_2000_rows_with_nothing_rejected(tmp_path, capsys
         1 + (r["Status"] in ("Won", "Lost")) for r in rows if r["Created"]
     )
     assert len({r["Product"] for r in rows}) == 20
+    # A sync's deal property history: one event per dealstage, amount or closedate row; the deal
+    # rows (no stage dates) none.
+    with open(tmp_path / "fivetran_deals" / "deal_property_history.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert number(checks["fivetran_deals"][1]) == len(rows)
+    assert {r["name"] for r in rows} == {"dealstage", "amount", "closedate"}
     # The Salesforce Lead file is Windows' cp1252, as Data Loader often writes it: not UTF-8.
     lead = (tmp_path / "sf_objects" / "Lead.csv").read_bytes()
     with pytest.raises(UnicodeDecodeError):

@@ -670,6 +670,7 @@ class RowParser:
             self.reasons[norm(r.label)] = r.key
         self.required = set(spec.value_required())
         self._columns: dict[str, tuple] = {}  # _get's view of each column, found on first use
+        self._stage_keys: dict[str, str | None] = {}  # stage_key's answer per distinct name
         self._names: dict[str, str] = {}
         # Stage and status names in the data: the mapping's own, then the contract's keys and
         # labels (the names a contract proposed from the data was made of), then the key a
@@ -718,11 +719,9 @@ class RowParser:
     def stage_key(self, name: str) -> str | None:
         """The contract's stage or exit key for a name in the data (read through the mapping's
         stage_aliases), or None. Found once per distinct name: rows repeat a few."""
-        cache = self.__dict__.setdefault("_stage_keys", {})
-        if name in cache:
-            return cache[name]
-        key = cache[name] = self._stage_key(name)
-        return key
+        if name not in self._stage_keys:
+            self._stage_keys[name] = self._stage_key(name)
+        return self._stage_keys[name]
 
     def _stage_key(self, name: str) -> str | None:
         name = self.spec.stage_aliases.get(norm(name), name)
@@ -1798,12 +1797,18 @@ def file_role(source: Source, mapping: Mapping) -> str | None:
     return None
 
 
+def reads_other_roles(mapping: Mapping) -> bool:
+    """Whether a file of `mapping` is read differently depending on the other files imported
+    with it or stored before (FileSpec.stages_only_without)."""
+    return any(s.stages_only_without for s in mapping.files)
+
+
 def given_roles(
     sources: list[Source], mapping: Mapping, stored: frozenset[str] = frozenset()
 ) -> frozenset[str]:
     """The roles read_rows is told the files of one import have (`stored`: those of the files
     the store holds already). Only a mapping with a spec that depends on them reads headers for
     it (the other files are not opened twice)."""
-    if not any(s.stages_only_without for s in mapping.files):
+    if not reads_other_roles(mapping):
         return frozenset()
     return frozenset(stored) | {r for s in sources if (r := file_role(s, mapping))}

@@ -47,7 +47,15 @@ from data import contract as contract_mod
 from data.contract import Contract
 from data.import_mapping import Mapping, MappingError, presets
 from data.import_mapping import load as load_mapping
-from data.import_read import EVENT_COLUMNS, LEAD_COLUMNS, ImportRefused, Source, given_roles, read_rows
+from data.import_read import (
+    EVENT_COLUMNS,
+    LEAD_COLUMNS,
+    ImportRefused,
+    Source,
+    given_roles,
+    read_rows,
+    reads_other_roles,
+)
 from data.import_settle import IMPORT_TABLES, STAGED_TABLES, STAGING, FileReport, Stager, relink, settle
 
 KEEP_VERSIONS = 3  # <stem>.prev-1.duckdb (the version before the last import) .. prev-3
@@ -262,6 +270,13 @@ def _stored_roles(db: Path) -> frozenset[str]:
         return frozenset(r for (r,) in con.execute("select distinct file_role from import_files").fetchall())
 
 
+def _roles(sources: list[Source], mapping: Mapping, db: Path | None) -> frozenset[str]:
+    """given_roles() of these files, with those of the files stored in `db` (None: a new
+    store), read only for a mapping whose files depend on them."""
+    stored = _stored_roles(db) if db is not None and reads_other_roles(mapping) else frozenset()
+    return given_roles(sources, mapping, stored)
+
+
 def import_files(
     sources: list[Source],
     mapping: Mapping | str | Path,
@@ -324,8 +339,7 @@ def import_files(
             return done(swapped=False)
         # What the other files are, for a file whose rows depend on it (a field history's stage
         # changes, when OpportunityHistory is given too): read from their headers first.
-        depends = not fresh and any(s.stages_only_without for s in mapping.files)
-        roles = given_roles(sources, mapping, _stored_roles(db) if depends else frozenset())
+        roles = _roles(sources, mapping, None if fresh else db)
         try:
             with store.replacing(db) as con:
                 con.execute("set preserve_insertion_order = false")
@@ -498,8 +512,7 @@ def preview(
     contract = contract or store_contract(store.db_path())
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping, contract)
-    depends = db is not None and any(s.stages_only_without for s in mapping.files)
-    roles = given_roles([source, *others], mapping, _stored_roles(db) if depends else frozenset())
+    roles = _roles([source, *others], mapping, db)
     spec, rows = read_rows(source, mapping, contract, now or _now(), limit=n, given_roles=roles)
     out = []
     for o in rows:

@@ -17,6 +17,7 @@ import streamlit as st
 from data import contract as contract_mod
 from data import detect, importer
 from data.import_mapping import MappingError
+from data.import_read import reads_other_roles
 from ui import frame, funnel_proposal
 from ui.tables import download
 
@@ -186,7 +187,7 @@ def files(
         if mapping is None:
             continue
         # The other files and the store matter only to a mapping whose rows depend on them.
-        depends = any(s.stages_only_without for s in mapping.files)
+        depends = reads_other_roles(mapping)
         others = [u for u in uploads if u.file_id != upload.file_id] if depends else []
         into_key = str(into) if depends else None
         key = (upload.file_id, tuple(u.file_id for u in others), mapping_key, ckey, into_key)

@@ -140,35 +140,65 @@ def _stage_rows(counts: pd.DataFrame, contract: Contract, key: str | None) -> pd
     """One row per group × stage of the contract (groups: the distinct values of `key` in
     `counts`, sorted, no value last; one group when `key` is None), with the group's counts
     per computed stage: tracked stages without a row get zeros, untracked stages <NA>. Column
-    _group numbers the groups in that order."""
+    _group numbers the groups in that order.
+
+    Filled by position in arrays, not by pandas merges: the frame is small (stages × groups)
+    and a chain of merges on it cost more than the query that counted it."""
     frame = _stage_frame(contract)
-    counts = counts.rename(columns={"stage_order": "computed_order"})
+    n_stages = len(frame)
     if key is None:
-        counts = counts.drop(columns="group_value", errors="ignore")
-        groups = pd.DataFrame({_GROUP: [0]})
-        counts[_GROUP] = 0
+        values, group_of = None, np.zeros(len(counts), dtype=np.int64)
+        n_groups = 1
     else:
         values = counts[key].drop_duplicates().sort_values(na_position="last", ignore_index=True)
-        groups = pd.DataFrame({_GROUP: range(len(values)), key: values})
-        counts = counts.merge(groups, on=key, how="left").drop(columns=key)
-    counts["computed_order"] = counts["computed_order"].astype("Int64")
-    df = groups.merge(frame, how="cross").merge(counts, on=[_GROUP, "computed_order"], how="left")
+        group_of = pd.Index(values).get_indexer(counts[key])
+        n_groups = len(values)
+    # The row of each computed stage among the contract's stages (untracked ones have none).
+    positions = frame["computed_order"].to_numpy(dtype=float, na_value=np.nan)
+    row_of = {int(p): i for i, p in enumerate(positions) if not np.isnan(p)}
+    stage_of = np.array([row_of.get(int(o), -1) for o in counts["stage_order"]], dtype=np.int64)
+    found = stage_of >= 0
+    cells = group_of[found] * n_stages + stage_of[found]
+    tracked = np.tile(frame["tracked"].to_numpy(dtype=bool), n_groups)
+    out = {_GROUP: np.repeat(np.arange(n_groups, dtype=np.int64), n_stages)}
+    if values is not None:
+        out[key] = values.iloc[np.repeat(np.arange(n_groups), n_stages)].reset_index(drop=True)
+    out |= {c: pd.concat([frame[c]] * n_groups, ignore_index=True) for c in frame.columns}
     for c in counts.columns:
-        if c.startswith("n_") or c == "revenue":
-            filled = df[c].where(~df["tracked"], df[c].fillna(0))
-            df[c] = filled.astype("Int64") if c.startswith("n_") else filled.astype(float)
-    return df
+        if c in ("stage_order", "group_value", key):
+            continue
+        column = np.where(tracked, 0.0, np.nan)  # tracked stages without a row: zero
+        column[cells] = counts[c].to_numpy(dtype=float, na_value=np.nan)[found]
+        if c.startswith("n_"):
+            out[c] = pd.array(np.where(tracked, column, np.nan), dtype="Float64").astype("Int64")
+        else:
+            out[c] = np.where(tracked, column, np.nan)
+    return pd.DataFrame(out)
 
 
 def _previous_tracked(df: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series]:
     """For each tracked row: `column` on its group's first tracked stage, and on the tracked
     stage before it (<NA> on the first), as float; untracked rows get <NA> in both."""
-    tracked = df[df["tracked"]]
-    values = tracked[column].astype("Float64")
-    by_group = values.groupby(tracked[_GROUP], sort=False)
-    first = by_group.transform("first").reindex(df.index)
-    previous = by_group.shift(1).reindex(df.index)
-    return first, previous
+    tracked = df["tracked"].to_numpy(dtype=bool)
+    values = df[column].to_numpy(dtype=float, na_value=np.nan)
+    groups = df[_GROUP].to_numpy() if _GROUP in df.columns else np.zeros(len(df), dtype=np.int64)
+    first = np.full(len(df), np.nan)
+    previous = np.full(len(df), np.nan)
+    seen: dict[int, tuple[float, float]] = {}  # group -> (first, last) tracked value so far
+    for i in np.flatnonzero(tracked):
+        g = groups[i]
+        if g in seen:
+            start, last = seen[g]
+            previous[i] = last
+        else:
+            start = values[i]
+        first[i] = start
+        seen[g] = (start, values[i])
+    as_series = {"dtype": "Float64", "index": df.index}
+    return (
+        pd.Series(pd.array(first, dtype="Float64"), **as_series),
+        pd.Series(pd.array(previous, dtype="Float64"), **as_series),
+    )
 
 
 def _with_rates(

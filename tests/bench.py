@@ -285,6 +285,28 @@ def child(spec: dict) -> dict:
         base = _maxrss_mb()
         cold = _timed(run_all)
         warm = [_timed(run_all) for _ in range(spec["repeat"])]
+    elif kind == "view":
+        import importlib
+
+        page = importlib.import_module(f"reports.{spec['view']}_view")
+        db = Path(spec["db"])
+        filters = _filters(spec["range"])
+
+        def run_all():
+            # The page runs each distinct call once (its cache); nothing is kept between runs.
+            seen: dict[tuple, object] = {}
+
+            def call(fn, *args, **kwargs):
+                key = (fn.__module__, fn.__name__, repr(args), repr(sorted(kwargs.items())))
+                if key not in seen:
+                    seen[key] = fn(*args, db=db, **kwargs)
+                return seen[key]
+
+            page.view(filters, call=call, db=db)
+
+        base = _maxrss_mb()
+        cold = _timed(run_all)
+        warm = [_timed(run_all) for _ in range(spec["repeat"])]
     elif kind == "chdb":
         import chdb.session
 
@@ -1049,6 +1071,23 @@ def run(argv: list[str] | None = None) -> int:
                 figures["peak_mb"],
                 figures["peak_mb"] - figures["base_mb"],
                 note,
+            )
+        )
+        _say(f"  {label}: cold {_ms(figures['cold'])} ms, warm {_ms(figures['warm'])} ms")
+
+    # The pages that gather their queries in a view function (reports/*_view.py view()), with
+    # their default choices: every distinct query once, nothing cached between visits.
+    for view, label in (("teams", "Teams page"), ("content", "Content page")):
+        label = f"{label}, all queries, no cache"
+        figures = measure({**base_spec, "kind": "view", "view": view, "label": label})
+        rows.append(
+            Row(
+                label,
+                figures["cold"],
+                figures["warm"],
+                figures["peak_mb"],
+                figures["peak_mb"] - figures["base_mb"],
+                f"reports/{view}_view.py view(), each distinct call once",
             )
         )
         _say(f"  {label}: cold {_ms(figures['cold'])} ms, warm {_ms(figures['warm'])} ms")

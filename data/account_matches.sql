@@ -26,9 +26,17 @@ leads as (select * from leads),
 accounts as (select * from accounts),
 opportunities as (select * from opportunities),
 
+-- Each lead's own account id, trimmed once: the check below and the leads' own rows both read
+-- it (when every lead names its account, those rows are the whole table, and trimming each id
+-- once per use cost about 0.4 s of CPU at 1M leads).
+lead_accounts as materialized (
+    select lead_id, nullif(trim(account_id), '') as account_id
+    from leads
+),
+
 -- Whether any lead lacks an account id: if none does, nothing below needs normalising.
 needs_matching as (
-    select exists (select 1 from leads where nullif(trim(account_id), '') is null) as is_needed
+    select exists (select 1 from lead_accounts where account_id is null) as is_needed
 ),
 
 -- Every name and domain given for a lead or an account, as written.
@@ -214,15 +222,15 @@ decided as (
 own as (
     select
         lead_id,
-        nullif(trim(account_id), '') as account_id,
+        account_id,
         'record' as rule,
         'matched' as status,
         cast(null as varchar) as email_domain,
         cast(null as varchar) as company_key,
         cast(null as varchar[]) as domain_accounts,
         cast(null as varchar[]) as name_accounts
-    from leads
-    where nullif(trim(account_id), '') is not null
+    from lead_accounts
+    where account_id is not null
 ),
 
 by_conversion as (

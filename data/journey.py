@@ -34,7 +34,7 @@ from pathlib import Path
 
 import duckdb
 
-from data import accounts, bridge
+from data import accounts, attribution_layouts, bridge
 from data.contract import KEY_PATTERN, Contract, Stage
 
 OPPORTUNITY_EVENTS = Path(__file__).with_name("opportunity_events.sql")
@@ -224,6 +224,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     # Each opportunity's own events in its order, for the pipeline at a date and its movement.
     order = OPPORTUNITY_EVENTS.read_text(encoding="utf-8")
     con.execute("create or replace table opportunity_events as " + order)
+    attribution_layouts.rebuild(con)  # the attribution deals' layouts, over journeys and people
 
 
 def _build(

@@ -31,9 +31,10 @@
 
 with
 
-touches as (select * from touches),
 content as (select * from content),
-opportunity_people as (select * from opportunity_people),
+-- Each opportunity's people's touches (data/attribution_deal_touches.sql): the join of
+-- opportunity_people and touches, done once with the journeys.
+attribution_deal_touches as (select * from attribution_deal_touches),
 
 -- The deals: queries/sql/attribution_deals.sql, read with ref('attribution_deals').
 deals as (select * from {{ ref('attribution_deals') }}),
@@ -56,9 +57,8 @@ deal_touches as (
         row_number() over (partition by d.deal_id order by t.touched_at, t.touch_id) as touch_rank,
         count(*) over (partition by d.deal_id) as n_touches
     from deals as d
-    inner join opportunity_people as p on p.opportunity_id = d.deal_id
-    inner join touches as t
-        on t.lead_id = p.lead_id
+    inner join attribution_deal_touches as t
+        on t.opportunity_id = d.deal_id
        and t.touched_at <= d.cutoff_at
     left join content as c on c.content_id = t.content_id
 ),

@@ -24,18 +24,18 @@
 
 with
 
-touches as (select * from touches),
 content as (select * from content),
-opportunity_people as (select * from opportunity_people),
+-- Each opportunity's people's touches (data/attribution_deal_touches.sql): the join of
+-- opportunity_people and touches, done once with the journeys.
+attribution_deal_touches as (select * from attribution_deal_touches),
 
 -- The deals: queries/sql/attribution_deals.sql, read with ref('attribution_deals').
 deals as (select * from {{ ref('attribution_deals') }}),
 influenced as (
     select distinct d.deal_id
     from deals as d
-    inner join opportunity_people as p on p.opportunity_id = d.deal_id
-    inner join touches as t
-        on t.lead_id = p.lead_id
+    inner join attribution_deal_touches as t
+        on t.opportunity_id = d.deal_id
        and t.touched_at <= d.cutoff_at
     left join content as c on c.content_id = t.content_id
     where t.team = $marketing_team
@@ -45,9 +45,8 @@ influenced as (
 shared as (
     select distinct d.deal_id
     from deals as d
-    inner join opportunity_people as p on p.opportunity_id = d.deal_id
-    inner join touches as t
-        on t.lead_id = p.lead_id
+    inner join attribution_deal_touches as t
+        on t.opportunity_id = d.deal_id
        and t.touched_at >= d.opened_at
        and t.touched_at <= d.cutoff_at
     inner join content as c on c.content_id = t.content_id

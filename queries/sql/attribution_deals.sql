@@ -15,20 +15,16 @@
 --   deal id closes it lost), $amount_event; $basis ('revenue' or 'pipeline'); $stage_keys;
 --   $marketing_team; $sourced_by (null = all deals, or a team); $deal_by (null, or an attribute
 --   mapped below: the allow-list).
+-- Read from the layouts built with the journeys (data/attribution_layouts.py): the events
+--   that name a deal, each deal's candidate leads with their attributes, the first event of
+--   each type of those leads, so the deals are found without reading all of events and
+--   journey_leads. $as_of and the stage keys are still applied here.
 
 with
 
-events as (select * from events),
-journey_leads as (select * from journey_leads),
-deal_journey_leads as (select * from deal_journey_leads),
-opportunity_people as (select * from opportunity_people),
-
-contact_leads as (
-    -- A deal's lead when its events name none: its primary contact, else its first by id.
-    select opportunity_id, arg_min(lead_id, (not coalesce(is_primary, false), lead_id)) as lead_id
-    from opportunity_people
-    group by opportunity_id
-),
+attribution_deal_events as (select * from attribution_deal_events),
+attribution_deal_leads as (select * from attribution_deal_leads),
+attribution_source_events as (select * from attribution_source_events),
 
 event_deals as (
     select
@@ -41,38 +37,41 @@ event_deals as (
         arg_min(amount, occurred_at) filter (where event_type = $won_stage) as won_amount,
         arg_max(amount, occurred_at) filter (where event_type = $amount_event and amount is not null)
             as last_amount
-    from events
-    where deal_id is not null
-      and occurred_at <= $as_of
+    from attribution_deal_events
+    where occurred_at <= $as_of
     group by deal_id
 ),
 
 deal_events as (
+    -- A deal's lead when its events name none by $as_of: its contact lead (is_contact: its
+    -- primary contact, else its first by id).
     select
         d.* replace (coalesce(d.lead_id, c.lead_id) as lead_id)
     from event_deals as d
-    left join contact_leads as c on c.opportunity_id = d.deal_id
+    left join attribution_deal_leads as c on c.deal_id = d.deal_id and c.is_contact
 ),
 
 deal_attributes as (
-    -- The deal's lead's attributes, else the opportunity's own.
+    -- The deal's lead's attributes, else the opportunity's own: the layout's row for the deal
+    -- and that lead (every lead a deal can have has one, no lead too).
     select
         d.*,
-        j.start_at as lead_start_at,
-        coalesce(j.channel, o.channel) as channel,
-        coalesce(j.campaign, o.campaign) as campaign,
-        coalesce(j.region, o.region) as region,
-        coalesce(j.segment, o.segment) as segment,
-        coalesce(j.owner_id, o.owner_id) as owner_id,
-        coalesce(j.owner_team, o.owner_team) as owner_team,
-        coalesce(j.manager, o.manager) as manager,
-        coalesce(j.office, o.office) as office,
-        coalesce(j.sector, o.sector) as sector,
-        coalesce(j.account_size, o.account_size) as account_size
+        l.lead_start_at,
+        l.channel,
+        l.campaign,
+        l.region,
+        l.segment,
+        l.owner_id,
+        l.owner_team,
+        l.manager,
+        l.office,
+        l.sector,
+        l.account_size
     from deal_events as d
-    left join journey_leads as j on j.lead_id = d.lead_id
-    left join deal_journey_leads as o on o.lead_id = d.deal_id
-    where j.lead_id is not null or o.lead_id is not null
+    inner join attribution_deal_leads as l
+        on l.deal_id = d.deal_id
+       and l.lead_id is not distinct from d.lead_id
+    where l.is_known
 ),
 
 selected_deals as (
@@ -100,23 +99,16 @@ selected_deals as (
       end
 ),
 
-stage_events as (
-    select event_id, lead_id, deal_id, team, occurred_at
-    from events
-    where event_type = any($stage_keys)
-      and occurred_at <= $as_of
-),
-
 source_events as (
-    -- The stage events of each selected deal's lead, or of the deal itself when it has no lead.
+    -- The first stage events by $as_of of each selected deal's lead, or of the deal itself when
+    -- it has no lead: of each type's first event, those by then.
     select d.deal_id, e.event_id, e.team, e.occurred_at
     from selected_deals as d
-    inner join stage_events as e on e.lead_id = d.lead_id
-    union all
-    select d.deal_id, e.event_id, e.team, e.occurred_at
-    from selected_deals as d
-    inner join stage_events as e on e.deal_id = d.deal_id
-    where d.lead_id is null
+    inner join attribution_source_events as e
+        on e.deal_id = d.deal_id
+       and e.lead_id is not distinct from d.lead_id
+    where e.event_type = any($stage_keys)
+      and e.occurred_at <= $as_of
 ),
 
 lead_sources as (

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import duckdb
 
-from data import accounts, bridge
+from data import accounts, bridge, team_layouts
 from data.contract import KEY_PATTERN, Contract, Stage
 
 OPPORTUNITY_EVENTS = Path(__file__).with_name("opportunity_events.sql")
@@ -219,6 +219,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     # Each opportunity's own events in its order, for the pipeline at a date and its movement.
     order = OPPORTUNITY_EVENTS.read_text(encoding="utf-8")
     con.execute("create or replace table opportunity_events as " + order)
+    team_layouts.rebuild(con, contract)  # the Teams page's layouts, over the lead journeys
 
 
 def _build(

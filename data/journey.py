@@ -34,7 +34,7 @@ from pathlib import Path
 
 import duckdb
 
-from data import accounts, attribution_layouts, bridge
+from data import accounts, attribution_layouts, bridge, team_layouts
 from data.contract import KEY_PATTERN, Contract, Stage
 
 OPPORTUNITY_EVENTS = Path(__file__).with_name("opportunity_events.sql")
@@ -225,6 +225,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     order = OPPORTUNITY_EVENTS.read_text(encoding="utf-8")
     con.execute("create or replace table opportunity_events as " + order)
     attribution_layouts.rebuild(con)  # the attribution deals' layouts, over journeys and people
+    team_layouts.rebuild(con, contract)  # the Teams page's layouts, over the lead journeys
 
 
 def _build(

@@ -47,7 +47,9 @@ with
 
 journey_stages as (select * from journey_stages),
 
-events as (select * from events),
+team_handoffs as (select * from team_handoffs),
+
+team_first_owners as (select * from team_first_owners),
 
 owners as (select * from owners),
 
@@ -117,48 +119,23 @@ drops as (
       and cohort.stage_order < $n_stages
 ),
 
-lead_events as (
-    select
-        events.lead_id,
-        events.event_type,
-        events.occurred_at,
-        events.owner_id,
-        coalesce(events.team, owners.team) as actor_team,
-        owners.team as owner_team
-    from events
-    left join owners on owners.owner_id = events.owner_id
-    where events.occurred_at <= $as_of
-      and events.lead_id in (select lead_id from drops)
-),
-
--- The follow-through team's first event after the handoff entry: accept, reject or any move.
-first_actions as (
+-- The follow-through team's first event after the handoff entry (accept, reject or any move)
+-- and who made the exit that ended a handoff-stage drop: data/team_layouts.sql defines both
+-- (team_handoffs); by $as_of the action counts when it happened by then, and the exit is the
+-- lead's final exit, by then when the drop has one.
+handoff_facts as (
     select
         drops.lead_id,
-        min(lead_events.occurred_at) as first_action_at
+        case
+            when team_handoffs.first_action_at <= $as_of then team_handoffs.first_action_at
+        end as first_action_at,
+        case when drops.has_exit then team_handoffs.exit_team end as exit_team
     from drops
-    inner join lead_events
-        on lead_events.lead_id = drops.lead_id
-        and lead_events.occurred_at >= drops.entered_at
-        and lead_events.event_type <> $handoff_key
-        and lead_events.actor_team = $follow_team
+    inner join team_handoffs
+        on team_handoffs.lead_id = drops.lead_id
+        and team_handoffs.handoff_key = $handoff_key
+        and team_handoffs.follow_team = $follow_team
     where drops.stage_order = $handoff_order
-    group by drops.lead_id
-),
-
--- Who made the exit that ended a handoff-stage drop (the exit event's team, else its owner's).
-exit_actors as (
-    select
-        drops.lead_id,
-        max(lead_events.actor_team) as exit_team
-    from drops
-    inner join lead_events
-        on lead_events.lead_id = drops.lead_id
-        and lead_events.occurred_at = drops.final_exit_at
-        and lead_events.event_type = drops.final_exit_type
-    where drops.stage_order = $handoff_order
-      and drops.has_exit
-    group by drops.lead_id
 ),
 
 -- The SLA is checked before any reason code. is_late: a handoff-stage drop whose first
@@ -167,7 +144,7 @@ exit_actors as (
 sla_checked as (
     select
         drops.*,
-        first_actions.first_action_at,
+        handoff_facts.first_action_at,
         coalesce(
             drops.stage_order = $handoff_order
             and drops.transition_team = $follow_team
@@ -175,16 +152,15 @@ sla_checked as (
             -- taken back within the SLA was never Sales' to answer
             and extract(epoch from (
                 coalesce(
-                    first_actions.first_action_at,
+                    handoff_facts.first_action_at,
                     case when drops.has_exit then drops.final_exit_at else drops.cutoff end
                 ) - drops.entered_at
             )) / 3600.0 > $sla_hours,
             false
         ) as is_late,
-        coalesce(exit_actors.exit_team, '') <> $follow_team as is_not_own_exit
+        coalesce(handoff_facts.exit_team, '') <> $follow_team as is_not_own_exit
     from drops
-    left join first_actions on first_actions.lead_id = drops.lead_id
-    left join exit_actors on exit_actors.lead_id = drops.lead_id
+    left join handoff_facts on handoff_facts.lead_id = drops.lead_id
 ),
 
 -- The contract's blame rule: an unanswered handoff is always the follow-through team's; its own
@@ -208,14 +184,15 @@ charged as (
     from sla_checked
 ),
 
+-- Each team's first owner of the lead by $as_of (data/team_layouts.sql: team_first_owners).
 team_owners as (
     select
         lead_id,
-        owner_team as team,
-        arg_min(owner_id, occurred_at) as owner_id  -- DuckDB's min_by: the team's first owner
-    from lead_events
-    where owner_id is not null and owner_team is not null
-    group by lead_id, owner_team
+        team,
+        first_owner_id as owner_id
+    from team_first_owners
+    where first_at <= $as_of
+      and lead_id in (select lead_id from drops)
 ),
 
 classified as (

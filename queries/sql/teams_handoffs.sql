@@ -26,7 +26,9 @@ with
 
 journey_stages as (select * from journey_stages),
 
-events as (select * from events),
+team_handoffs as (select * from team_handoffs),
+
+team_first_owners as (select * from team_first_owners),
 
 owners as (select * from owners),
 

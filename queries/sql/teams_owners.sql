@@ -14,7 +14,7 @@ with
 
 journey_stages as (select * from journey_stages),
 
-events as (select * from events),
+team_first_owners as (select * from team_first_owners),
 
 owners as (select * from owners),
 
@@ -71,16 +71,15 @@ cohort as (
       and (not $is_strict or has_first_entry)
 ),
 
+-- Each team's first owner of the lead by $as_of (data/team_layouts.sql: team_first_owners).
 team_owners as (
     select
-        events.lead_id,
-        owners.team,
-        arg_min(events.owner_id, events.occurred_at) as owner_id  -- DuckDB's min_by
-    from events
-    inner join owners on owners.owner_id = events.owner_id
-    where events.occurred_at <= $as_of
-      and events.lead_id in (select lead_id from cohort)
-    group by events.lead_id, owners.team
+        lead_id,
+        team,
+        first_owner_id as owner_id
+    from team_first_owners
+    where first_at <= $as_of
+      and lead_id in (select lead_id from cohort)
 ),
 
 -- Leads the team handled: their own entry into the span's first stage (one row per lead, team).

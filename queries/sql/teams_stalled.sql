@@ -2,22 +2,26 @@
 -- the stage's expected days (funnel.toml) without an exit; the weekly meeting's action list.
 -- Current stage: the stage of the lead's latest stage event by $as_of (a recycled lead that
 -- came back is in the stage it re-entered), since that event's time. Not exited: no exit by
--- $as_of at or after that event. Only leads still in progress (start + $window_days on or
--- after $as_of) are listed: a lead past its window has already dropped (leakage, "stalled").
+-- $as_of at or after that event. Positions and first owners are read from the layouts of
+-- data/team_layouts.sql (team_positions, team_first_owners), not grouped from the events per
+-- query. Only leads still in progress (start + $window_days on or after $as_of) are listed:
+-- a lead past its window has already dropped (leakage, "stalled").
 -- The last stage and stages without expected days never stall.
 -- Owner: the owner on the transition team's first event for the lead (by $as_of), else the
 -- lead's current owner when on that team.
 -- Attribute filters apply; the date range does not (every lead in play is listed).
 -- Rows: most days over the expectation first, at most $limit_rows; n_total counts all.
 -- Parameters: $as_of, $window_days, $channels, $regions, $segments, $owners (lists, null =
---   all); $stage_keys, $owner_by_stage, $expected_days (stage order); $exit_keys;
+--   all); $stage_keys, $owner_by_stage, $expected_days (stage order);
 --   $sel_stage_order, $sel_team, $sel_owner_id (null = any); $limit_rows.
 
 with
 
 journey_leads as (select * from journey_leads),
 
-events as (select * from events),
+team_positions as (select * from team_positions),
+
+team_first_owners as (select * from team_first_owners),
 
 owners as (select * from owners),
 
@@ -44,38 +48,28 @@ in_play as (
       and {{ lead_filters() }}
 ),
 
-lead_events as (
-    select
-        events.lead_id,
-        events.event_type,
-        events.occurred_at,
-        events.owner_id,
-        owners.team as owner_team
-    from events
-    inner join in_play on in_play.lead_id = events.lead_id
-    left join owners on owners.owner_id = events.owner_id
-    where events.occurred_at <= $as_of
-),
-
+-- Each lead's position as of $as_of (data/team_layouts.sql: team_positions): the stage of its
+-- latest stage event by then, since that event, when no exit came at or after it by then.
 positions as (
     select
-        lead_id,
-        -- DuckDB's max_by: the stage of the latest stage event
-        arg_max(event_type, occurred_at) filter (where event_type = any($stage_keys)) as stage_key,
-        max(occurred_at) filter (where event_type = any($stage_keys)) as stage_since,
-        max(occurred_at) filter (where event_type = any($exit_keys)) as last_exit_at
-    from lead_events
-    group by lead_id
+        team_positions.lead_id,
+        team_positions.stage_key,
+        team_positions.since as stage_since
+    from team_positions
+    inner join in_play on in_play.lead_id = team_positions.lead_id
+    where team_positions.since <= $as_of
+      and (team_positions.until is null or team_positions.until > $as_of)
+      and (team_positions.next_exit_at is null or team_positions.next_exit_at > $as_of)
 ),
 
+-- Each team's first owner of the lead by $as_of (team_first_owners).
 team_owners as (
     select
         lead_id,
-        owner_team as team,
-        arg_min(owner_id, occurred_at) as owner_id  -- DuckDB's min_by
-    from lead_events
-    where owner_id is not null and owner_team is not null
-    group by lead_id, owner_team
+        team,
+        first_owner_id as owner_id
+    from team_first_owners
+    where first_at <= $as_of
 ),
 
 stalled as (
@@ -91,7 +85,6 @@ stalled as (
     inner join stages on stages.stage_key = positions.stage_key
     where stages.transition_team is not null
       and stages.expected_days is not null
-      and (positions.last_exit_at is null or positions.last_exit_at < positions.stage_since)
       and extract(epoch from ($as_of - positions.stage_since)) / 86400.0 > stages.expected_days
 ),
 

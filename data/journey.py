@@ -16,6 +16,10 @@ journey_stages  one row per lead per stage, from stage 1 to the furthest stage t
     + the lead's start, final exit, won amount and attributes, repeated so a funnel query
       never joins.
 
+Rebuilt with them, in this order: account_matches (data/accounts.py), both grains' journeys, the
+bridge (data/bridge.py), opportunity_events, the attribution layouts (data/attribution_layouts.py)
+and the Teams page's layouts (data/team_layouts.py); docs/design.md lists them all.
+
 Every funnel view is one scan of journey_stages with filters and a group by; the conversion
 window and the as-of date are applied per query, so the tables do not depend on them.
 

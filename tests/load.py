@@ -490,9 +490,22 @@ async def load(
 # --- stores, imports, the control writer ----------------------------------------------------------
 
 
+def store_code_digest() -> str:
+    """A digest of the code that writes a store (data/): a kept store built by other code may
+    lack a derived table the pages now read, so it is not reused."""
+    digest = hashlib.sha256()
+    for f in sorted((ROOT / "data").glob("*")):
+        if f.suffix in (".py", ".sql", ".toml"):
+            digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def ensure_store(path: Path, leads: int, seed: int) -> Path:
-    """A sample store built once per (size, seed) and kept for later runs."""
+    """A sample store built once per (size, seed) and the code that writes stores, kept for
+    later runs; stores of the same size and seed kept for other code are removed."""
     if not path.exists():
+        for old in path.parent.glob(f"store-{leads}-seed{seed}-*.duckdb"):
+            old.unlink()
         subprocess.run(
             [
                 PYTHON,
@@ -652,7 +665,10 @@ def run_load(
     """Build (or reuse) the stores, start the server, run the sessions; see the module docstring."""
     workdir.mkdir(parents=True, exist_ok=True)
     seeds = [7, 8]
-    stores = {seed: ensure_store(workdir / f"store-{leads}-seed{seed}.duckdb", leads, seed) for seed in seeds}
+    stores = {
+        seed: ensure_store(workdir / f"store-{leads}-seed{seed}-{store_code_digest()}.duckdb", leads, seed)
+        for seed in seeds
+    }
     live = workdir / "live.duckdb"
     swap_in(stores[7], live)
     # The sample's targets live in the edits file beside it (data/edits.py): the live store's too.

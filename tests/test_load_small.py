@@ -218,3 +218,17 @@ def test_the_warm_up_draws_every_page_for_every_preset(workdir):
         ("targets", "FINISHED_SUCCESSFULLY", "Targets"),
         ("content", "FINISHED_SUCCESSFULLY", "Content"),
     ]
+
+
+def test_a_store_kept_for_other_code_is_not_reused(tmp_path):
+    """The load test keeps its sample stores between runs, named by the digest of the code that
+    writes stores: one kept for other code (which may lack a table the pages now read) is
+    removed and built afresh, never measured."""
+    stale = tmp_path / "store-300-seed7-0000000000.duckdb"
+    stale.write_bytes(b"built by other code")
+    digest = load.store_code_digest()
+    assert len(digest) == 10 and digest != "0000000000"
+    path = load.ensure_store(tmp_path / f"store-300-seed7-{digest}.duckdb", 300, 7)
+    assert not stale.exists()
+    assert funnel.store_facts(path)["sample_leads"] == "300"
+    assert load.store_code_digest() == digest  # the same code, the same name: reused next time

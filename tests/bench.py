@@ -1028,26 +1028,14 @@ def run(argv: list[str] | None = None) -> int:
     missing = [n for n, _ in HEALTH if not query_function(n)]
     names = f"{len(health)} calls" + (f"; not there yet: {', '.join(missing)}" if missing else "")
     cold = measure({**base_spec, "kind": "health", "calls": health, "label": "health"})
-    rows.append(
-        Row(
-            "Funnel health, all queries, no cache",
-            cold["cold"],
-            cold["warm"],
-            cold["peak_mb"],
-            cold["peak_mb"] - cold["base_mb"],
-            names,
-        )
-    )
+    rows.append(Row.of("Funnel health, all queries, no cache", cold, names))
     cached = measure(
         {**base_spec, "kind": "health", "calls": health, "cached": True, "label": "health cached"}
     )
     rows.append(
-        Row(
+        Row.of(
             "Funnel health, all queries, queries.cache",
-            cached["cold"],
-            cached["warm"],
-            cached["peak_mb"],
-            cached["peak_mb"] - cached["base_mb"],
+            cached,
             "cold = first visit fills the cache; warm = hits",
         )
     )
@@ -1063,16 +1051,7 @@ def run(argv: list[str] | None = None) -> int:
     ):
         spec = {**base_spec, "kind": "health", "calls": page, "cached": cached_run, "label": label}
         figures = measure(spec)
-        rows.append(
-            Row(
-                label,
-                figures["cold"],
-                figures["warm"],
-                figures["peak_mb"],
-                figures["peak_mb"] - figures["base_mb"],
-                note,
-            )
-        )
+        rows.append(Row.of(label, figures, note))
         _say(f"  {label}: cold {_ms(figures['cold'])} ms, warm {_ms(figures['warm'])} ms")
 
     # The pages that gather their queries in a view function (reports/*_view.py view()), with
@@ -1080,16 +1059,7 @@ def run(argv: list[str] | None = None) -> int:
     for view, label in (("teams", "Teams page"), ("content", "Content page")):
         label = f"{label}, all queries, no cache"
         figures = measure({**base_spec, "kind": "view", "view": view, "label": label})
-        rows.append(
-            Row(
-                label,
-                figures["cold"],
-                figures["warm"],
-                figures["peak_mb"],
-                figures["peak_mb"] - figures["base_mb"],
-                f"reports/{view}_view.py view(), each distinct call once",
-            )
-        )
+        rows.append(Row.of(label, figures, f"reports/{view}_view.py view(), each distinct call once"))
         _say(f"  {label}: cold {_ms(figures['cold'])} ms, warm {_ms(figures['warm'])} ms")
 
     took = _timed(lambda: export_events(work, workdir))

@@ -302,7 +302,16 @@ def child(spec: dict) -> dict:
                     seen[key] = fn(*args, db=db, **kwargs)
                 return seen[key]
 
-            page.view(filters, call=call, db=db)
+            if spec["view"] == "health":
+                # Funnel health's view() takes a runner and the contract; its bridge section is
+                # drawn beside it (pages/health.py), so it is part of the page too.
+                from queries import bridge, contracts
+
+                page.view(filters, contracts.current(db), run=call)
+                call(bridge.view, filters)
+                call(bridge.matched_leads)
+            else:
+                page.view(filters, call=call, db=db)
 
         base = _maxrss_mb()
         cold = _timed(run_all)
@@ -1056,10 +1065,14 @@ def run(argv: list[str] | None = None) -> int:
 
     # The pages that gather their queries in a view function (reports/*_view.py view()), with
     # their default choices: every distinct query once, nothing cached between visits.
-    for view, label in (("teams", "Teams page"), ("content", "Content page")):
+    pages_by_view = (("health", "Funnel health page"), ("teams", "Teams page"), ("content", "Content page"))
+    for view, label in pages_by_view:
         label = f"{label}, all queries, no cache"
         figures = measure({**base_spec, "kind": "view", "view": view, "label": label})
-        rows.append(Row.of(label, figures, f"reports/{view}_view.py view(), each distinct call once"))
+        extra = " and its bridge section" if view == "health" else ""
+        rows.append(Row.of(label, figures, f"reports/{view}_view.py view(){extra}, each distinct call once"))
+        if view == "health":
+            health_page = figures
         _say(f"  {label}: cold {_ms(figures['cold'])} ms, warm {_ms(figures['warm'])} ms")
 
     took = _timed(lambda: export_events(work, workdir))
@@ -1120,7 +1133,8 @@ def run(argv: list[str] | None = None) -> int:
     _say(f"target each page query <= 0.1x windowFunnel: worst {worst.label} {worst.warm / reference:.2f}x")
     _say(f"target full journey rebuild <= 1 s: {rebuild['cold']:.2f} s")
     _say(
-        f"target Funnel health, nothing cached, <= 0.15 s: {cold['cold']:.2f} s; "
+        f"target Funnel health, nothing cached, <= 0.15 s: {cold['cold']:.2f} s "
+        f"(the whole page through its view(): {health_page['cold']:.2f} s); "
         f"cached <= 50 ms: {cached['warm'] * 1000:.1f} ms"
     )
     if not ok:

@@ -197,7 +197,7 @@ def test_small_benchmark_run(tmp_path, capsys):
     for label, name, _ in bench.QUERIES:
         assert bench.query_function(name) is not None, name
         assert re.search(rf"^\| {re.escape(label)} \| [\d,.]+ \| [\d,.]+ \|", out, re.M), label
-    for page in ("Teams page", "Content page"):  # the pages measured through their view()
+    for page in ("Funnel health page", "Teams page", "Content page"):  # measured through their view()
         assert re.search(rf"^\| {page}, all queries, no cache \| [\d,.]+ \| [\d,.]+ \|", out, re.M), page
     assert re.search(r"^\| journey rebuild \| [\d,.]+ \|", out, re.M)
     assert re.search(r"^\| reference: windowFunnel \(chdb, Parquet\) \| [\d,.]+ \| [\d,.]+ \|", out, re.M)

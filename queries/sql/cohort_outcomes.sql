@@ -25,18 +25,36 @@ cohort as (
     from {{ ref('cohort_rows') }}
 ),
 
+-- Every journey has a row for stage 1 (journey_stages runs from stage 1 to the furthest
+-- stage), which carries the lead's own columns; only its last-stage row, when it has one, says
+-- whether it won. Joining the two is cheaper than grouping every row by lead.
+firsts as (
+    select group_value, lead_id, final_exit_at, final_exit_type, cutoff, is_window_over
+    from cohort
+    where stage_order = 1
+),
+
+lasts as (
+    select
+        lead_id,
+        reach_at <= cutoff as is_won,
+        entered_at <= $as_of as is_won_by_as_of
+    from cohort
+    where stage_order = $n_stages
+),
+
 per_lead as (
     select
-        group_value,
-        lead_id,
-        bool_or(stage_order = $n_stages and reach_at <= cutoff) as is_won,
-        bool_or(stage_order = $n_stages and entered_at <= $as_of) as is_won_by_as_of,
-        any_value(final_exit_at) as final_exit_at,
-        any_value(final_exit_type) as final_exit_type,
-        any_value(cutoff) as cutoff,
-        any_value(is_window_over) as is_window_over
-    from cohort
-    group by group_value, lead_id
+        firsts.group_value,
+        firsts.lead_id,
+        coalesce(lasts.is_won, false) as is_won,
+        coalesce(lasts.is_won_by_as_of, false) as is_won_by_as_of,
+        firsts.final_exit_at,
+        firsts.final_exit_type,
+        firsts.cutoff,
+        firsts.is_window_over
+    from firsts
+    left join lasts on lasts.lead_id = firsts.lead_id
 ),
 
 classified as (

@@ -821,7 +821,8 @@ def merge_parts(path: Path, parts: list[Path], per_part: int) -> None:
     Leads and events are plain tables (no primary-key index: building one over tens of millions
     of ids takes GBs of memory, and no funnel query uses it). Owners, content
     and the other small tables come from the first part; touches are left empty (no
-    funnel query reads them). Journey tables are not built here: the benchmark's rebuild does.
+    funnel query reads them). Derived tables (journeys, layouts) are not built here: the
+    benchmark's rebuild does.
     """
     from data import store
 
@@ -847,11 +848,14 @@ def merge_parts(path: Path, parts: list[Path], per_part: int) -> None:
         store.create_schema(con)
         con.execute("drop table leads")
         con.execute("drop table events")
+        # Only the schema's own tables: the derived ones (journeys, layouts) are the rebuild's.
         small = [
             r[0]
             for r in con.execute(
                 "select table_name from duckdb_tables() where database_name = 'p0' "
-                "and table_name not in ('leads', 'events', 'touches', 'journey_leads', 'journey_stages')"
+                "and table_name not in ('leads', 'events', 'touches') "
+                "and table_name in (select table_name from duckdb_tables() "
+                "where database_name = current_database())"
             ).fetchall()
         ]
         for table in small:  # names from the part's own catalogue, not input

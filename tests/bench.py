@@ -827,17 +827,16 @@ def merge_parts(path: Path, parts: list[Path], per_part: int) -> None:
     from data import store
 
     renumber = "printf('{prefix}%08d', {offset} + cast(substr({col}, 2) as bigint))"
-    lead_cols = "created_at, lead_name, company, account_id, channel, campaign, region, segment, owner_id"
     leads, events = [], []
     for k in range(len(parts)):
         offset = k * per_part  # ints we computed, formatted into the SQL text
         lead_id = renumber.format(prefix="L", offset=offset, col="lead_id")
         deal_id = renumber.format(prefix="D", offset=offset, col="deal_id")
-        leads.append(f"select {lead_id} as lead_id, {lead_cols} from p{k}.leads")
+        # Every column the schema has (`* replace`), so a column added to it is carried too.
+        leads.append(f"select * replace ({lead_id} as lead_id) from p{k}.leads")
         events.append(
-            f"select 'P{k}-' || event_id as event_id, {lead_id} as lead_id, "
-            f"case when deal_id is not null then {deal_id} end as deal_id, event_type, occurred_at, "
-            f"owner_id, team, reason_code, amount, source from p{k}.events"
+            f"select * replace ('P{k}-' || event_id as event_id, {lead_id} as lead_id, "
+            f"case when deal_id is not null then {deal_id} end as deal_id) from p{k}.events"
         )
     with store.replacing(path) as con:
         con.execute("set enable_progress_bar = false")

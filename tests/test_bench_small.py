@@ -219,9 +219,13 @@ def test_a_sample_built_in_parts_merges_into_one_store_and_rebuilds(tmp_path):
         store.build_sample(part, n_leads=300, seed=7 + k)
     merged = tmp_path / "merged.duckdb"
     bench.merge_parts(merged, parts, per_part=300)
-    store.rebuild(merged)
-    con = duckdb.connect(str(merged), read_only=True)
+    journeys = []
+    for part in parts:
+        with duckdb.connect(str(part), read_only=True) as p:
+            journeys.append(p.execute("select count(*) from journey_leads").fetchone()[0])
+    con = duckdb.connect(str(merged))  # as the benchmark's rebuild opens it: no schema upgrade
     try:
+        store.rebuild_journey(con, contract_mod.load())
         n_leads, n_distinct = con.execute("select count(*), count(distinct lead_id) from leads").fetchone()
         n_journeys = con.execute("select count(*) from journey_leads").fetchone()[0]
         n_events = con.execute("select count(*) from events").fetchone()[0]
@@ -234,3 +238,5 @@ def test_a_sample_built_in_parts_merges_into_one_store_and_rebuilds(tmp_path):
             expected_events += p.execute("select count(*) from events").fetchone()[0]
     assert n_events == expected_events
     assert 0 < n_journeys <= 600
+    # Every part's journeys are there, renumbered: the second part's ids start at 300.
+    assert n_journeys == sum(journeys)

@@ -5,10 +5,10 @@ At a million leads a page's queries take seconds the first time a view is asked 
 whole team asks for the same few views in the same minute (the weekly meeting). One thread per
 server process watches the store's version; when it changes (first start, an import, a
 rollback, a saved target) it runs, on one DuckDB thread and at low priority, each page's own
-whole-page view on its default choices for each date preset: Funnel health, Teams and handoff,
-Content and Pipeline (reports/*_view.py), Targets (ui/targets_view.py) and the Weekly meeting
-(reports/weekly_view.py, its last complete week; the sidebar does not apply), after what the
-frame reads (ui/filters.preset_filters). Their queries run through queries.cache.call, exactly
+whole-page view on its default choices: Funnel health, Teams and handoff, Content and Pipeline
+(reports/*_view.py) for each date preset, after what the frame reads (ui/filters.preset_filters);
+Targets (ui/targets_view.py) and the Weekly meeting (reports/weekly_view.py, its last complete
+week) once, as the presets do not change them. Their queries run through queries.cache.call, exactly
 as the pages' do, so the results land in the st.cache_data entries the pages read, keyed on the
 store version: the first person to open a page reads cached results, and nothing stale is ever
 served. There is no list of the pages' queries to keep in step with them: each page and the
@@ -50,10 +50,10 @@ PAGES = "Funnel health, Teams and handoff, Weekly meeting, Pipeline, Targets, Co
 
 
 def warm_preset(preset: str) -> None:
-    """Open every page on `preset`, every other choice on its default, as far as their queries
-    go: each page's view, its queries through the cache."""
+    """Open every page that follows the sidebar on `preset`, every other choice on its default,
+    as far as their queries go: each page's view, its queries through the cache."""
     call = cache.call
-    cache.call(funnel.store_facts)  # the sample note over every page (ui/frame.sample_note)
+    call(funnel.store_facts)  # the sample note over every page (ui/frame.sample_note)
     filters = preset_filters(preset)
     contract = contracts.current()
     effective = contract.effective()
@@ -61,8 +61,15 @@ def warm_preset(preset: str) -> None:
     teams_view.view(filters, limit=tables.SCREEN_ROWS, call=call, contract=effective)
     content_view.view(filters, call=call, contract=effective)
     pipeline_view.page(filters, contract, call=call)
-    targets_view.page(filters.as_of or call(funnel.latest_event_at), effective, run=call)
-    weekly_view.page(effective, call=call)  # the same week whatever the preset: cached after the first
+
+
+def warm_unfiltered() -> None:
+    """The pages the date presets do not change, opened once: Targets (only the sidebar's as-of
+    applies, unset by default) and the Weekly meeting (the sidebar does not apply)."""
+    call = cache.call
+    effective = contracts.current().effective()
+    targets_view.page(call(funnel.latest_event_at), effective, run=call)
+    weekly_view.page(effective, call=call)
 
 
 def warm(presets: tuple[str, ...] | None = None, stop: Callable[[], bool] = lambda: False) -> dict:
@@ -79,6 +86,8 @@ def warm(presets: tuple[str, ...] | None = None, stop: Callable[[], bool] = lamb
             if stop():
                 break
             warm_preset(preset)
+            if not done:  # right after the default view: the meeting's page is the next asked for
+                warm_unfiltered()
             done.append(preset)
     finally:
         executor.unpin()

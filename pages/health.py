@@ -14,7 +14,7 @@ import dataclasses
 
 import streamlit as st
 
-from queries import bridge, cache, contracts, drill, executor, funnel, options
+from queries import cache, contracts, drill, executor, funnel, options
 from queries.filters import ATTRIBUTES, MAX_TEXT
 from reports import format as fmt
 from reports import health_view as hv
@@ -242,8 +242,8 @@ else:
 def bridge_section(filters, version):
     """MQLs to opportunities, Sales-sourced opportunities, buying groups, leads' accounts;
     returns the roles and matched-leads tables for their downloads."""
-    view_ = cache.call(bridge.view, filters)
-    return ui_bridge.draw(view_, cache.call(bridge.matched_leads), contracts.current(), ctx.range_text)
+    b = hv.bridge(filters, cache.call)
+    return ui_bridge.draw(b.view, b.matched, contracts.current(), ctx.range_text)
 
 
 roles_table, matched_table = bridge_section(filters, version)

@@ -14,7 +14,7 @@ import datetime as dt
 
 import streamlit as st
 
-from queries import cache, contracts, currency, executor, funnel, options, pipeline
+from queries import cache, contracts, currency, executor, pipeline
 from reports import pipeline_view as pv
 from ui import charts, tables
 from ui import pipeline_tables as pt
@@ -31,10 +31,9 @@ if not pipeline.has_opportunities(contract):
     st.info(pv.NO_OPPORTUNITIES)
     st.stop()
 
-as_of = filters.as_of or cache.call(funnel.latest_event_at)
-last_day = as_of.date()
-first_day = cache.call(options.date_bounds, grain=pipeline.GRAIN)[0] or last_day
-first_day = min(first_day, last_day - dt.timedelta(days=1))
+# The days the date boxes offer and open on (reports/pipeline_view.py, which the warm-up runs).
+days = pv.span(filters, cache.call)
+as_of = days.as_of
 moment = pipeline.moment_filters(filters)
 owners = pv.owners(cache.call)
 rate_bases = cache.call(currency.bases)
@@ -57,13 +56,13 @@ def _url_day(name: str, low: dt.date, high: dt.date) -> dt.date | None:
 # A link reproduces the view: read the URL once per session, keeping only valid values.
 if not st.session_state.get("_pipeline_url_read"):
     st.session_state["_pipeline_url_read"] = True
-    t1_url = _url_day("t1", first_day, last_day - dt.timedelta(days=1))
-    t2_url = _url_day("t2", first_day + dt.timedelta(days=1), last_day)
+    t1_url = _url_day("t1", *days.t1_bounds)
+    t2_url = _url_day("t2", *days.t2_bounds)
     if t1_url and t2_url and t1_url < t2_url:
         st.session_state["pl_t1"], st.session_state["pl_t2"] = t1_url, t2_url
     elif t2_url:
         st.session_state["pl_t2"] = t2_url
-        st.session_state["pl_t1"] = max(first_day, t2_url - dt.timedelta(days=pipeline.DEFAULT_DAYS))
+        st.session_state["pl_t1"] = max(days.first_day, t2_url - dt.timedelta(days=pipeline.DEFAULT_DAYS))
     if st.query_params.get("cur") in (CUR_EACH, *rate_bases):
         st.session_state["pl_cur"] = st.query_params.get("cur")
     if st.query_params.get("src") in SOURCE_CHOICES:
@@ -73,17 +72,13 @@ if not st.session_state.get("_pipeline_url_read"):
             st.session_state[key] = st.query_params.get(name)  # checked once the choices are known
 
 # Dates outside the store's span (a newer import, an as-of set in the sidebar) are put back in.
-default_t1, default_t2 = pipeline.default_dates(filters)
-for key, default, low, high in (
-    ("pl_t2", default_t2, first_day + dt.timedelta(days=1), last_day),
-    ("pl_t1", max(first_day, default_t1), first_day, last_day - dt.timedelta(days=1)),
-):
+for key, default, (low, high) in (("pl_t2", days.t2, days.t2_bounds), ("pl_t1", days.t1, days.t1_bounds)):
     value = st.session_state.get(key)
     if not isinstance(value, dt.date) or not low <= value <= high:
-        st.session_state[key] = min(max(default, low), high)
+        st.session_state[key] = default
 if st.session_state.get("pl_cur") not in (CUR_EACH, *rate_bases):
     st.session_state["pl_cur"] = pv.default_currency(rate_bases)
-st.session_state.setdefault("pl_src", "all")
+st.session_state.setdefault("pl_src", pv.DEFAULT_SOURCE)
 
 st.caption(pv.as_of_caption(filters, as_of), help=pipeline.DEFINITIONS["state"])
 
@@ -91,16 +86,16 @@ c1, c2, c3, c4 = st.columns([1, 1, 1.5, 2.2])
 t1 = c1.date_input(
     "From (T1)",
     key="pl_t1",
-    min_value=first_day,
-    max_value=last_day - dt.timedelta(days=1),
+    min_value=days.t1_bounds[0],
+    max_value=days.t1_bounds[1],
     format="YYYY-MM-DD",
     help=pv.T1_HELP,
 )
 t2 = c2.date_input(
     "To (T2)",
     key="pl_t2",
-    min_value=first_day + dt.timedelta(days=1),
-    max_value=last_day,
+    min_value=days.t2_bounds[0],
+    max_value=days.t2_bounds[1],
     format="YYYY-MM-DD",
     help=pv.T2_HELP,
 )
@@ -119,8 +114,8 @@ src = c4.segmented_control(
     required=True,
     help=pipeline.DEFINITIONS["sourced"],
 )
-base = None if cur == CUR_EACH else cur
-sourced = None if src == "all" else src
+base = pv.base_currency(cur)
+sourced = pv.source_filter(src)
 if not (isinstance(t1, dt.date) and isinstance(t2, dt.date)) or t1 >= t2:
     st.query_params["t1"], st.query_params["t2"] = str(t1), str(t2)
     st.warning(pv.BAD_DATES)
@@ -164,7 +159,7 @@ shown_url = st.session_state.pop("pl_show_url", None)
 if shown_url in p.measures:
     st.session_state["pl_show"] = shown_url
 if st.session_state.get("pl_show") not in p.measures:
-    st.session_state["pl_show"] = p.measures[0]
+    st.session_state["pl_show"] = p.default_measure
 show = st.segmented_control(
     "Waterfall of",
     p.measures,

@@ -43,7 +43,8 @@ st.caption(tv.title_caption(as_of))
 months = list(cache.call(qt.periods)["period"])
 if not months:
     st.info("No targets are set yet. Add the first one under **Edit targets** below, or import a CSV.")
-default_month = qt.default_period(months, as_of)
+# The period and look-back the page opens on (ui/targets_view.py, which the warm-up runs).
+default_month, default_lookback = tv.defaults(months, as_of)
 months = months or [default_month]
 
 c1, c2, c3 = st.columns([2, 2, 3])
@@ -57,14 +58,20 @@ period = c1.selectbox(
 lookback_months = c2.selectbox(
     "Learn rates from (look-back)",
     qt.LOOKBACK_MONTHS,
-    index=qt.LOOKBACK_MONTHS.index(qt.DEFAULT_LOOKBACK_MONTHS),
+    index=qt.LOOKBACK_MONTHS.index(default_lookback),
     format_func=lambda m: f"{m} months of leads",
     key="targets-lookback",
     help="The plan uses the step rates, lags and deal size of the leads that started in these "
     "months, ending one conversion window before the as-of date so every lead has had its full "
     "window to convert.",
 )
-profile_name = c3.radio("Pace within the month", tuple(tv.PROFILES), horizontal=True, key="targets-profile")
+profile_name = c3.radio(
+    "Pace within the month",
+    tuple(tv.PROFILES),
+    index=tuple(tv.PROFILES).index(tv.DEFAULT_PROFILE),
+    horizontal=True,
+    key="targets-profile",
+)
 
 lookback = qt.lookback(as_of, contract.horizon_days, lookback_months)
 inputs = cache.call(qt.plan_inputs, lookback)

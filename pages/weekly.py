@@ -53,7 +53,7 @@ except (executor.StoreMissingError, executor.StoreBusyError) as exc:
     st.stop()
 
 # A link can name the week (?week=2026-W43), so the meeting invite points at the right one.
-index = 0
+index = wv.DEFAULT_WEEK
 linked = st.query_params.get("week")
 if linked:
     try:
@@ -214,7 +214,7 @@ if not breaches.empty:
 
 # Then stalled leads, a few per owner on screen (the CSV has all of them).
 st.markdown(wv.STALLED_HEADING)
-new_only = st.checkbox("Only leads that stalled this week", value=True, key="weekly_stalled_new")
+new_only = st.checkbox("Only leads that stalled this week", value=wv.NEW_ONLY, key="weekly_stalled_new")
 
 
 @section

@@ -42,6 +42,15 @@ TIMEOUT_SECONDS = 10.0
 BACKOFF_SECONDS = (1.0, 3.0)  # before the second and the third attempt
 
 
+def checked(contract: Contract, monday: dt.date | None, call=None) -> pd.DataFrame | None:
+    """The contract's rules checked on the week starting `monday` (None: the last complete one),
+    as queries.alerts.evaluate returns them, the query run through `call` (the pages pass
+    queries.cache.call; default: directly); None when the contract has no rules."""
+    if not contract.alerts:
+        return None
+    return call(alerts.evaluate, monday) if call else alerts.evaluate(monday)
+
+
 def _stage(contract: Contract, key: str | None) -> str:
     return f.stage(contract, key) if key else ""
 

@@ -6,8 +6,9 @@ view() gathers the whole page. The page asks for each part inside the section th
 (ui/sections.py), through the same functions: intro(), sales_use(), sales_groups(), reach(),
 advance_intro(), advance_stage(), credits(), sourcing().
 
-Every part takes `call`, how a query is run: the page passes queries.cache.call (cached, so the
-queries are exactly those ui/warm.py warms); by default the query runs directly on `db`.
+Every part takes `call`, how a query is run: the page passes queries.cache.call, and so does
+the cache warm-up (ui/warm.py runs `view()` on the page's defaults); by default the query runs
+directly on `db`.
 A part's `rows` frame is the query's result (the CSV download); its `table` is the same for the
 screen (see Table). Captions, messages and helps are Markdown of our own words: no CRM text
 (content titles, campaign names, owner names) is placed in them. Figures: ui/charts.py (the

@@ -4,9 +4,9 @@ formatted for display, as plain data (no Streamlit), so the page only lays it ou
 `view()` gathers the whole page; each part has its own function (`context`, `headline`,
 `cohort_funnel`, `monthly`, `trend`, `times`, `flow`, `breakdown`, `records`) so the page draws
 each section from the part it shows (ui/sections.py caches each drawing on its own arguments).
-Every part runs its queries through `run`: the page passes queries.cache.call, which keys each
-result exactly as the warm-up computes it (ui/warm.py `health_calls`, argument for argument);
-tests and the summary run them directly (`direct`, or `on(db)` for a given store). The summary
+Every part runs its queries through `run`: the page passes queries.cache.call, and so does the
+cache warm-up (ui/warm.py runs `view()` on the page's default choices), so both key each result
+alike; tests and the summary run them directly (`direct`, or `on(db)` for a given store). The summary
 (reports/summary.py) takes its outcomes, revenue, undated pipeline and time to win from
 `outcomes()`, the same function the page's headline reads.
 
@@ -25,8 +25,10 @@ from typing import Any
 import pandas as pd
 
 from data.contract import Contract
+from queries import bridge as queries_bridge
 from queries import currency, drill, funnel, options
 from queries.filters import Filters
+from reports import alerts as report_alerts
 from reports import format as fmt
 
 Run = Callable[..., Any]  # run(query_function, *args, **kwargs) -> its result
@@ -735,6 +737,21 @@ class HealthView:
     times: Times | None
     flow: Flow | None
     breakdown: Breakdown
+    bridge: Bridge
+    alerts: pd.DataFrame | None  # the contract's rules on the last complete week (None: no rules)
+
+
+@dataclasses.dataclass(frozen=True)
+class Bridge:
+    """The bridge between the grains (queries.bridge.view) and the leads matched to accounts,
+    which ui/bridge.py draws."""
+
+    view: Any
+    matched: pd.DataFrame
+
+
+def bridge(filters: Filters, run: Run = direct) -> Bridge:
+    return Bridge(view=run(queries_bridge.view, filters), matched=run(queries_bridge.matched_leads))
 
 
 def view(
@@ -761,4 +778,6 @@ def view(
         times=times(filters, ctx, run) if cohort else None,
         flow=None if cohort else flow(filters, ctx, run),
         breakdown=breakdown(filters, ctx, by, run),
+        bridge=bridge(filters, run),
+        alerts=report_alerts.checked(ctx.contract.effective(), None, run),
     )

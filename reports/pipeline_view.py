@@ -3,13 +3,14 @@ set of filters and choices (T1, T2, the sourcing team, the currency, the waterfa
 bar drilled into), worked out here so pages/pipeline.py only lays it out. No Streamlit: a test
 builds the parts from a hand-computed story and reads their values (tests/test_pipeline_view.py).
 
-The parts follow the page's sections: head() (the as-of line), pipeline_part() (the open
-pipeline at T2 and the movement's table), waterfall() (one measure's bars and the bar box's
-choices), bar_part() (one bar's opportunities) and history() (the stage history of the cohort).
+The parts follow the page's sections: span() (the days the date boxes offer and their
+defaults), pipeline_part() (the open pipeline at T2 and the movement's table), waterfall() (one
+measure's bars and the bar box's choices), bar_part() (one bar's opportunities) and history()
+(the stage history of the cohort). page() gathers them all on the page's default choices, the
+same defaults the page opens on (the cache warm-up, ui/warm.py, runs it).
 
 Every part that runs a query takes `call`, how a query is run: the page passes
-queries.cache.call with exactly the arguments ui/warm.py warms; by default the query runs
-directly on `db`. Tables have the same headers on screen and in their CSV download; CRM text
+queries.cache.call; by default the query runs directly on `db`. Tables have the same headers on screen and in their CSV download; CRM text
 (opportunity, account and owner names) stays in table cells, which are shown as plain text, and
 never enters a caption or a heading. Computation: queries/pipeline.py; definitions:
 docs/pipeline.md; column help: ui/pipeline_tables.py; figures: ui/charts.py.
@@ -25,12 +26,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from queries import funnel, options, pipeline
+from data.contract import Contract
+from queries import currency, funnel, options, pipeline
 from queries.filters import Filters
 from reports import format as fmt
 
 CUR_EACH = "each"  # the currency box's "each currency apart"
 SOURCE_CHOICES = {"all": "All", "marketing": "Marketing-sourced", "sales": "Sales-sourced"}
+DEFAULT_SOURCE = "all"  # the "Sourced by" box opens on every team
 T1_HELP = (
     "The first date of the movement: the pipeline as it stood at the end of this day. "
     "Default: a week before T2."
@@ -94,6 +97,61 @@ def default_currency(rate_bases: list[str]) -> str:
     return rate_bases[0] if len(rate_bases) == 1 else CUR_EACH
 
 
+def source_filter(choice: str) -> str | None:
+    """The "Sourced by" box's choice as the queries take it: None for every team."""
+    return None if choice == DEFAULT_SOURCE else choice
+
+
+def base_currency(choice: str) -> str | None:
+    """The Amounts box's choice as the queries take it: None for each currency apart."""
+    return None if choice == CUR_EACH else choice
+
+
+@dataclasses.dataclass(frozen=True)
+class Span:
+    """The days the two date boxes offer and the days they open on.
+
+    as_of      the moment counted to (the sidebar's, else the latest event)
+    first_day  the first day offered (the opportunities' first, at least a day before last_day)
+    last_day   the as-of day
+    t1, t2     the defaults: T2 the as-of day, T1 DEFAULT_DAYS before it, each kept in its box's
+               bounds
+    """
+
+    as_of: dt.datetime
+    first_day: dt.date
+    last_day: dt.date
+    t1: dt.date
+    t2: dt.date
+
+    @property
+    def t1_bounds(self) -> tuple[dt.date, dt.date]:
+        return self.first_day, self.last_day - dt.timedelta(days=1)
+
+    @property
+    def t2_bounds(self) -> tuple[dt.date, dt.date]:
+        return self.first_day + dt.timedelta(days=1), self.last_day
+
+
+def span(filters: Filters, call: Call | None = None) -> Span:
+    call = call or direct()
+    as_of = filters.as_of or call(funnel.latest_event_at)
+    last_day = as_of.date()
+    first_day = call(options.date_bounds, grain=pipeline.GRAIN)[0] or last_day
+    first_day = min(first_day, last_day - dt.timedelta(days=1))
+    t2 = last_day
+    t1 = max(first_day, t2 - dt.timedelta(days=pipeline.DEFAULT_DAYS))
+    t1_low, t1_high = first_day, last_day - dt.timedelta(days=1)
+    t2_low, t2_high = first_day + dt.timedelta(days=1), last_day
+    return Span(
+        as_of=as_of,
+        first_day=first_day,
+        last_day=last_day,
+        t1=min(max(t1, t1_low), t1_high),
+        t2=min(max(t2, t2_low), t2_high),
+    )
+
+
 def as_of_caption(filters: Filters, as_of: dt.datetime) -> str:
     """The line under the title: what is counted, as of when, and which filters apply."""
     when = (
@@ -147,6 +205,11 @@ class Pipeline:
     measures: list[str]
     buckets: pd.DataFrame
     converted_to: str | None
+
+    @property
+    def default_measure(self) -> str:
+        """The measure the waterfall opens on: the converted total, else the first currency."""
+        return self.measures[0]
 
 
 def who(sourced: str | None) -> str:
@@ -372,6 +435,43 @@ def history(history_filters: Filters, owner_names: dict[str, str], call: Call | 
         visit_rows=visits,
         has_days=bool(visits["median_days"].notna().any()),
         moves=moves,
+    )
+
+
+# ---- the whole page on its default choices ---------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Page:
+    """What the page shows when it opens, for its sidebar filters: every box on its default."""
+
+    span: Span
+    pipeline: Pipeline
+    waterfall: Waterfall
+    bar: Bar
+    history: History
+
+
+def page(filters: Filters, contract: Contract, call: Call | None = None) -> Page | None:
+    """The page for `filters` on its default choices (the dates of span(), the store's one base
+    currency if it has exactly one, every team, the default measure and bar); None when the
+    store records no opportunity (the page says so and shows nothing else)."""
+    if not pipeline.has_opportunities(contract):
+        return None
+    call = call or direct()
+    days = span(filters, call)
+    moment = pipeline.moment_filters(filters)
+    names = owners(call)
+    base = base_currency(default_currency(call(currency.bases)))
+    sourced = source_filter(DEFAULT_SOURCE)
+    part = pipeline_part(moment, days.t1, days.t2, sourced, base, call=call)
+    bars = waterfall(part.view, part.default_measure)
+    return Page(
+        span=days,
+        pipeline=part,
+        waterfall=bars,
+        bar=bar_part(moment, bars.default, days.t1, days.t2, sourced, base, names, call=call),
+        history=history(pipeline.history_filters(filters), names, call=call),
     )
 
 

@@ -7,8 +7,9 @@ view() gathers the whole page. The page asks for each part inside the section th
 same functions: words(), cohort(), drops(), groups(), handoff(), reasons(), recycled(),
 owners(), stalled(), drill_choices(), drill().
 
-Every part takes `call`, how a query is run: the page passes queries.cache.call (cached, so the
-queries are exactly those ui/warm.py warms); by default the query runs directly on `db`.
+Every part takes `call`, how a query is run: the page passes queries.cache.call, and so does
+the cache warm-up (ui/warm.py runs `view()` on the page's defaults); by default the query runs
+directly on `db`.
 Frames ending in `_shown` are for the screen (the contract's labels, durations in the unit
 people read, missing text blank); the others keep the codes, for the CSV and for clicks.
 Definitions: docs/teams.md; computation: queries/teams.py.

@@ -4,12 +4,13 @@ pages/weekly.py only lays it out. No Streamlit: a test builds the parts from a h
 story and reads their values (tests/test_weekly_view.py).
 
 The parts follow the page's sections: headline(), conversion(), actions(), owner_names(),
-breaches(), stalled() and meeting() (the notes). The tables are reports/tables.py's, the same
+breaches(), stalled() and meeting() (the notes). page() gathers them all on the page's default
+choices (the last complete week, every owner, stalled this week only), the defaults the page
+opens on (the cache warm-up, ui/warm.py, runs it). The tables are reports/tables.py's, the same
 the HTML and Markdown exports print, so the page, the exports and the CSVs agree.
 
 Every part that runs a query takes `call`, how a query is run: the page passes
-queries.cache.call with exactly the arguments ui/warm.py warms (the week's report, its notes);
-by default the query runs directly on `db`. Texts are Markdown of our own words; the contract's
+queries.cache.call; by default the query runs directly on `db`. Texts are Markdown of our own words; the contract's
 change log is quoted as written. CRM text (lead, company and owner names) and notes stay in
 table cells or plain text, except an owner's name in a caption, which is escaped
 (reports.format.md). Computation: queries/weekly.py; definitions: docs/weekly.md.
@@ -27,10 +28,13 @@ import pandas as pd
 
 from data.contract import Contract
 from queries import options, weekly
+from reports import alerts as report_alerts
 from reports import format as f
 from reports import tables
 
-ALL_OWNERS = "All owners"
+ALL_OWNERS = "All owners"  # the owner box's first choice, the one it opens on
+DEFAULT_WEEK = 0  # the week box opens on weekly.week_choices()[0], the last complete week
+NEW_ONLY = True  # the stalled list opens on the leads that stalled this week only
 WEEK_HELP = (
     "Weeks start on Monday (ISO 8601). The newest choice is the last complete week before "
     "the latest event in the store."
@@ -352,4 +356,40 @@ def meeting(week: dt.date, notes: pd.DataFrame) -> Meeting:
         export="One HTML file that opens offline with interactive charts (plotly.js inside, no network), "
         "or Markdown for a chat or wiki. The same report comes from "
         f"`python -m reports.weekly --week {label} --out DIR` for a scheduled job.",
+    )
+
+
+# ---- the whole page on its default choices ---------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Page:
+    """What the page shows when it opens: the last complete week, every owner, the leads that
+    stalled this week; `alerts` is the contract's rules on the week (None: it has none)."""
+
+    week: dt.date
+    alerts: pd.DataFrame | None
+    headline: Headline
+    conversion: Conversion
+    actions: Actions
+    owner_names: list[str]
+    breaches: Listed
+    stalled: Listed
+    meeting: Meeting
+
+
+def page(contract: Contract, call: Call | None = None) -> Page:
+    """The page on its default choices; `contract` the effective one (its alert rules)."""
+    call = call or direct()
+    week = call(weekly.week_choices)[DEFAULT_WEEK]
+    return Page(
+        week=week,
+        alerts=report_alerts.checked(contract, week, call),
+        headline=headline(week, call),
+        conversion=conversion(week, call),
+        actions=actions(week, call),
+        owner_names=owner_names(week, call),
+        breaches=breaches(week, ALL_OWNERS, call),
+        stalled=stalled(week, ALL_OWNERS, NEW_ONLY, call),
+        meeting=meeting(week, call(weekly.meeting_notes, week)),
     )

@@ -198,28 +198,6 @@ def test_a_download_built_at_the_click_reads_the_version_its_page_showed(two_ver
     assert seed_read() == "8"  # while the live store is the new one
 
 
-def test_the_warm_up_draws_every_page_for_every_preset(workdir):
-    from ui import warm
-
-    db = load.ensure_store(workdir / f"store-{LEADS}-seed7.duckdb", LEADS, 7)
-    log = workdir / "draw.log"
-    with load.server(db, log) as (address, _):
-        # The warmer's line: queries computed, then each page opened once per date preset in
-        # a session of its own, so the first people to open them replay drawn sections.
-        line = load.WARM_LINE.search(log.read_text()).group(0)
-        n_views = len(warm.WARM_PRESETS) * len(warm.DRAW_PAGES)
-        assert f"{n_views} of {n_views} page views drawn" in line, line
-        visits = warm.draw(address, ("last_90",))  # what it does, once more, for one preset
-    assert [(page, status, title) for page, _, status, title in visits] == [
-        ("", "FINISHED_SUCCESSFULLY", "Funnel health"),
-        ("teams", "FINISHED_SUCCESSFULLY", "Teams and handoff"),
-        ("weekly", "FINISHED_SUCCESSFULLY", "Weekly alignment meeting"),
-        ("pipeline", "FINISHED_SUCCESSFULLY", "Pipeline"),
-        ("targets", "FINISHED_SUCCESSFULLY", "Targets"),
-        ("content", "FINISHED_SUCCESSFULLY", "Content"),
-    ]
-
-
 def test_a_store_kept_for_other_code_is_not_reused(tmp_path):
     """The load test keeps its sample stores between runs, named by the digest of the code that
     writes stores: one kept for other code (which may lack a table the pages now read) is

@@ -12,16 +12,16 @@ import datetime as dt
 import streamlit as st
 
 from data.contract import Contract
-from queries import alerts, cache
+from queries import cache
 from reports import alerts as report
 
 
 def show(contract: Contract, monday: dt.date | None = None) -> None:
     """The alerts fired for the week starting `monday` (default: the last complete week): a
     warning with one plain-text line per alert, or one quiet line saying none fired."""
-    if not contract.alerts:
+    result = report.checked(contract, monday, cache.call)
+    if result is None:
         return
-    result = cache.call(alerts.evaluate, monday)
     week = result["week"].iloc[0] if len(result) else ""
     fired = result[result["fired"]]
     if fired.empty:

@@ -11,6 +11,7 @@ range, list values must be among the values the store holds, anything else is ig
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 
@@ -181,6 +182,43 @@ def preset_range(
     return last_full_quarter(latest)
 
 
+@dataclasses.dataclass(frozen=True)
+class Bounds:
+    """What the date range is chosen within, for one grain: the latest event's day, the first
+    and last start (first at most, last at least the latest day) and the store's default range
+    (queries.ranges; None when it has none)."""
+
+    latest: dt.date
+    first: dt.date
+    last: dt.date
+    chosen: ranges.DefaultRange | None
+
+    @property
+    def default(self) -> tuple[dt.date, dt.date] | None:
+        return (self.chosen.start, self.chosen.end) if self.chosen else None
+
+    def preset(self, preset: str) -> tuple[dt.date, dt.date]:
+        """The range `preset` means on this store."""
+        return preset_range(preset, self.latest, self.default, (self.first, self.last))
+
+
+def bounds(grain: str) -> Bounds:
+    """The sidebar's date bounds for `grain`, read through the cache as every page's run reads
+    them (the warm-up too, ui/warm.py)."""
+    latest = cache.call(funnel.latest_event_at).date()
+    first, last = cache.call(options.date_bounds, grain=grain)
+    return Bounds(
+        latest, first or latest, max(last or latest, latest), cache.call(ranges.default_range, grain=grain)
+    )
+
+
+def preset_filters(preset: str) -> Filters:
+    """The filters the sidebar gives for `preset` with every other filter on its default, and
+    the choices the sidebar offers read too: what a page opened on that preset reads first."""
+    cache.call(options.filter_choices)
+    return Filters(*bounds(contracts.current().default_grain).preset(preset))
+
+
 def _date(text: str | None, first: dt.date, last: dt.date) -> dt.date | None:
     """A date from the URL if it is an ISO day inside [first, last]; None otherwise."""
     if not isinstance(text, str) or len(text) != 10:
@@ -334,7 +372,6 @@ def render(uses: tuple[str, ...] = ALL, note: str = "") -> Filters:
     """Draw the sidebar filters the page uses (`uses`: groups of GROUPS); return (and store in
     session state) the chosen Filters. Filters the page does not use keep their values (from
     the URL or an earlier page) but are neither drawn nor written to the URL; `note` says so."""
-    latest = cache.call(funnel.latest_event_at).date()
     choices = cache.call(options.filter_choices)
     contract = contracts.current()
     _keep(uses)
@@ -346,11 +383,8 @@ def render(uses: tuple[str, ...] = ALL, note: str = "") -> Filters:
         st.session_state["f_grain"] = contract.default_grain
     # A page that does not offer the choice (Teams, Content follow leads) counts the default grain.
     grain = st.session_state["f_grain"] if "grain" in uses else contract.default_grain
-    first, last = cache.call(options.date_bounds, grain=grain)
-    first = first or latest
-    last = max(last or latest, latest)
-    chosen = cache.call(ranges.default_range, grain=grain)
-    default = (chosen.start, chosen.end) if chosen else None
+    b = bounds(grain)
+    latest, first, last, chosen, default = b.latest, b.first, b.last, b.chosen, b.default
 
     if not st.session_state.get(_URL_READ):
         _read_url(choices, latest, (first, last), default)
@@ -396,7 +430,7 @@ def render(uses: tuple[str, ...] = ALL, note: str = "") -> Filters:
                 "In the cohort view, the leads whose journey started in this range; in the flow "
                 "view, the stage entries that happened in it.",
             )
-        start, end = preset_range(preset, latest, default, (first, last))
+        start, end = b.preset(preset)
         if preset == "custom":
             if "f_range" not in st.session_state:
                 # Start from the range on screen, so switching to custom changes nothing yet.

@@ -35,6 +35,7 @@ PROFILES: dict[str, plan.DayProfile | None] = {
     "Linear (every day counts)": None,
     "Working days (weekends count zero)": plan.working_days,
 }
+DEFAULT_PROFILE = next(iter(PROFILES))  # the pace the page opens on
 
 Run = Callable[..., object]
 
@@ -459,3 +460,31 @@ def view(
     v.checks_table = ct_shown
     v.checks_caption = _checks_caption(checks, period)
     return v
+
+
+@dataclass
+class Page:
+    """What the page shows when it opens: the view of its default choices and the history of
+    that month's target changes."""
+
+    view: TargetsView
+    history: pd.DataFrame
+
+
+def defaults(months: list[dt.date], as_of: dt.datetime) -> tuple[dt.date, int]:
+    """The period and the look-back (in months) the page opens on, `months` those with targets:
+    the as-of month when it has targets, else the last month with any (qt.default_period);
+    DEFAULT_LOOKBACK_MONTHS of leads."""
+    return qt.default_period(months, as_of), qt.DEFAULT_LOOKBACK_MONTHS
+
+
+def page(as_of: dt.datetime, contract: Contract, run: Run) -> Page:
+    """The page as of `as_of` on its default choices, the what-if at the observed values;
+    `contract` the effective one."""
+    period, months_back = defaults(list(run(qt.periods)["period"]), as_of)
+    lookback = qt.lookback(as_of, contract.horizon_days, months_back)
+    what_if = qt.observed_what_if(run(qt.plan_inputs, lookback), run(qt.deal_size, lookback))
+    return Page(
+        view=view(period, as_of, DEFAULT_PROFILE, lookback, what_if, contract, run=run),
+        history=run(qt.history, period),
+    )

@@ -303,13 +303,11 @@ def child(spec: dict) -> dict:
                 return seen[key]
 
             if spec["view"] == "health":
-                # Funnel health's view() takes a runner and the contract; its bridge section is
-                # drawn beside it (pages/health.py), so it is part of the page too.
-                from queries import bridge, contracts
+                # Funnel health's view() takes a runner and the contract (its bridge section and
+                # alerts included).
+                from queries import contracts
 
                 page.view(filters, contracts.current(db), run=call)
-                call(bridge.view, filters)
-                call(bridge.matched_leads)
             else:
                 page.view(filters, call=call, db=db)
 
@@ -1072,8 +1070,7 @@ def run(argv: list[str] | None = None) -> int:
     for view, label in pages_by_view:
         label = f"{label}, all queries, no cache"
         figures = measure({**base_spec, "kind": "view", "view": view, "label": label})
-        extra = " and its bridge section" if view == "health" else ""
-        rows.append(Row.of(label, figures, f"reports/{view}_view.py view(){extra}, each distinct call once"))
+        rows.append(Row.of(label, figures, f"reports/{view}_view.py view(), each distinct call once"))
         if view == "health":
             health_page = figures
         _say(f"  {label}: cold {_ms(figures['cold'])} ms, warm {_ms(figures['warm'])} ms")

@@ -434,7 +434,7 @@ def import_files(
                             "nothing new (every row is already stored, or rejected): the store is unchanged"
                         )
                     raise _Unchanged
-                relink(con)  # contacts and accounts a later file completes
+                relinked = relink(con)  # contacts and accounts a later file completes
                 say(0.85, "Rebuilding journeys")
                 if contract_text is not None:
                     contract_store.save(con, contract_text, contract_source, who)
@@ -442,7 +442,13 @@ def import_files(
                     con, set().union(*(recorded.get(f, ()) for f, r in staged if r.refused is None))
                 )
                 if before is not None:
-                    before.settled([r.load_id for r in written], sum(r.n_events_restated for r in written))
+                    before.settled(
+                        [r.load_id for r in written],
+                        n_restated=sum(r.n_events_restated for r in written),
+                        n_leads_updated=sum(r.n_leads_updated for r in written),
+                        n_touches=sum(r.n_touches for r in written),
+                        relinked=relinked,
+                    )
                 store.rebuild_journey(con, contract, changes=before)
                 rebuilt = (
                     before.outcome.text()

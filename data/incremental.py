@@ -16,12 +16,16 @@ after settling, `Changes.settled` records the import's load ids; store.rebuild_j
 `rebuild(...)`, which either rebuilds incrementally or says why not (the caller then runs the
 full rebuild).
 
-What changed (a diff against the snapshot, never a guess from the files):
+What changed (a diff against the snapshot, with what settling itself reports):
     events      only added: the count grew by exactly the rows whose source is this import's
-                load id, and no stored event was restated (its amount or close date updated)
-    leads       one hash per lead: new leads and leads whose row changed
+                load ids; no stored event was restated (FileReport.n_events_restated) or
+                removed (relink's count)
+    leads       when settling updated no stored lead (FileReport.n_leads_updated, relink's count
+                of leads given an account), only new leads, found by id; otherwise one hash per
+                lead against the snapshot's: new leads and leads whose row changed
+    touches     written by settling (FileReport.n_touches) or relinked (relink's count)
     the rest    owners, owner_details, accounts, opportunities, opportunity_contacts,
-                record_owners, touches: a fingerprint (count and sum of row hashes) each
+                record_owners: a fingerprint (count and sum of row hashes) each
 
 The records recomputed, closed over the links the derived tables follow:
     L0  leads of the new events, and new or changed leads
@@ -36,8 +40,11 @@ opportunity_people, opportunity_bridge, attribution_*) for D. The scratch databa
 base row those records' statements read: events of L and P and of D, the leads of L and P,
 their account matches, D's opportunities and contacts, the owners of L and D, P's touches, and
 the whole owners, owner_details and accounts tables. opportunity_events numbers every
-opportunity event store-wide (seq): D's rows are replaced and seq is numbered again in the same
-order (deal_id, occurred_at, event_id), which renumbers the rest without changing their order.
+opportunity event store-wide (seq, in the order deal_id, occurred_at, event_id): D's rows are
+replaced, numbered where they fall, and every other row's seq moves by the change in the number
+of D's rows at smaller deal ids. Recomputed rows are appended, so a table's rows are no longer
+sorted as the full rebuild writes them (a zone-map nicety, never a contract: the next full
+rebuild sorts them again).
 
 The full rebuild runs instead (and `rebuild` says why) when the shortcut is not exact by
 construction:
@@ -47,7 +54,8 @@ construction:
       one store-wide group in team_first_owners and team_positions);
     - a lead was removed, or a lead's account evidence changed (account_id, company, email,
       converted ids): account matching compares every lead with every other (data/accounts.py);
-    - owners, lookups, accounts, opportunities, contacts, roles or touches changed;
+    - owners, lookups (owner_details), accounts, opportunities, contacts, roles or touches
+      changed;
     - the records to recompute are more than a fifth of the store.
 account_matches itself is never recomputed incrementally: under the conditions above no lead's
 account evidence changed, so it is unchanged.
@@ -78,7 +86,6 @@ FINGERPRINTED = (
     "opportunities",
     "opportunity_contacts",
     "record_owners",
-    "touches",
 )
 # A lead's account evidence (data/account_matches.sql reads these columns of leads).
 ACCOUNT_COLUMNS = "account_id, company, email, converted_opportunity_id, converted_account_id"
@@ -153,11 +160,26 @@ class Changes:
     prints: dict[str, tuple]
     load_ids: list[str] = dataclasses.field(default_factory=list)
     n_restated: int = 0
+    n_leads_updated: int = 0
+    n_touches: int = 0
+    relinked: dict[str, int] = dataclasses.field(default_factory=dict)
     outcome: Outcome | None = None
 
-    def settled(self, load_ids: list[str], n_restated: int) -> None:
+    def settled(
+        self,
+        load_ids: list[str],
+        n_restated: int,
+        n_leads_updated: int = 0,
+        n_touches: int = 0,
+        relinked: dict[str, int] | None = None,
+    ) -> None:
+        """What settling wrote: the files' load ids, the stored events restated, the stored leads
+        updated and the touches written (FileReport), and the rows relink changed per table."""
         self.load_ids = list(load_ids)
         self.n_restated = n_restated
+        self.n_leads_updated = n_leads_updated
+        self.n_touches = n_touches
+        self.relinked = dict(relinked or {})
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> tuple:
@@ -175,8 +197,64 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> Changes:
         from leads as l
         """  # noqa: S608 (our column names)
     )
+    prints = {t: _fingerprint(con, t) for t in FINGERPRINTED}
+    prints["leads"] = con.execute("select count(*), sum(h::hugeint) from inc_before_leads").fetchone()
     n_events = con.execute("select count(*) from events").fetchone()[0]
-    return Changes(meta, n_events, {t: _fingerprint(con, t) for t in FINGERPRINTED})
+    return Changes(meta, n_events, prints)
+
+
+# The leads whose row differs from the snapshot's (k), new ones (is_new), and whether their
+# account evidence differs (a lead gone: is_gone).
+CHANGED_LEADS = f"""
+    create or replace temp table inc_changed_leads as
+    select
+        coalesce(a.lead_id, b.lead_id) as k,
+        b.lead_id is null as is_new,
+        a.lead_id is null as is_gone,
+        case when b.lead_id is null then a.has_evidence else a.h_account is distinct from b.h_account end
+            as is_evidence
+    from (
+        select lead_id, hash(l) as h, hash({ACCOUNT_COLUMNS}) as h_account,
+            coalesce({ACCOUNT_COLUMNS}) is not null as has_evidence
+        from leads as l
+    ) as a
+    full join inc_before_leads as b on b.lead_id = a.lead_id
+    where a.h is distinct from b.h
+"""
+
+
+def _changed_leads(con: duckdb.DuckDBPyConnection, changes: Changes) -> None:
+    """inc_changed_leads. When settling updated no stored lead (no lead file row 'changed',
+    relink set no account), the only changes are new leads, found by their ids; otherwise every
+    lead's row hash is compared with the snapshot's."""
+    if changes.n_leads_updated or changes.relinked.get("leads", 0):
+        con.execute(CHANGED_LEADS)
+        return
+    n_leads = con.execute("select count(*) from leads").fetchone()[0]
+    if n_leads == changes.prints["leads"][0]:
+        # No stored lead was updated, and an import deletes no lead: as many leads as before
+        # means no new one either.
+        con.execute(
+            "create or replace temp table inc_changed_leads (k varchar, is_new bool, is_gone bool, is_evidence bool)"
+        )
+        return
+    con.execute(
+        "create or replace temp table inc_new_ids as select lead_id from leads anti join inc_before_leads using (lead_id)"
+    )
+    con.execute(
+        f"""
+        create or replace temp table inc_changed_leads as
+        select l.lead_id as k, true as is_new, false as is_gone,
+            coalesce({ACCOUNT_COLUMNS}) is not null as is_evidence
+        from leads as l semi join inc_new_ids as n on n.lead_id = l.lead_id
+        """
+    )
+    n_leads, n_new = con.execute(
+        "select (select count(*) from leads), (select count(*) from inc_new_ids)"
+    ).fetchone()
+    con.execute("drop table inc_new_ids")
+    if n_leads - n_new != changes.prints["leads"][0]:  # a stored lead went
+        con.execute("insert into inc_changed_leads values (null, false, true, false)")
 
 
 def _why_full(con: duckdb.DuckDBPyConnection, changes: Changes, expected: dict[str, str]) -> str:
@@ -192,14 +270,20 @@ def _why_full(con: duckdb.DuckDBPyConnection, changes: Changes, expected: dict[s
             return what
     if changes.n_restated:
         return "stored events were restated"
-    p = {"ids": changes.load_ids}
-    n_now, n_new, n_leadless = con.execute(
+    if changes.relinked.get("events", 0):
+        return "stored events were removed"
+    if changes.n_touches or changes.relinked.get("touches", 0):
+        return "touches changed"
+    con.execute(
         """
-        select count(*), count(*) filter (where list_contains($ids, source)),
-            count(*) filter (where list_contains($ids, source) and lead_id is null)
-        from events
+        create or replace temp table inc_new as
+        select lead_id, deal_id from events where list_contains($ids, source)
         """,
-        p,
+        {"ids": changes.load_ids},
+    )
+    n_now = con.execute("select count(*) from events").fetchone()[0]
+    n_new, n_leadless = con.execute(
+        "select count(*), count(*) filter (where lead_id is null) from inc_new"
     ).fetchone()
     if n_now != changes.n_events + n_new:
         return "stored events were removed"
@@ -208,15 +292,10 @@ def _why_full(con: duckdb.DuckDBPyConnection, changes: Changes, expected: dict[s
     for table in FINGERPRINTED:
         if _fingerprint(con, table) != changes.prints[table]:
             return f"{table} changed"
+    con.execute("create or replace temp table inc_new_leads as select distinct lead_id from inc_new")
+    _changed_leads(con, changes)
     gone, evidence = con.execute(
-        f"""
-        select
-            (select count(*) from inc_before_leads as b anti join leads as l on l.lead_id = b.lead_id),
-            (select count(*)
-             from leads as l left join inc_before_leads as b on b.lead_id = l.lead_id
-             where (b.lead_id is null and coalesce({ACCOUNT_COLUMNS}) is not null)
-                or b.h_account <> hash({ACCOUNT_COLUMNS}))
-        """  # noqa: S608 (our column names)
+        "select count(*) filter (where is_gone), count(*) filter (where is_evidence) from inc_changed_leads"
     ).fetchone()
     if gone:
         return "leads were removed"
@@ -225,24 +304,21 @@ def _why_full(con: duckdb.DuckDBPyConnection, changes: Changes, expected: dict[s
     return ""
 
 
-def _keys(con: duckdb.DuckDBPyConnection, load_ids: list[str]) -> None:
+def _keys(con: duckdb.DuckDBPyConnection) -> None:
     """The temp tables inc_l (L), inc_d (D) and inc_lp (L and P) of the records to recompute."""
     con.execute(
         """
         create or replace temp table inc_l0 as
-        select lead_id as k from events where list_contains($ids, source) and lead_id is not null
+        select lead_id as k from inc_new_leads
         union
-        select l.lead_id from leads as l left join inc_before_leads as b on b.lead_id = l.lead_id
-        where b.lead_id is null or b.h <> hash(l)
-        """,
-        {"ids": load_ids},
+        select k from inc_changed_leads
+        """
     )
     con.execute(
         """
         create or replace temp table inc_d0 as
-        select distinct deal_id as k from events where list_contains($ids, source) and deal_id is not null
-        """,
-        {"ids": load_ids},
+        select distinct deal_id as k from inc_new where deal_id is not null
+        """
     )
     con.execute(
         """
@@ -285,11 +361,14 @@ def _slice(con: duckdb.DuckDBPyConnection, store: str) -> None:
     """Copy into the scratch database every base row the recomputed records' statements read."""
     s = store
     slices = {
-        "events": f"""select * from {s}.events as e
-            where e.lead_id in (select k from inc_lp) or e.deal_id in (select k from inc_d)""",
-        "leads": f"""select * from {s}.leads as x
-            where x.lead_id in (select k from inc_lp)
-               or nullif(trim(x.converted_opportunity_id), '') in (select k from inc_d)""",
+        # A lead's events, then the other events of D's opportunities.
+        "events": f"""
+            select e.* from {s}.events as e semi join inc_lp as l on l.k = e.lead_id
+            union all
+            (select e.* from {s}.events as e semi join inc_d as d on d.k = e.deal_id
+             anti join inc_lp as l on l.k = e.lead_id)""",
+        # P holds the leads converted into an opportunity of D.
+        "leads": f"select x.* from {s}.leads as x semi join inc_lp as l on l.k = x.lead_id",
         "account_matches": f"select * from {s}.account_matches where lead_id in (select k from inc_lp)",
         "opportunities": f"select * from {s}.opportunities where opportunity_id in (select k from inc_d)",
         "opportunity_contacts": f"""select * from {s}.opportunity_contacts
@@ -316,22 +395,55 @@ def _swap(con: duckdb.DuckDBPyConnection, store: str, tables: dict[str, str], ke
 
 
 def _opportunity_events(con: duckdb.DuckDBPyConnection, store: str) -> None:
-    """D's rows from the scratch database, the others kept; seq numbered again in the order
-    data/opportunity_events.sql numbers it (deal_id, occurred_at, event_id are unique per row)."""
+    """D's rows from the scratch database, numbered where they fall in the store's order; the
+    other rows keep theirs, moved by the rows D gained before them. seq is the row's place in
+    the order of data/opportunity_events.sql (deal_id, then occurred_at, event_id within a deal),
+    so a row of another deal moves by the change in the number of D's rows at smaller deal ids."""
     con.execute(
         f"""
-        create or replace temp table inc_opportunity_events as
-        select * replace (row_number() over (order by deal_id, occurred_at, event_id) as seq)
-        from (
-            select * from {store}.opportunity_events where deal_id not in (select k from inc_d)
-            union all by name
-            select * from {SCRATCH}.opportunity_events where deal_id in (select k from inc_d)
+        create or replace temp table inc_oe_deals as
+        with
+        old as (select deal_id, count(*) as n from {store}.opportunity_events group by deal_id),
+        new as (
+            select deal_id, count(*) as n from {SCRATCH}.opportunity_events
+            where deal_id in (select k from inc_d) group by deal_id
+        ),
+        counts as (
+            select deal_id, coalesce(old.n, 0) as n_old,
+                case when deal_id in (select k from inc_d) then coalesce(new.n, 0) else old.n end as n_new
+            from old full join new using (deal_id)
         )
-        order by seq
+        select deal_id,
+            coalesce(sum(n_old) over w, 0) as before_old,
+            coalesce(sum(n_new) over w, 0) as before_new
+        from counts
+        window w as (order by deal_id rows between unbounded preceding and 1 preceding)
         """
     )
-    con.execute(f"create or replace table {store}.opportunity_events as select * from inc_opportunity_events")
-    con.execute("drop table inc_opportunity_events")
+    oe = f"{store}.opportunity_events"
+    con.execute(f"delete from {oe} where deal_id in (select k from inc_d)")
+    con.execute(
+        f"""
+        update {oe} set seq = {oe}.seq + (d.before_new - d.before_old)
+        from inc_oe_deals as d
+        where d.deal_id = {oe}.deal_id and d.before_new <> d.before_old
+        """
+    )
+    con.execute(
+        f"""
+        insert into {oe} by name
+        select * exclude (base) replace (
+            base + row_number() over (partition by deal_id order by occurred_at, event_id) as seq
+        )
+        from (
+            select o.*, d.before_new as base
+            from {SCRATCH}.opportunity_events as o
+            join inc_oe_deals as d on d.deal_id = o.deal_id
+            where o.deal_id in (select k from inc_d)
+        )
+        """
+    )
+    con.execute("drop table inc_oe_deals")
 
 
 def rebuild(
@@ -342,10 +454,19 @@ def rebuild(
     the tracked contract journey.rebuild would get; `expected` the store_meta values the
     derived tables must have been built with (contract version and hash, tracked stages and
     exits)."""
+    try:
+        return _rebuild(con, contract, changes, expected)
+    finally:
+        _drop_keys(con)
+
+
+def _rebuild(
+    con: duckdb.DuckDBPyConnection, contract: Contract, changes: Changes, expected: dict[str, str]
+) -> Outcome:
     reason = _why_full(con, changes, expected)
     if reason:
         return Outcome(False, reason)
-    _keys(con, changes.load_ids)
+    _keys(con)
     n_leads, n_deals, n_lp = (
         con.execute(f"select count(*) from {t}").fetchone()[0]  # noqa: S608 (our names)
         for t in ("inc_l", "inc_d", "inc_lp")
@@ -354,7 +475,6 @@ def rebuild(
         "select (select count(*) from leads) + (select count(*) from deal_journey_leads)"
     ).fetchone()[0]
     if n_lp + n_deals > MAX_SHARE * n_store:
-        _drop_keys(con)
         return Outcome(False, f"the import touches {n_lp + n_deals:,} of {n_store:,} records")
     store = con.execute("select current_database()").fetchone()[0]
     store = '"' + store.replace('"', '""') + '"'
@@ -371,7 +491,7 @@ def rebuild(
         con.execute(
             f"""
             create or replace table journey_leads as
-            select * from {store}.journey_leads where lead_id in (select k from inc_lp)
+            select j.* from {store}.journey_leads as j semi join inc_lp as l on l.k = j.lead_id
             """
         )
         bridge.rebuild(con)
@@ -386,12 +506,19 @@ def rebuild(
     finally:
         con.execute(f"use {store}")
         con.execute(f"detach {SCRATCH}")
-        _drop_keys(con)
     return Outcome(True, n_leads=n_leads, n_opportunities=n_deals)
 
 
 def _drop_keys(con: duckdb.DuckDBPyConnection) -> None:
-    for table in ("inc_l", "inc_d", "inc_lp", "inc_before_leads"):
+    for table in (
+        "inc_l",
+        "inc_d",
+        "inc_lp",
+        "inc_before_leads",
+        "inc_new",
+        "inc_new_leads",
+        "inc_changed_leads",
+    ):
         con.execute(f"drop table if exists {table}")
 
 

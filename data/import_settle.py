@@ -1210,7 +1210,7 @@ def _write_lookups(con: duckdb.DuckDBPyConnection, report: FileReport, load_id: 
     ).fetchone()[0]
 
 
-def relink(con: duckdb.DuckDBPyConnection) -> None:
+def relink(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Links that a later file can complete, made after every import (so the order in which
     files arrive does not matter):
 
@@ -1219,8 +1219,16 @@ def relink(con: duckdb.DuckDBPyConnection) -> None:
     - a lead or opportunity naming an account only by its name gets the id of the one account
       of that name (after normalising), when exactly one is known;
     - an exit dated only by its record's last change goes once another file dates the same exit
-      of the record (a LeadHistory row after its Lead row)."""
-    con.execute(
+      of the record (a LeadHistory row after its Lead row).
+
+    Returns the number of rows it changed per table (an incremental rebuild needs to know)."""
+    changed = dict.fromkeys(("events", "opportunity_contacts", "touches", "leads", "opportunities"), 0)
+
+    def run(table: str, sql: str, params: dict | None = None) -> None:
+        changed[table] += con.execute(sql, params).fetchone()[0]
+
+    run(
+        "events",
         """
         delete from events as f
         where ends_with(f.event_id, $suffix)
@@ -1244,14 +1252,16 @@ def relink(con: duckdb.DuckDBPyConnection) -> None:
         where k.lead_id <> c.lead_id
         """  # noqa: S608 (our SQL and column names only)
     )
-    con.execute(
+    run(
+        "opportunity_contacts",
         """
         delete from opportunity_contacts as c
         using relinked as r, leads as l
         where l.lead_id = r.lead_id and l.contact_id = c.lead_id and c.opportunity_id = r.opportunity_id
-        """
+        """,
     )
-    con.execute(
+    run(
+        "opportunity_contacts",
         """
         insert into opportunity_contacts (opportunity_id, lead_id, role, is_primary, source)
         select r.opportunity_id, r.lead_id, r.role, r.is_primary, r.source
@@ -1261,9 +1271,10 @@ def relink(con: duckdb.DuckDBPyConnection) -> None:
             where o.opportunity_id = r.opportunity_id and o.lead_id = r.lead_id
         )
         qualify row_number() over (partition by r.opportunity_id, r.lead_id order by r.role) = 1
-        """
+        """,
     )
-    con.execute(
+    run(
+        "opportunity_contacts",
         """
         update opportunity_contacts as o
         set role = r.role
@@ -1274,13 +1285,14 @@ def relink(con: duckdb.DuckDBPyConnection) -> None:
         {"converted": CONVERTED_ROLE},
     )
     con.execute("drop table relinked")
-    con.execute(
+    run(
+        "touches",
         f"""
         update touches as t
         set lead_id = k.lead_id
         from {leads_of} as k
         where k.contact_id = t.lead_id
-        """  # noqa: S608 (our SQL and column names only)
+        """,  # noqa: S608 (our SQL and column names only)
     )
     names = """
         select simplify(name) as name_key, min(account_id) as account_id
@@ -1289,22 +1301,25 @@ def relink(con: duckdb.DuckDBPyConnection) -> None:
         group by all
         having count(*) = 1
     """
-    con.execute(
+    run(
+        "leads",
         f"""
         update leads as l
         set account_id = a.account_id
         from ({names}) as a
         where l.account_id is null and simplify(l.company) = a.name_key
-        """  # noqa: S608 (our SQL and column names only)
+        """,  # noqa: S608 (our SQL and column names only)
     )
-    con.execute(
+    run(
+        "opportunities",
         f"""
         update opportunities as o
         set account_id = a.account_id
         from ({names}) as a
         where o.account_id is null and simplify(o.company) = a.name_key
-        """  # noqa: S608 (our SQL and column names only)
+        """,  # noqa: S608 (our SQL and column names only)
     )
+    return changed
 
 
 def _write(

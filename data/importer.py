@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data import alert_hook, contract_store, detect, locks, propose, store
+from data import alert_hook, contract_store, detect, incremental, locks, propose, store
 from data import contract as contract_mod
 from data.contract import Contract
 from data.import_mapping import Mapping, MappingError, presets
@@ -83,6 +83,8 @@ class ImportReport:
     db: Path
     swapped: bool  # a new version of the store is live
     seconds: float = 0.0
+    # How the journeys were rebuilt: incrementally (how many records) or in full (why).
+    rebuilt: str = ""
 
     @property
     def ok(self) -> bool:
@@ -320,8 +322,16 @@ def import_files(
     class _Unchanged(Exception):
         pass
 
+    rebuilt = ""
+
     def done(swapped: bool) -> ImportReport:
-        return ImportReport(reports, db, swapped=swapped, seconds=time.perf_counter() - started)
+        return ImportReport(
+            reports,
+            db,
+            swapped=swapped,
+            seconds=time.perf_counter() - started,
+            rebuilt=rebuilt if swapped else "",
+        )
 
     with _import_lock(db):
         _tidy_versions(db)  # complete or undo whatever a crash interrupted
@@ -375,6 +385,7 @@ def import_files(
                 if not staged:
                     raise _Unchanged
                 say(0.7, "Copying the current store")
+                before = None  # the store before the import, for an incremental rebuild (data/incremental.py)
                 if fresh or not db.exists():
                     store.create_schema(con)
                 else:
@@ -382,6 +393,8 @@ def import_files(
                     con.execute("copy from database src to store")
                     con.execute("detach src")
                     store.create_schema(con)  # a store written by an earlier version gets what it lacks
+                    say(0.72, "Fingerprinting the current store")
+                    before = incremental.snapshot(con)
                 con.execute(IMPORT_TABLES)
                 # Settle files in the mapping's order, so that deals are known before their history.
                 order = {s.role: i for i, s in enumerate(mapping.files)}
@@ -421,14 +434,27 @@ def import_files(
                             "nothing new (every row is already stored, or rejected): the store is unchanged"
                         )
                     raise _Unchanged
-                relink(con)  # contacts and accounts a later file completes
+                relinked = relink(con)  # contacts and accounts a later file completes
                 say(0.85, "Rebuilding journeys")
                 if contract_text is not None:
                     contract_store.save(con, contract_text, contract_source, who)
                 contract_store.declare(
                     con, set().union(*(recorded.get(f, ()) for f, r in staged if r.refused is None))
                 )
-                store.rebuild_journey(con, contract)
+                if before is not None:
+                    before.settled(
+                        [r.load_id for r in written],
+                        n_restated=sum(r.n_events_restated for r in written),
+                        n_leads_updated=sum(r.n_leads_updated for r in written),
+                        n_touches=sum(r.n_touches for r in written),
+                        relinked=relinked,
+                    )
+                store.rebuild_journey(con, contract, changes=before)
+                rebuilt = (
+                    before.outcome.text()
+                    if before and before.outcome
+                    else "journeys rebuilt in full: a new store"
+                )
                 if fresh:
                     store.set_meta(con, "is_sample", "false")
                 store.set_meta(con, "last_import_at", _now().isoformat(sep=" "))
@@ -773,6 +799,8 @@ def main(argv: list[str] | None = None) -> int:
     if report.swapped:
         kept = f"; the previous version is kept as {_prev(where, 1).name}" if versions(where) else ""
         print(f"Store {where} updated in {report.seconds:.1f} s{kept}.")
+        if report.rebuilt:
+            print(report.rebuilt[0].upper() + report.rebuilt[1:] + ".")
     else:
         print(f"Store {where} unchanged ({report.seconds:.1f} s).")
     return 0 if report.ok else 1

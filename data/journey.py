@@ -217,19 +217,30 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     stage (won), when the data records it. Rebuilt with them: each lead's account
     (account_matches, data/accounts.py) and the bridge between the grains (opportunity_people,
     opportunity_bridge, data/bridge.py)."""
-    won_key = contract.stages[-1].key if contract.is_tracked(contract.stages[-1].key) else ""
     con.execute("set preserve_insertion_order = false")
     accounts.rebuild(con)  # each journey carries its record's account
+    build_journeys(con, contract)
+    bridge.rebuild(con)  # the links between the grains, over both grains' journeys
+    build_opportunity_events(con)
+    attribution_layouts.rebuild(con)  # the attribution deals' layouts, over journeys and people
+    team_layouts.rebuild(con, contract)  # the Teams page's layouts, over the lead journeys
+
+
+def build_journeys(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Both grains' journey tables (<prefix>_leads, _stages, _exits, _roles) from the events,
+    records and account_matches in `con`, under the tracked `contract` (rebuild's second step;
+    data/incremental.py runs it over the records an import touched)."""
+    won_key = contract.stages[-1].key if contract.is_tracked(contract.stages[-1].key) else ""
     lead = contract.effective() if contract.tracked_stages else contract
     _build(con, lead, won_key, LEAD_EVENTS, LEAD_RECORDS, LEAD_ROLES, PREFIXES["lead"])
     deals = contract.for_grain("opportunity")
     _build(con, deals, won_key, DEAL_EVENTS, DEAL_RECORDS, DEAL_ROLES, PREFIXES["opportunity"])
-    bridge.rebuild(con)  # the links between the grains, over both grains' journeys
-    # Each opportunity's own events in its order, for the pipeline at a date and its movement.
+
+
+def build_opportunity_events(con: duckdb.DuckDBPyConnection) -> None:
+    """Each opportunity's own events in its order, for the pipeline at a date and its movement."""
     order = OPPORTUNITY_EVENTS.read_text(encoding="utf-8")
     con.execute("create or replace table opportunity_events as " + order)
-    attribution_layouts.rebuild(con)  # the attribution deals' layouts, over journeys and people
-    team_layouts.rebuild(con, contract)  # the Teams page's layouts, over the lead journeys
 
 
 def _build(

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 
 from data import contract as contract_mod
-from data import contract_store, journey, locks, sample
+from data import contract_store, incremental, journey, locks, sample
 
 HERE = Path(__file__).parent
 ENV_DB = "HANDOFF_DB"
@@ -62,14 +62,21 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def rebuild_journey(
-    con: duckdb.DuckDBPyConnection, contract: contract_mod.Contract | str | None = None, source: str = "build"
+    con: duckdb.DuckDBPyConnection,
+    contract: contract_mod.Contract | str | None = None,
+    source: str = "build",
+    changes: incremental.Changes | None = None,
 ) -> contract_mod.Contract:
     """Rebuild the derived journey tables from events under the store's contract; returns it.
 
     `contract` (a Contract or a contract's text), when given, is first made the store's
     contract in force (a new version, unless it is the same). The journeys follow the stages the
     events record (the contract's tracked stages); store_meta keeps which version and which
-    stages and exits they were built with, so a reader can check that they belong together."""
+    stages and exits they were built with, so a reader can check that they belong together.
+
+    `changes`: what an import changed (data/incremental.py snapshot, then settled): the derived
+    tables are then rebuilt for the records it touched only, when that is exact, else in full;
+    changes.outcome says which, and why."""
     if contract is not None:
         contract_store.ensure(con, contract, source)
     found = contract_store.latest(con)
@@ -80,7 +87,14 @@ def rebuild_journey(
     full = contract_mod.loads(text, origin="the store's contract")
     stages, exits = contract_store.tracked_keys(con, full)
     tracked = full.with_tracked(frozenset(stages), frozenset(exits))
-    journey.rebuild(con, tracked)
+    if changes is None:
+        journey.rebuild(con, tracked)
+    else:
+        expected = incremental.expected_meta(version, contract_mod.text_hash(text), stages, exits)
+        changes.outcome = incremental.rebuild(con, tracked, changes, expected)
+        if not changes.outcome.incremental:
+            journey.rebuild(con, tracked)
+    set_meta(con, incremental.META_CODE, incremental.code_digest())
     set_meta(con, contract_store.META_VERSION, str(version))
     set_meta(con, contract_store.META_HASH, contract_mod.text_hash(text))
     set_meta(con, contract_store.META_TRACKED, json.dumps(stages))

@@ -389,10 +389,7 @@ def import_files(
                 if fresh or not db.exists():
                     store.create_schema(con)
                 else:
-                    con.execute("attach " + store.sql_literal(db) + " as src (read_only)")
-                    con.execute("copy from database src to store")
-                    con.execute("detach src")
-                    store.create_schema(con)  # a store written by an earlier version gets what it lacks
+                    store.copy_live(con, db)
                     say(0.72, "Fingerprinting the current store")
                     before = incremental.snapshot(con)
                 con.execute(IMPORT_TABLES)

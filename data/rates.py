@@ -217,10 +217,7 @@ def import_rates(path: Path, base: str | None = None, db: Path | None = None) ->
             return report  # nothing new: the live file keeps its bytes and every cache
         try:
             with store.replacing(db) as con:
-                con.execute("attach " + store.sql_literal(db) + " as src (read_only)")
-                con.execute("copy from database src to store")
-                con.execute("detach src")
-                store.create_schema(con)
+                store.copy_live(con, db)
                 con.executemany(
                     "insert or replace into currency_rates (currency, valid_from, base, rate, source) "
                     "values (?, ?, ?, ?, ?)",

@@ -20,6 +20,7 @@ import datetime as dt
 import functools
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -275,11 +276,47 @@ def _replacing(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute("use memory")
         con.execute("detach store")
         con.close()
+        # A log left beside the live file (a writer stopped before its checkpoint) belongs to
+        # the old file: beside the new one DuckDB refuses it ("WAL does not match database
+        # file"). The new file was copied through DuckDB with the log's changes (copy_live),
+        # so it goes first; a reader opening the old file meanwhile reads it as checkpointed.
+        path.with_name(path.name + ".wal").unlink(missing_ok=True)
         os.replace(tmp, path)
     except BaseException:
         con.close()
         tmp.unlink(missing_ok=True)
         raise
+
+
+def copy_live(con: duckdb.DuckDBPyConnection, live: Path) -> str:
+    """Make the store being written by replacing() (`store` on `con`) a copy of the live file
+    at `live`, with every table the schema has; returns how it was copied ("file" or "tables").
+
+    A checkpointed DuckDB file is a consistent database on its own, and the writer lock that
+    replacing() holds keeps any other writer out, so when the live file has no write-ahead log
+    its bytes are copied as they are: about a second for a 1M-lead store, where rewriting it
+    table by table (`copy from database`) took 15-40 s, most of a small import's time. With a
+    log beside it (a writer stopped before its checkpoint), the log's changes are only seen
+    through DuckDB, so the tables are copied through it. Either way the new file is written
+    before anything else is; the live file is only read."""
+    live = Path(live)
+    tmp = Path(con.execute("select path from duckdb_databases() where database_name = 'store'").fetchone()[0])
+    how = "tables"
+    if not live.with_name(live.name + ".wal").exists():
+        con.execute("use memory")
+        con.execute("detach store")
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        shutil.copyfile(live, tmp)
+        con.execute("attach " + sql_literal(tmp) + " as store")
+        con.execute("use store")
+        how = "file"
+    else:
+        con.execute("attach " + sql_literal(live) + " as src (read_only)")
+        con.execute("copy from database src to store")
+        con.execute("detach src")
+    # A store written by an earlier version gets the tables it lacks (schema.sql is idempotent).
+    create_schema(con)
+    return how
 
 
 @contextlib.contextmanager
@@ -414,11 +451,7 @@ def rebuild(
     if contract_text is not None:
         contract_mod.loads(contract_text, origin=source)  # refuse before copying anything
     with replacing(path) as con:
-        con.execute("attach " + sql_literal(path) + " as src (read_only)")
-        con.execute("copy from database src to store")
-        con.execute("detach src")
-        # A store written by an earlier version gets the tables it lacks (schema.sql is idempotent).
-        create_schema(con)
+        copy_live(con, path)
         if contract_text is not None:
             contract_store.save(con, contract_text, source, user)
         return rebuild_journey(con)

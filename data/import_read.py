@@ -324,6 +324,8 @@ class Records:
     again as records of their own.
     """
 
+    fast_split = True  # split lines without quotes here (False: every line through the parser)
+
     def __init__(self, lines: Iterator[Line], delimiter: str, max_length: int, max_lines: int) -> None:
         self.feed = _Feed(iter(lines), max_length, max_lines)
         self.reader = csv.reader(self.feed, delimiter=delimiter, strict=True)
@@ -332,27 +334,6 @@ class Records:
         self.delimiter = delimiter
         # Python's parser refuses a field over its own limit (128 KiB): let the row limit rule.
         csv.field_size_limit(max(csv.field_size_limit(), max_length))
-
-    def _unquoted(self, text: str) -> list[str] | None:
-        """The fields of a line with no quote, NUL or line break before its end, as the CSV
-        parser reads it (the line split on the delimiter); None for any other line, and for a
-        blank one or one over max_length, which the parser's path reads."""
-        if text.endswith("\n"):
-            body = text[:-2] if text.endswith("\r\n") else text[:-1]
-        elif text.endswith("\r"):
-            body = text[:-1]
-        else:
-            body = text
-        if (
-            not body
-            or len(text) > self.max_length
-            or '"' in body
-            or "\r" in body
-            or "\n" in body
-            or "\0" in body
-        ):
-            return None
-        return body.split(self.delimiter)
 
     def _stray(self, why: str) -> Record:
         """Reject the record's first line alone; its other lines are read again. `why` may name
@@ -368,18 +349,31 @@ class Records:
 
     def __iter__(self) -> Iterator[Record]:
         feed = self.feed
+        back, lines, delimiter, max_length = feed.back, feed.lines, self.delimiter, self.max_length
+        fast, new = self.fast_split, tuple.__new__
         while True:
-            feed.taken, feed.chars = [], 0
             # Most lines hold no quote: split them here, and give the CSV parser only the others.
             try:
-                line = feed.back.popleft() if feed.back else next(feed.lines)
+                line = back.popleft() if back else next(lines)
             except StopIteration:
                 return
-            fields = None if line.too_long else self._unquoted(line.text)
-            if fields is not None:
-                yield Record(line.number, line.number, line.text[:MAX_RAW].rstrip("\r\n"), fields)
-                continue
-            feed.back.appendleft(line)
+            number, text, too_long = line
+            # A line with no quote, NUL or line break before its end is the line split on the
+            # delimiter, as the CSV parser reads it; a blank one, one over max_length and every
+            # other line go to the parser.
+            if fast and not too_long and len(text) <= max_length and '"' not in text and "\0" not in text:
+                if text[-1:] == "\n":
+                    body = text[:-2] if text[-2:-1] == "\r" else text[:-1]
+                elif text[-1:] == "\r":
+                    body = text[:-1]
+                else:
+                    body = text
+                if body and "\r" not in body and "\n" not in body:
+                    # The raw text is the body's start: it holds no line break to strip.
+                    yield new(Record, (number, number, body[:MAX_RAW], body.split(delimiter), None))
+                    continue
+            feed.taken, feed.chars = [], 0
+            back.appendleft(line)
             try:
                 fields = next(self.reader)
             except StopIteration:
@@ -669,7 +663,11 @@ class RowParser:
             self.reasons[norm(r.key)] = r.key
             self.reasons[norm(r.label)] = r.key
         self.required = set(spec.value_required())
-        self._columns: dict[str, tuple] = {}  # _get's view of each column, found on first use
+        # _get's view of each column, found on first use; no column reads as empty.
+        self._columns: dict[str | None, tuple] = {
+            None: (None, None, None, False),
+            "": (None, None, None, False),
+        }
         self._stage_keys: dict[str, str | None] = {}  # stage_key's answer per distinct name
         self._names: dict[str, str] = {}
         # Stage and status names in the data: the mapping's own, then the contract's keys and
@@ -712,6 +710,15 @@ class RowParser:
                 "files (--propose, then --contract); else add it to the contract (python -m data.contract), "
                 "name it in the mapping's stage_names or stage_aliases, or list it in ignore_stage_names."
             )
+        self._parse_shape = {
+            "wide": self._wide,
+            "status": self._status,
+            "contacts": self._contacts,
+            "lookup": self._lookup,
+            "touches": self._touch,
+            "roles": self._roles_row,
+            "changes": self._change,
+        }.get(spec.shape, self._long)
         if spec.shape == "lookup":
             known_teams = {norm(t): t for t in contract.teams}
             self.lookup_teams = known_teams
@@ -734,27 +741,33 @@ class RowParser:
 
     # --- single values -------------------------------------------------------------------
     def _get(self, fields: list[str], col: str | None) -> str:
-        if not col:
-            return ""
         # (its position, its fallback's position and name, whether a value is required), found
         # once per column: this runs for several columns of every row.
-        found = self._columns.get(col)
-        if found is None:
+        try:
+            at, other_at, other, required = self._columns[col]
+        except KeyError:
+            if not col:
+                return ""
             other = self.spec.fallback.get(col)
-            found = self._columns[col] = (
+            at, other_at, other, required = self._columns[col] = (
                 self.index.get(col),
                 self.index.get(other) if other in self.index else None,
                 other,
                 col in self.required,
             )
-        at, other_at, other, required = found
-        value = fields[at].strip() if at is not None else ""
+        if at is not None:
+            value = fields[at].strip()
+            if value:  # the common case: the column's own value
+                if len(value) > MAX_TEXT:
+                    raise RowError(col, f"value is longer than {MAX_TEXT} characters")
+                return value
+        else:
+            value = ""
         read = col
-        if not value:
-            if other_at is not None:
-                read, value = other, fields[other_at].strip()
-            elif at is None:
-                return ""
+        if other_at is not None:
+            read, value = other, fields[other_at].strip()
+        elif at is None:
+            return ""
         if len(value) > MAX_TEXT:
             raise RowError(read, f"value is longer than {MAX_TEXT} characters")
         if not value and required:
@@ -917,16 +930,7 @@ class RowParser:
             # deleted history row): accepted, no funnel event. Keyed by its whole text, so only
             # an identical repeat is a duplicate.
             return Parsed("where:" + "\x1f".join(fields), ignored=True, version=version)
-        shape = self.spec.shape
-        parsed = {
-            "wide": self._wide,
-            "status": self._status,
-            "contacts": self._contacts,
-            "lookup": self._lookup,
-            "touches": self._touch,
-            "roles": self._roles_row,
-            "changes": self._change,
-        }.get(shape, self._long)(fields)
+        parsed = self._parse_shape(fields)
         parsed.version = version
         return parsed
 

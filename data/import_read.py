@@ -438,7 +438,7 @@ class Records:
             yield Record(taken[0].number, taken[-1].number, _raw(taken), fields)
 
 
-@dataclass
+@dataclass(slots=True)
 class Parsed:
     """What one valid row maps to."""
 
@@ -670,6 +670,7 @@ class RowParser:
         }
         self._stage_keys: dict[str, str | None] = {}  # stage_key's answer per distinct name
         self._names: dict[str, str] = {}
+        self._observed: dict[str, str | None] = {}  # observe's stage name per distinct text
         # Stage and status names in the data: the mapping's own, then the contract's keys and
         # labels (the names a contract proposed from the data was made of), then the key a
         # proposal makes of a name (so a relabelled stage is still found by its data's name).
@@ -789,7 +790,10 @@ class RowParser:
         return value
 
     def _time(self, col: str, text: str, flags: list[str]) -> dt.datetime:
-        ts = self._read_time(col, text)
+        try:  # _read_time's first try, here: most times are ISO 8601
+            ts = dt.datetime.fromisoformat(text)
+        except ValueError:
+            ts = self._read_time(col, text)
         if ts.tzinfo is not None:
             # An explicit offset wins over the mapping's time zone.
             ts = ts.astimezone(UTC).replace(tzinfo=None)
@@ -1255,15 +1259,21 @@ class RowParser:
             if spec.shape == "changes" and self._change_target(fields) != "stage":
                 return  # an amount or close date, another field: no stage name
             if spec.shape in ("long", "changes"):
-                name = self._get(fields, spec.stage if spec.shape == "long" else spec.new_value)
-                if not name:
+                text = self._get(fields, spec.stage if spec.shape == "long" else spec.new_value)
+                if not text:
                     return
-                name = spec.stage_aliases.get(norm(name), name)
-                mapped = spec.stage_names.get(norm(name))  # the mapping's own word for it wins
-                if mapped == AMOUNT_EVENT or norm(name) in spec.ignore_stage_names:
+                # The name it is observed under (None: no stage), found once per distinct text.
+                try:
+                    observed = self._observed[text]
+                except KeyError:
+                    name = spec.stage_aliases.get(norm(text), text)
+                    mapped = spec.stage_names.get(norm(name))  # the mapping's own word for it wins
+                    skip = mapped == AMOUNT_EVENT or norm(name) in spec.ignore_stage_names
+                    observed = self._observed[text] = None if skip else (mapped or name)
+                if observed is None:
                     return
                 at = self._time(spec.time, self._get(fields, spec.time), flags)
-                obs.add(record, mapped or name, at, grain=grain)
+                obs.add(record, observed, at, grain=grain)
                 return
             status = self._get(fields, spec.status)
             status = spec.stage_aliases.get(norm(status), status)
@@ -1527,7 +1537,7 @@ class RowParser:
             return Parsed(str(key or f"{deal_id or lead_id}:{name}:{at.isoformat()}"), ignored=True)
         if not stage_text:
             raise RowError(stage_col, "required value is missing (the new stage)")
-        etype = self.stage_key(name)
+        etype = self._stage_keys[name] if name in self._stage_keys else self.stage_key(name)
         if etype is None:
             raise RowError(
                 stage_col,
@@ -1578,7 +1588,7 @@ def _stage_teams(contract: Contract) -> dict[str, str]:
     return out
 
 
-@dataclass
+@dataclass(slots=True)
 class RowOutcome:
     row_number: int  # its first physical line
     raw: str
@@ -1729,15 +1739,15 @@ def read_rows(
 
     def rows() -> Iterator[RowOutcome]:
         n_data = 0
+        pull, parse, observe = it.__next__, parser.parse, parser.observe
         try:
             while limit is None or n_data < limit:
                 try:
-                    rec = next(it)
+                    first, last, text, fields, reason = pull()
                 except StopIteration:
                     break
                 except Undecodable as exc:
                     raise undecodable(exc) from None
-                fields = rec.fields
                 if (
                     fields is not None
                     and not (fields and fields[0].strip())
@@ -1746,20 +1756,19 @@ def read_rows(
                     continue  # a blank line keeps its number but is no data row
                 n_data += 1
                 if observations is not None:
-                    if rec.fields is not None:
-                        parser.observe(rec.fields, observations)
+                    if fields is not None:
+                        observe(fields, observations)
                     continue
-                if rec.fields is None:
-                    yield RowOutcome(rec.first, rec.raw, reason=rec.reason, last_row_number=rec.last)
+                # RowOutcome(row_number, raw, parsed, column, reason, last_row_number)
+                if fields is None:
+                    yield RowOutcome(first, text, None, None, reason, last)
                 else:
                     try:
-                        parsed = parser.parse(rec.fields)
+                        parsed = parse(fields)
                     except RowError as exc:
-                        yield RowOutcome(
-                            rec.first, rec.raw, column=exc.column, reason=exc.reason, last_row_number=rec.last
-                        )
+                        yield RowOutcome(first, text, None, exc.column, exc.reason, last)
                     else:
-                        yield RowOutcome(rec.first, rec.raw, parsed=parsed, last_row_number=rec.last)
+                        yield RowOutcome(first, text, parsed, None, None, last)
                 if progress and n_data % 20_000 == 0:
                     progress(lines.n_bytes / size)
             if n_data == 0:

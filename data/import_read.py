@@ -777,7 +777,14 @@ class RowParser:
         return value
 
     def _id(self, fields: list[str], col: str | None) -> str | None:
-        value = self._get(fields, col)
+        # _get's common case inline (a column's own value, not too long); _get for the rest.
+        found = self._columns.get(col)
+        if found is not None and found[0] is not None:
+            value = fields[found[0]].strip()
+            if not value or len(value) > MAX_TEXT:
+                value = self._get(fields, col)
+        else:
+            value = self._get(fields, col)
         if not value:
             return None
         # Only a value that starts with a digit or a sign can be one (EXCEL_ID).
@@ -972,8 +979,11 @@ class RowParser:
     def _owners(self, fields: list[str], owner: str | None) -> list[tuple]:
         if not owner:
             return []
-        name = self._get(fields, self.spec.owner_name) or owner
-        team = self._get(fields, self.spec.owner_team).lower() or self.mapping.owner_team
+        spec = self.spec
+        name = (self._get(fields, spec.owner_name) if spec.owner_name else "") or owner
+        team = (
+            self._get(fields, spec.owner_team).lower() if spec.owner_team else ""
+        ) or self.mapping.owner_team
         if team not in self.teams:
             raise RowError(
                 self.spec.owner_team, f"unknown team {team!r}; expected one of {sorted(self.teams)}"

@@ -245,12 +245,13 @@ class PhysicalLines:
                 skipped, text = None, text[cut + 1 :]
             parts = (pending + text).split(sep) if sep else [pending + text]
             pending = parts.pop()
+            max_length, new = self.max_length, tuple.__new__  # Line(...), without its __new__
             for part in parts:
                 number += 1
-                if len(part) > self.max_length:
+                if len(part) > max_length:
                     yield Line(number, part[:MAX_RAW], True)
                 else:
-                    yield Line(number, part + sep, False)
+                    yield new(Line, (number, part + sep, False))
             if len(pending) > self.max_length:
                 skipped, pending = pending[:MAX_RAW], ""
         if skipped is not None:
@@ -762,6 +763,8 @@ class RowParser:
                 if len(value) > MAX_TEXT:
                     raise RowError(col, f"value is longer than {MAX_TEXT} characters")
                 return value
+            if other_at is None and not required:  # an empty optional value
+                return value
         else:
             value = ""
         read = col
@@ -934,8 +937,9 @@ class RowParser:
                 f"row has {len(fields)} fields but the header has {self.n_fields}: a quote or "
                 f"a '{self.mapping.delimiter}' is out of place",
             )
-        version = self._version(fields)
-        skipped = self._filtered(fields)
+        spec = self.spec
+        version = self._version(fields) if spec.version_active or spec.version_start else None
+        skipped = self._filtered(fields) if spec.where else False
         if skipped:
             # A row the mapping's `where` leaves out (a LeadHistory change of another field, a
             # deleted history row): accepted, no funnel event. Keyed by its whole text, so only
@@ -1253,9 +1257,11 @@ class RowParser:
         spec, flags = self.spec, []
         grain = spec.grain
         try:
-            if spec.shape in ("contacts", "lookup", "touches", "roles") or self._filtered(fields):
+            if spec.shape in ("contacts", "lookup", "touches", "roles") or (
+                spec.where and self._filtered(fields)
+            ):
                 return
-            version = self._version(fields)
+            version = self._version(fields) if spec.version_active or spec.version_start else None
             if version is not None and version[0] is False:
                 return  # an earlier version kept by a sync: the current one says it all
             by_lead = grain == "lead" and spec.deal_id and spec.lead_id

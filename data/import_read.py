@@ -784,7 +784,11 @@ class RowParser:
         found = self._columns.get(col)
         if found is not None and found[0] is not None:
             value = fields[found[0]].strip()
-            if not value or len(value) > MAX_TEXT:
+            if not value:
+                if found[1] is None and not found[3]:  # empty, optional, no fallback
+                    return None
+                value = self._get(fields, col)
+            elif len(value) > MAX_TEXT:
                 value = self._get(fields, col)
         else:
             value = self._get(fields, col)

@@ -245,12 +245,13 @@ class PhysicalLines:
                 skipped, text = None, text[cut + 1 :]
             parts = (pending + text).split(sep) if sep else [pending + text]
             pending = parts.pop()
+            max_length, new = self.max_length, tuple.__new__  # Line(...), without its __new__
             for part in parts:
                 number += 1
-                if len(part) > self.max_length:
+                if len(part) > max_length:
                     yield Line(number, part[:MAX_RAW], True)
                 else:
-                    yield Line(number, part + sep, False)
+                    yield new(Line, (number, part + sep, False))
             if len(pending) > self.max_length:
                 skipped, pending = pending[:MAX_RAW], ""
         if skipped is not None:
@@ -324,6 +325,8 @@ class Records:
     again as records of their own.
     """
 
+    fast_split = True  # split lines without quotes here (False: every line through the parser)
+
     def __init__(self, lines: Iterator[Line], delimiter: str, max_length: int, max_lines: int) -> None:
         self.feed = _Feed(iter(lines), max_length, max_lines)
         self.reader = csv.reader(self.feed, delimiter=delimiter, strict=True)
@@ -332,27 +335,6 @@ class Records:
         self.delimiter = delimiter
         # Python's parser refuses a field over its own limit (128 KiB): let the row limit rule.
         csv.field_size_limit(max(csv.field_size_limit(), max_length))
-
-    def _unquoted(self, text: str) -> list[str] | None:
-        """The fields of a line with no quote, NUL or line break before its end, as the CSV
-        parser reads it (the line split on the delimiter); None for any other line, and for a
-        blank one or one over max_length, which the parser's path reads."""
-        if text.endswith("\n"):
-            body = text[:-2] if text.endswith("\r\n") else text[:-1]
-        elif text.endswith("\r"):
-            body = text[:-1]
-        else:
-            body = text
-        if (
-            not body
-            or len(text) > self.max_length
-            or '"' in body
-            or "\r" in body
-            or "\n" in body
-            or "\0" in body
-        ):
-            return None
-        return body.split(self.delimiter)
 
     def _stray(self, why: str) -> Record:
         """Reject the record's first line alone; its other lines are read again. `why` may name
@@ -368,18 +350,31 @@ class Records:
 
     def __iter__(self) -> Iterator[Record]:
         feed = self.feed
+        back, lines, delimiter, max_length = feed.back, feed.lines, self.delimiter, self.max_length
+        fast, new = self.fast_split, tuple.__new__
         while True:
-            feed.taken, feed.chars = [], 0
             # Most lines hold no quote: split them here, and give the CSV parser only the others.
             try:
-                line = feed.back.popleft() if feed.back else next(feed.lines)
+                line = back.popleft() if back else next(lines)
             except StopIteration:
                 return
-            fields = None if line.too_long else self._unquoted(line.text)
-            if fields is not None:
-                yield Record(line.number, line.number, line.text[:MAX_RAW].rstrip("\r\n"), fields)
-                continue
-            feed.back.appendleft(line)
+            number, text, too_long = line
+            # A line with no quote, NUL or line break before its end is the line split on the
+            # delimiter, as the CSV parser reads it; a blank one, one over max_length and every
+            # other line go to the parser.
+            if fast and not too_long and len(text) <= max_length and '"' not in text and "\0" not in text:
+                if text[-1:] == "\n":
+                    body = text[:-2] if text[-2:-1] == "\r" else text[:-1]
+                elif text[-1:] == "\r":
+                    body = text[:-1]
+                else:
+                    body = text
+                if body and "\r" not in body and "\n" not in body:
+                    # The raw text is the body's start: it holds no line break to strip.
+                    yield new(Record, (number, number, body[:MAX_RAW], body.split(delimiter), None))
+                    continue
+            feed.taken, feed.chars = [], 0
+            back.appendleft(line)
             try:
                 fields = next(self.reader)
             except StopIteration:
@@ -444,7 +439,7 @@ class Records:
             yield Record(taken[0].number, taken[-1].number, _raw(taken), fields)
 
 
-@dataclass
+@dataclass(slots=True)
 class Parsed:
     """What one valid row maps to."""
 
@@ -669,9 +664,14 @@ class RowParser:
             self.reasons[norm(r.key)] = r.key
             self.reasons[norm(r.label)] = r.key
         self.required = set(spec.value_required())
-        self._columns: dict[str, tuple] = {}  # _get's view of each column, found on first use
+        # _get's view of each column, found on first use; no column reads as empty.
+        self._columns: dict[str | None, tuple] = {
+            None: (None, None, None, False),
+            "": (None, None, None, False),
+        }
         self._stage_keys: dict[str, str | None] = {}  # stage_key's answer per distinct name
         self._names: dict[str, str] = {}
+        self._observed: dict[str, str | None] = {}  # observe's stage name per distinct text
         # Stage and status names in the data: the mapping's own, then the contract's keys and
         # labels (the names a contract proposed from the data was made of), then the key a
         # proposal makes of a name (so a relabelled stage is still found by its data's name).
@@ -712,6 +712,15 @@ class RowParser:
                 "files (--propose, then --contract); else add it to the contract (python -m data.contract), "
                 "name it in the mapping's stage_names or stage_aliases, or list it in ignore_stage_names."
             )
+        self._parse_shape = {
+            "wide": self._wide,
+            "status": self._status,
+            "contacts": self._contacts,
+            "lookup": self._lookup,
+            "touches": self._touch,
+            "roles": self._roles_row,
+            "changes": self._change,
+        }.get(spec.shape, self._long)
         if spec.shape == "lookup":
             known_teams = {norm(t): t for t in contract.teams}
             self.lookup_teams = known_teams
@@ -734,27 +743,35 @@ class RowParser:
 
     # --- single values -------------------------------------------------------------------
     def _get(self, fields: list[str], col: str | None) -> str:
-        if not col:
-            return ""
         # (its position, its fallback's position and name, whether a value is required), found
         # once per column: this runs for several columns of every row.
-        found = self._columns.get(col)
-        if found is None:
+        try:
+            at, other_at, other, required = self._columns[col]
+        except KeyError:
+            if not col:
+                return ""
             other = self.spec.fallback.get(col)
-            found = self._columns[col] = (
+            at, other_at, other, required = self._columns[col] = (
                 self.index.get(col),
                 self.index.get(other) if other in self.index else None,
                 other,
                 col in self.required,
             )
-        at, other_at, other, required = found
-        value = fields[at].strip() if at is not None else ""
+        if at is not None:
+            value = fields[at].strip()
+            if value:  # the common case: the column's own value
+                if len(value) > MAX_TEXT:
+                    raise RowError(col, f"value is longer than {MAX_TEXT} characters")
+                return value
+            if other_at is None and not required:  # an empty optional value
+                return value
+        else:
+            value = ""
         read = col
-        if not value:
-            if other_at is not None:
-                read, value = other, fields[other_at].strip()
-            elif at is None:
-                return ""
+        if other_at is not None:
+            read, value = other, fields[other_at].strip()
+        elif at is None:
+            return ""
         if len(value) > MAX_TEXT:
             raise RowError(read, f"value is longer than {MAX_TEXT} characters")
         if not value and required:
@@ -763,7 +780,18 @@ class RowParser:
         return value
 
     def _id(self, fields: list[str], col: str | None) -> str | None:
-        value = self._get(fields, col)
+        # _get's common case inline (a column's own value, not too long); _get for the rest.
+        found = self._columns.get(col)
+        if found is not None and found[0] is not None:
+            value = fields[found[0]].strip()
+            if not value:
+                if found[1] is None and not found[3]:  # empty, optional, no fallback
+                    return None
+                value = self._get(fields, col)
+            elif len(value) > MAX_TEXT:
+                value = self._get(fields, col)
+        else:
+            value = self._get(fields, col)
         if not value:
             return None
         # Only a value that starts with a digit or a sign can be one (EXCEL_ID).
@@ -776,7 +804,10 @@ class RowParser:
         return value
 
     def _time(self, col: str, text: str, flags: list[str]) -> dt.datetime:
-        ts = self._read_time(col, text)
+        try:  # _read_time's first try, here: most times are ISO 8601
+            ts = dt.datetime.fromisoformat(text)
+        except ValueError:
+            ts = self._read_time(col, text)
         if ts.tzinfo is not None:
             # An explicit offset wins over the mapping's time zone.
             ts = ts.astimezone(UTC).replace(tzinfo=None)
@@ -910,23 +941,15 @@ class RowParser:
                 f"row has {len(fields)} fields but the header has {self.n_fields}: a quote or "
                 f"a '{self.mapping.delimiter}' is out of place",
             )
-        version = self._version(fields)
-        skipped = self._filtered(fields)
+        spec = self.spec
+        version = self._version(fields) if spec.version_active or spec.version_start else None
+        skipped = self._filtered(fields) if spec.where else False
         if skipped:
             # A row the mapping's `where` leaves out (a LeadHistory change of another field, a
             # deleted history row): accepted, no funnel event. Keyed by its whole text, so only
             # an identical repeat is a duplicate.
             return Parsed("where:" + "\x1f".join(fields), ignored=True, version=version)
-        shape = self.spec.shape
-        parsed = {
-            "wide": self._wide,
-            "status": self._status,
-            "contacts": self._contacts,
-            "lookup": self._lookup,
-            "touches": self._touch,
-            "roles": self._roles_row,
-            "changes": self._change,
-        }.get(shape, self._long)(fields)
+        parsed = self._parse_shape(fields)
         parsed.version = version
         return parsed
 
@@ -964,8 +987,11 @@ class RowParser:
     def _owners(self, fields: list[str], owner: str | None) -> list[tuple]:
         if not owner:
             return []
-        name = self._get(fields, self.spec.owner_name) or owner
-        team = self._get(fields, self.spec.owner_team).lower() or self.mapping.owner_team
+        spec = self.spec
+        name = (self._get(fields, spec.owner_name) if spec.owner_name else "") or owner
+        team = (
+            self._get(fields, spec.owner_team).lower() if spec.owner_team else ""
+        ) or self.mapping.owner_team
         if team not in self.teams:
             raise RowError(
                 self.spec.owner_team, f"unknown team {team!r}; expected one of {sorted(self.teams)}"
@@ -1235,9 +1261,11 @@ class RowParser:
         spec, flags = self.spec, []
         grain = spec.grain
         try:
-            if spec.shape in ("contacts", "lookup", "touches", "roles") or self._filtered(fields):
+            if spec.shape in ("contacts", "lookup", "touches", "roles") or (
+                spec.where and self._filtered(fields)
+            ):
                 return
-            version = self._version(fields)
+            version = self._version(fields) if spec.version_active or spec.version_start else None
             if version is not None and version[0] is False:
                 return  # an earlier version kept by a sync: the current one says it all
             by_lead = grain == "lead" and spec.deal_id and spec.lead_id
@@ -1251,15 +1279,21 @@ class RowParser:
             if spec.shape == "changes" and self._change_target(fields) != "stage":
                 return  # an amount or close date, another field: no stage name
             if spec.shape in ("long", "changes"):
-                name = self._get(fields, spec.stage if spec.shape == "long" else spec.new_value)
-                if not name:
+                text = self._get(fields, spec.stage if spec.shape == "long" else spec.new_value)
+                if not text:
                     return
-                name = spec.stage_aliases.get(norm(name), name)
-                mapped = spec.stage_names.get(norm(name))  # the mapping's own word for it wins
-                if mapped == AMOUNT_EVENT or norm(name) in spec.ignore_stage_names:
+                # The name it is observed under (None: no stage), found once per distinct text.
+                try:
+                    observed = self._observed[text]
+                except KeyError:
+                    name = spec.stage_aliases.get(norm(text), text)
+                    mapped = spec.stage_names.get(norm(name))  # the mapping's own word for it wins
+                    skip = mapped == AMOUNT_EVENT or norm(name) in spec.ignore_stage_names
+                    observed = self._observed[text] = None if skip else (mapped or name)
+                if observed is None:
                     return
                 at = self._time(spec.time, self._get(fields, spec.time), flags)
-                obs.add(record, mapped or name, at, grain=grain)
+                obs.add(record, observed, at, grain=grain)
                 return
             status = self._get(fields, spec.status)
             status = spec.stage_aliases.get(norm(status), status)
@@ -1523,7 +1557,7 @@ class RowParser:
             return Parsed(str(key or f"{deal_id or lead_id}:{name}:{at.isoformat()}"), ignored=True)
         if not stage_text:
             raise RowError(stage_col, "required value is missing (the new stage)")
-        etype = self.stage_key(name)
+        etype = self._stage_keys[name] if name in self._stage_keys else self.stage_key(name)
         if etype is None:
             raise RowError(
                 stage_col,
@@ -1574,7 +1608,7 @@ def _stage_teams(contract: Contract) -> dict[str, str]:
     return out
 
 
-@dataclass
+@dataclass(slots=True)
 class RowOutcome:
     row_number: int  # its first physical line
     raw: str
@@ -1725,15 +1759,15 @@ def read_rows(
 
     def rows() -> Iterator[RowOutcome]:
         n_data = 0
+        pull, parse, observe = it.__next__, parser.parse, parser.observe
         try:
             while limit is None or n_data < limit:
                 try:
-                    rec = next(it)
+                    first, last, text, fields, reason = pull()
                 except StopIteration:
                     break
                 except Undecodable as exc:
                     raise undecodable(exc) from None
-                fields = rec.fields
                 if (
                     fields is not None
                     and not (fields and fields[0].strip())
@@ -1742,20 +1776,19 @@ def read_rows(
                     continue  # a blank line keeps its number but is no data row
                 n_data += 1
                 if observations is not None:
-                    if rec.fields is not None:
-                        parser.observe(rec.fields, observations)
+                    if fields is not None:
+                        observe(fields, observations)
                     continue
-                if rec.fields is None:
-                    yield RowOutcome(rec.first, rec.raw, reason=rec.reason, last_row_number=rec.last)
+                # RowOutcome(row_number, raw, parsed, column, reason, last_row_number)
+                if fields is None:
+                    yield RowOutcome(first, text, None, None, reason, last)
                 else:
                     try:
-                        parsed = parser.parse(rec.fields)
+                        parsed = parse(fields)
                     except RowError as exc:
-                        yield RowOutcome(
-                            rec.first, rec.raw, column=exc.column, reason=exc.reason, last_row_number=rec.last
-                        )
+                        yield RowOutcome(first, text, None, exc.column, exc.reason, last)
                     else:
-                        yield RowOutcome(rec.first, rec.raw, parsed=parsed, last_row_number=rec.last)
+                        yield RowOutcome(first, text, parsed, None, None, last)
                 if progress and n_data % 20_000 == 0:
                     progress(lines.n_bytes / size)
             if n_data == 0:

@@ -32,6 +32,9 @@ stages as (
       and stage_order < $n_stages
       and entered_at < $to_before
       and entered_at <= start_at + $window_days * interval 1 day
+      -- A decision comes at the latest when the window ends, so a lead whose window ended
+      -- before the first week cannot be decided in it: its rows are not read at all.
+      and start_at + $window_days * interval 1 day >= $from_at
 ),
 
 exit_events as (

@@ -492,3 +492,27 @@ def test_an_imported_email_matches_a_lead_to_its_account(tmp_path):
         ("L1", "A1", "record"),
         ("L2", "A1", "domain"),
     ]
+
+
+def test_the_account_counts_are_kept_per_store_version_and_follow_a_new_one(tmp_path):
+    """bridge.account_matches counts the whole store once per version: the same version gives
+    the same counts without a query, a changed store gives its own."""
+    from data import store as store_mod
+    from queries import bridge as bridge_q
+
+    db = tmp_path / "s.duckdb"
+    store_mod.build_sample(db, n_leads=200, seed=5)
+    def n_none(df):
+        return int(df[(df["status"] == "none") & (df["rule"] == "none")]["n_leads"].sum())
+
+    before = bridge_q.account_matches(db)
+    assert int(before["n_leads"].sum()) == 200
+    none_before = n_none(before)
+    before.loc[:, "n_leads"] = 0  # a caller changing its copy changes nothing kept
+    assert int(bridge_q.account_matches(db)["n_leads"].sum()) == 200
+    with store_mod.small_write(db) as con:
+        con.execute("delete from account_matches where lead_id in (select lead_id from leads limit 50)")
+    after = bridge_q.account_matches(db)
+    # The 50 leads without a match row now count as ('none', 'none'), unless they were already.
+    assert int(after["n_leads"].sum()) == 200
+    assert n_none(after) > none_before

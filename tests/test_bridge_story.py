@@ -502,6 +502,7 @@ def test_the_account_counts_are_kept_per_store_version_and_follow_a_new_one(tmp_
 
     db = tmp_path / "s.duckdb"
     store_mod.build_sample(db, n_leads=200, seed=5)
+
     def n_none(df):
         return int(df[(df["status"] == "none") & (df["rule"] == "none")]["n_leads"].sum())
 

@@ -116,20 +116,14 @@ DERIVED = ("account_matches", "opportunity_events", *LEAD_KEYED, *DEAL_KEYED)
 
 
 def code_digest() -> str:
-    """A digest of the code that writes the derived tables: rows written by other code are never
-    mixed with rows written by this code."""
-    names = sorted(p.name for p in HERE.glob("*.sql")) + [
-        "accounts.py",
-        "attribution_layouts.py",
-        "bridge.py",
-        "contract.py",
-        "incremental.py",
-        "journey.py",
-        "team_layouts.py",
-    ]
+    """A digest of the code in data/ (every .py, .sql and .toml file): rows written by other
+    code are never mixed with rows written by this code. The whole folder, not a list of the
+    modules that write derived tables, so a module added there can never be left out; a change
+    elsewhere in data/ only costs one full rebuild after an upgrade."""
     h = hashlib.sha256()
-    for name in names:
-        h.update(name.encode() + b"\0" + (HERE / name).read_bytes() + b"\0")
+    for path in sorted(HERE.glob("*")):
+        if path.suffix in (".py", ".sql", ".toml"):
+            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 
@@ -398,7 +392,8 @@ def _opportunity_events(con: duckdb.DuckDBPyConnection, store: str) -> None:
     """D's rows from the scratch database, numbered where they fall in the store's order; the
     other rows keep theirs, moved by the rows D gained before them. seq is the row's place in
     the order of data/opportunity_events.sql (deal_id, then occurred_at, event_id within a deal),
-    so a row of another deal moves by the change in the number of D's rows at smaller deal ids."""
+    so a row of another deal moves by the change in the number of D's rows at smaller deal ids,
+    and a row of D takes the place its scratch seq gives it within its deal."""
     con.execute(
         f"""
         create or replace temp table inc_oe_deals as
@@ -432,8 +427,10 @@ def _opportunity_events(con: duckdb.DuckDBPyConnection, store: str) -> None:
     con.execute(
         f"""
         insert into {oe} by name
+        -- Within a deal the scratch rows are already in the order opportunity_events.sql
+        -- gives (their own seq): only the offset before the deal changes.
         select * exclude (base) replace (
-            base + row_number() over (partition by deal_id order by occurred_at, event_id) as seq
+            base + row_number() over (partition by deal_id order by seq) as seq
         )
         from (
             select o.*, d.before_new as base

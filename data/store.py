@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import datetime as dt
 import functools
-import json
 import os
 import shutil
 import sys
@@ -88,18 +87,18 @@ def rebuild_journey(
     full = contract_mod.loads(text, origin="the store's contract")
     stages, exits = contract_store.tracked_keys(con, full)
     tracked = full.with_tracked(frozenset(stages), frozenset(exits))
+    # What the derived tables are built with (contract version and hash, tracked stages and
+    # exits): an incremental rebuild requires the store's to be the same, then they are kept.
+    built = incremental.expected_meta(version, contract_mod.text_hash(text), stages, exits)
     if changes is None:
         journey.rebuild(con, tracked)
     else:
-        expected = incremental.expected_meta(version, contract_mod.text_hash(text), stages, exits)
-        changes.outcome = incremental.rebuild(con, tracked, changes, expected)
+        changes.outcome = incremental.rebuild(con, tracked, changes, built)
         if not changes.outcome.incremental:
             journey.rebuild(con, tracked)
     set_meta(con, incremental.META_CODE, incremental.code_digest())
-    set_meta(con, contract_store.META_VERSION, str(version))
-    set_meta(con, contract_store.META_HASH, contract_mod.text_hash(text))
-    set_meta(con, contract_store.META_TRACKED, json.dumps(stages))
-    set_meta(con, contract_store.META_TRACKED_EXITS, json.dumps(exits))
+    for key, value in built.items():
+        set_meta(con, key, value)
     latest = con.execute("select max(occurred_at) from events").fetchone()[0]
     set_meta(con, "latest_event_at", latest.isoformat(sep=" ") if latest else "")
     return tracked

@@ -157,7 +157,11 @@ def journey(contract: Contract) -> Contract:
 
 def default_dates(filters: Filters, db: Path | None = None) -> tuple[dt.date, dt.date]:
     """(T1, T2): T2 is the view's as-of day (the latest event's, by default), T1 a week before."""
-    t2 = funnel.resolve_as_of(filters, db).date()
+    return dates_ending(funnel.resolve_as_of(filters, db).date())
+
+
+def dates_ending(t2: dt.date) -> tuple[dt.date, dt.date]:
+    """(T1, T2) of the default movement ending on `t2`: T1 DEFAULT_DAYS before it."""
     return t2 - dt.timedelta(days=DEFAULT_DAYS), t2
 
 

@@ -139,17 +139,11 @@ def span(filters: Filters, call: Call | None = None) -> Span:
     last_day = as_of.date()
     first_day = call(options.date_bounds, grain=pipeline.GRAIN)[0] or last_day
     first_day = min(first_day, last_day - dt.timedelta(days=1))
-    t2 = last_day
-    t1 = max(first_day, t2 - dt.timedelta(days=pipeline.DEFAULT_DAYS))
-    t1_low, t1_high = first_day, last_day - dt.timedelta(days=1)
-    t2_low, t2_high = first_day + dt.timedelta(days=1), last_day
-    return Span(
-        as_of=as_of,
-        first_day=first_day,
-        last_day=last_day,
-        t1=min(max(t1, t1_low), t1_high),
-        t2=min(max(t2, t2_low), t2_high),
-    )
+    t1, t2 = pipeline.dates_ending(last_day)  # the days queries.pipeline defaults to
+    opened = Span(as_of, first_day, last_day, t1, t2)
+    # Each default kept within its box's bounds (a store younger than the default movement).
+    (t1_low, t1_high), (t2_low, t2_high) = opened.t1_bounds, opened.t2_bounds
+    return dataclasses.replace(opened, t1=min(max(t1, t1_low), t1_high), t2=min(max(t2, t2_low), t2_high))
 
 
 def as_of_caption(filters: Filters, as_of: dt.datetime) -> str:

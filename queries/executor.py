@@ -307,6 +307,11 @@ def background() -> None:
     _BACKGROUND.set(True)
 
 
+def in_background() -> bool:
+    """Whether this thread's queries are work nobody is waiting for (see background())."""
+    return _BACKGROUND.get()
+
+
 # --- one read-only DuckDB per store version ---------------------------------------------------
 #
 # Opening an in-memory DuckDB and attaching the store costs 20-40 ms at 1M leads, and a fresh
@@ -598,9 +603,12 @@ def _attach_edits(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     return False
 
 
-def _execute(cur: duckdb.DuckDBPyConnection, sql: str, params: dict, handle: _Handle):
-    """cur.execute(sql, params).df(), telling a file DuckDB cannot read from a query's mistake."""
+def _execute(cur: duckdb.DuckDBPyConnection, sql: str, params: dict, handle: _Handle, arrow: bool = False):
+    """cur.execute(sql, params).df() (with `arrow`, the Arrow table, its types as DuckDB's),
+    telling a file DuckDB cannot read from a query's mistake."""
     try:
+        if arrow:
+            return cur.sql(sql, params=params).to_arrow_table()
         return cur.execute(sql, params).df()
     except duckdb.Error as exc:
         for path in _suspects(handle, exc):
@@ -636,12 +644,24 @@ def _prepare(sql: str) -> bool:
     return bool(kinds)
 
 
-def run(name: str, params: dict | None = None, db: Path | None = None) -> pd.DataFrame:
-    """Run queries/sql/<name>.sql with bound parameters and return the result as a DataFrame."""
+def run(
+    name: str,
+    params: dict | None = None,
+    db: Path | None = None,
+    relations: dict | None = None,
+    arrow: bool = False,
+) -> pd.DataFrame:
+    """Run queries/sql/<name>.sql with bound parameters and return the result as a DataFrame
+    (with `arrow`, as an Arrow table that keeps DuckDB's types: decimals stay decimals).
+
+    `relations`: name -> Arrow table, each readable by that name on this query's cursor only
+    (queries/cube.py's rollups, kept in memory per store version); names are our own."""
     sql = sql_text(name)
     edits = _prepare(sql)
     with _cursor(db, edits) as (cur, handle):
-        return _execute(cur, sql, params or {}, handle)
+        for relation, table in (relations or {}).items():
+            cur.register(relation, table)
+        return _execute(cur, sql, params or {}, handle, arrow)
 
 
 def run_over(base: str, outers: list[str], available: dict, db: Path | None = None) -> list[pd.DataFrame]:

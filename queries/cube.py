@@ -1,0 +1,177 @@
+"""Rollups of the cohort queries, kept in memory per store version: what the funnel, its
+breakdowns, the trend and the outcomes read for the views most people look at.
+
+A view at the store's latest date with the contract's window has one answer per lead, whatever
+the date range or the channel, region and segment picked: so the cohort funnel and the cohort
+outcomes are worked out once over the whole store, grouped by (start day, channel, region,
+segment) (cube_funnel_rows.sql, cube_outcome_rows.sql: cohort_funnel.sql and cohort_outcomes.sql
+themselves, with cohort_rows.sql's key for $by = 'cube'), and each such view sums the rows of
+its days and attributes (cube_funnel.sql, cube_outcomes.sql, cube_trend.sql) instead of reading
+every journey again. Every count is one lead's (or one lead-stage's) and the grouping keeps
+leads apart, so the sums are the same numbers exactly (tests/test_cube.py pins it over many
+views); at 1M leads the rollups hold about 300k rows where a view read 2.2M.
+
+Grain of the rollups: `funnel_cube` one row per (start day, channel, region, segment, stage);
+`outcome_cube` one row per (start day, channel, region, segment).
+
+What a rollup answers (answers()): no as-of date in the past, the contract's own window, no
+list filter but channel, region and segment, no breakdown but those and the start month. Any
+other view reads the journeys as before. A rollup belongs to the store version and the
+parameters it was built with (a swapped-in store gets new ones); it is built in the background
+when a view first needs it (that view reads the journeys meanwhile) or by the warm-up after an
+import (ui/warm.py), so nobody waits for it.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextvars
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from queries import executor
+from queries.filters import LIST_FILTERS
+
+# The breakdowns the rollups keep apart ($by), besides the start month.
+ATTRIBUTES = ("channel", "region", "segment")
+MONTH = "month"
+FILTERED = ("channels", "regions", "segments")  # the list filters they answer
+# query -> (the rollup's query, the file that builds the rollup, the name the rollup is read as)
+QUERIES = {
+    "cohort_funnel": ("cube_funnel", "cube_funnel_rows", "funnel_cube"),
+    "trend": ("cube_trend", "cube_funnel_rows", "funnel_cube"),
+    "cohort_outcomes": ("cube_outcomes", "cube_outcome_rows", "outcome_cube"),
+}
+# What the rollup's own query applies: the range, the filters it answers and the breakdown.
+# Everything else the view binds is fixed in the rollup and keys it.
+APPLIED = frozenset({"start_at", "end_before", "by", "period", *FILTERED})
+# The whole store, for the build: every start falls in [ALL_FROM, ALL_BEFORE).
+ALL_FROM = dt.datetime(1, 1, 1)
+ALL_BEFORE = dt.datetime(9999, 12, 31)
+KEEP = 16  # rollups kept at a time (two grains x two skip policies x two kinds, two versions)
+
+_ROLLUPS: dict[tuple, pa.Table] = {}
+_LOCK = threading.Lock()
+_BUILDING: set[tuple] = set()  # rollups being built now, one thread each
+BUILT: list[tuple[str, str]] = []  # (build file, store version) of each rollup built: tests
+ANSWERED: collections.Counter[str] = collections.Counter()  # views answered from a rollup, by query
+# Whether a view waits for a rollup not built yet. Off: it reads the journeys as before while a
+# thread of its own builds the rollup (about 1.5 s at 1M leads) for the views after it, so no
+# visitor waits for it; the warm-up (a background thread) builds it in its own thread. On in
+# tests, so that the rollups answer from the first view.
+WAIT = False
+
+
+def answers(name: str, available: dict, standard_window: bool) -> bool:
+    """Whether a rollup gives query `name` for these parameters: see the module's docstring.
+    `standard_window`: the view's window is the contract's own (queries/funnel.py)."""
+    if name not in QUERIES or not standard_window or available.get("is_past", True):
+        return False
+    by = available.get("by")
+    if by is not None and by not in (*ATTRIBUTES, MONTH):
+        return False
+    others = set(LIST_FILTERS.values()) - set(FILTERED)
+    return all(available.get(field) is None for field in others)
+
+
+def _key(build: str, available: dict, db: Path | None) -> tuple:
+    fixed = executor.bind(build, {**available, "by": "cube"})
+    items = tuple(sorted((k, repr(v)) for k, v in fixed.items() if k not in APPLIED))
+    return (build, str(db), executor.store_version(db), items)
+
+
+def rollup(build: str, available: dict, db: Path | None = None, wait: bool = True) -> pa.Table | None:
+    """The rollup `build` (cube_funnel_rows or cube_outcome_rows) for these parameters, built
+    once per store version and parameters. Not built yet: with `wait`, built here (or waited
+    for, if another thread is building it); without, None at once, and a thread is started to
+    build it unless one is at it."""
+    key = _key(build, available, db)
+    while True:
+        with _LOCK:
+            found = _ROLLUPS.get(key)
+            if found is not None or key in _BUILDING and not wait:
+                return found
+            mine = key not in _BUILDING
+            if mine:
+                _BUILDING.add(key)
+        if mine:
+            break
+        time.sleep(0.05)  # another thread is building it: rarely more than a second or two
+    if not wait:
+        # The builder reads the version this thread reads (its pin, in the copied context).
+        context = contextvars.copy_context()
+        threading.Thread(
+            target=context.run,
+            args=(_build_quietly, build, available, db, key),
+            name="handoff-rollup",
+            daemon=True,
+        ).start()
+        return None
+    return _build(build, available, db, key)
+
+
+def _build(build: str, available: dict, db: Path | None, key: tuple) -> pa.Table:
+    try:
+        whole = {**available, "start_at": ALL_FROM, "end_before": ALL_BEFORE, "by": "cube"}
+        whole.update({field: None for field in FILTERED})
+        table = executor.run(build, executor.bind(build, whole), db=db, arrow=True)
+        with _LOCK:
+            # Kept only if the store was not swapped under the build (then the key is stale).
+            if executor.store_version(db) == key[2]:
+                if len(_ROLLUPS) >= KEEP:
+                    _ROLLUPS.pop(next(iter(_ROLLUPS)))  # the oldest first
+                _ROLLUPS[key] = table
+                BUILT.append((build, key[2]))
+        return table
+    finally:
+        with _LOCK:
+            _BUILDING.discard(key)
+
+
+def _build_quietly(build: str, available: dict, db: Path | None, key: tuple) -> None:
+    """_build on a thread of its own, as work nobody waits for: a failure (the store removed
+    meanwhile, say) only means the views keep reading the journeys; the next view tries again."""
+    executor.background()
+    try:
+        _build(build, available, db, key)
+    except Exception:  # noqa: BLE001 (nobody waits for this thread; the views still answer)
+        return
+
+
+def run(name: str, available: dict, db: Path | None = None) -> pd.DataFrame | None:
+    """Query `name` (cohort_funnel, trend or cohort_outcomes) from its rollup, for parameters
+    answers() accepted: the same columns, rows and order as the query over the journeys. None
+    when the rollup is not built yet and this view does not wait for it (WAIT; the warm-up and
+    other background work always do)."""
+    query, build, relation = QUERIES[name]
+    table = rollup(build, available, db, wait=WAIT or executor.in_background())
+    if table is None:
+        return None
+    summed = executor.run(query, executor.bind(query, available), db=db, relations={relation: table})
+    with _LOCK:
+        ANSWERED[name] += 1
+    return summed
+
+
+def settle(timeout: float = 600.0) -> None:
+    """Wait until no rollup is being built (the benchmark, before it times the views after the
+    first: they are answered from the rollups, as in the app once they are built)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with _LOCK:
+            if not _BUILDING:
+                return
+        time.sleep(0.05)
+
+
+def clear() -> None:
+    """Forget every rollup (tests)."""
+    with _LOCK:
+        _ROLLUPS.clear()
+        BUILT.clear()
+        ANSWERED.clear()

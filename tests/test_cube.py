@@ -1,0 +1,150 @@
+"""The rollups (queries/cube.py) give the cohort queries' numbers exactly: the same frames as
+the queries over the journeys, row for row, for every view they answer; the views they do not
+answer (an owner filter, a past as-of date, another window, another breakdown) read the
+journeys; a view never waits for a rollup unless asked to; a new store version gets new ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import random
+import shutil
+import time
+
+import pandas as pd
+import pytest
+
+from queries import cube, executor, funnel
+from queries.filters import Filters
+
+
+def _frames(f: Filters, db) -> dict[str, pd.DataFrame]:
+    """Every frame the rollups can give, for one view."""
+    return {
+        "funnel": funnel.cohort_funnel(f, db=db),
+        "outcomes": funnel.outcomes(f, db=db),
+        "outcomes by segment": funnel.outcomes(f, by="segment", db=db),
+        "trend by week": funnel.trend(f, "week", db=db),
+        "trend by month": funnel.trend(f, "month", db=db),
+        "by channel": funnel.breakdown(f, "channel", db=db),
+        "by region": funnel.breakdown(f, "region", db=db),
+        "by month": funnel.breakdown(f, "month", db=db),
+    }
+
+
+def _over_journeys(monkeypatch, f: Filters, db) -> dict[str, pd.DataFrame]:
+    with monkeypatch.context() as m:
+        m.setattr(cube, "answers", lambda *args: False)
+        return _frames(f, db)
+
+
+def _assert_same(a: dict, b: dict, view) -> None:
+    for name in a:
+        try:
+            pd.testing.assert_frame_equal(a[name], b[name], check_exact=True)
+        except AssertionError as exc:
+            raise AssertionError(f"{name} differs for {view}: {exc}") from None
+
+
+@pytest.fixture
+def waiting(monkeypatch):
+    cube.clear()
+    monkeypatch.setattr(cube, "WAIT", True)
+    yield
+    cube.clear()
+
+
+def _values(db, column: str) -> list[str]:
+    rows = executor.run_sql(f"select distinct {column} from journey_stages where {column} is not null", db=db)
+    return sorted(rows[column])
+
+
+def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, monkeypatch):
+    db = sample_store
+    last = funnel.latest_event_at(db).date()
+    channels, regions, segments = (_values(db, c) for c in ("channel", "region", "segment"))
+    rng = random.Random(20)
+    views = [
+        Filters(start=last - dt.timedelta(days=89), end=last),
+        Filters(start=last - dt.timedelta(days=2000), end=last, skip_policy="strict"),
+        Filters(start=last - dt.timedelta(days=89), end=last, grain="opportunity"),
+    ]
+    for _ in range(12):
+        start = last - dt.timedelta(days=rng.randrange(1, 800))
+        end = min(last, start + dt.timedelta(days=rng.randrange(0, 400)))
+        views.append(
+            Filters(
+                start=start,
+                end=end,
+                channels=tuple(rng.sample(channels, rng.randrange(0, 3))),
+                regions=tuple(rng.sample(regions, rng.randrange(0, 2))),
+                segments=tuple(rng.sample(segments, rng.randrange(0, 2))),
+                skip_policy=rng.choice(["implied", "strict"]),
+                grain=rng.choice(["lead", "lead", "opportunity"]),
+            )
+        )
+    for view in views:
+        summed = _frames(view, db)
+        _assert_same(summed, _over_journeys(monkeypatch, view, db), view)
+    # Every view above was answered by the rollups: each query, once per frame that runs it.
+    n = len(views)
+    assert dict(cube.ANSWERED) == {"cohort_funnel": 4 * n, "cohort_outcomes": 2 * n, "trend": 2 * n}
+    # Built once per grain, skip policy and kind, whatever the ranges and filters.
+    kinds = {build for build, _ in cube.BUILT}
+    assert kinds == {"cube_funnel_rows", "cube_outcome_rows"}
+    assert len(cube.BUILT) == 2 * 2 * 2
+
+
+def test_views_the_rollups_do_not_answer_read_the_journeys(sample_store, waiting, monkeypatch):
+    db = sample_store
+    last = funnel.latest_event_at(db).date()
+    base = Filters(start=last - dt.timedelta(days=89), end=last)
+    owner = _values(db, "owner_id")[0]
+    others = [
+        dataclasses.replace(base, owners=(owner,)),  # no owner in the rollups
+        dataclasses.replace(base, as_of=dt.datetime.combine(last - dt.timedelta(days=30), dt.time.min)),
+        dataclasses.replace(base, window_days=30),  # another window than the contract's
+        dataclasses.replace(base, window_days=0),  # no window
+    ]
+    for view in others:
+        _assert_same(_frames(view, db), _over_journeys(monkeypatch, view, db), view)
+    funnel.breakdown(base, "campaign", db=db)
+    funnel.breakdown(base, "owner", db=db)
+    assert not cube.ANSWERED
+    assert not cube.BUILT
+
+
+def test_a_view_does_not_wait_for_a_rollup(sample_store, monkeypatch):
+    """Without WAIT the first view reads the journeys and a thread builds the rollup; the views
+    after it are answered from the rollup, with the same numbers."""
+    cube.clear()
+    db = sample_store
+    last = funnel.latest_event_at(db).date()
+    view = Filters(start=last - dt.timedelta(days=89), end=last)
+    first = funnel.cohort_funnel(view, db=db)
+    assert not cube.ANSWERED
+    deadline = time.monotonic() + 60
+    while not cube.BUILT and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [build for build, _ in cube.BUILT] == ["cube_funnel_rows"]
+    later = funnel.cohort_funnel(view, db=db)
+    assert cube.ANSWERED == {"cohort_funnel": 1}
+    pd.testing.assert_frame_equal(first, later, check_exact=True)
+    cube.clear()
+
+
+def test_a_new_store_version_gets_new_rollups(sample_store, waiting, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(sample_store, db)
+    last = funnel.latest_event_at(db).date()
+    view = Filters(start=last - dt.timedelta(days=89), end=last)
+    funnel.cohort_funnel(view, db=db)
+    funnel.cohort_funnel(dataclasses.replace(view, channels=("web",)), db=db)
+    assert len(cube.BUILT) == 1
+    stat = os.stat(db)
+    os.utime(db, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # another version
+    funnel.cohort_funnel(view, db=db)
+    assert len(cube.BUILT) == 2
+    assert cube.BUILT[0][1] != cube.BUILT[1][1]

@@ -22,17 +22,22 @@ journey_leads as (select * from journey_leads),
 opportunity_people as (select * from opportunity_people),
 opportunity_bridge as (select * from opportunity_bridge),
 
+-- With each MQL's account (own or matched), looked up here once: joined with the
+-- opportunities in the same step as the accounts, DuckDB matched every lead's account with them
+-- before keeping the MQLs' (211 -> 83 ms at 1M leads).
 mqls as (
     select
-        lead_id,
-        entered_at as mql_at,
-        least(entered_at + $window_days * interval 1 day, $as_of) as cutoff
-    from journey_stages
-    where stage_order = $handoff_order
-      and entered_at >= $start_at
-      and entered_at < $end_before
-      and entered_at <= $as_of
-      and {{ lead_filters() }}
+        s.lead_id,
+        s.entered_at as mql_at,
+        least(s.entered_at + $window_days * interval 1 day, $as_of) as cutoff,
+        j.account_id
+    from journey_stages as s
+    left join journey_leads as j on j.lead_id = s.lead_id
+    where s.stage_order = $handoff_order
+      and s.entered_at >= $start_at
+      and s.entered_at < $end_before
+      and s.entered_at <= $as_of
+      and {{ lead_filters('s') }}
 ),
 
 first_opportunities as (
@@ -50,8 +55,7 @@ first_opportunities as (
 account_opportunities as (
     select distinct m.lead_id
     from mqls as m
-    inner join journey_leads as j on j.lead_id = m.lead_id
-    inner join opportunity_bridge as b on b.account_id = j.account_id
+    inner join opportunity_bridge as b on b.account_id = m.account_id
     where b.opened_at >= m.mql_at
       and b.opened_at <= m.cutoff
 ),

@@ -3,13 +3,14 @@ breakdowns, the trend and the outcomes read for the views most people look at.
 
 A view at the store's latest date with the contract's window has one answer per lead, whatever
 the date range or the channel, region and segment picked: so the cohort funnel and the cohort
-outcomes are worked out once over the whole store, grouped by (start day, channel, region,
-segment) (cube_funnel_rows.sql, cube_outcome_rows.sql: cohort_funnel.sql and cohort_outcomes.sql
-themselves, with cohort_rows.sql's key for $by = 'cube'), and each such view sums the rows of
-its days and attributes (cube_funnel.sql, cube_outcomes.sql, cube_trend.sql) instead of reading
-every journey again. Every count is one lead's (or one lead-stage's) and the grouping keeps
-leads apart, so the sums are the same numbers exactly (tests/test_cube.py pins it over many
-views); at 1M leads the rollups hold about 300k rows where a view read 2.2M.
+outcomes are counted once over the whole store, kept apart by (start day, channel, region,
+segment) (cube_funnel_rows.sql, cube_outcome_rows.sql: the counts of cohort_flags.sql and
+cohort_outcome_rows.sql, where cohort_funnel.sql and cohort_outcomes.sql take them from too),
+and each such view sums the rows of its days and attributes (cube_funnel.sql,
+cube_outcomes.sql, cube_trend.sql) instead of reading every journey again. Every count is one
+lead's (or one lead-stage's) and the rows keep leads apart, so the sums are the same numbers
+exactly (tests/test_cube.py pins it over many views); at 1M leads the rollups hold about 300k
+rows where a view read 2.2M.
 
 Grain of the rollups: `funnel_cube` one row per (start day, channel, region, segment, stage);
 `outcome_cube` one row per (start day, channel, region, segment).
@@ -80,7 +81,7 @@ def answers(name: str, available: dict, standard_window: bool) -> bool:
 
 
 def _key(build: str, available: dict, db: Path | None) -> tuple:
-    fixed = executor.bind(build, {**available, "by": "cube"})
+    fixed = executor.bind(build, {**available, "by": None})
     items = tuple(sorted((k, repr(v)) for k, v in fixed.items() if k not in APPLIED))
     return (build, str(db), executor.store_version(db), items)
 
@@ -117,7 +118,7 @@ def rollup(build: str, available: dict, db: Path | None = None, wait: bool = Tru
 
 def _build(build: str, available: dict, db: Path | None, key: tuple) -> pa.Table:
     try:
-        whole = {**available, "start_at": ALL_FROM, "end_before": ALL_BEFORE, "by": "cube"}
+        whole = {**available, "start_at": ALL_FROM, "end_before": ALL_BEFORE, "by": None}
         whole.update({field: None for field in FILTERED})
         table = executor.run(build, executor.bind(build, whole), db=db, arrow=True)
         with _LOCK:

@@ -1,7 +1,7 @@
 -- The records behind one count of the cohort funnel: one row per cohort record at one stage
 -- with one status there, optionally in one group of $by, oldest start first. The cohort is
--- cohort_rows.sql (read with ref('cohort_rows')); the flags are cohort_funnel.sql's, term for term, so
--- the rows of a selection number exactly the count the funnel shows for it.
+-- cohort_rows.sql and the flags are cohort_flags.sql's (read with ref('cohort_flags')), which the
+-- funnel counts, so the rows of a selection number exactly the count the funnel shows for it.
 --   reached      reached the stage in time (cohort_funnel's n_reached)
 --   skipped      reached it in time without an event of its own there (n_skipped)
 --   in_progress  reached it, not the next stage, and neither exited nor outlived its window
@@ -9,7 +9,7 @@
 -- Columns: lead_id, lead_name, company, channel, owner_id, owner_name, start_at, entered_at (its
 --   own entry into the stage, null when skipped), reached_at (when it counted as reaching it),
 --   exit_at, exit_type, exit_reason (null without an exit by $as_of), n_total (all matching).
--- Parameters: those of cohort_rows.sql; $sel_stage_order (the stage's position among the tracked
+-- Parameters: those of cohort_flags.sql; $sel_stage_order (the stage's position among the tracked
 --   stages), $sel_status (one of the four above), $sel_has_group (bool: one group only),
 --   $sel_group (its value; null: the records without a value), $limit_rows.
 
@@ -19,25 +19,11 @@ leads as (select * from leads),
 
 owners as (select * from owners),
 
-cohort as (
+flags as (
     select *
-    from {{ ref('cohort_rows') }}
+    from {{ ref('cohort_flags') }}
     where stage_order = $sel_stage_order
       and (not $sel_has_group or group_value is not distinct from $sel_group)
-),
-
-flags as (
-    select
-        cohort.*,
-        case when $is_strict then strict_at else reached_at end as reach_at,
-        case when $is_strict then strict_at <= cutoff else reached_at <= cutoff end as is_reached,
-        coalesce(
-            case when $is_strict then strict_next_at <= cutoff else next_reached_at <= cutoff end,
-            false
-        ) as is_reached_next,
-        reached_at <= cutoff and not coalesce(entered_at <= cutoff, false) as is_skip,
-        is_window_over or coalesce(final_exit_at <= $as_of, false) as is_ended
-    from cohort
 ),
 
 selected as (
@@ -45,9 +31,9 @@ selected as (
     from flags
     where case $sel_status
         when 'reached' then is_reached
-        when 'skipped' then is_skip
-        when 'in_progress' then is_reached and not is_reached_next and not is_ended
-        when 'dropped' then is_reached and not is_reached_next and is_ended
+        when 'skipped' then is_skipped
+        when 'in_progress' then is_in_progress
+        when 'dropped' then is_dropped
         else false
     end
 ),

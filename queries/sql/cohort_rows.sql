@@ -14,8 +14,7 @@
 --   $end_before, $as_of (timestamps), $is_past (bool: $as_of is before the
 --   latest event), $window_days (int), $is_strict (bool: only leads with a first-stage entry),
 --   $channels, $regions, $segments, $owners (lists, null = all), $by (null, an attribute name,
---   'month': the month the lead started, as YYYY-MM, or 'cube': the rollups' key, built by
---   queries/cube.py only), $owner_role (null: 'owner' groups by
+--   or 'month': the month the lead started, as YYYY-MM), $owner_role (null: 'owner' groups by
 --   the record's own owner; a role such as 'SDR': by the record's owner in that role).
 
 with
@@ -68,16 +67,6 @@ final as (
         case $by
             when 'owner' then case when $owner_role is null then f.owner_id else r.owner_id end
             when 'month' then strftime(f.start_at, '%Y-%m')
-            -- The rollups' key (queries/cube.py): the start day and the attributes they filter
-            -- and break down by, as one text that keeps nulls apart from any value.
-            when 'cube' then cast(
-                to_json({
-                    'start_day': cast(f.start_at as date),
-                    'channel': f.channel,
-                    'region': f.region,
-                    'segment': f.segment
-                }) as varchar
-            )
             else {{ group_value('f') }}
         end as group_value,
         f.lead_id,

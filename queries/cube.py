@@ -1,5 +1,5 @@
-"""Rollups of the cohort queries, kept in memory per store version: what the funnel, its
-breakdowns, the trend and the outcomes read for the views most people look at.
+"""Rollups of the funnel queries, kept in memory per store version: what the funnel, its
+breakdowns, the trend, the outcomes and the flow view read for the views most people look at.
 
 A view at the store's latest date with the contract's window has one answer per lead, whatever
 the date range or the channel, region and segment picked: so the cohort funnel and the cohort
@@ -10,10 +10,13 @@ and each such view sums the rows of its days and attributes (cube_funnel.sql,
 cube_outcomes.sql, cube_trend.sql) instead of reading every journey again. Every count is one
 lead's (or one lead-stage's) and the rows keep leads apart, so the sums are the same numbers
 exactly (tests/test_cube.py pins it over many views); at 1M leads the rollups hold about 300k
-rows where a view read 2.2M.
+rows where a view read 2.2M. The flow funnel likewise: its entries and stage events
+(flow_rows.sql) counted per (entry day, channel, region, segment, stage) (cube_flow_rows.sql)
+and summed for a view's range (cube_flow.sql).
 
 Grain of the rollups: `funnel_cube` one row per (start day, channel, region, segment, stage);
-`outcome_cube` one row per (start day, channel, region, segment).
+`outcome_cube` one row per (start day, channel, region, segment); `flow_cube` one row per
+(entry day, channel, region, segment, stage).
 
 What a rollup answers (answers()): no as-of date in the past, the contract's own window, no
 list filter but channel, region and segment, no breakdown but those and the start month. Any
@@ -47,6 +50,7 @@ QUERIES = {
     "cohort_funnel": ("cube_funnel", "cube_funnel_rows", "funnel_cube"),
     "trend": ("cube_trend", "cube_funnel_rows", "funnel_cube"),
     "cohort_outcomes": ("cube_outcomes", "cube_outcome_rows", "outcome_cube"),
+    "flow_funnel": ("cube_flow", "cube_flow_rows", "flow_cube"),
 }
 # What the rollup's own query applies: the range, the filters it answers and the breakdown.
 # Everything else the view binds is fixed in the rollup and keys it.
@@ -74,7 +78,7 @@ def answers(name: str, available: dict, standard_window: bool) -> bool:
     if name not in QUERIES or not standard_window or available.get("is_past", True):
         return False
     by = available.get("by")
-    if by is not None and by not in (*ATTRIBUTES, MONTH):
+    if by is not None and by not in (*ATTRIBUTES, MONTH) or name == "flow_funnel" and by == MONTH:
         return False
     others = set(LIST_FILTERS.values()) - set(FILTERED)
     return all(available.get(field) is None for field in others)

@@ -88,11 +88,12 @@ stalled as (
       and extract(epoch from ($as_of - positions.stage_since)) / 86400.0 > stages.expected_days
 ),
 
-final as (
+-- The stalled leads with their owner and the selection applied, counted; names are looked up
+-- for the listed rows only, after the limit (a join with every lead's name first cost more
+-- than the rest of the query).
+selected as (
     select
         stalled.lead_id,
-        leads.lead_name,
-        leads.company,
         in_play.channel,
         stalled.stage_order,
         stalled.stage_key,
@@ -101,28 +102,51 @@ final as (
             team_owners.owner_id,
             case when in_play.current_owner_team = stalled.transition_team then in_play.current_owner_id end
         ) as owner_id,
-        owners.owner_name,
         in_play.start_at,
         stalled.stage_since,
         stalled.expected_days,
         stalled.days_in_stage,
-        stalled.days_in_stage - stalled.expected_days as days_over,
-        count(*) over () as n_total
+        stalled.days_in_stage - stalled.expected_days as days_over
     from stalled
     inner join in_play on in_play.lead_id = stalled.lead_id
-    left join leads on leads.lead_id = stalled.lead_id
     left join team_owners
         on team_owners.lead_id = stalled.lead_id
         and team_owners.team = stalled.transition_team
-    left join owners on owners.owner_id = coalesce(
-        team_owners.owner_id,
-        case when in_play.current_owner_team = stalled.transition_team then in_play.current_owner_id end
-    )
     where ($sel_stage_order is null or stalled.stage_order = $sel_stage_order)
       and ($sel_team is null or stalled.transition_team = $sel_team)
+),
+
+listed as (
+    select
+        *,
+        count(*) over () as n_total
+    from selected
+    where $sel_owner_id is null or owner_id = $sel_owner_id
+    order by days_over desc, lead_id
+    limit $limit_rows
+),
+
+final as (
+    select
+        listed.lead_id,
+        leads.lead_name,
+        leads.company,
+        listed.channel,
+        listed.stage_order,
+        listed.stage_key,
+        listed.team,
+        listed.owner_id,
+        owners.owner_name,
+        listed.start_at,
+        listed.stage_since,
+        listed.expected_days,
+        listed.days_in_stage,
+        listed.days_over,
+        listed.n_total
+    from listed
+    left join leads on leads.lead_id = listed.lead_id
+    left join owners on owners.owner_id = listed.owner_id
 )
 
 select * from final
-where $sel_owner_id is null or owner_id = $sel_owner_id
 order by days_over desc, lead_id
-limit $limit_rows

@@ -11,29 +11,39 @@ handoffs as (select * from {{ ref('teams_handoffs') }}),
 
 leads as (select * from leads),
 
-final as (
+-- Counted and limited first; names are looked up for the listed rows only (a join with every
+-- lead's name before the limit cost more than the rest of the query).
+listed as (
     select
-        handoffs.lead_id,
-        leads.lead_name,
-        leads.company,
-        handoffs.channel,
-        handoffs.owner_id,
-        handoffs.owner_name,
-        handoffs.handoff_at,
-        handoffs.first_action_at,
-        handoffs.first_action_type,
-        handoffs.first_action_reason,
-        handoffs.response_hours,
-        handoffs.hours_open,
-        handoffs.sla_status,
-        handoffs.action_kind,
+        *,
         count(*) over () as n_total
     from handoffs
-    left join leads on leads.lead_id = handoffs.lead_id
     where ($sel_owner_id is null or handoffs.owner_id = $sel_owner_id)
       and ($sel_status is null or handoffs.sla_status = $sel_status)
+    order by coalesce(response_hours, 1e12) desc, handoff_at, lead_id
+    limit $limit_rows
+),
+
+final as (
+    select
+        listed.lead_id,
+        leads.lead_name,
+        leads.company,
+        listed.channel,
+        listed.owner_id,
+        listed.owner_name,
+        listed.handoff_at,
+        listed.first_action_at,
+        listed.first_action_type,
+        listed.first_action_reason,
+        listed.response_hours,
+        listed.hours_open,
+        listed.sla_status,
+        listed.action_kind,
+        listed.n_total
+    from listed
+    left join leads on leads.lead_id = listed.lead_id
 )
 
 select * from final
 order by coalesce(response_hours, 1e12) desc, handoff_at, lead_id
-limit $limit_rows

@@ -10,27 +10,15 @@
 
 with
 
+leads as (select * from leads),
+
 drops as (select * from {{ ref('teams_drops') }}),
 
-final as (
+-- Counted and limited first; names are looked up for the listed rows only (a join with every
+-- dropped lead's name first cost more than the rest of the list).
+listed as (
     select
-        lead_id,
-        lead_name,
-        company,
-        channel,
-        stage_order,
-        transition_team,
-        charged_team,
-        loss_kind,
-        owner_id,
-        owner_name,
-        start_at,
-        stage_reached_at,
-        first_action_at,
-        exit_at,
-        exit_type,
-        exit_reason,
-        days_in_stage,
+        *,
         count(*) over () as n_total
     from drops
     where ($sel_stage_order is null or stage_order = $sel_stage_order)
@@ -39,8 +27,33 @@ final as (
       and ($sel_owner_id is null or owner_id = $sel_owner_id)
       and ($sel_keys is null or concat_ws(':', stage_order, charged_team, loss_kind) = any($sel_keys))
       and ($sel_group is null or coalesce(group_value, '(none)') = $sel_group)
+    order by stage_order, coalesce(exit_at, stage_reached_at), lead_id
+    limit $limit_rows
+),
+
+final as (
+    select
+        listed.lead_id,
+        leads.lead_name,
+        leads.company,
+        listed.channel,
+        listed.stage_order,
+        listed.transition_team,
+        listed.charged_team,
+        listed.loss_kind,
+        listed.owner_id,
+        listed.owner_name,
+        listed.start_at,
+        listed.stage_reached_at,
+        listed.first_action_at,
+        listed.exit_at,
+        listed.exit_type,
+        listed.exit_reason,
+        listed.days_in_stage,
+        listed.n_total
+    from listed
+    left join leads on leads.lead_id = listed.lead_id
 )
 
 select * from final
 order by stage_order, coalesce(exit_at, stage_reached_at), lead_id
-limit $limit_rows

@@ -32,7 +32,7 @@
 -- Drop owner: the owner on the charged team's first event for the lead, else the lead's current
 -- owner when on that team (null: unassigned).
 -- group_value: the lead attribute named by $by (null: one group), mapped by the allow-list below.
--- Columns: group_value, lead_id, lead_name, company, channel, stage_order, transition_team,
+-- Columns: group_value, lead_id, channel, stage_order, transition_team,
 --   charged_team, loss_kind, owner_id, owner_name, start_at, stage_reached_at, first_action_at
 --   (handoff-stage drops), exit_at, exit_type, exit_reason (null without an exit by $as_of),
 --   days_in_stage.
@@ -52,8 +52,6 @@ team_handoffs as (select * from team_handoffs),
 team_first_owners as (select * from team_first_owners),
 
 owners as (select * from owners),
-
-leads as (select * from leads),
 
 stages as (
     select
@@ -239,8 +237,6 @@ final as (
     select
         classified.group_value,
         classified.lead_id,
-        leads.lead_name,
-        leads.company,
         classified.channel,
         classified.stage_order,
         classified.transition_team,
@@ -257,7 +253,6 @@ final as (
         classified.days_in_stage
     from classified
     left join owners on owners.owner_id = classified.owner_id
-    left join leads on leads.lead_id = classified.lead_id
 )
 
 select * from final

@@ -338,26 +338,41 @@ def stage_times(
             if by:
                 row = {"group_value": g, **row}
             rows.append(row)
-    return _attrs(pd.DataFrame(rows), filters, contract, as_of)
+    out = _attrs(pd.DataFrame(rows), filters, contract, as_of)
+    out.attrs["wins_recorded"] = _wins_recorded(contract)
+    return out
 
 
-def time_to_win(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> dict:
-    """Days from start to the last stage (won) for the cohort's leads that won in time:
-    {median, p75, p90, n}; None when the data does not record the last stage."""
-    contract = grain_view(filters, contract or contracts.current(db))
-    if (
-        not contract.stages
-        or not contract.is_tracked(contract.stages[-1].key)
-        or len(contract.tracked_stages) < 2
-    ):
+def _wins_recorded(contract: Contract) -> bool:
+    """Whether the data records winning: the last stage is tracked, after another one."""
+    return (
+        bool(contract.stages)
+        and contract.is_tracked(contract.stages[-1].key)
+        and len(contract.tracked_stages) >= 2
+    )
+
+
+def time_to_win_of(times: pd.DataFrame) -> dict | None:
+    """time_to_win() read from stage_times' frame (its total row), for a page that draws the
+    stage times anyway: {median, p75, p90, n}; None when the data does not record winning."""
+    if not times.attrs.get("wins_recorded") or times.empty:
         return None
-    total = stage_times(filters, db=db, contract=contract).iloc[-1]
+    total = times.iloc[-1]
     return {
         "median": total["median_days"],
         "p75": total["p75_days"],
         "p90": total["p90_days"],
         "n": int(total["n_leads"]),
     }
+
+
+def time_to_win(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> dict:
+    """Days from start to the last stage (won) for the cohort's leads that won in time:
+    {median, p75, p90, n}; None when the data does not record the last stage."""
+    contract = grain_view(filters, contract or contracts.current(db))
+    if not _wins_recorded(contract):
+        return None
+    return time_to_win_of(stage_times(filters, db=db, contract=contract))
 
 
 def trend(

@@ -172,3 +172,41 @@ def test_the_summary_reads_the_same_outcomes(page, story_store):
     assert (out["outcomes"]["won"], out["outcomes"]["lost"]) == (row["n_won"], row["n_lost"]) == (1, 1)
     assert out["outcomes"]["revenue"] == page.headline.outcomes.revenue
     assert out["time_to_win_days"]["median"] == 41.0
+
+
+def test_the_page_counts_the_stage_times_once(story_store, use_store, monkeypatch):
+    """The time to win is read from the stage times the page draws, not counted a second time:
+    with each distinct call made once (as the page's cache does), stage_times.sql runs once."""
+    from queries import executor, funnel
+
+    use_store(story_store)
+    ran = []
+    real = executor.run
+
+    def spy(name, *args, **kwargs):
+        ran.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(executor, "run", spy)
+    seen = {}
+
+    def once(fn, *args, **kwargs):
+        key = (fn.__module__, fn.__name__, repr(args), repr(sorted(kwargs.items())))
+        if key not in seen:
+            seen[key] = fn(*args, **kwargs)
+        return seen[key]
+
+    got = hv.view(Q1, contracts.current(), run=once)
+    assert ran.count("stage_times") == 1
+    # The same figures as funnel.time_to_win, which counts them itself: A1 won 41 days after
+    # its start.
+    assert (
+        got.headline.outcomes.time_to_win
+        == funnel.time_to_win(Q1)
+        == {
+            "median": 41.0,
+            "p75": 41.0,
+            "p90": 41.0,
+            "n": 1,
+        }
+    )

@@ -476,3 +476,10 @@ def grain_steps(
     )
     return steps
 
+
+if __name__ == "__main__":  # python -m data.journey --engine duckdb|spark (data/journey_spark.py)
+    import sys
+
+    from data import journey_spark
+
+    sys.exit(journey_spark.main())

@@ -245,25 +245,32 @@ def export_base(db: Path, base: Path) -> Contract:
 
 def build(spark, contract: Contract, base: str, out: str) -> dict[str, float]:
     """Both grains' journey tables on `spark` from base/<table>.parquet to out/<table>/;
-    returns the seconds each took."""
+    returns the seconds each took. Each grain's journey_wide is written once to
+    out/_journey_wide/ and read back by that grain's tables (not cached: a cache is recomputed
+    when it is evicted, and an arg_max between two events of the same time could then pick
+    another one for another table); it is deleted at the end."""
     for table in BASE_TABLES:
         spark.read.parquet(f"{base}/{table}.parquet").createOrReplaceTempView(table)
     seconds = {}
-    wide = None
+    scratch = f"{out}/_journey_wide"
     for step in journey.journey_steps(contract):
         started = time.perf_counter()
         frame = spark.sql(to_spark(step.sql, step.params))
+        target = scratch if step.temp else f"{out}/{step.table}"
+        frame.write.mode("overwrite").parquet(target)
         if step.temp:
-            if wide is not None:
-                wide.unpersist()
-            wide = frame.persist()
-            wide.createOrReplaceTempView(step.table)
-        else:
-            frame.write.mode("overwrite").parquet(f"{out}/{step.table}")
+            spark.read.parquet(scratch).createOrReplaceTempView(step.table)
         seconds[step.table] = time.perf_counter() - started
-    if wide is not None:
-        wide.unpersist()
+    spark.catalog.dropTempView("journey_wide")
+    _delete(spark, scratch)
     return seconds
+
+
+def _delete(spark, uri: str) -> None:
+    """Delete `uri` (a directory) through Hadoop's file system, wherever it is (file:, hdfs:, s3a:)."""
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(path, True)
 
 
 def compare(db: Path, out: Path, tables=TABLES) -> dict[str, str]:
@@ -322,11 +329,16 @@ def main(argv: list[str] | None = None) -> int:
         base = str(Path(out) / "base")
         contract = export_base(db, Path(base))
     exported = time.perf_counter()
-    spark = session(args.master, args.driver_memory)
+    java_home()
+    from pyspark.sql import SparkSession
+
+    running = SparkSession.getActiveSession()  # a caller's session is used and left running
+    spark = running or session(args.master, args.driver_memory)
     ready = time.perf_counter()
     seconds = build(spark, contract, base, out)
     done = time.perf_counter()
-    spark.stop()
+    if running is None:
+        spark.stop()
     print(
         f"spark ({args.master}): export {exported - started:.1f} s, session {ready - exported:.1f} s, "
         f"build {done - ready:.1f} s, to {out}"

@@ -21,9 +21,11 @@ The rewrite layer (`to_spark`), for what SQLGlot does not translate or translate
   literal. The keys are the contract's validated identifiers (journey._stage_sql checks them).
 - arg_min / arg_max: DuckDB skips the rows whose value is null, Spark's min_by / max_by do not
   (a null amount on the won event would win): the null check is added to the aggregate's filter.
-- asof left join: Spark has none. `x asof left join s on <equalities> and s.t > x.t`, where
-  only s.t is selected, becomes a correlated scalar subquery `(select min(s.t) from s where
-  ...)` (max for < and <=), which keeps every row of x, duplicates included.
+- asof left join: Spark has none. `x asof left join s on <equalities> and s.t > x.t` becomes a
+  left join on the equalities and x.t to `select <keys>, x.t, min(s.t) from x join s on ...
+  group by <keys>, x.t` (max for < and <=): every row of x kept, duplicates included, and per
+  key only its own rows compared (Spark's correlated scalar subquery, the first form tried,
+  compared every exit with every stage event: 6 minutes at 20k leads).
 - a CTE that only renames a table (`owners as (select * from owners)`) is dropped: on Spark it
   would refer to itself; `as not materialized` (a DuckDB planner hint) is dropped.
 - CTEs inside a CTE (a records or roles query of data/journey.py is a `with` of its own): SQLGlot
@@ -121,34 +123,48 @@ def _null_skipping_arg_min_max(tree: exp.Expression) -> exp.Expression:
 
 
 def _asof_joins(tree: exp.Expression) -> exp.Expression:
+    """`x asof left join s on <equalities> and s.t > x.t` as a left join on the equalities and
+    x.t to the first s.t after each (x keys, x.t), computed by a join and a group by over the
+    equalities (per key: each x row against each s row of the same key, never all of them)."""
     for select in list(tree.find_all(exp.Select)):
+        from_ = select.args.get("from_")
         for join in list(select.args.get("joins") or []):
             if (join.args.get("method") or "").upper() != "ASOF":
                 continue
             if (join.args.get("side") or "").upper() != "LEFT":
                 raise NotImplementedError("only an asof left join has a Spark form here")
-            right = join.this
+            right, left = join.this, from_.this
             alias = right.alias_or_name
-            conds = (
-                list(join.args["on"].flatten()) if isinstance(join.args["on"], exp.And) else [join.args["on"]]
-            )
+            on = join.args["on"]
+            conds = list(on.flatten()) if isinstance(on, exp.And) else [on]
             inequalities = [c for c in conds if isinstance(c, (exp.GT, exp.GTE, exp.LT, exp.LTE))]
-            if len(inequalities) != 1:
-                raise NotImplementedError("an asof join needs exactly one inequality")
+            equalities = [c for c in conds if isinstance(c, exp.EQ)]
+            if len(inequalities) != 1 or len(equalities) + 1 != len(conds):
+                raise NotImplementedError("an asof join needs equalities and exactly one inequality")
             (ineq,) = inequalities
-            # The right side's column of the inequality, on either side of it.
+            # Which side of the inequality is the right table's column; the first match after
+            # (s.t > x.t) is the smallest, before (s.t < x.t) the largest.
             if isinstance(ineq.this, exp.Column) and ineq.this.table == alias:
-                right_col, larger = ineq.this, isinstance(ineq, (exp.GT, exp.GTE))
+                right_col, left_col, after = ineq.this, ineq.expression, isinstance(ineq, (exp.GT, exp.GTE))
             else:
-                right_col, larger = ineq.expression, isinstance(ineq, (exp.LT, exp.LTE))
-            agg = exp.Min if larger else exp.Max
-            subquery = exp.select(agg(this=right_col.copy())).from_(right.copy()).where(exp.and_(*conds))
-            used = [c for c in select.expressions for c in c.find_all(exp.Column) if c.table == alias]
-            if any(c.name != right_col.name for c in used):
-                raise NotImplementedError("an asof join's Spark form selects only its ordering column")
-            for column in used:
-                column.replace(exp.Subquery(this=subquery.copy()))
-            join.pop()
+                right_col, left_col, after = ineq.expression, ineq.this, isinstance(ineq, (exp.LT, exp.LTE))
+            right_keys = [c for eq in equalities for c in (eq.this, eq.expression) if c.table == alias]
+            agg = exp.Min if after else exp.Max
+            at = exp.to_identifier("asof_left_at")
+            first = (
+                exp.select(
+                    *[k.copy() for k in right_keys],
+                    exp.alias_(left_col.copy(), at),
+                    exp.alias_(agg(this=right_col.copy()), right_col.name),
+                )
+                .from_(left.copy())
+                .join(right.copy(), on=on.copy())
+                .group_by(*[k.copy() for k in right_keys], left_col.copy())
+            )
+            join.set("this", exp.Subquery(this=first, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+            join.set("method", None)
+            match = exp.EQ(this=exp.column(at, table=alias), expression=left_col.copy())
+            join.set("on", exp.and_(*[e.copy() for e in equalities], match))
     return tree
 
 
@@ -243,12 +259,12 @@ def export_base(db: Path, base: Path) -> Contract:
         return contract_store.of_store(con)
 
 
-def build(spark, contract: Contract, base: str, out: str) -> dict[str, float]:
+def build(spark, contract: Contract, base: str, out: str, say=None) -> dict[str, float]:
     """Both grains' journey tables on `spark` from base/<table>.parquet to out/<table>/;
-    returns the seconds each took. Each grain's journey_wide is written once to
-    out/_journey_wide/ and read back by that grain's tables (not cached: a cache is recomputed
-    when it is evicted, and an arg_max between two events of the same time could then pick
-    another one for another table); it is deleted at the end."""
+    returns the seconds each took (and says each, when `say` is given). Each grain's
+    journey_wide is written once to out/_journey_wide/ and read back by that grain's tables
+    (not cached: a cache is recomputed when it is evicted, and an arg_max between two events
+    of the same time could then pick another one for another table); it is deleted at the end."""
     for table in BASE_TABLES:
         spark.read.parquet(f"{base}/{table}.parquet").createOrReplaceTempView(table)
     seconds = {}
@@ -261,6 +277,8 @@ def build(spark, contract: Contract, base: str, out: str) -> dict[str, float]:
         if step.temp:
             spark.read.parquet(scratch).createOrReplaceTempView(step.table)
         seconds[step.table] = time.perf_counter() - started
+        if say:
+            say(f"  {step.table}: {seconds[step.table]:.1f} s")
     spark.catalog.dropTempView("journey_wide")
     _delete(spark, scratch)
     return seconds
@@ -335,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     running = SparkSession.getActiveSession()  # a caller's session is used and left running
     spark = running or session(args.master, args.driver_memory)
     ready = time.perf_counter()
-    seconds = build(spark, contract, base, out)
+    build(spark, contract, base, out, say=lambda line: print(line, flush=True))
     done = time.perf_counter()
     if running is None:
         spark.stop()
@@ -343,8 +361,6 @@ def main(argv: list[str] | None = None) -> int:
         f"spark ({args.master}): export {exported - started:.1f} s, session {ready - exported:.1f} s, "
         f"build {done - ready:.1f} s, to {out}"
     )
-    for table, s in seconds.items():
-        print(f"  {table}: {s:.1f} s")
     if args.check:
         found = compare(db, Path(out))
         for table, problem in found.items():

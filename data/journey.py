@@ -230,11 +230,10 @@ def build_journeys(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     """Both grains' journey tables (<prefix>_leads, _stages, _exits, _roles) from the events,
     records and account_matches in `con`, under the tracked `contract` (rebuild's second step;
     data/incremental.py runs it over the records an import touched)."""
-    won_key = contract.stages[-1].key if contract.is_tracked(contract.stages[-1].key) else ""
-    lead = contract.effective() if contract.tracked_stages else contract
-    _build(con, lead, won_key, LEAD_EVENTS, LEAD_RECORDS, LEAD_ROLES, PREFIXES["lead"])
-    deals = contract.for_grain("opportunity")
-    _build(con, deals, won_key, DEAL_EVENTS, DEAL_RECORDS, DEAL_ROLES, PREFIXES["opportunity"])
+    for step in journey_steps(contract):
+        kind = "temp table" if step.temp else "table"
+        con.execute(f"create or replace {kind} {step.table} as {step.sql}", step.params)
+    con.execute("drop table journey_wide")
 
 
 def build_opportunity_events(con: duckdb.DuckDBPyConnection) -> None:
@@ -243,18 +242,41 @@ def build_opportunity_events(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create or replace table opportunity_events as " + order)
 
 
-def _build(
-    con: duckdb.DuckDBPyConnection,
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One table a grain's build writes: `sql` is a select in DuckDB's dialect with `params`
+    bound; `temp` marks journey_wide, the per-record table the others read (dropped after).
+    The DuckDB build runs each as `create or replace table`; data/journey_spark.py translates
+    the same text for Spark."""
+
+    table: str
+    sql: str
+    params: dict
+    temp: bool = False
+
+
+def journey_steps(contract: Contract) -> list[Step]:
+    """Both grains' steps, as build_journeys runs them (the lead grain's, then the deals')."""
+    won_key = contract.stages[-1].key if contract.is_tracked(contract.stages[-1].key) else ""
+    lead = contract.effective() if contract.tracked_stages else contract
+    deals = contract.for_grain("opportunity")
+    return [
+        *grain_steps(lead, won_key, LEAD_EVENTS, LEAD_RECORDS, LEAD_ROLES, PREFIXES["lead"]),
+        *grain_steps(deals, won_key, DEAL_EVENTS, DEAL_RECORDS, DEAL_ROLES, PREFIXES["opportunity"]),
+    ]
+
+
+def grain_steps(
     contract: Contract,
     won_key: str,
     events_sql: str,
     records_sql: str,
     roles_sql: str,
     prefix: str,
-) -> None:
-    """Write <prefix>_leads, <prefix>_stages and <prefix>_exits for one grain. `contract` is the
-    journey this grain follows (its stages renumbered 1..n); with no stage at all the tables
-    are written empty, so every query still finds them."""
+) -> list[Step]:
+    """The tables of one grain, in order: journey_wide, then <prefix>_leads, _stages, _exits and
+    _roles. `contract` is the journey this grain follows (its stages renumbered 1..n); with no
+    stage at all the tables are written empty, so every query still finds them."""
     if not contract.stages:
         # A stage no event can enter: the tables come out empty, with every column.
         none = Stage(1, "no_stage_of_this_grain", "—", "—", None, None)
@@ -262,12 +284,15 @@ def _build(
     entries, derived, stage_times, rows = _stage_sql(contract)
     n = len(contract.stage_keys)
     params = {"stage_keys": contract.stage_keys, "exit_keys": contract.exit_keys, "won_key": won_key}
+    keys = {"stage_keys": contract.stage_keys, "exit_keys": contract.exit_keys}
+    steps = []
     # Row order inside a table is not a contract here (journey_wide is sorted by start, and the
     # branches of the union keep that order closely enough for zone maps); letting DuckDB write
     # in parallel saves about a second at 1M leads.
-    con.execute(
-        f"""
-        create or replace temp table journey_wide as
+    steps.append(
+        Step(
+            "journey_wide",
+            f"""
         with
         record_events as ({events_sql}),
         records as ({records_sql}),
@@ -344,11 +369,14 @@ def _build(
         select * exclude (won_event_currency, last_event_owner) from final
         order by start_at, lead_id
         """,
-        params,
+            params,
+            temp=True,
+        )
     )
-    con.execute(
-        f"""
-        create or replace table {prefix}_leads as
+    steps.append(
+        Step(
+            f"{prefix}_leads",
+            f"""
         select
             lead_id,
             {LEAD_COLUMNS},
@@ -363,11 +391,14 @@ def _build(
             created_at,
             account_id
         from journey_wide
-        """
+        """,
+            {},
+        )
     )
-    con.execute(
-        f"""
-        create or replace table {prefix}_stages as
+    steps.append(
+        Step(
+            f"{prefix}_stages",
+            f"""
         with
         wide as (select * from journey_wide),
         -- Not materialised: each branch below reads journey_wide itself and computes only the
@@ -392,14 +423,17 @@ def _build(
             cast(n_reentries as integer) as n_reentries,
             {LEAD_COLUMNS}
         from stage_rows
-        """
+        """,
+            {},
+        )
     )
     # Every exit with the first stage event after it (null: none came). A view as of a past date
     # takes as final the latest exit on or before that date that nothing had resumed by then,
     # so it uses only what was known on the date (queries/sql/cohort_rows.sql).
-    con.execute(
-        f"""
-        create or replace table {prefix}_exits as
+    steps.append(
+        Step(
+            f"{prefix}_exits",
+            f"""
         with
         record_events as ({events_sql}),
         journey_wide as (select * from journey_wide),
@@ -422,11 +456,13 @@ def _build(
         select * from final
         order by lead_id, exit_at
         """,
-        {"stage_keys": contract.stage_keys, "exit_keys": contract.exit_keys},
+            keys,
+        )
     )
-    con.execute(
-        f"""
-        create or replace table {prefix}_roles as
+    steps.append(
+        Step(
+            f"{prefix}_roles",
+            f"""
         with
         roles as ({roles_sql}),
         journey_wide as (select * from journey_wide)
@@ -434,6 +470,16 @@ def _build(
         from roles as r
         semi join journey_wide as w on w.lead_id = r.lead_id
         order by r.role, r.lead_id
-        """
+        """,
+            {},
+        )
     )
-    con.execute("drop table journey_wide")
+    return steps
+
+
+if __name__ == "__main__":  # python -m data.journey --engine duckdb|spark (data/journey_spark.py)
+    import sys
+
+    from data import journey_spark
+
+    sys.exit(journey_spark.main())

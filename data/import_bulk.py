@@ -17,16 +17,15 @@ cannot prove it splits as the per-row reader does is read by the per-row reader 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from data.contract import Contract
-from data.import_lines import FileLines, read_lines, reader_records
+from data.import_lines import Window, chunks, line_break, plain_tables
 from data.import_mapping import AMOUNT_EVENT, FileSpec, Mapping, norm
 from data.import_read import (
     EXCEL_ID,
@@ -208,15 +207,6 @@ def _distinct(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
     return [t for (t,) in con.execute(STATEMENTS[name]).fetchall()]
 
 
-def _plain_table(lines: FileLines, taken: np.ndarray, start: int) -> pa.Table:
-    """The plain lines after the header that no record of the record reader took."""
-    keep = lines.plain.copy()
-    keep[:start] = False
-    keep &= ~taken
-    index = np.flatnonzero(keep)
-    return pa.table({"row_number": pa.array(index + 1, pa.int64()), "part": lines.parts.take(index)})
-
-
 def _check(con: duckdb.DuckDBPyConnection, opened: OpenFile, table: pa.Table, params: dict) -> None:
     """Split and check the plain lines: bulk_values, then the distinct stage, team and reason
     texts decided by the parser's own code, then bulk_checked."""
@@ -233,81 +223,47 @@ def _check(con: duckdb.DuckDBPyConnection, opened: OpenFile, table: pa.Table, pa
 
 
 def _drop(con: duckdb.DuckDBPyConnection) -> None:
-    for view in ("bulk_stages", "bulk_teams", "bulk_reasons", "bulk_parsed", "bulk_recorded"):
+    for view in ("bulk_stages", "bulk_teams", "bulk_reasons", "bulk_parsed", "bulk_recorded", "bulk_names"):
         con.unregister(view)
-    for table in ("bulk_values", "bulk_checked", "bulk_observed"):
+    for table in ("bulk_values", "bulk_checked", "bulk_observed", "bulk_owners", "bulk_all_observed"):
         con.execute(f"drop table if exists {table}")  # noqa: S608 (our names)
 
 
-def _stage_lines(
-    con: duckdb.DuckDBPyConnection,
-    stager,
-    file_no: int,
-    opened: OpenFile,
-    lines: FileLines,
-    add: Callable[[int, int, str, list[str] | None, str | None], None],
-    progress: Callable[[float], None] | None,
-) -> int:
-    """Stage the rows after the header: the record reader's records and the plain lines SQL
-    refuses or cannot decide through `add` (the per-row parser), the others from SQL. Returns
-    the rows staged from SQL."""
-    mapping, parser = opened.mapping, opened.parser
-    max_length = mapping.max_line_length
-    start = opened.header.last  # the index of the line after the header
-    taken = np.zeros(len(lines), dtype=bool)
+def _tables(opened: OpenFile, source: Source, newline: str, on_record) -> Iterator[pa.Table]:
+    """The chunks of plain lines after the header, the records of the others given to
+    `on_record` first (data/import_lines.py)."""
+    mapping = opened.mapping
+    window = Window(chunks(source, newline, mapping.delimiter, mapping.max_line_length))
     try:
-        for rec in reader_records(
-            lines,
-            taken,
-            start,
+        yield from plain_tables(
+            window,
+            opened.header.last,  # the file index of the line after the header
+            on_record,
             mapping.delimiter,
-            max_length,
+            mapping.max_line_length,
             mapping.max_lines_per_row,
-            parser.n_fields,
-        ):
-            add(rec.first, rec.last, rec.raw, rec.fields, rec.reason)
-    except Undecodable as exc:  # cannot happen: the file was checked as UTF-8 whole
+            opened.parser.n_fields,
+        )
+    except Undecodable as exc:  # cannot happen: line_break read the file as UTF-8 whole
         raise opened.undecodable(exc) from None
-    if progress:
-        progress(0.2)
-    params = _params(opened)
-    _check(con, opened, _plain_table(lines, taken, start), params)
-    del lines, taken
-    if progress:
-        progress(0.4)
-    checks = (
-        "event_id_required",
-        "lead_id_required",
-        "deal_id_required",
-        "max_text",
-        "excel_id",
-        "min_at",
-        "max_at",
-    )
-    con.execute(
-        STATEMENTS["checked"],
-        {
-            **{k: params[k] for k in checks},
-            "amount_text": AMOUNT_TEXT[mapping.decimal_separator or "."],
-            "decimal": mapping.decimal_separator or ".",
-            "prefix": mapping.event_id_prefix,
-            "currency": mapping.currency,
-            "owner_team_known": mapping.owner_team in parser.teams,
-            "amount_event": AMOUNT_EVENT,
-        },
-    )
-    if progress:
-        progress(0.6)
-    delimiter = mapping.delimiter
-    for number, body in con.execute(STATEMENTS["to_parse"]).fetchall():
-        add(number, number, body[:MAX_RAW], body.split(delimiter), None)
-    ((n_bulk,),) = con.execute(STATEMENTS["count_bulk"]).fetchall()
-    con.execute(STATEMENTS["stage_rows"], {"file_no": file_no, "max_raw": MAX_RAW})
-    con.execute(STATEMENTS["stage_events"], {"file_no": file_no})
-    stager.flush()
-    stager.flush_owners()
-    con.execute(STATEMENTS["stage_owners"], {"file_no": file_no, "owner_team": mapping.owner_team})
-    return n_bulk
+
+
+def _opened(
+    source: Source,
+    mapping: Mapping,
+    contract: Contract,
+    now: dt.datetime,
+    observing: bool,
+    given_roles: frozenset[str],
+) -> tuple[OpenFile, str | None, str | None]:
+    """The file opened up to its header; its line break when it is read in bulk, else why not."""
+    opened = open_file(source, mapping, contract, now, observing=observing, given_roles=given_roles)
+    opened.raw.close()
+    why = bulk_reason(mapping, opened.spec)
+    newline = line_break(source, opened.encoding) if why is None else None
+    if why is None and newline is None:
+        why = "its lines are not UTF-8 text with one kind of line break (LF or CRLF)"
+    return opened, newline, why
 
 
 def stage_file(
@@ -324,21 +280,14 @@ def stage_file(
     """Read and check `source` into the staging tables (data.import_settle.STAGING) as file
     `file_no`: in bulk where the file allows, else row by row. The staged rows are those
     read_rows gives, whichever way it is read. Raises ImportRefused as read_rows does."""
-    opened = open_file(source, mapping, contract, now, given_roles=given_roles)
-    opened.raw.close()
-    why = bulk_reason(mapping, opened.spec)
-    lines = (
-        read_lines(source, opened.encoding, mapping.delimiter, mapping.max_line_length)
-        if why is None
-        else None
-    )
-    if lines is None:
+    opened, newline, why = _opened(source, mapping, contract, now, False, given_roles)
+    if newline is None:
         spec, rows = read_rows(source, mapping, contract, now, progress=progress, given_roles=given_roles)
         for outcome in rows:
             stager.add(file_no, outcome)
-        return BulkRead(spec, 0, why or "the file's lines are not plain UTF-8 with LF or CRLF breaks")
-    parser = opened.parser
-    n_data = 0
+        return BulkRead(spec, 0, why)
+    parser, delimiter = opened.parser, mapping.delimiter
+    n_data = n_bulk = 0
     parsed_rows: list[int] = []  # rows the parser gave an event: digested as the bulk rows are
 
     def add(first: int, last: int, raw: str, fields: list[str] | None, reason: str | None) -> None:
@@ -358,16 +307,53 @@ def stage_file(
             if parsed.events:
                 parsed_rows.append(first)
 
+    def record(rec) -> None:
+        add(rec.first, rec.last, rec.raw, rec.fields, rec.reason)
+
+    params = _params(opened)
+    checks = (
+        "event_id_required",
+        "lead_id_required",
+        "deal_id_required",
+        "max_text",
+        "excel_id",
+        "min_at",
+        "max_at",
+    )
+    checked = {
+        **{k: params[k] for k in checks},
+        "amount_text": AMOUNT_TEXT[mapping.decimal_separator or "."],
+        "decimal": mapping.decimal_separator or ".",
+        "prefix": mapping.event_id_prefix,
+        "currency": mapping.currency,
+        "owner_team_known": mapping.owner_team in parser.teams,
+        "amount_event": AMOUNT_EVENT,
+    }
+    lines = max(source.size // 60, 1)  # about how many lines, for the progress bar
     try:
-        n_bulk = _stage_lines(con, stager, file_no, opened, lines, add, progress)
+        con.execute(STATEMENTS["bulk_owners"])
+        for table in _tables(opened, source, newline, record):
+            _check(con, opened, table, params)
+            con.execute(STATEMENTS["checked"], checked)
+            for number, body in con.execute(STATEMENTS["to_parse"]).fetchall():
+                add(number, number, body[:MAX_RAW], body.split(delimiter), None)
+            ((n,),) = con.execute(STATEMENTS["count_bulk"]).fetchall()
+            n_bulk += n
+            con.execute(STATEMENTS["stage_rows"], {"file_no": file_no, "max_raw": MAX_RAW})
+            con.execute(STATEMENTS["stage_events"], {"file_no": file_no})
+            con.execute(STATEMENTS["keep_owners"])
+            if progress and len(table):
+                progress(min(table["row_number"][-1].as_py() / lines, 0.99))
+        if n_data + n_bulk == 0:
+            raise opened.no_data_rows()
+        stager.flush()
+        stager.flush_owners()
+        con.execute(STATEMENTS["stage_owners"], {"file_no": file_no, "owner_team": mapping.owner_team})
+        if parsed_rows:
+            con.register("bulk_parsed", pa.table({"row_number": pa.array(parsed_rows, pa.int64())}))
+            con.execute(STATEMENTS["rehash_parsed"], {"file_no": file_no})
     finally:
         _drop(con)
-    if n_data + n_bulk == 0:
-        raise opened.no_data_rows()
-    if parsed_rows:
-        con.register("bulk_parsed", pa.table({"row_number": pa.array(parsed_rows, pa.int64())}))
-        con.execute(STATEMENTS["rehash_parsed"], {"file_no": file_no})
-        con.unregister("bulk_parsed")
     if progress:
         progress(1.0)
     return BulkRead(opened.spec, n_bulk, None)
@@ -419,20 +405,13 @@ def observe_file(
     by row. Raises ImportRefused as read_rows does."""
     from data.propose import plain  # a plain function of the same layer
 
-    opened = open_file(source, mapping, contract, now, observing=True, given_roles=given_roles)
-    opened.raw.close()
+    opened, newline, why = _opened(source, mapping, contract, now, True, given_roles)
     spec, parser = opened.spec, opened.parser
-    why = bulk_reason(mapping, spec)
-    lines = (
-        read_lines(source, opened.encoding, mapping.delimiter, mapping.max_line_length)
-        if why is None
-        else None
-    )
-    if lines is None:
+    if newline is None:
         _, rows = read_rows(source, mapping, contract, now, observations=obs, given_roles=given_roles)
         for _ in rows:  # observing yields nothing; this drives the reading
             pass
-        return BulkRead(spec, 0, why or "the file's lines are not plain UTF-8 with LF or CRLF breaks")
+        return BulkRead(spec, 0, why)
     recorder, n_data = _Recorder(), 0
 
     def observe(first: int, fields: list[str] | None) -> None:
@@ -444,35 +423,23 @@ def observe_file(
             recorder.row = first
             parser.observe(fields, recorder)
 
+    params = _params(opened)
+    checks = ("lead_id_required", "deal_id_required", "max_text", "excel_id", "min_at", "max_at")
+    observed = {
+        **{k: params[k] for k in checks},
+        "grain": spec.grain,
+        "by_lead": bool(spec.grain == "lead" and spec.deal_id and spec.lead_id),
+    }
     con = duckdb.connect()
     try:
-        taken = np.zeros(len(lines), dtype=bool)
-        start = opened.header.last
-        for rec in reader_records(
-            lines,
-            taken,
-            start,
-            mapping.delimiter,
-            mapping.max_line_length,
-            mapping.max_lines_per_row,
-            parser.n_fields,
-        ):
-            observe(rec.first, rec.fields)
-        params = _params(opened)
-        _check(con, opened, _plain_table(lines, taken, start), params)
-        del lines, taken
-        checks = ("lead_id_required", "deal_id_required", "max_text", "excel_id", "min_at", "max_at")
-        con.execute(
-            STATEMENTS["observed"],
-            {
-                **{k: params[k] for k in checks},
-                "grain": spec.grain,
-                "by_lead": bool(spec.grain == "lead" and spec.deal_id and spec.lead_id),
-            },
-        )
-        for number, body in con.execute(STATEMENTS["to_observe"]).fetchall():
-            observe(number, body.split(mapping.delimiter))
-        ((n_bulk,),) = con.execute("select count(*) from bulk_observed").fetchall()
+        con.execute(STATEMENTS["all_observed"])
+        for table in _tables(opened, source, newline, lambda rec: observe(rec.first, rec.fields)):
+            _check(con, opened, table, params)
+            con.execute(STATEMENTS["observed"], observed)
+            for number, body in con.execute(STATEMENTS["to_observe"]).fetchall():
+                observe(number, body.split(mapping.delimiter))
+            con.execute(STATEMENTS["keep_observed"])
+        ((n_bulk,),) = con.execute("select count(*) from bulk_all_observed").fetchall()
         if n_data + n_bulk == 0:
             raise opened.no_data_rows()
         recorded = list(zip(*recorder.rows, strict=True)) or [[], [], [], [], []]

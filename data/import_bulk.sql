@@ -163,14 +163,19 @@ select
 from bulk_checked
 where ok;
 
+-- name: bulk_owners
+-- The owners the rows staged here name, gathered over the file's chunks.
+create or replace temp table bulk_owners (owner_id varchar);
+
+-- name: keep_owners
+insert into bulk_owners select distinct owner_id from bulk_checked where ok and owner_id is not null;
+
 -- name: stage_owners
 -- An owner named by a row, once (the per-row parser's rows staged theirs already).
 insert into st_owners by name
 select distinct $file_no as file_no, owner_id, owner_id as owner_name, $owner_team as team
-from bulk_checked
-where ok
-  and owner_id is not null
-  and owner_id not in (select owner_id from st_owners where file_no = $file_no);
+from bulk_owners
+where owner_id not in (select owner_id from st_owners where file_no = $file_no);
 
 -- name: to_parse
 -- The lines the per-row parser reads: those the checks here could not decide or refused.
@@ -235,6 +240,15 @@ where s.observed is not null
   and left(t.at::varchar, len(t.time_text)) = replace(t.time_text, 'T', ' ')
   and t.at >= $min_at and t.at <= $max_at;
 
+-- name: all_observed
+-- The observations of the statement above, gathered over the file's chunks.
+create or replace temp table bulk_all_observed (
+    row_number bigint, record varchar, name varchar, entered_at timestamp
+);
+
+-- name: keep_observed
+insert into bulk_all_observed select * from bulk_observed;
+
 -- name: to_observe
 -- The lines the per-row parser observes: those the statement above does not.
 select v.row_number, v.body
@@ -249,7 +263,7 @@ order by v.row_number;
 create or replace temp table bulk_seen as
 select o.row_number, o.record, n.stripped, n.plain, o.entered_at
 from (
-    select row_number, record, name, entered_at from bulk_observed
+    select row_number, record, name, entered_at from bulk_all_observed
     union all
     select row_number, record, name, entered_at from bulk_recorded
 ) as o
@@ -273,4 +287,4 @@ group by record, plain
 order by min(row_number);
 
 -- name: names_seen
-select distinct name from bulk_observed union select distinct name from bulk_recorded;
+select distinct name from bulk_all_observed union select distinct name from bulk_recorded;

@@ -10,8 +10,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from data import import_bulk, importer
 from data import contract as contract_mod
+from data import import_bulk, import_lines, importer
 from data.import_mapping import load as load_mapping
 from data.import_read import Source
 from data.import_settle import STAGING, Stager
@@ -89,8 +89,9 @@ ROWS = [
     "E50,L16,,lead,2025-01-06 09:00:00,O1,marketing,,",
     "E51,L16,,mql,2025-01-07 09:00:00,O1,marketing,,",
     "E52,L16,,sql,2025-01-08 09:00:00,O1,marketing,,",
-    # a line over max_line_length, then plain rows
+    # lines over max_line_length (the second one read in part, the rest dropped), then plain rows
     "E53,L17,,lead,2025-01-06 09:00:00,O1,marketing," + "y" * 1200 + ",",
+    "E55,L17,,lead,2025-01-06 09:00:00,O1,marketing," + "z" * 9000 + ",",
     "E54,L17,,lead,2025-01-06 09:00:00,O1,marketing,,",
 ]
 MAPPING_EXTRA = "max_line_length = 1000\nmax_lines_per_row = 3"
@@ -136,9 +137,16 @@ def _staged(path, mapping_path) -> tuple[import_bulk.BulkRead, dict]:
 
 @pytest.mark.parametrize("case", ["lf", "crlf"])
 @pytest.mark.parametrize("end", [True, False], ids=["final_break", "no_final_break"])
-def test_the_bulk_read_stages_what_the_per_row_reader_stages(tmp_path, monkeypatch, case, end):
+@pytest.mark.parametrize(
+    "chunk", [None, (97, 13), (640, 50)], ids=["one_chunk", "tiny_chunks", "small_chunks"]
+)
+def test_the_bulk_read_stages_what_the_per_row_reader_stages(tmp_path, monkeypatch, case, end, chunk):
     path, mapping = _file(tmp_path, case, end)
-    bulk, in_bulk = _staged(path, mapping)
+    with monkeypatch.context() as m:
+        if chunk:  # chunks of a few lines, so that quoted values and stray quotes span them
+            m.setattr(import_lines, "CHUNK", chunk[0])
+            m.setattr(import_lines, "READ", chunk[1])
+        bulk, in_bulk = _staged(path, mapping)
     with monkeypatch.context() as m:
         _row_by_row(m)
         slow, row_by_row = _staged(path, mapping)
@@ -222,7 +230,7 @@ def test_a_file_whose_lines_the_bulk_read_cannot_prove_is_read_row_by_row(tmp_pa
     path = write(tmp_path, "events.csv", text)
     mapping = log_mapping(tmp_path, extra=MAPPING_EXTRA)
     bulk, in_bulk = _staged(path, mapping)
-    assert bulk.n_bulk == 0 and "not plain UTF-8" in bulk.why
+    assert bulk.n_bulk == 0 and "one kind of line break" in bulk.why
     with monkeypatch.context() as m:
         _row_by_row(m)
         _, row_by_row = _staged(path, mapping)

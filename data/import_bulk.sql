@@ -92,11 +92,12 @@ timed as (
 select
     t.row_number,
     t.body,
-    coalesce(
-        nullif(t.event_id, ''),
-        $prefix || ':' || coalesce(nullif(t.deal_id, ''), nullif(t.lead_id, '')) || ':' || s.etype
-        || ':' || strftime(t.at, '%Y-%m-%dT%H:%M:%S')
-    ) as event_id,
+    -- the source's event id, else the one the parser makes (CASE: made only where it is used)
+    case
+        when t.event_id <> '' then t.event_id
+        else $prefix || ':' || coalesce(nullif(t.deal_id, ''), nullif(t.lead_id, '')) || ':' || s.etype
+            || ':' || strftime(t.at, '%Y-%m-%dT%H:%M:%S')
+    end as event_id,
     nullif(t.lead_id, '') as lead_id,
     nullif(t.deal_id, '') as deal_id,
     s.etype as event_type,

@@ -1670,29 +1670,57 @@ def _decoding(source: Source, mapping: Mapping) -> str:
     return "utf-8-sig" if declared == "utf-8" else declared
 
 
-def read_rows(
+@dataclass
+class OpenFile:
+    """A file opened and read up to its header: the spec and parser its rows are checked with,
+    and the records after the header, still to be read (`records`, `lines`, `raw`: close it)."""
+
+    source: Source
+    mapping: Mapping
+    encoding: str
+    spec: FileSpec
+    parser: RowParser
+    header: Record
+    records: Records
+    lines: PhysicalLines
+    raw: BinaryIO
+    it: Iterator[Record]
+
+    def undecodable(self, exc: Undecodable) -> ImportRefused:
+        return _undecodable(self.source, self.mapping, exc)
+
+    def no_data_rows(self) -> ImportRefused:
+        return ImportRefused(
+            f"{self.source.name}: the file has a header (row {self.header.first}) but no data rows. "
+            "Export again with the records."
+        )
+
+
+def _undecodable(source: Source, mapping: Mapping, exc: Undecodable) -> ImportRefused:
+    return ImportRefused(
+        f"{source.name}: row {exc.line}, the bytes are not valid {mapping.encoding} text ({exc.reason}). "
+        f"Save the file as UTF-8 (in Excel: CSV UTF-8), or declare its encoding in the mapping "
+        '(encoding = "cp1252", say).'
+    )
+
+
+def is_blank(fields: list[str]) -> bool:
+    """A record with no value at all: a blank line (or one of spaces and delimiters) keeps its
+    number but is no data row."""
+    return not (fields and fields[0].strip()) and not any(f.strip() for f in fields)
+
+
+def open_file(
     source: Source,
     mapping: Mapping,
     contract: Contract,
     now: dt.datetime,
-    progress: Callable[[float], None] | None = None,
-    limit: int | None = None,
-    observations=None,
+    observing: bool = False,
     given_roles: frozenset[str] = frozenset(),
-) -> tuple[FileSpec, Iterator[RowOutcome]]:
-    """Open `source`, check its header and return its spec and an iterator over its rows.
-
-    `given_roles`: the file roles of the other files imported with it and of those the store
-    holds already (given_roles()), for a spec whose rows depend on them (stages_only_without).
-
-    With `observations` (data.propose.Observations) the rows are not checked but only observed
-    for a proposed contract (RowParser.observe): the iterator yields nothing.
-
-    Streams: reads BLOCK bytes at a time and holds at most one row (bounded by the mapping's
-    max_line_length), so `limit` rows (the preview) cost only what they read. File-level problems
-    raise ImportRefused (before any row for the header; while iterating for bytes that are not
-    text in the declared encoding, naming their line).
-    """
+) -> OpenFile:
+    """Open `source` and read it up to its header: the file's spec and row parser. File-level
+    problems raise ImportRefused (empty, no header, too many columns, a required column missing
+    or repeated, bytes before the header that are not text)."""
     if source.size == 0:
         raise ImportRefused(
             f"{source.name}: the file is empty. Export again, with a header row and data rows."
@@ -1702,14 +1730,6 @@ def read_rows(
     lines = PhysicalLines(raw, encoding, mapping.max_line_length)
     records = Records(lines, mapping.delimiter, mapping.max_line_length, mapping.max_lines_per_row)
     it = iter(records)
-
-    def undecodable(exc: Undecodable) -> ImportRefused:
-        return ImportRefused(
-            f"{source.name}: row {exc.line}, the bytes are not valid {mapping.encoding} text ({exc.reason}). "
-            f"Save the file as UTF-8 (in Excel: CSV UTF-8), or declare its encoding in the mapping "
-            '(encoding = "cp1252", say).'
-        )
-
     try:
         for header in it:
             if header.fields is None:
@@ -1736,7 +1756,7 @@ def read_rows(
             header.fields,
             source.name,
             now,
-            observing=observations is not None,
+            observing=observing,
             given_roles=given_roles,
         )
         stages = set(contract.stage_keys)
@@ -1751,10 +1771,38 @@ def read_rows(
         spec = dataclasses.replace(spec, recorded=frozenset(recorded))
     except Undecodable as exc:
         raw.close()
-        raise undecodable(exc) from None
+        raise _undecodable(source, mapping, exc) from None
     except BaseException:
         raw.close()
         raise
+    return OpenFile(source, mapping, encoding, spec, parser, header, records, lines, raw, it)
+
+
+def read_rows(
+    source: Source,
+    mapping: Mapping,
+    contract: Contract,
+    now: dt.datetime,
+    progress: Callable[[float], None] | None = None,
+    limit: int | None = None,
+    observations=None,
+    given_roles: frozenset[str] = frozenset(),
+) -> tuple[FileSpec, Iterator[RowOutcome]]:
+    """Open `source`, check its header and return its spec and an iterator over its rows.
+
+    `given_roles`: the file roles of the other files imported with it and of those the store
+    holds already (given_roles()), for a spec whose rows depend on them (stages_only_without).
+
+    With `observations` (data.propose.Observations) the rows are not checked but only observed
+    for a proposed contract (RowParser.observe): the iterator yields nothing.
+
+    Streams: reads BLOCK bytes at a time and holds at most one row (bounded by the mapping's
+    max_line_length), so `limit` rows (the preview) cost only what they read. File-level problems
+    raise ImportRefused (before any row for the header; while iterating for bytes that are not
+    text in the declared encoding, naming their line).
+    """
+    opened = open_file(source, mapping, contract, now, observations is not None, given_roles)
+    spec, parser, lines, raw, it = opened.spec, opened.parser, opened.lines, opened.raw, opened.it
     size = max(source.size, 1)
 
     def rows() -> Iterator[RowOutcome]:
@@ -1767,12 +1815,8 @@ def read_rows(
                 except StopIteration:
                     break
                 except Undecodable as exc:
-                    raise undecodable(exc) from None
-                if (
-                    fields is not None
-                    and not (fields and fields[0].strip())
-                    and not any(f.strip() for f in fields)
-                ):
+                    raise opened.undecodable(exc) from None
+                if fields is not None and is_blank(fields):
                     continue  # a blank line keeps its number but is no data row
                 n_data += 1
                 if observations is not None:
@@ -1792,10 +1836,7 @@ def read_rows(
                 if progress and n_data % 20_000 == 0:
                     progress(lines.n_bytes / size)
             if n_data == 0:
-                raise ImportRefused(
-                    f"{source.name}: the file has a header (row {header.first}) but no data rows. Export "
-                    "again with the records."
-                )
+                raise opened.no_data_rows()
         finally:
             raw.close()
 

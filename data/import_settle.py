@@ -100,6 +100,10 @@ class FileReport:
     n_opportunities: int = 0  # opportunity records added or changed
     n_contacts: int = 0  # contacts on opportunities added or changed
     n_roles: int = 0  # owners of records by role added or changed
+    # How the file was read: rows checked in bulk, in SQL (data/import_bulk.py), and why it was
+    # read row by row instead (None: in bulk, its odd rows aside).
+    n_read_in_bulk: int = 0
+    read_row_by_row: str | None = None
     n_touches: int = 0  # campaign touches added or changed
     n_lookup_joined: int = 0  # lookup rows joined to an owner, account or product
     n_lookup_normalised: int = 0  # of which only after normalising their id or name

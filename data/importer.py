@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data import alert_hook, contract_store, detect, incremental, locks, propose, store
+from data import alert_hook, contract_store, detect, import_bulk, incremental, locks, propose, store
 from data import contract as contract_mod
 from data.contract import Contract
 from data.import_mapping import Mapping, MappingError, presets
@@ -367,14 +367,14 @@ def import_files(
                         say(0.65 * (base + frac * source.size) / total, f"Reading {source.name}")
 
                     try:
-                        spec, rows = read_rows(
-                            source, mapping, contract, now, progress=tick, given_roles=roles
+                        got = import_bulk.stage_file(
+                            con, stager, file_no, source, mapping, contract, now, tick, roles
                         )
+                        spec = got.spec
                         report.role = spec.role
                         report.unused = spec.unused
+                        report.n_read_in_bulk, report.read_row_by_row = got.n_bulk, got.why
                         recorded[file_no] = spec.recorded
-                        for outcome in rows:
-                            stager.add(file_no, outcome)
                         stager.flush()
                         stager.flush_owners()
                         staged.append((file_no, report))
@@ -481,9 +481,7 @@ def observe(
     obs = propose.Observations()
     roles = given_roles(sources, mapping)
     for source in sources:
-        _, rows = read_rows(source, mapping, base, now or _now(), observations=obs, given_roles=roles)
-        for _ in rows:  # observing yields nothing; this drives the reading
-            pass
+        import_bulk.observe_file(source, mapping, base, now or _now(), obs, given_roles=roles)
     return obs, mapping
 
 

@@ -29,7 +29,7 @@ import re
 import statistics
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from data import contract as contract_mod
@@ -118,13 +118,23 @@ class Observations:
 
     names: Counter = field(default_factory=Counter)  # plain name -> rows naming it
     spelling: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))  # plain -> raw forms
-    firsts: dict[str, dict[str, dt.datetime]] = field(
-        default_factory=lambda: defaultdict(dict)
-    )  # record -> name -> first
+    # record -> name -> first: read through `firsts`, which adds the entries still `pending`
+    _firsts: dict[str, dict[str, dt.datetime]] = field(default_factory=lambda: defaultdict(dict))
     undated: Counter = field(default_factory=Counter)  # plain name -> records in it with no date
     grains: dict[str, str] = field(default_factory=dict)  # plain name -> grain of the file naming it
     won: set[str] = field(default_factory=set)  # plain names the source marks won
     lost: set[str] = field(default_factory=set)  # plain names the source marks lost (closed, not won)
+    # First entries still to add, in order (a file read in bulk groups them in SQL:
+    # data/import_bulk.py). Added when `firsts` is first read, so a proposal that needs only
+    # the names (the default funnel) never builds a dict entry per record.
+    pending: list[Callable[[dict], None]] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def firsts(self) -> dict[str, dict[str, dt.datetime]]:
+        """record -> name -> when it first entered it."""
+        while self.pending:
+            self.pending.pop(0)(self._firsts)
+        return self._firsts
 
     def mark(self, name: str, outcome: str) -> None:
         """The source says `name` is a won or lost status (Salesforce's IsWon and IsClosed on an

@@ -1,0 +1,278 @@
+"""The rewrite layer between SQLGlot's DuckDB parse and its ClickHouse output: AST transforms
+for what SQLGlot translates wrong, or into something that means another thing on ClickHouse.
+Each transform takes and returns a sqlglot expression; rewrite() applies them in order and binds
+the $named values as ClickHouse query parameters (queries/engines.py says how)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+from sqlglot import exp
+
+
+def prepare(sql: str) -> str:
+    """The DuckDB text as SQLGlot's tokenizer reads it: it refuses `[$` (a parameter indexing a
+    list by a parameter, `$keys[$n]`), which it reads with a space between."""
+    return sql.replace("[$", "[ $")
+
+
+def rewrite(tree: exp.Expression, params: dict) -> tuple[exp.Expression, dict[str, str]]:
+    """`tree` (parsed as DuckDB) made ready to be written as ClickHouse, and the values of the
+    query parameters it now names."""
+    tree = fold_null_lists(tree, params)
+    for transform in TRANSFORMS:
+        tree = tree.transform(transform)
+    tree = qualify_shadowed_tables(tree)
+    tree, bound = bind_parameters(tree, params)
+    return tree, bound
+
+
+# --- functions and operators ---------------------------------------------------------------------
+
+MICROS = {
+    "MICROSECOND": 1,
+    "MILLISECOND": 1_000,
+    "SECOND": 1_000_000,
+    "MINUTE": 60_000_000,
+    "HOUR": 3_600_000_000,
+    "DAY": 86_400_000_000,
+    "WEEK": 7 * 86_400_000_000,
+}
+MONTHS = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
+
+
+def _interval(node: exp.Interval) -> tuple[float, str] | None:
+    """(amount, unit) of a constant interval, `interval 1 day` or `interval '2' hour`."""
+    unit = node.args.get("unit")
+    amount = node.this
+    if unit is None or not isinstance(amount, exp.Literal):
+        return None
+    name = unit.name.upper().rstrip("S") if unit.name.upper() not in ("MS",) else "MILLISECOND"
+    try:
+        return float(amount.this), name
+    except ValueError:
+        return None
+
+
+def _f(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def interval_products(node: exp.Expression) -> exp.Expression:
+    """`x * interval n unit` (ClickHouse refuses a column or parameter times an interval): an
+    interval of round(x * n * micros) microseconds (months: toIntervalMonth of x * n), the same
+    length DuckDB's product has in UTC."""
+    if not isinstance(node, exp.Mul):
+        return node
+    left, right = node.this, node.expression
+    if isinstance(left, exp.Interval):
+        left, right = right, left
+    if not isinstance(right, exp.Interval) or isinstance(left, exp.Interval):
+        return node
+    parsed = _interval(right)
+    if parsed is None:
+        return node
+    amount, unit = parsed
+    if unit in MONTHS:
+        n = exp.Mul(this=exp.paren(left), expression=exp.Literal.number(int(amount * MONTHS[unit])))
+        return _f("toIntervalMonth", _f("toInt64", n))
+    if unit not in MICROS:
+        return node
+    n = exp.Mul(this=exp.paren(left), expression=exp.Literal.number(int(amount * MICROS[unit])))
+    return _f("toIntervalMicrosecond", _f("toInt64", _f("round", n)))
+
+
+def exact_quantiles(node: exp.Expression) -> exp.Expression:
+    """DuckDB's exact, interpolating quantiles (quantile_cont(x, q), percentile_cont(q) within
+    group (order by x)) as ClickHouse's exact inclusive one, quantileExactInclusive(q)(x);
+    SQLGlot writes percentile_cont, which ClickHouse does not parse."""
+    if isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.PercentileCont):
+        order = node.expression.expressions
+        if len(order) == 1 and not order[0].args.get("desc"):
+            return exp.ParameterizedAgg(
+                this="quantileExactInclusive", expressions=[node.this.this], params=[order[0].this]
+            )
+    exact = isinstance(node, exp.Quantile | exp.PercentileCont) and node.args.get("expression") is not None
+    if exact and node.find_ancestor(exp.WithinGroup) is None:
+        return exp.ParameterizedAgg(
+            this="quantileExactInclusive", expressions=[node.expression], params=[node.this]
+        )
+    return node
+
+
+def functions(node: exp.Expression) -> exp.Expression:
+    """DuckDB functions SQLGlot passes through by name: list_position (1-based, null when
+    absent) as indexOf (0 when absent); arg_min_null/arg_max_null (a null argument kept) as
+    argMin/argMax of a one-element tuple (ClickHouse skips nulls otherwise); regexp_replace
+    with the 'g' flag as replaceRegexpAll."""
+    if isinstance(node, exp.ArrayPosition | exp.Anonymous) and _fname(node) in (
+        "LIST_POSITION",
+        "ARRAY_POSITION",
+    ):
+        args = _fargs(node)
+        if len(args) == 2:
+            return _f("nullIf", _f("indexOf", *args), exp.Literal.number(0))
+    if isinstance(node, exp.Anonymous) and _fname(node) in ("ARG_MIN_NULL", "ARG_MAX_NULL"):
+        arg, by = node.expressions
+        name = "argMin" if _fname(node) == "ARG_MIN_NULL" else "argMax"
+        return _f("tupleElement", _f(name, _f("tuple", arg), by), exp.Literal.number(1))
+    if isinstance(node, exp.RegexpReplace):
+        modifiers = node.args.get("modifiers")
+        if isinstance(modifiers, exp.Literal) and modifiers.this == "g":
+            return _f("replaceRegexpAll", node.this, node.expression, node.args.get("replacement"))
+    return node
+
+
+def _fname(node: exp.Expression) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.this).upper()
+    return type(node).__name__.upper() if not isinstance(node, exp.ArrayPosition) else "ARRAY_POSITION"
+
+
+def _fargs(node: exp.Expression) -> list[exp.Expression]:
+    if isinstance(node, exp.Anonymous):
+        return list(node.expressions)
+    return [a for a in (node.this, node.expression) if a is not None]
+
+
+TRANSFORMS = (interval_products, exact_quantiles, functions)
+
+
+# --- names ----------------------------------------------------------------------------------
+
+
+def qualify_shadowed_tables(tree: exp.Expression) -> exp.Expression:
+    """A CTE that reads the store's table of its own name (`leads as (select * from leads)`):
+    DuckDB reads the table there, ClickHouse the CTE itself; the table is named store.<t>."""
+    for cte in list(tree.find_all(exp.CTE)):
+        alias = cte.alias_or_name
+        for table in cte.this.find_all(exp.Table):
+            if table.name == alias and not table.args.get("db"):
+                table.set("db", exp.to_identifier("store"))
+    return tree
+
+
+# --- parameters ------------------------------------------------------------------------------
+
+
+def _name(node: exp.Placeholder) -> str:
+    return node.name
+
+
+def fold_null_lists(tree: exp.Expression, params: dict) -> exp.Expression:
+    """`$x is null` (and `$x is not null`) for a value known now: true or false, so a null list
+    (all values) never reaches ClickHouse, which has no nullable arrays; an `or` with a true
+    side is true, an `and` with a false side is false."""
+
+    def known(node):
+        if (
+            isinstance(node, exp.Is)
+            and isinstance(node.this, exp.Placeholder)
+            and isinstance(node.expression, exp.Null)
+        ):
+            name = _name(node.this)
+            if name in params:
+                return exp.Boolean(this=params[name] is None)
+        return node
+
+    tree = tree.transform(known)
+
+    def fold(node):
+        if isinstance(node, exp.Paren) and isinstance(node.this, exp.Boolean):
+            return node.this
+        if isinstance(node, exp.Not) and isinstance(node.this, exp.Boolean):
+            return exp.Boolean(this=not node.this.this)
+        if isinstance(node, exp.Or):
+            sides = [node.this, node.expression]
+            if any(isinstance(s, exp.Boolean) and s.this for s in sides):
+                return exp.Boolean(this=True)
+            rest = [s for s in sides if not isinstance(s, exp.Boolean)]
+            if len(rest) == 1:
+                return rest[0]
+        if isinstance(node, exp.And):
+            sides = [node.this, node.expression]
+            if any(isinstance(s, exp.Boolean) and not s.this for s in sides):
+                return exp.Boolean(this=False)
+            rest = [s for s in sides if not isinstance(s, exp.Boolean)]
+            if len(rest) == 1:
+                return rest[0]
+        return node
+
+    # transform() rebuilds bottom-up only for replaced nodes; fold until nothing changes.
+    for _ in range(20):
+        before = tree.sql()
+        tree = tree.transform(fold)
+        if tree.sql() == before:
+            break
+    return tree
+
+
+def ch_type(value) -> str:
+    """The ClickHouse type of a parameter's Python value."""
+    if isinstance(value, bool):
+        return "Bool"
+    if isinstance(value, int):
+        return "Int64"
+    if isinstance(value, float):
+        return "Float64"
+    if isinstance(value, decimal.Decimal):
+        return "Decimal(38, 10)"
+    if isinstance(value, dt.datetime):
+        return "DateTime64(6)"
+    if isinstance(value, dt.date):
+        return "Date"
+    if isinstance(value, str):
+        return "String"
+    if isinstance(value, list | tuple):
+        inner = {ch_type(v) for v in value if v is not None}
+        if len(inner) > 1:
+            raise TypeError(f"a list parameter of mixed types: {sorted(inner)}")
+        kind = inner.pop() if inner else "String"
+        if any(v is None for v in value):
+            kind = f"Nullable({kind})"
+        return f"Array({kind})"
+    raise TypeError(f"no ClickHouse type for a parameter of {type(value).__name__}")
+
+
+def ch_text(value, nested: bool = False) -> str:
+    """A value in the text format ClickHouse reads query parameters in (a string at the top
+    level is taken as it is; inside an array it is quoted and escaped)."""
+    if value is None:
+        return "NULL" if nested else "\\N"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        text = value.isoformat(sep=" ", timespec="microseconds")
+        return f"'{text}'" if nested else text
+    if isinstance(value, dt.date):
+        return f"'{value.isoformat()}'" if nested else value.isoformat()
+    if isinstance(value, str):
+        if not nested:
+            return value
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(ch_text(v, nested=True) for v in value) + "]"
+    return str(value)
+
+
+def bind_parameters(tree: exp.Expression, params: dict) -> tuple[exp.Expression, dict[str, str]]:
+    """Each `$name` as a ClickHouse query parameter {name:Type} with its value apart; a null
+    value as the literal NULL."""
+    bound: dict[str, str] = {}
+
+    def place(node):
+        if not isinstance(node, exp.Placeholder) or node.args.get("kind") is not None:
+            return node
+        name = _name(node)
+        if name not in params:
+            raise KeyError(f"no value for parameter ${name}")
+        value = params[name]
+        if value is None:
+            return exp.Null()
+        bound[name] = ch_text(value)
+        return exp.Placeholder(this=name, kind=exp.DataType.build(ch_type(value), dialect="clickhouse"))
+
+    return tree.transform(place), bound

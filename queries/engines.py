@@ -1,0 +1,212 @@
+"""Where the pages' SQL runs: the store file on DuckDB (the default), or ClickHouse.
+
+HANDOFF_ENGINE picks the engine: `duckdb` (the default: queries/executor.py runs every query on
+the store file and never imports this module's translator) or `clickhouse`, which for now means
+embedded chdb in this process, for one machine (a ClickHouse server through clickhouse-connect
+is the next step; the translation below is the same for both).
+
+With `clickhouse`:
+
+- Tables. For each version of the store (executor.store_version: inode, mtime, size; and the
+  team's edits), every table of the store and of the edits file is exported once from DuckDB to
+  Parquet in a directory of this process, then loaded into a chdb session as a MergeTree table
+  (databases `store` and `edits`), ordered by `lead_id` where the table has one, else by
+  nothing (`tuple()`). Columns keep DuckDB's nullability (every Parquet column is nullable), so
+  a null reads as null, as it does on DuckDB. A new store version drops and reloads them.
+- SQL. A query is the text the executor renders for DuckDB (macros and ref()s expanded, the
+  same file), parsed by SQLGlot as DuckDB and written as ClickHouse, with the rewrite layer
+  below between the two: AST transforms this product owns for what SQLGlot leaves wrong or
+  means differently. There is no second hand-written copy of any query.
+- Parameters. chdb takes ClickHouse query parameters, so each `$name` becomes `{name:Type}`
+  and its value travels apart from the text, typed from the Python value (str String, int
+  Int64, float Float64, bool Bool, date Date, datetime DateTime64(6), a list or tuple of str
+  Array(String)), written in the parameters' own text format (escaped, never spliced into the
+  SQL). A null value is the SQL literal NULL (an AST node, not text); a null list folds the
+  `$x is null` tests it drives to true (ClickHouse has no nullable arrays).
+- Results come back as pandas DataFrames with the columns the query names, nullable integers
+  as pandas' nullable Int64, timestamps without a time zone (UTC), as DuckDB gives them.
+
+The rewrite layer (rewrite()): null list parameters (above); `= any(list)` as has(); interval
+arithmetic on a parameter or a column (`$n * interval 1 day`) as addDays/ an interval of that
+many days; exact quantiles (`quantile_cont` / percentile_cont) as quantileExactInclusive;
+`list_position` as indexOf; `extract(epoch from a - b)` as a difference of epoch seconds;
+duplicate CTE names in one statement renamed apart; columns a query leaves unnamed named as
+DuckDB names them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import pandas as pd
+
+ENV_ENGINE = "HANDOFF_ENGINE"
+ENGINES = ("duckdb", "clickhouse")
+DEFAULT_ENGINE = "duckdb"
+
+
+def current() -> str:
+    """The engine the pages' queries run on: $HANDOFF_ENGINE, else duckdb."""
+    name = (os.environ.get(ENV_ENGINE) or DEFAULT_ENGINE).strip().lower()
+    if name not in ENGINES:
+        raise ValueError(f"{ENV_ENGINE}={name!r}: expected one of {', '.join(ENGINES)}")
+    return name
+
+
+# ClickHouse settings that make its answers mean what DuckDB's do.
+SETTINGS = {
+    "session_timezone": "UTC",
+    "join_use_nulls": 1,  # an outer join's missing side is null, not the type's default
+    "aggregate_functions_null_for_empty": 1,  # sum/min/max over no rows are null
+    "cast_keep_nullable": 1,
+    "union_default_mode": "DISTINCT",
+    "enable_named_columns_in_function_tuple": 0,
+    "output_format_pretty_row_numbers": 0,
+}
+
+
+class _Chdb:
+    """One chdb session for this process and the store version its tables were loaded from."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.session = None
+        self.version: str | None = None
+        self.workdir: Path | None = None
+
+    def ready(self, db: Path | None) -> object:
+        """The session with the tables of the store version this thread reads now."""
+        from queries import executor
+
+        path = executor._path(db)
+        version = f"{path}|{executor.store_version(db)}|{_edits_version(db)}"
+        if self.session is None:
+            import chdb.session
+
+            self.session = chdb.session.Session()
+            for key, value in SETTINGS.items():
+                self.session.query(f"SET {key} = {_setting(value)}")
+        if self.version != version:
+            self._load(path, executor.edits_path(db))
+            self.version = version
+        return self.session
+
+    def _load(self, path: Path, edits_file: Path) -> None:
+        """Export every table of the store and of the edits to Parquet, and load each into a
+        MergeTree table of the session (databases `store` and `edits`)."""
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        self.workdir = Path(tempfile.mkdtemp(prefix="handoff-chdb-"))
+        tables = export_parquet(path, edits_file, self.workdir)
+        s = self.session
+        for database in ("store", "edits"):
+            s.query(f"DROP DATABASE IF EXISTS {database}")
+            s.query(f"CREATE DATABASE {database}")
+        for (database, table), (parquet, columns) in tables.items():
+            order = "lead_id" if "lead_id" in columns else "tuple()"
+            # Names are the store's own tables (information_schema), the path one we made.
+            create = f"CREATE TABLE {database}.`{table}` ENGINE = MergeTree ORDER BY {order} "
+            source = f"SELECT * FROM file('{parquet}', Parquet)"  # noqa: S608
+            s.query(f"{create}SETTINGS allow_nullable_key = 1 AS {source}")
+        s.query("USE store")
+
+
+def _setting(value) -> str:
+    return str(value) if isinstance(value, int) else "'" + str(value) + "'"
+
+
+def _edits_version(db: Path | None) -> str:
+    from data import edits as edits_mod
+    from queries import executor
+
+    return executor.edits_version(tuple(edits_mod.KINDS), db)
+
+
+def export_parquet(
+    path: Path, edits_file: Path, workdir: Path
+) -> dict[tuple[str, str], tuple[Path, list[str]]]:
+    """Every base table of the store (and of the team's edits) as a Parquet file in `workdir`:
+    {(database, table): (file, columns)}. Read on a DuckDB of its own (the executor's readers
+    cannot write files), the store attached read-only."""
+    import duckdb
+
+    from queries import executor
+
+    con = duckdb.connect(config=executor.READER_CONFIG)
+    try:
+        con.execute("set enable_progress_bar = false")
+        executor._attach(con, path, "store")
+        executor._attach_edits(con, edits_file)
+        rows = con.execute(
+            "select table_catalog, table_name, list(column_name order by ordinal_position) "
+            "from information_schema.columns join information_schema.tables "
+            "using (table_catalog, table_schema, table_name) "
+            "where table_type = 'BASE TABLE' and table_catalog in ('store', 'edits') "
+            "and table_schema = 'main' group by all order by all"
+        ).fetchall()
+        found = {}
+        for database, table, columns in rows:
+            target = workdir / f"{database}.{table}.parquet"
+            # Names from information_schema; the path is our own temporary directory.
+            source = f'select * from {database}.main."{table}"'  # noqa: S608
+            con.execute(f"copy ({source}) to {executor.store.sql_literal(target)} (format parquet)")
+            found[(database, table)] = (target, list(columns))
+        return found
+    finally:
+        con.close()
+
+
+_CHDB = _Chdb()
+
+
+# --- translation -----------------------------------------------------------------------------
+
+
+def translate(sql: str, params: dict) -> tuple[str, dict[str, str]]:
+    """DuckDB SQL (as the executor renders it) and its values -> ClickHouse SQL with {name:Type}
+    parameters, and those parameters' values in ClickHouse's text format."""
+    import sqlglot
+
+    from queries import engine_rewrites
+
+    tree = sqlglot.parse_one(engine_rewrites.prepare(sql), read="duckdb")
+    tree, bound = engine_rewrites.rewrite(tree, params)
+    return tree.sql(dialect="clickhouse"), bound
+
+
+def _frame(df: pd.DataFrame) -> pd.DataFrame:
+    """ClickHouse's frame as DuckDB's reads: timestamps without a zone."""
+    for column in df.columns:
+        s = df[column]
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            df[column] = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    return df
+
+
+def run_sql(sql: str, params: dict | None, db: Path | None) -> pd.DataFrame:
+    """One statement rendered for DuckDB, run on chdb over the store version this thread reads."""
+    text, bound = translate(sql, params or {})
+    with _CHDB.lock:
+        session = _CHDB.ready(db)
+        return _frame(session.query(text, "DataFrame", params=bound))
+
+
+def run_over(texts: list[str], params: list[dict], base: str, db: Path | None) -> list[pd.DataFrame]:
+    """executor.run_over on chdb: the first text's rows held as a temporary table `base`."""
+    first, bound = translate(texts[0], params[0])
+    with _CHDB.lock:
+        session = _CHDB.ready(db)
+        session.query(f"DROP TEMPORARY TABLE IF EXISTS {base}")
+        session.query(f"CREATE TEMPORARY TABLE {base} ENGINE = Memory AS {first}", params=bound)
+        try:
+            out = []
+            for text, values in zip(texts[1:], params[1:], strict=True):
+                sql, b = translate(text, values)
+                out.append(_frame(session.query(sql, "DataFrame", params=b)))
+            return out
+        finally:
+            session.query(f"DROP TEMPORARY TABLE IF EXISTS {base}")

@@ -24,6 +24,7 @@ def rewrite(tree: exp.Expression, params: dict) -> tuple[exp.Expression, dict[st
     for transform in TRANSFORMS:
         tree = tree.transform(transform)
     tree = qualify_shadowed_tables(tree)
+    tree = name_qualified_columns(tree)
     tree, bound = bind_parameters(tree, params)
     return tree, bound
 
@@ -136,10 +137,105 @@ def _fargs(node: exp.Expression) -> list[exp.Expression]:
     return [a for a in (node.this, node.expression) if a is not None]
 
 
-TRANSFORMS = (interval_products, exact_quantiles, functions)
+def _micros(node: exp.Expression) -> exp.Expression:
+    return _f("toUnixTimestamp64Micro", _f("toDateTime64", node, exp.Literal.number(6)))
+
+
+def epochs(node: exp.Expression) -> exp.Expression:
+    """`extract(epoch from a - b)` (seconds between two timestamps, fractions kept) and
+    `epoch(a)` as differences of epoch microseconds over a million: SQLGlot writes
+    toUnixTimestamp of a DateTime difference (whole seconds, and an overflow on ClickHouse)."""
+    if isinstance(node, exp.Extract) and node.this.name.upper() == "EPOCH":
+        inner = node.expression.unnest()
+        if isinstance(inner, exp.Sub):
+            diff = exp.Sub(this=_micros(inner.this), expression=_micros(inner.expression))
+            return exp.paren(exp.Div(this=_f("toFloat64", diff), expression=exp.Literal.number(1_000_000)))
+        return exp.paren(
+            exp.Div(this=_f("toFloat64", _micros(inner)), expression=exp.Literal.number(1_000_000))
+        )
+    if isinstance(node, exp.TimeToUnix):
+        return exp.paren(
+            exp.Div(this=_f("toFloat64", _micros(node.this)), expression=exp.Literal.number(1_000_000))
+        )
+    return node
+
+
+def booleans(node: exp.Expression) -> exp.Expression:
+    """bool_or / bool_and as max / min (true above false, nulls skipped as DuckDB skips them)."""
+    if isinstance(node, exp.LogicalOr):
+        return exp.Max(this=node.this)
+    if isinstance(node, exp.LogicalAnd):
+        return exp.Min(this=node.this)
+    return node
+
+
+def structs(node: exp.Expression) -> exp.Expression:
+    """A struct literal {'k': v, ...} as a named tuple, tuple(v AS k, ...) (ClickHouse names a
+    tuple's elements from their aliases with enable_named_columns_in_function_tuple), so
+    `row.s.k` reads the element as on DuckDB."""
+    if not isinstance(node, exp.Struct):
+        return node
+    items = []
+    for item in node.expressions:
+        if not isinstance(item, exp.PropertyEQ):
+            return node
+        items.append(exp.alias_(item.expression, item.this.name))
+    return _f("tuple", *items)
+
+
+def parallel_unnests(node: exp.Expression) -> exp.Expression:
+    """`select generate_subscripts($a, 1) as i, unnest($b) as x` (no FROM): DuckDB unnests the
+    lists side by side, ClickHouse's arrayJoin would multiply them; one arrayJoin of their zip,
+    generate_subscripts as arrayEnumerate."""
+    if not isinstance(node, exp.Select) or node.args.get("from_") or node.args.get("from"):
+        return node
+    arrays, slots = [], []
+    for i, projection in enumerate(node.expressions):
+        inner = projection.unalias()
+        if isinstance(inner, exp.Explode):
+            arrays.append(inner.this)
+        elif isinstance(inner, exp.Anonymous) and str(inner.this).lower() == "generate_subscripts":
+            arrays.append(_f("arrayEnumerate", inner.expressions[0]))
+        else:
+            continue
+        slots.append(i)
+    if not slots:
+        return node
+    joined = _f("arrayJoin", _f("arrayZip", *arrays)) if len(arrays) > 1 else _f("arrayJoin", arrays[0])
+    if len(arrays) == 1:
+        projection = node.expressions[slots[0]]
+        name = projection.alias_or_name
+        node.expressions[slots[0]] = exp.alias_(joined, name)
+        return node
+    inner_select = exp.select(exp.alias_(joined, "_zipped"))
+    for k, i in enumerate(slots):
+        name = node.expressions[i].alias_or_name
+        node.expressions[i] = exp.alias_(
+            _f("tupleElement", exp.column("_zipped"), exp.Literal.number(k + 1)), name
+        )
+    node.set("from_", exp.From(this=inner_select.subquery("_unnested")))
+    return node
+
+
+TRANSFORMS = (interval_products, exact_quantiles, functions, epochs, booleans, structs, parallel_unnests)
 
 
 # --- names ----------------------------------------------------------------------------------
+
+
+def name_qualified_columns(tree: exp.Expression) -> exp.Expression:
+    """`select f.lead_id`: DuckDB names the column lead_id, ClickHouse `f.lead_id` (and a later
+    `lead_id` does not find it); each qualified column selected without an alias gets its own
+    name as one."""
+    for select in tree.find_all(exp.Select):
+        for i, projection in enumerate(select.expressions):
+            if (
+                isinstance(projection, exp.Column)
+                and projection.table
+                and not isinstance(projection.this, exp.Star)
+            ):
+                select.expressions[i] = exp.alias_(projection, projection.name, quoted=projection.this.quoted)
+    return tree
 
 
 def qualify_shadowed_tables(tree: exp.Expression) -> exp.Expression:

@@ -64,7 +64,8 @@ SETTINGS = {
     "aggregate_functions_null_for_empty": 1,  # sum/min/max over no rows are null
     "cast_keep_nullable": 1,
     "union_default_mode": "DISTINCT",
-    "enable_named_columns_in_function_tuple": 0,
+    "enable_named_columns_in_function_tuple": 1,  # tuple(x AS k): a struct's element names
+    "prefer_column_name_to_alias": 1,  # `sum(n) as n`: a later `n` is the column, as on DuckDB
     "output_format_pretty_row_numbers": 0,
 }
 

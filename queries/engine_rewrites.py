@@ -17,9 +17,13 @@ def prepare(sql: str) -> str:
     return sql.replace("[$", "[ $")
 
 
-def rewrite(tree: exp.Expression, params: dict) -> tuple[exp.Expression, dict[str, str]]:
+def rewrite(
+    tree: exp.Expression, params: dict, schema: dict | None = None
+) -> tuple[exp.Expression, dict[str, str]]:
     """`tree` (parsed as DuckDB) made ready to be written as ClickHouse, and the values of the
-    query parameters it now names."""
+    query parameters it now names; `schema` the store's tables ({table: {column: type}})."""
+    if schema:
+        tree = expand_stars(tree, schema)
     tree = fold_null_lists(tree, params)
     for transform in TRANSFORMS:
         tree = tree.transform(transform)
@@ -221,6 +225,28 @@ TRANSFORMS = (interval_products, exact_quantiles, functions, epochs, booleans, s
 
 
 # --- names ----------------------------------------------------------------------------------
+
+
+def expand_stars(tree: exp.Expression, schema: dict) -> exp.Expression:
+    """Every `t.*` and `*` written out and every column qualified (SQLGlot's qualify_columns,
+    over the store's tables and the CTEs): ClickHouse names the columns of `t.*` beside a join
+    `t.col` where another table has that column too, DuckDB names them `col`. A statement it
+    cannot resolve (a table outside the store, the team's edits) is left as it is."""
+    from sqlglot.optimizer.qualify_columns import qualify_columns
+
+    try:
+        done = qualify_columns(tree.copy(), schema=schema, dialect="duckdb", expand_alias_refs=False)
+    except Exception:  # noqa: BLE001 (any failure: the statement as written)
+        return tree
+    # The names it gives the later branches of a union (`select 'leads', leads` as `leads`,
+    # `leads`) would clash on ClickHouse; a union's names are its first branch's anyway.
+    for union in done.find_all(exp.SetOperation):
+        later = union.expression
+        if isinstance(later, exp.Select):
+            later.set(
+                "expressions", [p.unalias() if isinstance(p, exp.Alias) else p for p in later.expressions]
+            )
+    return done
 
 
 def name_qualified_columns(tree: exp.Expression) -> exp.Expression:

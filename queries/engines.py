@@ -65,6 +65,7 @@ SETTINGS = {
     "cast_keep_nullable": 1,
     "union_default_mode": "DISTINCT",
     "enable_named_columns_in_function_tuple": 1,  # tuple(x AS k): a struct's element names
+    "group_by_use_nulls": 1,  # grouping sets: a key not grouped by is null, not its default
     "prefer_column_name_to_alias": 1,  # `sum(n) as n`: a later `n` is the column, as on DuckDB
     "output_format_pretty_row_numbers": 0,
 }
@@ -78,6 +79,7 @@ class _Chdb:
         self.session = None
         self.version: str | None = None
         self.workdir: Path | None = None
+        self.schema: dict[str, dict[str, str]] = {}  # the store's tables: {table: {column: type}}
 
     def ready(self, db: Path | None) -> object:
         """The session with the tables of the store version this thread reads now."""
@@ -103,6 +105,9 @@ class _Chdb:
             shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir = Path(tempfile.mkdtemp(prefix="handoff-chdb-"))
         tables = export_parquet(path, edits_file, self.workdir)
+        self.schema = {
+            t: dict.fromkeys(cols, "unknown") for (d, t), (_, cols) in tables.items() if d == "store"
+        }
         s = self.session
         for database in ("store", "edits"):
             s.query(f"DROP DATABASE IF EXISTS {database}")
@@ -167,15 +172,16 @@ _CHDB = _Chdb()
 # --- translation -----------------------------------------------------------------------------
 
 
-def translate(sql: str, params: dict) -> tuple[str, dict[str, str]]:
+def translate(sql: str, params: dict, schema: dict | None = None) -> tuple[str, dict[str, str]]:
     """DuckDB SQL (as the executor renders it) and its values -> ClickHouse SQL with {name:Type}
-    parameters, and those parameters' values in ClickHouse's text format."""
+    parameters, and those parameters' values in ClickHouse's text format. `schema` ({table:
+    {column: type}}, the store's) lets `t.*` be written out column by column."""
     import sqlglot
 
     from queries import engine_rewrites
 
     tree = sqlglot.parse_one(engine_rewrites.prepare(sql), read="duckdb")
-    tree, bound = engine_rewrites.rewrite(tree, params)
+    tree, bound = engine_rewrites.rewrite(tree, params, schema)
     return tree.sql(dialect="clickhouse"), bound
 
 
@@ -190,23 +196,25 @@ def _frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def run_sql(sql: str, params: dict | None, db: Path | None) -> pd.DataFrame:
     """One statement rendered for DuckDB, run on chdb over the store version this thread reads."""
-    text, bound = translate(sql, params or {})
     with _CHDB.lock:
         session = _CHDB.ready(db)
+        text, bound = translate(sql, params or {}, _CHDB.schema)
         return _frame(session.query(text, "DataFrame", params=bound))
 
 
 def run_over(texts: list[str], params: list[dict], base: str, db: Path | None) -> list[pd.DataFrame]:
     """executor.run_over on chdb: the first text's rows held as a temporary table `base`."""
-    first, bound = translate(texts[0], params[0])
     with _CHDB.lock:
         session = _CHDB.ready(db)
+        first, bound = translate(texts[0], params[0], _CHDB.schema)
         session.query(f"DROP TEMPORARY TABLE IF EXISTS {base}")
         session.query(f"CREATE TEMPORARY TABLE {base} ENGINE = Memory AS {first}", params=bound)
         try:
+            described = session.query(f"DESCRIBE TABLE {base}", "DataFrame")
+            schema = {**_CHDB.schema, base: dict(zip(described["name"], described["type"], strict=True))}
             out = []
             for text, values in zip(texts[1:], params[1:], strict=True):
-                sql, b = translate(text, values)
+                sql, b = translate(text, values, schema)
                 out.append(_frame(session.query(sql, "DataFrame", params=b)))
             return out
         finally:

@@ -221,7 +221,25 @@ def parallel_unnests(node: exp.Expression) -> exp.Expression:
     return node
 
 
-TRANSFORMS = (interval_products, exact_quantiles, functions, epochs, booleans, structs, parallel_unnests)
+def offsets(node: exp.Expression) -> exp.Expression:
+    """lead()/lag() past the partition's edge: null on DuckDB, the type's default ('' or 0) on
+    ClickHouse for a column that is not Nullable; the value made Nullable first."""
+    wrapped = isinstance(node.this, exp.Anonymous) and str(node.this.this) == "toNullable"
+    if isinstance(node, exp.Lead | exp.Lag) and node.args.get("default") is None and not wrapped:
+        node.set("this", _f("toNullable", node.this))
+    return node
+
+
+TRANSFORMS = (
+    offsets,
+    interval_products,
+    exact_quantiles,
+    functions,
+    epochs,
+    booleans,
+    structs,
+    parallel_unnests,
+)
 
 
 # --- names ----------------------------------------------------------------------------------

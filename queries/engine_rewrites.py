@@ -1,7 +1,33 @@
 """The rewrite layer between SQLGlot's DuckDB parse and its ClickHouse output: AST transforms
 for what SQLGlot translates wrong, or into something that means another thing on ClickHouse.
-Each transform takes and returns a sqlglot expression; rewrite() applies them in order and binds
-the $named values as ClickHouse query parameters (queries/engines.py says how)."""
+rewrite() applies them in order and binds the $named values as ClickHouse query parameters
+(queries/engines.py says how). What it handles:
+
+- text SQLGlot cannot tokenize: `$keys[$n]` (prepare());
+- stars and qualified stars beside a join, written out over the store's schema, every column
+  qualified (expand_stars: SQLGlot's qualify_columns), and the names a union's later branches
+  would clash on left off;
+- null list parameters: `$x is null` folded to true/false from the value, the `or` it guards
+  folded away (fold_null_lists);
+- `lead`/`lag` past a partition's edge: null, not the type's default (offsets);
+- `x * interval n unit` with a column or parameter x: an interval of that many microseconds
+  or months (interval_products);
+- exact interpolated quantiles: quantile_cont and percentile_cont … within group as
+  quantileExactInclusive (exact_quantiles);
+- list positions: list_position as nullIf(indexOf(…), 0); arg_min_null/arg_max_null as
+  argMin/argMax of a tuple (a null argument kept); regexp_replace(…, 'g') as replaceRegexpAll
+  (functions);
+- `extract(epoch from a - b)` and `epoch(a)` as epoch microseconds (epochs);
+- bool_or/bool_and as max/min (booleans); struct literals as named tuples (structs);
+  `generate_subscripts` beside `unnest` in one select as one arrayJoin of their zip
+  (parallel_unnests);
+- a CTE reading the table of its own name (qualify_shadowed_tables), qualified columns
+  selected without an alias named as DuckDB names them (name_qualified_columns), comparisons
+  returned as Bool rather than UInt8 (boolean_results).
+
+Duplicate CTE names across composed files need nothing here: queries/sql_refs.py already
+prefixes a referenced file's CTEs with its name.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +55,7 @@ def rewrite(
         tree = tree.transform(transform)
     tree = qualify_shadowed_tables(tree)
     tree = name_qualified_columns(tree)
+    tree = boolean_results(tree)
     tree, bound = bind_parameters(tree, params)
     return tree, bound
 
@@ -279,6 +306,38 @@ def name_qualified_columns(tree: exp.Expression) -> exp.Expression:
                 and not isinstance(projection.this, exp.Star)
             ):
                 select.expressions[i] = exp.alias_(projection, projection.name, quoted=projection.this.quoted)
+    return tree
+
+
+PREDICATES = (exp.Predicate, exp.Connector, exp.Not, exp.Boolean, exp.Is, exp.In, exp.Between)
+
+
+def _is_boolean(node: exp.Expression) -> bool:
+    """Whether an expression is a truth value on DuckDB: a comparison or connective, or a
+    coalesce or case whose values are."""
+    node = node.unnest()
+    if isinstance(node, PREDICATES):
+        return True
+    if isinstance(node, exp.Coalesce):
+        values = [node.this, *node.expressions]
+        return any(_is_boolean(v) for v in values) and all(
+            _is_boolean(v) or isinstance(v, exp.Null) for v in values
+        )
+    if isinstance(node, exp.Case):
+        values = [i.args.get("true") for i in node.args.get("ifs") or []] + [node.args.get("default")]
+        values = [v for v in values if v is not None]
+        return bool(values) and all(_is_boolean(v) or isinstance(v, exp.Null) for v in values)
+    return False
+
+
+def boolean_results(tree: exp.Expression) -> exp.Expression:
+    """A comparison is a UInt8 on ClickHouse and a boolean on DuckDB: each named one a select
+    returns (in a CTE too, since the statement may return it through `select *`) is made a
+    Bool, so the frame's column is a boolean as on DuckDB."""
+    for select in tree.find_all(exp.Select):
+        for projection in select.expressions:
+            if isinstance(projection, exp.Alias) and _is_boolean(projection.this):
+                projection.set("this", _f("toBool", projection.this))
     return tree
 
 

@@ -9,33 +9,34 @@ With `clickhouse`:
 
 - Tables. For each version of the store (executor.store_version: inode, mtime, size; and the
   team's edits), every table of the store and of the edits file is exported once from DuckDB to
-  Parquet in a directory of this process, then loaded into a chdb session as a MergeTree table
-  (databases `store` and `edits`), ordered by `lead_id` where the table has one, else by
-  nothing (`tuple()`). Columns keep DuckDB's nullability (every Parquet column is nullable), so
-  a null reads as null, as it does on DuckDB. A new store version drops and reloads them.
+  Parquet (a temporary directory, removed once loaded), then loaded into the chdb session as a
+  MergeTree table (databases `store` and `edits`), ordered by `lead_id` where the table has
+  one, else by nothing (`tuple()`). Columns keep DuckDB's nullability (every Parquet column is
+  nullable), so a null reads as null, as it does on DuckDB. A new store version drops and
+  reloads them. One session per process, one query at a time on it (a lock).
 - SQL. A query is the text the executor renders for DuckDB (macros and ref()s expanded, the
-  same file), parsed by SQLGlot as DuckDB and written as ClickHouse, with the rewrite layer
-  below between the two: AST transforms this product owns for what SQLGlot leaves wrong or
-  means differently. There is no second hand-written copy of any query.
+  same file), parsed by SQLGlot as DuckDB and written as ClickHouse, with the rewrite layer of
+  queries/engine_rewrites.py between the two: AST transforms this product owns for what SQLGlot
+  leaves wrong or means differently. There is no second hand-written copy of any query.
 - Parameters. chdb takes ClickHouse query parameters, so each `$name` becomes `{name:Type}`
   and its value travels apart from the text, typed from the Python value (str String, int
   Int64, float Float64, bool Bool, date Date, datetime DateTime64(6), a list or tuple of str
-  Array(String)), written in the parameters' own text format (escaped, never spliced into the
-  SQL). A null value is the SQL literal NULL (an AST node, not text); a null list folds the
-  `$x is null` tests it drives to true (ClickHouse has no nullable arrays).
-- Results come back as pandas DataFrames with the columns the query names, nullable integers
-  as pandas' nullable Int64, timestamps without a time zone (UTC), as DuckDB gives them.
+  Array(String), Array(Nullable(String)) when it holds a null), in the parameters' own text
+  format (escaped; never spliced into the SQL). A null value is the SQL literal NULL (an AST
+  node, not text); a null list folds the `$x is null` tests it drives to true, so it never
+  reaches ClickHouse (which has no nullable arrays).
+- Settings make ClickHouse mean what DuckDB means (SETTINGS: nulls from outer joins and empty
+  aggregates and grouping sets, a column preferred to a same-named alias, UTC).
+- Results come back as pandas DataFrames with the columns the query names, typed as DuckDB's
+  read: timestamps without a zone in microseconds, counts as int64, booleans as bool.
 
-The rewrite layer (rewrite()): null list parameters (above); `= any(list)` as has(); interval
-arithmetic on a parameter or a column (`$n * interval 1 day`) as addDays/ an interval of that
-many days; exact quantiles (`quantile_cont` / percentile_cont) as quantileExactInclusive;
-`list_position` as indexOf; `extract(epoch from a - b)` as a difference of epoch seconds;
-duplicate CTE names in one statement renamed apart; columns a query leaves unnamed named as
-DuckDB names them.
+The rewrites themselves are listed in queries/engine_rewrites.py; `make parity`
+(tests/parity.py) checks every query the pages run against DuckDB.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -101,8 +102,6 @@ class _Chdb:
     def _load(self, path: Path, edits_file: Path) -> None:
         """Export every table of the store and of the edits to Parquet, and load each into a
         MergeTree table of the session (databases `store` and `edits`)."""
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir = Path(tempfile.mkdtemp(prefix="handoff-chdb-"))
         tables = export_parquet(path, edits_file, self.workdir)
         self.schema = {
@@ -119,6 +118,8 @@ class _Chdb:
             source = f"SELECT * FROM file('{parquet}', Parquet)"  # noqa: S608
             s.query(f"{create}SETTINGS allow_nullable_key = 1 AS {source}")
         s.query("USE store")
+        shutil.rmtree(self.workdir, ignore_errors=True)  # loaded: the Parquet files are done with
+        self.workdir = None
 
 
 def _setting(value) -> str:
@@ -169,6 +170,13 @@ def export_parquet(
 _CHDB = _Chdb()
 
 
+@atexit.register
+def _remove_exports() -> None:
+    """Parquet exports of a load that did not finish go with the process."""
+    if _CHDB.workdir is not None:
+        shutil.rmtree(_CHDB.workdir, ignore_errors=True)
+
+
 # --- translation -----------------------------------------------------------------------------
 
 
@@ -186,11 +194,17 @@ def translate(sql: str, params: dict, schema: dict | None = None) -> tuple[str, 
 
 
 def _frame(df: pd.DataFrame) -> pd.DataFrame:
-    """ClickHouse's frame as DuckDB's reads: timestamps without a zone."""
+    """ClickHouse's frame typed as DuckDB's reads: timestamps without a zone in microseconds,
+    counts (UInt64) as int64."""
     for column in df.columns:
         s = df[column]
         if isinstance(s.dtype, pd.DatetimeTZDtype):
-            df[column] = s.dt.tz_convert("UTC").dt.tz_localize(None)
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        if pd.api.types.is_datetime64_dtype(s.dtype):
+            s = s.astype("datetime64[us]")
+        elif pd.api.types.is_unsigned_integer_dtype(s.dtype) and (s.dropna() < 2**63).all():
+            s = s.astype("Int64" if isinstance(s.dtype, pd.api.extensions.ExtensionDtype) else "int64")
+        df[column] = s
     return df
 
 

@@ -285,6 +285,15 @@ def compare(ours: pd.DataFrame, theirs: pd.DataFrame, in_order: bool) -> str:
     """ "" when equal, else what differs (in full for the first rows)."""
     if list(ours.columns) != list(theirs.columns):
         return f"columns differ:\n  duckdb:     {list(ours.columns)}\n  clickhouse: {list(theirs.columns)}"
+    kinds = [
+        (c, _kind(ours[c]), _kind(theirs[c]))
+        for c in ours.columns
+        if ours[c].notna().any() and theirs[c].notna().any()
+    ]
+    if any(k1 != k2 for _, k1, k2 in kinds):
+        return "types differ: " + ", ".join(
+            f"{c} {k1} on duckdb, {k2} on clickhouse" for c, k1, k2 in kinds if k1 != k2
+        )
     a, b = rows_of(ours), rows_of(theirs)
     if len(a) != len(b):
         note = f"{len(a)} rows on duckdb, {len(b)} on clickhouse"
@@ -306,6 +315,25 @@ def compare(ours: pd.DataFrame, theirs: pd.DataFrame, in_order: bool) -> str:
         lines.append(f"  row {i} duckdb:     {a[i]}")
         lines.append(f"  row {i} clickhouse: {b[i]}")
     return "\n".join(lines)
+
+
+def _kind(column: pd.Series) -> str:
+    """What a column holds, as far as a page can tell: truth values, numbers, times or other."""
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "time"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "number"
+    value = column.dropna().iloc[0]
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, int | float | decimal.Decimal | np.number):
+        return "number"
+    if isinstance(value, dt.date | pd.Timestamp):
+        return "time"
+    return "other"
 
 
 def _same_row(x: tuple, y: tuple) -> bool:

@@ -101,6 +101,8 @@ def test_the_comparison_tells_numbers_nulls_and_order_apart():
     assert parity.compare(a, flipped, in_order=False) == ""
     assert "other order" in parity.compare(a, flipped, in_order=True)
     assert "columns differ" in parity.compare(a, a.rename(columns={"v": "w"}), in_order=False)
+    flags = pd.DataFrame({"f": [True, False]})
+    assert "types differ" in parity.compare(flags, flags.astype("uint8"), in_order=True)
 
 
 def test_the_default_engine_loads_neither_sqlglot_nor_chdb(sample_store):

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint format bench bench-shapes sample clean browser
+.PHONY: run test lint format bench bench-shapes sample clean browser parity
 
 $(VENV)/.stamp-runtime: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,3 +58,11 @@ clean:
 # 20 concurrent sessions on a 1,000,000-lead store (LOAD_ARGS="--imports 2", "--control", ...).
 load: $(VENV)/.stamp-dev
 	$(PY) -m tests.load $(LOAD_ARGS)
+
+# Every query the pages run, on DuckDB and on embedded ClickHouse (chdb), compared row for row
+# on a 3,000-lead sample (PARITY_ARGS="--views 30 --seed 8"; queries/engines.py).
+PARITY_DB ?= tests/artifacts/parity/sample.duckdb
+parity: $(VENV)/.stamp-dev
+	mkdir -p $(dir $(PARITY_DB))
+	$(PY) -m data.store sample --leads 3000 --seed 7 --db $(PARITY_DB)
+	$(PY) -m tests.parity --db $(PARITY_DB) $(PARITY_ARGS)

@@ -77,6 +77,8 @@ def answers(name: str, available: dict, standard_window: bool) -> bool:
     `standard_window`: the view's window is the contract's own (queries/funnel.py)."""
     if name not in QUERIES or not standard_window or available.get("is_past", True):
         return False
+    if not executor.on_duckdb():  # the rollups are Arrow tables read by DuckDB
+        return False
     by = available.get("by")
     if by is not None and by not in (*ATTRIBUTES, MONTH) or name == "flow_funnel" and by == MONTH:
         return False

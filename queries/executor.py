@@ -644,6 +644,30 @@ def _prepare(sql: str) -> bool:
     return bool(kinds)
 
 
+# HANDOFF_ENGINE (queries/engines.py): unset or duckdb, every query runs here on the store file
+# (and nothing of the other engines is imported); clickhouse, run/run_over/run_sql hand the
+# same rendered SQL to queries/engines.py. Read per query, so a test can switch it.
+def _elsewhere() -> bool:
+    """Whether the queries run on an engine other than DuckDB (an unknown name fails)."""
+    if not os.environ.get("HANDOFF_ENGINE"):
+        return False
+    from queries import engines
+
+    return engines.current() != "duckdb"
+
+
+def _engines():
+    from queries import engines
+
+    return engines
+
+
+def on_duckdb() -> bool:
+    """Whether this process's queries run on the store file in DuckDB (HANDOFF_ENGINE unset or
+    duckdb): what DuckDB alone can do, such as reading queries/cube.py's rollups, needs it."""
+    return not _elsewhere()
+
+
 def run(
     name: str,
     params: dict | None = None,
@@ -658,6 +682,8 @@ def run(
     (queries/cube.py's rollups, kept in memory per store version); names are our own."""
     sql = sql_text(name)
     edits = _prepare(sql)
+    if _elsewhere():
+        return _engines().run_sql(sql, params, db)
     with _cursor(db, edits) as (cur, handle):
         for relation, table in (relations or {}).items():
             cur.register(relation, table)
@@ -675,6 +701,9 @@ def run_over(base: str, outers: list[str], available: dict, db: Path | None = No
     held = frozenset({base})
     texts = [sql_text(base), *(sql_text(o, held) for o in outers)]
     edits = any([_prepare(text) for text in texts])
+    if _elsewhere():
+        values = [bind(base, available), *(bind(o, available, held) for o in outers)]
+        return _engines().run_over(texts, values, base, db)
     with _cursor(db, edits) as (cur, handle):
         # The name is one of our query files' (sql_text checked that it exists).
         _execute(cur, f"create temp table {base} as {texts[0]}", bind(base, available), handle)
@@ -687,5 +716,7 @@ def run_over(base: str, outers: list[str], available: dict, db: Path | None = No
 def run_sql(sql: str, params: dict | None = None, db: Path | None = None) -> pd.DataFrame:
     """Run a small fixed statement (metadata look-ups); values are still bound parameters."""
     edits = _prepare(sql)
+    if _elsewhere():
+        return _engines().run_sql(sql, params, db)
     with _cursor(db, edits) as (cur, handle):
         return _execute(cur, sql, params or {}, handle)

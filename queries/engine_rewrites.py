@@ -1,0 +1,477 @@
+"""The rewrite layer between SQLGlot's DuckDB parse and its ClickHouse output: AST transforms
+for what SQLGlot translates wrong, or into something that means another thing on ClickHouse.
+rewrite() applies them in order and binds the $named values as ClickHouse query parameters
+(queries/engines.py says how). What it handles:
+
+- text SQLGlot cannot tokenize: `$keys[$n]` (prepare());
+- stars and qualified stars beside a join, written out over the store's schema, every column
+  qualified (expand_stars: SQLGlot's qualify_columns), and the names a union's later branches
+  would clash on left off;
+- null list parameters: `$x is null` folded to true/false from the value, the `or` it guards
+  folded away (fold_null_lists);
+- `lead`/`lag` past a partition's edge: null, not the type's default (offsets);
+- `x * interval n unit` with a column or parameter x: an interval of that many microseconds
+  or months (interval_products);
+- exact interpolated quantiles: quantile_cont and percentile_cont … within group as
+  quantileExactInclusive (exact_quantiles);
+- list positions: list_position as nullIf(indexOf(…), 0); arg_min_null/arg_max_null as
+  argMin/argMax of a tuple (a null argument kept); regexp_replace(…, 'g') as replaceRegexpAll
+  (functions);
+- `extract(epoch from a - b)` and `epoch(a)` as epoch microseconds (epochs);
+- bool_or/bool_and as max/min (booleans); struct literals as named tuples (structs);
+  `generate_subscripts` beside `unnest` in one select as one arrayJoin of their zip
+  (parallel_unnests);
+- a CTE reading the table of its own name (qualify_shadowed_tables), qualified columns
+  selected without an alias named as DuckDB names them (name_qualified_columns), comparisons
+  returned as Bool rather than UInt8 (boolean_results).
+
+Duplicate CTE names across composed files need nothing here: queries/sql_refs.py already
+prefixes a referenced file's CTEs with its name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+from sqlglot import exp
+
+
+def prepare(sql: str) -> str:
+    """The DuckDB text as SQLGlot's tokenizer reads it: it refuses `[$` (a parameter indexing a
+    list by a parameter, `$keys[$n]`), which it reads with a space between."""
+    return sql.replace("[$", "[ $")
+
+
+def rewrite(
+    tree: exp.Expression, params: dict, schema: dict | None = None
+) -> tuple[exp.Expression, dict[str, str]]:
+    """`tree` (parsed as DuckDB) made ready to be written as ClickHouse, and the values of the
+    query parameters it now names; `schema` the store's tables ({table: {column: type}})."""
+    if schema:
+        tree = expand_stars(tree, schema)
+    tree = fold_null_lists(tree, params)
+    for transform in TRANSFORMS:
+        tree = tree.transform(transform)
+    tree = qualify_shadowed_tables(tree)
+    tree = name_qualified_columns(tree)
+    tree = boolean_results(tree)
+    tree, bound = bind_parameters(tree, params)
+    return tree, bound
+
+
+# --- functions and operators ---------------------------------------------------------------------
+
+MICROS = {
+    "MICROSECOND": 1,
+    "MILLISECOND": 1_000,
+    "SECOND": 1_000_000,
+    "MINUTE": 60_000_000,
+    "HOUR": 3_600_000_000,
+    "DAY": 86_400_000_000,
+    "WEEK": 7 * 86_400_000_000,
+}
+MONTHS = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
+
+
+def _interval(node: exp.Interval) -> tuple[float, str] | None:
+    """(amount, unit) of a constant interval, `interval 1 day` or `interval '2' hour`."""
+    unit = node.args.get("unit")
+    amount = node.this
+    if unit is None or not isinstance(amount, exp.Literal):
+        return None
+    name = unit.name.upper().rstrip("S") if unit.name.upper() not in ("MS",) else "MILLISECOND"
+    try:
+        return float(amount.this), name
+    except ValueError:
+        return None
+
+
+def _f(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def interval_products(node: exp.Expression) -> exp.Expression:
+    """`x * interval n unit` (ClickHouse refuses a column or parameter times an interval): an
+    interval of round(x * n * micros) microseconds (months: toIntervalMonth of x * n), the same
+    length DuckDB's product has in UTC."""
+    if not isinstance(node, exp.Mul):
+        return node
+    left, right = node.this, node.expression
+    if isinstance(left, exp.Interval):
+        left, right = right, left
+    if not isinstance(right, exp.Interval) or isinstance(left, exp.Interval):
+        return node
+    parsed = _interval(right)
+    if parsed is None:
+        return node
+    amount, unit = parsed
+    if unit in MONTHS:
+        n = exp.Mul(this=exp.paren(left), expression=exp.Literal.number(int(amount * MONTHS[unit])))
+        return _f("toIntervalMonth", _f("toInt64", n))
+    if unit not in MICROS:
+        return node
+    n = exp.Mul(this=exp.paren(left), expression=exp.Literal.number(int(amount * MICROS[unit])))
+    return _f("toIntervalMicrosecond", _f("toInt64", _f("round", n)))
+
+
+def exact_quantiles(node: exp.Expression) -> exp.Expression:
+    """DuckDB's exact, interpolating quantiles (quantile_cont(x, q), percentile_cont(q) within
+    group (order by x)) as ClickHouse's exact inclusive one, quantileExactInclusive(q)(x);
+    SQLGlot writes percentile_cont, which ClickHouse does not parse."""
+    if isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.PercentileCont):
+        order = node.expression.expressions
+        if len(order) == 1 and not order[0].args.get("desc"):
+            return exp.ParameterizedAgg(
+                this="quantileExactInclusive", expressions=[node.this.this], params=[order[0].this]
+            )
+    exact = isinstance(node, exp.Quantile | exp.PercentileCont) and node.args.get("expression") is not None
+    if exact and node.find_ancestor(exp.WithinGroup) is None:
+        return exp.ParameterizedAgg(
+            this="quantileExactInclusive", expressions=[node.expression], params=[node.this]
+        )
+    return node
+
+
+def functions(node: exp.Expression) -> exp.Expression:
+    """DuckDB functions SQLGlot passes through by name: list_position (1-based, null when
+    absent) as indexOf (0 when absent); arg_min_null/arg_max_null (a null argument kept) as
+    argMin/argMax of a one-element tuple (ClickHouse skips nulls otherwise); regexp_replace
+    with the 'g' flag as replaceRegexpAll."""
+    if isinstance(node, exp.ArrayPosition | exp.Anonymous) and _fname(node) in (
+        "LIST_POSITION",
+        "ARRAY_POSITION",
+    ):
+        args = _fargs(node)
+        if len(args) == 2:
+            return _f("nullIf", _f("indexOf", *args), exp.Literal.number(0))
+    if isinstance(node, exp.Anonymous) and _fname(node) in ("ARG_MIN_NULL", "ARG_MAX_NULL"):
+        arg, by = node.expressions
+        name = "argMin" if _fname(node) == "ARG_MIN_NULL" else "argMax"
+        return _f("tupleElement", _f(name, _f("tuple", arg), by), exp.Literal.number(1))
+    if isinstance(node, exp.RegexpReplace):
+        modifiers = node.args.get("modifiers")
+        if isinstance(modifiers, exp.Literal) and modifiers.this == "g":
+            return _f("replaceRegexpAll", node.this, node.expression, node.args.get("replacement"))
+    return node
+
+
+def _fname(node: exp.Expression) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.this).upper()
+    return type(node).__name__.upper() if not isinstance(node, exp.ArrayPosition) else "ARRAY_POSITION"
+
+
+def _fargs(node: exp.Expression) -> list[exp.Expression]:
+    if isinstance(node, exp.Anonymous):
+        return list(node.expressions)
+    return [a for a in (node.this, node.expression) if a is not None]
+
+
+def _micros(node: exp.Expression) -> exp.Expression:
+    return _f("toUnixTimestamp64Micro", _f("toDateTime64", node, exp.Literal.number(6)))
+
+
+def epochs(node: exp.Expression) -> exp.Expression:
+    """`extract(epoch from a - b)` (seconds between two timestamps, fractions kept) and
+    `epoch(a)` as differences of epoch microseconds over a million: SQLGlot writes
+    toUnixTimestamp of a DateTime difference (whole seconds, and an overflow on ClickHouse)."""
+    if isinstance(node, exp.Extract) and node.this.name.upper() == "EPOCH":
+        inner = node.expression.unnest()
+        if isinstance(inner, exp.Sub):
+            diff = exp.Sub(this=_micros(inner.this), expression=_micros(inner.expression))
+            return exp.paren(exp.Div(this=_f("toFloat64", diff), expression=exp.Literal.number(1_000_000)))
+        return exp.paren(
+            exp.Div(this=_f("toFloat64", _micros(inner)), expression=exp.Literal.number(1_000_000))
+        )
+    if isinstance(node, exp.TimeToUnix):
+        return exp.paren(
+            exp.Div(this=_f("toFloat64", _micros(node.this)), expression=exp.Literal.number(1_000_000))
+        )
+    return node
+
+
+def booleans(node: exp.Expression) -> exp.Expression:
+    """bool_or / bool_and as max / min (true above false, nulls skipped as DuckDB skips them)."""
+    if isinstance(node, exp.LogicalOr):
+        return exp.Max(this=node.this)
+    if isinstance(node, exp.LogicalAnd):
+        return exp.Min(this=node.this)
+    return node
+
+
+def structs(node: exp.Expression) -> exp.Expression:
+    """A struct literal {'k': v, ...} as a named tuple, tuple(v AS k, ...) (ClickHouse names a
+    tuple's elements from their aliases with enable_named_columns_in_function_tuple), so
+    `row.s.k` reads the element as on DuckDB."""
+    if not isinstance(node, exp.Struct):
+        return node
+    items = []
+    for item in node.expressions:
+        if not isinstance(item, exp.PropertyEQ):
+            return node
+        items.append(exp.alias_(item.expression, item.this.name))
+    return _f("tuple", *items)
+
+
+def parallel_unnests(node: exp.Expression) -> exp.Expression:
+    """`select generate_subscripts($a, 1) as i, unnest($b) as x` (no FROM): DuckDB unnests the
+    lists side by side, ClickHouse's arrayJoin would multiply them; one arrayJoin of their zip,
+    generate_subscripts as arrayEnumerate."""
+    if not isinstance(node, exp.Select) or node.args.get("from_") or node.args.get("from"):
+        return node
+    arrays, slots = [], []
+    for i, projection in enumerate(node.expressions):
+        inner = projection.unalias()
+        if isinstance(inner, exp.Explode):
+            arrays.append(inner.this)
+        elif isinstance(inner, exp.Anonymous) and str(inner.this).lower() == "generate_subscripts":
+            arrays.append(_f("arrayEnumerate", inner.expressions[0]))
+        else:
+            continue
+        slots.append(i)
+    if not slots:
+        return node
+    joined = _f("arrayJoin", _f("arrayZip", *arrays)) if len(arrays) > 1 else _f("arrayJoin", arrays[0])
+    if len(arrays) == 1:
+        projection = node.expressions[slots[0]]
+        name = projection.alias_or_name
+        node.expressions[slots[0]] = exp.alias_(joined, name)
+        return node
+    inner_select = exp.select(exp.alias_(joined, "_zipped"))
+    for k, i in enumerate(slots):
+        name = node.expressions[i].alias_or_name
+        node.expressions[i] = exp.alias_(
+            _f("tupleElement", exp.column("_zipped"), exp.Literal.number(k + 1)), name
+        )
+    node.set("from_", exp.From(this=inner_select.subquery("_unnested")))
+    return node
+
+
+def offsets(node: exp.Expression) -> exp.Expression:
+    """lead()/lag() past the partition's edge: null on DuckDB, the type's default ('' or 0) on
+    ClickHouse for a column that is not Nullable; the value made Nullable first."""
+    wrapped = isinstance(node.this, exp.Anonymous) and str(node.this.this) == "toNullable"
+    if isinstance(node, exp.Lead | exp.Lag) and node.args.get("default") is None and not wrapped:
+        node.set("this", _f("toNullable", node.this))
+    return node
+
+
+TRANSFORMS = (
+    offsets,
+    interval_products,
+    exact_quantiles,
+    functions,
+    epochs,
+    booleans,
+    structs,
+    parallel_unnests,
+)
+
+
+# --- names ----------------------------------------------------------------------------------
+
+
+def expand_stars(tree: exp.Expression, schema: dict) -> exp.Expression:
+    """Every `t.*` and `*` written out and every column qualified (SQLGlot's qualify_columns,
+    over the store's tables and the CTEs): ClickHouse names the columns of `t.*` beside a join
+    `t.col` where another table has that column too, DuckDB names them `col`. A statement it
+    cannot resolve (a table outside the store, the team's edits) is left as it is."""
+    from sqlglot.optimizer.qualify_columns import qualify_columns
+
+    try:
+        done = qualify_columns(tree.copy(), schema=schema, dialect="duckdb", expand_alias_refs=False)
+    except Exception:  # noqa: BLE001 (any failure: the statement as written)
+        return tree
+    # The names it gives the later branches of a union (`select 'leads', leads` as `leads`,
+    # `leads`) would clash on ClickHouse; a union's names are its first branch's anyway.
+    for union in done.find_all(exp.SetOperation):
+        later = union.expression
+        if isinstance(later, exp.Select):
+            later.set(
+                "expressions", [p.unalias() if isinstance(p, exp.Alias) else p for p in later.expressions]
+            )
+    return done
+
+
+def name_qualified_columns(tree: exp.Expression) -> exp.Expression:
+    """`select f.lead_id`: DuckDB names the column lead_id, ClickHouse `f.lead_id` (and a later
+    `lead_id` does not find it); each qualified column selected without an alias gets its own
+    name as one."""
+    for select in tree.find_all(exp.Select):
+        for i, projection in enumerate(select.expressions):
+            if (
+                isinstance(projection, exp.Column)
+                and projection.table
+                and not isinstance(projection.this, exp.Star)
+            ):
+                select.expressions[i] = exp.alias_(projection, projection.name, quoted=projection.this.quoted)
+    return tree
+
+
+PREDICATES = (exp.Predicate, exp.Connector, exp.Not, exp.Boolean, exp.Is, exp.In, exp.Between)
+
+
+def _is_boolean(node: exp.Expression) -> bool:
+    """Whether an expression is a truth value on DuckDB: a comparison or connective, or a
+    coalesce or case whose values are."""
+    node = node.unnest()
+    if isinstance(node, PREDICATES):
+        return True
+    if isinstance(node, exp.Coalesce):
+        values = [node.this, *node.expressions]
+        return any(_is_boolean(v) for v in values) and all(
+            _is_boolean(v) or isinstance(v, exp.Null) for v in values
+        )
+    if isinstance(node, exp.Case):
+        values = [i.args.get("true") for i in node.args.get("ifs") or []] + [node.args.get("default")]
+        values = [v for v in values if v is not None]
+        return bool(values) and all(_is_boolean(v) or isinstance(v, exp.Null) for v in values)
+    return False
+
+
+def boolean_results(tree: exp.Expression) -> exp.Expression:
+    """A comparison is a UInt8 on ClickHouse and a boolean on DuckDB: each named one a select
+    returns (in a CTE too, since the statement may return it through `select *`) is made a
+    Bool, so the frame's column is a boolean as on DuckDB."""
+    for select in tree.find_all(exp.Select):
+        for projection in select.expressions:
+            if isinstance(projection, exp.Alias) and _is_boolean(projection.this):
+                projection.set("this", _f("toBool", projection.this))
+    return tree
+
+
+def qualify_shadowed_tables(tree: exp.Expression) -> exp.Expression:
+    """A CTE that reads the store's table of its own name (`leads as (select * from leads)`):
+    DuckDB reads the table there, ClickHouse the CTE itself; the table is named store.<t>."""
+    for cte in list(tree.find_all(exp.CTE)):
+        alias = cte.alias_or_name
+        for table in cte.this.find_all(exp.Table):
+            if table.name == alias and not table.args.get("db"):
+                table.set("db", exp.to_identifier("store"))
+    return tree
+
+
+# --- parameters ------------------------------------------------------------------------------
+
+
+def _name(node: exp.Placeholder) -> str:
+    return node.name
+
+
+def fold_null_lists(tree: exp.Expression, params: dict) -> exp.Expression:
+    """`$x is null` (and `$x is not null`) for a value known now: true or false, so a null list
+    (all values) never reaches ClickHouse, which has no nullable arrays; an `or` with a true
+    side is true, an `and` with a false side is false."""
+
+    def known(node):
+        if (
+            isinstance(node, exp.Is)
+            and isinstance(node.this, exp.Placeholder)
+            and isinstance(node.expression, exp.Null)
+        ):
+            name = _name(node.this)
+            if name in params:
+                return exp.Boolean(this=params[name] is None)
+        return node
+
+    tree = tree.transform(known)
+
+    def fold(node):
+        if isinstance(node, exp.Paren) and isinstance(node.this, exp.Boolean):
+            return node.this
+        if isinstance(node, exp.Not) and isinstance(node.this, exp.Boolean):
+            return exp.Boolean(this=not node.this.this)
+        if isinstance(node, exp.Or):
+            sides = [node.this, node.expression]
+            if any(isinstance(s, exp.Boolean) and s.this for s in sides):
+                return exp.Boolean(this=True)
+            rest = [s for s in sides if not isinstance(s, exp.Boolean)]
+            if len(rest) == 1:
+                return rest[0]
+        if isinstance(node, exp.And):
+            sides = [node.this, node.expression]
+            if any(isinstance(s, exp.Boolean) and not s.this for s in sides):
+                return exp.Boolean(this=False)
+            rest = [s for s in sides if not isinstance(s, exp.Boolean)]
+            if len(rest) == 1:
+                return rest[0]
+        return node
+
+    # transform() rebuilds bottom-up only for replaced nodes; fold until nothing changes.
+    for _ in range(20):
+        before = tree.sql()
+        tree = tree.transform(fold)
+        if tree.sql() == before:
+            break
+    return tree
+
+
+def ch_type(value) -> str:
+    """The ClickHouse type of a parameter's Python value."""
+    if isinstance(value, bool):
+        return "Bool"
+    if isinstance(value, int):
+        return "Int64"
+    if isinstance(value, float):
+        return "Float64"
+    if isinstance(value, decimal.Decimal):
+        return "Decimal(38, 10)"
+    if isinstance(value, dt.datetime):
+        return "DateTime64(6)"
+    if isinstance(value, dt.date):
+        return "Date"
+    if isinstance(value, str):
+        return "String"
+    if isinstance(value, list | tuple):
+        inner = {ch_type(v) for v in value if v is not None}
+        if len(inner) > 1:
+            raise TypeError(f"a list parameter of mixed types: {sorted(inner)}")
+        kind = inner.pop() if inner else "String"
+        if any(v is None for v in value):
+            kind = f"Nullable({kind})"
+        return f"Array({kind})"
+    raise TypeError(f"no ClickHouse type for a parameter of {type(value).__name__}")
+
+
+def ch_text(value, nested: bool = False) -> str:
+    """A value in the text format ClickHouse reads query parameters in (a string at the top
+    level is taken as it is; inside an array it is quoted and escaped)."""
+    if value is None:
+        return "NULL" if nested else "\\N"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        text = value.isoformat(sep=" ", timespec="microseconds")
+        return f"'{text}'" if nested else text
+    if isinstance(value, dt.date):
+        return f"'{value.isoformat()}'" if nested else value.isoformat()
+    if isinstance(value, str):
+        if not nested:
+            return value
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(ch_text(v, nested=True) for v in value) + "]"
+    return str(value)
+
+
+def bind_parameters(tree: exp.Expression, params: dict) -> tuple[exp.Expression, dict[str, str]]:
+    """Each `$name` as a ClickHouse query parameter {name:Type} with its value apart; a null
+    value as the literal NULL."""
+    bound: dict[str, str] = {}
+
+    def place(node):
+        if not isinstance(node, exp.Placeholder) or node.args.get("kind") is not None:
+            return node
+        name = _name(node)
+        if name not in params:
+            raise KeyError(f"no value for parameter ${name}")
+        value = params[name]
+        if value is None:
+            return exp.Null()
+        bound[name] = ch_text(value)
+        return exp.Placeholder(this=name, kind=exp.DataType.build(ch_type(value), dialect="clickhouse"))
+
+    return tree.transform(place), bound

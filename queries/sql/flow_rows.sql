@@ -31,14 +31,15 @@ events as (
 
 entries as (
     select
-        {{ group_value() }} as group_value,
+        cast({{ group_value() }} as varchar) as group_value,
         cast(entered_at as date) as entry_day,
         channel,
         region,
         segment,
-        stage_order,
+        -- integer on both sides of the union, as list_position gives it below
+        cast(stage_order as integer) as stage_order,
         won_amount,
-        true as is_first
+        cast(true as boolean) as is_first
     from journey_stages
     where entered_at >= $start_at
       and entered_at < $end_before
@@ -48,14 +49,14 @@ entries as (
 
 stage_events as (
     select
-        {{ group_value('j') }} as group_value,
+        cast({{ group_value('j') }} as varchar) as group_value,
         cast(e.occurred_at as date) as entry_day,
         j.channel,
         j.region,
         j.segment,
-        list_position($stage_keys, e.event_type) as stage_order,
+        cast(list_position($stage_keys, e.event_type) as integer) as stage_order,
         cast(null as decimal(14, 2)) as won_amount,
-        false as is_first
+        cast(false as boolean) as is_first
     from events as e
     inner join journey_leads as j on j.lead_id = e.lead_id
     where list_contains($stage_keys, e.event_type)

@@ -16,7 +16,8 @@ and summed for a view's range (cube_flow.sql).
 
 Grain of the rollups: `funnel_cube` one row per (start day, channel, region, segment, stage);
 `outcome_cube` one row per (start day, channel, region, segment); `flow_cube` one row per
-(entry day, channel, region, segment, stage).
+(entry day, channel, region, segment, stage). The day is each rollup's column `day`, so one
+range and one grouping serve them all (macros/rollup_range.sql, macros/rollup_group.sql).
 
 What a rollup answers (answers()): no as-of date in the past, the contract's own window, no
 list filter but channel, region and segment, no breakdown but those and the start month. Any
@@ -63,7 +64,8 @@ KEEP = 16  # rollups kept at a time (two grains x two skip policies x two kinds,
 _ROLLUPS: dict[tuple, pa.Table] = {}
 _LOCK = threading.Lock()
 _BUILDING: set[tuple] = set()  # rollups being built now, one thread each
-BUILT: list[tuple[str, str]] = []  # (build file, store version) of each rollup built: tests
+# (build file, store version) of the rollups built lately, newest last: what tests look at.
+BUILT: collections.deque[tuple[str, str]] = collections.deque(maxlen=64)
 ANSWERED: collections.Counter[str] = collections.Counter()  # views answered from a rollup, by query
 # Whether a view waits for a rollup not built yet. Off: it reads the journeys as before while a
 # thread of its own builds the rollup (about 1.5 s at 1M leads) for the views after it, so no

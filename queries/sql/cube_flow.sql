@@ -15,18 +15,13 @@ rollup as (
 filtered as (
     select *
     from rollup
-    where entry_day >= cast($start_at as date)
-      and entry_day < cast($end_before as date)
+    where {{ rollup_range() }}
       and {{ lead_filters() }}
 ),
 
 counted as (
     select
-        case $by
-            when 'channel' then channel
-            when 'region' then region
-            when 'segment' then segment
-        end as group_value,
+        {{ rollup_group() }} as group_value,
         stage_order,
         sum(n_entries) as n_entries,
         sum(n_events) as n_events,

@@ -12,7 +12,7 @@ flow as (
 
 final as (
     select
-        entry_day,
+        entry_day as day,
         channel,
         region,
         segment,

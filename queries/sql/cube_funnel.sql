@@ -16,19 +16,13 @@ rollup as (
 filtered as (
     select *
     from rollup
-    where start_day >= cast($start_at as date)
-      and start_day < cast($end_before as date)
+    where {{ rollup_range() }}
       and {{ lead_filters() }}
 ),
 
 final as (
     select
-        case $by
-            when 'channel' then channel
-            when 'region' then region
-            when 'segment' then segment
-            when 'month' then strftime(start_day, '%Y-%m')
-        end as group_value,
+        {{ rollup_group() }} as group_value,
         stage_order,
         cast(sum(n_reached) as bigint) as n_reached,
         cast(sum(n_skipped) as bigint) as n_skipped,

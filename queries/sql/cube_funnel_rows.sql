@@ -14,7 +14,7 @@ flags as (
 
 final as (
     select
-        start_day,
+        start_day as day,
         channel,
         region,
         segment,

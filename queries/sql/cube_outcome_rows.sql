@@ -13,7 +13,7 @@ outcomes as (
 
 final as (
     select
-        start_day,
+        start_day as day,
         channel,
         region,
         segment,

@@ -13,19 +13,13 @@ rollup as (
 filtered as (
     select *
     from rollup
-    where start_day >= cast($start_at as date)
-      and start_day < cast($end_before as date)
+    where {{ rollup_range() }}
       and {{ lead_filters() }}
 ),
 
 final as (
     select
-        case $by
-            when 'channel' then channel
-            when 'region' then region
-            when 'segment' then segment
-            when 'month' then strftime(start_day, '%Y-%m')
-        end as group_value,
+        {{ rollup_group() }} as group_value,
         cast(sum(n_cohort) as bigint) as n_cohort,
         cast(sum(n_won) as bigint) as n_won,
         cast(sum(n_lost) as bigint) as n_lost,

@@ -13,14 +13,13 @@ rollup as (
 filtered as (
     select *
     from rollup
-    where start_day >= cast($start_at as date)
-      and start_day < cast($end_before as date)
+    where {{ rollup_range() }}
       and {{ lead_filters() }}
 ),
 
 final as (
     select
-        cast(date_trunc($period, start_day) as date) as period_start,
+        cast(date_trunc($period, day) as date) as period_start,
         stage_order,
         cast(sum(n_reached) as bigint) as n_reached
     from filtered

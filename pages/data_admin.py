@@ -36,6 +36,8 @@ st.caption(
     "check the loaded data. Imports are all-or-nothing per file and safe to repeat: rows already "
     "stored are counted as duplicates and change nothing."
 )
+# Which engine answers the pages (HANDOFF_ENGINE): our own sentence, so plain caption text.
+st.caption(f"Queries run on {executor.engine_description()}.")
 
 # With sign-in configured, only the admins in secrets.toml may upload, import or roll back
 # (ui/auth.py): nobody else gets an uploader, so no one else's file is ever parsed here.

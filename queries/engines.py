@@ -233,3 +233,8 @@ def run_over(texts: list[str], params: list[dict], base: str, db: Path | None) -
             return out
         finally:
             session.query(f"DROP TEMPORARY TABLE IF EXISTS {base}")
+
+
+def describe() -> str:
+    """Where the pages' queries run (HANDOFF_ENGINE=clickhouse), in a sentence for the Data page."""
+    return "ClickHouse (embedded chdb), over the store's tables loaded into it per store version"

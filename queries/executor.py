@@ -668,6 +668,13 @@ def on_duckdb() -> bool:
     return not _elsewhere()
 
 
+def engine_description() -> str:
+    """Where this process's queries run, in a sentence (the Data page shows it)."""
+    if not _elsewhere():
+        return "DuckDB, on the store file"
+    return _engines().describe()
+
+
 def run(
     name: str,
     params: dict | None = None,

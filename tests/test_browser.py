@@ -74,11 +74,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(db: Path, timeout: float = 60) -> Iterator[str]:
-    """Run the dashboard on a free port with HANDOFF_DB=db; yields its base URL."""
+def streamlit_server(db: Path, timeout: float = 60, env: dict | None = None) -> Iterator[str]:
+    """Run the dashboard on a free port with HANDOFF_DB=db (and `env` set); yields its base URL."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {**os.environ, "HANDOFF_DB": str(db), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "HANDOFF_DB": str(db), "PYTHONPATH": str(ROOT), **(env or {})}
     log = (ARTIFACTS / f"server-{port}.log").open("w")
     proc = subprocess.Popen(
         [

@@ -307,35 +307,38 @@ def child(spec: dict) -> dict:
         _settle_rollups()  # the first visit started them; the views after it read them
         warm = [_timed(run_all) for _ in range(spec["repeat"])]
     elif kind == "view":
-        import importlib
-
-        page = importlib.import_module(f"reports.{spec['view']}_view")
-        db = Path(spec["db"])
-        filters = _filters(spec["range"])
-
-        def run_all():
-            # The page runs each distinct call once (its cache); nothing is kept between runs.
-            seen: dict[tuple, object] = {}
-
-            def call(fn, *args, **kwargs):
-                key = (fn.__module__, fn.__name__, repr(args), repr(sorted(kwargs.items())))
-                if key not in seen:
-                    seen[key] = fn(*args, db=db, **kwargs)
-                return seen[key]
-
-            if spec["view"] == "health":
-                # Funnel health's view() takes a runner and the contract (its bridge section and
-                # alerts included).
-                from queries import contracts
-
-                page.view(filters, contracts.current(db), run=call)
-            else:
-                page.view(filters, call=call, db=db)
-
+        run_all = _view_runner(spec)
         base = _maxrss_mb()
         cold = _timed(run_all)
         _settle_rollups()  # the first visit started them; the views after it read them
         warm = [_timed(run_all) for _ in range(spec["repeat"])]
+    elif kind == "engine":
+        # Every page query on one engine (HANDOFF_ENGINE) in this one process: the store's
+        # tables are loaded into it once (timed apart, as "load"), then each query runs cold
+        # (its first call) and warm (the median of --repeat calls), in the order given.
+        os.environ["HANDOFF_ENGINE"] = spec["engine"]
+        from queries import executor
+
+        db = Path(spec["db"])
+        base = _maxrss_mb()
+        load = _timed(lambda: executor.run_sql("select 1 as one", db=db))
+        figures = {}
+        for label, name, kwargs in spec["calls"]:
+            if name.startswith("view:"):
+                fn = _view_runner({**spec, "view": name.removeprefix("view:")})
+            else:
+                query, args, kw = _query_call(spec, name, kwargs)
+
+                def fn(query=query, args=args, kw=kw):
+                    return query(*args, **kw)
+
+            cold = _timed(fn)
+            _settle_rollups()
+            figures[label] = {
+                "cold": cold,
+                "warm": statistics.median(_timed(fn) for _ in range(spec["repeat"])),
+            }
+        return {"load": load, "queries": figures, "base_mb": base, "peak_mb": _maxrss_mb()}
     elif kind == "chdb":
         import chdb.session
 
@@ -381,6 +384,36 @@ def child(spec: dict) -> dict:
         "base_mb": base,
         "peak_mb": _maxrss_mb(),
     }
+
+
+def _view_runner(spec: dict) -> Callable[[], None]:
+    """A visit to the page of reports/<view>_view.py with its default choices: each distinct
+    query once (the page's own cache), nothing kept between visits."""
+    import importlib
+
+    page = importlib.import_module(f"reports.{spec['view']}_view")
+    db = Path(spec["db"])
+    filters = _filters(spec["range"])
+
+    def run_all():
+        seen: dict[tuple, object] = {}
+
+        def call(fn, *args, **kwargs):
+            key = (fn.__module__, fn.__name__, repr(args), repr(sorted(kwargs.items())))
+            if key not in seen:
+                seen[key] = fn(*args, db=db, **kwargs)
+            return seen[key]
+
+        if spec["view"] == "health":
+            # Funnel health's view() takes a runner and the contract (its bridge section and
+            # alerts included).
+            from queries import contracts
+
+            page.view(filters, contracts.current(db), run=call)
+        else:
+            page.view(filters, call=call, db=db)
+
+    return run_all
 
 
 class MeasurementError(RuntimeError):
@@ -832,6 +865,48 @@ def table(rows: list[Row], reference: float) -> str:
     return "\n".join(lines)
 
 
+def engines_side_by_side(base_spec: dict, engines: list[str], views) -> dict[str, dict]:
+    """Each engine's figures for the page queries and the whole pages, one process per engine
+    (the store loaded into it once): {engine: {"load": s, "queries": {label: {cold, warm}}}}."""
+    calls = [[label, name, kwargs] for label, name, kwargs in QUERIES if query_function(name)]
+    calls += [[f"{label}, all queries, no cache", f"view:{view}", {}] for view, label in views]
+    side = {}
+    for engine in engines:
+        figures = measure({**base_spec, "kind": "engine", "engine": engine, "calls": calls, "label": engine})
+        side[engine] = figures
+        _say(f"  {engine}: store ready in {figures['load']:.1f} s, peak {figures['peak_mb']:,.0f} MB")
+    return side
+
+
+def side_table(side: dict[str, dict], engines: list[str]) -> str:
+    """The page queries on each engine, side by side (Markdown), with each engine's warm time
+    over DuckDB's when both ran."""
+    head = "| page query (one process per engine) |"
+    rule = "|---|"
+    for engine in engines:
+        head += f" {engine} cold ms | {engine} warm ms |"
+        rule += "---:|---:|"
+    others = [e for e in engines if e != "duckdb"] if "duckdb" in engines else []
+    for engine in others:
+        head += f" {engine} ÷ duckdb, warm |"
+        rule += "---:|"
+    lines = [head, rule]
+    load = "| store ready (first query: tables loaded into the engine) |"
+    for engine in engines:
+        load += f" {_ms(side[engine]['load'])} | |"
+    lines.append(load + " |" * len(others))
+    for label in side[engines[0]]["queries"]:
+        line = f"| {label} |"
+        for engine in engines:
+            f = side[engine]["queries"][label]
+            line += f" {_ms(f['cold'])} | {_ms(f['warm'])} |"
+        for engine in others:
+            ratio = side[engine]["queries"][label]["warm"] / side["duckdb"]["queries"][label]["warm"]
+            line += f" {ratio:.2f} |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _say(text: str = "") -> None:
     print(text, flush=True)
 
@@ -963,6 +1038,12 @@ def run(argv: list[str] | None = None) -> int:
         default=round(0.6 * _total_ram_gb(), 1),
         help="stop any benchmark process whose memory passes this (default: 60%% of RAM)",
     )
+    parser.add_argument(
+        "--engines",
+        default="duckdb,clickhouse",
+        help="the engines whose page queries are timed side by side (HANDOFF_ENGINE values, "
+        "comma-separated; default duckdb,clickhouse: embedded chdb)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -972,6 +1053,9 @@ def run(argv: list[str] | None = None) -> int:
         parser.error("--repeat must be at least 1")
     if args.parts < 1 or args.leads % args.parts:
         parser.error("--parts must be at least 1 and divide --leads")
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if not engines or set(engines) - {"duckdb", "clickhouse"}:
+        parser.error(f"--engines: expected duckdb and/or clickhouse, got {args.engines!r}")
     if args.memory_limit and not MEMORY_LIMIT.match(args.memory_limit):
         parser.error(f"--memory-limit: expected a size such as 8GB or 500MB, got {args.memory_limit!r}")
     watch_memory(args.max_rss_gb)
@@ -1110,6 +1194,8 @@ def run(argv: list[str] | None = None) -> int:
             health_page = figures
         _say(f"  {label}: cold {_ms(figures['cold'])} ms, warm {_ms(figures['warm'])} ms")
 
+    side = engines_side_by_side(base_spec, engines, pages_by_view)
+
     took = _timed(lambda: export_events(work, workdir))
     _say(f"exported events and leads to Parquet in {took:.1f} s (not timed below)")
     paths = (workdir / "events.parquet", workdir / "leads.parquet")
@@ -1162,6 +1248,9 @@ def run(argv: list[str] | None = None) -> int:
     )
     _say(table(rows, reference))
     _say()
+    if side:
+        _say(side_table(side, engines))
+        _say()
     pages = [r for r in rows if r.label in {q[0] for q in QUERIES}]
     worst = max(pages, key=lambda r: r.warm or 0)
     # The targets of the issue "Fast on every view" (docs/benchmark.md), each beside its figure.

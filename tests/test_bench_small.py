@@ -200,6 +200,17 @@ def test_small_benchmark_run(tmp_path, capsys):
     for page in ("Funnel health page", "Teams page", "Content page"):  # measured through their view()
         assert re.search(rf"^\| {page}, all queries, no cache \| [\d,.]+ \| [\d,.]+ \|", out, re.M), page
     assert re.search(r"^\| journey rebuild \| [\d,.]+ \|", out, re.M)
+    # DuckDB and ClickHouse (embedded chdb) side by side: every page query and page on both.
+    side = out[out.index("| page query (one process per engine) |") :].split("\n\n")[0].splitlines()
+    assert side[0] == (
+        "| page query (one process per engine) | duckdb cold ms | duckdb warm ms "
+        "| clickhouse cold ms | clickhouse warm ms | clickhouse ÷ duckdb, warm |"
+    )
+    assert re.fullmatch(r"\| store ready .* \| [\d,.]+ \| \| [\d,.]+ \| \| \|", side[2]), side[2]
+    labels = [label for label, _, _ in bench.QUERIES]
+    labels += [f"{p}, all queries, no cache" for p in ("Funnel health page", "Teams page", "Content page")]
+    assert [line.split(" | ")[0].removeprefix("| ") for line in side[3:]] == labels
+    assert all(re.fullmatch(r"\| .+( \| [\d,.]+){5} \|", line) for line in side[3:]), side
     assert re.search(r"^\| reference: windowFunnel \(chdb, Parquet\) \| [\d,.]+ \| [\d,.]+ \|", out, re.M)
     last = out.strip().splitlines()[-1]
     match = re.fullmatch(r"ratio_to_windowfunnel=(\d+\.\d+)", last)

@@ -76,7 +76,8 @@ PINNED = {
 @pytest.fixture(scope="module")
 def default_views(sample_store):
     lines: list[str] = []
-    outcomes = parity.run(sample_store, n_views=0, out=lines.append)
+    # The defaults and three seeded random views (list filters, custom ranges, breakdowns, flow).
+    outcomes = parity.run(sample_store, n_views=3, out=lines.append)
     return outcomes, lines
 
 
@@ -89,6 +90,7 @@ def test_default_views_equal_on_both_engines(default_views):
     assert match, lines[-1]
     assert int(match[1]) == sum(o.equal for o in outcomes)
     assert int(match[2]) == len(outcomes) >= len(PINNED)
+    assert match[1] == match[2], differing  # every query equal, not only the pinned ones
 
 
 def test_the_comparison_tells_numbers_nulls_and_order_apart():

@@ -173,6 +173,12 @@ def params() -> dict:
     }
 
 
+def steps() -> list[tuple[str, str, dict]]:
+    """(table, select, bound values) of what rebuild() writes, for data/journey_spark.py too."""
+    return [("account_matches", SQL.read_text(encoding="utf-8"), params())]
+
+
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Replace account_matches in `con` from its leads and accounts."""
-    con.execute("create or replace table account_matches as " + SQL.read_text(encoding="utf-8"), params())
+    for table, select, values in steps():
+        con.execute(f"create or replace table {table} as {select}", values)

@@ -30,9 +30,13 @@ TABLES = (
 )
 
 
+def steps() -> list[tuple[str, str, dict]]:
+    """(table, select, bound values) of what rebuild() writes, in order, for data/journey_spark.py too."""
+    # The names are ours (TABLES), each with its file beside this module.
+    return [(table, (HERE / f"{table}.sql").read_text(encoding="utf-8"), {}) for table in TABLES]
+
+
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Replace the attribution layouts in `con` from its events, journeys and people."""
-    for table in TABLES:
-        # The names are ours (TABLES), each with its file beside this module.
-        sql = (HERE / f"{table}.sql").read_text(encoding="utf-8")
-        con.execute(f"create or replace table {table} as {sql}")
+    for table, select, values in steps():
+        con.execute(f"create or replace table {table} as {select}", values)

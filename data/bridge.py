@@ -31,10 +31,20 @@ HERE = Path(__file__).parent
 MARKETING_TEAM = "marketing"
 
 
+def steps() -> list[tuple[str, str, dict]]:
+    """(table, select, bound values) of what rebuild() writes, in order, for data/journey_spark.py too."""
+    return [
+        ("opportunity_people", _sql("opportunity_people"), {"converted_role": CONVERTED_ROLE}),
+        ("opportunity_bridge", _sql("opportunity_bridge"), {"marketing_team": MARKETING_TEAM}),
+    ]
+
+
+def _sql(name: str) -> str:
+    return (HERE / f"{name}.sql").read_text(encoding="utf-8")
+
+
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Replace opportunity_people and opportunity_bridge in `con`; the opportunity grain's
     journeys (deal_journey_leads) must be built already."""
-    people = (HERE / "opportunity_people.sql").read_text(encoding="utf-8")
-    con.execute("create or replace table opportunity_people as " + people, {"converted_role": CONVERTED_ROLE})
-    facts = (HERE / "opportunity_bridge.sql").read_text(encoding="utf-8")
-    con.execute("create or replace table opportunity_bridge as " + facts, {"marketing_team": MARKETING_TEAM})
+    for table, select, values in steps():
+        con.execute(f"create or replace table {table} as {select}", values)

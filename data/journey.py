@@ -238,8 +238,23 @@ def build_journeys(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
 
 def build_opportunity_events(con: duckdb.DuckDBPyConnection) -> None:
     """Each opportunity's own events in its order, for the pipeline at a date and its movement."""
-    order = OPPORTUNITY_EVENTS.read_text(encoding="utf-8")
-    con.execute("create or replace table opportunity_events as " + order)
+    con.execute(
+        "create or replace table opportunity_events as " + OPPORTUNITY_EVENTS.read_text(encoding="utf-8")
+    )
+
+
+def derived_steps(contract: Contract) -> list[Step]:
+    """Every derived table rebuild() writes, in its order, as steps (journey_wide among them,
+    a temporary table): what data/journey_spark.py runs on Spark. rebuild() itself calls each
+    module, whose rebuild() runs these same statements."""
+    return [
+        *(Step(*s) for s in accounts.steps()),
+        *journey_steps(contract),
+        *(Step(*s) for s in bridge.steps()),
+        Step("opportunity_events", OPPORTUNITY_EVENTS.read_text(encoding="utf-8"), {}),
+        *(Step(*s) for s in attribution_layouts.steps()),
+        *(Step(*s) for s in team_layouts.steps(contract)),
+    ]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,16 +4,16 @@
 
 exports the base tables the journeys are built from (BASE_TABLES; account_matches as DuckDB
 computed it, data/accounts.py) to DIR/base/<table>.parquet, then runs on Spark, under any
-spark.master, the very SQL data/journey.py runs on DuckDB (journey.journey_steps), translated
+spark.master, the very SQL the DuckDB rebuild runs (journey.derived_steps), translated
 by SQLGlot plus the rewrites below, and writes each table to DIR/<table>/ as Parquet. With
 --base URI the export is skipped: the base tables are read from URI/<table>.parquet (a path
 every executor of a cluster can read). docs/scale.md, "The journey build on Spark", says how
 to run it and what was checked.
 
-Written: journey_leads, journey_stages, journey_exits, journey_roles and their deal_journey_*
-counterparts, equal row for row to DuckDB's (tests/test_journey_spark.py; `compare` below).
-Not ported: account_matches (read as DuckDB built it), the bridge, opportunity_events, the
-attribution and team layouts.
+Written: every derived table of journey.derived_steps (TABLES: both grains' journeys, the
+bridge, opportunity_events, the attribution and Teams layouts), equal row for row to DuckDB's
+(tests/test_journey_spark.py; `compare` below). Read as DuckDB built it: account_matches
+(READ_AS_BUILT).
 
 The rewrite layer (`to_spark`), for what SQLGlot does not translate or translates wrongly:
 - bound parameters: `$stage_keys[k]` (1-based in DuckDB) becomes the k-th key as a literal,
@@ -21,6 +21,8 @@ The rewrite layer (`to_spark`), for what SQLGlot does not translate or translate
   literal. The keys are the contract's validated identifiers (journey._stage_sql checks them).
 - arg_min / arg_max: DuckDB skips the rows whose value is null, Spark's min_by / max_by do not
   (a null amount on the won event would win): the null check is added to the aggregate's filter.
+- arg_min_null / arg_max_null (the arg kept when null): Spark's min_by / max_by as they are.
+- row_number(), rank(), dense_rank(): cast to BIGINT, DuckDB's type (Spark's is INT).
 - asof left join: Spark has none. `x asof left join s on <equalities> and s.t > x.t` becomes a
   left join on the equalities and x.t to `select <keys>, x.t, min(s.t) from x join s on ...
   group by <keys>, x.t` (max for < and <=): every row of x kept, duplicates included, and per
@@ -47,26 +49,40 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from data import contract_store, journey, store
+from data import attribution_layouts, contract_store, journey, store, team_layouts
 from data.contract import Contract
 
-# What the journeys are built from (journey.LEAD_EVENTS ... DEAL_ROLES and the join of `final`).
+# The derived tables Spark reads as the DuckDB build wrote them instead of building them:
+# account_matches normalises names with DuckDB's strip_accents, which Spark does not have (a
+# hand-written accent table would not match it character for character).
+READ_AS_BUILT = frozenset({"account_matches"})
+# What the derived tables are built from: the imported records, and READ_AS_BUILT.
 BASE_TABLES = (
     "events",
     "leads",
     "owners",
     "owner_details",
     "accounts",
-    "account_matches",
+    "account_matches",  # as DuckDB built it (READ_AS_BUILT)
     "opportunities",
     "opportunity_contacts",
     "record_owners",
+    "touches",
 )
-# The tables the Spark build writes: both grains' journeys.
-TABLES = tuple(
-    f"{prefix}_{kind}"
-    for prefix in journey.PREFIXES.values()
-    for kind in ("leads", "stages", "exits", "roles")
+# The tables the Spark build writes, in build order (journey.derived_steps, journey_wide apart):
+# each lead's account, both grains' journeys, the bridge, the opportunities' events, the
+# attribution and Teams layouts.
+TABLES = (
+    *(
+        f"{prefix}_{kind}"
+        for prefix in journey.PREFIXES.values()
+        for kind in ("leads", "stages", "exits", "roles")
+    ),
+    "opportunity_people",
+    "opportunity_bridge",
+    "opportunity_events",
+    *attribution_layouts.TABLES,
+    *team_layouts.TABLES,
 )
 
 
@@ -80,9 +96,13 @@ def _index_base() -> int:
 
 
 def _literal(value) -> exp.Expression:
-    if not isinstance(value, str):
-        raise TypeError(f"only text parameters are inlined, not {value!r}")
-    return exp.Literal.string(value)
+    """A bound value as a literal: text (the contract's validated keys, our own team names)
+    or a whole number (a stage's order); nothing else is inlined."""
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return exp.Literal.number(value)
+    raise TypeError(f"only text and whole-number parameters are inlined, not {value!r}")
 
 
 def _inline_params(tree: exp.Expression, params: dict) -> exp.Expression:
@@ -119,6 +139,27 @@ def _null_skipping_arg_min_max(tree: exp.Expression) -> exp.Expression:
             where.set("this", exp.and_(exp.Paren(this=where.this.copy()), keep))
         else:
             node.replace(exp.Filter(this=node.copy(), expression=exp.Where(this=keep)))
+    return tree
+
+
+def _null_keeping_arg_min_max(tree: exp.Expression) -> exp.Expression:
+    """DuckDB's arg_min_null / arg_max_null keep a row whose arg is null: Spark's min_by /
+    max_by as they are (run after _null_skipping_arg_min_max, so no null check is added)."""
+    for node in list(tree.find_all(exp.Anonymous)):
+        name = node.name.lower()
+        if name in ("arg_min_null", "arg_max_null"):
+            kind = exp.ArgMin if name == "arg_min_null" else exp.ArgMax
+            this, value = node.expressions
+            node.replace(kind(this=this.copy(), expression=value.copy()))
+    return tree
+
+
+def _bigint_row_numbers(tree: exp.Expression) -> exp.Expression:
+    """row_number() / rank() / dense_rank() are BIGINT on DuckDB, INT on Spark: cast, so the
+    Parquet written has DuckDB's types."""
+    for window in list(tree.find_all(exp.Window)):
+        if isinstance(window.this, (exp.RowNumber, exp.Rank, exp.DenseRank)):
+            window.replace(exp.cast(window.copy(), exp.DataType.build("bigint")))
     return tree
 
 
@@ -209,6 +250,8 @@ def to_spark(sql: str, params: dict) -> str:
     tree = sqlglot.parse_one(sql, read="duckdb")
     tree = _inline_params(tree, params)
     tree = _null_skipping_arg_min_max(tree)
+    tree = _null_keeping_arg_min_max(tree)
+    tree = _bigint_row_numbers(tree)
     tree = _asof_joins(tree)
     tree = _renaming_ctes(tree)
     tree = _nested_cte_names(tree)
@@ -260,22 +303,24 @@ def export_base(db: Path, base: Path) -> Contract:
 
 
 def build(spark, contract: Contract, base: str, out: str, say=None) -> dict[str, float]:
-    """Both grains' journey tables on `spark` from base/<table>.parquet to out/<table>/;
-    returns the seconds each took (and says each, when `say` is given). Each grain's
-    journey_wide is written once to out/_journey_wide/ and read back by that grain's tables
-    (not cached: a cache is recomputed when it is evicted, and an arg_max between two events
-    of the same time could then pick another one for another table); it is deleted at the end."""
+    """Every derived table (TABLES) on `spark` from base/<table>.parquet to out/<table>/;
+    returns the seconds each took (and says each, when `say` is given). Each table is written,
+    then read back from its Parquet as the view the later steps read (not cached: a cache is
+    recomputed when it is evicted, and an arg_max between two events of the same time could
+    then pick another one for another table). Each grain's journey_wide is written to
+    out/_journey_wide/ the same way and deleted at the end."""
     for table in BASE_TABLES:
         spark.read.parquet(f"{base}/{table}.parquet").createOrReplaceTempView(table)
     seconds = {}
     scratch = f"{out}/_journey_wide"
-    for step in journey.journey_steps(contract):
+    for step in journey.derived_steps(contract):
+        if step.table in READ_AS_BUILT:
+            continue
         started = time.perf_counter()
         frame = spark.sql(to_spark(step.sql, step.params))
         target = scratch if step.temp else f"{out}/{step.table}"
         frame.write.mode("overwrite").parquet(target)
-        if step.temp:
-            spark.read.parquet(scratch).createOrReplaceTempView(step.table)
+        spark.read.parquet(target).createOrReplaceTempView(step.table)
         seconds[step.table] = time.perf_counter() - started
         if say:
             say(f"  {step.table}: {seconds[step.table]:.1f} s")

@@ -32,8 +32,9 @@ def statements() -> dict[str, str]:
     return {name: body.strip().rstrip(";") for name, body in zip(parts[::2], parts[1::2], strict=True)}
 
 
-def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
-    """Replace the Teams layouts in `con` under the journeys' `contract` (its tracked stages)."""
+def steps(contract: Contract) -> list[tuple[str, str, dict]]:
+    """(table, select, bound values) of what rebuild() writes, for data/journey_spark.py too,
+    under the journeys' `contract` (its tracked stages)."""
     lead = contract.effective() if contract.tracked_stages else contract
     handoff = lead.handoff
     params = {
@@ -44,6 +45,13 @@ def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
         "handoff_key": handoff.key if handoff else "",
         "follow_team": (handoff.owner if handoff else None) or "",
     }
-    for name, select in statements().items():
-        used = {k: v for k, v in params.items() if f"${k}" in select}
-        con.execute(f"create or replace table {name} as {select}", used)
+    return [
+        (name, select, {k: v for k, v in params.items() if f"${k}" in select})
+        for name, select in statements().items()
+    ]
+
+
+def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Replace the Teams layouts in `con` under the journeys' `contract` (its tracked stages)."""
+    for table, select, values in steps(contract):
+        con.execute(f"create or replace table {table} as {select}", values)

@@ -136,7 +136,8 @@ def sorted_rows(db: Path, relation: str) -> tuple[list, list[tuple]]:
 
 
 def assert_equal(spark, db: Path, tmp_path: Path) -> dict[str, int]:
-    """Build db's journeys on Spark and assert each table equals DuckDB's; its row counts."""
+    """Build db's derived tables on Spark (journeys, bridge, opportunity events, attribution and
+    Teams layouts) and assert each table equals DuckDB's; their row counts."""
     out = tmp_path / "spark"
     contract = journey_spark.export_base(db, out / "base")
     journey_spark.build(spark, contract, str(out / "base"), str(out))
@@ -169,6 +170,16 @@ def test_rewrites():
     got = journey_spark.to_spark(sql, {"keys": ["p", "q"], "none": [], "one": "z"})
     assert "k = 'q'" in got and "FALSE" in got and "'z' AS one" in got
     assert "MIN_BY(a, t) FILTER(WHERE NOT a IS NULL)" in " ".join(got.split())
+    # The layouts' forms: a null-keeping arg_min, a row number typed as DuckDB's, an order bound.
+    got = journey_spark.to_spark(
+        "select arg_min_null(team, (t, id)) as team, row_number() over (order by t) as seq, "
+        "stage_order = $order as here from x",
+        {"order": 3},
+    )
+    flat = " ".join(got.split())
+    assert "MIN_BY(team, (t, id)) AS team" in flat, flat  # no null check: the arg may be null
+    assert "CAST(ROW_NUMBER() OVER (ORDER BY t NULLS LAST) AS BIGINT) AS seq" in flat, flat
+    assert "stage_order = 3 AS here" in flat, flat
 
 
 def test_cli_on_a_salesforce_export(spark, salesforce, tmp_path, capsys):

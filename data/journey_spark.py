@@ -1,8 +1,8 @@
-"""The journey build on Spark: both grains' journey tables from a store's base tables as Parquet.
+"""The derived tables built on Spark: journeys, bridge and layouts from a store's base tables as Parquet.
 
     python -m data.journey --engine spark --master local[2] --db STORE --out DIR
 
-exports the base tables the journeys are built from (BASE_TABLES; account_matches as DuckDB
+exports the base tables the derived tables are built from (BASE_TABLES; account_matches as DuckDB
 computed it, data/accounts.py) to DIR/base/<table>.parquet, then runs on Spark, under any
 spark.master, the very SQL the DuckDB rebuild runs (journey.derived_steps), translated
 by SQLGlot plus the rewrites below, and writes each table to DIR/<table>/ as Parquet. With

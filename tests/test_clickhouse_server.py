@@ -226,3 +226,28 @@ def test_no_secrets_file_is_no_server(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(engine_server.ENV_URL, raising=False)
     assert engine_server.config() is None
+
+
+def test_threads_share_the_server(server_url, sample_store):
+    """Streamlit's threads at once: run_over's held rows are each call's own, every answer right."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls, _ = parity.record(sample_store, n_views=0, seed=7)
+    chosen = [c for c in calls if c.kind == "run_over"][:1] + [c for c in calls if c.kind == "run"][:3]
+    with parity.store_env(sample_store, None):
+        expected = [parity.execute(c) for c in chosen]
+    with parity.store_env(sample_store, "clickhouse"), ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(parity.execute, chosen * 2))
+    for call, ours, theirs in zip(chosen * 2, expected * 2, got, strict=True):
+        for o, t, in_order in zip(ours, theirs, parity.ordered(call), strict=True):
+            assert parity.compare(o, t, in_order) == "", call.name
+    server = engine_server.backend()
+    left = (
+        server.client()
+        .query(
+            "SELECT count() FROM system.tables WHERE database = {d:String} AND name LIKE 'over_%'",
+            parameters={"d": server.cfg.database},
+        )
+        .result_rows
+    )
+    assert left[0][0] == 0  # every held table dropped

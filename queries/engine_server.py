@@ -225,7 +225,8 @@ class Server:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.lock = threading.Lock()  # one load at a time; queries do not take it
-        self.loaded: _Loaded | None = None
+        self.loaded: _Loaded | None = None  # the load made or found last
+        self.loads: dict[str, _Loaded] = {}  # by version: a pinned run's and the live one
         self._client = None
         self._client_lock = threading.Lock()
 
@@ -262,13 +263,13 @@ class Server:
 
         path = executor._path(db)
         version = f"{path}|{executor.store_version(db)}|{engines._edits_version(db)}"
-        loaded = self.loaded
-        if loaded is not None and loaded.version == version:
+        loaded = self.loads.get(version)
+        if loaded is not None:
             return loaded
         client = self.client()
         with self.lock:
-            if self.loaded is not None and self.loaded.version == version:
-                return self.loaded
+            if version in self.loads:
+                return self.loads[version]
             columns = store_columns(path, executor.edits_path(db))
             tag = self._find(client, version) or self._load(
                 client, path, executor.edits_path(db), version, columns
@@ -277,7 +278,20 @@ class Server:
                 t: dict.fromkeys(c for c, _ in cols) for (d, t), cols in columns.items() if d == "store"
             }
             self.loaded = _Loaded(version, self._db("store", tag), self._db("edits", tag), schema)
+            self.loads = {**dict(list(self.loads.items())[-(KEEP_LOADS - 1) :]), version: self.loaded}
             return self.loaded
+
+    def _on_load(self, db: Path | None, fn):
+        """fn(the load of this thread's store version); once more on a new load if its
+        databases were dropped meanwhile (another process's clean-up of old loads)."""
+        try:
+            return fn(self.ready(db))
+        except Exception as exc:
+            if "UNKNOWN_DATABASE" not in str(exc):
+                raise
+            with self.lock:
+                self.loads = {}
+            return fn(self.ready(db))
 
     def _db(self, kind: str, tag: str) -> str:
         return f"{self.cfg.database}_{kind}_{tag}"
@@ -393,16 +407,22 @@ class Server:
         return engines._frame(table.to_pandas())
 
     def run_sql(self, sql: str, params: dict | None, db: Path | None) -> pd.DataFrame:
-        loaded = self.ready(db)
-        text, bound = self._translate(sql, params, loaded.schema, self._names(loaded))
-        return self._frame(text, bound)
+        def run(loaded: _Loaded) -> pd.DataFrame:
+            text, bound = self._translate(sql, params, loaded.schema, self._names(loaded))
+            return self._frame(text, bound)
+
+        return self._on_load(db, run)
 
     def run_over(
         self, texts: list[str], params: list[dict], base: str, db: Path | None
     ) -> list[pd.DataFrame]:
         """engines.run_over on the server: the first text's rows in a Memory table of `<db>`
         named for this call only, read by the other texts as `base`, dropped after."""
-        loaded = self.ready(db)
+        return self._on_load(db, lambda loaded: self._run_over(loaded, texts, params, base))
+
+    def _run_over(
+        self, loaded: _Loaded, texts: list[str], params: list[dict], base: str
+    ) -> list[pd.DataFrame]:
         client = self.client()
         held = f"over_{base}_{uuid.uuid4().hex}"
         full = f"{self.cfg.database}.{_ident(held)}"

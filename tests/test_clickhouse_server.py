@@ -123,6 +123,11 @@ def test_a_new_store_version_is_loaded_apart(server_url, tmp_path, monkeypatch):
     other = engine_server.Server(server.cfg)
     assert other.ready(live).store_db == second.store_db
 
+    # Its databases dropped under it (another process's clean-up): the next query loads again.
+    client.command(engine_server.drop_database_ddl(second.store_db))
+    assert _count(live) == 300
+    assert server.loaded.store_db not in (first.store_db, second.store_db)
+
 
 def test_a_half_done_load_is_never_read(server_url, tmp_path, monkeypatch):
     from data import store

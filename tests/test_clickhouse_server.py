@@ -62,7 +62,7 @@ def test_values_are_bound_as_they_are(server_url, sample_store, monkeypatch):
     from queries import executor
 
     sql = (
-        "select $name as name, $day as day, $day + 1 as next_day, $at as at, "
+        "select $name as name, coalesce($nothing, 'none') as nothing, $day as day, $day + 1 as next_day, $at as at, "
         "count(*) filter (where ($channels is null or channel = any($channels))) as all_channels, "
         "count(*) filter (where channel = any($some)) as some_channels, "
         "count(*) filter (where ($some is null or channel = any($some)) and region = any($regions)) as both "
@@ -70,6 +70,7 @@ def test_values_are_bound_as_they_are(server_url, sample_store, monkeypatch):
     )
     params = {
         "name": 'O\'Brien "Bob", 100%',
+        "nothing": None,
         "day": dt.date(2025, 2, 28),
         "at": dt.datetime(2025, 3, 1, 12, 30, 15, 250000),
         "channels": None,
@@ -82,6 +83,7 @@ def test_values_are_bound_as_they_are(server_url, sample_store, monkeypatch):
     got = executor.run_sql(sql, params, db=sample_store)
     row = got.iloc[0]
     assert row["name"] == 'O\'Brien "Bob", 100%'
+    assert row["nothing"] == "none"
     assert pd.Timestamp(row["day"]) == pd.Timestamp("2025-02-28")
     assert pd.Timestamp(row["next_day"]) == pd.Timestamp("2025-03-01")
     assert pd.Timestamp(row["at"]) == pd.Timestamp("2025-03-01 12:30:15.250")

@@ -22,7 +22,11 @@ the tables live and how they are loaded.
   tag of its version from there, so it reads a complete load or none (then loads one itself);
   a process never swaps tables under another. A second process on the same store version
   reuses the load it finds. After a load, the loads of the same store file beyond the newest
-  two are dropped (a query still in flight on the previous version keeps its tables).
+  two are dropped (a query still in flight on the previous version keeps its tables; a
+  process whose load was dropped under it finds or makes a new one and runs the query again).
+  Why not one set of tables swapped by EXCHANGE: two processes may read two versions at once
+  (a page run pinned to the version it started on), and a crash mid-load then leaves only
+  databases no load names, never a half-loaded table read.
 - Queries. The translated statement with its store tables named in the loaded databases, its
   {name:Type} parameters sent as the server's param_<name> values in ClickHouse's text format
   (the same text chdb gets), engines.SETTINGS as client settings; results read as Arrow and

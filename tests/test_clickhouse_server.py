@@ -27,13 +27,19 @@ from tests import clickhouse_http  # noqa: E402
 
 @pytest.fixture(scope="module")
 def server_url():
-    """The stand-in serving for this module, HANDOFF_CLICKHOUSE_URL pointed at it."""
+    """The stand-in serving for this module, HANDOFF_CLICKHOUSE_URL pointed at it. The latest
+    event remembered per store version (queries/funnel.py) is forgotten before and after, so
+    this module and tests/test_parity.py each record its query."""
+    from queries import funnel
+
+    funnel._LATEST.clear()
     saved = os.environ.get(engine_server.ENV_URL)
     with clickhouse_http.serving() as url:
         os.environ[engine_server.ENV_URL] = url
         try:
             yield url
         finally:
+            funnel._LATEST.clear()
             if saved is None:
                 os.environ.pop(engine_server.ENV_URL, None)
             else:

@@ -1,9 +1,10 @@
 """Where the pages' SQL runs: the store file on DuckDB (the default), or ClickHouse.
 
 HANDOFF_ENGINE picks the engine: `duckdb` (the default: queries/executor.py runs every query on
-the store file and never imports this module's translator) or `clickhouse`, which for now means
-embedded chdb in this process, for one machine (a ClickHouse server through clickhouse-connect
-is the next step; the translation below is the same for both).
+the store file and never imports this module's translator) or `clickhouse`: a ClickHouse server through
+clickhouse-connect when one is configured ($HANDOFF_CLICKHOUSE_URL or secrets [clickhouse]; its
+loading and naming are in queries/engine_server.py), else embedded chdb in this process, for
+one machine. The translation below is the same for both; what follows describes chdb.
 
 With `clickhouse`:
 
@@ -180,16 +181,20 @@ def _remove_exports() -> None:
 # --- translation -----------------------------------------------------------------------------
 
 
-def translate(sql: str, params: dict, schema: dict | None = None) -> tuple[str, dict[str, str]]:
+def translate(sql: str, params: dict, schema: dict | None = None, after=None) -> tuple[str, dict[str, str]]:
     """DuckDB SQL (as the executor renders it) and its values -> ClickHouse SQL with {name:Type}
     parameters, and those parameters' values in ClickHouse's text format. `schema` ({table:
-    {column: type}}, the store's) lets `t.*` be written out column by column."""
+    {column: type}}, the store's) lets `t.*` be written out column by column; `after`, a
+    function of the rewritten tree, names its tables where a server holds them
+    (queries/engine_server.py)."""
     import sqlglot
 
     from queries import engine_rewrites
 
     tree = sqlglot.parse_one(engine_rewrites.prepare(sql), read="duckdb")
     tree, bound = engine_rewrites.rewrite(tree, params, schema)
+    if after is not None:
+        tree = after(tree)
     return tree.sql(dialect="clickhouse"), bound
 
 
@@ -208,8 +213,19 @@ def _frame(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _server():
+    """The ClickHouse server backend when one is configured (a URL), else None: embedded chdb."""
+    from queries import engine_server
+
+    return engine_server.backend()
+
+
 def run_sql(sql: str, params: dict | None, db: Path | None) -> pd.DataFrame:
-    """One statement rendered for DuckDB, run on chdb over the store version this thread reads."""
+    """One statement rendered for DuckDB, run on the configured ClickHouse server (queries/
+    engine_server.py), else on chdb, over the store version this thread reads."""
+    server = _server()
+    if server is not None:
+        return server.run_sql(sql, params, db)
     with _CHDB.lock:
         session = _CHDB.ready(db)
         text, bound = translate(sql, params or {}, _CHDB.schema)
@@ -217,7 +233,10 @@ def run_sql(sql: str, params: dict | None, db: Path | None) -> pd.DataFrame:
 
 
 def run_over(texts: list[str], params: list[dict], base: str, db: Path | None) -> list[pd.DataFrame]:
-    """executor.run_over on chdb: the first text's rows held as a temporary table `base`."""
+    """executor.run_over on the server or chdb: the first text's rows held as a table `base`."""
+    server = _server()
+    if server is not None:
+        return server.run_over(texts, params, base, db)
     with _CHDB.lock:
         session = _CHDB.ready(db)
         first, bound = translate(texts[0], params[0], _CHDB.schema)

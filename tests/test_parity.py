@@ -1,6 +1,7 @@
 """The ClickHouse engine (queries/engines.py) against DuckDB on the shared sample store: every
 query of the pages' default views equal row for row (tests/parity.py), so a query or rewrite
-that breaks parity fails here; and the default engine never loads the translator."""
+that breaks parity fails here; and the default engine never loads the translator (nor chdb,
+nor clickhouse-connect). tests/test_clickhouse_server.py runs the same views on a server."""
 
 from __future__ import annotations
 
@@ -107,13 +108,15 @@ def test_the_comparison_tells_numbers_nulls_and_order_apart():
     assert "types differ" in parity.compare(flags, flags.astype("uint8"), in_order=True)
 
 
-def test_the_default_engine_loads_neither_sqlglot_nor_chdb(sample_store):
+def test_the_default_engine_loads_neither_sqlglot_nor_chdb_nor_clickhouse_connect(sample_store):
     code = (
         "import sys; from pathlib import Path; from queries import executor; "
         f"executor.run('store_facts', db=Path({str(sample_store)!r})); "
-        "sys.exit(int('sqlglot' in sys.modules or 'chdb' in sys.modules))"
+        "sys.exit(int(any(m in sys.modules for m in ('sqlglot', 'chdb', 'clickhouse_connect'))))"
     )
+    # A server's URL alone does not switch the engine: HANDOFF_ENGINE does.
     env = {k: v for k, v in os.environ.items() if k != "HANDOFF_ENGINE"}
+    env["HANDOFF_CLICKHOUSE_URL"] = "http://127.0.0.1:9/handoff"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
 
 

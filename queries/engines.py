@@ -255,5 +255,15 @@ def run_over(texts: list[str], params: list[dict], base: str, db: Path | None) -
 
 
 def describe() -> str:
-    """Where the pages' queries run (HANDOFF_ENGINE=clickhouse), in a sentence for the Data page."""
+    """Where the pages' queries run (HANDOFF_ENGINE=clickhouse), in a sentence for the Data page
+    (the server's host and database, never its user or password)."""
+    from queries import engine_server
+
+    server = engine_server.config()
+    if server is not None:
+        where = f"{server.host}:{server.port}, database {server.database}"
+        shards = f", sharded over cluster {server.cluster}" if server.cluster else ""
+        return (
+            f"a ClickHouse server at {where}{shards}, over the store's tables loaded there per store version"
+        )
     return "ClickHouse (embedded chdb), over the store's tables loaded into it per store version"

@@ -224,6 +224,20 @@ def test_the_server_is_configured_by_url_or_not_at_all(monkeypatch):
         engine_server.config()
 
 
+def test_the_data_page_names_the_server_but_not_its_credentials(monkeypatch):
+    from queries import executor
+
+    monkeypatch.setenv("HANDOFF_ENGINE", "clickhouse")
+    monkeypatch.delenv(engine_server.ENV_URL, raising=False)
+    assert executor.engine_description().startswith("ClickHouse (embedded chdb)")
+    monkeypatch.setenv(engine_server.ENV_URL, "https://ana:s%40cret@ch.example:9443/funnel?cluster=main")
+    said = executor.engine_description()
+    assert said.startswith(
+        "a ClickHouse server at ch.example:9443, database funnel, sharded over cluster main"
+    )
+    assert "ana" not in said and "cret" not in said
+
+
 def test_the_secrets_name_a_server_when_no_url_does(monkeypatch):
     monkeypatch.delenv(engine_server.ENV_URL, raising=False)
     section = {"url": "https://ch.example:8443", "username": "handoff", "password": "pw", "cluster": "main"}

@@ -398,10 +398,12 @@ class Server:
 
         return name
 
-    def _translate(self, sql, params, schema, names):
+    def _translate(self, sql, params, schema, names, key=None):
+        """engines.translate with the load's names; `key` keeps the text (None: a name of this
+        call only is in it, as run_over's held table is)."""
         from queries import engines
 
-        text, bound = engines.translate(sql, params or {}, schema, after=names)
+        text, bound = engines.translate(sql, params or {}, schema, after=names, key=key)
         return text, {k: _Text(v) for k, v in bound.items()}
 
     def _frame(self, text: str, bound: dict) -> pd.DataFrame:
@@ -412,7 +414,8 @@ class Server:
 
     def run_sql(self, sql: str, params: dict | None, db: Path | None) -> pd.DataFrame:
         def run(loaded: _Loaded) -> pd.DataFrame:
-            text, bound = self._translate(sql, params, loaded.schema, self._names(loaded))
+            key = (loaded.store_db, loaded.edits_db)
+            text, bound = self._translate(sql, params, loaded.schema, self._names(loaded), key)
             return self._frame(text, bound)
 
         return self._on_load(db, run)
@@ -430,7 +433,8 @@ class Server:
         client = self.client()
         held = f"over_{base}_{uuid.uuid4().hex}"
         full = f"{self.cfg.database}.{_ident(held)}"
-        first, bound = self._translate(texts[0], params[0], loaded.schema, self._names(loaded))
+        key = (loaded.store_db, loaded.edits_db)
+        first, bound = self._translate(texts[0], params[0], loaded.schema, self._names(loaded), key)
         client.command(f"CREATE TABLE {full} ENGINE = Memory AS {first}", parameters=bound or None)
         try:
             described = client.query(f"DESCRIBE TABLE {full}").result_rows

@@ -38,6 +38,7 @@ The rewrites themselves are listed in queries/engine_rewrites.py; `make parity`
 from __future__ import annotations
 
 import atexit
+import collections
 import os
 import shutil
 import tempfile
@@ -181,12 +182,47 @@ def _remove_exports() -> None:
 # --- translation -----------------------------------------------------------------------------
 
 
-def translate(sql: str, params: dict, schema: dict | None = None, after=None) -> tuple[str, dict[str, str]]:
+def translate(
+    sql: str, params: dict, schema: dict | None = None, after=None, key: object = None
+) -> tuple[str, dict[str, str]]:
     """DuckDB SQL (as the executor renders it) and its values -> ClickHouse SQL with {name:Type}
     parameters, and those parameters' values in ClickHouse's text format. `schema` ({table:
     {column: type}}, the store's) lets `t.*` be written out column by column; `after`, a
     function of the rewritten tree, names its tables where a server holds them
-    (queries/engine_server.py)."""
+    (queries/engine_server.py).
+
+    `key` (hashable: what `schema` and `after` stand for, e.g. the loaded store version) keeps
+    the translation: parsing, rewriting and writing a page query takes SQLGlot 0.1 to 0.8 s, as
+    long as ClickHouse takes to answer it. The text depends on the values only through each
+    one's nullness and type (fold_null_lists, bind_parameters), so a text is kept per
+    (key, SQL, each parameter's type or null) and the values are bound afresh on every call."""
+    from queries import engine_rewrites
+
+    if key is None:
+        return _translate(sql, params, schema, after)
+    shape = tuple(sorted((n, None if v is None else engine_rewrites.ch_type(v)) for n, v in params.items()))
+    memo = (key, sql, shape)
+    with _TRANSLATED_LOCK:
+        found = _TRANSLATED.get(memo)
+        if found is not None:
+            _TRANSLATED.move_to_end(memo)
+    if found is None:
+        text, bound = _translate(sql, params, schema, after)
+        with _TRANSLATED_LOCK:
+            _TRANSLATED[memo] = (text, tuple(bound))
+            while len(_TRANSLATED) > TRANSLATIONS_KEPT:
+                _TRANSLATED.popitem(last=False)
+        return text, bound
+    text, names = found
+    return text, {name: engine_rewrites.ch_text(params[name]) for name in names}
+
+
+TRANSLATIONS_KEPT = 512  # the pages run about 60 distinct queries; filters change only values
+_TRANSLATED: collections.OrderedDict[tuple, tuple[str, tuple[str, ...]]] = collections.OrderedDict()
+_TRANSLATED_LOCK = threading.Lock()
+
+
+def _translate(sql: str, params: dict, schema: dict | None, after) -> tuple[str, dict[str, str]]:
     import sqlglot
 
     from queries import engine_rewrites
@@ -228,7 +264,7 @@ def run_sql(sql: str, params: dict | None, db: Path | None) -> pd.DataFrame:
         return server.run_sql(sql, params, db)
     with _CHDB.lock:
         session = _CHDB.ready(db)
-        text, bound = translate(sql, params or {}, _CHDB.schema)
+        text, bound = translate(sql, params or {}, _CHDB.schema, key=_CHDB.version)
         return _frame(session.query(text, "DataFrame", params=bound))
 
 
@@ -239,7 +275,7 @@ def run_over(texts: list[str], params: list[dict], base: str, db: Path | None) -
         return server.run_over(texts, params, base, db)
     with _CHDB.lock:
         session = _CHDB.ready(db)
-        first, bound = translate(texts[0], params[0], _CHDB.schema)
+        first, bound = translate(texts[0], params[0], _CHDB.schema, key=_CHDB.version)
         session.query(f"DROP TEMPORARY TABLE IF EXISTS {base}")
         session.query(f"CREATE TEMPORARY TABLE {base} ENGINE = Memory AS {first}", params=bound)
         try:
@@ -247,7 +283,7 @@ def run_over(texts: list[str], params: list[dict], base: str, db: Path | None) -
             schema = {**_CHDB.schema, base: dict(zip(described["name"], described["type"], strict=True))}
             out = []
             for text, values in zip(texts[1:], params[1:], strict=True):
-                sql, b = translate(text, values, schema)
+                sql, b = translate(text, values, schema, key=(_CHDB.version, base, texts[0]))
                 out.append(_frame(session.query(sql, "DataFrame", params=b)))
             return out
         finally:

@@ -274,7 +274,7 @@ class Server:
         with self.lock:
             if version in self.loads:
                 return self.loads[version]
-            columns = store_columns(path, executor.edits_path(db))
+            columns = engines.store_columns(path, executor.edits_path(db))
             tag = self._find(client, version) or self._load(
                 client, path, executor.edits_path(db), version, columns
             )
@@ -452,29 +452,6 @@ class Server:
 def _escaped(text: str) -> str:
     """A string as a top-level String parameter in ClickHouse's escaped text format."""
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-
-
-def store_columns(path: Path, edits_file: Path) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """{(database, table): [(column, DuckDB type)]} of every base table of the store and edits."""
-    import duckdb
-
-    from queries import executor
-
-    con = duckdb.connect(config=executor.READER_CONFIG)
-    try:
-        executor._attach(con, path, "store")
-        executor._attach_edits(con, edits_file)
-        rows = con.execute(
-            "select table_catalog, table_name, list(column_name order by ordinal_position), "
-            "list(data_type order by ordinal_position) "
-            "from information_schema.columns join information_schema.tables "
-            "using (table_catalog, table_schema, table_name) "
-            "where table_type = 'BASE TABLE' and table_catalog in ('store', 'edits') "
-            "and table_schema = 'main' group by all order by all"
-        ).fetchall()
-        return {(d, t): list(zip(cols, types, strict=True)) for d, t, cols, types in rows}
-    finally:
-        con.close()
 
 
 _SERVERS: dict[Config, Server] = {}

@@ -135,6 +135,30 @@ def _edits_version(db: Path | None) -> str:
     return executor.edits_version(tuple(edits_mod.KINDS), db)
 
 
+def store_columns(path: Path, edits_file: Path) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """{(database, table): [(column, DuckDB type)]} of every base table of the store and of the
+    team's edits (databases `store` and `edits`), read on a DuckDB of its own."""
+    import duckdb
+
+    from queries import executor
+
+    con = duckdb.connect(config=executor.READER_CONFIG)
+    try:
+        executor._attach(con, path, "store")
+        executor._attach_edits(con, edits_file)
+        rows = con.execute(
+            "select table_catalog, table_name, list(column_name order by ordinal_position), "
+            "list(data_type order by ordinal_position) "
+            "from information_schema.columns join information_schema.tables "
+            "using (table_catalog, table_schema, table_name) "
+            "where table_type = 'BASE TABLE' and table_catalog in ('store', 'edits') "
+            "and table_schema = 'main' group by all order by all"
+        ).fetchall()
+        return {(d, t): list(zip(cols, types, strict=True)) for d, t, cols, types in rows}
+    finally:
+        con.close()
+
+
 def export_parquet(
     path: Path, edits_file: Path, workdir: Path
 ) -> dict[tuple[str, str], tuple[Path, list[str]]]:
@@ -145,25 +169,19 @@ def export_parquet(
 
     from queries import executor
 
+    tables = store_columns(path, edits_file)
     con = duckdb.connect(config=executor.READER_CONFIG)
     try:
         con.execute("set enable_progress_bar = false")
         executor._attach(con, path, "store")
         executor._attach_edits(con, edits_file)
-        rows = con.execute(
-            "select table_catalog, table_name, list(column_name order by ordinal_position) "
-            "from information_schema.columns join information_schema.tables "
-            "using (table_catalog, table_schema, table_name) "
-            "where table_type = 'BASE TABLE' and table_catalog in ('store', 'edits') "
-            "and table_schema = 'main' group by all order by all"
-        ).fetchall()
         found = {}
-        for database, table, columns in rows:
+        for (database, table), columns in tables.items():
             target = workdir / f"{database}.{table}.parquet"
             # Names from information_schema; the path is our own temporary directory.
             source = f'select * from {database}.main."{table}"'  # noqa: S608
             con.execute(f"copy ({source}) to {executor.store.sql_literal(target)} (format parquet)")
-            found[(database, table)] = (target, list(columns))
+            found[(database, table)] = (target, [c for c, _ in columns])
         return found
     finally:
         con.close()

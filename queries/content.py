@@ -117,7 +117,12 @@ def content_advance(
     contract = contract or contracts.current(db).effective()
     as_of = funnel.resolve_as_of(filters, db)
     df = attribution.run(
-        "content_advance", filters, contract, as_of, db, landmark_hours=landmark_hours(filters, contract)
+        "content_advance",
+        filters,
+        contract,
+        as_of,
+        db,
+        landmarks=[dt.timedelta(hours=h) for h in landmark_hours(filters, contract)],
     )
     stage_of = {s.order: s for s in contract.stages}
     df.insert(1, "stage", [stage_of[int(o)].key for o in df["stage_order"]])

@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 
 from queries import executor
-from queries.filters import LIST_FILTERS
+from queries.filters import LIST_FILTERS, list_filter_params
 
 # The breakdowns the rollups keep apart ($by), besides the start month.
 ATTRIBUTES = ("channel", "region", "segment")
@@ -55,7 +55,7 @@ QUERIES = {
 }
 # What the rollup's own query applies: the range, the filters it answers and the breakdown.
 # Everything else the view binds is fixed in the rollup and keys it.
-APPLIED = frozenset({"start_at", "end_before", "by", "period", *FILTERED})
+APPLIED = frozenset({"start_at", "end_before", "by", "period", *list_filter_params(dict.fromkeys(FILTERED))})
 # The whole store, for the build: every start falls in [ALL_FROM, ALL_BEFORE).
 ALL_FROM = dt.datetime(1, 1, 1)
 ALL_BEFORE = dt.datetime(9999, 12, 31)
@@ -85,7 +85,7 @@ def answers(name: str, available: dict, standard_window: bool) -> bool:
     if by is not None and by not in (*ATTRIBUTES, MONTH) or name == "flow_funnel" and by == MONTH:
         return False
     others = set(LIST_FILTERS.values()) - set(FILTERED)
-    return all(available.get(field) is None for field in others)
+    return all(available.get(f"all_{field}", True) for field in others)
 
 
 def _key(build: str, available: dict, db: Path | None) -> tuple:
@@ -127,7 +127,7 @@ def rollup(build: str, available: dict, db: Path | None = None, wait: bool = Tru
 def _build(build: str, available: dict, db: Path | None, key: tuple) -> pa.Table:
     try:
         whole = {**available, "start_at": ALL_FROM, "end_before": ALL_BEFORE, "by": None}
-        whole.update({field: None for field in FILTERED})
+        whole.update(list_filter_params(dict.fromkeys(FILTERED)))
         table = executor.run(build, executor.bind(build, whole), db=db, arrow=True)
         with _LOCK:
             # Kept only if the store was not swapped under the build (then the key is stale).

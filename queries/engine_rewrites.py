@@ -7,13 +7,11 @@ rewrite() applies them in order and binds the $named values as ClickHouse query 
 - stars and qualified stars beside a join, written out over the store's schema, every column
   qualified (expand_stars: SQLGlot's qualify_columns), and the names a union's later branches
   would clash on left off;
-- null list parameters: `$x is null` folded to true/false from the value, the `or` it guards
-  folded away (fold_null_lists);
 - `lead`/`lag` past a partition's edge: null, not the type's default (offsets);
-- `x * interval n unit` with a column or parameter x: an interval of that many microseconds
-  or months (interval_products);
 - exact interpolated quantiles: quantile_cont and percentile_cont … within group as
-  quantileExactInclusive (exact_quantiles);
+  quantileExactInclusive (exact_quantiles). This one stays: the exact quantile has no spelling
+  common to DuckDB (quantile_cont), ClickHouse (quantileExactInclusive) and Spark (whose
+  percentile_cont SQLGlot makes approximate);
 - list positions: list_position as nullIf(indexOf(…), 0); arg_min_null/arg_max_null as
   argMin/argMax of a tuple (a null argument kept); regexp_replace(…, 'g') as replaceRegexpAll
   (functions);
@@ -25,8 +23,12 @@ rewrite() applies them in order and binds the $named values as ClickHouse query 
   selected without an alias named as DuckDB names them (name_qualified_columns), comparisons
   returned as Bool rather than UInt8 (boolean_results).
 
-Duplicate CTE names across composed files need nothing here: queries/sql_refs.py already
-prefixes a referenced file's CTEs with its name.
+No longer here, because the SQL says them portably at the source: null list parameters (a
+list filter is `($all_x or col = any($x))` over a list that is never null, queries/filters.py
+list_filter_params) and a number times an interval (a window, an SLA, a landmark is bound as an
+interval, `$window`; bind_parameters types it IntervalMicrosecond). Duplicate CTE names across
+composed files need nothing here either: queries/sql_refs.py prefixes a referenced file's CTEs
+with its name.
 """
 
 from __future__ import annotations
@@ -50,7 +52,6 @@ def rewrite(
     query parameters it now names; `schema` the store's tables ({table: {column: type}})."""
     if schema:
         tree = expand_stars(tree, schema)
-    tree = fold_null_lists(tree, params)
     for transform in TRANSFORMS:
         tree = tree.transform(transform)
     tree = qualify_shadowed_tables(tree)
@@ -62,57 +63,9 @@ def rewrite(
 
 # --- functions and operators ---------------------------------------------------------------------
 
-MICROS = {
-    "MICROSECOND": 1,
-    "MILLISECOND": 1_000,
-    "SECOND": 1_000_000,
-    "MINUTE": 60_000_000,
-    "HOUR": 3_600_000_000,
-    "DAY": 86_400_000_000,
-    "WEEK": 7 * 86_400_000_000,
-}
-MONTHS = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
-
-
-def _interval(node: exp.Interval) -> tuple[float, str] | None:
-    """(amount, unit) of a constant interval, `interval 1 day` or `interval '2' hour`."""
-    unit = node.args.get("unit")
-    amount = node.this
-    if unit is None or not isinstance(amount, exp.Literal):
-        return None
-    name = unit.name.upper().rstrip("S") if unit.name.upper() not in ("MS",) else "MILLISECOND"
-    try:
-        return float(amount.this), name
-    except ValueError:
-        return None
-
 
 def _f(name: str, *args: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this=name, expressions=list(args))
-
-
-def interval_products(node: exp.Expression) -> exp.Expression:
-    """`x * interval n unit` (ClickHouse refuses a column or parameter times an interval): an
-    interval of round(x * n * micros) microseconds (months: toIntervalMonth of x * n), the same
-    length DuckDB's product has in UTC."""
-    if not isinstance(node, exp.Mul):
-        return node
-    left, right = node.this, node.expression
-    if isinstance(left, exp.Interval):
-        left, right = right, left
-    if not isinstance(right, exp.Interval) or isinstance(left, exp.Interval):
-        return node
-    parsed = _interval(right)
-    if parsed is None:
-        return node
-    amount, unit = parsed
-    if unit in MONTHS:
-        n = exp.Mul(this=exp.paren(left), expression=exp.Literal.number(int(amount * MONTHS[unit])))
-        return _f("toIntervalMonth", _f("toInt64", n))
-    if unit not in MICROS:
-        return node
-    n = exp.Mul(this=exp.paren(left), expression=exp.Literal.number(int(amount * MICROS[unit])))
-    return _f("toIntervalMicrosecond", _f("toInt64", _f("round", n)))
 
 
 def exact_quantiles(node: exp.Expression) -> exp.Expression:
@@ -259,7 +212,6 @@ def offsets(node: exp.Expression) -> exp.Expression:
 
 TRANSFORMS = (
     offsets,
-    interval_products,
     exact_quantiles,
     functions,
     epochs,
@@ -359,54 +311,6 @@ def _name(node: exp.Placeholder) -> str:
     return node.name
 
 
-def fold_null_lists(tree: exp.Expression, params: dict) -> exp.Expression:
-    """`$x is null` (and `$x is not null`) for a value known now: true or false, so a null list
-    (all values) never reaches ClickHouse, which has no nullable arrays; an `or` with a true
-    side is true, an `and` with a false side is false."""
-
-    def known(node):
-        if (
-            isinstance(node, exp.Is)
-            and isinstance(node.this, exp.Placeholder)
-            and isinstance(node.expression, exp.Null)
-        ):
-            name = _name(node.this)
-            if name in params:
-                return exp.Boolean(this=params[name] is None)
-        return node
-
-    tree = tree.transform(known)
-
-    def fold(node):
-        if isinstance(node, exp.Paren) and isinstance(node.this, exp.Boolean):
-            return node.this
-        if isinstance(node, exp.Not) and isinstance(node.this, exp.Boolean):
-            return exp.Boolean(this=not node.this.this)
-        if isinstance(node, exp.Or):
-            sides = [node.this, node.expression]
-            if any(isinstance(s, exp.Boolean) and s.this for s in sides):
-                return exp.Boolean(this=True)
-            rest = [s for s in sides if not isinstance(s, exp.Boolean)]
-            if len(rest) == 1:
-                return rest[0]
-        if isinstance(node, exp.And):
-            sides = [node.this, node.expression]
-            if any(isinstance(s, exp.Boolean) and not s.this for s in sides):
-                return exp.Boolean(this=False)
-            rest = [s for s in sides if not isinstance(s, exp.Boolean)]
-            if len(rest) == 1:
-                return rest[0]
-        return node
-
-    # transform() rebuilds bottom-up only for replaced nodes; fold until nothing changes.
-    for _ in range(20):
-        before = tree.sql()
-        tree = tree.transform(fold)
-        if tree.sql() == before:
-            break
-    return tree
-
-
 def ch_type(value) -> str:
     """The ClickHouse type of a parameter's Python value."""
     if isinstance(value, bool):
@@ -417,6 +321,8 @@ def ch_type(value) -> str:
         return "Float64"
     if isinstance(value, decimal.Decimal):
         return "Decimal(38, 10)"
+    if isinstance(value, dt.timedelta):  # an interval: exact microseconds, as DuckDB keeps it
+        return "IntervalMicrosecond"
     if isinstance(value, dt.datetime):
         return "DateTime64(6)"
     if isinstance(value, dt.date):
@@ -441,6 +347,8 @@ def ch_text(value, nested: bool = False) -> str:
         return "NULL" if nested else "\\N"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dt.timedelta):
+        return str(value // dt.timedelta(microseconds=1))
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
@@ -455,6 +363,16 @@ def ch_text(value, nested: bool = False) -> str:
     if isinstance(value, list | tuple):
         return "[" + ",".join(ch_text(v, nested=True) for v in value) + "]"
     return str(value)
+
+
+def _ch_kind(name: str) -> exp.DataType:
+    """A ClickHouse type as SQLGlot writes it; an interval type (a bound interval, `$window`) is
+    one SQLGlot does not know, kept as written and not made nullable."""
+    if "Interval" not in name:
+        return exp.DataType.build(name, dialect="clickhouse")
+    kind = exp.DataType.build(name, dialect="clickhouse", udt=True)
+    kind.set("nullable", False)
+    return kind
 
 
 def bind_parameters(tree: exp.Expression, params: dict) -> tuple[exp.Expression, dict[str, str]]:
@@ -472,6 +390,6 @@ def bind_parameters(tree: exp.Expression, params: dict) -> tuple[exp.Expression,
         if value is None:
             return exp.Null()
         bound[name] = ch_text(value)
-        return exp.Placeholder(this=name, kind=exp.DataType.build(ch_type(value), dialect="clickhouse"))
+        return exp.Placeholder(this=name, kind=_ch_kind(ch_type(value)))
 
     return tree.transform(place), bound

@@ -50,6 +50,19 @@ ATTRIBUTES = {
 LIST_FILTERS = {"channel": "channels", "region": "regions", "segment": "segments", "owner": "owners"}
 
 
+def list_filter_params(lists: dict) -> dict:
+    """The bound parameters of list filters ({field: values}): $<field>, the values as a list that
+    is never null (an empty one when nothing is picked), and $all_<field>, true when nothing is
+    picked (every value passes). The macro lead_filters.sql reads `($all_x or col = any($x))`,
+    which means the same on DuckDB, ClickHouse and Spark (neither of the last two has a null
+    list)."""
+    params = {}
+    for name, values in lists.items():
+        params[name] = list(values or ())
+        params[f"all_{name}"] = not params[name]
+    return params
+
+
 def attribute_column(name: str) -> str:
     """The column for an allowed attribute name; refuses anything else before SQL runs."""
     try:
@@ -156,13 +169,16 @@ class Filters:
         return self.grain or contract.default_grain
 
     def params(self, contract: Contract, as_of: dt.datetime) -> dict:
-        """Bound parameters common to the funnel queries (empty filter lists become null)."""
+        """Bound parameters common to the funnel queries (list filters: list_filter_params())."""
         return {
             "start_at": dt.datetime.combine(self.start, dt.time.min),
             "end_before": dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min),
-            **{field: list(getattr(self, field)) or None for field in LIST_FILTERS.values()},
+            **list_filter_params({field: getattr(self, field) for field in LIST_FILTERS.values()}),
             "as_of": as_of,
             "window_days": self.window(contract) or NO_WINDOW_DAYS,
+            # The window as a bound interval: `start_at + $window` means the same on DuckDB,
+            # ClickHouse and Spark, where `$window_days * interval 1 day` does not.
+            "window": dt.timedelta(days=self.window(contract) or NO_WINDOW_DAYS),
             "is_strict": self.policy(contract) == "strict",
             "grain": self.grain_of(contract),
             "owner_role": self.owner_role,

@@ -168,7 +168,8 @@ def deal_size(filters: Filters, db: Path | None = None, contract: Contract | Non
         "start_at": dt.datetime.combine(filters.start, dt.time.min),
         "end_before": dt.datetime.combine(filters.end + dt.timedelta(days=1), dt.time.min),
         "as_of": as_of,
-        "window_days": filters.window(contract),
+        # The window as an interval (portable SQL); none: null, and least() takes $as_of.
+        "window": dt.timedelta(days=filters.window(contract)) if filters.window(contract) else None,
         "won_order": contract.stages[-1].order,
     }
     df = executor.run("targets_deal_size", params, db=db)

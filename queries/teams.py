@@ -217,6 +217,7 @@ def contract_params(contract: Contract) -> dict:
         "handoff_order": handoff.order if handoff and contract.sla_measured else 0,
         "handoff_key": handoff.key if handoff else "",
         "sla_hours": float(contract.handoff_sla_hours),
+        "sla": dt.timedelta(hours=float(contract.handoff_sla_hours)),  # the same, as an interval
         # The blame rule: a late decision by Sales is charged to Sales first ("breach") or by
         # its reason code ("reason").
         "is_breach_first": contract.sla_rule == "breach",
@@ -530,7 +531,9 @@ def drop_leads(
         sel_team=_check_team(contract, team),
         sel_loss_kind=loss_kind,
         sel_owner_id=_check_owner(owner_id),
-        sel_keys=category_keys(contract, category_key) if category_key else None,
+        # A category picked: its keys (an empty list matches nothing); none: every key.
+        sel_keys=category_keys(contract, category_key) if category_key else [],
+        all_sel_keys=not category_key,
         sel_group=group,
         limit_rows=_check_limit(limit),
     )

@@ -262,7 +262,7 @@ def conversion_rows(
             "from_at": week_bounds(weeks[0])[0],
             "to_before": week_bounds(monday)[1],
             "n_stages": len(contract.stages),
-            "window_days": contract.conversion_window_days or NO_WINDOW_DAYS,
+            "window": dt.timedelta(days=contract.conversion_window_days or NO_WINDOW_DAYS),
             "exit_keys": contract.exit_keys,
         },
         db=db,
@@ -409,7 +409,7 @@ def _sla_breaches(monday: dt.date, db: Path | None, contract: Contract) -> tuple
     start, end = week_bounds(monday)
     available = teams.contract_params(contract)
     available.update(
-        window_days=contract.conversion_window_days or NO_WINDOW_DAYS,
+        window=dt.timedelta(days=contract.conversion_window_days or NO_WINDOW_DAYS),
         is_strict=contract.skip_policy == "strict",
         deadline_from=start,
         deadline_before=end,

@@ -111,8 +111,8 @@ def test_a_loop_or_a_clash_is_refused_with_the_file_named():
 
 def test_a_macro_takes_the_row_alias_or_none():
     text = sql_refs.expand_macros("where {{ lead_filters('j') }} and {{ lead_filters() }}")
-    assert "($channels is null or j.channel = any($channels))" in text
-    assert "($owners is null or owner_id = any($owners))" in text
+    assert "($all_channels or j.channel = any($channels))" in text
+    assert "($all_owners or owner_id = any($owners))" in text
     assert "{{" not in text and "--" not in text  # the macro's comments stay in its file
     with pytest.raises(sql_refs.SqlRefError, match="no macro named 'nope'"):
         sql_refs.expand_macros("{{ nope() }}")
@@ -151,7 +151,7 @@ def test_a_list_filter_is_one_line_in_python_and_one_in_sql():
     for attribute, field in LIST_FILTERS.items():
         assert field in fields
         column = ATTRIBUTES[attribute]
-        assert f"(${field} is null or {{row}}{column} = any(${field}))" in macro
+        assert f"($all_{field} or {{row}}{column} = any(${field}))" in macro
     assert set(options.FILTER_ATTRIBUTES) == set(LIST_FILTERS) == set(ui_filters.LIST_PARAMS)
     # The sidebar's choices are written from LIST_FILTERS: no SQL line of their own.
     values = executor.sql_text("filter_options")

@@ -20,7 +20,7 @@
 --                normalised per deal (touches on one timestamp weigh the same).
 -- Grain: one row per group_key, largest linear credit first.
 -- Parameters: $start_at, $end_before, $as_of (timestamps); $channels, $regions, $segments,
---   $owners (lists, null = all); $opportunity_stage, $won_stage (stage keys from funnel.toml);
+--   $owners (lists; $all_<list>: all); $opportunity_stage, $won_stage (stage keys from funnel.toml);
 --   $exit_keys (exit keys: an exit carrying a deal id closes it lost); $amount_event ('amount');
 --   $basis ('revenue' or 'pipeline'); $half_life_days (double > 0); $sourced_by (null = all
 --   deals, or a team: only deals whose lead's first stage event names that team, as in

@@ -16,7 +16,7 @@
 --   opportunity entry and the close (won or lost), or $as_of while it is still open.
 -- n_closed counts won or lost deals: open deals are in progress, neither won nor lost.
 -- Parameters: $start_at, $end_before, $as_of (timestamps); $channels, $regions, $segments,
---   $owners (lists, null = all); $opportunity_stage, $won_stage, $exit_keys (an exit carrying a
+--   $owners (lists; $all_<list>: all); $opportunity_stage, $won_stage, $exit_keys (an exit carrying a
 --   deal id closes it lost), $amount_event; $basis ('revenue' or 'pipeline'); $stage_keys
 --   (stage keys in funnel order); $marketing_team (also the source of a lead whose first stage
 --   event names no team), $sales_team; $sourced_by (null = all deals, or a team);

@@ -11,7 +11,7 @@
 --   it has no lead; ties broken by event id); a first event that names no team counts as
 --   $marketing_team.
 -- Parameters: $start_at, $end_before, $as_of (timestamps); $channels, $regions, $segments,
---   $owners (lists, null = all); $opportunity_stage, $won_stage, $exit_keys (an exit carrying a
+--   $owners (lists; $all_<list>: all); $opportunity_stage, $won_stage, $exit_keys (an exit carrying a
 --   deal id closes it lost), $amount_event; $basis ('revenue' or 'pipeline'); $stage_keys;
 --   $marketing_team; $sourced_by (null = all deals, or a team); $deal_by (null, or an attribute
 --   mapped below: the allow-list).

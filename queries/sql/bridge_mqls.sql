@@ -5,15 +5,15 @@
 --   n_to_opportunity          of them, the MQLs that led to an opportunity: its converted lead or
 --                             one of its contacts (opportunity_people), the opportunity created
 --                             (opportunity_bridge.opened_at) on or after the MQL entry, within
---                             $window_days of it and by $as_of
+--                             $window of it and by $as_of
 --   median_days, p75_days, p90_days
 --                             days from the MQL entry to the creation of the first such
 --                             opportunity
 --   n_to_account_opportunity  MQLs whose account (own or matched: journey_leads.account_id) had
 --                             an opportunity created in that same span, whoever is on it
--- Parameters: $start_at, $end_before, $as_of (timestamps), $window_days (int), $handoff_order
+-- Parameters: $start_at, $end_before, $as_of (timestamps), $window (interval: the window in days), $handoff_order
 --   (the handoff stage's position among the lead grain's tracked stages), $channels, $regions,
---   $segments, $owners (lists, null = all).
+--   $segments, $owners (lists; $all_<list>: all).
 
 with
 
@@ -29,7 +29,7 @@ mqls as (
     select
         s.lead_id,
         s.entered_at as mql_at,
-        least(s.entered_at + $window_days * interval 1 day, $as_of) as cutoff,
+        least(s.entered_at + $window, $as_of) as cutoff,
         j.account_id
     from journey_stages as s
     left join journey_leads as j on j.lead_id = s.lead_id

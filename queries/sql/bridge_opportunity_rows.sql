@@ -4,7 +4,7 @@
 -- of bridge_opportunities and bridge_roles, which read it with ref('bridge_opportunity_rows')
 -- (queries/sql_refs.py), so both count the same opportunities.
 -- Parameters: $start_at, $end_before, $as_of (timestamps), $channels, $regions, $segments,
---   $owners (lists, null = all).
+--   $owners (lists; $all_<list>: all).
 
 with
 

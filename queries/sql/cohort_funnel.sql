@@ -2,8 +2,8 @@
 -- cohort_flags.sql (read with ref('cohort_flags'), where reached, skipped, in progress and
 -- dropped are defined) over the leads whose start falls in [$start_at, $end_before), filtered
 -- by attribute (cohort_rows.sql).
--- Parameters: $start_at, $end_before, $as_of (timestamps), $window_days (int),
---   $is_strict (bool), $channels, $regions, $segments, $owners (lists, null = all),
+-- Parameters: $start_at, $end_before, $as_of (timestamps), $window (interval: the window in days),
+--   $is_strict (bool), $channels, $regions, $segments, $owners (lists; $all_<list>: all),
 --   $by (null for one group, or an attribute name mapped in cohort_rows.sql: the allow-list),
 --   $n_stages (number of stages: revenue is counted at the last one).
 

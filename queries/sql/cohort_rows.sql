@@ -12,8 +12,8 @@
 --                   reads as it did on that date
 -- Parameters: $grain ('lead' or 'opportunity': what one row's record is), $start_at,
 --   $end_before, $as_of (timestamps), $is_past (bool: $as_of is before the
---   latest event), $window_days (int), $is_strict (bool: only leads with a first-stage entry),
---   $channels, $regions, $segments, $owners (lists, null = all), $by (null, an attribute name,
+--   latest event), $window (interval: the window in days), $is_strict (bool: only leads with a first-stage entry),
+--   $channels, $regions, $segments, $owners (lists; $all_<list>: all), $by (null, an attribute name,
 --   or 'month': the month the lead started, as YYYY-MM), $owner_role (null: 'owner' groups by
 --   the record's own owner; a role such as 'SDR': by the record's owner in that role).
 
@@ -94,8 +94,8 @@ final as (
         f.office,
         f.sector,
         f.account_size,
-        least(f.start_at + $window_days * interval 1 day, $as_of) as cutoff,
-        f.start_at + $window_days * interval 1 day < $as_of as is_window_over
+        least(f.start_at + $window, $as_of) as cutoff,
+        f.start_at + $window < $as_of as is_window_over
     from filtered as f
     left join exits_as_of as x on x.lead_id = f.lead_id
     left join role_owners as r on r.lead_id = f.lead_id

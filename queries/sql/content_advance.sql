@@ -1,10 +1,10 @@
 -- Content and stage progress (a landmark comparison): one row per (content, stage).
 -- Population: leads that entered stage s in [$start_at, $end_before) and were still in it at the
--- landmark, $landmark_hours after the entry (the stage's expected days in funnel.toml): they
+-- landmark, $landmarks[s] after the entry (the stage's expected days in funnel.toml): they
 -- had not reached a later stage by then, and the landmark is on or before $as_of.
 -- Touched: a touch of the content between the entry and the landmark (for a lead's very first
 -- stage, touches before the entry count too). Advanced: reached the next stage (or a later one)
--- after the landmark, within $window_days of entering s and by $as_of.
+-- after the landmark, within $window of entering s and by $as_of.
 -- Why a landmark: comparing leads "touched while in the stage" with the rest favours slow leads
 -- (fast ones had no time to be touched), and counting touches after a lead moved on lets the
 -- next stage's touches (Sales sharing content on an opportunity) pass for a cause of reaching
@@ -15,9 +15,9 @@
 -- strata without untouched leads are left out of the comparison (n_touched - n_matched).
 -- An association, not proof of cause. Skipped stages (no entry of their own) and the last
 -- stage (nothing to advance to) are left out.
--- Parameters: $start_at, $end_before, $as_of (timestamps); $window_days (int); $landmark_hours
---   (whole hours per stage, in funnel order); $channels, $regions, $segments, $owners (lists,
---   null = all); $n_stages (number of stages).
+-- Parameters: $start_at, $end_before, $as_of (timestamps); $window (interval: the window in days); $landmarks
+--   (per stage, in funnel order: an interval of whole hours); $channels, $regions, $segments, $owners (lists;
+--   $all_<list>: all); $n_stages (number of stages).
 
 with
 
@@ -33,13 +33,13 @@ stage_rows as (
         date_trunc('month', entered_at) as entered_month,
         -- Touches before the lead's first stage entry count for that first stage.
         case when entered_at > start_at then entered_at end as in_stage_from,
-        entered_at + $landmark_hours[stage_order] * interval 1 hour as landmark_at,
-        coalesce(next_reached_at <= least(entered_at + $window_days * interval 1 day, $as_of), false)
+        entered_at + $landmarks[stage_order] as landmark_at,
+        coalesce(next_reached_at <= least(entered_at + $window, $as_of), false)
             as is_advanced
     from journey_stages
     where entered_at is not null
-      and entered_at + $landmark_hours[stage_order] * interval 1 hour <= $as_of
-      and (next_reached_at is null or next_reached_at > entered_at + $landmark_hours[stage_order] * interval 1 hour)
+      and entered_at + $landmarks[stage_order] <= $as_of
+      and (next_reached_at is null or next_reached_at > entered_at + $landmarks[stage_order])
       and entered_at >= $start_at
       and entered_at < $end_before
       and entered_at <= $as_of

@@ -3,7 +3,7 @@
 -- reached. Content nobody used in the range is listed with zeros (unused content is news too).
 -- Only touches on leads that pass the lead filters count.
 -- Parameters: $start_at, $end_before, $as_of (timestamps); $channels, $regions, $segments,
---   $owners (lists, null = all); $marketing_team, $sales_team (team names as in touches.team).
+--   $owners (lists; $all_<list>: all); $marketing_team, $sales_team (team names as in touches.team).
 
 with
 

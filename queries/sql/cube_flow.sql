@@ -3,7 +3,7 @@
 -- for a view the rollup answers (queries/cube.py). A (group, stage) is listed when the range
 -- holds a stage event of its records for it, as in flow_funnel.sql.
 -- Parameters: $start_at, $end_before (timestamps at midnight: an entry day is in the range as
---   its entries are), $channels, $regions, $segments, $owners (lists, null = all; $owners
+--   its entries are), $channels, $regions, $segments, $owners (lists; $all_<list>: all; $owners
 --   always null here), $by (null, 'channel', 'region' or 'segment').
 
 with

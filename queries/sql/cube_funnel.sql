@@ -3,7 +3,7 @@
 -- for a view the rollup answers (queries/cube.py says which: the store's latest date, the
 -- contract's window, no filter or breakdown but these).
 -- Parameters: $start_at, $end_before (timestamps at midnight: a start day is in the range as
---   its leads are), $channels, $regions, $segments, $owners (lists, null = all;
+--   its leads are), $channels, $regions, $segments, $owners (lists; $all_<list>: all;
 --   $owners always null here), $by (null, 'channel',
 --   'region', 'segment' or 'month').
 

@@ -7,7 +7,7 @@
 --                record's own events: for the lead grain, those naming the lead)
 --   entry_day, channel, region, segment: what the rollup keeps rows apart by
 -- Parameters: $grain ('lead' or 'opportunity'), $start_at, $end_before, $as_of (timestamps),
---   $channels, $regions, $segments, $owners (lists, null = all), $by (null or an attribute
+--   $channels, $regions, $segments, $owners (lists; $all_<list>: all), $by (null or an attribute
 --   name: the allow-list in macros/group_value.sql), $stage_keys (stage keys in order).
 
 with

@@ -25,7 +25,7 @@
 -- Parameters: $stage_keys (the opportunity's tracked stages, in order), $won_key (the last
 --   stage's key; '' when the data does not record it), $exit_keys (every exit key; [''] when
 --   none), $t1, $t2 (timestamps, $t1 <= $t2), $base (a currency code, or null: no conversion),
---   $channels, $regions, $segments, $owners (lists, null = all).
+--   $channels, $regions, $segments, $owners (lists; $all_<list>: all).
 
 with
 

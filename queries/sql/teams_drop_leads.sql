@@ -4,9 +4,9 @@
 -- teams_leakage.sql counts, so a list always adds up to its number.
 -- Parameters: teams_drops.sql's, plus the selection ($sel_stage_order, $sel_team,
 --   $sel_loss_kind, $sel_owner_id; $sel_keys, a list of "stage_order:charged_team:loss_kind"
---   keys (a category, queries.teams.category_keys); $sel_group, a value of the attribute $by,
---   '(none)' for leads without one; null = any) and $limit_rows (rows returned; n_total counts
---   all matching rows).
+--   keys (a category, queries.teams.category_keys; never null, $all_sel_keys true for any);
+--   $sel_group, a value of the attribute $by, '(none)' for leads without one; null = any) and
+--   $limit_rows (rows returned; n_total counts all matching rows).
 
 with
 
@@ -25,7 +25,7 @@ listed as (
       and ($sel_team is null or charged_team = $sel_team)
       and ($sel_loss_kind is null or loss_kind = $sel_loss_kind)
       and ($sel_owner_id is null or owner_id = $sel_owner_id)
-      and ($sel_keys is null or concat_ws(':', stage_order, charged_team, loss_kind) = any($sel_keys))
+      and ($all_sel_keys or concat_ws(':', stage_order, charged_team, loss_kind) = any($sel_keys))
       and ($sel_group is null or coalesce(group_value, '(none)') = $sel_group)
     order by stage_order, coalesce(exit_at, stage_reached_at), lead_id
     limit $limit_rows

@@ -39,7 +39,7 @@
 -- Parameters: $start_at, $end_before, $as_of, $window_days, $is_strict, $channels, $regions,
 --   $segments, $owners, $by (as cohort_funnel.sql); $n_stages; $stage_keys, $owner_by_stage,
 --   $expected_days (lists in stage order; owner and days null where not set); $reason_keys,
---   $reason_teams (parallel lists); $handoff_order, $handoff_key, $sla_hours; $is_breach_first
+--   $reason_teams (parallel lists); $handoff_order, $handoff_key, $sla_hours (and $sla, as an interval); $is_breach_first
 --   (bool: the contract's sla_rule is "breach"); $quality_exits (list of exit keys);
 --   $quality_team, $follow_team (team keys).
 
@@ -76,16 +76,16 @@ cohort as (
         entered_at,
         case when $is_strict then strict_at else reached_at end as reached_k_at,
         case when $is_strict then strict_at else reached_at end <= least(
-            start_at + $window_days * interval 1 day, $as_of
+            start_at + $window, $as_of
         ) as is_reached,
         coalesce(
             case when $is_strict then strict_next_at else next_reached_at end
-                <= least(start_at + $window_days * interval 1 day, $as_of),
+                <= least(start_at + $window, $as_of),
             false
         ) as is_reached_next,
         coalesce(final_exit_at <= $as_of, false) as has_exit,
-        start_at + $window_days * interval 1 day < $as_of as is_window_over,
-        least(start_at + $window_days * interval 1 day, $as_of) as cutoff,
+        start_at + $window < $as_of as is_window_over,
+        least(start_at + $window, $as_of) as cutoff,
         final_exit_at,
         final_exit_type,
         final_exit_reason,

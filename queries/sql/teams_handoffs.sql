@@ -19,7 +19,7 @@
 --   (accepted, rejected, other, none), rejection_reason ('(no reason)' for a rejection without
 --   a code; null: not a rejection).
 -- Parameters: $start_at, $end_before, $as_of, $window_days, $is_strict, $channels, $regions,
---   $segments, $owners (as cohort_funnel.sql); $handoff_order, $handoff_key, $sla_hours,
+--   $segments, $owners (as cohort_funnel.sql); $handoff_order, $handoff_key, $sla_hours ($sla: as an interval),
 --   $follow_team, $reject_exit (exit key of a rejection), $stage_keys.
 
 with
@@ -47,7 +47,7 @@ handoffs as (
       and {{ lead_filters() }}
       and (not $is_strict or has_first_entry)
       and (case when $is_strict then strict_at else entered_at end)
-        <= least(start_at + $window_days * interval 1 day, $as_of)
+        <= least(start_at + $window, $as_of)
 ),
 
 {{ sla_first_actions() }},

@@ -43,18 +43,18 @@ cohort as (
         spans.last_order,
         coalesce(
             case when $is_strict then strict_at else reached_at end
-                <= least(start_at + $window_days * interval 1 day, $as_of),
+                <= least(start_at + $window, $as_of),
             false
         ) as is_reached,
         coalesce(
             case when $is_strict then strict_next_at else next_reached_at end
-                <= least(start_at + $window_days * interval 1 day, $as_of),
+                <= least(start_at + $window, $as_of),
             false
         ) as is_reached_next,
         -- The lead's own entry into the stage, in time: only then did the team handle it there
         -- (a lead that skipped the stage, such as a Sales-sourced one, was never the team's).
         coalesce(
-            journey_stages.entered_at <= least(start_at + $window_days * interval 1 day, $as_of),
+            journey_stages.entered_at <= least(start_at + $window, $as_of),
             false
         ) as is_entered,
         journey_stages.owner_id as current_owner_id,

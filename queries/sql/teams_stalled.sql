@@ -4,7 +4,7 @@
 -- came back is in the stage it re-entered), since that event's time. Not exited: no exit by
 -- $as_of at or after that event. Positions and first owners are read from the layouts of
 -- data/team_layouts.sql (team_positions, team_first_owners), not grouped from the events per
--- query. Only leads still in progress (start + $window_days on or after $as_of) are listed:
+-- query. Only leads still in progress (start + $window on or after $as_of) are listed:
 -- a lead past its window has already dropped (leakage, "stalled").
 -- The last stage and stages without expected days never stall.
 -- Owner: the owner on the transition team's first event for the lead (by $as_of), else the
@@ -44,7 +44,7 @@ in_play as (
         owner_team as current_owner_team
     from journey_leads
     where start_at <= $as_of
-      and start_at + $window_days * interval 1 day >= $as_of
+      and start_at + $window >= $as_of
       and {{ lead_filters() }}
 ),
 

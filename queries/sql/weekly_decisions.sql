@@ -3,7 +3,7 @@
 -- first of:
 --   * an exit at or after entry(k) and before it moved on: dropped, in the week of the exit;
 --   * its move on (first entry into k+1 or later, next_reached_at) by start + window: moved;
---   * start + $window_days (the conversion window ran out, no move and no exit by then):
+--   * start + $window (the conversion window ran out, no move and no exit by then):
 --     dropped, in the week the window ends (docs/design.md "In progress vs dropped").
 -- Whichever comes first decides, so a week's decisions depend only on events up to the end of
 -- that week: a lead recycled in week W and back later stays dropped in week W (the cohort
@@ -11,7 +11,7 @@
 -- The share that moved on is a proportion of the same leads, so two weeks can be compared
 -- with a two-proportion test. The last stage has no next stage and is left out.
 -- Parameters: $from_at (Monday 00:00 of the first week), $to_before (Monday 00:00 after the
---   last week), $n_stages (number of stages in the contract), $window_days (the conversion
+--   last week), $n_stages (number of stages in the contract), $window (the conversion
 --   window), $exit_keys (the contract's exit event types).
 
 with
@@ -26,15 +26,15 @@ stages as (
         stage_order,
         entered_at,
         next_reached_at as moved_at,
-        start_at + $window_days * interval 1 day as window_end_at
+        start_at + $window as window_end_at
     from journey_stages
     where entered_at is not null
       and stage_order < $n_stages
       and entered_at < $to_before
-      and entered_at <= start_at + $window_days * interval 1 day
+      and entered_at <= start_at + $window
       -- A decision comes at the latest when the window ends, so a lead whose window ended
       -- before the first week cannot be decided in it: its rows are not read at all.
-      and start_at + $window_days * interval 1 day >= $from_at
+      and start_at + $window >= $from_at
 ),
 
 exit_events as (

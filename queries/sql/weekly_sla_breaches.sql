@@ -15,7 +15,7 @@
 -- hours_late counts from the deadline to the action, or to $deadline_before when there is none.
 -- arg_min is DuckDB (min_by elsewhere).
 -- Parameters: $handoff_order, $handoff_key, $follow_team, $sla_hours (as teams_handoff.sql),
---   $window_days, $is_strict (the contract's window and skip policy), $deadline_from,
+--   $window, $is_strict (the contract's window and skip policy), $deadline_from,
 --   $deadline_before (the week, Monday to Monday), $as_of.
 
 with
@@ -34,16 +34,16 @@ handoffs as (
     select
         lead_id,
         entered_at as handoff_at,
-        entered_at + $sla_hours * interval 1 hour as deadline_at,
+        entered_at + $sla as deadline_at,
         owner_id as current_owner_id,
         owner_team as current_owner_team
     from journey_stages
     where stage_order = $handoff_order
-      and entered_at + $sla_hours * interval 1 hour >= $deadline_from
-      and entered_at + $sla_hours * interval 1 hour < $deadline_before
+      and entered_at + $sla >= $deadline_from
+      and entered_at + $sla < $deadline_before
       and (not $is_strict or has_first_entry)
       and (case when $is_strict then strict_at else entered_at end)
-        <= least(start_at + $window_days * interval 1 day, $as_of)
+        <= least(start_at + $window, $as_of)
 ),
 
 {{ sla_first_actions() }},

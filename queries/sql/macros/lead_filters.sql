@@ -1,10 +1,12 @@
 -- lead_filters(row): the view's list filters (queries/filters.py Filters.params), true for a
 -- row of the journeys (journey_leads, journey_stages or their opportunity-grain twins) whose
--- attributes pass every one of them; `row` is the alias of that row, or none. A null list lets
--- every value through. Adding a list filter is one line here and one field in
--- queries/filters.py (docs/design.md "Referenced SQL").
--- Parameters: $channels, $regions, $segments, $owners (lists, null = all).
-($channels is null or {row}channel = any($channels))
-and ($regions is null or {row}region = any($regions))
-and ($segments is null or {row}segment = any($segments))
-and ($owners is null or {row}owner_id = any($owners))
+-- attributes pass every one of them; `row` is the alias of that row, or none. $all_<list> true
+-- (nothing picked) lets every value through; the list itself is never null, so the predicate
+-- means the same on DuckDB, ClickHouse and Spark. Adding a list filter is one line here and one
+-- field in queries/filters.py (docs/design.md "Referenced SQL").
+-- Parameters: $channels, $regions, $segments, $owners (lists, never null) and $all_channels,
+-- $all_regions, $all_segments, $all_owners (true: every value).
+($all_channels or {row}channel = any($channels))
+and ($all_regions or {row}region = any($regions))
+and ($all_segments or {row}segment = any($segments))
+and ($all_owners or {row}owner_id = any($owners))

@@ -341,8 +341,9 @@ def ch_type(value) -> str:
 
 
 def ch_text(value, nested: bool = False) -> str:
-    """A value in the text format ClickHouse reads query parameters in (a string at the top
-    level is taken as it is; inside an array it is quoted and escaped)."""
+    """A value in the text format ClickHouse reads query parameters in: a string at the top
+    level escaped as that format escapes (a backslash, a tab, a line break; ClickHouse would
+    read a backslash-t as a tab and backslash-N as null), inside an array quoted and escaped."""
     if value is None:
         return "NULL" if nested else "\\N"
     if isinstance(value, bool):
@@ -358,7 +359,7 @@ def ch_text(value, nested: bool = False) -> str:
         return f"'{value.isoformat()}'" if nested else value.isoformat()
     if isinstance(value, str):
         if not nested:
-            return value
+            return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     if isinstance(value, list | tuple):
         return "[" + ",".join(ch_text(v, nested=True) for v in value) + "]"

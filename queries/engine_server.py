@@ -451,7 +451,9 @@ class Server:
 
 def _escaped(text: str) -> str:
     """A string as a top-level String parameter in ClickHouse's escaped text format."""
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+    from queries import engine_rewrites
+
+    return engine_rewrites.ch_text(text)
 
 
 _SERVERS: dict[Config, Server] = {}

@@ -21,11 +21,11 @@ With `clickhouse`:
   leaves wrong or means differently. There is no second hand-written copy of any query.
 - Parameters. chdb takes ClickHouse query parameters, so each `$name` becomes `{name:Type}`
   and its value travels apart from the text, typed from the Python value (str String, int
-  Int64, float Float64, bool Bool, date Date, datetime DateTime64(6), a list or tuple of str
-  Array(String), Array(Nullable(String)) when it holds a null), in the parameters' own text
-  format (escaped; never spliced into the SQL). A null value is the SQL literal NULL (an AST
-  node, not text); a null list folds the `$x is null` tests it drives to true, so it never
-  reaches ClickHouse (which has no nullable arrays).
+  Int64, float Float64, bool Bool, date Date, datetime DateTime64(6), timedelta
+  IntervalMicrosecond, a list or tuple of str Array(String), Array(Nullable(String)) when it
+  holds a null), in the parameters' own text format (escaped; never spliced into the SQL). A
+  null value is the SQL literal NULL (an AST node, not text). A list filter is never a null
+  list (the SQL reads `$all_x or col = any($x)`: ClickHouse has no nullable arrays).
 - Settings make ClickHouse mean what DuckDB means (SETTINGS: nulls from outer joins and empty
   aggregates and grouping sets, a column preferred to a same-named alias, UTC).
 - Results come back as pandas DataFrames with the columns the query names, typed as DuckDB's
@@ -212,7 +212,7 @@ def translate(
     `key` (hashable: what `schema` and `after` stand for, e.g. the loaded store version) keeps
     the translation: parsing, rewriting and writing a page query takes SQLGlot 0.1 to 0.8 s, as
     long as ClickHouse takes to answer it. The text depends on the values only through each
-    one's nullness and type (fold_null_lists, bind_parameters), so a text is kept per
+    one's nullness and type (engine_rewrites.bind_parameters), so a text is kept per
     (key, SQL, each parameter's type or null) and the values are bound afresh on every call."""
     from queries import engine_rewrites
 

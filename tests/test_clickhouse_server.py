@@ -69,9 +69,9 @@ def test_values_are_bound_as_they_are(server_url, sample_store, monkeypatch):
 
     sql = (
         "select $name as name, coalesce($nothing, 'none') as nothing, $day as day, $day + 1 as next_day, $at as at, "
-        "count(*) filter (where ($channels is null or channel = any($channels))) as all_channels, "
+        "count(*) filter (where ($all_channels or channel = any($channels))) as all_channels, "
         "count(*) filter (where channel = any($some)) as some_channels, "
-        "count(*) filter (where ($some is null or channel = any($some)) and region = any($regions)) as both "
+        "count(*) filter (where ($all_some or channel = any($some)) and region = any($regions)) as both "
         "from leads"
     )
     params = {
@@ -79,7 +79,11 @@ def test_values_are_bound_as_they_are(server_url, sample_store, monkeypatch):
         "nothing": None,
         "day": dt.date(2025, 2, 28),
         "at": dt.datetime(2025, 3, 1, 12, 30, 15, 250000),
-        "channels": None,
+        # A list filter as the pages bind it (queries/filters.list_filter_params): never a null
+        # list; nothing picked is an empty list with its "all" flag.
+        "all_channels": True,
+        "channels": [],
+        "all_some": False,
         "some": ["paid_search", "it's not a channel"],
         "regions": ["EMEA", "North America"],
     }

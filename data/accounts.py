@@ -39,6 +39,8 @@ from pathlib import Path
 
 import duckdb
 
+from data import derived_tables
+
 SQL = Path(__file__).with_name("account_matches.sql")
 
 # Whole free-mail domains whose first label alone would not say so.
@@ -180,5 +182,4 @@ def steps() -> list[tuple[str, str, dict]]:
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Replace account_matches in `con` from its leads and accounts."""
-    for table, select, values in steps():
-        con.execute(f"create or replace table {table} as {select}", values)
+    derived_tables.replace(con, steps())

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 
+from data import derived_tables
+
 HERE = Path(__file__).parent
 # In build order: attribution_source_events reads attribution_deal_leads.
 TABLES = (
@@ -38,5 +40,4 @@ def steps() -> list[tuple[str, str, dict]]:
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Replace the attribution layouts in `con` from its events, journeys and people."""
-    for table, select, values in steps():
-        con.execute(f"create or replace table {table} as {select}", values)
+    derived_tables.replace(con, steps())

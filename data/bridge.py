@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from data import derived_tables
 from data.import_read import CONVERTED_ROLE
 
 HERE = Path(__file__).parent
@@ -46,5 +47,4 @@ def _sql(name: str) -> str:
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Replace opportunity_people and opportunity_bridge in `con`; the opportunity grain's
     journeys (deal_journey_leads) must be built already."""
-    for table, select, values in steps():
-        con.execute(f"create or replace table {table} as {select}", values)
+    derived_tables.replace(con, steps())

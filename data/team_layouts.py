@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from data import derived_tables
 from data.contract import Contract
 
 SQL = Path(__file__).with_name("team_layouts.sql")
@@ -53,5 +54,4 @@ def steps(contract: Contract) -> list[tuple[str, str, dict]]:
 
 def rebuild(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     """Replace the Teams layouts in `con` under the journeys' `contract` (its tracked stages)."""
-    for table, select, values in steps(contract):
-        con.execute(f"create or replace table {table} as {select}", values)
+    derived_tables.replace(con, steps(contract))

@@ -122,7 +122,11 @@ def content_advance(
         contract,
         as_of,
         db,
-        landmarks=[dt.timedelta(hours=h) for h in landmark_hours(filters, contract)],
+        # A small table, one row per stage: its landmark, an interval of whole hours.
+        landmark_rows=[
+            {"stage_order": order, "landmark": dt.timedelta(hours=h)}
+            for order, h in enumerate(landmark_hours(filters, contract), start=1)
+        ],
     )
     stage_of = {s.order: s for s in contract.stages}
     df.insert(1, "stage", [stage_of[int(o)].key for o in df["stage_order"]])

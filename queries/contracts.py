@@ -43,3 +43,20 @@ def history(db: Path | None = None) -> list[dict]:
     source, contract_hash (empty for a store that keeps none yet)."""
     with executor.connect(db) as con:
         return contract_store.history(con)
+
+
+def stage_rows(contract: Contract) -> list[dict]:
+    """The contract's stages as a small table bound as one parameter ($stage_rows): one row per
+    stage, in funnel order, with its stage_order (1-based), stage_key, transition_team (the team
+    owning the move from it; null for the last) and expected_days (null where not set). The SQL
+    unnests the list once and joins it, which means the same on DuckDB, ClickHouse and Spark;
+    lists unnested side by side, or a list indexed by a computed position, do not."""
+    return [
+        {
+            "stage_order": order,
+            "stage_key": s.key,
+            "transition_team": s.owner,
+            "expected_days": float(s.expected_days) if s.expected_days else None,
+        }
+        for order, s in enumerate(contract.stages, start=1)
+    ]

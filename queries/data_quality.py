@@ -93,6 +93,7 @@ def _params(name: str, db: Path | None = None) -> dict:
     contract = contracts.current(db).effective()
     available = {
         "stage_keys": contract.stage_keys,
+        "stage_rows": contracts.stage_rows(contract),
         "reason_keys": [r.key for r in contract.reason_codes],
         "exit_keys": list(contract.exit_keys),
         "last_change_suffix": LAST_CHANGE_SUFFIX,

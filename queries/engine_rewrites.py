@@ -3,7 +3,6 @@ for what SQLGlot translates wrong, or into something that means another thing on
 rewrite() applies them in order and binds the $named values as ClickHouse query parameters
 (queries/engines.py says how). What it handles:
 
-- text SQLGlot cannot tokenize: `$keys[$n]` (prepare());
 - stars and qualified stars beside a join, written out over the store's schema, every column
   qualified (expand_stars: SQLGlot's qualify_columns), and the names a union's later branches
   would clash on left off;
@@ -12,23 +11,27 @@ rewrite() applies them in order and binds the $named values as ClickHouse query 
   quantileExactInclusive (exact_quantiles). This one stays: the exact quantile has no spelling
   common to DuckDB (quantile_cont), ClickHouse (quantileExactInclusive) and Spark (whose
   percentile_cont SQLGlot makes approximate);
-- list positions: list_position as nullIf(indexOf(…), 0); arg_min_null/arg_max_null as
-  argMin/argMax of a tuple (a null argument kept); regexp_replace(…, 'g') as replaceRegexpAll
-  (functions);
-- `extract(epoch from a - b)` and `epoch(a)` as epoch microseconds (epochs);
+- array_position as indexOf, its ClickHouse name; arg_min_null/arg_max_null as argMin/argMax
+  of a tuple (a null argument kept); regexp_replace(…, 'g') as replaceRegexpAll (functions);
 - bool_or/bool_and as max/min (booleans); struct literals as named tuples (structs);
-  `generate_subscripts` beside `unnest` in one select as one arrayJoin of their zip
-  (parallel_unnests);
 - a CTE reading the table of its own name (qualify_shadowed_tables), qualified columns
   selected without an alias named as DuckDB names them (name_qualified_columns), comparisons
   returned as Bool rather than UInt8 (boolean_results).
 
-No longer here, because the SQL says them portably at the source: null list parameters (a
-list filter is `($all_x or col = any($x))` over a list that is never null, queries/filters.py
-list_filter_params) and a number times an interval (a window, an SLA, a landmark is bound as an
-interval, `$window`; bind_parameters types it IntervalMicrosecond). Duplicate CTE names across
-composed files need nothing here either: queries/sql_refs.py prefixes a referenced file's CTEs
-with its name.
+No longer here, because the SQL says them portably at the source (the same on DuckDB,
+ClickHouse and Spark): null list parameters (a list filter is `($all_x or col = any($x))` over
+a list that is never null, queries/filters.py list_filter_params); a number times an interval
+(a window, an SLA, a landmark is bound as an interval, `$window`; bind_parameters types it
+IntervalMicrosecond); time between two timestamps (`date_diff('microsecond', a, b)`, exact,
+where `extract(epoch from b - a)` is refused by Spark); a stage's position
+(`nullif(array_position($stage_keys, x), 0)`, null when absent everywhere); and small tables
+from parallel lists (`generate_subscripts` beside `unnest`, which ClickHouse multiplies), now one
+list of rows unnested once (`$stage_rows`, `$reason_rows`: queries/teams.py contract_params;
+ch_type binds it as an Array of named Tuples). Duplicate CTE names across composed files need
+nothing here either: queries/sql_refs.py prefixes a referenced file's CTEs with its name. Nor
+does a list indexed by a computed position (`$keys[$n]`, 1-based on DuckDB and ClickHouse,
+0-based on Spark): the last stage is its own parameter ($last_stage_key), a stage's key or
+landmark is joined from a list of rows ($stage_rows, $landmark_rows).
 """
 
 from __future__ import annotations
@@ -37,12 +40,6 @@ import datetime as dt
 import decimal
 
 from sqlglot import exp
-
-
-def prepare(sql: str) -> str:
-    """The DuckDB text as SQLGlot's tokenizer reads it: it refuses `[$` (a parameter indexing a
-    list by a parameter, `$keys[$n]`), which it reads with a space between."""
-    return sql.replace("[$", "[ $")
 
 
 def rewrite(
@@ -87,17 +84,13 @@ def exact_quantiles(node: exp.Expression) -> exp.Expression:
 
 
 def functions(node: exp.Expression) -> exp.Expression:
-    """DuckDB functions SQLGlot passes through by name: list_position (1-based, null when
-    absent) as indexOf (0 when absent); arg_min_null/arg_max_null (a null argument kept) as
-    argMin/argMax of a one-element tuple (ClickHouse skips nulls otherwise); regexp_replace
-    with the 'g' flag as replaceRegexpAll."""
-    if isinstance(node, exp.ArrayPosition | exp.Anonymous) and _fname(node) in (
-        "LIST_POSITION",
-        "ARRAY_POSITION",
-    ):
-        args = _fargs(node)
-        if len(args) == 2:
-            return _f("nullIf", _f("indexOf", *args), exp.Literal.number(0))
+    """Functions SQLGlot passes through by a name ClickHouse lacks: array_position (1-based, 0
+    when absent on ClickHouse and Spark, null on DuckDB; the SQL writes nullif(…, 0), which means
+    the same on all three) as indexOf, its ClickHouse name; arg_min_null/arg_max_null (a null
+    argument kept) as argMin/argMax of a one-element tuple (ClickHouse skips nulls otherwise);
+    regexp_replace with the 'g' flag as replaceRegexpAll."""
+    if isinstance(node, exp.ArrayPosition):
+        return _f("indexOf", node.this, node.expression)
     if isinstance(node, exp.Anonymous) and _fname(node) in ("ARG_MIN_NULL", "ARG_MAX_NULL"):
         arg, by = node.expressions
         name = "argMin" if _fname(node) == "ARG_MIN_NULL" else "argMax"
@@ -109,39 +102,8 @@ def functions(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _fname(node: exp.Expression) -> str:
-    if isinstance(node, exp.Anonymous):
-        return str(node.this).upper()
-    return type(node).__name__.upper() if not isinstance(node, exp.ArrayPosition) else "ARRAY_POSITION"
-
-
-def _fargs(node: exp.Expression) -> list[exp.Expression]:
-    if isinstance(node, exp.Anonymous):
-        return list(node.expressions)
-    return [a for a in (node.this, node.expression) if a is not None]
-
-
-def _micros(node: exp.Expression) -> exp.Expression:
-    return _f("toUnixTimestamp64Micro", _f("toDateTime64", node, exp.Literal.number(6)))
-
-
-def epochs(node: exp.Expression) -> exp.Expression:
-    """`extract(epoch from a - b)` (seconds between two timestamps, fractions kept) and
-    `epoch(a)` as differences of epoch microseconds over a million: SQLGlot writes
-    toUnixTimestamp of a DateTime difference (whole seconds, and an overflow on ClickHouse)."""
-    if isinstance(node, exp.Extract) and node.this.name.upper() == "EPOCH":
-        inner = node.expression.unnest()
-        if isinstance(inner, exp.Sub):
-            diff = exp.Sub(this=_micros(inner.this), expression=_micros(inner.expression))
-            return exp.paren(exp.Div(this=_f("toFloat64", diff), expression=exp.Literal.number(1_000_000)))
-        return exp.paren(
-            exp.Div(this=_f("toFloat64", _micros(inner)), expression=exp.Literal.number(1_000_000))
-        )
-    if isinstance(node, exp.TimeToUnix):
-        return exp.paren(
-            exp.Div(this=_f("toFloat64", _micros(node.this)), expression=exp.Literal.number(1_000_000))
-        )
-    return node
+def _fname(node: exp.Anonymous) -> str:
+    return str(node.this).upper()
 
 
 def booleans(node: exp.Expression) -> exp.Expression:
@@ -167,40 +129,6 @@ def structs(node: exp.Expression) -> exp.Expression:
     return _f("tuple", *items)
 
 
-def parallel_unnests(node: exp.Expression) -> exp.Expression:
-    """`select generate_subscripts($a, 1) as i, unnest($b) as x` (no FROM): DuckDB unnests the
-    lists side by side, ClickHouse's arrayJoin would multiply them; one arrayJoin of their zip,
-    generate_subscripts as arrayEnumerate."""
-    if not isinstance(node, exp.Select) or node.args.get("from_") or node.args.get("from"):
-        return node
-    arrays, slots = [], []
-    for i, projection in enumerate(node.expressions):
-        inner = projection.unalias()
-        if isinstance(inner, exp.Explode):
-            arrays.append(inner.this)
-        elif isinstance(inner, exp.Anonymous) and str(inner.this).lower() == "generate_subscripts":
-            arrays.append(_f("arrayEnumerate", inner.expressions[0]))
-        else:
-            continue
-        slots.append(i)
-    if not slots:
-        return node
-    joined = _f("arrayJoin", _f("arrayZip", *arrays)) if len(arrays) > 1 else _f("arrayJoin", arrays[0])
-    if len(arrays) == 1:
-        projection = node.expressions[slots[0]]
-        name = projection.alias_or_name
-        node.expressions[slots[0]] = exp.alias_(joined, name)
-        return node
-    inner_select = exp.select(exp.alias_(joined, "_zipped"))
-    for k, i in enumerate(slots):
-        name = node.expressions[i].alias_or_name
-        node.expressions[i] = exp.alias_(
-            _f("tupleElement", exp.column("_zipped"), exp.Literal.number(k + 1)), name
-        )
-    node.set("from_", exp.From(this=inner_select.subquery("_unnested")))
-    return node
-
-
 def offsets(node: exp.Expression) -> exp.Expression:
     """lead()/lag() past the partition's edge: null on DuckDB, the type's default ('' or 0) on
     ClickHouse for a column that is not Nullable; the value made Nullable first."""
@@ -214,10 +142,8 @@ TRANSFORMS = (
     offsets,
     exact_quantiles,
     functions,
-    epochs,
     booleans,
     structs,
-    parallel_unnests,
 )
 
 
@@ -329,6 +255,8 @@ def ch_type(value) -> str:
         return "Date"
     if isinstance(value, str):
         return "String"
+    if isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
+        return f"Array({_row_type(value)})"
     if isinstance(value, list | tuple):
         inner = {ch_type(v) for v in value if v is not None}
         if len(inner) > 1:
@@ -338,6 +266,26 @@ def ch_type(value) -> str:
             kind = f"Nullable({kind})"
         return f"Array({kind})"
     raise TypeError(f"no ClickHouse type for a parameter of {type(value).__name__}")
+
+
+def _row_type(rows: list[dict]) -> str:
+    """The named tuple of a small table bound as a list of rows (dicts with the same keys, in the
+    same order; e.g. teams.contract_params' stage_rows): a field null in some rows is Nullable,
+    one null in every row Nullable(Nothing), which compares and joins as null as on DuckDB."""
+    names = list(rows[0])
+    if any(list(row) != names for row in rows):
+        raise TypeError(f"rows of a list parameter with different fields: {names}")
+    fields = []
+    for name in names:
+        values = [row[name] for row in rows]
+        kinds = {ch_type(v) for v in values if v is not None}
+        if len(kinds) > 1:
+            raise TypeError(f"field {name!r} of a list of rows has mixed types: {sorted(kinds)}")
+        kind = kinds.pop() if kinds else "Nothing"
+        if any(v is None for v in values):
+            kind = f"Nullable({kind})"
+        fields.append(f"{name} {kind}")
+    return f"Tuple({', '.join(fields)})"
 
 
 def ch_text(value, nested: bool = False) -> str:
@@ -363,6 +311,8 @@ def ch_text(value, nested: bool = False) -> str:
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     if isinstance(value, list | tuple):
         return "[" + ",".join(ch_text(v, nested=True) for v in value) + "]"
+    if isinstance(value, dict):  # a row of a list of rows: a tuple, its fields in order
+        return "(" + ",".join(ch_text(v, nested=True) for v in value.values()) + ")"
     return str(value)
 
 

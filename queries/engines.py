@@ -245,7 +245,7 @@ def _translate(sql: str, params: dict, schema: dict | None, after) -> tuple[str,
 
     from queries import engine_rewrites
 
-    tree = sqlglot.parse_one(engine_rewrites.prepare(sql), read="duckdb")
+    tree = sqlglot.parse_one(sql, read="duckdb")
     tree, bound = engine_rewrites.rewrite(tree, params, schema)
     if after is not None:
         tree = after(tree)

@@ -94,6 +94,7 @@ def _run(
     available["grain"] = filters.grain_of(contract)
     available.update(
         stage_keys=computing.stage_keys,
+        last_stage_key=computing.stage_keys[-1] if computing.stage_keys else "",
         n_stages=len(computing.stages),
         lost_keys=_lost_keys(computing),
         is_past=as_of < latest_event_at(db),

@@ -604,6 +604,7 @@ def _cohort(
     available.update(
         grain=GRAIN,
         stage_keys=computing.stage_keys or [""],
+        last_stage_key=computing.stage_keys[-1] if computing.stage_keys else "",
         n_stages=len(computing.stages),
         lost_keys=contract.exit_keys_of("lost") or [""],
         exit_keys=contract.exit_keys or [""],

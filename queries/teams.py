@@ -201,16 +201,21 @@ def category(charged_team: str, loss_kind: str, stage_order: int, contract: Cont
 
 
 def contract_params(contract: Contract) -> dict:
-    """The contract's mappings as bound list parameters (no per-stage SQL text)."""
+    """The contract's mappings as bound parameters (no per-stage SQL text). The stages and the
+    reason codes are small tables, bound as lists of rows that the SQL unnests once:
+    $stage_rows (contracts.stage_rows) and $reason_rows, one row per reason code with the team
+    it is charged to."""
     handoff = contract.handoff
     roles = teams(contract)
     return {
         "n_stages": len(contract.stages),
         "stage_keys": contract.stage_keys,
-        "owner_by_stage": [s.owner for s in contract.stages],
-        "expected_days": [float(s.expected_days) if s.expected_days else None for s in contract.stages],
+        "stage_rows": contracts.stage_rows(contract),
+        # Never an empty list, which ClickHouse could not type: without reason codes, one row of
+        # nulls, which no exit's reason matches.
+        "reason_rows": [{"reason_code": r.key, "reason_team": r.charged_to} for r in contract.reason_codes]
+        or [{"reason_code": None, "reason_team": None}],
         "reason_keys": [r.key for r in contract.reason_codes],
-        "reason_teams": [r.charged_to for r in contract.reason_codes],
         "exit_keys": contract.exit_keys,
         # The handoff whose SLA the data lets us measure (Contract.sla_measured); 0 when none, so
         # no stage matches and nothing is charged for the SLA or listed as a breach.

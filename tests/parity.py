@@ -225,7 +225,7 @@ def ordered(call: Call) -> list[bool]:
     in order)."""
     import sqlglot
 
-    from queries import engine_rewrites, executor
+    from queries import executor
 
     if call.kind == "run":
         texts = [executor.sql_text(call.args[0])]
@@ -235,7 +235,7 @@ def ordered(call: Call) -> list[bool]:
         texts = [executor.sql_text(o, frozenset({call.args[0]})) for o in call.args[1]]
     out = []
     for text in texts:
-        tree = sqlglot.parse_one(engine_rewrites.prepare(text), read="duckdb")
+        tree = sqlglot.parse_one(text, read="duckdb")
         out.append(tree.args.get("order") is not None)
     return out
 

@@ -4,6 +4,7 @@ same, and the values are always this call's."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from queries import engines
@@ -70,3 +71,61 @@ def test_a_text_value_reads_back_as_on_duckdb(text, sample_store, monkeypatch):
     monkeypatch.setenv("HANDOFF_ENGINE", "clickhouse")
     on_clickhouse = executor.run_sql(sql, {"v": text}, db=sample_store).iloc[0].tolist()
     assert on_clickhouse == on_duckdb == [text, len(text)]
+
+
+ROWS_SQL = """
+    select s.stage_order, s.stage_key, s.team, s.expected_days,
+        coalesce(s.expected_days > 1.5, false) as is_long
+    from (select unnest($rows) as s) as u
+    order by s.stage_order
+"""
+
+
+def test_a_list_of_rows_is_an_array_of_named_tuples():
+    from queries import engine_rewrites
+
+    rows = [
+        {"stage_order": 1, "stage_key": "lead", "team": None, "expected_days": None},
+        {"stage_order": 2, "stage_key": "mql", "team": "sales", "expected_days": 2.0},
+    ]
+    assert engine_rewrites.ch_type(rows) == (
+        "Array(Tuple(stage_order Int64, stage_key String, team Nullable(String), expected_days Nullable(Float64)))"
+    )
+    assert engine_rewrites.ch_text(rows) == "[(1,'lead',NULL,NULL),(2,'mql','sales',2.0)]"
+    # A field null in every row still has a type that compares and joins as null.
+    assert engine_rewrites.ch_type([{"k": None}]) == "Array(Tuple(k Nullable(Nothing)))"
+    with pytest.raises(TypeError, match="different fields"):
+        engine_rewrites.ch_type([{"a": 1}, {"b": 1}])
+
+
+@pytest.mark.parametrize(
+    "rows, expected",
+    [
+        (
+            [
+                {"stage_order": 2, "stage_key": "mql", "team": "sales", "expected_days": 2.0},
+                {"stage_order": 1, "stage_key": "lead", "team": None, "expected_days": None},
+            ],
+            [[1, "lead", None, None, False], [2, "mql", "sales", 2.0, True]],
+        ),
+        # teams.contract_params' reason rows of a contract without reason codes: one row of nulls
+        (
+            [{"stage_order": 1, "stage_key": None, "team": None, "expected_days": None}],
+            [[1, None, None, None, False]],
+        ),
+    ],
+)
+def test_a_list_of_rows_unnests_as_on_duckdb(rows, expected, sample_store, monkeypatch):
+    """$stage_rows and $reason_rows (queries/contracts.py stage_rows): one list of rows unnested
+    once gives the same small table on both engines, nulls included."""
+    pytest.importorskip("chdb")
+    from queries import executor
+
+    def run():
+        df = executor.run_sql(ROWS_SQL, {"rows": rows}, db=sample_store)
+        return [[None if pd.isna(v) else v for v in r] for r in df.astype(object).values.tolist()]
+
+    monkeypatch.delenv("HANDOFF_ENGINE", raising=False)
+    on_duckdb = run()
+    monkeypatch.setenv("HANDOFF_ENGINE", "clickhouse")
+    assert run() == on_duckdb == expected

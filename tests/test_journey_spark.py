@@ -192,3 +192,48 @@ def test_cli_on_a_salesforce_export(spark, salesforce, tmp_path, capsys):
     with store.reading(salesforce) as con:
         assert con.execute("select count(*) from journey_leads").fetchone()[0]
         assert con.execute("select count(*) from deal_journey_leads").fetchone()[0]
+
+
+PORTABLE = """
+    with t as (
+        select * from (values
+            (timestamp '2024-01-01 00:00:00.5', timestamp '2024-03-01 06:00:01', 'mql'),
+            (timestamp '2024-03-01 00:00:00', timestamp '2024-03-01 00:00:00.25', 'gone')
+        ) as v(a, b, k)
+    ),
+    stage_rows as (
+        select stage_row.stage_order, stage_row.stage_key
+        from (
+            select unnest([
+                {'stage_order': 1, 'stage_key': 'lead'}, {'stage_order': 2, 'stage_key': 'mql'}
+            ]) as stage_row
+        ) as stage_rows
+    )
+    select
+        t.k,
+        date_diff('microsecond', t.a, t.b) / 86400e6 as days,
+        nullif(array_position(['lead', 'mql'], t.k), 0) as stage_order,
+        stage_rows.stage_key
+    from t
+    left join stage_rows on stage_rows.stage_order = nullif(array_position(['lead', 'mql'], t.k), 0)
+    order by t.k
+"""
+
+
+def test_the_portable_forms_mean_the_same_on_spark(spark):
+    """The forms the page queries use instead of epoch differences, list_position and lists
+    unnested side by side (queries/engine_rewrites.py, "No longer here") give DuckDB's answer on
+    Spark through SQLGlot alone: exact microseconds, null for a key that is no stage, one row
+    per stage."""
+    import duckdb
+    import sqlglot
+
+    expected = [("gone", 0.25 / 86400, None, None), ("mql", 60.25 + 0.5 / 86400, 2, "mql")]
+    on_duckdb = duckdb.connect().execute(PORTABLE).fetchall()
+    on_spark = [
+        tuple(r) for r in spark.sql(sqlglot.transpile(PORTABLE, read="duckdb", write="spark")[0]).collect()
+    ]
+    for got in (on_duckdb, on_spark):
+        assert [r[0] for r in got] == ["gone", "mql"]
+        assert [r[2:] for r in got] == [r[2:] for r in expected]
+        assert [r[1] for r in got] == pytest.approx([r[1] for r in expected], rel=1e-12)

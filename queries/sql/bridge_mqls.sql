@@ -63,7 +63,7 @@ account_opportunities as (
 durations as (
     select
         m.lead_id,
-        extract(epoch from (f.opened_at - m.mql_at)) / 86400.0 as days,
+        date_diff('microsecond', m.mql_at, f.opened_at) / 86400e6 as days,
         a.lead_id is not null as has_account_opportunity
     from mqls as m
     left join first_opportunities as f on f.lead_id = m.lead_id

@@ -33,7 +33,7 @@ final as (
         e.event_id,
         e.event_type,
         e.occurred_at,
-        list_position($stage_keys, e.event_type) as stage_order,
+        nullif(array_position($stage_keys, e.event_type), 0) as stage_order,
         lag(e.event_type) over w as previous_type,
         lag(e.occurred_at) over w as previous_at,
         c.owner_id

@@ -1,6 +1,6 @@
 -- Content and stage progress (a landmark comparison): one row per (content, stage).
 -- Population: leads that entered stage s in [$start_at, $end_before) and were still in it at the
--- landmark, $landmarks[s] after the entry (the stage's expected days in funnel.toml): they
+-- landmark, s's landmark after the entry (the stage's expected days in funnel.toml): they
 -- had not reached a later stage by then, and the landmark is on or before $as_of.
 -- Touched: a touch of the content between the entry and the landmark (for a lead's very first
 -- stage, touches before the entry count too). Advanced: reached the next stage (or a later one)
@@ -15,8 +15,8 @@
 -- strata without untouched leads are left out of the comparison (n_touched - n_matched).
 -- An association, not proof of cause. Skipped stages (no entry of their own) and the last
 -- stage (nothing to advance to) are left out.
--- Parameters: $start_at, $end_before, $as_of (timestamps); $window (interval: the window in days); $landmarks
---   (per stage, in funnel order: an interval of whole hours); $channels, $regions, $segments, $owners (lists;
+-- Parameters: $start_at, $end_before, $as_of (timestamps); $window (interval: the window in days); $landmark_rows
+--   (one per stage: stage_order, landmark, an interval of whole hours); $channels, $regions, $segments, $owners (lists;
 --   $all_<list>: all); $n_stages (number of stages).
 
 with
@@ -25,25 +25,33 @@ journey_stages as (select * from journey_stages),
 touches as (select * from touches),
 content as (select * from content),
 
+landmarks as (
+    select
+        landmark_row.stage_order,
+        landmark_row.landmark
+    from (select unnest($landmark_rows) as landmark_row) as landmark_rows
+),
+
 stage_rows as (
     select
         lead_id,
-        stage_order,
+        journey_stages.stage_order,
         coalesce(channel, '(none)') as channel,
         date_trunc('month', entered_at) as entered_month,
         -- Touches before the lead's first stage entry count for that first stage.
         case when entered_at > start_at then entered_at end as in_stage_from,
-        entered_at + $landmarks[stage_order] as landmark_at,
+        entered_at + landmarks.landmark as landmark_at,
         coalesce(next_reached_at <= least(entered_at + $window, $as_of), false)
             as is_advanced
     from journey_stages
+    inner join landmarks on landmarks.stage_order = journey_stages.stage_order
     where entered_at is not null
-      and entered_at + $landmarks[stage_order] <= $as_of
-      and (next_reached_at is null or next_reached_at > entered_at + $landmarks[stage_order])
+      and entered_at + landmarks.landmark <= $as_of
+      and (next_reached_at is null or next_reached_at > entered_at + landmarks.landmark)
       and entered_at >= $start_at
       and entered_at < $end_before
       and entered_at <= $as_of
-      and stage_order < $n_stages
+      and journey_stages.stage_order < $n_stages
       and {{ lead_filters() }}
 ),
 

@@ -17,7 +17,7 @@ stage_events as (
         event_type,
         occurred_at,
         source,
-        list_position($stage_keys, event_type) as stage_order
+        nullif(array_position($stage_keys, event_type), 0) as stage_order
     from events
     where list_contains($stage_keys, event_type)
 ),

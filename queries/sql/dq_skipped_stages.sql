@@ -2,13 +2,21 @@
 -- its own, between stage 1 and its furthest stage. is_before_start marks stages before the
 -- lead's start (it began later, e.g. Sales-sourced straight to SQL), which are expected; the
 -- others are gaps in the record. n_total is the number of such rows before the limit.
--- Parameters: $stage_keys (list of stage keys in funnel order), $max_rows (int).
+-- Parameters: $stage_rows (one per stage: stage_order, stage_key; queries/contracts.py
+--   stage_rows), $max_rows (int).
 
 with
 
 journey_stages as (select * from journey_stages),
 
 journey_leads as (select * from journey_leads),
+
+stages as (
+    select
+        stage_row.stage_order,
+        stage_row.stage_key
+    from (select unnest($stage_rows) as stage_row) as stage_rows
+),
 
 skipped as (
     select
@@ -34,7 +42,7 @@ totals as (
 
 select
     s.lead_id,
-    $stage_keys[s.stage_order] as stage,
+    stages.stage_key as stage,
     s.stage_order,
     s.is_before_start,
     s.channel,
@@ -43,6 +51,7 @@ select
     t.n_total,
     t.n_gaps
 from skipped as s
+inner join stages on stages.stage_order = s.stage_order
 cross join totals as t
 order by s.is_before_start, s.lead_id, s.stage_order
 limit $max_rows

@@ -36,7 +36,7 @@ entries as (
         channel,
         region,
         segment,
-        -- integer on both sides of the union, as list_position gives it below
+        -- integer on both sides of the union, as the stage position below is cast
         cast(stage_order as integer) as stage_order,
         won_amount,
         cast(true as boolean) as is_first
@@ -54,7 +54,7 @@ stage_events as (
         j.channel,
         j.region,
         j.segment,
-        cast(list_position($stage_keys, e.event_type) as integer) as stage_order,
+        cast(nullif(array_position($stage_keys, e.event_type), 0) as integer) as stage_order,
         cast(null as decimal(14, 2)) as won_amount,
         cast(false as boolean) as is_first
     from events as e

@@ -6,7 +6,8 @@
 --   n_moved_back        records with at least one backward move
 --   n_reopened          records with a stage event before the last stage after an outcome (won,
 --                       or an exit of kind lost): a deal closed and then worked again
--- Parameters: those of cohort_rows.sql, $stage_keys (stage keys in order), $n_stages,
+-- Parameters: those of cohort_rows.sql, $stage_keys (stage keys in order), $last_stage_key
+--   (its last), $n_stages,
 --   $lost_keys (exit keys of kind lost; [''] when none).
 
 with
@@ -31,8 +32,8 @@ stage_moves as (
     select
         c.group_value,
         e.lead_id,
-        list_position($stage_keys, e.event_type) as stage_order,
-        lag(list_position($stage_keys, e.event_type)) over (
+        nullif(array_position($stage_keys, e.event_type), 0) as stage_order,
+        lag(nullif(array_position($stage_keys, e.event_type), 0)) over (
             partition by e.lead_id order by e.occurred_at, e.event_id
         ) as previous_order,
         e.occurred_at
@@ -46,7 +47,7 @@ first_outcomes as (
     select e.lead_id, min(e.occurred_at) as first_outcome_at
     from events as e
     join cohort_leads as c on c.lead_id = e.lead_id
-    where (e.event_type = $stage_keys[$n_stages] or e.event_type = any($lost_keys))
+    where (e.event_type = $last_stage_key or e.event_type = any($lost_keys))
       and e.occurred_at <= $as_of
     group by e.lead_id
 ),

@@ -7,7 +7,8 @@
 --   is_reopened     a stage event before the last stage after the opportunity's first outcome
 --                   (won, or an exit of kind lost), the first such event since it was last
 --                   closed (came_back_from: the won stage or the exit it came back from)
--- Parameters: those of cohort_rows.sql, $stage_keys, $n_stages, $exit_keys ([''] when none),
+-- Parameters: those of cohort_rows.sql, $stage_keys, $last_stage_key (its last), $n_stages,
+--   $exit_keys ([''] when none),
 --   $lost_keys ([''] when none), $limit (rows).
 
 with
@@ -19,7 +20,7 @@ status_events as (select * from {{ ref('cohort_status_events') }}),
 first_outcomes as (
     select deal_id, min(occurred_at) as first_outcome_at
     from status_events
-    where event_type = $stage_keys[$n_stages] or list_contains($lost_keys, event_type)
+    where event_type = $last_stage_key or list_contains($lost_keys, event_type)
     group by deal_id
 ),
 
@@ -40,8 +41,8 @@ flagged as (
             s.stage_order < $n_stages
             and s.occurred_at > o.first_outcome_at
             and (
-                list_position($stage_keys, s.previous_type) is null
-                or list_position($stage_keys, s.previous_type) = $n_stages
+                nullif(array_position($stage_keys, s.previous_type), 0) is null
+                or nullif(array_position($stage_keys, s.previous_type), 0) = $n_stages
                 or s.previous_at <= o.first_outcome_at
             ),
             false
@@ -59,7 +60,7 @@ final as (
         f.from_stage,
         case
             when f.is_reopened
-                and coalesce(list_position($stage_keys, f.previous_type), $n_stages) = $n_stages
+                and coalesce(nullif(array_position($stage_keys, f.previous_type), 0), $n_stages) = $n_stages
                 then f.previous_type
         end as came_back_from,
         f.event_type as to_stage,

@@ -25,11 +25,11 @@ durations as (
         stage_order,
         case
             when stage_order < $n_stages and from_at <= cutoff and to_at <= cutoff and to_at >= from_at
-                then extract(epoch from (to_at - from_at)) / 86400.0
+                then date_diff('microsecond', from_at, to_at) / 86400e6
         end as step_days,
         case
             when stage_order = $n_stages and from_at <= cutoff
-                then extract(epoch from (from_at - start_at)) / 86400.0
+                then date_diff('microsecond', start_at, from_at) / 86400e6
         end as total_days
     from cohort
 ),

@@ -23,11 +23,11 @@ visits as (
     select
         deal_id,
         event_type,
-        list_position($stage_keys, event_type) as stage_order,
+        nullif(array_position($stage_keys, event_type), 0) as stage_order,
         occurred_at as began_at,
         lead(occurred_at) over w as ended_at,
         lead(event_type) over w as next_type,
-        list_position($stage_keys, lead(event_type) over w) as next_order
+        nullif(array_position($stage_keys, lead(event_type) over w), 0) as next_order
     from status_events
     where previous_type is distinct from event_type
     window w as (partition by deal_id order by seq)
@@ -36,7 +36,7 @@ visits as (
 timed as (
     select
         *,
-        (epoch(ended_at) - epoch(began_at)) / 86400.0 as days
+        date_diff('microsecond', began_at, ended_at) / 86400e6 as days
     from visits
     where stage_order is not null
 ),

@@ -15,9 +15,8 @@
 --     exit in $quality_exits for a reason charged to $quality_team) is both an SLA breach and a
 --     quality signal: it keeps a loss kind of its own, late_rejection, whichever team it is
 --     charged to.
---   * Every other drop is charged to the owner of its transition ($owner_by_stage), unless the
---     reason code of its exit (by $as_of) is charged to a team in the contract ($reason_keys,
---     $reason_teams).
+--   * Every other drop is charged to the owner of its transition ($stage_rows), unless the
+--     reason code of its exit (by $as_of) is charged to a team in the contract ($reason_rows).
 -- Where the SLA is not measured, $handoff_order is 0: no drop is late, nothing is charged for it.
 -- Loss kind, first match wins:
 --   no_action_in_sla  the unanswered handoff above (no action while it waited past the SLA)
@@ -37,9 +36,10 @@
 --   (handoff-stage drops), exit_at, exit_type, exit_reason (null without an exit by $as_of),
 --   days_in_stage.
 -- Parameters: $start_at, $end_before, $as_of, $window_days, $is_strict, $channels, $regions,
---   $segments, $owners, $by (as cohort_funnel.sql); $n_stages; $stage_keys, $owner_by_stage,
---   $expected_days (lists in stage order; owner and days null where not set); $reason_keys,
---   $reason_teams (parallel lists); $handoff_order, $handoff_key, $sla_hours (and $sla, as an interval); $is_breach_first
+--   $segments, $owners, $by (as cohort_funnel.sql); $n_stages; $stage_rows (one per stage:
+--   stage_order, transition_team, expected_days; team and days null where not set);
+--   $reason_rows (one per reason code: reason_code, reason_team; teams.contract_params);
+--   $handoff_order, $handoff_key, $sla_hours (and $sla, as an interval); $is_breach_first
 --   (bool: the contract's sla_rule is "breach"); $quality_exits (list of exit keys);
 --   $quality_team, $follow_team (team keys).
 
@@ -55,15 +55,17 @@ owners as (select * from owners),
 
 stages as (
     select
-        generate_subscripts($stage_keys, 1) as stage_order,
-        unnest($owner_by_stage) as transition_team,
-        unnest($expected_days) as expected_days
+        stage_row.stage_order,
+        stage_row.transition_team,
+        stage_row.expected_days
+    from (select unnest($stage_rows) as stage_row) as stage_rows
 ),
 
 reasons as (
     select
-        unnest($reason_keys) as reason_code,
-        unnest($reason_teams) as reason_team
+        reason_row.reason_code,
+        reason_row.reason_team
+    from (select unnest($reason_rows) as reason_row) as reason_rows
 ),
 
 cohort as (
@@ -107,7 +109,7 @@ drops as (
         case when has_exit then reasons.reason_team end as reason_team,
         coalesce(case when has_exit then reasons.reason_team end, stages.transition_team)
             as charged_by_reason,
-        extract(epoch from (cutoff - reached_k_at)) / 86400.0 as days_in_stage
+        date_diff('microsecond', reached_k_at, cutoff) / 86400e6 as days_in_stage
     from cohort
     inner join stages on stages.stage_order = cohort.stage_order
     left join reasons on reasons.reason_code = cohort.final_exit_reason
@@ -148,12 +150,14 @@ sla_checked as (
             and drops.transition_team = $follow_team
             -- no action: the clock runs until the exit (or the end of the window), so an MQL
             -- taken back within the SLA was never Sales' to answer
-            and extract(epoch from (
+            and date_diff(
+                'microsecond',
+                drops.entered_at,
                 coalesce(
                     handoff_facts.first_action_at,
                     case when drops.has_exit then drops.final_exit_at else drops.cutoff end
-                ) - drops.entered_at
-            )) / 3600.0 > $sla_hours,
+                )
+            ) / 3600e6 > $sla_hours,
             false
         ) as is_late,
         coalesce(handoff_facts.exit_team, '') <> $follow_team as is_not_own_exit

@@ -57,9 +57,9 @@ measured as (
         handoffs.lead_id,
         handoffs.channel,
         handoff_owners.owner_id,
-        extract(epoch from (first_actions.first_action_at - handoffs.handoff_at)) / 3600.0
+        date_diff('microsecond', handoffs.handoff_at, first_actions.first_action_at) / 3600e6
             as response_hours,
-        extract(epoch from ($as_of - handoffs.handoff_at)) / 3600.0 as hours_open,
+        date_diff('microsecond', handoffs.handoff_at, $as_of) / 3600e6 as hours_open,
         case
             when first_actions.first_action_at is null then 'none'
             when first_actions.first_action_type = $reject_exit then 'rejected'

@@ -7,8 +7,8 @@
 -- A lead's owner for a team: the owner on that team's first event for the lead (by $as_of),
 -- else the lead's current owner when on that team; null when the team never had it.
 -- Parameters: $start_at, $end_before, $as_of, $window_days, $is_strict, $channels, $regions,
---   $segments, $owners (as cohort_funnel.sql); $stage_keys, $owner_by_stage (team owning
---   k -> k+1, null for the last stage).
+--   $segments, $owners (as cohort_funnel.sql); $stage_rows (one per stage: stage_order and
+--   transition_team, the team owning k -> k+1, null for the last stage; teams.contract_params).
 
 with
 
@@ -20,8 +20,9 @@ owners as (select * from owners),
 
 stages as (
     select
-        generate_subscripts($stage_keys, 1) as stage_order,
-        unnest($owner_by_stage) as transition_team
+        stage_row.stage_order,
+        stage_row.transition_team
+    from (select unnest($stage_rows) as stage_row) as stage_rows
 ),
 
 spans as (

@@ -7,7 +7,8 @@
 -- conversion window: a lead may come back from nurture a year later.
 -- Grain: grouping sets told apart by `grain`: one 'total' row, one 'reason' row per reason.
 -- Parameters: $start_at, $end_before, $as_of, $is_strict, $channels, $regions, $segments,
---   $owners (as cohort_funnel.sql); $recycle_exit (exit key); $stage_keys; $n_stages.
+--   $owners (as cohort_funnel.sql); $recycle_exit (exit key); $stage_rows (one per
+--   stage: stage_key, stage_order; teams.contract_params); $n_stages.
 
 with
 
@@ -17,8 +18,9 @@ events as (select * from events),
 
 stages as (
     select
-        unnest($stage_keys) as stage_key,
-        generate_subscripts($stage_keys, 1) as stage_order
+        stage_row.stage_key,
+        stage_row.stage_order
+    from (select unnest($stage_rows) as stage_row) as stage_rows
 ),
 
 cohort as (

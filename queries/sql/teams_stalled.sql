@@ -11,8 +11,9 @@
 -- lead's current owner when on that team.
 -- Attribute filters apply; the date range does not (every lead in play is listed).
 -- Rows: most days over the expectation first, at most $limit_rows; n_total counts all.
--- Parameters: $as_of, $window_days, $channels, $regions, $segments, $owners (lists, null =
---   all); $stage_keys, $owner_by_stage, $expected_days (stage order);
+-- Parameters: $as_of, $window_days, $channels, $regions, $segments, $owners (as
+--   cohort_funnel.sql); $stage_rows (one per stage: stage_order, stage_key, transition_team,
+--   expected_days; teams.contract_params);
 --   $sel_stage_order, $sel_team, $sel_owner_id (null = any); $limit_rows.
 
 with
@@ -29,10 +30,11 @@ leads as (select * from leads),
 
 stages as (
     select
-        generate_subscripts($stage_keys, 1) as stage_order,
-        unnest($stage_keys) as stage_key,
-        unnest($owner_by_stage) as transition_team,
-        unnest($expected_days) as expected_days
+        stage_row.stage_order,
+        stage_row.stage_key,
+        stage_row.transition_team,
+        stage_row.expected_days
+    from (select unnest($stage_rows) as stage_row) as stage_rows
 ),
 
 in_play as (
@@ -80,12 +82,12 @@ stalled as (
         stages.transition_team,
         stages.expected_days,
         positions.stage_since,
-        extract(epoch from ($as_of - positions.stage_since)) / 86400.0 as days_in_stage
+        date_diff('microsecond', positions.stage_since, $as_of) / 86400e6 as days_in_stage
     from positions
     inner join stages on stages.stage_key = positions.stage_key
     where stages.transition_team is not null
       and stages.expected_days is not null
-      and extract(epoch from ($as_of - positions.stage_since)) / 86400.0 > stages.expected_days
+      and date_diff('microsecond', positions.stage_since, $as_of) / 86400e6 > stages.expected_days
 ),
 
 -- The stalled leads with their owner and the selection applied, counted; names are looked up

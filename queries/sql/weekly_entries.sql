@@ -6,7 +6,8 @@
 -- owner; 'unassigned' when neither is known): an inquiry entered by Marketing stays
 -- Marketing's when Sales owns the lead later, so a past week never changes with ownership.
 -- Two first events at the same instant count once (the first team by name).
--- list_position() (DuckDB; array_position elsewhere) maps a stage key to its 1-based order.
+-- nullif(array_position(...), 0) maps a stage key to its 1-based order, null for no stage (the
+-- same on DuckDB, ClickHouse and Spark, which give 0 where DuckDB gives null).
 -- Parameters: $from_at (Monday 00:00 of the first week), $to_before (Monday 00:00 after the
 --   last week), $stage_keys (in order).
 
@@ -21,7 +22,7 @@ owners as (select * from owners),
 stage_events as (
     select
         events.lead_id,
-        list_position($stage_keys, events.event_type) as stage_order,
+        nullif(array_position($stage_keys, events.event_type), 0) as stage_order,
         events.occurred_at,
         coalesce(events.team, owners.team, 'unassigned') as team
     from events

@@ -2,8 +2,8 @@
 -- A re-entry is a stage event later than the lead's first entry into that stage: recycling,
 -- never a second conversion. team is the team on the re-entry event itself (events.team, else
 -- the team of the event's owner; 'unassigned' when neither is known), as for entries.
--- list_position() (DuckDB; array_position elsewhere) maps a stage key to its 1-based order in
--- $stage_keys.
+-- nullif(array_position(...), 0) maps a stage key to its 1-based order in $stage_keys, null for
+-- no stage (the same on DuckDB, ClickHouse and Spark, which give 0 where DuckDB gives null).
 -- Parameters: $start_at, $end_before (the week, Monday to Monday), $stage_keys (in order).
 
 with
@@ -17,7 +17,7 @@ journey_stages as (select * from journey_stages),
 stage_events as (
     select
         events.lead_id,
-        list_position($stage_keys, events.event_type) as stage_order,
+        nullif(array_position($stage_keys, events.event_type), 0) as stage_order,
         events.occurred_at,
         coalesce(events.team, owners.team, 'unassigned') as team
     from events

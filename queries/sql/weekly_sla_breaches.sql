@@ -56,9 +56,9 @@ measured as (
         handoffs.deadline_at,
         first_actions.first_action_at as acted_at,
         first_actions.first_action_type as action_type,
-        extract(epoch from (first_actions.first_action_at - handoffs.handoff_at)) / 3600.0
+        date_diff('microsecond', handoffs.handoff_at, first_actions.first_action_at) / 3600e6
             as response_hours,
-        extract(epoch from ($as_of - handoffs.handoff_at)) / 3600.0 as hours_open
+        date_diff('microsecond', handoffs.handoff_at, $as_of) / 3600e6 as hours_open
     from handoffs
     left join first_actions on first_actions.lead_id = handoffs.lead_id
     left join handoff_owners on handoff_owners.lead_id = handoffs.lead_id
@@ -84,8 +84,8 @@ final as (
         breaches.acted_at,
         breaches.action_type,
         breaches.acted_at is null as is_waiting,
-        extract(epoch from (coalesce(breaches.acted_at, $deadline_before) - breaches.deadline_at))
-            / 3600.0 as hours_late
+        date_diff('microsecond', breaches.deadline_at, coalesce(breaches.acted_at, $deadline_before))
+            / 3600e6 as hours_late
     from breaches
     left join leads on leads.lead_id = breaches.lead_id
     left join owners on owners.owner_id = breaches.owner_id

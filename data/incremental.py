@@ -351,25 +351,29 @@ def _keys(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop table {table}")
 
 
+def _rows(table: str, where: str) -> str:
+    """The rows of `table` that `where` picks, found on the columns `where` reads and then
+    fetched by row id: a semi join of `table` itself reads every column of every row, where
+    this reads the key columns of every row and the other columns of the picked rows only (at
+    1M leads, 1.5 to 2 times less for the wide tables)."""
+    return f"""select x.* from {table} as x
+        semi join (select rowid as picked from {table} where {where}) as p on p.picked = x.rowid"""
+
+
 def _slice(con: duckdb.DuckDBPyConnection, store: str) -> None:
     """Copy into the scratch database every base row the recomputed records' statements read."""
     s = store
+    in_lp, in_d = "in (select k from inc_lp)", "in (select k from inc_d)"
     slices = {
-        # A lead's events, then the other events of D's opportunities.
-        "events": f"""
-            select e.* from {s}.events as e semi join inc_lp as l on l.k = e.lead_id
-            union all
-            (select e.* from {s}.events as e semi join inc_d as d on d.k = e.deal_id
-             anti join inc_lp as l on l.k = e.lead_id)""",
+        # A lead's events and the other events of D's opportunities, in one pass.
+        "events": _rows(f"{s}.events", f"lead_id {in_lp} or deal_id {in_d}"),
         # P holds the leads converted into an opportunity of D.
-        "leads": f"select x.* from {s}.leads as x semi join inc_lp as l on l.k = x.lead_id",
-        "account_matches": f"select * from {s}.account_matches where lead_id in (select k from inc_lp)",
-        "opportunities": f"select * from {s}.opportunities where opportunity_id in (select k from inc_d)",
-        "opportunity_contacts": f"""select * from {s}.opportunity_contacts
-            where opportunity_id in (select k from inc_d)""",
-        "record_owners": f"""select * from {s}.record_owners
-            where record_id in (select k from inc_lp) or record_id in (select k from inc_d)""",
-        "touches": f"select * from {s}.touches where lead_id in (select k from inc_lp)",
+        "leads": _rows(f"{s}.leads", f"lead_id {in_lp}"),
+        "account_matches": _rows(f"{s}.account_matches", f"lead_id {in_lp}"),
+        "opportunities": _rows(f"{s}.opportunities", f"opportunity_id {in_d}"),
+        "opportunity_contacts": _rows(f"{s}.opportunity_contacts", f"opportunity_id {in_d}"),
+        "record_owners": _rows(f"{s}.record_owners", f"record_id {in_lp} or record_id {in_d}"),
+        "touches": _rows(f"{s}.touches", f"lead_id {in_lp}"),
         "owners": f"select * from {s}.owners",
         "owner_details": f"select * from {s}.owner_details",
         "accounts": f"select * from {s}.accounts",
@@ -486,10 +490,8 @@ def _rebuild(
         # The bridge and attribution rows of D read the journeys of its people (P), not only L's:
         # from here on the scratch database reads the store's journeys, now up to date.
         con.execute(
-            f"""
-            create or replace table journey_leads as
-            select j.* from {store}.journey_leads as j semi join inc_lp as l on l.k = j.lead_id
-            """
+            "create or replace table journey_leads as "
+            + _rows(f"{store}.journey_leads", "lead_id in (select k from inc_lp)")
         )
         bridge.rebuild(con)
         _swap(con, store, {t: DEAL_KEYED[t] for t in ("opportunity_people", "opportunity_bridge")}, "inc_d")

@@ -215,7 +215,6 @@ def contract_params(contract: Contract) -> dict:
         # nulls, which no exit's reason matches.
         "reason_rows": [{"reason_code": r.key, "reason_team": r.charged_to} for r in contract.reason_codes]
         or [{"reason_code": None, "reason_team": None}],
-        "reason_keys": [r.key for r in contract.reason_codes],
         "exit_keys": contract.exit_keys,
         # The handoff whose SLA the data lets us measure (Contract.sla_measured); 0 when none, so
         # no stage matches and nothing is charged for the SLA or listed as a breach.

@@ -258,14 +258,18 @@ def ch_type(value) -> str:
     if isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
         return f"Array({_row_type(value)})"
     if isinstance(value, list | tuple):
-        inner = {ch_type(v) for v in value if v is not None}
-        if len(inner) > 1:
-            raise TypeError(f"a list parameter of mixed types: {sorted(inner)}")
-        kind = inner.pop() if inner else "String"
-        if any(v is None for v in value):
-            kind = f"Nullable({kind})"
-        return f"Array({kind})"
+        return f"Array({_values_type(value, 'String', 'a list parameter')})"
     raise TypeError(f"no ClickHouse type for a parameter of {type(value).__name__}")
+
+
+def _values_type(values, if_all_null: str, what: str) -> str:
+    """The one type of a list's values (or a field's, down a list of rows), Nullable where one
+    is null; `if_all_null` when every one is."""
+    kinds = {ch_type(v) for v in values if v is not None}
+    if len(kinds) > 1:
+        raise TypeError(f"{what} of mixed types: {sorted(kinds)}")
+    kind = kinds.pop() if kinds else if_all_null
+    return f"Nullable({kind})" if any(v is None for v in values) else kind
 
 
 def _row_type(rows: list[dict]) -> str:
@@ -275,16 +279,10 @@ def _row_type(rows: list[dict]) -> str:
     names = list(rows[0])
     if any(list(row) != names for row in rows):
         raise TypeError(f"rows of a list parameter with different fields: {names}")
-    fields = []
-    for name in names:
-        values = [row[name] for row in rows]
-        kinds = {ch_type(v) for v in values if v is not None}
-        if len(kinds) > 1:
-            raise TypeError(f"field {name!r} of a list of rows has mixed types: {sorted(kinds)}")
-        kind = kinds.pop() if kinds else "Nothing"
-        if any(v is None for v in values):
-            kind = f"Nullable({kind})"
-        fields.append(f"{name} {kind}")
+    fields = [
+        f"{name} {_values_type([row[name] for row in rows], 'Nothing', f'field {name!r} of a list of rows')}"
+        for name in names
+    ]
     return f"Tuple({', '.join(fields)})"
 
 

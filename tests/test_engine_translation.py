@@ -108,7 +108,7 @@ def test_a_list_of_rows_is_an_array_of_named_tuples():
             ],
             [[1, "lead", None, None, False], [2, "mql", "sales", 2.0, True]],
         ),
-        # teams.contract_params' reason rows of a contract without reason codes: one row of nulls
+        # a field null in every row, a number beside it
         (
             [{"stage_order": 1, "stage_key": None, "team": None, "expected_days": None}],
             [[1, None, None, None, False]],
@@ -129,3 +129,31 @@ def test_a_list_of_rows_unnests_as_on_duckdb(rows, expected, sample_store, monke
     on_duckdb = run()
     monkeypatch.setenv("HANDOFF_ENGINE", "clickhouse")
     assert run() == on_duckdb == expected
+
+
+def test_the_row_of_nulls_joins_nothing_as_on_duckdb(sample_store, monkeypatch):
+    """teams.contract_params' reason rows of a contract without reason codes: one row of nulls,
+    which ClickHouse types Nullable(Nothing); joined to exits' reasons it matches none."""
+    pytest.importorskip("chdb")
+    from queries import executor
+
+    sql = """
+        select e.reason, r.reason_team
+        from (select 'not_ready' as reason union all select 'budget') as e
+        left join (
+            select reason_row.reason_code, reason_row.reason_team
+            from (select unnest($reason_rows) as reason_row) as reason_rows
+        ) as r on r.reason_code = e.reason
+        order by e.reason
+    """
+    rows = {"reason_rows": [{"reason_code": None, "reason_team": None}]}
+    monkeypatch.delenv("HANDOFF_ENGINE", raising=False)
+    on_duckdb = executor.run_sql(sql, rows, db=sample_store).astype(object).values.tolist()
+    monkeypatch.setenv("HANDOFF_ENGINE", "clickhouse")
+    on_clickhouse = executor.run_sql(sql, rows, db=sample_store).astype(object).values.tolist()
+    clean = [[None if pd.isna(v) else v for v in r] for r in on_clickhouse]
+    assert (
+        clean
+        == [[None if pd.isna(v) else v for v in r] for r in on_duckdb]
+        == [["budget", None], ["not_ready", None]]
+    )

@@ -51,7 +51,7 @@ select
     t.n_total,
     t.n_gaps
 from skipped as s
-inner join stages on stages.stage_order = s.stage_order
+left join stages on stages.stage_order = s.stage_order
 cross join totals as t
 order by s.is_before_start, s.lead_id, s.stage_order
 limit $max_rows

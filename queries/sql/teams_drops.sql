@@ -39,7 +39,7 @@
 --   $segments, $owners, $by (as cohort_funnel.sql); $n_stages; $stage_rows (one per stage:
 --   stage_order, transition_team, expected_days; team and days null where not set);
 --   $reason_rows (one per reason code: reason_code, reason_team; teams.contract_params);
---   $handoff_order, $handoff_key, $sla_hours (and $sla, as an interval); $is_breach_first
+--   $handoff_order, $handoff_key, $sla_hours; $is_breach_first
 --   (bool: the contract's sla_rule is "breach"); $quality_exits (list of exit keys);
 --   $quality_team, $follow_team (team keys).
 

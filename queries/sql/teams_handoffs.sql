@@ -19,7 +19,7 @@
 --   (accepted, rejected, other, none), rejection_reason ('(no reason)' for a rejection without
 --   a code; null: not a rejection).
 -- Parameters: $start_at, $end_before, $as_of, $window_days, $is_strict, $channels, $regions,
---   $segments, $owners (as cohort_funnel.sql); $handoff_order, $handoff_key, $sla_hours ($sla: as an interval),
+--   $segments, $owners (as cohort_funnel.sql); $handoff_order, $handoff_key, $sla_hours,
 --   $follow_team, $reject_exit (exit key of a rejection), $stage_keys.
 
 with

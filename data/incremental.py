@@ -39,10 +39,9 @@ Lead-keyed tables (journey_*, team_*) are replaced for L; opportunity-keyed ones
 opportunity_people, opportunity_bridge, attribution_*) for D. The scratch database holds every
 base row those records' statements read: events of L and P and of D, the leads of L and P,
 their account matches, D's opportunities and contacts, the owners of L and D, P's touches, and
-the whole owners, owner_details and accounts tables. opportunity_events numbers every
-opportunity event store-wide (seq, in the order deal_id, occurred_at, event_id): D's rows are
-replaced, numbered where they fall, and every other row's seq moves by the change in the number
-of D's rows at smaller deal ids. Recomputed rows are appended, so a table's rows are no longer
+the whole owners, owner_details and accounts tables. opportunity_events numbers each
+opportunity's events on their own (seq), so D's rows are replaced like any other deal-keyed
+table's and no other row changes. Recomputed rows are appended, so a table's rows are no longer
 sorted as the full rebuild writes them (a zone-map nicety, never a contract: the next full
 rebuild sorts them again).
 
@@ -90,7 +89,7 @@ FINGERPRINTED = (
 # A lead's account evidence (data/account_matches.sql reads these columns of leads).
 ACCOUNT_COLUMNS = "account_id, company, email, converted_opportunity_id, converted_account_id"
 # Every table journey.rebuild writes, with the key its rows are replaced by: L (leads) or D
-# (opportunities). account_matches and opportunity_events are handled apart (see above).
+# (opportunities). account_matches is handled apart (see above).
 LEAD_KEYED = {
     "journey_leads": "lead_id",
     "journey_stages": "lead_id",
@@ -111,8 +110,9 @@ DEAL_KEYED = {
     "attribution_deal_leads": "deal_id",
     "attribution_source_events": "deal_id",
     "attribution_deal_touches": "opportunity_id",
+    "opportunity_events": "deal_id",
 }
-DERIVED = ("account_matches", "opportunity_events", *LEAD_KEYED, *DEAL_KEYED)
+DERIVED = ("account_matches", *LEAD_KEYED, *DEAL_KEYED)
 
 
 def code_digest() -> str:
@@ -392,61 +392,6 @@ def _swap(con: duckdb.DuckDBPyConnection, store: str, tables: dict[str, str], ke
         )
 
 
-def _opportunity_events(con: duckdb.DuckDBPyConnection, store: str) -> None:
-    """D's rows from the scratch database, numbered where they fall in the store's order; the
-    other rows keep theirs, moved by the rows D gained before them. seq is the row's place in
-    the order of data/opportunity_events.sql (deal_id, then occurred_at, event_id within a deal),
-    so a row of another deal moves by the change in the number of D's rows at smaller deal ids,
-    and a row of D takes the place its scratch seq gives it within its deal."""
-    con.execute(
-        f"""
-        create or replace temp table inc_oe_deals as
-        with
-        old as (select deal_id, count(*) as n from {store}.opportunity_events group by deal_id),
-        new as (
-            select deal_id, count(*) as n from {SCRATCH}.opportunity_events
-            where deal_id in (select k from inc_d) group by deal_id
-        ),
-        counts as (
-            select deal_id, coalesce(old.n, 0) as n_old,
-                case when deal_id in (select k from inc_d) then coalesce(new.n, 0) else old.n end as n_new
-            from old full join new using (deal_id)
-        )
-        select deal_id,
-            coalesce(sum(n_old) over w, 0) as before_old,
-            coalesce(sum(n_new) over w, 0) as before_new
-        from counts
-        window w as (order by deal_id rows between unbounded preceding and 1 preceding)
-        """
-    )
-    oe = f"{store}.opportunity_events"
-    con.execute(f"delete from {oe} where deal_id in (select k from inc_d)")
-    con.execute(
-        f"""
-        update {oe} set seq = {oe}.seq + (d.before_new - d.before_old)
-        from inc_oe_deals as d
-        where d.deal_id = {oe}.deal_id and d.before_new <> d.before_old
-        """
-    )
-    con.execute(
-        f"""
-        insert into {oe} by name
-        -- Within a deal the scratch rows are already in the order opportunity_events.sql
-        -- gives (their own seq): only the offset before the deal changes.
-        select * exclude (base) replace (
-            base + row_number() over (partition by deal_id order by seq) as seq
-        )
-        from (
-            select o.*, d.before_new as base
-            from {SCRATCH}.opportunity_events as o
-            join inc_oe_deals as d on d.deal_id = o.deal_id
-            where o.deal_id in (select k from inc_d)
-        )
-        """
-    )
-    con.execute("drop table inc_oe_deals")
-
-
 def rebuild(
     con: duckdb.DuckDBPyConnection, contract: Contract, changes: Changes, expected: dict[str, str]
 ) -> Outcome:
@@ -496,12 +441,11 @@ def _rebuild(
         bridge.rebuild(con)
         _swap(con, store, {t: DEAL_KEYED[t] for t in ("opportunity_people", "opportunity_bridge")}, "inc_d")
         journey.build_opportunity_events(con)
+        _swap(con, store, {"opportunity_events": DEAL_KEYED["opportunity_events"]}, "inc_d")
         attribution_layouts.rebuild(con)
         _swap(con, store, {t: DEAL_KEYED[t] for t in attribution_layouts.TABLES}, "inc_d")
         team_layouts.rebuild(con, contract)
         _swap(con, store, {t: LEAD_KEYED[t] for t in team_layouts.TABLES}, "inc_l")
-        con.execute(f"use {store}")
-        _opportunity_events(con, store)
     finally:
         con.execute(f"use {store}")
         con.execute(f"detach {SCRATCH}")

@@ -1,8 +1,11 @@
 -- Opportunity events: one row per stored event that names an opportunity (events.deal_id),
 -- with
---   seq              its position in (deal_id, occurred_at, event_id) order over the whole
---                    table: of two events of one opportunity, the later (ties: the larger
---                    event id) has the larger seq
+--   seq              its position in its opportunity's order (occurred_at, then event_id),
+--                    from 1: of two events of one opportunity, the later (ties: the larger
+--                    event id) has the larger seq. Numbered per opportunity, not over the
+--                    whole table, so an import that touches some opportunities renumbers only
+--                    theirs (data/incremental.py); every reader compares seq within one
+--                    opportunity (partition by deal_id, or grouped by it)
 --   deal_last_at,    the time and type of its opportunity's latest event (the largest seq),
 --   deal_last_type   repeated on each of its rows
 -- Rebuilt with the journeys (data/journey.py); read by queries/sql/pipeline_states.sql. Why
@@ -24,7 +27,7 @@ events as (
 ordered as (
     select
         *,
-        row_number() over (order by deal_id, occurred_at, event_id) as seq
+        row_number() over (partition by deal_id order by occurred_at, event_id) as seq
     from events
 ),
 
@@ -41,8 +44,8 @@ final as (
         l.event_type as deal_last_type
     from ordered as o
     inner join latest as m on m.deal_id = o.deal_id
-    inner join ordered as l on l.seq = m.last_seq
+    inner join ordered as l on l.deal_id = m.deal_id and l.seq = m.last_seq
 )
 
 select * from final
-order by seq
+order by deal_id, seq

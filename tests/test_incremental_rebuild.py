@@ -163,6 +163,37 @@ def test_an_exit_then_a_return(sample, tmp_path):
     assert differences(db, full_copy(db, tmp_path)) == {}
 
 
+def test_an_opportunity_event_leaves_every_other_opportunity_as_it_was(sample, tmp_path):
+    # The first opportunity in deal order gets one more event, a day after its latest: its own
+    # rows are numbered again (seq 1..n+1, the new one last), every other row stays as it was,
+    # seq included (seq counts within one opportunity, so nothing after it moves).
+    con = duckdb.connect(str(sample), read_only=True)
+    deal, lead, last, n = con.execute(
+        """
+        select e.deal_id, any_value(e.lead_id), max(e.occurred_at), count(*)
+        from events as e
+        where e.deal_id = (select min(deal_id) from opportunity_events) and e.lead_id is not null
+        group by e.deal_id
+        """
+    ).fetchone()
+    before = set(con.execute("select * from opportunity_events where deal_id <> $d", {"d": deal}).fetchall())
+    con.close()
+    at = last.replace(microsecond=0) + dt.timedelta(days=1)
+    rows = [("story-deal", lead, deal, "opportunity", f"{at:%Y-%m-%d %H:%M:%S}", None, None, None, None)]
+    db, report = import_into(sample, tmp_path, [event_file(tmp_path, rows)], "event_log")
+    assert report.rebuilt.startswith("journeys rebuilt incrementally: "), report.rebuilt
+    con = duckdb.connect(str(db), read_only=True)
+    after = set(con.execute("select * from opportunity_events where deal_id <> $d", {"d": deal}).fetchall())
+    own = con.execute(
+        "select seq, event_id from opportunity_events where deal_id = $d order by seq", {"d": deal}
+    ).fetchall()
+    con.close()
+    assert after == before
+    assert [s for s, _ in own] == list(range(1, n + 2))
+    assert own[-1][1] == "story-deal"
+    assert differences(db, full_copy(db, tmp_path)) == {}
+
+
 def test_new_leads_from_an_event_log(sample, tmp_path):
     rows = [
         ("n-1", "NEW-1", None, "lead", "2026-01-05 09:00:00", None, "marketing", None, None),

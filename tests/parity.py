@@ -79,11 +79,13 @@ def recording() -> Iterator[dict[str, Call]]:
 
         return recorded
 
-    from queries import bridge, cube
+    from queries import bridge, cube, funnel
 
-    # What is kept per store version would be served without a query: start from none.
+    # What is kept per store version would be served without a query: start from none (an
+    # earlier test on the same store would otherwise leave store_facts unrecorded).
     with bridge._ACCOUNTS_LOCK:
         bridge._ACCOUNTS.clear()
+    funnel._LATEST.clear()
     # The rollups are DuckDB-only sums of the cohort and flow queries (queries/cube.py, pinned
     # equal to them by tests/test_cube.py): the harness records the queries themselves.
     answers = cube.answers

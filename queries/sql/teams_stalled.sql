@@ -46,7 +46,9 @@ in_play as (
         owner_team as current_owner_team
     from journey_leads
     where start_at <= $as_of
-      and start_at + $window >= $as_of
+      -- start + window on or after the as-of, written on start_at alone so the range skips
+      -- row groups (journey_leads is sorted by start)
+      and start_at >= $as_of - $window
       and {{ lead_filters() }}
 ),
 

@@ -34,7 +34,7 @@ stages as (
       and entered_at <= start_at + $window
       -- A decision comes at the latest when the window ends, so a lead whose window ended
       -- before the first week cannot be decided in it: its rows are not read at all.
-      and start_at + $window >= $from_at
+      and start_at >= $from_at - $window
 ),
 
 exit_events as (

@@ -12,11 +12,14 @@ lead's (or one lead-stage's) and the rows keep leads apart, so the sums are the 
 exactly (tests/test_cube.py pins it over many views); at 1M leads the rollups hold about 300k
 rows where a view read 2.2M. The flow funnel likewise: its entries and stage events
 (flow_rows.sql) counted per (entry day, channel, region, segment, stage) (cube_flow_rows.sql)
-and summed for a view's range (cube_flow.sql).
+and summed for a view's range (cube_flow.sql). The Teams page's leakage likewise: its drops
+(teams_drops.sql) counted per (start day, channel, region, segment, transition, charged team,
+loss kind, drop owner) (cube_leakage_rows.sql) and summed for a view (cube_leakage.sql).
 
 Grain of the rollups: `funnel_cube` one row per (start day, channel, region, segment, stage);
 `outcome_cube` one row per (start day, channel, region, segment); `flow_cube` one row per
-(entry day, channel, region, segment, stage). The day is each rollup's column `day`, so one
+(entry day, channel, region, segment, stage); `leakage_cube` one row per (start day, channel,
+region, segment, transition, charged team, loss kind, drop owner). The day is each rollup's column `day`, so one
 range and one grouping serve them all (macros/rollup_range.sql, macros/rollup_group.sql).
 
 What a rollup answers (answers()): no as-of date in the past, the contract's own window, no
@@ -52,6 +55,7 @@ QUERIES = {
     "trend": ("cube_trend", "cube_funnel_rows", "funnel_cube"),
     "cohort_outcomes": ("cube_outcomes", "cube_outcome_rows", "outcome_cube"),
     "flow_funnel": ("cube_flow", "cube_flow_rows", "flow_cube"),
+    "teams_leakage": ("cube_leakage", "cube_leakage_rows", "leakage_cube"),
 }
 # What the rollup's own query applies: the range, the filters it answers and the breakdown.
 # Everything else the view binds is fixed in the rollup and keys it.

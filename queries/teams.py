@@ -32,7 +32,7 @@ import pandas as pd
 
 from data.contract import Contract
 from data.contract import team_label as format_team
-from queries import contracts, executor, funnel, stats
+from queries import contracts, cube, executor, funnel, stats
 from queries.filters import MAX_TEXT, FilterError, Filters, attribute_column
 
 # Exit kinds the definitions name (docs/design.md "Exits"); the contract says which of its exits
@@ -249,8 +249,14 @@ def _run(
     name: str, filters: Filters, contract: Contract, as_of: dt.datetime, db: Path | None, **extra
 ) -> pd.DataFrame:
     available = filters.params(contract, as_of)
-    available.update(contract_params(contract), by=None)
+    available.update(contract_params(contract), by=None, is_past=as_of < funnel.latest_event_at(db))
     available.update(extra)
+    # A view at the latest date with the contract's window sums the rollup kept per store
+    # version (queries/cube.py: the leakage counts), without reading the journeys again.
+    if cube.answers(name, available, filters.window(contract) == contract.conversion_window_days):
+        summed = cube.run(name, available, db=db)
+        if summed is not None:
+            return summed
     # LEAD_LEVEL's queries read their base with {{ ref() }} in their SQL.
     return executor.run(name, executor.bind(name, available), db=db)
 

@@ -16,7 +16,7 @@ import time
 import pandas as pd
 import pytest
 
-from queries import cube, executor, funnel
+from queries import cube, executor, funnel, teams
 from queries.filters import Filters
 
 
@@ -34,6 +34,9 @@ def _frames(f: Filters, db) -> dict[str, pd.DataFrame]:
         "flow": funnel.flow_funnel(f, db=db),
         "flow by channel": funnel.breakdown(f, "channel", view="flow", db=db),
         "flow by segment": funnel.breakdown(f, "segment", view="flow", db=db),
+        "leakage": teams.leakage_by_owner(f, db=db),
+        "leakage by channel": teams.leakage_by_owner(f, by="channel", db=db),
+        "leakage by segment": teams.leakage_by_owner(f, by="segment", db=db),
     }
 
 
@@ -93,13 +96,20 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         _assert_same(summed, _over_journeys(monkeypatch, view, db), view)
     # Every view above was answered by the rollups: each query, once per frame that runs it.
     n = len(views)
-    answered = {"cohort_funnel": 4 * n, "cohort_outcomes": 2 * n, "trend": 2 * n, "flow_funnel": 3 * n}
+    answered = {
+        "cohort_funnel": 4 * n,
+        "cohort_outcomes": 2 * n,
+        "trend": 2 * n,
+        "flow_funnel": 3 * n,
+        "teams_leakage": 3 * n,
+    }
     assert dict(cube.ANSWERED) == answered
     # Built once per grain, skip policy and kind, whatever the ranges and filters.
     kinds = {build for build, _ in cube.BUILT}
-    assert kinds == {"cube_funnel_rows", "cube_outcome_rows", "cube_flow_rows"}
-    # Cohort rollups per grain and skip policy; the flow's per grain (no skip policy in it).
-    assert len(cube.BUILT) == 2 * 2 * 2 + 2
+    assert kinds == {"cube_funnel_rows", "cube_outcome_rows", "cube_flow_rows", "cube_leakage_rows"}
+    # Cohort rollups per grain and skip policy; the flow's per grain (no skip policy in it); the
+    # leakage's per skip policy (the Teams page counts leads, whatever the grain).
+    assert len(cube.BUILT) == 2 * 2 * 2 + 2 + 2
 
 
 def test_views_the_rollups_do_not_answer_read_the_journeys(sample_store, waiting, monkeypatch):

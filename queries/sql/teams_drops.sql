@@ -31,7 +31,7 @@
 -- Drop owner: the owner on the charged team's first event for the lead, else the lead's current
 -- owner when on that team (null: unassigned).
 -- group_value: the lead attribute named by $by (null: one group), mapped by the allow-list below.
--- Columns: group_value, lead_id, channel, stage_order, transition_team,
+-- Columns: group_value, lead_id, channel, region, segment, stage_order, transition_team,
 --   charged_team, loss_kind, owner_id, owner_name, start_at, stage_reached_at, first_action_at
 --   (handoff-stage drops), exit_at, exit_type, exit_reason (null without an exit by $as_of),
 --   days_in_stage.
@@ -73,6 +73,8 @@ cohort as (
         {{ group_value() }} as group_value,
         lead_id,
         channel,
+        region,
+        segment,
         start_at,
         stage_order,
         entered_at,
@@ -202,6 +204,8 @@ classified as (
         charged.group_value,
         charged.lead_id,
         charged.channel,
+        charged.region,
+        charged.segment,
         charged.start_at,
         charged.stage_order,
         charged.transition_team,
@@ -242,6 +246,8 @@ final as (
         classified.group_value,
         classified.lead_id,
         classified.channel,
+        classified.region,
+        classified.segment,
         classified.stage_order,
         classified.transition_team,
         classified.charged_team,

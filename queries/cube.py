@@ -14,12 +14,15 @@ rows where a view read 2.2M. The flow funnel likewise: its entries and stage eve
 (flow_rows.sql) counted per (entry day, channel, region, segment, stage) (cube_flow_rows.sql)
 and summed for a view's range (cube_flow.sql). The Teams page's leakage likewise: its drops
 (teams_drops.sql) counted per (start day, channel, region, segment, transition, charged team,
-loss kind, drop owner) (cube_leakage_rows.sql) and summed for a view (cube_leakage.sql).
+loss kind, drop owner) (cube_leakage_rows.sql) and summed for a view (cube_leakage.sql); its
+per-owner conversion, the rows of teams_owner_rows.sql per (start day, channel, region,
+segment, owner, team, span) (cube_owner_rows.sql, summed by cube_owners.sql).
 
 Grain of the rollups: `funnel_cube` one row per (start day, channel, region, segment, stage);
 `outcome_cube` one row per (start day, channel, region, segment); `flow_cube` one row per
 (entry day, channel, region, segment, stage); `leakage_cube` one row per (start day, channel,
-region, segment, transition, charged team, loss kind, drop owner). The day is each rollup's column `day`, so one
+region, segment, transition, charged team, loss kind, drop owner); `owner_cube` one row per
+(start day, channel, region, segment, owner, team, span). The day is each rollup's column `day`, so one
 range and one grouping serve them all (macros/rollup_range.sql, macros/rollup_group.sql).
 
 What a rollup answers (answers()): no as-of date in the past, the contract's own window, no
@@ -56,6 +59,7 @@ QUERIES = {
     "cohort_outcomes": ("cube_outcomes", "cube_outcome_rows", "outcome_cube"),
     "flow_funnel": ("cube_flow", "cube_flow_rows", "flow_cube"),
     "teams_leakage": ("cube_leakage", "cube_leakage_rows", "leakage_cube"),
+    "teams_owners": ("cube_owners", "cube_owner_rows", "owner_cube"),
 }
 # What the rollup's own query applies: the range, the filters it answers and the breakdown.
 # Everything else the view binds is fixed in the rollup and keys it.

@@ -37,6 +37,7 @@ def _frames(f: Filters, db) -> dict[str, pd.DataFrame]:
         "leakage": teams.leakage_by_owner(f, db=db),
         "leakage by channel": teams.leakage_by_owner(f, by="channel", db=db),
         "leakage by segment": teams.leakage_by_owner(f, by="segment", db=db),
+        "owners": teams.owner_conversion(f, db=db),
     }
 
 
@@ -102,14 +103,21 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         "trend": 2 * n,
         "flow_funnel": 3 * n,
         "teams_leakage": 3 * n,
+        "teams_owners": n,
     }
     assert dict(cube.ANSWERED) == answered
     # Built once per grain, skip policy and kind, whatever the ranges and filters.
     kinds = {build for build, _ in cube.BUILT}
-    assert kinds == {"cube_funnel_rows", "cube_outcome_rows", "cube_flow_rows", "cube_leakage_rows"}
+    assert kinds == {
+        "cube_funnel_rows",
+        "cube_outcome_rows",
+        "cube_flow_rows",
+        "cube_leakage_rows",
+        "cube_owner_rows",
+    }
     # Cohort rollups per grain and skip policy; the flow's per grain (no skip policy in it); the
-    # leakage's per skip policy (the Teams page counts leads, whatever the grain).
-    assert len(cube.BUILT) == 2 * 2 * 2 + 2 + 2
+    # Teams page's leakage and owners per skip policy (it counts leads, whatever the grain).
+    assert len(cube.BUILT) == 2 * 2 * 2 + 2 + 2 * 2
 
 
 def test_views_the_rollups_do_not_answer_read_the_journeys(sample_store, waiting, monkeypatch):

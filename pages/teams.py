@@ -277,11 +277,13 @@ def stalled_list(as_of, filters, team, version):
         tt.show(stalled.shown, column_order=tt.STALLED_ORDER)
 
 
-stalled_list(as_of, filters, team_choice, version)
+# The stalled leads do not depend on the date range: one drawing and one list for every range.
+stalled_by = teams.stalled_filters(filters, as_of)
+stalled_list(as_of, stalled_by, team_choice, version)
 tables.download_all(
     teams.stalled_leads,
     as_of,
-    filters,
+    stalled_by,
     team=team_choice,
     filename="teams-stalled.csv",
     key="dl-teams-stalled",
@@ -339,11 +341,11 @@ tables.download_all(
 )
 if selection.owner:
     st.subheader(f"Stalled right now: {fmt.md(per_owner.names[selection.owner])}")  # a CRM name
-    owner_stalled(as_of, filters, selection.owner, version)
+    owner_stalled(as_of, stalled_by, selection.owner, version)
     tables.download_all(
         teams.stalled_leads,
         as_of,
-        filters,
+        stalled_by,
         owner_id=selection.owner,
         filename="teams-stalled-owner.csv",
         key="dl-teams-stalled-owner",

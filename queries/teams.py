@@ -879,6 +879,14 @@ def owners(filters: Filters, db: Path | None = None, contract: Contract | None =
 # --- stalled right now -------------------------------------------------------------------------
 
 
+def stalled_filters(filters: Filters, as_of: dt.datetime) -> Filters:
+    """`filters` as stalled_leads reads them: its date range does not apply, so it is set to the
+    as-of day. A page that passes these instead of its own filters asks for one list of stalled
+    leads whatever range it shows, and a cache keyed on the arguments keeps one."""
+    day = as_of.date()
+    return dataclasses.replace(filters, start=day, end=day)
+
+
 def stalled_leads(
     as_of: dt.datetime,
     filters: Filters | None = None,

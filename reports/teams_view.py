@@ -596,6 +596,7 @@ def stalled(
     """Leads stalled past their stage's expected days, most overdue first (one team's, one
     owner's or all)."""
     contract, call = _contract(contract, db), call or direct(db)
+    filters = teams.stalled_filters(filters, as_of)  # one list whatever the range
     if owner_id is None:
         rows = call(teams.stalled_leads, as_of, filters, team=team, limit=limit)
     else:

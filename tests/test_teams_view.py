@@ -169,3 +169,31 @@ def test_an_impossible_selection_says_why(db):
     assert labels["team"] == {tv.ALL: "Both", "marketing": "Marketing", "sales": "Sales"}
     assert labels["owner"]["S2"] == "Dana Reyes (Sales)"
     assert labels["stage"]["mql"] == "Marketing qualified → Sales accepted"
+
+
+def test_the_stalled_list_is_one_whatever_the_range(db):
+    # The stalled leads ignore the date range (only the attribute filters and the window
+    # apply): two views of other ranges at one as-of ask for the same list, so the page's cache
+    # computes it once. As of Jan 31 noon: 5 stalled (test_lead_lists_say_how_many_match).
+    asked = []
+
+    def call(fn, *args, **kwargs):
+        if fn.__name__ == "stalled_leads":
+            asked.append((args, tuple(sorted(kwargs.items()))))
+        return fn(*args, db=db, **kwargs)
+
+    noon = dt.datetime(2025, 1, 31, 12)
+    views = [
+        tv.view(
+            Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 1, 31), window_days=30, as_of=noon),
+            call=call,
+            db=db,
+        ),
+        tv.view(
+            Filters(start=dt.date(2024, 12, 1), end=dt.date(2025, 1, 15), window_days=30, as_of=noon),
+            call=call,
+            db=db,
+        ),
+    ]
+    assert [v.stalled.caption for v in views] == ["5 stalled leads"] * 2
+    assert len(asked) == 2 and asked[0] == asked[1]

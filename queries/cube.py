@@ -67,7 +67,9 @@ APPLIED = frozenset({"start_at", "end_before", "by", "period", *list_filter_para
 # The whole store, for the build: every start falls in [ALL_FROM, ALL_BEFORE).
 ALL_FROM = dt.datetime(1, 1, 1)
 ALL_BEFORE = dt.datetime(9999, 12, 31)
-KEEP = 16  # rollups kept at a time (two grains x two skip policies x two kinds, two versions)
+# Rollups kept at a time: a store version's under one skip policy are eight (funnel, outcomes and
+# flow for two grains, the Teams leakage and owners), so two versions fit; the oldest goes first.
+KEEP = 16
 
 _ROLLUPS: dict[tuple, pa.Table] = {}
 _LOCK = threading.Lock()

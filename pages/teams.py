@@ -277,8 +277,7 @@ def stalled_list(as_of, filters, team, version):
         tt.show(stalled.shown, column_order=tt.STALLED_ORDER)
 
 
-# The stalled leads do not depend on the date range: one drawing and one list for every range.
-stalled_by = teams.stalled_filters(filters, as_of)
+stalled_by = teams.stalled_filters(filters, as_of)  # the range does not apply: one list per as-of
 stalled_list(as_of, stalled_by, team_choice, version)
 tables.download_all(
     teams.stalled_leads,

@@ -105,7 +105,7 @@ def _key(build: str, available: dict, db: Path | None) -> tuple:
 
 
 def rollup(build: str, available: dict, db: Path | None = None, wait: bool = True) -> pa.Table | None:
-    """The rollup `build` (cube_funnel_rows or cube_outcome_rows) for these parameters, built
+    """The rollup `build` (a build file of QUERIES) for these parameters, built
     once per store version and parameters. Not built yet: with `wait`, built here (or waited
     for, if another thread is building it); without, None at once, and a thread is started to
     build it unless one is at it."""
@@ -163,7 +163,7 @@ def _build_quietly(build: str, available: dict, db: Path | None, key: tuple) -> 
 
 
 def run(name: str, available: dict, db: Path | None = None) -> pd.DataFrame | None:
-    """Query `name` (cohort_funnel, trend or cohort_outcomes) from its rollup, for parameters
+    """Query `name` (a key of QUERIES) from its rollup, for parameters
     answers() accepted: the same columns, rows and order as the query over the journeys. None
     when the rollup is not built yet and this view does not wait for it (WAIT; the warm-up and
     other background work always do)."""

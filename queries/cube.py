@@ -68,7 +68,8 @@ APPLIED = frozenset({"start_at", "end_before", "by", "period", *list_filter_para
 ALL_FROM = dt.datetime(1, 1, 1)
 ALL_BEFORE = dt.datetime(9999, 12, 31)
 # Rollups kept at a time: a store version's under one skip policy are eight (funnel, outcomes and
-# flow for two grains, the Teams leakage and owners), so two versions fit; the oldest goes first.
+# flow for two grains, the Teams leakage and owners), so two versions fit; with both skip
+# policies in use a version has fourteen, and the oldest goes first (a rebuild, not an error).
 KEEP = 16
 
 _ROLLUPS: dict[tuple, pa.Table] = {}

@@ -44,4 +44,4 @@ final as (
 )
 
 select * from final
-order by team, owner_name
+order by team, owner_name, owner_id

@@ -178,6 +178,15 @@ def run(name: str, available: dict, db: Path | None = None) -> pd.DataFrame | No
     return summed
 
 
+def answer(name: str, available: dict, standard_window: bool, db: Path | None = None) -> pd.DataFrame | None:
+    """Query `name` from its rollup when one answers these parameters (answers()) and is built
+    (run()); None otherwise, and the caller reads the journeys. The one place a query module
+    asks the rollups, so every query of QUERIES is routed alike."""
+    if not answers(name, available, standard_window):
+        return None
+    return run(name, available, db=db)
+
+
 def settle(timeout: float = 600.0) -> None:
     """Wait until no rollup is being built (the benchmark, before it times the views after the
     first: they are answered from the rollups, as in the app once they are built)."""

@@ -103,10 +103,9 @@ def _run(
     available.update(extra)
     # A view at the latest date with the contract's window sums the rollups kept per store
     # version (queries/cube.py): the same rows, without reading every journey again.
-    if cube.answers(name, available, filters.window(contract) == contract.conversion_window_days):
-        summed = cube.run(name, available, db=db)
-        if summed is not None:
-            return summed
+    summed = cube.answer(name, available, filters.window(contract) == contract.conversion_window_days, db)
+    if summed is not None:
+        return summed
     # COHORT_QUERIES read the cohort defined once in cohort_rows.sql: {{ ref() }} in their SQL.
     return executor.run(name, executor.bind(name, available), db=db)
 

@@ -253,10 +253,9 @@ def _run(
     available.update(extra)
     # A view at the latest date with the contract's window sums the rollup kept per store
     # version (queries/cube.py: the leakage counts), without reading the journeys again.
-    if cube.answers(name, available, filters.window(contract) == contract.conversion_window_days):
-        summed = cube.run(name, available, db=db)
-        if summed is not None:
-            return summed
+    summed = cube.answer(name, available, filters.window(contract) == contract.conversion_window_days, db)
+    if summed is not None:
+        return summed
     # LEAD_LEVEL's queries read their base with {{ ref() }} in their SQL.
     return executor.run(name, executor.bind(name, available), db=db)
 

@@ -150,6 +150,13 @@ class Contract:
         """Keys of the exits of these kinds, in contract order."""
         return [e.key for e in self.exits if e.kind in kinds]
 
+    @property
+    def recycle_exit(self) -> str:
+        """The key of the first exit of kind "recycled", '' when there is none: the exit whose
+        leads the Teams page follows back from nurture (queries/teams.py recycled, and the
+        layout it reads, data/team_layouts.sql team_recycles)."""
+        return next(iter(self.exit_keys_of("recycled")), "")
+
     def stage(self, key: str) -> Stage:
         for s in self.stages:
             if s.key == key:

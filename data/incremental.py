@@ -98,6 +98,7 @@ LEAD_KEYED = {
     "team_first_owners": "lead_id",
     "team_handoffs": "lead_id",
     "team_positions": "lead_id",
+    "team_recycles": "lead_id",
 }
 DEAL_KEYED = {
     "deal_journey_leads": "lead_id",

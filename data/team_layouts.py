@@ -5,11 +5,13 @@ team_handoffs      one row per lead at the handoff stage: the follow-through tea
                    action after the handoff entry, and who made the lead's final exit
 team_positions     one row per lead and stage-event time: the stage it sits in until its
                    next stage event, and its first exit since
+team_recycles      one row per recycled lead and stage it has an event of: its first recycle,
+                   the reason, and per stage whether it was entered before and when after
 
 The Teams queries (queries/sql/teams_*.sql) read these instead of grouping the raw events per
 query; each row keeps the time a query compares with its as-of date, so "as of" answers stay
 exact for past dates too (data/team_layouts.sql says how). Every store the rebuild writes has
-the three tables, empty (with every column) when there are no events or no handoff.
+the four tables, empty (with every column) when there are no events or no handoff.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from data import derived_tables
 from data.contract import Contract
 
 SQL = Path(__file__).with_name("team_layouts.sql")
-TABLES = ("team_first_owners", "team_handoffs", "team_positions")
+TABLES = ("team_first_owners", "team_handoffs", "team_positions", "team_recycles")
 
 
 def statements() -> dict[str, str]:
@@ -45,6 +47,7 @@ def steps(contract: Contract) -> list[tuple[str, str, dict]]:
         "handoff_order": handoff.order if handoff and handoff.owner else 0,
         "handoff_key": handoff.key if handoff else "",
         "follow_team": (handoff.owner if handoff else None) or "",
+        "recycle_exit": lead.recycle_exit,
     }
     return [
         (name, select, {k: v for k, v in params.items() if f"${k}" in select})

@@ -7,7 +7,8 @@
 -- parameters only.
 -- Parameters: $stage_keys, $exit_keys (the lead journeys' stages and exits); $handoff_order,
 --   $handoff_key, $follow_team (the contract's handoff stage and the team owning the move out
---   of it; $handoff_order 0 when the journey has none: no rows).
+--   of it; $handoff_order 0 when the journey has none: no rows); $recycle_exit (the key of
+--   the contract's recycle exit; '' when it has none: no rows).
 
 -- table: team_first_owners
 -- One row per lead and owner team: the owner on that team's first event naming one of its
@@ -191,6 +192,60 @@ final as (
     asof left join exit_events
         on exit_events.lead_id = spans.lead_id
         and exit_events.occurred_at >= spans.since
+)
+
+select * from final;
+
+-- table: team_recycles
+-- One row per lead with an exit of type $recycle_exit and per stage it has an event of (one
+-- row with a null stage_key when it has none): the lead's first recycle (recycled_at), the
+-- first reason code given on its recycles (reason_code, given at first_reason_at), and per
+-- stage whether the lead had entered it by the recycle (is_before: an event at or before
+-- recycled_at) and its first event after it (first_after_at). As of $as_of the lead was
+-- recycled when recycled_at <= $as_of, for the reason when first_reason_at <= $as_of, and had
+-- come back to a stage when its first_after_at <= $as_of: what teams_recycled.sql counts, with
+-- the stages' order joined at query time.
+
+with
+
+events as (select * from events),
+
+recycles as (
+    select
+        lead_id,
+        min(occurred_at) as recycled_at,
+        -- DuckDB's min_by skips a null reason: the first reason given, at first_reason_at
+        arg_min(reason_code, occurred_at) as reason_code,
+        min(occurred_at) filter (where reason_code is not null) as first_reason_at
+    from events
+    where event_type = $recycle_exit
+    group by lead_id
+),
+
+stage_visits as (
+    select
+        recycles.lead_id,
+        events.event_type as stage_key,
+        min(events.occurred_at) <= recycles.recycled_at as is_before,
+        min(events.occurred_at) filter (where events.occurred_at > recycles.recycled_at) as first_after_at
+    from recycles
+    inner join events on events.lead_id = recycles.lead_id
+    where list_contains($stage_keys, events.event_type)
+    group by recycles.lead_id, recycles.recycled_at, events.event_type
+),
+
+final as (
+    select
+        recycles.lead_id,
+        $recycle_exit as recycle_key,
+        recycles.recycled_at,
+        recycles.reason_code,
+        recycles.first_reason_at,
+        stage_visits.stage_key,
+        stage_visits.is_before,
+        stage_visits.first_after_at
+    from recycles
+    left join stage_visits on stage_visits.lead_id = recycles.lead_id
 )
 
 select * from final

@@ -39,7 +39,6 @@ from queries.filters import MAX_TEXT, FilterError, Filters, attribute_column
 # is of which kind.
 QUALITY_EXITS = ("rejected", "disqualified")
 REJECT_EXIT = "rejected"
-RECYCLE_EXIT = "recycled"
 
 # Loss kinds in the order the SQL applies them: key -> (label, definition).
 LOSS_KINDS = {
@@ -229,7 +228,7 @@ def contract_params(contract: Contract) -> dict:
         # not have can never match: '' is no exit key, and the list keeps SQL valid.
         "quality_exits": contract.exit_keys_of(*QUALITY_EXITS) or [""],
         "reject_exit": next(iter(contract.exit_keys_of(REJECT_EXIT)), ""),
-        "recycle_exit": next(iter(contract.exit_keys_of(RECYCLE_EXIT)), ""),
+        "recycle_exit": contract.recycle_exit,
         "quality_team": roles.quality,
         "follow_team": roles.follow,
     }

@@ -5,6 +5,9 @@
 -- whether it converted (after the recycle it entered a stage beyond the furthest one before);
 -- whether it won (after the recycle it entered the last stage). Returns are not bounded by the
 -- conversion window: a lead may come back from nurture a year later.
+-- Read from team_recycles (data/team_layouts.sql), which keeps each recycled lead's first
+-- recycle and per stage its entry before and first event after, with their times, so the
+-- counts here are those of the lead's events up to $as_of without grouping the events.
 -- Grain: grouping sets told apart by `grain`: one 'total' row, one 'reason' row per reason.
 -- Parameters: $start_at, $end_before, $as_of, $is_strict, $channels, $regions, $segments,
 --   $owners (as cohort_funnel.sql); $recycle_exit (exit key); $stage_rows (one per
@@ -14,7 +17,7 @@ with
 
 journey_leads as (select * from journey_leads),
 
-events as (select * from events),
+team_recycles as (select * from team_recycles),
 
 stages as (
     select
@@ -33,40 +36,28 @@ cohort as (
       and (not $is_strict or has_first_entry)
 ),
 
-cohort_events as (
+recycled_stages as (
     select
-        events.lead_id,
-        events.event_type,
-        events.reason_code,
-        events.occurred_at,
-        stages.stage_order
-    from events
-    inner join cohort on cohort.lead_id = events.lead_id
-    left join stages on stages.stage_key = events.event_type
-    where events.occurred_at <= $as_of
-),
-
-first_recycles as (
-    select
-        lead_id,
-        min(occurred_at) as recycled_at,
-        arg_min(reason_code, occurred_at) as reason_code  -- DuckDB's min_by
-    from cohort_events
-    where event_type = $recycle_exit
-    group by lead_id
+        team_recycles.lead_id,
+        -- the first reason given on the lead's recycles by $as_of
+        case when team_recycles.first_reason_at <= $as_of then team_recycles.reason_code end as reason_code,
+        case when team_recycles.is_before then stages.stage_order end as order_before,
+        case when team_recycles.first_after_at <= $as_of then stages.stage_order end as order_after
+    from team_recycles
+    inner join cohort on cohort.lead_id = team_recycles.lead_id
+    left join stages on stages.stage_key = team_recycles.stage_key
+    where team_recycles.recycle_key = $recycle_exit
+      and team_recycles.recycled_at <= $as_of
 ),
 
 journeys as (
     select
-        first_recycles.lead_id,
-        coalesce(first_recycles.reason_code, '(no reason)') as reason_code,
-        max(cohort_events.stage_order) filter (where cohort_events.occurred_at <= first_recycles.recycled_at)
-            as order_before,
-        max(cohort_events.stage_order) filter (where cohort_events.occurred_at > first_recycles.recycled_at)
-            as order_after
-    from first_recycles
-    inner join cohort_events on cohort_events.lead_id = first_recycles.lead_id
-    group by first_recycles.lead_id, first_recycles.reason_code
+        lead_id,
+        coalesce(reason_code, '(no reason)') as reason_code,
+        max(order_before) as order_before,
+        max(order_after) as order_after
+    from recycled_stages
+    group by lead_id, reason_code
 ),
 
 final as (

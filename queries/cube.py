@@ -16,7 +16,14 @@ and summed for a view's range (cube_flow.sql). The Teams page's leakage likewise
 (teams_drops.sql) counted per (start day, channel, region, segment, transition, charged team,
 loss kind, drop owner) (cube_leakage_rows.sql) and summed for a view (cube_leakage.sql); its
 per-owner conversion, the rows of teams_owner_rows.sql per (start day, channel, region,
-segment, owner, team, span) (cube_owner_rows.sql, summed by cube_owners.sql).
+segment, owner, team, span) (cube_owner_rows.sql, summed by cube_owners.sql). The handoff
+health, its list of leads and the drill-down's list of drops need the leads themselves
+(percentiles of response times, the slowest or oldest first), so for them the rows of the
+lead-level query are kept whole (ROWS: teams_handoffs.sql, one row per handed-over lead, 290k
+rows and 27 MB at 1M; teams_drops.sql, one per dropped lead, 869k rows and 86 MB; repeated
+texts dictionary-encoded), and a view runs the very query over the kept rows of its range
+and filters (cube_lead_rows.sql, executor.run_on_rows). Every rollup is kept sorted by its
+range column, and a view hands DuckDB the slice of its range only (_in_range).
 
 Grain of the rollups: `funnel_cube` one row per (start day, channel, region, segment, stage);
 `outcome_cube` one row per (start day, channel, region, segment); `flow_cube` one row per
@@ -42,8 +49,10 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from queries import executor
 from queries.filters import LIST_FILTERS, list_filter_params
@@ -61,16 +70,26 @@ QUERIES = {
     "teams_leakage": ("cube_leakage", "cube_leakage_rows", "leakage_cube"),
     "teams_owners": ("cube_owners", "cube_owner_rows", "owner_cube"),
 }
+# Queries answered from the rows of the lead-level query they select from (teams.LEAD_LEVEL),
+# kept whole: query -> that base query. Listing leads, or percentiles of their times, needs the
+# leads themselves, not counts; the kept rows are the base's over the whole store, and a view
+# takes those of its range and list filters (cube_lead_rows.sql) and runs the query on them.
+ROWS = {
+    "teams_handoff": "teams_handoffs",
+    "teams_handoff_leads": "teams_handoffs",
+    "teams_drop_leads": "teams_drops",
+}
 # What the rollup's own query applies: the range, the filters it answers and the breakdown.
 # Everything else the view binds is fixed in the rollup and keys it.
 APPLIED = frozenset({"start_at", "end_before", "by", "period", *list_filter_params(dict.fromkeys(FILTERED))})
 # The whole store, for the build: every start falls in [ALL_FROM, ALL_BEFORE).
 ALL_FROM = dt.datetime(1, 1, 1)
 ALL_BEFORE = dt.datetime(9999, 12, 31)
-# Rollups kept at a time: a store version's under one skip policy are eight (funnel, outcomes and
-# flow for two grains, the Teams leakage and owners), so two versions fit; with both skip
-# policies in use a version has fourteen, and the oldest goes first (a rebuild, not an error).
-KEEP = 16
+# Rollups kept at a time: a store version's under one skip policy are ten (funnel, outcomes and
+# flow for two grains; the Teams leakage, owners, and kept handoff and drop rows), so two
+# versions fit; with both skip policies in use a version has eighteen, and the oldest goes first
+# (a rebuild, not an error).
+KEEP = 20
 
 _ROLLUPS: dict[tuple, pa.Table] = {}
 _LOCK = threading.Lock()
@@ -88,12 +107,16 @@ WAIT = False
 def answers(name: str, available: dict, standard_window: bool) -> bool:
     """Whether a rollup gives query `name` for these parameters: see the module's docstring.
     `standard_window`: the view's window is the contract's own (queries/funnel.py)."""
-    if name not in QUERIES or not standard_window or available.get("is_past", True):
+    if name not in QUERIES and name not in ROWS or not standard_window or available.get("is_past", True):
         return False
     if not executor.on_duckdb():  # the rollups are Arrow tables read by DuckDB
         return False
     by = available.get("by")
     if by is not None and by not in (*ATTRIBUTES, MONTH) or name == "flow_funnel" and by == MONTH:
+        return False
+    # Kept rows are built without a breakdown ($by null, no group_value): a list of one
+    # group's leads reads the journeys.
+    if name in ROWS and available.get("sel_group") is not None:
         return False
     others = set(LIST_FILTERS.values()) - set(FILTERED)
     return all(available.get(f"all_{field}", True) for field in others)
@@ -106,7 +129,7 @@ def _key(build: str, available: dict, db: Path | None) -> tuple:
 
 
 def rollup(build: str, available: dict, db: Path | None = None, wait: bool = True) -> pa.Table | None:
-    """The rollup `build` (a build file of QUERIES) for these parameters, built
+    """The rollup `build` (a build file of QUERIES, or a base query of ROWS) for these parameters, built
     once per store version and parameters. Not built yet: with `wait`, built here (or waited
     for, if another thread is building it); without, None at once, and a thread is started to
     build it unless one is at it."""
@@ -140,6 +163,10 @@ def _build(build: str, available: dict, db: Path | None, key: tuple) -> pa.Table
         whole = {**available, "start_at": ALL_FROM, "end_before": ALL_BEFORE, "by": None}
         whole.update(list_filter_params(dict.fromkeys(FILTERED)))
         table = executor.run(build, executor.bind(build, whole), db=db, arrow=True)
+        # Kept in range order, so a view reads the slice of its range only (_in_range).
+        table = table.sort_by(_range_column(table))
+        if build in ROWS.values():
+            table = _compact(table)
         with _LOCK:
             # Kept only if the store was not swapped under the build (then the key is stale).
             if executor.store_version(db) == key[2]:
@@ -153,6 +180,41 @@ def _build(build: str, available: dict, db: Path | None, key: tuple) -> pa.Table
             _BUILDING.discard(key)
 
 
+def _compact(table: pa.Table) -> pa.Table:
+    """`table` with each text column of few distinct values (a team, an owner, a reason, a
+    channel) dictionary-encoded: kept rows are one per lead, and their repeated texts were
+    half their memory (157 -> 86 MB for the drops at 1M leads). DuckDB reads them as text."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) and len(column):
+            encoded = pc.dictionary_encode(column.combine_chunks())
+            if len(encoded.dictionary) * 10 < len(column):
+                column = encoded
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def _range_column(table: pa.Table) -> str:
+    """The column a view's range applies to: a rollup's `day` (macros/rollup_range.sql), or the
+    lead's start_at in kept rows (cube_lead_rows.sql)."""
+    return "day" if "day" in table.column_names else "start_at"
+
+
+def _in_range(table: pa.Table, available: dict) -> pa.Table:
+    """The rows of `table` (sorted by its range column) that can fall in the view's range
+    [$start_at, $end_before), a day wider on each side: a slice, not a copy, so DuckDB scans
+    only those. Which rows count is still decided by the query's own range condition."""
+    if not table.num_rows:
+        return table
+    column = _range_column(table)
+    keys = table.column(column).to_numpy()
+    unit = np.datetime_data(keys.dtype)[0]
+    day = np.timedelta64(1, "D")
+    lo, hi = (np.datetime64(available[k], unit) for k in ("start_at", "end_before"))
+    first, last = np.searchsorted(keys, [lo - day, hi + day], side="left")
+    return table.slice(int(first), int(last - first))
+
+
 def _build_quietly(build: str, available: dict, db: Path | None, key: tuple) -> None:
     """_build on a thread of its own, as work nobody waits for: a failure (the store removed
     meanwhile, say) only means the views keep reading the journeys; the next view tries again."""
@@ -164,15 +226,24 @@ def _build_quietly(build: str, available: dict, db: Path | None, key: tuple) -> 
 
 
 def run(name: str, available: dict, db: Path | None = None) -> pd.DataFrame | None:
-    """Query `name` (a key of QUERIES) from its rollup, for parameters
+    """Query `name` (a key of QUERIES or ROWS) from its rollup, for parameters
     answers() accepted: the same columns, rows and order as the query over the journeys. None
     when the rollup is not built yet and this view does not wait for it (WAIT; the warm-up and
     other background work always do)."""
-    query, build, relation = QUERIES[name]
-    table = rollup(build, available, db, wait=WAIT or executor.in_background())
-    if table is None:
-        return None
-    summed = executor.run(query, executor.bind(query, available), db=db, relations={relation: table})
+    if name in ROWS:
+        base = ROWS[name]
+        table = rollup(base, available, db, wait=WAIT or executor.in_background())
+        if table is None:
+            return None
+        summed = executor.run_on_rows(name, base, _in_range(table, available), available, db=db)
+    else:
+        query, build, relation = QUERIES[name]
+        table = rollup(build, available, db, wait=WAIT or executor.in_background())
+        if table is None:
+            return None
+        summed = executor.run(
+            query, executor.bind(query, available), db=db, relations={relation: _in_range(table, available)}
+        )
     with _LOCK:
         ANSWERED[name] += 1
     return summed

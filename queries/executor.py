@@ -720,6 +720,30 @@ def run_over(base: str, outers: list[str], available: dict, db: Path | None = No
         ]
 
 
+@functools.cache
+def sql_text_on_rows(name: str, base: str) -> str:
+    """Query file `name` as the plain SQL that runs, its {{ ref('<base>') }} read from kept rows
+    instead of computed: the rows of cube_lead_rows.sql (a view's range and list filters over
+    the relation `lead_rows`) take the place of `base`'s file."""
+    return sql_refs.expand(name, lambda ref: source_text("cube_lead_rows" if ref == base else ref))
+
+
+def run_on_rows(name: str, base: str, rows, available: dict, db: Path | None = None) -> pd.DataFrame:
+    """Run query `name` over `rows` instead of computing its base query `base`: `rows` is an
+    Arrow table of `base`'s rows over the whole store (queries/cube.py ROWS), read as
+    `lead_rows` on this query's own cursor; the view takes those of its range and list
+    filters (sql_text_on_rows). DuckDB only (the kept rows are read by DuckDB)."""
+    text = sql_text_on_rows(name, base)
+    edits = _prepare(text)
+    needed = set(_PARAM.findall(_COMMENT.sub("", text)))
+    missing = needed - available.keys()
+    if missing:
+        raise KeyError(f"query {name!r} needs parameters {sorted(missing)}")
+    with _cursor(db, edits) as (cur, handle):
+        cur.register("lead_rows", rows)
+        return _execute(cur, text, {k: available[k] for k in needed}, handle)
+
+
 def run_sql(sql: str, params: dict | None = None, db: Path | None = None) -> pd.DataFrame:
     """Run a small fixed statement (metadata look-ups); values are still bound parameters."""
     edits = _prepare(sql)

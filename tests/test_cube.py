@@ -38,6 +38,22 @@ def _frames(f: Filters, db) -> dict[str, pd.DataFrame]:
         "leakage by channel": teams.leakage_by_owner(f, by="channel", db=db),
         "leakage by segment": teams.leakage_by_owner(f, by="segment", db=db),
         "owners": teams.owner_conversion(f, db=db),
+        **_lead_frames(f, db),
+    }
+
+
+def _lead_frames(f: Filters, db) -> dict[str, pd.DataFrame]:
+    """The frames given from kept lead-level rows (cube.ROWS)."""
+    health = teams.handoff_health(f, db=db)
+    return {
+        "handoff": health.summary,
+        "handoff by owner": health.by_owner,
+        "handoff reasons": health.reasons,
+        "handoff leads": teams.handoff_leads(f, limit=50, db=db),
+        "handoff leads breached": teams.handoff_leads(f, status="breached", limit=20, db=db),
+        "drop leads": teams.drop_leads(f, limit=50, db=db),
+        "drop leads at MQL": teams.drop_leads(f, stage="mql", limit=20, db=db),
+        "drop leads of Sales, by channel": teams.drop_leads(f, team="sales", by="channel", limit=20, db=db),
     }
 
 
@@ -104,6 +120,9 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         "flow_funnel": 3 * n,
         "teams_leakage": 3 * n,
         "teams_owners": n,
+        "teams_handoff": n,
+        "teams_handoff_leads": 2 * n,
+        "teams_drop_leads": 3 * n,
     }
     assert dict(cube.ANSWERED) == answered
     # Built once per grain, skip policy and kind, whatever the ranges and filters.
@@ -114,10 +133,13 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         "cube_flow_rows",
         "cube_leakage_rows",
         "cube_owner_rows",
+        "teams_handoffs",
+        "teams_drops",
     }
     # Cohort rollups per grain and skip policy; the flow's per grain (no skip policy in it); the
-    # Teams page's leakage and owners per skip policy (it counts leads, whatever the grain).
-    assert len(cube.BUILT) == 2 * 2 * 2 + 2 + 2 * 2
+    # Teams page's leakage, owners, handoff and drop rows per skip policy (it counts leads,
+    # whatever the grain).
+    assert len(cube.BUILT) == 2 * 2 * 2 + 2 + 4 * 2
 
 
 def test_views_the_rollups_do_not_answer_read_the_journeys(sample_store, waiting, monkeypatch):
@@ -133,6 +155,13 @@ def test_views_the_rollups_do_not_answer_read_the_journeys(sample_store, waiting
     ]
     for view in others:
         _assert_same(_frames(view, db), _over_journeys(monkeypatch, view, db), view)
+    # One group's dropped leads: the kept drops have no breakdown.
+    channel = _values(db, "channel")[0]
+    rows = teams.drop_leads(base, by="channel", group=channel, db=db)
+    with monkeypatch.context() as m:
+        m.setattr(cube, "answers", lambda *args: False)
+        pd.testing.assert_frame_equal(rows, teams.drop_leads(base, by="channel", group=channel, db=db))
+    assert len(rows)
     funnel.breakdown(base, "campaign", db=db)
     funnel.breakdown(base, "owner", db=db)
     assert not cube.ANSWERED

@@ -13,7 +13,9 @@
 -- passed by $as_of; pending otherwise (no action yet, the clock still running).
 -- Owner: the owner on $follow_team's first event for the lead, else the lead's current owner
 -- when on that team (null: unassigned).
--- Columns: lead_id, channel, owner_id, owner_name, handoff_at, first_action_at,
+-- Columns: lead_id, channel, region, segment, start_at (the lead's, which the view's range and
+--   list filters read: queries/cube.py keeps these rows whole), owner_id, owner_name,
+--   handoff_at, first_action_at,
 --   first_action_type, first_action_reason, response_hours (null: no action by $as_of),
 --   hours_open (handoff to $as_of), sla_status (within, breached, pending), action_kind
 --   (accepted, rejected, other, none), rejection_reason ('(no reason)' for a rejection without
@@ -36,6 +38,9 @@ handoffs as (
     select
         lead_id,
         channel,
+        region,
+        segment,
+        start_at,
         entered_at as handoff_at,
         owner_id as current_owner_id,
         owner_team as current_owner_team
@@ -56,6 +61,9 @@ measured as (
     select
         handoffs.lead_id,
         handoffs.channel,
+        handoffs.region,
+        handoffs.segment,
+        handoffs.start_at,
         handoff_owners.owner_id,
         date_diff('microsecond', handoffs.handoff_at, first_actions.first_action_at) / 3600e6
             as response_hours,
@@ -97,6 +105,9 @@ final as (
     select
         lead_id,
         channel,
+        region,
+        segment,
+        start_at,
         owner_id,
         owner_name,
         handoff_at,

@@ -21,8 +21,9 @@ health, its list of leads and the drill-down's list of drops need the leads them
 (percentiles of response times, the slowest or oldest first), so for them the rows of the
 lead-level query are kept whole (ROWS: teams_handoffs.sql, one row per handed-over lead, 290k
 rows and 27 MB at 1M; teams_drops.sql, one per dropped lead, 869k rows and 86 MB; repeated
-texts dictionary-encoded), and a view runs the very query over the kept rows of its range
-and filters (cube_lead_rows.sql, executor.run_on_rows). Every rollup is kept sorted by its
+texts dictionary-encoded; teams_stalled_rows.sql, the stalled leads, 53k rows, no range
+applied: UNRANGED), and a view runs the very query over the kept rows of its range and
+filters (cube_lead_rows.sql, executor.run_on_rows). Every rollup is kept sorted by its
 range column, and a view hands DuckDB the slice of its range only (_in_range).
 
 Grain of the rollups: `funnel_cube` one row per (start day, channel, region, segment, stage);
@@ -78,18 +79,22 @@ ROWS = {
     "teams_handoff": "teams_handoffs",
     "teams_handoff_leads": "teams_handoffs",
     "teams_drop_leads": "teams_drops",
+    "teams_stalled": "teams_stalled_rows",
 }
+# Kept rows no date range applies to: the stalled leads are every lead in play at the as-of
+# date, whatever range the page shows (teams_stalled_rows.sql).
+UNRANGED = frozenset({"teams_stalled_rows"})
 # What the rollup's own query applies: the range, the filters it answers and the breakdown.
 # Everything else the view binds is fixed in the rollup and keys it.
 APPLIED = frozenset({"start_at", "end_before", "by", "period", *list_filter_params(dict.fromkeys(FILTERED))})
 # The whole store, for the build: every start falls in [ALL_FROM, ALL_BEFORE).
 ALL_FROM = dt.datetime(1, 1, 1)
 ALL_BEFORE = dt.datetime(9999, 12, 31)
-# Rollups kept at a time: a store version's under one skip policy are ten (funnel, outcomes and
-# flow for two grains; the Teams leakage, owners, and kept handoff and drop rows), so two
-# versions fit; with both skip policies in use a version has eighteen, and the oldest goes first
-# (a rebuild, not an error).
-KEEP = 20
+# Rollups kept at a time: a store version's under one skip policy are eleven (funnel, outcomes
+# and flow for two grains; the Teams leakage, owners, kept handoff and drop rows; the stalled
+# leads), so two versions fit; with both skip policies in use a version has nineteen, and the
+# oldest goes first (a rebuild, not an error).
+KEEP = 24
 
 _ROLLUPS: dict[tuple, pa.Table] = {}
 _LOCK = threading.Lock()
@@ -232,6 +237,8 @@ def run(name: str, available: dict, db: Path | None = None) -> pd.DataFrame | No
     other background work always do)."""
     if name in ROWS:
         base = ROWS[name]
+        if base in UNRANGED:
+            available = {**available, "start_at": ALL_FROM, "end_before": ALL_BEFORE}
         table = rollup(base, available, db, wait=WAIT or executor.in_background())
         if table is None:
             return None

@@ -241,6 +241,7 @@ LEAD_LEVEL = {
     "teams_drop_leads": "teams_drops",
     "teams_handoff": "teams_handoffs",
     "teams_handoff_leads": "teams_handoffs",
+    "teams_stalled": "teams_stalled_rows",
 }
 
 
@@ -922,7 +923,11 @@ def stalled_leads(
         sel_owner_id=_check_owner(owner_id),
         limit_rows=_check_limit(limit),
     )
-    raw = executor.run("teams_stalled", executor.bind("teams_stalled", available), db=db)
+    available.update(is_past=as_of < funnel.latest_event_at(db))
+    standard_window = filters.window(contract) == contract.conversion_window_days
+    raw = cube.answer("teams_stalled", available, standard_window, db)
+    if raw is None:
+        raw = executor.run("teams_stalled", executor.bind("teams_stalled", available), db=db)
     n_total = int(raw["n_total"].iloc[0]) if len(raw) else 0
     raw = raw.rename(columns={"stage_key": "stage"})
     raw.insert(

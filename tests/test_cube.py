@@ -45,7 +45,11 @@ def _frames(f: Filters, db) -> dict[str, pd.DataFrame]:
 def _lead_frames(f: Filters, db) -> dict[str, pd.DataFrame]:
     """The frames given from kept lead-level rows (cube.ROWS)."""
     health = teams.handoff_health(f, db=db)
+    as_of = funnel.resolve_as_of(f, db)
+    stalled = teams.stalled_filters(f, as_of)
     return {
+        "stalled": teams.stalled_leads(as_of, stalled, limit=50, db=db),
+        "stalled of Sales": teams.stalled_leads(as_of, stalled, team="sales", limit=20, db=db),
         "handoff": health.summary,
         "handoff by owner": health.by_owner,
         "handoff reasons": health.reasons,
@@ -123,6 +127,7 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         "teams_handoff": n,
         "teams_handoff_leads": 2 * n,
         "teams_drop_leads": 3 * n,
+        "teams_stalled": 2 * n,
     }
     assert dict(cube.ANSWERED) == answered
     # Built once per grain, skip policy and kind, whatever the ranges and filters.
@@ -135,11 +140,12 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         "cube_owner_rows",
         "teams_handoffs",
         "teams_drops",
+        "teams_stalled_rows",
     }
     # Cohort rollups per grain and skip policy; the flow's per grain (no skip policy in it); the
     # Teams page's leakage, owners, handoff and drop rows per skip policy (it counts leads,
-    # whatever the grain).
-    assert len(cube.BUILT) == 2 * 2 * 2 + 2 + 4 * 2
+    # whatever the grain); the stalled leads once (no skip policy, no range: one as-of date).
+    assert len(cube.BUILT) == 2 * 2 * 2 + 2 + 4 * 2 + 1
 
 
 def test_views_the_rollups_do_not_answer_read_the_journeys(sample_store, waiting, monkeypatch):

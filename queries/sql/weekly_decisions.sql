@@ -18,7 +18,7 @@ with
 
 journey_stages as (select * from journey_stages),
 
-events as (select * from events),
+journey_exits as (select * from journey_exits),
 
 stages as (
     select
@@ -37,13 +37,15 @@ stages as (
       and start_at >= $from_at - $window
 ),
 
+-- Every exit event of a lead with a journey (journey_exits, laid out at import), so no
+-- query scans the raw events for them.
 exit_events as (
     select
         lead_id,
-        occurred_at as exit_at
-    from events
-    where event_type = any($exit_keys)
-      and occurred_at < $to_before
+        exit_at
+    from journey_exits
+    where exit_type = any($exit_keys)
+      and exit_at < $to_before
 ),
 
 first_exits as (

@@ -397,11 +397,17 @@ def _open(key: tuple, path: Path, edits_file: Path | None, threads: int) -> _Han
     return _Handle(key, con, path, attached_edits)
 
 
+SWAP_RETRY_SECONDS = 5.0  # how long a reader keeps looking for a version that stays in place
+
+
 def _acquire(path: Path, edits_file: Path | None) -> _Handle:
     """The handle of the version of `path` (and `edits_file`) there now, opened if need be, with
     one more query on it (give it back with _release)."""
     threads = _threads()
-    for _ in range(3):
+    # Retried while a version is swapped in under the opening, for a few seconds rather than a
+    # few times: on a busy machine several imports in a row can each win the race once.
+    deadline = time.monotonic() + SWAP_RETRY_SECONDS
+    while True:
         try:
             key = (threads, _file_key(path), None if edits_file is None else _edits_key(edits_file))
         except FileNotFoundError:
@@ -432,7 +438,9 @@ def _acquire(path: Path, edits_file: Path | None) -> _Handle:
                     _HANDLES[key] = opened
                     _evict(now)
             if opened is None:
-                continue  # swapped while attaching: look at the new version
+                if time.monotonic() < deadline:
+                    continue  # swapped while attaching: look at the new version
+                break
             return opened
     raise StoreBusyError(
         f"{path.name} was replaced again and again while being opened; try again in a moment."

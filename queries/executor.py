@@ -91,7 +91,10 @@ def param_names(name: str, materialized: frozenset[str] = frozenset()) -> set[st
 def bind(name: str, available: dict, materialized: frozenset[str] = frozenset()) -> dict:
     """The subset of `available` that query `name` uses; a parameter it needs but that is not
     available fails here, naming it (DuckDB refuses extra parameters, so we pass exactly these)."""
-    needed = param_names(name, materialized)
+    return _bound(name, param_names(name, materialized), available)
+
+
+def _bound(name: str, needed: set[str], available: dict) -> dict:
     missing = needed - available.keys()
     if missing:
         raise KeyError(f"query {name!r} needs parameters {sorted(missing)}")
@@ -743,13 +746,10 @@ def run_on_rows(name: str, base: str, rows, available: dict, db: Path | None = N
     filters (sql_text_on_rows). DuckDB only (the kept rows are read by DuckDB)."""
     text = sql_text_on_rows(name, base)
     edits = _prepare(text)
-    needed = set(_PARAM.findall(_COMMENT.sub("", text)))
-    missing = needed - available.keys()
-    if missing:
-        raise KeyError(f"query {name!r} needs parameters {sorted(missing)}")
+    params = _bound(name, set(_PARAM.findall(_COMMENT.sub("", text))), available)
     with _cursor(db, edits) as (cur, handle):
         cur.register("lead_rows", rows)
-        return _execute(cur, text, {k: available[k] for k in needed}, handle)
+        return _execute(cur, text, params, handle)
 
 
 def run_sql(sql: str, params: dict | None = None, db: Path | None = None) -> pd.DataFrame:

@@ -251,8 +251,9 @@ def _run(
     available = filters.params(contract, as_of)
     available.update(contract_params(contract), by=None, is_past=as_of < funnel.latest_event_at(db))
     available.update(extra)
-    # A view at the latest date with the contract's window sums the rollup kept per store
-    # version (queries/cube.py: the leakage counts), without reading the journeys again.
+    # A view at the latest date with the contract's window is answered from what is kept per
+    # store version (queries/cube.py: the leakage and owner rollups, the kept handoff, drop and
+    # stalled rows), without reading the journeys again.
     summed = cube.answer(name, available, filters.window(contract) == contract.conversion_window_days, db)
     if summed is not None:
         return summed
@@ -915,19 +916,13 @@ def stalled_leads(
         else:
             raise FilterError(f"as of: expected a date or a date and time, got {as_of!r}")
     filters = filters or Filters(start=as_of.date(), end=as_of.date())
-    available = filters.params(contract, as_of)
-    available.update(contract_params(contract))
-    available.update(
+    sel = dict(
         sel_stage_order=_check_stage(contract, stage),
         sel_team=_check_team(contract, team),
         sel_owner_id=_check_owner(owner_id),
         limit_rows=_check_limit(limit),
     )
-    available.update(is_past=as_of < funnel.latest_event_at(db))
-    standard_window = filters.window(contract) == contract.conversion_window_days
-    raw = cube.answer("teams_stalled", available, standard_window, db)
-    if raw is None:
-        raw = executor.run("teams_stalled", executor.bind("teams_stalled", available), db=db)
+    raw = _run("teams_stalled", filters, contract, as_of, db, **sel)
     n_total = int(raw["n_total"].iloc[0]) if len(raw) else 0
     raw = raw.rename(columns={"stage_key": "stage"})
     raw.insert(

@@ -23,14 +23,20 @@ lead-level query are kept whole (ROWS: teams_handoffs.sql, one row per handed-ov
 rows and 27 MB at 1M; teams_drops.sql, one per dropped lead, 869k rows and 86 MB; repeated
 texts dictionary-encoded; teams_stalled_rows.sql, the stalled leads, 53k rows, no range
 applied: UNRANGED), and a view runs the very query over the kept rows of its range and
-filters (cube_lead_rows.sql, executor.run_on_rows). Every rollup is kept sorted by its
-range column, and a view hands DuckDB the slice of its range only (_in_range).
+filters (cube_lead_rows.sql, executor.run_on_rows). The comparison of two periods at equal
+age (queries/funnel.py compare_periods) asks for the funnel and the outcomes at a younger age
+than the window: the stages reached and the leads won or lost, kept apart also by the age in
+days at which each came (cube_reach_age_rows.sql, cube_outcome_age_rows.sql, 790k and 140k rows
+at 1M), so any age up to the window sums the rows within it (AGED). Every rollup is kept sorted
+by its range column, and a view hands DuckDB the slice of its range only (_in_range).
 
 Grain of the rollups: `funnel_cube` one row per (start day, channel, region, segment, stage);
 `outcome_cube` one row per (start day, channel, region, segment); `flow_cube` one row per
 (entry day, channel, region, segment, stage); `leakage_cube` one row per (start day, channel,
 region, segment, transition, charged team, loss kind, drop owner); `owner_cube` one row per
-(start day, channel, region, segment, owner, team, span). The day is each rollup's column `day`, so one
+(start day, channel, region, segment, owner, team, span); `reach_age_cube` one row per (start
+day, channel, region, segment, stage, reach age); `outcome_age_cube` one row per (start day,
+channel, region, segment, won age, lost age). The day is each rollup's column `day`, so one
 range and one grouping serve them all (macros/rollup_range.sql, macros/rollup_group.sql).
 
 What a rollup answers (answers()): no as-of date in the past, the contract's own window, no
@@ -70,7 +76,16 @@ QUERIES = {
     "flow_funnel": ("cube_flow", "cube_flow_rows", "flow_cube"),
     "teams_leakage": ("cube_leakage", "cube_leakage_rows", "leakage_cube"),
     "teams_owners": ("cube_owners", "cube_owner_rows", "owner_cube"),
+    # At a younger age than the contract's window (AGED): no query over the journeys of this name.
+    "cohort_funnel_at_age": ("cube_funnel_at_age", "cube_reach_age_rows", "reach_age_cube"),
+    "cohort_outcomes_at_age": ("cube_outcomes_at_age", "cube_outcome_age_rows", "outcome_age_cube"),
 }
+# Queries a view at the contract's window asks of the rollups for the counts it would have at a
+# younger age, `$age_days` (the comparison of two periods at equal age, queries/funnel.py): the
+# rollup keeps each count apart by the age it happened at, so every age up to the window sums
+# the same rows. Where no rollup answers, the caller runs the query of the journeys it names at
+# a window of that many days: query -> that query.
+AGED = {"cohort_funnel_at_age": "cohort_funnel", "cohort_outcomes_at_age": "cohort_outcomes"}
 # Queries answered from the rows of the lead-level query they select from (teams.LEAD_LEVEL),
 # kept whole: query -> that base query. Listing leads, or percentiles of their times, needs the
 # leads themselves, not counts; the kept rows are the base's over the whole store, and a view
@@ -86,15 +101,17 @@ ROWS = {
 UNRANGED = frozenset({"teams_stalled_rows"})
 # What the rollup's own query applies: the range, the filters it answers and the breakdown.
 # Everything else the view binds is fixed in the rollup and keys it.
-APPLIED = frozenset({"start_at", "end_before", "by", "period", *list_filter_params(dict.fromkeys(FILTERED))})
+APPLIED = frozenset(
+    {"start_at", "end_before", "by", "period", "age_days", *list_filter_params(dict.fromkeys(FILTERED))}
+)
 # The whole store, for the build: every start falls in [ALL_FROM, ALL_BEFORE).
 ALL_FROM = dt.datetime(1, 1, 1)
 ALL_BEFORE = dt.datetime(9999, 12, 31)
-# Rollups kept at a time: a store version's under one skip policy are eleven (funnel, outcomes
-# and flow for two grains; the Teams leakage, owners, kept handoff and drop rows; the stalled
-# leads), so two versions fit; with both skip policies in use a version has nineteen, and the
-# oldest goes first (a rebuild, not an error).
-KEEP = 24
+# Rollups kept at a time: a store version's under one skip policy are fifteen (funnel, outcomes,
+# flow and the two at-age ones for two grains; the Teams leakage, owners, kept handoff and drop
+# rows; the stalled leads), so two versions fit; with both skip policies in use a version has
+# twenty-seven, and the oldest goes first (a rebuild, not an error).
+KEEP = 32
 
 _ROLLUPS: dict[tuple, pa.Table] = {}
 _LOCK = threading.Lock()
@@ -170,8 +187,7 @@ def _build(build: str, available: dict, db: Path | None, key: tuple) -> pa.Table
         table = executor.run(build, executor.bind(build, whole), db=db, arrow=True)
         # Kept in range order, so a view reads the slice of its range only (_in_range).
         table = table.sort_by(_range_column(table))
-        if build in ROWS.values():
-            table = _compact(table)
+        table = _compact(table)
         with _LOCK:
             # Kept only if the store was not swapped under the build (then the key is stale).
             if executor.store_version(db) == key[2]:

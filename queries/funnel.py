@@ -89,6 +89,20 @@ def _run(
 ) -> pd.DataFrame:
     """Run a funnel query over the journeys of the view's grain, which follow the contract's
     tracked stages. `contract` is the grain's view (see grain_view())."""
+    available = _available(filters, contract, as_of, db, **extra)
+    # A view at the latest date with the contract's window sums the rollups kept per store
+    # version (queries/cube.py): the same rows, without reading every journey again.
+    summed = cube.answer(name, available, filters.window(contract) == contract.conversion_window_days, db)
+    if summed is not None:
+        return summed
+    # COHORT_QUERIES read the cohort defined once in cohort_rows.sql: {{ ref() }} in their SQL.
+    return executor.run(name, executor.bind(name, available), db=db)
+
+
+def _available(
+    filters: Filters, contract: Contract, as_of: dt.datetime, db: Path | None = None, **extra
+) -> dict:
+    """Every parameter a funnel query of this view may bind (executor.bind takes its own)."""
     computing = contract.effective()
     available = filters.params(computing, as_of)
     available["grain"] = filters.grain_of(contract)
@@ -101,13 +115,7 @@ def _run(
         by=None,
     )
     available.update(extra)
-    # A view at the latest date with the contract's window sums the rollups kept per store
-    # version (queries/cube.py): the same rows, without reading every journey again.
-    summed = cube.answer(name, available, filters.window(contract) == contract.conversion_window_days, db)
-    if summed is not None:
-        return summed
-    # COHORT_QUERIES read the cohort defined once in cohort_rows.sql: {{ ref() }} in their SQL.
-    return executor.run(name, executor.bind(name, available), db=db)
+    return available
 
 
 MONTH = "month"  # cohort views may also group by the month leads started (YYYY-MM)
@@ -494,10 +502,7 @@ def outcomes(
     raw["group_value"] = raw["group_value"].where(raw["group_value"].notna(), None)
     recorded = contract.outcomes_recorded and contract.is_tracked(contract.stages[-1].key)
     raw["n_decided"] = raw["n_won"] + raw["n_lost"]
-    rates = [
-        stats.rate(w, d) if recorded else math.nan
-        for w, d in zip(raw["n_won"], raw["n_decided"], strict=True)
-    ]
+    rates = [_win_rate(w, d, contract) for w, d in zip(raw["n_won"], raw["n_decided"], strict=True)]
     bounds = [
         stats.wilson(w, d) if recorded else (math.nan, math.nan)
         for w, d in zip(raw["n_won"], raw["n_decided"], strict=True)
@@ -512,6 +517,12 @@ def outcomes(
     out = _attrs(out, filters, contract, as_of)
     out.attrs["is_recorded"] = recorded
     return out
+
+
+def _win_rate(n_won: int, n_decided: int, contract: Contract) -> float:
+    """Win rate = won / (won + lost); NaN when the data records no outcomes or no winning."""
+    recorded = contract.outcomes_recorded and contract.is_tracked(contract.stages[-1].key)
+    return stats.rate(n_won, n_decided) if recorded else math.nan
 
 
 def revenue(
@@ -679,10 +690,15 @@ def compare_periods(
             out["win_rate"] = (float(o["win_rate"]), int(o["n_decided"]))
         return out
 
+    def figures_at_age(period: Filters) -> dict[str, tuple[float, int]]:
+        if age is None or age == period.window(contract):
+            return figures(period)
+        aged = _headline_at_age(period, contract, as_of, age, db)
+        return aged if aged is not None else figures(dataclasses.replace(period, window_days=age))
+
     now = figures(fixed)
-    at_age = dataclasses.replace(fixed, window_days=age) if age else None
-    now_at_age = now if mature or at_age is None else figures(at_age)
-    previous = figures(dataclasses.replace(before, window_days=age) if age else before)
+    now_at_age = now if mature or age is None else figures_at_age(fixed)
+    previous = figures_at_age(before)
     currencies = sorted(set(revenue(fixed, db=db, contract=contract)["currency"]))
     if len(currencies) > 1:
         now.pop("revenue", None)
@@ -753,6 +769,35 @@ def compare_periods(
         changes=changes_within(contract, before.start, filters.end),
     )
     return df
+
+
+def _headline_at_age(
+    period: Filters, contract: Contract, as_of: dt.datetime, age: int, db: Path | None = None
+) -> dict[str, tuple[float, int]] | None:
+    """headline() of `period` with a window of `age` days (and its win rate when the data
+    records outcomes), from the rollups that keep each reach and outcome apart by the age it
+    came at (queries/cube.py AGED): the figures compare_periods() takes at that age, the same
+    numbers as cohort_funnel() and outcomes() at that window. None when no rollup answers the
+    view (a past as-of, an owner filter, an age past the contract's window) or it is not built
+    yet. The rollups are the contract window's whatever the view's: any age within it is a sum
+    of their rows, so a view with a window of its own compares from them too."""
+    window = contract.conversion_window_days
+    if window is not None and age > window:
+        return None
+    at_window = dataclasses.replace(period, window_days=None)  # None: the contract's window
+    available = {**_available(at_window, contract, as_of, db), "age_days": age}
+    counts = cube.answer("cohort_funnel_at_age", available, True, db)
+    if counts is None:
+        return None
+    out = headline(_with_rates(counts, contract), contract)
+    if contract.outcomes_recorded:
+        decided = cube.answer("cohort_outcomes_at_age", available, True, db)
+        if decided is None:
+            return None
+        n_won = int(decided["n_won"].sum())
+        n_decided = n_won + int(decided["n_lost"].sum())
+        out["win_rate"] = (_win_rate(n_won, n_decided, contract), n_decided)
+    return out
 
 
 def changes_within(contract: Contract, first: dt.date, last: dt.date) -> list[tuple[dt.date, str]]:

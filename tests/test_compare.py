@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
-from queries import funnel
+from queries import cube, funnel
 from queries.filters import NO_WINDOW, Filters
 from tests import stories
 
@@ -138,6 +139,71 @@ def test_a_comparison_across_a_definition_change_says_so(db):
     assert df.attrs["changes"] == []
     june = funnel.compare_periods(Filters(start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 30)), db=db)
     assert [d for d, _ in june.attrs["changes"]] == [dt.date(2025, 6, 2)]
+
+
+# At the latest date (the as-of is the store's last event, Z1): the figures at equal age are
+# summed from the rollups that keep each reach and outcome apart by the age it came at
+# (queries/cube.py AGED). Previous period 4-31 January, current February; as of 15 March noon
+# February's leads have had 14 whole days, so both are compared within 14 days of each start.
+# Q1 is won exactly 14 days after its start (in), Q2 one second later (out).
+LATEST = {
+    "Q1": {
+        "events": [
+            ("lead", "2025-01-05T00:00:00"),
+            ("mql", "2025-01-06"),
+            ("won", "2025-01-19T00:00:00", None, 1000),
+        ]
+    },
+    "Q2": {
+        "events": [
+            ("lead", "2025-01-06T00:00:00"),
+            ("mql", "2025-01-07"),
+            ("won", "2025-01-20T00:00:01", None, 700),
+        ]
+    },
+    "Q3": {"events": [("lead", "2025-01-07"), ("lost", "2025-01-10", "no_budget")]},  # lost at 3 days
+    "Q4": {"events": [("lead", "2025-01-08"), ("lost", "2025-01-30", "no_budget")]},  # lost at 22 days
+    "R1": {"events": [("lead", "2025-02-01"), ("mql", "2025-02-03"), ("won", "2025-02-10", None, 500)]},
+    "R2": {"events": [("lead", "2025-02-02"), ("lost", "2025-02-20", "no_budget")]},  # lost at 18 days
+    "R3": {"events": [("lead", "2025-02-10"), ("mql", "2025-02-25")]},  # MQL at 15 days
+    "Z1": {"events": [("lead", "2025-03-15T12:00:00")]},
+}
+
+
+@pytest.fixture(scope="module")
+def latest_db(tmp_path_factory):
+    return stories.build(tmp_path_factory.mktemp("compare_latest") / "latest.duckdb", LATEST)
+
+
+@pytest.mark.parametrize("window_days", [None, 30], ids=["contract window", "own window"])
+def test_at_the_latest_date_the_equal_age_figures_come_from_the_rollups(latest_db, monkeypatch, window_days):
+    cube.clear()
+    monkeypatch.setattr(cube, "WAIT", True)
+    view = Filters(start=dt.date(2025, 2, 1), end=dt.date(2025, 2, 28), window_days=window_days)
+    df = funnel.compare_periods(view, db=latest_db).set_index("metric")
+    assert df.attrs["age_days"] == 14 and not df.attrs["is_mature_current"]
+    # Both periods at 14 days, each from the rollups (the current one as it stands from the
+    # cohort rollups, with the contract's window; with a window of its own, from the journeys).
+    assert cube.ANSWERED["cohort_funnel_at_age"] == 2 and cube.ANSWERED["cohort_outcomes_at_age"] == 2
+    got = df[["current", "current_at_age", "previous", "n_current", "n_previous"]]
+    # By hand. February as it stands: 3 leads, MQLs R1 and R3, won R1 (500), lost R2: 1 of 2.
+    # At 14 days: MQL R1 only, won R1, nothing lost yet (R2 at 18 days): 1 of 1.
+    # January at 14 days: 4 leads, MQLs Q1 and Q2 (a day each), won Q1 only (Q2 one second
+    # past 14 days), 1,000; lost Q3 (3 days; Q4 at 22 days is not yet): won 1 of 2 decided.
+    assert got.loc["leads"].tolist() == [3, 3, 4, 3, 4]
+    assert got.loc["mqls"].tolist() == [2, 1, 2, 1, 2]
+    assert got.loc["won"].tolist() == [1, 1, 1, 1, 1]
+    assert got.loc["revenue"].tolist() == [500, 500, 1000, 1, 1]
+    assert got.loc["win_rate"].tolist() == [0.5, 1.0, 0.5, 1, 2]
+    assert got.loc["mql_rate"].tolist() == [2 / 3, 1 / 3, 0.5, 3, 4]
+    assert got.loc["mql_to_won"].tolist() == [0.5, 1.0, 0.5, 1, 2]
+    assert got.loc["overall_rate"].tolist() == [1 / 3, 1 / 3, 0.25, 3, 4]
+    # The same frame as the queries over the journeys at a window of 14 days.
+    with monkeypatch.context() as m:
+        m.setattr(cube, "answers", lambda *args: False)
+        journeys = funnel.compare_periods(view, db=latest_db).set_index("metric")
+    pd.testing.assert_frame_equal(df, journeys, check_exact=True)
+    cube.clear()
 
 
 def pd_isnan(x) -> bool:

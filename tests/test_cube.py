@@ -6,6 +6,7 @@ journeys; a view never waits for a rollup unless asked to; a new store version g
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import os
@@ -146,6 +147,43 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
     # Teams page's leakage, owners, handoff and drop rows per skip policy (it counts leads,
     # whatever the grain); the stalled leads once (no skip policy, no range: one as-of date).
     assert len(cube.BUILT) == 2 * 2 * 2 + 2 + 4 * 2 + 1
+
+
+def test_the_comparison_at_equal_age_is_the_same_from_the_rollups(sample_store, waiting, monkeypatch):
+    """compare_periods() takes both periods at the comparison's age from the at-age rollups
+    (cube.AGED): the same frame as from the journeys at a window of that age, for any range,
+    filters, skip policy, grain and window of the view's own."""
+    db = sample_store
+    last = funnel.latest_event_at(db).date()
+    channels, segments = _values(db, "channel"), _values(db, "segment")
+    rng = random.Random(4)
+    views = []
+    for _ in range(10):
+        end = last - dt.timedelta(days=rng.randrange(1, 170))
+        views.append(
+            Filters(
+                start=end - dt.timedelta(days=rng.randrange(6, 120)),
+                end=end,
+                channels=tuple(rng.sample(channels, rng.randrange(0, 3))),
+                segments=tuple(rng.sample(segments, rng.randrange(0, 2))),
+                skip_policy=rng.choice(["implied", "strict"]),
+                grain=rng.choice(["lead", "lead", "opportunity"]),
+                window_days=rng.choice([None, None, 90]),
+            )
+        )
+    ages = set()
+    for view in views:
+        summed = funnel.compare_periods(view, db=db)
+        with monkeypatch.context() as m:
+            m.setattr(cube, "answers", lambda *args: False)
+            journeys = funnel.compare_periods(view, db=db)
+        pd.testing.assert_frame_equal(summed, journeys, check_exact=True, obj=str(view))
+        ages.add(summed.attrs["age_days"])
+    assert len(ages) > 5  # many ages, each summed from the same rollups
+    # Two periods per view, each once for the funnel and once for the outcomes.
+    assert cube.ANSWERED["cohort_funnel_at_age"] == cube.ANSWERED["cohort_outcomes_at_age"] == 2 * len(views)
+    built = collections.Counter(build for build, _ in cube.BUILT)
+    assert built["cube_reach_age_rows"] == built["cube_outcome_age_rows"] <= 4  # per grain and policy
 
 
 def test_views_the_rollups_do_not_answer_read_the_journeys(sample_store, waiting, monkeypatch):

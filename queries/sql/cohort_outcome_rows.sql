@@ -7,7 +7,10 @@
 --   other_exit     ended by another exit (rejected, disqualified, recycled, ...) by $as_of
 --   open           none of these yet
 -- with is_window_over (its window ended before $as_of) and start_day, channel, region,
--- segment (what the rollup keeps leads apart by).
+-- segment (what the rollup keeps leads apart by); for the outcomes at a younger age
+-- (cube_outcome_age_rows.sql) the days since its start, rounded up, at which it was won
+-- (won_days: when won in time) and at which its journey ended in a lost exit (lost_days: when
+-- that exit came in time, won or not, since at a younger age it may not be won yet).
 -- Parameters: those of cohort_rows.sql, $n_stages (the last stage's order), $lost_keys (exit keys
 --   of kind lost; [''] when the contract has none).
 
@@ -54,7 +57,8 @@ lasts as (
     select
         lead_id,
         reach_at <= cutoff as is_won,
-        entered_at <= $as_of as is_won_by_as_of
+        entered_at <= $as_of as is_won_by_as_of,
+        case when reach_at <= cutoff then reach_at end as won_at
     from cohort
     where stage_order = $n_stages
 ),
@@ -69,6 +73,7 @@ per_lead as (
         firsts.lead_id,
         coalesce(lasts.is_won, false) as is_won,
         coalesce(lasts.is_won_by_as_of, false) as is_won_by_as_of,
+        lasts.won_at,
         firsts.final_exit_at,
         firsts.final_exit_type,
         firsts.cutoff,
@@ -85,6 +90,11 @@ final as (
         region,
         segment,
         is_window_over,
+        ceil(date_diff('microsecond', start_at, won_at) / 86400e6) as won_days,
+        case
+            when final_exit_type = any($lost_keys) and final_exit_at <= cutoff
+                then ceil(date_diff('microsecond', start_at, final_exit_at) / 86400e6)
+        end as lost_days,
         case
             when is_won then 'won'
             when final_exit_type = any($lost_keys) and final_exit_at <= cutoff then 'lost'

@@ -96,17 +96,32 @@ ROWS = {
     "teams_drop_leads": "teams_drops",
     "teams_stalled": "teams_stalled_rows",
 }
+# Queries of the store's history that take nothing of a view but a range of whole days
+# [$from_at, $to_before) and the contract: what happened on a day never depends on the as-of
+# date or a filter, so the rows are counted once per day over the whole store and a range sums
+# its days. query -> (the rollup's query, the file that builds it, the name it is read as).
+HISTORY = {"weekly_decisions": ("cube_weekly_decisions", "cube_decision_rows", "decision_cube")}
 # Kept rows no date range applies to: the stalled leads are every lead in play at the as-of
 # date, whatever range the page shows (teams_stalled_rows.sql).
 UNRANGED = frozenset({"teams_stalled_rows"})
 # What the rollup's own query applies: the range, the filters it answers and the breakdown.
 # Everything else the view binds is fixed in the rollup and keys it.
 APPLIED = frozenset(
-    {"start_at", "end_before", "by", "period", "age_days", *list_filter_params(dict.fromkeys(FILTERED))}
+    {
+        "start_at",
+        "end_before",
+        "from_at",
+        "to_before",
+        "by",
+        "period",
+        "age_days",
+        *list_filter_params(dict.fromkeys(FILTERED)),
+    }
 )
 # The whole store, for the build: every start falls in [ALL_FROM, ALL_BEFORE).
 ALL_FROM = dt.datetime(1, 1, 1)
 ALL_BEFORE = dt.datetime(9999, 12, 31)
+HISTORY_FROM = dt.datetime(1900, 1, 1)  # a history's first day: $from_at - $window stays a date
 # Rollups kept at a time: a store version's under one skip policy are fifteen (funnel, outcomes,
 # flow and the two at-age ones for two grains; the Teams leakage, owners, kept handoff and drop
 # rows; the stalled leads), so two versions fit; with both skip policies in use a version has
@@ -183,6 +198,7 @@ def rollup(build: str, available: dict, db: Path | None = None, wait: bool = Tru
 def _build(build: str, available: dict, db: Path | None, key: tuple) -> pa.Table:
     try:
         whole = {**available, "start_at": ALL_FROM, "end_before": ALL_BEFORE, "by": None}
+        whole.update(from_at=HISTORY_FROM, to_before=ALL_BEFORE)
         whole.update(list_filter_params(dict.fromkeys(FILTERED)))
         table = executor.run(build, executor.bind(build, whole), db=db, arrow=True)
         # Kept in range order, so a view reads the slice of its range only (_in_range).
@@ -267,6 +283,24 @@ def run(name: str, available: dict, db: Path | None = None) -> pd.DataFrame | No
         summed = executor.run(
             query, executor.bind(query, available), db=db, relations={relation: _in_range(table, available)}
         )
+    with _LOCK:
+        ANSWERED[name] += 1
+    return summed
+
+
+def history(name: str, params: dict, db: Path | None = None) -> pd.DataFrame | None:
+    """Query `name` of HISTORY for the range of days [$from_at, $to_before) from its rollup:
+    the same columns, rows and order as the query over the journeys. None when the rollup is
+    not built yet (a thread is building it) or the engine is not DuckDB; the caller runs the
+    query itself."""
+    if not executor.on_duckdb():
+        return None
+    query, build, relation = HISTORY[name]
+    table = rollup(build, params, db, wait=WAIT or executor.in_background())
+    if table is None:
+        return None
+    days = _in_range(table, {"start_at": params["from_at"], "end_before": params["to_before"]})
+    summed = executor.run(query, executor.bind(query, params), db=db, relations={relation: days})
     with _LOCK:
         ANSWERED[name] += 1
     return summed

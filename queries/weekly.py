@@ -42,7 +42,7 @@ import pandas as pd
 
 from data import targets as targets_mod
 from data.contract import Contract
-from queries import contracts, executor, plan, stats, targets, teams
+from queries import contracts, cube, executor, plan, stats, targets, teams
 from queries.filters import NO_WINDOW_DAYS
 
 WEEK_PATTERN = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
@@ -256,17 +256,18 @@ def conversion_rows(
     contract = contract or contracts.current(db).effective()
     monday = week_start(monday)
     weeks = _weeks(monday, n_weeks)
-    raw = executor.run(
-        "weekly_decisions",
-        {
-            "from_at": week_bounds(weeks[0])[0],
-            "to_before": week_bounds(monday)[1],
-            "n_stages": len(contract.stages),
-            "window": dt.timedelta(days=contract.conversion_window_days or NO_WINDOW_DAYS),
-            "exit_keys": contract.exit_keys,
-        },
-        db=db,
-    )
+    params = {
+        "from_at": week_bounds(weeks[0])[0],
+        "to_before": week_bounds(monday)[1],
+        "n_stages": len(contract.stages),
+        "window": dt.timedelta(days=contract.conversion_window_days or NO_WINDOW_DAYS),
+        "exit_keys": contract.exit_keys,
+    }
+    # A decision depends on nothing after it: any weeks sum the days of one rollup per store
+    # version (queries/cube.py HISTORY), read here once it is built.
+    raw = cube.history("weekly_decisions", params, db=db)
+    if raw is None:
+        raw = executor.run("weekly_decisions", params, db=db)
     raw["week_start"] = pd.to_datetime(raw["week_start"]).dt.date
     stages = _stage_frame(contract).iloc[:-1]
     grid = pd.DataFrame({"week_start": weeks}).merge(stages, how="cross")

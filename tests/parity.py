@@ -86,16 +86,17 @@ def recording() -> Iterator[dict[str, Call]]:
     with bridge._ACCOUNTS_LOCK:
         bridge._ACCOUNTS.clear()
     funnel._LATEST.clear()
-    # The rollups are DuckDB-only sums of the cohort and flow queries (queries/cube.py, pinned
+    # The rollups are DuckDB-only sums of the cohort, flow and history queries (queries/cube.py, pinned
     # equal to them by tests/test_cube.py): the harness records the queries themselves.
-    answers = cube.answers
+    answers, history = cube.answers, cube.history
     cube.answers = lambda *args: False
+    cube.history = lambda *args, **kwargs: None
     for kind, fn in originals.items():
         setattr(executor, kind, wrap(kind, fn))
     try:
         yield calls
     finally:
-        cube.answers = answers
+        cube.answers, cube.history = answers, history
         for kind, fn in originals.items():
             setattr(executor, kind, fn)
 

@@ -29,7 +29,7 @@ import pytest
 from data import alert_hook
 from data import contract as contract_mod
 from data.contract import AlertRule, ContractError
-from queries import alerts
+from queries import alerts, cube
 from reports import alerts as report
 from tests import import_helpers, stories
 
@@ -105,7 +105,20 @@ def log_entries(db: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_the_conversion_alert_fires_on_the_hand_computed_week(db):
+@pytest.fixture(params=["journeys", "rollup"])
+def decisions_from(request, monkeypatch):
+    """The week's decisions counted over the journeys, or summed from the rollup of every
+    day's decisions (queries/cube.py HISTORY): the same numbers either way."""
+    cube.clear()
+    if request.param == "rollup":
+        monkeypatch.setattr(cube, "WAIT", True)
+    else:
+        monkeypatch.setattr(cube, "history", lambda *args, **kwargs: None)
+    yield request.param
+    cube.clear()
+
+
+def test_the_conversion_alert_fires_on_the_hand_computed_week(db, decisions_from):
     result = alerts.evaluate(db=db)
     assert result.attrs["week_start"] == dt.date(2025, 3, 10)
     by_name = {r["name"]: r for _, r in result.iterrows()}
@@ -125,6 +138,7 @@ def test_the_conversion_alert_fires_on_the_hand_computed_week(db):
     # The sentence says the numbers.
     text = report.sentence(fell, contract_mod.load())
     assert "25.0% of 40 against 100.0% of 40 the week before (-75.0 pts; outside the noise" in text
+    assert cube.ANSWERED["weekly_decisions"] == (decisions_from == "rollup")
 
 
 @pytest.mark.parametrize(

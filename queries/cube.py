@@ -5,8 +5,9 @@ A view at the store's latest date with the contract's window has one answer per 
 the date range or the channel, region and segment picked: so the cohort funnel and the cohort
 outcomes are counted once over the whole store, kept apart by (start day, channel, region,
 segment) (cube_funnel_rows.sql, cube_outcome_rows.sql: the counts of cohort_flags.sql and
-cohort_outcome_rows.sql, where cohort_funnel.sql and cohort_outcomes.sql take them from too),
-and each such view sums the rows of its days and attributes (cube_funnel.sql,
+cohort_outcome_rows.sql, where cohort_funnel.sql and cohort_outcomes.sql take them from too,
+summed over the ages of the at-age rollups below, so one scan of the cohort builds both:
+DERIVED), and each such view sums the rows of its days and attributes (cube_funnel.sql,
 cube_outcomes.sql, cube_trend.sql) instead of reading every journey again. Every count is one
 lead's (or one lead-stage's) and the rows keep leads apart, so the sums are the same numbers
 exactly (tests/test_cube.py pins it over many views); at 1M leads the rollups hold about 300k
@@ -26,7 +27,7 @@ applied: UNRANGED), and a view runs the very query over the kept rows of its ran
 filters (cube_lead_rows.sql, executor.run_on_rows). The comparison of two periods at equal
 age (queries/funnel.py compare_periods) asks for the funnel and the outcomes at a younger age
 than the window: the stages reached and the leads won or lost, kept apart also by the age in
-days at which each came (cube_reach_age_rows.sql, cube_outcome_age_rows.sql, 790k and 140k rows
+days at which each came (cube_reach_age_rows.sql, cube_outcome_age_rows.sql, 790k and 230k rows
 at 1M), so any age up to the window sums the rows within it (AGED). Every rollup is kept sorted
 by its range column, and a view hands DuckDB the slice of its range only (_in_range).
 
@@ -79,6 +80,13 @@ QUERIES = {
     # At a younger age than the contract's window (AGED): no query over the journeys of this name.
     "cohort_funnel_at_age": ("cube_funnel_at_age", "cube_reach_age_rows", "reach_age_cube"),
     "cohort_outcomes_at_age": ("cube_outcomes_at_age", "cube_outcome_age_rows", "outcome_age_cube"),
+}
+# Rollups summed from another rollup, not from the journeys: build -> (the rollup it sums, the
+# name that one is read as). The funnel's and the outcomes' counts are their at-age rollups'
+# summed over the ages, so one scan of the cohort builds both (half the building at 1M leads).
+DERIVED = {
+    "cube_funnel_rows": ("cube_reach_age_rows", "reach_age_cube"),
+    "cube_outcome_rows": ("cube_outcome_age_rows", "outcome_age_cube"),
 }
 # Queries a view at the contract's window asks of the rollups for the counts it would have at a
 # younger age, `$age_days` (the comparison of two periods at equal age, queries/funnel.py): the
@@ -160,7 +168,8 @@ def answers(name: str, available: dict, standard_window: bool) -> bool:
 
 
 def _key(build: str, available: dict, db: Path | None) -> tuple:
-    fixed = executor.bind(build, {**available, "by": None})
+    # A derived rollup takes no parameters of its own: it is keyed by those of its source.
+    fixed = executor.bind(DERIVED.get(build, (build,))[0], {**available, "by": None})
     items = tuple(sorted((k, repr(v)) for k, v in fixed.items() if k not in APPLIED))
     return (build, str(db), executor.store_version(db), items)
 
@@ -200,7 +209,12 @@ def _build(build: str, available: dict, db: Path | None, key: tuple) -> pa.Table
         whole = {**available, "start_at": ALL_FROM, "end_before": ALL_BEFORE, "by": None}
         whole.update(from_at=HISTORY_FROM, to_before=ALL_BEFORE)
         whole.update(list_filter_params(dict.fromkeys(FILTERED)))
-        table = executor.run(build, executor.bind(build, whole), db=db, arrow=True)
+        if build in DERIVED:
+            source, relation = DERIVED[build]
+            summed = rollup(source, available, db, wait=True)
+            table = executor.run(build, {}, db=db, relations={relation: summed}, arrow=True)
+        else:
+            table = executor.run(build, executor.bind(build, whole), db=db, arrow=True)
         # Kept in range order, so a view reads the slice of its range only (_in_range).
         table = table.sort_by(_range_column(table))
         table = _compact(table)

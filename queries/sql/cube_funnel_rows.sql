@@ -1,34 +1,32 @@
 -- Funnel rollup rows: one row per (start day, channel, region, segment, stage) of the cohort
--- over the whole store: the counts of cohort_flags.sql (read with ref('cohort_flags')), as
--- cohort_funnel.sql counts them, kept apart by what the rollup's views filter and break down
--- by. Built by queries/cube.py and kept in memory per store version; cube_funnel.sql and
--- cube_trend.sql sum them. Every count is one lead-stage's, so a sum over rows is the count
--- over their leads.
--- Parameters: those of cohort_flags.sql ($by null).
+-- over the whole store: the reach-age rollup (cube_reach_age_rows.sql, where the counts of
+-- cohort_flags.sql are taken, held in memory as `reach_age_cube` by queries/cube.py DERIVED)
+-- summed over the ages, so one scan of the cohort builds both. cube_funnel.sql and
+-- cube_trend.sql sum these rows for a view. Every count is one lead-stage's, so a sum over rows
+-- is the count over their leads.
+-- Parameters: none (the reach-age rollup's are in it).
 
 with
 
-flags as (
-    select * from {{ ref('cohort_flags') }}
+aged as (
+    select * from reach_age_cube
 ),
 
 final as (
     select
-        start_day as day,
+        day,
         channel,
         region,
         segment,
-        -- No owner: the rollups answer only views without an owner filter (queries/cube.py),
-        -- so the list filters' macro reads this as "every owner".
-        cast(null as varchar) as owner_id,
+        owner_id,
         stage_order,
-        count(*) filter (where is_reached) as n_reached,
-        count(*) filter (where is_skipped) as n_skipped,
-        count(*) filter (where is_in_progress) as n_in_progress,
-        count(*) filter (where is_dropped) as n_dropped,
-        coalesce(sum(won_revenue), 0) as revenue
-    from flags
-    group by start_day, channel, region, segment, stage_order
+        cast(sum(n_reached) as bigint) as n_reached,
+        cast(sum(n_skipped) as bigint) as n_skipped,
+        cast(sum(n_in_progress) as bigint) as n_in_progress,
+        cast(sum(n_dropped) as bigint) as n_dropped,
+        sum(revenue) as revenue
+    from aged
+    group by day, channel, region, segment, owner_id, stage_order
 )
 
 select * from final

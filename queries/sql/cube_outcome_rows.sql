@@ -1,34 +1,34 @@
 -- Outcome rollup rows: one row per (start day, channel, region, segment) of the cohort over
--- the whole store: the leads of each outcome (cohort_outcome_rows.sql, read with
--- ref('cohort_outcome_rows')), as cohort_outcomes.sql counts them, kept apart by what the
--- rollup's views filter and break down by. Built by queries/cube.py and kept in memory per
--- store version; cube_outcomes.sql sums them.
--- Parameters: those of cohort_outcome_rows.sql ($by null).
+-- the whole store: the outcome-age rollup (cube_outcome_age_rows.sql, where the leads of each
+-- outcome of cohort_outcome_rows.sql are counted, held in memory as `outcome_age_cube` by
+-- queries/cube.py DERIVED) summed over the ages, as cohort_outcomes.sql counts them, so one
+-- scan of the cohort builds both. cube_outcomes.sql sums these rows for a view.
+-- Parameters: none (the outcome-age rollup's are in it).
 
 with
 
-outcomes as (
-    select * from {{ ref('cohort_outcome_rows') }}
+aged as (
+    select * from outcome_age_cube
 ),
 
 final as (
     select
-        start_day as day,
+        day,
         channel,
         region,
         segment,
-        -- No owner: the rollups answer only views without an owner filter (queries/cube.py),
-        -- so the list filters' macro reads this as "every owner".
-        cast(null as varchar) as owner_id,
-        count(*) as n_cohort,
-        count(*) filter (where outcome = 'won') as n_won,
-        count(*) filter (where outcome = 'lost') as n_lost,
-        count(*) filter (where outcome = 'after_window') as n_after_window,
-        count(*) filter (where outcome = 'other_exit') as n_other_exit,
-        count(*) filter (where outcome = 'open') as n_open,
-        count(*) filter (where outcome = 'open' and is_window_over) as n_open_past_window
-    from outcomes
-    group by start_day, channel, region, segment
+        owner_id,
+        cast(sum(n_cohort) as bigint) as n_cohort,
+        cast(coalesce(sum(n_cohort) filter (where outcome = 'won'), 0) as bigint) as n_won,
+        cast(coalesce(sum(n_cohort) filter (where outcome = 'lost'), 0) as bigint) as n_lost,
+        cast(coalesce(sum(n_cohort) filter (where outcome = 'after_window'), 0) as bigint)
+            as n_after_window,
+        cast(coalesce(sum(n_cohort) filter (where outcome = 'other_exit'), 0) as bigint) as n_other_exit,
+        cast(coalesce(sum(n_cohort) filter (where outcome = 'open'), 0) as bigint) as n_open,
+        cast(coalesce(sum(n_cohort) filter (where outcome = 'open' and is_window_over), 0) as bigint)
+            as n_open_past_window
+    from aged
+    group by day, channel, region, segment, owner_id
 )
 
 select * from final

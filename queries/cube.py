@@ -108,7 +108,10 @@ ROWS = {
 # [$from_at, $to_before) and the contract: what happened on a day never depends on the as-of
 # date or a filter, so the rows are counted once per day over the whole store and a range sums
 # its days. query -> (the rollup's query, the file that builds it, the name it is read as).
-HISTORY = {"weekly_decisions": ("cube_weekly_decisions", "cube_decision_rows", "decision_cube")}
+HISTORY = {
+    "weekly_decisions": ("cube_weekly_decisions", "cube_decision_rows", "decision_cube"),
+    "weekly_entries": ("cube_weekly_entries", "cube_entry_rows", "entry_cube"),
+}
 # Kept rows no date range applies to: the stalled leads are every lead in play at the as-of
 # date, whatever range the page shows (teams_stalled_rows.sql).
 UNRANGED = frozenset({"teams_stalled_rows"})

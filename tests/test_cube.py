@@ -189,24 +189,34 @@ def test_the_comparison_at_equal_age_is_the_same_from_the_rollups(sample_store, 
     assert built["cube_reach_age_rows"] == built["cube_outcome_age_rows"] <= 4  # per grain and policy
 
 
-def test_the_weekly_decisions_are_the_days_of_one_rollup(sample_store, waiting, monkeypatch):
-    """Any weeks' decisions (weekly.conversion_rows: the Weekly page's trend, the alerts' two
-    weeks) summed from the decisions counted per day once per store version (cube.HISTORY):
-    the same frame as the query over the journeys, and one rollup for them all."""
+def test_the_weekly_decisions_and_entries_are_the_days_of_one_rollup(sample_store, waiting, monkeypatch):
+    """Any weeks' decisions and entries (weekly.conversion_rows, weekly.entries_trend: the Weekly
+    page's trends, the alerts' two weeks) summed from the decisions and entries counted per day
+    once per store version (cube.HISTORY): the same frames as the queries over the journeys and
+    the events, and one rollup each for them all."""
     db = sample_store
     last = weekly.default_week(funnel.latest_event_at(db))
     rng = random.Random(9)
     picks = [(last, 13), (last, 2), (last - dt.timedelta(weeks=60), 1)]
     picks += [(last - dt.timedelta(weeks=rng.randrange(0, 90)), rng.randrange(1, 30)) for _ in range(6)]
+
+    def frames(monday, n_weeks):
+        trend, raw = weekly.entries_trend(monday, n_weeks=n_weeks, db=db)
+        return {
+            "decisions": weekly.conversion_rows(monday, n_weeks=n_weeks, db=db),
+            "entries": trend,
+            "entries by team": raw,
+        }
+
     for monday, n_weeks in picks:
-        summed = weekly.conversion_rows(monday, n_weeks=n_weeks, db=db)
+        summed = frames(monday, n_weeks)
         with monkeypatch.context() as m:
             m.setattr(cube, "history", lambda *args, **kwargs: None)
-            journeys = weekly.conversion_rows(monday, n_weeks=n_weeks, db=db)
-        pd.testing.assert_frame_equal(summed, journeys, check_exact=True, obj=f"{monday} x {n_weeks}")
-        assert summed["n_decided"].sum() > 0
-    assert dict(cube.ANSWERED) == {"weekly_decisions": len(picks)}
-    assert [build for build, _ in cube.BUILT] == ["cube_decision_rows"]
+            journeys = frames(monday, n_weeks)
+        _assert_same(summed, journeys, f"{monday} x {n_weeks}")
+        assert summed["decisions"]["n_decided"].sum() > 0 and summed["entries"]["n_entries"].sum() > 0
+    assert dict(cube.ANSWERED) == {"weekly_decisions": len(picks), "weekly_entries": len(picks)}
+    assert sorted(build for build, _ in cube.BUILT) == ["cube_decision_rows", "cube_entry_rows"]
 
 
 def test_views_the_rollups_do_not_answer_read_the_journeys(sample_store, waiting, monkeypatch):

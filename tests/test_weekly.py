@@ -17,7 +17,7 @@ import pytest
 
 from data import contract as contract_mod
 from data import edits
-from queries import teams, weekly
+from queries import cube, teams, weekly
 from queries.filters import Filters
 from tests import stories
 
@@ -160,6 +160,25 @@ def test_entries_trend_has_every_week_and_stage_with_zeros(report):
     # H1 entered opportunity on 2024-10-15, a Tuesday of 2024-W42 (Monday 10-14).
     opp = t[(t["stage"] == "opportunity") & (t["n_entries"] > 0)]
     assert opp[["week_start", "n_entries"]].values.tolist() == [[dt.date(2024, 10, 14), 1]]
+
+
+def test_the_weeks_entries_and_decisions_from_the_rollups_are_the_hand_computed_ones(story_db, monkeypatch):
+    # The same week summed from the rollups of every day's entries and decisions (queries/cube.py
+    # HISTORY) and counted over the journeys and events: the same frames, the hand-computed ones.
+    cube.clear()
+    monkeypatch.setattr(cube, "WAIT", True)
+    summed = weekly.week_report(W01, db=story_db)
+    assert (cube.ANSWERED["weekly_entries"], cube.ANSWERED["weekly_decisions"]) == (1, 1)
+    with monkeypatch.context() as m:
+        m.setattr(cube, "history", lambda *args, **kwargs: None)
+        counted = weekly.week_report(W01, db=story_db)
+    for name in ("headline", "entries_trend", "conversions", "movements"):
+        assert getattr(summed, name).equals(getattr(counted, name)), name
+    h = summed.headline.set_index("stage")
+    assert (h.at["lead", "this_week"], h.at["lead", "last_week"], h.at["lead", "avg_4w"]) == (3, 2, 1.5)
+    c = summed.conversions.set_index("stage")
+    assert (c.at["mql", "n_decided"], c.at["mql", "n_moved"], c.at["sal", "n_decided"]) == (2, 1, 1)
+    cube.clear()
 
 
 # --- conversion: decided leads that moved on --------------------------------------------------

@@ -1,60 +1,30 @@
--- Stage entries per ISO week: one row per (week, stage, team) with at least one entry.
--- An entry is a lead's first event for the stage (journey_stages.entered_at): a lead counts
--- once per stage, ever; re-entries (recycled leads coming back) are in weekly_reentries.
--- Weeks are ISO weeks starting Monday 00:00 UTC (DuckDB's date_trunc('week', ...) is ISO).
--- team is the team on that entry event itself (events.team, else the team of the event's
--- owner; 'unassigned' when neither is known): an inquiry entered by Marketing stays
--- Marketing's when Sales owns the lead later, so a past week never changes with ownership.
--- Two first events at the same instant count once (the first team by name).
--- nullif(array_position(...), 0) maps a stage key to its 1-based order, null for no stage (the
--- same on DuckDB, ClickHouse and Spark, which give 0 where DuckDB gives null).
--- Parameters: $from_at (Monday 00:00 of the first week), $to_before (Monday 00:00 after the
---   last week), $stage_keys (in order).
+-- Stage entries per ISO week: one row per (week, stage, team) with at least one entry, the
+-- entries of weekly_entry_rows.sql (read with ref('weekly_entry_rows'), where an entry and its
+-- team are defined) counted per week (ISO weeks from Monday 00:00 UTC: DuckDB's
+-- date_trunc('week', ...) is ISO).
+-- Parameters: those of weekly_entry_rows.sql.
 
 with
 
-journey_stages as (select * from journey_stages),
-
-events as (select * from events),
-
-owners as (select * from owners),
-
-stage_events as (
-    select
-        events.lead_id,
-        nullif(array_position($stage_keys, events.event_type), 0) as stage_order,
-        events.occurred_at,
-        coalesce(events.team, owners.team, 'unassigned') as team
-    from events
-    left join owners on owners.owner_id = events.owner_id
-    where events.event_type = any($stage_keys)
-      and events.occurred_at >= $from_at
-      and events.occurred_at < $to_before
+entries as (
+    select * from {{ ref('weekly_entry_rows') }}
 ),
 
-entries as (
+weeks as (
     select
-        journey_stages.lead_id,
-        journey_stages.stage_order,
-        journey_stages.entered_at,
-        min(stage_events.team) as team
-    from journey_stages
-    inner join stage_events
-        on stage_events.lead_id = journey_stages.lead_id
-        and stage_events.stage_order = journey_stages.stage_order
-        and stage_events.occurred_at = journey_stages.entered_at
-    where journey_stages.entered_at >= $from_at
-      and journey_stages.entered_at < $to_before
-    group by journey_stages.lead_id, journey_stages.stage_order, journey_stages.entered_at
+        cast(date_trunc('week', entered_at) as date) as week_start,
+        stage_order,
+        team
+    from entries
 ),
 
 final as (
     select
-        cast(date_trunc('week', entered_at) as date) as week_start,
+        week_start,
         stage_order,
         team,
         count(*) as n_entries
-    from entries
+    from weeks
     group by week_start, stage_order, team
 )
 

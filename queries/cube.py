@@ -112,6 +112,14 @@ HISTORY = {
     "weekly_decisions": ("cube_weekly_decisions", "cube_decision_rows", "decision_cube"),
     "weekly_entries": ("cube_weekly_entries", "cube_entry_rows", "entry_cube"),
 }
+# Queries of the Content page answered from the rows of the query they take their deals from,
+# kept whole at the latest date: query -> that base query. The base groups every deal's events
+# (attribution_deal_rows.sql); a view's query chooses its deals from the kept rows itself, by
+# when each was won or opened and by its lead's attributes (cube_kept_rows.sql passes them on).
+DEALS = {
+    "attribution_credits": "attribution_deal_rows",
+    "attribution_deal_outcomes": "attribution_deal_rows",
+}
 # Kept rows no date range applies to: the stalled leads are every lead in play at the as-of
 # date, whatever range the page shows (teams_stalled_rows.sql).
 UNRANGED = frozenset({"teams_stalled_rows"})
@@ -133,11 +141,12 @@ APPLIED = frozenset(
 ALL_FROM = dt.datetime(1, 1, 1)
 ALL_BEFORE = dt.datetime(9999, 12, 31)
 HISTORY_FROM = dt.datetime(1900, 1, 1)  # a history's first day: $from_at - $window stays a date
-# Rollups kept at a time: a store version's under one skip policy are fifteen (funnel, outcomes,
+# Rollups kept at a time: a store version's under one skip policy are eighteen (funnel, outcomes,
 # flow and the two at-age ones for two grains; the Teams leakage, owners, kept handoff and drop
-# rows; the stalled leads), so two versions fit; with both skip policies in use a version has
-# twenty-seven, and the oldest goes first (a rebuild, not an error).
-KEEP = 32
+# rows; the stalled leads; the weekly decisions and entries; the Content page's deals), so two
+# versions fit; with both skip policies in use a version has thirty, and the oldest goes first
+# (a rebuild, not an error).
+KEEP = 40
 
 _ROLLUPS: dict[tuple, pa.Table] = {}
 _LOCK = threading.Lock()
@@ -219,7 +228,8 @@ def _build(build: str, available: dict, db: Path | None, key: tuple) -> pa.Table
         else:
             table = executor.run(build, executor.bind(build, whole), db=db, arrow=True)
         # Kept in range order, so a view reads the slice of its range only (_in_range).
-        table = table.sort_by(_range_column(table))
+        if _range_column(table) is not None:
+            table = table.sort_by(_range_column(table))
         table = _compact(table)
         with _LOCK:
             # Kept only if the store was not swapped under the build (then the key is stale).
@@ -248,10 +258,14 @@ def _compact(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
-def _range_column(table: pa.Table) -> str:
+def _range_column(table: pa.Table) -> str | None:
     """The column a view's range applies to: a rollup's `day` (macros/rollup_range.sql), or the
-    lead's start_at in kept rows (cube_lead_rows.sql)."""
-    return "day" if "day" in table.column_names else "start_at"
+    lead's start_at in kept rows (cube_lead_rows.sql); None for kept rows no range applies to
+    (DEALS)."""
+    for column in ("day", "start_at"):
+        if column in table.column_names:
+            return column
+    return None
 
 
 def _in_range(table: pa.Table, available: dict) -> pa.Table:
@@ -318,6 +332,22 @@ def history(name: str, params: dict, db: Path | None = None) -> pd.DataFrame | N
         return None
     days = _in_range(table, {"start_at": params["from_at"], "end_before": params["to_before"]})
     summed = executor.run(query, executor.bind(query, params), db=db, relations={relation: days})
+    with _LOCK:
+        ANSWERED[name] += 1
+    return summed
+
+
+def deals(name: str, available: dict, db: Path | None = None) -> pd.DataFrame | None:
+    """Query `name` of DEALS over the kept rows of its base at the latest date: the same
+    columns, rows and order as over the layouts. None for a view as of a past date (a deal's
+    facts then are another as-of's), off DuckDB, or while the rows are being built."""
+    if available.get("is_past", True) or not executor.on_duckdb():
+        return None
+    base = DEALS[name]
+    table = rollup(base, available, db, wait=WAIT or executor.in_background())
+    if table is None:
+        return None
+    summed = executor.run_on_rows(name, base, table, available, db=db, reader="cube_kept_rows")
     with _LOCK:
         ANSWERED[name] += 1
     return summed

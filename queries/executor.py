@@ -732,19 +732,22 @@ def run_over(base: str, outers: list[str], available: dict, db: Path | None = No
 
 
 @functools.cache
-def sql_text_on_rows(name: str, base: str) -> str:
+def sql_text_on_rows(name: str, base: str, reader: str = "cube_lead_rows") -> str:
     """Query file `name` as the plain SQL that runs, its {{ ref('<base>') }} read from kept rows
-    instead of computed: the rows of cube_lead_rows.sql (a view's range and list filters over
-    the relation `lead_rows`) take the place of `base`'s file."""
-    return sql_refs.expand(name, lambda ref: source_text("cube_lead_rows" if ref == base else ref))
+    instead of computed: the rows of `reader` over the relation `lead_rows` take the place of
+    `base`'s file (cube_lead_rows.sql: a view's range and list filters; cube_kept_rows.sql:
+    every row, for a query that selects its rows itself)."""
+    return sql_refs.expand(name, lambda ref: source_text(reader if ref == base else ref))
 
 
-def run_on_rows(name: str, base: str, rows, available: dict, db: Path | None = None) -> pd.DataFrame:
+def run_on_rows(
+    name: str, base: str, rows, available: dict, db: Path | None = None, reader: str = "cube_lead_rows"
+) -> pd.DataFrame:
     """Run query `name` over `rows` instead of computing its base query `base`: `rows` is an
-    Arrow table of `base`'s rows over the whole store (queries/cube.py ROWS), read as
-    `lead_rows` on this query's own cursor; the view takes those of its range and list
-    filters (sql_text_on_rows). DuckDB only (the kept rows are read by DuckDB)."""
-    text = sql_text_on_rows(name, base)
+    Arrow table of `base`'s rows over the whole store (queries/cube.py ROWS, DEALS), read as
+    `lead_rows` on this query's own cursor through `reader` (sql_text_on_rows). DuckDB only
+    (the kept rows are read by DuckDB)."""
+    text = sql_text_on_rows(name, base, reader)
     edits = _prepare(text)
     params = _bound(name, set(_PARAM.findall(_COMMENT.sub("", text))), available)
     with _cursor(db, edits) as (cur, handle):

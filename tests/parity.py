@@ -86,17 +86,18 @@ def recording() -> Iterator[dict[str, Call]]:
     with bridge._ACCOUNTS_LOCK:
         bridge._ACCOUNTS.clear()
     funnel._LATEST.clear()
-    # The rollups are DuckDB-only sums of the cohort, flow and history queries (queries/cube.py, pinned
-    # equal to them by tests/test_cube.py): the harness records the queries themselves.
-    answers, history = cube.answers, cube.history
+    # The rollups and kept rows are DuckDB-only stand-ins for the cohort, flow, history and deal
+    # queries (queries/cube.py, pinned equal to them by tests/test_cube.py): the harness records
+    # the queries themselves.
+    answers, history, deals = cube.answers, cube.history, cube.deals
     cube.answers = lambda *args: False
-    cube.history = lambda *args, **kwargs: None
+    cube.history = cube.deals = lambda *args, **kwargs: None
     for kind, fn in originals.items():
         setattr(executor, kind, wrap(kind, fn))
     try:
         yield calls
     finally:
-        cube.answers, cube.history = answers, history
+        cube.answers, cube.history, cube.deals = answers, history, deals
         for kind, fn in originals.items():
             setattr(executor, kind, fn)
 

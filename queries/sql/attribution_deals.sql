@@ -3,10 +3,8 @@
 -- queries/sql_refs.py), so selection, amounts, close rule and sourcing team have one
 -- definition. Each deal once, whatever the number of its contacts.
 -- Deals: revenue basis = deals won in [$start_at, $end_before); pipeline basis = opportunities
---   opened in the range. The deal's lead: the lead its events name (the lead it was converted
---   from), else its primary contact, else its first contact by id (opportunity_people, as the
---   journeys give its amount to one person only). Its attributes are that lead's, else the
---   opportunity's own (deal_journey_leads), so a deal no lead is known for still counts.
+--   opened in the range. Each deal's lead, dates, amounts and attributes:
+--   attribution_deal_rows.sql.
 --   sourced_by: the team on the first stage event of the deal's lead (of the deal itself when
 --   it has no lead; ties broken by event id); a first event that names no team counts as
 --   $marketing_team.
@@ -15,63 +13,17 @@
 --   deal id closes it lost), $amount_event; $basis ('revenue' or 'pipeline'); $stage_keys;
 --   $marketing_team; $sourced_by (null = all deals, or a team); $deal_by (null, or an attribute
 --   mapped below: the allow-list).
--- Read from the layouts built with the journeys (data/attribution_layouts.py): the events
---   that name a deal, each deal's candidate leads with their attributes, the first event of
---   each type of those leads, so the deals are found without reading all of events and
---   journey_leads. $as_of and the stage keys are still applied here.
+-- Read from the layouts built with the journeys (data/attribution_layouts.py): the first event
+--   of each type of the deals' leads, so the sourcing team is found without reading all of
+--   events. $as_of and the stage keys are still applied here.
 
 with
 
-attribution_deal_events as (select * from attribution_deal_events),
-attribution_deal_leads as (select * from attribution_deal_leads),
 attribution_source_events as (select * from attribution_source_events),
 
-event_deals as (
-    select
-        deal_id,
-        min(lead_id) as lead_id,
-        min(occurred_at) filter (where event_type = $opportunity_stage) as opened_at,
-        min(occurred_at) filter (where event_type = $won_stage) as won_at,
-        min(occurred_at) filter (where event_type = any($exit_keys)) as lost_at,
-        -- DuckDB's arg_min/arg_max: the amount on the first won event / the latest amount set.
-        arg_min(amount, occurred_at) filter (where event_type = $won_stage) as won_amount,
-        arg_max(amount, occurred_at) filter (where event_type = $amount_event and amount is not null)
-            as last_amount
-    from attribution_deal_events
-    where occurred_at <= $as_of
-    group by deal_id
-),
-
-deal_events as (
-    -- A deal's lead when its events name none by $as_of: its contact lead (is_contact: its
-    -- primary contact, else its first by id).
-    select
-        d.* replace (coalesce(d.lead_id, c.lead_id) as lead_id)
-    from event_deals as d
-    left join attribution_deal_leads as c on c.deal_id = d.deal_id and c.is_contact
-),
-
+-- The deals' facts, one row per deal with its lead: attribution_deal_rows.sql.
 deal_attributes as (
-    -- The deal's lead's attributes, else the opportunity's own: the layout's row for the deal
-    -- and that lead (every lead a deal can have has one, no lead too).
-    select
-        d.*,
-        l.lead_start_at,
-        l.channel,
-        l.campaign,
-        l.region,
-        l.segment,
-        l.owner_id,
-        l.owner_team,
-        l.manager,
-        l.office,
-        l.sector,
-        l.account_size
-    from deal_events as d
-    inner join attribution_deal_leads as l
-        on l.deal_id = d.deal_id
-       and l.lead_id is not distinct from d.lead_id
-    where l.is_known
+    select * from {{ ref('attribution_deal_rows') }}
 ),
 
 selected_deals as (

@@ -168,6 +168,8 @@ def answers(name: str, available: dict, standard_window: bool) -> bool:
         return False
     if not executor.on_duckdb():  # the rollups are Arrow tables read by DuckDB
         return False
+    if name in AGED and available.get("age_days") is None:  # an age is what they sum up to
+        return False
     by = available.get("by")
     if by is not None and by not in (*ATTRIBUTES, MONTH) or name == "flow_funnel" and by == MONTH:
         return False

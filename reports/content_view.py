@@ -315,7 +315,7 @@ def sales_use(
     flag = "" if is_mature else " (immature)"
     metrics = [
         Metric(
-            "Opportunities using Marketing content",
+            "Using Marketing content",
             fmt.pct(row["share_rate"]),
             caption=f"{row['n_shared']:,} of {row['n_opportunities']:,} opened {sales_text} · 95% CI "
             f"{fmt.pct(row['share_low'])}–{fmt.pct(row['share_high'])}",

@@ -67,11 +67,11 @@ def test_sales_use_on_the_sidebars_range_is_immature(sales_use_db):
     use = cv.sales_use(YEAR, db=sales_use_db)
     assert use.opened
     m = {x.label: x for x in use.metrics}
-    assert list(m) == ["Opportunities using Marketing content", "Win rate with it", "Win rate without it"]
+    assert list(m) == ["Using Marketing content", "Win rate with it", "Win rate without it"]
     # Opened in 2025: O1..O8; shared O1, O2, O7: 3 / 8 = 37.5%. Closed with it: O1 won, O2 lost,
     # 1 / 2 = 50.0%; without: O3, O8 won of O3, O4, O5, O6, O8: 2 / 5 = 40.0%; +10.0 pts.
     low, high = stats.wilson(3, 8)
-    share = m["Opportunities using Marketing content"]
+    share = m["Using Marketing content"]
     assert share.value == "37.5%"
     assert share.caption == f"3 of 8 opened 01 Jan 2025 – 31 Dec 2025 · 95% CI {fmt.pct(low)}–{fmt.pct(high)}"
     with_ = m["Win rate with it"]

@@ -163,10 +163,16 @@ WAIT = False
 
 def answers(name: str, available: dict, standard_window: bool) -> bool:
     """Whether a rollup gives query `name` for these parameters: see the module's docstring.
-    `standard_window`: the view's window is the contract's own (queries/funnel.py)."""
-    if name not in QUERIES and name not in ROWS or not standard_window or available.get("is_past", True):
-        return False
+    `standard_window`: the view's window is the contract's own (queries/funnel.py). The one
+    gate of every route here (answer(), history(), deals()), so turning it off reads the
+    queries themselves everywhere (tests, the engine parity harness)."""
     if not executor.on_duckdb():  # the rollups are Arrow tables read by DuckDB
+        return False
+    if name in HISTORY:  # nothing of a view is in them but the range of days
+        return True
+    if name in DEALS:  # a deal's facts are the kept ones at the latest date only
+        return not available.get("is_past", True)
+    if name not in QUERIES and name not in ROWS or not standard_window or available.get("is_past", True):
         return False
     if name in AGED and available.get("age_days") is None:  # an age is what they sum up to
         return False
@@ -326,7 +332,7 @@ def history(name: str, params: dict, db: Path | None = None) -> pd.DataFrame | N
     the same columns, rows and order as the query over the journeys. None when the rollup is
     not built yet (a thread is building it) or the engine is not DuckDB; the caller runs the
     query itself."""
-    if not executor.on_duckdb():
+    if not answers(name, params, True):
         return None
     query, build, relation = HISTORY[name]
     table = rollup(build, params, db, wait=WAIT or executor.in_background())
@@ -343,7 +349,7 @@ def deals(name: str, available: dict, db: Path | None = None) -> pd.DataFrame | 
     """Query `name` of DEALS over the kept rows of its base at the latest date: the same
     columns, rows and order as over the layouts. None for a view as of a past date (a deal's
     facts then are another as-of's), off DuckDB, or while the rows are being built."""
-    if available.get("is_past", True) or not executor.on_duckdb():
+    if not answers(name, available, True):
         return None
     base = DEALS[name]
     table = rollup(base, available, db, wait=WAIT or executor.in_background())

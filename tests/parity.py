@@ -89,15 +89,14 @@ def recording() -> Iterator[dict[str, Call]]:
     # The rollups and kept rows are DuckDB-only stand-ins for the cohort, flow, history and deal
     # queries (queries/cube.py, pinned equal to them by tests/test_cube.py): the harness records
     # the queries themselves.
-    answers, history, deals = cube.answers, cube.history, cube.deals
+    answers = cube.answers
     cube.answers = lambda *args: False
-    cube.history = cube.deals = lambda *args, **kwargs: None
     for kind, fn in originals.items():
         setattr(executor, kind, wrap(kind, fn))
     try:
         yield calls
     finally:
-        cube.answers, cube.history, cube.deals = answers, history, deals
+        cube.answers = answers
         for kind, fn in originals.items():
             setattr(executor, kind, fn)
 

@@ -28,7 +28,9 @@ filters (cube_lead_rows.sql, executor.run_on_rows). The comparison of two period
 age (queries/funnel.py compare_periods) asks for the funnel and the outcomes at a younger age
 than the window: the stages reached and the leads won or lost, kept apart also by the age in
 days at which each came (cube_reach_age_rows.sql, cube_outcome_age_rows.sql, 790k and 230k rows
-at 1M), so any age up to the window sums the rows within it (AGED). Every rollup is kept sorted
+at 1M), so any age up to the window sums the rows within it (AGED). The Pipeline page's
+queries read the opportunities' states at two moments, kept whole per pair of moments (STATES).
+Every rollup is kept sorted
 by its range column, and a view hands DuckDB the slice of its range only (_in_range).
 
 Grain of the rollups: `funnel_cube` one row per (start day, channel, region, segment, stage);
@@ -40,7 +42,8 @@ day, channel, region, segment, stage, reach age); `outcome_age_cube` one row per
 channel, region, segment, won age, lost age). The day is each rollup's column `day`, so one
 range and one grouping serve them all (macros/rollup_range.sql, macros/rollup_group.sql).
 
-What a rollup answers (answers()): no as-of date in the past, the contract's own window, no
+What a rollup answers (answers()), but for the kept pipeline states (any as-of, any list filter:
+the moments key them): no as-of date in the past, the contract's own window, no
 list filter but channel, region and segment, no breakdown but those and the start month. Any
 other view reads the journeys as before. A rollup belongs to the store version and the
 parameters it was built with (a swapped-in store gets new ones); it is built in the background
@@ -120,11 +123,22 @@ DEALS = {
     "attribution_credits": "attribution_deal_rows",
     "attribution_deal_outcomes": "attribution_deal_rows",
 }
+# The Pipeline page's queries (queries/pipeline.py) all read the opportunities' states at its two
+# moments (pipeline_states.sql, one row per opportunity with its lead's attributes), which take
+# nothing of the view's filters but the list filters: so the states are kept whole per store
+# version and parameters (the moments T1 and T2, the base currency, the stages), and a view's
+# queries take the rows its list filters pass (cube_state_rows.sql) instead of grouping every
+# opportunity's events again. Any as-of and any dates: the moments key the kept states.
+STATES = "pipeline_states"
+# Kept states at a time: each pair of moments has its own, so a few, the oldest going first,
+# and picking dates never pushes out the funnel's rollups (KEEP).
+STATES_KEEP = 4
 # Kept rows no date range applies to: the stalled leads are every lead in play at the as-of
 # date, whatever range the page shows (teams_stalled_rows.sql).
 UNRANGED = frozenset({"teams_stalled_rows"})
-# What the rollup's own query applies: the range, the filters it answers and the breakdown.
-# Everything else the view binds is fixed in the rollup and keys it.
+# What the rollup's own query applies: the range, the list filters and the breakdown. Everything
+# else the view binds is fixed in the rollup and keys it. (A rollup of QUERIES or ROWS answers no
+# owner filter, answers(): its owners are always every owner, so they need not key it.)
 APPLIED = frozenset(
     {
         "start_at",
@@ -134,7 +148,7 @@ APPLIED = frozenset(
         "by",
         "period",
         "age_days",
-        *list_filter_params(dict.fromkeys(FILTERED)),
+        *list_filter_params(dict.fromkeys(LIST_FILTERS.values())),
     }
 )
 # The whole store, for the build: every start falls in [ALL_FROM, ALL_BEFORE).
@@ -143,10 +157,10 @@ ALL_BEFORE = dt.datetime(9999, 12, 31)
 HISTORY_FROM = dt.datetime(1900, 1, 1)  # a history's first day: $from_at - $window stays a date
 # Rollups kept at a time: a store version's under one skip policy are eighteen (funnel, outcomes,
 # flow and the two at-age ones for two grains; the Teams leakage, owners, kept handoff and drop
-# rows; the stalled leads; the weekly decisions and entries; the Content page's deals), so two
-# versions fit; with both skip policies in use a version has thirty, and the oldest goes first
-# (a rebuild, not an error).
-KEEP = 40
+# rows; the stalled leads; the weekly decisions and entries; the Content page's deals) and up
+# to STATES_KEEP pipeline states, so two versions fit; with both skip policies in use a version
+# has thirty-four, and the oldest goes first (a rebuild, not an error).
+KEEP = 48
 
 _ROLLUPS: dict[tuple, pa.Table] = {}
 _LOCK = threading.Lock()
@@ -168,7 +182,7 @@ def answers(name: str, available: dict, standard_window: bool) -> bool:
     queries themselves everywhere (tests, the engine parity harness)."""
     if not executor.on_duckdb():  # the rollups are Arrow tables read by DuckDB
         return False
-    if name in HISTORY:  # nothing of a view is in them but the range of days
+    if name in HISTORY or name == STATES:  # a range of days, or the moments, keys them
         return True
     if name in DEALS:  # a deal's facts are the kept ones at the latest date only
         return not available.get("is_past", True)
@@ -228,7 +242,7 @@ def _build(build: str, available: dict, db: Path | None, key: tuple) -> pa.Table
     try:
         whole = {**available, "start_at": ALL_FROM, "end_before": ALL_BEFORE, "by": None}
         whole.update(from_at=HISTORY_FROM, to_before=ALL_BEFORE)
-        whole.update(list_filter_params(dict.fromkeys(FILTERED)))
+        whole.update(list_filter_params(dict.fromkeys(LIST_FILTERS.values())))
         if build in DERIVED:
             source, relation = DERIVED[build]
             summed = rollup(source, available, db, wait=True)
@@ -242,14 +256,24 @@ def _build(build: str, available: dict, db: Path | None, key: tuple) -> pa.Table
         with _LOCK:
             # Kept only if the store was not swapped under the build (then the key is stale).
             if executor.store_version(db) == key[2]:
-                if len(_ROLLUPS) >= KEEP:
-                    _ROLLUPS.pop(next(iter(_ROLLUPS)))  # the oldest first
+                _make_room(build)
                 _ROLLUPS[key] = table
                 BUILT.append((build, key[2]))
         return table
     finally:
         with _LOCK:
             _BUILDING.discard(key)
+
+
+def _make_room(build: str) -> None:
+    """Drop the oldest rollup if the cache is full, or the oldest kept states if `build` is
+    states and STATES_KEEP of them are kept. Called holding _LOCK."""
+    if build == STATES:
+        kept = [key for key in _ROLLUPS if key[0] == STATES]
+        for key in kept[: max(0, len(kept) - STATES_KEEP + 1)]:
+            _ROLLUPS.pop(key)  # the oldest first
+    while len(_ROLLUPS) >= KEEP:
+        _ROLLUPS.pop(next(iter(_ROLLUPS)))
 
 
 def _compact(table: pa.Table) -> pa.Table:
@@ -359,6 +383,24 @@ def deals(name: str, available: dict, db: Path | None = None) -> pd.DataFrame | 
     with _LOCK:
         ANSWERED[name] += 1
     return summed
+
+
+def states(names: list[str], available: dict, db: Path | None = None) -> list[pd.DataFrame] | None:
+    """The Pipeline page's queries `names` (each over pipeline_states.sql) from the states kept
+    for these parameters (STATES): the same columns, rows and order as over the opportunities'
+    events. Built here when not kept yet, never in the background: building the states costs
+    what computing them for this one view does (about 50 ms at 1M leads), so a view waits for
+    them rather than computing them twice. None off DuckDB; the caller computes them itself."""
+    if not answers(STATES, available, True):
+        return None
+    table = rollup(STATES, available, db, wait=True)
+    frames = [
+        executor.run_on_rows(name, STATES, table, available, db=db, reader="cube_state_rows")
+        for name in names
+    ]
+    with _LOCK:
+        ANSWERED.update(names)
+    return frames
 
 
 def answer(name: str, available: dict, standard_window: bool, db: Path | None = None) -> pd.DataFrame | None:

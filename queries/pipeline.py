@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from data.contract import Contract
-from queries import contracts, currency, executor, funnel
+from queries import contracts, cube, currency, executor, funnel
 from queries.filters import FilterError, Filters
 
 GRAIN = "opportunity"
@@ -206,7 +206,12 @@ def _params(
 
 
 def _run(names: list[str], params: dict, db: Path | None) -> list[pd.DataFrame]:
-    """Queries over pipeline_states, which is computed once for all of them."""
+    """Queries over pipeline_states, which is computed once for all of them: read from the
+    states kept for these moments (queries/cube.py STATES), whatever the list filters, or
+    computed for this view where none are kept (another engine)."""
+    kept = cube.states(names, params, db=db)
+    if kept is not None:
+        return kept
     return executor.run_over("pipeline_states", names, params, db=db)
 
 
@@ -240,15 +245,16 @@ def by_stage(
     if not has_opportunities(contract):
         return pd.DataFrame(columns=["stage_order", "stage", "label", "sourced_by", "currency"])
     (df,) = _run(["pipeline_by_stage"], _params(filters, contract, at, at, base, db), db)
-    return _stage_rows(df, contract, at, base)
+    df = _stage_rows(df, contract)
+    df.attrs.update(at=at, base=base)
+    return df
 
 
-def _stage_rows(df: pd.DataFrame, contract: Contract, at: dt.date, base: str | None) -> pd.DataFrame:
+def _stage_rows(df: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     labels = _labels(contract)
     df.insert(1, "stage", [labels[int(k)][0] for k in df["stage_order"]])
     df.insert(2, "label", [labels[int(k)][1] for k in df["stage_order"]])
     df["sourced_by"] = df["sourced_by"].astype(object).where(df["sourced_by"].notna(), None)
-    df.attrs.update(at=at, base=base)
     return df
 
 
@@ -283,13 +289,14 @@ def movement(
     if not has_opportunities(contract):
         return pd.DataFrame(columns=["bucket", "sourced_by", "currency", "is_every_currency"])
     (df,) = _run(["pipeline_movement"], _params(filters, contract, t1, t2, base, db), db)
-    return _movement_rows(df, t1, t2, base)
+    df = _movement_rows(df)
+    df.attrs.update(t1=t1, t2=t2, base=base)
+    return df
 
 
-def _movement_rows(df: pd.DataFrame, t1: dt.date, t2: dt.date, base: str | None) -> pd.DataFrame:
+def _movement_rows(df: pd.DataFrame) -> pd.DataFrame:
     df["sourced_by"] = df["sourced_by"].astype(object).where(df["sourced_by"].notna(), None)
     df["currency"] = df["currency"].astype(object).where(df["currency"].notna(), None)
-    df.attrs.update(t1=t1, t2=t2, base=base)
     return df
 
 
@@ -375,15 +382,22 @@ class View:
         return self.base is not None and not self.missing_rates
 
 
-def _by_source(df: pd.DataFrame, keys: list[str], count: str) -> pd.DataFrame:
-    """Counts per key split into n_marketing and n_sales."""
-    part = df.assign(source=[_source(s) for s in df["sourced_by"]])
-    wide = part.pivot_table(index=keys, columns="source", values=count, aggfunc="sum", fill_value=0)
-    return wide.reindex(columns=list(SOURCES), fill_value=0).rename(columns=lambda c: f"n_{c}")
+def _number(value) -> float:
+    """An amount of a row as a float; a missing one (no rate, say) adds nothing."""
+    return 0.0 if value is None or pd.isna(value) else float(value)
 
 
-def _sum_or_nan(values: pd.Series) -> float:
-    return float(values.sum()) if values.notna().any() else math.nan
+def _sums(records: list[dict], key: str, column: str) -> dict:
+    """{value of `key`: the sum of `column` over the records with it} (exactly rounded)."""
+    found: dict = {}
+    for r in records:
+        found.setdefault(r[key], []).append(_number(r[column]))
+    return {k: math.fsum(v) for k, v in found.items()}
+
+
+def _change(records: list[dict], before: str, after: str) -> float:
+    """What the records did to an amount: the sum of `after` less the sum of `before`."""
+    return math.fsum(_number(r[after]) for r in records) - math.fsum(_number(r[before]) for r in records)
 
 
 def view(
@@ -410,110 +424,100 @@ def view(
         raw_stages, raw_moves = _run(
             ["pipeline_by_stage", "pipeline_movement"], _params(filters, contract, t1, t2, base, db), db
         )
-        stage_rows = _stage_rows(raw_stages, contract, t2, base)
-        moves = _movement_rows(raw_moves, t1, t2, base)
+        # No attrs on these: pandas deep-copies a frame's attrs on every operation, which was
+        # half of arranging the view.
+        stage_rows = _stage_rows(raw_stages, contract)
+        moves = _movement_rows(raw_moves)
     else:
         stage_rows = by_stage(filters, t2, base, db=db, contract=contract)
         moves = movement(filters, t1, t2, base, db=db, contract=contract)
+        stage_rows.attrs.clear()
+        moves.attrs.clear()
+    # The rows are a few dozen (stage or bucket, team, currency): arranged as plain records, as
+    # pandas spent a few milliseconds per operation on them.
+    stage_recs = stage_rows.to_dict("records")
+    move_recs = moves.to_dict("records")
     if sourced is not None:
-        stage_rows = stage_rows[[_source(s) == sourced for s in stage_rows["sourced_by"]]]
-        moves = moves[[_source(s) == sourced for s in moves["sourced_by"]]]
+        stage_recs = [r for r in stage_recs if _source(r["sourced_by"]) == sourced]
+        move_recs = [r for r in move_recs if _source(r["sourced_by"]) == sourced]
+    per_currency = [r for r in move_recs if not r["is_every_currency"]]
+    every = [r for r in move_recs if r["is_every_currency"]]
     # Every amount open at T2 is also a leg of the movement (each opportunity open at T2 is in
     # a bucket), so the movement's rows alone say what is unrated, at T1 and at T2.
-    legs = moves[~moves["is_every_currency"].astype(bool)] if len(moves) else stage_rows
-    missing = [] if base is None else currency.missing(legs)
+    legs = per_currency if move_recs else stage_recs
+    missing = [] if base is None else currency.missing(pd.DataFrame(legs, columns=list(moves.columns)))
+    converts = bool(base) and not missing
 
     # Currencies, largest open pipeline at T2 first (then at T1, then by code).
-    per_currency = moves[~moves["is_every_currency"].astype(bool)] if len(moves) else moves
-    at_t1 = (
-        per_currency.groupby("currency")["amount_t1"].sum() if len(per_currency) else pd.Series(dtype=float)
-    )
-    at_t2 = stage_rows.groupby("currency")["amount"].sum() if len(stage_rows) else pd.Series(dtype=float)
-    with_amount = (
-        set(stage_rows.loc[stage_rows["n_with_amount"] > 0, "currency"]) if len(stage_rows) else set()
-    )
-    if len(per_currency):
-        with_amount |= set(per_currency.loc[per_currency["amount_t1"] != 0, "currency"])
-    currencies = sorted(with_amount, key=lambda c: (-float(at_t2.get(c, 0.0)), -float(at_t1.get(c, 0.0)), c))
+    at_t1 = _sums(per_currency, "currency", "amount_t1")
+    at_t2 = _sums(stage_recs, "currency", "amount")
+    with_amount = {r["currency"] for r in stage_recs if r["n_with_amount"] > 0}
+    with_amount |= {r["currency"] for r in per_currency if _number(r["amount_t1"]) != 0}
+    currencies = sorted(with_amount, key=lambda c: (-at_t2.get(c, 0.0), -at_t1.get(c, 0.0), c))
 
     # The pipeline at T2, one row per open stage.
     open_stages = [s for s in journey(contract).stages if s.order < len(journey(contract).stages)] or list(
         journey(contract).stages
     )
-    index = [s.order for s in open_stages]
-    stages = pd.DataFrame(
-        {"stage_order": index, "stage": [s.key for s in open_stages], "label": [s.label for s in open_stages]}
-    )
-    if len(stage_rows):
-        counts = stage_rows.groupby("stage_order")[["n_opportunities", "n_with_amount"]].sum()
-        split = _by_source(stage_rows, ["stage_order"], "n_opportunities")
-        base_sum = stage_rows.groupby("stage_order")["amount_base"].apply(_sum_or_nan)
-        amounts = stage_rows.pivot_table(
-            index="stage_order", columns="currency", values="amount", aggfunc="sum"
-        )
-    else:
-        counts = pd.DataFrame(columns=["n_opportunities", "n_with_amount"])
-        split = pd.DataFrame(columns=[f"n_{c}" for c in SOURCES])
-        base_sum = pd.Series(dtype=float)
-        amounts = pd.DataFrame()
-    stages = stages.set_index("stage_order")
+    columns: dict[str, list] = {
+        "stage_order": [s.order for s in open_stages],
+        "stage": [s.key for s in open_stages],
+        "label": [s.label for s in open_stages],
+    }
+    rows_of = {s.order: [r for r in stage_recs if int(r["stage_order"]) == s.order] for s in open_stages}
     for c in ("n_opportunities", "n_with_amount"):
-        stages[c] = counts[c].reindex(index).fillna(0).astype("int64") if c in counts else 0
-    for c in split.columns:
-        stages[c] = split[c].reindex(index).fillna(0).astype("int64")
+        columns[c] = [sum(int(r[c]) for r in rows_of[o]) for o in columns["stage_order"]]
+    for team in SOURCES:
+        columns[f"n_{team}"] = [
+            sum(int(r["n_opportunities"]) for r in rows_of[o] if _source(r["sourced_by"]) == team)
+            for o in columns["stage_order"]
+        ]
     for code in currencies:
-        column = amounts[code].reindex(index).fillna(0.0) if code in amounts else 0.0
-        stages[f"amount:{code}"] = column
+        columns[f"amount:{code}"] = [
+            math.fsum(_number(r["amount"]) for r in rows_of[o] if r["currency"] == code)
+            for o in columns["stage_order"]
+        ]
     # Converted only when every amount is rated: a stage with no amount then holds 0.
-    stages["amount_base"] = (
-        base_sum.reindex(index).astype(float).fillna(0.0) if base and not missing else math.nan
+    columns["amount_base"] = [
+        math.fsum(_number(r["amount_base"]) for r in rows_of[o]) if converts else math.nan
+        for o in columns["stage_order"]
+    ]
+    stages = pd.DataFrame(columns).astype(
+        {c: "int64" for c in columns if c.startswith("n_") or c == "stage_order"}
     )
-    stages = stages.reset_index()
 
     # The movement, one row per bucket in order.
-    every = moves[moves["is_every_currency"].astype(bool)] if len(moves) else moves
     rows = []
     for key, (label, definition) in BUCKETS.items():
-        part = every[every["bucket"] == key] if len(every) else every
-        cur = per_currency[per_currency["bucket"] == key] if len(per_currency) else per_currency
+        part = [r for r in every if r["bucket"] == key]
+        cur = [r for r in per_currency if r["bucket"] == key]
         row = {
             "bucket": key,
             "label": label,
             "definition": definition,
-            "n_opportunities": int(part["n_opportunities"].sum()) if len(part) else 0,
+            "n_opportunities": sum(int(r["n_opportunities"]) for r in part),
         }
-        split_counts = dict.fromkeys(SOURCES, 0)
-        for r in part.itertuples():
-            split_counts[_source(r.sourced_by)] += int(r.n_opportunities)
-        row.update({f"n_{s}": n for s, n in split_counts.items()})
-        n1 = int(part["n_open_t1"].sum()) if len(part) else 0
-        n2 = int(part["n_open_t2"].sum()) if len(part) else 0
+        for team in SOURCES:
+            row[f"n_{team}"] = sum(
+                int(r["n_opportunities"]) for r in part if _source(r["sourced_by"]) == team
+            )
+        n1 = sum(int(r["n_open_t1"]) for r in part)
+        n2 = sum(int(r["n_open_t2"]) for r in part)
         row.update(n_open_t1=n1, n_open_t2=n2, n_change=n2 - n1)
         row["change_base"] = math.nan
-        if base and not missing:
-            row["change_base"] = (
-                float(cur["amount_base_t2"].fillna(0).sum() - cur["amount_base_t1"].fillna(0).sum())
-                if len(cur)
-                else 0.0
-            )
+        if converts:
+            row["change_base"] = _change(cur, "amount_base_t1", "amount_base_t2")
         for code in currencies:
-            mine = cur[cur["currency"] == code] if len(cur) else cur
-            row[f"change:{code}"] = (
-                float(mine["amount_t2"].sum() - mine["amount_t1"].sum()) if len(mine) else 0.0
+            row[f"change:{code}"] = _change(
+                [r for r in cur if r["currency"] == code], "amount_t1", "amount_t2"
             )
         rows.append(row)
     buckets = pd.DataFrame(rows)
 
     def ends(amount_col: str, base_col: str, n_col: str) -> dict:
-        amounts = {
-            code: float(per_currency.loc[per_currency["currency"] == code, amount_col].sum())
-            for code in currencies
-        }
-        converted = None
-        if base and not missing:
-            converted = float(per_currency[base_col].fillna(0).sum()) if len(per_currency) else 0.0
-        n = int(every[n_col].sum()) if len(every) else 0
-        return {"n": n, "amounts": amounts, "converted": converted}
+        amounts = {code: _sums(per_currency, "currency", amount_col).get(code, 0.0) for code in currencies}
+        converted = math.fsum(_number(r[base_col]) for r in per_currency) if converts else None
+        return {"n": sum(int(r[n_col]) for r in every), "amounts": amounts, "converted": converted}
 
     as_of = funnel.resolve_as_of(filters, db)
     return View(

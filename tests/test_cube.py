@@ -17,7 +17,7 @@ import time
 import pandas as pd
 import pytest
 
-from queries import attribution, content, cube, executor, funnel, teams, weekly
+from queries import attribution, content, cube, executor, funnel, pipeline, teams, weekly
 from queries.filters import Filters
 
 
@@ -268,6 +268,74 @@ def test_the_content_pages_deals_from_kept_rows_are_the_layouts(sample_store, wa
     assert cube.ANSWERED["attribution_credits"] == 3 * len(views)
     assert cube.ANSWERED["attribution_deal_outcomes"] == 3 * len(views)
     assert [build for build, _ in cube.BUILT] == ["attribution_deal_rows"]  # once for them all
+
+
+def test_the_pipeline_from_kept_states_is_the_events(sample_store, waiting, monkeypatch):
+    """The Pipeline page's queries over the opportunities' states kept per pair of moments
+    (cube.STATES): the same frames and views as over the opportunities' events, for random
+    moments (a past as-of too), list filters (an owner too), teams, bars and bases; one build
+    per pair of moments, whatever the filters; and at most STATES_KEEP kept at a time, the
+    funnel's rollups kept beside them."""
+    db = sample_store
+    last = funnel.latest_event_at(db).date()
+    channels, segments, owners = (_values(db, c) for c in ("channel", "segment", "owner_id"))
+    rng = random.Random(41)
+    views = [(Filters(start=last - dt.timedelta(days=89), end=last), None, None)]
+    for _ in range(7):
+        t2 = last - dt.timedelta(days=rng.choice([0, 0, 3, 40]))
+        as_of = dt.datetime.combine(last - dt.timedelta(days=20), dt.time.min) if rng.random() < 0.2 else None
+        f = Filters(
+            start=last - dt.timedelta(days=365),
+            end=last,
+            as_of=as_of,
+            channels=tuple(rng.sample(channels, rng.randrange(0, 3))),
+            segments=tuple(rng.sample(segments, rng.randrange(0, 2))),
+            owners=tuple(rng.sample(owners, rng.randrange(0, 2))),
+        )
+        views.append((f, t2 - dt.timedelta(days=rng.choice([1, 7, 30])), t2))
+
+    def frames(f: Filters, t1, t2, base, sourced, bar) -> dict:
+        v = pipeline.view(f, t1, t2, sourced=sourced, base=base, db=db)
+        return {
+            "stages": v.stages,
+            "buckets": v.buckets,
+            "ends": pd.DataFrame([v.start, v.end]),
+            "by stage": pipeline.by_stage(f, t2, base, db=db),
+            "movement": pipeline.movement(f, t1, t2, base, db=db),
+            "bar": pipeline.opportunities(f, bar, t1, t2, sourced=sourced, base=base, db=db),
+        }
+
+    keep = cube.STATES_KEEP
+    monkeypatch.setattr(cube, "STATES_KEEP", 100)  # none dropped, so each is built once
+    n_moved = 0
+    moments = set()  # (T1, T2, base) of each pair of moments asked for
+    for f, t1, t2 in views:
+        base, sourced = rng.choice([None, "USD", "EUR"]), rng.choice([None, "marketing", "sales"])
+        d1, d2 = pipeline.default_dates(f, db)
+        as_of = funnel.resolve_as_of(f, db)
+        at = [min(pipeline.day_end(day), as_of) for day in (t1 or d1, t2 or d2)]
+        moments |= {(at[0], at[1], base), (at[1], at[1], base)}  # the movement's, the pipeline's
+        bar = rng.choice(list(pipeline.BARS))
+        kept = frames(f, t1, t2, base, sourced, bar)
+        with monkeypatch.context() as m:
+            m.setattr(cube, "answers", lambda *args: False)
+            events = frames(f, t1, t2, base, sourced, bar)
+        for name, frame in kept.items():
+            pd.testing.assert_frame_equal(
+                frame, events[name], check_exact=False, rtol=1e-12, obj=f"{name} for {f}, {t1}..{t2}"
+            )
+        n_moved += int(kept["buckets"]["n_opportunities"].sum())
+    assert n_moved > 0
+    assert cube.ANSWERED["pipeline_movement"] == 2 * len(views)
+    # One build per pair of moments and base, whatever the filters, team or bar.
+    assert [build for build, _ in cube.BUILT] == ["pipeline_states"] * len(moments)
+    monkeypatch.setattr(cube, "STATES_KEEP", keep)
+    funnel.cohort_funnel(views[0][0], db=db)  # a funnel rollup beside the kept states
+    for days in range(cube.STATES_KEEP + 2):
+        pipeline.by_stage(views[0][0], last - dt.timedelta(days=days), db=db)
+    kept_keys = [key for key in cube._ROLLUPS if key[0] == cube.STATES]
+    assert len(kept_keys) == cube.STATES_KEEP
+    assert any(key[0] == "cube_funnel_rows" for key in cube._ROLLUPS)
 
 
 def test_views_the_rollups_do_not_answer_read_the_journeys(sample_store, waiting, monkeypatch):

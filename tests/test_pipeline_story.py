@@ -16,7 +16,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from queries import funnel, pipeline
+from queries import cube, funnel, pipeline
 from queries.filters import Filters
 from tests.stories import build_events
 
@@ -72,6 +72,21 @@ kind = "lost"
 """
 
 Q1 = Filters(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+
+
+@pytest.fixture(autouse=True, params=["events", "kept states"])
+def states_from(request, monkeypatch):
+    """Every test twice: the opportunities' states grouped from their events for the view, and
+    read from the states kept per pair of moments (queries/cube.py STATES): the same
+    hand-computed numbers either way."""
+    cube.clear()
+    if request.param == "events":
+        monkeypatch.setattr(cube, "answers", lambda *args: False)
+    yield request.param
+    answered = cube.ANSWERED["pipeline_by_stage"] + cube.ANSWERED["pipeline_opportunities"]
+    cube.clear()
+    if request.param == "events":
+        assert not answered
 
 
 def ev(deal, kind, at, **more) -> dict:

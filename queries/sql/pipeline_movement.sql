@@ -24,29 +24,36 @@ movers as (
 
 -- Each opportunity's part in the pipeline at $t1 and at $t2, in the currency of each; one that
 -- is new and already closed by $t2 keeps one leg with nothing open, so that it is counted.
+-- An opportunity has at most one leg of each moment, so it is counted once by its first leg:
+-- is_first, over every currency (its $t2 leg when it has no $t1 leg); is_first_in_currency, in
+-- the leg's currency (also its $t2 leg in another currency than its $t1 leg's). Counting so
+-- needs no distinct count, which DuckDB plans as a join per grouping set.
 legs as (
     select
         deal_id, bucket, sourced_by, currency_t1 as currency, true as is_t1, is_open_t1 as is_open,
-        amount_t1 as amount, amount_base_t1 as amount_base, amount_day_t1 as amount_day
+        amount_t1 as amount, amount_base_t1 as amount_base, amount_day_t1 as amount_day,
+        true as is_first, true as is_first_in_currency
     from movers
     where is_open_t1
     union all
     select
         deal_id, bucket, sourced_by, currency_t2 as currency, false as is_t1, is_open_t2 as is_open,
-        amount_t2 as amount, amount_base_t2 as amount_base, amount_day_t2 as amount_day
+        amount_t2 as amount, amount_base_t2 as amount_base, amount_day_t2 as amount_day,
+        not is_open_t1 as is_first, not is_open_t1 or currency_t2 <> currency_t1 as is_first_in_currency
     from movers
     where is_open_t2 or not is_open_t1
 ),
 
-final as (
+grouped as (
     select
         bucket,
         sourced_by,
         currency,
         grouping(currency) = 1 as is_every_currency,
-        count(distinct deal_id) as n_opportunities,
-        count(distinct deal_id) filter (where is_t1) as n_open_t1,
-        count(distinct deal_id) filter (where not is_t1 and is_open) as n_open_t2,
+        count(*) filter (where is_first) as n_first,
+        count(*) filter (where is_first_in_currency) as n_first_in_currency,
+        count(*) filter (where is_t1) as n_open_t1,
+        count(*) filter (where not is_t1 and is_open) as n_open_t2,
         coalesce(sum(amount) filter (where is_t1), 0) as amount_t1,
         coalesce(sum(amount) filter (where not is_t1 and is_open), 0) as amount_t2,
         sum(amount_base) filter (where is_t1) as amount_base_t1,
@@ -56,6 +63,24 @@ final as (
             as first_day_without_rate
     from legs
     group by grouping sets ((bucket, sourced_by, currency), (bucket, sourced_by))
+),
+
+final as (
+    select
+        bucket,
+        sourced_by,
+        currency,
+        is_every_currency,
+        case when is_every_currency then n_first else n_first_in_currency end as n_opportunities,
+        n_open_t1,
+        n_open_t2,
+        amount_t1,
+        amount_t2,
+        amount_base_t1,
+        amount_base_t2,
+        n_without_rate,
+        first_day_without_rate
+    from grouped
 )
 
 select * from final

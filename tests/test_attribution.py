@@ -371,12 +371,17 @@ def test_models_agree_per_channel_by_construction(db):
 
 def test_the_deals_are_defined_once_for_both_deal_queries():
     # Credits and deal outcomes (Sales use, sourced vs influenced) must select the same deals
-    # with the same amounts, close and sourcing team: both read attribution_deals.sql, and
+    # with the same amounts, close, sourcing team and influence: both read
+    # attribution_deals.sql, which reads each deal's facts from attribution_deal_rows.sql, and
     # neither keeps a copy of its own.
     sql = Path(__file__).resolve().parents[1] / "queries" / "sql"
     deals = (sql / "attribution_deals.sql").read_text(encoding="utf-8")
-    assert "deals as (" in deals and "lead_sources as (" in deals
+    rows = (sql / "attribution_deal_rows.sql").read_text(encoding="utf-8")
+    assert "deals as (" in deals and "{{ ref('attribution_deal_rows') }}" in deals
+    for cte in ("lead_sources as (", "influenced as (", "shared as ("):
+        assert cte in rows and cte not in deals
     for name in attribution.DEAL_QUERIES:
         text = (sql / f"{name}.sql").read_text(encoding="utf-8")
         assert "deals as (select * from {{ ref('attribution_deals') }})" in text
-        assert "deal_events as (" not in text and "lead_sources as (" not in text
+        for cte in ("deal_events as (", "lead_sources as (", "influenced as (", "shared as ("):
+            assert cte not in text

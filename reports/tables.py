@@ -102,7 +102,8 @@ def pace_line(report: WeeklyReport) -> str:
         return f"Shared revenue target for {month}: none set. Won so far: {f.money(p['won_revenue'])}."
     return (
         f"Shared revenue target for {month}: {f.money(p['target'])}. Won by the end of the week: "
-        f"{f.money(p['won_revenue'])} ({f.count(p['n_won'])} deals) with {f.pct(p['share'])} of the "
+        f"{f.money(p['won_revenue'])} ({f.count(p['n_won'])} {'deal' if p['n_won'] == 1 else 'deals'}) "
+        f"with {f.pct(p['share'])} of the "
         f"month gone; a steady pace would be {f.money(p['expected'])}: {p['status']} "
         f"({f.money(p['gap_to_pace'])} against pace)."
     )

@@ -133,3 +133,29 @@ def test_the_meetings_notes():
     assert "`python -m reports.weekly --week 2025-W01 --out DIR`" in m.export
     assert wv.meeting(dt.date(2024, 12, 16), notes.iloc[:0]).empty == "No notes for 2024-W51 yet."
     assert wv.week_option(W01) == "2025-W01: 30 Dec 2024 – 05 Jan 2025"
+
+
+def test_the_pace_line_counts_its_deals_in_words():
+    from types import SimpleNamespace
+
+    from reports import tables
+
+    def line(n_won: int) -> str:
+        pace = pd.DataFrame(
+            [
+                {
+                    "month_start": pd.Timestamp("2025-01-01"),
+                    "target": 10000.0,
+                    "won_revenue": 2500.0 * n_won,
+                    "n_won": n_won,
+                    "share": 0.5,
+                    "expected": 5000.0,
+                    "status": "behind" if n_won < 2 else "on pace",
+                    "gap_to_pace": 2500.0 * n_won - 5000.0,
+                }
+            ]
+        )
+        return tables.pace_line(SimpleNamespace(pace=pace))
+
+    assert "Won by the end of the week: 2,500 (1 deal) with 50.0% of the month gone" in line(1)
+    assert "(2 deals) with" in line(2) and "(0 deals) with" in line(0)

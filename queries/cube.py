@@ -106,6 +106,10 @@ ROWS = {
     "teams_handoff_leads": "teams_handoffs",
     "teams_drop_leads": "teams_drops",
     "teams_stalled": "teams_stalled_rows",
+    # The Pipeline page's real stage history: every stage and exit event of the cohort's
+    # opportunities, with each opportunity's start and attributes (375k rows at 1M leads).
+    "stage_visits": "cohort_status_events",
+    "stage_moves": "cohort_status_events",
 }
 # Queries of the store's history that take nothing of a view but a range of whole days
 # [$from_at, $to_before) and the contract: what happened on a day never depends on the as-of

@@ -616,6 +616,11 @@ def _cohort(
         by=None,
     )
     available.update(extra)
+    # At the latest date the cohort's stage and exit events are kept whole (queries/cube.py
+    # ROWS) and a view takes those of its range and list filters.
+    kept = cube.answer(name, available, f.window(contract) == contract.conversion_window_days, db)
+    if kept is not None:
+        return kept, computing, as_of
     return executor.run(name, executor.bind(name, available), db=db), computing, as_of
 
 

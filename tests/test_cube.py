@@ -272,10 +272,11 @@ def test_the_content_pages_deals_from_kept_rows_are_the_layouts(sample_store, wa
 
 def test_the_pipeline_from_kept_states_is_the_events(sample_store, waiting, monkeypatch):
     """The Pipeline page's queries over the opportunities' states kept per pair of moments
-    (cube.STATES): the same frames and views as over the opportunities' events, for random
-    moments (a past as-of too), list filters (an owner too), teams, bars and bases; one build
-    per pair of moments, whatever the filters; and at most STATES_KEEP kept at a time, the
-    funnel's rollups kept beside them."""
+    (cube.STATES) and its stage history over the stage events kept whole (ROWS): the same
+    frames and views as over the opportunities' events, for random moments (a past as-of too),
+    list filters (an owner too), teams, bars and bases; one build per pair of moments, whatever
+    the filters; and at most STATES_KEEP kept at a time, the funnel's rollups kept beside
+    them."""
     db = sample_store
     last = funnel.latest_event_at(db).date()
     channels, segments, owners = (_values(db, c) for c in ("channel", "segment", "owner_id"))
@@ -303,6 +304,8 @@ def test_the_pipeline_from_kept_states_is_the_events(sample_store, waiting, monk
             "by stage": pipeline.by_stage(f, t2, base, db=db),
             "movement": pipeline.movement(f, t1, t2, base, db=db),
             "bar": pipeline.opportunities(f, bar, t1, t2, sourced=sourced, base=base, db=db),
+            "stage visits": pipeline.stage_visits(f, db=db),
+            "backward moves and re-opens": pipeline.stage_moves(f, limit=40, db=db),
         }
 
     keep = cube.STATES_KEEP
@@ -327,8 +330,16 @@ def test_the_pipeline_from_kept_states_is_the_events(sample_store, waiting, monk
         n_moved += int(kept["buckets"]["n_opportunities"].sum())
     assert n_moved > 0
     assert cube.ANSWERED["pipeline_movement"] == 2 * len(views)
-    # One build per pair of moments and base, whatever the filters, team or bar.
-    assert [build for build, _ in cube.BUILT] == ["pipeline_states"] * len(moments)
+    # The stage history from the kept stage events (ROWS) at the latest date without an owner
+    # filter; the others read the events.
+    latest = [f for f, _, _ in views if f.as_of is None and not f.owners]
+    assert 0 < len(latest) < len(views)
+    assert cube.ANSWERED["stage_visits"] == cube.ANSWERED["stage_moves"] == len(latest)
+    # One build per pair of moments and base, whatever the filters, team or bar; the stage
+    # events once.
+    builds = [build for build, _ in cube.BUILT]
+    assert builds.count("pipeline_states") == len(moments)
+    assert builds.count("cohort_status_events") == 1 and len(builds) == len(moments) + 1
     monkeypatch.setattr(cube, "STATES_KEEP", keep)
     funnel.cohort_funnel(views[0][0], db=db)  # a funnel rollup beside the kept states
     for days in range(cube.STATES_KEEP + 2):

@@ -76,14 +76,16 @@ Q1 = Filters(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
 
 @pytest.fixture(autouse=True, params=["events", "kept states"])
 def states_from(request, monkeypatch):
-    """Every test twice: the opportunities' states grouped from their events for the view, and
-    read from the states kept per pair of moments (queries/cube.py STATES): the same
-    hand-computed numbers either way."""
+    """Every test twice: the opportunities' states and stage events read from their events for
+    the view, and from the states kept per pair of moments (queries/cube.py STATES) and the
+    stage events kept whole (ROWS): the same hand-computed numbers either way."""
     cube.clear()
     if request.param == "events":
         monkeypatch.setattr(cube, "answers", lambda *args: False)
+    else:
+        monkeypatch.setattr(cube, "WAIT", True)
     yield request.param
-    answered = cube.ANSWERED["pipeline_by_stage"] + cube.ANSWERED["pipeline_opportunities"]
+    answered = sum(cube.ANSWERED.values())
     cube.clear()
     if request.param == "events":
         assert not answered

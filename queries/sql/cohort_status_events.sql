@@ -7,13 +7,22 @@
 --   previous_type,      the opportunity's previous stage or exit event (null: this is its
 --   previous_at         first)
 --   owner_id            the opportunity's owner (cohort_rows)
+--   start_at, channel,  the opportunity's start and attributes (cohort_rows): what the rows
+--   region, segment     kept whole by queries/cube.py (ROWS) are taken by, for a view's range
+--                       and list filters (cube_lead_rows.sql)
 -- Parameters: those of cohort_rows.sql, $stage_keys (the tracked stages, in order), $exit_keys
 --   (every exit key; [''] when none).
 
 with
 
 cohort as (
-    select lead_id as deal_id, any_value(owner_id) as owner_id
+    select
+        lead_id as deal_id,
+        any_value(owner_id) as owner_id,
+        any_value(start_at) as start_at,
+        any_value(channel) as channel,
+        any_value(region) as region,
+        any_value(segment) as segment
     from {{ ref('cohort_rows') }}
     where stage_order = 1
     group by lead_id
@@ -36,7 +45,11 @@ final as (
         nullif(array_position($stage_keys, e.event_type), 0) as stage_order,
         lag(e.event_type) over w as previous_type,
         lag(e.occurred_at) over w as previous_at,
-        c.owner_id
+        c.owner_id,
+        c.start_at,
+        c.channel,
+        c.region,
+        c.segment
     from deal_events as e
     inner join cohort as c on c.deal_id = e.deal_id
     window w as (partition by e.deal_id order by e.seq)

@@ -375,6 +375,21 @@ def test_views_the_rollups_do_not_answer_read_the_journeys(sample_store, waiting
     assert not cube.BUILT
 
 
+def test_the_leakage_counts_the_kept_drops(sample_store, waiting):
+    """The Teams page's leakage rollup is summed from the drops kept whole for its lists
+    (cube.DERIVED), so the drops are computed once for both: a leakage view builds the kept
+    drops first, and a list of dropped leads after it builds nothing more."""
+    db = sample_store
+    last = funnel.latest_event_at(db).date()
+    view = Filters(start=last - dt.timedelta(days=89), end=last)
+    leakage = teams.leakage_by_owner(view, db=db)
+    assert [build for build, _ in cube.BUILT] == ["teams_drops", "cube_leakage_rows"]
+    teams.drop_leads(view, limit=20, db=db)
+    assert len(cube.BUILT) == 2
+    assert cube.ANSWERED == {"teams_leakage": 1, "teams_drop_leads": 1}
+    assert int(leakage["n_dropped"].sum()) > 0
+
+
 def test_a_view_does_not_wait_for_a_rollup(sample_store, monkeypatch):
     """Without WAIT the first view reads the journeys and a thread builds the rollup; the views
     after it are answered from the rollup, with the same numbers."""

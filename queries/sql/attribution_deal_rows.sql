@@ -1,4 +1,5 @@
--- Attribution deal rows: one row per deal with its lead, as of $as_of: when it was opened, won
+-- Attribution deal rows: one row per deal with its lead that a view can select (won or opened
+-- in [$start_at, $end_before), its lead passing the list filters), as of $as_of: when it was opened, won
 -- and lost, its won and last amounts, its lead's attributes (else the opportunity's own), the
 -- team that sourced it and whether Marketing influenced it or Sales shared Marketing content on
 -- it. The one definition of a deal's facts, read with ref('attribution_deal_rows') by
@@ -23,9 +24,10 @@
 --   contact, else its first contact by id (opportunity_people, as the journeys give its amount
 --   to one person only). Its attributes are that lead's, else the opportunity's own
 --   (deal_journey_leads), so a deal no lead is known for still counts.
--- Parameters: $as_of (timestamp); $opportunity_stage, $won_stage, $exit_keys (an exit carrying a
---   deal id closes it lost), $amount_event; $stage_keys (stage keys in funnel order);
---   $marketing_team, $sales_team.
+-- Parameters: $as_of, $start_at, $end_before (timestamps); $channels, $regions, $segments,
+--   $owners (lists; $all_<list>: all); $opportunity_stage, $won_stage, $exit_keys (an exit
+--   carrying a deal id closes it lost), $amount_event; $stage_keys (stage keys in funnel
+--   order); $marketing_team, $sales_team.
 -- Read from the layouts built with the journeys (data/attribution_layouts.py): the events
 --   that name a deal, each deal's candidate leads with their attributes, the first event of
 --   each type of the deals' leads (so the sourcing team is found without reading all of
@@ -87,6 +89,15 @@ known_deals as (
         on l.deal_id = d.deal_id
        and l.lead_id is not distinct from d.lead_id
     where l.is_known
+      -- Only the deals a view can select (attribution_deals.sql chooses among them): won or
+      -- opened in its range, its lead passing its filters, so the sourcing and the touches
+      -- below are looked up for those alone. Kept per store version, the range is the whole
+      -- store and no filter is set: every deal any view can select.
+      and (
+          d.won_at >= $start_at and d.won_at < $end_before
+          or d.opened_at >= $start_at and d.opened_at < $end_before
+      )
+      and {{ lead_filters('l') }}
 ),
 
 source_events as (

@@ -23,7 +23,7 @@ health, its list of leads and the drill-down's list of drops need the leads them
 lead-level query are kept whole (ROWS: teams_handoffs.sql, one row per handed-over lead, 290k
 rows and 27 MB at 1M; teams_drops.sql, one per dropped lead, 869k rows and 86 MB; repeated
 texts dictionary-encoded; teams_stalled_rows.sql, the stalled leads, 53k rows, no range
-applied: UNRANGED), and a view runs the very query over the kept rows of its range and
+applied: UNRANGED; teams_recycled_rows.sql, the recycled leads), and a view runs the very query over the kept rows of its range and
 filters (cube_lead_rows.sql, executor.run_on_rows). The comparison of two periods at equal
 age (queries/funnel.py compare_periods) asks for the funnel and the outcomes at a younger age
 than the window: the stages reached and the leads won or lost, kept apart also by the age in
@@ -110,6 +110,7 @@ ROWS = {
     "teams_handoff_leads": "teams_handoffs",
     "teams_drop_leads": "teams_drops",
     "teams_stalled": "teams_stalled_rows",
+    "teams_recycled": "teams_recycled_rows",
     # The Pipeline page's real stage history: every stage and exit event of the cohort's
     # opportunities, with each opportunity's start and attributes (375k rows at 1M leads).
     "stage_visits": "cohort_status_events",

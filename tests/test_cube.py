@@ -59,6 +59,7 @@ def _lead_frames(f: Filters, db) -> dict[str, pd.DataFrame]:
         "drop leads": teams.drop_leads(f, limit=50, db=db),
         "drop leads at MQL": teams.drop_leads(f, stage="mql", limit=20, db=db),
         "drop leads of Sales, by channel": teams.drop_leads(f, team="sales", by="channel", limit=20, db=db),
+        "recycled": teams.recycled(f, db=db),
     }
 
 
@@ -129,6 +130,7 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         "teams_handoff_leads": 2 * n,
         "teams_drop_leads": 3 * n,
         "teams_stalled": 2 * n,
+        "teams_recycled": n,
     }
     assert dict(cube.ANSWERED) == answered
     # Built once per grain, skip policy and kind, whatever the ranges and filters.
@@ -144,12 +146,13 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         "teams_handoffs",
         "teams_drops",
         "teams_stalled_rows",
+        "teams_recycled_rows",
     }
     # Cohort rollups per grain and skip policy, each summed from its at-age one (cube.DERIVED);
     # the flow's per grain (no skip policy in it); the Teams page's leakage, owners, handoff and
-    # drop rows per skip policy (it counts leads, whatever the grain); the stalled leads once
-    # (no skip policy, no range: one as-of date).
-    assert len(cube.BUILT) == 2 * 2 * 2 * 2 + 2 + 4 * 2 + 1
+    # drop and recycled rows per skip policy (it counts leads, whatever the grain); the stalled
+    # leads once (no skip policy, no range: one as-of date).
+    assert len(cube.BUILT) == 2 * 2 * 2 * 2 + 2 + 5 * 2 + 1
 
 
 def test_the_comparison_at_equal_age_is_the_same_from_the_rollups(sample_store, waiting, monkeypatch):

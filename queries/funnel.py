@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from data.contract import Contract
-from queries import contracts, cube, executor, stats
+from queries import contracts, cube, executor, options, stats
 from queries.filters import FilterError, Filters, attribute_column
 
 GRAINS = ("week", "month")
@@ -807,5 +807,4 @@ def changes_within(contract: Contract, first: dt.date, last: dt.date) -> list[tu
 
 
 def _first_start(db: Path | None, grain: str = "lead") -> dt.date | None:
-    row = executor.run("date_bounds", {"grain": grain}, db=db).iloc[0]
-    return None if pd.isna(row["first_start"]) else pd.Timestamp(row["first_start"]).date()
+    return options.date_bounds(db, grain)[0]

@@ -40,15 +40,24 @@ def filter_choices(db: Path | None = None) -> dict[str, dict[str, str]]:
     return {a: choices(opts, a) for a in FILTER_ATTRIBUTES}
 
 
+_BOUNDS: dict[tuple, tuple[dt.date | None, dt.date | None]] = {}  # (path, version, grain) -> bounds
+
+
 def date_bounds(db: Path | None = None, grain: str = "lead") -> tuple[dt.date | None, dt.date | None]:
     """(first, last) day on which some journey of the grain started (leads, or opportunities);
-    (None, None) when there is none."""
-    row = executor.run("date_bounds", {"grain": grain}, db=db).iloc[0]
-    first, last = row["first_start"], row["last_start"]
-    return (
-        None if pd.isna(first) else pd.Timestamp(first).date(),
-        None if pd.isna(last) else pd.Timestamp(last).date(),
-    )
+    (None, None) when there is none. Remembered per store version (a stat, not a connection),
+    as every comparison with the previous period and every date preset asks for it."""
+    key = (str(db), executor.store_version(db), grain)
+    if key not in _BOUNDS:
+        row = executor.run("date_bounds", {"grain": grain}, db=db).iloc[0]
+        first, last = row["first_start"], row["last_start"]
+        if len(_BOUNDS) > 8:  # a version or two, each grain: older ones go
+            _BOUNDS.clear()
+        _BOUNDS[key] = (
+            None if pd.isna(first) else pd.Timestamp(first).date(),
+            None if pd.isna(last) else pd.Timestamp(last).date(),
+        )
+    return _BOUNDS[key]
 
 
 def currencies(db: Path | None = None) -> list[str]:

@@ -125,8 +125,8 @@ def _sla_breaches(rule: AlertRule, monday: dt.date, db: Path | None, contract: C
         return _row(
             rule, monday, math.nan, math.nan, math.nan, 0, 0, math.nan, "not checked: SLA not measured"
         )
-    now, _ = weekly._sla_breaches(monday, db, contract)
-    before, _ = weekly._sla_breaches(monday - dt.timedelta(days=7), db, contract)
+    now, _ = weekly._sla_breaches(monday, db, contract, names=False)
+    before, _ = weekly._sla_breaches(monday - dt.timedelta(days=7), db, contract, names=False)
     return _counts(rule, monday, len(now), len(before))
 
 

@@ -398,15 +398,18 @@ def next_action(contract: Contract, stage_order: int) -> str:
     return f"Move to {nxt.label} or close it (exit with a reason code)"
 
 
-def _sla_breaches(monday: dt.date, db: Path | None, contract: Contract) -> tuple[pd.DataFrame, str]:
+def _sla_breaches(
+    monday: dt.date, db: Path | None, contract: Contract, names: bool = True
+) -> tuple[pd.DataFrame, str]:
     """SLA breaches of the week, by the Teams page's handoff rules (queries.teams: first action
     by Sales after the first handoff entry, re-entries start no new clock, owner = the Sales
     owner on Sales' first event, else the lead's owner when in Sales); see
-    weekly_sla_breaches.sql. Teams reports a cohort; this lists the leads whose deadline fell
+    weekly_sla_breach_rows.sql. Teams reports a cohort; this lists the leads whose deadline fell
     in the week, as of the week's last instant.
 
     One row per breached MQL: lead_id, lead_name, company, owner_id, owner_name, owner_team,
-    handoff_at, deadline_at, acted_at, action_type, is_waiting, hours_late.
+    handoff_at, deadline_at, acted_at, action_type, is_waiting, hours_late (without `names`:
+    no lead_name and company, in no order).
     """
     start, end = week_bounds(monday)
     available = teams.contract_params(contract)
@@ -418,7 +421,10 @@ def _sla_breaches(monday: dt.date, db: Path | None, contract: Contract) -> tuple
         # The week's last instant: what Filters(as_of=<Sunday>) means on the Teams page.
         as_of=end - dt.timedelta(microseconds=1),
     )
-    df = executor.run("weekly_sla_breaches", executor.bind("weekly_sla_breaches", available), db=db)
+    # Without `names`, the breaches alone (weekly_sla_breach_rows.sql), in no order: what a
+    # count needs, without looking up every lead's name and company.
+    name = "weekly_sla_breaches" if names else "weekly_sla_breach_rows"
+    df = executor.run(name, executor.bind(name, available), db=db)
     return df, "queries/sql/weekly_sla_breaches.sql (queries.teams' handoff rules)"
 
 

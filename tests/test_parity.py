@@ -70,6 +70,7 @@ PINNED = {
     "weekly_notes",
     "weekly_reentries",
     "weekly_sla_breaches",
+    "weekly_sla_breach_rows",
     "weekly_span",
 }
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from data.contract import Contract
-from queries import contracts, executor, funnel, stats
+from queries import contracts, cube, executor, funnel, stats
 from queries.filters import Filters
 
 MAX_ROWS = 1_000  # matched leads listed; the count is always exact
@@ -75,7 +75,14 @@ def mqls_to_opportunities(
     order = handoff_order(contract)
     if order is None:
         return pd.DataFrame()
-    params = _params(filters, contract, db) | {"handoff_order": order}
+    as_of = funnel.resolve_as_of(filters, db)
+    params = filters.params(contract, as_of) | {"handoff_order": order}
+    # At the latest date the MQL rows are kept whole (queries/cube.py ROWS) and a view takes
+    # those of its range and list filters.
+    params["is_past"] = as_of < funnel.latest_event_at(db)
+    kept = cube.answer("bridge_mqls", params, filters.window(contract) == contract.conversion_window_days, db)
+    if kept is not None:
+        return kept
     return executor.run("bridge_mqls", executor.bind("bridge_mqls", params), db=db)
 
 

@@ -23,7 +23,8 @@ health, its list of leads and the drill-down's list of drops need the leads them
 lead-level query are kept whole (ROWS: teams_handoffs.sql, one row per handed-over lead, 290k
 rows and 27 MB at 1M; teams_drops.sql, one per dropped lead, 869k rows and 86 MB; repeated
 texts dictionary-encoded; teams_stalled_rows.sql, the stalled leads, 53k rows, no range
-applied: UNRANGED; teams_recycled_rows.sql, the recycled leads), and a view runs the very query over the kept rows of its range and
+applied: UNRANGED; teams_recycled_rows.sql, the recycled leads; bridge_mql_rows.sql, the MQLs,
+by their MQL entry: READERS), and a view runs the very query over the kept rows of its range and
 filters (cube_lead_rows.sql, executor.run_on_rows). The comparison of two periods at equal
 age (queries/funnel.py compare_periods) asks for the funnel and the outcomes at a younger age
 than the window: the stages reached and the leads won or lost, kept apart also by the age in
@@ -111,6 +112,8 @@ ROWS = {
     "teams_drop_leads": "teams_drops",
     "teams_stalled": "teams_stalled_rows",
     "teams_recycled": "teams_recycled_rows",
+    # The bridge's MQLs and the opportunity each led to (one row per MQL, by its MQL entry).
+    "bridge_mqls": "bridge_mql_rows",
     # The Pipeline page's real stage history: every stage and exit event of the cohort's
     # opportunities, with each opportunity's start and attributes (375k rows at 1M leads).
     "stage_visits": "cohort_status_events",
@@ -142,6 +145,9 @@ STATES = "pipeline_states"
 # Kept states at a time: each pair of moments has its own, so a few, the oldest going first,
 # and picking dates never pushes out the funnel's rollups (KEEP).
 STATES_KEEP = 4
+# The reader of kept rows whose range is not the lead's start (cube_lead_rows.sql): base -> its
+# reader. An MQL is in a range by its MQL entry.
+READERS = {"bridge_mql_rows": "cube_mql_rows"}
 # Kept rows no date range applies to: the stalled leads are every lead in play at the as-of
 # date, whatever range the page shows (teams_stalled_rows.sql).
 UNRANGED = frozenset({"teams_stalled_rows"})
@@ -302,10 +308,10 @@ def _compact(table: pa.Table) -> pa.Table:
 
 
 def _range_column(table: pa.Table) -> str | None:
-    """The column a view's range applies to: a rollup's `day` (macros/rollup_range.sql), or the
-    lead's start_at in kept rows (cube_lead_rows.sql); None for kept rows no range applies to
-    (DEALS)."""
-    for column in ("day", "start_at"):
+    """The column a view's range applies to: a rollup's `day` (macros/rollup_range.sql), the
+    lead's start_at in kept rows (cube_lead_rows.sql), or an MQL's entry (cube_mql_rows.sql);
+    None for kept rows no range applies to (DEALS)."""
+    for column in ("day", "start_at", "mql_at"):
         if column in table.column_names:
             return column
     return None
@@ -348,7 +354,14 @@ def run(name: str, available: dict, db: Path | None = None) -> pd.DataFrame | No
         table = rollup(base, available, db, wait=WAIT or executor.in_background())
         if table is None:
             return None
-        summed = executor.run_on_rows(name, base, _in_range(table, available), available, db=db)
+        summed = executor.run_on_rows(
+            name,
+            base,
+            _in_range(table, available),
+            available,
+            db=db,
+            reader=READERS.get(base, "cube_lead_rows"),
+        )
     else:
         query, build, relation = QUERIES[name]
         table = rollup(build, available, db, wait=WAIT or executor.in_background())

@@ -50,7 +50,7 @@ import json
 import pytest
 
 from data import store
-from queries import attribution, bridge, contracts, data_quality, funnel
+from queries import attribution, bridge, contracts, cube, data_quality, funnel
 from queries import targets as qt
 from queries.filters import Filters
 from reports import summary
@@ -267,8 +267,24 @@ def test_match_counts_by_rule(db):
 # --- the bridge -------------------------------------------------------------------------------
 
 
-def test_mqls_that_led_to_an_opportunity_and_how_long_it_took(db):
+@pytest.fixture(params=["journeys", "kept MQL rows"])
+def mqls_from(request, monkeypatch):
+    """The MQLs counted from the journeys, and from the MQL rows kept whole per store version
+    (queries/cube.py ROWS): the same hand-computed numbers either way."""
+    cube.clear()
+    if request.param == "journeys":
+        monkeypatch.setattr(cube, "answers", lambda *args: False)
+    else:
+        monkeypatch.setattr(cube, "WAIT", True)
+    yield request.param
+    cube.clear()
+
+
+def test_mqls_that_led_to_an_opportunity_and_how_long_it_took(db, mqls_from):
+    # Q1 as of the store's latest event or later: what the kept rows answer.
+    assert Q1.as_of >= funnel.latest_event_at(db)
     m = bridge.view(Q1, db=db)["mqls"]
+    assert cube.ANSWERED["bridge_mqls"] == (mqls_from == "kept MQL rows")
     assert (m["n"], m["n_to_opportunity"]) == (5, 2)  # M1 (converted) and M2 (a contact)
     assert m["rate"] == pytest.approx(0.4)
     # 20 and 30 days: median 25, p75 = 20 + 0.75 * 10, p90 = 20 + 0.9 * 10.
@@ -307,7 +323,7 @@ def test_a_marketing_touch_counts_only_before_the_opportunity_was_created(db):
     ]
 
 
-def test_a_filter_narrows_the_bridge(db):
+def test_a_filter_narrows_the_bridge(db, mqls_from):
     f = Filters(start=Q1.start, end=Q1.end, as_of=Q1.as_of, channels=("events",))
     view = bridge.view(f, db=db)
     assert view["mqls"]["n"] == 0 and view["opportunities"]["n"] == 0

@@ -17,7 +17,7 @@ import time
 import pandas as pd
 import pytest
 
-from queries import attribution, content, cube, executor, funnel, pipeline, teams, weekly
+from queries import attribution, bridge, content, cube, executor, funnel, pipeline, teams, weekly
 from queries.filters import Filters
 
 
@@ -60,6 +60,7 @@ def _lead_frames(f: Filters, db) -> dict[str, pd.DataFrame]:
         "drop leads at MQL": teams.drop_leads(f, stage="mql", limit=20, db=db),
         "drop leads of Sales, by channel": teams.drop_leads(f, team="sales", by="channel", limit=20, db=db),
         "recycled": teams.recycled(f, db=db),
+        "MQLs to opportunities": bridge.mqls_to_opportunities(f, db=db),
     }
 
 
@@ -131,6 +132,7 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         "teams_drop_leads": 3 * n,
         "teams_stalled": 2 * n,
         "teams_recycled": n,
+        "bridge_mqls": n,
     }
     assert dict(cube.ANSWERED) == answered
     # Built once per grain, skip policy and kind, whatever the ranges and filters.
@@ -147,12 +149,14 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         "teams_drops",
         "teams_stalled_rows",
         "teams_recycled_rows",
+        "bridge_mql_rows",
     }
     # Cohort rollups per grain and skip policy, each summed from its at-age one (cube.DERIVED);
     # the flow's per grain (no skip policy in it); the Teams page's leakage, owners, handoff and
     # drop and recycled rows per skip policy (it counts leads, whatever the grain); the stalled
-    # leads once (no skip policy, no range: one as-of date).
-    assert len(cube.BUILT) == 2 * 2 * 2 * 2 + 2 + 5 * 2 + 1
+    # leads once (no skip policy, no range: one as-of date); the bridge's MQLs once (whatever the
+    # grain and skip policy).
+    assert len(cube.BUILT) == 2 * 2 * 2 * 2 + 2 + 5 * 2 + 1 + 1
 
 
 def test_the_comparison_at_equal_age_is_the_same_from_the_rollups(sample_store, waiting, monkeypatch):

@@ -170,12 +170,13 @@ APPLIED = frozenset(
 ALL_FROM = dt.datetime(1, 1, 1)
 ALL_BEFORE = dt.datetime(9999, 12, 31)
 HISTORY_FROM = dt.datetime(1900, 1, 1)  # a history's first day: $from_at - $window stays a date
-# Rollups kept at a time: a store version's under one skip policy are eighteen (funnel, outcomes,
-# flow and the two at-age ones for two grains; the Teams leakage, owners, kept handoff and drop
-# rows; the stalled leads; the weekly decisions and entries; the Content page's deals) and up
-# to STATES_KEEP pipeline states, so two versions fit; with both skip policies in use a version
-# has thirty-four, and the oldest goes first (a rebuild, not an error).
-KEEP = 48
+# Rollups kept at a time: a store version's under one skip policy are twenty-one (funnel,
+# outcomes, flow and the two at-age ones for two grains; the Teams leakage, owners, kept
+# handoff, drop and recycled rows; the stalled leads; the weekly decisions and entries; the
+# Content page's deals; the bridge's MQLs; the opportunities' stage events) and up to
+# STATES_KEEP pipeline states, so two versions fit; with both skip policies in use a version has
+# thirty-nine, and the oldest goes first (a rebuild, not an error).
+KEEP = 56
 
 _ROLLUPS: dict[tuple, pa.Table] = {}
 _LOCK = threading.Lock()

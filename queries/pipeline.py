@@ -424,8 +424,7 @@ def view(
         raw_stages, raw_moves = _run(
             ["pipeline_by_stage", "pipeline_movement"], _params(filters, contract, t1, t2, base, db), db
         )
-        # No attrs on these: pandas deep-copies a frame's attrs on every operation, which was
-        # half of arranging the view.
+        # No attrs on these: pandas deep-copies a frame's attrs on every operation.
         stage_rows = _stage_rows(raw_stages, contract)
         moves = _movement_rows(raw_moves)
     else:
@@ -444,8 +443,8 @@ def view(
     every = [r for r in move_recs if r["is_every_currency"]]
     # Every amount open at T2 is also a leg of the movement (each opportunity open at T2 is in
     # a bucket), so the movement's rows alone say what is unrated, at T1 and at T2.
-    legs = per_currency if move_recs else stage_recs
-    missing = [] if base is None else currency.missing(pd.DataFrame(legs, columns=list(moves.columns)))
+    legs, legs_of = (per_currency, moves) if move_recs else (stage_recs, stage_rows)
+    missing = [] if base is None else currency.missing(pd.DataFrame(legs, columns=list(legs_of.columns)))
     converts = bool(base) and not missing
 
     # Currencies, largest open pipeline at T2 first (then at T1, then by code).

@@ -94,6 +94,11 @@ def run(
         summed = cube.deals(name, available, db)
         if summed is not None:
             return summed
+    # Likewise every counted touch on content (cube.ROWS): a view takes those of its range.
+    if name in cube.ROWS:
+        summed = cube.answer(name, available, True, db)
+        if summed is not None:
+            return summed
     # DEAL_QUERIES read the deals defined once in attribution_deals.sql: {{ ref() }} in their SQL.
     return executor.run(name, executor.bind(name, available), db=db)
 

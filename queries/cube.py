@@ -24,7 +24,7 @@ lead-level query are kept whole (ROWS: teams_handoffs.sql, one row per handed-ov
 rows and 27 MB at 1M; teams_drops.sql, one per dropped lead, 869k rows and 86 MB; repeated
 texts dictionary-encoded; teams_stalled_rows.sql, the stalled leads, 53k rows, no range
 applied: UNRANGED; teams_recycled_rows.sql, the recycled leads; bridge_mql_rows.sql, the MQLs,
-by their MQL entry: READERS), and a view runs the very query over the kept rows of its range and
+by their MQL entry, and content_touch_rows.sql, the touches on content, by their time: READERS), and a view runs the very query over the kept rows of its range and
 filters (cube_lead_rows.sql, executor.run_on_rows). The comparison of two periods at equal
 age (queries/funnel.py compare_periods) asks for the funnel and the outcomes at a younger age
 than the window: the stages reached and the leads won or lost, kept apart also by the age in
@@ -114,6 +114,8 @@ ROWS = {
     "teams_recycled": "teams_recycled_rows",
     # The bridge's MQLs and the opportunity each led to (one row per MQL, by its MQL entry).
     "bridge_mqls": "bridge_mql_rows",
+    # The Content page's reach: every touch on a piece of content, by the touch's time.
+    "content_reach": "content_touch_rows",
     # The Pipeline page's real stage history: every stage and exit event of the cohort's
     # opportunities, with each opportunity's start and attributes (375k rows at 1M leads).
     "stage_visits": "cohort_status_events",
@@ -146,8 +148,8 @@ STATES = "pipeline_states"
 # and picking dates never pushes out the funnel's rollups (KEEP).
 STATES_KEEP = 4
 # The reader of kept rows whose range is not the lead's start (cube_lead_rows.sql): base -> its
-# reader. An MQL is in a range by its MQL entry.
-READERS = {"bridge_mql_rows": "cube_mql_rows"}
+# reader. An MQL is in a range by its MQL entry, a touch by its time.
+READERS = {"bridge_mql_rows": "cube_mql_rows", "content_touch_rows": "cube_touch_rows"}
 # Kept rows no date range applies to: the stalled leads are every lead in play at the as-of
 # date, whatever range the page shows (teams_stalled_rows.sql).
 UNRANGED = frozenset({"teams_stalled_rows"})
@@ -170,12 +172,12 @@ APPLIED = frozenset(
 ALL_FROM = dt.datetime(1, 1, 1)
 ALL_BEFORE = dt.datetime(9999, 12, 31)
 HISTORY_FROM = dt.datetime(1900, 1, 1)  # a history's first day: $from_at - $window stays a date
-# Rollups kept at a time: a store version's under one skip policy are twenty-one (funnel,
+# Rollups kept at a time: a store version's under one skip policy are twenty-two (funnel,
 # outcomes, flow and the two at-age ones for two grains; the Teams leakage, owners, kept
 # handoff, drop and recycled rows; the stalled leads; the weekly decisions and entries; the
-# Content page's deals; the bridge's MQLs; the opportunities' stage events) and up to
+# Content page's deals and touches; the bridge's MQLs; the opportunities' stage events) and up to
 # STATES_KEEP pipeline states, so two versions fit; with both skip policies in use a version has
-# thirty-nine, and the oldest goes first (a rebuild, not an error).
+# forty, and the oldest goes first (a rebuild, not an error).
 KEEP = 56
 
 _ROLLUPS: dict[tuple, pa.Table] = {}
@@ -310,9 +312,9 @@ def _compact(table: pa.Table) -> pa.Table:
 
 def _range_column(table: pa.Table) -> str | None:
     """The column a view's range applies to: a rollup's `day` (macros/rollup_range.sql), the
-    lead's start_at in kept rows (cube_lead_rows.sql), or an MQL's entry (cube_mql_rows.sql);
-    None for kept rows no range applies to (DEALS)."""
-    for column in ("day", "start_at", "mql_at"):
+    lead's start_at in kept rows (cube_lead_rows.sql), an MQL's entry (cube_mql_rows.sql) or a
+    touch's time (cube_touch_rows.sql); None for kept rows no range applies to (DEALS)."""
+    for column in ("day", "start_at", "mql_at", "touched_at"):
         if column in table.column_names:
             return column
     return None

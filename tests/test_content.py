@@ -14,7 +14,7 @@ import pytest
 
 from data import contract as contract_mod
 from data import store
-from queries import attribution, content, funnel, stats
+from queries import attribution, content, cube, funnel, stats
 from queries.filters import FilterError, Filters
 from tests.test_attribution import build_store
 from ui.state import last_full_quarter
@@ -121,8 +121,23 @@ def test_sales_use_by_segment_and_bad_grouping(sales_use_db):
         content.sales_content_use(YEAR, by="title", db=sales_use_db)
 
 
-def test_content_reach_counts_touches_by_team_in_the_range(sales_use_db):
+@pytest.fixture(params=["layouts", "kept touch rows"])
+def touches_from(request, monkeypatch):
+    """The touches counted from the layouts, and from the touch rows kept whole per store
+    version (queries/cube.py ROWS): the same hand-computed numbers either way."""
+    cube.clear()
+    if request.param == "layouts":
+        monkeypatch.setattr(cube, "answers", lambda *args: False)
+    else:
+        monkeypatch.setattr(cube, "WAIT", True)
+    yield request.param
+    cube.clear()
+
+
+def test_content_reach_counts_touches_by_team_in_the_range(sales_use_db, touches_from):
+    assert YEAR.as_of >= funnel.latest_event_at(sales_use_db)  # what the kept rows answer
     df = content.content_reach(YEAR, db=sales_use_db).set_index("content_id")
+    assert cube.ANSWERED["content_reach"] == (touches_from == "kept touch rows")
     # C1 in 2025: Sales T1, T5, T6, T7; Marketing T4 (T9 is in 2024). C2: Sales T2. C3: T3.
     assert tuple(df.loc["C1", ["n_touches_marketing", "n_touches_sales", "n_leads"]]) == (1, 4, 5)
     assert tuple(df.loc["C2", ["n_touches_marketing", "n_touches_sales", "n_leads"]]) == (0, 1, 1)

@@ -227,9 +227,9 @@ def test_the_weekly_decisions_and_entries_are_the_days_of_one_rollup(sample_stor
 
 
 def test_the_content_pages_deals_from_kept_rows_are_the_layouts(sample_store, waiting, monkeypatch):
-    """The Content page's deal queries (cube.DEALS) over the deal rows kept at the latest date:
-    the same frames as over the layouts for random ranges, filters (an owner too), bases and
-    groupings. Credits are sums of fractional credit in floating point, whose order of addition
+    """The Content page's deal queries (cube.DEALS) over the deal rows kept at the latest date,
+    and its reach over the touch rows kept likewise (cube.ROWS): the same frames as over the
+    layouts for random ranges, filters (an owner too), bases and groupings. Credits are sums of fractional credit in floating point, whose order of addition
     DuckDB does not fix (two runs over the layouts differ in the last digits too): equal to
     1e-12 of their size; everything else exactly."""
     db = sample_store
@@ -257,6 +257,7 @@ def test_the_content_pages_deals_from_kept_rows_are_the_layouts(sample_store, wa
             "credits": attribution.credits(f, db=db),
             "credits, pipeline, by channel": attribution.credits(f, by="channel", basis="pipeline", db=db),
             "credits of Sales-sourced deals": attribution.credits(f, sourced_by="sales", db=db),
+            "reach": content.content_reach(f, db=db),
         }
 
     n_opportunities = 0
@@ -274,7 +275,10 @@ def test_the_content_pages_deals_from_kept_rows_are_the_layouts(sample_store, wa
     assert n_opportunities > 0
     assert cube.ANSWERED["attribution_credits"] == 3 * len(views)
     assert cube.ANSWERED["attribution_deal_outcomes"] == 3 * len(views)
-    assert [build for build, _ in cube.BUILT] == ["attribution_deal_rows"]  # once for them all
+    # The touches on content answer the views without an owner filter (cube.ROWS).
+    assert 0 < cube.ANSWERED["content_reach"] == sum(not v.owners for v in views) < len(views)
+    builds = sorted(build for build, _ in cube.BUILT)
+    assert builds == ["attribution_deal_rows", "content_touch_rows"]  # once for them all
 
 
 def test_the_pipeline_from_kept_states_is_the_events(sample_store, waiting, monkeypatch):

@@ -1,28 +1,17 @@
 -- Content reach: one row per piece of content published before $end_before: how often
 -- Marketing and Sales used it on leads during [$start_at, $end_before) and how many leads it
 -- reached. Content nobody used in the range is listed with zeros (unused content is news too).
--- Only touches on leads that pass the lead filters count.
+-- Only touches on leads that pass the lead filters count (content_touch_rows.sql).
 -- Parameters: $start_at, $end_before, $as_of (timestamps); $channels, $regions, $segments,
 --   $owners (lists; $all_<list>: all); $marketing_team, $sales_team (team names as in touches.team).
 
 with
 
 content as (select * from content),
-touches as (select * from touches),
-journey_leads as (select * from journey_leads),
 
+-- The touches that count: content_touch_rows.sql.
 period_touches as (
-    select
-        t.content_id,
-        t.lead_id,
-        t.team
-    from touches as t
-    inner join journey_leads as j on j.lead_id = t.lead_id
-    where t.touched_at >= $start_at
-      and t.touched_at < $end_before
-      and t.touched_at <= $as_of
-      and t.content_id is not null
-      and {{ lead_filters('j') }}
+    select * from {{ ref('content_touch_rows') }}
 ),
 
 per_content as (

@@ -37,9 +37,15 @@ MATCH_KINDS = (
 )
 
 
-def _run(name: str, available: dict, db: Path | None) -> pd.DataFrame:
-    # The opportunities of a view are defined once, in bridge_opportunity_rows.sql, which these
-    # files read with {{ ref() }}.
+def _run(name: str, available: dict, db: Path | None, standard_window: bool = True) -> pd.DataFrame:
+    """Query `name` for the view: at the latest date from the rows kept whole for it
+    (queries/cube.py ROWS: the MQLs, the opportunities), which a view takes by its range and
+    list filters; else over the layouts. The opportunities of a view are defined once, in
+    bridge_opportunity_rows.sql, which these files read with {{ ref() }}."""
+    available = {**available, "is_past": available["as_of"] < funnel.latest_event_at(db)}
+    kept = cube.answer(name, available, standard_window, db)
+    if kept is not None:
+        return kept
     return executor.run(name, executor.bind(name, available), db=db)
 
 
@@ -75,15 +81,8 @@ def mqls_to_opportunities(
     order = handoff_order(contract)
     if order is None:
         return pd.DataFrame()
-    as_of = funnel.resolve_as_of(filters, db)
-    params = filters.params(contract, as_of) | {"handoff_order": order}
-    # At the latest date the MQL rows are kept whole (queries/cube.py ROWS) and a view takes
-    # those of its range and list filters.
-    params["is_past"] = as_of < funnel.latest_event_at(db)
-    kept = cube.answer("bridge_mqls", params, filters.window(contract) == contract.conversion_window_days, db)
-    if kept is not None:
-        return kept
-    return executor.run("bridge_mqls", executor.bind("bridge_mqls", params), db=db)
+    params = _params(filters, contract, db) | {"handoff_order": order}
+    return _run("bridge_mqls", params, db, filters.window(contract) == contract.conversion_window_days)
 
 
 def opportunities(filters: Filters, db: Path | None = None, contract: Contract | None = None) -> pd.DataFrame:

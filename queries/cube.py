@@ -24,7 +24,8 @@ lead-level query are kept whole (ROWS: teams_handoffs.sql, one row per handed-ov
 rows and 27 MB at 1M; teams_drops.sql, one per dropped lead, 869k rows and 86 MB; repeated
 texts dictionary-encoded; teams_stalled_rows.sql, the stalled leads, 53k rows, no range
 applied: UNRANGED; teams_recycled_rows.sql, the recycled leads; bridge_mql_rows.sql, the MQLs,
-by their MQL entry, and content_touch_rows.sql, the touches on content, by their time: READERS), and a view runs the very query over the kept rows of its range and
+by their MQL entry, bridge_opportunity_rows.sql, the opportunities, by their creation, and
+content_touch_rows.sql, the touches on content, by their time: READERS), and a view runs the very query over the kept rows of its range and
 filters (cube_lead_rows.sql, executor.run_on_rows). The comparison of two periods at equal
 age (queries/funnel.py compare_periods) asks for the funnel and the outcomes at a younger age
 than the window: the stages reached and the leads won or lost, kept apart also by the age in
@@ -112,8 +113,11 @@ ROWS = {
     "teams_drop_leads": "teams_drops",
     "teams_stalled": "teams_stalled_rows",
     "teams_recycled": "teams_recycled_rows",
-    # The bridge's MQLs and the opportunity each led to (one row per MQL, by its MQL entry).
+    # The bridge's MQLs and the opportunity each led to (one row per MQL, by its MQL entry), and
+    # the opportunities created in a range (by their creation).
     "bridge_mqls": "bridge_mql_rows",
+    "bridge_opportunities": "bridge_opportunity_rows",
+    "bridge_roles": "bridge_opportunity_rows",
     # The Content page's reach: every touch on a piece of content, by the touch's time.
     "content_reach": "content_touch_rows",
     # The Pipeline page's real stage history: every stage and exit event of the cohort's
@@ -147,9 +151,14 @@ STATES = "pipeline_states"
 # Kept states at a time: each pair of moments has its own, so a few, the oldest going first,
 # and picking dates never pushes out the funnel's rollups (KEEP).
 STATES_KEEP = 4
-# The reader of kept rows whose range is not the lead's start (cube_lead_rows.sql): base -> its
-# reader. An MQL is in a range by its MQL entry, a touch by its time.
-READERS = {"bridge_mql_rows": "cube_mql_rows", "content_touch_rows": "cube_touch_rows"}
+# Kept rows taken by another range than the lead's start (cube_lead_rows.sql): base -> (its
+# reader, the column its range applies to). An MQL is in a range by its MQL entry, a touch by
+# its time, an opportunity by its creation.
+READERS = {
+    "bridge_mql_rows": ("cube_mql_rows", "mql_at"),
+    "content_touch_rows": ("cube_touch_rows", "touched_at"),
+    "bridge_opportunity_rows": ("cube_opportunity_rows", "opened_at"),
+}
 # Kept rows no date range applies to: the stalled leads are every lead in play at the as-of
 # date, whatever range the page shows (teams_stalled_rows.sql).
 UNRANGED = frozenset({"teams_stalled_rows"})
@@ -271,8 +280,10 @@ def _build(build: str, available: dict, db: Path | None, key: tuple) -> pa.Table
         # after its texts are encoded, as reordering a text column copies every string (1.4 s of
         # the 869k kept drops at 1M leads, 0.15 s once encoded).
         table = _compact(table)
-        if _range_column(table) is not None:
-            table = table.sort_by(_range_column(table))
+        column = _range_column(table, build)
+        if column is not None:
+            table = table.sort_by(column)
+        table = table.replace_schema_metadata({"range_column": column or ""})
         with _LOCK:
             # Kept only if the store was not swapped under the build (then the key is stale).
             if executor.store_version(db) == key[2]:
@@ -310,11 +321,14 @@ def _compact(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
-def _range_column(table: pa.Table) -> str | None:
-    """The column a view's range applies to: a rollup's `day` (macros/rollup_range.sql), the
-    lead's start_at in kept rows (cube_lead_rows.sql), an MQL's entry (cube_mql_rows.sql) or a
-    touch's time (cube_touch_rows.sql); None for kept rows no range applies to (DEALS)."""
-    for column in ("day", "start_at", "mql_at", "touched_at"):
+def _range_column(table: pa.Table, build: str) -> str | None:
+    """The column a view's range applies to in rollup `build`: a rollup's `day`
+    (macros/rollup_range.sql), the lead's start_at in kept rows (cube_lead_rows.sql), or the
+    column READERS names; None for kept rows no range applies to (DEALS). Kept in the table's
+    metadata, which _in_range reads."""
+    if build in READERS:
+        return READERS[build][1]
+    for column in ("day", "start_at"):
         if column in table.column_names:
             return column
     return None
@@ -324,9 +338,9 @@ def _in_range(table: pa.Table, available: dict) -> pa.Table:
     """The rows of `table` (sorted by its range column) that can fall in the view's range
     [$start_at, $end_before), a day wider on each side: a slice, not a copy, so DuckDB scans
     only those. Which rows count is still decided by the query's own range condition."""
-    if not table.num_rows:
+    column = (table.schema.metadata or {}).get(b"range_column", b"").decode()
+    if not table.num_rows or not column:
         return table
-    column = _range_column(table)
     keys = table.column(column).to_numpy()
     unit = np.datetime_data(keys.dtype)[0]
     day = np.timedelta64(1, "D")
@@ -363,7 +377,7 @@ def run(name: str, available: dict, db: Path | None = None) -> pd.DataFrame | No
             _in_range(table, available),
             available,
             db=db,
-            reader=READERS.get(base, "cube_lead_rows"),
+            reader=READERS.get(base, ("cube_lead_rows",))[0],
         )
     else:
         query, build, relation = QUERIES[name]

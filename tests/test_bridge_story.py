@@ -269,8 +269,9 @@ def test_match_counts_by_rule(db):
 
 @pytest.fixture(params=["journeys", "kept MQL rows"])
 def mqls_from(request, monkeypatch):
-    """The MQLs counted from the journeys, and from the MQL rows kept whole per store version
-    (queries/cube.py ROWS): the same hand-computed numbers either way."""
+    """The MQLs and opportunities counted from the journeys and layouts, and from the MQL and
+    opportunity rows kept whole per store version (queries/cube.py ROWS): the same
+    hand-computed numbers either way."""
     cube.clear()
     if request.param == "journeys":
         monkeypatch.setattr(cube, "answers", lambda *args: False)
@@ -292,8 +293,10 @@ def test_mqls_that_led_to_an_opportunity_and_how_long_it_took(db, mqls_from):
     assert m["n_to_account_opportunity"] == 2  # M1 and M5 (account A1: D1, D4)
 
 
-def test_sales_sourced_opportunities_and_buying_groups(db):
+def test_sales_sourced_opportunities_and_buying_groups(db, mqls_from):
     o = bridge.view(Q1, db=db)["opportunities"]
+    kept = mqls_from == "kept MQL rows"
+    assert (cube.ANSWERED["bridge_opportunities"], cube.ANSWERED["bridge_roles"]) == (kept, kept)
     assert o["n"] == 4  # D1, D2, D4, D5 (D3 was created in December)
     assert (o["n_marketing_touched"], o["n_sales_sourced"], o["n_without_contacts"]) == (2, 2, 1)
     assert o["sales_sourced_share"] == pytest.approx(0.5)

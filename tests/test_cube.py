@@ -61,6 +61,8 @@ def _lead_frames(f: Filters, db) -> dict[str, pd.DataFrame]:
         "drop leads of Sales, by channel": teams.drop_leads(f, team="sales", by="channel", limit=20, db=db),
         "recycled": teams.recycled(f, db=db),
         "MQLs to opportunities": bridge.mqls_to_opportunities(f, db=db),
+        "opportunities created": bridge.opportunities(f, db=db),
+        "buying-group roles": bridge.roles(f, db=db),
     }
 
 
@@ -133,6 +135,8 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         "teams_stalled": 2 * n,
         "teams_recycled": n,
         "bridge_mqls": n,
+        "bridge_opportunities": n,
+        "bridge_roles": n,
     }
     assert dict(cube.ANSWERED) == answered
     # Built once per grain, skip policy and kind, whatever the ranges and filters.
@@ -150,13 +154,14 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         "teams_stalled_rows",
         "teams_recycled_rows",
         "bridge_mql_rows",
+        "bridge_opportunity_rows",
     }
     # Cohort rollups per grain and skip policy, each summed from its at-age one (cube.DERIVED);
     # the flow's per grain (no skip policy in it); the Teams page's leakage, owners, handoff and
     # drop and recycled rows per skip policy (it counts leads, whatever the grain); the stalled
-    # leads once (no skip policy, no range: one as-of date); the bridge's MQLs once (whatever the
-    # grain and skip policy).
-    assert len(cube.BUILT) == 2 * 2 * 2 * 2 + 2 + 5 * 2 + 1 + 1
+    # leads once (no skip policy, no range: one as-of date); the bridge's MQLs and opportunities
+    # once each (whatever the grain and skip policy).
+    assert len(cube.BUILT) == 2 * 2 * 2 * 2 + 2 + 5 * 2 + 1 + 2
 
 
 def test_the_comparison_at_equal_age_is_the_same_from_the_rollups(sample_store, waiting, monkeypatch):
@@ -382,8 +387,10 @@ def test_views_the_rollups_do_not_answer_read_the_journeys(sample_store, waiting
     assert len(rows)
     funnel.breakdown(base, "campaign", db=db)
     funnel.breakdown(base, "owner", db=db)
-    assert not cube.ANSWERED
-    assert not cube.BUILT
+    # The bridge's opportunities take no window: the two views of another window read them kept
+    # (the same frames, above); nothing else is answered or built.
+    assert cube.ANSWERED == {"bridge_opportunities": 2, "bridge_roles": 2}
+    assert [build for build, _ in cube.BUILT] == ["bridge_opportunity_rows"]
 
 
 def test_the_leakage_counts_the_kept_drops(sample_store, waiting):

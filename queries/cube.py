@@ -121,7 +121,7 @@ ROWS = {
     # The Content page's reach: every touch on a piece of content, by the touch's time.
     "content_reach": "content_touch_rows",
     # The Pipeline page's real stage history: every stage and exit event of the cohort's
-    # opportunities, with each opportunity's start and attributes (375k rows at 1M leads).
+    # opportunities, with each opportunity's start and attributes (244k rows, 22 MB at 1M leads).
     "stage_visits": "cohort_status_events",
     "stage_moves": "cohort_status_events",
 }

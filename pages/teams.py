@@ -224,14 +224,12 @@ def recycled(filters, version):
     return rec.rows
 
 
-left, right = st.columns(2) if words.sla_measured else (None, st.container())
-if left is not None:
-    with left:
-        reasons = rejection_reasons(filters, version)
-        if not reasons.empty:
-            tables.download(reasons, "teams-rejection-reasons.csv", key="dl-teams-reasons")
-with right:
-    tables.download(recycled(filters, version), "teams-recycled.csv", key="dl-teams-recycled")
+# One above the other: side by side, each table was cut at 1280 and 1440 px wide.
+if words.sla_measured:
+    reasons = rejection_reasons(filters, version)
+    if not reasons.empty:
+        tables.download(reasons, "teams-rejection-reasons.csv", key="dl-teams-reasons")
+tables.download(recycled(filters, version), "teams-recycled.csv", key="dl-teams-recycled")
 
 # ---- 3. Per owner ---------------------------------------------------------------------------
 st.header("Per owner")

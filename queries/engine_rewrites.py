@@ -19,7 +19,7 @@ rewrite() applies them in order and binds the $named values as ClickHouse query 
   returned as Bool rather than UInt8 (boolean_results).
 
 No longer here, because the SQL says them portably at the source (the same on DuckDB,
-ClickHouse and Spark): null list parameters (a list filter is `($all_x or col = any($x))` over
+ClickHouse and Spark): null list parameters (a list filter is `($all_x or list_contains($x, col))` over
 a list that is never null, queries/filters.py list_filter_params); a number times an interval
 (a window, an SLA, a landmark is bound as an interval, `$window`; bind_parameters types it
 IntervalMicrosecond); time between two timestamps (`date_diff('microsecond', a, b)`, exact,

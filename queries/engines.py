@@ -25,7 +25,7 @@ With `clickhouse`:
   IntervalMicrosecond, a list or tuple of str Array(String), Array(Nullable(String)) when it
   holds a null), in the parameters' own text format (escaped; never spliced into the SQL). A
   null value is the SQL literal NULL (an AST node, not text). A list filter is never a null
-  list (the SQL reads `$all_x or col = any($x)`: ClickHouse has no nullable arrays).
+  list (the SQL reads `$all_x or list_contains($x, col)`: ClickHouse has no nullable arrays).
 - Settings make ClickHouse mean what DuckDB means (SETTINGS: nulls from outer joins and empty
   aggregates and grouping sets, a column preferred to a same-named alias, UTC).
 - Results come back as pandas DataFrames with the columns the query names, typed as DuckDB's

@@ -53,7 +53,7 @@ LIST_FILTERS = {"channel": "channels", "region": "regions", "segment": "segments
 def list_filter_params(lists: dict) -> dict:
     """The bound parameters of list filters ({field: values}): $<field>, the values as a list that
     is never null (an empty one when nothing is picked), and $all_<field>, true when nothing is
-    picked (every value passes). The macro lead_filters.sql reads `($all_x or col = any($x))`,
+    picked (every value passes). The macro lead_filters.sql reads `($all_x or list_contains($x, col))`,
     which means the same on DuckDB, ClickHouse and Spark (neither of the last two has a null
     list)."""
     params = {}

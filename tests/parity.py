@@ -79,13 +79,15 @@ def recording() -> Iterator[dict[str, Call]]:
 
         return recorded
 
-    from queries import bridge, cube, funnel
+    from queries import bridge, cube, funnel, options
 
     # What is kept per store version would be served without a query: start from none (an
-    # earlier test on the same store would otherwise leave store_facts unrecorded).
+    # earlier test on the same store would otherwise leave store_facts or date_bounds
+    # unrecorded).
     with bridge._ACCOUNTS_LOCK:
         bridge._ACCOUNTS.clear()
     funnel._LATEST.clear()
+    options._BOUNDS.clear()
     # The rollups and kept rows are DuckDB-only stand-ins for the cohort, flow, history and deal
     # queries (queries/cube.py, pinned equal to them by tests/test_cube.py): the harness records
     # the queries themselves.

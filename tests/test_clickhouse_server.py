@@ -69,9 +69,9 @@ def test_values_are_bound_as_they_are(server_url, sample_store, monkeypatch):
 
     sql = (
         "select $name as name, coalesce($nothing, 'none') as nothing, $day as day, $day + 1 as next_day, $at as at, "
-        "count(*) filter (where ($all_channels or channel = any($channels))) as all_channels, "
-        "count(*) filter (where channel = any($some)) as some_channels, "
-        "count(*) filter (where ($all_some or channel = any($some)) and region = any($regions)) as both "
+        "count(*) filter (where ($all_channels or list_contains($channels, channel))) as all_channels, "
+        "count(*) filter (where list_contains($some, channel)) as some_channels, "
+        "count(*) filter (where ($all_some or list_contains($some, channel)) and list_contains($regions, region)) as both "
         "from leads"
     )
     params = {

@@ -11,7 +11,7 @@ from queries import engines
 
 pytest.importorskip("sqlglot")
 
-SQL = "select count(*) as n from leads where ($all_channels or channel = any($channels)) and name = $name"
+SQL = "select count(*) as n from leads where ($all_channels or list_contains($channels, channel)) and name = $name"
 EVERY = {"all_channels": True, "channels": []}
 PICKED = {"all_channels": False, "channels": ["paid"]}
 

@@ -34,7 +34,7 @@ NOT_PORTABLE = {
     r"\blist_position\s*\(": "nullif(array_position($keys, x), 0) for a position (null when absent)",
     r"\bgenerate_subscripts\s*\(": "one list of rows unnested once ($stage_rows)",
     r"\$[a-z_]+\s*\[": "a parameter of its own, or a join to a list of rows (a computed index is 0-based on Spark)",
-    r"\bis\s+null\s+or\s+[a-z_.]+\s*=\s*any\s*\(": "($all_x or col = any($x)) over a list that is never null",
+    r"\bis\s+null\s+or\s+[a-z_.]+\s*=\s*any\s*\(": "($all_x or list_contains($x, col)) over a list that is never null",
 }
 
 

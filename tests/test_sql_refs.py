@@ -111,8 +111,8 @@ def test_a_loop_or_a_clash_is_refused_with_the_file_named():
 
 def test_a_macro_takes_the_row_alias_or_none():
     text = sql_refs.expand_macros("where {{ lead_filters('j') }} and {{ lead_filters() }}")
-    assert "($all_channels or j.channel = any($channels))" in text
-    assert "($all_owners or owner_id = any($owners))" in text
+    assert "($all_channels or list_contains($channels, j.channel))" in text
+    assert "($all_owners or list_contains($owners, owner_id))" in text
     assert "{{" not in text and "--" not in text  # the macro's comments stay in its file
     with pytest.raises(sql_refs.SqlRefError, match="no macro named 'nope'"):
         sql_refs.expand_macros("{{ nope() }}")
@@ -132,9 +132,11 @@ def test_every_query_file_expands_to_one_plain_statement(path):
 
 def test_the_list_filters_stand_in_one_file():
     # The definition a list filter needs is written once, in the macro; no query repeats it.
-    repeated = [p.name for p in SQL_DIR.glob("*.sql") if "= any($channels)" in p.read_text(encoding="utf-8")]
+    repeated = [
+        p.name for p in SQL_DIR.glob("*.sql") if "list_contains($channels" in p.read_text(encoding="utf-8")
+    ]
     assert repeated == []
-    assert "= any($channels)" in (SQL_DIR / "macros" / "lead_filters.sql").read_text(encoding="utf-8")
+    assert "list_contains($channels" in (SQL_DIR / "macros" / "lead_filters.sql").read_text(encoding="utf-8")
 
 
 def test_a_list_filter_is_one_line_in_python_and_one_in_sql():
@@ -151,7 +153,7 @@ def test_a_list_filter_is_one_line_in_python_and_one_in_sql():
     for attribute, field in LIST_FILTERS.items():
         assert field in fields
         column = ATTRIBUTES[attribute]
-        assert f"($all_{field} or {{row}}{column} = any(${field}))" in macro
+        assert f"($all_{field} or list_contains(${field}, {{row}}{column}))" in macro
     assert set(options.FILTER_ATTRIBUTES) == set(LIST_FILTERS) == set(ui_filters.LIST_PARAMS)
     # The sidebar's choices are written from LIST_FILTERS: no SQL line of their own.
     values = executor.sql_text("filter_options")

@@ -48,7 +48,7 @@ event_deals as (
         min(lead_id) as lead_id,
         min(occurred_at) filter (where event_type = $opportunity_stage) as opened_at,
         min(occurred_at) filter (where event_type = $won_stage) as won_at,
-        min(occurred_at) filter (where event_type = any($exit_keys)) as lost_at,
+        min(occurred_at) filter (where list_contains($exit_keys, event_type)) as lost_at,
         -- DuckDB's arg_min/arg_max: the amount on the first won event / the latest amount set.
         arg_min(amount, occurred_at) filter (where event_type = $won_stage) as won_amount,
         arg_max(amount, occurred_at) filter (where event_type = $amount_event and amount is not null)
@@ -108,7 +108,7 @@ source_events as (
     inner join attribution_source_events as e
         on e.deal_id = d.deal_id
        and e.lead_id is not distinct from d.lead_id
-    where e.event_type = any($stage_keys)
+    where list_contains($stage_keys, e.event_type)
       and e.occurred_at <= $as_of
 ),
 

@@ -92,13 +92,13 @@ final as (
         is_window_over,
         ceil(date_diff('microsecond', start_at, won_at) / 86400e6) as won_days,
         case
-            when final_exit_type = any($lost_keys) and final_exit_at <= cutoff
+            when list_contains($lost_keys, final_exit_type) and final_exit_at <= cutoff
                 then ceil(date_diff('microsecond', start_at, final_exit_at) / 86400e6)
         end as lost_days,
         case
             when is_won then 'won'
-            when final_exit_type = any($lost_keys) and final_exit_at <= cutoff then 'lost'
-            when is_won_by_as_of or (final_exit_type = any($lost_keys) and final_exit_at <= $as_of)
+            when list_contains($lost_keys, final_exit_type) and final_exit_at <= cutoff then 'lost'
+            when is_won_by_as_of or (list_contains($lost_keys, final_exit_type) and final_exit_at <= $as_of)
                 then 'after_window'
             when final_exit_at <= $as_of then 'other_exit'
             else 'open'

@@ -47,7 +47,7 @@ first_outcomes as (
     select e.lead_id, min(e.occurred_at) as first_outcome_at
     from events as e
     join cohort_leads as c on c.lead_id = e.lead_id
-    where (e.event_type = $last_stage_key or e.event_type = any($lost_keys))
+    where (e.event_type = $last_stage_key or list_contains($lost_keys, e.event_type))
       and e.occurred_at <= $as_of
     group by e.lead_id
 ),

@@ -25,7 +25,7 @@ listed as (
       and ($sel_team is null or charged_team = $sel_team)
       and ($sel_loss_kind is null or loss_kind = $sel_loss_kind)
       and ($sel_owner_id is null or owner_id = $sel_owner_id)
-      and ($all_sel_keys or concat_ws(':', stage_order, charged_team, loss_kind) = any($sel_keys))
+      and ($all_sel_keys or list_contains($sel_keys, concat_ws(':', stage_order, charged_team, loss_kind)))
       and ($sel_group is null or coalesce(group_value, '(none)') = $sel_group)
     order by stage_order, coalesce(exit_at, stage_reached_at), lead_id
     limit $limit_rows

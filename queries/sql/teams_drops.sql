@@ -181,7 +181,7 @@ charged as (
             is_late
             and not is_not_own_exit
             and has_exit
-            and final_exit_type = any($quality_exits)
+            and list_contains($quality_exits, final_exit_type)
             and reason_team = $quality_team,
             false
         ) as is_late_rejection
@@ -221,7 +221,7 @@ classified as (
             when charged.is_unanswered then 'no_action_in_sla'
             when charged.is_late_rejection then 'late_rejection'
             when charged.has_exit
-                and charged.final_exit_type = any($quality_exits)
+                and list_contains($quality_exits, charged.final_exit_type)
                 and charged.reason_team = $quality_team
                 then 'quality'
             when charged.charged_team = $follow_team and charged.is_late then 'no_action_in_sla'

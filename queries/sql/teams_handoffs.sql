@@ -71,7 +71,7 @@ measured as (
         case
             when first_actions.first_action_at is null then 'none'
             when first_actions.first_action_type = $reject_exit then 'rejected'
-            when first_actions.first_action_type = any($stage_keys) then 'accepted'
+            when list_contains($stage_keys, first_actions.first_action_type) then 'accepted'
             else 'other'
         end as action_kind,
         case

@@ -47,7 +47,7 @@ exit_events as (
         lead_id,
         exit_at
     from journey_exits
-    where exit_type = any($exit_keys)
+    where list_contains($exit_keys, exit_type)
       and exit_at < $to_before
 ),
 

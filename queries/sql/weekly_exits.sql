@@ -14,7 +14,7 @@ exits as (
         coalesce(team, 'unassigned') as team,
         lead_id
     from events
-    where event_type = any($exit_keys)
+    where list_contains($exit_keys, event_type)
       and occurred_at >= $start_at
       and occurred_at < $end_before
 ),

@@ -22,7 +22,7 @@ stage_events as (
         coalesce(events.team, owners.team, 'unassigned') as team
     from events
     left join owners on owners.owner_id = events.owner_id
-    where events.event_type = any($stage_keys)
+    where list_contains($stage_keys, events.event_type)
       and events.occurred_at >= $start_at
       and events.occurred_at < $end_before
 ),

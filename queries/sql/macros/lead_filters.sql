@@ -6,7 +6,7 @@
 -- field in queries/filters.py (docs/design.md "Referenced SQL").
 -- Parameters: $channels, $regions, $segments, $owners (lists, never null) and $all_channels,
 -- $all_regions, $all_segments, $all_owners (true: every value).
-($all_channels or {row}channel = any($channels))
-and ($all_regions or {row}region = any($regions))
-and ($all_segments or {row}segment = any($segments))
-and ($all_owners or {row}owner_id = any($owners))
+($all_channels or list_contains($channels, {row}channel))
+and ($all_regions or list_contains($regions, {row}region))
+and ($all_segments or list_contains($segments, {row}segment))
+and ($all_owners or list_contains($owners, {row}owner_id))

@@ -28,9 +28,10 @@ by their MQL entry, bridge_opportunity_rows.sql, the opportunities, by their cre
 content_touch_rows.sql, the touches on content, by their time: READERS), and a view runs the very query over the kept rows of its range and
 filters (cube_lead_rows.sql, executor.run_on_rows). The comparison of two periods at equal
 age (queries/funnel.py compare_periods) asks for the funnel and the outcomes at a younger age
-than the window: the stages reached and the leads won or lost, kept apart also by the age in
-days at which each came (cube_reach_age_rows.sql, cube_outcome_age_rows.sql, 790k and 230k rows
-at 1M), so any age up to the window sums the rows within it (AGED). The Pipeline page's
+than the window, and for the current period as it stands: the stages reached and the leads won
+or lost, kept apart also by the age in days at which each came (cube_reach_age_rows.sql,
+cube_outcome_age_rows.sql, 790k and 230k rows at 1M), so any age up to the window sums the rows
+within it, every period at its own age in one query (AGED). The Pipeline page's
 queries read the opportunities' states at two moments, kept whole per pair of moments (STATES).
 Every rollup is kept sorted
 by its range column, and a view hands DuckDB the slice of its range only (_in_range).
@@ -97,11 +98,11 @@ DERIVED = {
     # both (3.3 s of building at 1M leads saved).
     "cube_leakage_rows": ("teams_drops", "drop_rows"),
 }
-# Queries a view at the contract's window asks of the rollups for the counts it would have at a
-# younger age, `$age_days` (the comparison of two periods at equal age, queries/funnel.py): the
-# rollup keeps each count apart by the age it happened at, so every age up to the window sums
-# the same rows. Where no rollup answers, the caller runs the query of the journeys it names at
-# a window of that many days: query -> that query.
+# Queries a view asks of the rollups for the counts its periods have, each at an age of its own
+# (`$period_rows`: the comparison of two periods at equal age and the current one as it stands,
+# queries/funnel.py, in one query): the rollup keeps each count apart by the age it happened
+# at, so every age up to the window sums the same rows. Where no rollup answers, the caller
+# runs the query of the journeys it names at a window of that many days: query -> that query.
 AGED = {"cohort_funnel_at_age": "cohort_funnel", "cohort_outcomes_at_age": "cohort_outcomes"}
 # Queries answered from the rows of the lead-level query they select from (teams.LEAD_LEVEL),
 # kept whole: query -> that base query. Listing leads, or percentiles of their times, needs the
@@ -173,7 +174,7 @@ APPLIED = frozenset(
         "to_before",
         "by",
         "period",
-        "age_days",
+        "period_rows",
         *list_filter_params(dict.fromkeys(LIST_FILTERS.values())),
     }
 )
@@ -215,7 +216,7 @@ def answers(name: str, available: dict, standard_window: bool) -> bool:
         return not available.get("is_past", True)
     if name not in QUERIES and name not in ROWS or not standard_window or available.get("is_past", True):
         return False
-    if name in AGED and available.get("age_days") is None:  # an age is what they sum up to
+    if name in AGED and available.get("period_rows") is None:  # the periods' ages they sum up to
         return False
     by = available.get("by")
     if by is not None and by not in (*ATTRIBUTES, MONTH) or name == "flow_funnel" and by == MONTH:

@@ -690,15 +690,23 @@ def compare_periods(
             out["win_rate"] = (float(o["win_rate"]), int(o["n_decided"]))
         return out
 
-    def figures_at_age(period: Filters) -> dict[str, tuple[float, int]]:
-        if age is None or age == period.window(contract):
-            return figures(period)
-        aged = _headline_at_age(period, contract, as_of, age, db)
-        return aged if aged is not None else figures(dataclasses.replace(period, window_days=age))
-
-    now = figures(fixed)
-    now_at_age = now if mature or age is None else figures_at_age(fixed)
-    previous = figures_at_age(before)
+    # What the comparison takes: the current period as it stands (at the view's window), and
+    # both periods at the comparison's age (the current one only while it is immature).
+    asked: dict[str, tuple[Filters, int | None]] = {"now": (fixed, fixed.window(contract))}
+    if not (mature or age is None):
+        asked["now_at_age"] = (fixed, age)
+    asked["previous"] = (before, before.window(contract) if age is None else age)
+    found = _headlines_at_ages(asked, contract, as_of, db) or {}
+    got = {}
+    for name, (period, days) in asked.items():
+        if name in found:
+            got[name] = found[name]
+        elif days == period.window(contract):
+            got[name] = figures(period)
+        else:
+            got[name] = figures(dataclasses.replace(period, window_days=days))
+    now, previous = got["now"], got["previous"]
+    now_at_age = got.get("now_at_age", now)
     currencies = sorted(set(revenue(fixed, db=db, contract=contract)["currency"]))
     if len(currencies) > 1:
         now.pop("revenue", None)
@@ -771,33 +779,70 @@ def compare_periods(
     return df
 
 
-def _headline_at_age(
-    period: Filters, contract: Contract, as_of: dt.datetime, age: int, db: Path | None = None
-) -> dict[str, tuple[float, int]] | None:
-    """headline() of `period` with a window of `age` days (and its win rate when the data
-    records outcomes), from the rollups that keep each reach and outcome apart by the age it
-    came at (queries/cube.py AGED): the figures compare_periods() takes at that age, the same
-    numbers as cohort_funnel() and outcomes() at that window. None when no rollup answers the
-    view (a past as-of, an owner filter, an age past the contract's window) or it is not built
-    yet. The rollups are the contract window's whatever the view's: any age within it is a sum
-    of their rows, so a view with a window of its own compares from them too."""
+def _headlines_at_ages(
+    asked: dict[str, tuple[Filters, int | None]],
+    contract: Contract,
+    as_of: dt.datetime,
+    db: Path | None = None,
+) -> dict[str, dict[str, tuple[float, int]]] | None:
+    """headline() of each period of `asked` (name -> (period, window in days)) at its window,
+    and its win rate when the data records outcomes, from one query of each rollup that keeps
+    every reach and outcome apart by the age it came at (queries/cube.py AGED): the figures
+    compare_periods() takes, the same numbers as cohort_funnel() and outcomes() at those
+    windows. The periods differ in their dates only. A period with no window, or one past the
+    contract's, is left out; None when no rollup answers (a past as-of, an owner filter) or it
+    is not built yet.
+    The rollups are the contract window's whatever the view's: any age within it is a sum of
+    their rows, so a view with a window of its own compares from them too."""
     window = contract.conversion_window_days
-    if window is not None and age > window:
+    asked = {
+        name: (period, days)
+        for name, (period, days) in asked.items()
+        if days is not None and (window is None or days <= window)
+    }
+    if not asked:
         return None
-    at_window = dataclasses.replace(period, window_days=None)  # None: the contract's window
-    available = {**_available(at_window, contract, as_of, db), "age_days": age}
+    periods = [period for period, _ in asked.values()]
+    # One range that holds every period: the rows of the rollup handed to the query.
+    span = dataclasses.replace(
+        periods[0], start=min(p.start for p in periods), end=max(p.end for p in periods), window_days=None
+    )
+    available = _available(span, contract, as_of, db)
+    computing = contract.effective()
+    # Each period by its position (grouping by a number, not a name: half the query's time).
+    available["period_rows"] = [
+        {"period": i, **_period_bounds(period, computing, as_of), "age_days": days}
+        for i, (period, days) in enumerate(asked.values())
+    ]
     counts = cube.answer("cohort_funnel_at_age", available, True, db)
     if counts is None:
         return None
-    out = headline(_with_rates(counts, contract), contract)
+    decided = None
     if contract.outcomes_recorded:
         decided = cube.answer("cohort_outcomes_at_age", available, True, db)
         if decided is None:
             return None
-        n_won = int(decided["n_won"].sum())
-        n_decided = n_won + int(decided["n_lost"].sum())
-        out["win_rate"] = (_win_rate(n_won, n_decided, contract), n_decided)
+    # Every period's stages in one frame (a period with no rows has no group: counted empty).
+    staged = _with_rates(counts, contract, key="period") if len(counts) else None
+    out = {}
+    for i, name in enumerate(asked):
+        rows = staged[staged["period"] == i] if staged is not None else counts.iloc[0:0]
+        if rows.empty:
+            rows = _with_rates(counts.iloc[0:0].drop(columns="period"), contract)
+        figures = headline(rows.reset_index(drop=True), contract)
+        if decided is not None:
+            mine = decided[decided["period"] == i]
+            n_won = int(mine["n_won"].sum())
+            n_decided = n_won + int(mine["n_lost"].sum())
+            figures["win_rate"] = (_win_rate(n_won, n_decided, contract), n_decided)
+        out[name] = figures
     return out
+
+
+def _period_bounds(period: Filters, contract: Contract, as_of: dt.datetime) -> dict:
+    """A period's range as a query binds it: {start_at, end_before}, timestamps at midnight."""
+    params = period.params(contract, as_of)
+    return {"start_at": params["start_at"], "end_before": params["end_before"]}
 
 
 def changes_within(contract: Contract, first: dt.date, last: dt.date) -> list[tuple[dt.date, str]]:

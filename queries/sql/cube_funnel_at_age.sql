@@ -1,12 +1,15 @@
--- Cohort funnel at a younger age from the reach-age rollup (cube_reach_age_rows.sql, held in
--- memory as `reach_age_cube` by queries/cube.py): one row per (group, stage), the stages
--- reached within $age_days of each record's start, with n_reached and revenue as
--- cohort_funnel.sql counts them at a window of $age_days (the comparison of two periods at
--- equal age, queries/funnel.py compare_periods). Only those two counts: being in progress or
--- dropped at an age is not asked of it.
--- Parameters: $start_at, $end_before (timestamps at midnight), $channels, $regions, $segments,
---   $owners (lists; $all_<list>: all; $owners always null here), $by (null, 'channel',
---   'region', 'segment' or 'month'), $age_days (whole days, at most the contract's window).
+-- Cohort funnels of several periods, each at an age of its own, from the reach-age rollup
+-- (cube_reach_age_rows.sql, held in memory as `reach_age_cube` by queries/cube.py): one row per
+-- (period, stage), the stages reached within the period's age_days of each record's start,
+-- with n_reached and revenue as cohort_funnel.sql counts them at a window of that many days
+-- (the comparison of two periods at equal age, queries/funnel.py compare_periods: the current
+-- period as it stands, at the window, and both periods at the comparison's age, in one scan).
+-- Only those two counts: being in progress or dropped at an age is not asked of it.
+-- Parameters: $period_rows (one row per period: period, its position in the list, start_at
+--   and end_before, timestamps at midnight, and age_days, whole days, at most the contract's
+--   window), $start_at, $end_before (a range that holds every period: the rows queries/cube.py
+--   hands over), $channels, $regions, $segments, $owners (lists; $all_<list>: all; $owners
+--   always null here).
 
 with
 
@@ -14,17 +17,33 @@ rollup as (
     select * from reach_age_cube
 ),
 
+periods as (
+    select
+        period_row.period,
+        cast(period_row.start_at as date) as from_day,
+        cast(period_row.end_before as date) as before_day,
+        period_row.age_days
+    from (select unnest($period_rows) as period_row) as period_rows
+),
+
 filtered as (
-    select *
+    select
+        periods.period,
+        rollup.stage_order,
+        rollup.n_reached,
+        rollup.revenue
     from rollup
-    where {{ rollup_range() }}
-      and {{ lead_filters() }}
-      and reach_days <= $age_days
+    inner join periods
+        on rollup.day >= periods.from_day
+        and rollup.day < periods.before_day
+        and rollup.reach_days <= periods.age_days
+    where {{ rollup_range('rollup') }}
+      and {{ lead_filters('rollup') }}
 ),
 
 final as (
     select
-        {{ rollup_group() }} as group_value,
+        period,
         stage_order,
         cast(sum(n_reached) as bigint) as n_reached,
         cast(sum(revenue) as decimal(38, 2)) as revenue
@@ -33,4 +52,4 @@ final as (
 )
 
 select * from final
-order by group_value, stage_order
+order by period, stage_order

@@ -1,11 +1,13 @@
--- Cohort outcomes at a younger age from the outcome-age rollup (cube_outcome_age_rows.sql,
--- held in memory as `outcome_age_cube` by queries/cube.py): one row per group with n_cohort,
--- n_won and n_lost as cohort_outcomes.sql counts them at a window of $age_days (the
--- comparison of two periods at equal age, queries/funnel.py compare_periods): won when won
--- within $age_days of the start, else lost when its lost exit came within them.
--- Parameters: $start_at, $end_before (timestamps at midnight), $channels, $regions, $segments,
---   $owners (lists; $all_<list>: all; $owners always null here), $by (null, 'channel',
---   'region', 'segment' or 'month'), $age_days (whole days, at most the contract's window).
+-- Cohort outcomes of several periods, each at an age of its own, from the outcome-age rollup
+-- (cube_outcome_age_rows.sql, held in memory as `outcome_age_cube` by queries/cube.py): one row
+-- per period with n_cohort, n_won and n_lost as cohort_outcomes.sql counts them at a window of
+-- the period's age_days (the comparison of two periods at equal age, queries/funnel.py
+-- compare_periods): won when won within age_days of the start, else lost when its lost exit
+-- came within them.
+-- Parameters: $period_rows (one row per period: period, its position in the list, start_at
+--   and end_before, timestamps at midnight, and age_days, whole days, at most the contract's
+--   window), $start_at, $end_before (a range that holds every period), $channels, $regions, $segments, $owners
+--   (lists; $all_<list>: all; $owners always null here).
 
 with
 
@@ -13,19 +15,32 @@ rollup as (
     select * from outcome_age_cube
 ),
 
+periods as (
+    select
+        period_row.period,
+        cast(period_row.start_at as date) as from_day,
+        cast(period_row.end_before as date) as before_day,
+        period_row.age_days
+    from (select unnest($period_rows) as period_row) as period_rows
+),
+
 filtered as (
     select
-        *,
-        coalesce(won_days <= $age_days, false) as is_won,
-        coalesce(lost_days <= $age_days, false) as is_lost_by_age
+        periods.period,
+        rollup.n_cohort,
+        coalesce(rollup.won_days <= periods.age_days, false) as is_won,
+        coalesce(rollup.lost_days <= periods.age_days, false) as is_lost_by_age
     from rollup
-    where {{ rollup_range() }}
-      and {{ lead_filters() }}
+    inner join periods
+        on rollup.day >= periods.from_day
+        and rollup.day < periods.before_day
+    where {{ rollup_range('rollup') }}
+      and {{ lead_filters('rollup') }}
 ),
 
 final as (
     select
-        {{ rollup_group() }} as group_value,
+        period,
         cast(sum(n_cohort) as bigint) as n_cohort,
         cast(coalesce(sum(n_cohort) filter (where is_won), 0) as bigint) as n_won,
         cast(coalesce(sum(n_cohort) filter (where not is_won and is_lost_by_age), 0) as bigint) as n_lost
@@ -34,4 +49,4 @@ final as (
 )
 
 select * from final
-order by group_value
+order by period

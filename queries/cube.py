@@ -41,7 +41,8 @@ Grain of the rollups: `funnel_cube` one row per (start day, channel, region, seg
 (entry day, channel, region, segment, stage); `leakage_cube` one row per (start day, channel,
 region, segment, transition, charged team, loss kind, drop owner); `owner_cube` one row per
 (start day, channel, region, segment, owner, team, span); `reach_age_cube` one row per (start
-day, channel, region, segment, stage, reach age); `outcome_age_cube` one row per (start day,
+day, channel, region, segment, stage, reach age, won currency: the revenue per currency is
+summed from it too, cube_revenue.sql); `outcome_age_cube` one row per (start day,
 channel, region, segment, won age, lost age). The day is each rollup's column `day`, so one
 range and one grouping serve them all (macros/rollup_range.sql, macros/rollup_group.sql).
 
@@ -56,6 +57,7 @@ import (ui/warm.py), so nobody waits for it.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextvars
 import datetime as dt
@@ -80,6 +82,8 @@ QUERIES = {
     "cohort_funnel": ("cube_funnel", "cube_funnel_rows", "funnel_cube"),
     "trend": ("cube_trend", "cube_funnel_rows", "funnel_cube"),
     "cohort_outcomes": ("cube_outcomes", "cube_outcome_rows", "outcome_cube"),
+    # The won revenue per currency: the reach-age rows name the won amounts' currency.
+    "cohort_revenue": ("cube_revenue", "cube_reach_age_rows", "reach_age_cube"),
     "flow_funnel": ("cube_flow", "cube_flow_rows", "flow_cube"),
     "teams_leakage": ("cube_leakage", "cube_leakage_rows", "leakage_cube"),
     "teams_owners": ("cube_owners", "cube_owner_rows", "owner_cube"),
@@ -463,6 +467,13 @@ def settle(timeout: float = 600.0) -> None:
             if not _BUILDING:
                 return
         time.sleep(0.05)
+
+
+# A rollup's thread is a daemon, so that it never holds a process up; but one that is inside
+# DuckDB when the interpreter shuts down takes the GIL back from a finalizing runtime and aborts
+# the process ("PyGILState_Release: ... finalizing"). A process that ends waits for the builds
+# under way instead, a minute at most (a build at 1M leads takes a second or two).
+atexit.register(settle, 60.0)
 
 
 def clear() -> None:

@@ -13,6 +13,7 @@ import os
 import random
 import shutil
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -27,6 +28,8 @@ def _frames(f: Filters, db) -> dict[str, pd.DataFrame]:
         "funnel": funnel.cohort_funnel(f, db=db),
         "outcomes": funnel.outcomes(f, db=db),
         "outcomes by segment": funnel.outcomes(f, by="segment", db=db),
+        "revenue": funnel.revenue(f, db=db),
+        "revenue by region": funnel.revenue(f, by="region", db=db),
         "trend by week": funnel.trend(f, "week", db=db),
         "trend by month": funnel.trend(f, "month", db=db),
         "by channel": funnel.breakdown(f, "channel", db=db),
@@ -125,6 +128,7 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
     answered = {
         "cohort_funnel": 4 * n,
         "cohort_outcomes": 2 * n,
+        "cohort_revenue": 2 * n,
         "trend": 2 * n,
         "flow_funnel": 3 * n,
         "teams_leakage": 3 * n,
@@ -442,3 +446,33 @@ def test_a_new_store_version_gets_new_rollups(sample_store, waiting, tmp_path):
     funnel.cohort_funnel(view, db=db)
     assert [build for build, _ in cube.BUILT] == built * 2
     assert cube.BUILT[1][1] != cube.BUILT[3][1]
+
+
+def test_a_process_that_ends_while_a_rollup_is_built_waits_for_it(sample_store):
+    """A rollup is built on a daemon thread; a process ending while one is inside DuckDB would
+    abort in the interpreter's shutdown (exit code 134). It waits for the build and exits 0."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        f"""
+        import datetime as dt
+        from pathlib import Path
+        from queries import cube, funnel
+        from queries.filters import Filters
+
+        db = Path({str(sample_store)!r})
+        last = funnel.latest_event_at(db).date()
+        funnel.cohort_funnel(Filters(start=last - dt.timedelta(days=90), end=last), db=db)
+        assert cube._BUILDING, "the view should have started a rollup in the background"
+        print("ending while building")
+        """
+    )
+    root = Path(__file__).resolve().parents[1]
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "ending while building" in done.stdout

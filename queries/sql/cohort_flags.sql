@@ -10,6 +10,7 @@
 --   is_in_progress reached it, not the next, and neither exited nor past its window
 --   is_dropped     reached it, not the next, and exited or past its window
 --   won_revenue    the won amount, on the last stage ($n_stages) when reached in time
+--   won_currency   its currency ('' when the source named none), on the same rows
 --   start_day, channel, region, segment: what the rollup keeps rows apart by
 --   reach_at       when it counted as reaching the stage (the policy's time); with the
 --                  record's lead_id, owner_id, start, own entry, cutoff and final exit, for the
@@ -37,6 +38,7 @@ cohort as (
         final_exit_type,
         final_exit_reason,
         won_amount,
+        won_currency,
         cutoff,
         is_window_over
     from {{ ref('cohort_rows') }}
@@ -77,7 +79,8 @@ final as (
         is_skipped,
         is_reached and not is_reached_next and not is_ended as is_in_progress,
         is_reached and not is_reached_next and is_ended as is_dropped,
-        case when is_reached and stage_order = $n_stages then won_amount end as won_revenue
+        case when is_reached and stage_order = $n_stages then won_amount end as won_revenue,
+        case when is_reached and stage_order = $n_stages then coalesce(won_currency, '') end as won_currency
     from flags
 )
 

@@ -1,5 +1,5 @@
--- Reach-age rollup rows: one row per (start day, channel, region, segment, stage, reach age)
--- of the cohort over the whole store: the counts of cohort_flags.sql (read with
+-- Reach-age rollup rows: one row per (start day, channel, region, segment, stage, reach age,
+-- won currency) of the cohort over the whole store: the counts of cohort_flags.sql (read with
 -- ref('cohort_flags')), as cohort_funnel.sql counts them, kept apart by what the rollups'
 -- views filter and break down by and by the age at which the stage was reached, reach_days:
 -- days since the record's start, rounded up (null for the rows not reached in time). Built by
@@ -43,14 +43,18 @@ final as (
         cast(null as varchar) as owner_id,
         stage_order,
         reach_days,
+        -- The won amounts' currency, on the last stage's rows reached in time (null on the
+        -- others): the revenue per currency (cube_revenue.sql) is summed from these rows too.
+        won_currency as currency,
         -- Narrow types: a group is a few leads of one day.
         cast(count(*) filter (where is_reached) as integer) as n_reached,
         cast(count(*) filter (where is_skipped) as integer) as n_skipped,
         cast(count(*) filter (where is_in_progress) as integer) as n_in_progress,
         cast(count(*) filter (where is_dropped) as integer) as n_dropped,
-        cast(coalesce(sum(won_revenue), 0) as decimal(18, 2)) as revenue
+        cast(coalesce(sum(won_revenue), 0) as decimal(18, 2)) as revenue,
+        cast(count(won_revenue) as integer) as n_with_amount
     from aged
-    group by start_day, channel, region, segment, stage_order, reach_days
+    group by start_day, channel, region, segment, stage_order, reach_days, won_currency
 )
 
 select * from final

@@ -123,6 +123,8 @@ ROWS = {
     "bridge_mqls": "bridge_mql_rows",
     "bridge_opportunities": "bridge_opportunity_rows",
     "bridge_roles": "bridge_opportunity_rows",
+    # The stage times: every lead-stage's days to the next stage (or the total on the last).
+    "stage_times": "stage_time_rows",
     # The Content page's reach: every touch on a piece of content, by the touch's time.
     "content_reach": "content_touch_rows",
     # The Pipeline page's real stage history: every stage and exit event of the cohort's
@@ -186,13 +188,13 @@ APPLIED = frozenset(
 ALL_FROM = dt.datetime(1, 1, 1)
 ALL_BEFORE = dt.datetime(9999, 12, 31)
 HISTORY_FROM = dt.datetime(1900, 1, 1)  # a history's first day: $from_at - $window stays a date
-# Rollups kept at a time: a store version's under one skip policy are twenty-two (funnel,
-# outcomes, flow and the two at-age ones for two grains; the Teams leakage, owners, kept
-# handoff, drop and recycled rows; the stalled leads; the weekly decisions and entries; the
-# Content page's deals and touches; the bridge's MQLs; the opportunities' stage events) and up to
-# STATES_KEEP pipeline states, so two versions fit; with both skip policies in use a version has
-# forty, and the oldest goes first (a rebuild, not an error).
-KEEP = 56
+# Rollups kept at a time: a store version's under one skip policy are twenty-four (funnel,
+# outcomes, flow, the two at-age ones and the stage times' rows for two grains; the Teams
+# leakage, owners, kept handoff, drop and recycled rows; the stalled leads; the weekly decisions
+# and entries; the Content page's deals and touches; the bridge's MQLs; the opportunities' stage
+# events) and up to STATES_KEEP pipeline states, so two versions fit; with both skip policies in
+# use a version has forty-four, and the oldest goes first (a rebuild, not an error).
+KEEP = 60
 
 _ROLLUPS: dict[tuple, pa.Table] = {}
 _LOCK = threading.Lock()

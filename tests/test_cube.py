@@ -30,6 +30,9 @@ def _frames(f: Filters, db) -> dict[str, pd.DataFrame]:
         "outcomes by segment": funnel.outcomes(f, by="segment", db=db),
         "revenue": funnel.revenue(f, db=db),
         "revenue by region": funnel.revenue(f, by="region", db=db),
+        "stage times": funnel.stage_times(f, db=db),
+        "stage times by channel": funnel.stage_times(f, by="channel", db=db),
+        "stage times by month": funnel.stage_times(f, by="month", db=db),
         "trend by week": funnel.trend(f, "week", db=db),
         "trend by month": funnel.trend(f, "month", db=db),
         "by channel": funnel.breakdown(f, "channel", db=db),
@@ -129,6 +132,7 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         "cohort_funnel": 4 * n,
         "cohort_outcomes": 2 * n,
         "cohort_revenue": 2 * n,
+        "stage_times": 3 * n,
         "trend": 2 * n,
         "flow_funnel": 3 * n,
         "teams_leakage": 3 * n,
@@ -159,13 +163,15 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
         "teams_recycled_rows",
         "bridge_mql_rows",
         "bridge_opportunity_rows",
+        "stage_time_rows",
     }
-    # Cohort rollups per grain and skip policy, each summed from its at-age one (cube.DERIVED);
+    # Cohort rollups per grain and skip policy, each summed from its at-age one (cube.DERIVED),
+    # and the stage times' rows likewise;
     # the flow's per grain (no skip policy in it); the Teams page's leakage, owners, handoff and
     # drop and recycled rows per skip policy (it counts leads, whatever the grain); the stalled
     # leads once (no skip policy, no range: one as-of date); the bridge's MQLs and opportunities
     # once each (whatever the grain and skip policy).
-    assert len(cube.BUILT) == 2 * 2 * 2 * 2 + 2 + 5 * 2 + 1 + 2
+    assert len(cube.BUILT) == 2 * 2 * 2 * 2 + 2 * 2 + 2 + 5 * 2 + 1 + 2
 
 
 def test_the_comparison_at_equal_age_is_the_same_from_the_rollups(sample_store, waiting, monkeypatch):

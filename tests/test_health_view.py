@@ -176,18 +176,23 @@ def test_the_summary_reads_the_same_outcomes(page, story_store):
 
 def test_the_page_counts_the_stage_times_once(story_store, use_store, monkeypatch):
     """The time to win is read from the stage times the page draws, not counted a second time:
-    with each distinct call made once (as the page's cache does), stage_times.sql runs once."""
+    with each distinct call made once (as the page's cache does), stage_times.sql runs once,
+    over the journeys or over the rows kept of them."""
     from queries import executor, funnel
 
     use_store(story_store)
     ran = []
-    real = executor.run
 
-    def spy(name, *args, **kwargs):
-        ran.append(name)
-        return real(name, *args, **kwargs)
+    def spying(real):
+        def spy(name, *args, **kwargs):
+            ran.append(name)
+            return real(name, *args, **kwargs)
 
-    monkeypatch.setattr(executor, "run", spy)
+        return spy
+
+    # Over the journeys (run) or over their rows kept whole (run_on_rows, queries/cube.py ROWS).
+    monkeypatch.setattr(executor, "run", spying(executor.run))
+    monkeypatch.setattr(executor, "run_on_rows", spying(executor.run_on_rows))
     seen = {}
 
     def once(fn, *args, **kwargs):

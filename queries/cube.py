@@ -155,6 +155,34 @@ DEALS = {
 # queries take the rows its list filters pass (cube_state_rows.sql) instead of grouping every
 # opportunity's events again. Any as-of and any dates: the moments key the kept states.
 STATES = "pipeline_states"
+# Rollups a view reads without their attributes when it filters and breaks down by none of them
+# (every channel, region and segment: the view most people open first): their rows summed over
+# channel, region and segment, kept beside the rollup (a few thousand rows where the rollup has
+# hundreds of thousands), each attribute a null column so the same query reads them. Their
+# readers only sum these measures, so the sums are the same: build -> its measures.
+COLLAPSIBLE = {
+    "cube_funnel_rows": ("n_reached", "n_skipped", "n_in_progress", "n_dropped", "revenue"),
+    "cube_reach_age_rows": (
+        "n_reached",
+        "n_skipped",
+        "n_in_progress",
+        "n_dropped",
+        "revenue",
+        "n_with_amount",
+    ),
+    "cube_outcome_rows": (
+        "n_cohort",
+        "n_won",
+        "n_lost",
+        "n_after_window",
+        "n_other_exit",
+        "n_open",
+        "n_open_past_window",
+    ),
+    "cube_outcome_age_rows": ("n_cohort",),
+    "cube_flow_rows": ("n_entries", "n_events", "revenue"),
+}
+COLLAPSED_OVER = (*ATTRIBUTES, "owner_id")  # what a collapsed rollup sums over (owner_id: always null)
 # Kept states at a time: each pair of moments has its own, so a few, the oldest going first,
 # and picking dates never pushes out the funnel's rollups (KEEP).
 STATES_KEEP = 4
@@ -197,11 +225,13 @@ HISTORY_FROM = dt.datetime(1900, 1, 1)  # a history's first day: $from_at - $win
 KEEP = 60
 
 _ROLLUPS: dict[tuple, pa.Table] = {}
+_COLLAPSED: dict[tuple, pa.Table] = {}  # key of a COLLAPSIBLE rollup -> its rows without attributes
 _LOCK = threading.Lock()
 _BUILDING: set[tuple] = set()  # rollups being built now, one thread each
 # (build file, store version) of the rollups built lately, newest last: what tests look at.
 BUILT: collections.deque[tuple[str, str]] = collections.deque(maxlen=64)
 ANSWERED: collections.Counter[str] = collections.Counter()  # views answered from a rollup, by query
+COLLAPSED_READS: collections.Counter[str] = collections.Counter()  # of them, from a collapsed one
 # Whether a view waits for a rollup not built yet. Off: it reads the journeys as before while a
 # thread of its own builds the rollup (about 1.5 s at 1M leads) for the views after it, so no
 # visitor waits for it; the warm-up (a background thread) builds it in its own thread. On in
@@ -291,11 +321,14 @@ def _build(build: str, available: dict, db: Path | None, key: tuple) -> pa.Table
         if column is not None:
             table = table.sort_by(column)
         table = table.replace_schema_metadata({"range_column": column or ""})
+        collapsed = _collapse(table, COLLAPSIBLE[build]) if build in COLLAPSIBLE else None
         with _LOCK:
             # Kept only if the store was not swapped under the build (then the key is stale).
             if executor.store_version(db) == key[2]:
                 _make_room(build)
                 _ROLLUPS[key] = table
+                if collapsed is not None:
+                    _COLLAPSED[key] = collapsed
                 BUILT.append((build, key[2]))
         return table
     finally:
@@ -311,7 +344,9 @@ def _make_room(build: str) -> None:
         for key in kept[: max(0, len(kept) - STATES_KEEP + 1)]:
             _ROLLUPS.pop(key)  # the oldest first
     while len(_ROLLUPS) >= KEEP:
-        _ROLLUPS.pop(next(iter(_ROLLUPS)))
+        oldest = next(iter(_ROLLUPS))
+        _ROLLUPS.pop(oldest)
+        _COLLAPSED.pop(oldest, None)
 
 
 def _compact(table: pa.Table) -> pa.Table:
@@ -326,6 +361,33 @@ def _compact(table: pa.Table) -> pa.Table:
                 column = encoded
         columns.append(column)
     return pa.table(columns, names=table.column_names)
+
+
+def _collapse(table: pa.Table, measures: tuple[str, ...]) -> pa.Table:
+    """`table` (a COLLAPSIBLE rollup, sorted by its range column) summed over its attributes:
+    one row per value of its other keys, with every column of `table` and its types (each
+    attribute null), in the same order of the range column, with the same metadata."""
+    keys = [c for c in table.column_names if c not in measures and c not in COLLAPSED_OVER]
+    summed = table.group_by(keys, use_threads=False).aggregate([(m, "sum") for m in measures])
+    columns = []
+    for field in table.schema:
+        if field.name in COLLAPSED_OVER:
+            columns.append(pa.nulls(summed.num_rows, field.type))
+        elif field.name in measures:
+            columns.append(summed.column(f"{field.name}_sum").cast(field.type))
+        else:
+            columns.append(summed.column(field.name))
+    out = pa.table(columns, schema=table.schema.remove_metadata())
+    column = (table.schema.metadata or {}).get(b"range_column", b"").decode()
+    if column:
+        out = out.sort_by(column)
+    return out.replace_schema_metadata(table.schema.metadata)
+
+
+def _unfiltered(available: dict) -> bool:
+    """Whether a view neither filters nor breaks down by an attribute a rollup keeps apart:
+    then a COLLAPSIBLE rollup's collapsed rows answer it."""
+    return available.get("by") in (None, MONTH) and all(available.get(f"all_{f}", True) for f in FILTERED)
 
 
 def _range_column(table: pa.Table, build: str) -> str | None:
@@ -391,9 +453,19 @@ def run(name: str, available: dict, db: Path | None = None) -> pd.DataFrame | No
         table = rollup(build, available, db, wait=WAIT or executor.in_background())
         if table is None:
             return None
+        collapsed = None
+        if build in COLLAPSIBLE and _unfiltered(available):
+            with _LOCK:
+                collapsed = _COLLAPSED.get(_key(build, available, db))
         summed = executor.run(
-            query, executor.bind(query, available), db=db, relations={relation: _in_range(table, available)}
+            query,
+            executor.bind(query, available),
+            db=db,
+            relations={relation: _in_range(table if collapsed is None else collapsed, available)},
         )
+        if collapsed is not None:
+            with _LOCK:
+                COLLAPSED_READS[name] += 1
     with _LOCK:
         ANSWERED[name] += 1
     return summed
@@ -482,5 +554,7 @@ def clear() -> None:
     """Forget every rollup (tests)."""
     with _LOCK:
         _ROLLUPS.clear()
+        _COLLAPSED.clear()
         BUILT.clear()
         ANSWERED.clear()
+        COLLAPSED_READS.clear()

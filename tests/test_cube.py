@@ -174,6 +174,69 @@ def test_rollups_give_the_same_frames_over_random_views(sample_store, waiting, m
     assert len(cube.BUILT) == 2 * 2 * 2 * 2 + 2 * 2 + 2 + 5 * 2 + 1 + 2
 
 
+def test_a_view_of_every_channel_region_and_segment_reads_the_collapsed_rollups(
+    sample_store, waiting, monkeypatch
+):
+    """A view that filters and breaks down by no attribute the rollups keep apart reads their
+    rows summed over those attributes (cube.COLLAPSIBLE): the same frames as over the
+    journeys, from tables a fraction of the size; a view that picks a channel reads the whole
+    rollup."""
+    db = sample_store
+    last = funnel.latest_event_at(db).date()
+    rng = random.Random(31)
+    views = []
+    for _ in range(6):
+        start = last - dt.timedelta(days=rng.randrange(1, 800))
+        end = min(last, start + dt.timedelta(days=rng.randrange(0, 400)))
+        views.append(
+            Filters(
+                start=start,
+                end=end,
+                skip_policy=rng.choice(["implied", "strict"]),
+                grain=rng.choice(["lead", "lead", "opportunity"]),
+            )
+        )
+    for view in views:
+        summed = {
+            "funnel": funnel.cohort_funnel(view, db=db),
+            "outcomes": funnel.outcomes(view, db=db),
+            "revenue": funnel.revenue(view, db=db),
+            "trend by week": funnel.trend(view, "week", db=db),
+            "by month": funnel.breakdown(view, "month", db=db),
+            "flow": funnel.flow_funnel(view, db=db),
+            "compare": funnel.compare_periods(view, db=db),
+        }
+        with monkeypatch.context() as m:
+            m.setattr(cube, "answers", lambda *args: False)
+            journeys = {
+                "funnel": funnel.cohort_funnel(view, db=db),
+                "outcomes": funnel.outcomes(view, db=db),
+                "revenue": funnel.revenue(view, db=db),
+                "trend by week": funnel.trend(view, "week", db=db),
+                "by month": funnel.breakdown(view, "month", db=db),
+                "flow": funnel.flow_funnel(view, db=db),
+                "compare": funnel.compare_periods(view, db=db),
+            }
+        _assert_same(summed, journeys, view)
+    n = len(views)
+    assert cube.COLLAPSED_READS["cohort_funnel"] == 2 * n  # the funnel, and by month
+    assert cube.COLLAPSED_READS["cohort_revenue"] == 2 * n  # revenue, and the comparison's currencies
+    assert cube.COLLAPSED_READS["trend"] == cube.COLLAPSED_READS["flow_funnel"] == n
+    assert cube.COLLAPSED_READS["cohort_funnel_at_age"] == n
+    for key, collapsed in cube._COLLAPSED.items():
+        whole = cube._ROLLUPS[key]
+        assert collapsed.schema == whole.schema
+        assert collapsed.num_rows < whole.num_rows, key[0]  # at 1M leads: about a hundredth
+    # A channel picked: the whole rollup, and the same frame as over the journeys.
+    picked = dataclasses.replace(views[0], channels=(_values(db, "channel")[0],))
+    reads = sum(cube.COLLAPSED_READS.values())
+    frame = funnel.cohort_funnel(picked, db=db)
+    assert sum(cube.COLLAPSED_READS.values()) == reads
+    with monkeypatch.context() as m:
+        m.setattr(cube, "answers", lambda *args: False)
+        pd.testing.assert_frame_equal(frame, funnel.cohort_funnel(picked, db=db), check_exact=True)
+
+
 def test_the_comparison_at_equal_age_is_the_same_from_the_rollups(sample_store, waiting, monkeypatch):
     """compare_periods() takes both periods at the comparison's age from the at-age rollups
     (cube.AGED): the same frame as from the journeys at a window of that age, for any range,

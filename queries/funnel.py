@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 from pathlib import Path
 
@@ -131,19 +132,32 @@ def _stage_frame(contract: Contract) -> pd.DataFrame:
     """One row per stage of the contract, in its order: stage_order, stage, label, tracked, and
     computed_order (the stage's position among the tracked stages the journeys follow; <NA>
     for a stage the data does not record)."""
+    orders, keys, labels, tracked, positions = _stage_lists(contract)
+    return pd.DataFrame(
+        {
+            "stage_order": orders,
+            "stage": keys,
+            "label": labels,
+            "tracked": tracked,
+            "computed_order": pd.array(positions, dtype="Int64"),
+        }
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _stage_lists(contract: Contract) -> tuple[list[int], list[str], list[str], list[bool], list[int | None]]:
+    """_stage_frame's columns as lists, once per contract (every funnel frame repeats them)."""
     tracked = [contract.is_tracked(s.key) for s in contract.stages]
     positions, k = [], 0
     for is_tracked in tracked:
         k += is_tracked
         positions.append(k if is_tracked else None)
-    return pd.DataFrame(
-        {
-            "stage_order": [s.order for s in contract.stages],
-            "stage": contract.stage_keys,
-            "label": [s.label for s in contract.stages],
-            "tracked": tracked,
-            "computed_order": pd.array(positions, dtype="Int64"),
-        }
+    return (
+        [s.order for s in contract.stages],
+        list(contract.stage_keys),
+        [s.label for s in contract.stages],
+        tracked,
+        positions,
     )
 
 
@@ -154,12 +168,18 @@ def _stage_rows(counts: pd.DataFrame, contract: Contract, key: str | None) -> pd
     """One row per group × stage of the contract (groups: the distinct values of `key` in
     `counts`, sorted, no value last; one group when `key` is None), with the group's counts
     per computed stage: tracked stages without a row get zeros, untracked stages <NA>. Column
-    _group numbers the groups in that order.
+    _group numbers the groups in that order."""
+    return pd.DataFrame(_stage_columns(counts, contract, key))
 
-    Filled by position in arrays, not by pandas merges: the frame is small (stages × groups)
-    and a chain of merges on it cost more than the query that counted it."""
-    frame = _stage_frame(contract)
-    n_stages = len(frame)
+
+def _stage_columns(counts: pd.DataFrame, contract: Contract, key: str | None) -> dict:
+    """_stage_rows' columns, in its order, before they become a frame.
+
+    Filled by position in arrays, not by pandas merges, and made a frame once: the frame is
+    small (stages × groups), and a chain of pandas operations on it cost more than the query
+    that counted it."""
+    orders, keys, labels, tracked_list, positions = _stage_lists(contract)
+    n_stages = len(orders)
     if key is None:
         values, group_of = None, np.zeros(len(counts), dtype=np.int64)
         n_groups = 1
@@ -168,16 +188,21 @@ def _stage_rows(counts: pd.DataFrame, contract: Contract, key: str | None) -> pd
         group_of = pd.Index(values).get_indexer(counts[key])
         n_groups = len(values)
     # The row of each computed stage among the contract's stages (untracked ones have none).
-    positions = frame["computed_order"].to_numpy(dtype=float, na_value=np.nan)
-    row_of = {int(p): i for i, p in enumerate(positions) if not np.isnan(p)}
+    row_of = {p: i for i, p in enumerate(positions) if p is not None}
     stage_of = np.array([row_of.get(int(o), -1) for o in counts["stage_order"]], dtype=np.int64)
     found = stage_of >= 0
     cells = group_of[found] * n_stages + stage_of[found]
-    tracked = np.tile(frame["tracked"].to_numpy(dtype=bool), n_groups)
+    tracked = np.tile(np.array(tracked_list, dtype=bool), n_groups)
     out = {_GROUP: np.repeat(np.arange(n_groups, dtype=np.int64), n_stages)}
     if values is not None:
         out[key] = values.iloc[np.repeat(np.arange(n_groups), n_stages)].reset_index(drop=True)
-    out |= {c: pd.concat([frame[c]] * n_groups, ignore_index=True) for c in frame.columns}
+    out |= {
+        "stage_order": np.tile(np.array(orders, dtype=np.int64), n_groups),
+        "stage": keys * n_groups,
+        "label": labels * n_groups,
+        "tracked": tracked,
+        "computed_order": pd.array(positions * n_groups, dtype="Int64"),
+    }
     for c in counts.columns:
         if c in ("stage_order", "group_value", key):
             continue
@@ -187,17 +212,29 @@ def _stage_rows(counts: pd.DataFrame, contract: Contract, key: str | None) -> pd
             out[c] = pd.array(np.where(tracked, column, np.nan), dtype="Float64").astype("Int64")
         else:
             out[c] = np.where(tracked, column, np.nan)
-    return pd.DataFrame(out)
+    return out
 
 
 def _previous_tracked(df: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series]:
     """For each tracked row: `column` on its group's first tracked stage, and on the tracked
     stage before it (<NA> on the first), as float; untracked rows get <NA> in both."""
-    tracked = df["tracked"].to_numpy(dtype=bool)
-    values = df[column].to_numpy(dtype=float, na_value=np.nan)
     groups = df[_GROUP].to_numpy() if _GROUP in df.columns else np.zeros(len(df), dtype=np.int64)
-    first = np.full(len(df), np.nan)
-    previous = np.full(len(df), np.nan)
+    first, previous = _previous_tracked_arrays(
+        df["tracked"].to_numpy(dtype=bool), df[column].to_numpy(dtype=float, na_value=np.nan), groups
+    )
+    as_series = {"dtype": "Float64", "index": df.index}
+    return (
+        pd.Series(pd.array(first, dtype="Float64"), **as_series),
+        pd.Series(pd.array(previous, dtype="Float64"), **as_series),
+    )
+
+
+def _previous_tracked_arrays(
+    tracked: np.ndarray, values: np.ndarray, groups: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """_previous_tracked over arrays: (first, previous) as floats, NaN where there is none."""
+    first = np.full(len(values), np.nan)
+    previous = np.full(len(values), np.nan)
     seen: dict[int, tuple[float, float]] = {}  # group -> (first, last) tracked value so far
     for i in np.flatnonzero(tracked):
         g = groups[i]
@@ -208,11 +245,7 @@ def _previous_tracked(df: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Seri
             start = values[i]
         first[i] = start
         seen[g] = (start, values[i])
-    as_series = {"dtype": "Float64", "index": df.index}
-    return (
-        pd.Series(pd.array(first, dtype="Float64"), **as_series),
-        pd.Series(pd.array(previous, dtype="Float64"), **as_series),
-    )
+    return first, previous
 
 
 def _with_rates(
@@ -225,20 +258,24 @@ def _with_rates(
     the tracked stages). Tracked stages without a row get zeros; untracked stages get <NA>
     counts and NaN rates: not recorded, never counted. Rates run from the first tracked stage,
     and a step is from the tracked stage before. Computed for every group at once (a weekly
-    trend is 53 funnels: one at a time, the frame work took four times the query)."""
-    df = _stage_rows(counts, contract, key)
-    first, previous = _previous_tracked(df, count_col)
-    reached = df[count_col].astype("Float64")
-    base = previous.fillna(reached)  # the first tracked stage's step is from itself
-    as_array = {"dtype": float, "na_value": math.nan}
-    n, base, first = reached.to_numpy(**as_array), base.to_numpy(**as_array), first.to_numpy(**as_array)
+    trend is 53 funnels: one at a time, the frame work took four times the query), on arrays,
+    and made a frame once."""
+    columns = _stage_columns(counts, contract, key)
+    tracked = columns["tracked"]
+    n = columns[count_col].to_numpy(dtype=float, na_value=math.nan)
+    first, previous = _previous_tracked_arrays(tracked, n, columns[_GROUP])
+    # The first tracked stage's step is from itself; untracked stages have no rate.
+    base = np.where(np.isnan(previous), n, previous)
     untracked = np.isnan(n)
     for name, trials in (("step", base), ("overall", first)):
         low, high = stats.wilson_bounds(n, trials)
-        df[f"{name}_rate"] = np.where(untracked, math.nan, stats.rates(n, trials))
-        df[f"{name}_low"] = np.where(untracked, math.nan, low)
-        df[f"{name}_high"] = np.where(untracked, math.nan, high)
-    return df.drop(columns=["computed_order", *([_GROUP] if key is None else [])])
+        columns[f"{name}_rate"] = np.where(untracked, math.nan, stats.rates(n, trials))
+        columns[f"{name}_low"] = np.where(untracked, math.nan, low)
+        columns[f"{name}_high"] = np.where(untracked, math.nan, high)
+    del columns["computed_order"]
+    if key is None:
+        del columns[_GROUP]
+    return pd.DataFrame(columns)
 
 
 def _attrs(df: pd.DataFrame, filters: Filters, contract: Contract, as_of: dt.datetime) -> pd.DataFrame:

@@ -410,11 +410,19 @@ def _in_range(table: pa.Table, available: dict) -> pa.Table:
     column = (table.schema.metadata or {}).get(b"range_column", b"").decode()
     if not table.num_rows or not column:
         return table
-    keys = table.column(column).to_numpy()
-    unit = np.datetime_data(keys.dtype)[0]
+    values = table.column(column)
     day = np.timedelta64(1, "D")
-    lo, hi = (np.datetime64(available[k], unit) for k in ("start_at", "end_before"))
-    first, last = np.searchsorted(keys, [lo - day, hi + day], side="left")
+    if values.num_chunks == 1 and values.null_count == 0 and pa.types.is_date32(values.type):
+        # A day column is searched as the days since 1970 it is stored as: converting it to
+        # numpy dates copies every row (a millisecond a view at 1M leads).
+        keys = values.chunk(0).view(pa.int32()).to_numpy()
+        lo, hi = (np.datetime64(available[k], "D").astype(np.int64) for k in ("start_at", "end_before"))
+        first, last = np.searchsorted(keys, [lo - 1, hi + 1], side="left")
+    else:
+        keys = values.to_numpy()
+        unit = np.datetime_data(keys.dtype)[0]
+        lo, hi = (np.datetime64(available[k], unit) for k in ("start_at", "end_before"))
+        first, last = np.searchsorted(keys, [lo - day, hi + day], side="left")
     return table.slice(int(first), int(last - first))
 
 

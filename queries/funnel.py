@@ -733,7 +733,7 @@ def compare_periods(
     if not (mature or age is None):
         asked["now_at_age"] = (fixed, age)
     asked["previous"] = (before, before.window(contract) if age is None else age)
-    found = _headlines_at_ages(asked, contract, as_of, db) or {}
+    found, currencies_of = _headlines_at_ages(asked, contract, as_of, db) or ({}, {})
     got = {}
     for name, (period, days) in asked.items():
         if name in found:
@@ -744,7 +744,10 @@ def compare_periods(
             got[name] = figures(dataclasses.replace(period, window_days=days))
     now, previous = got["now"], got["previous"]
     now_at_age = got.get("now_at_age", now)
-    currencies = sorted(set(revenue(fixed, db=db, contract=contract)["currency"]))
+    if "now" in currencies_of and contract.is_tracked(contract.stages[-1].key):
+        currencies = currencies_of["now"]  # revenue()'s, from the same query
+    else:
+        currencies = sorted(set(revenue(fixed, db=db, contract=contract)["currency"]))
     if len(currencies) > 1:
         now.pop("revenue", None)
     labels = headline_labels(contract)
@@ -821,14 +824,14 @@ def _headlines_at_ages(
     contract: Contract,
     as_of: dt.datetime,
     db: Path | None = None,
-) -> dict[str, dict[str, tuple[float, int]]] | None:
+) -> tuple[dict[str, dict[str, tuple[float, int]]], dict[str, list[str]]] | None:
     """headline() of each period of `asked` (name -> (period, window in days)) at its window,
     and its win rate when the data records outcomes, from one query of each rollup that keeps
     every reach and outcome apart by the age it came at (queries/cube.py AGED): the figures
     compare_periods() takes, the same numbers as cohort_funnel() and outcomes() at those
     windows. The periods differ in their dates only. A period with no window, or one past the
     contract's, is left out; None when no rollup answers (a past as-of, an owner filter) or it
-    is not built yet.
+    is not built yet. With the figures, each period's won currencies, sorted (revenue()'s).
     The rollups are the contract window's whatever the view's: any age within it is a sum of
     their rows, so a view with a window of its own compares from them too."""
     window = contract.conversion_window_days
@@ -860,12 +863,16 @@ def _headlines_at_ages(
         if decided is None:
             return None
     # Every period's stages in one frame (a period with no rows has no group: counted empty).
-    staged = _with_rates(counts, contract, key="period") if len(counts) else None
-    out = {}
+    sums = counts.drop(columns="currencies")
+    staged = _with_rates(sums, contract, key="period") if len(sums) else None
+    out, currencies = {}, {}
     for i, name in enumerate(asked):
-        rows = staged[staged["period"] == i] if staged is not None else counts.iloc[0:0]
+        currencies[name] = sorted(
+            {c for listed in counts["currencies"][counts["period"] == i] for c in listed}
+        )
+        rows = staged[staged["period"] == i] if staged is not None else sums.iloc[0:0]
         if rows.empty:
-            rows = _with_rates(counts.iloc[0:0].drop(columns="period"), contract)
+            rows = _with_rates(sums.iloc[0:0].drop(columns="period"), contract)
         figures = headline(rows.reset_index(drop=True), contract)
         if decided is not None:
             mine = decided[decided["period"] == i]
@@ -873,7 +880,7 @@ def _headlines_at_ages(
             n_decided = n_won + int(mine["n_lost"].sum())
             figures["win_rate"] = (_win_rate(n_won, n_decided, contract), n_decided)
         out[name] = figures
-    return out
+    return out, currencies
 
 
 def _period_bounds(period: Filters, contract: Contract, as_of: dt.datetime) -> dict:

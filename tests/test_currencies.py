@@ -181,3 +181,33 @@ def test_no_store_no_rates(tmp_path, capsys):
     assert rates.main([str(path), "--base", "EUR", "--db", str(tmp_path / "none.duckdb")]) == 2
     assert "No store" in capsys.readouterr().err
     shutil.rmtree(tmp_path)
+
+
+def test_won_amounts_in_two_currencies_are_neither_added_nor_compared(db, monkeypatch):
+    """W1 won USD 1,000 and W2 EUR 200 in Q1: the revenue stays per currency, from the rollups
+    as from the journeys, and the comparison with the previous period names both currencies and
+    leaves revenue out (its funnel query gives the currencies; no revenue query of its own)."""
+    import pandas as pd
+
+    from queries import cube
+
+    cube.clear()
+    monkeypatch.setattr(cube, "WAIT", True)
+    view = pipeline.history_filters(Q1)
+    money = funnel.revenue(view, db=db)
+    compared = funnel.compare_periods(view, db=db)
+    assert cube.ANSWERED["cohort_revenue"] == 1 and cube.ANSWERED["cohort_funnel_at_age"] == 1
+    assert funnel.revenue_by_currency(money) == {"USD": 1000.0, "EUR": 200.0}
+    assert money[["currency", "n_won", "n_with_amount"]].to_dict("records") == [
+        {"currency": "EUR", "n_won": 1, "n_with_amount": 1},
+        {"currency": "USD", "n_won": 1, "n_with_amount": 1},
+    ]
+    assert compared.attrs["currencies"] == ["EUR", "USD"]
+    assert "revenue" not in set(compared["metric"]) and "won" in set(compared["metric"])
+    with monkeypatch.context() as m:
+        m.setattr(cube, "answers", lambda *args: False)
+        pd.testing.assert_frame_equal(money, funnel.revenue(view, db=db), check_exact=True)
+        journeys = funnel.compare_periods(view, db=db)
+    pd.testing.assert_frame_equal(compared, journeys, check_exact=True)
+    assert compared.attrs == journeys.attrs
+    cube.clear()

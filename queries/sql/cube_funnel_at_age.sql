@@ -1,7 +1,8 @@
 -- Cohort funnels of several periods, each at an age of its own, from the reach-age rollup
 -- (cube_reach_age_rows.sql, held in memory as `reach_age_cube` by queries/cube.py): one row per
 -- (period, stage), the stages reached within the period's age_days of each record's start,
--- with n_reached and revenue as cohort_funnel.sql counts them at a window of that many days
+-- with n_reached and revenue as cohort_funnel.sql counts them at a window of that many days,
+-- and the currencies of the won amounts (cohort_revenue.sql's at that window)
 -- (the comparison of two periods at equal age, queries/funnel.py compare_periods: the current
 -- period as it stands, at the window, and both periods at the comparison's age, in one scan).
 -- Only those two counts: being in progress or dropped at an age is not asked of it.
@@ -31,7 +32,8 @@ filtered as (
         periods.period,
         rollup.stage_order,
         rollup.n_reached,
-        rollup.revenue
+        rollup.revenue,
+        rollup.currency
     from rollup
     inner join periods
         on rollup.day >= periods.from_day
@@ -46,7 +48,10 @@ final as (
         period,
         stage_order,
         cast(sum(n_reached) as bigint) as n_reached,
-        cast(sum(revenue) as decimal(38, 2)) as revenue
+        cast(sum(revenue) as decimal(38, 2)) as revenue,
+        -- The won amounts' currencies (the last stage's rows reached in time name one), sorted:
+        -- those of cohort_revenue.sql for the period at its age.
+        list_sort(list_distinct(list(currency))) as currencies
     from filtered
     group by all
 )

@@ -25,8 +25,11 @@ rows and 27 MB at 1M; teams_drops.sql, one per dropped lead, 869k rows and 86 MB
 texts dictionary-encoded; teams_stalled_rows.sql, the stalled leads, 53k rows, no range
 applied: UNRANGED; teams_recycled_rows.sql, the recycled leads; bridge_mql_rows.sql, the MQLs,
 by their MQL entry, bridge_opportunity_rows.sql, the opportunities, by their creation, and
-content_touch_rows.sql, the touches on content, by their time: READERS), and a view runs the very query over the kept rows of its range and
-filters (cube_lead_rows.sql, executor.run_on_rows). The comparison of two periods at equal
+content_touch_rows.sql, the touches on content, by their time: READERS; stage_time_rows.sql,
+each lead-stage's days to the next stage, 819k rows and 34 MB), and a view runs the very query
+over the kept rows of its range and filters (cube_lead_rows.sql, executor.run_on_rows). A view
+of every channel, region and segment reads the cohort, outcome, flow and at-age rollups summed
+over those attributes (COLLAPSIBLE: the funnel rollup's 298k rows at 1M are 4.3k). The comparison of two periods at equal
 age (queries/funnel.py compare_periods) asks for the funnel and the outcomes at a younger age
 than the window, and for the current period as it stands: the stages reached and the leads won
 or lost, kept apart also by the age in days at which each came (cube_reach_age_rows.sql,

@@ -18,14 +18,7 @@ rollup as (
     select * from reach_age_cube
 ),
 
-periods as (
-    select
-        period_row.period,
-        cast(period_row.start_at as date) as from_day,
-        cast(period_row.end_before as date) as before_day,
-        period_row.age_days
-    from (select unnest($period_rows) as period_row) as period_rows
-),
+{{ period_rows() }},
 
 filtered as (
     select

@@ -259,11 +259,16 @@ def stage_history(history_filters, version):
     metrics((left, mid, right), h.metrics)
     if h.moved_back:
         mid.caption(h.moved_back)
-    tables.show(
-        h.visits,
-        hide_index=True,
-        column_config=pt.column_help(h.visits, pt.VISITS, percent=pt.VISITS_PERCENT),
-    )
+    # Fourteen columns are too wide for one table at 1280 px: how far the visits went, then how
+    # they ended and how long they took (the CSV below has them side by side).
+    for part in (pt.VISITS_REACH, pt.VISITS_ENDS):
+        shown = h.visits[[c for c in part if c in h.visits.columns]]
+        tables.show(
+            shown,
+            hide_index=True,
+            fit=True,
+            column_config=pt.column_help(shown, pt.VISITS, percent=pt.VISITS_PERCENT),
+        )
     if h.has_days:
         st.plotly_chart(charts.stage_days_figure(h.visit_rows, h.days_title), key="pl_days_chart")
     st.markdown(h.moves_heading, help=h.moves_help)

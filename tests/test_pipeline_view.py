@@ -91,6 +91,10 @@ def test_the_stage_history(history_db):
     # Proposal: 2 of Discovery's 3 opportunities = 66.7%.
     visits = h.visits.set_index("Stage")
     assert visits.loc["Proposal", "% of previous"] == pytest.approx(2 / 3)
+    # The page shows the visits as two tables that each fit at 1280 px: every column is in one.
+    from ui import pipeline_tables as pt
+
+    assert set(pt.VISITS_REACH) | set(pt.VISITS_ENDS) == set(h.visits.columns)
     # Newest first: the 19 Feb re-open is also a move back; the 16 Jan move only goes back.
     assert h.moves["What"].tolist() == ["re-opened, moved back", "moved back"]
     assert h.moves["Opportunity"].iloc[0] == "=HYPERLINK(evil)"  # CRM text: a plain table cell

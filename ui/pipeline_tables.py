@@ -58,6 +58,27 @@ VISITS = {
     "p90 days": D["time_in_stage"],
 }
 VISITS_PERCENT = ("% of previous", "% of first", "Moved on (share)")
+# The stage visits on screen, in two tables that each fit at 1280 px: how far the visits went,
+# and how they ended and how long they took.
+VISITS_REACH = (
+    "Stage",
+    "Opportunities",
+    "% of previous",
+    "% of first",
+    "Visits",
+    "Moved on",
+    "Moved on (share)",
+)
+VISITS_ENDS = (
+    "Stage",
+    "Moved back (visits)",
+    "Lost (visits)",
+    "Other exit (visits)",
+    "Still there",
+    "Median days",
+    "p75 days",
+    "p90 days",
+)
 
 
 def column_help(table: pd.DataFrame, helps: dict[str, str], percent: tuple[str, ...] = ()) -> dict:

@@ -135,29 +135,32 @@ def _stage_frame(contract: Contract) -> pd.DataFrame:
     orders, keys, labels, tracked, positions = _stage_lists(contract)
     return pd.DataFrame(
         {
-            "stage_order": orders,
-            "stage": keys,
-            "label": labels,
-            "tracked": tracked,
-            "computed_order": pd.array(positions, dtype="Int64"),
+            "stage_order": list(orders),
+            "stage": list(keys),
+            "label": list(labels),
+            "tracked": list(tracked),
+            "computed_order": pd.array(list(positions), dtype="Int64"),
         }
     )
 
 
 @functools.lru_cache(maxsize=64)
-def _stage_lists(contract: Contract) -> tuple[list[int], list[str], list[str], list[bool], list[int | None]]:
-    """_stage_frame's columns as lists, once per contract (every funnel frame repeats them)."""
+def _stage_lists(
+    contract: Contract,
+) -> tuple[tuple[int, ...], tuple[str, ...], tuple[str, ...], tuple[bool, ...], tuple[int | None, ...]]:
+    """_stage_frame's columns, once per contract (every funnel frame repeats them); tuples, as
+    every caller shares them."""
     tracked = [contract.is_tracked(s.key) for s in contract.stages]
     positions, k = [], 0
     for is_tracked in tracked:
         k += is_tracked
         positions.append(k if is_tracked else None)
     return (
-        [s.order for s in contract.stages],
-        list(contract.stage_keys),
-        [s.label for s in contract.stages],
-        tracked,
-        positions,
+        tuple(s.order for s in contract.stages),
+        tuple(contract.stage_keys),
+        tuple(s.label for s in contract.stages),
+        tuple(tracked),
+        tuple(positions),
     )
 
 
@@ -198,10 +201,10 @@ def _stage_columns(counts: pd.DataFrame, contract: Contract, key: str | None) ->
         out[key] = values.iloc[np.repeat(np.arange(n_groups), n_stages)].reset_index(drop=True)
     out |= {
         "stage_order": np.tile(np.array(orders, dtype=np.int64), n_groups),
-        "stage": keys * n_groups,
-        "label": labels * n_groups,
+        "stage": list(keys) * n_groups,
+        "label": list(labels) * n_groups,
         "tracked": tracked,
-        "computed_order": pd.array(positions * n_groups, dtype="Int64"),
+        "computed_order": pd.array(list(positions) * n_groups, dtype="Int64"),
     }
     for c in counts.columns:
         if c in ("stage_order", "group_value", key):
@@ -733,7 +736,7 @@ def compare_periods(
     if not (mature or age is None):
         asked["now_at_age"] = (fixed, age)
     asked["previous"] = (before, before.window(contract) if age is None else age)
-    found, currencies_of = _headlines_at_ages(asked, contract, as_of, db) or ({}, {})
+    found, now_currencies = _headlines_at_ages(asked, contract, as_of, db) or ({}, None)
     got = {}
     for name, (period, days) in asked.items():
         if name in found:
@@ -744,8 +747,8 @@ def compare_periods(
             got[name] = figures(dataclasses.replace(period, window_days=days))
     now, previous = got["now"], got["previous"]
     now_at_age = got.get("now_at_age", now)
-    if "now" in currencies_of and contract.is_tracked(contract.stages[-1].key):
-        currencies = currencies_of["now"]  # revenue()'s, from the same query
+    if now_currencies is not None and contract.is_tracked(contract.stages[-1].key):
+        currencies = now_currencies  # revenue()'s, from the same query
     else:
         currencies = sorted(set(revenue(fixed, db=db, contract=contract)["currency"]))
     if len(currencies) > 1:
@@ -824,14 +827,15 @@ def _headlines_at_ages(
     contract: Contract,
     as_of: dt.datetime,
     db: Path | None = None,
-) -> tuple[dict[str, dict[str, tuple[float, int]]], dict[str, list[str]]] | None:
+) -> tuple[dict[str, dict[str, tuple[float, int]]], list[str] | None] | None:
     """headline() of each period of `asked` (name -> (period, window in days)) at its window,
     and its win rate when the data records outcomes, from one query of each rollup that keeps
     every reach and outcome apart by the age it came at (queries/cube.py AGED): the figures
     compare_periods() takes, the same numbers as cohort_funnel() and outcomes() at those
     windows. The periods differ in their dates only. A period with no window, or one past the
     contract's, is left out; None when no rollup answers (a past as-of, an owner filter) or it
-    is not built yet. With the figures, each period's won currencies, sorted (revenue()'s).
+    is not built yet. With the figures, the won currencies of "now", sorted (revenue()'s; None
+    when "now" is left out).
     The rollups are the contract window's whatever the view's: any age within it is a sum of
     their rows, so a view with a window of its own compares from them too."""
     window = contract.conversion_window_days
@@ -865,11 +869,10 @@ def _headlines_at_ages(
     # Every period's stages in one frame (a period with no rows has no group: counted empty).
     sums = counts.drop(columns="currencies")
     staged = _with_rates(sums, contract, key="period") if len(sums) else None
-    out, currencies = {}, {}
+    out, currencies = {}, None
     for i, name in enumerate(asked):
-        currencies[name] = sorted(
-            {c for listed in counts["currencies"][counts["period"] == i] for c in listed}
-        )
+        if name == "now":
+            currencies = sorted({c for listed in counts["currencies"][counts["period"] == i] for c in listed})
         rows = staged[staged["period"] == i] if staged is not None else sums.iloc[0:0]
         if rows.empty:
             rows = _with_rates(sums.iloc[0:0].drop(columns="period"), contract)
